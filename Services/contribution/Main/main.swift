@@ -1,0 +1,3 @@
+import Contribution
+
+try await ContributionService.main()

@@ -1,0 +1,80 @@
+import Contracts
+import Foundation
+import Policy
+import PostgresNIO
+import ServiceRuntime
+
+/// Records one contribution in the caller's transaction: the contribution row, its ledger
+/// posting, the months it counts and the `contribution-received` event.
+struct ContributionPosting {
+    struct Input: Sendable {
+        var accountNumber: String
+        var amountFen: Fen
+        var channel: PaymentChannel?
+        var channelTxnId: String?
+        var legacyId: String?
+        var origin: ContributionOrigin
+        var paidAt: Date
+        var schedule: ContributionSchedule
+        var fingerprint: String
+    }
+
+    struct Recorded: Sendable, Codable {
+        var contributionId: String
+        var balanceFen: Fen
+    }
+
+    let runtime: ServiceRuntime
+
+    func record(_ input: Input, contributionCountBefore: Int64, connection: PostgresConnection) async throws -> Recorded {
+        let logger = runtime.logger
+        let paidOn = BusinessDate.of(input.paidAt)
+        let id = UUID()
+        let reference = input.channelTxnId.map { "\(input.channel?.rawValue ?? "channel"):\($0)" } ?? "legacy:\(input.legacyId ?? "")"
+        let posted = try await Ledger.post(account: input.accountNumber, kind: .contribution, amount: input.amountFen,
+                                           reference: reference, at: input.paidAt, businessDate: paidOn,
+                                           connection: connection, logger: logger)
+        try await connection.query("""
+            INSERT INTO contributions (contribution_id, account_number, origin, channel, channel_txn_id, legacy_id, amount_fen,
+                paid_at, paid_on, fingerprint, posting_seq, balance_after_fen)
+            VALUES (\(id), \(input.accountNumber), \(input.origin.rawValue), \(input.channel?.rawValue), \(input.channelTxnId),
+                \(input.legacyId), \(input.amountFen), \(input.paidAt), \(paidOn.description)::date, \(input.fingerprint),
+                \(posted.seq), \(posted.balanceAfter))
+            """, logger: logger)
+        // Legacy history counts its own month only; a quarterly payment covers three.
+        let months = input.origin == .legacyImport ? [paidOn.yearMonth]
+            : ContributionRules.coveredMonths(paidOn: paidOn, schedule: input.schedule, parameters: runtime.parameters)
+        try await connection.query("""
+            INSERT INTO contribution_months (account_number, month)
+            SELECT \(input.accountNumber), unnest(\(months.map(\.description))::text[]) ON CONFLICT DO NOTHING
+            """, logger: logger)
+        let received = ContributionReceived(
+            contributionId: id.uuidString.lowercased(), accountNumber: input.accountNumber, amountFen: input.amountFen,
+            channel: input.channel, origin: input.origin, paidAt: Instant.format(input.paidAt), paidOn: paidOn,
+            monthsCounted: months, balanceAfterFen: posted.balanceAfter, firstContribution: contributionCountBefore == 0,
+            sequence: posted.seq)
+        let event = CloudEvent(source: runtime.descriptor.eventSource, type: EventType.contributionReceived.rawValue,
+                               subject: input.accountNumber, data: received)
+        try await Outbox.enqueue(event, topic: .contributionEvents, on: connection, logger: logger)
+        return Recorded(contributionId: received.contributionId, balanceFen: posted.balanceAfter)
+    }
+}
+
+/// The ledger account as a deposit sees it, locked for the transaction.
+struct LockedAccount: Sendable {
+    let status: String
+    let county: String
+    let schedule: ContributionSchedule
+    let contributionCount: Int64
+
+    static func lock(_ number: String, connection: PostgresConnection, logger: Logger) async throws -> LockedAccount? {
+        let rows = try await connection.query("""
+            SELECT status, county, schedule, contribution_count FROM accounts WHERE account_number = \(number) FOR UPDATE
+            """, logger: logger)
+        for try await (status, county, schedule, count) in rows.decode((String, String, String, Int64).self) {
+            return LockedAccount(status: status, county: county, schedule: ContributionSchedule(rawValue: schedule) ?? .flexible,
+                                 contributionCount: count)
+        }
+        return nil
+    }
+}

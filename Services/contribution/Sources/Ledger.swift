@@ -1,0 +1,63 @@
+import Foundation
+import Policy
+import PostgresNIO
+import ServiceRuntime
+
+/// The only way a balance changes: one immutable posting plus the guarded update of the
+/// account's totals, in the caller's transaction. The guard (`balance_fen + amount >= 0`, and
+/// the CHECK behind it) means no race can overdraw an account.
+enum Ledger {
+    enum Kind: String, Sendable {
+        case contribution, subsidy, withdrawal, reversal, interest
+        case transferIn = "transfer_in"
+        case transferOut = "transfer_out"
+
+        /// Which running total a posting of this kind moves.
+        var totalColumn: String {
+            switch self {
+            case .contribution, .transferIn: "contributed_fen"
+            case .subsidy, .interest: "subsidy_fen"
+            case .withdrawal, .transferOut, .reversal: "withdrawn_fen"
+            }
+        }
+    }
+
+    struct Posted: Sendable {
+        let seq: Int64
+        let balanceAfter: Fen
+    }
+
+    enum PostingError: Error { case insufficientBalance, unknownAccount }
+
+    static func post(account: String, kind: Kind, amount: Fen, reference: String, at instant: Date, businessDate: BusinessDate,
+                     connection: PostgresConnection, logger: Logger) async throws -> Posted {
+        precondition(amount != 0, "a posting moves money")
+        // The column name comes from the fixed `Kind` table, never from input.
+        let totalDelta = kind == .reversal ? -amount : abs(amount)
+        let isContribution: Int64 = kind == .contribution ? 1 : 0
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: """
+            UPDATE accounts SET balance_fen = balance_fen + $2, last_seq = last_seq + 1,
+                \(kind.totalColumn) = \(kind.totalColumn) + $3, contribution_count = contribution_count + $4
+            WHERE account_number = $1 AND balance_fen + $2 >= 0
+            RETURNING last_seq, balance_fen
+            """, binds: try binds(account, amount, totalDelta, isContribution)), logger: logger)
+        var posted: Posted?
+        for try await (seq, balance) in rows.decode((Int64, Int64).self) { posted = Posted(seq: seq, balanceAfter: balance) }
+        guard let posted else { throw PostingError.insufficientBalance }
+        try await connection.query("""
+            INSERT INTO postings (account_number, seq, id, kind, amount_fen, balance_after_fen, at, business_date, reference)
+            VALUES (\(account), \(posted.seq), \(UUID()), \(kind.rawValue), \(amount), \(posted.balanceAfter), \(instant),
+                    \(businessDate.description)::date, \(reference))
+            """, logger: logger)
+        return posted
+    }
+
+    private static func binds(_ account: String, _ amount: Int64, _ totalDelta: Int64, _ isContribution: Int64) throws -> PostgresBindings {
+        var bindings = PostgresBindings()
+        bindings.append(account)
+        bindings.append(amount)
+        bindings.append(totalDelta)
+        bindings.append(isContribution)
+        return bindings
+    }
+}

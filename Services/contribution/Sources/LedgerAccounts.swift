@@ -1,0 +1,31 @@
+import Contracts
+import PostgresNIO
+import ServiceRuntime
+
+/// Opens a ledger account from `account-opened` and follows agreement changes; the enrolment
+/// events are the only source of accounts here (no HTTP call between services).
+enum LedgerAccounts {
+    static func subscription(runtime: ServiceRuntime) -> EventSubscription {
+        let logger = runtime.logger
+        return EventSubscription(consumerName: "ledger-accounts", topics: [.enrolmentEvents], handlers: [
+            .on(.accountOpened, AccountOpened.self) { event, connection in
+                let a = event.data
+                try await connection.query("""
+                    INSERT INTO accounts (account_number, person_ref, county, schedule, status, opened_on)
+                    VALUES (\(a.accountNumber), \(a.personRef), \(a.county), \(a.agreement.schedule.rawValue), 'active',
+                            \(a.openedOn.description)::date)
+                    ON CONFLICT (account_number) DO NOTHING
+                    """, logger: logger)
+            },
+            .on(.agreementChanged, AgreementChanged.self) { event, connection in
+                let rows = try await connection.query("""
+                    UPDATE accounts SET schedule = \(event.data.agreement.schedule.rawValue)
+                    WHERE account_number = \(event.data.accountNumber) RETURNING 1
+                    """, logger: logger)
+                var found = false
+                for try await _ in rows { found = true }
+                if !found { throw EventRejection(detail: "agreement change for unknown account \(event.data.accountNumber)") }
+            },
+        ])
+    }
+}

@@ -1,0 +1,3 @@
+import Enrolment
+
+try await EnrolmentService.main()

@@ -1,0 +1,75 @@
+import Foundation
+import Hummingbird
+import Policy
+import PostgresNIO
+import ServiceRuntime
+
+/// §13 credit registry: bad-credit records imported by staff (and, later, from the loan
+/// service's events). An active record blocks enrolment.
+struct CreditRegistry: Sendable {
+    let runtime: ServiceRuntime
+    let hasher: PersonRefHasher
+
+    init(runtime: ServiceRuntime) {
+        self.runtime = runtime
+        hasher = PersonRefHasher(secret: runtime.config.personKeySecret)
+    }
+
+    struct Record: Decodable {
+        var idNumber: String
+        var source: String
+        var reference: String
+        var reason: String
+        var activeFrom: BusinessDate
+        var activeUntil: BusinessDate?
+    }
+
+    struct ImportRequest: Decodable { var records: [Record] }
+    struct ImportResult: Encodable { var imported: Int; var alreadyKnown: Int }
+
+    /// `POST /v1/credit-records` (staff): idempotent on (source, reference).
+    @Sendable func importRecords(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let body = try await HTTPJSON.decode(ImportRequest.self, from: request)
+        var problems: [Problem.FieldError] = []
+        var ids: [ResidentID] = []
+        for (index, record) in body.records.enumerated() {
+            guard let id = ResidentID(record.idNumber) else {
+                problems.append(.init(field: "records[\(index)].idNumber", message: "not a valid resident ID number"))
+                continue
+            }
+            if let until = record.activeUntil, until < record.activeFrom {
+                problems.append(.init(field: "records[\(index)].activeUntil", message: "before activeFrom"))
+            }
+            ids.append(id)
+        }
+        guard problems.isEmpty else {
+            throw Problem(.unprocessableContent, code: "invalid_id_number", title: "Refused by rule invalid_id_number",
+                          detail: "some records are invalid; nothing was imported", errors: problems)
+        }
+        let imported: Int = try await runtime.transaction { connection in
+            var count = 0
+            for (record, id) in zip(body.records, ids) {
+                let rows = try await connection.query("""
+                    INSERT INTO credit_records (id, person_ref, id_number_masked, source, reference, reason, active_from, active_until)
+                    VALUES (\(UUID()), \(hasher.ref(id)), \(id.masked), \(record.source), \(record.reference), \(record.reason),
+                            \(record.activeFrom.description)::date, \(record.activeUntil?.description)::date)
+                    ON CONFLICT (source, reference) DO NOTHING RETURNING 1
+                    """, logger: runtime.logger)
+                for try await _ in rows { count += 1 }
+            }
+            return count
+        }
+        return try HTTPJSON.response(.ok, ImportResult(imported: imported, alreadyKnown: body.records.count - imported))
+    }
+}
+
+enum CreditQueries {
+    static func hasActiveRecord(personRef: String, on date: BusinessDate, connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        let rows = try await connection.query("""
+            SELECT 1 FROM credit_records WHERE person_ref = \(personRef) AND active_from <= \(date.description)::date
+              AND (active_until IS NULL OR active_until >= \(date.description)::date) LIMIT 1
+            """, logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+}

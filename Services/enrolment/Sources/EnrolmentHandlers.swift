@@ -1,0 +1,186 @@
+import Contracts
+import Foundation
+import Hummingbird
+import Policy
+import PostgresNIO
+import ServiceRuntime
+
+/// The enrolment and account endpoints.
+struct EnrolmentHandlers: Sendable {
+    let runtime: ServiceRuntime
+    let hasher: PersonRefHasher
+
+    init(runtime: ServiceRuntime) {
+        self.runtime = runtime
+        hasher = PersonRefHasher(secret: runtime.config.personKeySecret)
+    }
+
+    struct Enrolled: Codable {
+        var accountNumber: String
+        var status: String
+        var monthlyMinimumFen: Fen
+        var minimumPerPaymentFen: Fen
+    }
+
+    /// `POST /v1/enrolments`
+    @Sendable func enrol(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let body = try await HTTPJSON.decode(EnrolmentRequest.self, from: request)
+        let today = runtime.clock.today
+        let applicant = try EnrolmentDecision.decide(body, on: today, parameters: runtime.parameters)
+        let personRef = hasher.ref(applicant.id)
+        let perPayment = ContributionRules.minimumPerPayment(county: body.county, schedule: body.agreement.schedule, parameters: runtime.parameters)!
+
+        let accountNumber: String = try await runtime.transaction { connection in
+            if try await CreditQueries.hasActiveRecord(personRef: personRef, on: today, connection: connection, logger: runtime.logger) {
+                throw Problem.rule("bad_credit", "an active bad-credit record blocks enrolment (§1, §13)")
+            }
+            // Serialise enrolments of one person so the active-account check cannot race.
+            try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(personRef)))", logger: runtime.logger)
+            for try await _ in try await connection.query(
+                "SELECT 1 FROM accounts WHERE person_ref = \(personRef) AND status = 'active'", logger: runtime.logger) {
+                throw Problem.conflict("already_enrolled", "this person already has an active account")
+            }
+            var number = ""
+            for try await seq in try await connection.query("SELECT nextval('account_number_seq')", logger: runtime.logger).decode(Int64.self) {
+                number = "320700" + String(format: "%010lld", seq)
+            }
+            let edu = body.education
+            try await connection.query("""
+                INSERT INTO accounts (account_number, person_ref, id_number_masked, name, phone, employment_type, industry, role,
+                    county, residence, children_count, education_level, graduation_date, retirement_group, retirement_month,
+                    schedule, agreement_amount_fen, channel, monthly_minimum_fen, status, opened_on)
+                VALUES (\(number), \(personRef), \(applicant.id.masked), \(body.name), \(body.phone), \(body.employmentType.rawValue),
+                    \(body.industry.rawValue), \(body.role.rawValue), \(body.county), \(body.residence.rawValue), \(body.childrenCount),
+                    \(edu.level.rawValue), \(edu.graduationDate?.description)::date, \(applicant.group.rawValue),
+                    \(applicant.retirementMonth.description), \(body.agreement.schedule.rawValue), \(body.agreement.amountFen),
+                    \(body.agreement.channel.rawValue), \(applicant.monthlyMinimum), 'active', \(today.description)::date)
+                """, logger: runtime.logger)
+            try await connection.query("""
+                INSERT INTO agreement_history (account_number, version, schedule, amount_fen, channel, effective_on)
+                VALUES (\(number), 1, \(body.agreement.schedule.rawValue), \(body.agreement.amountFen), \(body.agreement.channel.rawValue), \(today.description)::date)
+                """, logger: runtime.logger)
+            let opened = AccountOpened(
+                accountNumber: number, personRef: personRef, openedOn: today, county: body.county, residence: body.residence,
+                industry: body.industry, role: body.role, employmentType: body.employmentType, childrenCount: body.childrenCount,
+                education: body.education, retirementMonth: applicant.retirementMonth, agreement: body.agreement,
+                monthlyMinimumFen: applicant.monthlyMinimum)
+            let event = CloudEvent(source: runtime.descriptor.eventSource, type: EventType.accountOpened.rawValue, subject: number, data: opened)
+            try await Outbox.enqueue(event, topic: .enrolmentEvents, on: connection, logger: runtime.logger)
+            return number
+        }
+        runtime.logger.info("account opened", metadata: ["accountNumber": "\(accountNumber)", "idNumber": "\(applicant.id.masked)"])
+        return try HTTPJSON.response(.created, Enrolled(accountNumber: accountNumber, status: "active",
+                                                         monthlyMinimumFen: applicant.monthlyMinimum, minimumPerPaymentFen: perPayment))
+    }
+
+    struct AccountView: Codable {
+        var accountNumber: String
+        var status: String
+        var name: String
+        var idNumber: String
+        var phone: String
+        var employmentType: String
+        var industry: String
+        var role: String
+        var county: String
+        var residence: String
+        var childrenCount: Int
+        var education: Education
+        var retirementGroup: String
+        var agreement: Agreement
+        var monthlyMinimumFen: Fen
+        var openedOn: String
+    }
+
+    /// `GET /v1/accounts/{accountNumber}`: the resident ID and phone are masked.
+    @Sendable func account(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let number = try context.parameters.require("accountNumber")
+        guard let view = try await loadAccount(number) else {
+            throw Problem.notFound("unknown_account", "no account \(number)")
+        }
+        return try HTTPJSON.response(.ok, view)
+    }
+
+    func loadAccount(_ number: String) async throws -> AccountView? {
+        let rows = try await runtime.database.query("""
+            SELECT account_number, status, name, id_number_masked, phone, employment_type, industry, role, county, residence,
+                   children_count, education_level, graduation_date::text, retirement_group, schedule, agreement_amount_fen, channel,
+                   monthly_minimum_fen, opened_on::text
+            FROM accounts WHERE account_number = \(number)
+            """)
+        for try await row in rows {
+            let r = row.makeRandomAccess()
+            let phone = try r[4].decode(String.self)
+            return AccountView(
+                accountNumber: try r[0].decode(String.self), status: try r[1].decode(String.self), name: try r[2].decode(String.self),
+                idNumber: try r[3].decode(String.self), phone: String(phone.prefix(3)) + "****" + String(phone.suffix(4)),
+                employmentType: try r[5].decode(String.self), industry: try r[6].decode(String.self), role: try r[7].decode(String.self),
+                county: try r[8].decode(String.self), residence: try r[9].decode(String.self), childrenCount: try r[10].decode(Int.self),
+                education: Education(level: EducationLevel(rawValue: try r[11].decode(String.self)) ?? .belowBachelor,
+                                     graduationDate: try r[12].decode(String?.self).flatMap(BusinessDate.init)),
+                retirementGroup: try r[13].decode(String.self),
+                agreement: Agreement(schedule: ContributionSchedule(rawValue: try r[14].decode(String.self)) ?? .flexible,
+                                     amountFen: try r[15].decode(Int64.self),
+                                     channel: PaymentChannel(rawValue: try r[16].decode(String.self)) ?? .wechat),
+                monthlyMinimumFen: try r[17].decode(Int64.self), openedOn: try r[18].decode(String.self))
+        }
+        return nil
+    }
+
+    /// `PUT /v1/accounts/{accountNumber}/agreement`: a new agreement version, effective today.
+    @Sendable func changeAgreement(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let number = try context.parameters.require("accountNumber")
+        let agreement = try await HTTPJSON.decode(Agreement.self, from: request)
+        let today = runtime.clock.today
+        try await runtime.transaction { connection in
+            var county: String?
+            for try await (c, status) in try await connection.query(
+                "SELECT county, status FROM accounts WHERE account_number = \(number) FOR UPDATE", logger: runtime.logger
+            ).decode((String, String).self) {
+                guard status == "active" else { throw Problem.rule("account_not_active", "account \(number) is \(status)") }
+                county = c
+            }
+            guard let county else { throw Problem.notFound("unknown_account", "no account \(number)") }
+            try EnrolmentDecision.checkAgreement(agreement, county: county, parameters: runtime.parameters)
+            try await connection.query("""
+                UPDATE accounts SET schedule = \(agreement.schedule.rawValue), agreement_amount_fen = \(agreement.amountFen),
+                    channel = \(agreement.channel.rawValue) WHERE account_number = \(number)
+                """, logger: runtime.logger)
+            try await connection.query("""
+                INSERT INTO agreement_history (account_number, version, schedule, amount_fen, channel, effective_on)
+                SELECT \(number), coalesce(max(version), 0) + 1, \(agreement.schedule.rawValue), \(agreement.amountFen),
+                       \(agreement.channel.rawValue), \(today.description)::date
+                FROM agreement_history WHERE account_number = \(number)
+                """, logger: runtime.logger)
+            let changed = AgreementChanged(accountNumber: number, agreement: agreement, changedOn: today)
+            let event = CloudEvent(source: runtime.descriptor.eventSource, type: EventType.agreementChanged.rawValue, subject: number, data: changed)
+            try await Outbox.enqueue(event, topic: .enrolmentEvents, on: connection, logger: runtime.logger)
+        }
+        guard let view = try await loadAccount(number) else { throw Problem.notFound("unknown_account", "no account \(number)") }
+        return try HTTPJSON.response(.ok, view)
+    }
+
+    struct Statistics: Codable {
+        struct Group: Codable { var key: String; var count: Int64 }
+        var groupBy: String
+        var activeAccounts: Int64
+        var groups: [Group]
+    }
+
+    /// `GET /v1/statistics?groupBy=industry|role|county|residence|employmentType` (§14-16).
+    @Sendable func statistics(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let columns = ["industry": "industry", "role": "role", "county": "county", "residence": "residence", "employmentType": "employment_type"]
+        let groupBy = request.uri.queryParameters.get("groupBy") ?? "industry"
+        guard let column = columns[groupBy] else {
+            throw Problem.malformed("groupBy must be one of \(columns.keys.sorted().joined(separator: ", "))",
+                                    errors: [.init(field: "groupBy", message: "unknown dimension")])
+        }
+        // `column` comes from the fixed table above, never from the request.
+        let rows = try await runtime.database.query(PostgresQuery(unsafeSQL: """
+            SELECT \(column), count(*) FROM accounts WHERE status = 'active' GROUP BY 1 ORDER BY 2 DESC, 1
+            """))
+        var groups: [Statistics.Group] = []
+        for try await (key, count) in rows.decode((String, Int64).self) { groups.append(.init(key: key, count: count)) }
+        return try HTTPJSON.response(.ok, Statistics(groupBy: groupBy, activeAccounts: groups.reduce(0) { $0 + $1.count }, groups: groups))
+    }
+}

@@ -1,0 +1,39 @@
+import Contracts
+import Foundation
+import Policy
+import ServiceRuntime
+
+/// The body of `POST /v1/enrolments` (CONTRACT.md).
+struct EnrolmentRequest: Decodable, Sendable {
+    var name: String
+    var idNumber: String
+    var phone: String
+    var employmentType: EmploymentType
+    var industry: Industry
+    var role: Role
+    var county: String
+    var residence: Residence
+    var childrenCount: Int
+    var education: Education
+    var retirementGroup: RetirementGroup?
+    /// §1 完全民事行为能力; declared by the applicant, true unless stated otherwise.
+    var fullCivilCapacity: Bool?
+    var agreement: Agreement
+
+    /// Field checks that need no policy: a failure is a 400 naming each field.
+    func fieldErrors() -> [Problem.FieldError] {
+        var errors: [Problem.FieldError] = []
+        if name.trimmingCharacters(in: .whitespaces).isEmpty || name.count > 100 {
+            errors.append(.init(field: "name", message: "1 to 100 characters"))
+        }
+        if !(phone.count == 11 && phone.hasPrefix("1") && phone.allSatisfy(\.isASCII) && phone.allSatisfy(\.isNumber)) {
+            errors.append(.init(field: "phone", message: "an 11-digit mainland mobile number"))
+        }
+        if !(county.count == 6 && county.allSatisfy(\.isASCII) && county.allSatisfy(\.isNumber)) {
+            errors.append(.init(field: "county", message: "a 6-digit county code"))
+        }
+        if childrenCount < 0 || childrenCount > 20 { errors.append(.init(field: "childrenCount", message: "0 to 20")) }
+        if agreement.amountFen <= 0 { errors.append(.init(field: "agreement.amountFen", message: "a positive number of fen")) }
+        return errors
+    }
+}

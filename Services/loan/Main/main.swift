@@ -1,0 +1,3 @@
+import Loan
+
+try await LoanService.main()

@@ -1,0 +1,3 @@
+import RegionalSync
+
+try await RegionalSyncService.main()

@@ -1,0 +1,3 @@
+import Subsidy
+
+try await SubsidyService.main()

@@ -1,0 +1,3 @@
+import Withdrawal
+
+try await WithdrawalService.main()

@@ -1,0 +1,77 @@
+import Foundation
+
+/// A CloudEvents 1.0 event in structured mode (`application/cloudevents+json`): the whole
+/// envelope, with the JSON `data`, is the Kafka record value. The suite uses structured mode on
+/// every topic (one choice, see docs/EVENTS.md) so an event can be forwarded verbatim.
+public struct CloudEvent<Payload: Codable & Sendable>: Codable, Sendable {
+    public var specversion: String = "1.0"
+    public var id: String
+    /// The producing service, e.g. `/hpf/contribution`.
+    public var source: String
+    /// `hpf.<service>.<event>.v1`
+    public var type: String
+    /// The account number the event is about (also the record key).
+    public var subject: String
+    /// RFC 3339 instant.
+    public var time: String
+    public var datacontenttype: String = "application/json"
+    public var data: Payload
+
+    public init(id: UUID = UUID(), source: String, type: String, subject: String, time: Date = Date(), data: Payload) {
+        self.id = id.uuidString.lowercased()
+        self.source = source
+        self.type = type
+        self.subject = subject
+        self.time = Instant.format(time)
+        self.data = data
+    }
+}
+
+/// The envelope without its data: what a consumer reads first to route an event.
+public struct CloudEventHeader: Codable, Sendable {
+    public var specversion: String
+    public var id: String
+    public var source: String
+    public var type: String
+    public var subject: String?
+    public var time: String?
+}
+
+public enum CloudEventCoding {
+    public static let contentType = "application/cloudevents+json"
+
+    public static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    public static func encode<P>(_ event: CloudEvent<P>) throws -> [UInt8] {
+        Array(try encoder().encode(event))
+    }
+
+    /// Reads the envelope and checks what CloudEvents 1.0 requires of it.
+    public static func header(from bytes: [UInt8]) throws -> CloudEventHeader {
+        let header = try JSONDecoder().decode(CloudEventHeader.self, from: Data(bytes))
+        guard header.specversion == "1.0", !header.id.isEmpty, !header.type.isEmpty, !header.source.isEmpty else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "not a CloudEvents 1.0 envelope"))
+        }
+        return header
+    }
+
+    public static func decode<P>(_ type: P.Type, from bytes: [UInt8]) throws -> CloudEvent<P> {
+        try JSONDecoder().decode(CloudEvent<P>.self, from: Data(bytes))
+    }
+}
+
+/// RFC 3339 instants with millisecond precision in UTC.
+public enum Instant {
+    public static func format(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+
+    public static func parse(_ text: String) -> Date? {
+        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
+        return try? Date.ISO8601FormatStyle().parse(text)
+    }
+}

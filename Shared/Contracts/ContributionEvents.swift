@@ -1,0 +1,42 @@
+import Policy
+
+/// Where a contribution came from.
+public enum ContributionOrigin: String, Codable, Sendable {
+    case channel // a payment channel notification (WeChat Pay, Alipay, bank auto-debit)
+    case legacyImport = "legacy_import" // history from the 2023 pilot (连政办发〔2023〕42号)
+}
+
+/// `hpf.contribution.contribution-received.v1`: a contribution posted to the ledger.
+/// Each contribution is also a lot for the annual subsidy (§3), so it carries what that model needs.
+public struct ContributionReceived: Codable, Sendable, Equatable {
+    public var contributionId: String
+    public var accountNumber: String
+    public var amountFen: Fen
+    public var channel: PaymentChannel?
+    public var origin: ContributionOrigin
+    /// RFC 3339 instant the payer paid.
+    public var paidAt: String
+    /// The business date of `paidAt` (Asia/Shanghai): the lot's start date.
+    public var paidOn: BusinessDate
+    public var monthsCounted: [YearMonth]
+    public var balanceAfterFen: Fen
+    public var firstContribution: Bool
+    /// Per-account posting sequence number: consumers can detect gaps and order.
+    public var sequence: Int64
+
+    public init(contributionId: String, accountNumber: String, amountFen: Fen, channel: PaymentChannel?, origin: ContributionOrigin,
+                paidAt: String, paidOn: BusinessDate, monthsCounted: [YearMonth], balanceAfterFen: Fen,
+                firstContribution: Bool, sequence: Int64) {
+        self.contributionId = contributionId
+        self.accountNumber = accountNumber
+        self.amountFen = amountFen
+        self.channel = channel
+        self.origin = origin
+        self.paidAt = paidAt
+        self.paidOn = paidOn
+        self.monthsCounted = monthsCounted
+        self.balanceAfterFen = balanceAfterFen
+        self.firstContribution = firstContribution
+        self.sequence = sequence
+    }
+}

@@ -1,0 +1,35 @@
+/// The topic catalogue of CONTRACT.md. One writer per topic.
+public enum Topic: String, CaseIterable, Sendable {
+    case enrolmentEvents = "hpf.enrolment.events.v1"
+    case contributionEvents = "hpf.contribution.events.v1"
+    case subsidyEvents = "hpf.subsidy.events.v1"
+    case withdrawalEvents = "hpf.withdrawal.events.v1"
+    case loanEvents = "hpf.loan.events.v1"
+    case regionalEvents = "hpf.regional.events.v1"
+    case partnerOutbound = "hpf.regional.partner-outbound.v1"
+    case partnerInbound = "hpf.regional.partner-inbound.v1"
+    /// Events that could not be processed, with the reason; every consumer may write here.
+    case deadLetter = "hpf.deadletter.v1"
+
+    public var name: String { rawValue }
+}
+
+/// Every event type the suite knows, with the topic it travels on. A consumer skips known types
+/// it has no use for, and dead-letters types that no catalogue entry names.
+public enum EventType: String, CaseIterable, Sendable {
+    case accountOpened = "hpf.enrolment.account-opened.v1"
+    case agreementChanged = "hpf.enrolment.agreement-changed.v1"
+    case contributionReceived = "hpf.contribution.contribution-received.v1"
+    case eventDeadLettered = "hpf.deadletter.event-rejected.v1"
+
+    public var topic: Topic {
+        switch self {
+        case .accountOpened, .agreementChanged: .enrolmentEvents
+        case .contributionReceived: .contributionEvents
+        case .eventDeadLettered: .deadLetter
+        }
+    }
+
+    /// The CloudEvents `source` of each producing service.
+    public static func source(service: String) -> String { "/hpf/\(service)" }
+}

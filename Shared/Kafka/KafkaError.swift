@@ -1,0 +1,26 @@
+import CRdkafka
+
+/// A typed error from the Kafka layer, carrying librdkafka's error code where there is one.
+public struct KafkaError: Error, CustomStringConvertible, Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        case configuration, clientCreation, produce, delivery, consume, offsetStore, admin, metadata, closed
+    }
+    public let kind: Kind
+    public let code: Int32
+    public let message: String
+
+    public init(_ kind: Kind, code: Int32 = 0, message: String) {
+        self.kind = kind
+        self.code = code
+        self.message = message
+    }
+
+    init(_ kind: Kind, _ err: rd_kafka_resp_err_t) {
+        self.init(kind, code: err.rawValue, message: String(cString: rd_kafka_err2str(err)))
+    }
+
+    /// True when librdkafka reports the local produce queue as full: the caller should wait and retry.
+    public var isQueueFull: Bool { code == RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue }
+
+    public var description: String { "kafka \(kind.rawValue) error \(code): \(message)" }
+}

@@ -1,0 +1,119 @@
+import Foundation
+
+/// A calendar date in Asia/Shanghai business time, `YYYY-MM-DD` on the wire.
+/// Rules take dates, never clocks, so tests can pin every date.
+public struct BusinessDate: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    public let year: Int
+    public let month: Int
+    public let day: Int
+
+    public init?(year: Int, month: Int, day: Int) {
+        guard (1...12).contains(month), day >= 1, day <= BusinessDate.daysIn(year: year, month: month),
+              (1800...9999).contains(year) else { return nil }
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+
+    /// Parses `YYYY-MM-DD` strictly (no time, no offset).
+    public init?(_ text: String) {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]) else { return nil }
+        self.init(year: y, month: m, day: d)
+    }
+
+    public static func isLeap(_ year: Int) -> Bool { (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 }
+
+    public static func daysIn(year: Int, month: Int) -> Int {
+        switch month {
+        case 2: return isLeap(year) ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    public var yearMonth: YearMonth { YearMonth(year: year, month: month) }
+
+    /// The same day `years` later; 29 February becomes 28 February in a common year.
+    public func adding(years: Int) -> BusinessDate {
+        let y = year + years
+        return BusinessDate(year: y, month: month, day: min(day, BusinessDate.daysIn(year: y, month: month)))!
+    }
+
+    /// The same day `months` later, clipped to the end of a shorter month.
+    public func adding(months: Int) -> BusinessDate {
+        let ym = yearMonth.adding(months: months)
+        return BusinessDate(year: ym.year, month: ym.month, day: min(day, BusinessDate.daysIn(year: ym.year, month: ym.month)))!
+    }
+
+    /// Whole years from `self` to `other` (an age, when `self` is a birth date).
+    public func wholeYears(until other: BusinessDate) -> Int {
+        var years = other.year - year
+        if (other.month, other.day) < (month, day) { years -= 1 }
+        return years
+    }
+
+    /// The business date of an instant in Asia/Shanghai (UTC+8, no daylight saving).
+    public static func of(_ instant: Date) -> BusinessDate {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "Asia/Shanghai") ?? TimeZone(secondsFromGMT: 8 * 3600)!
+        let c = calendar.dateComponents([.year, .month, .day], from: instant)
+        return BusinessDate(year: c.year!, month: c.month!, day: c.day!)!
+    }
+
+    public var description: String { String(format: "%04d-%02d-%02d", year, month, day) }
+
+    public static func < (a: BusinessDate, b: BusinessDate) -> Bool { (a.year, a.month, a.day) < (b.year, b.month, b.day) }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let date = BusinessDate(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "expected a date YYYY-MM-DD"))
+        }
+        self = date
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+/// A calendar month, `YYYY-MM` on the wire.
+public struct YearMonth: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    public let year: Int
+    public let month: Int
+
+    public init(year: Int, month: Int) {
+        let index = year * 12 + (month - 1)
+        self.year = index / 12
+        self.month = index % 12 + 1
+    }
+
+    public init?(_ text: String) {
+        let parts = text.split(separator: "-")
+        guard parts.count == 2, parts[0].count == 4, parts[1].count == 2, let y = Int(parts[0]), let m = Int(parts[1]),
+              (1...12).contains(m) else { return nil }
+        self.init(year: y, month: m)
+    }
+
+    var index: Int { year * 12 + (month - 1) }
+    public func adding(months: Int) -> YearMonth { YearMonth(year: 0, month: index + months + 1) }
+    public func months(until other: YearMonth) -> Int { other.index - index }
+    public var description: String { String(format: "%04d-%02d", year, month) }
+    public static func < (a: YearMonth, b: YearMonth) -> Bool { a.index < b.index }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let value = YearMonth(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "expected a month YYYY-MM"))
+        }
+        self = value
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}

@@ -1,0 +1,168 @@
+/// THE parameters file: every policy number of the suite lives here and nowhere else, each with
+/// its status and source (see ../shared/policy/POLICY.md). A later scheme replaces this value.
+///
+/// Status: `seed` = printed in the scheme (连政办规〔2025〕3号); `sourced` = a public figure found
+/// elsewhere; `placeholder` = not published, our documented guess; `derived` = computed from others;
+/// `decision` = a project decision where the scheme is silent.
+public enum ParameterStatus: String, Sendable, Codable { case seed, sourced, placeholder, derived, decision }
+
+public struct Parameter<Value: Sendable>: Sendable {
+    public let value: Value
+    public let status: ParameterStatus
+    public let source: String
+    public init(_ value: Value, _ status: ParameterStatus, _ source: String) {
+        self.value = value
+        self.status = status
+        self.source = source
+    }
+}
+
+/// Jiangsu minimum-wage tiers (一类/二类/三类地区).
+public enum WageTier: String, Sendable, Codable { case i = "I", ii = "II", iii = "III" }
+
+public struct OpeningSubsidyTiers: Sendable {
+    public let base: Fen
+    public let twoOrMoreChildren: Fen
+    public let recentGraduate: Fen
+}
+
+public struct LoanRate: Sendable {
+    public let effectiveFrom: BusinessDate
+    /// Annual rates in basis points of a percent (1 = 0.001 %): 2.10 % = 2100.
+    public let firstHomeUpTo5Years: Int64
+    public let firstHomeOver5Years: Int64
+    public let secondHomeUpTo5Years: Int64
+    public let secondHomeOver5Years: Int64
+}
+
+public struct PolicyParameters: Sendable {
+    // Validity (附则)
+    public let schemeValidFrom: Parameter<BusinessDate>
+    public let schemeValidUntil: Parameter<BusinessDate>
+
+    // §1 who may join; working age (project decision under the 2024 retirement reform)
+    public let minimumWorkingAgeYears: Parameter<Int>
+    public let retirementReformStart: Parameter<YearMonth>
+    public let retirementRules: Parameter<[RetirementGroup: RetirementRule]>
+
+    // §2 minimum contribution = minimum wage x minimum ratio
+    public let minimumWageFen: Parameter<[WageTier: Fen]>
+    public let countyTier: Parameter<[String: WageTier]>
+    public let countyNames: Parameter<[String: String]>
+    public let minimumContributionRatioBasisPoints: Parameter<Int64>
+    public let maximumContributionRatioBasisPoints: Parameter<Int64>
+    public let quarterlyMultiple: Parameter<Int64>
+
+    // §3 incentives
+    public let openingSubsidy: Parameter<OpeningSubsidyTiers>
+    public let annualSubsidyRateBasisPoints: Parameter<Int64>
+    public let annualSubsidyRateRangeBasisPoints: Parameter<ClosedRange<Int64>>
+    public let lifetimeSubsidyCapFen: Parameter<Fen>
+    public let graduateWindowYears: Parameter<Int>
+
+    // §4-§7, §10 loans
+    public let loanMinimumContributionMonths: Parameter<Int>
+    public let cityCountyPrefix: Parameter<String>
+    public let housingTypeUpliftBasisPoints: Parameter<Int64>
+    public let talentUpliftBasisPoints: Parameter<Int64>
+    public let loanRates: Parameter<[LoanRate]>
+    public let loanCeilingSingleFen: Parameter<Fen>
+    public let loanCeilingCoupleFen: Parameter<Fen>
+    public let loanToValueFirstHomeBasisPoints: Parameter<Int64>
+    public let loanToValueSecondHomeBasisPoints: Parameter<Int64>
+    public let repaymentCapacityBasisPoints: Parameter<Int64>
+    public let maximumTermMonths: Parameter<Int>
+    public let termPastRetirementYears: Parameter<Int>
+    public let quotaRoundingFen: Parameter<Fen>
+
+    // Deposit interest
+    public let depositInterestBasisPoints: Parameter<Int64>
+
+    // §9 tax
+    public let taxCapMonths: Parameter<Int64>
+    public let taxCapRatioBasisPoints: Parameter<Int64>
+    public let taxCapWageMultiple: Parameter<Int64>
+    public let cityAverageMonthlyWageFen: Parameter<Fen>
+
+    // §12 social-insurance subsidy
+    public let socialInsuranceShare: Parameter<(numerator: Int64, denominator: Int64)>
+    public let socialInsuranceMaxMonths: Parameter<Int>
+
+    // §8 rent
+    public let rentMonthlyCapFen: Parameter<Fen>
+
+    // §13 overdue loans
+    public let overdueAfterDays: Parameter<Int>
+    public let badCreditConsecutiveOverdue: Parameter<Int>
+    public let badCreditCumulativeOverdue: Parameter<Int>
+}
+
+public extension PolicyParameters {
+    /// The parameters of 连政办规〔2025〕3号 as the suite applies them.
+    static let lianyungang2025 = PolicyParameters(
+        schemeValidFrom: .init(BusinessDate("2025-06-09")!, .seed, "scheme 附则"),
+        schemeValidUntil: .init(BusinessDate("2027-12-31")!, .seed, "scheme 附则"),
+
+        minimumWorkingAgeYears: .init(16, .decision, "legal working age (Labour Law art. 15); POLICY.md decisions"),
+        retirementReformStart: .init(YearMonth(year: 2025, month: 1), .sourced, "NPC Standing Committee decision 2024-09-13, in force 2025-01-01"),
+        retirementRules: .init([
+            .man: RetirementRule(originalAgeYears: 60, monthsPerStep: 4, maximumDelayMonths: 36),
+            .womanOriginal55: RetirementRule(originalAgeYears: 55, monthsPerStep: 4, maximumDelayMonths: 36),
+            .womanOriginal50: RetirementRule(originalAgeYears: 50, monthsPerStep: 2, maximumDelayMonths: 60),
+        ], .sourced, "2024 retirement reform, annex tables; POLICY.md decisions"),
+
+        minimumWageFen: .init([.i: .yuan(2_490), .ii: .yuan(2_260), .iii: .yuan(2_010)], .sourced, "Jiangsu minimum wage since 2024-01-01 (Xinhua, 2024-01-16)"),
+        countyTier: .init([
+            "320706": .ii, "320703": .ii, "320707": .ii,
+            "320722": .iii, "320723": .iii, "320724": .iii,
+        ], .placeholder, "only a 2017 tier list found; POLICY.md"),
+        countyNames: .init([
+            "320706": "Haizhou 海州区", "320703": "Lianyun 连云区", "320707": "Ganyu 赣榆区",
+            "320722": "Donghai 东海县", "320723": "Guanyun 灌云县", "320724": "Guannan 灌南县",
+        ], .sourced, "GB/T 2260 county codes"),
+        minimumContributionRatioBasisPoints: .init(500, .placeholder, "national minimum 5 %; Lianyungang value not published"),
+        maximumContributionRatioBasisPoints: .init(1_200, .placeholder, "national maximum 12 %"),
+        quarterlyMultiple: .init(3, .decision, "minimum applies per payment; quarterly = 3 months"),
+
+        openingSubsidy: .init(OpeningSubsidyTiers(base: .yuan(200), twoOrMoreChildren: .yuan(300), recentGraduate: .yuan(400)), .seed, "scheme §3"),
+        annualSubsidyRateBasisPoints: .init(100, .placeholder, "scheme §3 range 1 %-1.5 %; committee rate not published"),
+        annualSubsidyRateRangeBasisPoints: .init(100...150, .seed, "scheme §3"),
+        lifetimeSubsidyCapFen: .init(.yuan(10_000), .seed, "scheme §3"),
+        graduateWindowYears: .init(2, .seed, "scheme §3, §10, §11, §12"),
+
+        loanMinimumContributionMonths: .init(6, .seed, "scheme §4"),
+        cityCountyPrefix: .init("3207", .seed, "scheme §4: home inside Lianyungang"),
+        housingTypeUpliftBasisPoints: .init(2_000, .seed, "scheme §7"),
+        talentUpliftBasisPoints: .init(5_000, .seed, "scheme §10"),
+        loanRates: .init([
+            LoanRate(effectiveFrom: BusinessDate("2024-05-18")!, firstHomeUpTo5Years: 2_350, firstHomeOver5Years: 2_850,
+                     secondHomeUpTo5Years: 2_775, secondHomeOver5Years: 3_325),
+            LoanRate(effectiveFrom: BusinessDate("2025-05-08")!, firstHomeUpTo5Years: 2_100, firstHomeOver5Years: 2_600,
+                     secondHomeUpTo5Years: 2_525, secondHomeOver5Years: 3_075),
+        ], .sourced, "PBoC HPF rate cuts 2024-05-18 and 2025-05-08"),
+        loanCeilingSingleFen: .init(.yuan(500_000), .placeholder, "comparable border-region city"),
+        loanCeilingCoupleFen: .init(.yuan(800_000), .placeholder, "comparable border-region city"),
+        loanToValueFirstHomeBasisPoints: .init(8_000, .placeholder, "comparable border-region city"),
+        loanToValueSecondHomeBasisPoints: .init(7_000, .placeholder, "comparable border-region city"),
+        repaymentCapacityBasisPoints: .init(5_000, .placeholder, "payment <= 50 % of income net of debts"),
+        maximumTermMonths: .init(360, .placeholder, "comparable border-region city"),
+        termPastRetirementYears: .init(5, .placeholder, "comparable border-region city"),
+        quotaRoundingFen: .init(.yuan(1_000), .decision, "quotas round down to 1,000 yuan"),
+
+        depositInterestBasisPoints: .init(150, .sourced, "national HPF deposit rate 1.5 %, settled each 30 June"),
+
+        taxCapMonths: .init(12, .sourced, "财税〔2006〕10号"),
+        taxCapRatioBasisPoints: .init(1_200, .sourced, "财税〔2006〕10号"),
+        taxCapWageMultiple: .init(3, .sourced, "财税〔2006〕10号"),
+        cityAverageMonthlyWageFen: .init(.yuan(7_000), .placeholder, "city's previous-year average monthly wage not found"),
+
+        socialInsuranceShare: .init((1, 2), .placeholder, "scheme §12 range 1/2-2/3; choice not published"),
+        socialInsuranceMaxMonths: .init(24, .seed, "scheme §12"),
+
+        rentMonthlyCapFen: .init(.yuan(1_500), .placeholder, "not published; configurable"),
+
+        overdueAfterDays: .init(30, .decision, "POLICY.md decisions"),
+        badCreditConsecutiveOverdue: .init(3, .decision, "POLICY.md decisions"),
+        badCreditCumulativeOverdue: .init(6, .decision, "POLICY.md decisions")
+    )
+}

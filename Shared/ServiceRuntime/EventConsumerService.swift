@@ -1,0 +1,145 @@
+import Contracts
+import Foundation
+import Kafka
+import Logging
+import Metrics
+import PostgresNIO
+import ServiceLifecycle
+
+/// The idempotent consumer (inbox) runner. For each message: read the envelope, find the
+/// handler, and in one transaction record the event id in `processed_events` and apply the
+/// effect; a duplicate id is skipped. Only after the commit is the offset stored. Transient
+/// database errors are retried with backoff (the partition waits: nothing is skipped); events
+/// that cannot be processed go to the dead-letter topic through the outbox, in the same
+/// transaction that records them as handled, and the partition moves on.
+public final class EventConsumerService: Service, Sendable {
+    let subscription: EventSubscription
+    let database: Database
+    let kafka: KafkaConfiguration
+    let signal: OutboxSignal
+    let gate: StartupGate
+    let source: String
+    let logger: Logger
+    let handlers: [String: EventHandler]
+    let processed: Counter
+    let duplicates: Counter
+    let deadLettered: Counter
+
+    public init(subscription: EventSubscription, runtime: ServiceRuntime) {
+        self.subscription = subscription
+        database = runtime.database
+        kafka = .consumer(brokers: runtime.config.kafkaBrokers, groupID: "\(runtime.config.consumerGroup).\(subscription.consumerName)",
+                          clientID: "\(runtime.descriptor.name)-\(subscription.consumerName)")
+        signal = runtime.outboxSignal
+        gate = runtime.gate
+        source = runtime.descriptor.eventSource
+        logger = runtime.logger
+        handlers = Dictionary(subscription.handlers.map { ($0.type.rawValue, $0) }, uniquingKeysWith: { $1 })
+        let dims = [("consumer", subscription.consumerName)]
+        processed = Counter(label: "hpf_events_processed_total", dimensions: dims)
+        duplicates = Counter(label: "hpf_events_duplicate_total", dimensions: dims)
+        deadLettered = Counter(label: "hpf_events_dead_lettered_total", dimensions: dims)
+    }
+
+    public func run() async throws {
+        await gate.wait()
+        let consumer = try KafkaConsumer(configuration: kafka, topics: subscription.topics.map(\.name), logger: logger)
+        do {
+            try await cancelWhenGracefulShutdown {
+                for try await message in consumer.messages {
+                    try await self.process(message)
+                    try consumer.storeOffset(message)
+                }
+            }
+        } catch is CancellationError {
+        } catch {
+            await consumer.close()
+            throw error
+        }
+        await consumer.close()
+    }
+
+    public enum Outcome: Sendable { case processed, duplicate, skipped, deadLettered }
+
+    /// Processes one message to a final outcome. Throws only on cancellation.
+    @discardableResult
+    public func process(_ message: KafkaMessage) async throws -> Outcome {
+        let header: CloudEventHeader
+        do {
+            header = try CloudEventCoding.header(from: message.value)
+        } catch {
+            return try await deadLetter(message, eventID: nil, reason: .malformedEvent, detail: "\(error)")
+        }
+        guard EventType(rawValue: header.type) != nil else {
+            return try await deadLetter(message, eventID: header.id, reason: .unknownEventType, detail: "unknown type \(header.type)")
+        }
+        guard let handler = handlers[header.type] else { return .skipped }
+
+        var attempt = 0
+        while true {
+            try Task.checkCancellation()
+            attempt += 1
+            do {
+                let outcome = try await database.transaction { connection -> Outcome in
+                    guard try await self.claim(eventID: header.id, outcome: "processed", on: connection) else { return .duplicate }
+                    try await handler.handle(message.value, connection)
+                    return .processed
+                }
+                if outcome == .duplicate { duplicates.increment() } else { processed.increment(); signal.notify() }
+                return outcome
+            } catch let rejection as EventRejection {
+                return try await deadLetter(message, eventID: header.id, reason: rejection.reason, detail: rejection.detail)
+            } catch where DatabaseErrors.isTransient(error) {
+                let delay = min(0.05 * pow(2, Double(min(attempt, 7))), 5)
+                logger.warning("transient database error; retrying", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+                try await Task.sleep(for: .seconds(delay))
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                // An unexpected failure: retry a few times, then keep the event on the
+                // dead-letter topic rather than stall the partition for ever.
+                logger.error("event processing failed", metadata: ["attempt": "\(attempt)", "type": "\(header.type)", "error": "\(error)"])
+                if attempt >= 5 {
+                    return try await deadLetter(message, eventID: header.id, reason: .ruleViolation, detail: "processing failed: \(error)")
+                }
+                try await Task.sleep(for: .milliseconds(200 * attempt))
+            }
+        }
+    }
+
+    /// Records the event id for this consumer; false when it was already there (a duplicate).
+    private func claim(eventID: String, outcome: String, on connection: PostgresConnection) async throws -> Bool {
+        let rows = try await connection.query("""
+            INSERT INTO processed_events (consumer, event_id, outcome) VALUES (\(subscription.consumerName), \(eventID), \(outcome))
+            ON CONFLICT DO NOTHING RETURNING 1
+            """, logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+
+    private func deadLetter(_ message: KafkaMessage, eventID: String?, reason: DeadLetter.Reason, detail: String) async throws -> Outcome {
+        let letter = DeadLetter(consumer: subscription.consumerName, reason: reason, detail: String(detail.prefix(2000)),
+                                originalTopic: message.topic, originalPartition: message.partition, originalOffset: message.offset,
+                                originalKey: message.keyString, originalValue: message.value)
+        // Without a usable id the record's position identifies it.
+        let inboxID = eventID ?? "\(message.topic)/\(message.partition)/\(message.offset)"
+        let key = message.keyString ?? "unkeyed"
+        logger.warning("event dead-lettered", metadata: ["reason": "\(reason.rawValue)", "detail": "\(letter.detail)", "topic": "\(message.topic)", "offset": "\(message.offset)"])
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                try await database.transaction { connection in
+                    guard try await self.claim(eventID: inboxID, outcome: "dead_lettered:\(reason.rawValue)", on: connection) else { return }
+                    let event = CloudEvent(source: source, type: EventType.eventDeadLettered.rawValue, subject: key, data: letter)
+                    try await Outbox.enqueue(event, topic: .deadLetter, aggregateType: "dead_letter", on: connection, logger: logger)
+                }
+                deadLettered.increment()
+                signal.notify()
+                return .deadLettered
+            } catch where DatabaseErrors.isTransient(error) && !Task.isCancelled {
+                try await Task.sleep(for: .seconds(min(0.05 * pow(2, Double(min(attempt, 7))), 5)))
+            }
+        }
+    }
+}

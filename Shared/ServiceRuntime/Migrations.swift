@@ -1,0 +1,102 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// One versioned step of a service's schema. Applied once, in order, each in its own transaction.
+public struct Migration: Sendable {
+    public let version: Int
+    public let name: String
+    public let sql: String
+    public init(_ version: Int, _ name: String, _ sql: String) {
+        self.version = version
+        self.name = name
+        self.sql = sql
+    }
+}
+
+public enum Migrator {
+    /// The runtime's own tables, first in every schema: the transactional outbox (Debezium
+    /// outbox-router names, so CDC can replace the relay) and the inbox of processed events.
+    public static let runtimeTables = Migration(0, "outbox and inbox", """
+        CREATE TABLE IF NOT EXISTS outbox (
+            id uuid PRIMARY KEY,
+            aggregatetype text NOT NULL,
+            aggregateid text NOT NULL,
+            type text NOT NULL,
+            topic text NOT NULL,
+            payload text NOT NULL,
+            headers jsonb NOT NULL DEFAULT '{}',
+            occurred_at timestamptz NOT NULL DEFAULT now(),
+            seq bigserial NOT NULL,
+            published_at timestamptz
+        );
+        CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox (seq) WHERE published_at IS NULL;
+        CREATE TABLE IF NOT EXISTS processed_events (
+            consumer text NOT NULL,
+            event_id text NOT NULL,
+            outcome text NOT NULL,
+            processed_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (consumer, event_id)
+        );
+        """)
+
+    /// Applies what is missing, under an advisory lock keyed by the schema so that several
+    /// instances starting together migrate once.
+    public static func migrate(database: Database, migrations: [Migration]) async throws {
+        let all = [runtimeTables] + migrations.sorted { $0.version < $1.version }
+        let logger = database.logger
+        let schema = database.schema
+        try await database.client.withConnection { connection in
+            try await connection.query("SELECT pg_advisory_lock(hashtext(\(schema)))", logger: logger)
+            do {
+                try await connection.query("""
+                    CREATE TABLE IF NOT EXISTS schema_migrations (
+                        version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())
+                    """, logger: logger)
+                var applied = Set<Int>()
+                for try await version in try await connection.query("SELECT version FROM schema_migrations", logger: logger).decode(Int.self) {
+                    applied.insert(version)
+                }
+                for migration in all where !applied.contains(migration.version) {
+                    logger.info("applying migration", metadata: ["schema": "\(schema)", "version": "\(migration.version)", "name": "\(migration.name)"])
+                    try await connection.query("BEGIN", logger: logger)
+                    for statement in statements(of: migration.sql) {
+                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                    try await connection.query(
+                        "INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))", logger: logger)
+                    try await connection.query("COMMIT", logger: logger)
+                }
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                _ = try? await connection.query("SELECT pg_advisory_unlock(hashtext(\(schema)))", logger: logger)
+                throw error
+            }
+            try await connection.query("SELECT pg_advisory_unlock(hashtext(\(schema)))", logger: logger)
+        }
+    }
+
+    /// Splits a migration into statements: each ends with `;` at the end of a line, except
+    /// inside a `$$` function body (the extended protocol takes one statement at a time).
+    static func statements(of sql: String) -> [String] {
+        var statements: [String] = []
+        var current: [Substring] = []
+        var inBody = false
+        for line in sql.split(separator: "\n", omittingEmptySubsequences: false) {
+            current.append(line)
+            if line.components(separatedBy: "$$").count % 2 == 0 { inBody.toggle() }
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if !inBody, trimmed.hasSuffix(";") {
+                statements.append(current.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines).dropLastSemicolon())
+                current = []
+            }
+        }
+        let rest = current.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
+        if !rest.isEmpty { statements.append(rest.dropLastSemicolon()) }
+        return statements.filter { !$0.isEmpty }
+    }
+}
+
+private extension String {
+    func dropLastSemicolon() -> String { hasSuffix(";") ? String(dropLast()) : self }
+}

@@ -1,0 +1,62 @@
+import Contracts
+import Foundation
+import PostgresNIO
+import Synchronization
+
+/// Writes events into the service's outbox inside the caller's transaction: the event is
+/// published if and only if the business change commits.
+public enum Outbox {
+    public static func enqueue<P>(_ event: CloudEvent<P>, topic: Topic, aggregateType: String = "account",
+                                  on connection: PostgresConnection, logger: Logger) async throws {
+        let payload = String(decoding: try CloudEventCoding.encode(event), as: UTF8.self)
+        let id = UUID(uuidString: event.id) ?? UUID()
+        try await connection.query("""
+            INSERT INTO outbox (id, aggregatetype, aggregateid, type, topic, payload)
+            VALUES (\(id), \(aggregateType), \(event.subject), \(event.type), \(topic.name), \(payload))
+            """, logger: logger)
+    }
+}
+
+/// Wakes the relay as soon as a transaction that wrote to the outbox commits, so events leave
+/// within milliseconds; the relay's polling stays the source of truth.
+public final class OutboxSignal: Sendable {
+    private struct State {
+        var pending = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public func notify() {
+        let waiter: CheckedContinuation<Void, Never>? = state.withLock { state in
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter
+            }
+            state.pending = true
+            return nil
+        }
+        waiter?.resume()
+    }
+
+    /// Returns at the next notification, or after `milliseconds` at the latest.
+    public func wait(milliseconds: Int) async {
+        let timer = Task {
+            try? await Task.sleep(for: .milliseconds(milliseconds))
+            if !Task.isCancelled { self.notify() }
+        }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ready: Bool = state.withLock { state in
+                if state.pending {
+                    state.pending = false
+                    return true
+                }
+                state.waiter = continuation
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+        timer.cancel()
+    }
+}

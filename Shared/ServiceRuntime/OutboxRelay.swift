@@ -1,0 +1,101 @@
+import Contracts
+import Foundation
+import Kafka
+import Logging
+import Metrics
+import PostgresNIO
+import ServiceLifecycle
+
+/// Publishes the outbox to Kafka: claims unpublished rows with FOR UPDATE SKIP LOCKED (never a
+/// high-water mark on `seq`, since sequence values commit out of order), sends them with the
+/// idempotent producer, waits for the delivery reports, then marks them published in the same
+/// transaction. A crash between publishing and marking republishes: consumers' inboxes absorb it.
+public final class OutboxRelay: Service, Sendable {
+    let database: Database
+    let producer: KafkaProducer
+    let signal: OutboxSignal
+    let gate: StartupGate
+    let batchSize: Int
+    let logger: Logger
+    let published: Counter
+    let failures: Counter
+
+    public init(database: Database, producer: KafkaProducer, signal: OutboxSignal, gate: StartupGate, batchSize: Int, logger: Logger) {
+        self.database = database
+        self.producer = producer
+        self.signal = signal
+        self.gate = gate
+        self.batchSize = batchSize
+        self.logger = logger
+        published = Counter(label: "hpf_outbox_published_total", dimensions: [("schema", database.schema)])
+        failures = Counter(label: "hpf_outbox_publish_failures_total", dimensions: [("schema", database.schema)])
+    }
+
+    public func run() async throws {
+        await gate.wait()
+        await cancelWhenGracefulShutdown { await self.loop() }
+    }
+
+    private func loop() async {
+        var idleRounds = 0
+        while !Task.isCancelled {
+            do {
+                if try await relayOnce() > 0 {
+                    idleRounds = 0
+                    continue
+                }
+            } catch is CancellationError {
+                return
+            } catch {
+                failures.increment()
+                logger.warning("outbox relay round failed", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .milliseconds(500))
+            }
+            idleRounds += 1
+            if idleRounds % 6000 == 0 { await purgePublished() }
+            // Wait for a wake-up from a committing transaction, or poll every 50 ms.
+            await signal.wait(milliseconds: 50)
+        }
+    }
+
+    /// One round: claim, publish, mark. Returns how many events were published.
+    /// `afterPublish` lets tests kill the round between publishing and marking.
+    @discardableResult
+    public func relayOnce(afterPublish: @Sendable () async throws -> Void = {}) async throws -> Int {
+        try await database.transaction { connection in
+            let rows = try await connection.query("""
+                SELECT id, aggregateid, topic, payload FROM outbox
+                WHERE published_at IS NULL ORDER BY seq LIMIT \(self.batchSize) FOR UPDATE SKIP LOCKED
+                """, logger: self.logger)
+            var ids: [UUID] = []
+            var messages: [OutgoingMessage] = []
+            for try await (id, key, topic, payload) in rows.decode((UUID, String, String, String).self) {
+                ids.append(id)
+                messages.append(OutgoingMessage(topic: topic, key: key, value: Array(payload.utf8),
+                                                headers: [KafkaHeader(name: "content-type", value: CloudEventCoding.contentType)]))
+            }
+            guard !messages.isEmpty else { return 0 }
+            let results = try await self.producer.send(batch: messages)
+            try await afterPublish()
+            var delivered: [UUID] = []
+            for (id, result) in zip(ids, results) {
+                switch result {
+                case .success: delivered.append(id)
+                case .failure(let error):
+                    self.failures.increment()
+                    self.logger.warning("event not delivered; will retry", metadata: ["id": "\(id)", "error": "\(error)"])
+                }
+            }
+            if !delivered.isEmpty {
+                try await connection.query("UPDATE outbox SET published_at = now() WHERE id = ANY(\(delivered))", logger: self.logger)
+            }
+            self.published.increment(by: delivered.count)
+            return delivered.count
+        }
+    }
+
+    /// Published rows are kept a week for audit and replay, then removed.
+    func purgePublished() async {
+        _ = try? await database.query("DELETE FROM outbox WHERE published_at < now() - interval '7 days'")
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import Hummingbird
+
+/// An RFC 9457 problem-details error with a machine-readable rule `code`.
+public struct Problem: HTTPResponseError, Sendable {
+    public struct FieldError: Codable, Sendable, Equatable {
+        public var field: String
+        public var message: String
+        public init(field: String, message: String) {
+            self.field = field
+            self.message = message
+        }
+    }
+
+    public let status: HTTPResponse.Status
+    public let code: String
+    public let title: String
+    public let detail: String
+    public var errors: [FieldError]
+    /// Extra members, e.g. `minimumFen` with `below_minimum_contribution`.
+    public var extensions: [String: Int64]
+
+    public init(_ status: HTTPResponse.Status, code: String, title: String, detail: String,
+                errors: [FieldError] = [], extensions: [String: Int64] = [:]) {
+        self.status = status
+        self.code = code
+        self.title = title
+        self.detail = detail
+        self.errors = errors
+        self.extensions = extensions
+    }
+
+    /// 400: the request could not be read as the endpoint's JSON.
+    public static func malformed(_ detail: String, errors: [FieldError] = []) -> Problem {
+        Problem(.badRequest, code: "malformed_request", title: "Malformed request", detail: detail, errors: errors)
+    }
+
+    /// 422: a business rule refused the request; `code` names the rule.
+    public static func rule(_ code: String, _ detail: String, extensions: [String: Int64] = [:]) -> Problem {
+        Problem(.unprocessableContent, code: code, title: "Refused by rule \(code)", detail: detail, extensions: extensions)
+    }
+
+    public static func notFound(_ code: String, _ detail: String) -> Problem {
+        Problem(.notFound, code: code, title: "Not found", detail: detail)
+    }
+
+    public static func conflict(_ code: String, _ detail: String) -> Problem {
+        Problem(.conflict, code: code, title: "Conflict", detail: detail)
+    }
+
+    public static let unauthorized = Problem(.unauthorized, code: "unauthorized", title: "Unauthorized",
+                                             detail: "this endpoint is for staff: send Authorization: Bearer <staff token>")
+
+    public static func unavailable(_ detail: String) -> Problem {
+        Problem(.serviceUnavailable, code: "dependency_unavailable", title: "Service unavailable", detail: detail)
+    }
+
+    public var body: [String: Any] {
+        var object: [String: Any] = [
+            "type": "https://hpf.lyg.example/problems/\(code.replacingOccurrences(of: "_", with: "-"))",
+            "title": title, "status": Int(status.code), "detail": detail, "code": code,
+        ]
+        if !errors.isEmpty { object["errors"] = errors.map { ["field": $0.field, "message": $0.message] } }
+        for (key, value) in extensions { object[key] = value }
+        return object
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return Response(status: status, headers: [.contentType: "application/problem+json"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

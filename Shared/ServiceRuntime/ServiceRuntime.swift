@@ -1,0 +1,46 @@
+import Contracts
+import Kafka
+import Logging
+import Policy
+import PostgresNIO
+
+/// What every service's logic gets: its configuration, database, producer, outbox signal,
+/// clock and the policy parameters. One per process.
+public struct ServiceRuntime: Sendable {
+    public let descriptor: ServiceDescriptor
+    public let config: ServiceConfig
+    public let logger: Logger
+    public let database: Database
+    public let producer: KafkaProducer
+    public let outboxSignal: OutboxSignal
+    public let gate: StartupGate
+    public let clock: BusinessClock
+    public let parameters: PolicyParameters
+
+    public init(descriptor: ServiceDescriptor, config: ServiceConfig, clock: BusinessClock? = nil,
+                parameters: PolicyParameters = .lianyungang2025) throws {
+        var logger = Logger(label: "hpf.\(descriptor.name)")
+        logger.logLevel = Logger.Level(rawValue: config.logLevel) ?? .info
+        self.descriptor = descriptor
+        self.config = config
+        self.logger = logger
+        database = Database(config: config, logger: logger)
+        producer = try KafkaProducer(configuration: .producer(brokers: config.kafkaBrokers, clientID: "hpf-\(descriptor.name)"), logger: logger)
+        outboxSignal = OutboxSignal()
+        gate = StartupGate()
+        self.clock = clock ?? BusinessClock(fixedDate: config.fixedBusinessDate)
+        self.parameters = parameters
+    }
+
+    /// Runs `body` in a transaction and wakes the outbox relay after it commits.
+    public func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let result = try await database.transaction { connection in try await body(connection) }
+        outboxSignal.notify()
+        return result
+    }
+
+    /// Every topic of the catalogue, created if missing (the dev broker does not auto-create).
+    public func ensureTopics() async throws {
+        try await producer.createTopics(Topic.allCases.map { TopicSpec(name: $0.name, partitions: config.topicPartitions) })
+    }
+}

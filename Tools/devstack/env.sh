@@ -1,0 +1,34 @@
+# Shared settings of the dev stack; sourced by the scripts beside it.
+# HPF_STACK=run (default, the ports of CONTRACT.md) or HPF_STACK=test (its own ports and data,
+# so tests can run while `make run` keeps the suite up).
+HPF_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+HPF_CACHE="$HPF_ROOT/.devstack"
+TANSU_BIN="$HPF_CACHE/bin/tansu"
+HPF_STACK="${HPF_STACK:-run}"
+# Postgres refuses to run as root and needs every parent folder traversable: keep its data
+# under /tmp, keyed by the checkout so two clones never share a cluster.
+HPF_KEY="$(printf '%s' "$HPF_ROOT" | md5sum | cut -c1-8)"
+HPF_STATE="/tmp/hpf-$HPF_KEY-$HPF_STACK"
+PGDATA_DIR="$HPF_STATE/pgdata"
+PG_BIN="/usr/lib/postgresql/15/bin"
+if [ "$HPF_STACK" = "test" ]; then
+  export HPF_PG_PORT="${HPF_TEST_PG_PORT:-55433}"
+  export HPF_KAFKA_PORT="${HPF_TEST_KAFKA_PORT:-9093}"
+else
+  export HPF_PG_PORT="${HPF_PG_PORT:-55432}"
+  export HPF_KAFKA_PORT="${HPF_KAFKA_PORT:-9092}"
+fi
+export HPF_KAFKA_BROKERS="127.0.0.1:$HPF_KAFKA_PORT"
+export PKG_CONFIG_PATH="/usr/local/lib/pkgconfig:${PKG_CONFIG_PATH:-}"
+export LD_LIBRARY_PATH="/usr/local/lib:${LD_LIBRARY_PATH:-}"
+HPF_SERVICES="enrolment contribution subsidy withdrawal loan regional-sync"
+# Database role/schema of each service (regional-sync owns the `regional` schema).
+schema_of() { [ "$1" = "regional-sync" ] && echo regional || echo "$1"; }
+port_of() {
+  case "$1" in enrolment) echo 8081;; contribution) echo 8082;; subsidy) echo 8083;;
+    withdrawal) echo 8084;; loan) echo 8085;; regional-sync) echo 8086;; esac
+}
+# Run a command as the owner of the Postgres cluster (initdb and postgres refuse root).
+as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# A private PostgreSQL 15 cluster for the suite: one database `hpf`, one schema and one login
+# role per service, each role with rights on its own schema only. Usage: pg.sh start|stop|psql
+set -euo pipefail
+. "$(cd "$(dirname "$0")" && pwd)/env.sh"
+
+psql_admin() { PGOPTIONS='-c client_min_messages=warning' as_pg "$PG_BIN/psql" -h "$PGDATA_DIR" -p "$HPF_PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
+
+start() {
+  mkdir -p "$HPF_STATE"
+  chmod 755 "$HPF_STATE"
+  if [ ! -f "$PGDATA_DIR/PG_VERSION" ]; then
+    mkdir -p "$PGDATA_DIR"
+    [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$PGDATA_DIR"
+    chmod 700 "$PGDATA_DIR"
+    as_pg "$PG_BIN/initdb" -D "$PGDATA_DIR" -U postgres --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null
+    cat >> "$PGDATA_DIR/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $HPF_PG_PORT
+unix_socket_directories = '$PGDATA_DIR'
+max_connections = 300
+shared_buffers = 256MB
+CONF
+  fi
+  if ! as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1; then
+    as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$PGDATA_DIR/server.log" -w -o "-p $HPF_PG_PORT" start >/dev/null
+  fi
+  provision
+  echo "postgres up on 127.0.0.1:$HPF_PG_PORT (data $PGDATA_DIR)"
+}
+
+provision() {
+  psql_admin -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 'hpf'" | grep -q 1 \
+    || psql_admin -d postgres -c "CREATE DATABASE hpf"
+  # Nobody gets anything by default; each service gets its own schema.
+  psql_admin -d hpf -c "REVOKE ALL ON SCHEMA public FROM PUBLIC"
+  for role in $(for s in $HPF_SERVICES; do schema_of "$s"; done) runtime_test; do
+    psql_admin -d hpf <<SQL
+DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$role') THEN
+    CREATE ROLE $role LOGIN PASSWORD '$role';
+  END IF;
+END \$\$;
+CREATE SCHEMA IF NOT EXISTS $role AUTHORIZATION $role;
+REVOKE ALL ON SCHEMA $role FROM PUBLIC;
+ALTER ROLE $role SET search_path = $role;
+SQL
+  done
+}
+
+stop() {
+  if [ -f "$PGDATA_DIR/PG_VERSION" ] && as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1; then
+    as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -m fast -w stop >/dev/null
+    echo "postgres stopped"
+  fi
+}
+
+case "${1:-start}" in
+  start) start ;;
+  stop) stop ;;
+  reset) stop; rm -rf "$PGDATA_DIR"; start ;;
+  psql) shift; psql_admin -d hpf "$@" ;;
+  *) echo "usage: $0 start|stop|reset|psql" >&2; exit 2 ;;
+esac
