@@ -21,7 +21,7 @@ public struct ResidentID: Sendable, Hashable {
         let digits = chars[0..<17].map { Int(String($0))! }
         let sum = zip(digits, Self.weights).reduce(0) { $0 + $1.0 * $1.1 }
         guard Self.checkCharacters[sum % 11] == chars[17] else { return nil }
-        guard let birth = BusinessDate(String(chars[6..<14]).insertingDashes()), birth.year >= 1900 else { return nil }
+        guard let birth = BusinessDate(String(chars[6..<14]).insertingDashes()) else { return nil }
         if let today, birth > today { return nil }
         value = text
         birthDate = birth

@@ -43,7 +43,7 @@ public final class EventConsumerService: Service, Sendable {
 
     public func run() async throws {
         await gate.wait()
-        let consumer = try KafkaConsumer(configuration: kafka, topics: subscription.topics.map(\.name), logger: logger)
+        let consumer = try KafkaConsumer(configuration: kafka, topics: subscription.topics, logger: logger)
         do {
             try await cancelWhenGracefulShutdown {
                 for try await message in consumer.messages {
@@ -132,7 +132,7 @@ public final class EventConsumerService: Service, Sendable {
                 try await database.transaction { connection in
                     guard try await self.claim(eventID: inboxID, outcome: "dead_lettered:\(reason.rawValue)", on: connection) else { return }
                     let event = CloudEvent(source: source, type: EventType.eventDeadLettered.rawValue, subject: key, data: letter)
-                    try await Outbox.enqueue(event, topic: .deadLetter, aggregateType: "dead_letter", on: connection, logger: logger)
+                    try await Outbox.enqueue(event, topic: Topic.deadLetter.name, aggregateType: "dead_letter", on: connection, logger: logger)
                 }
                 deadLettered.increment()
                 signal.notify()

@@ -28,12 +28,16 @@ public struct EventHandler: Sendable {
 /// A consumer group reading some topics with its handlers.
 public struct EventSubscription: Sendable {
     public let consumerName: String
-    public let topics: [Topic]
+    public let topics: [String]
     public let handlers: [EventHandler]
 
     public init(consumerName: String, topics: [Topic], handlers: [EventHandler]) {
+        self.init(consumerName: consumerName, topicNames: topics.map(\.name), handlers: handlers)
+    }
+
+    public init(consumerName: String, topicNames: [String], handlers: [EventHandler]) {
         self.consumerName = consumerName
-        self.topics = topics
+        self.topics = topicNames
         self.handlers = handlers
     }
 }

@@ -8,11 +8,16 @@ import Synchronization
 public enum Outbox {
     public static func enqueue<P>(_ event: CloudEvent<P>, topic: Topic, aggregateType: String = "account",
                                   on connection: PostgresConnection, logger: Logger) async throws {
+        try await enqueue(event, topic: topic.name, aggregateType: aggregateType, on: connection, logger: logger)
+    }
+
+    public static func enqueue<P>(_ event: CloudEvent<P>, topic: String, aggregateType: String = "account",
+                                  on connection: PostgresConnection, logger: Logger) async throws {
         let payload = String(decoding: try CloudEventCoding.encode(event), as: UTF8.self)
         let id = UUID(uuidString: event.id) ?? UUID()
         try await connection.query("""
             INSERT INTO outbox (id, aggregatetype, aggregateid, type, topic, payload)
-            VALUES (\(id), \(aggregateType), \(event.subject), \(event.type), \(topic.name), \(payload))
+            VALUES (\(id), \(aggregateType), \(event.subject), \(event.type), \(topic), \(payload))
             """, logger: logger)
     }
 }

@@ -1,0 +1,75 @@
+import Contracts
+import Foundation
+import Policy
+import Testing
+
+/// The event envelope and payloads are a public contract (analytics and partner systems parse
+/// them): each is pinned by a golden JSON file. A change that breaks one is a contract change.
+@Suite("Golden events")
+struct GoldenEventTests {
+    static let fixedTime = Date(timeIntervalSince1970: 1_780_000_000) // 2026-05-28T20:26:40Z
+    static let goldenFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
+
+    static func event<P>(_ type: EventType, _ subject: String, _ data: P) -> CloudEvent<P> {
+        CloudEvent(id: UUID(uuidString: "6F1C2A0E-8B0B-4C4B-9E55-0D6A8E0B1C01")!, source: EventType.source(service: "test"),
+                   type: type.rawValue, subject: subject, time: fixedTime, data: data)
+    }
+
+    static let accountOpened = event(.accountOpened, "3207000000000001", AccountOpened(
+        accountNumber: "3207000000000001", personRef: "9f2c0d1e4b5a69788766554433221100ffeeddccbbaa99887766554433221100",
+        openedOn: BusinessDate("2026-05-29")!, county: "320706", residence: .rural, industry: .ecommerceCrystal, role: .streamer,
+        employmentType: .newForm, childrenCount: 2, education: Education(level: .bachelor, graduationDate: BusinessDate("2025-06-30")),
+        retirementMonth: YearMonth("2058-12")!, agreement: Agreement(schedule: .monthly, amountFen: 20_000, channel: .wechat),
+        monthlyMinimumFen: 11_300))
+
+    static let agreementChanged = event(.agreementChanged, "3207000000000001", AgreementChanged(
+        accountNumber: "3207000000000001", agreement: Agreement(schedule: .quarterly, amountFen: 40_000, channel: .bankCard),
+        changedOn: BusinessDate("2026-06-01")!))
+
+    static let contributionReceived = event(.contributionReceived, "3207000000000001", ContributionReceived(
+        contributionId: "0b6f3c57-3f0e-4d8e-9a41-2f1b7c9d0e11", accountNumber: "3207000000000001", amountFen: 120_000,
+        channel: .alipay, origin: .channel, paidAt: "2026-07-01T02:00:00.000Z", paidOn: BusinessDate("2026-07-01")!,
+        monthsCounted: [YearMonth("2026-07")!], balanceAfterFen: 120_000, firstContribution: true, sequence: 1))
+
+    static let deadLetter = event(.eventDeadLettered, "3207000000000001", DeadLetter(
+        consumer: "ledger-accounts", reason: .malformedEvent, detail: "not JSON", originalTopic: "hpf.enrolment.events.v1",
+        originalPartition: 2, originalOffset: 41, originalKey: "3207000000000001", originalValue: Array("{oops".utf8)))
+
+    func check<P: Codable & Equatable>(_ event: CloudEvent<P>, _ name: String) throws {
+        let encoded = String(decoding: try CloudEventCoding.encode(event), as: UTF8.self)
+        let url = Self.goldenFolder.appendingPathComponent("\(name).json")
+        if ProcessInfo.processInfo.environment["HPF_WRITE_GOLDEN"] == "1" {
+            try (encoded + "\n").write(to: url, atomically: true, encoding: .utf8)
+        }
+        let golden = try String(contentsOf: url, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(encoded == golden, "\(name) differs from its golden file")
+        let decoded = try CloudEventCoding.decode(P.self, from: Array(golden.utf8))
+        #expect(decoded.data == event.data)
+        let header = try CloudEventCoding.header(from: Array(golden.utf8))
+        #expect(header.specversion == "1.0" && header.type == event.type && header.subject == event.subject)
+    }
+
+    @Test func accountOpenedIsStable() throws { try check(Self.accountOpened, "account-opened") }
+    @Test func agreementChangedIsStable() throws { try check(Self.agreementChanged, "agreement-changed") }
+    @Test func contributionReceivedIsStable() throws { try check(Self.contributionReceived, "contribution-received") }
+    @Test func deadLetterIsStable() throws { try check(Self.deadLetter, "dead-letter") }
+
+    @Test("the account-opened event carries no identifying data")
+    func noPersonalData() throws {
+        let json = String(decoding: try CloudEventCoding.encode(Self.accountOpened), as: UTF8.self)
+        for field in ["idNumber", "name", "phone"] { #expect(!json.contains("\"\(field)\"")) }
+    }
+
+    @Test("non-UTF-8 originals are kept as base64")
+    func binaryOriginal() {
+        let letter = DeadLetter(consumer: "c", reason: .malformedEvent, detail: "", originalTopic: "t", originalPartition: 0,
+                                originalOffset: 0, originalKey: nil, originalValue: [0xff, 0x00, 0x41])
+        #expect(letter.originalValueEncoding == "base64" && letter.originalValue == "/wBB")
+    }
+
+    @Test("an envelope that is not CloudEvents 1.0 is refused")
+    func badEnvelope() {
+        #expect(throws: (any Error).self) { try CloudEventCoding.header(from: Array(#"{"specversion":"0.3","id":"x","type":"t","source":"s"}"#.utf8)) }
+        #expect(throws: (any Error).self) { try CloudEventCoding.header(from: Array("not json".utf8)) }
+    }
+}
