@@ -33,8 +33,8 @@ enum ContributionMigrations {
             -- Postings are immutable: corrections are new (reversal) postings.
             CREATE FUNCTION postings_are_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN RAISE EXCEPTION 'ledger postings are immutable'; END $$;
-            CREATE TRIGGER postings_immutable BEFORE UPDATE OR DELETE ON postings
-                FOR EACH ROW EXECUTE FUNCTION postings_are_immutable();
+            CREATE TRIGGER postings_immutable BEFORE UPDATE OR DELETE OR TRUNCATE ON postings
+                FOR EACH STATEMENT EXECUTE FUNCTION postings_are_immutable();
             CREATE TABLE contributions (
                 contribution_id uuid PRIMARY KEY,
                 account_number text NOT NULL REFERENCES accounts,

@@ -1,0 +1,48 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+
+/// A thin JSON wrapper over HummingbirdTesting's client.
+struct JSONClient: Sendable {
+    let client: any TestClientProtocol
+
+    struct Reply: @unchecked Sendable {
+        let status: Int
+        let contentType: String?
+        let text: String
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:] }
+        subscript(_ key: String) -> Any? { json[key] }
+        func string(_ key: String) -> String? { json[key] as? String }
+        func int(_ key: String) -> Int64? { (json[key] as? NSNumber)?.int64Value }
+    }
+
+    func send(_ method: HTTPRequest.Method, _ path: String, body: String? = nil, staffToken: String? = nil) async throws -> Reply {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let staffToken { headers[.authorization] = "Bearer \(staffToken)" }
+        return try await client.execute(uri: path, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }) { response in
+            Reply(status: Int(response.status.code), contentType: response.headers[.contentType], text: String(buffer: response.body))
+        }
+    }
+
+    func get(_ path: String) async throws -> Reply { try await send(.get, path) }
+    func post(_ path: String, _ body: String, staffToken: String? = nil) async throws -> Reply { try await send(.post, path, body: body, staffToken: staffToken) }
+    func put(_ path: String, _ body: String) async throws -> Reply { try await send(.put, path, body: body) }
+}
+
+/// JSON bodies for the requests the tests send.
+enum Bodies {
+    static func enrolment(idNumber: String, county: String = "320706", schedule: String = "monthly", amountFen: Int = 20_000,
+                          education: String = #"{"level":"below_bachelor"}"#, children: Int = 0, retirementGroup: String? = nil) -> String {
+        let group = retirementGroup.map { #","retirementGroup":"\#($0)""# } ?? ""
+        return """
+            {"name":"张伟","idNumber":"\(idNumber)","phone":"13912345678","employmentType":"new_form","industry":"ecommerce_crystal",
+             "role":"streamer","county":"\(county)","residence":"rural","childrenCount":\(children),"education":\(education)\(group),
+             "agreement":{"schedule":"\(schedule)","amountFen":\(amountFen),"channel":"wechat"}}
+            """
+    }
+
+    static func contribution(account: String, amountFen: Int, txn: String, paidAt: String = "2026-03-16T10:00:00+08:00",
+                             channel: String = "wechat") -> String {
+        #"{"accountNumber":"\#(account)","amountFen":\#(amountFen),"channel":"\#(channel)","channelTxnId":"\#(txn)","paidAt":"\#(paidAt)"}"#
+    }
+}

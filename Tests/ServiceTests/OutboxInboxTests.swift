@@ -1,0 +1,167 @@
+import Contracts
+import Foundation
+import Kafka
+import Policy
+import PostgresNIO
+import ServiceRuntime
+import Testing
+
+/// The outbox relay and the inbox runner on the real Postgres and broker, in a schema of their
+/// own (`runtime_test`) with a table that records every applied effect, duplicates included.
+@Suite("Outbox and inbox on Postgres and the broker", .serialized)
+struct OutboxInboxTests {
+    static let descriptor = ServiceDescriptor(name: "runtime-test", schema: "runtime_test", defaultPort: 0, migrations: [
+        Migration(1, "applied effects", "CREATE TABLE applied (event_id text NOT NULL, account text NOT NULL, amount_fen bigint NOT NULL)"),
+    ])
+
+    struct Killed: Error {}
+
+    /// Runs `body` with the runtime's pool running, the schema migrated and the gate open.
+    func withRuntime(_ body: (ServiceRuntime) async throws -> Void) async throws {
+        let runtime = try ServiceRuntime(descriptor: Self.descriptor, config: TestStack.config(Self.descriptor), clock: TestStack.clock)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await runtime.database.client.run() }
+            try await Migrator.migrate(database: runtime.database, migrations: Self.descriptor.migrations)
+            await runtime.gate.open()
+            do {
+                try await body(runtime)
+            } catch {
+                group.cancelAll()
+                await runtime.producer.shutdown()
+                throw error
+            }
+            group.cancelAll()
+            await runtime.producer.shutdown()
+        }
+    }
+
+    func event(account: String, amount: Fen) -> CloudEvent<ContributionReceived> {
+        CloudEvent(source: "/hpf/test", type: EventType.contributionReceived.rawValue, subject: account, data: ContributionReceived(
+            contributionId: UUID().uuidString, accountNumber: account, amountFen: amount, channel: .wechat, origin: .channel,
+            paidAt: "2026-03-16T02:00:00.000Z", paidOn: TestStack.today, monthsCounted: [TestStack.today.yearMonth],
+            balanceAfterFen: amount, firstContribution: false, sequence: 1))
+    }
+
+    func subscription(_ consumer: String, topic: String) -> EventSubscription {
+        EventSubscription(consumerName: consumer, topicNames: [topic], handlers: [
+            .on(.contributionReceived, ContributionReceived.self) { event, connection in
+                try await connection.query("""
+                    INSERT INTO applied (event_id, account, amount_fen) VALUES (\(event.id), \(event.data.accountNumber), \(event.data.amountFen))
+                    """, logger: TestStack.logger)
+            },
+        ])
+    }
+
+    func appliedCount(_ runtime: ServiceRuntime, eventID: String) async throws -> Int64 {
+        var count: Int64 = 0
+        for try await c in try await runtime.database.query("SELECT count(*) FROM applied WHERE event_id = \(eventID)").decode(Int64.self) { count = c }
+        return count
+    }
+
+    func isPublished(_ runtime: ServiceRuntime, eventID: String) async throws -> Bool {
+        for try await published in try await runtime.database.query(
+            "SELECT published_at IS NOT NULL FROM outbox WHERE id = \(UUID(uuidString: eventID)!)").decode(Bool.self) { return published }
+        return false
+    }
+
+    func relay(_ runtime: ServiceRuntime) -> OutboxRelay {
+        OutboxRelay(database: runtime.database, producer: runtime.producer, signal: runtime.outboxSignal, gate: runtime.gate,
+                    batchSize: 500, logger: runtime.logger)
+    }
+
+    @Test("a relay killed after publishing and before marking republishes; the inbox applies the event once")
+    func relayKilledBetweenPublishAndMark() async throws {
+        try await withRuntime { runtime in
+            let topic = TestStack.unique("rt.dup")
+            try await runtime.producer.createTopics([TopicSpec(name: topic, partitions: 1)])
+            let account = TestStack.unique("acct")
+            let first = event(account: account, amount: 100)
+            try await runtime.transaction { try await Outbox.enqueue(first, topic: topic, on: $0, logger: runtime.logger) }
+            let relay = relay(runtime)
+            await #expect(throws: Killed.self) { try await relay.relayOnce(afterPublish: { throw Killed() }) }
+            #expect(try await isPublished(runtime, eventID: first.id) == false)
+            try await relay.relayOnce()
+            #expect(try await isPublished(runtime, eventID: first.id))
+            // A later event on the same key proves the consumer got past the duplicate.
+            let sentinel = event(account: account, amount: 200)
+            try await runtime.transaction { try await Outbox.enqueue(sentinel, topic: topic, on: $0, logger: runtime.logger) }
+            try await relay.relayOnce()
+
+            let copies = try await TestStack.read(topic: topic, count: 3) { _ in true }
+            #expect(copies.filter { (try? CloudEventCoding.header(from: $0.value).id) == first.id }.count == 2)
+
+            let consumer = EventConsumerService(subscription: subscription(TestStack.unique("dup"), topic: topic), runtime: runtime)
+            let running = Task { try await consumer.run() }
+            defer { running.cancel() }
+            #expect(try await TestStack.eventually { try await appliedCount(runtime, eventID: sentinel.id) == 1 })
+            #expect(try await appliedCount(runtime, eventID: first.id) == 1)
+        }
+    }
+
+    @Test("an event whose sequence number is lower but commits later is still published")
+    func lateCommitOfLowerSequence() async throws {
+        try await withRuntime { runtime in
+            let topic = TestStack.unique("rt.order")
+            try await runtime.producer.createTopics([TopicSpec(name: topic, partitions: 1)])
+            let early = event(account: TestStack.unique("acct"), amount: 1)
+            let late = event(account: TestStack.unique("acct"), amount: 2)
+            let inserted = StartupGate(), release = StartupGate()
+            let slowTransaction = Task {
+                try await runtime.database.transaction { connection in
+                    try await Outbox.enqueue(early, topic: topic, on: connection, logger: runtime.logger)
+                    await inserted.open()
+                    await release.wait()
+                }
+            }
+            await inserted.wait()
+            try await runtime.transaction { try await Outbox.enqueue(late, topic: topic, on: $0, logger: runtime.logger) }
+            let relay = relay(runtime)
+            try await relay.relayOnce()
+            #expect(try await isPublished(runtime, eventID: late.id))
+            await release.open()
+            try await slowTransaction.value
+            var seqs: [String: Int64] = [:]
+            for try await (id, seq) in try await runtime.database.query(
+                "SELECT id::text, seq FROM outbox WHERE id IN (\(UUID(uuidString: early.id)!), \(UUID(uuidString: late.id)!))"
+            ).decode((String, Int64).self) { seqs[id] = seq }
+            #expect(seqs[late.id, default: 0] > seqs[early.id, default: .max], "the early event must hold the lower sequence number")
+            try await relay.relayOnce()
+            #expect(try await isPublished(runtime, eventID: early.id))
+            let ids = try await TestStack.read(topic: topic, count: 2) { _ in true }.compactMap { try? CloudEventCoding.header(from: $0.value).id }
+            #expect(Set(ids) == [early.id, late.id])
+        }
+    }
+
+    @Test("poison events go to the dead-letter topic with their reason; later events on the partition are processed")
+    func poisonEventsAreDeadLettered() async throws {
+        try await withRuntime { runtime in
+            let topic = TestStack.unique("rt.poison")
+            try await runtime.producer.createTopics([TopicSpec(name: topic, partitions: 1)])
+            let account = TestStack.unique("acct")
+            let before = event(account: account, amount: 10), after = event(account: account, amount: 20)
+            var unknown = event(account: account, amount: 30)
+            unknown.type = "hpf.mystery.thing.v1"
+            let invalidPayload = #"{"specversion":"1.0","id":"\#(UUID().uuidString)","source":"/x","type":"hpf.contribution.contribution-received.v1","subject":"\#(account)","data":{"amountFen":"lots"}}"#
+            let values: [[UInt8]] = [
+                try CloudEventCoding.encode(before), Array("this is not json".utf8), try CloudEventCoding.encode(unknown),
+                Array(invalidPayload.utf8), try CloudEventCoding.encode(after),
+            ]
+            for value in values { try await runtime.producer.send(OutgoingMessage(topic: topic, key: account, value: value)) }
+
+            let consumerName = TestStack.unique("poison")
+            let consumer = EventConsumerService(subscription: subscription(consumerName, topic: topic), runtime: runtime)
+            let relay = relay(runtime)
+            let running = [Task { try await consumer.run() }, Task { try await relay.run() }]
+            defer { running.forEach { $0.cancel() } }
+            #expect(try await TestStack.eventually { try await appliedCount(runtime, eventID: after.id) == 1 })
+            #expect(try await appliedCount(runtime, eventID: before.id) == 1)
+
+            let letters = try await TestStack.read(topic: Topic.deadLetter.name, count: 3) { message in
+                (try? CloudEventCoding.decode(DeadLetter.self, from: message.value).data.consumer) == consumerName
+            }.map { try CloudEventCoding.decode(DeadLetter.self, from: $0.value).data }
+            #expect(Set(letters.map(\.reason)) == [.malformedEvent, .unknownEventType, .invalidPayload])
+            #expect(letters.allSatisfy { $0.originalTopic == topic && $0.originalKey == account })
+            #expect(letters.contains { $0.originalValue == "this is not json" })
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import Contracts
+import Foundation
+import Kafka
+import Logging
+import Policy
+import ServiceRuntime
+
+/// The dev stack that `make test` starts: its ports come from the environment.
+enum TestStack {
+    static let environment = ProcessInfo.processInfo.environment
+    static var brokers: String { environment["HPF_KAFKA_BROKERS"] ?? "127.0.0.1:9093" }
+    static let logger: Logger = {
+        var logger = Logger(label: "hpf.test")
+        logger.logLevel = .warning
+        return logger
+    }()
+
+    /// A service's configuration for a test: any free port, its own consumer groups, a
+    /// pinned business date inside the scheme's validity window.
+    static func config(_ descriptor: ServiceDescriptor) -> ServiceConfig {
+        var env = environment
+        env["HPF_PG_PORT"] = env["HPF_PG_PORT"] ?? "55433"
+        env["HPF_KAFKA_BROKERS"] = brokers
+        var config = ServiceConfig(descriptor: descriptor, environment: env)
+        config.httpPort = 0
+        config.consumerGroup = "hpf.test.\(UUID().uuidString.prefix(8).lowercased()).\(descriptor.name)"
+        config.logLevel = "warning"
+        config.jsonLogs = false
+        return config
+    }
+
+    static let today = BusinessDate("2026-03-16")!
+    static let clock = BusinessClock(fixedDate: today)
+
+    static func unique(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())" }
+
+    /// Polls `condition` until it holds or `seconds` pass.
+    static func eventually(seconds: Double = 30, _ condition: () async throws -> Bool) async throws -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return try await condition()
+    }
+
+    /// Every message on `topic` (from the beginning) that satisfies `filter`, read by a fresh group
+    /// until `count` match or the time is up.
+    static func read(topic: String, count: Int, seconds: Double = 30, where filter: (KafkaMessage) -> Bool) async throws -> [KafkaMessage] {
+        let consumer = try KafkaConsumer(configuration: .consumer(brokers: brokers, groupID: unique("reader"), clientID: "test-reader"),
+                                         topics: [topic], logger: logger)
+        var matched: [KafkaMessage] = []
+        let deadline = Date().addingTimeInterval(seconds)
+        while matched.count < count, Date() < deadline {
+            matched += try await consumer.poll(maxMessages: 500, timeoutMs: 200).filter(filter)
+        }
+        await consumer.close()
+        return matched
+    }
+
+    /// A valid resident ID number (correct check character) for a birth date and a serial.
+    static func residentID(county: String = "320706", birth: String, serial: Int, male: Bool) -> String {
+        let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+        let checks = Array("10X98765432")
+        var sequence = serial % 100 * 10 + (male ? 1 : 2)
+        if male != (sequence % 2 == 1) { sequence += 1 }
+        let body = county + birth.replacingOccurrences(of: "-", with: "") + String(format: "%03d", sequence % 1000)
+        let sum = zip(body.map { Int(String($0))! }, weights).reduce(0) { $0 + $1.0 * $1.1 }
+        return body + String(checks[sum % 11])
+    }
+}
