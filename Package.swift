@@ -32,9 +32,12 @@ var targets: [Target] = [
         dependencies: ["Kafka", "Contracts", "Policy", hummingbird, postgres, lifecycle, logging, metrics, prometheus, crypto],
         path: "Shared/ServiceRuntime"),
     .executableTarget(
-        name: "hpfctl", dependencies: ["Kafka", "Contracts", "ServiceRuntime"], path: "Tools/hpfctl"),
+        name: "hpfctl",
+        dependencies: ["Kafka", "Contracts", "ServiceRuntime", "Policy", postgres,
+                       .product(name: "AsyncHTTPClient", package: "async-http-client")],
+        path: "Tools/hpfctl"),
     .testTarget(name: "PolicyTests", dependencies: ["Policy"], path: "Tests/PolicyTests"),
-    .testTarget(name: "ContractsTests", dependencies: ["Contracts"], path: "Tests/ContractsTests"),
+    .testTarget(name: "ContractsTests", dependencies: ["Contracts"], path: "Tests/ContractsTests", exclude: ["Golden"]),
     .testTarget(name: "KafkaTests", dependencies: ["Kafka"], path: "Tests/KafkaTests"),
     .testTarget(
         name: "ServiceTests",
@@ -69,6 +72,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.30.0"),
     ],
     targets: targets,
     swiftLanguageModes: [.v6]

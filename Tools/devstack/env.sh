@@ -14,6 +14,10 @@ PG_BIN="/usr/lib/postgresql/15/bin"
 if [ "$HPF_STACK" = "test" ]; then
   export HPF_PG_PORT="${HPF_TEST_PG_PORT:-55433}"
   export HPF_KAFKA_PORT="${HPF_TEST_KAFKA_PORT:-9093}"
+elif [ "$HPF_STACK" = "bench" ]; then
+  export HPF_PG_PORT="${HPF_BENCH_PG_PORT:-55434}"
+  export HPF_KAFKA_PORT="${HPF_BENCH_KAFKA_PORT:-9094}"
+  HPF_SERVICE_PORT_OFFSET="${HPF_SERVICE_PORT_OFFSET:-1000}"
 else
   export HPF_PG_PORT="${HPF_PG_PORT:-55432}"
   export HPF_KAFKA_PORT="${HPF_KAFKA_PORT:-9092}"
@@ -25,8 +29,10 @@ HPF_SERVICES="enrolment contribution subsidy withdrawal loan regional-sync"
 # Database role/schema of each service (regional-sync owns the `regional` schema).
 schema_of() { [ "$1" = "regional-sync" ] && echo regional || echo "$1"; }
 port_of() {
-  case "$1" in enrolment) echo 8081;; contribution) echo 8082;; subsidy) echo 8083;;
-    withdrawal) echo 8084;; loan) echo 8085;; regional-sync) echo 8086;; esac
+  local base
+  case "$1" in enrolment) base=8081;; contribution) base=8082;; subsidy) base=8083;;
+    withdrawal) base=8084;; loan) base=8085;; regional-sync) base=8086;; esac
+  echo $((base + ${HPF_SERVICE_PORT_OFFSET:-0}))
 }
 # Run a command as the owner of the Postgres cluster (initdb and postgres refuse root).
 as_pg() {

@@ -1,1 +1,27 @@
-print("x")
+import Foundation
+
+/// hpfctl: the operator's command line for the suite (topics, event tailing, benchmarks).
+let arguments = Array(CommandLine.arguments.dropFirst())
+let usage = """
+    usage: hpfctl <command> [options]
+      topics                                   create every topic of the catalogue (idempotent)
+      events <topic> [--key K] [--seconds S]   print the events on a topic (from the beginning)
+      bench-deposits [--accounts N] [--deposits N] [--concurrency N] [--url URL]
+                                               end-to-end deposits per second through the running stack
+    environment: HPF_KAFKA_BROKERS (127.0.0.1:9092), HPF_PG_PORT (55432)
+    """
+
+do {
+    let options = CommandOptions(arguments.dropFirst())
+    switch arguments.first {
+    case "topics": try await TopicsCommand.run()
+    case "events": try await EventsCommand.run(options)
+    case "bench-deposits": try await DepositBenchmark.run(options)
+    default:
+        print(usage)
+        exit(arguments.isEmpty ? 0 : 2)
+    }
+} catch {
+    FileHandle.standardError.write(Data("hpfctl: \(error)\n".utf8))
+    exit(1)
+}

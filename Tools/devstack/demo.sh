@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# A short narrated journey of one worker through the running suite.
+set -euo pipefail
+. "$(cd "$(dirname "$0")" && pwd)/env.sh"
+E="http://127.0.0.1:$(port_of enrolment)"
+C="http://127.0.0.1:$(port_of contribution)"
+hpfctl="$HPF_ROOT/.build/${HPF_BUILD:-debug}/hpfctl"
+
+say() { printf '\n\033[1;32m== %s\033[0m\n' "$*"; }
+show() { printf '\033[0;36m$ %s\033[0m\n' "$*"; }
+
+# A valid resident ID number (GB 11643 check character) for a streamer born in 1999 in Donghai.
+resident_id() {
+  local body="320722199907$(printf '%02d' $((RANDOM % 28 + 1)))$(printf '%03d' $((RANDOM % 500 * 2 + 1)))"
+  local weights=(7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2) checks=(1 0 X 9 8 7 6 5 4 3 2) sum=0
+  for i in $(seq 0 16); do sum=$((sum + ${body:$i:1} * ${weights[$i]})); done
+  echo "$body${checks[$((sum % 11))]}"
+}
+id_number="$(resident_id)"
+
+say "1. A live-stream host selling Donghai crystal joins the scheme (§1, §2, §15)"
+body=$(cat <<JSON
+{"name":"李晓雨","idNumber":"$id_number","phone":"13905181234","employmentType":"new_form",
+ "industry":"ecommerce_crystal","role":"streamer","county":"320722","residence":"rural","childrenCount":0,
+ "education":{"level":"bachelor","graduationDate":"2025-06-30"},
+ "agreement":{"schedule":"monthly","amountFen":50000,"channel":"wechat"}}
+JSON
+)
+show "POST $E/v1/enrolments"
+reply=$(curl -s -XPOST "$E/v1/enrolments" -H 'content-type: application/json' -d "$body")
+echo "$reply" | jq .
+account=$(echo "$reply" | jq -r .accountNumber)
+
+say "2. Her account as staff see it: the ID number is masked"
+show "GET $E/v1/accounts/$account"
+curl -s "$E/v1/accounts/$account" | jq '{accountNumber, status, idNumber, phone, county, agreement, monthlyMinimumFen}'
+
+say "3. The ledger opens her account from the account-opened event (no call between services)"
+for _ in $(seq 1 100); do curl -fs "$C/v1/accounts/$account/balance" >/dev/null && break; sleep 0.1; done
+curl -s "$C/v1/accounts/$account/balance" | jq -c .
+
+say "4. She pays in 500.00 yuan with WeChat Pay"
+paid_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+txn="wx-demo-$RANDOM$RANDOM"
+deposit="{\"accountNumber\":\"$account\",\"amountFen\":50000,\"channel\":\"wechat\",\"channelTxnId\":\"$txn\",\"paidAt\":\"$paid_at\"}"
+show "POST $C/v1/contributions"
+curl -s -w '  (HTTP %{http_code})\n' -XPOST "$C/v1/contributions" -H 'content-type: application/json' -d "$deposit"
+
+say "5. WeChat Pay delivers the same notification again: same answer, no second posting"
+curl -s -w '  (HTTP %{http_code})\n' -XPOST "$C/v1/contributions" -H 'content-type: application/json' -d "$deposit"
+
+say "6. A 50.00 yuan payment is below the county's minimum (§2): refused with the minimum"
+low="{\"accountNumber\":\"$account\",\"amountFen\":5000,\"channel\":\"alipay\",\"channelTxnId\":\"ali-demo-$RANDOM\",\"paidAt\":\"$paid_at\"}"
+curl -s -XPOST "$C/v1/contributions" -H 'content-type: application/json' -d "$low" | jq -c '{status, code, minimumFen}'
+
+say "7. Her balance and ledger"
+curl -s "$C/v1/accounts/$account/balance" | jq -c .
+curl -s "$C/v1/accounts/$account/ledger" | jq -c '.entries[]'
+
+say "8. The events other services and analytics see (keyed by account number, no ID number)"
+show "hpfctl events hpf.enrolment.events.v1 --key $account"
+"$hpfctl" events hpf.enrolment.events.v1 --key "$account" --seconds 2
+show "hpfctl events hpf.contribution.events.v1 --key $account"
+"$hpfctl" events hpf.contribution.events.v1 --key "$account" --seconds 2

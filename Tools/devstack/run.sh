@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# `make run`: Postgres, the broker, the topics, the six services, then a short demo.
+# The suite keeps running afterwards; `make stop` ends it.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/env.sh"
+bash "$here/pg.sh" start
+bash "$here/kafka.sh" start
+"$HPF_ROOT/.build/debug/hpfctl" topics
+echo "starting the services"
+bash "$here/services.sh" start
+bash "$here/demo.sh"
+cat <<MSG
+
+The suite is running (logs in $HPF_STATE/logs):
+  enrolment :8081  contribution :8082  subsidy :8083  withdrawal :8084  loan :8085  regional-sync :8086
+  broker $HPF_KAFKA_BROKERS   postgres 127.0.0.1:$HPF_PG_PORT (database hpf)
+  events: .build/debug/hpfctl events hpf.contribution.events.v1
+Stop it with: make stop
+MSG

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# `make test`: a fresh test stack (its own ports and data), then every test.
+set -euo pipefail
+export HPF_STACK=test
+here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/env.sh"
+cleanup() { bash "$here/kafka.sh" stop >/dev/null; bash "$here/pg.sh" stop >/dev/null; }
+trap cleanup EXIT
+bash "$here/pg.sh" reset
+bash "$here/kafka.sh" stop >/dev/null
+bash "$here/kafka.sh" start
+cd "$HPF_ROOT"
+swift build --build-tests
+swift test --skip-build

@@ -1,0 +1,172 @@
+import AsyncHTTPClient
+import Contracts
+import Foundation
+import Kafka
+import Logging
+import NIOCore
+import Policy
+
+/// End-to-end deposits per second through the running stack: HTTP in (contribution service),
+/// ledger commit, outbox relay to Kafka, consumed and applied by a subscriber (this process
+/// keeps a running balance per account from the events and checks it against the ledger).
+/// The clock runs from the first request to the moment the subscriber has applied the last event.
+enum DepositBenchmark {
+    static func run(_ options: CommandOptions) async throws {
+        let accounts = options.int("accounts", 200)
+        let deposits = options.int("deposits", 10_000)
+        let concurrency = options.int("concurrency", 32)
+        let enrolmentURL = options.string("enrolment-url", "http://127.0.0.1:8081")
+        let ledgerURL = options.string("url", "http://127.0.0.1:8082")
+        let amount: Fen = 20_000
+        var logger = Logger(label: "hpfctl.bench")
+        logger.logLevel = .error
+        let http = HTTPClient(eventLoopGroupProvider: .singleton,
+                              configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: concurrency)))
+
+        print("bench: enrolling \(accounts) accounts")
+        var numbers: [String] = []
+        var serial = Int.random(in: 0..<1_000_000)
+        while numbers.count < accounts {
+            serial += 1
+            let body = enrolmentBody(serial: serial)
+            let (status, json) = try await post(http, "\(enrolmentURL)/v1/enrolments", body)
+            if status == 201, let number = json["accountNumber"] as? String { numbers.append(number) }
+            else if status != 409 { throw CommandError("enrolment refused (\(status)): \(json)") }
+        }
+        let accountSet = Set(numbers)
+        print("bench: waiting for the ledger accounts (account-opened events)")
+        for number in numbers {
+            var tries = 0
+            while try await get(http, "\(ledgerURL)/v1/accounts/\(number)/balance").0 != 200 {
+                tries += 1
+                if tries > 600 { throw CommandError("ledger account \(number) did not appear") }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+
+        let subscriber = Subscriber(accounts: accountSet, expected: deposits, logger: logger)
+        let subscription = Task { try await subscriber.run() }
+        try await Task.sleep(for: .seconds(6)) // let the subscriber join its group before the clock starts
+
+        print("bench: \(deposits) deposits, \(concurrency) concurrent clients")
+        let runID = UUID().uuidString.prefix(8)
+        let counter = Counter()
+        let targets = numbers
+        let start = ContinuousClock.now
+        let latencies: [Double] = try await withThrowingTaskGroup(of: [Double].self) { group in
+            for _ in 0..<concurrency {
+                group.addTask {
+                    var mine: [Double] = []
+                    while let index = await counter.next(limit: deposits) {
+                        let body = #"{"accountNumber":"\#(targets[index % targets.count])","amountFen":\#(amount),"channel":"alipay","channelTxnId":"bench-\#(runID)-\#(index)","paidAt":"\#(Instant.format(Date()))"}"#
+                        let began = ContinuousClock.now
+                        let (status, json) = try await post(http, "\(ledgerURL)/v1/contributions", body)
+                        guard status == 201 else { throw CommandError("deposit refused (\(status)): \(json)") }
+                        mine.append((ContinuousClock.now - began).milliseconds)
+                    }
+                    return mine
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        let httpDone = ContinuousClock.now - start
+        try await subscription.value
+        let applied = subscriber.finishedAt! - start
+
+        // The subscriber's view must match the ledger to the fen.
+        for number in numbers.prefix(5) {
+            let (_, json) = try await get(http, "\(ledgerURL)/v1/accounts/\(number)/balance")
+            let ledgerBalance = (json["balanceFen"] as? NSNumber)?.int64Value ?? -1
+            guard ledgerBalance == subscriber.balance(of: number) else {
+                throw CommandError("account \(number): ledger \(ledgerBalance) fen, events \(subscriber.balance(of: number)) fen")
+            }
+        }
+        let sorted = latencies.sorted()
+        let rate = Double(deposits) / applied.seconds
+        print(String(format: "bench: HTTP phase %.2f s (%.0f req/s), latency p50 %.1f ms p99 %.1f ms", httpDone.seconds,
+                     Double(deposits) / httpDone.seconds, sorted[sorted.count / 2], sorted[Int(Double(sorted.count) * 0.99)]))
+        print(String(format: "bench: last event applied after %.2f s", applied.seconds))
+        print(String(format: "deposits/s: %.0f", rate))
+        try? await http.shutdown()
+    }
+
+    static func enrolmentBody(serial: Int) -> String {
+        let birth = BusinessDate("1980-01-01")!.adding(months: serial % 240)
+        let digits = "320706" + String(format: "%04d%02d%02d", birth.year, birth.month, 1 + serial / 240 % 28) + String(format: "%03d", serial / 6720 % 1000)
+        let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+        let sum = zip(digits.map { Int(String($0))! }, weights).reduce(0) { $0 + $1.0 * $1.1 }
+        let id = digits + String(Array("10X98765432")[sum % 11])
+        return #"{"name":"压测","idNumber":"\#(id)","phone":"13700000000","employmentType":"part_time","industry":"other","role":"other","county":"320706","residence":"urban","childrenCount":0,"education":{"level":"below_bachelor"},"retirementGroup":"\#(Int(String(digits.last!))! % 2 == 1 ? "man" : "woman_55")","agreement":{"schedule":"flexible","amountFen":20000,"channel":"alipay"}}"#
+    }
+
+    static func post(_ http: HTTPClient, _ url: String, _ body: String) async throws -> (Int, [String: Any]) {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: body))
+        return try await execute(http, request)
+    }
+
+    static func get(_ http: HTTPClient, _ url: String) async throws -> (Int, [String: Any]) {
+        try await execute(http, HTTPClientRequest(url: url))
+    }
+
+    static func execute(_ http: HTTPClient, _ request: HTTPClientRequest) async throws -> (Int, [String: Any]) {
+        let response = try await http.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        let json = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] ?? [:]
+        return (Int(response.status.code), json)
+    }
+
+    actor Counter {
+        var issued = 0
+        func next(limit: Int) -> Int? {
+            guard issued < limit else { return nil }
+            defer { issued += 1 }
+            return issued
+        }
+    }
+
+    /// Reads the contribution events and applies them: the latest balance per bench account.
+    final class Subscriber: @unchecked Sendable {
+        let accounts: Set<String>
+        let expected: Int
+        let logger: Logger
+        private let lock = NSLock()
+        private var balances: [String: (seq: Int64, balance: Fen)] = [:]
+        private(set) var finishedAt: ContinuousClock.Instant?
+
+        init(accounts: Set<String>, expected: Int, logger: Logger) {
+            self.accounts = accounts
+            self.expected = expected
+            self.logger = logger
+        }
+
+        func balance(of account: String) -> Fen { lock.withLock { balances[account]?.balance ?? 0 } }
+
+        func run() async throws {
+            let consumer = try KafkaConsumer(
+                configuration: .consumer(brokers: CommandOptions.brokers, groupID: "hpfctl.bench.\(UUID().uuidString.prefix(8))", clientID: "hpfctl-bench")
+                    .with("auto.offset.reset", "latest"),
+                topics: [Topic.contributionEvents.name], logger: logger)
+            var seen = 0
+            while seen < expected {
+                for message in try await consumer.poll(maxMessages: 1000, timeoutMs: 100) {
+                    guard let key = message.keyString, accounts.contains(key),
+                          let event = try? CloudEventCoding.decode(ContributionReceived.self, from: message.value) else { continue }
+                    seen += 1
+                    lock.withLock {
+                        if event.data.sequence > balances[key]?.seq ?? 0 { balances[key] = (event.data.sequence, event.data.balanceAfterFen) }
+                    }
+                }
+            }
+            finishedAt = ContinuousClock.now
+            await consumer.close()
+        }
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+    var milliseconds: Double { seconds * 1000 }
+}
