@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `make bench`: release build, a stack of its own (ports 55434/9094, services 9081-9086), then
+#  1. end-to-end deposits per second (HTTP in -> ledger commit -> outbox relay -> Kafka ->
+#     consumed and applied by a subscriber), and
+#  2. pgbench's TPC-B-like transactions per second on the same Postgres, same machine, same run.
+# Last line: deposits/s: N  pgbench tps: M  ratio: R
+set -euo pipefail
+export HPF_STACK=bench HPF_BUILD=release
+here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/env.sh"
+DEPOSITS="${BENCH_DEPOSITS:-10000}"
+CONCURRENCY="${BENCH_CONCURRENCY:-16}"
+PGBENCH_SECONDS="${BENCH_PGBENCH_SECONDS:-20}"
+cleanup() { bash "$here/services.sh" stop; bash "$here/kafka.sh" stop >/dev/null; bash "$here/pg.sh" stop >/dev/null; }
+trap cleanup EXIT
+
+cd "$HPF_ROOT"
+echo "bench: release build (the first one takes several minutes)"
+swift build -c release
+bash "$here/pg.sh" reset
+bash "$here/kafka.sh" stop >/dev/null
+bash "$here/kafka.sh" start
+.build/release/hpfctl topics
+bash "$here/services.sh" start
+
+out="$(mktemp)"
+.build/release/hpfctl bench-deposits --deposits "$DEPOSITS" --concurrency "$CONCURRENCY" \
+  --url "http://127.0.0.1:$(port_of contribution)" --enrolment-url "http://127.0.0.1:$(port_of enrolment)" | tee "$out"
+deposits=$(awk '/^deposits\/s:/ {print $2}' "$out")
+
+echo "bench: pgbench TPC-B-like, scale 10, $CONCURRENCY clients, ${PGBENCH_SECONDS}s"
+# pgbench connects over TCP like the services do; its superuser password is set for this run only.
+bash "$here/pg.sh" psql -c "ALTER ROLE postgres PASSWORD 'bench'" >/dev/null
+as_pg "$PG_BIN/psql" -h "$PGDATA_DIR" -p "$HPF_PG_PORT" -U postgres -d postgres -qc "DROP DATABASE IF EXISTS pgbench" 
+as_pg "$PG_BIN/psql" -h "$PGDATA_DIR" -p "$HPF_PG_PORT" -U postgres -d postgres -qc "CREATE DATABASE pgbench"
+as_pg env PGPASSWORD=bench "$PG_BIN/pgbench" -h 127.0.0.1 -p "$HPF_PG_PORT" -U postgres -i -s 10 -q pgbench >/dev/null 2>&1
+as_pg env PGPASSWORD=bench "$PG_BIN/pgbench" -h 127.0.0.1 -p "$HPF_PG_PORT" -U postgres -c "$CONCURRENCY" -j 2 -T "$PGBENCH_SECONDS" pgbench | tee "$out"
+tps=$(awk '/^tps = / {printf "%.0f", $3; exit}' "$out")
+rm -f "$out"
+ratio=$(awk -v d="$deposits" -v t="$tps" 'BEGIN { printf "%.2f", d / t }')
+echo "deposits/s: $deposits  pgbench tps: $tps  ratio: $ratio"
