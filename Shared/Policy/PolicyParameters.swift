@@ -63,6 +63,8 @@ public struct PolicyParameters: Sendable {
     // §4-§7, §10 loans
     public let loanMinimumContributionMonths: Parameter<Int>
     public let cityCountyPrefix: Parameter<String>
+    /// Lianyungang's administrative code; also the prefix of the account numbers we issue.
+    public let cityCode: Parameter<String>
     public let housingTypeUpliftBasisPoints: Parameter<Int64>
     public let talentUpliftBasisPoints: Parameter<Int64>
     public let loanRates: Parameter<[LoanRate]>
@@ -132,6 +134,7 @@ public extension PolicyParameters {
 
         loanMinimumContributionMonths: .init(6, .seed, "scheme §4"),
         cityCountyPrefix: .init("3207", .seed, "scheme §4: home inside Lianyungang"),
+        cityCode: .init("320700", .sourced, "GB/T 2260 code of Lianyungang"),
         housingTypeUpliftBasisPoints: .init(2_000, .seed, "scheme §7"),
         talentUpliftBasisPoints: .init(5_000, .seed, "scheme §10"),
         loanRates: .init([

@@ -37,7 +37,7 @@ public struct Database: Sendable {
 
     public func isReachable() async -> Bool {
         do {
-            try await withTimeout(seconds: 2) { try await client.query("SELECT 1", logger: logger) }
+            _ = try await withTimeout(seconds: 2) { try await client.query("SELECT 1", logger: logger) }
             return true
         } catch {
             return false

@@ -42,7 +42,7 @@ public final class EventConsumerService: Service, Sendable {
     }
 
     public func run() async throws {
-        await gate.wait()
+        guard await cancelWhenGracefulShutdown({ await self.gate.wait() }) else { return }
         let consumer = try KafkaConsumer(configuration: kafka, topics: subscription.topics, logger: logger)
         do {
             try await cancelWhenGracefulShutdown {

@@ -10,6 +10,8 @@ import ServiceLifecycle
 /// high-water mark on `seq`, since sequence values commit out of order), sends them with the
 /// idempotent producer, waits for the delivery reports, then marks them published in the same
 /// transaction. A crash between publishing and marking republishes: consumers' inboxes absorb it.
+/// Only one relay per schema works at a time (an advisory lock), even with several instances of
+/// the service running: two relays sharing the rows between them would reorder an account's events.
 public final class OutboxRelay: Service, Sendable {
     let database: Database
     let producer: KafkaProducer
@@ -32,8 +34,10 @@ public final class OutboxRelay: Service, Sendable {
     }
 
     public func run() async throws {
-        await gate.wait()
-        await cancelWhenGracefulShutdown { await self.loop() }
+        await cancelWhenGracefulShutdown {
+            guard await self.gate.wait() else { return }
+            await self.loop()
+        }
     }
 
     private func loop() async {
@@ -63,6 +67,7 @@ public final class OutboxRelay: Service, Sendable {
     @discardableResult
     public func relayOnce(afterPublish: @Sendable () async throws -> Void = {}) async throws -> Int {
         try await database.transaction { connection in
+            guard try await self.becomeTheRelay(connection) else { return 0 }
             let rows = try await connection.query("""
                 SELECT id, aggregateid, topic, payload FROM outbox
                 WHERE published_at IS NULL ORDER BY seq LIMIT \(self.batchSize) FOR UPDATE SKIP LOCKED
@@ -92,6 +97,15 @@ public final class OutboxRelay: Service, Sendable {
             self.published.increment(by: delivered.count)
             return delivered.count
         }
+    }
+
+    /// True when this transaction holds the schema's relay lock (released at commit).
+    private func becomeTheRelay(_ connection: PostgresConnection) async throws -> Bool {
+        let key = "outbox-relay:\(database.schema)"
+        for try await held in try await connection.query("SELECT pg_try_advisory_xact_lock(hashtext(\(key)))", logger: logger).decode(Bool.self) {
+            return held
+        }
+        return false
     }
 
     /// Published rows are kept a week for audit and replay, then removed.

@@ -24,11 +24,12 @@ public extension HPFServiceModule {
     }
 
     static func buildApplication(runtime: ServiceRuntime) -> some ApplicationProtocol {
+        let descriptor = Self.descriptor
         let router = Router()
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ProblemMiddleware())
         HealthRoutes.add(to: router, runtime: runtime)
-        addRoutes(to: router, runtime: runtime)
+        Self.addRoutes(to: router, runtime: runtime)
 
         var app = Application(
             router: router,
@@ -40,8 +41,8 @@ public extension HPFServiceModule {
         // Order matters for shutdown: services stop in reverse, so consumers and the relay stop
         // before the producer flushes and the database pool closes.
         app.addServices(runtime.database.client, runtime.producer, relay)
-        app.addServices(subscriptions(runtime: runtime).map { EventConsumerService(subscription: $0, runtime: runtime) })
-        app.addServices(jobs(runtime: runtime))
+        app.addServices(Self.subscriptions(runtime: runtime).map { EventConsumerService(subscription: $0, runtime: runtime) })
+        app.addServices(Self.jobs(runtime: runtime))
         app.beforeServerStarts {
             try await Migrator.migrate(database: runtime.database, migrations: descriptor.migrations)
             try await runtime.ensureTopics()

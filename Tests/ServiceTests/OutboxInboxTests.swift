@@ -64,9 +64,31 @@ struct OutboxInboxTests {
         return false
     }
 
-    func relay(_ runtime: ServiceRuntime) -> OutboxRelay {
+    func relay(_ runtime: ServiceRuntime, batchSize: Int = 500) -> OutboxRelay {
         OutboxRelay(database: runtime.database, producer: runtime.producer, signal: runtime.outboxSignal, gate: runtime.gate,
-                    batchSize: 500, logger: runtime.logger)
+                    batchSize: batchSize, logger: runtime.logger)
+    }
+
+    @Test("two relays on one schema (two instances of a service) keep each account's events in order")
+    func twoRelaysKeepOrder() async throws {
+        try await withRuntime { runtime in
+            let topic = TestStack.unique("rt.two")
+            try await runtime.producer.createTopics([TopicSpec(name: topic, partitions: 1)])
+            let account = TestStack.unique("acct")
+            let events = (1...120).map { event(account: account, amount: Int64($0)) }
+            for chunk in stride(from: 0, to: events.count, by: 10) {
+                try await runtime.transaction { connection in
+                    for event in events[chunk..<chunk + 10] { try await Outbox.enqueue(event, topic: topic, on: connection, logger: runtime.logger) }
+                }
+            }
+            // Small batches so that two unguarded relays would interleave.
+            let relays = [relay(runtime, batchSize: 3), relay(runtime, batchSize: 3)]
+            let running = relays.map { relay in Task { try await relay.run() } }
+            defer { running.forEach { $0.cancel() } }
+            let published = try await TestStack.read(topic: topic, count: events.count) { _ in true }
+            let amounts = published.compactMap { try? CloudEventCoding.decode(ContributionReceived.self, from: $0.value).data.amountFen }
+            #expect(amounts == Array(1...120))
+        }
     }
 
     @Test("a relay killed after publishing and before marking republishes; the inbox applies the event once")

@@ -139,9 +139,10 @@ struct WorkerJourneyTests {
             let tooLow = try await enrolment.put("/v1/accounts/\(account)/agreement", #"{"schedule":"quarterly","amountFen":30000,"channel":"alipay"}"#)
             #expect(tooLow.string("code") == "agreement_below_minimum")
 
-            // Once the ledger follows the change, a quarterly payment must cover three months' minimum.
+            // Once the ledger follows the change, a quarterly payment must cover three months'
+            // minimum. (The probe is below both minimums, so it never moves money.)
             #expect(try await TestStack.eventually {
-                let reply = try await ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: 20_000, txn: TestStack.unique("q")))
+                let reply = try await ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: 100, txn: TestStack.unique("q")))
                 return reply.int("minimumFen") == 33_900
             })
 

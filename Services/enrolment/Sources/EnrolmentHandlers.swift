@@ -42,7 +42,7 @@ struct EnrolmentHandlers: Sendable {
             }
             var number = ""
             for try await seq in try await connection.query("SELECT nextval('account_number_seq')", logger: runtime.logger).decode(Int64.self) {
-                number = "320700" + String(format: "%010lld", seq)
+                number = runtime.parameters.cityCode.value + String(format: "%010lld", seq)
             }
             let edu = body.education
             try await connection.query("""

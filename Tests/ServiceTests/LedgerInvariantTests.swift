@@ -1,0 +1,53 @@
+import Contribution
+import Enrolment
+import Foundation
+import HummingbirdTesting
+import ServiceRuntime
+import Testing
+
+/// The ledger's invariants under concurrency: every accepted deposit is posted exactly once,
+/// postings are numbered without gaps, each balance-after is the running sum, and the balance
+/// equals the sum of the postings.
+@Suite("Ledger invariants under concurrent deposits")
+struct LedgerInvariantTests {
+    @Test("40 concurrent deliveries of 20 distinct deposits post each exactly once")
+    func concurrentDeposits() async throws {
+        let enrolment = try EnrolmentService.buildApplication(config: TestStack.config(EnrolmentService.descriptor), clock: TestStack.clock)
+        let contribution = try ContributionService.buildApplication(config: TestStack.config(ContributionService.descriptor), clock: TestStack.clock)
+        try await enrolment.test(.live) { e in
+            try await contribution.test(.live) { c in
+                let enrol = JSONClient(client: e), ledger = JSONClient(client: c)
+                let person = TestStack.residentID(birth: "1991-01-01", serial: Int.random(in: 0..<100), male: false)
+                let account = try #require(try await enrol.post("/v1/enrolments", Bodies.enrolment(idNumber: person)).string("accountNumber"))
+                #expect(try await TestStack.eventually { try await ledger.get("/v1/accounts/\(account)/balance").status == 200 })
+
+                let run = TestStack.unique("inv")
+                let amounts = (0..<20).map { 11_300 + $0 * 101 }
+                // Every deposit is delivered twice, all at once.
+                let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                    for (index, amount) in amounts.enumerated() {
+                        for _ in 0..<2 {
+                            group.addTask {
+                                try await ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: amount, txn: "\(run)-\(index)")).status
+                            }
+                        }
+                    }
+                    return try await group.reduce(into: [Int]()) { $0.append($1) }
+                }
+                #expect(statuses.filter { $0 == 201 }.count == 20)
+                #expect(statuses.filter { $0 == 200 }.count == 20)
+
+                let balance = try await ledger.get("/v1/accounts/\(account)/balance")
+                #expect(balance.int("balanceFen") == Int64(amounts.reduce(0, +)))
+                let entries = (try await ledger.get("/v1/accounts/\(account)/ledger?limit=500")["entries"] as? [[String: Any]]) ?? []
+                #expect(entries.map { ($0["seq"] as? NSNumber)?.int64Value ?? 0 } == Array(1...20))
+                var running: Int64 = 0
+                for entry in entries {
+                    running += (entry["amountFen"] as? NSNumber)?.int64Value ?? 0
+                    #expect((entry["balanceAfterFen"] as? NSNumber)?.int64Value == running)
+                }
+                #expect(running == balance.int("balanceFen"))
+            }
+        }
+    }
+}
