@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
@@ -52,11 +53,18 @@ public extension HPFServiceModule {
         return app
     }
 
-    /// The executable's entry point.
-    static func main() async throws {
+    /// The executable's entry point: runs until SIGTERM/SIGINT (graceful shutdown); a failure
+    /// (say, the database unreachable at start) is logged and ends the process with status 1,
+    /// for the supervisor to restart it.
+    static func main() async {
         let config = ServiceConfig(descriptor: descriptor)
         Observability.bootstrapProcess(config: config)
-        let app = try buildApplication(config: config)
-        try await app.runService()
+        do {
+            let app = try buildApplication(config: config)
+            try await app.runService()
+        } catch {
+            Logger(label: "hpf.\(descriptor.name)").critical("service stopped", metadata: ["error": "\(error)"])
+            exit(1)
+        }
     }
 }

@@ -1,3 +1,3 @@
 import Contribution
 
-try await ContributionService.main()
+await ContributionService.main()

@@ -1,3 +1,3 @@
 import Enrolment
 
-try await EnrolmentService.main()
+await EnrolmentService.main()

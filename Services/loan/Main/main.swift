@@ -1,3 +1,3 @@
 import Loan
 
-try await LoanService.main()
+await LoanService.main()

@@ -1,3 +1,3 @@
 import RegionalSync
 
-try await RegionalSyncService.main()
+await RegionalSyncService.main()

@@ -1,3 +1,3 @@
 import Subsidy
 
-try await SubsidyService.main()
+await SubsidyService.main()

@@ -1,3 +1,3 @@
 import Withdrawal
 
-try await WithdrawalService.main()
+await WithdrawalService.main()
