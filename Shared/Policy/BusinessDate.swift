@@ -2,7 +2,7 @@ import Foundation
 
 /// A calendar date in Asia/Shanghai business time, `YYYY-MM-DD` on the wire.
 /// Rules take dates, never clocks, so tests can pin every date.
-public struct BusinessDate: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+public struct BusinessDate: Hashable, Comparable, Sendable, TextCodable {
     public let year: Int
     public let month: Int
     public let day: Int
@@ -66,22 +66,11 @@ public struct BusinessDate: Hashable, Comparable, Sendable, Codable, CustomStrin
 
     public static func < (a: BusinessDate, b: BusinessDate) -> Bool { (a.year, a.month, a.day) < (b.year, b.month, b.day) }
 
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let date = BusinessDate(text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "expected a date YYYY-MM-DD"))
-        }
-        self = date
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
+    public static let textFormat = "a date YYYY-MM-DD"
 }
 
 /// A calendar month, `YYYY-MM` on the wire.
-public struct YearMonth: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+public struct YearMonth: Hashable, Comparable, Sendable, TextCodable {
     public let year: Int
     public let month: Int
 
@@ -104,15 +93,25 @@ public struct YearMonth: Hashable, Comparable, Sendable, Codable, CustomStringCo
     public var description: String { String(format: "%04d-%02d", year, month) }
     public static func < (a: YearMonth, b: YearMonth) -> Bool { a.index < b.index }
 
-    public init(from decoder: any Decoder) throws {
+    public static let textFormat = "a month YYYY-MM"
+}
+
+/// A value that travels as its text form in JSON (dates and months).
+public protocol TextCodable: Codable, CustomStringConvertible {
+    init?(_ text: String)
+    static var textFormat: String { get }
+}
+
+public extension TextCodable {
+    init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
-        guard let value = YearMonth(text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "expected a month YYYY-MM"))
+        guard let value = Self(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "expected \(Self.textFormat)"))
         }
         self = value
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)
     }

@@ -37,19 +37,17 @@ struct ContributionHandlers: Sendable {
         let logger = runtime.logger
 
         let (recorded, replay): (ContributionPosting.Recorded, Bool) = try await runtime.transaction { connection in
-            guard let account = try await LockedAccount.lock(body.accountNumber, connection: connection, logger: logger) else {
+            guard let account = try await LockedAccount.lock(body.accountNumber, channel: body.channel, channelTxnId: body.channelTxnId,
+                                                             connection: connection, logger: logger) else {
                 throw Problem.notFound("unknown_account", "no ledger account \(body.accountNumber)")
             }
-            // Checked under the account lock, so two deliveries of one notification serialise here.
-            for try await (id, storedFingerprint, balance) in try await connection.query("""
-                SELECT contribution_id, fingerprint, balance_after_fen FROM contributions
-                WHERE channel = \(body.channel.rawValue) AND channel_txn_id = \(body.channelTxnId)
-                """, logger: logger).decode((UUID, String, Int64).self) {
-                guard storedFingerprint == fingerprint else {
+            if let existing = account.existing {
+                guard existing.fingerprint == fingerprint else {
                     throw Problem.conflict("duplicate_transaction_mismatch",
                                            "channel transaction \(body.channelTxnId) was already received with a different body")
                 }
-                return (ContributionPosting.Recorded(contributionId: id.uuidString.lowercased(), balanceFen: balance), true)
+                return (ContributionPosting.Recorded(contributionId: existing.contributionId.uuidString.lowercased(),
+                                                     balanceFen: existing.balanceAfter), true)
             }
             guard account.status == "active" else {
                 throw Problem.rule("account_not_active", "account \(body.accountNumber) is \(account.status)")

@@ -34,19 +34,18 @@ struct ContributionPosting {
         let posted = try await Ledger.post(account: input.accountNumber, kind: .contribution, amount: input.amountFen,
                                            reference: reference, at: input.paidAt, businessDate: paidOn,
                                            connection: connection, logger: logger)
+        // Legacy history counts its own month only; a quarterly payment covers three.
+        let months = input.origin == .legacyImport ? [paidOn.yearMonth]
+            : ContributionRules.coveredMonths(paidOn: paidOn, schedule: input.schedule, parameters: runtime.parameters)
         try await connection.query("""
+            WITH months AS (
+                INSERT INTO contribution_months (account_number, month)
+                SELECT \(input.accountNumber), unnest(\(months.map(\.description))::text[]) ON CONFLICT DO NOTHING)
             INSERT INTO contributions (contribution_id, account_number, origin, channel, channel_txn_id, legacy_id, amount_fen,
                 paid_at, paid_on, fingerprint, posting_seq, balance_after_fen)
             VALUES (\(id), \(input.accountNumber), \(input.origin.rawValue), \(input.channel?.rawValue), \(input.channelTxnId),
                 \(input.legacyId), \(input.amountFen), \(input.paidAt), \(paidOn.description)::date, \(input.fingerprint),
                 \(posted.seq), \(posted.balanceAfter))
-            """, logger: logger)
-        // Legacy history counts its own month only; a quarterly payment covers three.
-        let months = input.origin == .legacyImport ? [paidOn.yearMonth]
-            : ContributionRules.coveredMonths(paidOn: paidOn, schedule: input.schedule, parameters: runtime.parameters)
-        try await connection.query("""
-            INSERT INTO contribution_months (account_number, month)
-            SELECT \(input.accountNumber), unnest(\(months.map(\.description))::text[]) ON CONFLICT DO NOTHING
             """, logger: logger)
         let received = ContributionReceived(
             contributionId: id.uuidString.lowercased(), accountNumber: input.accountNumber, amountFen: input.amountFen,
@@ -60,20 +59,36 @@ struct ContributionPosting {
     }
 }
 
-/// The ledger account as a deposit sees it, locked for the transaction.
+/// The ledger account as a deposit sees it, locked for the transaction, with the contribution
+/// already recorded under the same natural key (channel + channelTxnId, or legacyId), if any.
+/// Reading both under the account lock makes two deliveries of one notification serialise.
 struct LockedAccount: Sendable {
+    struct Existing: Sendable {
+        let contributionId: UUID
+        let fingerprint: String
+        let balanceAfter: Fen
+    }
+
     let status: String
     let county: String
     let schedule: ContributionSchedule
     let contributionCount: Int64
+    let existing: Existing?
 
-    static func lock(_ number: String, connection: PostgresConnection, logger: Logger) async throws -> LockedAccount? {
+    static func lock(_ number: String, channel: PaymentChannel? = nil, channelTxnId: String? = nil, legacyId: String? = nil,
+                     connection: PostgresConnection, logger: Logger) async throws -> LockedAccount? {
         let rows = try await connection.query("""
-            SELECT status, county, schedule, contribution_count FROM accounts WHERE account_number = \(number) FOR UPDATE
+            SELECT a.status, a.county, a.schedule, a.contribution_count, c.contribution_id, c.fingerprint, c.balance_after_fen
+            FROM accounts a
+            LEFT JOIN contributions c ON (c.channel = \(channel?.rawValue) AND c.channel_txn_id = \(channelTxnId)) OR c.legacy_id = \(legacyId)
+            WHERE a.account_number = \(number)
+            FOR UPDATE OF a
             """, logger: logger)
-        for try await (status, county, schedule, count) in rows.decode((String, String, String, Int64).self) {
+        for try await (status, county, schedule, count, id, fingerprint, balance) in rows.decode(
+            (String, String, String, Int64, UUID?, String?, Int64?).self) {
+            let existing = id.map { Existing(contributionId: $0, fingerprint: fingerprint ?? "", balanceAfter: balance ?? 0) }
             return LockedAccount(status: status, county: county, schedule: ContributionSchedule(rawValue: schedule) ?? .flexible,
-                                 contributionCount: count)
+                                 contributionCount: count, existing: existing)
         }
         return nil
     }

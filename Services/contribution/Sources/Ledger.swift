@@ -35,29 +35,33 @@ enum Ledger {
         // The column name comes from the fixed `Kind` table, never from input.
         let totalDelta = kind == .reversal ? -amount : abs(amount)
         let isContribution: Int64 = kind == .contribution ? 1 : 0
+        // One statement: the guarded update of the totals and the posting it produces.
         let rows = try await connection.query(PostgresQuery(unsafeSQL: """
-            UPDATE accounts SET balance_fen = balance_fen + $2, last_seq = last_seq + 1,
-                \(kind.totalColumn) = \(kind.totalColumn) + $3, contribution_count = contribution_count + $4
-            WHERE account_number = $1 AND balance_fen + $2 >= 0
-            RETURNING last_seq, balance_fen
-            """, binds: try binds(account, amount, totalDelta, isContribution)), logger: logger)
-        var posted: Posted?
-        for try await (seq, balance) in rows.decode((Int64, Int64).self) { posted = Posted(seq: seq, balanceAfter: balance) }
-        guard let posted else { throw PostingError.insufficientBalance }
-        try await connection.query("""
+            WITH moved AS (
+                UPDATE accounts SET balance_fen = balance_fen + $2, last_seq = last_seq + 1,
+                    \(kind.totalColumn) = \(kind.totalColumn) + $3, contribution_count = contribution_count + $4
+                WHERE account_number = $1 AND balance_fen + $2 >= 0
+                RETURNING last_seq, balance_fen)
             INSERT INTO postings (account_number, seq, id, kind, amount_fen, balance_after_fen, at, business_date, reference)
-            VALUES (\(account), \(posted.seq), \(UUID()), \(kind.rawValue), \(amount), \(posted.balanceAfter), \(instant),
-                    \(businessDate.description)::date, \(reference))
-            """, logger: logger)
-        return posted
+            SELECT $1, last_seq, $5, $6, $2, balance_fen, $7, $8::date, $9 FROM moved
+            RETURNING seq, balance_after_fen
+            """, binds: try binds(account, amount, totalDelta, isContribution, kind, instant, businessDate, reference)), logger: logger)
+        for try await (seq, balance) in rows.decode((Int64, Int64).self) { return Posted(seq: seq, balanceAfter: balance) }
+        throw PostingError.insufficientBalance
     }
 
-    private static func binds(_ account: String, _ amount: Int64, _ totalDelta: Int64, _ isContribution: Int64) throws -> PostgresBindings {
+    private static func binds(_ account: String, _ amount: Int64, _ totalDelta: Int64, _ isContribution: Int64, _ kind: Kind,
+                              _ instant: Date, _ businessDate: BusinessDate, _ reference: String) throws -> PostgresBindings {
         var bindings = PostgresBindings()
         bindings.append(account)
         bindings.append(amount)
         bindings.append(totalDelta)
         bindings.append(isContribution)
+        bindings.append(UUID())
+        bindings.append(kind.rawValue)
+        bindings.append(instant)
+        bindings.append(businessDate.description)
+        bindings.append(reference)
         return bindings
     }
 }

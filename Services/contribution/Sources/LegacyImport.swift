@@ -47,12 +47,11 @@ struct LegacyImport: Sendable {
         }
         let logger = runtime.logger
         return try await runtime.transaction { connection in
-            guard let account = try await LockedAccount.lock(item.accountNumber, connection: connection, logger: logger) else {
+            guard let account = try await LockedAccount.lock(item.accountNumber, legacyId: item.legacyId, connection: connection, logger: logger) else {
                 return Outcome(legacyId: item.legacyId, status: "unknown_account", detail: "no ledger account \(item.accountNumber)")
             }
-            for try await id in try await connection.query(
-                "SELECT contribution_id FROM contributions WHERE legacy_id = \(item.legacyId)", logger: logger).decode(UUID.self) {
-                return Outcome(legacyId: item.legacyId, status: "already_imported", contributionId: id.uuidString.lowercased())
+            if let existing = account.existing {
+                return Outcome(legacyId: item.legacyId, status: "already_imported", contributionId: existing.contributionId.uuidString.lowercased())
             }
             let input = ContributionPosting.Input(
                 accountNumber: item.accountNumber, amountFen: item.amountFen, channel: nil, channelTxnId: nil, legacyId: item.legacyId,
