@@ -45,12 +45,8 @@ public final class OutboxSignal: Sendable {
         waiter?.resume()
     }
 
-    /// Returns at the next notification, or after `milliseconds` at the latest.
-    public func wait(milliseconds: Int) async {
-        let timer = Task {
-            try? await Task.sleep(for: .milliseconds(milliseconds))
-            if !Task.isCancelled { self.notify() }
-        }
+    /// Returns at the next notification (or at once if one came since the last wait).
+    public func wait() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let ready: Bool = state.withLock { state in
                 if state.pending {
@@ -62,6 +58,5 @@ public final class OutboxSignal: Sendable {
             }
             if ready { continuation.resume() }
         }
-        timer.cancel()
     }
 }

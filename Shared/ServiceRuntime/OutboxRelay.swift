@@ -33,10 +33,26 @@ public final class OutboxRelay: Service, Sendable {
         failures = Counter(label: "hpf_outbox_publish_failures_total", dimensions: [("schema", database.schema)])
     }
 
+    /// How often the relay looks at the table without being woken: rows written by another
+    /// instance, or by a transaction that did not notify, wait at most this long.
+    static let pollInterval = Duration.milliseconds(200)
+
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             guard await self.gate.wait() else { return }
-            await self.loop()
+            // One long-lived ticker instead of a timer per wait: under load the relay is woken
+            // by committing transactions, and per-wait timers cost more CPU than the relay itself.
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: Self.pollInterval)
+                        self.signal.notify()
+                    }
+                }
+                group.addTask { await self.loop() }
+                await group.next()
+                group.cancelAll()
+            }
         }
     }
 
@@ -56,9 +72,8 @@ public final class OutboxRelay: Service, Sendable {
                 try? await Task.sleep(for: .milliseconds(500))
             }
             idleRounds += 1
-            if idleRounds % 6000 == 0 { await purgePublished() }
-            // Wait for a wake-up from a committing transaction, or poll every 50 ms.
-            await signal.wait(milliseconds: 50)
+            if idleRounds % 3000 == 0 { await purgePublished() }
+            await signal.wait()
         }
     }
 
