@@ -40,3 +40,43 @@ public struct ContributionReceived: Codable, Sendable, Equatable {
         self.sequence = sequence
     }
 }
+
+/// `hpf.contribution.subsidy-credited.v1`: the ledger posted a granted subsidy.
+public struct SubsidyCredited: Codable, Sendable, Equatable {
+    public var accountNumber: String
+    public var grantId: String
+    public var amountFen: Fen
+    public var balanceAfterFen: Fen
+    public var sequence: Int64
+
+    public init(accountNumber: String, grantId: String, amountFen: Fen, balanceAfterFen: Fen, sequence: Int64) {
+        self.accountNumber = accountNumber
+        self.grantId = grantId
+        self.amountFen = amountFen
+        self.balanceAfterFen = balanceAfterFen
+        self.sequence = sequence
+    }
+}
+
+/// `hpf.contribution.debit-posted.v1`: money left the account (a withdrawal or a transfer out).
+/// The subsidy service consumes the newest contribution lots first by `amountFen`.
+public struct DebitPosted: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable { case withdrawal, transferOut = "transfer_out" }
+    public var debitId: String
+    public var accountNumber: String
+    public var kind: Kind
+    public var amountFen: Fen
+    public var postedOn: BusinessDate
+    public var balanceAfterFen: Fen
+    public var sequence: Int64
+
+    public init(debitId: String, accountNumber: String, kind: Kind, amountFen: Fen, postedOn: BusinessDate, balanceAfterFen: Fen, sequence: Int64) {
+        self.debitId = debitId
+        self.accountNumber = accountNumber
+        self.kind = kind
+        self.amountFen = amountFen
+        self.postedOn = postedOn
+        self.balanceAfterFen = balanceAfterFen
+        self.sequence = sequence
+    }
+}

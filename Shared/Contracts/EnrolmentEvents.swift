@@ -79,10 +79,13 @@ public struct AccountOpened: Codable, Sendable, Equatable {
     public var retirementMonth: YearMonth
     public var agreement: Agreement
     public var monthlyMinimumFen: Fen
+    /// §11: a veteran (退役军人); absent when not stated.
+    public var veteran: Bool?
 
     public init(accountNumber: String, personRef: String, openedOn: BusinessDate, county: String, residence: Residence,
                 industry: Industry, role: Role, employmentType: EmploymentType, childrenCount: Int, education: Education,
-                retirementMonth: YearMonth, agreement: Agreement, monthlyMinimumFen: Fen) {
+                retirementMonth: YearMonth, agreement: Agreement, monthlyMinimumFen: Fen, veteran: Bool? = nil) {
+        self.veteran = veteran
         self.accountNumber = accountNumber
         self.personRef = personRef
         self.openedOn = openedOn

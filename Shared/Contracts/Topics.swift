@@ -20,12 +20,18 @@ public enum EventType: String, CaseIterable, Sendable {
     case accountOpened = "hpf.enrolment.account-opened.v1"
     case agreementChanged = "hpf.enrolment.agreement-changed.v1"
     case contributionReceived = "hpf.contribution.contribution-received.v1"
+    case subsidyCredited = "hpf.contribution.subsidy-credited.v1"
+    case debitPosted = "hpf.contribution.debit-posted.v1"
+    case subsidyGranted = "hpf.subsidy.subsidy-granted.v1"
+    case socialInsuranceSubsidyDecided = "hpf.subsidy.social-insurance-subsidy-decided.v1"
+    case entrepreneurshipEligible = "hpf.subsidy.entrepreneurship-eligible.v1"
     case eventDeadLettered = "hpf.deadletter.event-rejected.v1"
 
     public var topic: Topic {
         switch self {
         case .accountOpened, .agreementChanged: .enrolmentEvents
-        case .contributionReceived: .contributionEvents
+        case .contributionReceived, .subsidyCredited, .debitPosted: .contributionEvents
+        case .subsidyGranted, .socialInsuranceSubsidyDecided, .entrepreneurshipEligible: .subsidyEvents
         case .eventDeadLettered: .deadLetter
         }
     }

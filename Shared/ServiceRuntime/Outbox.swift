@@ -22,6 +22,24 @@ public enum Outbox {
     }
 }
 
+public extension Outbox {
+    /// Many events in one statement (for jobs that emit thousands at once).
+    static func enqueue<P>(batch events: [CloudEvent<P>], topic: Topic, aggregateType: String = "account",
+                           on connection: PostgresConnection, logger: Logger) async throws {
+        guard !events.isEmpty else { return }
+        let encoder = CloudEventCoding.encoder()
+        let ids = events.map { UUID(uuidString: $0.id) ?? UUID() }
+        let keys = events.map(\.subject)
+        let types = events.map(\.type)
+        let payloads = try events.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+        try await connection.query("""
+            INSERT INTO outbox (id, aggregatetype, aggregateid, type, topic, payload)
+            SELECT id, \(aggregateType), key, type, \(topic.name), payload
+            FROM unnest(\(ids)::uuid[], \(keys)::text[], \(types)::text[], \(payloads)::text[]) AS e(id, key, type, payload)
+            """, logger: logger)
+    }
+}
+
 /// Wakes the relay as soon as a transaction that wrote to the outbox commits, so events leave
 /// within milliseconds; the relay's polling stays the source of truth.
 public final class OutboxSignal: Sendable {

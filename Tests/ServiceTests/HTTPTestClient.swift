@@ -41,7 +41,12 @@ enum Bodies {
             """
     }
 
-    static func contribution(account: String, amountFen: Int, txn: String, paidAt: String = "2026-03-16T10:00:00+08:00",
+    /// By default paid before the scheme's validity window, so no opening subsidy joins the
+    /// balance of tests that are not about subsidies (subsidy tests pass `inWindow`).
+    static let beforeScheme = "2025-05-20T10:00:00+08:00"
+    static let inWindow = "2026-03-16T10:00:00+08:00"
+
+    static func contribution(account: String, amountFen: Int, txn: String, paidAt: String = beforeScheme,
                              channel: String = "wechat") -> String {
         #"{"accountNumber":"\#(account)","amountFen":\#(amountFen),"channel":"\#(channel)","channelTxnId":"\#(txn)","paidAt":"\#(paidAt)"}"#
     }

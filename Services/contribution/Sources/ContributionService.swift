@@ -22,6 +22,6 @@ public enum ContributionService: HPFServiceModule {
     }
 
     public static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] {
-        [LedgerAccounts.subscription(runtime: runtime)]
+        [LedgerAccounts.subscription(runtime: runtime), SubsidyCredits.subscription(runtime: runtime)]
     }
 }

@@ -63,7 +63,7 @@ struct EnrolmentHandlers: Sendable {
                 accountNumber: number, personRef: personRef, openedOn: today, county: body.county, residence: body.residence,
                 industry: body.industry, role: body.role, employmentType: body.employmentType, childrenCount: body.childrenCount,
                 education: body.education, retirementMonth: applicant.retirementMonth, agreement: body.agreement,
-                monthlyMinimumFen: applicant.monthlyMinimum)
+                monthlyMinimumFen: applicant.monthlyMinimum, veteran: body.veteran)
             let event = CloudEvent(source: runtime.descriptor.eventSource, type: EventType.accountOpened.rawValue, subject: number, data: opened)
             try await Outbox.enqueue(event, topic: .enrolmentEvents, on: connection, logger: runtime.logger)
             return number

@@ -18,6 +18,8 @@ struct EnrolmentRequest: Decodable, Sendable {
     var retirementGroup: RetirementGroup?
     /// §1 完全民事行为能力; declared by the applicant, true unless stated otherwise.
     var fullCivilCapacity: Bool?
+    /// §11: a veteran (退役军人), optional.
+    var veteran: Bool?
     var agreement: Agreement
 
     /// Field checks that need no policy: a failure is a 400 naming each field.

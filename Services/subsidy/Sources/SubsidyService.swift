@@ -1,11 +1,30 @@
+import Contracts
 import Hummingbird
+import ServiceLifecycle
 import ServiceRuntime
 
-/// The subsidy service. It already runs as a real process: it migrates its own schema
-/// (`subsidy`), relays its outbox and serves /health, /ready and /metrics. Its business logic
-/// (scheme §3, §11, §12 (issue 3)) is not built yet.
+/// The subsidy service (§3, §11, §12): opening and annual HPF subsidies under the lifetime cap,
+/// credited through the ledger by events; the social-insurance subsidy paid to a bank account;
+/// entrepreneurship eligibility. Builds its own view of participants and contribution lots from
+/// the event stream. Writes `hpf.subsidy.events.v1`.
 public enum SubsidyService: HPFServiceModule {
-    public static let descriptor = ServiceDescriptor(name: "subsidy", schema: "subsidy", defaultPort: 8083, migrations: [])
+    public static let descriptor = ServiceDescriptor(name: "subsidy", schema: "subsidy", defaultPort: 8083,
+                                                     migrations: SubsidyMigrations.all)
 
-    public static func addRoutes(to router: Router<BasicRequestContext>, runtime: ServiceRuntime) {}
+    public static func addRoutes(to router: Router<BasicRequestContext>, runtime: ServiceRuntime) {
+        let queries = SubsidyQueries(runtime: runtime)
+        router.get("/v1/accounts/:accountNumber/subsidies", use: queries.subsidies)
+        router.get("/v1/subsidy-budget", use: queries.budget)
+        let staff = StaffAuthMiddleware<BasicRequestContext>(token: runtime.config.staffToken)
+        router.group("/v1/jobs/annual-subsidy").add(middleware: staff).post(use: AnnualSubsidyJob(runtime: runtime).runFromHTTP)
+        router.group("/v1/social-insurance/payments").add(middleware: staff).post(use: SocialInsuranceSubsidy(runtime: runtime).decide)
+    }
+
+    public static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] {
+        [ParticipantProfiles.subscription(runtime: runtime), ContributionLots.subscription(runtime: runtime)]
+    }
+
+    public static func jobs(runtime: ServiceRuntime) -> [any Service] {
+        [DailyAnnualSubsidy(job: AnnualSubsidyJob(runtime: runtime))]
+    }
 }

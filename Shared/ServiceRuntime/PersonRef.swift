@@ -5,12 +5,12 @@ import Policy
 /// A keyed hash (HMAC-SHA-256) of a resident ID number: the same person always gets the same
 /// reference, yet the number cannot be recovered from it without the secret. It is what the
 /// database indexes and what other services see, never the raw number.
-struct PersonRefHasher: Sendable {
+public struct PersonRefHasher: Sendable {
     let key: SymmetricKey
 
-    init(secret: String) { key = SymmetricKey(data: Data(secret.utf8)) }
+    public init(secret: String) { key = SymmetricKey(data: Data(secret.utf8)) }
 
-    func ref(_ id: ResidentID) -> String {
+    public func ref(_ id: ResidentID) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data(id.value.utf8), using: key)
         return mac.map { String(format: "%02x", $0) }.joined()
     }

@@ -1,0 +1,32 @@
+import Contracts
+import Foundation
+import PostgresNIO
+import ServiceRuntime
+
+/// Credits granted HPF subsidies (§3) to the ledger: each `subsidy-granted` event becomes one
+/// `subsidy` posting, exactly once (the inbox), with no HTTP call between the services.
+enum SubsidyCredits {
+    static func subscription(runtime: ServiceRuntime) -> EventSubscription {
+        let logger = runtime.logger
+        return EventSubscription(consumerName: "subsidy-credits", topics: [.subsidyEvents], handlers: [
+            .on(.subsidyGranted, SubsidyGranted.self) { event, connection in
+                let grant = event.data
+                guard grant.amountFen > 0 else { throw EventRejection(detail: "a subsidy grant must be positive") }
+                let posted: Ledger.Posted
+                do {
+                    posted = try await Ledger.post(account: grant.accountNumber, kind: .subsidy, amount: grant.amountFen,
+                                                   reference: "subsidy:\(grant.grantId)", at: runtime.clock.now, businessDate: grant.grantedOn,
+                                                   connection: connection, logger: logger)
+                } catch Ledger.PostingError.insufficientBalance {
+                    // A credit cannot fail the balance guard: the account is missing.
+                    throw EventRejection(detail: "subsidy for unknown account \(grant.accountNumber)")
+                }
+                let credited = SubsidyCredited(accountNumber: grant.accountNumber, grantId: grant.grantId, amountFen: grant.amountFen,
+                                               balanceAfterFen: posted.balanceAfter, sequence: posted.seq)
+                let out = CloudEvent(source: runtime.descriptor.eventSource, type: EventType.subsidyCredited.rawValue,
+                                     subject: grant.accountNumber, data: credited)
+                try await Outbox.enqueue(out, topic: .contributionEvents, on: connection, logger: logger)
+            },
+        ])
+    }
+}

@@ -1,0 +1,162 @@
+import Contracts
+import Foundation
+import Hummingbird
+import Logging
+import Policy
+import PostgresNIO
+import ServiceLifecycle
+import ServiceRuntime
+
+/// §3 annual retention subsidy: on each lot anniversary inside the validity window, the year's
+/// rate on what remains of the lot, clipped to the person's lifetime cap. Each lot carries its
+/// next anniversary, advanced in the same transaction as its grants, so running the job twice
+/// (or the daily run and a staff run) grants nothing new. Works in chunks of persons, so a
+/// person's lots are clipped together; one event per account and chunk credits the ledger.
+struct AnnualSubsidyJob: Sendable {
+    let runtime: ServiceRuntime
+    static let personsPerChunk = 2_000
+
+    struct Summary: Codable, Sendable {
+        var asOf: BusinessDate
+        var lots = 0
+        var accounts = 0
+        var grantedFen: Fen = 0
+    }
+
+    struct Lot {
+        let id: String
+        let account: String
+        let person: String
+        let startedOn: BusinessDate
+        let remaining: Fen
+        let nextAnniversary: BusinessDate
+    }
+
+    func run(asOf: BusinessDate) async throws -> Summary {
+        var summary = Summary(asOf: asOf)
+        var after = ""
+        while let last = try await runChunk(asOf: asOf, after: after, into: &summary) { after = last }
+        try await runtime.database.query("""
+            INSERT INTO annual_runs (as_of, lots, granted_fen) VALUES (\(asOf.description)::date, \(summary.lots), \(summary.grantedFen))
+            ON CONFLICT (as_of) DO UPDATE SET lots = annual_runs.lots + excluded.lots,
+                granted_fen = annual_runs.granted_fen + excluded.granted_fen, ran_at = now()
+            """)
+        return summary
+    }
+
+    /// One chunk in one transaction; returns the last person handled, or nil when nothing was due.
+    private func runChunk(asOf: BusinessDate, after: String, into summary: inout Summary) async throws -> String? {
+        let p = runtime.parameters
+        let logger = runtime.logger
+        let (chunk, last): (Summary, String?) = try await runtime.transaction { connection in
+            let lots = try await dueLots(asOf: asOf, after: after, connection: connection)
+            guard let lastPerson = lots.last?.person else { return (Summary(asOf: asOf), nil) }
+            let persons = Array(Set(lots.map(\.person)))
+            var granted = try await CapLedger.lock(persons, connection: connection, logger: logger)
+            var grantIDs: [UUID] = [], eventIDs: [UUID] = [], grantPersons: [String] = [], grantAccounts: [String] = []
+            var amounts: [Int64] = [], anniversaries: [String] = [], grantLots: [String] = []
+            var lotIDs: [String] = [], nextAnniversaries: [String] = []
+            var perAccount: [String: (event: UUID, amount: Fen, lots: Int, person: String)] = [:]
+            var added: [String: Fen] = [:]
+            for lot in lots {
+                let (due, next) = SubsidyRules.anniversaries(startedOn: lot.startedOn, from: lot.nextAnniversary, asOf: asOf)
+                lotIDs.append(lot.id)
+                nextAnniversaries.append(next.description)
+                for anniversary in due where SubsidyRules.earnsAnnualSubsidy(anniversary: anniversary, parameters: p) {
+                    let amount = SubsidyRules.clipToCap(SubsidyRules.annualGrant(remaining: lot.remaining, parameters: p),
+                                                        alreadyGranted: granted[lot.person, default: 0], parameters: p)
+                    guard amount > 0 else { continue }
+                    granted[lot.person, default: 0] += amount
+                    added[lot.person, default: 0] += amount
+                    let event = perAccount[lot.account]?.event ?? UUID()
+                    perAccount[lot.account] = (event, (perAccount[lot.account]?.amount ?? 0) + amount, (perAccount[lot.account]?.lots ?? 0) + 1, lot.person)
+                    grantIDs.append(UUID()); eventIDs.append(event); grantPersons.append(lot.person); grantAccounts.append(lot.account)
+                    amounts.append(amount); anniversaries.append(anniversary.description); grantLots.append(lot.id)
+                }
+            }
+            if !grantIDs.isEmpty {
+                try await connection.query("""
+                    INSERT INTO grants (id, event_id, person_ref, account_number, kind, amount_fen, granted_on, reason, lot_id, anniversary)
+                    SELECT id, event_id, person, account, 'annual', amount, anniversary::date, 'annual retention subsidy (§3)', lot, anniversary::date
+                    FROM unnest(\(grantIDs)::uuid[], \(eventIDs)::uuid[], \(grantPersons)::text[], \(grantAccounts)::text[],
+                                \(amounts)::bigint[], \(anniversaries)::text[], \(grantLots)::text[])
+                         AS g(id, event_id, person, account, amount, anniversary, lot)
+                    """, logger: logger)
+                try await CapLedger.add(added, connection: connection, logger: logger)
+            }
+            try await connection.query("""
+                UPDATE lots SET next_anniversary = u.next::date FROM unnest(\(lotIDs)::text[], \(nextAnniversaries)::text[]) AS u(id, next)
+                WHERE lots.lot_id = u.id
+                """, logger: logger)
+            let cap = p.lifetimeSubsidyCapFen.value
+            let events = perAccount.sorted { $0.key < $1.key }.map { account, grant in
+                CloudEvent(id: grant.event, source: runtime.descriptor.eventSource, type: EventType.subsidyGranted.rawValue, subject: account,
+                           data: SubsidyGranted(grantId: grant.event.uuidString.lowercased(), accountNumber: account, kind: .annual,
+                                                amountFen: grant.amount, grantedOn: asOf, reason: "annual retention subsidy (§3)",
+                                                lots: grant.lots, remainingCapFen: cap - granted[grant.person, default: 0]))
+            }
+            try await Outbox.enqueue(batch: events, topic: .subsidyEvents, on: connection, logger: logger)
+            return (Summary(asOf: asOf, lots: lots.count, accounts: perAccount.count, grantedFen: amounts.reduce(0, +)), lastPerson)
+        }
+        summary.lots += chunk.lots
+        summary.accounts += chunk.accounts
+        summary.grantedFen += chunk.grantedFen
+        return last
+    }
+
+    /// The lots with an anniversary due by `asOf`, for the next persons after `after`, locked.
+    private func dueLots(asOf: BusinessDate, after: String, connection: PostgresConnection) async throws -> [Lot] {
+        let rows = try await connection.query("""
+            WITH persons AS (
+                SELECT DISTINCT p.person_ref FROM participants p JOIN lots l ON l.account_number = p.account_number
+                WHERE p.person_ref > \(after) AND l.next_anniversary <= \(asOf.description)::date AND l.remaining_fen > 0
+                ORDER BY p.person_ref LIMIT \(Self.personsPerChunk))
+            SELECT l.lot_id, l.account_number, p.person_ref, l.started_on::text, l.remaining_fen, l.next_anniversary::text
+            FROM lots l JOIN participants p ON p.account_number = l.account_number
+            WHERE p.person_ref IN (SELECT person_ref FROM persons)
+              AND l.next_anniversary <= \(asOf.description)::date AND l.remaining_fen > 0
+            ORDER BY p.person_ref
+            FOR UPDATE OF l
+            """, logger: runtime.logger)
+        var lots: [Lot] = []
+        for try await (id, account, person, started, remaining, next) in rows.decode((String, String, String, String, Int64, String).self) {
+            lots.append(Lot(id: id, account: account, person: person, startedOn: BusinessDate(started)!, remaining: remaining,
+                            nextAnniversary: BusinessDate(next)!))
+        }
+        return lots
+    }
+
+    struct JobRequest: Decodable { var asOf: BusinessDate }
+
+    /// `POST /v1/jobs/annual-subsidy {asOf}` (staff): `asOf` may not be in the future.
+    @Sendable func runFromHTTP(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let body = try await HTTPJSON.decode(JobRequest.self, from: request)
+        guard body.asOf <= runtime.clock.today else {
+            throw Problem.rule("as_of_in_future", "asOf \(body.asOf) is after today (\(runtime.clock.today))")
+        }
+        return try HTTPJSON.response(.ok, try await run(asOf: body.asOf))
+    }
+}
+
+/// The annual job's daily run inside the service: at start, then every hour for the business
+/// date of the day (idempotent, so the hourly repeat only catches up what a failure left).
+struct DailyAnnualSubsidy: Service {
+    let job: AnnualSubsidyJob
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            guard await job.runtime.gate.wait() else { return }
+            while !Task.isCancelled {
+                do {
+                    let summary = try await job.run(asOf: job.runtime.clock.today)
+                    if summary.lots > 0 {
+                        job.runtime.logger.info("annual subsidy run", metadata: ["asOf": "\(summary.asOf)", "lots": "\(summary.lots)", "grantedFen": "\(summary.grantedFen)"])
+                    }
+                } catch {
+                    job.runtime.logger.warning("annual subsidy run failed; will retry", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: .seconds(3600))
+            }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import Contracts
+import Policy
+import PostgresNIO
+import ServiceRuntime
+
+/// The participant profile this service needs, from the enrolment events; an opened account is
+/// also assessed for §11 entrepreneurship support, and may complete a pending opening subsidy
+/// (a first contribution can arrive before its account-opened event: they travel on different topics).
+enum ParticipantProfiles {
+    static func subscription(runtime: ServiceRuntime) -> EventSubscription {
+        let logger = runtime.logger
+        let p = runtime.parameters
+        return EventSubscription(consumerName: "participant-profiles", topics: [.enrolmentEvents], handlers: [
+            .on(.accountOpened, AccountOpened.self) { event, connection in
+                let a = event.data
+                let rows = try await connection.query("""
+                    INSERT INTO participants (account_number, person_ref, opened_on, children_count, education_level, graduation_date,
+                        residence, employment_type, veteran)
+                    VALUES (\(a.accountNumber), \(a.personRef), \(a.openedOn.description)::date, \(a.childrenCount), \(a.education.level.rawValue),
+                        \(a.education.graduationDate?.description)::date, \(a.residence.rawValue), \(a.employmentType.rawValue), \(a.veteran ?? false))
+                    ON CONFLICT (account_number) DO NOTHING RETURNING 1
+                    """, logger: logger)
+                var inserted = false
+                for try await _ in rows { inserted = true }
+                guard inserted else { return }
+                let grounds = SubsidyRules.entrepreneurshipGrounds(
+                    veteran: a.veteran ?? false, bachelorOrAbove: a.education.level.isBachelorOrAbove,
+                    graduationDate: a.education.graduationDate, rural: a.residence == .rural,
+                    individualBusiness: a.employmentType == .individualBusiness, on: a.openedOn, parameters: p)
+                if !grounds.isEmpty {
+                    let eligible = CloudEvent(source: runtime.descriptor.eventSource, type: EventType.entrepreneurshipEligible.rawValue,
+                                              subject: a.accountNumber, data: EntrepreneurshipEligible(accountNumber: a.accountNumber, grounds: grounds, assessedOn: a.openedOn))
+                    try await Outbox.enqueue(eligible, topic: .subsidyEvents, on: connection, logger: logger)
+                }
+                try await OpeningSubsidy(runtime: runtime).evaluate(account: a.accountNumber, connection: connection)
+            },
+        ])
+    }
+}
+
+/// What the opening rule needs to know about a participant.
+struct Participant: Sendable {
+    let personRef: String
+    let childrenCount: Int
+    let bachelorOrAbove: Bool
+    let graduationDate: BusinessDate?
+
+    static func load(_ account: String, connection: PostgresConnection, logger: Logger) async throws -> Participant? {
+        let rows = try await connection.query("""
+            SELECT person_ref, children_count, education_level, graduation_date::text FROM participants WHERE account_number = \(account)
+            """, logger: logger)
+        for try await (ref, children, level, graduation) in rows.decode((String, Int, String, String?).self) {
+            return Participant(personRef: ref, childrenCount: children, bachelorOrAbove: EducationLevel(rawValue: level)?.isBachelorOrAbove ?? false,
+                               graduationDate: graduation.flatMap(BusinessDate.init))
+        }
+        return nil
+    }
+}
