@@ -33,7 +33,7 @@ var targets: [Target] = [
         path: "Shared/ServiceRuntime"),
     .executableTarget(
         name: "hpfctl",
-        dependencies: ["Kafka", "Contracts", "ServiceRuntime", "Policy", postgres,
+        dependencies: ["Kafka", "Contracts", "ServiceRuntime", "Policy", "Subsidy", postgres,
                        .product(name: "AsyncHTTPClient", package: "async-http-client")],
         path: "Tools/hpfctl"),
     .testTarget(name: "PolicyTests", dependencies: ["Policy"], path: "Tests/PolicyTests"),

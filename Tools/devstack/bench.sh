@@ -3,6 +3,7 @@
 #  1. end-to-end deposits per second (HTTP in -> ledger commit -> outbox relay -> Kafka ->
 #     consumed and applied by a subscriber), and
 #  2. pgbench's TPC-B-like transactions per second on the same Postgres, same machine, same run.
+#  3. the annual subsidy job over 1,000,000 lots: annual-subsidy: N lots in T s (R lots/s)
 # Last line: deposits/s: N  pgbench tps: M  ratio: R
 set -euo pipefail
 export HPF_STACK=bench HPF_BUILD=release
@@ -36,6 +37,13 @@ as_pg "$PG_BIN/psql" -h "$PGDATA_DIR" -p "$HPF_PG_PORT" -U postgres -d postgres 
 as_pg env PGPASSWORD=bench "$PG_BIN/pgbench" -h 127.0.0.1 -p "$HPF_PG_PORT" -U postgres -i -s 10 -q pgbench >/dev/null 2>&1
 as_pg env PGPASSWORD=bench "$PG_BIN/pgbench" -h 127.0.0.1 -p "$HPF_PG_PORT" -U postgres -c "$CONCURRENCY" -j 2 -T "$PGBENCH_SECONDS" pgbench | tee "$out"
 tps=$(awk '/^tps = / {printf "%.0f", $3; exit}' "$out")
-rm -f "$out"
 ratio=$(awk -v d="$deposits" -v t="$tps" 'BEGIN { printf "%.2f", d / t }')
+
+# 3. The annual subsidy job over BENCH_LOTS lots, with the services stopped (its events stay in the outbox).
+bash "$here/services.sh" stop
+.build/release/hpfctl bench-annual --lots "${BENCH_LOTS:-1000000}" | tee "$out"
+annual=$(grep '^annual-subsidy:' "$out")
+rm -f "$out"
+echo
+echo "$annual"
 echo "deposits/s: $deposits  pgbench tps: $tps  ratio: $ratio"

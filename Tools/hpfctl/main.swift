@@ -8,6 +8,7 @@ let usage = """
       events <topic> [--key K] [--seconds S]   print the events on a topic (from the beginning)
       bench-deposits [--accounts N] [--deposits N] [--concurrency N] [--url URL]
                                                end-to-end deposits per second through the running stack
+      bench-annual [--lots N] [--as-of YYYY-MM-DD] the annual subsidy job over N seeded lots (subsidy schema)
     environment: HPF_KAFKA_BROKERS (127.0.0.1:9092), HPF_PG_PORT (55432)
     """
 
@@ -17,11 +18,12 @@ do {
     case "topics": try await TopicsCommand.run()
     case "events": try await EventsCommand.run(options)
     case "bench-deposits": try await DepositBenchmark.run(options)
+    case "bench-annual": try await AnnualSubsidyBenchmark.run(options)
     default:
         print(usage)
         exit(arguments.isEmpty ? 0 : 2)
     }
 } catch {
-    FileHandle.standardError.write(Data("hpfctl: \(error)\n".utf8))
+    FileHandle.standardError.write(Data("hpfctl: \(String(reflecting: error))\n".utf8))
     exit(1)
 }

@@ -12,15 +12,17 @@ import ServiceRuntime
 /// next anniversary, advanced in the same transaction as its grants, so running the job twice
 /// (or the daily run and a staff run) grants nothing new. Works in chunks of persons, so a
 /// person's lots are clipped together; one event per account and chunk credits the ledger.
-struct AnnualSubsidyJob: Sendable {
+public struct AnnualSubsidyJob: Sendable {
     let runtime: ServiceRuntime
     static let personsPerChunk = 2_000
 
-    struct Summary: Codable, Sendable {
-        var asOf: BusinessDate
-        var lots = 0
-        var accounts = 0
-        var grantedFen: Fen = 0
+    public init(runtime: ServiceRuntime) { self.runtime = runtime }
+
+    public struct Summary: Codable, Sendable {
+        public var asOf: BusinessDate
+        public var lots = 0
+        public var accounts = 0
+        public var grantedFen: Fen = 0
     }
 
     struct Lot {
@@ -32,7 +34,7 @@ struct AnnualSubsidyJob: Sendable {
         let nextAnniversary: BusinessDate
     }
 
-    func run(asOf: BusinessDate) async throws -> Summary {
+    public func run(asOf: BusinessDate) async throws -> Summary {
         var summary = Summary(asOf: asOf)
         var after = ""
         while let last = try await runChunk(asOf: asOf, after: after, into: &summary) { after = last }
@@ -44,13 +46,19 @@ struct AnnualSubsidyJob: Sendable {
         return summary
     }
 
-    /// One chunk in one transaction; returns the last person handled, or nil when nothing was due.
+    /// One chunk of persons in one transaction; returns the last person of the chunk, or nil
+    /// when no persons are left. Persons are walked in index order (no sort of all due lots).
     private func runChunk(asOf: BusinessDate, after: String, into summary: inout Summary) async throws -> String? {
         let p = runtime.parameters
         let logger = runtime.logger
         let (chunk, last): (Summary, String?) = try await runtime.transaction { connection in
-            let lots = try await dueLots(asOf: asOf, after: after, connection: connection)
-            guard let lastPerson = lots.last?.person else { return (Summary(asOf: asOf), nil) }
+            var chunkPersons: [String] = []
+            for try await ref in try await connection.query("""
+                SELECT DISTINCT person_ref FROM participants WHERE person_ref > \(after) ORDER BY person_ref LIMIT \(Self.personsPerChunk)
+                """, logger: logger).decode(String.self) { chunkPersons.append(ref) }
+            guard let lastPerson = chunkPersons.last else { return (Summary(asOf: asOf), nil) }
+            let lots = try await dueLots(asOf: asOf, persons: chunkPersons, connection: connection)
+            guard !lots.isEmpty else { return (Summary(asOf: asOf), lastPerson) }
             let persons = Array(Set(lots.map(\.person)))
             var granted = try await CapLedger.lock(persons, connection: connection, logger: logger)
             var grantIDs: [UUID] = [], eventIDs: [UUID] = [], grantPersons: [String] = [], grantAccounts: [String] = []
@@ -104,17 +112,12 @@ struct AnnualSubsidyJob: Sendable {
         return last
     }
 
-    /// The lots with an anniversary due by `asOf`, for the next persons after `after`, locked.
-    private func dueLots(asOf: BusinessDate, after: String, connection: PostgresConnection) async throws -> [Lot] {
+    /// The chunk's lots with an anniversary due by `asOf`, locked.
+    private func dueLots(asOf: BusinessDate, persons: [String], connection: PostgresConnection) async throws -> [Lot] {
         let rows = try await connection.query("""
-            WITH persons AS (
-                SELECT DISTINCT p.person_ref FROM participants p JOIN lots l ON l.account_number = p.account_number
-                WHERE p.person_ref > \(after) AND l.next_anniversary <= \(asOf.description)::date AND l.remaining_fen > 0
-                ORDER BY p.person_ref LIMIT \(Self.personsPerChunk))
             SELECT l.lot_id, l.account_number, p.person_ref, l.started_on::text, l.remaining_fen, l.next_anniversary::text
-            FROM lots l JOIN participants p ON p.account_number = l.account_number
-            WHERE p.person_ref IN (SELECT person_ref FROM persons)
-              AND l.next_anniversary <= \(asOf.description)::date AND l.remaining_fen > 0
+            FROM participants p JOIN lots l ON l.account_number = p.account_number
+            WHERE p.person_ref = ANY(\(persons)) AND l.next_anniversary <= \(asOf.description)::date AND l.remaining_fen > 0
             ORDER BY p.person_ref
             FOR UPDATE OF l
             """, logger: runtime.logger)

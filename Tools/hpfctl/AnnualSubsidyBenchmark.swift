@@ -1,0 +1,55 @@
+import Foundation
+import Policy
+import PostgresNIO
+import ServiceRuntime
+import Subsidy
+
+/// The annual subsidy job over N lots (four per person, all with an anniversary due inside the
+/// validity window), seeded straight into the subsidy schema as the subsidy role. Run it with
+/// the subsidy service stopped: the job's events stay in the outbox.
+enum AnnualSubsidyBenchmark {
+    static func run(_ options: CommandOptions) async throws {
+        let lots = options.int("lots", 1_000_000)
+        guard let asOf = BusinessDate(options.string("as-of", "2027-01-01")) else { throw CommandError("--as-of takes YYYY-MM-DD") }
+        var config = ServiceConfig(descriptor: SubsidyService.descriptor)
+        config.logLevel = "error"
+        let runtime = try ServiceRuntime(descriptor: SubsidyService.descriptor, config: config, clock: BusinessClock(fixedDate: asOf))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await runtime.database.client.run() }
+            defer { group.cancelAll() }
+            try await Migrator.migrate(database: runtime.database, migrations: SubsidyService.descriptor.migrations)
+            print("bench: seeding \(lots) lots for \(lots / 4) persons")
+            try await seed(lots: lots, database: runtime.database)
+            let started = ContinuousClock.now
+            let summary = try await AnnualSubsidyJob(runtime: runtime).run(asOf: asOf)
+            let elapsed = (ContinuousClock.now - started).seconds
+            print("bench: granted \(summary.grantedFen) fen on \(summary.lots) lots of \(summary.accounts) accounts")
+            print(String(format: "annual-subsidy: %d lots in %.1f s (%.0f lots/s)", summary.lots, elapsed, Double(summary.lots) / elapsed))
+            await runtime.producer.shutdown()
+        }
+    }
+
+    static func seed(lots: Int, database: Database) async throws {
+        let persons = max(lots / 4, 1)
+        for statement in [
+            "DELETE FROM grants WHERE account_number LIKE 'bench-%'",
+            "DELETE FROM person_caps WHERE person_ref LIKE 'bench-%'",
+            "DELETE FROM lots WHERE account_number LIKE 'bench-%'",
+            "DELETE FROM participants WHERE account_number LIKE 'bench-%'",
+            "DELETE FROM outbox WHERE aggregateid LIKE 'bench-%'",
+        ] { try await database.query(PostgresQuery(unsafeSQL: statement)) }
+        try await database.query("""
+            INSERT INTO participants (account_number, person_ref, opened_on, children_count, education_level, residence, employment_type)
+            SELECT 'bench-' || i, 'bench-' || md5(i::text), DATE '2025-06-09', 0, 'below_bachelor', 'urban', 'part_time'
+            FROM generate_series(1, \(persons)) AS i
+            """)
+        try await database.query("""
+            INSERT INTO lots (lot_id, account_number, started_on, sequence, original_fen, remaining_fen, first_contribution, next_anniversary)
+            SELECT 'bench-lot-' || i, 'bench-' || ((i - 1) % \(persons) + 1), DATE '2025-07-01' + (i % 180)::int, i,
+                   100000 + i % 1000, 100000 + i % 1000, false, (DATE '2025-07-01' + (i % 180)::int) + interval '1 year'
+            FROM generate_series(1, \(lots)) AS i
+            """)
+        try await database.query("ANALYZE lots")
+        try await database.query("ANALYZE participants")
+    }
+}
