@@ -62,7 +62,7 @@ public struct BusinessDate: Hashable, Comparable, Sendable, TextCodable {
         return BusinessDate(year: c.year!, month: c.month!, day: c.day!)!
     }
 
-    public var description: String { String(format: "%04d-%02d-%02d", year, month, day) }
+    public var description: String { "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))" }
 
     public static func < (a: BusinessDate, b: BusinessDate) -> Bool { (a.year, a.month, a.day) < (b.year, b.month, b.day) }
 
@@ -90,7 +90,7 @@ public struct YearMonth: Hashable, Comparable, Sendable, TextCodable {
     var index: Int { year * 12 + (month - 1) }
     public func adding(months: Int) -> YearMonth { YearMonth(year: 0, month: index + months + 1) }
     public func months(until other: YearMonth) -> Int { other.index - index }
-    public var description: String { String(format: "%04d-%02d", year, month) }
+    public var description: String { "\(pad(year, 4))-\(pad(month, 2))" }
     public static func < (a: YearMonth, b: YearMonth) -> Bool { a.index < b.index }
 
     public static let textFormat = "a month YYYY-MM"
@@ -115,4 +115,10 @@ public extension TextCodable {
         var container = encoder.singleValueContainer()
         try container.encode(description)
     }
+}
+
+/// Zero-padded decimal (String(format:) is slow on Linux, and dates are formatted in bulk).
+func pad(_ value: Int, _ width: Int) -> String {
+    let digits = String(value)
+    return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
 }

@@ -35,6 +35,25 @@ struct GoldenEventTests {
         consumer: "ledger-accounts", reason: .malformedEvent, detail: "not JSON", originalTopic: "hpf.enrolment.events.v1",
         originalPartition: 2, originalOffset: 41, originalKey: "3207000000000001", originalValue: Array("{oops".utf8)))
 
+    static let subsidyGranted = event(.subsidyGranted, "3207000000000001", SubsidyGranted(
+        grantId: "6f1c2a0e-8b0b-4c4b-9e55-0d6a8e0b1c01", accountNumber: "3207000000000001", kind: .opening, amountFen: 40_000,
+        grantedOn: BusinessDate("2026-07-01")!, reason: "opening subsidy: graduate within 2 years (§3)", lots: 1, remainingCapFen: 960_000))
+
+    static let subsidyCredited = event(.subsidyCredited, "3207000000000001", SubsidyCredited(
+        accountNumber: "3207000000000001", grantId: "6f1c2a0e-8b0b-4c4b-9e55-0d6a8e0b1c01", amountFen: 40_000, balanceAfterFen: 160_000, sequence: 2))
+
+    static let debitPosted = event(.debitPosted, "3207000000000001", DebitPosted(
+        debitId: "9d2b4c1e-0000-4000-8000-000000000001", accountNumber: "3207000000000001", kind: .withdrawal, amountFen: 60_000,
+        postedOn: BusinessDate("2026-08-01")!, balanceAfterFen: 100_000, sequence: 3))
+
+    static let socialInsurance = event(.socialInsuranceSubsidyDecided, "3207000000000001", SocialInsuranceSubsidyDecided(
+        decisionId: "6f1c2a0e-8b0b-4c4b-9e55-0d6a8e0b1c01", personRef: "9f2c0d1e4b5a69788766554433221100ffeeddccbbaa99887766554433221100",
+        accountNumber: "3207000000000001", month: YearMonth("2026-02")!, paidFen: 90_001, approved: true, subsidyFen: 45_001,
+        reason: "approved", monthsSubsidised: 1))
+
+    static let entrepreneurship = event(.entrepreneurshipEligible, "3207000000000001", EntrepreneurshipEligible(
+        accountNumber: "3207000000000001", grounds: [.veteran, .ruralIndividualBusiness], assessedOn: BusinessDate("2026-05-29")!))
+
     func check<P: Codable & Equatable>(_ event: CloudEvent<P>, _ name: String) throws {
         let encoded = String(decoding: try CloudEventCoding.encode(event), as: UTF8.self)
         let url = Self.goldenFolder.appendingPathComponent("\(name).json")
@@ -53,6 +72,11 @@ struct GoldenEventTests {
     @Test func agreementChangedIsStable() throws { try check(Self.agreementChanged, "agreement-changed") }
     @Test func contributionReceivedIsStable() throws { try check(Self.contributionReceived, "contribution-received") }
     @Test func deadLetterIsStable() throws { try check(Self.deadLetter, "dead-letter") }
+    @Test func subsidyGrantedIsStable() throws { try check(Self.subsidyGranted, "subsidy-granted") }
+    @Test func subsidyCreditedIsStable() throws { try check(Self.subsidyCredited, "subsidy-credited") }
+    @Test func debitPostedIsStable() throws { try check(Self.debitPosted, "debit-posted") }
+    @Test func socialInsuranceDecisionIsStable() throws { try check(Self.socialInsurance, "social-insurance-subsidy-decided") }
+    @Test func entrepreneurshipEligibleIsStable() throws { try check(Self.entrepreneurship, "entrepreneurship-eligible") }
 
     @Test("the account-opened event carries no identifying data")
     func noPersonalData() throws {

@@ -4,6 +4,7 @@ set -euo pipefail
 . "$(cd "$(dirname "$0")" && pwd)/env.sh"
 E="http://127.0.0.1:$(port_of enrolment)"
 C="http://127.0.0.1:$(port_of contribution)"
+S="http://127.0.0.1:$(port_of subsidy)"
 hpfctl="$HPF_ROOT/.build/${HPF_BUILD:-debug}/hpfctl"
 
 say() { printf '\n\033[1;32m== %s\033[0m\n' "$*"; }
@@ -53,12 +54,21 @@ say "6. A 50.00 yuan payment is below the county's minimum (§2): refused with t
 low="{\"accountNumber\":\"$account\",\"amountFen\":5000,\"channel\":\"alipay\",\"channelTxnId\":\"ali-demo-$RANDOM\",\"paidAt\":\"$paid_at\"}"
 curl -s -XPOST "$C/v1/contributions" -H 'content-type: application/json' -d "$low" | jq -c '{status, code, minimumFen}'
 
-say "7. Her balance and ledger"
+say "7. Within seconds her opening subsidy arrives: 400.00 yuan, a graduate within 2 years (§3)"
+for _ in $(seq 1 100); do
+  [ "$(curl -s "$C/v1/accounts/$account/balance" | jq .subsidyFen)" != "0" ] && break; sleep 0.1
+done
+show "GET $S/v1/accounts/$account/subsidies"
+curl -s "$S/v1/accounts/$account/subsidies" | jq -c .
+
+say "8. Her balance and ledger: contribution plus subsidy, each an immutable posting"
 curl -s "$C/v1/accounts/$account/balance" | jq -c .
 curl -s "$C/v1/accounts/$account/ledger" | jq -c '.entries[]'
 
-say "8. The events other services and analytics see (keyed by account number, no ID number)"
+say "9. The events other services and analytics see (keyed by account number, no ID number)"
 show "hpfctl events hpf.enrolment.events.v1 --key $account"
 "$hpfctl" events hpf.enrolment.events.v1 --key "$account" --seconds 2
 show "hpfctl events hpf.contribution.events.v1 --key $account"
 "$hpfctl" events hpf.contribution.events.v1 --key "$account" --seconds 2
+show "hpfctl events hpf.subsidy.events.v1 --key $account"
+"$hpfctl" events hpf.subsidy.events.v1 --key "$account" --seconds 2

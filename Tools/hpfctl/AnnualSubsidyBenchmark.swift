@@ -33,6 +33,7 @@ enum AnnualSubsidyBenchmark {
         let persons = max(lots / 4, 1)
         for statement in [
             "DELETE FROM grants WHERE account_number LIKE 'bench-%'",
+            "DELETE FROM lot_grants WHERE lot_id LIKE 'bench-%'",
             "DELETE FROM person_caps WHERE person_ref LIKE 'bench-%'",
             "DELETE FROM lots WHERE account_number LIKE 'bench-%'",
             "DELETE FROM participants WHERE account_number LIKE 'bench-%'",

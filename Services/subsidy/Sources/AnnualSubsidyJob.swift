@@ -61,8 +61,7 @@ public struct AnnualSubsidyJob: Sendable {
             guard !lots.isEmpty else { return (Summary(asOf: asOf), lastPerson) }
             let persons = Array(Set(lots.map(\.person)))
             var granted = try await CapLedger.lock(persons, connection: connection, logger: logger)
-            var grantIDs: [UUID] = [], eventIDs: [UUID] = [], grantPersons: [String] = [], grantAccounts: [String] = []
-            var amounts: [Int64] = [], anniversaries: [String] = [], grantLots: [String] = []
+            var grantIDs: [UUID] = [], grantLots: [String] = [], amounts: [Int64] = [], anniversaries: [String] = []
             var lotIDs: [String] = [], nextAnniversaries: [String] = []
             var perAccount: [String: (event: UUID, amount: Fen, lots: Int, person: String)] = [:]
             var added: [String: Fen] = [:]
@@ -76,19 +75,24 @@ public struct AnnualSubsidyJob: Sendable {
                     guard amount > 0 else { continue }
                     granted[lot.person, default: 0] += amount
                     added[lot.person, default: 0] += amount
-                    let event = perAccount[lot.account]?.event ?? UUID()
-                    perAccount[lot.account] = (event, (perAccount[lot.account]?.amount ?? 0) + amount, (perAccount[lot.account]?.lots ?? 0) + 1, lot.person)
-                    grantIDs.append(UUID()); eventIDs.append(event); grantPersons.append(lot.person); grantAccounts.append(lot.account)
-                    amounts.append(amount); anniversaries.append(anniversary.description); grantLots.append(lot.id)
+                    let grant = perAccount[lot.account] ?? (UUID(), 0, 0, lot.person)
+                    perAccount[lot.account] = (grant.event, grant.amount + amount, grant.lots + 1, lot.person)
+                    grantIDs.append(grant.event); grantLots.append(lot.id); amounts.append(amount); anniversaries.append(anniversary.description)
                 }
             }
-            if !grantIDs.isEmpty {
+            let accounts = perAccount.keys.sorted()
+            if !accounts.isEmpty {
+                let grants = accounts.map { perAccount[$0]! }
                 try await connection.query("""
-                    INSERT INTO grants (id, event_id, person_ref, account_number, kind, amount_fen, granted_on, reason, lot_id, anniversary)
-                    SELECT id, event_id, person, account, 'annual', amount, anniversary::date, 'annual retention subsidy (§3)', lot, anniversary::date
-                    FROM unnest(\(grantIDs)::uuid[], \(eventIDs)::uuid[], \(grantPersons)::text[], \(grantAccounts)::text[],
-                                \(amounts)::bigint[], \(anniversaries)::text[], \(grantLots)::text[])
-                         AS g(id, event_id, person, account, amount, anniversary, lot)
+                    INSERT INTO grants (id, person_ref, account_number, kind, amount_fen, granted_on, reason, lots)
+                    SELECT id, person, account, 'annual', amount, \(asOf.description)::date, 'annual retention subsidy (§3)', lots
+                    FROM unnest(\(grants.map(\.event))::uuid[], \(grants.map(\.person))::text[], \(accounts)::text[],
+                                \(grants.map(\.amount))::bigint[], \(grants.map { Int64($0.lots) })::bigint[]) AS g(id, person, account, amount, lots)
+                    """, logger: logger)
+                try await connection.query("""
+                    INSERT INTO lot_grants (lot_id, anniversary, grant_id, amount_fen)
+                    SELECT lot, anniversary::date, grant_id, amount
+                    FROM unnest(\(grantLots)::text[], \(anniversaries)::text[], \(grantIDs)::uuid[], \(amounts)::bigint[]) AS g(lot, anniversary, grant_id, amount)
                     """, logger: logger)
                 try await CapLedger.add(added, connection: connection, logger: logger)
             }

@@ -37,7 +37,7 @@ struct GrantRecorder {
 
     @discardableResult
     func grant(personRef: String, account: String, kind: SubsidyKind, amount: Fen, reason: String, grantedOn: BusinessDate,
-               lotId: String? = nil, anniversary: BusinessDate? = nil, connection: PostgresConnection) async throws -> Fen {
+               connection: PostgresConnection) async throws -> Fen {
         let logger = runtime.logger
         let already = try await CapLedger.lock([personRef], connection: connection, logger: logger)[personRef] ?? 0
         let clipped = SubsidyRules.clipToCap(amount, alreadyGranted: already, parameters: runtime.parameters)
@@ -45,9 +45,8 @@ struct GrantRecorder {
         let eventID = UUID()
         let clippedReason = clipped < amount ? "\(reason); clipped to the lifetime cap" : reason
         try await connection.query("""
-            INSERT INTO grants (id, event_id, person_ref, account_number, kind, amount_fen, granted_on, reason, lot_id, anniversary)
-            VALUES (\(UUID()), \(eventID), \(personRef), \(account), \(kind.rawValue), \(clipped), \(grantedOn.description)::date,
-                    \(clippedReason), \(lotId), \(anniversary?.description)::date)
+            INSERT INTO grants (id, person_ref, account_number, kind, amount_fen, granted_on, reason, lots)
+            VALUES (\(eventID), \(personRef), \(account), \(kind.rawValue), \(clipped), \(grantedOn.description)::date, \(clippedReason), 1)
             """, logger: logger)
         try await CapLedger.add([personRef: clipped], connection: connection, logger: logger)
         let cap = runtime.parameters.lifetimeSubsidyCapFen.value

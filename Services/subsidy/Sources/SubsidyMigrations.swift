@@ -25,26 +25,33 @@ enum SubsidyMigrations {
                 remaining_fen bigint NOT NULL CHECK (remaining_fen >= 0 AND remaining_fen <= original_fen),
                 first_contribution boolean NOT NULL,
                 next_anniversary date NOT NULL
-            );
+            ) WITH (fillfactor = 80);
+            -- The annual job advances every due lot's next anniversary: that column is not indexed
+            -- and pages keep free room, so Postgres updates those rows in place (HOT).
             CREATE INDEX lots_newest_first ON lots (account_number, started_on DESC, sequence DESC);
-            CREATE INDEX lots_due ON lots (next_anniversary) WHERE remaining_fen > 0;
+            -- One row per subsidy-granted event; its id is the ledger posting's reference.
             CREATE TABLE grants (
                 id uuid PRIMARY KEY,
-                event_id uuid NOT NULL,
                 person_ref text NOT NULL,
                 account_number text NOT NULL,
                 kind text NOT NULL,
                 amount_fen bigint NOT NULL CHECK (amount_fen > 0),
                 granted_on date NOT NULL,
                 reason text NOT NULL,
-                lot_id text,
-                anniversary date,
+                lots int NOT NULL,
                 created_at timestamptz NOT NULL DEFAULT now()
             );
-            -- Exactly once: one opening subsidy per person, one annual grant per lot anniversary.
+            -- Exactly once: one opening subsidy per person ...
             CREATE UNIQUE INDEX one_opening_per_person ON grants (person_ref) WHERE kind = 'opening';
-            CREATE UNIQUE INDEX one_grant_per_lot_anniversary ON grants (lot_id, anniversary) WHERE kind = 'annual';
             CREATE INDEX grants_by_account ON grants (account_number, granted_on);
+            -- ... and one annual grant per lot anniversary (the audit of each lot's share).
+            CREATE TABLE lot_grants (
+                lot_id text NOT NULL,
+                anniversary date NOT NULL,
+                grant_id uuid NOT NULL,
+                amount_fen bigint NOT NULL CHECK (amount_fen > 0),
+                PRIMARY KEY (lot_id, anniversary)
+            );
             -- The lifetime cap (§3) is per person: the row is locked while a grant is clipped.
             CREATE TABLE person_caps (
                 person_ref text PRIMARY KEY,

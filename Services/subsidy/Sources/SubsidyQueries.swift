@@ -39,10 +39,9 @@ struct SubsidyQueries: Sendable {
             "SELECT granted_fen FROM person_caps WHERE person_ref = \(personRef)").decode(Int64.self) { total = granted }
         var grants: [GrantView] = []
         for try await (kind, amount, on, reason, lots) in try await runtime.database.query("""
-            SELECT kind, sum(amount_fen)::bigint, max(granted_on)::text, min(reason), count(*) FROM grants
-            WHERE account_number = \(number) GROUP BY event_id, kind ORDER BY 3, 1
-            """).decode((String, Int64, String, String, Int64).self) {
-            grants.append(GrantView(kind: kind, amountFen: amount, grantedOn: on, reason: reason, lots: Int(lots)))
+            SELECT kind, amount_fen, granted_on::text, reason, lots FROM grants WHERE account_number = \(number) ORDER BY granted_on, created_at
+            """).decode((String, Int64, String, String, Int).self) {
+            grants.append(GrantView(kind: kind, amountFen: amount, grantedOn: on, reason: reason, lots: lots))
         }
         for try await (month, amount, on) in try await runtime.database.query("""
             SELECT month, subsidy_fen, decided_on::text FROM social_insurance_decisions WHERE person_ref = \(personRef) AND approved ORDER BY month
