@@ -34,10 +34,26 @@ public struct AnnualSubsidyJob: Sendable {
         let nextAnniversary: BusinessDate
     }
 
+    /// Chunks run on this many connections at once; persons are disjoint, so they never wait on
+    /// each other's locks, and Swift work overlaps database work.
+    static let workers = 2
+
     public func run(asOf: BusinessDate) async throws -> Summary {
-        var summary = Summary(asOf: asOf)
-        var after = ""
-        while let last = try await runChunk(asOf: asOf, after: after, into: &summary) { after = last }
+        let cursor = PersonCursor(database: runtime.database, batch: Self.personsPerChunk)
+        let summary = try await withThrowingTaskGroup(of: Summary.self) { group in
+            for _ in 0..<Self.workers {
+                group.addTask {
+                    var mine = Summary(asOf: asOf)
+                    while let persons = try await cursor.next() { try await runChunkRetrying(asOf: asOf, persons: persons, into: &mine) }
+                    return mine
+                }
+            }
+            return try await group.reduce(into: Summary(asOf: asOf)) { total, part in
+                total.lots += part.lots
+                total.accounts += part.accounts
+                total.grantedFen += part.grantedFen
+            }
+        }
         try await runtime.database.query("""
             INSERT INTO annual_runs (as_of, lots, granted_fen) VALUES (\(asOf.description)::date, \(summary.lots), \(summary.grantedFen))
             ON CONFLICT (as_of) DO UPDATE SET lots = annual_runs.lots + excluded.lots,
@@ -46,19 +62,57 @@ public struct AnnualSubsidyJob: Sendable {
         return summary
     }
 
-    /// One chunk of persons in one transaction; returns the last person of the chunk, or nil
-    /// when no persons are left. Persons are walked in index order (no sort of all due lots).
-    private func runChunk(asOf: BusinessDate, after: String, into summary: inout Summary) async throws -> String? {
+    /// Hands out the persons in index order, a batch at a time.
+    actor PersonCursor {
+        let database: Database
+        let batch: Int
+        var after = ""
+        var exhausted = false
+
+        init(database: Database, batch: Int) {
+            self.database = database
+            self.batch = batch
+        }
+
+        func next() async throws -> [String]? {
+            guard !exhausted else { return nil }
+            var persons: [String] = []
+            for try await ref in try await database.query("""
+                SELECT DISTINCT person_ref FROM participants WHERE person_ref > \(after) ORDER BY person_ref LIMIT \(batch)
+                """).decode(String.self) { persons.append(ref) }
+            guard let last = persons.last else {
+                exhausted = true
+                return nil
+            }
+            after = last
+            return persons
+        }
+    }
+
+    /// A deadlock with a concurrent debit on the same lots (or any transient error) rolls the
+    /// chunk back whole; it is simply run again.
+    private func runChunkRetrying(asOf: BusinessDate, persons: [String], into summary: inout Summary) async throws {
+        var attempt = 0
+        while true {
+            do {
+                return try await runChunk(asOf: asOf, persons: persons, into: &summary)
+            } catch where DatabaseErrors.isTransient(error) && attempt < 5 {
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(50 * attempt))
+            }
+        }
+    }
+
+    /// One batch of persons in one transaction.
+    private func runChunk(asOf: BusinessDate, persons chunkPersons: [String], into summary: inout Summary) async throws {
         let p = runtime.parameters
         let logger = runtime.logger
-        let (chunk, last): (Summary, String?) = try await runtime.transaction { connection in
-            var chunkPersons: [String] = []
-            for try await ref in try await connection.query("""
-                SELECT DISTINCT person_ref FROM participants WHERE person_ref > \(after) ORDER BY person_ref LIMIT \(Self.personsPerChunk)
-                """, logger: logger).decode(String.self) { chunkPersons.append(ref) }
-            guard let lastPerson = chunkPersons.last else { return (Summary(asOf: asOf), nil) }
+        let chunk: Summary = try await runtime.transaction { connection in
+            // The job is idempotent and re-runnable, and a lost commit loses its grants and their
+            // events together: it need not wait for the WAL flush.
+            try await connection.query("SET LOCAL synchronous_commit = off", logger: logger)
             let lots = try await dueLots(asOf: asOf, persons: chunkPersons, connection: connection)
-            guard !lots.isEmpty else { return (Summary(asOf: asOf), lastPerson) }
+            guard !lots.isEmpty else { return Summary(asOf: asOf) }
             let persons = Array(Set(lots.map(\.person)))
             var granted = try await CapLedger.lock(persons, connection: connection, logger: logger)
             var grantIDs: [UUID] = [], grantLots: [String] = [], amounts: [Int64] = [], anniversaries: [String] = []
@@ -108,12 +162,11 @@ public struct AnnualSubsidyJob: Sendable {
                                                 lots: grant.lots, remainingCapFen: cap - granted[grant.person, default: 0]))
             }
             try await Outbox.enqueue(batch: events, topic: .subsidyEvents, on: connection, logger: logger)
-            return (Summary(asOf: asOf, lots: lots.count, accounts: perAccount.count, grantedFen: amounts.reduce(0, +)), lastPerson)
+            return Summary(asOf: asOf, lots: lots.count, accounts: perAccount.count, grantedFen: amounts.reduce(0, +))
         }
         summary.lots += chunk.lots
         summary.accounts += chunk.accounts
         summary.grantedFen += chunk.grantedFen
-        return last
     }
 
     /// The chunk's lots with an anniversary due by `asOf`, locked.
