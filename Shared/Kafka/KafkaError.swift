@@ -19,8 +19,5 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable, Equatable {
         self.init(kind, code: err.rawValue, message: String(cString: rd_kafka_err2str(err)))
     }
 
-    /// True when librdkafka reports the local produce queue as full: the caller should wait and retry.
-    public var isQueueFull: Bool { code == RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue }
-
     public var description: String { "kafka \(kind.rawValue) error \(code): \(message)" }
 }

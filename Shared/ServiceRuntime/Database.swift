@@ -70,8 +70,6 @@ public enum DatabaseErrors {
     public static func sqlState(_ error: any Error) -> String? {
         (error as? PSQLError)?.serverInfo?[.sqlState]
     }
-
-    public static func isUniqueViolation(_ error: any Error) -> Bool { sqlState(error) == "23505" }
 }
 
 public struct TimeoutError: Error {}
