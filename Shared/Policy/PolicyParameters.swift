@@ -22,6 +22,8 @@ public enum WageTier: String, Sendable, Codable { case i = "I", ii = "II", iii =
 
 public struct OpeningSubsidyTiers: Sendable {
     public let base: Fen
+    /// 二孩及以上子女家庭: families with at least `childrenThreshold` children.
+    public let childrenThreshold: Int
     public let twoOrMoreChildren: Fen
     public let recentGraduate: Fen
 }
@@ -126,7 +128,7 @@ public extension PolicyParameters {
         maximumContributionRatioBasisPoints: .init(1_200, .placeholder, "national maximum 12 %"),
         quarterlyMultiple: .init(3, .decision, "minimum applies per payment; quarterly = 3 months"),
 
-        openingSubsidy: .init(OpeningSubsidyTiers(base: .yuan(200), twoOrMoreChildren: .yuan(300), recentGraduate: .yuan(400)), .seed, "scheme §3"),
+        openingSubsidy: .init(OpeningSubsidyTiers(base: .yuan(200), childrenThreshold: 2, twoOrMoreChildren: .yuan(300), recentGraduate: .yuan(400)), .seed, "scheme §3"),
         annualSubsidyRateBasisPoints: .init(100, .placeholder, "scheme §3 range 1 %-1.5 %; committee rate not published"),
         annualSubsidyRateRangeBasisPoints: .init(100...150, .seed, "scheme §3"),
         lifetimeSubsidyCapFen: .init(.yuan(10_000), .seed, "scheme §3"),

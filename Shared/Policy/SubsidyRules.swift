@@ -20,7 +20,7 @@ public enum SubsidyRules {
         if bachelorOrAbove, Eligibility.isRecentGraduate(graduationDate: graduationDate, on: firstDepositOn, parameters: p) {
             return Grant(amount: tiers.recentGraduate, reason: "opening subsidy: graduate within 2 years (§3)")
         }
-        if childrenCount >= 2 {
+        if childrenCount >= tiers.childrenThreshold {
             return Grant(amount: tiers.twoOrMoreChildren, reason: "opening subsidy: family with 2 or more children (§3)")
         }
         return Grant(amount: tiers.base, reason: "opening subsidy (§3)")

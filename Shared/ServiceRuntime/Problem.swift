@@ -44,6 +44,11 @@ public struct Problem: HTTPResponseError, Sendable {
         Problem(.notFound, code: code, title: "Not found", detail: detail)
     }
 
+    /// 404 for an account number this service does not know.
+    public static func unknownAccount(_ number: String) -> Problem {
+        notFound("unknown_account", "no account \(number)")
+    }
+
     public static func conflict(_ code: String, _ detail: String) -> Problem {
         Problem(.conflict, code: code, title: "Conflict", detail: detail)
     }

@@ -31,7 +31,7 @@ struct AccountHandlers: Sendable {
             return try HTTPJSON.response(.ok, Balance(accountNumber: number, status: status, balanceFen: balance, contributedFen: contributed,
                                                       subsidyFen: subsidy, withdrawnFen: withdrawn, contributionMonths: Int(months)))
         }
-        throw Problem.notFound("unknown_account", "no ledger account \(number)")
+        throw Problem.unknownAccount(number)
     }
 
     struct Entry: Codable {
@@ -97,6 +97,6 @@ struct AccountHandlers: Sendable {
 
     private func requireAccount(_ number: String) async throws {
         for try await _ in try await runtime.database.query("SELECT 1 FROM accounts WHERE account_number = \(number)") { return }
-        throw Problem.notFound("unknown_account", "no ledger account \(number)")
+        throw Problem.unknownAccount(number)
     }
 }

@@ -39,7 +39,7 @@ struct ContributionHandlers: Sendable {
         let (recorded, replay): (ContributionPosting.Recorded, Bool) = try await runtime.transaction { connection in
             guard let account = try await LockedAccount.lock(body.accountNumber, channel: body.channel, channelTxnId: body.channelTxnId,
                                                              connection: connection, logger: logger) else {
-                throw Problem.notFound("unknown_account", "no ledger account \(body.accountNumber)")
+                throw Problem.unknownAccount(body.accountNumber)
             }
             if let existing = account.existing {
                 guard existing.fingerprint == fingerprint else {

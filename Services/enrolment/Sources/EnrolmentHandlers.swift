@@ -96,7 +96,7 @@ struct EnrolmentHandlers: Sendable {
     @Sendable func account(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let number = try context.parameters.require("accountNumber")
         guard let view = try await loadAccount(number) else {
-            throw Problem.notFound("unknown_account", "no account \(number)")
+            throw Problem.unknownAccount(number)
         }
         return try HTTPJSON.response(.ok, view)
     }
@@ -140,7 +140,7 @@ struct EnrolmentHandlers: Sendable {
                 guard status == "active" else { throw Problem.rule("account_not_active", "account \(number) is \(status)") }
                 county = c
             }
-            guard let county else { throw Problem.notFound("unknown_account", "no account \(number)") }
+            guard let county else { throw Problem.unknownAccount(number) }
             try EnrolmentDecision.checkAgreement(agreement, county: county, parameters: runtime.parameters)
             try await connection.query("""
                 UPDATE accounts SET schedule = \(agreement.schedule.rawValue), agreement_amount_fen = \(agreement.amountFen),
@@ -156,7 +156,7 @@ struct EnrolmentHandlers: Sendable {
             let event = CloudEvent(source: runtime.descriptor.eventSource, type: EventType.agreementChanged.rawValue, subject: number, data: changed)
             try await Outbox.enqueue(event, topic: .enrolmentEvents, on: connection, logger: runtime.logger)
         }
-        guard let view = try await loadAccount(number) else { throw Problem.notFound("unknown_account", "no account \(number)") }
+        guard let view = try await loadAccount(number) else { throw Problem.unknownAccount(number) }
         return try HTTPJSON.response(.ok, view)
     }
 

@@ -33,7 +33,7 @@ struct SubsidyQueries: Sendable {
         var personRef: String?
         for try await ref in try await runtime.database.query(
             "SELECT person_ref FROM participants WHERE account_number = \(number)").decode(String.self) { personRef = ref }
-        guard let personRef else { throw Problem.notFound("unknown_account", "no account \(number) known to the subsidy service") }
+        guard let personRef else { throw Problem.unknownAccount(number) }
         var total: Fen = 0
         for try await granted in try await runtime.database.query(
             "SELECT granted_fen FROM person_caps WHERE person_ref = \(personRef)").decode(Int64.self) { total = granted }
