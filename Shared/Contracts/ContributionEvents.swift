@@ -58,8 +58,20 @@ public struct SubsidyCredited: Codable, Sendable, Equatable {
     }
 }
 
+/// How much of one contribution lot (`lotId` = the contribution's id) a debit took or a
+/// reversal gave back. The subsidy service keeps its lots right from these (§3 decisions).
+public struct LotShare: Codable, Sendable, Equatable {
+    public var lotId: String
+    public var amountFen: Fen
+    public init(lotId: String, amountFen: Fen) {
+        self.lotId = lotId
+        self.amountFen = amountFen
+    }
+}
+
 /// `hpf.contribution.debit-posted.v1`: money left the account (a withdrawal or a transfer out).
-/// The subsidy service consumes the newest contribution lots first by `amountFen`.
+/// `consumedLots` names the contributions it took, newest first; what exceeds them came from
+/// subsidies and interest, which are not lots.
 public struct DebitPosted: Codable, Sendable, Equatable {
     public enum Kind: String, Codable, Sendable { case withdrawal, transferOut = "transfer_out" }
     public var debitId: String
@@ -69,8 +81,13 @@ public struct DebitPosted: Codable, Sendable, Equatable {
     public var postedOn: BusinessDate
     public var balanceAfterFen: Fen
     public var sequence: Int64
+    /// Absent only in events written before the ledger tracked lots.
+    public var consumedLots: [LotShare]?
+    /// Set when the debit closes the account (the whole balance).
+    public var closureReason: ClosureReason?
 
-    public init(debitId: String, accountNumber: String, kind: Kind, amountFen: Fen, postedOn: BusinessDate, balanceAfterFen: Fen, sequence: Int64) {
+    public init(debitId: String, accountNumber: String, kind: Kind, amountFen: Fen, postedOn: BusinessDate, balanceAfterFen: Fen,
+                sequence: Int64, consumedLots: [LotShare]? = nil, closureReason: ClosureReason? = nil) {
         self.debitId = debitId
         self.accountNumber = accountNumber
         self.kind = kind
@@ -78,5 +95,64 @@ public struct DebitPosted: Codable, Sendable, Equatable {
         self.postedOn = postedOn
         self.balanceAfterFen = balanceAfterFen
         self.sequence = sequence
+        self.consumedLots = consumedLots
+        self.closureReason = closureReason
+    }
+}
+
+/// `hpf.contribution.debit-refused.v1`: the ledger did not debit (`insufficient_balance`,
+/// `account_not_active`, `unknown_account`, `zero_balance`); nothing moved.
+public struct DebitRefused: Codable, Sendable, Equatable {
+    public var debitId: String
+    public var accountNumber: String
+    public var code: String
+    public var detail: String
+    public var balanceFen: Fen?
+
+    public init(debitId: String, accountNumber: String, code: String, detail: String, balanceFen: Fen?) {
+        self.debitId = debitId
+        self.accountNumber = accountNumber
+        self.code = code
+        self.detail = detail
+        self.balanceFen = balanceFen
+    }
+}
+
+/// `hpf.contribution.debit-reversed.v1`: a `reversal` posting gave a debit back (its payout
+/// failed) and restored the lots it had consumed.
+public struct DebitReversed: Codable, Sendable, Equatable {
+    public var debitId: String
+    public var accountNumber: String
+    public var amountFen: Fen
+    public var code: String
+    public var reversedOn: BusinessDate
+    public var balanceAfterFen: Fen
+    public var sequence: Int64
+    public var restoredLots: [LotShare]
+
+    public init(debitId: String, accountNumber: String, amountFen: Fen, code: String, reversedOn: BusinessDate, balanceAfterFen: Fen,
+                sequence: Int64, restoredLots: [LotShare]) {
+        self.debitId = debitId
+        self.accountNumber = accountNumber
+        self.amountFen = amountFen
+        self.code = code
+        self.reversedOn = reversedOn
+        self.balanceAfterFen = balanceAfterFen
+        self.sequence = sequence
+        self.restoredLots = restoredLots
+    }
+}
+
+/// `hpf.contribution.account-closed.v1`: the closure withdrawal was paid; the account takes no
+/// more contributions or debits.
+public struct AccountClosed: Codable, Sendable, Equatable {
+    public var accountNumber: String
+    public var closureReason: ClosureReason
+    public var closedOn: BusinessDate
+
+    public init(accountNumber: String, closureReason: ClosureReason, closedOn: BusinessDate) {
+        self.accountNumber = accountNumber
+        self.closureReason = closureReason
+        self.closedOn = closedOn
     }
 }

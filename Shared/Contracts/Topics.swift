@@ -22,16 +22,25 @@ public enum EventType: String, CaseIterable, Sendable {
     case contributionReceived = "hpf.contribution.contribution-received.v1"
     case subsidyCredited = "hpf.contribution.subsidy-credited.v1"
     case debitPosted = "hpf.contribution.debit-posted.v1"
+    case debitRefused = "hpf.contribution.debit-refused.v1"
+    case debitReversed = "hpf.contribution.debit-reversed.v1"
+    case accountClosed = "hpf.contribution.account-closed.v1"
     case subsidyGranted = "hpf.subsidy.subsidy-granted.v1"
     case socialInsuranceSubsidyDecided = "hpf.subsidy.social-insurance-subsidy-decided.v1"
     case entrepreneurshipEligible = "hpf.subsidy.entrepreneurship-eligible.v1"
+    case withdrawalRequested = "hpf.withdrawal.withdrawal-requested.v1"
+    case payoutRequested = "hpf.withdrawal.payout-requested.v1"
+    case withdrawalPaid = "hpf.withdrawal.withdrawal-paid.v1"
+    case payoutFailed = "hpf.withdrawal.payout-failed.v1"
+    case withdrawalRejected = "hpf.withdrawal.withdrawal-rejected.v1"
     case eventDeadLettered = "hpf.deadletter.event-rejected.v1"
 
     public var topic: Topic {
         switch self {
         case .accountOpened, .agreementChanged: .enrolmentEvents
-        case .contributionReceived, .subsidyCredited, .debitPosted: .contributionEvents
+        case .contributionReceived, .subsidyCredited, .debitPosted, .debitRefused, .debitReversed, .accountClosed: .contributionEvents
         case .subsidyGranted, .socialInsuranceSubsidyDecided, .entrepreneurshipEligible: .subsidyEvents
+        case .withdrawalRequested, .payoutRequested, .withdrawalPaid, .payoutFailed, .withdrawalRejected: .withdrawalEvents
         case .eventDeadLettered: .deadLetter
         }
     }

@@ -94,6 +94,10 @@ public struct PolicyParameters: Sendable {
 
     // §8 rent
     public let rentMonthlyCapFen: Parameter<Fen>
+    /// The longest rent withdrawal or direct-payment plan, in months.
+    public let rentMaxMonths: Parameter<Int>
+    /// Day of the month from which a rent plan's month is paid to the landlord or agency.
+    public let rentPaymentDay: Parameter<Int>
 
     // §13 overdue loans
     public let overdueAfterDays: Parameter<Int>
@@ -165,6 +169,8 @@ public extension PolicyParameters {
         socialInsuranceMaxMonths: .init(24, .seed, "scheme §12"),
 
         rentMonthlyCapFen: .init(.yuan(1_500), .placeholder, "not published; configurable"),
+        rentMaxMonths: .init(12, .decision, "not published; one year of rent per withdrawal or plan"),
+        rentPaymentDay: .init(1, .decision, "not published; rent is paid from the first day of each month"),
 
         overdueAfterDays: .init(30, .decision, "POLICY.md decisions"),
         badCreditConsecutiveOverdue: .init(3, .decision, "POLICY.md decisions"),

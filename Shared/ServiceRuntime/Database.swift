@@ -30,6 +30,11 @@ public struct Database: Sendable {
         }
     }
 
+    /// Several reads on one connection, without a transaction.
+    public func withConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await client.withConnection { connection in try await body(connection) }
+    }
+
     @discardableResult
     public func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
         try await client.query(query, logger: logger)

@@ -91,14 +91,14 @@ public final class EventConsumerService: Service, Sendable {
                 return try await deadLetter(message, eventID: header.id, reason: rejection.reason, detail: rejection.detail)
             } catch where DatabaseErrors.isTransient(error) {
                 let delay = min(0.05 * pow(2, Double(min(attempt, 7))), 5)
-                logger.warning("transient database error; retrying", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+                logger.warning("transient database error; retrying", metadata: ["attempt": "\(attempt)", "error": "\(String(reflecting: error))"])
                 try await Task.sleep(for: .seconds(delay))
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
                 // An unexpected failure: retry a few times, then keep the event on the
                 // dead-letter topic rather than stall the partition for ever.
-                logger.error("event processing failed", metadata: ["attempt": "\(attempt)", "type": "\(header.type)", "error": "\(error)"])
+                logger.error("event processing failed", metadata: ["attempt": "\(attempt)", "type": "\(header.type)", "error": "\(String(reflecting: error))"])
                 if attempt >= 5 {
                     return try await deadLetter(message, eventID: header.id, reason: .ruleViolation, detail: "processing failed: \(error)")
                 }

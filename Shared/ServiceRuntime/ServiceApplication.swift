@@ -63,7 +63,7 @@ public extension HPFServiceModule {
             let app = try buildApplication(config: config)
             try await app.runService()
         } catch {
-            Logger(label: "hpf.\(descriptor.name)").critical("service stopped", metadata: ["error": "\(error)"])
+            Logger(label: "hpf.\(descriptor.name)").critical("service stopped", metadata: ["error": "\(String(reflecting: error))"])
             exit(1)
         }
     }

@@ -54,6 +54,45 @@ struct GoldenEventTests {
     static let entrepreneurship = event(.entrepreneurshipEligible, "3207000000000001", EntrepreneurshipEligible(
         accountNumber: "3207000000000001", grounds: [.veteran, .ruralIndividualBusiness], assessedOn: BusinessDate("2026-05-29")!))
 
+    static let lots = [LotShare(lotId: "0b6f3c57-3f0e-4d8e-9a41-2f1b7c9d0e12", amountFen: 50_000),
+                       LotShare(lotId: "0b6f3c57-3f0e-4d8e-9a41-2f1b7c9d0e11", amountFen: 10_000)]
+
+    static let debitPostedWithLots = event(.debitPosted, "3207000000000001", DebitPosted(
+        debitId: "9d2b4c1e-0000-4000-8000-000000000001", accountNumber: "3207000000000001", kind: .withdrawal, amountFen: 60_000,
+        postedOn: BusinessDate("2026-08-01")!, balanceAfterFen: 100_000, sequence: 3, consumedLots: lots))
+
+    static let debitRefused = event(.debitRefused, "3207000000000001", DebitRefused(
+        debitId: "9d2b4c1e-0000-4000-8000-000000000002", accountNumber: "3207000000000001", code: "insufficient_balance",
+        detail: "the balance 100000 fen does not cover 150000 fen", balanceFen: 100_000))
+
+    static let debitReversed = event(.debitReversed, "3207000000000001", DebitReversed(
+        debitId: "9d2b4c1e-0000-4000-8000-000000000001", accountNumber: "3207000000000001", amountFen: 60_000, code: "payee_account_closed",
+        reversedOn: BusinessDate("2026-08-02")!, balanceAfterFen: 160_000, sequence: 4, restoredLots: lots))
+
+    static let accountClosed = event(.accountClosed, "3207000000000001", AccountClosed(
+        accountNumber: "3207000000000001", closureReason: .leavingCity, closedOn: BusinessDate("2026-09-01")!))
+
+    static let payee = Payee(kind: .seller, name: "连云港房产有限公司", bankAccount: "6222020200112233445", bankName: "ICBC")
+
+    static let withdrawalRequested = event(.withdrawalRequested, "3207000000000001", WithdrawalRequested(
+        withdrawalId: "9d2b4c1e-0000-4000-8000-000000000001", accountNumber: "3207000000000001", reason: .purchase, amountFen: 60_000,
+        closureReason: nil, requestedOn: BusinessDate("2026-08-01")!))
+
+    static let payoutRequested = event(.payoutRequested, "3207000000000001", PayoutRequested(
+        payoutId: "5a0e1f2d-0000-4000-8000-000000000001", withdrawalId: "9d2b4c1e-0000-4000-8000-000000000001",
+        accountNumber: "3207000000000001", amountFen: 60_000, payee: payee))
+
+    static let withdrawalPaid = event(.withdrawalPaid, "3207000000000001", WithdrawalPaid(
+        withdrawalId: "9d2b4c1e-0000-4000-8000-000000000001", accountNumber: "3207000000000001", reason: .purchase, amountFen: 60_000,
+        closureReason: nil, paidOn: BusinessDate("2026-08-01")!, channelRef: "icbc-20260801-0001"))
+
+    static let payoutFailed = event(.payoutFailed, "3207000000000001", PayoutFailed(
+        withdrawalId: "9d2b4c1e-0000-4000-8000-000000000001", accountNumber: "3207000000000001", amountFen: 60_000, code: "payee_account_closed"))
+
+    static let withdrawalRejected = event(.withdrawalRejected, "3207000000000001", WithdrawalRejected(
+        withdrawalId: "9d2b4c1e-0000-4000-8000-000000000002", accountNumber: "3207000000000001", reason: .rent, code: "insufficient_balance",
+        detail: "the balance 100000 fen does not cover 150000 fen"))
+
     func check<P: Codable & Equatable>(_ event: CloudEvent<P>, _ name: String) throws {
         let encoded = String(decoding: try CloudEventCoding.encode(event), as: UTF8.self)
         let url = Self.goldenFolder.appendingPathComponent("\(name).json")
@@ -75,6 +114,15 @@ struct GoldenEventTests {
     @Test func subsidyGrantedIsStable() throws { try check(Self.subsidyGranted, "subsidy-granted") }
     @Test func subsidyCreditedIsStable() throws { try check(Self.subsidyCredited, "subsidy-credited") }
     @Test func debitPostedIsStable() throws { try check(Self.debitPosted, "debit-posted") }
+    @Test func debitPostedWithLotsIsStable() throws { try check(Self.debitPostedWithLots, "debit-posted-with-lots") }
+    @Test func debitRefusedIsStable() throws { try check(Self.debitRefused, "debit-refused") }
+    @Test func debitReversedIsStable() throws { try check(Self.debitReversed, "debit-reversed") }
+    @Test func accountClosedIsStable() throws { try check(Self.accountClosed, "account-closed") }
+    @Test func withdrawalRequestedIsStable() throws { try check(Self.withdrawalRequested, "withdrawal-requested") }
+    @Test func payoutRequestedIsStable() throws { try check(Self.payoutRequested, "payout-requested") }
+    @Test func withdrawalPaidIsStable() throws { try check(Self.withdrawalPaid, "withdrawal-paid") }
+    @Test func payoutFailedIsStable() throws { try check(Self.payoutFailed, "payout-failed") }
+    @Test func withdrawalRejectedIsStable() throws { try check(Self.withdrawalRejected, "withdrawal-rejected") }
     @Test func socialInsuranceDecisionIsStable() throws { try check(Self.socialInsurance, "social-insurance-subsidy-decided") }
     @Test func entrepreneurshipEligibleIsStable() throws { try check(Self.entrepreneurship, "entrepreneurship-eligible") }
 

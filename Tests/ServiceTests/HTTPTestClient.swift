@@ -32,11 +32,12 @@ struct JSONClient: Sendable {
 /// JSON bodies for the requests the tests send.
 enum Bodies {
     static func enrolment(idNumber: String, county: String = "320706", schedule: String = "monthly", amountFen: Int = 20_000,
-                          education: String = #"{"level":"below_bachelor"}"#, children: Int = 0, retirementGroup: String? = nil) -> String {
+                          education: String = #"{"level":"below_bachelor"}"#, children: Int = 0, retirementGroup: String? = nil,
+                          residence: String = "rural") -> String {
         let group = retirementGroup.map { #","retirementGroup":"\#($0)""# } ?? ""
         return """
             {"name":"张伟","idNumber":"\(idNumber)","phone":"13912345678","employmentType":"new_form","industry":"ecommerce_crystal",
-             "role":"streamer","county":"\(county)","residence":"rural","childrenCount":\(children),"education":\(education)\(group),
+             "role":"streamer","county":"\(county)","residence":"\(residence)","childrenCount":\(children),"education":\(education)\(group),
              "agreement":{"schedule":"\(schedule)","amountFen":\(amountFen),"channel":"wechat"}}
             """
     }

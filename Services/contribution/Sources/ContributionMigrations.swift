@@ -57,5 +57,37 @@ enum ContributionMigrations {
                 PRIMARY KEY (account_number, month)
             )
             """),
+        Migration(2, "lots consumed by debits; debits and their outcome", """
+            -- What remains of each contribution as a subsidy lot (§3 decisions): debits take the
+            -- newest first, reversals give it back.
+            ALTER TABLE contributions ADD COLUMN unconsumed_fen bigint;
+            UPDATE contributions SET unconsumed_fen = amount_fen;
+            ALTER TABLE contributions ALTER COLUMN unconsumed_fen SET NOT NULL,
+                ADD CONSTRAINT contributions_unconsumed_range CHECK (unconsumed_fen BETWEEN 0 AND amount_fen);
+            CREATE INDEX contributions_unconsumed ON contributions (account_number, paid_on DESC, posting_seq DESC) WHERE unconsumed_fen > 0;
+            -- One row per debit the ledger was asked for (a withdrawal's id), whatever the outcome,
+            -- so a repeated request gets the same answer.
+            CREATE TABLE debits (
+                debit_id uuid PRIMARY KEY,
+                account_number text NOT NULL,
+                kind text NOT NULL,
+                amount_fen bigint NOT NULL CHECK (amount_fen >= 0),
+                closure_reason text,
+                status text NOT NULL CHECK (status IN ('refused', 'posted', 'settled', 'reversed')),
+                code text,
+                posting_seq bigint,
+                reversal_seq bigint,
+                decided_on date NOT NULL,
+                updated_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX debits_by_account ON debits (account_number);
+            CREATE TABLE debit_lots (
+                debit_id uuid NOT NULL REFERENCES debits,
+                contribution_id uuid NOT NULL REFERENCES contributions,
+                amount_fen bigint NOT NULL CHECK (amount_fen > 0),
+                PRIMARY KEY (debit_id, contribution_id)
+            );
+            ALTER TABLE accounts ADD CONSTRAINT accounts_status CHECK (status IN ('active', 'closing', 'closed'))
+            """),
     ]
 }

@@ -42,10 +42,10 @@ struct ContributionPosting {
                 INSERT INTO contribution_months (account_number, month)
                 SELECT \(input.accountNumber), unnest(\(months.map(\.description))::text[]) ON CONFLICT DO NOTHING)
             INSERT INTO contributions (contribution_id, account_number, origin, channel, channel_txn_id, legacy_id, amount_fen,
-                paid_at, paid_on, fingerprint, posting_seq, balance_after_fen)
+                paid_at, paid_on, fingerprint, posting_seq, balance_after_fen, unconsumed_fen)
             VALUES (\(id), \(input.accountNumber), \(input.origin.rawValue), \(input.channel?.rawValue), \(input.channelTxnId),
                 \(input.legacyId), \(input.amountFen), \(input.paidAt), \(paidOn.description)::date, \(input.fingerprint),
-                \(posted.seq), \(posted.balanceAfter))
+                \(posted.seq), \(posted.balanceAfter), \(input.amountFen))
             """, logger: logger)
         let received = ContributionReceived(
             contributionId: id.uuidString.lowercased(), accountNumber: input.accountNumber, amountFen: input.amountFen,

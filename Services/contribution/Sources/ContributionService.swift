@@ -3,7 +3,8 @@ import Hummingbird
 import ServiceRuntime
 
 /// The contribution service, the account ledger (§2, §9, §20): every balance change is an
-/// immutable posting. Reads the enrolment events to open ledger accounts; writes
+/// immutable posting. Reads the enrolment events to open ledger accounts, the subsidy events to
+/// credit grants and the withdrawal events to debit, settle or reverse withdrawals; writes
 /// `hpf.contribution.events.v1`.
 public enum ContributionService: HPFServiceModule {
     public static let descriptor = ServiceDescriptor(name: "contribution", schema: "contribution", defaultPort: 8082,
@@ -22,6 +23,7 @@ public enum ContributionService: HPFServiceModule {
     }
 
     public static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] {
-        [LedgerAccounts.subscription(runtime: runtime), SubsidyCredits.subscription(runtime: runtime)]
+        [LedgerAccounts.subscription(runtime: runtime), SubsidyCredits.subscription(runtime: runtime),
+         WithdrawalDebits.subscription(runtime: runtime)]
     }
 }

@@ -20,12 +20,30 @@ enum ContributionLots {
                 if c.firstContribution { try await OpeningSubsidy(runtime: runtime).evaluate(account: c.accountNumber, connection: connection) }
             },
             .on(.debitPosted, DebitPosted.self) { event, connection in
-                try await consume(event.data.amountFen, account: event.data.accountNumber, connection: connection, logger: logger)
+                if let shares = event.data.consumedLots {
+                    try await apply(shares, sign: -1, account: event.data.accountNumber, connection: connection, logger: logger)
+                } else {
+                    try await consume(event.data.amountFen, account: event.data.accountNumber, connection: connection, logger: logger)
+                }
+            },
+            .on(.debitReversed, DebitReversed.self) { event, connection in
+                try await apply(event.data.restoredLots, sign: 1, account: event.data.accountNumber, connection: connection, logger: logger)
             },
         ])
     }
 
-    /// Takes `amount` from the account's lots, newest first. More than the lots hold (for
+    /// Applies the ledger's own account of which lots a debit took (sign -1) or a reversal gave
+    /// back (sign +1), kept within 0 and the lot's original amount.
+    static func apply(_ shares: [LotShare], sign: Int64, account: String, connection: PostgresConnection, logger: Logger) async throws {
+        guard !shares.isEmpty else { return }
+        try await connection.query("""
+            UPDATE lots SET remaining_fen = greatest(0, least(lots.original_fen, lots.remaining_fen + \(sign) * u.amount))
+            FROM unnest(\(shares.map(\.lotId))::text[], \(shares.map(\.amountFen))::bigint[]) AS u(id, amount)
+            WHERE lots.lot_id = u.id AND lots.account_number = \(account)
+            """, logger: logger)
+    }
+
+    /// Takes `amount` from the account's lots, newest first (debits that name no lots). More than the lots hold (for
     /// instance money that came from subsidies, which are not lots) simply empties them.
     static func consume(_ amount: Fen, account: String, connection: PostgresConnection, logger: Logger) async throws {
         let rows = try await connection.query("""

@@ -1,0 +1,171 @@
+import Contracts
+import Foundation
+import Policy
+import PostgresNIO
+import ServiceRuntime
+
+/// The ledger's part of the withdrawal saga (§4, §8, §16), driven by the withdrawal service's
+/// events only: debit or refuse a requested withdrawal, settle it once paid (closing the account
+/// for a closure), or reverse it when the payout failed. Each step is decided under the
+/// account's row lock, and the `debits` row makes every step happen at most once.
+enum WithdrawalDebits {
+    static func subscription(runtime: ServiceRuntime) -> EventSubscription {
+        EventSubscription(consumerName: "withdrawal-debits", topics: [.withdrawalEvents], handlers: [
+            .on(.withdrawalRequested, WithdrawalRequested.self) { event, connection in
+                try await debit(event.data, runtime: runtime, connection: connection)
+            },
+            .on(.withdrawalPaid, WithdrawalPaid.self) { event, connection in
+                try await settle(event.data, runtime: runtime, connection: connection)
+            },
+            .on(.payoutFailed, PayoutFailed.self) { event, connection in
+                try await reverse(event.data, runtime: runtime, connection: connection)
+            },
+        ])
+    }
+
+    struct Account {
+        let status: String
+        let balance: Fen
+    }
+
+    static func lockAccount(_ number: String, connection: PostgresConnection, logger: Logger) async throws -> Account? {
+        let rows = try await connection.query(
+            "SELECT status, balance_fen FROM accounts WHERE account_number = \(number) FOR UPDATE", logger: logger)
+        for try await (status, balance) in rows.decode((String, Int64).self) { return Account(status: status, balance: balance) }
+        return nil
+    }
+
+    static func debitExists(_ id: UUID, connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        let rows = try await connection.query("SELECT 1 FROM debits WHERE debit_id = \(id)", logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+
+    static func debit(_ request: WithdrawalRequested, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
+        let logger = runtime.logger
+        let id = try debitID(request.withdrawalId)
+        let closing = request.reason == .closure
+        guard closing || (request.amountFen ?? 0) > 0 else { throw EventRejection(detail: "a withdrawal must name a positive amount") }
+        let account = try await lockAccount(request.accountNumber, connection: connection, logger: logger)
+        // Asked before (a re-sent request): the first answer stands.
+        guard try await !debitExists(id, connection: connection, logger: logger) else { return }
+        let today = runtime.clock.today
+
+        func refuse(_ code: String, _ detail: String) async throws {
+            try await connection.query("""
+                INSERT INTO debits (debit_id, account_number, kind, amount_fen, closure_reason, status, code, decided_on)
+                VALUES (\(id), \(request.accountNumber), 'withdrawal', \(request.amountFen ?? 0), \(request.closureReason?.rawValue),
+                        'refused', \(code), \(today.description)::date)
+                """, logger: logger)
+            let refused = DebitRefused(debitId: request.withdrawalId, accountNumber: request.accountNumber, code: code, detail: detail,
+                                       balanceFen: account?.balance)
+            try await emit(.debitRefused, refused, account: request.accountNumber, runtime: runtime, connection: connection)
+        }
+
+        guard let account else { return try await refuse("unknown_account", "the ledger has no account \(request.accountNumber)") }
+        guard account.status == "active" else { return try await refuse("account_not_active", "the account is \(account.status)") }
+        let amount = closing ? account.balance : request.amountFen ?? 0
+        guard amount > 0 else { return try await refuse("zero_balance", "there is nothing to withdraw") }
+        guard amount <= account.balance else {
+            return try await refuse("insufficient_balance", "the balance \(account.balance) fen does not cover \(amount) fen")
+        }
+        let posted: Ledger.Posted
+        do {
+            posted = try await Ledger.post(account: request.accountNumber, kind: .withdrawal, amount: -amount,
+                                           reference: "withdrawal:\(request.withdrawalId)", at: runtime.clock.now, businessDate: today,
+                                           connection: connection, logger: logger)
+        } catch Ledger.PostingError.insufficientBalance {
+            // Cannot happen under the row lock; the guard is the last line of defence.
+            return try await refuse("insufficient_balance", "the balance does not cover \(amount) fen")
+        }
+        try await connection.query("""
+            INSERT INTO debits (debit_id, account_number, kind, amount_fen, closure_reason, status, posting_seq, decided_on)
+            VALUES (\(id), \(request.accountNumber), 'withdrawal', \(amount), \(request.closureReason?.rawValue), 'posted',
+                    \(posted.seq), \(today.description)::date)
+            """, logger: logger)
+        let lots = try await LedgerLots.consume(amount, account: request.accountNumber, debit: id, connection: connection, logger: logger)
+        if closing {
+            // No contribution or other debit until the closure is paid (closed) or reversed (active).
+            try await connection.query("UPDATE accounts SET status = 'closing' WHERE account_number = \(request.accountNumber)", logger: logger)
+        }
+        let debitPosted = DebitPosted(debitId: request.withdrawalId, accountNumber: request.accountNumber, kind: .withdrawal, amountFen: amount,
+                                      postedOn: today, balanceAfterFen: posted.balanceAfter, sequence: posted.seq, consumedLots: lots,
+                                      closureReason: request.closureReason)
+        try await emit(.debitPosted, debitPosted, account: request.accountNumber, runtime: runtime, connection: connection)
+    }
+
+    /// The payout reached the payee: the debit is final; a closure closes the account.
+    static func settle(_ paid: WithdrawalPaid, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
+        let logger = runtime.logger
+        let id = try debitID(paid.withdrawalId)
+        _ = try await lockAccount(paid.accountNumber, connection: connection, logger: logger)
+        let rows = try await connection.query("""
+            UPDATE debits SET status = 'settled', updated_at = now()
+            WHERE debit_id = \(id) AND status = 'posted' RETURNING closure_reason
+            """, logger: logger)
+        var closure: String??
+        for try await reason in rows.decode(String?.self) { closure = .some(reason) }
+        guard let closureReason = closure else {
+            guard try await debitStatus(id, connection: connection, logger: logger) == "settled" else {
+                throw EventRejection(detail: "withdrawal \(paid.withdrawalId) was paid but the ledger holds no open debit for it")
+            }
+            return
+        }
+        guard let reason = closureReason.flatMap(ClosureReason.init(rawValue:)) else { return }
+        try await connection.query("UPDATE accounts SET status = 'closed' WHERE account_number = \(paid.accountNumber)", logger: logger)
+        let closed = AccountClosed(accountNumber: paid.accountNumber, closureReason: reason, closedOn: paid.paidOn)
+        try await emit(.accountClosed, closed, account: paid.accountNumber, runtime: runtime, connection: connection)
+    }
+
+    /// Compensation: the payout failed, so a `reversal` posting gives the money back and the
+    /// lots it took are restored; a closing account is active again.
+    static func reverse(_ failed: PayoutFailed, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
+        let logger = runtime.logger
+        let id = try debitID(failed.withdrawalId)
+        _ = try await lockAccount(failed.accountNumber, connection: connection, logger: logger)
+        let rows = try await connection.query("""
+            SELECT amount_fen, closure_reason FROM debits WHERE debit_id = \(id) AND status = 'posted' FOR UPDATE
+            """, logger: logger)
+        var found: (Int64, String?)?
+        for try await row in rows.decode((Int64, String?).self) { found = row }
+        guard let (amount, closure) = found else {
+            guard try await debitStatus(id, connection: connection, logger: logger) == "reversed" else {
+                throw EventRejection(detail: "payout of \(failed.withdrawalId) failed but the ledger holds no open debit for it")
+            }
+            return
+        }
+        let today = runtime.clock.today
+        let posted = try await Ledger.post(account: failed.accountNumber, kind: .reversal, amount: amount,
+                                           reference: "reversal:\(failed.withdrawalId)", at: runtime.clock.now, businessDate: today,
+                                           connection: connection, logger: logger)
+        try await connection.query("""
+            UPDATE debits SET status = 'reversed', code = \(failed.code), reversal_seq = \(posted.seq), updated_at = now()
+            WHERE debit_id = \(id)
+            """, logger: logger)
+        let restored = try await LedgerLots.restore(debit: id, connection: connection, logger: logger)
+        if closure != nil {
+            try await connection.query("UPDATE accounts SET status = 'active' WHERE account_number = \(failed.accountNumber) AND status = 'closing'",
+                                       logger: logger)
+        }
+        let reversed = DebitReversed(debitId: failed.withdrawalId, accountNumber: failed.accountNumber, amountFen: amount, code: failed.code,
+                                     reversedOn: today, balanceAfterFen: posted.balanceAfter, sequence: posted.seq, restoredLots: restored)
+        try await emit(.debitReversed, reversed, account: failed.accountNumber, runtime: runtime, connection: connection)
+    }
+
+    static func debitID(_ text: String) throws -> UUID {
+        guard let id = UUID(uuidString: text) else { throw EventRejection(detail: "withdrawalId \(text) is not a UUID") }
+        return id
+    }
+
+    static func debitStatus(_ id: UUID, connection: PostgresConnection, logger: Logger) async throws -> String? {
+        let rows = try await connection.query("SELECT status FROM debits WHERE debit_id = \(id)", logger: logger)
+        for try await status in rows.decode(String.self) { return status }
+        return nil
+    }
+
+    static func emit<P: Codable & Sendable>(_ type: EventType, _ data: P, account: String, runtime: ServiceRuntime,
+                                            connection: PostgresConnection) async throws {
+        let event = CloudEvent(source: runtime.descriptor.eventSource, type: type.rawValue, subject: account, data: data)
+        try await Outbox.enqueue(event, topic: .contributionEvents, on: connection, logger: runtime.logger)
+    }
+}

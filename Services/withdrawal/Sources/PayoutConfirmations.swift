@@ -1,0 +1,75 @@
+import Contracts
+import Foundation
+import Hummingbird
+import Policy
+import PostgresNIO
+import ServiceRuntime
+
+/// The payment-channel adapter's inbound half: the channel (bank, WeChat Pay, Alipay) pays a
+/// `payout-requested` instruction and confirms asynchronously on
+/// `POST /v1/payouts/{payoutId}/confirmation`. Idempotent on the payout id: a replay returns the
+/// first answer and changes nothing; a different outcome for a confirmed payout is a 409.
+struct PayoutConfirmations: Sendable {
+    let runtime: ServiceRuntime
+
+    struct Body: Codable, Sendable, Equatable {
+        enum Outcome: String, Codable, Sendable { case paid, failed }
+        var outcome: Outcome
+        /// The channel's own reference for the transfer.
+        var channelRef: String
+        /// Why the channel could not pay (e.g. `payee_account_closed`); defaults to `payout_failed`.
+        var failureCode: String?
+    }
+
+    @Sendable func confirm(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let text = try context.parameters.require("payoutId")
+        guard let payoutId = UUID(uuidString: text) else { throw Problem.notFound("unknown_payout", "no payout \(text)") }
+        let body = try await HTTPJSON.decode(Body.self, from: request)
+        if body.channelRef.isEmpty || body.channelRef.count > 128 {
+            throw Problem.malformed("channelRef must be 1 to 128 characters", errors: [.init(field: "channelRef", message: "1 to 128 characters")])
+        }
+        let failureCode = body.outcome == .failed ? (body.failureCode ?? "payout_failed") : nil
+        let outcome = "\(body.outcome.rawValue)|\(failureCode ?? "")"
+        let logger = runtime.logger
+        let record = try await runtime.transaction { connection -> Withdrawals.Record in
+            let rows = try await connection.query(
+                "SELECT withdrawal_id FROM withdrawals WHERE payout_id = \(payoutId) FOR UPDATE", logger: logger)
+            var found: UUID?
+            for try await id in rows.decode(UUID.self) { found = id }
+            guard let id = found, let current = try await Withdrawals.load(id, connection: connection, logger: logger) else {
+                throw Problem.notFound("unknown_payout", "no payout \(text)")
+            }
+            if let confirmed = current.payoutOutcome {
+                guard confirmed == outcome, current.channelRef == body.channelRef else {
+                    throw Problem.conflict("payout_already_confirmed", "payout \(text) was already confirmed as \(confirmed.split(separator: "|").first ?? "")")
+                }
+                return current
+            }
+            try await connection.query("""
+                UPDATE withdrawals SET payout_outcome = \(outcome), channel_ref = \(body.channelRef) WHERE withdrawal_id = \(id)
+                """, logger: logger)
+            switch body.outcome {
+            case .paid:
+                let today = runtime.clock.today
+                guard let paid = try await Withdrawals.advance(id, from: .paying, to: .paid, paidOn: today, connection: connection, logger: logger) else {
+                    throw Problem.conflict("payout_not_in_progress", "withdrawal \(id) is \(current.stage.rawValue)")
+                }
+                let event = WithdrawalPaid(withdrawalId: id.uuidString.lowercased(), accountNumber: paid.account, reason: paid.reason,
+                                           amountFen: paid.amountFen ?? 0, closureReason: paid.closureReason, paidOn: today, channelRef: body.channelRef)
+                try await Withdrawals.emit(.withdrawalPaid, event, account: paid.account, runtime: runtime, connection: connection)
+                if paid.rentPlanId != nil { try await RentPlans.monthPaid(paid, runtime: runtime, connection: connection) }
+                return paid
+            case .failed:
+                guard let failing = try await Withdrawals.advance(id, from: .paying, to: .reversing, code: failureCode,
+                                                                  detail: "the payment channel could not pay", connection: connection, logger: logger) else {
+                    throw Problem.conflict("payout_not_in_progress", "withdrawal \(id) is \(current.stage.rawValue)")
+                }
+                let event = PayoutFailed(withdrawalId: id.uuidString.lowercased(), accountNumber: failing.account,
+                                         amountFen: failing.amountFen ?? 0, code: failureCode ?? "payout_failed")
+                try await Withdrawals.emit(.payoutFailed, event, account: failing.account, runtime: runtime, connection: connection)
+                return failing
+            }
+        }
+        return try HTTPJSON.response(.ok, WithdrawalView(record))
+    }
+}

@@ -1,0 +1,212 @@
+import Contracts
+import Foundation
+import Hummingbird
+import Policy
+import PostgresNIO
+import ServiceRuntime
+
+/// §8 按月提取直付租金: each month of a plan is one rent withdrawal paid directly to the landlord
+/// or agency. One month is in flight at a time; a month the balance cannot cover pauses the plan
+/// (`paused`, `insufficient_balance`) until a ledger event shows a balance that covers it.
+enum RentPlans {
+    struct Body: Codable, Sendable {
+        var accountNumber: String
+        var payee: Payee
+        var leaseContractNumber: String
+        var monthlyRentFen: Fen
+        var monthlyFen: Fen
+        var months: Int
+        /// The first month paid; this month when absent.
+        var firstMonth: YearMonth?
+        var requestId: String?
+    }
+
+    struct View: Codable, Sendable {
+        struct Month: Codable, Sendable {
+            var month: String
+            var withdrawalId: String
+            var status: String
+            var code: String?
+        }
+        var planId: String
+        var accountNumber: String
+        var status: String
+        var pausedCode: String?
+        var monthlyFen: Fen
+        var months: Int
+        var monthsPaid: Int
+        var firstMonth: String
+        var nextMonth: String?
+        var payee: WithdrawalView.PayeeView
+        var history: [Month]?
+    }
+
+    // MARK: HTTP
+
+    struct Handlers: Sendable {
+        let runtime: ServiceRuntime
+
+        /// `POST /v1/rent-plans` -> 201 with the plan (and its first month requested when due).
+        @Sendable func create(_ request: Request, context: BasicRequestContext) async throws -> Response {
+            let body = try await HTTPJSON.decode(Body.self, from: request)
+            var errors = PayeeRules.errors(body.payee)
+            if body.payee.kind != .landlord && body.payee.kind != .agency {
+                errors.append(.init(field: "payee.kind", message: "rent is paid directly to a landlord or agency (§8)"))
+            }
+            if body.leaseContractNumber.isEmpty || body.leaseContractNumber.count > 64 {
+                errors.append(.init(field: "leaseContractNumber", message: "1 to 64 characters"))
+            }
+            if body.monthlyRentFen <= 0 { errors.append(.init(field: "monthlyRentFen", message: "a positive number of fen")) }
+            if body.monthlyFen <= 0 { errors.append(.init(field: "monthlyFen", message: "a positive number of fen")) }
+            guard errors.isEmpty else { throw Problem.malformed("some fields are invalid", errors: errors) }
+            let today = runtime.clock.today
+            let first = body.firstMonth ?? today.yearMonth
+            if first < today.yearMonth { throw Problem.rule("first_month_in_past", "the first month may not be before \(today.yearMonth)") }
+            if let refusal = WithdrawalRules.rentRefusal(monthlyFen: body.monthlyFen, monthlyRentFen: body.monthlyRentFen, months: body.months,
+                                                          parameters: runtime.parameters) {
+                throw Problem.rule(refusal.code, refusal.detail)
+            }
+            let fingerprint = String(decoding: try HTTPJSON.encoder().encode(body), as: UTF8.self)
+            let logger = runtime.logger
+            let (id, replay) = try await runtime.transaction { connection -> (UUID, Bool) in
+                if let requestId = body.requestId {
+                    for try await (id, print) in try await connection.query("""
+                        SELECT plan_id, fingerprint FROM rent_plans WHERE account_number = \(body.accountNumber) AND request_id = \(requestId)
+                        """, logger: logger).decode((UUID, String).self) {
+                        guard print == fingerprint else {
+                            throw Problem.conflict("duplicate_request_mismatch", "requestId \(requestId) was already used with a different body")
+                        }
+                        return (id, true)
+                    }
+                }
+                guard let account = try await WithdrawalAccounts.load(body.accountNumber, connection: connection, logger: logger) else {
+                    throw Problem.unknownAccount(body.accountNumber)
+                }
+                guard account.status == "active" else { throw Problem.rule("account_not_active", "account \(body.accountNumber) is \(account.status)") }
+                try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("lease:" + body.leaseContractNumber)))", logger: logger)
+                for try await _ in try await connection.query("""
+                    SELECT 1 FROM rent_plans WHERE lease_contract = \(body.leaseContractNumber) AND status IN ('active', 'paused')
+                    """, logger: logger) {
+                    throw Problem.rule("lease_already_used", "lease \(body.leaseContractNumber) already has an open rent plan")
+                }
+                let id = UUID()
+                let payee = String(decoding: try JSONEncoder().encode(body.payee), as: UTF8.self)
+                try await connection.query("""
+                    INSERT INTO rent_plans (plan_id, account_number, payee, lease_contract, monthly_rent_fen, monthly_fen, months, first_month,
+                        next_month, status, request_id, fingerprint)
+                    VALUES (\(id), \(body.accountNumber), \(payee)::jsonb, \(body.leaseContractNumber), \(body.monthlyRentFen), \(body.monthlyFen),
+                        \(body.months), \(first.description), \(first.description), 'active', \(body.requestId), \(fingerprint))
+                    """, logger: logger)
+                _ = try await issueDue(asOf: today, plan: id, runtime: runtime, connection: connection)
+                return (id, false)
+            }
+            guard let view = try await load(id, runtime: runtime) else { throw Problem.unavailable("the plan could not be read back") }
+            return try HTTPJSON.response(replay ? .ok : .created, view)
+        }
+
+        @Sendable func get(_ request: Request, context: BasicRequestContext) async throws -> Response {
+            let text = try context.parameters.require("planId")
+            guard let id = UUID(uuidString: text), let view = try await load(id, runtime: runtime) else {
+                throw Problem.notFound("unknown_rent_plan", "no rent plan \(text)")
+            }
+            return try HTTPJSON.response(.ok, view)
+        }
+    }
+
+    static func load(_ id: UUID, runtime: ServiceRuntime) async throws -> View? {
+        let logger = runtime.logger
+        return try await runtime.database.withConnection { connection -> View? in
+            var view: View?
+            for try await (account, status, paused, monthly, months, paid, first, next, payee) in try await connection.query("""
+                SELECT account_number, status, paused_code, monthly_fen, months, months_paid, first_month, next_month, payee::text
+                FROM rent_plans WHERE plan_id = \(id)
+                """, logger: logger).decode((String, String, String?, Int64, Int, Int, String, String, String).self) {
+                let p = try JSONDecoder().decode(Payee.self, from: Data(payee.utf8))
+                view = View(planId: id.uuidString.lowercased(), accountNumber: account, status: status, pausedCode: paused, monthlyFen: monthly,
+                            months: months, monthsPaid: paid, firstMonth: first, nextMonth: paid < months ? next : nil,
+                            payee: .init(kind: p.kind, name: p.name, bankAccount: p.maskedBankAccount, bankName: p.bankName))
+            }
+            guard var found = view else { return nil }
+            var history: [View.Month] = []
+            for try await (month, withdrawal, stage, code) in try await connection.query("""
+                SELECT plan_month, withdrawal_id, stage, code FROM withdrawals WHERE rent_plan_id = \(id) ORDER BY created_at
+                """, logger: logger).decode((String, UUID, String, String?).self) {
+                history.append(.init(month: month, withdrawalId: withdrawal.uuidString.lowercased(),
+                                     status: Withdrawals.Stage(rawValue: stage)?.status ?? stage, code: code))
+            }
+            found.history = history
+            return found
+        }
+    }
+
+    // MARK: The months
+
+    /// Requests the due month of every active plan with nothing in flight (or of `plan` only):
+    /// a month is due from the rent payment day. Returns how many months were requested.
+    static func issueDue(asOf: BusinessDate, plan: UUID? = nil, runtime: ServiceRuntime, connection: PostgresConnection) async throws -> Int {
+        let logger = runtime.logger
+        let lastDueMonth = WithdrawalRules.lastDueRentMonth(asOf: asOf, parameters: runtime.parameters)
+        let rows = try await connection.query("""
+            SELECT plan_id, account_number, payee::text, lease_contract, monthly_rent_fen, monthly_fen, next_month FROM rent_plans
+            WHERE status = 'active' AND in_flight IS NULL AND months_paid < months AND next_month <= \(lastDueMonth.description)
+              AND (\(plan)::uuid IS NULL OR plan_id = \(plan))
+            ORDER BY next_month LIMIT 500
+            FOR UPDATE SKIP LOCKED
+            """, logger: logger)
+        var due: [(UUID, String, String, String, Int64, Int64, String)] = []
+        for try await row in rows.decode((UUID, String, String, String, Int64, Int64, String).self) { due.append(row) }
+        var issued = 0
+        for (id, account, payeeJSON, lease, rent, monthly, nextText) in due {
+            guard let month = YearMonth(nextText) else { continue }
+            let evidence = WithdrawalRequest.Evidence(leaseContractNumber: lease, monthlyRentFen: rent, months: 1)
+            let new = Withdrawals.New(account: account, reason: .rent, requestedFen: monthly, closureReason: nil,
+                                      payee: try JSONDecoder().decode(Payee.self, from: Data(payeeJSON.utf8)),
+                                      evidenceJSON: String(decoding: try JSONEncoder().encode(evidence), as: UTF8.self),
+                                      evidenceKey: "rent:\(lease)", requestId: nil, fingerprint: "rent-plan:\(id):\(month)",
+                                      rentPlanId: id, planMonth: month)
+            try await Withdrawals.create(new, runtime: runtime, connection: connection)
+            try await connection.query("UPDATE rent_plans SET in_flight = \(new.id), updated_at = now() WHERE plan_id = \(id)", logger: logger)
+            issued += 1
+        }
+        return issued
+    }
+
+    /// A month was paid: the plan moves on, and the next month is requested at once if it is due.
+    static func monthPaid(_ withdrawal: Withdrawals.Record, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
+        guard let plan = withdrawal.rentPlanId, let month = withdrawal.planMonth.flatMap(YearMonth.init) else { return }
+        try await connection.query("""
+            UPDATE rent_plans SET months_paid = months_paid + 1, next_month = \(month.adding(months: 1).description), in_flight = NULL,
+                status = CASE WHEN months_paid + 1 >= months THEN 'completed' ELSE status END, updated_at = now()
+            WHERE plan_id = \(plan) AND in_flight = \(withdrawal.id)
+            """, logger: runtime.logger)
+        _ = try await issueDue(asOf: runtime.clock.today, plan: plan, runtime: runtime, connection: connection)
+    }
+
+    /// A month was refused or its payout failed: the plan pauses with the code; the month stays due.
+    static func monthFailed(_ withdrawal: Withdrawals.Record, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
+        guard let plan = withdrawal.rentPlanId else { return }
+        try await connection.query("""
+            UPDATE rent_plans SET status = 'paused', paused_code = \(withdrawal.code), in_flight = NULL, updated_at = now()
+            WHERE plan_id = \(plan) AND in_flight = \(withdrawal.id) AND status = 'active'
+            """, logger: runtime.logger)
+    }
+
+    /// A balance that covers a paused plan's month resumes it and requests the month.
+    static func resumeIfCovered(account: String, balance: Fen, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
+        let rows = try await connection.query("""
+            UPDATE rent_plans SET status = 'active', paused_code = NULL, updated_at = now()
+            WHERE account_number = \(account) AND status = 'paused' AND paused_code = 'insufficient_balance' AND monthly_fen <= \(balance)
+            RETURNING plan_id
+            """, logger: runtime.logger)
+        var resumed: [UUID] = []
+        for try await id in rows.decode(UUID.self) { resumed.append(id) }
+        for id in resumed { _ = try await issueDue(asOf: runtime.clock.today, plan: id, runtime: runtime, connection: connection) }
+    }
+
+    static func accountClosed(_ account: String, connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("""
+            UPDATE rent_plans SET status = 'cancelled', paused_code = 'account_closed', updated_at = now()
+            WHERE account_number = \(account) AND status IN ('active', 'paused')
+            """, logger: logger)
+    }
+}

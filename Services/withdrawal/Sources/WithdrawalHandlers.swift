@@ -1,0 +1,172 @@
+import Contracts
+import Foundation
+import Hummingbird
+import Policy
+import PostgresNIO
+import ServiceRuntime
+
+/// `POST /v1/withdrawals` starts the saga (202, `pending`); `GET` answers where it stands.
+struct WithdrawalHandlers: Sendable {
+    let runtime: ServiceRuntime
+
+    @Sendable func request(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let body = try await HTTPJSON.decode(WithdrawalRequest.self, from: request)
+        try body.validate()
+        let logger = runtime.logger
+        let (record, replay) = try await runtime.transaction { connection -> (Withdrawals.Record, Bool) in
+            if let requestId = body.requestId, let existing = try await existing(account: body.accountNumber, requestId: requestId, connection: connection) {
+                guard existing.fingerprint == body.fingerprint else {
+                    throw Problem.conflict("duplicate_request_mismatch", "requestId \(requestId) was already used with a different body")
+                }
+                return (existing, true)
+            }
+            guard let account = try await WithdrawalAccounts.load(body.accountNumber, connection: connection, logger: logger) else {
+                throw Problem.unknownAccount(body.accountNumber)
+            }
+            guard account.status == "active" else { throw Problem.rule("account_not_active", "account \(body.accountNumber) is \(account.status)") }
+            var already: Fen = 0
+            if let key = body.evidenceKey, body.reason == .purchase || body.reason == .selfBuild {
+                // Serialise requests on one document so two cannot both pass the checks below.
+                try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(key)))", logger: logger)
+                let used = try await usage(of: key, account: body.accountNumber, connection: connection)
+                if used.byThisAccount {
+                    throw body.reason == .purchase
+                        ? Problem.rule("contract_already_used", "this account already withdrew on purchase contract \(body.evidence.contractNumber ?? "")")
+                        : Problem.rule("permit_already_used", "this account already withdrew on building permit \(body.evidence.permitNumber ?? "")")
+                }
+                already = used.totalFen
+            }
+            let facts = WithdrawerFacts(rural: account.rural, retirementMonth: YearMonth(account.retirementMonth) ?? YearMonth(year: 9999, month: 12),
+                                        alreadyWithdrawnOnEvidenceFen: already)
+            if let refusal = WithdrawalRules.refusal(for: body.claim, facts: facts, today: runtime.clock.today, parameters: runtime.parameters) {
+                throw Problem.rule(refusal.code, refusal.detail)
+            }
+            let new = Withdrawals.New(account: body.accountNumber, reason: body.reason, requestedFen: body.amountFen,
+                                      closureReason: body.evidence.closureReason, payee: body.payee,
+                                      evidenceJSON: String(decoding: try JSONEncoder().encode(body.evidence), as: UTF8.self),
+                                      evidenceKey: body.evidenceKey, requestId: body.requestId, fingerprint: body.fingerprint)
+            try await Withdrawals.create(new, runtime: runtime, connection: connection)
+            guard let created = try await Withdrawals.load(new.id, connection: connection, logger: logger) else {
+                throw Problem.unavailable("the withdrawal could not be read back")
+            }
+            return (created, false)
+        }
+        return try HTTPJSON.response(replay ? .ok : .accepted, WithdrawalView(record))
+    }
+
+    private func existing(account: String, requestId: String, connection: PostgresConnection) async throws -> Withdrawals.Record? {
+        let rows = try await connection.query("""
+            SELECT \(unescaped: Withdrawals.columns) FROM withdrawals WHERE account_number = \(account) AND request_id = \(requestId)
+            """, logger: runtime.logger)
+        return try await Withdrawals.records(rows).first
+    }
+
+    /// What withdrawals that are not rejected took on one document, and whether this account is one of them.
+    private func usage(of key: String, account: String, connection: PostgresConnection) async throws -> (totalFen: Fen, byThisAccount: Bool) {
+        let rows = try await connection.query("""
+            SELECT coalesce(sum(coalesce(amount_fen, requested_fen)), 0)::bigint, coalesce(bool_or(account_number = \(account)), false)
+            FROM withdrawals WHERE evidence_key = \(key) AND stage <> 'rejected'
+            """, logger: runtime.logger)
+        for try await (total, mine) in rows.decode((Int64, Bool).self) { return (total, mine) }
+        return (0, false)
+    }
+
+    @Sendable func get(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let text = try context.parameters.require("withdrawalId")
+        guard let id = UUID(uuidString: text) else { throw Problem.notFound("unknown_withdrawal", "no withdrawal \(text)") }
+        let logger = runtime.logger
+        let found = try await runtime.database.withConnection { connection -> (Withdrawals.Record, [WithdrawalView.Step])? in
+            guard let record = try await Withdrawals.load(id, connection: connection, logger: logger) else { return nil }
+            var steps: [WithdrawalView.Step] = []
+            for try await (stage, code, at) in try await connection.query("""
+                SELECT stage, code, at FROM withdrawal_steps WHERE withdrawal_id = \(id) ORDER BY step_id
+                """, logger: logger).decode((String, String?, Date).self) {
+                steps.append(.init(stage: stage, code: code, at: Instant.format(at)))
+            }
+            return (record, steps)
+        }
+        guard let (record, steps) = found else { throw Problem.notFound("unknown_withdrawal", "no withdrawal \(text)") }
+        var view = WithdrawalView(record)
+        view.steps = steps
+        return try HTTPJSON.response(.ok, view)
+    }
+
+    struct AccountWithdrawals: Codable {
+        var accountNumber: String
+        /// `active` or `closed`, as the ledger's events last said.
+        var accountStatus: String
+        var paidFen: Fen
+        var withdrawals: [WithdrawalView]
+    }
+
+    /// `GET /v1/accounts/{accountNumber}/withdrawals`: newest first, at most `limit` (default 50, up to 500).
+    @Sendable func list(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let number = try context.parameters.require("accountNumber")
+        let limit = min(max(Int(request.uri.queryParameters.get("limit") ?? "") ?? 50, 1), 500)
+        let logger = runtime.logger
+        let found = try await runtime.database.withConnection { connection -> (String, [Withdrawals.Record])? in
+            guard let account = try await WithdrawalAccounts.load(number, connection: connection, logger: logger) else { return nil }
+            return (account.status, try await Withdrawals.records(try await connection.query("""
+                SELECT \(unescaped: Withdrawals.columns) FROM withdrawals WHERE account_number = \(number)
+                ORDER BY created_at DESC LIMIT \(limit)
+                """, logger: logger)))
+        }
+        guard let (status, records) = found else { throw Problem.unknownAccount(number) }
+        let paid = records.filter { $0.stage == .paid }.reduce(0) { $0 + ($1.amountFen ?? 0) }
+        return try HTTPJSON.response(.ok, AccountWithdrawals(accountNumber: number, accountStatus: status, paidFen: paid,
+                                                             withdrawals: records.map(WithdrawalView.init)))
+    }
+}
+
+/// A withdrawal as responses show it; the payee's bank account is masked.
+struct WithdrawalView: Codable, Sendable {
+    struct PayeeView: Codable, Sendable {
+        var kind: Payee.Kind
+        var name: String
+        var bankAccount: String
+        var bankName: String?
+    }
+
+    struct Step: Codable, Sendable {
+        var stage: String
+        var code: String?
+        var at: String
+    }
+
+    var withdrawalId: String
+    var accountNumber: String
+    var reason: WithdrawalReason
+    var status: String
+    var stage: String
+    var code: String?
+    var detail: String?
+    var requestedFen: Fen?
+    var amountFen: Fen?
+    var closureReason: ClosureReason?
+    var payee: PayeeView
+    var payoutId: String?
+    var rentPlanId: String?
+    var planMonth: String?
+    var requestedOn: String
+    var paidOn: String?
+    var steps: [Step]?
+
+    init(_ r: Withdrawals.Record) {
+        withdrawalId = r.id.uuidString.lowercased()
+        accountNumber = r.account
+        reason = r.reason
+        status = r.stage.status
+        stage = r.stage.rawValue
+        code = r.code
+        detail = r.detail
+        requestedFen = r.requestedFen
+        amountFen = r.amountFen
+        closureReason = r.closureReason
+        payee = PayeeView(kind: r.payee.kind, name: r.payee.name, bankAccount: r.payee.maskedBankAccount, bankName: r.payee.bankName)
+        payoutId = r.payoutId?.uuidString.lowercased()
+        rentPlanId = r.rentPlanId?.uuidString.lowercased()
+        planMonth = r.planMonth
+        requestedOn = r.requestedOn
+        paidOn = r.paidOn
+    }
+}

@@ -1,0 +1,82 @@
+import ServiceRuntime
+
+enum WithdrawalMigrations {
+    static let all: [Migration] = [
+        Migration(1, "accounts view, withdrawals with their saga steps, rent plans", """
+            -- What this service knows of an account, from the enrolment and ledger events only.
+            CREATE TABLE accounts (
+                account_number text PRIMARY KEY,
+                person_ref text NOT NULL,
+                residence text NOT NULL,
+                retirement_month text NOT NULL,
+                status text NOT NULL DEFAULT 'active',
+                -- The balance after the latest ledger event seen (a hint for resuming rent plans:
+                -- the ledger alone decides a debit).
+                balance_fen bigint
+            );
+            CREATE TABLE withdrawals (
+                withdrawal_id uuid PRIMARY KEY,
+                account_number text NOT NULL REFERENCES accounts,
+                reason text NOT NULL,
+                requested_fen bigint CHECK (requested_fen > 0),
+                amount_fen bigint,
+                closure_reason text,
+                payee jsonb NOT NULL,
+                evidence jsonb NOT NULL,
+                evidence_key text,
+                request_id text,
+                fingerprint text NOT NULL,
+                rent_plan_id uuid,
+                plan_month text,
+                -- The saga's stage; `status` (pending | paid | rejected) is derived from it.
+                stage text NOT NULL CHECK (stage IN ('requested', 'paying', 'reversing', 'paid', 'rejected')),
+                code text,
+                detail text,
+                payout_id uuid UNIQUE,
+                payout_outcome text,
+                channel_ref text,
+                requested_on date NOT NULL,
+                paid_on date,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                UNIQUE (account_number, request_id)
+            );
+            -- One live withdrawal per rent plan and month (a refused month is asked again).
+            CREATE UNIQUE INDEX withdrawals_one_per_plan_month ON withdrawals (rent_plan_id, plan_month) WHERE stage <> 'rejected';
+            CREATE INDEX withdrawals_by_account ON withdrawals (account_number, created_at DESC);
+            CREATE INDEX withdrawals_by_evidence ON withdrawals (evidence_key) WHERE stage <> 'rejected';
+            -- Every stage a withdrawal went through, for audit and for the GET view.
+            CREATE TABLE withdrawal_steps (
+                step_id bigserial PRIMARY KEY,
+                withdrawal_id uuid NOT NULL REFERENCES withdrawals,
+                stage text NOT NULL,
+                code text,
+                at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX withdrawal_steps_by_withdrawal ON withdrawal_steps (withdrawal_id, step_id);
+            -- §8 monthly direct payment of rent to a landlord or agency.
+            CREATE TABLE rent_plans (
+                plan_id uuid PRIMARY KEY,
+                account_number text NOT NULL REFERENCES accounts,
+                payee jsonb NOT NULL,
+                lease_contract text NOT NULL,
+                monthly_rent_fen bigint NOT NULL CHECK (monthly_rent_fen > 0),
+                monthly_fen bigint NOT NULL CHECK (monthly_fen > 0),
+                months int NOT NULL CHECK (months > 0),
+                first_month text NOT NULL,
+                next_month text NOT NULL,
+                months_paid int NOT NULL DEFAULT 0,
+                status text NOT NULL CHECK (status IN ('active', 'paused', 'completed', 'cancelled')),
+                paused_code text,
+                in_flight uuid,
+                request_id text,
+                fingerprint text NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                UNIQUE (account_number, request_id)
+            );
+            CREATE UNIQUE INDEX rent_plans_one_open_per_lease ON rent_plans (lease_contract) WHERE status IN ('active', 'paused');
+            CREATE INDEX rent_plans_due ON rent_plans (next_month) WHERE status = 'active' AND in_flight IS NULL
+            """),
+    ]
+}

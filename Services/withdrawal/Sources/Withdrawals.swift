@@ -1,0 +1,139 @@
+import Contracts
+import Foundation
+import Policy
+import PostgresNIO
+import ServiceRuntime
+
+/// The withdrawal saga's record: each withdrawal moves through its stages only by guarded
+/// updates (`WHERE stage = <expected>`), so a repeated or late event never moves it twice.
+///
+///     requested --debit-posted--> paying --confirmed paid--> paid
+///         |                          `--confirmed failed--> reversing --debit-reversed--> rejected
+///         `--debit-refused--> rejected
+enum Withdrawals {
+    enum Stage: String, Sendable {
+        case requested, paying, reversing, paid, rejected
+
+        /// The contract's status: `pending` until the saga ends `paid` or `rejected`.
+        var status: String {
+            switch self {
+            case .requested, .paying, .reversing: "pending"
+            case .paid: "paid"
+            case .rejected: "rejected"
+            }
+        }
+    }
+
+    struct New: Sendable {
+        var id = UUID()
+        var account: String
+        var reason: WithdrawalReason
+        var requestedFen: Fen?
+        var closureReason: ClosureReason?
+        var payee: Payee
+        var evidenceJSON: String
+        var evidenceKey: String?
+        var requestId: String?
+        var fingerprint: String
+        var rentPlanId: UUID?
+        var planMonth: YearMonth?
+    }
+
+    /// Records a new withdrawal and asks the ledger to debit it, in the caller's transaction.
+    static func create(_ new: New, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
+        let logger = runtime.logger
+        let today = runtime.clock.today
+        let payee = String(decoding: try JSONEncoder().encode(new.payee), as: UTF8.self)
+        try await connection.query("""
+            WITH step AS (INSERT INTO withdrawal_steps (withdrawal_id, stage) VALUES (\(new.id), 'requested'))
+            INSERT INTO withdrawals (withdrawal_id, account_number, reason, requested_fen, closure_reason, payee, evidence, evidence_key,
+                request_id, fingerprint, rent_plan_id, plan_month, stage, requested_on)
+            VALUES (\(new.id), \(new.account), \(new.reason.rawValue), \(new.requestedFen), \(new.closureReason?.rawValue), \(payee)::jsonb,
+                \(new.evidenceJSON)::jsonb, \(new.evidenceKey), \(new.requestId), \(new.fingerprint), \(new.rentPlanId),
+                \(new.planMonth?.description), 'requested', \(today.description)::date)
+            """, logger: logger)
+        let requested = WithdrawalRequested(withdrawalId: new.id.uuidString.lowercased(), accountNumber: new.account, reason: new.reason,
+                                            amountFen: new.requestedFen, closureReason: new.closureReason, requestedOn: today,
+                                            rentPlanId: new.rentPlanId?.uuidString.lowercased())
+        try await emit(.withdrawalRequested, requested, account: new.account, runtime: runtime, connection: connection)
+    }
+
+    /// A withdrawal as the saga and the read side see it.
+    struct Record: Sendable {
+        let id: UUID
+        let account: String
+        let reason: WithdrawalReason
+        let requestedFen: Fen?
+        let amountFen: Fen?
+        let closureReason: ClosureReason?
+        let payee: Payee
+        let stage: Stage
+        let code: String?
+        let detail: String?
+        let payoutId: UUID?
+        let payoutOutcome: String?
+        let channelRef: String?
+        let rentPlanId: UUID?
+        let planMonth: String?
+        let requestedOn: String
+        let paidOn: String?
+        let fingerprint: String
+    }
+
+    static let columns = """
+        withdrawal_id, account_number, reason, requested_fen, amount_fen, closure_reason, payee::text, stage, code, detail, payout_id,
+        payout_outcome, channel_ref, rent_plan_id, plan_month, requested_on::text, paid_on::text, fingerprint
+        """
+
+    static func records(_ rows: PostgresRowSequence) async throws -> [Record] {
+        var records: [Record] = []
+        for try await row in rows {
+            let r = try row.decode((UUID, String, String, Int64?, Int64?, String?, String, String, String?, String?, UUID?,
+                                    String?, String?, UUID?, String?, String, String?, String).self)
+            records.append(Record(
+                id: r.0, account: r.1, reason: WithdrawalReason(rawValue: r.2) ?? .purchase, requestedFen: r.3, amountFen: r.4,
+                closureReason: r.5.flatMap(ClosureReason.init(rawValue:)), payee: try JSONDecoder().decode(Payee.self, from: Data(r.6.utf8)),
+                stage: Stage(rawValue: r.7) ?? .requested, code: r.8, detail: r.9, payoutId: r.10, payoutOutcome: r.11, channelRef: r.12,
+                rentPlanId: r.13, planMonth: r.14, requestedOn: r.15, paidOn: r.16, fingerprint: r.17))
+        }
+        return records
+    }
+
+    static func load(_ id: UUID, lock: Bool = false, connection: PostgresConnection, logger: Logger) async throws -> Record? {
+        let sql = "SELECT \(columns) FROM withdrawals WHERE withdrawal_id = $1" + (lock ? " FOR UPDATE" : "")
+        var binds = PostgresBindings()
+        binds.append(id)
+        return try await records(try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)).first
+    }
+
+    /// Moves a withdrawal from `from` to `to` with the given changes; nil when it was not in
+    /// `from` (a duplicate or late event, which then changes nothing).
+    static func advance(_ id: UUID, from: Stage, to: Stage, code: String? = nil, detail: String? = nil, amountFen: Fen? = nil,
+                        payoutId: UUID? = nil, paidOn: BusinessDate? = nil, connection: PostgresConnection, logger: Logger) async throws -> Record? {
+        let rows = try await connection.query("""
+            UPDATE withdrawals SET stage = \(to.rawValue), code = coalesce(\(code), code), detail = coalesce(\(detail), detail),
+                amount_fen = coalesce(\(amountFen), amount_fen), payout_id = coalesce(\(payoutId), payout_id),
+                paid_on = coalesce(\(paidOn?.description)::date, paid_on), updated_at = now()
+            WHERE withdrawal_id = \(id) AND stage = \(from.rawValue)
+            RETURNING \(unescaped: columns)
+            """, logger: logger)
+        guard let record = try await records(rows).first else { return nil }
+        try await connection.query("INSERT INTO withdrawal_steps (withdrawal_id, stage, code) VALUES (\(id), \(to.rawValue), \(code))",
+                                   logger: logger)
+        return record
+    }
+
+    /// The saga's end without payment: tells analytics, and pauses a rent plan's month.
+    static func reject(_ record: Record, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
+        let rejected = WithdrawalRejected(withdrawalId: record.id.uuidString.lowercased(), accountNumber: record.account, reason: record.reason,
+                                          code: record.code ?? "rejected", detail: record.detail ?? "")
+        try await emit(.withdrawalRejected, rejected, account: record.account, runtime: runtime, connection: connection)
+        if record.rentPlanId != nil { try await RentPlans.monthFailed(record, runtime: runtime, connection: connection) }
+    }
+
+    static func emit<P: Codable & Sendable>(_ type: EventType, _ data: P, account: String, runtime: ServiceRuntime,
+                                            connection: PostgresConnection) async throws {
+        let event = CloudEvent(source: runtime.descriptor.eventSource, type: type.rawValue, subject: account, data: data)
+        try await Outbox.enqueue(event, topic: .withdrawalEvents, on: connection, logger: runtime.logger)
+    }
+}
