@@ -37,14 +37,8 @@ struct SubsidyTests {
         return account
     }
 
-    /// Runs `body` against the subsidy schema as the subsidy role.
     func withSubsidyDatabase<T: Sendable>(_ body: (Database) async throws -> T) async throws -> T {
-        let database = Database(config: TestStack.config(SubsidyService.descriptor), logger: TestStack.logger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await database.client.run() }
-            defer { group.cancelAll() }
-            return try await body(database)
-        }
+        try await TestStack.withDatabase(of: SubsidyService.descriptor, body)
     }
 
     @Test("a fresh graduate's first deposit: within seconds the ledger shows the contribution plus 400.00; exactly once")

@@ -58,6 +58,16 @@ enum TestStack {
         return matched
     }
 
+    /// Runs `body` against a service's schema as that service's role.
+    static func withDatabase<T: Sendable>(of descriptor: ServiceDescriptor, _ body: (Database) async throws -> T) async throws -> T {
+        let database = Database(config: config(descriptor), logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await database.client.run() }
+            defer { group.cancelAll() }
+            return try await body(database)
+        }
+    }
+
     /// A valid resident ID number (correct check character) for a birth date and a serial.
     static func residentID(county: String = "320706", birth: String, serial: Int, male: Bool) -> String {
         let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]

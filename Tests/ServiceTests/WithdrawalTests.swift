@@ -7,6 +7,7 @@ import HummingbirdTesting
 import Kafka
 import Policy
 import ServiceRuntime
+import Subsidy
 import Testing
 import Withdrawal
 
@@ -23,17 +24,23 @@ struct WithdrawalTests {
         let withdrawal: JSONClient
     }
 
-    func withServices(withdrawalClock: BusinessClock = TestStack.clock, _ body: @escaping @Sendable (Clients) async throws -> Void) async throws {
+    func withServices(withdrawalClock: BusinessClock = TestStack.clock, withSubsidy: Bool = false,
+                      _ body: @escaping @Sendable (Clients) async throws -> Void) async throws {
         let enrolment = try EnrolmentService.buildApplication(config: TestStack.config(EnrolmentService.descriptor), clock: TestStack.clock)
         let contribution = try ContributionService.buildApplication(config: TestStack.config(ContributionService.descriptor), clock: TestStack.clock)
         let withdrawal = try WithdrawalService.buildApplication(config: TestStack.config(WithdrawalService.descriptor), clock: withdrawalClock)
-        try await enrolment.test(.live) { e in
-            try await contribution.test(.live) { c in
-                try await withdrawal.test(.live) { w in
-                    try await body(Clients(enrolment: JSONClient(client: e), ledger: JSONClient(client: c), withdrawal: JSONClient(client: w)))
+        let run: @Sendable () async throws -> Void = {
+            try await enrolment.test(.live) { e in
+                try await contribution.test(.live) { c in
+                    try await withdrawal.test(.live) { w in
+                        try await body(Clients(enrolment: JSONClient(client: e), ledger: JSONClient(client: c), withdrawal: JSONClient(client: w)))
+                    }
                 }
             }
         }
+        guard withSubsidy else { return try await run() }
+        let subsidy = try SubsidyService.buildApplication(config: TestStack.config(SubsidyService.descriptor), clock: TestStack.clock)
+        try await subsidy.test(.live) { _ in try await run() }
     }
 
     /// Enrols a person (a random birth date keeps ID numbers apart), waits until the ledger and
@@ -82,8 +89,12 @@ struct WithdrawalTests {
                                            #"{"outcome":"\#(outcome)","channelRef":"\#(channelRef)"\#(code)}"#, staffToken: staff)
     }
 
+    /// The balance less any subsidy: other tests' annual-subsidy runs (with later business
+    /// dates) may credit these accounts' lots, which is not what these tests are about.
     static func balance(_ s: Clients, _ account: String) async throws -> Int64? {
-        try await s.ledger.get("/v1/accounts/\(account)/balance").int("balanceFen")
+        let reply = try await s.ledger.get("/v1/accounts/\(account)/balance")
+        guard let balance = reply.int("balanceFen") else { return nil }
+        return balance - (reply.int("subsidyFen") ?? 0)
     }
 
     @Test("each reason's rules: refusals with rule codes, missing evidence is a 400, nothing is recorded")
@@ -234,6 +245,31 @@ struct WithdrawalTests {
         }
     }
 
+    @Test("the subsidy lots follow the ledger: a paid debit takes the newest lots, a reversed one gives them back")
+    func lotsFollowTheLedger() async throws {
+        try await withServices(withSubsidy: true) { s in
+            let account = try await Self.openAccount(s, deposits: [40_000, 30_000, 20_000])
+            func remaining() async throws -> [Int64] {
+                try await TestStack.withDatabase(of: SubsidyService.descriptor) { db in
+                    var lots: [Int64] = []
+                    for try await left in try await db.query(
+                        "SELECT remaining_fen FROM lots WHERE account_number = \(account) ORDER BY started_on, sequence").decode(Int64.self) { lots.append(left) }
+                    return lots
+                }
+            }
+            #expect(try await TestStack.eventually { try await remaining().count == 3 })
+            let failing = try #require(try await s.withdrawal.post("/v1/withdrawals", Self.purchase(account, amountFen: 45_000)).string("withdrawalId"))
+            #expect(try await TestStack.eventually { try await remaining() == [40_000, 5_000, 0] }, "newest first: 200.00 then 250.00 of 300.00")
+            let payout = try #require(try await Self.await(s, failing, stage: "paying").string("payoutId"))
+            _ = try await Self.confirm(s, payout: payout, outcome: "failed")
+            #expect(try await TestStack.eventually { try await remaining() == [40_000, 30_000, 20_000] }, "the reversal restores the lots")
+            let paid = try #require(try await s.withdrawal.post("/v1/withdrawals", Self.purchase(account, amountFen: 25_000)).string("withdrawalId"))
+            let payout2 = try #require(try await Self.await(s, paid, stage: "paying").string("payoutId"))
+            _ = try await Self.confirm(s, payout: payout2, outcome: "paid")
+            #expect(try await TestStack.eventually { try await remaining() == [40_000, 25_000, 0] })
+        }
+    }
+
     @Test("50 concurrent withdrawals against a balance covering exactly 7: 7 paid, 43 refused, never below zero")
     func concurrentWithdrawals() async throws {
         try await withServices { s in
@@ -314,7 +350,7 @@ struct WithdrawalTests {
             // 3. The ledger comes back alone and debits from the event that waited on the topic.
             try await ledgerApp().test(.live) { c in
                 let ledger = JSONClient(client: c)
-                #expect(try await TestStack.eventually { try await ledger.get("/v1/accounts/\(account)/balance").int("balanceFen") == 35_000 })
+                #expect(try await TestStack.eventually { try await ledger.get("/v1/accounts/\(account)/balance").int("withdrawnFen") == 25_000 })
                 // 4. The withdrawal service comes back and carries the saga on to the payout.
                 try await withdrawalApp().test(.live) { w in
                     let s = Clients(enrolment: enrol, ledger: ledger, withdrawal: JSONClient(client: w))
