@@ -3,7 +3,9 @@
 #  1. end-to-end deposits per second (HTTP in -> ledger commit -> outbox relay -> Kafka ->
 #     consumed and applied by a subscriber), and
 #  2. pgbench's TPC-B-like transactions per second on the same Postgres, same machine, same run.
-#  3. the annual subsidy job over 1,000,000 lots: annual-subsidy: N lots in T s (R lots/s)
+#  3. end-to-end withdrawals per second, request to paid (the saga through the ledger and a
+#     payment channel simulated in hpfctl): withdrawals/s: N
+#  4. the annual subsidy job over 1,000,000 lots: annual-subsidy: N lots in T s (R lots/s)
 # Last line: deposits/s: N  pgbench tps: M  ratio: R
 set -euo pipefail
 export HPF_STACK=bench HPF_BUILD=release
@@ -39,11 +41,18 @@ as_pg env PGPASSWORD=bench "$PG_BIN/pgbench" -h 127.0.0.1 -p "$HPF_PG_PORT" -U p
 tps=$(awk '/^tps = / {printf "%.0f", $3; exit}' "$out")
 ratio=$(awk -v d="$deposits" -v t="$tps" 'BEGIN { printf "%.2f", d / t }')
 
-# 3. The annual subsidy job over BENCH_LOTS lots, with the services stopped (its events stay in the outbox).
+# 3. Withdrawals, request to paid.
+.build/release/hpfctl bench-withdrawals --withdrawals "${BENCH_WITHDRAWALS:-3000}" --concurrency "$CONCURRENCY" \
+  --url "http://127.0.0.1:$(port_of withdrawal)" --enrolment-url "http://127.0.0.1:$(port_of enrolment)" \
+  --ledger-url "http://127.0.0.1:$(port_of contribution)" | tee "$out"
+withdrawals=$(grep '^withdrawals/s:' "$out")
+
+# 4. The annual subsidy job over BENCH_LOTS lots, with the services stopped (its events stay in the outbox).
 bash "$here/services.sh" stop
 .build/release/hpfctl bench-annual --lots "${BENCH_LOTS:-1000000}" | tee "$out"
 annual=$(grep '^annual-subsidy:' "$out")
 rm -f "$out"
 echo
 echo "$annual"
+echo "$withdrawals"
 echo "deposits/s: $deposits  pgbench tps: $tps  ratio: $ratio"

@@ -5,6 +5,7 @@ set -euo pipefail
 E="http://127.0.0.1:$(port_of enrolment)"
 C="http://127.0.0.1:$(port_of contribution)"
 S="http://127.0.0.1:$(port_of subsidy)"
+W="http://127.0.0.1:$(port_of withdrawal)"
 hpfctl="$HPF_ROOT/.build/${HPF_BUILD:-debug}/hpfctl"
 
 say() { printf '\n\033[1;32m== %s\033[0m\n' "$*"; }
@@ -65,10 +66,44 @@ say "8. Her balance and ledger: contribution plus subsidy, each an immutable pos
 curl -s "$C/v1/accounts/$account/balance" | jq -c .
 curl -s "$C/v1/accounts/$account/ledger" | jq -c '.entries[]'
 
-say "9. The events other services and analytics see (keyed by account number, no ID number)"
+# Waits until a withdrawal's saga ends (paid or rejected) and shows it.
+settle() {
+  for _ in $(seq 1 150); do
+    [ "$(curl -s "$W/v1/withdrawals/$1" | jq -r .status)" != "pending" ] && break; sleep 0.1
+  done
+  curl -s "$W/v1/withdrawals/$1" | jq -c '{withdrawalId, reason, status, code, amountFen, payee, steps: [.steps[].stage]}'
+}
+
+say "9. She withdraws 300.00 yuan for this month's rent, paid to her landlord (§4, §8)"
+echo "   (saga: withdrawal-requested -> the ledger debits -> payout to the payment channel -> paid;"
+echo "    make run's simulated channel confirms every payout)"
+landlord='{"kind":"landlord","name":"王芳","bankAccount":"6217000099998888","bankName":"连云港农商银行"}'
+rent="{\"accountNumber\":\"$account\",\"reason\":\"rent\",\"amountFen\":30000,\"payee\":$landlord,\"evidence\":{\"leaseContractNumber\":\"ZL-$RANDOM\",\"monthlyRentFen\":120000,\"months\":1}}"
+show "POST $W/v1/withdrawals"
+reply=$(curl -s -XPOST "$W/v1/withdrawals" -H 'content-type: application/json' -d "$rent")
+echo "$reply" | jq -c '{withdrawalId, status, stage}'
+settle "$(echo "$reply" | jq -r .withdrawalId)"
+
+say "10. She sets up monthly direct payment of 200.00 yuan to the landlord for 6 months (§8)"
+plan="{\"accountNumber\":\"$account\",\"payee\":$landlord,\"leaseContractNumber\":\"ZL-$RANDOM$RANDOM\",\"monthlyRentFen\":120000,\"monthlyFen\":20000,\"months\":6}"
+show "POST $W/v1/rent-plans"
+reply=$(curl -s -XPOST "$W/v1/rent-plans" -H 'content-type: application/json' -d "$plan")
+plan_id=$(echo "$reply" | jq -r .planId)
+settle "$(echo "$reply" | jq -r '.history[0].withdrawalId')" >/dev/null
+curl -s "$W/v1/rent-plans/$plan_id" | jq -c '{planId, status, monthlyFen, months, monthsPaid, nextMonth, history}'
+
+say "11. A 1,000.00 yuan purchase withdrawal exceeds her balance: the ledger refuses it, nothing moves"
+buy="{\"accountNumber\":\"$account\",\"reason\":\"purchase\",\"amountFen\":100000,\"payee\":{\"kind\":\"seller\",\"name\":\"东海水晶城置业\",\"bankAccount\":\"6222020200112233445\"},\"evidence\":{\"contractNumber\":\"GF-$RANDOM\",\"priceFen\":80000000}}"
+reply=$(curl -s -XPOST "$W/v1/withdrawals" -H 'content-type: application/json' -d "$buy")
+settle "$(echo "$reply" | jq -r .withdrawalId)"
+curl -s "$C/v1/accounts/$account/balance" | jq -c .
+
+say "12. The events other services and analytics see (keyed by account number, no ID number)"
 show "hpfctl events hpf.enrolment.events.v1 --key $account"
 "$hpfctl" events hpf.enrolment.events.v1 --key "$account" --seconds 2
 show "hpfctl events hpf.contribution.events.v1 --key $account"
 "$hpfctl" events hpf.contribution.events.v1 --key "$account" --seconds 2
 show "hpfctl events hpf.subsidy.events.v1 --key $account"
 "$hpfctl" events hpf.subsidy.events.v1 --key "$account" --seconds 2
+show "hpfctl events hpf.withdrawal.events.v1 --key $account"
+"$hpfctl" events hpf.withdrawal.events.v1 --key "$account" --seconds 2

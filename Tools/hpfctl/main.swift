@@ -9,6 +9,11 @@ let usage = """
       bench-deposits [--accounts N] [--deposits N] [--concurrency N] [--url URL]
                                                end-to-end deposits per second through the running stack
       bench-annual [--lots N] [--as-of YYYY-MM-DD] the annual subsidy job over N seeded lots (subsidy schema)
+      bench-withdrawals [--accounts N] [--withdrawals N] [--concurrency N] [--url URL]
+                                               end-to-end withdrawals per second, request to paid
+      payment-channel [--url URL] [--fail-suffix DIGITS]
+                                               play the payment channel: confirm every payout (payees whose
+                                               bank account ends with DIGITS, default 0000, fail)
     environment: HPF_KAFKA_BROKERS (127.0.0.1:9092), HPF_PG_PORT (55432)
     """
 
@@ -19,6 +24,8 @@ do {
     case "events": try await EventsCommand.run(options)
     case "bench-deposits": try await DepositBenchmark.run(options)
     case "bench-annual": try await AnnualSubsidyBenchmark.run(options)
+    case "bench-withdrawals": try await WithdrawalBenchmark.run(options)
+    case "payment-channel": try await PaymentChannelSimulator.run(options)
     default:
         print(usage)
         exit(arguments.isEmpty ? 0 : 2)

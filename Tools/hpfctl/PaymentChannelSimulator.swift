@@ -1,0 +1,102 @@
+import AsyncHTTPClient
+import Contracts
+import Foundation
+import Kafka
+import Logging
+import NIOCore
+
+/// Plays the payment channel (a bank, WeChat Pay, Alipay) for the withdrawal saga: reads the
+/// `payout-requested` instructions and confirms each one over HTTP, as the real channel does
+/// asynchronously. Payees whose bank account ends with `failSuffix` fail with
+/// `payee_account_closed`, so the compensation path can be seen too.
+final class PaymentChannelSimulator: @unchecked Sendable {
+    let withdrawalURL: String
+    let token: String
+    let failSuffix: String?
+    let http: HTTPClient
+    let logger: Logger
+    private let lock = NSLock()
+    private var confirmed: [String: ContinuousClock.Instant] = [:]
+
+    init(withdrawalURL: String, token: String, failSuffix: String?, http: HTTPClient, logger: Logger) {
+        self.withdrawalURL = withdrawalURL
+        self.token = token
+        self.failSuffix = failSuffix
+        self.http = http
+        self.logger = logger
+    }
+
+    /// When each withdrawal was confirmed paid, by withdrawal id.
+    var paidAt: [String: ContinuousClock.Instant] { lock.withLock { confirmed } }
+
+    /// Confirms payouts until `until` returns true (checked after each poll), or for ever.
+    func run(fromLatest: Bool = false, verbose: Bool = false, until: @Sendable () -> Bool = { false }) async throws {
+        var configuration = KafkaConfiguration.consumer(brokers: CommandOptions.brokers, groupID: "hpfctl.payment-channel.\(fromLatest ? UUID().uuidString.prefix(8) : "sim")",
+                                                        clientID: "hpfctl-payment-channel")
+        if fromLatest { configuration = configuration.with("auto.offset.reset", "latest") }
+        let consumer = try KafkaConsumer(configuration: configuration, topics: [Topic.withdrawalEvents.name], logger: logger)
+        do {
+            try await confirmAll(from: consumer, verbose: verbose, until: until)
+        } catch {
+            await consumer.close()
+            throw error
+        }
+        await consumer.close()
+    }
+
+    private func confirmAll(from consumer: KafkaConsumer, verbose: Bool, until: @Sendable () -> Bool) async throws {
+        while !until() {
+            let messages = try await consumer.poll(maxMessages: 500, timeoutMs: 100)
+            let payouts = messages.compactMap { message -> PayoutRequested? in
+                guard (try? CloudEventCoding.header(from: message.value).type) == EventType.payoutRequested.rawValue else { return nil }
+                return try? CloudEventCoding.decode(PayoutRequested.self, from: message.value).data
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for payout in payouts { group.addTask { try await self.confirm(payout, verbose: verbose) } }
+                try await group.waitForAll()
+            }
+            for message in messages { try consumer.storeOffset(message) }
+        }
+    }
+
+    private func confirm(_ payout: PayoutRequested, verbose: Bool) async throws {
+        let fails = failSuffix.map { payout.payee.bankAccount.hasSuffix($0) } ?? false
+        let body = fails ? #"{"outcome":"failed","channelRef":"sim-\#(payout.payoutId)","failureCode":"payee_account_closed"}"#
+                         : #"{"outcome":"paid","channelRef":"sim-\#(payout.payoutId)"}"#
+        var request = HTTPClientRequest(url: "\(withdrawalURL)/v1/payouts/\(payout.payoutId)/confirmation")
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/json")
+        request.headers.add(name: "authorization", value: "Bearer \(token)")
+        request.body = .bytes(ByteBuffer(string: body))
+        for attempt in 1...20 {
+            do {
+                let response = try await http.execute(request, timeout: .seconds(30))
+                _ = try await response.body.collect(upTo: 1 << 20)
+                if response.status.code == 200 || response.status.code == 409 {
+                    if !fails { lock.withLock { confirmed[payout.withdrawalId] = ContinuousClock.now } }
+                    if verbose {
+                        print("payment-channel: \(payout.withdrawalId) \(fails ? "failed (payee_account_closed)" : "paid") \(payout.amountFen) fen to \(payout.payee.name)")
+                    }
+                    return
+                }
+                logger.warning("confirmation refused", metadata: ["status": "\(response.status.code)", "payout": "\(payout.payoutId)"])
+            } catch {
+                logger.warning("confirmation failed; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+            }
+            try await Task.sleep(for: .milliseconds(200 * attempt))
+        }
+    }
+
+    /// `hpfctl payment-channel [--url URL] [--fail-suffix DIGITS]`: runs until interrupted.
+    static func run(_ options: CommandOptions) async throws {
+        var logger = Logger(label: "hpfctl.payment-channel")
+        logger.logLevel = .warning
+        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        let simulator = PaymentChannelSimulator(
+            withdrawalURL: options.string("url", "http://127.0.0.1:8084"),
+            token: CommandOptions.environment["HPF_STAFF_TOKEN"] ?? "dev-staff-token",
+            failSuffix: options.named["fail-suffix"] ?? "0000", http: http, logger: logger)
+        print("payment-channel: confirming payouts for \(simulator.withdrawalURL) (accounts ending \(simulator.failSuffix ?? "-") fail)")
+        try await simulator.run(verbose: true)
+    }
+}
