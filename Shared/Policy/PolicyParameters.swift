@@ -37,6 +37,19 @@ public struct LoanRate: Sendable {
     public let secondHomeOver5Years: Int64
 }
 
+/// §5 存贷挂钩: the deposit-loan linkage formula, modelled on a border-region city's published one:
+/// quota = (balance x balanceMultiple + average monthly contribution x term months x
+/// contributionMultiple) / divisor x duration factor x frequency factor.
+public struct LinkageFormula: Sendable {
+    public let balanceMultiple: Int64
+    public let contributionMultipleBasisPoints: Int64
+    public let divisor: Int64
+    /// (at least this many contribution months, factor in basis points), ascending.
+    public let durationFactors: [(minimumMonths: Int, basisPoints: Int64)]
+    /// (at least this many of the last 12 months with a contribution, factor), ascending.
+    public let frequencyFactors: [(minimumMonths: Int, basisPoints: Int64)]
+}
+
 public struct PolicyParameters: Sendable {
     // Validity (附则)
     public let schemeValidFrom: Parameter<BusinessDate>
@@ -78,6 +91,11 @@ public struct PolicyParameters: Sendable {
     public let maximumTermMonths: Parameter<Int>
     public let termPastRetirementYears: Parameter<Int>
     public let quotaRoundingFen: Parameter<Fen>
+    public let linkage: Parameter<LinkageFormula>
+    /// Terms up to this many months take the "up to 5 years" rate.
+    public let shortTermMonths: Parameter<Int>
+    /// Below this share of the pool's assets in cash, approvals wait for liquidity (§19).
+    public let liquidityFloorBasisPoints: Parameter<Int64>
 
     // Deposit interest
     public let depositInterestBasisPoints: Parameter<Int64>
@@ -157,6 +175,12 @@ public extension PolicyParameters {
         maximumTermMonths: .init(360, .placeholder, "comparable border-region city"),
         termPastRetirementYears: .init(5, .placeholder, "comparable border-region city"),
         quotaRoundingFen: .init(.yuan(1_000), .decision, "quotas round down to 1,000 yuan"),
+        linkage: .init(LinkageFormula(balanceMultiple: 15, contributionMultipleBasisPoints: 15_000, divisor: 2,
+                                      durationFactors: [(0, 8_000), (12, 9_000), (24, 10_000), (60, 11_000)],
+                                      frequencyFactors: [(0, 8_000), (6, 9_000), (10, 10_000)]),
+                       .placeholder, "POLICY.md: modelled on a border-region city's published formula; factors our guess"),
+        shortTermMonths: .init(60, .sourced, "PBoC HPF rate table: up to 5 years / over 5 years"),
+        liquidityFloorBasisPoints: .init(1_000, .placeholder, "§19 watch liquidity; threshold not published (10 % of the pool)"),
 
         depositInterestBasisPoints: .init(150, .sourced, "national HPF deposit rate 1.5 %, settled each 30 June"),
 
