@@ -33,6 +33,8 @@ public enum EventType: String, CaseIterable, Sendable {
     case withdrawalPaid = "hpf.withdrawal.withdrawal-paid.v1"
     case payoutFailed = "hpf.withdrawal.payout-failed.v1"
     case withdrawalRejected = "hpf.withdrawal.withdrawal-rejected.v1"
+    case loanApplicationDecided = "hpf.loan.loan-application-decided.v1"
+    case loanDisbursed = "hpf.loan.loan-disbursed.v1"
     case eventDeadLettered = "hpf.deadletter.event-rejected.v1"
 
     public var topic: Topic {
@@ -41,6 +43,7 @@ public enum EventType: String, CaseIterable, Sendable {
         case .contributionReceived, .subsidyCredited, .debitPosted, .debitRefused, .debitReversed, .accountClosed: .contributionEvents
         case .subsidyGranted, .socialInsuranceSubsidyDecided, .entrepreneurshipEligible: .subsidyEvents
         case .withdrawalRequested, .payoutRequested, .withdrawalPaid, .payoutFailed, .withdrawalRejected: .withdrawalEvents
+        case .loanApplicationDecided, .loanDisbursed: .loanEvents
         case .eventDeadLettered: .deadLetter
         }
     }

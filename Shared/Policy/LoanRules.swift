@@ -86,6 +86,25 @@ public struct LoanQuota: Codable, Sendable, Equatable {
     /// The annual rate in thousandths of a percent (2600 = 2.600 %).
     public var annualRateMilliPercent: Int64
     public var maximumTermMonths: Int
+
+    public init(balanceFen: Fen, averageMonthlyFen: Fen, durationFactorBasisPoints: Int64, frequencyFactorBasisPoints: Int64, linkageFen: Fen,
+                upliftBasisPoints: Int64, linkageWithUpliftFen: Fen, cityCeilingFen: Fen, loanToValueFen: Fen, repaymentCapacityFen: Fen,
+                quotaFen: Fen, bindingFactor: String, annualRateMilliPercent: Int64, maximumTermMonths: Int) {
+        self.balanceFen = balanceFen
+        self.averageMonthlyFen = averageMonthlyFen
+        self.durationFactorBasisPoints = durationFactorBasisPoints
+        self.frequencyFactorBasisPoints = frequencyFactorBasisPoints
+        self.linkageFen = linkageFen
+        self.upliftBasisPoints = upliftBasisPoints
+        self.linkageWithUpliftFen = linkageWithUpliftFen
+        self.cityCeilingFen = cityCeilingFen
+        self.loanToValueFen = loanToValueFen
+        self.repaymentCapacityFen = repaymentCapacityFen
+        self.quotaFen = quotaFen
+        self.bindingFactor = bindingFactor
+        self.annualRateMilliPercent = annualRateMilliPercent
+        self.maximumTermMonths = maximumTermMonths
+    }
 }
 
 /// §4-§7, §10 loans: eligibility, the quota and the schedule, as pure functions.

@@ -93,6 +93,21 @@ struct GoldenEventTests {
         withdrawalId: "9d2b4c1e-0000-4000-8000-000000000002", accountNumber: "3207000000000001", reason: .rent, code: "insufficient_balance",
         detail: "the balance 100000 fen does not cover 150000 fen"))
 
+    static let quota = LoanQuota(balanceFen: 1_200_000, averageMonthlyFen: 200_000, durationFactorBasisPoints: 8_000,
+                                 frequencyFactorBasisPoints: 8_000, linkageFen: 28_800_000, upliftBasisPoints: 0, linkageWithUpliftFen: 28_800_000,
+                                 cityCeilingFen: 50_000_000, loanToValueFen: 120_000_000, repaymentCapacityFen: 190_000_000, quotaFen: 28_800_000,
+                                 bindingFactor: "linkage", annualRateMilliPercent: 2_600, maximumTermMonths: 360)
+
+    static let loanDecided = event(.loanApplicationDecided, "3207000000000001", LoanApplicationDecided(
+        applicationId: "7c1d2e3f-0000-4000-8000-000000000001", accountNumber: "3207000000000001", spouseAccountNumber: nil, decision: .approved,
+        reasons: ["limited_by_linkage"], requestedFen: 50_000_000, approvedFen: 28_800_000, termMonths: 240, repaymentMethod: .equalInstallment,
+        annualRateMilliPercent: 2_600, quota: quota, decidedOn: BusinessDate("2026-03-16")!))
+
+    static let loanDisbursed = event(.loanDisbursed, "3207000000000001", LoanDisbursed(
+        loanId: "8d2e3f40-0000-4000-8000-000000000001", applicationId: "7c1d2e3f-0000-4000-8000-000000000001", accountNumber: "3207000000000001",
+        principalFen: 28_800_000, annualRateMilliPercent: 2_600, termMonths: 240, repaymentMethod: .equalInstallment, firstPaymentFen: 154_052,
+        disbursedOn: BusinessDate("2026-03-16")!))
+
     func check<P: Codable & Equatable>(_ event: CloudEvent<P>, _ name: String) throws {
         let encoded = String(decoding: try CloudEventCoding.encode(event), as: UTF8.self)
         let url = Self.goldenFolder.appendingPathComponent("\(name).json")
@@ -122,6 +137,8 @@ struct GoldenEventTests {
     @Test func payoutRequestedIsStable() throws { try check(Self.payoutRequested, "payout-requested") }
     @Test func withdrawalPaidIsStable() throws { try check(Self.withdrawalPaid, "withdrawal-paid") }
     @Test func payoutFailedIsStable() throws { try check(Self.payoutFailed, "payout-failed") }
+    @Test func loanDecidedIsStable() throws { try check(Self.loanDecided, "loan-application-decided") }
+    @Test func loanDisbursedIsStable() throws { try check(Self.loanDisbursed, "loan-disbursed") }
     @Test func withdrawalRejectedIsStable() throws { try check(Self.withdrawalRejected, "withdrawal-rejected") }
     @Test func socialInsuranceDecisionIsStable() throws { try check(Self.socialInsurance, "social-insurance-subsidy-decided") }
     @Test func entrepreneurshipEligibleIsStable() throws { try check(Self.entrepreneurship, "entrepreneurship-eligible") }

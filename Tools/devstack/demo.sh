@@ -98,7 +98,13 @@ reply=$(curl -s -XPOST "$W/v1/withdrawals" -H 'content-type: application/json' -
 settle "$(echo "$reply" | jq -r .withdrawalId)"
 curl -s "$C/v1/accounts/$account/balance" | jq -c .
 
-say "12. The events other services and analytics see (keyed by account number, no ID number)"
+L="http://127.0.0.1:$(port_of loan)"
+say "12. She asks what she could borrow for a first home (§4-§7, §10): every factor is shown"
+show "GET $L/v1/accounts/$account/loan-quota?priceFen=60000000&termMonths=240&green=true"
+curl -s "$L/v1/accounts/$account/loan-quota?priceFen=60000000&termMonths=240&green=true" | jq -c .
+echo "   (one contribution month: not yet eligible; 6 are needed, §4)"
+
+say "13. The events other services and analytics see (keyed by account number, no ID number)"
 show "hpfctl events hpf.enrolment.events.v1 --key $account"
 "$hpfctl" events hpf.enrolment.events.v1 --key "$account" --seconds 2
 show "hpfctl events hpf.contribution.events.v1 --key $account"

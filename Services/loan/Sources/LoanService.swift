@@ -1,11 +1,28 @@
+import Contracts
 import Hummingbird
 import ServiceRuntime
 
-/// The loan service. It already runs as a real process: it migrates its own schema
-/// (`loan`), relays its outbox and serves /health, /ready and /metrics. Its business logic
-/// (scheme §4-7, §10, §13, §18, §19 (issue 5)) is not built yet.
+/// The loan service (§4-§7, §10, §18, §19): the one-thing application (one request, one decision
+/// with every reason and the quota's factors), deposit-loan linkage, uplifts, the rate table,
+/// schedules to the fen, and the shared fund pool's liquidity. Its facts come from the enrolment
+/// and ledger events only. Writes `hpf.loan.events.v1`.
 public enum LoanService: HPFServiceModule {
-    public static let descriptor = ServiceDescriptor(name: "loan", schema: "loan", defaultPort: 8085, migrations: [])
+    public static let descriptor = ServiceDescriptor(name: "loan", schema: "loan", defaultPort: 8085, migrations: LoanMigrations.all)
 
-    public static func addRoutes(to router: Router<BasicRequestContext>, runtime: ServiceRuntime) {}
+    public static func addRoutes(to router: Router<BasicRequestContext>, runtime: ServiceRuntime) {
+        let applications = LoanApplications(runtime: runtime)
+        router.post("/v1/loan-applications", use: applications.apply)
+        router.get("/v1/accounts/:accountNumber/loan-quota", use: applications.quota)
+        let loans = Loans.Handlers(runtime: runtime)
+        router.get("/v1/loans/:loanId", use: loans.get)
+        router.get("/v1/loans/:loanId/schedule", use: loans.schedule)
+        let pool = FundPool.Handlers(runtime: runtime)
+        router.get("/v1/fund-pool", use: pool.get)
+        router.group("/v1/fund-pool/entries").add(middleware: StaffAuthMiddleware<BasicRequestContext>(token: runtime.config.staffToken))
+            .post(use: pool.record)
+    }
+
+    public static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] {
+        LoanReadModels.subscriptions(runtime: runtime)
+    }
 }

@@ -1,0 +1,248 @@
+import Contracts
+import Foundation
+import Hummingbird
+import Policy
+import PostgresNIO
+import ServiceRuntime
+
+/// §6 贷款一件事: one request carries everything, one response gives the decision with every
+/// reason and the quota's factors. The facts come from this service's own event-built views.
+struct LoanApplications: Sendable {
+    let runtime: ServiceRuntime
+
+    struct House: Codable, Sendable {
+        var county: String
+        var priceFen: Fen
+        var firstHome: Bool
+        var green: Bool?
+        var improvement: Bool?
+        var tradeIn: Bool?
+        var betterHousing: Bool { green == true || improvement == true || tradeIn == true }
+    }
+
+    struct Body: Codable, Sendable {
+        var accountNumber: String
+        var spouseAccountNumber: String?
+        var house: House
+        var requestedFen: Fen
+        var termMonths: Int
+        var repaymentMethod: RepaymentMethod
+        var monthlyIncomeFen: Fen
+        var monthlyDebtFen: Fen
+        var requestId: String?
+    }
+
+    struct Decision: Codable, Sendable {
+        var applicationId: String
+        var decision: LoanApplicationDecided.Decision
+        var reasons: [String]
+        var quota: LoanQuota
+        var approvedFen: Fen
+        /// Percent, exact (e.g. "2.600").
+        var annualRate: String
+        var firstPaymentFen: Fen?
+        var loanId: String?
+    }
+
+    /// The facts of the applicant (and spouse) and the refusals they lead to.
+    struct Assessment: Sendable {
+        let applicant: LoanReadModels.Applicant
+        let spouse: LoanReadModels.Applicant?
+        let facts: LoanFacts
+        let quota: LoanQuota
+        let reasons: [String]
+        let investigation: [String: String]
+    }
+
+    func assess(_ body: Body, on date: BusinessDate, connection: PostgresConnection) async throws -> Assessment {
+        let logger = runtime.logger
+        let p = runtime.parameters
+        guard let applicant = try await LoanReadModels.applicant(body.accountNumber, on: date, connection: connection, logger: logger) else {
+            throw Problem.unknownAccount(body.accountNumber)
+        }
+        var spouse: LoanReadModels.Applicant?
+        if let number = body.spouseAccountNumber {
+            guard number != body.accountNumber else { throw Problem.malformed("spouseAccountNumber is the applicant's own account") }
+            // A spouse who is not a contributor still makes a couple; only a contributor's money counts.
+            spouse = try await LoanReadModels.applicant(number, on: date, connection: connection, logger: logger)
+        }
+        let facts = LoanFacts(
+            balanceFen: applicant.balanceFen + (spouse?.balanceFen ?? 0),
+            averageMonthlyFen: applicant.averageMonthlyFen + (spouse?.averageMonthlyFen ?? 0),
+            contributionMonths: applicant.contributionMonths, monthsPaidOfLast12: applicant.monthsPaidOfLast12,
+            couple: body.spouseAccountNumber != nil,
+            recentGraduate: applicant.bachelorOrAbove && Eligibility.isRecentGraduate(graduationDate: applicant.graduationDate, on: date, parameters: p),
+            retirementMonth: applicant.retirementMonth)
+        let request = LoanRequest(county: body.house.county, priceFen: body.house.priceFen, firstHome: body.house.firstHome,
+                                  betterHousing: body.house.betterHousing, requestedFen: body.requestedFen, termMonths: body.termMonths,
+                                  method: body.repaymentMethod, monthlyIncomeFen: body.monthlyIncomeFen, monthlyDebtFen: body.monthlyDebtFen)
+        var reasons = LoanRules.refusals(facts: facts, request: request, on: date, parameters: p)
+        if applicant.status != "active" { reasons.append("account_not_active") }
+        let household = [applicant.personRef, spouse?.personRef].compactMap { $0 }
+        var outstanding = false
+        for try await _ in try await connection.query("""
+            SELECT 1 FROM loans WHERE status <> 'settled' AND (person_ref = ANY(\(household)) OR spouse_person_ref = ANY(\(household))) LIMIT 1
+            """, logger: logger) { outstanding = true }
+        if outstanding { reasons.append("outstanding_hpf_loan") }
+        let quota = LoanRules.quota(facts: facts, request: request, on: date, parameters: p)
+        if reasons.isEmpty, quota.quotaFen <= 0 {
+            let code = switch quota.bindingFactor {
+            case "repayment_capacity": "exceeds_repayment_capacity"
+            case "loan_to_value": "exceeds_loan_to_value"
+            case "requested": "requested_below_minimum"
+            default: "linkage_quota_too_low"
+            }
+            reasons.append(code)
+        }
+        // §18 pre-loan investigation: what was checked, on which data (the latest ledger event applied).
+        let investigation: [String: String] = [
+            "contributionMonths": "\(facts.contributionMonths) (minimum \(p.loanMinimumContributionMonths.value))",
+            "houseCounty": body.house.county,
+            "accountStatus": applicant.status,
+            "householdOutstandingLoan": "\(outstanding)",
+            "spouseContributor": "\(spouse != nil)",
+            "dataAsOf": applicant.lastEventAt.map(Instant.format) ?? "no ledger event yet",
+            "creditRecord": "not checked: the credit registry publishes no events yet",
+        ]
+        return Assessment(applicant: applicant, spouse: spouse, facts: facts, quota: quota, reasons: reasons, investigation: investigation)
+    }
+
+    static func validate(_ body: Body) throws {
+        var errors: [Problem.FieldError] = []
+        if body.requestedFen <= 0 { errors.append(.init(field: "requestedFen", message: "a positive number of fen")) }
+        if body.termMonths <= 0 { errors.append(.init(field: "termMonths", message: "a positive number of months")) }
+        if body.house.priceFen <= 0 { errors.append(.init(field: "house.priceFen", message: "a positive number of fen")) }
+        if body.monthlyIncomeFen < 0 || body.monthlyDebtFen < 0 { errors.append(.init(field: "monthlyIncomeFen", message: "not negative")) }
+        if body.house.county.count != 6 || !body.house.county.allSatisfy(\.isNumber) { errors.append(.init(field: "house.county", message: "a 6-digit code")) }
+        guard errors.isEmpty else { throw Problem.malformed("some fields are invalid", errors: errors) }
+    }
+
+    /// `POST /v1/loan-applications` -> 201 with the decision.
+    @Sendable func apply(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let body = try await HTTPJSON.decode(Body.self, from: request)
+        try Self.validate(body)
+        let fingerprint = String(decoding: try HTTPJSON.encoder().encode(body), as: UTF8.self)
+        let logger = runtime.logger
+        let today = runtime.clock.today
+        let (decision, replay) = try await runtime.transaction { connection -> (Decision, Bool) in
+            if let requestId = body.requestId {
+                for try await (id, print) in try await connection.query("""
+                    SELECT application_id, fingerprint FROM applications WHERE account_number = \(body.accountNumber) AND request_id = \(requestId)
+                    """, logger: logger).decode((UUID, String).self) {
+                    guard print == fingerprint else { throw Problem.conflict("duplicate_request_mismatch", "requestId \(requestId) was already used with a different body") }
+                    guard let earlier = try await Self.load(id, connection: connection, logger: logger) else { break }
+                    return (earlier, true)
+                }
+            }
+            // One decision at a time per applicant: two concurrent applications cannot both pass the outstanding-loan check.
+            try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("loan:" + body.accountNumber)))", logger: logger)
+            let assessment = try await assess(body, on: today, connection: connection)
+            let quota = assessment.quota
+            let approvedFen = assessment.reasons.isEmpty ? quota.quotaFen : 0
+            let applicationId = UUID()
+            var outcome: LoanApplicationDecided.Decision = assessment.reasons.isEmpty ? .approved : .rejected
+            var reasons = assessment.reasons
+            if outcome == .approved, quota.bindingFactor != "requested" { reasons.append("limited_by_\(quota.bindingFactor)") }
+            var loanId: UUID?
+            var firstPayment: Fen?
+            if outcome == .approved {
+                firstPayment = LoanRules.schedule(principal: approvedFen, annualRateMilliPercent: quota.annualRateMilliPercent,
+                                                  months: body.termMonths, method: body.repaymentMethod).first?.paymentFen
+                if try await !FundPool.canLend(approvedFen, runtime: runtime, connection: connection) {
+                    outcome = .awaitingLiquidity
+                    reasons.append("fund_pool_below_liquidity_floor")
+                }
+                loanId = UUID()
+            }
+            let review = ["reviewer": "automatic rules (\(runtime.parameters.loanRates.source))", "decision": outcome.rawValue]
+            try await connection.query("""
+                INSERT INTO applications (application_id, account_number, spouse_account_number, request, decision, reasons, quota, approved_fen,
+                    annual_rate_milli_percent, first_payment_fen, investigation, review, request_id, fingerprint, decided_on)
+                VALUES (\(applicationId), \(body.accountNumber), \(body.spouseAccountNumber), \(fingerprint)::jsonb, \(outcome.rawValue), \(reasons),
+                    \(try Self.json(quota))::jsonb, \(approvedFen), \(quota.annualRateMilliPercent), \(firstPayment),
+                    \(try Self.json(assessment.investigation))::jsonb, \(try Self.json(review))::jsonb, \(body.requestId), \(fingerprint),
+                    \(today.description)::date)
+                """, logger: logger)
+            let decided = LoanApplicationDecided(
+                applicationId: applicationId.uuidString.lowercased(), accountNumber: body.accountNumber, spouseAccountNumber: body.spouseAccountNumber,
+                decision: outcome, reasons: reasons, requestedFen: body.requestedFen, approvedFen: approvedFen, termMonths: body.termMonths,
+                repaymentMethod: body.repaymentMethod, annualRateMilliPercent: quota.annualRateMilliPercent, quota: quota, decidedOn: today)
+            try await Loans.emit(.loanApplicationDecided, decided, account: body.accountNumber, runtime: runtime, connection: connection)
+            if let loanId {
+                try await connection.query("""
+                    INSERT INTO loans (loan_id, application_id, account_number, person_ref, spouse_person_ref, principal_fen, outstanding_fen,
+                        annual_rate_milli_percent, term_months, method, status)
+                    VALUES (\(loanId), \(applicationId), \(body.accountNumber), \(assessment.applicant.personRef), \(assessment.spouse?.personRef),
+                        \(approvedFen), \(approvedFen), \(quota.annualRateMilliPercent), \(body.termMonths), \(body.repaymentMethod.rawValue),
+                        'awaiting_liquidity')
+                    """, logger: logger)
+                if outcome == .approved { try await Loans.disburse(loanId, runtime: runtime, connection: connection) }
+            }
+            return (Decision(applicationId: applicationId.uuidString.lowercased(), decision: outcome, reasons: reasons, quota: quota,
+                             approvedFen: approvedFen, annualRate: Self.percent(quota.annualRateMilliPercent), firstPaymentFen: firstPayment,
+                             loanId: loanId?.uuidString.lowercased()), false)
+        }
+        return try HTTPJSON.response(replay ? .ok : .created, decision)
+    }
+
+    static func load(_ id: UUID, connection: PostgresConnection, logger: Logger) async throws -> Decision? {
+        let rows = try await connection.query("""
+            SELECT a.decision, a.reasons, a.quota::text, a.approved_fen, a.annual_rate_milli_percent, a.first_payment_fen, l.loan_id
+            FROM applications a LEFT JOIN loans l ON l.application_id = a.application_id WHERE a.application_id = \(id)
+            """, logger: logger)
+        for try await (decision, reasons, quota, approved, rate, first, loan) in rows.decode((String, [String], String, Int64, Int64, Int64?, UUID?).self) {
+            return Decision(applicationId: id.uuidString.lowercased(), decision: .init(rawValue: decision) ?? .rejected, reasons: reasons,
+                            quota: try JSONDecoder().decode(LoanQuota.self, from: Data(quota.utf8)), approvedFen: approved,
+                            annualRate: percent(rate), firstPaymentFen: first, loanId: loan?.uuidString.lowercased())
+        }
+        return nil
+    }
+
+    static func json<T: Encodable>(_ value: T) throws -> String { String(decoding: try HTTPJSON.encoder().encode(value), as: UTF8.self) }
+
+    /// 2600 thousandths of a percent -> "2.600".
+    static func percent(_ milli: Int64) -> String { "\(milli / 1000).\(String(format: "%03d", milli % 1000))" }
+
+    /// `GET /v1/accounts/{accountNumber}/loan-quota`: the same breakdown without applying. Query
+    /// parameters describe the plan (all optional): county, priceFen, firstHome, green,
+    /// improvement, tradeIn, requestedFen, termMonths, repaymentMethod, monthlyIncomeFen,
+    /// monthlyDebtFen, spouseAccountNumber. What is not given does not limit the quota.
+    @Sendable func quota(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let number = try context.parameters.require("accountNumber")
+        let q = request.uri.queryParameters
+        func int(_ name: String) throws -> Int64? {
+            guard let text = q.get(name) else { return nil }
+            guard let value = Int64(text), value >= 0 else { throw Problem.malformed("\(name) must be a non-negative integer") }
+            return value
+        }
+        let unlimited: Fen = 1_000_000_000_000 // 10 billion yuan: large enough never to bind, small enough never to overflow
+        let today = runtime.clock.today
+        let logger = runtime.logger
+        let decision = try await runtime.database.withConnection { connection -> (Assessment, Int) in
+            guard let applicant = try await LoanReadModels.applicant(number, on: today, connection: connection, logger: logger) else {
+                throw Problem.unknownAccount(number)
+            }
+            let term = try int("termMonths").map(Int.init) ?? LoanRules.maximumTerm(retirementMonth: applicant.retirementMonth, on: today,
+                                                                                     parameters: runtime.parameters)
+            let body = Body(accountNumber: number, spouseAccountNumber: q.get("spouseAccountNumber"),
+                            house: House(county: q.get("county") ?? "320706", priceFen: try int("priceFen") ?? unlimited,
+                                         firstHome: q.get("firstHome") != "false", green: q.get("green") == "true",
+                                         improvement: q.get("improvement") == "true", tradeIn: q.get("tradeIn") == "true"),
+                            requestedFen: try int("requestedFen") ?? unlimited, termMonths: max(1, term),
+                            repaymentMethod: q.get("repaymentMethod").flatMap(RepaymentMethod.init(rawValue:)) ?? .equalInstallment,
+                            monthlyIncomeFen: try int("monthlyIncomeFen") ?? unlimited, monthlyDebtFen: try int("monthlyDebtFen") ?? 0)
+            return (try await assess(body, on: today, connection: connection), max(1, term))
+        }
+        struct Answer: Codable {
+            var accountNumber: String
+            var eligible: Bool
+            var reasons: [String]
+            var termMonths: Int
+            var quota: LoanQuota
+            var annualRate: String
+        }
+        let (assessment, term) = decision
+        return try HTTPJSON.response(.ok, Answer(accountNumber: number, eligible: assessment.reasons.isEmpty, reasons: assessment.reasons,
+                                                 termMonths: term, quota: assessment.quota, annualRate: Self.percent(assessment.quota.annualRateMilliPercent)))
+    }
+}

@@ -1,0 +1,78 @@
+import ServiceRuntime
+
+enum LoanMigrations {
+    static let all: [Migration] = [
+        Migration(1, "participants and contribution history from events, applications, loans, the fund pool", """
+            -- The applicant's profile and contribution history, from the enrolment and ledger events only.
+            CREATE TABLE participants (
+                account_number text PRIMARY KEY,
+                person_ref text NOT NULL,
+                status text NOT NULL DEFAULT 'active',
+                retirement_month text NOT NULL,
+                bachelor_or_above boolean NOT NULL,
+                graduation_date date,
+                contributed_fen bigint NOT NULL DEFAULT 0,
+                balance_fen bigint NOT NULL DEFAULT 0,
+                last_event_at timestamptz
+            );
+            CREATE INDEX participants_by_person ON participants (person_ref);
+            CREATE TABLE contribution_months (
+                account_number text NOT NULL,
+                month text NOT NULL,
+                PRIMARY KEY (account_number, month)
+            );
+            -- Months recognised from partner cities (§17), added by the regional-sync service's events.
+            CREATE TABLE recognised_months (
+                account_number text NOT NULL,
+                month text NOT NULL,
+                PRIMARY KEY (account_number, month)
+            );
+            CREATE TABLE applications (
+                application_id uuid PRIMARY KEY,
+                account_number text NOT NULL,
+                spouse_account_number text,
+                request jsonb NOT NULL,
+                decision text NOT NULL CHECK (decision IN ('approved', 'rejected', 'awaiting_liquidity')),
+                reasons text[] NOT NULL,
+                quota jsonb NOT NULL,
+                approved_fen bigint NOT NULL,
+                annual_rate_milli_percent bigint NOT NULL,
+                first_payment_fen bigint,
+                -- §18: the pre-loan investigation and the approval review, with the data they saw.
+                investigation jsonb NOT NULL,
+                review jsonb NOT NULL,
+                request_id text,
+                fingerprint text NOT NULL,
+                decided_on date NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                UNIQUE (account_number, request_id)
+            );
+            CREATE TABLE loans (
+                loan_id uuid PRIMARY KEY,
+                application_id uuid NOT NULL UNIQUE REFERENCES applications,
+                account_number text NOT NULL,
+                person_ref text NOT NULL,
+                spouse_person_ref text,
+                principal_fen bigint NOT NULL CHECK (principal_fen > 0),
+                outstanding_fen bigint NOT NULL CHECK (outstanding_fen >= 0),
+                annual_rate_milli_percent bigint NOT NULL,
+                term_months int NOT NULL,
+                method text NOT NULL,
+                status text NOT NULL CHECK (status IN ('awaiting_liquidity', 'active', 'settled')),
+                queued_at timestamptz NOT NULL DEFAULT now(),
+                disbursed_on date
+            );
+            CREATE INDEX loans_by_person ON loans (person_ref) WHERE status <> 'settled';
+            CREATE INDEX loans_by_spouse ON loans (spouse_person_ref) WHERE status <> 'settled';
+            CREATE INDEX loans_waiting ON loans (queued_at) WHERE status = 'awaiting_liquidity';
+            -- §19: what staff record about the shared pool: the employed contributors' share and bank credit lines.
+            CREATE TABLE pool_entries (
+                entry_id uuid PRIMARY KEY,
+                kind text NOT NULL CHECK (kind IN ('employed_share', 'credit_line')),
+                amount_fen bigint NOT NULL,
+                reference text NOT NULL,
+                recorded_at timestamptz NOT NULL DEFAULT now()
+            )
+            """),
+    ]
+}

@@ -1,0 +1,95 @@
+import Contracts
+import Foundation
+import Policy
+import PostgresNIO
+import ServiceRuntime
+
+/// The applicant's facts, built from events only (§6: no documents to bring, no call to another
+/// service): the profile from enrolment; contribution months, amounts and the balance from the
+/// ledger (each ledger event carries the balance after it, in per-account order).
+enum LoanReadModels {
+    static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] {
+        let logger = runtime.logger
+        let profiles = EventSubscription(consumerName: "loan-participants", topics: [.enrolmentEvents], handlers: [
+            .on(.accountOpened, AccountOpened.self) { event, connection in
+                let a = event.data
+                try await connection.query("""
+                    INSERT INTO participants (account_number, person_ref, retirement_month, bachelor_or_above, graduation_date)
+                    VALUES (\(a.accountNumber), \(a.personRef), \(a.retirementMonth.description), \(a.education.level.isBachelorOrAbove),
+                            \(a.education.graduationDate?.description)::date)
+                    ON CONFLICT (account_number) DO NOTHING
+                    """, logger: logger)
+            },
+        ])
+        let ledger = EventSubscription(consumerName: "loan-contribution-history", topics: [.contributionEvents], handlers: [
+            .on(.contributionReceived, ContributionReceived.self) { event, connection in
+                let c = event.data
+                try await connection.query("""
+                    WITH months AS (
+                        INSERT INTO contribution_months (account_number, month)
+                        SELECT \(c.accountNumber), unnest(\(c.monthsCounted.map(\.description))::text[]) ON CONFLICT DO NOTHING)
+                    UPDATE participants SET contributed_fen = contributed_fen + \(c.amountFen), balance_fen = \(c.balanceAfterFen), last_event_at = now()
+                    WHERE account_number = \(c.accountNumber)
+                    """, logger: logger)
+            },
+            .on(.subsidyCredited, SubsidyCredited.self) { event, connection in
+                try await balance(event.data.balanceAfterFen, event.data.accountNumber, connection, logger)
+            },
+            .on(.debitPosted, DebitPosted.self) { event, connection in
+                try await balance(event.data.balanceAfterFen, event.data.accountNumber, connection, logger)
+            },
+            .on(.debitReversed, DebitReversed.self) { event, connection in
+                try await balance(event.data.balanceAfterFen, event.data.accountNumber, connection, logger)
+            },
+            .on(.accountClosed, AccountClosed.self) { event, connection in
+                try await connection.query("UPDATE participants SET status = 'closed', balance_fen = 0 WHERE account_number = \(event.data.accountNumber)",
+                                           logger: logger)
+            },
+        ])
+        return [profiles, ledger]
+    }
+
+    static func balance(_ balance: Fen, _ account: String, _ connection: PostgresConnection, _ logger: Logger) async throws {
+        try await connection.query("UPDATE participants SET balance_fen = \(balance), last_event_at = now() WHERE account_number = \(account)",
+                                   logger: logger)
+    }
+
+    /// One account's facts as of `date`.
+    struct Applicant: Sendable {
+        let account: String
+        let personRef: String
+        let status: String
+        let retirementMonth: YearMonth
+        let bachelorOrAbove: Bool
+        let graduationDate: BusinessDate?
+        let contributedFen: Fen
+        let balanceFen: Fen
+        /// Own months plus recognised partner-city months, without double counting.
+        let contributionMonths: Int
+        let monthsPaidOfLast12: Int
+        let ownMonths: Int
+        let lastEventAt: Date?
+
+        var averageMonthlyFen: Fen { ownMonths == 0 ? 0 : contributedFen / Fen(ownMonths) }
+    }
+
+    static func applicant(_ account: String, on date: BusinessDate, connection: PostgresConnection, logger: Logger) async throws -> Applicant? {
+        let from = date.yearMonth.adding(months: -11).description
+        let to = date.yearMonth.description
+        let rows = try await connection.query("""
+            SELECT p.person_ref, p.status, p.retirement_month, p.bachelor_or_above, p.graduation_date::text, p.contributed_fen, p.balance_fen,
+                (SELECT count(*) FROM (SELECT month FROM contribution_months WHERE account_number = p.account_number
+                                       UNION SELECT month FROM recognised_months WHERE account_number = p.account_number) m)::int,
+                (SELECT count(*) FROM contribution_months WHERE account_number = p.account_number AND month BETWEEN \(from) AND \(to))::int,
+                (SELECT count(*) FROM contribution_months WHERE account_number = p.account_number)::int,
+                p.last_event_at
+            FROM participants p WHERE p.account_number = \(account)
+            """, logger: logger)
+        for try await r in rows.decode((String, String, String, Bool, String?, Int64, Int64, Int, Int, Int, Date?).self) {
+            return Applicant(account: account, personRef: r.0, status: r.1, retirementMonth: YearMonth(r.2) ?? YearMonth(year: 2000, month: 1),
+                             bachelorOrAbove: r.3, graduationDate: r.4.flatMap(BusinessDate.init), contributedFen: r.5, balanceFen: r.6,
+                             contributionMonths: r.7, monthsPaidOfLast12: r.8, ownMonths: r.9, lastEventAt: r.10)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,99 @@
+import Contracts
+import Foundation
+import Hummingbird
+import Policy
+import PostgresNIO
+import ServiceRuntime
+
+/// Loans after the decision: disbursement (at once, or when liquidity returns) and the read side.
+enum Loans {
+    /// Pays a queued loan out: it becomes `active` and counts against the pool.
+    static func disburse(_ loanId: UUID, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
+        let today = runtime.clock.today
+        let rows = try await connection.query("""
+            UPDATE loans SET status = 'active', disbursed_on = \(today.description)::date
+            WHERE loan_id = \(loanId) AND status = 'awaiting_liquidity'
+            RETURNING application_id, account_number, principal_fen, annual_rate_milli_percent, term_months, method
+            """, logger: runtime.logger)
+        for try await (application, account, principal, rate, term, method) in rows.decode((UUID, String, Int64, Int64, Int, String).self) {
+            let repayment = RepaymentMethod(rawValue: method) ?? .equalInstallment
+            let first = LoanRules.schedule(principal: principal, annualRateMilliPercent: rate, months: term, method: repayment).first?.paymentFen ?? 0
+            let disbursed = LoanDisbursed(loanId: loanId.uuidString.lowercased(), applicationId: application.uuidString.lowercased(),
+                                          accountNumber: account, principalFen: principal, annualRateMilliPercent: rate, termMonths: term,
+                                          repaymentMethod: repayment, firstPaymentFen: first, disbursedOn: today)
+            try await emit(.loanDisbursed, disbursed, account: account, runtime: runtime, connection: connection)
+        }
+    }
+
+    static func emit<P: Codable & Sendable>(_ type: EventType, _ data: P, account: String, runtime: ServiceRuntime,
+                                            connection: PostgresConnection) async throws {
+        let event = CloudEvent(source: runtime.descriptor.eventSource, type: type.rawValue, subject: account, data: data)
+        try await Outbox.enqueue(event, topic: .loanEvents, on: connection, logger: runtime.logger)
+    }
+
+    struct View: Codable, Sendable {
+        var loanId: String
+        var applicationId: String
+        var accountNumber: String
+        var status: String
+        var principalFen: Fen
+        var outstandingFen: Fen
+        var annualRate: String
+        var termMonths: Int
+        var repaymentMethod: String
+        var disbursedOn: String?
+    }
+
+    struct Row: Sendable {
+        let view: View
+        let rate: Int64
+    }
+
+    static func load(_ id: UUID, runtime: ServiceRuntime) async throws -> Row? {
+        let rows = try await runtime.database.query("""
+            SELECT application_id, account_number, status, principal_fen, outstanding_fen, annual_rate_milli_percent, term_months, method,
+                   disbursed_on::text
+            FROM loans WHERE loan_id = \(id)
+            """)
+        for try await r in rows.decode((UUID, String, String, Int64, Int64, Int64, Int, String, String?).self) {
+            return Row(view: View(loanId: id.uuidString.lowercased(), applicationId: r.0.uuidString.lowercased(), accountNumber: r.1, status: r.2,
+                                  principalFen: r.3, outstandingFen: r.4, annualRate: LoanApplications.percent(r.5), termMonths: r.6,
+                                  repaymentMethod: r.7, disbursedOn: r.8), rate: r.5)
+        }
+        return nil
+    }
+
+    struct Handlers: Sendable {
+        let runtime: ServiceRuntime
+
+        func loan(_ context: BasicRequestContext) async throws -> Row {
+            let text = try context.parameters.require("loanId")
+            guard let id = UUID(uuidString: text), let row = try await Loans.load(id, runtime: runtime) else {
+                throw Problem.notFound("unknown_loan", "no loan \(text)")
+            }
+            return row
+        }
+
+        @Sendable func get(_ request: Request, context: BasicRequestContext) async throws -> Response {
+            try HTTPJSON.response(.ok, try await loan(context).view)
+        }
+
+        /// `GET /v1/loans/{loanId}/schedule`: every instalment, rounded to the fen, the last absorbing the remainder.
+        @Sendable func schedule(_ request: Request, context: BasicRequestContext) async throws -> Response {
+            let row = try await loan(context)
+            struct Schedule: Codable {
+                var loanId: String
+                var principalFen: Fen
+                var annualRate: String
+                var repaymentMethod: String
+                var totalInterestFen: Fen
+                var instalments: [Instalment]
+            }
+            let method = RepaymentMethod(rawValue: row.view.repaymentMethod) ?? .equalInstallment
+            let rows = LoanRules.schedule(principal: row.view.principalFen, annualRateMilliPercent: row.rate, months: row.view.termMonths, method: method)
+            return try HTTPJSON.response(.ok, Schedule(loanId: row.view.loanId, principalFen: row.view.principalFen, annualRate: row.view.annualRate,
+                                                       repaymentMethod: method.rawValue, totalInterestFen: rows.reduce(0) { $0 + $1.interestFen },
+                                                       instalments: rows))
+        }
+    }
+}

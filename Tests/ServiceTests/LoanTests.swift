@@ -1,0 +1,165 @@
+import Contracts
+import Contribution
+import Enrolment
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Loan
+import Policy
+import ServiceRuntime
+import Testing
+
+/// The loan one-thing application end to end: facts from the enrolment and ledger events, one
+/// decision with every reason, schedules, and the fund pool's liquidity. Serialized: the fund
+/// pool is one for the whole database.
+@Suite("Loans: the one-thing application and the fund pool", .serialized)
+struct LoanTests {
+    static let staff = "dev-staff-token"
+
+    struct Clients: Sendable {
+        let enrolment: JSONClient
+        let ledger: JSONClient
+        let loan: JSONClient
+    }
+
+    func withServices(_ body: @escaping @Sendable (Clients) async throws -> Void) async throws {
+        let enrolment = try EnrolmentService.buildApplication(config: TestStack.config(EnrolmentService.descriptor), clock: TestStack.clock)
+        let contribution = try ContributionService.buildApplication(config: TestStack.config(ContributionService.descriptor), clock: TestStack.clock)
+        let loan = try LoanService.buildApplication(config: TestStack.config(LoanService.descriptor), clock: TestStack.clock)
+        try await enrolment.test(.live) { e in
+            try await contribution.test(.live) { c in
+                try await loan.test(.live) { l in
+                    try await body(Clients(enrolment: JSONClient(client: e), ledger: JSONClient(client: c), loan: JSONClient(client: l)))
+                }
+            }
+        }
+    }
+
+    /// An account with one 2,000-yuan contribution in each of `months` months of 2025 (before the
+    /// scheme, so no subsidy joins), known to the loan service.
+    static func contributor(_ s: Clients, months: Int, birth: String? = nil, education: String = #"{"level":"below_bachelor"}"#) async throws -> String {
+        // Born in the 1990s: a 20-year term ends well before retirement + 5 years.
+        let date = birth ?? String(format: "19%02d-%02d-%02d", Int.random(in: 92...99), Int.random(in: 1...12), Int.random(in: 1...28))
+        let person = TestStack.residentID(birth: date, serial: Int.random(in: 0..<100), male: Bool.random())
+        let reply = try await s.enrolment.post("/v1/enrolments", Bodies.enrolment(idNumber: person, education: education))
+        let account = try #require(reply.string("accountNumber"), "\(reply.text)")
+        #expect(try await TestStack.eventually { try await s.ledger.get("/v1/accounts/\(account)/balance").status == 200 })
+        for month in 0..<months {
+            let paidAt = String(format: "2025-%02d-15T10:00:00+08:00", month + 1)
+            let paid = try await s.ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: 200_000, txn: TestStack.unique("wx"), paidAt: paidAt))
+            #expect(paid.status == 201, "\(paid.text)")
+        }
+        #expect(try await TestStack.eventually {
+            try await s.loan.get("/v1/accounts/\(account)/loan-quota").json["quota"].flatMap { ($0 as? [String: Any])?["balanceFen"] as? NSNumber }?.int64Value
+                == Int64(months) * 200_000
+        }, "the loan service has seen every contribution")
+        return account
+    }
+
+    static func application(_ account: String, spouse: String? = nil, county: String = "320706", price: Int64 = 150_000_000,
+                            requested: Int64 = 50_000_000, term: Int = 240, income: Int64 = 2_000_000, green: Bool = false) -> String {
+        let spouseField = spouse.map { #""spouseAccountNumber":"\#($0)","# } ?? ""
+        return #"{"accountNumber":"\#(account)",\#(spouseField)"house":{"county":"\#(county)","priceFen":\#(price),"firstHome":true,"green":\#(green)},"requestedFen":\#(requested),"termMonths":\#(term),"repaymentMethod":"equal_installment","monthlyIncomeFen":\#(income),"monthlyDebtFen":0}"#
+    }
+
+    /// Sets the employed contributors' share so that the pool's assets are `assets` fen.
+    static func setPool(_ s: Clients, assets: Int64) async throws {
+        let pool = try await s.loan.get("/v1/fund-pool")
+        let delta = assets - (pool.int("assetsFen") ?? 0)
+        guard delta != 0 else { return }
+        let entry = try await s.loan.post("/v1/fund-pool/entries", #"{"kind":"employed_share","amountFen":\#(delta),"reference":"test"}"#, staffToken: staff)
+        #expect(entry.status == 201, "\(entry.text)")
+    }
+
+    @Test("5 contribution months are refused, 6 approved with the quota's factors, a schedule to the fen and events")
+    func sixMonths() async throws {
+        try await withServices { s in
+            try await Self.setPool(s, assets: 100_000_000_000)
+            let five = try await Self.contributor(s, months: 5)
+            let refused = try await s.loan.post("/v1/loan-applications", Self.application(five))
+            #expect(refused.status == 201 && refused.string("decision") == "rejected", "\(refused.text)")
+            #expect((refused["reasons"] as? [String]) == ["contribution_months_below_6"])
+            #expect(refused.int("approvedFen") == 0)
+
+            let six = try await Self.contributor(s, months: 6)
+            let approved = try await s.loan.post("/v1/loan-applications", Self.application(six))
+            #expect(approved.string("decision") == "approved", "\(approved.text)")
+            // Balance 12,000; average 2,000 a month; 240 months: (180,000 + 720,000) / 2 = 450,000 yuan,
+            // x 0.8 (6 months in all) x 0.8 (3 of the last 12 months: 2025-04 to 2026-03) = 288,000.
+            let quota = try #require(approved["quota"] as? [String: Any])
+            #expect((quota["linkageFen"] as? NSNumber)?.int64Value == 28_800_000)
+            #expect(quota["bindingFactor"] as? String == "linkage")
+            #expect(approved.int("approvedFen") == 28_800_000)
+            #expect((approved["reasons"] as? [String]) == ["limited_by_linkage"])
+            #expect(approved.string("annualRate") == "2.600")
+            let loanId = try #require(approved.string("loanId"))
+            let schedule = try await s.loan.get("/v1/loans/\(loanId)/schedule")
+            let rows = try #require(schedule["instalments"] as? [[String: Any]])
+            #expect(rows.count == 240)
+            #expect(rows.reduce(Int64(0)) { $0 + (($1["principalFen"] as? NSNumber)?.int64Value ?? 0) } == 28_800_000)
+            #expect((rows[0]["paymentFen"] as? NSNumber)?.int64Value == approved.int("firstPaymentFen"))
+            #expect(try await s.loan.get("/v1/loans/\(loanId)").string("status") == "active")
+
+            // One outstanding HPF loan per household.
+            let second = try await s.loan.post("/v1/loan-applications", Self.application(six))
+            #expect((second["reasons"] as? [String])?.contains("outstanding_hpf_loan") == true)
+
+            let decided = try await TestStack.read(topic: Topic.loanEvents.name, count: 2) { $0.keyString == six }
+            let types = decided.compactMap { try? CloudEventCoding.header(from: $0.value).type }
+            #expect(types.contains(EventType.loanApplicationDecided.rawValue) && types.contains(EventType.loanDisbursed.rawValue))
+        }
+    }
+
+    @Test("refusal codes, bad input, the couple ceiling and uplifts in the pre-assessment")
+    func refusalsAndQuota() async throws {
+        try await withServices { s in
+            try await Self.setPool(s, assets: 100_000_000_000)
+            let account = try await Self.contributor(s, months: 12, birth: "2001-05-05",
+                                                     education: #"{"level":"bachelor","graduationDate":"2025-06-30"}"#)
+            let outside = try await s.loan.post("/v1/loan-applications", Self.application(account, county: "320506"))
+            #expect((outside["reasons"] as? [String]) == ["house_outside_city"])
+            let poor = try await s.loan.post("/v1/loan-applications", Self.application(account, income: 0))
+            #expect((poor["reasons"] as? [String]) == ["exceeds_repayment_capacity"] && poor.string("decision") == "rejected")
+            let bad = try await s.loan.post("/v1/loan-applications", Self.application(account, requested: -5))
+            #expect(bad.status == 400 && bad.text.contains("requestedFen"))
+            #expect(try await s.loan.post("/v1/loan-applications", Self.application("3207009999999999")).status == 404)
+
+            let spouse = try await Self.contributor(s, months: 3)
+            let quota = try await s.loan.get("/v1/accounts/\(account)/loan-quota?spouseAccountNumber=\(spouse)&green=true&termMonths=360")
+            #expect(quota.status == 200, "\(quota.text)")
+            let q = try #require(quota["quota"] as? [String: Any])
+            // +20 % green and +50 % graduate within 2 years, additive; the couple ceiling 800,000 x 1.7.
+            #expect((q["upliftBasisPoints"] as? NSNumber)?.int64Value == 7_000)
+            #expect((q["cityCeilingFen"] as? NSNumber)?.int64Value == 136_000_000)
+            #expect((q["balanceFen"] as? NSNumber)?.int64Value == Int64(3_000_000), "the spouse's balance counts: 15 months of 2,000 yuan")
+            #expect(quota["eligible"] as? Bool == true)
+            #expect(try await s.loan.get("/v1/accounts/\(account)/loan-quota?priceFen=abc").status == 400)
+        }
+    }
+
+    @Test("§19: an approval that would breach the liquidity floor waits; a credit line releases it")
+    func awaitingLiquidity() async throws {
+        try await withServices { s in
+            let account = try await Self.contributor(s, months: 6)
+            // Exactly this loan's amount is free: lending it would leave nothing above the 10 % floor
+            // (deposits of tests running alongside add far less than the floor).
+            let pool = try await s.loan.get("/v1/fund-pool")
+            let outstanding = pool.int("loansOutstandingFen") ?? 0
+            try await Self.setPool(s, assets: outstanding + 5_000_000)
+            let waiting = try await s.loan.post("/v1/loan-applications", Self.application(account, requested: 5_000_000))
+            #expect(waiting.string("decision") == "awaiting_liquidity", "\(waiting.text)")
+            #expect((waiting["reasons"] as? [String])?.contains("fund_pool_below_liquidity_floor") == true)
+            let loanId = try #require(waiting.string("loanId"))
+            #expect(try await s.loan.get("/v1/loans/\(loanId)").string("status") == "awaiting_liquidity")
+            #expect(try await s.loan.get("/v1/fund-pool").int("awaitingLiquidity") ?? 0 >= 1)
+
+            let anonymous = try await s.loan.post("/v1/fund-pool/entries", #"{"kind":"credit_line","amountFen":1,"reference":"x"}"#)
+            #expect(anonymous.status == 401)
+            let credit = try await s.loan.post("/v1/fund-pool/entries", #"{"kind":"credit_line","amountFen":50000000,"reference":"ICBC line 2026-03"}"#,
+                                               staffToken: Self.staff)
+            #expect(credit.status == 201 && (credit.int("released") ?? 0) >= 1, "\(credit.text)")
+            #expect(try await s.loan.get("/v1/loans/\(loanId)").string("status") == "active")
+            try await Self.setPool(s, assets: 100_000_000_000)
+        }
+    }
+}
