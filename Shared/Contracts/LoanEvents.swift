@@ -61,3 +61,81 @@ public struct LoanDisbursed: Codable, Sendable, Equatable {
         self.disbursedOn = disbursedOn
     }
 }
+
+/// `hpf.loan.loan-repaid.v1`: a repayment was applied (instalments due first, the rest repays
+/// principal early).
+public struct LoanRepaid: Codable, Sendable, Equatable {
+    public var loanId: String
+    public var accountNumber: String
+    public var amountFen: Fen
+    public var source: String
+    public var reference: String
+    public var outstandingFen: Fen
+    public var arrearsFen: Fen
+    public var receivedOn: BusinessDate
+
+    public init(loanId: String, accountNumber: String, amountFen: Fen, source: String, reference: String, outstandingFen: Fen,
+                arrearsFen: Fen, receivedOn: BusinessDate) {
+        self.loanId = loanId
+        self.accountNumber = accountNumber
+        self.amountFen = amountFen
+        self.source = source
+        self.reference = reference
+        self.outstandingFen = outstandingFen
+        self.arrearsFen = arrearsFen
+        self.receivedOn = receivedOn
+    }
+}
+
+/// `hpf.loan.loan-settled.v1`: nothing is owed any more.
+public struct LoanSettled: Codable, Sendable, Equatable {
+    public var loanId: String
+    public var accountNumber: String
+    public var settledOn: BusinessDate
+    public init(loanId: String, accountNumber: String, settledOn: BusinessDate) {
+        self.loanId = loanId
+        self.accountNumber = accountNumber
+        self.settledOn = settledOn
+    }
+}
+
+/// `hpf.loan.instalment-overdue.v1`: an instalment is still unpaid after the grace days (§13, §18).
+public struct InstalmentOverdue: Codable, Sendable, Equatable {
+    public var loanId: String
+    public var accountNumber: String
+    public var number: Int
+    public var dueOn: BusinessDate
+    public var arrearsFen: Fen
+    /// The longest run of consecutive overdue instalments, and how many were ever overdue.
+    public var consecutive: Int
+    public var cumulative: Int
+
+    public init(loanId: String, accountNumber: String, number: Int, dueOn: BusinessDate, arrearsFen: Fen, consecutive: Int, cumulative: Int) {
+        self.loanId = loanId
+        self.accountNumber = accountNumber
+        self.number = number
+        self.dueOn = dueOn
+        self.arrearsFen = arrearsFen
+        self.consecutive = consecutive
+        self.cumulative = cumulative
+    }
+}
+
+/// `hpf.loan.bad-credit-recorded.v1`: the overdue thresholds were crossed (§13). The enrolment
+/// service's credit registry records it; while active it blocks enrolment and loans. Names the
+/// person by `personRef` only.
+public struct BadCreditRecorded: Codable, Sendable, Equatable {
+    public var personRef: String
+    public var accountNumber: String
+    public var loanId: String
+    public var reason: String
+    public var recordedOn: BusinessDate
+
+    public init(personRef: String, accountNumber: String, loanId: String, reason: String, recordedOn: BusinessDate) {
+        self.personRef = personRef
+        self.accountNumber = accountNumber
+        self.loanId = loanId
+        self.reason = reason
+        self.recordedOn = recordedOn
+    }
+}

@@ -35,6 +35,10 @@ public enum EventType: String, CaseIterable, Sendable {
     case withdrawalRejected = "hpf.withdrawal.withdrawal-rejected.v1"
     case loanApplicationDecided = "hpf.loan.loan-application-decided.v1"
     case loanDisbursed = "hpf.loan.loan-disbursed.v1"
+    case loanRepaid = "hpf.loan.loan-repaid.v1"
+    case loanSettled = "hpf.loan.loan-settled.v1"
+    case instalmentOverdue = "hpf.loan.instalment-overdue.v1"
+    case badCreditRecorded = "hpf.loan.bad-credit-recorded.v1"
     case eventDeadLettered = "hpf.deadletter.event-rejected.v1"
 
     public var topic: Topic {
@@ -43,7 +47,7 @@ public enum EventType: String, CaseIterable, Sendable {
         case .contributionReceived, .subsidyCredited, .debitPosted, .debitRefused, .debitReversed, .accountClosed: .contributionEvents
         case .subsidyGranted, .socialInsuranceSubsidyDecided, .entrepreneurshipEligible: .subsidyEvents
         case .withdrawalRequested, .payoutRequested, .withdrawalPaid, .payoutFailed, .withdrawalRejected: .withdrawalEvents
-        case .loanApplicationDecided, .loanDisbursed: .loanEvents
+        case .loanApplicationDecided, .loanDisbursed, .loanRepaid, .loanSettled, .instalmentOverdue, .badCreditRecorded: .loanEvents
         case .eventDeadLettered: .deadLetter
         }
     }

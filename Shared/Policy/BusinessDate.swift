@@ -47,6 +47,27 @@ public struct BusinessDate: Hashable, Comparable, Sendable, TextCodable {
         return BusinessDate(year: ym.year, month: ym.month, day: min(day, BusinessDate.daysIn(year: ym.year, month: ym.month)))!
     }
 
+    /// The date `days` later (or earlier, when negative).
+    public func adding(days: Int) -> BusinessDate {
+        var remaining = days
+        var (y, m, d) = (year, month, day)
+        while remaining > 0 {
+            let left = BusinessDate.daysIn(year: y, month: m) - d
+            if remaining <= left { d += remaining; remaining = 0 } else {
+                remaining -= left + 1
+                (y, m, d) = m == 12 ? (y + 1, 1, 1) : (y, m + 1, 1)
+            }
+        }
+        while remaining < 0 {
+            if -remaining < d { d += remaining; remaining = 0 } else {
+                remaining += d
+                (y, m) = m == 1 ? (y - 1, 12) : (y, m - 1)
+                d = BusinessDate.daysIn(year: y, month: m)
+            }
+        }
+        return BusinessDate(year: y, month: m, day: d)!
+    }
+
     /// Whole years from `self` to `other` (an age, when `self` is a birth date).
     public func wholeYears(until other: BusinessDate) -> Int {
         var years = other.year - year

@@ -12,6 +12,14 @@ public struct Instalment: Codable, Sendable, Equatable {
     public var interestFen: Fen
     public var paymentFen: Fen
     public var remainingFen: Fen
+
+    public init(number: Int, principalFen: Fen, interestFen: Fen, paymentFen: Fen, remainingFen: Fen) {
+        self.number = number
+        self.principalFen = principalFen
+        self.interestFen = interestFen
+        self.paymentFen = paymentFen
+        self.remainingFen = remainingFen
+    }
 }
 
 /// What the loan rules need to know about the applicant (and spouse, summed) and the house.
@@ -226,5 +234,26 @@ public enum LoanRules {
             // The first payment is the highest: P/n + P·r.
             return roundedFen(Decimal(monthlyPayment) / (1 / n + r), .down)
         }
+    }
+
+    // MARK: Overdue (§13)
+
+    /// The longest run of consecutive instalment numbers among `overdue`.
+    public static func longestRun(_ overdue: [Int]) -> Int {
+        var longest = 0, run = 0, previous: Int?
+        for number in overdue.sorted() {
+            run = previous.map { number == $0 + 1 } == true ? run + 1 : 1
+            longest = max(longest, run)
+            previous = number
+        }
+        return longest
+    }
+
+    /// Whether the overdue history creates a bad-credit record: `consecutive` or `cumulative`
+    /// overdue instalments at the thresholds.
+    public static func badCredit(consecutive: Int, cumulative: Int, parameters p: PolicyParameters) -> String? {
+        if consecutive >= p.badCreditConsecutiveOverdue.value { return "\(consecutive) consecutive overdue instalments (§13)" }
+        if cumulative >= p.badCreditCumulativeOverdue.value { return "\(cumulative) overdue instalments in all (§13)" }
+        return nil
     }
 }

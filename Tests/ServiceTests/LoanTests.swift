@@ -22,10 +22,10 @@ struct LoanTests {
         let loan: JSONClient
     }
 
-    func withServices(_ body: @escaping @Sendable (Clients) async throws -> Void) async throws {
-        let enrolment = try EnrolmentService.buildApplication(config: TestStack.config(EnrolmentService.descriptor), clock: TestStack.clock)
+    func withServices(clock: BusinessClock = TestStack.clock, _ body: @escaping @Sendable (Clients) async throws -> Void) async throws {
+        let enrolment = try EnrolmentService.buildApplication(config: TestStack.config(EnrolmentService.descriptor), clock: clock)
         let contribution = try ContributionService.buildApplication(config: TestStack.config(ContributionService.descriptor), clock: TestStack.clock)
-        let loan = try LoanService.buildApplication(config: TestStack.config(LoanService.descriptor), clock: TestStack.clock)
+        let loan = try LoanService.buildApplication(config: TestStack.config(LoanService.descriptor), clock: clock)
         try await enrolment.test(.live) { e in
             try await contribution.test(.live) { c in
                 try await loan.test(.live) { l in
@@ -37,10 +37,11 @@ struct LoanTests {
 
     /// An account with one 2,000-yuan contribution in each of `months` months of 2025 (before the
     /// scheme, so no subsidy joins), known to the loan service.
-    static func contributor(_ s: Clients, months: Int, birth: String? = nil, education: String = #"{"level":"below_bachelor"}"#) async throws -> String {
+    static func contributor(_ s: Clients, months: Int, birth: String? = nil, education: String = #"{"level":"below_bachelor"}"#,
+                            person chosen: String? = nil) async throws -> String {
         // Born in the 1990s: a 20-year term ends well before retirement + 5 years.
         let date = birth ?? String(format: "19%02d-%02d-%02d", Int.random(in: 92...99), Int.random(in: 1...12), Int.random(in: 1...28))
-        let person = TestStack.residentID(birth: date, serial: Int.random(in: 0..<100), male: Bool.random())
+        let person = chosen ?? TestStack.residentID(birth: date, serial: Int.random(in: 0..<100), male: Bool.random())
         let reply = try await s.enrolment.post("/v1/enrolments", Bodies.enrolment(idNumber: person, education: education))
         let account = try #require(reply.string("accountNumber"), "\(reply.text)")
         #expect(try await TestStack.eventually { try await s.ledger.get("/v1/accounts/\(account)/balance").status == 200 })
@@ -160,6 +161,59 @@ struct LoanTests {
             #expect(credit.status == 201 && (credit.int("released") ?? 0) >= 1, "\(credit.text)")
             #expect(try await s.loan.get("/v1/loans/\(loanId)").string("status") == "active")
             try await Self.setPool(s, assets: 100_000_000_000)
+        }
+    }
+
+    @Test("overdue instalments cross the threshold: a bad-credit record blocks enrolment and loans; repaying clears the arrears")
+    func overdueToBadCredit() async throws {
+        let dial = BusinessClock.Dial(TestStack.today)
+        try await withServices(clock: BusinessClock(dial: dial)) { s in
+            try await Self.setPool(s, assets: 100_000_000_000)
+            let person = TestStack.residentID(birth: "1996-06-06", serial: Int.random(in: 0..<100), male: true)
+            let account = try await Self.contributor(s, months: 6, person: person)
+            let approved = try await s.loan.post("/v1/loan-applications", Self.application(account, requested: 10_000_000))
+            let loanId = try #require(approved.string("loanId"), "\(approved.text)")
+            let schedule = try #require(try await s.loan.get("/v1/loans/\(loanId)/schedule")["instalments"] as? [[String: Any]])
+            let firstThree = schedule.prefix(3).reduce(Int64(0)) { $0 + (($1["paymentFen"] as? NSNumber)?.int64Value ?? 0) }
+            let fourth = try #require((schedule[3]["paymentFen"] as? NSNumber)?.int64Value)
+
+            // Nothing paid for three months: due 04-16, 05-16, 06-16, each overdue 30 days later.
+            dial.set(BusinessDate("2026-07-17")!)
+            let run = try await s.loan.post("/v1/jobs/overdue", #"{"asOf":"2026-07-17"}"#, staffToken: Self.staff)
+            #expect(run.status == 200, "\(run.text)")
+            let loan = try await s.loan.get("/v1/loans/\(loanId)")
+            // The fourth instalment (due 07-16) is due but not yet overdue.
+            #expect(loan.int("overdueInstalments") == 3 && loan.int("arrearsFen") == firstThree + fourth, "\(loan.text)")
+            let again = try await s.loan.post("/v1/jobs/overdue", #"{"asOf":"2026-07-17"}"#, staffToken: Self.staff)
+            #expect(again.int("overdueInstalments") == 0 && again.int("badCreditRecords") == 0, "idempotent")
+
+            // Through the broker, the enrolment service's credit registry now blocks the person.
+            #expect(try await TestStack.eventually {
+                try await s.enrolment.post("/v1/enrolments", Bodies.enrolment(idNumber: person)).string("code") == "bad_credit"
+            }, "the bad-credit record reaches the credit registry")
+            let blocked = try await s.loan.post("/v1/loan-applications", Self.application(account, requested: 1_000_000))
+            #expect((blocked["reasons"] as? [String])?.contains("bad_credit") == true)
+
+            // Settling the arrears clears the overdue state; replays are idempotent.
+            let repay = #"{"amountFen":\#(firstThree),"source":"bank_transfer","reference":"bank-\#(loanId)"}"#
+            let paid = try await s.loan.post("/v1/loans/\(loanId)/repayments", repay)
+            #expect(paid.status == 201 && paid.int("arrearsFen") == fourth, "\(paid.text)")
+            #expect(try await s.loan.post("/v1/loans/\(loanId)/repayments", repay).status == 200)
+            let mismatch = try await s.loan.post("/v1/loans/\(loanId)/repayments", repay.replacingOccurrences(of: "\(firstThree)", with: "\(firstThree + 1)"))
+            #expect(mismatch.status == 409)
+            let cleared = try await s.loan.get("/v1/loans/\(loanId)")
+            #expect(cleared.int("overdueInstalments") == 0 && cleared.int("arrearsFen") == fourth)
+
+            // Early repayment of everything left settles the loan.
+            let outstanding = try #require(cleared.int("payoffFen"))
+            let tooMuch = try await s.loan.post("/v1/loans/\(loanId)/repayments", #"{"amountFen":\#(outstanding + 1),"source":"bank_transfer","reference":"x-\#(loanId)"}"#)
+            #expect(tooMuch.status == 422 && tooMuch.string("code") == "exceeds_amount_owed")
+            let settled = try await s.loan.post("/v1/loans/\(loanId)/repayments", #"{"amountFen":\#(outstanding),"source":"bank_transfer","reference":"final-\#(loanId)"}"#)
+            #expect(settled.string("status") == "settled" && settled.int("outstandingFen") == 0, "\(settled.text)")
+            let events = try await TestStack.read(topic: Topic.loanEvents.name, count: 6) { $0.keyString == account }
+            let types = Set(events.compactMap { try? CloudEventCoding.header(from: $0.value).type })
+            #expect(types.isSuperset(of: [EventType.instalmentOverdue.rawValue, EventType.badCreditRecorded.rawValue, EventType.loanRepaid.rawValue,
+                                          EventType.loanSettled.rawValue]))
         }
     }
 }

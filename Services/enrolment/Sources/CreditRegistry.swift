@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Hummingbird
 import Policy
@@ -60,6 +61,28 @@ struct CreditRegistry: Sendable {
             return count
         }
         return try HTTPJSON.response(.ok, ImportResult(imported: imported, alreadyKnown: body.records.count - imported))
+    }
+}
+
+extension CreditRegistry {
+    /// §13: bad-credit records the loan service creates when a loan's overdue instalments cross
+    /// the thresholds; recorded like imported ones (source `loan`, reference the loan id), so they
+    /// block enrolment while active.
+    static func loanRecords(runtime: ServiceRuntime) -> EventSubscription {
+        EventSubscription(consumerName: "credit-registry", topics: [.loanEvents], handlers: [
+            .on(.badCreditRecorded, BadCreditRecorded.self) { event, connection in
+                let r = event.data
+                var masked: String?
+                for try await m in try await connection.query(
+                    "SELECT id_number_masked FROM accounts WHERE person_ref = \(r.personRef) LIMIT 1", logger: runtime.logger).decode(String.self) { masked = m }
+                guard let masked else { throw EventRejection(detail: "bad-credit record for a person with no account here") }
+                try await connection.query("""
+                    INSERT INTO credit_records (id, person_ref, id_number_masked, source, reference, reason, active_from)
+                    VALUES (\(UUID()), \(r.personRef), \(masked), 'loan', \(r.loanId), \(r.reason), \(r.recordedOn.description)::date)
+                    ON CONFLICT (source, reference) DO NOTHING
+                    """, logger: runtime.logger)
+            },
+        ])
     }
 }
 

@@ -1,3 +1,4 @@
+import Contracts
 import Hummingbird
 import ServiceRuntime
 
@@ -18,5 +19,9 @@ public enum EnrolmentService: HPFServiceModule {
         router.group("/v1/credit-records")
             .add(middleware: StaffAuthMiddleware(token: runtime.config.staffToken))
             .post(use: credit.importRecords)
+    }
+
+    public static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] {
+        [CreditRegistry.loanRecords(runtime: runtime)]
     }
 }

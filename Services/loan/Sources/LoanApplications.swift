@@ -84,6 +84,11 @@ struct LoanApplications: Sendable {
             SELECT 1 FROM loans WHERE status <> 'settled' AND (person_ref = ANY(\(household)) OR spouse_person_ref = ANY(\(household))) LIMIT 1
             """, logger: logger) { outstanding = true }
         if outstanding { reasons.append("outstanding_hpf_loan") }
+        // §13: a bad-credit record from an overdue loan blocks new loans.
+        var badCredit = false
+        for try await _ in try await connection.query(
+            "SELECT 1 FROM bad_credit_records WHERE person_ref = ANY(\(household)) LIMIT 1", logger: logger) { badCredit = true }
+        if badCredit { reasons.append("bad_credit") }
         let quota = LoanRules.quota(facts: facts, request: request, on: date, parameters: p)
         if reasons.isEmpty, quota.quotaFen <= 0 {
             let code = switch quota.bindingFactor {
@@ -102,7 +107,8 @@ struct LoanApplications: Sendable {
             "householdOutstandingLoan": "\(outstanding)",
             "spouseContributor": "\(spouse != nil)",
             "dataAsOf": applicant.lastEventAt.map(Instant.format) ?? "no ledger event yet",
-            "creditRecord": "not checked: the credit registry publishes no events yet",
+            "badCreditFromLoans": "\(badCredit)",
+            "importedCreditRecords": "not checked here: the enrolment registry refuses enrolment; it publishes no events yet",
         ]
         return Assessment(applicant: applicant, spouse: spouse, facts: facts, quota: quota, reasons: reasons, investigation: investigation)
     }

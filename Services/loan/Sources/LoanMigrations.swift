@@ -74,5 +74,38 @@ enum LoanMigrations {
                 recorded_at timestamptz NOT NULL DEFAULT now()
             )
             """),
+        Migration(2, "instalments, repayments, bad-credit records", """
+            CREATE TABLE instalments (
+                loan_id uuid NOT NULL REFERENCES loans,
+                number int NOT NULL,
+                due_on date NOT NULL,
+                principal_fen bigint NOT NULL,
+                interest_fen bigint NOT NULL,
+                payment_fen bigint NOT NULL,
+                paid_fen bigint NOT NULL DEFAULT 0 CHECK (paid_fen BETWEEN 0 AND payment_fen),
+                paid_on date,
+                -- overdue now (cleared when paid) and ever (counts towards the bad-credit thresholds, §13).
+                overdue boolean NOT NULL DEFAULT false,
+                was_overdue boolean NOT NULL DEFAULT false,
+                PRIMARY KEY (loan_id, number)
+            );
+            CREATE INDEX instalments_open ON instalments (due_on) WHERE paid_fen < payment_fen;
+            CREATE TABLE repayments (
+                repayment_id uuid PRIMARY KEY,
+                loan_id uuid NOT NULL REFERENCES loans,
+                source text NOT NULL,
+                reference text NOT NULL,
+                amount_fen bigint NOT NULL CHECK (amount_fen > 0),
+                received_on date NOT NULL,
+                UNIQUE (loan_id, reference)
+            );
+            CREATE TABLE bad_credit_records (
+                loan_id uuid PRIMARY KEY REFERENCES loans,
+                person_ref text NOT NULL,
+                reason text NOT NULL,
+                recorded_on date NOT NULL
+            );
+            CREATE INDEX bad_credit_by_person ON bad_credit_records (person_ref)
+            """),
     ]
 }

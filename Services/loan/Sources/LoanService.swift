@@ -1,5 +1,6 @@
 import Contracts
 import Hummingbird
+import ServiceLifecycle
 import ServiceRuntime
 
 /// The loan service (§4-§7, §10, §18, §19): the one-thing application (one request, one decision
@@ -16,10 +17,17 @@ public enum LoanService: HPFServiceModule {
         let loans = Loans.Handlers(runtime: runtime)
         router.get("/v1/loans/:loanId", use: loans.get)
         router.get("/v1/loans/:loanId/schedule", use: loans.schedule)
+        router.post("/v1/loans/:loanId/repayments", use: Instalments.Handlers(runtime: runtime).repay)
         let pool = FundPool.Handlers(runtime: runtime)
         router.get("/v1/fund-pool", use: pool.get)
         router.group("/v1/fund-pool/entries").add(middleware: StaffAuthMiddleware<BasicRequestContext>(token: runtime.config.staffToken))
             .post(use: pool.record)
+        router.group("/v1/jobs/overdue").add(middleware: StaffAuthMiddleware<BasicRequestContext>(token: runtime.config.staffToken))
+            .post(use: OverdueJob(runtime: runtime).runFromHTTP)
+    }
+
+    public static func jobs(runtime: ServiceRuntime) -> [any Service] {
+        [DailyOverdueCheck(job: OverdueJob(runtime: runtime))]
     }
 
     public static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] {

@@ -17,7 +17,9 @@ enum Loans {
             """, logger: runtime.logger)
         for try await (application, account, principal, rate, term, method) in rows.decode((UUID, String, Int64, Int64, Int, String).self) {
             let repayment = RepaymentMethod(rawValue: method) ?? .equalInstallment
-            let first = LoanRules.schedule(principal: principal, annualRateMilliPercent: rate, months: term, method: repayment).first?.paymentFen ?? 0
+            let rows = LoanRules.schedule(principal: principal, annualRateMilliPercent: rate, months: term, method: repayment)
+            try await Instalments.insert(rows, loan: loanId, from: today, startingAt: 0, connection: connection, logger: runtime.logger)
+            let first = rows.first?.paymentFen ?? 0
             let disbursed = LoanDisbursed(loanId: loanId.uuidString.lowercased(), applicationId: application.uuidString.lowercased(),
                                           accountNumber: account, principalFen: principal, annualRateMilliPercent: rate, termMonths: term,
                                           repaymentMethod: repayment, firstPaymentFen: first, disbursedOn: today)
@@ -42,6 +44,11 @@ enum Loans {
         var termMonths: Int
         var repaymentMethod: String
         var disbursedOn: String?
+        /// What is due and unpaid, and how many instalments are overdue now.
+        var arrearsFen: Fen
+        var overdueInstalments: Int
+        /// What settles the loan today: the arrears plus the principal not yet due.
+        var payoffFen: Fen
     }
 
     struct Row: Sendable {
@@ -50,15 +57,20 @@ enum Loans {
     }
 
     static func load(_ id: UUID, runtime: ServiceRuntime) async throws -> Row? {
+        let today = runtime.clock.today.description
         let rows = try await runtime.database.query("""
             SELECT application_id, account_number, status, principal_fen, outstanding_fen, annual_rate_milli_percent, term_months, method,
-                   disbursed_on::text
-            FROM loans WHERE loan_id = \(id)
+                   disbursed_on::text,
+                   (SELECT coalesce(sum(payment_fen - paid_fen), 0) FROM instalments WHERE loan_id = l.loan_id AND due_on <= \(today)::date)::bigint,
+                   (SELECT count(*) FROM instalments WHERE loan_id = l.loan_id AND overdue)::int,
+                   (SELECT coalesce(sum(principal_fen), 0) FROM instalments WHERE loan_id = l.loan_id AND due_on > \(today)::date AND paid_fen = 0)::bigint
+            FROM loans l WHERE loan_id = \(id)
             """)
-        for try await r in rows.decode((UUID, String, String, Int64, Int64, Int64, Int, String, String?).self) {
+        for try await r in rows.decode((UUID, String, String, Int64, Int64, Int64, Int, String, String?, Int64, Int, Int64).self) {
             return Row(view: View(loanId: id.uuidString.lowercased(), applicationId: r.0.uuidString.lowercased(), accountNumber: r.1, status: r.2,
                                   principalFen: r.3, outstandingFen: r.4, annualRate: LoanApplications.percent(r.5), termMonths: r.6,
-                                  repaymentMethod: r.7, disbursedOn: r.8), rate: r.5)
+                                  repaymentMethod: r.7, disbursedOn: r.8, arrearsFen: r.9, overdueInstalments: r.10,
+                                  payoffFen: r.9 + r.11), rate: r.5)
         }
         return nil
     }
@@ -90,7 +102,23 @@ enum Loans {
                 var instalments: [Instalment]
             }
             let method = RepaymentMethod(rawValue: row.view.repaymentMethod) ?? .equalInstallment
-            let rows = LoanRules.schedule(principal: row.view.principalFen, annualRateMilliPercent: row.rate, months: row.view.termMonths, method: method)
+            // The stored instalments (rescheduled after early repayments); a loan still waiting for
+            // liquidity shows the schedule it will have.
+            var rows: [Instalment] = []
+            for try await (number, principal, interest, payment) in try await runtime.database.query("""
+                SELECT number, principal_fen, interest_fen, payment_fen FROM instalments WHERE loan_id = \(UUID(uuidString: row.view.loanId)!) ORDER BY number
+                """).decode((Int, Int64, Int64, Int64).self) {
+                rows.append(Instalment(number: number, principalFen: principal, interestFen: interest, paymentFen: payment, remainingFen: 0))
+            }
+            if rows.isEmpty {
+                rows = LoanRules.schedule(principal: row.view.principalFen, annualRateMilliPercent: row.rate, months: row.view.termMonths, method: method)
+            } else {
+                var remaining = rows.reduce(0) { $0 + $1.principalFen }
+                for index in rows.indices {
+                    remaining -= rows[index].principalFen
+                    rows[index].remainingFen = remaining
+                }
+            }
             return try HTTPJSON.response(.ok, Schedule(loanId: row.view.loanId, principalFen: row.view.principalFen, annualRate: row.view.annualRate,
                                                        repaymentMethod: method.rawValue, totalInterestFen: rows.reduce(0) { $0 + $1.interestFen },
                                                        instalments: rows))

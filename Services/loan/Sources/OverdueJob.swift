@@ -1,0 +1,96 @@
+import Contracts
+import Foundation
+import Hummingbird
+import Policy
+import PostgresNIO
+import ServiceLifecycle
+import ServiceRuntime
+
+/// §13, §18 post-loan checks: every day, instalments still unpaid the grace days after their due
+/// date become overdue (an event each); crossing the consecutive or cumulative threshold creates a
+/// bad-credit record, published for the enrolment service's credit registry. Idempotent: an
+/// instalment turns overdue once, a loan gets one record.
+struct OverdueJob: Sendable {
+    let runtime: ServiceRuntime
+
+    struct Summary: Codable, Sendable {
+        var asOf: BusinessDate
+        var overdueInstalments = 0
+        var badCreditRecords = 0
+    }
+
+    func run(asOf: BusinessDate) async throws -> Summary {
+        let logger = runtime.logger
+        let p = runtime.parameters
+        let cutoff = asOf.adding(days: -p.overdueAfterDays.value)
+        return try await runtime.transaction { connection in
+            var summary = Summary(asOf: asOf)
+            let rows = try await connection.query("""
+                UPDATE instalments i SET overdue = true, was_overdue = true
+                FROM loans l
+                WHERE l.loan_id = i.loan_id AND l.status = 'active' AND i.paid_fen < i.payment_fen AND NOT i.overdue
+                  AND i.due_on < \(cutoff.description)::date
+                RETURNING i.loan_id, l.account_number, l.person_ref, i.number, i.due_on::text, i.payment_fen - i.paid_fen
+                """, logger: logger)
+            var marked: [(UUID, String, String, Int, String, Int64)] = []
+            for try await row in rows.decode((UUID, String, String, Int, String, Int64).self) { marked.append(row) }
+            summary.overdueInstalments = marked.count
+            for loan in Set(marked.map(\.0)) {
+                var history: [Int] = []
+                for try await number in try await connection.query(
+                    "SELECT number FROM instalments WHERE loan_id = \(loan) AND was_overdue", logger: logger).decode(Int.self) { history.append(number) }
+                let consecutive = LoanRules.longestRun(history)
+                for (_, account, _, number, due, arrears) in marked.filter({ $0.0 == loan }).sorted(by: { $0.3 < $1.3 }) {
+                    let event = InstalmentOverdue(loanId: loan.uuidString.lowercased(), accountNumber: account, number: number,
+                                                  dueOn: BusinessDate(due) ?? asOf, arrearsFen: arrears, consecutive: consecutive, cumulative: history.count)
+                    try await Loans.emit(.instalmentOverdue, event, account: account, runtime: runtime, connection: connection)
+                }
+                guard let reason = LoanRules.badCredit(consecutive: consecutive, cumulative: history.count, parameters: p),
+                      let (_, account, person, _, _, _) = marked.first(where: { $0.0 == loan }) else { continue }
+                let inserted = try await connection.query("""
+                    INSERT INTO bad_credit_records (loan_id, person_ref, reason, recorded_on) VALUES (\(loan), \(person), \(reason), \(asOf.description)::date)
+                    ON CONFLICT (loan_id) DO NOTHING RETURNING 1
+                    """, logger: logger)
+                var isNew = false
+                for try await _ in inserted { isNew = true }
+                guard isNew else { continue }
+                summary.badCreditRecords += 1
+                let record = BadCreditRecorded(personRef: person, accountNumber: account, loanId: loan.uuidString.lowercased(), reason: reason, recordedOn: asOf)
+                try await Loans.emit(.badCreditRecorded, record, account: account, runtime: runtime, connection: connection)
+            }
+            return summary
+        }
+    }
+
+    struct JobRequest: Decodable { var asOf: BusinessDate }
+
+    /// `POST /v1/jobs/overdue {asOf}` (staff); `asOf` may not be in the future.
+    @Sendable func runFromHTTP(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let body = try await HTTPJSON.decode(JobRequest.self, from: request)
+        guard body.asOf <= runtime.clock.today else {
+            throw Problem.rule("as_of_in_future", "asOf \(body.asOf) is after today (\(runtime.clock.today))")
+        }
+        return try HTTPJSON.response(.ok, try await run(asOf: body.asOf))
+    }
+}
+
+struct DailyOverdueCheck: Service {
+    let job: OverdueJob
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            guard await job.runtime.gate.wait() else { return }
+            while !Task.isCancelled {
+                do {
+                    let summary = try await job.run(asOf: job.runtime.clock.today)
+                    if summary.overdueInstalments > 0 {
+                        job.runtime.logger.info("overdue check", metadata: ["overdue": "\(summary.overdueInstalments)", "badCredit": "\(summary.badCreditRecords)"])
+                    }
+                } catch {
+                    job.runtime.logger.warning("overdue check failed; will retry", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: .seconds(3600))
+            }
+        }
+    }
+}
