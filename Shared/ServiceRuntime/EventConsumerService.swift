@@ -11,7 +11,8 @@ import ServiceLifecycle
 /// effect; a duplicate id is skipped. Only after the commit is the offset stored. Transient
 /// database errors are retried with backoff (the partition waits: nothing is skipped); events
 /// that cannot be processed go to the dead-letter topic through the outbox, in the same
-/// transaction that records them as handled, and the partition moves on.
+/// transaction that records them as handled, and the partition moves on. Partitions are
+/// processed side by side, each in order.
 public final class EventConsumerService: Service, Sendable {
     let subscription: EventSubscription
     let database: Database
@@ -46,9 +47,9 @@ public final class EventConsumerService: Service, Sendable {
         let consumer = try KafkaConsumer(configuration: kafka, topics: subscription.topics, logger: logger)
         do {
             try await cancelWhenGracefulShutdown {
-                for try await message in consumer.messages {
-                    try await self.process(message)
-                    try consumer.storeOffset(message)
+                while !Task.isCancelled {
+                    let batch = try await consumer.poll(maxMessages: Self.batchSize, timeoutMs: 100)
+                    try await self.processConcurrently(batch, consumer: consumer)
                 }
             }
         } catch is CancellationError {
@@ -57,6 +58,40 @@ public final class EventConsumerService: Service, Sendable {
             throw error
         }
         await consumer.close()
+    }
+
+    /// At most this many messages per poll.
+    static let batchSize = 256
+
+    /// Partitions are independent (an account's events share one partition), so each partition's
+    /// messages of a batch run in order on their own task while partitions proceed side by side;
+    /// each offset is stored only after its message's transaction committed.
+    func processConcurrently(_ batch: [KafkaMessage], consumer: KafkaConsumer) async throws {
+        guard !batch.isEmpty else { return }
+        let partitions = Dictionary(grouping: batch) { PartitionKey(topic: $0.topic, partition: $0.partition) }.values
+        if partitions.count == 1, let only = partitions.first {
+            for message in only {
+                try await process(message)
+                try consumer.storeOffset(message)
+            }
+            return
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for messages in partitions {
+                group.addTask {
+                    for message in messages {
+                        try await self.process(message)
+                        try consumer.storeOffset(message)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    struct PartitionKey: Hashable {
+        let topic: String
+        let partition: Int32
     }
 
     public enum Outcome: Sendable { case processed, duplicate, skipped, deadLettered }

@@ -5,7 +5,8 @@
 #  2. pgbench's TPC-B-like transactions per second on the same Postgres, same machine, same run.
 #  3. end-to-end withdrawals per second, request to paid (the saga through the ledger and a
 #     payment channel simulated in hpfctl): withdrawals/s: N
-#  4. the annual subsidy job over 1,000,000 lots: annual-subsidy: N lots in T s (R lots/s)
+#  4. loan decisions at 200 req/s: loan-decision: R req/s p50 X ms p99 Y ms
+#  5. the annual subsidy job over 1,000,000 lots: annual-subsidy: N lots in T s (R lots/s)
 # Last line: deposits/s: N  pgbench tps: M  ratio: R
 set -euo pipefail
 export HPF_STACK=bench HPF_BUILD=release
@@ -47,7 +48,13 @@ ratio=$(awk -v d="$deposits" -v t="$tps" 'BEGIN { printf "%.2f", d / t }')
   --ledger-url "http://127.0.0.1:$(port_of contribution)" | tee "$out"
 withdrawals=$(grep '^withdrawals/s:' "$out")
 
-# 4. The annual subsidy job over BENCH_LOTS lots, with the services stopped (its events stay in the outbox).
+# 4. Loan decisions at a fixed rate (goal: p99 under 50 ms at 200 req/s).
+.build/release/hpfctl bench-loans --rate "${BENCH_LOAN_RATE:-200}" --seconds "${BENCH_LOAN_SECONDS:-20}" \
+  --url "http://127.0.0.1:$(port_of loan)" --enrolment-url "http://127.0.0.1:$(port_of enrolment)" \
+  --ledger-url "http://127.0.0.1:$(port_of contribution)" | tee "$out"
+loans=$(grep '^loan-decision:' "$out")
+
+# 5. The annual subsidy job over BENCH_LOTS lots, with the services stopped (its events stay in the outbox).
 bash "$here/services.sh" stop
 .build/release/hpfctl bench-annual --lots "${BENCH_LOTS:-1000000}" | tee "$out"
 annual=$(grep '^annual-subsidy:' "$out")
@@ -55,4 +62,5 @@ rm -f "$out"
 echo
 echo "$annual"
 echo "$withdrawals"
+echo "$loans"
 echo "deposits/s: $deposits  pgbench tps: $tps  ratio: $ratio"

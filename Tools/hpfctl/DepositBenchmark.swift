@@ -24,15 +24,7 @@ enum DepositBenchmark {
                               configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: concurrency)))
 
         print("bench: enrolling \(accounts) accounts")
-        var numbers: [String] = []
-        var serial = Int.random(in: 0..<1_000_000)
-        while numbers.count < accounts {
-            serial += 1
-            let body = enrolmentBody(serial: serial)
-            let (status, json) = try await post(http, "\(enrolmentURL)/v1/enrolments", body)
-            if status == 201, let number = json["accountNumber"] as? String { numbers.append(number) }
-            else if status != 409 { throw CommandError("enrolment refused (\(status)): \(json)") }
-        }
+        let numbers = try await BenchSupport.enrol(accounts, http: http, enrolmentURL: enrolmentURL)
         let accountSet = Set(numbers)
         print("bench: waiting for the ledger accounts (account-opened events)")
         for number in numbers {

@@ -23,14 +23,7 @@ enum WithdrawalBenchmark {
                               configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: concurrency)))
 
         print("bench: enrolling \(accounts) accounts and funding each for its withdrawals")
-        var numbers: [String] = []
-        var serial = Int.random(in: 0..<1_000_000)
-        while numbers.count < accounts {
-            serial += 1
-            let (status, json) = try await DepositBenchmark.post(http, "\(enrolmentURL)/v1/enrolments", DepositBenchmark.enrolmentBody(serial: serial))
-            if status == 201, let number = json["accountNumber"] as? String { numbers.append(number) }
-            else if status != 409 { throw CommandError("enrolment refused (\(status)): \(json)") }
-        }
+        let numbers = try await BenchSupport.enrol(accounts, http: http, enrolmentURL: enrolmentURL)
         let perAccount = Fen((withdrawals + accounts - 1) / accounts)
         let runID = UUID().uuidString.prefix(8)
         for number in numbers {

@@ -11,6 +11,8 @@ let usage = """
       bench-annual [--lots N] [--as-of YYYY-MM-DD] the annual subsidy job over N seeded lots (subsidy schema)
       bench-withdrawals [--accounts N] [--withdrawals N] [--concurrency N] [--url URL]
                                                end-to-end withdrawals per second, request to paid
+      bench-loans [--rate R] [--seconds S] [--accounts N] [--url URL]
+                                               one-thing loan decisions at R requests/s: p50 and p99 latency
       payment-channel [--url URL] [--fail-suffix DIGITS]
                                                play the payment channel: confirm every payout (payees whose
                                                bank account ends with DIGITS, default 0000, fail)
@@ -25,6 +27,7 @@ do {
     case "bench-deposits": try await DepositBenchmark.run(options)
     case "bench-annual": try await AnnualSubsidyBenchmark.run(options)
     case "bench-withdrawals": try await WithdrawalBenchmark.run(options)
+    case "bench-loans": try await LoanBenchmark.run(options)
     case "payment-channel": try await PaymentChannelSimulator.run(options)
     default:
         print(usage)

@@ -59,7 +59,7 @@ enum WithdrawalDebits {
                 """, logger: logger)
             let refused = DebitRefused(debitId: request.withdrawalId, accountNumber: request.accountNumber, code: code, detail: detail,
                                        balanceFen: account?.balance)
-            try await emit(.debitRefused, refused, account: request.accountNumber, runtime: runtime, connection: connection)
+            try await runtime.emit(.debitRefused, refused, account: request.accountNumber, on: connection)
         }
 
         guard let account else { return try await refuse("unknown_account", "the ledger has no account \(request.accountNumber)") }
@@ -91,7 +91,7 @@ enum WithdrawalDebits {
         let debitPosted = DebitPosted(debitId: request.withdrawalId, accountNumber: request.accountNumber, kind: .withdrawal, amountFen: amount,
                                       postedOn: today, balanceAfterFen: posted.balanceAfter, sequence: posted.seq, consumedLots: lots,
                                       closureReason: request.closureReason)
-        try await emit(.debitPosted, debitPosted, account: request.accountNumber, runtime: runtime, connection: connection)
+        try await runtime.emit(.debitPosted, debitPosted, account: request.accountNumber, on: connection)
     }
 
     /// The payout reached the payee: the debit is final; a closure closes the account.
@@ -114,7 +114,7 @@ enum WithdrawalDebits {
         guard let reason = closureReason.flatMap(ClosureReason.init(rawValue:)) else { return }
         try await connection.query("UPDATE accounts SET status = 'closed' WHERE account_number = \(paid.accountNumber)", logger: logger)
         let closed = AccountClosed(accountNumber: paid.accountNumber, closureReason: reason, closedOn: paid.paidOn)
-        try await emit(.accountClosed, closed, account: paid.accountNumber, runtime: runtime, connection: connection)
+        try await runtime.emit(.accountClosed, closed, account: paid.accountNumber, on: connection)
     }
 
     /// Compensation: the payout failed, so a `reversal` posting gives the money back and the
@@ -149,7 +149,7 @@ enum WithdrawalDebits {
         }
         let reversed = DebitReversed(debitId: failed.withdrawalId, accountNumber: failed.accountNumber, amountFen: amount, code: failed.code,
                                      reversedOn: today, balanceAfterFen: posted.balanceAfter, sequence: posted.seq, restoredLots: restored)
-        try await emit(.debitReversed, reversed, account: failed.accountNumber, runtime: runtime, connection: connection)
+        try await runtime.emit(.debitReversed, reversed, account: failed.accountNumber, on: connection)
     }
 
     static func debitID(_ text: String) throws -> UUID {
@@ -163,9 +163,4 @@ enum WithdrawalDebits {
         return nil
     }
 
-    static func emit<P: Codable & Sendable>(_ type: EventType, _ data: P, account: String, runtime: ServiceRuntime,
-                                            connection: PostgresConnection) async throws {
-        let event = CloudEvent(source: runtime.descriptor.eventSource, type: type.rawValue, subject: account, data: data)
-        try await Outbox.enqueue(event, topic: .contributionEvents, on: connection, logger: runtime.logger)
-    }
 }

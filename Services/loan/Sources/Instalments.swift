@@ -109,10 +109,10 @@ enum Instalments {
                 let repaid = LoanRepaid(loanId: loanId.uuidString.lowercased(), accountNumber: account, amountFen: body.amountFen,
                                         source: body.source.rawValue, reference: body.reference, outstandingFen: outstanding,
                                         arrearsFen: after.arrears, receivedOn: today)
-                try await Loans.emit(.loanRepaid, repaid, account: account, runtime: runtime, connection: connection)
+                try await runtime.emit(.loanRepaid, repaid, account: account, on: connection)
                 if settled {
-                    try await Loans.emit(.loanSettled, LoanSettled(loanId: loanId.uuidString.lowercased(), accountNumber: account, settledOn: today),
-                                         account: account, runtime: runtime, connection: connection)
+                    let settled = LoanSettled(loanId: loanId.uuidString.lowercased(), accountNumber: account, settledOn: today)
+                    try await runtime.emit(.loanSettled, settled, account: account, on: connection)
                 }
                 return (Applied(loanId: loanId.uuidString.lowercased(), status: settled ? "settled" : "active", amountFen: body.amountFen,
                                 outstandingFen: outstanding, arrearsFen: after.arrears), false)

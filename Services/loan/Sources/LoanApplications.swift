@@ -173,7 +173,7 @@ struct LoanApplications: Sendable {
                 applicationId: applicationId.uuidString.lowercased(), accountNumber: body.accountNumber, spouseAccountNumber: body.spouseAccountNumber,
                 decision: outcome, reasons: reasons, requestedFen: body.requestedFen, approvedFen: approvedFen, termMonths: body.termMonths,
                 repaymentMethod: body.repaymentMethod, annualRateMilliPercent: quota.annualRateMilliPercent, quota: quota, decidedOn: today)
-            try await Loans.emit(.loanApplicationDecided, decided, account: body.accountNumber, runtime: runtime, connection: connection)
+            try await runtime.emit(.loanApplicationDecided, decided, account: body.accountNumber, on: connection)
             if let loanId {
                 try await connection.query("""
                     INSERT INTO loans (loan_id, application_id, account_number, person_ref, spouse_person_ref, principal_fen, outstanding_fen,

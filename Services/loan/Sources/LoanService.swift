@@ -23,11 +23,13 @@ public enum LoanService: HPFServiceModule {
         router.group("/v1/fund-pool/entries").add(middleware: StaffAuthMiddleware<BasicRequestContext>(token: runtime.config.staffToken))
             .post(use: pool.record)
         router.group("/v1/jobs/overdue").add(middleware: StaffAuthMiddleware<BasicRequestContext>(token: runtime.config.staffToken))
-            .post(use: OverdueJob(runtime: runtime).runFromHTTP)
+            .post(use: overdueCheck(runtime).onDemand)
     }
 
-    public static func jobs(runtime: ServiceRuntime) -> [any Service] {
-        [DailyOverdueCheck(job: OverdueJob(runtime: runtime))]
+    public static func jobs(runtime: ServiceRuntime) -> [any Service] { [overdueCheck(runtime)] }
+
+    static func overdueCheck(_ runtime: ServiceRuntime) -> DailyJob<OverdueJob.Summary> {
+        DailyJob("overdue check", runtime: runtime, didWork: { $0.overdueInstalments > 0 }) { try await OverdueJob(runtime: runtime).run(asOf: $0) }
     }
 
     public static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] {

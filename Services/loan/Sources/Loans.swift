@@ -23,15 +23,10 @@ enum Loans {
             let disbursed = LoanDisbursed(loanId: loanId.uuidString.lowercased(), applicationId: application.uuidString.lowercased(),
                                           accountNumber: account, principalFen: principal, annualRateMilliPercent: rate, termMonths: term,
                                           repaymentMethod: repayment, firstPaymentFen: first, disbursedOn: today)
-            try await emit(.loanDisbursed, disbursed, account: account, runtime: runtime, connection: connection)
+            try await runtime.emit(.loanDisbursed, disbursed, account: account, on: connection)
         }
     }
 
-    static func emit<P: Codable & Sendable>(_ type: EventType, _ data: P, account: String, runtime: ServiceRuntime,
-                                            connection: PostgresConnection) async throws {
-        let event = CloudEvent(source: runtime.descriptor.eventSource, type: type.rawValue, subject: account, data: data)
-        try await Outbox.enqueue(event, topic: .loanEvents, on: connection, logger: runtime.logger)
-    }
 
     struct View: Codable, Sendable {
         var loanId: String

@@ -1,12 +1,10 @@
 import Contracts
 import Foundation
-import Hummingbird
 import Policy
 import PostgresNIO
-import ServiceLifecycle
 import ServiceRuntime
 
-/// §13, §18 post-loan checks: every day, instalments still unpaid the grace days after their due
+/// §13, §18 post-loan checks (a `DailyJob`): every day, instalments still unpaid the grace days after their due
 /// date become overdue (an event each); crossing the consecutive or cumulative threshold creates a
 /// bad-credit record, published for the enrolment service's credit registry. Idempotent: an
 /// instalment turns overdue once, a loan gets one record.
@@ -43,7 +41,7 @@ struct OverdueJob: Sendable {
                 for (_, account, _, number, due, arrears) in marked.filter({ $0.0 == loan }).sorted(by: { $0.3 < $1.3 }) {
                     let event = InstalmentOverdue(loanId: loan.uuidString.lowercased(), accountNumber: account, number: number,
                                                   dueOn: BusinessDate(due) ?? asOf, arrearsFen: arrears, consecutive: consecutive, cumulative: history.count)
-                    try await Loans.emit(.instalmentOverdue, event, account: account, runtime: runtime, connection: connection)
+                    try await runtime.emit(.instalmentOverdue, event, account: account, on: connection)
                 }
                 guard let reason = LoanRules.badCredit(consecutive: consecutive, cumulative: history.count, parameters: p),
                       let (_, account, person, _, _, _) = marked.first(where: { $0.0 == loan }) else { continue }
@@ -56,41 +54,9 @@ struct OverdueJob: Sendable {
                 guard isNew else { continue }
                 summary.badCreditRecords += 1
                 let record = BadCreditRecorded(personRef: person, accountNumber: account, loanId: loan.uuidString.lowercased(), reason: reason, recordedOn: asOf)
-                try await Loans.emit(.badCreditRecorded, record, account: account, runtime: runtime, connection: connection)
+                try await runtime.emit(.badCreditRecorded, record, account: account, on: connection)
             }
             return summary
-        }
-    }
-
-    struct JobRequest: Decodable { var asOf: BusinessDate }
-
-    /// `POST /v1/jobs/overdue {asOf}` (staff); `asOf` may not be in the future.
-    @Sendable func runFromHTTP(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let body = try await HTTPJSON.decode(JobRequest.self, from: request)
-        guard body.asOf <= runtime.clock.today else {
-            throw Problem.rule("as_of_in_future", "asOf \(body.asOf) is after today (\(runtime.clock.today))")
-        }
-        return try HTTPJSON.response(.ok, try await run(asOf: body.asOf))
-    }
-}
-
-struct DailyOverdueCheck: Service {
-    let job: OverdueJob
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown {
-            guard await job.runtime.gate.wait() else { return }
-            while !Task.isCancelled {
-                do {
-                    let summary = try await job.run(asOf: job.runtime.clock.today)
-                    if summary.overdueInstalments > 0 {
-                        job.runtime.logger.info("overdue check", metadata: ["overdue": "\(summary.overdueInstalments)", "badCredit": "\(summary.badCreditRecords)"])
-                    }
-                } catch {
-                    job.runtime.logger.warning("overdue check failed; will retry", metadata: ["error": "\(error)"])
-                }
-                try? await Task.sleep(for: .seconds(3600))
-            }
         }
     }
 }

@@ -185,38 +185,4 @@ public struct AnnualSubsidyJob: Sendable {
         }
         return lots
     }
-
-    struct JobRequest: Decodable { var asOf: BusinessDate }
-
-    /// `POST /v1/jobs/annual-subsidy {asOf}` (staff): `asOf` may not be in the future.
-    @Sendable func runFromHTTP(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let body = try await HTTPJSON.decode(JobRequest.self, from: request)
-        guard body.asOf <= runtime.clock.today else {
-            throw Problem.rule("as_of_in_future", "asOf \(body.asOf) is after today (\(runtime.clock.today))")
-        }
-        return try HTTPJSON.response(.ok, try await run(asOf: body.asOf))
-    }
-}
-
-/// The annual job's daily run inside the service: at start, then every hour for the business
-/// date of the day (idempotent, so the hourly repeat only catches up what a failure left).
-struct DailyAnnualSubsidy: Service {
-    let job: AnnualSubsidyJob
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown {
-            guard await job.runtime.gate.wait() else { return }
-            while !Task.isCancelled {
-                do {
-                    let summary = try await job.run(asOf: job.runtime.clock.today)
-                    if summary.lots > 0 {
-                        job.runtime.logger.info("annual subsidy run", metadata: ["asOf": "\(summary.asOf)", "lots": "\(summary.lots)", "grantedFen": "\(summary.grantedFen)"])
-                    }
-                } catch {
-                    job.runtime.logger.warning("annual subsidy run failed; will retry", metadata: ["error": "\(error)"])
-                }
-                try? await Task.sleep(for: .seconds(3600))
-            }
-        }
-    }
 }

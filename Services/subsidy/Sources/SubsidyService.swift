@@ -16,7 +16,7 @@ public enum SubsidyService: HPFServiceModule {
         router.get("/v1/accounts/:accountNumber/subsidies", use: queries.subsidies)
         router.get("/v1/subsidy-budget", use: queries.budget)
         let staff = StaffAuthMiddleware<BasicRequestContext>(token: runtime.config.staffToken)
-        router.group("/v1/jobs/annual-subsidy").add(middleware: staff).post(use: AnnualSubsidyJob(runtime: runtime).runFromHTTP)
+        router.group("/v1/jobs/annual-subsidy").add(middleware: staff).post(use: annualSubsidy(runtime).onDemand)
         router.group("/v1/social-insurance/payments").add(middleware: staff).post(use: SocialInsuranceSubsidy(runtime: runtime).decide)
     }
 
@@ -24,7 +24,10 @@ public enum SubsidyService: HPFServiceModule {
         [ParticipantProfiles.subscription(runtime: runtime), ContributionLots.subscription(runtime: runtime)]
     }
 
-    public static func jobs(runtime: ServiceRuntime) -> [any Service] {
-        [DailyAnnualSubsidy(job: AnnualSubsidyJob(runtime: runtime))]
+    public static func jobs(runtime: ServiceRuntime) -> [any Service] { [annualSubsidy(runtime)] }
+
+    /// Daily (hourly for the day's date) and on demand for staff.
+    static func annualSubsidy(_ runtime: ServiceRuntime) -> DailyJob<AnnualSubsidyJob.Summary> {
+        DailyJob("annual subsidy", runtime: runtime, didWork: { $0.lots > 0 }) { try await AnnualSubsidyJob(runtime: runtime).run(asOf: $0) }
     }
 }

@@ -21,7 +21,7 @@ enum LedgerOutcomes {
                       let payoutId = record.payoutId else { return }
                 let payout = PayoutRequested(payoutId: payoutId.uuidString.lowercased(), withdrawalId: debit.debitId,
                                              accountNumber: debit.accountNumber, amountFen: debit.amountFen, payee: record.payee)
-                try await Withdrawals.emit(.payoutRequested, payout, account: debit.accountNumber, runtime: runtime, connection: connection)
+                try await runtime.emit(.payoutRequested, payout, account: debit.accountNumber, on: connection)
             },
             .on(.debitRefused, DebitRefused.self) { event, connection in
                 let refused = event.data

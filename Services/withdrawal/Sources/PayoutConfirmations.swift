@@ -56,7 +56,7 @@ struct PayoutConfirmations: Sendable {
                 }
                 let event = WithdrawalPaid(withdrawalId: id.uuidString.lowercased(), accountNumber: paid.account, reason: paid.reason,
                                            amountFen: paid.amountFen ?? 0, closureReason: paid.closureReason, paidOn: today, channelRef: body.channelRef)
-                try await Withdrawals.emit(.withdrawalPaid, event, account: paid.account, runtime: runtime, connection: connection)
+                try await runtime.emit(.withdrawalPaid, event, account: paid.account, on: connection)
                 if paid.rentPlanId != nil { try await RentPlans.monthPaid(paid, runtime: runtime, connection: connection) }
                 return paid
             case .failed:
@@ -66,7 +66,7 @@ struct PayoutConfirmations: Sendable {
                 }
                 let event = PayoutFailed(withdrawalId: id.uuidString.lowercased(), accountNumber: failing.account,
                                          amountFen: failing.amountFen ?? 0, code: failureCode ?? "payout_failed")
-                try await Withdrawals.emit(.payoutFailed, event, account: failing.account, runtime: runtime, connection: connection)
+                try await runtime.emit(.payoutFailed, event, account: failing.account, on: connection)
                 return failing
             }
         }

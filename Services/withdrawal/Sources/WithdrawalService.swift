@@ -22,14 +22,16 @@ public enum WithdrawalService: HPFServiceModule {
         let staff = StaffAuthMiddleware<BasicRequestContext>(token: runtime.config.staffToken)
         // The payment channel authenticates like staff (a bearer token).
         router.group("/v1/payouts/:payoutId/confirmation").add(middleware: staff).post(use: PayoutConfirmations(runtime: runtime).confirm)
-        router.group("/v1/jobs/rent-payments").add(middleware: staff).post(use: RentPaymentJob(runtime: runtime).runFromHTTP)
+        router.group("/v1/jobs/rent-payments").add(middleware: staff).post(use: rentPayments(runtime).onDemand)
     }
 
     public static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] {
         [WithdrawalAccounts.subscription(runtime: runtime), LedgerOutcomes.subscription(runtime: runtime)]
     }
 
-    public static func jobs(runtime: ServiceRuntime) -> [any Service] {
-        [DailyRentPayments(job: RentPaymentJob(runtime: runtime))]
+    public static func jobs(runtime: ServiceRuntime) -> [any Service] { [rentPayments(runtime)] }
+
+    static func rentPayments(_ runtime: ServiceRuntime) -> DailyJob<RentPaymentJob.Summary> {
+        DailyJob("rent payments", runtime: runtime, didWork: { $0.monthsRequested > 0 }) { try await RentPaymentJob(runtime: runtime).run(asOf: $0) }
     }
 }

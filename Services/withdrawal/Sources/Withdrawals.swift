@@ -55,7 +55,7 @@ enum Withdrawals {
         let requested = WithdrawalRequested(withdrawalId: new.id.uuidString.lowercased(), accountNumber: new.account, reason: new.reason,
                                             amountFen: new.requestedFen, closureReason: new.closureReason, requestedOn: today,
                                             rentPlanId: new.rentPlanId?.uuidString.lowercased())
-        try await emit(.withdrawalRequested, requested, account: new.account, runtime: runtime, connection: connection)
+        try await runtime.emit(.withdrawalRequested, requested, account: new.account, on: connection)
     }
 
     /// A withdrawal as the saga and the read side see it.
@@ -127,13 +127,8 @@ enum Withdrawals {
     static func reject(_ record: Record, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
         let rejected = WithdrawalRejected(withdrawalId: record.id.uuidString.lowercased(), accountNumber: record.account, reason: record.reason,
                                           code: record.code ?? "rejected", detail: record.detail ?? "")
-        try await emit(.withdrawalRejected, rejected, account: record.account, runtime: runtime, connection: connection)
+        try await runtime.emit(.withdrawalRejected, rejected, account: record.account, on: connection)
         if record.rentPlanId != nil { try await RentPlans.monthFailed(record, runtime: runtime, connection: connection) }
     }
 
-    static func emit<P: Codable & Sendable>(_ type: EventType, _ data: P, account: String, runtime: ServiceRuntime,
-                                            connection: PostgresConnection) async throws {
-        let event = CloudEvent(source: runtime.descriptor.eventSource, type: type.rawValue, subject: account, data: data)
-        try await Outbox.enqueue(event, topic: .withdrawalEvents, on: connection, logger: runtime.logger)
-    }
 }

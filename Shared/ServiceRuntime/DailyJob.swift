@@ -1,0 +1,62 @@
+import Contracts
+import Foundation
+import Hummingbird
+import Policy
+import PostgresNIO
+import ServiceLifecycle
+
+/// A job that works for a business date (the annual subsidy, rent payments, overdue checks). It
+/// runs inside the service at start and then every hour for the day's date — the jobs are
+/// idempotent, so the repeat only catches up what a failure left — and on demand for staff.
+public struct DailyJob<Summary: Encodable & Sendable>: Service {
+    let name: String
+    let runtime: ServiceRuntime
+    let work: @Sendable (BusinessDate) async throws -> Summary
+    let didWork: @Sendable (Summary) -> Bool
+
+    /// `didWork` says whether a run is worth a log line.
+    public init(_ name: String, runtime: ServiceRuntime, didWork: @escaping @Sendable (Summary) -> Bool,
+                work: @escaping @Sendable (BusinessDate) async throws -> Summary) {
+        self.name = name
+        self.runtime = runtime
+        self.work = work
+        self.didWork = didWork
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            guard await runtime.gate.wait() else { return }
+            while !Task.isCancelled {
+                let today = runtime.clock.today
+                do {
+                    let summary = try await work(today)
+                    if didWork(summary) { runtime.logger.info("\(name) ran", metadata: ["asOf": "\(today)"]) }
+                } catch {
+                    runtime.logger.warning("\(name) failed; will retry", metadata: ["error": "\(String(reflecting: error))"])
+                }
+                try? await Task.sleep(for: .seconds(3600))
+            }
+        }
+    }
+
+    struct JobRequest: Decodable { var asOf: BusinessDate }
+
+    /// The staff route: `POST {asOf}`; `asOf` may not be in the future.
+    public var onDemand: @Sendable (Request, BasicRequestContext) async throws -> Response {
+        { [runtime, work] request, _ in
+            let body = try await HTTPJSON.decode(JobRequest.self, from: request)
+            guard body.asOf <= runtime.clock.today else {
+                throw Problem.rule("as_of_in_future", "asOf \(body.asOf) is after today (\(runtime.clock.today))")
+            }
+            return try HTTPJSON.response(.ok, try await work(body.asOf))
+        }
+    }
+}
+
+public extension ServiceRuntime {
+    /// Writes an event for `account` to `topic` through the outbox, in the caller's transaction.
+    func emit<P: Codable & Sendable>(_ type: EventType, _ data: P, account: String, on connection: PostgresConnection) async throws {
+        let event = CloudEvent(source: descriptor.eventSource, type: type.rawValue, subject: account, data: data)
+        try await Outbox.enqueue(event, topic: type.topic, on: connection, logger: logger)
+    }
+}

@@ -1,0 +1,87 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import Policy
+
+/// Decision latency of the one-thing application at a fixed request rate (open loop: requests
+/// leave on schedule whether or not earlier ones have answered, so queueing shows in the
+/// latency). Applicants have 2 years of history (imported), so every request runs the whole
+/// assessment; an applicant's later requests are refused with `outstanding_hpf_loan` after the
+/// same work. Prints `loan-decision: R req/s p50 X ms p99 Y ms`.
+enum LoanBenchmark {
+    static func run(_ options: CommandOptions) async throws {
+        let rate = options.int("rate", 200)
+        let seconds = options.int("seconds", 20)
+        let accounts = options.int("accounts", 200)
+        let enrolmentURL = options.string("enrolment-url", "http://127.0.0.1:8081")
+        let ledgerURL = options.string("ledger-url", "http://127.0.0.1:8082")
+        let loanURL = options.string("url", "http://127.0.0.1:8085")
+        let token = CommandOptions.environment["HPF_STAFF_TOKEN"] ?? "dev-staff-token"
+        let http = HTTPClient(eventLoopGroupProvider: .singleton,
+                              configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)))
+
+        print("bench: \(accounts) applicants with 24 months of imported history")
+        let numbers = try await BenchSupport.enrol(accounts, http: http, enrolmentURL: enrolmentURL)
+        let runID = UUID().uuidString.prefix(8)
+        for number in numbers {
+            try await WithdrawalBenchmark.waitFor("\(ledgerURL)/v1/accounts/\(number)/balance", http)
+            let items = (0..<24).map { month -> String in
+                let paid = BusinessDate("2024-01-15")!.adding(months: month)
+                return #"{"accountNumber":"\#(number)","amountFen":300000,"paidAt":"\#(paid)T10:00:00+08:00","legacyId":"lbench-\#(runID)-\#(number)-\#(month)"}"#
+            }
+            let (status, json) = try await post(http, "\(ledgerURL)/v1/imports/contributions", "[\(items.joined(separator: ","))]", token: token)
+            guard status == 200 else { throw CommandError("import refused (\(status)): \(json)") }
+        }
+        for number in numbers {
+            for _ in 0..<600 {
+                let (_, json) = try await DepositBenchmark.get(http, "\(loanURL)/v1/accounts/\(number)/loan-quota")
+                if ((json["quota"] as? [String: Any])?["balanceFen"] as? NSNumber)?.int64Value == 24 * 300_000 { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        _ = try await post(http, "\(loanURL)/v1/fund-pool/entries", #"{"kind":"employed_share","amountFen":10000000000000,"reference":"bench"}"#, token: token)
+
+        // One second at the rate first, not counted: the services open their database
+        // connections (slow on this machine) on the first burst.
+        _ = try await send(rate, rate: rate, to: numbers, loanURL: loanURL, http: http)
+        let total = rate * seconds
+        print("bench: \(total) applications at \(rate) req/s (after a 1 s warm-up)")
+        let start = ContinuousClock.now
+        let latencies = try await send(total, rate: rate, to: numbers, loanURL: loanURL, http: http)
+        let achieved = Double(total) / (ContinuousClock.now - start).seconds
+        let sorted = latencies.sorted()
+        print(String(format: "bench: %d decisions in %.1f s (%.0f/s achieved)", total, (ContinuousClock.now - start).seconds, achieved))
+        print(String(format: "loan-decision: %d req/s p50 %.1f ms p99 %.1f ms", rate, sorted[sorted.count / 2], sorted[Int(Double(sorted.count) * 0.99)]))
+        try? await http.shutdown()
+    }
+
+    /// Sends `total` applications at `rate` per second (open loop) and returns their latencies in ms.
+    static func send(_ total: Int, rate: Int, to targets: [String], loanURL: String, http: HTTPClient) async throws -> [Double] {
+        let start = ContinuousClock.now
+        return try await withThrowingTaskGroup(of: Double.self) { group in
+            for index in 0..<total {
+                try await Task.sleep(until: start + .microseconds(Int64(index) * 1_000_000 / Int64(rate)), clock: .continuous)
+                group.addTask {
+                    let body = #"{"accountNumber":"\#(targets[index % targets.count])","house":{"county":"320706","priceFen":150000000,"firstHome":true,"green":\#(index % 2 == 0)},"requestedFen":60000000,"termMonths":240,"repaymentMethod":"equal_installment","monthlyIncomeFen":1500000,"monthlyDebtFen":0}"#
+                    let began = ContinuousClock.now
+                    let (status, json) = try await DepositBenchmark.post(http, "\(loanURL)/v1/loan-applications", body)
+                    guard status == 201 else { throw CommandError("application failed (\(status)): \(json)") }
+                    return (ContinuousClock.now - began).milliseconds
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+    }
+
+    static func post(_ http: HTTPClient, _ url: String, _ body: String, token: String) async throws -> (Int, [String: Any]) {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/json")
+        request.headers.add(name: "authorization", value: "Bearer \(token)")
+        request.body = .bytes(ByteBuffer(string: body))
+        let response = try await http.execute(request, timeout: .seconds(60))
+        let data = try await response.body.collect(upTo: 1 << 22)
+        let json = (try? JSONSerialization.jsonObject(with: Data(data.readableBytesView))) as? [String: Any] ?? [:]
+        return (Int(response.status.code), json)
+    }
+}
