@@ -73,7 +73,11 @@ public struct LotShare: Codable, Sendable, Equatable {
 /// `consumedLots` names the contributions it took, newest first; what exceeds them came from
 /// subsidies and interest, which are not lots.
 public struct DebitPosted: Codable, Sendable, Equatable {
-    public enum Kind: String, Codable, Sendable { case withdrawal, transferOut = "transfer_out" }
+    public enum Kind: String, Codable, Sendable {
+        case withdrawal
+        case transferOut = "transfer_out"
+        case loanRepayment = "loan_repayment" // repaying an HPF loan from the balance
+    }
     public var debitId: String
     public var accountNumber: String
     public var kind: Kind

@@ -139,3 +139,22 @@ public struct BadCreditRecorded: Codable, Sendable, Equatable {
         self.recordedOn = recordedOn
     }
 }
+
+/// `hpf.loan.repayment-debit-requested.v1`: repay from the HPF balance (公积金账户余额还贷): the
+/// ledger debits the account (`debit-posted`, kind `loan_repayment`) or refuses (`debit-refused`);
+/// `repaymentId` is the debit's id.
+public struct RepaymentDebitRequested: Codable, Sendable, Equatable {
+    public var repaymentId: String
+    public var loanId: String
+    public var accountNumber: String
+    public var amountFen: Fen
+    public var requestedOn: BusinessDate
+
+    public init(repaymentId: String, loanId: String, accountNumber: String, amountFen: Fen, requestedOn: BusinessDate) {
+        self.repaymentId = repaymentId
+        self.loanId = loanId
+        self.accountNumber = accountNumber
+        self.amountFen = amountFen
+        self.requestedOn = requestedOn
+    }
+}

@@ -39,6 +39,7 @@ public enum EventType: String, CaseIterable, Sendable {
     case loanSettled = "hpf.loan.loan-settled.v1"
     case instalmentOverdue = "hpf.loan.instalment-overdue.v1"
     case badCreditRecorded = "hpf.loan.bad-credit-recorded.v1"
+    case repaymentDebitRequested = "hpf.loan.repayment-debit-requested.v1"
     case eventDeadLettered = "hpf.deadletter.event-rejected.v1"
 
     public var topic: Topic {
@@ -47,7 +48,8 @@ public enum EventType: String, CaseIterable, Sendable {
         case .contributionReceived, .subsidyCredited, .debitPosted, .debitRefused, .debitReversed, .accountClosed: .contributionEvents
         case .subsidyGranted, .socialInsuranceSubsidyDecided, .entrepreneurshipEligible: .subsidyEvents
         case .withdrawalRequested, .payoutRequested, .withdrawalPaid, .payoutFailed, .withdrawalRejected: .withdrawalEvents
-        case .loanApplicationDecided, .loanDisbursed, .loanRepaid, .loanSettled, .instalmentOverdue, .badCreditRecorded: .loanEvents
+        case .loanApplicationDecided, .loanDisbursed, .loanRepaid, .loanSettled, .instalmentOverdue, .badCreditRecorded,
+             .repaymentDebitRequested: .loanEvents
         case .eventDeadLettered: .deadLetter
         }
     }

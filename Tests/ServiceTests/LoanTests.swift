@@ -216,4 +216,32 @@ struct LoanTests {
                                           EventType.loanSettled.rawValue]))
         }
     }
+
+    @Test("repaying from the HPF balance is a debit saga through the ledger: applied when debited, refused when the balance is short")
+    func repayFromBalance() async throws {
+        try await withServices { s in
+            try await Self.setPool(s, assets: 100_000_000_000)
+            let account = try await Self.contributor(s, months: 6)
+            let approved = try await s.loan.post("/v1/loan-applications", Self.application(account, requested: 10_000_000))
+            let loanId = try #require(approved.string("loanId"), "\(approved.text)")
+
+            let body = #"{"amountFen":500000,"source":"hpf_balance","reference":"hpf-\#(loanId)"}"#
+            let pending = try await s.loan.post("/v1/loans/\(loanId)/repayments", body)
+            #expect(pending.status == 202 && pending.string("status") == "pending", "\(pending.text)")
+            #expect(try await TestStack.eventually { try await s.loan.get("/v1/loans/\(loanId)").int("outstandingFen") == 9_500_000 },
+                    "nothing is due yet: the debit repays principal early")
+            let balance = try await s.ledger.get("/v1/accounts/\(account)/balance")
+            #expect(balance.int("withdrawnFen") == 500_000)
+            let entries = (try await s.ledger.get("/v1/accounts/\(account)/ledger")["entries"] as? [[String: Any]]) ?? []
+            #expect(entries.contains { $0["kind"] as? String == "loan_repayment" && ($0["amountFen"] as? NSNumber)?.int64Value == -500_000 })
+            #expect(try await s.loan.post("/v1/loans/\(loanId)/repayments", body).status == 200, "a replay")
+
+            let short = #"{"amountFen":2000000,"source":"hpf_balance","reference":"hpf2-\#(loanId)"}"#
+            #expect(try await s.loan.post("/v1/loans/\(loanId)/repayments", short).status == 202)
+            #expect(try await TestStack.eventually {
+                try await s.loan.post("/v1/loans/\(loanId)/repayments", short).string("status") == "refused"
+            }, "the ledger refuses what the balance cannot cover")
+            #expect(try await s.loan.get("/v1/loans/\(loanId)").int("outstandingFen") == 9_500_000)
+        }
+    }
 }

@@ -89,5 +89,10 @@ enum ContributionMigrations {
             );
             ALTER TABLE accounts ADD CONSTRAINT accounts_status CHECK (status IN ('active', 'closing', 'closed'))
             """),
+        Migration(3, "loan repayments from the balance are postings too", """
+            ALTER TABLE postings DROP CONSTRAINT postings_kind_check;
+            ALTER TABLE postings ADD CONSTRAINT postings_kind_check
+                CHECK (kind IN ('contribution', 'subsidy', 'withdrawal', 'reversal', 'transfer_in', 'transfer_out', 'interest', 'loan_repayment'))
+            """),
     ]
 }

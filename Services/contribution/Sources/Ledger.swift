@@ -11,13 +11,14 @@ enum Ledger {
         case contribution, subsidy, withdrawal, reversal, interest
         case transferIn = "transfer_in"
         case transferOut = "transfer_out"
+        case loanRepayment = "loan_repayment"
 
         /// Which running total a posting of this kind moves.
         var totalColumn: String {
             switch self {
             case .contribution, .transferIn: "contributed_fen"
             case .subsidy, .interest: "subsidy_fen"
-            case .withdrawal, .transferOut, .reversal: "withdrawn_fen"
+            case .withdrawal, .transferOut, .loanRepayment, .reversal: "withdrawn_fen"
             }
         }
     }

@@ -4,15 +4,47 @@ import Policy
 import PostgresNIO
 import ServiceRuntime
 
-/// The ledger's part of the withdrawal saga (§4, §8, §16), driven by the withdrawal service's
-/// events only: debit or refuse a requested withdrawal, settle it once paid (closing the account
-/// for a closure), or reverse it when the payout failed. Each step is decided under the
-/// account's row lock, and the `debits` row makes every step happen at most once.
+/// The ledger's part of the debit sagas, driven by other services' events only: debit or refuse
+/// a requested withdrawal (§4, §8, §16) or loan repayment from the balance, settle a withdrawal
+/// once paid (closing the account for a closure), or reverse it when the payout failed. Each step
+/// is decided under the account's row lock, and the `debits` row makes every step happen at most once.
 enum WithdrawalDebits {
+    /// A debit some service asked for; `id` is that service's id for it (withdrawal, repayment).
+    struct Request: Sendable {
+        var id: String
+        var account: String
+        /// Nil for a closure: the whole balance.
+        var amount: Fen?
+        var closureReason: ClosureReason?
+        var kind: Ledger.Kind
+        var eventKind: DebitPosted.Kind
+
+        init(_ w: WithdrawalRequested) {
+            id = w.withdrawalId
+            account = w.accountNumber
+            amount = w.amountFen
+            closureReason = w.reason == .closure ? (w.closureReason ?? .leavingCity) : nil
+            kind = .withdrawal
+            eventKind = .withdrawal
+        }
+
+        init(_ r: RepaymentDebitRequested) {
+            id = r.repaymentId
+            account = r.accountNumber
+            amount = r.amountFen
+            closureReason = nil
+            kind = .loanRepayment
+            eventKind = .loanRepayment
+        }
+    }
+
     static func subscription(runtime: ServiceRuntime) -> EventSubscription {
-        EventSubscription(consumerName: "withdrawal-debits", topics: [.withdrawalEvents], handlers: [
+        EventSubscription(consumerName: "withdrawal-debits", topics: [.withdrawalEvents, .loanEvents], handlers: [
             .on(.withdrawalRequested, WithdrawalRequested.self) { event, connection in
-                try await debit(event.data, runtime: runtime, connection: connection)
+                try await debit(Request(event.data), runtime: runtime, connection: connection)
+            },
+            .on(.repaymentDebitRequested, RepaymentDebitRequested.self) { event, connection in
+                try await debit(Request(event.data), runtime: runtime, connection: connection)
             },
             .on(.withdrawalPaid, WithdrawalPaid.self) { event, connection in
                 try await settle(event.data, runtime: runtime, connection: connection)
@@ -41,12 +73,12 @@ enum WithdrawalDebits {
         return false
     }
 
-    static func debit(_ request: WithdrawalRequested, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
+    static func debit(_ request: Request, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
         let logger = runtime.logger
-        let id = try debitID(request.withdrawalId)
-        let closing = request.reason == .closure
-        guard closing || (request.amountFen ?? 0) > 0 else { throw EventRejection(detail: "a withdrawal must name a positive amount") }
-        let account = try await lockAccount(request.accountNumber, connection: connection, logger: logger)
+        let id = try debitID(request.id)
+        let closing = request.closureReason != nil
+        guard closing || (request.amount ?? 0) > 0 else { throw EventRejection(detail: "a debit must name a positive amount") }
+        let account = try await lockAccount(request.account, connection: connection, logger: logger)
         // Asked before (a re-sent request): the first answer stands.
         guard try await !debitExists(id, connection: connection, logger: logger) else { return }
         let today = runtime.clock.today
@@ -54,25 +86,25 @@ enum WithdrawalDebits {
         func refuse(_ code: String, _ detail: String) async throws {
             try await connection.query("""
                 INSERT INTO debits (debit_id, account_number, kind, amount_fen, closure_reason, status, code, decided_on)
-                VALUES (\(id), \(request.accountNumber), 'withdrawal', \(request.amountFen ?? 0), \(request.closureReason?.rawValue),
+                VALUES (\(id), \(request.account), \(request.kind.rawValue), \(request.amount ?? 0), \(request.closureReason?.rawValue),
                         'refused', \(code), \(today.description)::date)
                 """, logger: logger)
-            let refused = DebitRefused(debitId: request.withdrawalId, accountNumber: request.accountNumber, code: code, detail: detail,
-                                       balanceFen: account?.balance)
-            try await runtime.emit(.debitRefused, refused, account: request.accountNumber, on: connection)
+            let refused = DebitRefused(debitId: request.id, accountNumber: request.account, code: code, detail: detail, balanceFen: account?.balance)
+            try await runtime.emit(.debitRefused, refused, account: request.account, on: connection)
         }
 
-        guard let account else { return try await refuse("unknown_account", "the ledger has no account \(request.accountNumber)") }
+        guard let account else { return try await refuse("unknown_account", "the ledger has no account \(request.account)") }
         guard account.status == "active" else { return try await refuse("account_not_active", "the account is \(account.status)") }
-        let amount = closing ? account.balance : request.amountFen ?? 0
+        let amount = closing ? account.balance : request.amount ?? 0
         guard amount > 0 else { return try await refuse("zero_balance", "there is nothing to withdraw") }
         guard amount <= account.balance else {
             return try await refuse("insufficient_balance", "the balance \(account.balance) fen does not cover \(amount) fen")
         }
+        // A loan repayment stays inside the fund (no payout to wait for): it is final at once.
         let posted: Ledger.Posted
         do {
-            posted = try await Ledger.post(account: request.accountNumber, kind: .withdrawal, amount: -amount,
-                                           reference: "withdrawal:\(request.withdrawalId)", at: runtime.clock.now, businessDate: today,
+            posted = try await Ledger.post(account: request.account, kind: request.kind, amount: -amount,
+                                           reference: "\(request.kind.rawValue):\(request.id)", at: runtime.clock.now, businessDate: today,
                                            connection: connection, logger: logger)
         } catch Ledger.PostingError.insufficientBalance {
             // Cannot happen under the row lock; the guard is the last line of defence.
@@ -80,18 +112,18 @@ enum WithdrawalDebits {
         }
         try await connection.query("""
             INSERT INTO debits (debit_id, account_number, kind, amount_fen, closure_reason, status, posting_seq, decided_on)
-            VALUES (\(id), \(request.accountNumber), 'withdrawal', \(amount), \(request.closureReason?.rawValue), 'posted',
-                    \(posted.seq), \(today.description)::date)
+            VALUES (\(id), \(request.account), \(request.kind.rawValue), \(amount), \(request.closureReason?.rawValue),
+                    \(request.kind == .loanRepayment ? "settled" : "posted"), \(posted.seq), \(today.description)::date)
             """, logger: logger)
-        let lots = try await LedgerLots.consume(amount, account: request.accountNumber, debit: id, connection: connection, logger: logger)
+        let lots = try await LedgerLots.consume(amount, account: request.account, debit: id, connection: connection, logger: logger)
         if closing {
             // No contribution or other debit until the closure is paid (closed) or reversed (active).
-            try await connection.query("UPDATE accounts SET status = 'closing' WHERE account_number = \(request.accountNumber)", logger: logger)
+            try await connection.query("UPDATE accounts SET status = 'closing' WHERE account_number = \(request.account)", logger: logger)
         }
-        let debitPosted = DebitPosted(debitId: request.withdrawalId, accountNumber: request.accountNumber, kind: .withdrawal, amountFen: amount,
+        let debitPosted = DebitPosted(debitId: request.id, accountNumber: request.account, kind: request.eventKind, amountFen: amount,
                                       postedOn: today, balanceAfterFen: posted.balanceAfter, sequence: posted.seq, consumedLots: lots,
                                       closureReason: request.closureReason)
-        try await runtime.emit(.debitPosted, debitPosted, account: request.accountNumber, on: connection)
+        try await runtime.emit(.debitPosted, debitPosted, account: request.account, on: connection)
     }
 
     /// The payout reached the payee: the debit is final; a closure closes the account.

@@ -23,7 +23,10 @@ enum Instalments {
     }
 
     struct Body: Codable, Sendable {
-        enum Source: String, Codable, Sendable { case bankTransfer = "bank_transfer" }
+        enum Source: String, Codable, Sendable {
+            case bankTransfer = "bank_transfer"
+            case hpfBalance = "hpf_balance" // 公积金账户余额还贷: a debit of the account through the ledger
+        }
         var amountFen: Fen
         var source: Source
         /// The bank's reference: a repayment is idempotent on it.
@@ -38,10 +41,82 @@ enum Instalments {
         var arrearsFen: Fen
     }
 
+    /// The loan as a repayment sees it, locked for the transaction.
+    struct LockedLoan: Sendable {
+        let id: UUID
+        let account: String
+        let status: String
+        let rate: Int64
+        let term: Int
+        let method: RepaymentMethod
+        let disbursedOn: BusinessDate?
+
+        static func lock(_ id: UUID, connection: PostgresConnection, logger: Logger) async throws -> LockedLoan? {
+            for try await r in try await connection.query("""
+                SELECT account_number, status, annual_rate_milli_percent, term_months, method, disbursed_on::text FROM loans
+                WHERE loan_id = \(id) FOR UPDATE
+                """, logger: logger).decode((String, String, Int64, Int, String, String?).self) {
+                return LockedLoan(id: id, account: r.0, status: r.1, rate: r.2, term: r.3, method: RepaymentMethod(rawValue: r.4) ?? .equalInstallment,
+                                  disbursedOn: r.5.flatMap(BusinessDate.init))
+            }
+            return nil
+        }
+    }
+
+    /// Applies a received repayment: instalments due first (oldest first), the rest repays
+    /// principal early; settles the loan when nothing is owed. The caller checked the amount.
+    static func apply(_ amount: Fen, to loan: LockedLoan, source: String, reference: String, runtime: ServiceRuntime,
+                      connection: PostgresConnection) async throws -> Applied {
+        let logger = runtime.logger
+        let today = runtime.clock.today
+        var left = amount
+        var payments: [(Int, Int64)] = []
+        for try await (number, open) in try await connection.query("""
+            SELECT number, payment_fen - paid_fen FROM instalments
+            WHERE loan_id = \(loan.id) AND paid_fen < payment_fen AND due_on <= \(today.description)::date ORDER BY number
+            """, logger: logger).decode((Int, Int64).self) where left > 0 {
+            let pay = min(open, left)
+            left -= pay
+            payments.append((number, pay))
+        }
+        if !payments.isEmpty {
+            try await connection.query("""
+                UPDATE instalments i SET paid_fen = i.paid_fen + u.pay, paid_on = \(today.description)::date,
+                    overdue = i.overdue AND i.paid_fen + u.pay < i.payment_fen
+                FROM unnest(\(payments.map(\.0))::int[], \(payments.map(\.1))::bigint[]) AS u(n, pay)
+                WHERE i.loan_id = \(loan.id) AND i.number = u.n
+                """, logger: logger)
+        }
+        if left > 0, let disbursedOn = loan.disbursedOn {
+            try await prepay(left, loan: loan.id, rate: loan.rate, term: loan.term, method: loan.method, disbursedOn: disbursedOn, today: today,
+                             connection: connection, logger: logger)
+        }
+        try await connection.query("""
+            INSERT INTO repayments (repayment_id, loan_id, source, reference, amount_fen, received_on)
+            VALUES (\(UUID()), \(loan.id), \(source), \(reference), \(amount), \(today.description)::date)
+            """, logger: logger)
+        let after = try await owed(loan.id, on: today, connection: connection, logger: logger)
+        let outstanding = after.principalDue + after.principalNotDue
+        let settled = after.arrears == 0 && outstanding == 0
+        try await connection.query("""
+            UPDATE loans SET outstanding_fen = \(outstanding), status = CASE WHEN \(settled) THEN 'settled' ELSE status END WHERE loan_id = \(loan.id)
+            """, logger: logger)
+        let repaid = LoanRepaid(loanId: loan.id.uuidString.lowercased(), accountNumber: loan.account, amountFen: amount, source: source,
+                                reference: reference, outstandingFen: outstanding, arrearsFen: after.arrears, receivedOn: today)
+        try await runtime.emit(.loanRepaid, repaid, account: loan.account, on: connection)
+        if settled {
+            let event = LoanSettled(loanId: loan.id.uuidString.lowercased(), accountNumber: loan.account, settledOn: today)
+            try await runtime.emit(.loanSettled, event, account: loan.account, on: connection)
+        }
+        return Applied(loanId: loan.id.uuidString.lowercased(), status: settled ? "settled" : "active", amountFen: amount,
+                       outstandingFen: outstanding, arrearsFen: after.arrears)
+    }
+
     struct Handlers: Sendable {
         let runtime: ServiceRuntime
 
-        /// `POST /v1/loans/{loanId}/repayments`: a bank transfer (idempotent on its reference).
+        /// `POST /v1/loans/{loanId}/repayments`: a bank transfer (applied at once, 201) or a debit of
+        /// the HPF balance (202: the ledger debits it, then it is applied), idempotent on `reference`.
         @Sendable func repay(_ request: Request, context: BasicRequestContext) async throws -> Response {
             let text = try context.parameters.require("loanId")
             guard let loanId = UUID(uuidString: text) else { throw Problem.notFound("unknown_loan", "no loan \(text)") }
@@ -51,73 +126,48 @@ enum Instalments {
             }
             let logger = runtime.logger
             let today = runtime.clock.today
-            let (applied, replay) = try await runtime.transaction { connection -> (Applied, Bool) in
-                var loan: (String, String, Int64, Int, String, String?)?
-                for try await row in try await connection.query("""
-                    SELECT account_number, status, annual_rate_milli_percent, term_months, method, disbursed_on::text FROM loans
-                    WHERE loan_id = \(loanId) FOR UPDATE
-                    """, logger: logger).decode((String, String, Int64, Int, String, String?).self) { loan = row }
-                guard let (account, status, rate, term, method, disbursed) = loan else { throw Problem.notFound("unknown_loan", "no loan \(text)") }
-                for try await amount in try await connection.query("""
-                    SELECT amount_fen FROM repayments WHERE loan_id = \(loanId) AND reference = \(body.reference)
-                    """, logger: logger).decode(Int64.self) {
-                    guard amount == body.amountFen else { throw Problem.conflict("duplicate_repayment_mismatch", "reference \(body.reference) was used for \(amount) fen") }
-                    return (try await state(loanId, status: status, amount: amount, connection: connection), true)
+            let (applied, status) = try await runtime.transaction { connection -> (Applied, HTTPResponse.Status) in
+                guard let loan = try await LockedLoan.lock(loanId, connection: connection, logger: logger) else {
+                    throw Problem.notFound("unknown_loan", "no loan \(text)")
                 }
-                guard status == "active", let disbursedOn = disbursed.flatMap(BusinessDate.init) else {
-                    throw Problem.rule("loan_not_active", "the loan is \(status)")
+                for try await (amount, recorded) in try await connection.query("""
+                    SELECT amount_fen, 'applied' FROM repayments WHERE loan_id = \(loanId) AND reference = \(body.reference)
+                    UNION ALL SELECT amount_fen, status FROM balance_repayments WHERE loan_id = \(loanId) AND reference = \(body.reference)
+                    """, logger: logger).decode((Int64, String).self) {
+                    guard amount == body.amountFen else { throw Problem.conflict("duplicate_repayment_mismatch", "reference \(body.reference) was used for \(amount) fen") }
+                    var answer = try await state(loanId, status: loan.status, amount: amount, connection: connection)
+                    if recorded != "applied" { answer.status = recorded }
+                    return (answer, .ok)
+                }
+                guard loan.status == "active", loan.disbursedOn != nil else { throw Problem.rule("loan_not_active", "the loan is \(loan.status)") }
+                for try await _ in try await connection.query(
+                    "SELECT 1 FROM balance_repayments WHERE loan_id = \(loanId) AND status = 'pending'", logger: logger) {
+                    throw Problem.conflict("repayment_in_progress", "a repayment from the HPF balance is being debited; retry when it is done")
                 }
                 let owed = try await Instalments.owed(loanId, on: today, connection: connection, logger: logger)
                 guard body.amountFen <= owed.arrears + owed.principalNotDue else {
                     throw Problem.rule("exceeds_amount_owed", "at most \(owed.arrears + owed.principalNotDue) fen is owed")
                 }
-                // 1. What is due, oldest first.
-                var left = body.amountFen
-                let due = try await connection.query("""
-                    SELECT number, payment_fen - paid_fen FROM instalments
-                    WHERE loan_id = \(loanId) AND paid_fen < payment_fen AND due_on <= \(today.description)::date ORDER BY number
-                    """, logger: logger)
-                var payments: [(Int, Int64)] = []
-                for try await (number, open) in due.decode((Int, Int64).self) where left > 0 {
-                    let pay = min(open, left)
-                    left -= pay
-                    payments.append((number, pay))
-                }
-                if !payments.isEmpty {
+                switch body.source {
+                case .bankTransfer:
+                    return (try await Instalments.apply(body.amountFen, to: loan, source: body.source.rawValue, reference: body.reference,
+                                                        runtime: runtime, connection: connection), .created)
+                case .hpfBalance:
+                    // The saga: the ledger debits the account (or refuses), then the repayment is applied.
+                    let id = UUID()
                     try await connection.query("""
-                        UPDATE instalments i SET paid_fen = i.paid_fen + u.pay, paid_on = \(today.description)::date,
-                            overdue = i.overdue AND i.paid_fen + u.pay < i.payment_fen
-                        FROM unnest(\(payments.map(\.0))::int[], \(payments.map(\.1))::bigint[]) AS u(n, pay)
-                        WHERE i.loan_id = \(loanId) AND i.number = u.n
+                        INSERT INTO balance_repayments (repayment_id, loan_id, account_number, reference, amount_fen, status, requested_on)
+                        VALUES (\(id), \(loanId), \(loan.account), \(body.reference), \(body.amountFen), 'pending', \(today.description)::date)
                         """, logger: logger)
+                    let requested = RepaymentDebitRequested(repaymentId: id.uuidString.lowercased(), loanId: loanId.uuidString.lowercased(),
+                                                            accountNumber: loan.account, amountFen: body.amountFen, requestedOn: today)
+                    try await runtime.emit(.repaymentDebitRequested, requested, account: loan.account, on: connection)
+                    var pending = try await state(loanId, status: loan.status, amount: body.amountFen, connection: connection)
+                    pending.status = "pending"
+                    return (pending, .accepted)
                 }
-                // 2. Early repayment of principal: the months not yet due are rescheduled.
-                if left > 0 {
-                    try await prepay(left, loan: loanId, rate: rate, term: term, method: RepaymentMethod(rawValue: method) ?? .equalInstallment,
-                                     disbursedOn: disbursedOn, today: today, connection: connection, logger: logger)
-                }
-                try await connection.query("""
-                    INSERT INTO repayments (repayment_id, loan_id, source, reference, amount_fen, received_on)
-                    VALUES (\(UUID()), \(loanId), \(body.source.rawValue), \(body.reference), \(body.amountFen), \(today.description)::date)
-                    """, logger: logger)
-                let after = try await Instalments.owed(loanId, on: today, connection: connection, logger: logger)
-                let outstanding = after.principalDue + after.principalNotDue
-                let settled = after.arrears == 0 && outstanding == 0
-                try await connection.query("""
-                    UPDATE loans SET outstanding_fen = \(outstanding), status = CASE WHEN \(settled) THEN 'settled' ELSE status END WHERE loan_id = \(loanId)
-                    """, logger: logger)
-                let repaid = LoanRepaid(loanId: loanId.uuidString.lowercased(), accountNumber: account, amountFen: body.amountFen,
-                                        source: body.source.rawValue, reference: body.reference, outstandingFen: outstanding,
-                                        arrearsFen: after.arrears, receivedOn: today)
-                try await runtime.emit(.loanRepaid, repaid, account: account, on: connection)
-                if settled {
-                    let settled = LoanSettled(loanId: loanId.uuidString.lowercased(), accountNumber: account, settledOn: today)
-                    try await runtime.emit(.loanSettled, settled, account: account, on: connection)
-                }
-                return (Applied(loanId: loanId.uuidString.lowercased(), status: settled ? "settled" : "active", amountFen: body.amountFen,
-                                outstandingFen: outstanding, arrearsFen: after.arrears), false)
             }
-            return try HTTPJSON.response(replay ? .ok : .created, applied)
+            return try HTTPJSON.response(status, applied)
         }
 
         func state(_ loanId: UUID, status: String, amount: Fen, connection: PostgresConnection) async throws -> Applied {
@@ -125,7 +175,6 @@ enum Instalments {
             return Applied(loanId: loanId.uuidString.lowercased(), status: status, amountFen: amount,
                            outstandingFen: owed.principalDue + owed.principalNotDue, arrearsFen: owed.arrears)
         }
-
     }
 
     struct Owed {

@@ -107,5 +107,19 @@ enum LoanMigrations {
             );
             CREATE INDEX bad_credit_by_person ON bad_credit_records (person_ref)
             """),
+        Migration(3, "repayments from the HPF balance (a debit saga through the ledger)", """
+            CREATE TABLE balance_repayments (
+                repayment_id uuid PRIMARY KEY,
+                loan_id uuid NOT NULL REFERENCES loans,
+                account_number text NOT NULL,
+                reference text NOT NULL,
+                amount_fen bigint NOT NULL CHECK (amount_fen > 0),
+                status text NOT NULL CHECK (status IN ('pending', 'applied', 'refused')),
+                code text,
+                requested_on date NOT NULL,
+                UNIQUE (loan_id, reference)
+            );
+            CREATE UNIQUE INDEX balance_repayments_one_pending ON balance_repayments (loan_id) WHERE status = 'pending'
+            """),
     ]
 }

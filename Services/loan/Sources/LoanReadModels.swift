@@ -6,7 +6,8 @@ import ServiceRuntime
 
 /// The applicant's facts, built from events only (§6: no documents to bring, no call to another
 /// service): the profile from enrolment; contribution months, amounts and the balance from the
-/// ledger (each ledger event carries the balance after it, in per-account order).
+/// ledger (each ledger event carries the balance after it, in per-account order). The ledger's
+/// answers to repayments from the HPF balance arrive here too.
 enum LoanReadModels {
     static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] {
         let logger = runtime.logger
@@ -37,6 +38,10 @@ enum LoanReadModels {
             },
             .on(.debitPosted, DebitPosted.self) { event, connection in
                 try await balance(event.data.balanceAfterFen, event.data.accountNumber, connection, logger)
+                if event.data.kind == .loanRepayment { try await BalanceRepayments.debited(event.data, runtime: runtime, connection: connection) }
+            },
+            .on(.debitRefused, DebitRefused.self) { event, connection in
+                try await BalanceRepayments.refused(event.data, runtime: runtime, connection: connection)
             },
             .on(.debitReversed, DebitReversed.self) { event, connection in
                 try await balance(event.data.balanceAfterFen, event.data.accountNumber, connection, logger)
