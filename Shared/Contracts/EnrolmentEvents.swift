@@ -113,3 +113,27 @@ public struct AgreementChanged: Codable, Sendable, Equatable {
         self.changedOn = changedOn
     }
 }
+
+/// `hpf.enrolment.credit-record-added.v1`: the credit registry (§13) holds a bad-credit record for
+/// a person (imported, or from an overdue loan). Consumers that refuse on bad credit (loans) keep
+/// their own copy. Keyed by the person's account number when they have one, else by `personRef`.
+public struct CreditRecordAdded: Codable, Sendable, Equatable {
+    public var personRef: String
+    public var accountNumber: String?
+    public var source: String
+    public var reference: String
+    public var reason: String
+    public var activeFrom: BusinessDate
+    public var activeUntil: BusinessDate?
+
+    public init(personRef: String, accountNumber: String?, source: String, reference: String, reason: String, activeFrom: BusinessDate,
+                activeUntil: BusinessDate?) {
+        self.personRef = personRef
+        self.accountNumber = accountNumber
+        self.source = source
+        self.reference = reference
+        self.reason = reason
+        self.activeFrom = activeFrom
+        self.activeUntil = activeUntil
+    }
+}

@@ -19,6 +19,7 @@ public enum Topic: String, CaseIterable, Sendable {
 public enum EventType: String, CaseIterable, Sendable {
     case accountOpened = "hpf.enrolment.account-opened.v1"
     case agreementChanged = "hpf.enrolment.agreement-changed.v1"
+    case creditRecordAdded = "hpf.enrolment.credit-record-added.v1"
     case contributionReceived = "hpf.contribution.contribution-received.v1"
     case subsidyCredited = "hpf.contribution.subsidy-credited.v1"
     case debitPosted = "hpf.contribution.debit-posted.v1"
@@ -44,7 +45,7 @@ public enum EventType: String, CaseIterable, Sendable {
 
     public var topic: Topic {
         switch self {
-        case .accountOpened, .agreementChanged: .enrolmentEvents
+        case .accountOpened, .agreementChanged, .creditRecordAdded: .enrolmentEvents
         case .contributionReceived, .subsidyCredited, .debitPosted, .debitRefused, .debitReversed, .accountClosed: .contributionEvents
         case .subsidyGranted, .socialInsuranceSubsidyDecided, .entrepreneurshipEligible: .subsidyEvents
         case .withdrawalRequested, .payoutRequested, .withdrawalPaid, .payoutFailed, .withdrawalRejected: .withdrawalEvents

@@ -244,4 +244,19 @@ struct LoanTests {
             #expect(try await s.loan.get("/v1/loans/\(loanId)").int("outstandingFen") == 9_500_000)
         }
     }
+
+    @Test("a bad-credit record imported into the credit registry reaches the loan service and refuses the loan")
+    func importedBadCredit() async throws {
+        try await withServices { s in
+            let person = TestStack.residentID(birth: "1994-04-04", serial: Int.random(in: 0..<100), male: false)
+            let account = try await Self.contributor(s, months: 6, person: person)
+            #expect(try await s.loan.get("/v1/accounts/\(account)/loan-quota").json["eligible"] as? Bool == true)
+            let record = #"{"records":[{"idNumber":"\#(person)","source":"court","reference":"\#(TestStack.unique("zx"))","reason":"judgment debtor","activeFrom":"2026-01-01"}]}"#
+            let imported = try await s.enrolment.post("/v1/credit-records", record, staffToken: Self.staff)
+            #expect(imported.int("imported") == 1, "\(imported.text)")
+            #expect(try await TestStack.eventually {
+                (try await s.loan.get("/v1/accounts/\(account)/loan-quota").json["reasons"] as? [String])?.contains("bad_credit") == true
+            }, "the credit-record-added event reaches the loan service")
+        }
+    }
 }

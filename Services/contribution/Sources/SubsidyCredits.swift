@@ -12,6 +12,12 @@ enum SubsidyCredits {
             .on(.subsidyGranted, SubsidyGranted.self) { event, connection in
                 let grant = event.data
                 guard grant.amountFen > 0 else { throw EventRejection(detail: "a subsidy grant must be positive") }
+                // A closing or closed account takes no more money: the grant is kept on the
+                // dead-letter topic for staff rather than left behind in a closed account.
+                if let account = try await WithdrawalDebits.lockAccount(grant.accountNumber, connection: connection, logger: logger),
+                   account.status != "active" {
+                    throw EventRejection(detail: "subsidy \(grant.grantId) for account \(grant.accountNumber), which is \(account.status)")
+                }
                 let posted: Ledger.Posted
                 do {
                     posted = try await Ledger.post(account: grant.accountNumber, kind: .subsidy, amount: grant.amountFen,

@@ -50,13 +50,9 @@ struct CreditRegistry: Sendable {
         let imported: Int = try await runtime.transaction { connection in
             var count = 0
             for (record, id) in zip(body.records, ids) {
-                let rows = try await connection.query("""
-                    INSERT INTO credit_records (id, person_ref, id_number_masked, source, reference, reason, active_from, active_until)
-                    VALUES (\(UUID()), \(hasher.ref(id)), \(id.masked), \(record.source), \(record.reference), \(record.reason),
-                            \(record.activeFrom.description)::date, \(record.activeUntil?.description)::date)
-                    ON CONFLICT (source, reference) DO NOTHING RETURNING 1
-                    """, logger: runtime.logger)
-                for try await _ in rows { count += 1 }
+                let added = CreditRecordAdded(personRef: hasher.ref(id), accountNumber: nil, source: record.source, reference: record.reference,
+                                              reason: record.reason, activeFrom: record.activeFrom, activeUntil: record.activeUntil)
+                if try await Self.record(added, masked: id.masked, runtime: runtime, connection: connection) { count += 1 }
             }
             return count
         }
@@ -76,13 +72,33 @@ extension CreditRegistry {
                 for try await m in try await connection.query(
                     "SELECT id_number_masked FROM accounts WHERE person_ref = \(r.personRef) LIMIT 1", logger: runtime.logger).decode(String.self) { masked = m }
                 guard let masked else { throw EventRejection(detail: "bad-credit record for a person with no account here") }
-                try await connection.query("""
-                    INSERT INTO credit_records (id, person_ref, id_number_masked, source, reference, reason, active_from)
-                    VALUES (\(UUID()), \(r.personRef), \(masked), 'loan', \(r.loanId), \(r.reason), \(r.recordedOn.description)::date)
-                    ON CONFLICT (source, reference) DO NOTHING
-                    """, logger: runtime.logger)
+                let added = CreditRecordAdded(personRef: r.personRef, accountNumber: nil, source: "loan", reference: r.loanId, reason: r.reason,
+                                              activeFrom: r.recordedOn, activeUntil: nil)
+                _ = try await record(added, masked: masked, runtime: runtime, connection: connection)
             },
         ])
+    }
+}
+
+extension CreditRegistry {
+    /// Records a credit record once (source + reference) and publishes it; false when known.
+    static func record(_ added: CreditRecordAdded, masked: String, runtime: ServiceRuntime, connection: PostgresConnection) async throws -> Bool {
+        let rows = try await connection.query("""
+            INSERT INTO credit_records (id, person_ref, id_number_masked, source, reference, reason, active_from, active_until)
+            VALUES (\(UUID()), \(added.personRef), \(masked), \(added.source), \(added.reference), \(added.reason),
+                    \(added.activeFrom.description)::date, \(added.activeUntil?.description)::date)
+            ON CONFLICT (source, reference) DO NOTHING RETURNING 1
+            """, logger: runtime.logger)
+        var inserted = false
+        for try await _ in rows { inserted = true }
+        guard inserted else { return false }
+        var event = added
+        for try await number in try await connection.query(
+            "SELECT account_number FROM accounts WHERE person_ref = \(added.personRef) LIMIT 1", logger: runtime.logger).decode(String.self) {
+            event.accountNumber = number
+        }
+        try await runtime.emit(.creditRecordAdded, event, account: event.accountNumber ?? added.personRef, on: connection)
+        return true
     }
 }
 

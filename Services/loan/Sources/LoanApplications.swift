@@ -84,10 +84,15 @@ struct LoanApplications: Sendable {
             SELECT 1 FROM loans WHERE status <> 'settled' AND (person_ref = ANY(\(household)) OR spouse_person_ref = ANY(\(household))) LIMIT 1
             """, logger: logger) { outstanding = true }
         if outstanding { reasons.append("outstanding_hpf_loan") }
-        // §13: a bad-credit record from an overdue loan blocks new loans.
+        // §13: an active bad-credit record (the registry's, or one of our overdue loans) blocks new loans.
         var badCredit = false
-        for try await _ in try await connection.query(
-            "SELECT 1 FROM bad_credit_records WHERE person_ref = ANY(\(household)) LIMIT 1", logger: logger) { badCredit = true }
+        for try await _ in try await connection.query("""
+            SELECT 1 FROM bad_credit_records WHERE person_ref = ANY(\(household))
+            UNION ALL
+            SELECT 1 FROM credit_records WHERE person_ref = ANY(\(household)) AND active_from <= \(date.description)::date
+              AND (active_until IS NULL OR active_until >= \(date.description)::date)
+            LIMIT 1
+            """, logger: logger) { badCredit = true }
         if badCredit { reasons.append("bad_credit") }
         let quota = LoanRules.quota(facts: facts, request: request, on: date, parameters: p)
         if reasons.isEmpty, quota.quotaFen <= 0 {
@@ -107,8 +112,7 @@ struct LoanApplications: Sendable {
             "householdOutstandingLoan": "\(outstanding)",
             "spouseContributor": "\(spouse != nil)",
             "dataAsOf": applicant.lastEventAt.map(Instant.format) ?? "no ledger event yet",
-            "badCreditFromLoans": "\(badCredit)",
-            "importedCreditRecords": "not checked here: the enrolment registry refuses enrolment; it publishes no events yet",
+            "badCredit": "\(badCredit) (credit registry as of the latest enrolment event, and our overdue loans)",
         ]
         return Assessment(applicant: applicant, spouse: spouse, facts: facts, quota: quota, reasons: reasons, investigation: investigation)
     }

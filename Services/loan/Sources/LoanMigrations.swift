@@ -121,5 +121,16 @@ enum LoanMigrations {
             );
             CREATE UNIQUE INDEX balance_repayments_one_pending ON balance_repayments (loan_id) WHERE status = 'pending'
             """),
+        Migration(4, "the credit registry's records (§13), from the enrolment events", """
+            CREATE TABLE credit_records (
+                source text NOT NULL,
+                reference text NOT NULL,
+                person_ref text NOT NULL,
+                active_from date NOT NULL,
+                active_until date,
+                PRIMARY KEY (source, reference)
+            );
+            CREATE INDEX credit_records_by_person ON credit_records (person_ref)
+            """),
     ]
 }

@@ -21,6 +21,14 @@ enum LoanReadModels {
                     ON CONFLICT (account_number) DO NOTHING
                     """, logger: logger)
             },
+            .on(.creditRecordAdded, CreditRecordAdded.self) { event, connection in
+                let r = event.data
+                try await connection.query("""
+                    INSERT INTO credit_records (source, reference, person_ref, active_from, active_until)
+                    VALUES (\(r.source), \(r.reference), \(r.personRef), \(r.activeFrom.description)::date, \(r.activeUntil?.description)::date)
+                    ON CONFLICT DO NOTHING
+                    """, logger: logger)
+            },
         ])
         let ledger = EventSubscription(consumerName: "loan-contribution-history", topics: [.contributionEvents], handlers: [
             .on(.contributionReceived, ContributionReceived.self) { event, connection in
