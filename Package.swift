@@ -43,7 +43,7 @@ var targets: [Target] = [
         name: "ServiceTests",
         dependencies: [
             "ServiceRuntime", "Kafka", "Contracts", "Policy", "Enrolment", "Contribution",
-            "Subsidy", "Withdrawal", "Loan", "RegionalSync", hummingbird, postgres,
+            "Subsidy", "Withdrawal", "Loan", "RegionalSync", hummingbird, postgres, crypto,
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ],
         path: "Tests/ServiceTests"),
@@ -52,7 +52,7 @@ var products: [Product] = [.executable(name: "hpfctl", targets: ["hpfctl"])]
 for service in services {
     targets.append(.target(
         name: service.library,
-        dependencies: ["ServiceRuntime", "Contracts", "Policy", "Kafka", hummingbird, postgres],
+        dependencies: ["ServiceRuntime", "Contracts", "Policy", "Kafka", hummingbird, postgres, crypto],
         path: "Services/\(service.folder)/Sources"))
     targets.append(.executableTarget(
         name: "\(service.library)Main", dependencies: [.target(name: service.library), "ServiceRuntime"],

@@ -50,6 +50,13 @@ public struct LinkageFormula: Sendable {
     public let frequencyFactors: [(minimumMonths: Int, basisPoints: Int64)]
 }
 
+/// A city of the Jiangsu-Anhui-Shandong-Henan border cooperation (苏皖鲁豫边界合作, §17).
+public struct PartnerCity: Sendable, Codable, Equatable {
+    public let code: String
+    public let name: String
+    public let province: String
+}
+
 public struct PolicyParameters: Sendable {
     // Validity (附则)
     public let schemeValidFrom: Parameter<BusinessDate>
@@ -109,6 +116,9 @@ public struct PolicyParameters: Sendable {
     // §12 social-insurance subsidy
     public let socialInsuranceShare: Parameter<(numerator: Int64, denominator: Int64)>
     public let socialInsuranceMaxMonths: Parameter<Int>
+
+    // §17 border-region cooperation
+    public let borderPartners: Parameter<[PartnerCity]>
 
     // §8 rent
     public let rentMonthlyCapFen: Parameter<Fen>
@@ -191,6 +201,19 @@ public extension PolicyParameters {
 
         socialInsuranceShare: .init((1, 2), .placeholder, "scheme §12 range 1/2-2/3; choice not published"),
         socialInsuranceMaxMonths: .init(24, .seed, "scheme §12"),
+
+        borderPartners: .init([
+            PartnerCity(code: "320300", name: "Xuzhou 徐州", province: "Jiangsu"),
+            PartnerCity(code: "320700", name: "Lianyungang 连云港", province: "Jiangsu"),
+            PartnerCity(code: "321300", name: "Suqian 宿迁", province: "Jiangsu"),
+            PartnerCity(code: "341300", name: "Suzhou 宿州", province: "Anhui"),
+            PartnerCity(code: "340600", name: "Huaibei 淮北", province: "Anhui"),
+            PartnerCity(code: "370800", name: "Jining 济宁", province: "Shandong"),
+            PartnerCity(code: "370400", name: "Zaozhuang 枣庄", province: "Shandong"),
+            PartnerCity(code: "371300", name: "Linyi 临沂", province: "Shandong"),
+            PartnerCity(code: "371700", name: "Heze 菏泽", province: "Shandong"),
+            PartnerCity(code: "411400", name: "Shangqiu 商丘", province: "Henan"),
+        ], .sourced, "POLICY.md border-region partner list (medium confidence)"),
 
         rentMonthlyCapFen: .init(.yuan(1_500), .placeholder, "not published; configurable"),
         rentMaxMonths: .init(12, .decision, "not published; one year of rent per withdrawal or plan"),

@@ -100,6 +100,10 @@ struct LoanTests {
             #expect(rows.reduce(Int64(0)) { $0 + (($1["principalFen"] as? NSNumber)?.int64Value ?? 0) } == 28_800_000)
             #expect((rows[0]["paymentFen"] as? NSNumber)?.int64Value == approved.int("firstPaymentFen"))
             #expect(try await s.loan.get("/v1/loans/\(loanId)").string("status") == "active")
+            // §18: the investigation and the review are recorded with the application.
+            let record = try await s.loan.get("/v1/loan-applications/\(try #require(approved.string("applicationId")))")
+            #expect(record.status == 200 && (record["investigation"] as? [String: String])?["contributionMonths"]?.hasPrefix("6") == true)
+            #expect((record["review"] as? [String: String])?["decision"] == "approved")
 
             // One outstanding HPF loan per household.
             let second = try await s.loan.post("/v1/loan-applications", Self.application(six))

@@ -208,6 +208,35 @@ struct LoanApplications: Sendable {
         return nil
     }
 
+    /// `GET /v1/loan-applications/{applicationId}`: the decision with the §18 records — the
+    /// pre-loan investigation (what was checked, on which data) and the approval review.
+    @Sendable func get(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let text = try context.parameters.require("applicationId")
+        guard let id = UUID(uuidString: text) else { throw Problem.notFound("unknown_application", "no application \(text)") }
+        struct Record: Codable {
+            var decision: Decision
+            var accountNumber: String
+            var decidedOn: String
+            var investigation: [String: String]
+            var review: [String: String]
+        }
+        let logger = runtime.logger
+        let record = try await runtime.database.withConnection { connection -> Record? in
+            guard let decision = try await Self.load(id, connection: connection, logger: logger) else { return nil }
+            for try await (account, on, investigation, review) in try await connection.query("""
+                SELECT account_number, decided_on::text, investigation::text, review::text FROM applications WHERE application_id = \(id)
+                """, logger: logger).decode((String, String, String, String).self) {
+                let decoder = JSONDecoder()
+                return Record(decision: decision, accountNumber: account, decidedOn: on,
+                              investigation: try decoder.decode([String: String].self, from: Data(investigation.utf8)),
+                              review: try decoder.decode([String: String].self, from: Data(review.utf8)))
+            }
+            return nil
+        }
+        guard let record else { throw Problem.notFound("unknown_application", "no application \(text)") }
+        return try HTTPJSON.response(.ok, record)
+    }
+
     static func json<T: Encodable>(_ value: T) throws -> String { String(decoding: try HTTPJSON.encoder().encode(value), as: UTF8.self) }
 
     /// 2600 thousandths of a percent -> "2.600".

@@ -13,6 +13,7 @@ public enum LoanService: HPFServiceModule {
     public static func addRoutes(to router: Router<BasicRequestContext>, runtime: ServiceRuntime) {
         let applications = LoanApplications(runtime: runtime)
         router.post("/v1/loan-applications", use: applications.apply)
+        router.get("/v1/loan-applications/:applicationId", use: applications.get)
         router.get("/v1/accounts/:accountNumber/loan-quota", use: applications.quota)
         let loans = Loans.Handlers(runtime: runtime)
         router.get("/v1/loans/:loanId", use: loans.get)

@@ -1,0 +1,107 @@
+import Crypto
+import Foundation
+import Hummingbird
+import Policy
+import PostgresNIO
+import ServiceRuntime
+
+/// §17 partner registry: the border-region cities (a policy parameter), what each exchange is
+/// switched on for (both, unless staff switch one off), and each partner's public signing keys.
+struct PartnerRegistry: Sendable {
+    let runtime: ServiceRuntime
+
+    struct Key: Codable, Sendable {
+        var keyId: String
+        var publicKey: String
+        var revoked: Bool
+    }
+
+    struct Partner: Codable, Sendable {
+        var code: String
+        var name: String
+        var province: String
+        var us: Bool
+        var transfer: Bool
+        var recognition: Bool
+        var keys: [Key]
+    }
+
+    func partners(connection: PostgresConnection) async throws -> [Partner] {
+        var switches: [String: (Bool, Bool)] = [:]
+        for try await (code, transfer, recognition) in try await connection.query(
+            "SELECT partner_code, transfer_enabled, recognition_enabled FROM partner_switches", logger: runtime.logger).decode((String, Bool, Bool).self) {
+            switches[code] = (transfer, recognition)
+        }
+        var keys: [String: [Key]] = [:]
+        for try await (id, code, key, revoked) in try await connection.query(
+            "SELECT key_id, partner_code, public_key, revoked_at IS NOT NULL FROM partner_keys ORDER BY registered_at", logger: runtime.logger)
+            .decode((String, String, String, Bool).self) {
+            keys[code, default: []].append(Key(keyId: id, publicKey: key, revoked: revoked))
+        }
+        let ours = runtime.parameters.cityCode.value
+        return runtime.parameters.borderPartners.value.map { city in
+            let (transfer, recognition) = switches[city.code] ?? (true, true)
+            return Partner(code: city.code, name: city.name, province: city.province, us: city.code == ours,
+                           transfer: city.code != ours && transfer, recognition: city.code != ours && recognition, keys: keys[city.code] ?? [])
+        }
+    }
+
+    /// `GET /v1/partners`
+    @Sendable func list(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let partners = try await runtime.database.withConnection { try await self.partners(connection: $0) }
+        return try HTTPJSON.response(.ok, ["partners": partners])
+    }
+
+    func partnerCode(_ context: BasicRequestContext) throws -> String {
+        let code = try context.parameters.require("partnerCode")
+        guard runtime.parameters.borderPartners.value.contains(where: { $0.code == code }), code != runtime.parameters.cityCode.value else {
+            throw Problem.notFound("unknown_partner", "\(code) is not a partner city")
+        }
+        return code
+    }
+
+    struct Switches: Codable { var transfer: Bool; var recognition: Bool }
+
+    /// `PUT /v1/partners/{partnerCode}` (staff): switch the exchanges on or off.
+    @Sendable func configure(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let code = try partnerCode(context)
+        let body = try await HTTPJSON.decode(Switches.self, from: request)
+        try await runtime.database.query("""
+            INSERT INTO partner_switches (partner_code, transfer_enabled, recognition_enabled) VALUES (\(code), \(body.transfer), \(body.recognition))
+            ON CONFLICT (partner_code) DO UPDATE SET transfer_enabled = excluded.transfer_enabled,
+                recognition_enabled = excluded.recognition_enabled, updated_at = now()
+            """)
+        return try await list(request, context: context)
+    }
+
+    struct NewKey: Codable { var keyId: String; var publicKey: String }
+
+    /// `POST /v1/partners/{partnerCode}/keys` (staff): a partner's Ed25519 public key (raw 32
+    /// bytes, base64) under a key id that is unique across partners.
+    @Sendable func registerKey(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let code = try partnerCode(context)
+        let body = try await HTTPJSON.decode(NewKey.self, from: request)
+        guard !body.keyId.isEmpty, body.keyId.count <= 64 else { throw Problem.malformed("keyId must be 1 to 64 characters") }
+        guard let raw = Data(base64Encoded: body.publicKey), (try? Curve25519.Signing.PublicKey(rawRepresentation: raw)) != nil else {
+            throw Problem.malformed("publicKey must be a base64 raw Ed25519 public key", errors: [.init(field: "publicKey", message: "32 bytes, base64")])
+        }
+        let rows = try await runtime.database.query("""
+            INSERT INTO partner_keys (key_id, partner_code, public_key) VALUES (\(body.keyId), \(code), \(body.publicKey))
+            ON CONFLICT (key_id) DO NOTHING RETURNING 1
+            """)
+        var inserted = false
+        for try await _ in rows { inserted = true }
+        if !inserted { throw Problem.conflict("key_id_taken", "key id \(body.keyId) is already registered") }
+        return try HTTPJSON.response(.created, body)
+    }
+
+    /// The partner key a message names, if registered and not revoked.
+    static func publicKeys(connection: PostgresConnection, logger: Logger) async throws -> [String: (partner: String, key: Curve25519.Signing.PublicKey)] {
+        var keys: [String: (String, Curve25519.Signing.PublicKey)] = [:]
+        for try await (id, code, encoded) in try await connection.query(
+            "SELECT key_id, partner_code, public_key FROM partner_keys WHERE revoked_at IS NULL", logger: logger).decode((String, String, String).self) {
+            if let raw = Data(base64Encoded: encoded), let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) { keys[id] = (code, key) }
+        }
+        return keys
+    }
+}

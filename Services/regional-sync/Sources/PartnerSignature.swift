@@ -1,0 +1,50 @@
+import Crypto
+import Foundation
+import Kafka
+
+/// §17 partner feed: every message on the partner topics is a structured CloudEvent whose exact
+/// record-value bytes are signed with Ed25519. The signature covers `signedAt` + "\n" + the
+/// value, so the timestamp cannot be swapped; it travels in three record headers:
+/// `hpf-key-id` (which of the partner's keys, so keys can rotate), `hpf-signed-at` (RFC 3339) and
+/// `hpf-signature` (base64). Replays (an id seen before) are caught by the consumer's inbox.
+public enum PartnerSignature {
+    public static let keyIdHeader = "hpf-key-id"
+    public static let signedAtHeader = "hpf-signed-at"
+    public static let signatureHeader = "hpf-signature"
+    /// How far a message's signing time may be from our clock.
+    public static let windowSeconds: TimeInterval = 300
+
+    /// Why an inbound message is refused (the dead-letter reason's detail starts with it).
+    public enum Refusal: String, Error, Sendable {
+        case missingSignature = "missing_signature"
+        case unknownKey = "unknown_key"
+        case badSignature = "bad_signature"
+        case staleTimestamp = "stale_timestamp"
+    }
+
+    static func signedBytes(_ value: [UInt8], signedAt: String) -> [UInt8] { Array((signedAt + "\n").utf8) + value }
+
+    /// The headers that sign `value` with `key` at `instant`.
+    public static func headers(for value: [UInt8], keyId: String, key: Curve25519.Signing.PrivateKey, at instant: Date) throws -> [KafkaHeader] {
+        let signedAt = ISO8601DateFormatter().string(from: instant)
+        let signature = try key.signature(for: signedBytes(value, signedAt: signedAt))
+        return [KafkaHeader(name: keyIdHeader, value: keyId), KafkaHeader(name: signedAtHeader, value: signedAt),
+                KafkaHeader(name: signatureHeader, value: Data(signature).base64EncodedString())]
+    }
+
+    /// Checks a message's signature: the key id must name a known key (`publicKey`), the
+    /// signing time must be within the window, and the signature must verify over the exact bytes.
+    /// Returns the key id that signed it.
+    public static func verify(value: [UInt8], headers: [KafkaHeader], now: Date,
+                              publicKey: (String) -> Curve25519.Signing.PublicKey?) -> Result<String, Refusal> {
+        func header(_ name: String) -> String? { headers.last { $0.name == name }.map { String(decoding: $0.value, as: UTF8.self) } }
+        guard let keyId = header(keyIdHeader), let signedAt = header(signedAtHeader), let encoded = header(signatureHeader),
+              let signature = Data(base64Encoded: encoded) else { return .failure(.missingSignature) }
+        guard let key = publicKey(keyId) else { return .failure(.unknownKey) }
+        guard let instant = ISO8601DateFormatter().date(from: signedAt), abs(instant.timeIntervalSince(now)) <= windowSeconds else {
+            return .failure(.staleTimestamp)
+        }
+        guard key.isValidSignature(signature, for: signedBytes(value, signedAt: signedAt)) else { return .failure(.badSignature) }
+        return .success(keyId)
+    }
+}

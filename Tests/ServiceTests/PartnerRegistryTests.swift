@@ -1,0 +1,62 @@
+import Crypto
+import Foundation
+import HummingbirdTesting
+import Kafka
+import RegionalSync
+import ServiceRuntime
+import Testing
+
+/// §17 foundations: the partner registry and the partner feed's signatures.
+@Suite("Partner registry and signed partner messages")
+struct PartnerRegistryTests {
+    let value = Array(#"{"specversion":"1.0","id":"a","type":"hpf.partner.transfer-out-data.v1","source":"/hpf/320300","data":{}}"#.utf8)
+    let now = Date(timeIntervalSince1970: 1_780_000_000)
+
+    @Test("a signature verifies over the exact bytes with its key id and time; every tampering is refused with its reason")
+    func signatures() throws {
+        let key = Curve25519.Signing.PrivateKey()
+        let other = Curve25519.Signing.PrivateKey()
+        let keys = ["xz-2026": key.publicKey]
+        let headers = try PartnerSignature.headers(for: value, keyId: "xz-2026", key: key, at: now)
+        func check(_ value: [UInt8], _ headers: [KafkaHeader], at: Date? = nil) -> String {
+            switch PartnerSignature.verify(value: value, headers: headers, now: at ?? now, publicKey: { keys[$0] }) {
+            case .success(let id): "ok:\(id)"
+            case .failure(let refusal): refusal.rawValue
+            }
+        }
+        #expect(check(value, headers) == "ok:xz-2026")
+        #expect(check(value + [0x20], headers) == "bad_signature", "one byte more")
+        #expect(check(value, []) == "missing_signature")
+        #expect(check(value, headers.map { $0.name == PartnerSignature.keyIdHeader ? KafkaHeader(name: $0.name, value: "hz-1") : $0 }) == "unknown_key")
+        #expect(check(value, headers, at: now.addingTimeInterval(301)) == "stale_timestamp")
+        let forged = try PartnerSignature.headers(for: value, keyId: "xz-2026", key: other, at: now)
+        #expect(check(value, forged) == "bad_signature", "signed with another key")
+        // Moving the timestamp breaks the signature: it is signed too.
+        let later = ISO8601DateFormatter().string(from: now.addingTimeInterval(60))
+        let moved = headers.map { $0.name == PartnerSignature.signedAtHeader ? KafkaHeader(name: $0.name, value: later) : $0 }
+        #expect(check(value, moved) == "bad_signature")
+    }
+
+    @Test("GET /v1/partners lists the ten border-region cities; staff register keys and switch exchanges")
+    func registry() async throws {
+        let app = try RegionalSyncService.buildApplication(config: TestStack.config(RegionalSyncService.descriptor), clock: TestStack.clock)
+        try await app.test(.live) { client in
+            let http = JSONClient(client: client)
+            let list = try await http.get("/v1/partners")
+            let partners = try #require(list["partners"] as? [[String: Any]])
+            #expect(partners.count == 10)
+            #expect(partners.first { $0["code"] as? String == "320700" }?["us"] as? Bool == true)
+            let keyId = TestStack.unique("xz")
+            let publicKey = Curve25519.Signing.PrivateKey().publicKey.rawRepresentation.base64EncodedString()
+            let body = #"{"keyId":"\#(keyId)","publicKey":"\#(publicKey)"}"#
+            #expect(try await http.post("/v1/partners/320300/keys", body).status == 401)
+            #expect(try await http.post("/v1/partners/320300/keys", body, staffToken: "dev-staff-token").status == 201)
+            #expect(try await http.post("/v1/partners/320300/keys", body, staffToken: "dev-staff-token").string("code") == "key_id_taken")
+            #expect(try await http.post("/v1/partners/999999/keys", body, staffToken: "dev-staff-token").status == 404)
+            #expect(try await http.post("/v1/partners/320300/keys", #"{"keyId":"k","publicKey":"abc"}"#, staffToken: "dev-staff-token").status == 400)
+            let after = try await http.get("/v1/partners")
+            let xuzhou = try #require((after["partners"] as? [[String: Any]])?.first { $0["code"] as? String == "320300" })
+            #expect((xuzhou["keys"] as? [[String: Any]])?.contains { $0["keyId"] as? String == keyId } == true)
+        }
+    }
+}
