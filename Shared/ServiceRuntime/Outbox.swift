@@ -11,13 +11,18 @@ public enum Outbox {
         try await enqueue(event, topic: topic.name, aggregateType: aggregateType, on: connection, logger: logger)
     }
 
+    /// `headers` computes record headers from the exact bytes that will be published (a
+    /// signature, say); the relay sends them after `content-type`.
     public static func enqueue<P>(_ event: CloudEvent<P>, topic: String, aggregateType: String = "account",
+                                  headers: ([UInt8]) throws -> [String: String] = { _ in [:] },
                                   on connection: PostgresConnection, logger: Logger) async throws {
-        let payload = String(decoding: try CloudEventCoding.encode(event), as: UTF8.self)
+        let bytes = try CloudEventCoding.encode(event)
+        let payload = String(decoding: bytes, as: UTF8.self)
+        let extra = String(decoding: try JSONEncoder().encode(try headers(bytes)), as: UTF8.self)
         let id = UUID(uuidString: event.id) ?? UUID()
         try await connection.query("""
-            INSERT INTO outbox (id, aggregatetype, aggregateid, type, topic, payload)
-            VALUES (\(id), \(aggregateType), \(event.subject), \(event.type), \(topic), \(payload))
+            INSERT INTO outbox (id, aggregatetype, aggregateid, type, topic, payload, headers)
+            VALUES (\(id), \(aggregateType), \(event.subject), \(event.type), \(topic), \(payload), \(extra)::jsonb)
             """, logger: logger)
     }
 }

@@ -84,15 +84,18 @@ public final class OutboxRelay: Service, Sendable {
         try await database.transaction { connection in
             guard try await self.becomeTheRelay(connection) else { return 0 }
             let rows = try await connection.query("""
-                SELECT id, aggregateid, topic, payload FROM outbox
+                SELECT id, aggregateid, topic, payload, CASE WHEN headers = '{}'::jsonb THEN NULL ELSE headers::text END FROM outbox
                 WHERE published_at IS NULL ORDER BY seq LIMIT \(self.batchSize) FOR UPDATE SKIP LOCKED
                 """, logger: self.logger)
             var ids: [UUID] = []
             var messages: [OutgoingMessage] = []
-            for try await (id, key, topic, payload) in rows.decode((UUID, String, String, String).self) {
+            for try await (id, key, topic, payload, extra) in rows.decode((UUID, String, String, String, String?).self) {
                 ids.append(id)
-                messages.append(OutgoingMessage(topic: topic, key: key, value: Array(payload.utf8),
-                                                headers: [KafkaHeader(name: "content-type", value: CloudEventCoding.contentType)]))
+                var headers = [KafkaHeader(name: "content-type", value: CloudEventCoding.contentType)]
+                if let extra, let named = try? JSONDecoder().decode([String: String].self, from: Data(extra.utf8)) {
+                    headers += named.sorted { $0.key < $1.key }.map { KafkaHeader(name: $0.key, value: $0.value) }
+                }
+                messages.append(OutgoingMessage(topic: topic, key: key, value: Array(payload.utf8), headers: headers))
             }
             guard !messages.isEmpty else { return 0 }
             let results = try await self.producer.send(batch: messages)

@@ -120,6 +120,24 @@ struct OutboxInboxTests {
         }
     }
 
+    @Test("headers computed from the exact published bytes (a signature, say) travel with the record")
+    func headersFromBytes() async throws {
+        try await withRuntime { runtime in
+            let topic = TestStack.unique("rt.headers")
+            try await runtime.producer.createTopics([TopicSpec(name: topic, partitions: 1)])
+            let sent = event(account: TestStack.unique("acct"), amount: 7)
+            try await runtime.transaction { connection in
+                try await Outbox.enqueue(sent, topic: topic, headers: { ["x-length": "\($0.count)"] }, on: connection, logger: runtime.logger)
+            }
+            try await relay(runtime).relayOnce()
+            let records = try await TestStack.read(topic: topic, count: 1) { _ in true }
+            let record = try #require(records.first)
+            let length = record.headers.first { $0.name == "x-length" }.map { String(decoding: $0.value, as: UTF8.self) }
+            #expect(length == "\(record.value.count)")
+            #expect(record.headers.first?.name == "content-type")
+        }
+    }
+
     @Test("an event whose sequence number is lower but commits later is still published")
     func lateCommitOfLowerSequence() async throws {
         try await withRuntime { runtime in
