@@ -8,6 +8,8 @@ public struct DeadLetter: Codable, Sendable, Equatable {
         case unknownEventType = "unknown_event_type" // a type no catalogue entry names
         case invalidPayload = "invalid_payload" // the data does not decode as its type says
         case ruleViolation = "rule_violation" // a business rule refused it
+        case unverified = "unverified" // a partner message whose signature, key or timestamp does not check out
+        case duplicateEvent = "duplicate_event" // an id already seen, where repeats must be refused (partner feed)
     }
     public var consumer: String
     public var reason: Reason

@@ -99,6 +99,9 @@ public final class EventConsumerService: Service, Sendable {
     /// Processes one message to a final outcome. Throws only on cancellation.
     @discardableResult
     public func process(_ message: KafkaMessage) async throws -> Outcome {
+        if let verify = subscription.verify, let rejection = try await verify(message) {
+            return try await deadLetter(message, eventID: nil, reason: rejection.reason, detail: rejection.detail)
+        }
         let header: CloudEventHeader
         do {
             header = try CloudEventCoding.header(from: message.value)
@@ -120,7 +123,15 @@ public final class EventConsumerService: Service, Sendable {
                     try await handler.handle(message.value, connection)
                     return .processed
                 }
-                if outcome == .duplicate { duplicates.increment() } else { processed.increment(); signal.notify() }
+                if outcome == .duplicate {
+                    duplicates.increment()
+                    if subscription.deadLetterDuplicates {
+                        return try await deadLetter(message, eventID: nil, reason: .duplicateEvent, detail: "event id \(header.id) was already processed")
+                    }
+                } else {
+                    processed.increment()
+                    signal.notify()
+                }
                 return outcome
             } catch let rejection as EventRejection {
                 return try await deadLetter(message, eventID: header.id, reason: rejection.reason, detail: rejection.detail)

@@ -1,5 +1,6 @@
 import Contracts
 import Foundation
+import Kafka
 import PostgresNIO
 
 /// A consumer's reaction to one event type, run inside the inbox transaction.
@@ -30,15 +31,27 @@ public struct EventSubscription: Sendable {
     public let consumerName: String
     public let topics: [String]
     public let handlers: [EventHandler]
+    /// Checks a record before anything else (a partner message's signature): a rejection sends
+    /// it to the dead-letter topic untouched, recorded by its position so that a forged copy can
+    /// never block the genuine event's id.
+    public let verify: (@Sendable (KafkaMessage) async throws -> EventRejection?)?
+    /// Whether an id seen before is dead-lettered (partner feed: replays are refused) rather
+    /// than skipped (internal topics: redelivery is normal).
+    public let deadLetterDuplicates: Bool
 
-    public init(consumerName: String, topics: [Topic], handlers: [EventHandler]) {
-        self.init(consumerName: consumerName, topicNames: topics.map(\.name), handlers: handlers)
+    public init(consumerName: String, topics: [Topic], handlers: [EventHandler],
+                verify: (@Sendable (KafkaMessage) async throws -> EventRejection?)? = nil, deadLetterDuplicates: Bool = false) {
+        self.init(consumerName: consumerName, topicNames: topics.map(\.name), handlers: handlers, verify: verify,
+                  deadLetterDuplicates: deadLetterDuplicates)
     }
 
-    public init(consumerName: String, topicNames: [String], handlers: [EventHandler]) {
+    public init(consumerName: String, topicNames: [String], handlers: [EventHandler],
+                verify: (@Sendable (KafkaMessage) async throws -> EventRejection?)? = nil, deadLetterDuplicates: Bool = false) {
         self.consumerName = consumerName
         self.topics = topicNames
         self.handlers = handlers
+        self.verify = verify
+        self.deadLetterDuplicates = deadLetterDuplicates
     }
 }
 

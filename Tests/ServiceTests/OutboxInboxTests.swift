@@ -204,4 +204,34 @@ struct OutboxInboxTests {
             #expect(letters.contains { $0.originalValue == "this is not json" })
         }
     }
+
+    @Test("a subscription's verification dead-letters records before they touch anything; replays are refused where asked")
+    func verificationAndReplays() async throws {
+        try await withRuntime { runtime in
+            let topic = TestStack.unique("rt.verify")
+            try await runtime.producer.createTopics([TopicSpec(name: topic, partitions: 1)])
+            let account = TestStack.unique("acct")
+            let good = event(account: account, amount: 10), forged = event(account: account, amount: 20)
+            let sealed = [KafkaHeader(name: "x-seal", value: "ok")]
+            try await runtime.producer.send(OutgoingMessage(topic: topic, key: account, value: try CloudEventCoding.encode(good), headers: sealed))
+            try await runtime.producer.send(OutgoingMessage(topic: topic, key: account, value: try CloudEventCoding.encode(forged)))
+            try await runtime.producer.send(OutgoingMessage(topic: topic, key: account, value: try CloudEventCoding.encode(good), headers: sealed))
+
+            let consumerName = TestStack.unique("verify")
+            let base = subscription(consumerName, topic: topic)
+            let checked = EventSubscription(consumerName: consumerName, topicNames: [topic], handlers: base.handlers, verify: { message in
+                message.headers.contains { $0.name == "x-seal" } ? nil : EventRejection(reason: .unverified, detail: "missing_signature")
+            }, deadLetterDuplicates: true)
+            let consumer = EventConsumerService(subscription: checked, runtime: runtime)
+            let relay = relay(runtime)
+            let running = [Task { try await consumer.run() }, Task { try await relay.run() }]
+            defer { running.forEach { $0.cancel() } }
+            let letters = try await TestStack.read(topic: Topic.deadLetter.name, count: 2) { message in
+                (try? CloudEventCoding.decode(DeadLetter.self, from: message.value).data.consumer) == consumerName
+            }.map { try CloudEventCoding.decode(DeadLetter.self, from: $0.value).data }
+            #expect(Set(letters.map(\.reason)) == [.unverified, .duplicateEvent])
+            #expect(try await appliedCount(runtime, eventID: good.id) == 1)
+            #expect(try await appliedCount(runtime, eventID: forged.id) == 0, "the refused record changed nothing")
+        }
+    }
 }
