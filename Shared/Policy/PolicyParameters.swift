@@ -46,7 +46,9 @@ public struct LinkageFormula: Sendable {
     public let divisor: Int64
     /// (at least this many contribution months, factor in basis points), ascending.
     public let durationFactors: [(minimumMonths: Int, basisPoints: Int64)]
-    /// (at least this many of the last 12 months with a contribution, factor), ascending.
+    /// Over how many months (the current one included) contribution frequency is judged.
+    public let frequencyWindowMonths: Int
+    /// (at least this many months of the window with a contribution, factor), ascending.
     public let frequencyFactors: [(minimumMonths: Int, basisPoints: Int64)]
 }
 
@@ -187,7 +189,7 @@ public extension PolicyParameters {
         quotaRoundingFen: .init(.yuan(1_000), .decision, "quotas round down to 1,000 yuan"),
         linkage: .init(LinkageFormula(balanceMultiple: 15, contributionMultipleBasisPoints: 15_000, divisor: 2,
                                       durationFactors: [(0, 8_000), (12, 9_000), (24, 10_000), (60, 11_000)],
-                                      frequencyFactors: [(0, 8_000), (6, 9_000), (10, 10_000)]),
+                                      frequencyWindowMonths: 12, frequencyFactors: [(0, 8_000), (6, 9_000), (10, 10_000)]),
                        .placeholder, "POLICY.md: modelled on a border-region city's published formula; factors our guess"),
         shortTermMonths: .init(60, .sourced, "PBoC HPF rate table: up to 5 years / over 5 years"),
         liquidityFloorBasisPoints: .init(1_000, .placeholder, "§19 watch liquidity; threshold not published (10 % of the pool)"),

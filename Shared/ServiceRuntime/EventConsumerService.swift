@@ -69,25 +69,22 @@ public final class EventConsumerService: Service, Sendable {
     func processConcurrently(_ batch: [KafkaMessage], consumer: KafkaConsumer) async throws {
         guard !batch.isEmpty else { return }
         let partitions = Dictionary(grouping: batch) { PartitionKey(topic: $0.topic, partition: $0.partition) }.values
-        if partitions.count == 1, let only = partitions.first {
-            for message in only {
+        @Sendable func drain(_ messages: [KafkaMessage]) async throws {
+            for message in messages {
                 try await process(message)
                 try consumer.storeOffset(message)
             }
-            return
         }
+        // One partition (the common case on a quiet topic) needs no task group.
+        if partitions.count == 1, let only = partitions.first { return try await drain(only) }
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for messages in partitions {
-                group.addTask {
-                    for message in messages {
-                        try await self.process(message)
-                        try consumer.storeOffset(message)
-                    }
-                }
-            }
+            for messages in partitions { group.addTask { try await drain(messages) } }
             try await group.waitForAll()
         }
     }
+
+    /// Waits between retries of a transient database error: 0.1 s doubling, at most 5 s.
+    static func backoff(_ attempt: Int) -> Duration { .seconds(min(0.05 * pow(2, Double(min(attempt, 7))), 5)) }
 
     struct PartitionKey: Hashable {
         let topic: String
@@ -136,9 +133,8 @@ public final class EventConsumerService: Service, Sendable {
             } catch let rejection as EventRejection {
                 return try await deadLetter(message, eventID: header.id, reason: rejection.reason, detail: rejection.detail)
             } catch where DatabaseErrors.isTransient(error) {
-                let delay = min(0.05 * pow(2, Double(min(attempt, 7))), 5)
                 logger.warning("transient database error; retrying", metadata: ["attempt": "\(attempt)", "error": "\(String(reflecting: error))"])
-                try await Task.sleep(for: .seconds(delay))
+                try await Task.sleep(for: Self.backoff(attempt))
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
@@ -184,7 +180,7 @@ public final class EventConsumerService: Service, Sendable {
                 signal.notify()
                 return .deadLettered
             } catch where DatabaseErrors.isTransient(error) && !Task.isCancelled {
-                try await Task.sleep(for: .seconds(min(0.05 * pow(2, Double(min(attempt, 7))), 5)))
+                try await Task.sleep(for: Self.backoff(attempt))
             }
         }
     }

@@ -79,6 +79,12 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
+public extension ServiceRuntime {
+    /// The middleware of staff-only routes (and of callers that authenticate like staff: the
+    /// payment channel, the social-security system).
+    var staffOnly: StaffAuthMiddleware<BasicRequestContext> { StaffAuthMiddleware(token: config.staffToken) }
+}
+
 /// Staff-only endpoints: a bearer token from HPF_STAFF_TOKEN.
 public struct StaffAuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: String

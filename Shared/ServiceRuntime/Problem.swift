@@ -53,6 +53,11 @@ public struct Problem: HTTPResponseError, Sendable {
         Problem(.conflict, code: code, title: "Conflict", detail: detail)
     }
 
+    /// 409: a caller's idempotency key (`requestId`) came back with a different body.
+    public static func requestIdReused(_ requestId: String) -> Problem {
+        conflict("duplicate_request_mismatch", "requestId \(requestId) was already used with a different body")
+    }
+
     public static let unauthorized = Problem(.unauthorized, code: "unauthorized", title: "Unauthorized",
                                              detail: "this endpoint is for staff: send Authorization: Bearer <staff token>")
 

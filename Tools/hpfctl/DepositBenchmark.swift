@@ -91,10 +91,11 @@ enum DepositBenchmark {
         return #"{"name":"压测","idNumber":"\#(id)","phone":"13700000000","employmentType":"part_time","industry":"other","role":"other","county":"320706","residence":"urban","childrenCount":0,"education":{"level":"below_bachelor"},"retirementGroup":"\#(Int(String(digits.last!))! % 2 == 1 ? "man" : "woman_55")","agreement":{"schedule":"flexible","amountFen":20000,"channel":"alipay"}}"#
     }
 
-    static func post(_ http: HTTPClient, _ url: String, _ body: String) async throws -> (Int, [String: Any]) {
+    static func post(_ http: HTTPClient, _ url: String, _ body: String, token: String? = nil) async throws -> (Int, [String: Any]) {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "content-type", value: "application/json")
+        if let token { request.headers.add(name: "authorization", value: "Bearer \(token)") }
         request.body = .bytes(ByteBuffer(string: body))
         return try await execute(http, request)
     }

@@ -29,7 +29,7 @@ enum LoanBenchmark {
                 let paid = BusinessDate("2024-01-15")!.adding(months: month)
                 return #"{"accountNumber":"\#(number)","amountFen":300000,"paidAt":"\#(paid)T10:00:00+08:00","legacyId":"lbench-\#(runID)-\#(number)-\#(month)"}"#
             }
-            let (status, json) = try await post(http, "\(ledgerURL)/v1/imports/contributions", "[\(items.joined(separator: ","))]", token: token)
+            let (status, json) = try await DepositBenchmark.post(http, "\(ledgerURL)/v1/imports/contributions", "[\(items.joined(separator: ","))]", token: token)
             guard status == 200 else { throw CommandError("import refused (\(status)): \(json)") }
         }
         for number in numbers {
@@ -39,7 +39,7 @@ enum LoanBenchmark {
                 try await Task.sleep(for: .milliseconds(50))
             }
         }
-        _ = try await post(http, "\(loanURL)/v1/fund-pool/entries", #"{"kind":"employed_share","amountFen":10000000000000,"reference":"bench"}"#, token: token)
+        _ = try await DepositBenchmark.post(http, "\(loanURL)/v1/fund-pool/entries", #"{"kind":"employed_share","amountFen":10000000000000,"reference":"bench"}"#, token: token)
 
         // One second at the rate first, not counted: the services open their database
         // connections (slow on this machine) on the first burst.
@@ -71,17 +71,5 @@ enum LoanBenchmark {
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }
-    }
-
-    static func post(_ http: HTTPClient, _ url: String, _ body: String, token: String) async throws -> (Int, [String: Any]) {
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "content-type", value: "application/json")
-        request.headers.add(name: "authorization", value: "Bearer \(token)")
-        request.body = .bytes(ByteBuffer(string: body))
-        let response = try await http.execute(request, timeout: .seconds(60))
-        let data = try await response.body.collect(upTo: 1 << 22)
-        let json = (try? JSONSerialization.jsonObject(with: Data(data.readableBytesView))) as? [String: Any] ?? [:]
-        return (Int(response.status.code), json)
     }
 }

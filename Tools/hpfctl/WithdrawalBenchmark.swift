@@ -87,7 +87,6 @@ enum WithdrawalBenchmark {
         var all: [String: ContinuousClock.Instant] { lock.withLock { began } }
         func allPaid(in channel: PaymentChannelSimulator) -> Bool {
             let ids = all
-            guard !ids.isEmpty else { return false }
             let paid = channel.paidAt
             return ids.count >= expectedCount && ids.keys.allSatisfy { paid[$0] != nil }
         }

@@ -52,9 +52,7 @@ struct ContributionPosting {
             channel: input.channel, origin: input.origin, paidAt: Instant.format(input.paidAt), paidOn: paidOn,
             monthsCounted: months, balanceAfterFen: posted.balanceAfter, firstContribution: contributionCountBefore == 0,
             sequence: posted.seq)
-        let event = CloudEvent(source: runtime.descriptor.eventSource, type: EventType.contributionReceived.rawValue,
-                               subject: input.accountNumber, data: received)
-        try await Outbox.enqueue(event, topic: .contributionEvents, on: connection, logger: logger)
+        try await runtime.emit(.contributionReceived, received, account: input.accountNumber, on: connection)
         return Recorded(contributionId: received.contributionId, balanceFen: posted.balanceAfter)
     }
 }

@@ -18,7 +18,7 @@ public enum ContributionService: HPFServiceModule {
         router.get("/v1/accounts/:accountNumber/ledger", use: accounts.ledger)
         router.get("/v1/accounts/:accountNumber/tax-statement", use: accounts.taxStatement)
         router.group("/v1/imports/contributions")
-            .add(middleware: StaffAuthMiddleware(token: runtime.config.staffToken))
+            .add(middleware: runtime.staffOnly)
             .post(use: LegacyImport(runtime: runtime).importHistory)
     }
 

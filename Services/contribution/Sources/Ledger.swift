@@ -30,6 +30,20 @@ enum Ledger {
 
     enum PostingError: Error { case insufficientBalance, unknownAccount }
 
+    struct Account {
+        let status: String
+        let balance: Fen
+    }
+
+    /// The account's status and balance, locked for the transaction: the lock debits, credits
+    /// that depend on the status, and settlements take before they decide.
+    static func lockAccount(_ number: String, connection: PostgresConnection, logger: Logger) async throws -> Account? {
+        let rows = try await connection.query(
+            "SELECT status, balance_fen FROM accounts WHERE account_number = \(number) FOR UPDATE", logger: logger)
+        for try await (status, balance) in rows.decode((String, Int64).self) { return Account(status: status, balance: balance) }
+        return nil
+    }
+
     static func post(account: String, kind: Kind, amount: Fen, reference: String, at instant: Date, businessDate: BusinessDate,
                      connection: PostgresConnection, logger: Logger) async throws -> Posted {
         precondition(amount != 0, "a posting moves money")

@@ -14,7 +14,7 @@ enum SubsidyCredits {
                 guard grant.amountFen > 0 else { throw EventRejection(detail: "a subsidy grant must be positive") }
                 // A closing or closed account takes no more money: the grant is kept on the
                 // dead-letter topic for staff rather than left behind in a closed account.
-                if let account = try await WithdrawalDebits.lockAccount(grant.accountNumber, connection: connection, logger: logger),
+                if let account = try await Ledger.lockAccount(grant.accountNumber, connection: connection, logger: logger),
                    account.status != "active" {
                     throw EventRejection(detail: "subsidy \(grant.grantId) for account \(grant.accountNumber), which is \(account.status)")
                 }
@@ -29,9 +29,7 @@ enum SubsidyCredits {
                 }
                 let credited = SubsidyCredited(accountNumber: grant.accountNumber, grantId: grant.grantId, amountFen: grant.amountFen,
                                                balanceAfterFen: posted.balanceAfter, sequence: posted.seq)
-                let out = CloudEvent(source: runtime.descriptor.eventSource, type: EventType.subsidyCredited.rawValue,
-                                     subject: grant.accountNumber, data: credited)
-                try await Outbox.enqueue(out, topic: .contributionEvents, on: connection, logger: logger)
+                try await runtime.emit(.subsidyCredited, credited, account: grant.accountNumber, on: connection)
             },
         ])
     }

@@ -55,18 +55,6 @@ enum WithdrawalDebits {
         ])
     }
 
-    struct Account {
-        let status: String
-        let balance: Fen
-    }
-
-    static func lockAccount(_ number: String, connection: PostgresConnection, logger: Logger) async throws -> Account? {
-        let rows = try await connection.query(
-            "SELECT status, balance_fen FROM accounts WHERE account_number = \(number) FOR UPDATE", logger: logger)
-        for try await (status, balance) in rows.decode((String, Int64).self) { return Account(status: status, balance: balance) }
-        return nil
-    }
-
     static func debitExists(_ id: UUID, connection: PostgresConnection, logger: Logger) async throws -> Bool {
         let rows = try await connection.query("SELECT 1 FROM debits WHERE debit_id = \(id)", logger: logger)
         for try await _ in rows { return true }
@@ -78,7 +66,7 @@ enum WithdrawalDebits {
         let id = try debitID(request.id)
         let closing = request.closureReason != nil
         guard closing || (request.amount ?? 0) > 0 else { throw EventRejection(detail: "a debit must name a positive amount") }
-        let account = try await lockAccount(request.account, connection: connection, logger: logger)
+        let account = try await Ledger.lockAccount(request.account, connection: connection, logger: logger)
         // Asked before (a re-sent request): the first answer stands.
         guard try await !debitExists(id, connection: connection, logger: logger) else { return }
         let today = runtime.clock.today
@@ -130,7 +118,7 @@ enum WithdrawalDebits {
     static func settle(_ paid: WithdrawalPaid, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
         let logger = runtime.logger
         let id = try debitID(paid.withdrawalId)
-        _ = try await lockAccount(paid.accountNumber, connection: connection, logger: logger)
+        _ = try await Ledger.lockAccount(paid.accountNumber, connection: connection, logger: logger)
         let rows = try await connection.query("""
             UPDATE debits SET status = 'settled', updated_at = now()
             WHERE debit_id = \(id) AND status = 'posted' RETURNING closure_reason
@@ -154,7 +142,7 @@ enum WithdrawalDebits {
     static func reverse(_ failed: PayoutFailed, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
         let logger = runtime.logger
         let id = try debitID(failed.withdrawalId)
-        _ = try await lockAccount(failed.accountNumber, connection: connection, logger: logger)
+        _ = try await Ledger.lockAccount(failed.accountNumber, connection: connection, logger: logger)
         let rows = try await connection.query("""
             SELECT amount_fen, closure_reason FROM debits WHERE debit_id = \(id) AND status = 'posted' FOR UPDATE
             """, logger: logger)

@@ -64,8 +64,7 @@ struct EnrolmentHandlers: Sendable {
                 industry: body.industry, role: body.role, employmentType: body.employmentType, childrenCount: body.childrenCount,
                 education: body.education, retirementMonth: applicant.retirementMonth, agreement: body.agreement,
                 monthlyMinimumFen: applicant.monthlyMinimum, veteran: body.veteran)
-            let event = CloudEvent(source: runtime.descriptor.eventSource, type: EventType.accountOpened.rawValue, subject: number, data: opened)
-            try await Outbox.enqueue(event, topic: .enrolmentEvents, on: connection, logger: runtime.logger)
+            try await runtime.emit(.accountOpened, opened, account: number, on: connection)
             return number
         }
         runtime.logger.info("account opened", metadata: ["accountNumber": "\(accountNumber)", "idNumber": "\(applicant.id.masked)"])
@@ -153,8 +152,7 @@ struct EnrolmentHandlers: Sendable {
                 FROM agreement_history WHERE account_number = \(number)
                 """, logger: runtime.logger)
             let changed = AgreementChanged(accountNumber: number, agreement: agreement, changedOn: today)
-            let event = CloudEvent(source: runtime.descriptor.eventSource, type: EventType.agreementChanged.rawValue, subject: number, data: changed)
-            try await Outbox.enqueue(event, topic: .enrolmentEvents, on: connection, logger: runtime.logger)
+            try await runtime.emit(.agreementChanged, changed, account: number, on: connection)
         }
         guard let view = try await loadAccount(number) else { throw Problem.unknownAccount(number) }
         return try HTTPJSON.response(.ok, view)

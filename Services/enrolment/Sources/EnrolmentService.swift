@@ -17,7 +17,7 @@ public enum EnrolmentService: HPFServiceModule {
 
         let credit = CreditRegistry(runtime: runtime)
         router.group("/v1/credit-records")
-            .add(middleware: StaffAuthMiddleware(token: runtime.config.staffToken))
+            .add(middleware: runtime.staffOnly)
             .post(use: credit.importRecords)
     }
 

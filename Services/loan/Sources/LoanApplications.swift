@@ -57,14 +57,14 @@ struct LoanApplications: Sendable {
     func assess(_ body: Body, on date: BusinessDate, connection: PostgresConnection) async throws -> Assessment {
         let logger = runtime.logger
         let p = runtime.parameters
-        guard let applicant = try await LoanReadModels.applicant(body.accountNumber, on: date, connection: connection, logger: logger) else {
+        guard let applicant = try await LoanReadModels.applicant(body.accountNumber, on: date, parameters: p, connection: connection, logger: logger) else {
             throw Problem.unknownAccount(body.accountNumber)
         }
         var spouse: LoanReadModels.Applicant?
         if let number = body.spouseAccountNumber {
             guard number != body.accountNumber else { throw Problem.malformed("spouseAccountNumber is the applicant's own account") }
             // A spouse who is not a contributor still makes a couple; only a contributor's money counts.
-            spouse = try await LoanReadModels.applicant(number, on: date, connection: connection, logger: logger)
+            spouse = try await LoanReadModels.applicant(number, on: date, parameters: p, connection: connection, logger: logger)
         }
         let facts = LoanFacts(
             balanceFen: applicant.balanceFen + (spouse?.balanceFen ?? 0),
@@ -139,7 +139,7 @@ struct LoanApplications: Sendable {
                 for try await (id, print) in try await connection.query("""
                     SELECT application_id, fingerprint FROM applications WHERE account_number = \(body.accountNumber) AND request_id = \(requestId)
                     """, logger: logger).decode((UUID, String).self) {
-                    guard print == fingerprint else { throw Problem.conflict("duplicate_request_mismatch", "requestId \(requestId) was already used with a different body") }
+                    guard print == fingerprint else { throw Problem.requestIdReused(requestId) }
                     guard let earlier = try await Self.load(id, connection: connection, logger: logger) else { break }
                     return (earlier, true)
                 }
@@ -258,7 +258,7 @@ struct LoanApplications: Sendable {
         let today = runtime.clock.today
         let logger = runtime.logger
         let decision = try await runtime.database.withConnection { connection -> (Assessment, Int) in
-            guard let applicant = try await LoanReadModels.applicant(number, on: today, connection: connection, logger: logger) else {
+            guard let applicant = try await LoanReadModels.applicant(number, on: today, parameters: runtime.parameters, connection: connection, logger: logger) else {
                 throw Problem.unknownAccount(number)
             }
             let term = try int("termMonths").map(Int.init) ?? LoanRules.maximumTerm(retirementMonth: applicant.retirementMonth, on: today,

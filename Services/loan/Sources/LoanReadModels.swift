@@ -79,6 +79,7 @@ enum LoanReadModels {
         let balanceFen: Fen
         /// Own months plus recognised partner-city months, without double counting.
         let contributionMonths: Int
+        /// Months of the §5 frequency window with a contribution.
         let monthsPaidOfLast12: Int
         let ownMonths: Int
         let lastEventAt: Date?
@@ -86,8 +87,9 @@ enum LoanReadModels {
         var averageMonthlyFen: Fen { ownMonths == 0 ? 0 : contributedFen / Fen(ownMonths) }
     }
 
-    static func applicant(_ account: String, on date: BusinessDate, connection: PostgresConnection, logger: Logger) async throws -> Applicant? {
-        let from = date.yearMonth.adding(months: -11).description
+    static func applicant(_ account: String, on date: BusinessDate, parameters: PolicyParameters, connection: PostgresConnection,
+                          logger: Logger) async throws -> Applicant? {
+        let from = date.yearMonth.adding(months: 1 - parameters.linkage.value.frequencyWindowMonths).description
         let to = date.yearMonth.description
         let rows = try await connection.query("""
             SELECT p.person_ref, p.status, p.retirement_month, p.bachelor_or_above, p.graduation_date::text, p.contributed_fen, p.balance_fen,

@@ -21,10 +21,8 @@ public enum LoanService: HPFServiceModule {
         router.post("/v1/loans/:loanId/repayments", use: Instalments.Handlers(runtime: runtime).repay)
         let pool = FundPool.Handlers(runtime: runtime)
         router.get("/v1/fund-pool", use: pool.get)
-        router.group("/v1/fund-pool/entries").add(middleware: StaffAuthMiddleware<BasicRequestContext>(token: runtime.config.staffToken))
-            .post(use: pool.record)
-        router.group("/v1/jobs/overdue").add(middleware: StaffAuthMiddleware<BasicRequestContext>(token: runtime.config.staffToken))
-            .post(use: overdueCheck(runtime).onDemand)
+        router.group("/v1/fund-pool/entries").add(middleware: runtime.staffOnly).post(use: pool.record)
+        router.group("/v1/jobs/overdue").add(middleware: runtime.staffOnly).post(use: overdueCheck(runtime).onDemand)
     }
 
     public static func jobs(runtime: ServiceRuntime) -> [any Service] { [overdueCheck(runtime)] }

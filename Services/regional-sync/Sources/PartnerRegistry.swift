@@ -94,14 +94,4 @@ struct PartnerRegistry: Sendable {
         if !inserted { throw Problem.conflict("key_id_taken", "key id \(body.keyId) is already registered") }
         return try HTTPJSON.response(.created, body)
     }
-
-    /// The partner key a message names, if registered and not revoked.
-    static func publicKeys(connection: PostgresConnection, logger: Logger) async throws -> [String: (partner: String, key: Curve25519.Signing.PublicKey)] {
-        var keys: [String: (String, Curve25519.Signing.PublicKey)] = [:]
-        for try await (id, code, encoded) in try await connection.query(
-            "SELECT key_id, partner_code, public_key FROM partner_keys WHERE revoked_at IS NULL", logger: logger).decode((String, String, String).self) {
-            if let raw = Data(base64Encoded: encoded), let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) { keys[id] = (code, key) }
-        }
-        return keys
-    }
 }

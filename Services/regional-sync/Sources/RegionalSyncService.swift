@@ -11,7 +11,7 @@ public enum RegionalSyncService: HPFServiceModule {
     public static func addRoutes(to router: Router<BasicRequestContext>, runtime: ServiceRuntime) {
         let registry = PartnerRegistry(runtime: runtime)
         router.get("/v1/partners", use: registry.list)
-        let staff = StaffAuthMiddleware<BasicRequestContext>(token: runtime.config.staffToken)
+        let staff = runtime.staffOnly
         router.group("/v1/partners/:partnerCode").add(middleware: staff).put(use: registry.configure)
         router.group("/v1/partners/:partnerCode/keys").add(middleware: staff).post(use: registry.registerKey)
     }

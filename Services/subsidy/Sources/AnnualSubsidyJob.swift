@@ -1,10 +1,8 @@
 import Contracts
 import Foundation
-import Hummingbird
 import Logging
 import Policy
 import PostgresNIO
-import ServiceLifecycle
 import ServiceRuntime
 
 /// §3 annual retention subsidy: on each lot anniversary inside the validity window, the year's

@@ -28,9 +28,8 @@ enum ParticipantProfiles {
                     graduationDate: a.education.graduationDate, rural: a.residence == .rural,
                     individualBusiness: a.employmentType == .individualBusiness, on: a.openedOn, parameters: p)
                 if !grounds.isEmpty {
-                    let eligible = CloudEvent(source: runtime.descriptor.eventSource, type: EventType.entrepreneurshipEligible.rawValue,
-                                              subject: a.accountNumber, data: EntrepreneurshipEligible(accountNumber: a.accountNumber, grounds: grounds, assessedOn: a.openedOn))
-                    try await Outbox.enqueue(eligible, topic: .subsidyEvents, on: connection, logger: logger)
+                    let eligible = EntrepreneurshipEligible(accountNumber: a.accountNumber, grounds: grounds, assessedOn: a.openedOn)
+                    try await runtime.emit(.entrepreneurshipEligible, eligible, account: a.accountNumber, on: connection)
                 }
                 try await OpeningSubsidy(runtime: runtime).evaluate(account: a.accountNumber, connection: connection)
             },

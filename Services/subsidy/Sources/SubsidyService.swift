@@ -15,7 +15,7 @@ public enum SubsidyService: HPFServiceModule {
         let queries = SubsidyQueries(runtime: runtime)
         router.get("/v1/accounts/:accountNumber/subsidies", use: queries.subsidies)
         router.get("/v1/subsidy-budget", use: queries.budget)
-        let staff = StaffAuthMiddleware<BasicRequestContext>(token: runtime.config.staffToken)
+        let staff = runtime.staffOnly
         router.group("/v1/jobs/annual-subsidy").add(middleware: staff).post(use: annualSubsidy(runtime).onDemand)
         router.group("/v1/social-insurance/payments").add(middleware: staff).post(use: SocialInsuranceSubsidy(runtime: runtime).decide)
     }

@@ -32,13 +32,10 @@ struct PayoutConfirmations: Sendable {
         let outcome = "\(body.outcome.rawValue)|\(failureCode ?? "")"
         let logger = runtime.logger
         let record = try await runtime.transaction { connection -> Withdrawals.Record in
-            let rows = try await connection.query(
-                "SELECT withdrawal_id FROM withdrawals WHERE payout_id = \(payoutId) FOR UPDATE", logger: logger)
-            var found: UUID?
-            for try await id in rows.decode(UUID.self) { found = id }
-            guard let id = found, let current = try await Withdrawals.load(id, connection: connection, logger: logger) else {
+            guard let current = try await Withdrawals.lock(payout: payoutId, connection: connection, logger: logger) else {
                 throw Problem.notFound("unknown_payout", "no payout \(text)")
             }
+            let id = current.id
             if let confirmed = current.payoutOutcome {
                 guard confirmed == outcome, current.channelRef == body.channelRef else {
                     throw Problem.conflict("payout_already_confirmed", "payout \(text) was already confirmed as \(confirmed.split(separator: "|").first ?? "")")

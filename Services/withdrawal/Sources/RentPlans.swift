@@ -74,7 +74,7 @@ enum RentPlans {
                         SELECT plan_id, fingerprint FROM rent_plans WHERE account_number = \(body.accountNumber) AND request_id = \(requestId)
                         """, logger: logger).decode((UUID, String).self) {
                         guard print == fingerprint else {
-                            throw Problem.conflict("duplicate_request_mismatch", "requestId \(requestId) was already used with a different body")
+                            throw Problem.requestIdReused(requestId)
                         }
                         return (id, true)
                     }

@@ -16,7 +16,7 @@ struct WithdrawalHandlers: Sendable {
         let (record, replay) = try await runtime.transaction { connection -> (Withdrawals.Record, Bool) in
             if let requestId = body.requestId, let existing = try await existing(account: body.accountNumber, requestId: requestId, connection: connection) {
                 guard existing.fingerprint == body.fingerprint else {
-                    throw Problem.conflict("duplicate_request_mismatch", "requestId \(requestId) was already used with a different body")
+                    throw Problem.requestIdReused(requestId)
                 }
                 return (existing, true)
             }
@@ -45,11 +45,7 @@ struct WithdrawalHandlers: Sendable {
                                       closureReason: body.evidence.closureReason, payee: body.payee,
                                       evidenceJSON: String(decoding: try JSONEncoder().encode(body.evidence), as: UTF8.self),
                                       evidenceKey: body.evidenceKey, requestId: body.requestId, fingerprint: body.fingerprint)
-            try await Withdrawals.create(new, runtime: runtime, connection: connection)
-            guard let created = try await Withdrawals.load(new.id, connection: connection, logger: logger) else {
-                throw Problem.unavailable("the withdrawal could not be read back")
-            }
-            return (created, false)
+            return (try await Withdrawals.create(new, runtime: runtime, connection: connection), false)
         }
         return try HTTPJSON.response(replay ? .ok : .accepted, WithdrawalView(record))
     }

@@ -78,5 +78,9 @@ enum WithdrawalMigrations {
             CREATE UNIQUE INDEX rent_plans_one_open_per_lease ON rent_plans (lease_contract) WHERE status IN ('active', 'paused');
             CREATE INDEX rent_plans_due ON rent_plans (next_month) WHERE status = 'active' AND in_flight IS NULL
             """),
+        Migration(2, "find an account's paused rent plans without a scan", """
+            -- Every ledger event of an account asks whether one of its paused plans can resume.
+            CREATE INDEX rent_plans_paused ON rent_plans (account_number) WHERE status = 'paused'
+            """),
     ]
 }

@@ -19,7 +19,7 @@ public enum WithdrawalService: HPFServiceModule {
         let plans = RentPlans.Handlers(runtime: runtime)
         router.post("/v1/rent-plans", use: plans.create)
         router.get("/v1/rent-plans/:planId", use: plans.get)
-        let staff = StaffAuthMiddleware<BasicRequestContext>(token: runtime.config.staffToken)
+        let staff = runtime.staffOnly
         // The payment channel authenticates like staff (a bearer token).
         router.group("/v1/payouts/:payoutId/confirmation").add(middleware: staff).post(use: PayoutConfirmations(runtime: runtime).confirm)
         router.group("/v1/jobs/rent-payments").add(middleware: staff).post(use: rentPayments(runtime).onDemand)

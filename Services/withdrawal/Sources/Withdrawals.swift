@@ -40,22 +40,26 @@ enum Withdrawals {
     }
 
     /// Records a new withdrawal and asks the ledger to debit it, in the caller's transaction.
-    static func create(_ new: New, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
+    @discardableResult
+    static func create(_ new: New, runtime: ServiceRuntime, connection: PostgresConnection) async throws -> Record {
         let logger = runtime.logger
         let today = runtime.clock.today
         let payee = String(decoding: try JSONEncoder().encode(new.payee), as: UTF8.self)
-        try await connection.query("""
+        let rows = try await connection.query("""
             WITH step AS (INSERT INTO withdrawal_steps (withdrawal_id, stage) VALUES (\(new.id), 'requested'))
             INSERT INTO withdrawals (withdrawal_id, account_number, reason, requested_fen, closure_reason, payee, evidence, evidence_key,
                 request_id, fingerprint, rent_plan_id, plan_month, stage, requested_on)
             VALUES (\(new.id), \(new.account), \(new.reason.rawValue), \(new.requestedFen), \(new.closureReason?.rawValue), \(payee)::jsonb,
                 \(new.evidenceJSON)::jsonb, \(new.evidenceKey), \(new.requestId), \(new.fingerprint), \(new.rentPlanId),
                 \(new.planMonth?.description), 'requested', \(today.description)::date)
+            RETURNING \(unescaped: columns)
             """, logger: logger)
+        guard let record = try await records(rows).first else { throw Problem.unavailable("the withdrawal was not recorded") }
         let requested = WithdrawalRequested(withdrawalId: new.id.uuidString.lowercased(), accountNumber: new.account, reason: new.reason,
                                             amountFen: new.requestedFen, closureReason: new.closureReason, requestedOn: today,
                                             rentPlanId: new.rentPlanId?.uuidString.lowercased())
         try await runtime.emit(.withdrawalRequested, requested, account: new.account, on: connection)
+        return record
     }
 
     /// A withdrawal as the saga and the read side see it.
@@ -99,11 +103,15 @@ enum Withdrawals {
         return records
     }
 
-    static func load(_ id: UUID, lock: Bool = false, connection: PostgresConnection, logger: Logger) async throws -> Record? {
-        let sql = "SELECT \(columns) FROM withdrawals WHERE withdrawal_id = $1" + (lock ? " FOR UPDATE" : "")
-        var binds = PostgresBindings()
-        binds.append(id)
-        return try await records(try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)).first
+    static func load(_ id: UUID, connection: PostgresConnection, logger: Logger) async throws -> Record? {
+        try await records(try await connection.query(
+            "SELECT \(unescaped: columns) FROM withdrawals WHERE withdrawal_id = \(id)", logger: logger)).first
+    }
+
+    /// The withdrawal a payout belongs to, locked for the confirmation's transaction.
+    static func lock(payout: UUID, connection: PostgresConnection, logger: Logger) async throws -> Record? {
+        try await records(try await connection.query(
+            "SELECT \(unescaped: columns) FROM withdrawals WHERE payout_id = \(payout) FOR UPDATE", logger: logger)).first
     }
 
     /// Moves a withdrawal from `from` to `to` with the given changes; nil when it was not in
