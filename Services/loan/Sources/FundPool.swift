@@ -24,7 +24,7 @@ enum FundPool {
 
     static func view(runtime: ServiceRuntime, connection: PostgresConnection) async throws -> View {
         let rows = try await connection.query("""
-            SELECT (SELECT coalesce(sum(balance_fen), 0) FROM participants)::bigint,
+            SELECT (SELECT coalesce(sum(balance_fen), 0) FROM ledger_accounts)::bigint,
                    (SELECT coalesce(sum(amount_fen), 0) FROM pool_entries WHERE kind = 'employed_share')::bigint,
                    (SELECT coalesce(sum(amount_fen), 0) FROM pool_entries WHERE kind = 'credit_line')::bigint,
                    (SELECT coalesce(sum(outstanding_fen), 0) FROM loans WHERE status = 'active')::bigint,

@@ -132,5 +132,20 @@ enum LoanMigrations {
             );
             CREATE INDEX credit_records_by_person ON credit_records (person_ref)
             """),
+        // The enrolment and ledger events come on different topics, read by different consumers, so
+        // a contribution can arrive before the account's profile: the ledger's side is its own row,
+        // created by whichever ledger event comes first, and joined to the profile when read.
+        Migration(5, "ledger facts apart from the profile, so no ledger event waits for the enrolment event", """
+            CREATE TABLE ledger_accounts (
+                account_number text PRIMARY KEY,
+                closed boolean NOT NULL DEFAULT false,
+                contributed_fen bigint NOT NULL DEFAULT 0,
+                balance_fen bigint NOT NULL DEFAULT 0,
+                last_event_at timestamptz
+            );
+            INSERT INTO ledger_accounts (account_number, closed, contributed_fen, balance_fen, last_event_at)
+            SELECT account_number, status = 'closed', contributed_fen, balance_fen, last_event_at FROM participants;
+            ALTER TABLE participants DROP COLUMN status, DROP COLUMN contributed_fen, DROP COLUMN balance_fen, DROP COLUMN last_event_at
+            """),
     ]
 }

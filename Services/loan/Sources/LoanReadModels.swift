@@ -37,8 +37,10 @@ enum LoanReadModels {
                     WITH months AS (
                         INSERT INTO contribution_months (account_number, month)
                         SELECT \(c.accountNumber), unnest(\(c.monthsCounted.map(\.description))::text[]) ON CONFLICT DO NOTHING)
-                    UPDATE participants SET contributed_fen = contributed_fen + \(c.amountFen), balance_fen = \(c.balanceAfterFen), last_event_at = now()
-                    WHERE account_number = \(c.accountNumber)
+                    INSERT INTO ledger_accounts AS l (account_number, contributed_fen, balance_fen, last_event_at)
+                    VALUES (\(c.accountNumber), \(c.amountFen), \(c.balanceAfterFen), now())
+                    ON CONFLICT (account_number) DO UPDATE
+                    SET contributed_fen = l.contributed_fen + excluded.contributed_fen, balance_fen = excluded.balance_fen, last_event_at = now()
                     """, logger: logger)
             },
             .on(.subsidyCredited, SubsidyCredited.self) { event, connection in
@@ -55,16 +57,20 @@ enum LoanReadModels {
                 try await balance(event.data.balanceAfterFen, event.data.accountNumber, connection, logger)
             },
             .on(.accountClosed, AccountClosed.self) { event, connection in
-                try await connection.query("UPDATE participants SET status = 'closed', balance_fen = 0 WHERE account_number = \(event.data.accountNumber)",
-                                           logger: logger)
+                try await connection.query("""
+                    INSERT INTO ledger_accounts (account_number, closed, balance_fen, last_event_at) VALUES (\(event.data.accountNumber), true, 0, now())
+                    ON CONFLICT (account_number) DO UPDATE SET closed = true, balance_fen = 0, last_event_at = now()
+                    """, logger: logger)
             },
         ])
         return [profiles, ledger]
     }
 
     static func balance(_ balance: Fen, _ account: String, _ connection: PostgresConnection, _ logger: Logger) async throws {
-        try await connection.query("UPDATE participants SET balance_fen = \(balance), last_event_at = now() WHERE account_number = \(account)",
-                                   logger: logger)
+        try await connection.query("""
+            INSERT INTO ledger_accounts (account_number, balance_fen, last_event_at) VALUES (\(account), \(balance), now())
+            ON CONFLICT (account_number) DO UPDATE SET balance_fen = excluded.balance_fen, last_event_at = now()
+            """, logger: logger)
     }
 
     /// One account's facts as of `date`.
@@ -92,13 +98,14 @@ enum LoanReadModels {
         let from = date.yearMonth.adding(months: 1 - parameters.linkage.value.frequencyWindowMonths).description
         let to = date.yearMonth.description
         let rows = try await connection.query("""
-            SELECT p.person_ref, p.status, p.retirement_month, p.bachelor_or_above, p.graduation_date::text, p.contributed_fen, p.balance_fen,
+            SELECT p.person_ref, CASE WHEN coalesce(l.closed, false) THEN 'closed' ELSE 'active' END, p.retirement_month, p.bachelor_or_above,
+                p.graduation_date::text, coalesce(l.contributed_fen, 0), coalesce(l.balance_fen, 0),
                 (SELECT count(*) FROM (SELECT month FROM contribution_months WHERE account_number = p.account_number
                                        UNION SELECT month FROM recognised_months WHERE account_number = p.account_number) m)::int,
                 (SELECT count(*) FROM contribution_months WHERE account_number = p.account_number AND month BETWEEN \(from) AND \(to))::int,
                 (SELECT count(*) FROM contribution_months WHERE account_number = p.account_number)::int,
-                p.last_event_at
-            FROM participants p WHERE p.account_number = \(account)
+                l.last_event_at
+            FROM participants p LEFT JOIN ledger_accounts l USING (account_number) WHERE p.account_number = \(account)
             """, logger: logger)
         for try await r in rows.decode((String, String, String, Bool, String?, Int64, Int64, Int, Int, Int, Date?).self) {
             return Applicant(account: account, personRef: r.0, status: r.1, retirementMonth: YearMonth(r.2) ?? YearMonth(year: 2000, month: 1),
