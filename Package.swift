@@ -31,9 +31,11 @@ var targets: [Target] = [
         name: "ServiceRuntime",
         dependencies: ["Kafka", "Contracts", "Policy", hummingbird, postgres, lifecycle, logging, metrics, prometheus, crypto],
         path: "Shared/ServiceRuntime"),
+    // Plays partner cities over the partner feed (§17): for tests, `make run` and partner developers.
+    .target(name: "PartnerCity", dependencies: ["Kafka", "Contracts", "Policy", "ServiceRuntime", crypto, logging], path: "Tools/partner-city"),
     .executableTarget(
         name: "hpfctl",
-        dependencies: ["Kafka", "Contracts", "ServiceRuntime", "Policy", "Subsidy", postgres,
+        dependencies: ["Kafka", "Contracts", "ServiceRuntime", "Policy", "Subsidy", "PartnerCity", crypto, postgres,
                        .product(name: "AsyncHTTPClient", package: "async-http-client")],
         path: "Tools/hpfctl"),
     .testTarget(name: "PolicyTests", dependencies: ["Policy"], path: "Tests/PolicyTests"),
@@ -43,7 +45,7 @@ var targets: [Target] = [
         name: "ServiceTests",
         dependencies: [
             "ServiceRuntime", "Kafka", "Contracts", "Policy", "Enrolment", "Contribution",
-            "Subsidy", "Withdrawal", "Loan", "RegionalSync", hummingbird, postgres, crypto,
+            "Subsidy", "Withdrawal", "Loan", "RegionalSync", "PartnerCity", hummingbird, postgres, crypto,
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ],
         path: "Tests/ServiceTests"),

@@ -41,12 +41,34 @@ public enum EventType: String, CaseIterable, Sendable {
     case instalmentOverdue = "hpf.loan.instalment-overdue.v1"
     case badCreditRecorded = "hpf.loan.bad-credit-recorded.v1"
     case repaymentDebitRequested = "hpf.loan.repayment-debit-requested.v1"
+    case transferInPosted = "hpf.contribution.transfer-in-posted.v1"
+    case transferInRefused = "hpf.contribution.transfer-in-refused.v1"
+    case transferInAccepted = "hpf.regional.transfer-in-accepted.v1"
+    case transferOutRequested = "hpf.regional.transfer-out-requested.v1"
+    case transferOutCompleted = "hpf.regional.transfer-out-completed.v1"
+    case transferOutFailed = "hpf.regional.transfer-out-failed.v1"
+    case monthsRecognised = "hpf.regional.months-recognised.v1"
+    case transferStateChanged = "hpf.regional.transfer-state-changed.v1"
+    // The partner feed (PartnerMessages.swift): the same types both ways; `topic` is where we write them.
+    case transferApplication = "hpf.regional.transfer-application.v1"
+    case transferAccepted = "hpf.regional.transfer-accepted.v1"
+    case transferRefused = "hpf.regional.transfer-refused.v1"
+    case transferOutData = "hpf.regional.transfer-out-data.v1"
+    case transferConfirmed = "hpf.regional.transfer-confirmed.v1"
+    case transferDisputed = "hpf.regional.transfer-disputed.v1"
+    case transferFailed = "hpf.regional.transfer-failed.v1"
+    case transferCancelled = "hpf.regional.transfer-cancelled.v1"
     case eventDeadLettered = "hpf.deadletter.event-rejected.v1"
 
     public var topic: Topic {
         switch self {
         case .accountOpened, .agreementChanged, .creditRecordAdded: .enrolmentEvents
-        case .contributionReceived, .subsidyCredited, .debitPosted, .debitRefused, .debitReversed, .accountClosed: .contributionEvents
+        case .contributionReceived, .subsidyCredited, .debitPosted, .debitRefused, .debitReversed, .accountClosed,
+             .transferInPosted, .transferInRefused: .contributionEvents
+        case .transferInAccepted, .transferOutRequested, .transferOutCompleted, .transferOutFailed, .monthsRecognised,
+             .transferStateChanged: .regionalEvents
+        case .transferApplication, .transferAccepted, .transferRefused, .transferOutData, .transferConfirmed, .transferDisputed,
+             .transferFailed, .transferCancelled: .partnerOutbound
         case .subsidyGranted, .socialInsuranceSubsidyDecided, .entrepreneurshipEligible: .subsidyEvents
         case .withdrawalRequested, .payoutRequested, .withdrawalPaid, .payoutFailed, .withdrawalRejected: .withdrawalEvents
         case .loanApplicationDecided, .loanDisbursed, .loanRepaid, .loanSettled, .instalmentOverdue, .badCreditRecorded,

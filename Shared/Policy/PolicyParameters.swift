@@ -121,6 +121,8 @@ public struct PolicyParameters: Sendable {
 
     // §17 border-region cooperation
     public let borderPartners: Parameter<[PartnerCity]>
+    /// Transfer-out data says whether this many months up to the paid-up month were all paid.
+    public let transferContinuityMonths: Parameter<Int>
 
     // §8 rent
     public let rentMonthlyCapFen: Parameter<Fen>
@@ -216,6 +218,7 @@ public extension PolicyParameters {
             PartnerCity(code: "371700", name: "Heze 菏泽", province: "Shandong"),
             PartnerCity(code: "411400", name: "Shangqiu 商丘", province: "Henan"),
         ], .sourced, "POLICY.md border-region partner list (medium confidence)"),
+        transferContinuityMonths: .init(6, .sourced, "POLICY.md §17 transfer flow: whether the last 6 months were continuous"),
 
         rentMonthlyCapFen: .init(.yuan(1_500), .placeholder, "not published; configurable"),
         rentMaxMonths: .init(12, .decision, "not published; one year of rent per withdrawal or plan"),

@@ -15,3 +15,8 @@ public struct PersonRefHasher: Sendable {
         return mac.map { String(format: "%02x", $0) }.joined()
     }
 }
+
+public extension ServiceRuntime {
+    /// The person-ref hasher with this deployment's secret (every service must share it).
+    var personRefHasher: PersonRefHasher { PersonRefHasher(secret: config.personKeySecret) }
+}

@@ -14,6 +14,7 @@ import Policy
 /// | HPF_TOPIC_PARTITIONS | 3 |
 /// | HPF_STAFF_TOKEN | dev-staff-token (set a real secret in production) |
 /// | HPF_PERSON_KEY_SECRET | a dev secret (set a real secret in production) |
+/// | HPF_PARTNER_KEY_ID / HPF_PARTNER_SIGNING_KEY | lyg-dev-1 / a dev key (base64 raw Ed25519 private key; set a real one in production) |
 /// | HPF_BUSINESS_DATE | unset = today in Asia/Shanghai; a fixed YYYY-MM-DD for demos and tests |
 /// | HPF_LOG_LEVEL / HPF_LOG_FORMAT | info / json (or text) |
 public struct ServiceConfig: Sendable {
@@ -32,6 +33,10 @@ public struct ServiceConfig: Sendable {
     public var staffToken: String
     public var personKeySecret: String
     public var fixedBusinessDate: BusinessDate?
+    /// Our key for signing the partner feed (§17): its id, and the base64 raw private key (empty:
+    /// the development key).
+    public var partnerKeyId: String
+    public var partnerSigningKey: String
     public var logLevel: String
     public var jsonLogs: Bool
     public var relayBatchSize: Int
@@ -53,6 +58,8 @@ public struct ServiceConfig: Sendable {
         staffToken = value("HPF_STAFF_TOKEN", "dev-staff-token")
         personKeySecret = value("HPF_PERSON_KEY_SECRET", "dev-only-person-key-secret")
         fixedBusinessDate = environment["HPF_BUSINESS_DATE"].flatMap(BusinessDate.init)
+        partnerKeyId = value("HPF_PARTNER_KEY_ID", "lyg-dev-1")
+        partnerSigningKey = value("HPF_PARTNER_SIGNING_KEY", "")
         logLevel = value("HPF_LOG_LEVEL", "info")
         jsonLogs = value("HPF_LOG_FORMAT", "json") == "json"
         relayBatchSize = Int(value("HPF_RELAY_BATCH", "500")) ?? 500

@@ -86,7 +86,7 @@ struct AccountHandlers: Sendable {
         try await requireAccount(number)
         let rows = try await runtime.database.query("""
             SELECT coalesce(sum(amount_fen), 0)::bigint FROM contributions
-            WHERE account_number = \(number) AND paid_on >= make_date(\(Int32(year)), 1, 1) AND paid_on < make_date(\(Int32(year + 1)), 1, 1)
+            WHERE account_number = \(number) AND origin <> 'transfer_in' AND paid_on >= make_date(\(Int32(year)), 1, 1) AND paid_on < make_date(\(Int32(year + 1)), 1, 1)
             """)
         var contributed: Int64 = 0
         for try await sum in rows.decode(Int64.self) { contributed = sum }

@@ -94,5 +94,22 @@ enum ContributionMigrations {
             ALTER TABLE postings ADD CONSTRAINT postings_kind_check
                 CHECK (kind IN ('contribution', 'subsidy', 'withdrawal', 'reversal', 'transfer_in', 'transfer_out', 'interest', 'loan_repayment'))
             """),
+        // A transfer in (§17) is credited once per transfer id whatever the outcome; its principal is
+        // kept as a `contributions` row of origin `transfer_in` so it is a subsidy lot that debits
+        // consume like any other (the tax statement leaves it out: it was contributed elsewhere).
+        Migration(4, "transfers in from partner cities", """
+            CREATE TABLE transfer_credits (
+                transfer_id uuid PRIMARY KEY,
+                account_number text NOT NULL,
+                amount_fen bigint NOT NULL,
+                principal_fen bigint NOT NULL,
+                interest_fen bigint NOT NULL,
+                status text NOT NULL CHECK (status IN ('posted', 'refused')),
+                code text,
+                posting_seq bigint,
+                lot_id uuid,
+                decided_on date NOT NULL
+            )
+            """),
     ]
 }

@@ -24,6 +24,6 @@ public enum ContributionService: HPFServiceModule {
 
     public static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] {
         [LedgerAccounts.subscription(runtime: runtime), SubsidyCredits.subscription(runtime: runtime),
-         WithdrawalDebits.subscription(runtime: runtime)]
+         LedgerDebits.subscription(runtime: runtime)]
     }
 }

@@ -13,7 +13,7 @@ struct CreditRegistry: Sendable {
 
     init(runtime: ServiceRuntime) {
         self.runtime = runtime
-        hasher = PersonRefHasher(secret: runtime.config.personKeySecret)
+        hasher = runtime.personRefHasher
     }
 
     struct Record: Decodable {

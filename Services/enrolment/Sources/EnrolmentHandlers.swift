@@ -12,7 +12,7 @@ struct EnrolmentHandlers: Sendable {
 
     init(runtime: ServiceRuntime) {
         self.runtime = runtime
-        hasher = PersonRefHasher(secret: runtime.config.personKeySecret)
+        hasher = runtime.personRefHasher
     }
 
     struct Enrolled: Codable {

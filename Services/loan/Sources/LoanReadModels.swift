@@ -56,6 +56,9 @@ enum LoanReadModels {
             .on(.debitReversed, DebitReversed.self) { event, connection in
                 try await balance(event.data.balanceAfterFen, event.data.accountNumber, connection, logger)
             },
+            .on(.transferInPosted, TransferInPosted.self) { event, connection in
+                try await balance(event.data.balanceAfterFen, event.data.accountNumber, connection, logger)
+            },
             .on(.accountClosed, AccountClosed.self) { event, connection in
                 try await connection.query("""
                     INSERT INTO ledger_accounts (account_number, closed, balance_fen, last_event_at) VALUES (\(event.data.accountNumber), true, 0, now())
@@ -63,7 +66,16 @@ enum LoanReadModels {
                     """, logger: logger)
             },
         ])
-        return [profiles, ledger]
+        // §17 record recognition: a partner city's months count for the 6-month rule (§5), once.
+        let recognised = EventSubscription(consumerName: "loan-recognised-months", topics: [.regionalEvents], handlers: [
+            .on(.monthsRecognised, MonthsRecognised.self) { event, connection in
+                try await connection.query("""
+                    INSERT INTO recognised_months (account_number, month)
+                    SELECT \(event.data.accountNumber), unnest(\(event.data.months.map(\.description))::text[]) ON CONFLICT DO NOTHING
+                    """, logger: logger)
+            },
+        ])
+        return [profiles, ledger, recognised]
     }
 
     static func balance(_ balance: Fen, _ account: String, _ connection: PostgresConnection, _ logger: Logger) async throws {

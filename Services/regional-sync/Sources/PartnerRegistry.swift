@@ -9,6 +9,8 @@ import ServiceRuntime
 /// switched on for (both, unless staff switch one off), and each partner's public signing keys.
 struct PartnerRegistry: Sendable {
     let runtime: ServiceRuntime
+    /// Our own public key, shown in our entry so partners can register it.
+    let ownKey: Key
 
     struct Key: Codable, Sendable {
         var keyId: String
@@ -42,7 +44,8 @@ struct PartnerRegistry: Sendable {
         return runtime.parameters.borderPartners.value.map { city in
             let (transfer, recognition) = switches[city.code] ?? (true, true)
             return Partner(code: city.code, name: city.name, province: city.province, us: city.code == ours,
-                           transfer: city.code != ours && transfer, recognition: city.code != ours && recognition, keys: keys[city.code] ?? [])
+                           transfer: city.code != ours && transfer, recognition: city.code != ours && recognition,
+                           keys: city.code == ours ? [ownKey] : keys[city.code] ?? [])
         }
     }
 
@@ -54,10 +57,28 @@ struct PartnerRegistry: Sendable {
 
     func partnerCode(_ context: BasicRequestContext) throws -> String {
         let code = try context.parameters.require("partnerCode")
-        guard runtime.parameters.borderPartners.value.contains(where: { $0.code == code }), code != runtime.parameters.cityCode.value else {
-            throw Problem.notFound("unknown_partner", "\(code) is not a partner city")
-        }
-        return code
+        guard let city = city(code) else { throw Problem.notFound("unknown_partner", "\(code) is not a partner city") }
+        return city.code
+    }
+
+    /// A partner city (never us), or nil.
+    func city(_ code: String) -> PartnerCity? {
+        guard code != runtime.parameters.cityCode.value else { return nil }
+        return runtime.parameters.borderPartners.value.first { $0.code == code }
+    }
+
+    /// A partner city named in a request body.
+    func partner(_ code: String) throws -> PartnerCity {
+        guard let city = city(code) else { throw Problem.rule("unknown_partner", "\(code) is not a border-region partner city") }
+        return city
+    }
+
+    /// What the exchanges with `code` are switched on for (both, unless staff switched one off).
+    func switches(_ code: String, connection: PostgresConnection) async throws -> (transfer: Bool, recognition: Bool) {
+        let rows = try await connection.query(
+            "SELECT transfer_enabled, recognition_enabled FROM partner_switches WHERE partner_code = \(code)", logger: runtime.logger)
+        for try await (transfer, recognition) in rows.decode((Bool, Bool).self) { return (transfer, recognition) }
+        return (true, true)
     }
 
     struct Switches: Codable { var transfer: Bool; var recognition: Bool }

@@ -20,5 +20,80 @@ enum RegionalMigrations {
             );
             CREATE INDEX partner_keys_by_partner ON partner_keys (partner_code)
             """),
+        Migration(2, "read models from the other services' events; transfers in and out; recognised months", """
+            -- What this service knows of our accounts, from the enrolment, ledger, withdrawal and loan
+            -- events (each in its own table: the topics are read by separate consumers, in no common order).
+            CREATE TABLE accounts (
+                account_number text PRIMARY KEY,
+                person_ref text NOT NULL,
+                opened_on date NOT NULL
+            );
+            CREATE INDEX accounts_by_person ON accounts (person_ref);
+            CREATE TABLE ledger_accounts (
+                account_number text PRIMARY KEY,
+                status text NOT NULL DEFAULT 'active',
+                balance_fen bigint NOT NULL DEFAULT 0
+            );
+            CREATE TABLE account_months (
+                account_number text NOT NULL,
+                month text NOT NULL,
+                PRIMARY KEY (account_number, month)
+            );
+            CREATE TABLE open_withdrawals (
+                withdrawal_id uuid PRIMARY KEY,
+                account_number text NOT NULL,
+                closed boolean NOT NULL DEFAULT false
+            );
+            CREATE INDEX open_withdrawals_by_account ON open_withdrawals (account_number) WHERE NOT closed;
+            CREATE TABLE loans (
+                loan_id uuid PRIMARY KEY,
+                account_number text NOT NULL,
+                settled boolean NOT NULL DEFAULT false
+            );
+            CREATE INDEX loans_by_account ON loans (account_number);
+            -- One row per transfer, in (we receive) or out (we send), moved through the platform's
+            -- state codes by guarded updates; each state it passed is in transfer_steps.
+            CREATE TABLE transfers (
+                transfer_id uuid PRIMARY KEY,
+                direction text NOT NULL CHECK (direction IN ('in', 'out')),
+                letter_number text NOT NULL,
+                partner_city text NOT NULL,
+                account_number text NOT NULL,
+                person_ref text NOT NULL,
+                id_number_masked text NOT NULL,
+                partner_account_number text,
+                state text NOT NULL CHECK (state IN ('01', '02', '08', '00', '06', '13', '05', '40')),
+                code text,
+                detail text,
+                principal_fen bigint,
+                interest_fen bigint,
+                amount_fen bigint,
+                out_data jsonb,
+                created_on date NOT NULL,
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                UNIQUE (direction, partner_city, letter_number)
+            );
+            CREATE UNIQUE INDEX transfers_one_open ON transfers (direction, account_number, partner_city)
+                WHERE state IN ('01', '02', '08', '06');
+            CREATE INDEX transfers_by_account ON transfers (account_number);
+            CREATE TABLE transfer_steps (
+                transfer_id uuid NOT NULL REFERENCES transfers,
+                state text NOT NULL,
+                code text,
+                at timestamptz NOT NULL DEFAULT clock_timestamp()
+            );
+            CREATE INDEX transfer_steps_by_transfer ON transfer_steps (transfer_id, at);
+            CREATE TABLE letter_sequences (
+                day date PRIMARY KEY,
+                last integer NOT NULL
+            );
+            CREATE TABLE recognised_months (
+                account_number text NOT NULL,
+                month text NOT NULL,
+                partner_city text NOT NULL,
+                transfer_id uuid NOT NULL,
+                PRIMARY KEY (account_number, month)
+            )
+            """),
     ]
 }

@@ -1,18 +1,46 @@
+import Contracts
 import Hummingbird
 import ServiceRuntime
 
-/// The regional-sync service (§17): the border-region partner registry with each partner's
-/// exchange switches and signing keys, and the signature rules of the partner feed. Transfers in
-/// and out, recognised months and the partner simulator are still to come (issue 6).
+/// The regional-sync service (§17): the border-region partner registry (exchange switches and
+/// signing keys), transfers in and out with partner cities over the signed partner feed, and the
+/// partner months recognised here. Reads the enrolment, ledger, withdrawal and loan events and
+/// the partner-inbound topic; writes `hpf.regional.events.v1` and the partner-outbound topic.
 public enum RegionalSyncService: HPFServiceModule {
     public static let descriptor = ServiceDescriptor(name: "regional-sync", schema: "regional", defaultPort: 8086,
                                                      migrations: RegionalMigrations.all)
 
+    struct Parts {
+        let registry: PartnerRegistry
+        let transfersIn: TransfersIn
+        let transfersOut: TransfersOut
+        let feed: PartnerFeed
+
+        init(runtime: ServiceRuntime) {
+            feed = PartnerFeed(runtime: runtime)
+            registry = PartnerRegistry(runtime: runtime, ownKey: .init(keyId: feed.keyId, publicKey: feed.publicKey, revoked: false))
+            transfersIn = TransfersIn(runtime: runtime, feed: feed, registry: registry)
+            transfersOut = TransfersOut(runtime: runtime, feed: feed, registry: registry)
+        }
+    }
+
     public static func addRoutes(to router: Router<BasicRequestContext>, runtime: ServiceRuntime) {
-        let registry = PartnerRegistry(runtime: runtime)
-        router.get("/v1/partners", use: registry.list)
+        let parts = Parts(runtime: runtime)
+        router.get("/v1/partners", use: parts.registry.list)
         let staff = runtime.staffOnly
-        router.group("/v1/partners/:partnerCode").add(middleware: staff).put(use: registry.configure)
-        router.group("/v1/partners/:partnerCode/keys").add(middleware: staff).post(use: registry.registerKey)
+        router.group("/v1/partners/:partnerCode").add(middleware: staff).put(use: parts.registry.configure)
+        router.group("/v1/partners/:partnerCode/keys").add(middleware: staff).post(use: parts.registry.registerKey)
+        router.post("/v1/transfers/in", use: parts.transfersIn.start)
+        router.post("/v1/transfers/:transferId/cancel", use: parts.transfersIn.cancel)
+        let queries = TransferQueries(runtime: runtime)
+        router.get("/v1/transfers/:transferId", use: queries.get)
+        router.get("/v1/accounts/:accountNumber/transfers", use: queries.forAccount)
+        router.get("/v1/accounts/:accountNumber/recognised-months", use: RecognisedMonths.list(runtime: runtime))
+    }
+
+    public static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] {
+        let parts = Parts(runtime: runtime)
+        return RegionalReadModels.subscriptions(runtime: runtime, transfersIn: parts.transfersIn, transfersOut: parts.transfersOut)
+            + [parts.feed.subscription(transfersIn: parts.transfersIn, transfersOut: parts.transfersOut)]
     }
 }

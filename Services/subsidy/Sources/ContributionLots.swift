@@ -19,6 +19,17 @@ enum ContributionLots {
                     """, logger: logger)
                 if c.firstContribution { try await OpeningSubsidy(runtime: runtime).evaluate(account: c.accountNumber, connection: connection) }
             },
+            // §17: a transfer's principal is a lot like a contribution (it never earns the opening subsidy).
+            .on(.transferInPosted, TransferInPosted.self) { event, connection in
+                let t = event.data
+                guard t.principalFen > 0 else { return }
+                try await connection.query("""
+                    INSERT INTO lots (lot_id, account_number, started_on, sequence, original_fen, remaining_fen, first_contribution, next_anniversary)
+                    VALUES (\(t.lotId), \(t.accountNumber), \(t.postedOn.description)::date, \(t.sequence), \(t.principalFen), \(t.principalFen),
+                            false, \(t.postedOn.adding(years: 1).description)::date)
+                    ON CONFLICT (lot_id) DO NOTHING
+                    """, logger: logger)
+            },
             .on(.debitPosted, DebitPosted.self) { event, connection in
                 if let shares = event.data.consumedLots {
                     try await apply(shares, sign: -1, account: event.data.accountNumber, connection: connection, logger: logger)

@@ -34,7 +34,7 @@ struct SocialInsuranceSubsidy: Sendable {
         let body = try await HTTPJSON.decode(Body.self, from: request)
         guard body.paidFen > 0 else { throw Problem.malformed("paidFen must be positive", errors: [.init(field: "paidFen", message: "a positive number of fen")]) }
         guard let id = ResidentID(body.idNumber) else { throw Problem.rule("invalid_id_number", "the resident ID number is not valid") }
-        let personRef = PersonRefHasher(secret: runtime.config.personKeySecret).ref(id)
+        let personRef = runtime.personRefHasher.ref(id)
         let fingerprint = "\(body.month)|\(body.paidFen)|\(body.leftSchoolOn)|\(body.unemployedBeforeFlexibleWork)"
         let logger = runtime.logger
         let (decision, replay): (Decision, Bool) = try await runtime.transaction { connection in

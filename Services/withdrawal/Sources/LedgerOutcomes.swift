@@ -47,6 +47,9 @@ enum LedgerOutcomes {
             .on(.contributionReceived, ContributionReceived.self) { event, connection in
                 try await balanceSeen(event.data.balanceAfterFen, account: event.data.accountNumber, runtime: runtime, connection: connection)
             },
+            .on(.transferInPosted, TransferInPosted.self) { event, connection in
+                try await balanceSeen(event.data.balanceAfterFen, account: event.data.accountNumber, runtime: runtime, connection: connection)
+            },
             .on(.subsidyCredited, SubsidyCredited.self) { event, connection in
                 try await balanceSeen(event.data.balanceAfterFen, account: event.data.accountNumber, runtime: runtime, connection: connection)
             },

@@ -5,10 +5,11 @@ import PostgresNIO
 import ServiceRuntime
 
 /// The ledger's part of the debit sagas, driven by other services' events only: debit or refuse
-/// a requested withdrawal (§4, §8, §16) or loan repayment from the balance, settle a withdrawal
-/// once paid (closing the account for a closure), or reverse it when the payout failed. Each step
+/// a requested withdrawal (§4, §8, §16), loan repayment from the balance or transfer out to a
+/// partner city (§17, the whole balance), settle it once paid or confirmed (closing the account
+/// for a closure or transfer), or reverse it when the payout or the transfer failed. Each step
 /// is decided under the account's row lock, and the `debits` row makes every step happen at most once.
-enum WithdrawalDebits {
+enum LedgerDebits {
     /// A debit some service asked for; `id` is that service's id for it (withdrawal, repayment).
     struct Request: Sendable {
         var id: String
@@ -28,6 +29,15 @@ enum WithdrawalDebits {
             eventKind = .withdrawal
         }
 
+        init(_ t: TransferOutStep) {
+            id = t.transferId
+            account = t.accountNumber
+            amount = nil
+            closureReason = .transfer
+            kind = .transferOut
+            eventKind = .transferOut
+        }
+
         init(_ r: RepaymentDebitRequested) {
             id = r.repaymentId
             account = r.accountNumber
@@ -39,18 +49,35 @@ enum WithdrawalDebits {
     }
 
     static func subscription(runtime: ServiceRuntime) -> EventSubscription {
-        EventSubscription(consumerName: "withdrawal-debits", topics: [.withdrawalEvents, .loanEvents], handlers: [
+        EventSubscription(consumerName: "withdrawal-debits", topics: [.withdrawalEvents, .loanEvents, .regionalEvents], handlers: [
             .on(.withdrawalRequested, WithdrawalRequested.self) { event, connection in
                 try await debit(Request(event.data), runtime: runtime, connection: connection)
             },
             .on(.repaymentDebitRequested, RepaymentDebitRequested.self) { event, connection in
                 try await debit(Request(event.data), runtime: runtime, connection: connection)
             },
+            .on(.transferOutRequested, TransferOutStep.self) { event, connection in
+                try await debit(Request(event.data), runtime: runtime, connection: connection)
+            },
             .on(.withdrawalPaid, WithdrawalPaid.self) { event, connection in
-                try await settle(event.data, runtime: runtime, connection: connection)
+                let paid = event.data
+                try await settle(paid.withdrawalId, account: paid.accountNumber, on: paid.paidOn, runtime: runtime, connection: connection)
+            },
+            .on(.transferOutCompleted, TransferOutStep.self) { event, connection in
+                let done = event.data
+                try await settle(done.transferId, account: done.accountNumber, on: done.on, runtime: runtime, connection: connection)
             },
             .on(.payoutFailed, PayoutFailed.self) { event, connection in
-                try await reverse(event.data, runtime: runtime, connection: connection)
+                let failed = event.data
+                try await reverse(failed.withdrawalId, account: failed.accountNumber, code: failed.code, runtime: runtime, connection: connection)
+            },
+            .on(.transferOutFailed, TransferOutStep.self) { event, connection in
+                let failed = event.data
+                try await reverse(failed.transferId, account: failed.accountNumber, code: failed.code ?? "transfer_failed",
+                                  runtime: runtime, connection: connection)
+            },
+            .on(.transferInAccepted, TransferInAccepted.self) { event, connection in
+                try await TransferCredits.credit(event.data, runtime: runtime, connection: connection)
             },
         ])
     }
@@ -114,11 +141,13 @@ enum WithdrawalDebits {
         try await runtime.emit(.debitPosted, debitPosted, account: request.account, on: connection)
     }
 
-    /// The payout reached the payee: the debit is final; a closure closes the account.
-    static func settle(_ paid: WithdrawalPaid, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
+    /// The payout reached the payee (or the partner city confirmed the transfer): the debit is
+    /// final; a closure or transfer closes the account.
+    static func settle(_ debit: String, account: String, on date: BusinessDate, runtime: ServiceRuntime,
+                       connection: PostgresConnection) async throws {
         let logger = runtime.logger
-        let id = try debitID(paid.withdrawalId)
-        _ = try await Ledger.lockAccount(paid.accountNumber, connection: connection, logger: logger)
+        let id = try debitID(debit)
+        _ = try await Ledger.lockAccount(account, connection: connection, logger: logger)
         let rows = try await connection.query("""
             UPDATE debits SET status = 'settled', updated_at = now()
             WHERE debit_id = \(id) AND status = 'posted' RETURNING closure_reason
@@ -127,22 +156,23 @@ enum WithdrawalDebits {
         for try await reason in rows.decode(String?.self) { closure = .some(reason) }
         guard let closureReason = closure else {
             guard try await debitStatus(id, connection: connection, logger: logger) == "settled" else {
-                throw EventRejection(detail: "withdrawal \(paid.withdrawalId) was paid but the ledger holds no open debit for it")
+                throw EventRejection(detail: "\(debit) was settled but the ledger holds no open debit for it")
             }
             return
         }
         guard let reason = closureReason.flatMap(ClosureReason.init(rawValue:)) else { return }
-        try await connection.query("UPDATE accounts SET status = 'closed' WHERE account_number = \(paid.accountNumber)", logger: logger)
-        let closed = AccountClosed(accountNumber: paid.accountNumber, closureReason: reason, closedOn: paid.paidOn)
-        try await runtime.emit(.accountClosed, closed, account: paid.accountNumber, on: connection)
+        try await connection.query("UPDATE accounts SET status = 'closed' WHERE account_number = \(account)", logger: logger)
+        let closed = AccountClosed(accountNumber: account, closureReason: reason, closedOn: date)
+        try await runtime.emit(.accountClosed, closed, account: account, on: connection)
     }
 
-    /// Compensation: the payout failed, so a `reversal` posting gives the money back and the
-    /// lots it took are restored; a closing account is active again.
-    static func reverse(_ failed: PayoutFailed, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
+    /// Compensation: the payout (or the transfer) failed, so a `reversal` posting gives the money
+    /// back and the lots it took are restored; a closing account is active again.
+    static func reverse(_ debit: String, account: String, code: String, runtime: ServiceRuntime,
+                        connection: PostgresConnection) async throws {
         let logger = runtime.logger
-        let id = try debitID(failed.withdrawalId)
-        _ = try await Ledger.lockAccount(failed.accountNumber, connection: connection, logger: logger)
+        let id = try debitID(debit)
+        _ = try await Ledger.lockAccount(account, connection: connection, logger: logger)
         let rows = try await connection.query("""
             SELECT amount_fen, closure_reason FROM debits WHERE debit_id = \(id) AND status = 'posted' FOR UPDATE
             """, logger: logger)
@@ -150,30 +180,30 @@ enum WithdrawalDebits {
         for try await row in rows.decode((Int64, String?).self) { found = row }
         guard let (amount, closure) = found else {
             guard try await debitStatus(id, connection: connection, logger: logger) == "reversed" else {
-                throw EventRejection(detail: "payout of \(failed.withdrawalId) failed but the ledger holds no open debit for it")
+                throw EventRejection(detail: "\(debit) failed but the ledger holds no open debit for it")
             }
             return
         }
         let today = runtime.clock.today
-        let posted = try await Ledger.post(account: failed.accountNumber, kind: .reversal, amount: amount,
-                                           reference: "reversal:\(failed.withdrawalId)", at: runtime.clock.now, businessDate: today,
+        let posted = try await Ledger.post(account: account, kind: .reversal, amount: amount,
+                                           reference: "reversal:\(debit)", at: runtime.clock.now, businessDate: today,
                                            connection: connection, logger: logger)
         try await connection.query("""
-            UPDATE debits SET status = 'reversed', code = \(failed.code), reversal_seq = \(posted.seq), updated_at = now()
+            UPDATE debits SET status = 'reversed', code = \(code), reversal_seq = \(posted.seq), updated_at = now()
             WHERE debit_id = \(id)
             """, logger: logger)
         let restored = try await LedgerLots.restore(debit: id, connection: connection, logger: logger)
         if closure != nil {
-            try await connection.query("UPDATE accounts SET status = 'active' WHERE account_number = \(failed.accountNumber) AND status = 'closing'",
+            try await connection.query("UPDATE accounts SET status = 'active' WHERE account_number = \(account) AND status = 'closing'",
                                        logger: logger)
         }
-        let reversed = DebitReversed(debitId: failed.withdrawalId, accountNumber: failed.accountNumber, amountFen: amount, code: failed.code,
+        let reversed = DebitReversed(debitId: debit, accountNumber: account, amountFen: amount, code: code,
                                      reversedOn: today, balanceAfterFen: posted.balanceAfter, sequence: posted.seq, restoredLots: restored)
-        try await runtime.emit(.debitReversed, reversed, account: failed.accountNumber, on: connection)
+        try await runtime.emit(.debitReversed, reversed, account: account, on: connection)
     }
 
     static func debitID(_ text: String) throws -> UUID {
-        guard let id = UUID(uuidString: text) else { throw EventRejection(detail: "withdrawalId \(text) is not a UUID") }
+        guard let id = UUID(uuidString: text) else { throw EventRejection(detail: "debit id \(text) is not a UUID") }
         return id
     }
 

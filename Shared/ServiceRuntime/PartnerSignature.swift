@@ -24,12 +24,23 @@ public enum PartnerSignature {
 
     static func signedBytes(_ value: [UInt8], signedAt: String) -> [UInt8] { Array((signedAt + "\n").utf8) + value }
 
-    /// The headers that sign `value` with `key` at `instant`.
-    public static func headers(for value: [UInt8], keyId: String, key: Curve25519.Signing.PrivateKey, at instant: Date) throws -> [KafkaHeader] {
+    /// The header values that sign `value` with `key` at `instant`.
+    public static func fields(for value: [UInt8], keyId: String, key: Curve25519.Signing.PrivateKey, at instant: Date) throws -> [String: String] {
         let signedAt = ISO8601DateFormatter().string(from: instant)
         let signature = try key.signature(for: signedBytes(value, signedAt: signedAt))
-        return [KafkaHeader(name: keyIdHeader, value: keyId), KafkaHeader(name: signedAtHeader, value: signedAt),
-                KafkaHeader(name: signatureHeader, value: Data(signature).base64EncodedString())]
+        return [keyIdHeader: keyId, signedAtHeader: signedAt, signatureHeader: Data(signature).base64EncodedString()]
+    }
+
+    /// The same as record headers.
+    public static func headers(for value: [UInt8], keyId: String, key: Curve25519.Signing.PrivateKey, at instant: Date) throws -> [KafkaHeader] {
+        try fields(for: value, keyId: keyId, key: key, at: instant).sorted { $0.key < $1.key }.map { KafkaHeader(name: $0.key, value: $0.value) }
+    }
+
+    /// A deterministic key from a passphrase (SHA-256 of it as the seed): for development stacks
+    /// and the partner simulator only; production keys come from configuration.
+    public static func developmentKey(_ passphrase: String) -> Curve25519.Signing.PrivateKey {
+        // A 32-byte seed is always a valid Ed25519 private key.
+        try! Curve25519.Signing.PrivateKey(rawRepresentation: Data(SHA256.hash(data: Data(passphrase.utf8))))
     }
 
     /// Checks a message's signature: the key id must name a known key (`publicKey`), the

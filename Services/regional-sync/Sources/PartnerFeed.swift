@@ -1,0 +1,115 @@
+import Contracts
+import Crypto
+import Foundation
+import Kafka
+import Policy
+import PostgresNIO
+import ServiceRuntime
+
+/// The partner feed (§17): what we write on `hpf.regional.partner-outbound.v1` (signed with our
+/// key through the outbox, so a message leaves exactly when its state change commits) and the
+/// signed messages partner cities write on `hpf.regional.partner-inbound.v1`. An inbound message
+/// is checked before anything reads it: a known, unrevoked key of the city its `source` names,
+/// a signing time inside the window and a signature over the exact bytes; anything else, and any
+/// id seen before, goes to the dead-letter topic and changes nothing.
+struct PartnerFeed: Sendable {
+    let runtime: ServiceRuntime
+    let keyId: String
+    let key: Curve25519.Signing.PrivateKey
+
+    init(runtime: ServiceRuntime) {
+        self.runtime = runtime
+        keyId = runtime.config.partnerKeyId
+        key = Self.signingKey(runtime.config)
+    }
+
+    /// Our signing key: from configuration, or the development key of our city code.
+    static func signingKey(_ config: ServiceConfig) -> Curve25519.Signing.PrivateKey {
+        if let raw = Data(base64Encoded: config.partnerSigningKey), let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw) {
+            return key
+        }
+        return PartnerSignature.developmentKey("hpf-dev-partner-key-\(PolicyParameters.lianyungang2025.cityCode.value)")
+    }
+
+    var publicKey: String { key.publicKey.rawRepresentation.base64EncodedString() }
+
+    var ourCity: String { runtime.parameters.cityCode.value }
+
+    /// Sends a partner message in the caller's transaction. `account` is our account number (the
+    /// subject and record key: one transfer's messages stay in order).
+    func send<P: Codable & Sendable>(_ type: EventType, _ data: P, account: String, on connection: PostgresConnection) async throws {
+        let event = CloudEvent(source: PartnerMessage.source(city: ourCity), type: type.rawValue, subject: account, data: data)
+        let (keyId, key) = (keyId, key)
+        try await Outbox.enqueue(event, topic: Topic.partnerOutbound.name, aggregateType: "transfer", headers: { bytes in
+            try PartnerSignature.fields(for: bytes, keyId: keyId, key: key, at: Date())
+        }, on: connection, logger: runtime.logger)
+    }
+
+    /// The inbound subscription: verification first, replays refused, then the transfer handlers.
+    func subscription(transfersIn: TransfersIn, transfersOut: TransfersOut) -> EventSubscription {
+        EventSubscription(consumerName: "partner-inbound", topics: [.partnerInbound], handlers: [
+            .on(.transferApplication, TransferApplication.self) { event, connection in
+                try await transfersOut.applied(event.data, from: try partner(event), connection: connection)
+            },
+            .on(.transferAccepted, TransferAnswer.self) { event, connection in
+                try await transfersIn.accepted(event.data, from: try partner(event), connection: connection)
+            },
+            .on(.transferRefused, TransferAnswer.self) { event, connection in
+                try await transfersIn.refused(event.data, from: try partner(event), connection: connection)
+            },
+            .on(.transferOutData, TransferOutData.self) { event, connection in
+                try await transfersIn.dataArrived(event.data, from: try partner(event), connection: connection)
+            },
+            .on(.transferConfirmed, TransferOutcome.self) { event, connection in
+                try await transfersOut.confirmed(event.data, from: try partner(event), connection: connection)
+            },
+            .on(.transferFailed, TransferOutcome.self) { event, connection in
+                try await transfersOut.failed(event.data, from: try partner(event), connection: connection)
+            },
+            .on(.transferDisputed, TransferOutcome.self) { event, connection in
+                try await transfersOut.disputed(event.data, from: try partner(event), connection: connection)
+            },
+            .on(.transferCancelled, TransferOutcome.self) { event, connection in
+                try await transfersOut.cancelled(event.data, from: try partner(event), connection: connection)
+            },
+        ], verify: { message in try await verify(message) }, deadLetterDuplicates: true)
+    }
+
+    /// The partner city a verified message comes from.
+    private func partner<P>(_ event: CloudEvent<P>) throws -> String {
+        guard let city = PartnerMessage.city(fromSource: event.source) else { throw EventRejection(detail: "source \(event.source) names no city") }
+        return city
+    }
+
+    /// Nil when the message is signed by a current key of the city its `source` names.
+    func verify(_ message: KafkaMessage) async throws -> EventRejection? {
+        let keyId = message.headers.last { $0.name == PartnerSignature.keyIdHeader }.map { String(decoding: $0.value, as: UTF8.self) }
+        var stored: (city: String, key: Curve25519.Signing.PublicKey)?
+        if let keyId {
+            let rows = try await runtime.database.query(
+                "SELECT partner_code, public_key FROM partner_keys WHERE key_id = \(keyId) AND revoked_at IS NULL")
+            for try await (city, encoded) in rows.decode((String, String).self) {
+                if let raw = Data(base64Encoded: encoded), let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) { stored = (city, key) }
+            }
+        }
+        let checked = PartnerSignature.verify(value: message.value, headers: message.headers, now: Date()) { id in
+            id == keyId ? stored?.key : nil
+        }
+        if case .failure(let refusal) = checked { return EventRejection(reason: .unverified, detail: refusal.rawValue) }
+        guard let header = try? CloudEventCoding.header(from: message.value),
+              let city = PartnerMessage.city(fromSource: header.source), city == stored?.city else {
+            return EventRejection(reason: .unverified, detail: "source_mismatch: the message's source is not the city whose key signed it")
+        }
+        guard runtime.parameters.borderPartners.value.contains(where: { $0.code == city }), city != ourCity else {
+            return EventRejection(reason: .unverified, detail: "unknown_partner: \(city)")
+        }
+        return nil
+    }
+
+    /// Checks that a message's cities are the sender and us, in the roles its type gives them.
+    static func requireCities(receiving: String, sending: String, expected: (receiving: String, sending: String)) throws {
+        guard receiving == expected.receiving, sending == expected.sending else {
+            throw EventRejection(detail: "the message names receiving city \(receiving) and sending city \(sending); expected \(expected.receiving) and \(expected.sending)")
+        }
+    }
+}

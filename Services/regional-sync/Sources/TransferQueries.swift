@@ -1,0 +1,53 @@
+import Foundation
+import Hummingbird
+import PostgresNIO
+import ServiceRuntime
+
+/// The read side of transfers: one transfer with every state it passed, an account's transfers.
+struct TransferQueries: Sendable {
+    let runtime: ServiceRuntime
+
+    static func transferID(_ context: BasicRequestContext) throws -> UUID {
+        let text = try context.parameters.require("transferId")
+        guard let id = UUID(uuidString: text) else { throw Problem.notFound("unknown_transfer", "no transfer \(text)") }
+        return id
+    }
+
+    /// The open transfer (01, 02, 08 or 06) of an account in one direction, with one partner or any.
+    static func openTransfer(_ direction: Transfers.Direction, account: String, partner: String?, connection: PostgresConnection,
+                             logger: Logger) async throws -> UUID? {
+        let rows = try await connection.query("""
+            SELECT transfer_id FROM transfers
+            WHERE direction = \(direction.rawValue) AND account_number = \(account) AND (\(partner)::text IS NULL OR partner_city = \(partner))
+              AND state IN ('01', '02', '08', '06')
+            LIMIT 1
+            """, logger: logger)
+        for try await id in rows.decode(UUID.self) { return id }
+        return nil
+    }
+
+    /// `GET /v1/transfers/{transferId}`
+    @Sendable func get(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let id = try Self.transferID(context)
+        let view = try await runtime.database.withConnection { connection -> Transfers.View? in
+            guard let record = try await Transfers.load(id, connection: connection, logger: runtime.logger) else { return nil }
+            return try await Transfers.view(record, connection: connection, logger: runtime.logger)
+        }
+        guard let view else { throw Problem.notFound("unknown_transfer", "no transfer \(id)") }
+        return try HTTPJSON.response(.ok, view)
+    }
+
+    /// `GET /v1/accounts/{accountNumber}/transfers`: newest first.
+    @Sendable func forAccount(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let account = try context.parameters.require("accountNumber")
+        let views = try await runtime.database.withConnection { connection -> [Transfers.View] in
+            let records = try await Transfers.records(try await connection.query("""
+                SELECT \(unescaped: Transfers.columns) FROM transfers WHERE account_number = \(account) ORDER BY updated_at DESC LIMIT 100
+                """, logger: runtime.logger))
+            var views: [Transfers.View] = []
+            for record in records { views.append(try await Transfers.view(record, connection: connection, logger: runtime.logger)) }
+            return views
+        }
+        return try HTTPJSON.response(.ok, ["transfers": views])
+    }
+}

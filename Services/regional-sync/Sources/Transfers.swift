@@ -1,0 +1,168 @@
+import Contracts
+import Foundation
+import Policy
+import PostgresNIO
+import ServiceRuntime
+
+/// The transfer record (§17): one row per transfer in or out, moved through the national
+/// platform's state codes only by guarded updates (`WHERE state = ANY(<expected>)`), so a late or
+/// repeated message never moves it twice. Every state it enters is kept in `transfer_steps` and
+/// published as `transfer-state-changed` for analytics.
+///
+///     in:  01 --accepted--> 02 --data checks--> 08 --ledger credited--> 00
+///           |  `--cancel--> 05  |   `--data does not check--> 06 --corrected data--> 08
+///           `--refused--> 13 <--'            08 --ledger refused--> 40
+///     out: (letter checks) 02 --ledger debited, data sent--> 08 --confirmed--> 00
+///           `--> 13 (refused, or the ledger refused the debit)   08 --failed--> 40 (reversed)
+enum Transfers {
+    enum Direction: String, Sendable { case `in`, out }
+
+    struct Record: Sendable {
+        let id: UUID
+        let direction: Direction
+        let letterNumber: String
+        let partnerCity: String
+        let account: String
+        let personRef: String
+        let idNumberMasked: String
+        let partnerAccount: String?
+        let state: TransferState
+        let code: String?
+        let detail: String?
+        let principalFen: Fen?
+        let interestFen: Fen?
+        let amountFen: Fen?
+        let createdOn: String
+    }
+
+    static let columns = """
+        transfer_id, direction, letter_number, partner_city, account_number, person_ref, id_number_masked, partner_account_number,
+        state, code, detail, principal_fen, interest_fen, amount_fen, created_on::text
+        """
+
+    static func records(_ rows: PostgresRowSequence) async throws -> [Record] {
+        var out: [Record] = []
+        for try await r in rows.decode((UUID, String, String, String, String, String, String, String?, String, String?, String?,
+                                        Int64?, Int64?, Int64?, String).self) {
+            out.append(Record(id: r.0, direction: Direction(rawValue: r.1) ?? .in, letterNumber: r.2, partnerCity: r.3, account: r.4,
+                              personRef: r.5, idNumberMasked: r.6, partnerAccount: r.7, state: TransferState(rawValue: r.8) ?? .failed,
+                              code: r.9, detail: r.10, principalFen: r.11, interestFen: r.12, amountFen: r.13, createdOn: r.14))
+        }
+        return out
+    }
+
+    struct New: Sendable {
+        var id = UUID()
+        var direction: Direction
+        var letterNumber: String
+        var partnerCity: String
+        var account: String
+        var personRef: String
+        var idNumberMasked: String
+        var partnerAccount: String?
+        var state: TransferState
+        var code: String?
+        var detail: String?
+    }
+
+    /// Records a new transfer in its first state; nil when one with the same letter exists.
+    static func create(_ new: New, runtime: ServiceRuntime, connection: PostgresConnection) async throws -> Record? {
+        let today = runtime.clock.today
+        let rows = try await connection.query("""
+            INSERT INTO transfers (transfer_id, direction, letter_number, partner_city, account_number, person_ref, id_number_masked,
+                partner_account_number, state, code, detail, created_on)
+            VALUES (\(new.id), \(new.direction.rawValue), \(new.letterNumber), \(new.partnerCity), \(new.account), \(new.personRef),
+                \(new.idNumberMasked), \(new.partnerAccount), \(new.state.rawValue), \(new.code), \(new.detail), \(today.description)::date)
+            ON CONFLICT (direction, partner_city, letter_number) DO NOTHING
+            RETURNING \(unescaped: columns)
+            """, logger: runtime.logger)
+        guard let record = try await records(rows).first else { return nil }
+        try await stepped(record, runtime: runtime, connection: connection)
+        return record
+    }
+
+    /// Moves a transfer from one of `from` to `to`; nil (and nothing changes) when it is not in
+    /// one of them.
+    @discardableResult
+    static func advance(_ id: UUID, from: [TransferState], to: TransferState, code: String? = nil, detail: String? = nil,
+                        amounts: (principal: Fen, interest: Fen, amount: Fen)? = nil, outData: String? = nil,
+                        runtime: ServiceRuntime, connection: PostgresConnection) async throws -> Record? {
+        let rows = try await connection.query("""
+            UPDATE transfers SET state = \(to.rawValue), code = coalesce(\(code), code), detail = coalesce(\(detail), detail),
+                principal_fen = coalesce(\(amounts?.principal), principal_fen), interest_fen = coalesce(\(amounts?.interest), interest_fen),
+                amount_fen = coalesce(\(amounts?.amount), amount_fen), out_data = coalesce(\(outData)::jsonb, out_data), updated_at = now()
+            WHERE transfer_id = \(id) AND state = ANY(\(from.map(\.rawValue)))
+            RETURNING \(unescaped: columns)
+            """, logger: runtime.logger)
+        guard let record = try await records(rows).first else { return nil }
+        try await stepped(record, runtime: runtime, connection: connection)
+        return record
+    }
+
+    private static func stepped(_ record: Record, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
+        try await connection.query("INSERT INTO transfer_steps (transfer_id, state, code) VALUES (\(record.id), \(record.state.rawValue), \(record.code))",
+                                   logger: runtime.logger)
+        let changed = TransferStateChanged(transferId: record.id.uuidString.lowercased(), accountNumber: record.account,
+                                           direction: record.direction == .in ? .in : .out, letterNumber: record.letterNumber,
+                                           partnerCity: record.partnerCity, state: record.state, code: record.code, on: runtime.clock.today)
+        try await runtime.emit(.transferStateChanged, changed, account: record.account, on: connection)
+    }
+
+    static func load(_ id: UUID, connection: PostgresConnection, logger: Logger) async throws -> Record? {
+        try await records(try await connection.query("SELECT \(unescaped: columns) FROM transfers WHERE transfer_id = \(id)", logger: logger)).first
+    }
+
+    /// The transfer a partner message names (by its letter), or a rejection to the dead-letter
+    /// topic: a message about a letter we do not hold changes nothing.
+    static func byLetter(_ letter: String, partner: String, direction: Direction, connection: PostgresConnection,
+                         logger: Logger) async throws -> Record {
+        let rows = try await connection.query("""
+            SELECT \(unescaped: columns) FROM transfers
+            WHERE direction = \(direction.rawValue) AND partner_city = \(partner) AND letter_number = \(letter)
+            """, logger: logger)
+        guard let record = try await records(rows).first else {
+            throw EventRejection(detail: "no transfer \(direction.rawValue) with letter \(letter) from or to \(partner)")
+        }
+        return record
+    }
+
+    struct Step: Codable, Sendable {
+        var state: String
+        var stateName: String
+        var code: String?
+        var at: String
+    }
+
+    struct View: Codable, Sendable {
+        var transferId: String
+        var direction: String
+        var letterNumber: String
+        var partnerCity: String
+        var accountNumber: String
+        var idNumberMasked: String
+        var partnerAccountNumber: String?
+        var state: String
+        var stateName: String
+        var code: String?
+        var detail: String?
+        var principalFen: Fen?
+        var interestFen: Fen?
+        var amountFen: Fen?
+        var createdOn: String
+        var steps: [Step]
+    }
+
+    static func view(_ record: Record, connection: PostgresConnection, logger: Logger) async throws -> View {
+        var steps: [Step] = []
+        for try await (state, code, at) in try await connection.query(
+            "SELECT state, code, at FROM transfer_steps WHERE transfer_id = \(record.id) ORDER BY at", logger: logger)
+            .decode((String, String?, Date).self) {
+            steps.append(Step(state: state, stateName: TransferState(rawValue: state)?.name ?? state, code: code, at: Instant.format(at)))
+        }
+        return View(transferId: record.id.uuidString.lowercased(), direction: record.direction.rawValue, letterNumber: record.letterNumber,
+                    partnerCity: record.partnerCity, accountNumber: record.account, idNumberMasked: record.idNumberMasked,
+                    partnerAccountNumber: record.partnerAccount, state: record.state.rawValue, stateName: record.state.name,
+                    code: record.code, detail: record.detail, principalFen: record.principalFen, interestFen: record.interestFen,
+                    amountFen: record.amountFen, createdOn: record.createdOn, steps: steps)
+    }
+}

@@ -1,0 +1,183 @@
+import Contracts
+import Foundation
+import Hummingbird
+import Policy
+import PostgresNIO
+import ServiceRuntime
+
+/// Transfer in (§17, we are the receiving centre): the person, already enrolled here, asks to
+/// bring their account from a partner city. We send the contact letter; the partner accepts or
+/// refuses it, then sends the transfer-out data; we check amount = principal + interest, ask the
+/// ledger to credit it (`transfer-in-accepted`), and once credited record the partner's months as
+/// recognised months and confirm to the partner.
+struct TransfersIn: Sendable {
+    let runtime: ServiceRuntime
+    let feed: PartnerFeed
+    let registry: PartnerRegistry
+
+    struct Body: Codable, Sendable {
+        var accountNumber: String
+        var name: String
+        var idNumber: String
+        var partnerCity: String
+        var partnerAccountNumber: String?
+    }
+
+    /// `POST /v1/transfers/in`
+    @Sendable func start(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let body = try await HTTPJSON.decode(Body.self, from: request)
+        let name = body.name.trimmingCharacters(in: .whitespaces)
+        guard !name.isEmpty, name.count <= 50 else {
+            throw Problem.malformed("name is required", errors: [.init(field: "name", message: "1 to 50 characters")])
+        }
+        guard let id = ResidentID(body.idNumber, asOf: runtime.clock.today) else {
+            throw Problem.rule("invalid_id_number", "the resident ID number is not valid (GB 11643)")
+        }
+        let partner = try registry.partner(body.partnerCity)
+        let today = runtime.clock.today
+        let record = try await runtime.transaction { connection -> Transfers.Record in
+            guard try await registry.switches(partner.code, connection: connection).transfer else {
+                throw Problem.rule("transfer_not_enabled", "transfers with \(partner.name) (\(partner.code)) are switched off")
+            }
+            guard let holder = try await RegionalReadModels.holder(body.accountNumber, connection: connection, logger: runtime.logger) else {
+                throw Problem.unknownAccount(body.accountNumber)
+            }
+            guard holder.personRef == runtime.personRefHasher.ref(id) else {
+                throw Problem.rule("person_mismatch", "the account \(body.accountNumber) is not this person's")
+            }
+            guard holder.status == "active" else { throw Problem.rule("account_not_active", "the account is \(holder.status)") }
+            if let open = try await TransferQueries.openTransfer(.in, account: body.accountNumber, partner: partner.code, connection: connection,
+                                                                 logger: runtime.logger) {
+                throw Problem.conflict("transfer_in_progress", "transfer \(open) from \(partner.code) is still open for this account")
+            }
+            let letter = try await nextLetterNumber(on: today, connection: connection)
+            let new = Transfers.New(direction: .in, letterNumber: letter, partnerCity: partner.code, account: body.accountNumber,
+                                    personRef: holder.personRef, idNumberMasked: id.masked, partnerAccount: body.partnerAccountNumber,
+                                    state: .letterChecked)
+            guard let record = try await Transfers.create(new, runtime: runtime, connection: connection) else {
+                throw Problem.unavailable("the contact letter number was taken; try again")
+            }
+            let application = TransferApplication(letterNumber: letter, receivingCity: feed.ourCity, sendingCity: partner.code, name: name,
+                                                  idNumber: id.value, receivingAccountNumber: body.accountNumber,
+                                                  sendingAccountNumber: body.partnerAccountNumber, appliedOn: today)
+            try await feed.send(.transferApplication, application, account: body.accountNumber, on: connection)
+            return record
+        }
+        let view = try await runtime.database.withConnection { try await Transfers.view(record, connection: $0, logger: runtime.logger) }
+        return try HTTPJSON.response(.created, view)
+    }
+
+    /// The next contact letter number of the day (a gapless daily sequence under a row lock).
+    func nextLetterNumber(on date: BusinessDate, connection: PostgresConnection) async throws -> String {
+        let rows = try await connection.query("""
+            INSERT INTO letter_sequences (day, last) VALUES (\(date.description)::date, 1)
+            ON CONFLICT (day) DO UPDATE SET last = letter_sequences.last + 1 RETURNING last
+            """, logger: runtime.logger)
+        var sequence = 1
+        for try await last in rows.decode(Int.self) { sequence = last }
+        return ContactLetter.number(receivingCity: feed.ourCity, on: date, sequence: sequence)
+    }
+
+    /// `POST /v1/transfers/{transferId}/cancel`: only while the letter is in state 01 (the partner
+    /// has not taken it yet).
+    @Sendable func cancel(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let id = try TransferQueries.transferID(context)
+        let record = try await runtime.transaction { connection -> Transfers.Record in
+            guard let current = try await Transfers.load(id, connection: connection, logger: runtime.logger), current.direction == .in else {
+                throw Problem.notFound("unknown_transfer", "no transfer in \(id)")
+            }
+            guard let cancelled = try await Transfers.advance(id, from: [.letterChecked], to: .cancelled, code: "cancelled_by_applicant",
+                                                              runtime: runtime, connection: connection) else {
+                throw Problem.conflict("transfer_not_cancellable",
+                                       "the transfer is in state \(current.state.rawValue) (\(current.state.name)); cancel only in 01")
+            }
+            let outcome = TransferOutcome(letterNumber: cancelled.letterNumber, receivingCity: feed.ourCity, sendingCity: cancelled.partnerCity,
+                                          code: "cancelled_by_applicant")
+            try await feed.send(.transferCancelled, outcome, account: cancelled.account, on: connection)
+            return cancelled
+        }
+        let view = try await runtime.database.withConnection { try await Transfers.view(record, connection: $0, logger: runtime.logger) }
+        return try HTTPJSON.response(.ok, view)
+    }
+
+    // MARK: the partner's answers
+
+    func ours(_ letter: String, receiving: String, sending: String, from partner: String,
+              connection: PostgresConnection) async throws -> Transfers.Record {
+        try PartnerFeed.requireCities(receiving: receiving, sending: sending, expected: (feed.ourCity, partner))
+        return try await Transfers.byLetter(letter, partner: partner, direction: .in, connection: connection, logger: runtime.logger)
+    }
+
+    /// State 02: the sending centre took the letter. (After a cancel it stays cancelled.)
+    func accepted(_ answer: TransferAnswer, from partner: String, connection: PostgresConnection) async throws {
+        let record = try await ours(answer.letterNumber, receiving: answer.receivingCity, sending: answer.sendingCity, from: partner,
+                                    connection: connection)
+        try await Transfers.advance(record.id, from: [.letterChecked], to: .letterAccepted, runtime: runtime, connection: connection)
+    }
+
+    /// State 13: the sending centre will not transfer the account (its code says why).
+    func refused(_ answer: TransferAnswer, from partner: String, connection: PostgresConnection) async throws {
+        let record = try await ours(answer.letterNumber, receiving: answer.receivingCity, sending: answer.sendingCity, from: partner,
+                                    connection: connection)
+        try await Transfers.advance(record.id, from: [.letterChecked, .letterAccepted], to: .transferOutRefused,
+                                    code: answer.code ?? "refused", detail: answer.detail, runtime: runtime, connection: connection)
+    }
+
+    /// The transfer-out data: checked (08, the ledger is asked to credit it) or disputed (06).
+    func dataArrived(_ data: TransferOutData, from partner: String, connection: PostgresConnection) async throws {
+        let record = try await ours(data.letterNumber, receiving: data.receivingCity, sending: data.sendingCity, from: partner,
+                                    connection: connection)
+        if record.state == .cancelled {
+            // The partner took the money before it saw our cancel: give it back.
+            let outcome = TransferOutcome(letterNumber: record.letterNumber, receivingCity: feed.ourCity, sendingCity: partner,
+                                          code: "transfer_cancelled", detail: "the applicant cancelled the transfer")
+            return try await feed.send(.transferFailed, outcome, account: record.account, on: connection)
+        }
+        let open: [TransferState] = [.letterChecked, .letterAccepted, .negotiating]
+        if let problem = TransferRules.transferOutDataProblem(principalFen: data.principalFen, interestFen: data.interestFen,
+                                                                amountFen: data.amountFen) {
+            guard let disputed = try await Transfers.advance(record.id, from: open, to: .negotiating, code: problem.code, detail: problem.detail,
+                                                             runtime: runtime, connection: connection) else { return }
+            let outcome = TransferOutcome(letterNumber: disputed.letterNumber, receivingCity: feed.ourCity, sendingCity: partner,
+                                          code: problem.code, detail: problem.detail)
+            return try await feed.send(.transferDisputed, outcome, account: disputed.account, on: connection)
+        }
+        let outData = String(decoding: try JSONEncoder().encode(data), as: UTF8.self)
+        guard let checked = try await Transfers.advance(record.id, from: open, to: .accountDataChecked, code: nil,
+                                                        amounts: (data.principalFen, data.interestFen, data.amountFen), outData: outData,
+                                                        runtime: runtime, connection: connection) else { return }
+        let accepted = TransferInAccepted(transferId: checked.id.uuidString.lowercased(), accountNumber: checked.account,
+                                          letterNumber: checked.letterNumber, sendingCity: partner, principalFen: data.principalFen,
+                                          interestFen: data.interestFen, amountFen: data.amountFen, acceptedOn: runtime.clock.today)
+        try await runtime.emit(.transferInAccepted, accepted, account: checked.account, on: connection)
+    }
+
+    // MARK: the ledger's answer
+
+    /// Credited: the partner's months are recognised (when that exchange is on) and we confirm (00).
+    func credited(_ posted: TransferInPosted, connection: PostgresConnection) async throws {
+        guard let id = UUID(uuidString: posted.transferId),
+              let done = try await Transfers.advance(id, from: [.accountDataChecked], to: .completed, runtime: runtime,
+                                                     connection: connection) else { return }
+        let months = try await connection.query("SELECT out_data FROM transfers WHERE transfer_id = \(id)", logger: runtime.logger)
+        var data: TransferOutData?
+        for try await json in months.decode(String.self) { data = try? JSONDecoder().decode(TransferOutData.self, from: Data(json.utf8)) }
+        if let data, try await registry.switches(done.partnerCity, connection: connection).recognition {
+            try await RecognisedMonths.record(data.contributionMonths, account: done.account, partner: done.partnerCity, transfer: done.id,
+                                              runtime: runtime, connection: connection)
+        }
+        let outcome = TransferOutcome(letterNumber: done.letterNumber, receivingCity: feed.ourCity, sendingCity: done.partnerCity,
+                                      creditedFen: posted.amountFen)
+        try await feed.send(.transferConfirmed, outcome, account: done.account, on: connection)
+    }
+
+    /// The ledger could not take it (the account closed meanwhile): failed (40); the partner gives the money back.
+    func creditRefused(_ refused: TransferInRefused, connection: PostgresConnection) async throws {
+        guard let id = UUID(uuidString: refused.transferId),
+              let failed = try await Transfers.advance(id, from: [.accountDataChecked], to: .failed, code: refused.code, detail: refused.detail,
+                                                       runtime: runtime, connection: connection) else { return }
+        let outcome = TransferOutcome(letterNumber: failed.letterNumber, receivingCity: feed.ourCity, sendingCity: failed.partnerCity,
+                                      code: refused.code, detail: refused.detail)
+        try await feed.send(.transferFailed, outcome, account: failed.account, on: connection)
+    }
+}

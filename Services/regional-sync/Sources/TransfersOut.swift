@@ -1,0 +1,141 @@
+import Contracts
+import Foundation
+import Policy
+import PostgresNIO
+import ServiceRuntime
+
+/// Transfer out (§17, we are the sending centre): a partner city's contact letter arrives; we
+/// check it against our read models (the account is the person's, no unsettled HPF loan, no
+/// withdrawal in flight) and refuse it (13) or accept it (02) and ask the ledger to debit the
+/// whole balance (the same debit saga as a closure, kind `transfer_out`). Once debited we send
+/// the transfer-out data (08); the partner's confirmation closes the account (00), its failure
+/// makes the ledger give the money back (40).
+struct TransfersOut: Sendable {
+    let runtime: ServiceRuntime
+    let feed: PartnerFeed
+    let registry: PartnerRegistry
+
+    func applied(_ letter: TransferApplication, from partner: String, connection: PostgresConnection) async throws {
+        let logger = runtime.logger
+        try PartnerFeed.requireCities(receiving: letter.receivingCity, sending: letter.sendingCity, expected: (partner, feed.ourCity))
+        guard ContactLetter.isValid(letter.letterNumber) else { throw EventRejection(detail: "letter number \(letter.letterNumber) is malformed") }
+        guard let id = ResidentID(letter.idNumber) else { throw EventRejection(detail: "the letter's resident ID number is not valid") }
+        let personRef = runtime.personRefHasher.ref(id)
+        // The account the letter names, or else the person's own account here.
+        var account = letter.sendingAccountNumber
+        if account == nil { account = try await RegionalReadModels.account(of: personRef, connection: connection, logger: logger) }
+        var holder: RegionalReadModels.Holder?
+        if let account { holder = try await RegionalReadModels.holder(account, connection: connection, logger: logger) }
+        var facts = TransferRules.TransferOutFacts(
+            exchangeEnabled: try await registry.switches(partner, connection: connection).transfer, accountFound: holder != nil,
+            personMatches: holder?.personRef == personRef, accountStatus: holder?.status ?? "unknown",
+            unsettledHpfLoan: false, pendingWithdrawal: false, transferAlreadyOpen: false)
+        if let account, holder != nil {
+            facts.unsettledHpfLoan = try await RegionalReadModels.hasUnsettledLoan(account, connection: connection, logger: logger)
+            facts.pendingWithdrawal = try await RegionalReadModels.hasPendingWithdrawal(account, connection: connection, logger: logger)
+            facts.transferAlreadyOpen = try await TransferQueries.openTransfer(.out, account: account, partner: nil, connection: connection,
+                                                                               logger: logger) != nil
+        }
+        let refusal = TransferRules.transferOutRefusal(facts)
+        let new = Transfers.New(direction: .out, letterNumber: letter.letterNumber, partnerCity: partner, account: account ?? "unmatched",
+                                personRef: personRef, idNumberMasked: id.masked, partnerAccount: letter.receivingAccountNumber,
+                                state: refusal == nil ? .letterAccepted : .transferOutRefused, code: refusal?.code, detail: refusal?.detail)
+        // The same letter again (a new message id): the first answer stands.
+        guard let record = try await Transfers.create(new, runtime: runtime, connection: connection) else { return }
+        var answer = TransferAnswer(letterNumber: letter.letterNumber, receivingCity: partner, sendingCity: feed.ourCity)
+        if let refusal {
+            answer.code = refusal.code
+            answer.detail = refusal.detail
+            return try await feed.send(.transferRefused, answer, account: record.account, on: connection)
+        }
+        try await feed.send(.transferAccepted, answer, account: record.account, on: connection)
+        let step = TransferOutStep(transferId: record.id.uuidString.lowercased(), accountNumber: record.account,
+                                   letterNumber: record.letterNumber, receivingCity: partner, on: runtime.clock.today)
+        try await runtime.emit(.transferOutRequested, step, account: record.account, on: connection)
+    }
+
+    // MARK: the ledger's answer
+
+    /// The whole balance is debited: send the transfer-out data (08).
+    func debited(_ debit: DebitPosted, connection: PostgresConnection) async throws {
+        guard debit.kind == .transferOut, let id = UUID(uuidString: debit.debitId) else { return }
+        let logger = runtime.logger
+        guard let current = try await Transfers.load(id, connection: connection, logger: logger) else { return }
+        let months = try await RegionalReadModels.months(debit.accountNumber, connection: connection, logger: logger)
+        let opened = try await RegionalReadModels.openedOn(debit.accountNumber, connection: connection, logger: logger)
+        let paidUpTo = months.max()
+        let loans = try await RegionalReadModels.loanFlags(debit.accountNumber, connection: connection, logger: logger)
+        // The ledger does not accrue deposit interest between settlements yet (no `interest`
+        // postings exist), so everything moved is principal and the interest part is zero.
+        let data = TransferOutData(
+            letterNumber: current.letterNumber, receivingCity: current.partnerCity, sendingCity: feed.ourCity,
+            sendingAccountNumber: debit.accountNumber, principalFen: debit.amountFen, interestFen: 0, amountFen: debit.amountFen,
+            openedMonth: (opened ?? debit.postedOn).yearMonth, paidUpToMonth: paidUpTo,
+            lastSixMonthsContinuous: TransferRules.continuous(months: Set(months), paidUpTo: paidUpTo,
+                                                              window: runtime.parameters.transferContinuityMonths.value),
+            contributionMonths: months.sorted(), hadHpfLoan: loans.had, hasUnsettledHpfLoan: loans.unsettled, sentOn: runtime.clock.today)
+        let outData = String(decoding: try JSONEncoder().encode(data), as: UTF8.self)
+        guard let sent = try await Transfers.advance(id, from: [.letterAccepted], to: .accountDataChecked,
+                                                     amounts: (debit.amountFen, 0, debit.amountFen), outData: outData,
+                                                     runtime: runtime, connection: connection) else { return }
+        try await feed.send(.transferOutData, data, account: sent.account, on: connection)
+    }
+
+    /// The ledger would not debit it (nothing to move, or the account changed meanwhile): refused (13).
+    func debitRefused(_ refused: DebitRefused, connection: PostgresConnection) async throws {
+        guard let id = UUID(uuidString: refused.debitId),
+              let record = try await Transfers.advance(id, from: [.letterAccepted], to: .transferOutRefused, code: refused.code,
+                                                       detail: refused.detail, runtime: runtime, connection: connection) else { return }
+        let answer = TransferAnswer(letterNumber: record.letterNumber, receivingCity: record.partnerCity, sendingCity: feed.ourCity,
+                                    code: refused.code, detail: refused.detail)
+        try await feed.send(.transferRefused, answer, account: record.account, on: connection)
+    }
+
+    // MARK: the partner's last word
+
+    func ours(_ outcome: TransferOutcome, from partner: String, connection: PostgresConnection) async throws -> Transfers.Record {
+        try PartnerFeed.requireCities(receiving: outcome.receivingCity, sending: outcome.sendingCity, expected: (partner, feed.ourCity))
+        return try await Transfers.byLetter(outcome.letterNumber, partner: partner, direction: .out, connection: connection,
+                                            logger: runtime.logger)
+    }
+
+    /// Credited there (00): the ledger closes the account.
+    func confirmed(_ outcome: TransferOutcome, from partner: String, connection: PostgresConnection) async throws {
+        let record = try await ours(outcome, from: partner, connection: connection)
+        guard let done = try await Transfers.advance(record.id, from: [.accountDataChecked, .negotiating], to: .completed,
+                                                     runtime: runtime, connection: connection) else { return }
+        try await runtime.emit(.transferOutCompleted, step(done), account: done.account, on: connection)
+    }
+
+    /// Not credited there (40): the ledger reverses the debit and the account is active again.
+    func failed(_ outcome: TransferOutcome, from partner: String, connection: PostgresConnection) async throws {
+        let record = try await ours(outcome, from: partner, connection: connection)
+        let code = outcome.code ?? "transfer_failed"
+        guard let failed = try await Transfers.advance(record.id, from: [.accountDataChecked, .negotiating], to: .failed, code: code,
+                                                       detail: outcome.detail, runtime: runtime, connection: connection) else { return }
+        try await runtime.emit(.transferOutFailed, step(failed, code: code), account: failed.account, on: connection)
+    }
+
+    /// The partner disputes our data (06): staff talk to the partner; its confirmation or failure ends it.
+    func disputed(_ outcome: TransferOutcome, from partner: String, connection: PostgresConnection) async throws {
+        let record = try await ours(outcome, from: partner, connection: connection)
+        try await Transfers.advance(record.id, from: [.accountDataChecked], to: .negotiating, code: outcome.code ?? "disputed",
+                                    detail: outcome.detail, runtime: runtime, connection: connection)
+    }
+
+    /// A letter can be cancelled only before we take it; we take letters at once, so a cancel
+    /// that finds the letter accepted is refused to the dead-letter topic (the partner then
+    /// receives the data and can fail the transfer, which gives the money back).
+    func cancelled(_ outcome: TransferOutcome, from partner: String, connection: PostgresConnection) async throws {
+        let record = try await ours(outcome, from: partner, connection: connection)
+        guard try await Transfers.advance(record.id, from: [.letterChecked], to: .cancelled, code: outcome.code,
+                                          runtime: runtime, connection: connection) != nil else {
+            throw EventRejection(detail: "letter \(record.letterNumber) is in state \(record.state.rawValue); cancel only in 01")
+        }
+    }
+
+    private func step(_ record: Transfers.Record, code: String? = nil) -> TransferOutStep {
+        TransferOutStep(transferId: record.id.uuidString.lowercased(), accountNumber: record.account, letterNumber: record.letterNumber,
+                        receivingCity: record.partnerCity, on: runtime.clock.today, code: code)
+    }
+}

@@ -1,0 +1,179 @@
+import Foundation
+import Policy
+
+/// §17 partner feed (苏皖鲁豫 border cooperation): the messages two housing provident fund
+/// centres exchange to move a person's account, following the national transfer platform's flow
+/// (全国住房公积金异地转移接续平台). The same types travel both ways: we write them on
+/// `hpf.regional.partner-outbound.v1`, partner cities write theirs on
+/// `hpf.regional.partner-inbound.v1`. Every message is a structured CloudEvent (the record value
+/// is the whole envelope) signed with Ed25519 (see `PartnerSignature`); `source` is
+/// `/hpf-partner/<city code>`, `subject` the sending centre's account number, record key the letter
+/// number. `receivingCity` is the centre the person moves to (it writes the contact letter),
+/// `sendingCity` the one that holds the account now.
+///
+/// Unlike the internal topics, these carry the person's name and resident ID number: the other
+/// centre needs them to match the person (CONTRACT.md, "only where a partner needs them").
+public enum PartnerMessage {
+    /// The CloudEvents `source` of a partner city's messages.
+    public static func source(city: String) -> String { "/hpf-partner/\(city)" }
+
+    /// The city code a partner `source` names, or nil.
+    public static func city(fromSource source: String) -> String? {
+        let prefix = "/hpf-partner/"
+        guard source.hasPrefix(prefix) else { return nil }
+        let code = String(source.dropFirst(prefix.count))
+        return code.count == 6 && code.allSatisfy(\.isNumber) ? code : nil
+    }
+}
+
+/// The contact letter's number (联系函编号), built like the national platform's: the receiving
+/// centre's 6-digit city code, the business date (8 digits) and a 6-digit daily sequence.
+public enum ContactLetter {
+    public static func number(receivingCity: String, on date: BusinessDate, sequence: Int) -> String {
+        receivingCity + date.description.replacingOccurrences(of: "-", with: "") + String(format: "%06d", sequence)
+    }
+
+    /// Whether `text` has that shape (20 digits).
+    public static func isValid(_ text: String) -> Bool { text.count == 20 && text.allSatisfy { $0.isASCII && $0.isNumber } }
+}
+
+/// The application states of the national platform (POLICY.md §17). Cancel only in `letterChecked`.
+public enum TransferState: String, Codable, Sendable, CaseIterable {
+    case letterChecked = "01" // 联系函已校验
+    case letterAccepted = "02" // 联系函已受理 (the sending centre took it)
+    case accountDataChecked = "08" // 账户信息已核对 (transfer-out data checked, money on its way)
+    case completed = "00" // 办结
+    case negotiating = "06" // 协商中 (the data did not check out; the centres are talking)
+    case transferOutRefused = "13" // 转出地不予转出
+    case cancelled = "05" // 已撤销
+    case failed = "40" // 失败
+
+    public var isFinal: Bool { [.completed, .transferOutRefused, .cancelled, .failed].contains(self) }
+
+    /// The English name shown beside the code.
+    public var name: String {
+        switch self {
+        case .letterChecked: "letter_checked"
+        case .letterAccepted: "letter_accepted"
+        case .accountDataChecked: "account_data_checked"
+        case .completed: "completed"
+        case .negotiating: "negotiating"
+        case .transferOutRefused: "transfer_out_refused"
+        case .cancelled: "cancelled"
+        case .failed: "failed"
+        }
+    }
+}
+
+/// `hpf.regional.transfer-application.v1` (转移接续联系函): the receiving centre asks the sending
+/// centre to transfer the person's account.
+public struct TransferApplication: Codable, Sendable, Equatable {
+    public var letterNumber: String
+    public var receivingCity: String
+    public var sendingCity: String
+    public var name: String
+    public var idNumber: String
+    /// The person's account at the receiving centre (where the money goes).
+    public var receivingAccountNumber: String
+    /// The person's account at the sending centre, when the person knows it.
+    public var sendingAccountNumber: String?
+    public var appliedOn: BusinessDate
+
+    public init(letterNumber: String, receivingCity: String, sendingCity: String, name: String, idNumber: String,
+                receivingAccountNumber: String, sendingAccountNumber: String?, appliedOn: BusinessDate) {
+        self.letterNumber = letterNumber
+        self.receivingCity = receivingCity
+        self.sendingCity = sendingCity
+        self.name = name
+        self.idNumber = idNumber
+        self.receivingAccountNumber = receivingAccountNumber
+        self.sendingAccountNumber = sendingAccountNumber
+        self.appliedOn = appliedOn
+    }
+}
+
+/// `hpf.regional.transfer-accepted.v1` (state 02) or `hpf.regional.transfer-refused.v1` (state 13,
+/// with `code`): the sending centre's answer to a contact letter.
+public struct TransferAnswer: Codable, Sendable, Equatable {
+    public var letterNumber: String
+    public var receivingCity: String
+    public var sendingCity: String
+    /// Why it was refused (refusals only), e.g. `outstanding_hpf_loan`, `pending_withdrawal`.
+    public var code: String?
+    public var detail: String?
+
+    public init(letterNumber: String, receivingCity: String, sendingCity: String, code: String? = nil, detail: String? = nil) {
+        self.letterNumber = letterNumber
+        self.receivingCity = receivingCity
+        self.sendingCity = sendingCity
+        self.code = code
+        self.detail = detail
+    }
+}
+
+/// `hpf.regional.transfer-out-data.v1` (转出信息): what the sending centre moved, once it has taken
+/// the whole balance. `amountFen` must equal `principalFen + interestFen`.
+public struct TransferOutData: Codable, Sendable, Equatable {
+    public var letterNumber: String
+    public var receivingCity: String
+    public var sendingCity: String
+    public var sendingAccountNumber: String
+    public var principalFen: Fen
+    public var interestFen: Fen
+    public var amountFen: Fen
+    /// The month the account was opened at the sending centre.
+    public var openedMonth: YearMonth
+    /// The last month paid up (缴至年月).
+    public var paidUpToMonth: YearMonth?
+    /// Whether the last 6 months up to `paidUpToMonth` were paid without a gap (近6个月连续缴存).
+    public var lastSixMonthsContinuous: Bool
+    /// Every month with a contribution there (for record recognition).
+    public var contributionMonths: [YearMonth]
+    /// Loan flags: whether the person ever had an HPF loan there, and whether one is unsettled.
+    public var hadHpfLoan: Bool
+    public var hasUnsettledHpfLoan: Bool
+    public var sentOn: BusinessDate
+
+    public init(letterNumber: String, receivingCity: String, sendingCity: String, sendingAccountNumber: String, principalFen: Fen,
+                interestFen: Fen, amountFen: Fen, openedMonth: YearMonth, paidUpToMonth: YearMonth?, lastSixMonthsContinuous: Bool,
+                contributionMonths: [YearMonth], hadHpfLoan: Bool, hasUnsettledHpfLoan: Bool, sentOn: BusinessDate) {
+        self.letterNumber = letterNumber
+        self.receivingCity = receivingCity
+        self.sendingCity = sendingCity
+        self.sendingAccountNumber = sendingAccountNumber
+        self.principalFen = principalFen
+        self.interestFen = interestFen
+        self.amountFen = amountFen
+        self.openedMonth = openedMonth
+        self.paidUpToMonth = paidUpToMonth
+        self.lastSixMonthsContinuous = lastSixMonthsContinuous
+        self.contributionMonths = contributionMonths
+        self.hadHpfLoan = hadHpfLoan
+        self.hasUnsettledHpfLoan = hasUnsettledHpfLoan
+        self.sentOn = sentOn
+    }
+}
+
+/// The receiving centre's last word on a letter: `hpf.regional.transfer-confirmed.v1` (state 00:
+/// credited), `hpf.regional.transfer-disputed.v1` (state 06: the data did not check out, with
+/// `code`), `hpf.regional.transfer-failed.v1` (state 40: it could not be credited; the sending
+/// centre gives the money back) or `hpf.regional.transfer-cancelled.v1` (state 05, before the
+/// sending centre accepted).
+public struct TransferOutcome: Codable, Sendable, Equatable {
+    public var letterNumber: String
+    public var receivingCity: String
+    public var sendingCity: String
+    public var creditedFen: Fen?
+    public var code: String?
+    public var detail: String?
+
+    public init(letterNumber: String, receivingCity: String, sendingCity: String, creditedFen: Fen? = nil, code: String? = nil,
+                detail: String? = nil) {
+        self.letterNumber = letterNumber
+        self.receivingCity = receivingCity
+        self.sendingCity = sendingCity
+        self.creditedFen = creditedFen
+        self.code = code
+        self.detail = detail
+    }
+}

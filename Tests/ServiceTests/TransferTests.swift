@@ -1,0 +1,372 @@
+import Contracts
+import Contribution
+import Crypto
+import Enrolment
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Kafka
+import Loan
+import PartnerCity
+import Policy
+import RegionalSync
+import ServiceRuntime
+import Testing
+
+/// §17 transfers with partner cities end to end: the regional-sync service, the ledger, the
+/// enrolment and loan services on the real broker and Postgres, and the partner-city simulator
+/// playing the other centre with its own keys. Each test plays a different partner city, so the
+/// simulators (each reading the partner-outbound topic from the beginning) never answer another
+/// test's letters.
+@Suite("Transfers with border-region partner cities")
+struct TransferTests {
+    static let staff = "dev-staff-token"
+
+    struct Clients: Sendable {
+        let enrolment: JSONClient
+        let ledger: JSONClient
+        let regional: JSONClient
+        let loan: JSONClient
+    }
+
+    static func regionalApp(_ config: ServiceConfig) throws -> some ApplicationProtocol {
+        try RegionalSyncService.buildApplication(config: config, clock: TestStack.clock)
+    }
+
+    func withServices(regional config: ServiceConfig = TestStack.config(RegionalSyncService.descriptor),
+                      _ body: @escaping @Sendable (Clients) async throws -> Void) async throws {
+        let enrolment = try EnrolmentService.buildApplication(config: TestStack.config(EnrolmentService.descriptor), clock: TestStack.clock)
+        let contribution = try ContributionService.buildApplication(config: TestStack.config(ContributionService.descriptor), clock: TestStack.clock)
+        let loan = try LoanService.buildApplication(config: TestStack.config(LoanService.descriptor), clock: TestStack.clock)
+        try await enrolment.test(.live) { e in
+            try await contribution.test(.live) { c in
+                try await loan.test(.live) { l in
+                    try await Self.regionalApp(config).test(.live) { r in
+                        try await body(Clients(enrolment: JSONClient(client: e), ledger: JSONClient(client: c), regional: JSONClient(client: r),
+                                               loan: JSONClient(client: l)))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Registers `city`'s development key with us; returns our public keys by key id.
+    static func register(_ city: String, _ regional: JSONClient) async throws -> [String: Curve25519.Signing.PublicKey] {
+        let partner = PartnerCitySimulator.City.development(city)
+        let registered = try await regional.post("/v1/partners/\(city)/keys", #"{"keyId":"\#(partner.keyId)","publicKey":"\#(partner.publicKey)"}"#,
+                                                 staffToken: staff)
+        #expect(registered.status == 201 || registered.string("code") == "key_id_taken", "\(registered.text)")
+        let partners = try #require(try await regional.get("/v1/partners")["partners"] as? [[String: Any]])
+        let ours = try #require(partners.first { $0["us"] as? Bool == true }?["keys"] as? [[String: Any]])
+        var keys: [String: Curve25519.Signing.PublicKey] = [:]
+        for key in ours {
+            if let id = key["keyId"] as? String, let raw = Data(base64Encoded: key["publicKey"] as? String ?? "") {
+                keys[id] = try Curve25519.Signing.PublicKey(rawRepresentation: raw)
+            }
+        }
+        return keys
+    }
+
+    /// Runs a simulator for `city` (its key registered with us) while `body` runs.
+    static func withPartner<T: Sendable>(_ city: String, _ regional: JSONClient,
+                                         answer: @escaping @Sendable (TransferApplication) -> PartnerCitySimulator.Answer = { .transfer(.typical(for: $0)) },
+                                         _ body: @Sendable (PartnerCitySimulator) async throws -> T) async throws -> T {
+        try await withPartner(city, keys: try await register(city, regional), answer: answer, body)
+    }
+
+    static func withPartner<T: Sendable>(_ city: String, keys: [String: Curve25519.Signing.PublicKey],
+                                         answer: @escaping @Sendable (TransferApplication) -> PartnerCitySimulator.Answer,
+                                         _ body: @Sendable (PartnerCitySimulator) async throws -> T) async throws -> T {
+        let simulator = try PartnerCitySimulator(cities: [.development(city)], brokers: TestStack.brokers, ourKeys: keys, logger: TestStack.logger,
+                                                 answer: answer)
+        let running = Task { try await simulator.run(group: TestStack.unique("partner-\(city)")) }
+        do {
+            let result = try await body(simulator)
+            running.cancel()
+            _ = await running.result
+            await simulator.close()
+            return result
+        } catch {
+            running.cancel()
+            _ = await running.result
+            await simulator.close()
+            throw error
+        }
+    }
+
+    /// A person enrolled here (no contributions), known to the regional-sync service.
+    static func person(_ s: Clients) async throws -> (account: String, id: String) {
+        let id = TestStack.residentID(birth: String(format: "19%02d-%02d-%02d", Int.random(in: 80...99), Int.random(in: 1...12), Int.random(in: 1...28)),
+                                      serial: Int.random(in: 0..<100), male: Bool.random())
+        let reply = try await s.enrolment.post("/v1/enrolments", Bodies.enrolment(idNumber: id))
+        let account = try #require(reply.string("accountNumber"), "\(reply.text)")
+        #expect(try await TestStack.eventually { try await s.regional.get("/v1/accounts/\(account)/recognised-months").status == 200 })
+        #expect(try await TestStack.eventually { try await s.ledger.get("/v1/accounts/\(account)/balance").status == 200 })
+        return (account, id)
+    }
+
+    static func transferIn(_ account: String, _ id: String, from city: String) -> String {
+        #"{"accountNumber":"\#(account)","name":"张伟","idNumber":"\#(id)","partnerCity":"\#(city)"}"#
+    }
+
+    static func awaitState(_ s: Clients, _ transfer: String, _ state: String) async throws -> JSONClient.Reply {
+        var last: JSONClient.Reply?
+        let reached = try await TestStack.eventually {
+            last = try await s.regional.get("/v1/transfers/\(transfer)")
+            return last?.string("state") == state
+        }
+        #expect(reached, "transfer \(transfer) reaches \(state); last: \(last?.text ?? "")")
+        return try #require(last)
+    }
+
+    static func ledgerPostings(_ s: Clients, _ account: String) async throws -> [[String: Any]] {
+        try await s.ledger.get("/v1/accounts/\(account)/ledger")["entries"] as? [[String: Any]] ?? []
+    }
+
+    @Test("transfer in: letter, acceptance, data checked, ledger credit with the principal as a lot, recognised months for the loan rule, confirmation")
+    func transferIn() async throws {
+        try await withServices { s in
+            let (account, id) = try await Self.person(s)
+            let before = try await s.loan.get("/v1/accounts/\(account)/loan-quota")
+            #expect((before["reasons"] as? [String])?.contains("contribution_months_below_6") == true, "\(before.text)")
+            let months = (1...18).map { YearMonth(year: 2024, month: 1).adding(months: $0 - 1) }
+            let account18 = PartnerCitySimulator.PartnerAccount(accountNumber: "3203008800001234", principalFen: 3_600_000, interestFen: 27_135,
+                                                                months: months)
+            try await Self.withPartner("320300", s.regional, answer: { _ in .transfer(account18) }) { partner in
+                let started = try await s.regional.post("/v1/transfers/in", Self.transferIn(account, id, from: "320300"))
+                #expect(started.status == 201, "\(started.text)")
+                #expect(started.string("state") == "01" && started.string("stateName") == "letter_checked")
+                let letter = try #require(started.string("letterNumber"))
+                #expect(letter.count == 20 && letter.hasPrefix("32070020260316"), "receiving city + business date + sequence")
+                #expect(started.string("idNumberMasked") == ResidentID.mask(id) && !started.text.contains(id), "the ID number is masked")
+                let transfer = try #require(started.string("transferId"))
+
+                let done = try await Self.awaitState(s, transfer, "00")
+                #expect((done["steps"] as? [[String: Any]])?.compactMap { $0["state"] as? String } == ["01", "02", "08", "00"])
+                #expect(done.int("amountFen") == 3_627_135 && done.int("principalFen") == 3_600_000 && done.int("interestFen") == 27_135)
+                // The ledger: one transfer_in posting of principal + interest.
+                let postings = try await Self.ledgerPostings(s, account)
+                #expect(postings.contains { $0["kind"] as? String == "transfer_in" && ($0["amountFen"] as? NSNumber)?.int64Value == 3_627_135 })
+                #expect(try await s.ledger.get("/v1/accounts/\(account)/balance").int("balanceFen") == 3_627_135)
+                // Recognised months, here and in the loan service's 6-month rule.
+                let recognised = try await s.regional.get("/v1/accounts/\(account)/recognised-months")
+                #expect(recognised.int("count") == 18)
+                #expect(try await TestStack.eventually {
+                    let quota = try await s.loan.get("/v1/accounts/\(account)/loan-quota")
+                    return (quota["reasons"] as? [String]).map { !$0.contains("contribution_months_below_6") } ?? false
+                }, "the loan service counts the recognised months")
+                // The partner received our letter and our confirmation, both signed by us.
+                #expect(try await TestStack.eventually {
+                    partner.types(letter: letter).contains(EventType.transferConfirmed.rawValue)
+                })
+                #expect(partner.messages.filter { $0.letterNumber == letter }.allSatisfy { $0.verified })
+                let application = try #require(partner.messages.first { $0.letterNumber == letter && $0.type == EventType.transferApplication.rawValue })
+                let sent = try CloudEventCoding.decode(TransferApplication.self, from: application.value).data
+                #expect(sent.idNumber == id && sent.receivingAccountNumber == account, "the partner feed carries the ID the partner matches on")
+                // The subsidy lot: the principal (not the interest) is a lot the ledger's debits consume.
+                let lots = try await TestStack.read(topic: Topic.contributionEvents.name, count: 1) { $0.keyString == account && (try? CloudEventCoding.header(from: $0.value).type) == EventType.transferInPosted.rawValue }
+                let posted = try CloudEventCoding.decode(TransferInPosted.self, from: try #require(lots.first).value).data
+                #expect(posted.principalFen == 3_600_000 && posted.interestFen == 27_135)
+                // The internal topics never carry the ID number.
+                let internalEvents = try await TestStack.read(topic: Topic.regionalEvents.name, count: 4) { $0.keyString == account }
+                #expect(internalEvents.count >= 4 && internalEvents.allSatisfy { !String(decoding: $0.value, as: UTF8.self).contains(id) })
+            }
+        }
+    }
+
+    @Test("transfer in: bad requests, cancel only in 01, a refused letter, data that does not add up is negotiated")
+    func transferInRules() async throws {
+        try await withServices { s in
+            let (account, id) = try await Self.person(s)
+            let other = try await Self.person(s)
+            #expect(try await s.regional.post("/v1/transfers/in", Self.transferIn(account, other.id, from: "370800")).string("code") == "person_mismatch")
+            #expect(try await s.regional.post("/v1/transfers/in", Self.transferIn(account, "110105194912310021", from: "370800")).string("code") == "invalid_id_number")
+            #expect(try await s.regional.post("/v1/transfers/in", Self.transferIn(account, id, from: "320700")).string("code") == "unknown_partner")
+            #expect(try await s.regional.post("/v1/transfers/in", Self.transferIn("3207009999999999", id, from: "370800")).status == 404)
+            #expect(try await s.regional.post("/v1/transfers/in", #"{"accountNumber":"x"}"#).status == 400)
+
+            // Jining holds the letter: it stays 01 and can be cancelled; the partner is told.
+            try await Self.withPartner("370800", s.regional, answer: { _ in .hold }) { partner in
+                let held = try await s.regional.post("/v1/transfers/in", Self.transferIn(account, id, from: "370800"))
+                let transfer = try #require(held.string("transferId"))
+                let second = try await s.regional.post("/v1/transfers/in", Self.transferIn(account, id, from: "370800"))
+                #expect(second.status == 409 && second.string("code") == "transfer_in_progress", "one open transfer per account and city")
+                let cancelled = try await s.regional.post("/v1/transfers/\(transfer)/cancel", "{}")
+                #expect(cancelled.status == 200 && cancelled.string("state") == "05", "\(cancelled.text)")
+                let twice = try await s.regional.post("/v1/transfers/\(transfer)/cancel", "{}")
+                #expect(twice.status == 409 && twice.string("code") == "transfer_not_cancellable")
+                let letter = try #require(held.string("letterNumber"))
+                #expect(try await TestStack.eventually { partner.types(letter: letter).contains(EventType.transferCancelled.rawValue) })
+            }
+            // Zaozhuang accepts at once: after 02 the cancel is refused.
+            try await Self.withPartner("370400", s.regional, answer: { letter in
+                .transfer(.init(accountNumber: "3704001", principalFen: 100_000, interestFen: 500, amountFen: 100_400, months: [letter.appliedOn.yearMonth]))
+            }) { _ in
+                let started = try await s.regional.post("/v1/transfers/in", Self.transferIn(account, id, from: "370400"))
+                let transfer = try #require(started.string("transferId"))
+                // The data's amount is not principal + interest: negotiating (06), nothing credited.
+                let negotiating = try await Self.awaitState(s, transfer, "06")
+                #expect(negotiating.string("code") == "amount_mismatch")
+                let cancel = try await s.regional.post("/v1/transfers/\(transfer)/cancel", "{}")
+                #expect(cancel.status == 409 && cancel.string("code") == "transfer_not_cancellable")
+                #expect(try await Self.ledgerPostings(s, account).allSatisfy { $0["kind"] as? String != "transfer_in" })
+            }
+            // Linyi refuses: 13 with its code.
+            try await Self.withPartner("371300", s.regional, answer: { _ in .refuse("account_frozen") }) { _ in
+                let started = try await s.regional.post("/v1/transfers/in", Self.transferIn(account, id, from: "371300"))
+                let refused = try await Self.awaitState(s, try #require(started.string("transferId")), "13")
+                #expect(refused.string("code") == "account_frozen")
+            }
+            #expect(try await s.regional.get("/v1/transfers/\(UUID())").status == 404)
+        }
+    }
+
+    @Test("transfer out: a partner's letter is checked, the whole balance leaves through the ledger, the account closes on confirmation")
+    func transferOut() async throws {
+        try await withServices { s in
+            let (account, id) = try await Self.person(s)
+            for (month, amount) in [(1, 120_000), (2, 130_000)] {
+                let paidAt = String(format: "2025-%02d-15T10:00:00+08:00", month)
+                let paid = try await s.ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: amount, txn: TestStack.unique("wx"), paidAt: paidAt))
+                #expect(paid.status == 201, "\(paid.text)")
+            }
+            try await Self.withPartner("321300", s.regional) { partner in
+                let suqian = PartnerCitySimulator.City.development("321300")
+                // A letter for someone else's account is refused (13) and nothing moves.
+                let stranger = try await partner.applyForTransferOut(from: suqian, name: "李娜", idNumber: TestStack.residentID(birth: "1990-01-01", serial: 7, male: false),
+                                                                     ourAccountNumber: account, theirAccountNumber: "3213001", on: TestStack.today,
+                                                                     sequence: Int.random(in: 1...999_999))
+                #expect(try await TestStack.eventually { partner.types(letter: stranger).contains(EventType.transferRefused.rawValue) })
+                let refusal = try #require(partner.messages.first { $0.letterNumber == stranger && $0.type == EventType.transferRefused.rawValue })
+                #expect(try CloudEventCoding.decode(TransferAnswer.self, from: refusal.value).data.code == "person_mismatch")
+
+                // The person's own letter (found by ID number alone): accepted, debited, data sent, confirmed, closed.
+                let letter = try await partner.applyForTransferOut(from: suqian, name: "张伟", idNumber: id, ourAccountNumber: nil,
+                                                                   theirAccountNumber: "3213002", on: TestStack.today,
+                                                                   sequence: Int.random(in: 1...999_999))
+                #expect(try await TestStack.eventually {
+                    try await s.ledger.get("/v1/accounts/\(account)/balance").string("status") == "closed"
+                }, "the account closes once the partner confirms")
+                #expect(partner.types(letter: letter) == [EventType.transferAccepted.rawValue, EventType.transferOutData.rawValue])
+                let dataMessage = try #require(partner.messages.first { $0.letterNumber == letter && $0.type == EventType.transferOutData.rawValue })
+                let data = try CloudEventCoding.decode(TransferOutData.self, from: dataMessage.value).data
+                // (At least the contributions: another test's annual-subsidy run may have credited a grant.)
+                #expect(data.amountFen >= 250_000 && data.principalFen + data.interestFen == data.amountFen)
+                #expect(data.contributionMonths.map(\.description) == ["2025-01", "2025-02"] && data.paidUpToMonth?.description == "2025-02")
+                #expect(data.lastSixMonthsContinuous == false && data.hadHpfLoan == false && data.sendingAccountNumber == account)
+                let postings = try await Self.ledgerPostings(s, account)
+                #expect(postings.contains { $0["kind"] as? String == "transfer_out" && ($0["amountFen"] as? NSNumber)?.int64Value == -data.amountFen })
+                #expect(try await s.ledger.get("/v1/accounts/\(account)/balance").int("balanceFen") == 0)
+                let transfers = try #require(try await s.regional.get("/v1/accounts/\(account)/transfers")["transfers"] as? [[String: Any]])
+                let out = try #require(transfers.first { $0["letterNumber"] as? String == letter })
+                #expect(out["state"] as? String == "00" && out["direction"] as? String == "out")
+                #expect((out["steps"] as? [[String: Any]])?.compactMap { $0["state"] as? String } == ["02", "08", "00"])
+            }
+        }
+    }
+
+    @Test("signed partner messages: a bad signature, an unknown key, a stale time, a forged source and a replay are dead-lettered and change nothing")
+    func refusedMessages() async throws {
+        try await withServices { s in
+            let (account, id) = try await Self.person(s)
+            try await Self.withPartner("340600", s.regional, answer: { _ in .hold }) { partner in
+                let huaibei = PartnerCitySimulator.City.development("340600")
+                let started = try await s.regional.post("/v1/transfers/in", Self.transferIn(account, id, from: "340600"))
+                let transfer = try #require(started.string("transferId"))
+                let letter = try #require(started.string("letterNumber"))
+                let data = TransferOutData(letterNumber: letter, receivingCity: "320700", sendingCity: "340600", sendingAccountNumber: "3406001",
+                                           principalFen: 500_000, interestFen: 0, amountFen: 500_000, openedMonth: YearMonth(year: 2024, month: 1),
+                                           paidUpToMonth: YearMonth(year: 2025, month: 12), lastSixMonthsContinuous: true,
+                                           contributionMonths: [YearMonth(year: 2025, month: 12)], hadHpfLoan: false, hasUnsettledHpfLoan: false,
+                                           sentOn: TestStack.today)
+                let stranger = PartnerCitySimulator.City(code: "340600", keyId: "340600-dev-1", key: Curve25519.Signing.PrivateKey())
+                let unknown = PartnerCitySimulator.City(code: "340600", keyId: TestStack.unique("nobody"), key: Curve25519.Signing.PrivateKey())
+                let xuzhou = PartnerCitySimulator.City.development("320300")
+                var ids: [String: String] = [:]
+                func attempt(_ name: String, from city: PartnerCitySimulator.City = huaibei, signedAt: Date = Date(),
+                             signWith: PartnerCitySimulator.City? = nil) async throws {
+                    let eventID = UUID()
+                    ids[eventID.uuidString.lowercased()] = name
+                    try await partner.send(.transferOutData, data, from: city, subject: "3406001", id: eventID, signedAt: signedAt, signWith: signWith)
+                }
+                try await attempt("bad_signature", signWith: stranger)
+                try await attempt("unknown_key", signWith: unknown)
+                try await attempt("stale_timestamp", signedAt: Date().addingTimeInterval(-3_600))
+                // Xuzhou's genuine key, but the message claims to come from Huaibei.
+                _ = try await s.regional.post("/v1/partners/320300/keys", #"{"keyId":"\#(xuzhou.keyId)","publicKey":"\#(xuzhou.publicKey)"}"#, staffToken: Self.staff)
+                try await attempt("source_mismatch", signWith: xuzhou)
+                // No signature at all.
+                let unsigned = try CloudEventCoding.encode(CloudEvent(source: PartnerMessage.source(city: "340600"), type: EventType.transferOutData.rawValue,
+                                                                      subject: "3406001", data: data))
+                try await partner.sendRaw(value: unsigned, headers: [], key: "3406001")
+                ids[try CloudEventCoding.header(from: unsigned).id] = "missing_signature"
+                // A genuine answer (accepted, 02), then the very same message again: the replay is refused.
+                let accepted = UUID()
+                let answer = TransferAnswer(letterNumber: letter, receivingCity: "320700", sendingCity: "340600")
+                try await partner.send(.transferAccepted, answer, from: huaibei, subject: "3406001", id: accepted)
+                _ = try await Self.awaitState(s, transfer, "02")
+                try await partner.send(.transferAccepted, answer, from: huaibei, subject: "3406001", id: accepted)
+                ids[accepted.uuidString.lowercased()] = "duplicate_event"
+
+                // (Other tests' services, reading the topic with fresh consumer groups, may dead-letter the same
+                // messages again: each attempt is counted once.)
+                var found: [String: String] = [:]
+                let expected = ids
+                _ = try await TestStack.read(topic: Topic.deadLetter.name, count: expected.count) { message in
+                    guard let letter = try? CloudEventCoding.decode(DeadLetter.self, from: message.value).data,
+                          letter.originalTopic == Topic.partnerInbound.name,
+                          let name = expected.first(where: { letter.originalValue.contains($0.key) })?.value, found[name] == nil else { return false }
+                    found[name] = letter.reason == .duplicateEvent ? "duplicate_event" : String(letter.detail.prefix { $0 != ":" })
+                    return true
+                }
+                #expect(found == ["bad_signature": "bad_signature", "unknown_key": "unknown_key", "stale_timestamp": "stale_timestamp",
+                                  "source_mismatch": "source_mismatch", "missing_signature": "missing_signature", "duplicate_event": "duplicate_event"])
+                // Nothing changed: still 02 with two steps, nothing credited.
+                let after = try await s.regional.get("/v1/transfers/\(transfer)")
+                #expect(after.string("state") == "02" && (after["steps"] as? [[String: Any]])?.count == 2)
+                #expect(try await Self.ledgerPostings(s, account).allSatisfy { $0["kind"] as? String != "transfer_in" })
+            }
+        }
+    }
+
+    @Test("a restart of the regional-sync service in the middle of a transfer in loses nothing")
+    func restartMidTransfer() async throws {
+        let config = TestStack.config(RegionalSyncService.descriptor)
+        let enrolment = try EnrolmentService.buildApplication(config: TestStack.config(EnrolmentService.descriptor), clock: TestStack.clock)
+        let contribution = try ContributionService.buildApplication(config: TestStack.config(ContributionService.descriptor), clock: TestStack.clock)
+        try await enrolment.test(.live) { e in
+            try await contribution.test(.live) { c in
+                let ledger = JSONClient(client: c)
+                // 1. Up: the letter leaves for Heze, which holds it for now.
+                let (account, letter, transfer, keys) = try await Self.regionalApp(config).test(.live) { r in
+                    let regional = JSONClient(client: r)
+                    let s = Clients(enrolment: JSONClient(client: e), ledger: ledger, regional: regional, loan: regional)
+                    let keys = try await Self.register("371700", regional)
+                    let (account, id) = try await Self.person(s)
+                    return try await Self.withPartner("371700", keys: keys, answer: { _ in .hold }) { partner in
+                        let started = try await regional.post("/v1/transfers/in", Self.transferIn(account, id, from: "371700"))
+                        #expect(started.status == 201, "\(started.text)")
+                        let letter = try #require(started.string("letterNumber"))
+                        #expect(try await TestStack.eventually { partner.types(letter: letter).contains(EventType.transferApplication.rawValue) })
+                        return (account, letter, try #require(started.string("transferId")), keys)
+                    }
+                }
+                // 2. Down: Heze accepts and sends the data meanwhile.
+                try await Self.withPartner("371700", keys: keys, answer: { .transfer(.typical(for: $0)) }) { partner in
+                    #expect(try await TestStack.eventually { partner.messages.contains { $0.letterNumber == letter } })
+                    try await Task.sleep(for: .seconds(1))
+                    // 3. Back up: the service carries the transfer on from the messages that waited.
+                    try await Self.regionalApp(config).test(.live) { r in
+                        let regional = JSONClient(client: r)
+                        let s = Clients(enrolment: JSONClient(client: e), ledger: ledger, regional: regional, loan: regional)
+                        let done = try await Self.awaitState(s, transfer, "00")
+                        #expect((done["steps"] as? [[String: Any]])?.compactMap { $0["state"] as? String } == ["01", "02", "08", "00"])
+                        let postings = try await Self.ledgerPostings(s, account)
+                        #expect(postings.filter { $0["kind"] as? String == "transfer_in" }.count == 1, "credited exactly once")
+                        #expect(try await TestStack.eventually { partner.types(letter: letter).contains(EventType.transferConfirmed.rawValue) })
+                    }
+                }
+            }
+        }
+    }
+}

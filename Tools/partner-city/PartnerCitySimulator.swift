@@ -1,0 +1,218 @@
+import Contracts
+import Crypto
+import Foundation
+import Kafka
+import Logging
+import Policy
+import ServiceRuntime
+import Synchronization
+
+/// Plays one or more border-region partner cities (§17) over Kafka, the way their own systems
+/// would: reads our partner-outbound topic, checks our signature, answers our contact letters
+/// (accept and send the transfer-out data, refuse, or hold) and confirms the transfer-out data we
+/// send for its own letters; writes its messages signed with its own keys on partner-inbound.
+/// Used by the tests, by `make run` (through `hpfctl partner-city`) and by anyone building a
+/// partner side from the AsyncAPI document.
+public final class PartnerCitySimulator: Sendable {
+    /// A simulated centre: its city code and signing key.
+    public struct City: Sendable {
+        public let code: String
+        public let keyId: String
+        public let key: Curve25519.Signing.PrivateKey
+
+        public init(code: String, keyId: String, key: Curve25519.Signing.PrivateKey) {
+            self.code = code
+            self.keyId = keyId
+            self.key = key
+        }
+
+        /// The development key of a city (deterministic, so a restarted simulator keeps its key).
+        public static func development(_ code: String) -> City {
+            City(code: code, keyId: "\(code)-dev-1", key: PartnerSignature.developmentKey("hpf-dev-partner-key-\(code)"))
+        }
+
+        public var publicKey: String { key.publicKey.rawRepresentation.base64EncodedString() }
+    }
+
+    /// How the partner answers a contact letter we send it.
+    public enum Answer: Sendable, Equatable {
+        case transfer(PartnerAccount) // accept (02), then send the transfer-out data
+        case refuse(String) // refuse (13) with this code
+        case hold // say nothing (the letter stays 01)
+    }
+
+    /// The person's account at the partner, as its transfer-out data will say.
+    public struct PartnerAccount: Sendable, Equatable {
+        public var accountNumber: String
+        public var principalFen: Fen
+        public var interestFen: Fen
+        /// What the data says the amount is (principal + interest unless a test wants it wrong).
+        public var amountFen: Fen
+        public var months: [YearMonth]
+
+        public init(accountNumber: String, principalFen: Fen, interestFen: Fen, amountFen: Fen? = nil, months: [YearMonth]) {
+            self.accountNumber = accountNumber
+            self.principalFen = principalFen
+            self.interestFen = interestFen
+            self.amountFen = amountFen ?? principalFen + interestFen
+            self.months = months
+        }
+
+        /// A plausible account: 18 months of contributions up to the month before `date`.
+        public static func typical(for letter: TransferApplication) -> PartnerAccount {
+            let months = (1...18).map { letter.appliedOn.yearMonth.adding(months: -$0) }.sorted()
+            return PartnerAccount(accountNumber: letter.sendingCity + "88" + String(letter.letterNumber.suffix(8)), principalFen: 3_600_000,
+                                  interestFen: 27_135, months: months)
+        }
+    }
+
+    /// One message the partner received from us, after checking our signature.
+    public struct Received: Sendable {
+        public let type: String
+        public let city: String
+        public let letterNumber: String?
+        public let verified: Bool
+        public let value: [UInt8]
+    }
+
+    public let cities: [City]
+    let brokers: String
+    let ourKeys: [String: Curve25519.Signing.PublicKey]
+    let answer: @Sendable (TransferApplication) -> Answer
+    let producer: KafkaProducer
+    let logger: Logger
+    let verbose: Bool
+    private let received = Mutex<[Received]>([])
+
+    /// - Parameters:
+    ///   - ourKeys: Lianyungang's public keys by key id (from `GET /v1/partners`).
+    ///   - answer: how to answer each contact letter (default: transfer a typical account).
+    public init(cities: [City], brokers: String, ourKeys: [String: Curve25519.Signing.PublicKey], verbose: Bool = false,
+                logger: Logger = Logger(label: "partner-city"),
+                answer: @escaping @Sendable (TransferApplication) -> Answer = { .transfer(.typical(for: $0)) }) throws {
+        self.cities = cities
+        self.brokers = brokers
+        self.ourKeys = ourKeys
+        self.answer = answer
+        self.logger = logger
+        self.verbose = verbose
+        producer = try KafkaProducer(configuration: .producer(brokers: brokers, clientID: "partner-city-sim"), logger: logger)
+    }
+
+    /// Everything received so far (for tests and the demo).
+    public var messages: [Received] { received.withLock { $0 } }
+
+    /// The types received about one letter, in order.
+    public func types(letter: String) -> [String] { messages.filter { $0.letterNumber == letter }.map(\.type) }
+
+    /// Reads our partner-outbound topic and answers, until cancelled. `group` names the consumer
+    /// group (a fresh one reads from the beginning).
+    public func run(group: String) async throws {
+        let consumer = try KafkaConsumer(configuration: .consumer(brokers: brokers, groupID: group, clientID: "partner-city-sim"),
+                                         topics: [Topic.partnerOutbound.name], logger: logger)
+        do {
+            while !Task.isCancelled {
+                for message in try await consumer.poll(maxMessages: 100, timeoutMs: 200) {
+                    try await handle(message)
+                    try consumer.storeOffset(message)
+                }
+            }
+        } catch is CancellationError {}
+        await consumer.close()
+    }
+
+    func handle(_ message: KafkaMessage) async throws {
+        guard let header = try? CloudEventCoding.header(from: message.value) else { return }
+        let verified: Bool
+        switch PartnerSignature.verify(value: message.value, headers: message.headers, now: Date(), publicKey: { self.ourKeys[$0] }) {
+        case .success: verified = true
+        case .failure: verified = false
+        }
+        struct Letter: Codable, Sendable { var letterNumber: String; var receivingCity: String; var sendingCity: String }
+        guard let letter = try? JSONDecoder().decode(CloudEvent<Letter>.self, from: Data(message.value)).data else { return }
+        // Which of our cities it is addressed to: as the sending centre we answer its letters (accepted,
+        // refused, transfer-out data go to the receiving city); as the receiving centre we write the
+        // letter and the last word on it (to the sending city).
+        let asSender: Set<String> = [EventType.transferAccepted, .transferRefused, .transferOutData].map(\.rawValue).reduce(into: []) { $0.insert($1) }
+        let mine = asSender.contains(header.type) ? letter.receivingCity : letter.sendingCity
+        guard let city = cities.first(where: { $0.code == mine }) else { return }
+        received.withLock { $0.append(Received(type: header.type, city: city.code, letterNumber: letter.letterNumber, verified: verified,
+                                                value: message.value)) }
+        if verbose { print("partner-city \(city.code): received \(header.type) for letter \(letter.letterNumber)\(verified ? "" : " (UNVERIFIED, ignored)")") }
+        guard verified else { return }
+        switch EventType(rawValue: header.type) {
+        case .transferApplication:
+            let application = try CloudEventCoding.decode(TransferApplication.self, from: message.value).data
+            try await answerLetter(application, as: city)
+        case .transferOutData:
+            let data = try CloudEventCoding.decode(TransferOutData.self, from: message.value).data
+            let outcome = TransferOutcome(letterNumber: data.letterNumber, receivingCity: city.code, sendingCity: data.sendingCity,
+                                          creditedFen: data.amountFen)
+            if data.principalFen + data.interestFen == data.amountFen {
+                try await send(.transferConfirmed, outcome, from: city, subject: data.letterNumber)
+            } else {
+                var disputed = outcome
+                disputed.creditedFen = nil
+                disputed.code = "amount_mismatch"
+                try await send(.transferDisputed, disputed, from: city, subject: data.letterNumber)
+            }
+        default: break
+        }
+    }
+
+    func answerLetter(_ application: TransferApplication, as city: City) async throws {
+        let reply = TransferAnswer(letterNumber: application.letterNumber, receivingCity: application.receivingCity, sendingCity: city.code)
+        switch answer(application) {
+        case .hold: return
+        case .refuse(let code):
+            var refused = reply
+            refused.code = code
+            refused.detail = "refused by the simulated centre of \(city.code)"
+            try await send(.transferRefused, refused, from: city, subject: application.letterNumber)
+        case .transfer(let account):
+            try await send(.transferAccepted, reply, from: city, subject: application.letterNumber)
+            let paidUpTo = account.months.max()
+            let data = TransferOutData(
+                letterNumber: application.letterNumber, receivingCity: application.receivingCity, sendingCity: city.code,
+                sendingAccountNumber: account.accountNumber, principalFen: account.principalFen, interestFen: account.interestFen,
+                amountFen: account.amountFen, openedMonth: account.months.min() ?? application.appliedOn.yearMonth, paidUpToMonth: paidUpTo,
+                lastSixMonthsContinuous: TransferRules.continuous(months: Set(account.months), paidUpTo: paidUpTo, window: 6),
+                contributionMonths: account.months, hadHpfLoan: false, hasUnsettledHpfLoan: false, sentOn: application.appliedOn)
+            try await send(.transferOutData, data, from: city, subject: account.accountNumber)
+        }
+    }
+
+    /// The partner writes a contact letter to us: it asks us to transfer a person's account out.
+    @discardableResult
+    public func applyForTransferOut(from city: City, name: String, idNumber: String, ourAccountNumber: String?, theirAccountNumber: String,
+                                    on date: BusinessDate, sequence: Int) async throws -> String {
+        let letter = ContactLetter.number(receivingCity: city.code, on: date, sequence: sequence)
+        let application = TransferApplication(letterNumber: letter, receivingCity: city.code,
+                                              sendingCity: PolicyParameters.lianyungang2025.cityCode.value, name: name, idNumber: idNumber,
+                                              receivingAccountNumber: theirAccountNumber, sendingAccountNumber: ourAccountNumber, appliedOn: date)
+        try await send(.transferApplication, application, from: city, subject: theirAccountNumber)
+        return letter
+    }
+
+    /// A signed message from `city` on partner-inbound. `signedAt` and `signWith` let tests forge.
+    public func send<P: Codable & Sendable>(_ type: EventType, _ data: P, from city: City, subject: String, id: UUID = UUID(),
+                                            signedAt: Date = Date(), signWith: City? = nil) async throws {
+        let event = CloudEvent(id: id, source: PartnerMessage.source(city: city.code), type: type.rawValue, subject: subject, data: data)
+        let value = try CloudEventCoding.encode(event)
+        let signer = signWith ?? city
+        let headers = [KafkaHeader(name: "content-type", value: CloudEventCoding.contentType)]
+            + (try PartnerSignature.headers(for: value, keyId: signer.keyId, key: signer.key, at: signedAt))
+        try await sendRaw(value: value, headers: headers, key: subject)
+    }
+
+    /// Any bytes and headers on partner-inbound (for tests of what must be refused).
+    public func sendRaw(value: [UInt8], headers: [KafkaHeader], key: String) async throws {
+        _ = try await producer.send(OutgoingMessage(topic: Topic.partnerInbound.name, key: key, value: value, headers: headers))
+        if verbose { print("partner-city: sent \((try? CloudEventCoding.header(from: value).type) ?? "?")") }
+    }
+}
+
+public extension PartnerCitySimulator {
+    /// Flushes and closes the producer.
+    func close() async { await producer.shutdown() }
+}
