@@ -104,7 +104,44 @@ show "GET $L/v1/accounts/$account/loan-quota?priceFen=60000000&termMonths=240&gr
 curl -s "$L/v1/accounts/$account/loan-quota?priceFen=60000000&termMonths=240&green=true" | jq -c .
 echo "   (one contribution month: not yet eligible; 6 are needed, §4)"
 
-say "13. The events other services and analytics see (keyed by account number, no ID number)"
+R="http://127.0.0.1:$(port_of regional-sync)"
+# Waits until a transfer reaches a final state (00, 13, 05, 40) and shows it.
+transfer_done() {
+  for _ in $(seq 1 150); do
+    case "$(curl -s "$R/v1/transfers/$1" | jq -r .state)" in 00|13|05|40) break ;; esac; sleep 0.1
+  done
+  curl -s "$R/v1/transfers/$1" | jq -c '{transferId, direction, letterNumber, partnerCity, state, stateName, code, principalFen, interestFen, amountFen, steps: [.steps[].state]}'
+}
+
+say "13. She brings her account from Xuzhou, where she worked before (§17 border-region transfer in)"
+echo "   (we send a signed contact letter on the partner feed; make run's simulated Xuzhou centre accepts it"
+echo "    and sends its transfer-out data; we check amount = principal + interest, the ledger credits it,"
+echo "    her Xuzhou months are recognised here, and we confirm)"
+show "POST $R/v1/transfers/in"
+reply=$(curl -s -XPOST "$R/v1/transfers/in" -H 'content-type: application/json' \
+  -d "{\"accountNumber\":\"$account\",\"name\":\"李晓雨\",\"idNumber\":\"$id_number\",\"partnerCity\":\"320300\"}")
+echo "$reply" | jq -c '{transferId, letterNumber, state, stateName, idNumberMasked}'
+transfer_done "$(echo "$reply" | jq -r .transferId)"
+curl -s "$R/v1/accounts/$account/recognised-months" | jq -c '{accountNumber, count, first: .months[0].month, last: .months[-1].month}'
+curl -s "$C/v1/accounts/$account/balance" | jq -c .
+
+say "14. The loan pre-assessment now counts her recognised months (§4: 6 are needed)"
+for _ in $(seq 1 50); do
+  curl -s "$L/v1/accounts/$account/loan-quota?priceFen=60000000&termMonths=240" | jq -e '.reasons | index("contribution_months_below_6") | not' >/dev/null && break
+  sleep 0.1
+done
+curl -s "$L/v1/accounts/$account/loan-quota?priceFen=60000000&termMonths=240" | jq -c '{eligible, reasons, contributionMonths: .quota.contributionMonths, approvableFen: .quota.quotaFen}'
+
+say "15. She moves to Suqian: Suqian's centre asks for her account (transfer out), we move it all and close it"
+show "hpfctl partner-city apply --city 321300 --id-number ${id_number:0:4}**********${id_number:14:4}"
+letter=$("$hpfctl" partner-city apply --city 321300 --id-number "$id_number" --name 李晓雨 --url "$R")
+for _ in $(seq 1 150); do
+  [ "$(curl -s "$C/v1/accounts/$account/balance" | jq -r .status)" = "closed" ] && break; sleep 0.1
+done
+curl -s "$R/v1/accounts/$account/transfers" | jq -c --arg l "$letter" '.transfers[] | select(.letterNumber == $l) | {direction, letterNumber, partnerCity, state, stateName, amountFen, steps: [.steps[].state]}'
+curl -s "$C/v1/accounts/$account/balance" | jq -c .
+
+say "16. The events other services and analytics see (keyed by account number, no ID number)"
 show "hpfctl events hpf.enrolment.events.v1 --key $account"
 "$hpfctl" events hpf.enrolment.events.v1 --key "$account" --seconds 2
 show "hpfctl events hpf.contribution.events.v1 --key $account"
@@ -113,3 +150,5 @@ show "hpfctl events hpf.subsidy.events.v1 --key $account"
 "$hpfctl" events hpf.subsidy.events.v1 --key "$account" --seconds 2
 show "hpfctl events hpf.withdrawal.events.v1 --key $account"
 "$hpfctl" events hpf.withdrawal.events.v1 --key "$account" --seconds 2
+show "hpfctl events hpf.regional.events.v1 --key $account"
+"$hpfctl" events hpf.regional.events.v1 --key "$account" --seconds 2

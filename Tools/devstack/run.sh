@@ -10,6 +10,7 @@ bash "$here/kafka.sh" start
 echo "starting the services"
 bash "$here/services.sh" start
 bash "$here/channel.sh" start
+bash "$here/partners.sh" start
 bash "$here/demo.sh"
 cat <<MSG
 
@@ -17,6 +18,7 @@ The suite is running (logs in $HPF_STATE/logs):
   enrolment :8081  contribution :8082  subsidy :8083  withdrawal :8084  loan :8085  regional-sync :8086
   broker $HPF_KAFKA_BROKERS   postgres 127.0.0.1:$HPF_PG_PORT (database hpf)
   a simulated payment channel confirms payouts (payee bank accounts ending 0000 fail)
+  simulated partner cities Xuzhou 320300 and Suqian 321300 answer transfers (hpfctl partner-city)
   events: .build/debug/hpfctl events hpf.contribution.events.v1
 Stop it with: make stop
 MSG

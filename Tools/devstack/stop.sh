@@ -4,6 +4,7 @@ set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 for stack in run test bench; do
   HPF_STACK=$stack bash "$here/channel.sh" stop
+  HPF_STACK=$stack bash "$here/partners.sh" stop
   HPF_STACK=$stack bash "$here/services.sh" stop
   HPF_STACK=$stack bash "$here/kafka.sh" stop
   HPF_STACK=$stack bash "$here/pg.sh" stop

@@ -16,6 +16,11 @@ let usage = """
       payment-channel [--url URL] [--fail-suffix DIGITS]
                                                play the payment channel: confirm every payout (payees whose
                                                bank account ends with DIGITS, default 0000, fail)
+      partner-city [--cities 320300,321300] [--url URL]
+                                               play border-region partner cities (their dev keys): answer our
+                                               contact letters, confirm our transfer-out data
+      partner-city apply --city CODE --id-number ID [--name NAME] [--account OURS] [--url URL]
+                                               a partner city's contact letter: ask us to transfer an account out
     environment: HPF_KAFKA_BROKERS (127.0.0.1:9092), HPF_PG_PORT (55432)
     """
 
@@ -29,6 +34,7 @@ do {
     case "bench-withdrawals": try await WithdrawalBenchmark.run(options)
     case "bench-loans": try await LoanBenchmark.run(options)
     case "payment-channel": try await PaymentChannelSimulator.run(options)
+    case "partner-city": try await PartnerCityCommand.run(options)
     default:
         print(usage)
         exit(arguments.isEmpty ? 0 : 2)

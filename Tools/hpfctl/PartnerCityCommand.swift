@@ -1,0 +1,76 @@
+import AsyncHTTPClient
+import Contracts
+import Crypto
+import Foundation
+import Logging
+import NIOCore
+import PartnerCity
+import Policy
+
+/// `hpfctl partner-city`: plays border-region partner cities against the running regional-sync
+/// service (§17) with their development keys.
+///
+///     hpfctl partner-city [--cities 320300,321300] [--url URL]    answer our letters, confirm our data (until interrupted)
+///     hpfctl partner-city apply --city 321300 --id-number ID --name NAME [--account OURS] [--url URL]
+///                                                                  a partner's contact letter: ask us to transfer an account out
+enum PartnerCityCommand {
+    static func run(_ options: CommandOptions) async throws {
+        let url = options.string("url", "http://127.0.0.1:8086")
+        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        defer { try? http.syncShutdown() }
+        var logger = Logger(label: "hpfctl.partner-city")
+        logger.logLevel = .warning
+        if options.positional.first == "apply" { return try await apply(options, url: url, http: http, logger: logger) }
+        let cities = options.string("cities", "320300,321300").split(separator: ",").map { PartnerCitySimulator.City.development(String($0)) }
+        for city in cities { try await register(city, url: url, http: http) }
+        let simulator = try PartnerCitySimulator(cities: cities, brokers: CommandOptions.brokers, ourKeys: try await ourKeys(url: url, http: http),
+                                                 verbose: true, logger: logger)
+        print("partner-city: playing \(cities.map(\.code).joined(separator: ", ")) against \(url)")
+        try await simulator.run(group: "hpfctl.partner-city")
+    }
+
+    static func apply(_ options: CommandOptions, url: String, http: HTTPClient, logger: Logger) async throws {
+        guard let code = options.named["city"], let id = options.named["id-number"] else {
+            throw CommandError("apply needs --city CODE and --id-number ID")
+        }
+        let city = PartnerCitySimulator.City.development(code)
+        try await register(city, url: url, http: http)
+        let simulator = try PartnerCitySimulator(cities: [city], brokers: CommandOptions.brokers, ourKeys: [:], logger: logger)
+        let today = BusinessDate.of(Date())
+        let letter = try await simulator.applyForTransferOut(
+            from: city, name: options.string("name", "申请人"), idNumber: id, ourAccountNumber: options.named["account"],
+            theirAccountNumber: code + String(format: "%010d", Int.random(in: 0..<1_000_000_000)), on: today,
+            sequence: Int.random(in: 1...999_999))
+        await simulator.close()
+        print(letter)
+    }
+
+    /// Registers the city's development key with the regional-sync service (idempotent).
+    static func register(_ city: PartnerCitySimulator.City, url: String, http: HTTPClient) async throws {
+        var request = HTTPClientRequest(url: "\(url)/v1/partners/\(city.code)/keys")
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/json")
+        request.headers.add(name: "authorization", value: "Bearer \(CommandOptions.environment["HPF_STAFF_TOKEN"] ?? "dev-staff-token")")
+        request.body = .bytes(ByteBuffer(string: #"{"keyId":"\#(city.keyId)","publicKey":"\#(city.publicKey)"}"#))
+        let response = try await http.execute(request, timeout: .seconds(10))
+        _ = try await response.body.collect(upTo: 1 << 20)
+        guard response.status.code == 201 || response.status.code == 409 else {
+            throw CommandError("registering \(city.code)'s key: HTTP \(response.status.code)")
+        }
+    }
+
+    /// Lianyungang's public keys, from its own entry in `GET /v1/partners`.
+    static func ourKeys(url: String, http: HTTPClient) async throws -> [String: Curve25519.Signing.PublicKey] {
+        let response = try await http.execute(HTTPClientRequest(url: "\(url)/v1/partners"), timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        struct Key: Decodable { var keyId: String; var publicKey: String }
+        struct Partner: Decodable { var us: Bool; var keys: [Key] }
+        struct List: Decodable { var partners: [Partner] }
+        let list = try JSONDecoder().decode(List.self, from: Data(buffer: body))
+        var keys: [String: Curve25519.Signing.PublicKey] = [:]
+        for key in list.partners.filter(\.us).flatMap(\.keys) {
+            if let raw = Data(base64Encoded: key.publicKey) { keys[key.keyId] = try Curve25519.Signing.PublicKey(rawRepresentation: raw) }
+        }
+        return keys
+    }
+}
