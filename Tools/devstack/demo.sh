@@ -130,7 +130,7 @@ for _ in $(seq 1 50); do
   curl -s "$L/v1/accounts/$account/loan-quota?priceFen=60000000&termMonths=240" | jq -e '.reasons | index("contribution_months_below_6") | not' >/dev/null && break
   sleep 0.1
 done
-curl -s "$L/v1/accounts/$account/loan-quota?priceFen=60000000&termMonths=240" | jq -c '{eligible, reasons, contributionMonths: .quota.contributionMonths, approvableFen: .quota.quotaFen}'
+curl -s "$L/v1/accounts/$account/loan-quota?priceFen=60000000&termMonths=240" | jq -c '{eligible, reasons, quotaFen: .quota.quotaFen, bindingFactor: .quota.bindingFactor}'
 
 say "15. She moves to Suqian: Suqian's centre asks for her account (transfer out), we move it all and close it"
 show "hpfctl partner-city apply --city 321300 --id-number ${id_number:0:4}**********${id_number:14:4}"

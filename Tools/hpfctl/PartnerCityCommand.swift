@@ -16,7 +16,7 @@ import Policy
 enum PartnerCityCommand {
     static func run(_ options: CommandOptions) async throws {
         let url = options.string("url", "http://127.0.0.1:8086")
-        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        let http = HTTPClient.shared
         var logger = Logger(label: "hpfctl.partner-city")
         logger.logLevel = .warning
         if options.positional.first == "apply" { return try await apply(options, url: url, http: http, logger: logger) }
