@@ -108,6 +108,67 @@ struct GoldenEventTests {
         principalFen: 28_800_000, annualRateMilliPercent: 2_600, termMonths: 240, repaymentMethod: .equalInstallment, firstPaymentFen: 154_052,
         disbursedOn: BusinessDate("2026-03-16")!))
 
+    // §17 partner feed: a partner city builds its side against these (source /hpf-partner/<city>).
+    static func partner<P>(_ type: EventType, city: String, _ subject: String, _ data: P) -> CloudEvent<P> {
+        CloudEvent(id: UUID(uuidString: "6F1C2A0E-8B0B-4C4B-9E55-0D6A8E0B1C02")!, source: PartnerMessage.source(city: city),
+                   type: type.rawValue, subject: subject, time: fixedTime, data: data)
+    }
+    static let letter = "32070020260316000001"
+    static let transferApplication = partner(.transferApplication, city: "320700", "3207000000000001", TransferApplication(
+        letterNumber: letter, receivingCity: "320700", sendingCity: "320300", name: "张伟", idNumber: "11010519491231002X",
+        receivingAccountNumber: "3207000000000001", sendingAccountNumber: nil, appliedOn: BusinessDate("2026-03-16")!))
+    static let transferAccepted = partner(.transferAccepted, city: "320300", "3203008800001234", TransferAnswer(
+        letterNumber: letter, receivingCity: "320700", sendingCity: "320300"))
+    static let transferRefused = partner(.transferRefused, city: "320300", "3203008800001234", TransferAnswer(
+        letterNumber: letter, receivingCity: "320700", sendingCity: "320300", code: "outstanding_hpf_loan",
+        detail: "an HPF loan of this account is not settled"))
+    static let transferOutData = partner(.transferOutData, city: "320300", "3203008800001234", TransferOutData(
+        letterNumber: letter, receivingCity: "320700", sendingCity: "320300", sendingAccountNumber: "3203008800001234", principalFen: 3_600_000,
+        interestFen: 27_135, amountFen: 3_627_135, openedMonth: YearMonth("2024-01")!, paidUpToMonth: YearMonth("2025-06")!,
+        lastSixMonthsContinuous: true, contributionMonths: [YearMonth("2025-05")!, YearMonth("2025-06")!], hadHpfLoan: false,
+        hasUnsettledHpfLoan: false, sentOn: BusinessDate("2026-03-17")!))
+    static let transferConfirmed = partner(.transferConfirmed, city: "320700", "3207000000000001", TransferOutcome(
+        letterNumber: letter, receivingCity: "320700", sendingCity: "320300", creditedFen: 3_627_135))
+    static let transferInAccepted = event(.transferInAccepted, "3207000000000001", TransferInAccepted(
+        transferId: "1b2c3d4e-0000-4000-8000-000000000001", accountNumber: "3207000000000001", letterNumber: letter, sendingCity: "320300",
+        principalFen: 3_600_000, interestFen: 27_135, amountFen: 3_627_135, acceptedOn: BusinessDate("2026-03-17")!))
+    static let transferInPosted = event(.transferInPosted, "3207000000000001", TransferInPosted(
+        transferId: "1b2c3d4e-0000-4000-8000-000000000001", accountNumber: "3207000000000001", amountFen: 3_627_135, principalFen: 3_600_000,
+        interestFen: 27_135, lotId: "2c3d4e5f-0000-4000-8000-000000000001", postedOn: BusinessDate("2026-03-17")!, balanceAfterFen: 3_747_135,
+        sequence: 5))
+    static let transferOutRequested = event(.transferOutRequested, "3207000000000001", TransferOutStep(
+        transferId: "1b2c3d4e-0000-4000-8000-000000000002", accountNumber: "3207000000000001", letterNumber: "32130020260316000007",
+        receivingCity: "321300", on: BusinessDate("2026-03-16")!))
+    static let monthsRecognised = event(.monthsRecognised, "3207000000000001", MonthsRecognised(
+        accountNumber: "3207000000000001", transferId: "1b2c3d4e-0000-4000-8000-000000000001", partnerCity: "320300",
+        months: [YearMonth("2025-05")!, YearMonth("2025-06")!], recognisedOn: BusinessDate("2026-03-17")!))
+    static let transferStateChanged = event(.transferStateChanged, "3207000000000001", TransferStateChanged(
+        transferId: "1b2c3d4e-0000-4000-8000-000000000001", accountNumber: "3207000000000001", direction: .in, letterNumber: letter,
+        partnerCity: "320300", state: .accountDataChecked, code: nil, on: BusinessDate("2026-03-17")!))
+
+    @Test func partnerMessagesAreStable() throws {
+        try check(Self.transferApplication, "partner-transfer-application")
+        try check(Self.transferAccepted, "partner-transfer-accepted")
+        try check(Self.transferRefused, "partner-transfer-refused")
+        try check(Self.transferOutData, "partner-transfer-out-data")
+        try check(Self.transferConfirmed, "partner-transfer-confirmed")
+    }
+
+    @Test func transferEventsAreStable() throws {
+        try check(Self.transferInAccepted, "transfer-in-accepted")
+        try check(Self.transferInPosted, "transfer-in-posted")
+        try check(Self.transferOutRequested, "transfer-out-requested")
+        try check(Self.monthsRecognised, "months-recognised")
+        try check(Self.transferStateChanged, "transfer-state-changed")
+    }
+
+    @Test("contact letter numbers: receiving city, business date, daily sequence")
+    func letterNumbers() {
+        #expect(ContactLetter.number(receivingCity: "320700", on: BusinessDate("2026-03-16")!, sequence: 42) == "32070020260316000042")
+        #expect(ContactLetter.isValid("32070020260316000042") && !ContactLetter.isValid("3207002026031600004x"))
+        #expect(PartnerMessage.city(fromSource: "/hpf-partner/320300") == "320300" && PartnerMessage.city(fromSource: "/hpf/320300") == nil)
+    }
+
     func check<P: Codable & Equatable>(_ event: CloudEvent<P>, _ name: String) throws {
         let encoded = String(decoding: try CloudEventCoding.encode(event), as: UTF8.self)
         let url = Self.goldenFolder.appendingPathComponent("\(name).json")
