@@ -6,6 +6,9 @@ import Synchronization
 /// Writes events into the service's outbox inside the caller's transaction: the event is
 /// published if and only if the business change commits.
 public enum Outbox {
+    /// The aggregate type of rows that carry personal data for a partner: deleted once delivered.
+    public static let personalData = "personal-data"
+
     public static func enqueue<P>(_ event: CloudEvent<P>, topic: Topic, aggregateType: String = "account",
                                   on connection: PostgresConnection, logger: Logger) async throws {
         try await enqueue(event, topic: topic.name, aggregateType: aggregateType, on: connection, logger: logger)

@@ -110,7 +110,12 @@ public final class OutboxRelay: Service, Sendable {
                 }
             }
             if !delivered.isEmpty {
-                try await connection.query("UPDATE outbox SET published_at = now() WHERE id = ANY(\(delivered))", logger: self.logger)
+                // Rows carrying personal data for a partner (a resident ID number on the partner feed)
+                // are not kept once delivered; the rest stay a week for audit and replay.
+                try await connection.query("""
+                    WITH gone AS (DELETE FROM outbox WHERE id = ANY(\(delivered)) AND aggregatetype = \(Outbox.personalData))
+                    UPDATE outbox SET published_at = now() WHERE id = ANY(\(delivered)) AND aggregatetype <> \(Outbox.personalData)
+                    """, logger: self.logger)
             }
             self.published.increment(by: delivered.count)
             return delivered.count

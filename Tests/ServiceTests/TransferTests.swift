@@ -163,6 +163,14 @@ struct TransferTests {
                 let application = try #require(partner.messages.first { $0.letterNumber == letter && $0.type == EventType.transferApplication.rawValue })
                 let sent = try CloudEventCoding.decode(TransferApplication.self, from: application.value).data
                 #expect(sent.idNumber == id && sent.receivingAccountNumber == account, "the partner feed carries the ID the partner matches on")
+                // The letter with the ID number left our outbox once delivered (personal data is not kept).
+                let pattern = "%" + id + "%"
+                let kept = try await TestStack.withDatabase(of: RegionalSyncService.descriptor) { db -> Int in
+                    var count = -1
+                    for try await n in try await db.query("SELECT count(*)::int FROM outbox WHERE payload LIKE \(pattern)").decode(Int.self) { count = n }
+                    return count
+                }
+                #expect(kept == 0)
                 // The subsidy lot: the principal (not the interest) is a lot the ledger's debits consume.
                 let lots = try await TestStack.read(topic: Topic.contributionEvents.name, count: 1) { $0.keyString == account && (try? CloudEventCoding.header(from: $0.value).type) == EventType.transferInPosted.rawValue }
                 let posted = try CloudEventCoding.decode(TransferInPosted.self, from: try #require(lots.first).value).data
