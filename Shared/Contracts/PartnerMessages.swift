@@ -7,8 +7,8 @@ import Policy
 /// `hpf.regional.partner-outbound.v1`, partner cities write theirs on
 /// `hpf.regional.partner-inbound.v1`. Every message is a structured CloudEvent (the record value
 /// is the whole envelope) signed with Ed25519 (see `PartnerSignature`); `source` is
-/// `/hpf-partner/<city code>`, `subject` the sending centre's account number, record key the letter
-/// number. `receivingCity` is the centre the person moves to (it writes the contact letter),
+/// `/hpf-partner/<city code>`, `subject` the writer's account number, record key the letter
+/// number (one letter's messages stay in order). `receivingCity` is the centre the person moves to (it writes the contact letter),
 /// `sendingCity` the one that holds the account now.
 ///
 /// Unlike the internal topics, these carry the person's name and resident ID number: the other

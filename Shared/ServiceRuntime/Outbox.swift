@@ -15,8 +15,9 @@ public enum Outbox {
     }
 
     /// `headers` computes record headers from the exact bytes that will be published (a
-    /// signature, say); the relay sends them after `content-type`.
-    public static func enqueue<P>(_ event: CloudEvent<P>, topic: String, aggregateType: String = "account",
+    /// signature, say); the relay sends them after `content-type`. `key` is the record key (the
+    /// event's subject unless given).
+    public static func enqueue<P>(_ event: CloudEvent<P>, topic: String, aggregateType: String = "account", key: String? = nil,
                                   headers: ([UInt8]) throws -> [String: String] = { _ in [:] },
                                   on connection: PostgresConnection, logger: Logger) async throws {
         let bytes = try CloudEventCoding.encode(event)
@@ -25,7 +26,7 @@ public enum Outbox {
         let id = UUID(uuidString: event.id) ?? UUID()
         try await connection.query("""
             INSERT INTO outbox (id, aggregatetype, aggregateid, type, topic, payload, headers)
-            VALUES (\(id), \(aggregateType), \(event.subject), \(event.type), \(topic), \(payload), \(extra)::jsonb)
+            VALUES (\(id), \(aggregateType), \(key ?? event.subject), \(event.type), \(topic), \(payload), \(extra)::jsonb)
             """, logger: logger)
     }
 }

@@ -12,6 +12,7 @@ import Policy
 import RegionalSync
 import ServiceRuntime
 import Testing
+import Withdrawal
 
 /// §17 transfers with partner cities end to end: the regional-sync service, the ledger, the
 /// enrolment and loan services on the real broker and Postgres, and the partner-city simulator
@@ -70,15 +71,17 @@ struct TransferTests {
     /// Runs a simulator for `city` (its key registered with us) while `body` runs.
     static func withPartner<T: Sendable>(_ city: String, _ regional: JSONClient,
                                          answer: @escaping @Sendable (TransferApplication) -> PartnerCitySimulator.Answer = { .transfer(.typical(for: $0)) },
+                                         credit: @escaping @Sendable (TransferOutData) -> Bool = { _ in true },
                                          _ body: @Sendable (PartnerCitySimulator) async throws -> T) async throws -> T {
-        try await withPartner(city, keys: try await register(city, regional), answer: answer, body)
+        try await withPartner(city, keys: try await register(city, regional), answer: answer, credit: credit, body)
     }
 
     static func withPartner<T: Sendable>(_ city: String, keys: [String: Curve25519.Signing.PublicKey],
                                          answer: @escaping @Sendable (TransferApplication) -> PartnerCitySimulator.Answer,
+                                         credit: @escaping @Sendable (TransferOutData) -> Bool = { _ in true },
                                          _ body: @Sendable (PartnerCitySimulator) async throws -> T) async throws -> T {
         let simulator = try PartnerCitySimulator(cities: [.development(city)], brokers: TestStack.brokers, ourKeys: keys, logger: TestStack.logger,
-                                                 answer: answer)
+                                                 answer: answer, credit: credit)
         let running = Task { try await simulator.run(group: TestStack.unique("partner-\(city)")) }
         do {
             let result = try await body(simulator)
@@ -269,6 +272,65 @@ struct TransferTests {
                 let out = try #require(transfers.first { $0["letterNumber"] as? String == letter })
                 #expect(out["state"] as? String == "00" && out["direction"] as? String == "out")
                 #expect((out["steps"] as? [[String: Any]])?.compactMap { $0["state"] as? String } == ["02", "08", "00"])
+            }
+        }
+    }
+
+    @Test("transfer out: a withdrawal in flight refuses the letter; a partner that cannot credit it fails it and the ledger gives the money back")
+    func transferOutCompensation() async throws {
+        let withdrawal = try WithdrawalService.buildApplication(config: TestStack.config(WithdrawalService.descriptor), clock: TestStack.clock)
+        try await withServices { s in
+            try await withdrawal.test(.live) { w in
+                let withdrawals = JSONClient(client: w)
+                let (account, id) = try await Self.person(s)
+                let paid = try await s.ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: 300_000, txn: TestStack.unique("wx"),
+                                                                                            paidAt: "2025-03-15T10:00:00+08:00"))
+                #expect(paid.status == 201, "\(paid.text)")
+                #expect(try await TestStack.eventually { try await withdrawals.get("/v1/accounts/\(account)/withdrawals").status == 200 })
+                // A purchase withdrawal waits for the payment channel (none runs here): it is in flight.
+                let pending = try await withdrawals.post("/v1/withdrawals", WithdrawalTests.purchase(account, amountFen: 50_000))
+                #expect(pending.status == 202, "\(pending.text)")
+                let withdrawalId = try #require(pending.string("withdrawalId"))
+                #expect(try await TestStack.eventually { try await withdrawals.get("/v1/withdrawals/\(withdrawalId)").string("stage") == "paying" })
+                let suzhou = PartnerCitySimulator.City.development("341300")
+                try await Self.withPartner("341300", s.regional, credit: { _ in false }) { partner in
+                    let early = try await partner.applyForTransferOut(from: suzhou, name: "张伟", idNumber: id, ourAccountNumber: account,
+                                                                      theirAccountNumber: "3413001", on: TestStack.today, sequence: Int.random(in: 1...999_999))
+                    #expect(try await TestStack.eventually { partner.types(letter: early) == [EventType.transferRefused.rawValue] })
+                    let refusal = try #require(partner.messages.first { $0.letterNumber == early })
+                    #expect(try CloudEventCoding.decode(TransferAnswer.self, from: refusal.value).data.code == "pending_withdrawal")
+                    // The payout is confirmed: nothing is in flight any more.
+                    let payoutId = try #require(try await withdrawals.get("/v1/withdrawals/\(withdrawalId)").string("payoutId"))
+                    let confirmed = try await withdrawals.post("/v1/payouts/\(payoutId)/confirmation", #"{"outcome":"paid","channelRef":"t-1"}"#,
+                                                                staffToken: Self.staff)
+                    #expect(confirmed.status == 200, "\(confirmed.text)")
+                    #expect(try await TestStack.eventually { try await withdrawals.get("/v1/withdrawals/\(withdrawalId)").string("status") == "paid" })
+                    let balance = try #require(try await s.ledger.get("/v1/accounts/\(account)/balance").int("balanceFen"))
+                    // Suzhou applies again (until the regional-sync service has seen the payout end): the letter is
+                    // accepted and the balance debited, but Suzhou cannot credit it: 40, and the ledger reverses.
+                    var letter = ""
+                    for _ in 0..<20 {
+                        letter = try await partner.applyForTransferOut(from: suzhou, name: "张伟", idNumber: id, ourAccountNumber: account,
+                                                                       theirAccountNumber: "3413002", on: TestStack.today, sequence: Int.random(in: 1...999_999))
+                        let current = letter
+                        #expect(try await TestStack.eventually { !partner.types(letter: current).isEmpty })
+                        guard partner.types(letter: current).first == EventType.transferRefused.rawValue else { break }
+                        try await Task.sleep(for: .milliseconds(300))
+                    }
+                    var transfer: [String: Any]?
+                    #expect(try await TestStack.eventually {
+                        let list = try await s.regional.get("/v1/accounts/\(account)/transfers")["transfers"] as? [[String: Any]] ?? []
+                        transfer = list.first { $0["letterNumber"] as? String == letter }
+                        return transfer?["state"] as? String == "40"
+                    }, "the partner's failure ends the transfer in 40: \(String(describing: transfer))")
+                    #expect((transfer?["steps"] as? [[String: Any]])?.compactMap { $0["state"] as? String } == ["02", "08", "40"])
+                    #expect(try await TestStack.eventually {
+                        let now = try await s.ledger.get("/v1/accounts/\(account)/balance")
+                        return now.string("status") == "active" && now.int("balanceFen") ?? 0 >= balance
+                    }, "the ledger reverses the debit and the account is active again")
+                    let kinds = try await Self.ledgerPostings(s, account).compactMap { $0["kind"] as? String }
+                    #expect(kinds.contains("transfer_out") && kinds.last == "reversal")
+                }
             }
         }
     }

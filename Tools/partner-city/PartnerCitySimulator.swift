@@ -79,6 +79,8 @@ public final class PartnerCitySimulator: Sendable {
     let brokers: String
     let ourKeys: [String: Curve25519.Signing.PublicKey]
     let answer: @Sendable (TransferApplication) -> Answer
+    /// Whether it can credit our transfer-out data (else it fails the transfer: 40).
+    let credit: @Sendable (TransferOutData) -> Bool
     let producer: KafkaProducer
     let logger: Logger
     let verbose: Bool
@@ -87,13 +89,16 @@ public final class PartnerCitySimulator: Sendable {
     /// - Parameters:
     ///   - ourKeys: Lianyungang's public keys by key id (from `GET /v1/partners`).
     ///   - answer: how to answer each contact letter (default: transfer a typical account).
+    ///   - credit: whether to credit our transfer-out data (default: yes, when it adds up).
     public init(cities: [City], brokers: String, ourKeys: [String: Curve25519.Signing.PublicKey], verbose: Bool = false,
                 logger: Logger = Logger(label: "partner-city"),
-                answer: @escaping @Sendable (TransferApplication) -> Answer = { .transfer(.typical(for: $0)) }) throws {
+                answer: @escaping @Sendable (TransferApplication) -> Answer = { .transfer(.typical(for: $0)) },
+                credit: @escaping @Sendable (TransferOutData) -> Bool = { _ in true }) throws {
         self.cities = cities
         self.brokers = brokers
         self.ourKeys = ourKeys
         self.answer = answer
+        self.credit = credit
         self.logger = logger
         self.verbose = verbose
         producer = try KafkaProducer(configuration: .producer(brokers: brokers, clientID: "partner-city-sim"), logger: logger)
@@ -148,13 +153,13 @@ public final class PartnerCitySimulator: Sendable {
             let data = try CloudEventCoding.decode(TransferOutData.self, from: message.value).data
             let outcome = TransferOutcome(letterNumber: data.letterNumber, receivingCity: city.code, sendingCity: data.sendingCity,
                                           creditedFen: data.amountFen)
-            if data.principalFen + data.interestFen == data.amountFen {
-                try await send(.transferConfirmed, outcome, from: city, subject: data.letterNumber)
+            if data.principalFen + data.interestFen != data.amountFen || !credit(data) {
+                var failed = outcome
+                failed.creditedFen = nil
+                failed.code = data.principalFen + data.interestFen == data.amountFen ? "receiving_account_closed" : "amount_mismatch"
+                try await send(failed.code == "amount_mismatch" ? .transferDisputed : .transferFailed, failed, from: city, subject: data.letterNumber)
             } else {
-                var disputed = outcome
-                disputed.creditedFen = nil
-                disputed.code = "amount_mismatch"
-                try await send(.transferDisputed, disputed, from: city, subject: data.letterNumber)
+                try await send(.transferConfirmed, outcome, from: city, subject: data.letterNumber)
             }
         default: break
         }
@@ -170,7 +175,7 @@ public final class PartnerCitySimulator: Sendable {
             refused.detail = "refused by the simulated centre of \(city.code)"
             try await send(.transferRefused, refused, from: city, subject: application.letterNumber)
         case .transfer(let account):
-            try await send(.transferAccepted, reply, from: city, subject: application.letterNumber)
+            try await send(.transferAccepted, reply, from: city, subject: account.accountNumber)
             let paidUpTo = account.months.max()
             let data = TransferOutData(
                 letterNumber: application.letterNumber, receivingCity: application.receivingCity, sendingCity: city.code,
@@ -202,7 +207,9 @@ public final class PartnerCitySimulator: Sendable {
         let signer = signWith ?? city
         let headers = [KafkaHeader(name: "content-type", value: CloudEventCoding.contentType)]
             + (try PartnerSignature.headers(for: value, keyId: signer.keyId, key: signer.key, at: signedAt))
-        try await sendRaw(value: value, headers: headers, key: subject)
+        // The record key is the letter number: every message about one letter stays in order.
+        let letter = try? CloudEventCoding.decode(LetterReference.self, from: value).data.letterNumber
+        try await sendRaw(value: value, headers: headers, key: letter ?? subject)
     }
 
     /// Any bytes and headers on partner-inbound (for tests of what must be refused).
@@ -216,3 +223,6 @@ public extension PartnerCitySimulator {
     /// Flushes and closes the producer.
     func close() async { await producer.shutdown() }
 }
+
+/// The letter number every partner message carries.
+private struct LetterReference: Codable, Sendable { var letterNumber: String }

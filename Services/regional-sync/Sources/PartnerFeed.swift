@@ -36,12 +36,14 @@ struct PartnerFeed: Sendable {
     var ourCity: String { runtime.parameters.cityCode.value }
 
     /// Sends a partner message in the caller's transaction. `account` is our account number (the
-    /// subject and record key: one transfer's messages stay in order). Partner messages may carry
-    /// a resident ID number, so their outbox rows are deleted once delivered.
-    func send<P: Codable & Sendable>(_ type: EventType, _ data: P, account: String, on connection: PostgresConnection) async throws {
+    /// subject); the record key is the letter number, so every message about one letter stays in
+    /// order. Partner messages may carry a resident ID number, so their outbox rows are deleted
+    /// once delivered.
+    func send<P: Codable & Sendable>(_ type: EventType, _ data: P, letter: String, account: String,
+                                     on connection: PostgresConnection) async throws {
         let event = CloudEvent(source: PartnerMessage.source(city: ourCity), type: type.rawValue, subject: account, data: data)
         let (keyId, key) = (keyId, key)
-        try await Outbox.enqueue(event, topic: Topic.partnerOutbound.name, aggregateType: Outbox.personalData, headers: { bytes in
+        try await Outbox.enqueue(event, topic: Topic.partnerOutbound.name, aggregateType: Outbox.personalData, key: letter, headers: { bytes in
             try PartnerSignature.fields(for: bytes, keyId: keyId, key: key, at: Date())
         }, on: connection, logger: runtime.logger)
     }

@@ -60,7 +60,7 @@ struct TransfersIn: Sendable {
             let application = TransferApplication(letterNumber: letter, receivingCity: feed.ourCity, sendingCity: partner.code, name: name,
                                                   idNumber: id.value, receivingAccountNumber: body.accountNumber,
                                                   sendingAccountNumber: body.partnerAccountNumber, appliedOn: today)
-            try await feed.send(.transferApplication, application, account: body.accountNumber, on: connection)
+            try await feed.send(.transferApplication, application, letter: application.letterNumber, account: body.accountNumber, on: connection)
             return record
         }
         let view = try await runtime.database.withConnection { try await Transfers.view(record, connection: $0, logger: runtime.logger) }
@@ -93,7 +93,7 @@ struct TransfersIn: Sendable {
             }
             let outcome = TransferOutcome(letterNumber: cancelled.letterNumber, receivingCity: feed.ourCity, sendingCity: cancelled.partnerCity,
                                           code: "cancelled_by_applicant")
-            try await feed.send(.transferCancelled, outcome, account: cancelled.account, on: connection)
+            try await feed.send(.transferCancelled, outcome, letter: outcome.letterNumber, account: cancelled.account, on: connection)
             return cancelled
         }
         let view = try await runtime.database.withConnection { try await Transfers.view(record, connection: $0, logger: runtime.logger) }
@@ -131,7 +131,7 @@ struct TransfersIn: Sendable {
             // The partner took the money before it saw our cancel: give it back.
             let outcome = TransferOutcome(letterNumber: record.letterNumber, receivingCity: feed.ourCity, sendingCity: partner,
                                           code: "transfer_cancelled", detail: "the applicant cancelled the transfer")
-            return try await feed.send(.transferFailed, outcome, account: record.account, on: connection)
+            return try await feed.send(.transferFailed, outcome, letter: outcome.letterNumber, account: record.account, on: connection)
         }
         let open: [TransferState] = [.letterChecked, .letterAccepted, .negotiating]
         if let problem = TransferRules.transferOutDataProblem(principalFen: data.principalFen, interestFen: data.interestFen,
@@ -140,7 +140,7 @@ struct TransfersIn: Sendable {
                                                              runtime: runtime, connection: connection) else { return }
             let outcome = TransferOutcome(letterNumber: disputed.letterNumber, receivingCity: feed.ourCity, sendingCity: partner,
                                           code: problem.code, detail: problem.detail)
-            return try await feed.send(.transferDisputed, outcome, account: disputed.account, on: connection)
+            return try await feed.send(.transferDisputed, outcome, letter: outcome.letterNumber, account: disputed.account, on: connection)
         }
         let outData = String(decoding: try JSONEncoder().encode(data), as: UTF8.self)
         guard let checked = try await Transfers.advance(record.id, from: open, to: .accountDataChecked, code: nil,
@@ -168,7 +168,7 @@ struct TransfersIn: Sendable {
         }
         let outcome = TransferOutcome(letterNumber: done.letterNumber, receivingCity: feed.ourCity, sendingCity: done.partnerCity,
                                       creditedFen: posted.amountFen)
-        try await feed.send(.transferConfirmed, outcome, account: done.account, on: connection)
+        try await feed.send(.transferConfirmed, outcome, letter: outcome.letterNumber, account: done.account, on: connection)
     }
 
     /// The ledger could not take it (the account closed meanwhile): failed (40); the partner gives the money back.
@@ -178,6 +178,6 @@ struct TransfersIn: Sendable {
                                                        runtime: runtime, connection: connection) else { return }
         let outcome = TransferOutcome(letterNumber: failed.letterNumber, receivingCity: feed.ourCity, sendingCity: failed.partnerCity,
                                       code: refused.code, detail: refused.detail)
-        try await feed.send(.transferFailed, outcome, account: failed.account, on: connection)
+        try await feed.send(.transferFailed, outcome, letter: outcome.letterNumber, account: failed.account, on: connection)
     }
 }

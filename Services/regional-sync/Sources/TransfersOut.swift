@@ -46,9 +46,9 @@ struct TransfersOut: Sendable {
         if let refusal {
             answer.code = refusal.code
             answer.detail = refusal.detail
-            return try await feed.send(.transferRefused, answer, account: record.account, on: connection)
+            return try await feed.send(.transferRefused, answer, letter: answer.letterNumber, account: record.account, on: connection)
         }
-        try await feed.send(.transferAccepted, answer, account: record.account, on: connection)
+        try await feed.send(.transferAccepted, answer, letter: answer.letterNumber, account: record.account, on: connection)
         let step = TransferOutStep(transferId: record.id.uuidString.lowercased(), accountNumber: record.account,
                                    letterNumber: record.letterNumber, receivingCity: partner, on: runtime.clock.today)
         try await runtime.emit(.transferOutRequested, step, account: record.account, on: connection)
@@ -78,7 +78,7 @@ struct TransfersOut: Sendable {
         guard let sent = try await Transfers.advance(id, from: [.letterAccepted], to: .accountDataChecked,
                                                      amounts: (debit.amountFen, 0, debit.amountFen), outData: outData,
                                                      runtime: runtime, connection: connection) else { return }
-        try await feed.send(.transferOutData, data, account: sent.account, on: connection)
+        try await feed.send(.transferOutData, data, letter: data.letterNumber, account: sent.account, on: connection)
     }
 
     /// The ledger would not debit it (nothing to move, or the account changed meanwhile): refused (13).
@@ -88,7 +88,7 @@ struct TransfersOut: Sendable {
                                                        detail: refused.detail, runtime: runtime, connection: connection) else { return }
         let answer = TransferAnswer(letterNumber: record.letterNumber, receivingCity: record.partnerCity, sendingCity: feed.ourCity,
                                     code: refused.code, detail: refused.detail)
-        try await feed.send(.transferRefused, answer, account: record.account, on: connection)
+        try await feed.send(.transferRefused, answer, letter: answer.letterNumber, account: record.account, on: connection)
     }
 
     // MARK: the partner's last word
