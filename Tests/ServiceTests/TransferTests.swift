@@ -212,7 +212,7 @@ struct TransferTests {
             // Zaozhuang accepts at once: after 02 the cancel is refused.
             try await Self.withPartner("370400", s.regional, answer: { letter in
                 .transfer(.init(accountNumber: "3704001", principalFen: 100_000, interestFen: 500, amountFen: 100_400, months: [letter.appliedOn.yearMonth]))
-            }) { _ in
+            }) { partner in
                 let started = try await s.regional.post("/v1/transfers/in", Self.transferIn(account, id, from: "370400"))
                 let transfer = try #require(started.string("transferId"))
                 // The data's amount is not principal + interest: negotiating (06), nothing credited.
@@ -221,6 +221,15 @@ struct TransferTests {
                 let cancel = try await s.regional.post("/v1/transfers/\(transfer)/cancel", "{}")
                 #expect(cancel.status == 409 && cancel.string("code") == "transfer_not_cancellable")
                 #expect(try await Self.ledgerPostings(s, account).allSatisfy { $0["kind"] as? String != "transfer_in" })
+                // The negotiation goes nowhere: staff fail it (40) and the partner is told.
+                let failure = #"{"code":"negotiation_abandoned","detail":"the centres could not agree the amount"}"#
+                #expect(try await s.regional.post("/v1/transfers/\(transfer)/failure", failure).status == 401)
+                let failed = try await s.regional.post("/v1/transfers/\(transfer)/failure", failure, staffToken: Self.staff)
+                #expect(failed.status == 200 && failed.string("state") == "40" && failed.string("code") == "negotiation_abandoned", "\(failed.text)")
+                let again = try await s.regional.post("/v1/transfers/\(transfer)/failure", failure, staffToken: Self.staff)
+                #expect(again.status == 409 && again.string("code") == "transfer_not_failable")
+                let letter = try #require(started.string("letterNumber"))
+                #expect(try await TestStack.eventually { partner.types(letter: letter).contains(EventType.transferFailed.rawValue) })
             }
             // Linyi refuses: 13 with its code.
             try await Self.withPartner("371300", s.regional, answer: { _ in .refuse("account_frozen") }) { _ in

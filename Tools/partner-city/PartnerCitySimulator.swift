@@ -135,12 +135,8 @@ public final class PartnerCitySimulator: Sendable {
         }
         struct Letter: Codable, Sendable { var letterNumber: String; var receivingCity: String; var sendingCity: String }
         guard let letter = try? JSONDecoder().decode(CloudEvent<Letter>.self, from: Data(message.value)).data else { return }
-        // Which of our cities it is addressed to: as the sending centre we answer its letters (accepted,
-        // refused, transfer-out data go to the receiving city); as the receiving centre we write the
-        // letter and the last word on it (to the sending city).
-        let asSender: Set<String> = [EventType.transferAccepted, .transferRefused, .transferOutData].map(\.rawValue).reduce(into: []) { $0.insert($1) }
-        let mine = asSender.contains(header.type) ? letter.receivingCity : letter.sendingCity
-        guard let city = cities.first(where: { $0.code == mine }) else { return }
+        // Addressed to whichever of its cities the letter names (the other one is Lianyungang).
+        guard let city = cities.first(where: { $0.code == letter.receivingCity || $0.code == letter.sendingCity }) else { return }
         received.withLock { $0.append(Received(type: header.type, city: city.code, letterNumber: letter.letterNumber, verified: verified,
                                                 value: message.value)) }
         if verbose { print("partner-city \(city.code): received \(header.type) for letter \(letter.letterNumber)\(verified ? "" : " (UNVERIFIED, ignored)")") }

@@ -32,6 +32,8 @@ public enum RegionalSyncService: HPFServiceModule {
         router.group("/v1/partners/:partnerCode/keys").add(middleware: staff).post(use: parts.registry.registerKey)
         router.post("/v1/transfers/in", use: parts.transfersIn.start)
         router.post("/v1/transfers/:transferId/cancel", use: parts.transfersIn.cancel)
+        router.group("/v1/transfers/:transferId/failure").add(middleware: staff)
+            .post(use: TransferResolution(runtime: runtime, feed: parts.feed).fail)
         let queries = TransferQueries(runtime: runtime)
         router.get("/v1/transfers/:transferId", use: queries.get)
         router.get("/v1/accounts/:accountNumber/transfers", use: queries.forAccount)
