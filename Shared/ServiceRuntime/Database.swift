@@ -13,7 +13,7 @@ public struct Database: Sendable {
             database: config.pgDatabase, tls: .disable)
         // Unqualified table names resolve in the service's own schema only.
         configuration.options.additionalStartupParameters = [("search_path", config.schema)]
-        configuration.options.maximumConnections = 20
+        configuration.options.maximumConnections = config.pgMaxConnections
         configuration.options.connectTimeout = .seconds(5)
         client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger

@@ -10,6 +10,7 @@ import Policy
 /// | HPF_KAFKA_BROKERS | 127.0.0.1:9092 |
 /// | HPF_PG_HOST / HPF_PG_PORT / HPF_PG_DATABASE | 127.0.0.1 / 55432 / hpf |
 /// | HPF_PG_USER / HPF_PG_PASSWORD | the service's own role (dev password = role name) |
+/// | HPF_PG_MAX_CONNECTIONS | 20 (the service's pool; mind Postgres' max_connections across services) |
 /// | HPF_CONSUMER_GROUP | hpf.<service> |
 /// | HPF_TOPIC_PARTITIONS | 3 |
 /// | HPF_STAFF_TOKEN | dev-staff-token (set a real secret in production) |
@@ -28,6 +29,7 @@ public struct ServiceConfig: Sendable {
     public var pgDatabase: String
     public var pgUser: String
     public var pgPassword: String
+    public var pgMaxConnections: Int
     public var consumerGroup: String
     public var topicPartitions: Int32
     public var staffToken: String
@@ -53,6 +55,7 @@ public struct ServiceConfig: Sendable {
         pgDatabase = value("HPF_PG_DATABASE", "hpf")
         pgUser = value("HPF_PG_USER", descriptor.schema)
         pgPassword = value("HPF_PG_PASSWORD", pgUser)
+        pgMaxConnections = max(2, Int(value("HPF_PG_MAX_CONNECTIONS", "20")) ?? 20)
         consumerGroup = value("HPF_CONSUMER_GROUP", "hpf.\(descriptor.name)")
         topicPartitions = Int32(value("HPF_TOPIC_PARTITIONS", "3")) ?? 3
         staffToken = value("HPF_STAFF_TOKEN", "dev-staff-token")

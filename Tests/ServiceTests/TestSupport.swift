@@ -23,6 +23,9 @@ enum TestStack {
         env["HPF_KAFKA_BROKERS"] = brokers
         var config = ServiceConfig(descriptor: descriptor, environment: env)
         config.httpPort = 0
+        // Dozens of services run side by side in one test process against one Postgres: small
+        // pools keep them all under its max_connections (a full Postgres makes every pool wait).
+        config.pgMaxConnections = 6
         config.consumerGroup = "hpf.test.\(UUID().uuidString.prefix(8).lowercased()).\(descriptor.name)"
         config.logLevel = "warning"
         config.jsonLogs = false

@@ -130,8 +130,12 @@ struct TransferTests {
     func transferIn() async throws {
         try await withServices { s in
             let (account, id) = try await Self.person(s)
-            let before = try await s.loan.get("/v1/accounts/\(account)/loan-quota")
-            #expect((before["reasons"] as? [String])?.contains("contribution_months_below_6") == true, "\(before.text)")
+            var before: JSONClient.Reply?
+            #expect(try await TestStack.eventually {
+                before = try await s.loan.get("/v1/accounts/\(account)/loan-quota")
+                return before?.status == 200
+            }, "the loan service knows the account")
+            #expect((before?["reasons"] as? [String])?.contains("contribution_months_below_6") == true, "\(before?.text ?? "")")
             let months = (1...18).map { YearMonth(year: 2024, month: 1).adding(months: $0 - 1) }
             let account18 = PartnerCitySimulator.PartnerAccount(accountNumber: "3203008800001234", principalFen: 3_600_000, interestFen: 27_135,
                                                                 months: months)
