@@ -47,6 +47,7 @@ var targets: [Target] = [
             "ServiceRuntime", "Kafka", "Contracts", "Policy", "Enrolment", "Contribution",
             "Subsidy", "Withdrawal", "Loan", "RegionalSync", "PartnerCity", hummingbird, postgres, crypto,
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ],
         path: "Tests/ServiceTests"),
 ]

@@ -39,6 +39,22 @@ public struct ServiceRuntime: Sendable {
         return result
     }
 
+    /// A transaction for a write that is idempotent on a natural key (a channel's transaction id,
+    /// a request id, a lease): two deliveries of the same key that race both pass their lookup,
+    /// and the loser's insert hits the unique index. The loser runs again, sees the winner's row
+    /// and answers as a replay (or a conflict), instead of failing.
+    public func idempotentTransaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await transaction(body)
+            } catch where attempt < 3 && DatabaseErrors.sqlState(error) == "23505" {
+                continue
+            }
+        }
+    }
+
     /// Every topic of the catalogue, created if missing (the dev broker does not auto-create).
     public func ensureTopics() async throws {
         try await producer.createTopics(Topic.allCases.map { TopicSpec(name: $0.name, partitions: config.topicPartitions) })

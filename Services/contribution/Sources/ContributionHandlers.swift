@@ -36,7 +36,7 @@ struct ContributionHandlers: Sendable {
         let fingerprint = "\(body.accountNumber)|\(body.amountFen)|\(paidAt.timeIntervalSince1970)"
         let logger = runtime.logger
 
-        let (recorded, replay): (ContributionPosting.Recorded, Bool) = try await runtime.transaction { connection in
+        let (recorded, replay): (ContributionPosting.Recorded, Bool) = try await runtime.idempotentTransaction { connection in
             guard let account = try await LockedAccount.lock(body.accountNumber, channel: body.channel, channelTxnId: body.channelTxnId,
                                                              connection: connection, logger: logger) else {
                 throw Problem.unknownAccount(body.accountNumber)

@@ -46,7 +46,7 @@ struct LegacyImport: Sendable {
             return Outcome(legacyId: item.legacyId, status: "invalid", detail: "amountFen must be positive and paidAt an RFC 3339 instant")
         }
         let logger = runtime.logger
-        return try await runtime.transaction { connection in
+        return try await runtime.idempotentTransaction { connection in
             guard let account = try await LockedAccount.lock(item.accountNumber, legacyId: item.legacyId, connection: connection, logger: logger) else {
                 return Outcome(legacyId: item.legacyId, status: "unknown_account", detail: "no ledger account \(item.accountNumber)")
             }

@@ -47,7 +47,7 @@ struct CreditRegistry: Sendable {
             throw Problem(.unprocessableContent, code: "invalid_id_number", title: "Refused by rule invalid_id_number",
                           detail: "some records are invalid; nothing was imported", errors: problems)
         }
-        let imported: Int = try await runtime.transaction { connection in
+        let imported: Int = try await runtime.idempotentTransaction { connection in
             var count = 0
             for (record, id) in zip(body.records, ids) {
                 let added = CreditRecordAdded(personRef: hasher.ref(id), accountNumber: nil, source: record.source, reference: record.reference,

@@ -30,7 +30,7 @@ struct EnrolmentHandlers: Sendable {
         let personRef = hasher.ref(applicant.id)
         let perPayment = ContributionRules.minimumPerPayment(county: body.county, schedule: body.agreement.schedule, parameters: runtime.parameters)!
 
-        let accountNumber: String = try await runtime.transaction { connection in
+        let accountNumber: String = try await runtime.idempotentTransaction { connection in
             if try await CreditQueries.hasActiveRecord(personRef: personRef, on: today, connection: connection, logger: runtime.logger) {
                 throw Problem.rule("bad_credit", "an active bad-credit record blocks enrolment (§1, §13)")
             }
@@ -131,7 +131,7 @@ struct EnrolmentHandlers: Sendable {
         let number = try context.parameters.require("accountNumber")
         let agreement = try await HTTPJSON.decode(Agreement.self, from: request)
         let today = runtime.clock.today
-        try await runtime.transaction { connection in
+        try await runtime.idempotentTransaction { connection in
             var county: String?
             for try await (c, status) in try await connection.query(
                 "SELECT county, status FROM accounts WHERE account_number = \(number) FOR UPDATE", logger: runtime.logger

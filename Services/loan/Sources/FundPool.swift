@@ -93,7 +93,7 @@ enum FundPool {
                 var released: Int
                 var pool: View
             }
-            let recorded = try await runtime.transaction { connection -> Recorded in
+            let recorded = try await runtime.idempotentTransaction { connection -> Recorded in
                 try await connection.query("""
                     INSERT INTO pool_entries (entry_id, kind, amount_fen, reference) VALUES (\(UUID()), \(entry.kind), \(entry.amountFen), \(entry.reference))
                     """, logger: runtime.logger)

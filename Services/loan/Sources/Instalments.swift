@@ -126,7 +126,7 @@ enum Instalments {
             }
             let logger = runtime.logger
             let today = runtime.clock.today
-            let (applied, status) = try await runtime.transaction { connection -> (Applied, HTTPResponse.Status) in
+            let (applied, status) = try await runtime.idempotentTransaction { connection -> (Applied, HTTPResponse.Status) in
                 guard let loan = try await LockedLoan.lock(loanId, connection: connection, logger: logger) else {
                     throw Problem.notFound("unknown_loan", "no loan \(text)")
                 }

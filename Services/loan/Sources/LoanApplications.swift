@@ -134,7 +134,7 @@ struct LoanApplications: Sendable {
         let fingerprint = String(decoding: try HTTPJSON.encoder().encode(body), as: UTF8.self)
         let logger = runtime.logger
         let today = runtime.clock.today
-        let (decision, replay) = try await runtime.transaction { connection -> (Decision, Bool) in
+        let (decision, replay) = try await runtime.idempotentTransaction { connection -> (Decision, Bool) in
             if let requestId = body.requestId {
                 for try await (id, print) in try await connection.query("""
                     SELECT application_id, fingerprint FROM applications WHERE account_number = \(body.accountNumber) AND request_id = \(requestId)

@@ -35,7 +35,7 @@ struct TransfersIn: Sendable {
         }
         let partner = try registry.partner(body.partnerCity)
         let today = runtime.clock.today
-        let record = try await runtime.transaction { connection -> Transfers.Record in
+        let record = try await runtime.idempotentTransaction { connection -> Transfers.Record in
             guard try await registry.switches(partner.code, connection: connection).transfer else {
                 throw Problem.rule("transfer_not_enabled", "transfers with \(partner.name) (\(partner.code)) are switched off")
             }
@@ -82,7 +82,7 @@ struct TransfersIn: Sendable {
     /// has not taken it yet).
     @Sendable func cancel(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let id = try TransferQueries.transferID(context)
-        let record = try await runtime.transaction { connection -> Transfers.Record in
+        let record = try await runtime.idempotentTransaction { connection -> Transfers.Record in
             guard let current = try await Transfers.load(id, connection: connection, logger: runtime.logger), current.direction == .in else {
                 throw Problem.notFound("unknown_transfer", "no transfer in \(id)")
             }

@@ -37,7 +37,7 @@ struct SocialInsuranceSubsidy: Sendable {
         let personRef = runtime.personRefHasher.ref(id)
         let fingerprint = "\(body.month)|\(body.paidFen)|\(body.leftSchoolOn)|\(body.unemployedBeforeFlexibleWork)"
         let logger = runtime.logger
-        let (decision, replay): (Decision, Bool) = try await runtime.transaction { connection in
+        let (decision, replay): (Decision, Bool) = try await runtime.idempotentTransaction { connection in
             // One person's decisions serialise here, so the 24-month count cannot race.
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("si:" + personRef)))", logger: logger)
             for try await (decisionID, approved, subsidy, reason, storedFingerprint) in try await connection.query("""

@@ -31,7 +31,7 @@ struct PayoutConfirmations: Sendable {
         let failureCode = body.outcome == .failed ? (body.failureCode ?? "payout_failed") : nil
         let outcome = "\(body.outcome.rawValue)|\(failureCode ?? "")"
         let logger = runtime.logger
-        let record = try await runtime.transaction { connection -> Withdrawals.Record in
+        let record = try await runtime.idempotentTransaction { connection -> Withdrawals.Record in
             guard let current = try await Withdrawals.lock(payout: payoutId, connection: connection, logger: logger) else {
                 throw Problem.notFound("unknown_payout", "no payout \(text)")
             }

@@ -68,7 +68,7 @@ enum RentPlans {
             }
             let fingerprint = String(decoding: try HTTPJSON.encoder().encode(body), as: UTF8.self)
             let logger = runtime.logger
-            let (id, replay) = try await runtime.transaction { connection -> (UUID, Bool) in
+            let (id, replay) = try await runtime.idempotentTransaction { connection -> (UUID, Bool) in
                 if let requestId = body.requestId {
                     for try await (id, print) in try await connection.query("""
                         SELECT plan_id, fingerprint FROM rent_plans WHERE account_number = \(body.accountNumber) AND request_id = \(requestId)

@@ -13,7 +13,7 @@ struct WithdrawalHandlers: Sendable {
         let body = try await HTTPJSON.decode(WithdrawalRequest.self, from: request)
         try body.validate()
         let logger = runtime.logger
-        let (record, replay) = try await runtime.transaction { connection -> (Withdrawals.Record, Bool) in
+        let (record, replay) = try await runtime.idempotentTransaction { connection -> (Withdrawals.Record, Bool) in
             if let requestId = body.requestId, let existing = try await existing(account: body.accountNumber, requestId: requestId, connection: connection) {
                 guard existing.fingerprint == body.fingerprint else {
                     throw Problem.requestIdReused(requestId)
