@@ -272,6 +272,23 @@ struct WithdrawalTests {
         }
     }
 
+    @Test("the same request sent ten times at once makes one withdrawal; every answer names it")
+    func racingReplays() async throws {
+        try await withServices { s in
+            let account = try await Self.openAccount(s, deposits: [20_000])
+            let body = Self.purchase(account, amountFen: 1_000, requestId: TestStack.unique("race"))
+            let answers = try await withThrowingTaskGroup(of: JSONClient.Reply.self) { group in
+                for _ in 0..<10 { group.addTask { try await s.withdrawal.post("/v1/withdrawals", body) } }
+                return try await group.reduce(into: [JSONClient.Reply]()) { $0.append($1) }
+            }
+            #expect(answers.filter { $0.status == 202 }.count == 1 && answers.filter { $0.status == 200 }.count == 9, "\(answers.map(\.status))")
+            let ids = Set(answers.compactMap { $0.string("withdrawalId") })
+            #expect(ids.count == 1)
+            let listed = try #require(try await s.withdrawal.get("/v1/accounts/\(account)/withdrawals")["withdrawals"] as? [[String: Any]])
+            #expect(listed.count == 1)
+        }
+    }
+
     @Test("50 concurrent withdrawals against a balance covering exactly 7: 7 paid, 43 refused, never below zero")
     func concurrentWithdrawals() async throws {
         try await withServices { s in

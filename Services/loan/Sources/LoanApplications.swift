@@ -135,6 +135,9 @@ struct LoanApplications: Sendable {
         let logger = runtime.logger
         let today = runtime.clock.today
         let (decision, replay) = try await runtime.idempotentTransaction { connection -> (Decision, Bool) in
+            // One decision at a time per applicant: two concurrent applications cannot both pass the
+            // outstanding-loan check, and a copy of a request sent at once finds the first one's decision.
+            try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("loan:" + body.accountNumber)))", logger: logger)
             if let requestId = body.requestId {
                 for try await (id, print) in try await connection.query("""
                     SELECT application_id, fingerprint FROM applications WHERE account_number = \(body.accountNumber) AND request_id = \(requestId)
@@ -144,8 +147,6 @@ struct LoanApplications: Sendable {
                     return (earlier, true)
                 }
             }
-            // One decision at a time per applicant: two concurrent applications cannot both pass the outstanding-loan check.
-            try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("loan:" + body.accountNumber)))", logger: logger)
             let assessment = try await assess(body, on: today, connection: connection)
             let quota = assessment.quota
             let approvedFen = assessment.reasons.isEmpty ? quota.quotaFen : 0

@@ -69,6 +69,9 @@ enum RentPlans {
             let fingerprint = String(decoding: try HTTPJSON.encoder().encode(body), as: UTF8.self)
             let logger = runtime.logger
             let (id, replay) = try await runtime.idempotentTransaction { connection -> (UUID, Bool) in
+                // One lease at a time: copies of one request sent at once find the first one's plan
+                // (a replay) before the one-open-plan rule could see it as a rival.
+                try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("lease:" + body.leaseContractNumber)))", logger: logger)
                 if let requestId = body.requestId {
                     for try await (id, print) in try await connection.query("""
                         SELECT plan_id, fingerprint FROM rent_plans WHERE account_number = \(body.accountNumber) AND request_id = \(requestId)
@@ -83,7 +86,6 @@ enum RentPlans {
                     throw Problem.unknownAccount(body.accountNumber)
                 }
                 guard account.status == "active" else { throw Problem.rule("account_not_active", "account \(body.accountNumber) is \(account.status)") }
-                try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("lease:" + body.leaseContractNumber)))", logger: logger)
                 for try await _ in try await connection.query("""
                     SELECT 1 FROM rent_plans WHERE lease_contract = \(body.leaseContractNumber) AND status IN ('active', 'paused')
                     """, logger: logger) {

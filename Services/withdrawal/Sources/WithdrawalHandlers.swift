@@ -14,6 +14,12 @@ struct WithdrawalHandlers: Sendable {
         try body.validate()
         let logger = runtime.logger
         let (record, replay) = try await runtime.idempotentTransaction { connection -> (Withdrawals.Record, Bool) in
+            if let requestId = body.requestId {
+                // Copies of one request sent at once queue here, so each later copy finds the first
+                // one's withdrawal (and answers as a replay) before any rule can see it as a rival.
+                try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("withdrawal-request:\(body.accountNumber):\(requestId)")))",
+                                           logger: logger)
+            }
             if let requestId = body.requestId, let existing = try await existing(account: body.accountNumber, requestId: requestId, connection: connection) {
                 guard existing.fingerprint == body.fingerprint else {
                     throw Problem.requestIdReused(requestId)
