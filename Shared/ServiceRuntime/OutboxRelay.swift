@@ -13,17 +13,24 @@ import ServiceLifecycle
 /// Only one relay per schema works at a time (an advisory lock), even with several instances of
 /// the service running: two relays sharing the rows between them would reorder an account's events.
 public final class OutboxRelay: Service, Sendable {
+    /// Headers computed from a record's exact bytes when it is published (a signature whose time
+    /// must be the sending time, not the time the row was written); nil for topics it leaves alone.
+    public typealias Signer = @Sendable (_ topic: String, _ value: [UInt8]) throws -> [String: String]?
+
     let database: Database
     let producer: KafkaProducer
     let signal: OutboxSignal
     let gate: StartupGate
     let batchSize: Int
+    let signer: Signer?
     let logger: Logger
     let published: Counter
     let failures: Counter
 
-    public init(database: Database, producer: KafkaProducer, signal: OutboxSignal, gate: StartupGate, batchSize: Int, logger: Logger) {
+    public init(database: Database, producer: KafkaProducer, signal: OutboxSignal, gate: StartupGate, batchSize: Int,
+                signer: Signer? = nil, logger: Logger) {
         self.database = database
+        self.signer = signer
         self.producer = producer
         self.signal = signal
         self.gate = gate
@@ -91,11 +98,13 @@ public final class OutboxRelay: Service, Sendable {
             var messages: [OutgoingMessage] = []
             for try await (id, key, topic, payload, extra) in rows.decode((UUID, String, String, String, String?).self) {
                 ids.append(id)
-                var headers = [KafkaHeader(name: "content-type", value: CloudEventCoding.contentType)]
-                if let extra, let named = try? JSONDecoder().decode([String: String].self, from: Data(extra.utf8)) {
-                    headers += named.sorted { $0.key < $1.key }.map { KafkaHeader(name: $0.key, value: $0.value) }
-                }
-                messages.append(OutgoingMessage(topic: topic, key: key, value: Array(payload.utf8), headers: headers))
+                let value = Array(payload.utf8)
+                var named: [String: String] = [:]
+                if let extra, let stored = try? JSONDecoder().decode([String: String].self, from: Data(extra.utf8)) { named = stored }
+                if let signed = try self.signer?(topic, value) { named.merge(signed) { $1 } }
+                let headers = [KafkaHeader(name: "content-type", value: CloudEventCoding.contentType)]
+                    + named.sorted { $0.key < $1.key }.map { KafkaHeader(name: $0.key, value: $0.value) }
+                messages.append(OutgoingMessage(topic: topic, key: key, value: value, headers: headers))
             }
             guard !messages.isEmpty else { return 0 }
             let results = try await self.producer.send(batch: messages)

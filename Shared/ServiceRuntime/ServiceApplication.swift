@@ -11,11 +11,14 @@ public protocol HPFServiceModule {
     static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription]
     /// Background jobs of the service (daily jobs and the like).
     static func jobs(runtime: ServiceRuntime) -> [any Service]
+    /// Signs records as the outbox relay publishes them (the partner feed); nil for none.
+    static func recordSigner(runtime: ServiceRuntime) -> OutboxRelay.Signer?
 }
 
 public extension HPFServiceModule {
     static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] { [] }
     static func jobs(runtime: ServiceRuntime) -> [any Service] { [] }
+    static func recordSigner(runtime: ServiceRuntime) -> OutboxRelay.Signer? { nil }
 
     static func buildApplication(config: ServiceConfig? = nil, clock: BusinessClock? = nil) throws -> some ApplicationProtocol {
         let config = config ?? ServiceConfig(descriptor: descriptor)
@@ -38,7 +41,8 @@ public extension HPFServiceModule {
                                  serverName: "hpf-\(descriptor.name)"),
             logger: runtime.logger)
         let relay = OutboxRelay(database: runtime.database, producer: runtime.producer, signal: runtime.outboxSignal,
-                                gate: runtime.gate, batchSize: runtime.config.relayBatchSize, logger: runtime.logger)
+                                gate: runtime.gate, batchSize: runtime.config.relayBatchSize, signer: Self.recordSigner(runtime: runtime),
+                                logger: runtime.logger)
         // Order matters for shutdown: services stop in reverse, so consumers and the relay stop
         // before the producer flushes and the database pool closes.
         app.addServices(runtime.database.client, runtime.producer, relay)

@@ -1,3 +1,4 @@
+import Crypto
 import Contracts
 import Foundation
 import Kafka
@@ -135,6 +136,30 @@ struct OutboxInboxTests {
             let length = record.headers.first { $0.name == "x-length" }.map { String(decoding: $0.value, as: UTF8.self) }
             #expect(length == "\(record.value.count)")
             #expect(record.headers.first?.name == "content-type")
+        }
+    }
+
+    @Test("a relay's signer signs what it publishes at publishing time, over the exact bytes, on its topic only")
+    func signedAtPublishing() async throws {
+        try await withRuntime { runtime in
+            let topic = TestStack.unique("rt.signed")
+            try await runtime.producer.createTopics([TopicSpec(name: topic, partitions: 1)])
+            let key = Curve25519.Signing.PrivateKey()
+            let sent = event(account: TestStack.unique("acct"), amount: 9)
+            try await runtime.transaction { try await Outbox.enqueue(sent, topic: topic, on: $0, logger: runtime.logger) }
+            // The broker was away for a while: the record waits in the outbox.
+            try await Task.sleep(for: .seconds(2))
+            let waited = Date()
+            let signing = OutboxRelay(database: runtime.database, producer: runtime.producer, signal: runtime.outboxSignal, gate: runtime.gate,
+                                      batchSize: 100, signer: { name, value in
+                                          name == topic ? try PartnerSignature.fields(for: value, keyId: "k1", key: key, at: Date()) : nil
+                                      }, logger: runtime.logger)
+            try await signing.relayOnce()
+            let record = try #require(try await TestStack.read(topic: topic, count: 1) { _ in true }.first)
+            let signedAt = try #require(record.header(PartnerSignature.signedAtHeader).flatMap { ISO8601DateFormatter().date(from: $0) })
+            #expect(signedAt >= waited.addingTimeInterval(-1), "signed when published, not when written")
+            let verified = PartnerSignature.verify(value: record.value, headers: record.headers, now: Date()) { $0 == "k1" ? key.publicKey : nil }
+            #expect((try? verified.get()) == "k1")
         }
     }
 

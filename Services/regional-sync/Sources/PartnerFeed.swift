@@ -37,15 +37,23 @@ struct PartnerFeed: Sendable {
 
     /// Sends a partner message in the caller's transaction. `account` is our account number (the
     /// subject); the record key is the letter number, so every message about one letter stays in
-    /// order. Partner messages may carry a resident ID number, so their outbox rows are deleted
-    /// once delivered.
+    /// order. The relay signs it when it publishes it (`signer`), so the signing time is the
+    /// sending time even if the broker was away for a while. Partner messages may carry a
+    /// resident ID number, so their outbox rows are deleted once delivered.
     func send<P: Codable & Sendable>(_ type: EventType, _ data: P, letter: String, account: String,
                                      on connection: PostgresConnection) async throws {
         let event = CloudEvent(source: PartnerMessage.source(city: ourCity), type: type.rawValue, subject: account, data: data)
+        try await Outbox.enqueue(event, topic: Topic.partnerOutbound.name, aggregateType: Outbox.personalData, key: letter,
+                                 on: connection, logger: runtime.logger)
+    }
+
+    /// Signs what the relay publishes on the partner-outbound topic, over its exact bytes, now.
+    var signer: OutboxRelay.Signer {
         let (keyId, key) = (keyId, key)
-        try await Outbox.enqueue(event, topic: Topic.partnerOutbound.name, aggregateType: Outbox.personalData, key: letter, headers: { bytes in
-            try PartnerSignature.fields(for: bytes, keyId: keyId, key: key, at: Date())
-        }, on: connection, logger: runtime.logger)
+        return { topic, value in
+            guard topic == Topic.partnerOutbound.name else { return nil }
+            return try PartnerSignature.fields(for: value, keyId: keyId, key: key, at: Date())
+        }
     }
 
     /// The inbound subscription: verification first, replays refused, then the transfer handlers.

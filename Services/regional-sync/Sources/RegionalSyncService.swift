@@ -40,6 +40,8 @@ public enum RegionalSyncService: HPFServiceModule {
         router.get("/v1/accounts/:accountNumber/recognised-months", use: RecognisedMonths.list(runtime: runtime))
     }
 
+    public static func recordSigner(runtime: ServiceRuntime) -> OutboxRelay.Signer? { PartnerFeed(runtime: runtime).signer }
+
     public static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] {
         let parts = Parts(runtime: runtime)
         return RegionalReadModels.subscriptions(runtime: runtime, transfersIn: parts.transfersIn, transfersOut: parts.transfersOut)
