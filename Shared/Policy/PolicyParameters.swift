@@ -123,6 +123,8 @@ public struct PolicyParameters: Sendable {
     public let borderPartners: Parameter<[PartnerCity]>
     /// Transfer-out data says whether this many months up to the paid-up month were all paid.
     public let transferContinuityMonths: Parameter<Int>
+    /// A transfer the partner has not moved on for this many days ends (cancelled in 01, else failed).
+    public let transferAnswerDays: Parameter<Int>
 
     // §8 rent
     public let rentMonthlyCapFen: Parameter<Fen>
@@ -219,6 +221,7 @@ public extension PolicyParameters {
             PartnerCity(code: "411400", name: "Shangqiu 商丘", province: "Henan"),
         ], .sourced, "POLICY.md border-region partner list (medium confidence)"),
         transferContinuityMonths: .init(6, .sourced, "POLICY.md §17 transfer flow: whether the last 6 months were continuous"),
+        transferAnswerDays: .init(30, .decision, "not published; a partner that has not answered in 30 days is taken not to"),
 
         rentMonthlyCapFen: .init(.yuan(1_500), .placeholder, "not published; configurable"),
         rentMaxMonths: .init(12, .decision, "not published; one year of rent per withdrawal or plan"),

@@ -412,6 +412,46 @@ struct TransferTests {
         }
     }
 
+    @Test("a letter the partner never answers is cancelled by the daily job after the parameter's days, and the partner is told")
+    func unanswered() async throws {
+        // This test's transfer is dated long before every other test's (2026-03-16), so the job it
+        // runs touches no one else's transfer.
+        let dial = BusinessClock.Dial(BusinessDate("2026-02-02")!)
+        let enrolment = try EnrolmentService.buildApplication(config: TestStack.config(EnrolmentService.descriptor), clock: TestStack.clock)
+        let contribution = try ContributionService.buildApplication(config: TestStack.config(ContributionService.descriptor), clock: TestStack.clock)
+        let regional = try RegionalSyncService.buildApplication(config: TestStack.config(RegionalSyncService.descriptor), clock: BusinessClock(dial: dial))
+        try await enrolment.test(.live) { e in
+            try await contribution.test(.live) { c in
+                try await regional.test(.live) { r in
+                    let s = Clients(enrolment: JSONClient(client: e), ledger: JSONClient(client: c), regional: JSONClient(client: r),
+                                    loan: JSONClient(client: r))
+                    let (account, id) = try await Self.person(s)
+                    // Shangqiu never answers (no simulator plays it).
+                    let started = try await s.regional.post("/v1/transfers/in", Self.transferIn(account, id, from: "411400"))
+                    #expect(started.status == 201 && started.string("state") == "01", "\(started.text)")
+                    let transfer = try #require(started.string("transferId"))
+                    let job = "/v1/jobs/transfer-timeouts"
+                    #expect(try await s.regional.post(job, #"{"asOf":"2026-03-01"}"#).status == 401)
+                    #expect(try await s.regional.post(job, #"{"asOf":"2026-03-01"}"#, staffToken: Self.staff).string("code") == "as_of_in_future")
+                    dial.set(BusinessDate("2026-03-10")!)
+                    // 27 days: still waiting.
+                    let early = try await s.regional.post(job, #"{"asOf":"2026-03-01"}"#, staffToken: Self.staff)
+                    #expect(early.status == 200, "\(early.text)")
+                    #expect(try await s.regional.get("/v1/transfers/\(transfer)").string("state") == "01")
+                    // More than 30 days (the parameter): cancelled, with the reason.
+                    let late = try await s.regional.post(job, #"{"asOf":"2026-03-10"}"#, staffToken: Self.staff)
+                    #expect(late.status == 200 && (late.int("cancelled") ?? 0) >= 1, "\(late.text)")
+                    let ended = try await s.regional.get("/v1/transfers/\(transfer)")
+                    #expect(ended.string("state") == "05" && ended.string("code") == "partner_no_answer", "\(ended.text)")
+                    let letter = try #require(started.string("letterNumber"))
+                    let told = try await TestStack.read(topic: Topic.partnerOutbound.name, count: 2) { $0.keyString == letter }
+                    #expect(told.compactMap { try? CloudEventCoding.header(from: $0.value).type }
+                            == [EventType.transferApplication.rawValue, EventType.transferCancelled.rawValue])
+                }
+            }
+        }
+    }
+
     @Test("a restart of the regional-sync service in the middle of a transfer in loses nothing")
     func restartMidTransfer() async throws {
         let config = TestStack.config(RegionalSyncService.descriptor)

@@ -95,5 +95,11 @@ enum RegionalMigrations {
                 PRIMARY KEY (account_number, month)
             )
             """),
+        Migration(3, "the business date each transfer entered its state (for the unanswered-transfer job)", """
+            ALTER TABLE transfers ADD COLUMN state_since date;
+            UPDATE transfers SET state_since = created_on;
+            ALTER TABLE transfers ALTER COLUMN state_since SET NOT NULL;
+            CREATE INDEX transfers_waiting ON transfers (state_since) WHERE state IN ('01', '02', '06', '08')
+            """),
     ]
 }

@@ -1,5 +1,6 @@
 import Contracts
 import Hummingbird
+import ServiceLifecycle
 import ServiceRuntime
 
 /// The regional-sync service (§17): the border-region partner registry (exchange switches and
@@ -32,13 +33,23 @@ public enum RegionalSyncService: HPFServiceModule {
         router.group("/v1/partners/:partnerCode/keys").add(middleware: staff).post(use: parts.registry.registerKey)
         router.post("/v1/transfers/in", use: parts.transfersIn.start)
         router.post("/v1/transfers/:transferId/cancel", use: parts.transfersIn.cancel)
-        router.group("/v1/transfers/:transferId/failure").add(middleware: staff)
-            .post(use: TransferResolution(runtime: runtime, feed: parts.feed).fail)
+        let resolution = TransferResolution(runtime: runtime, feed: parts.feed)
+        router.group("/v1/transfers/:transferId/failure").add(middleware: staff).post(use: resolution.fail)
+        router.group("/v1/jobs/transfer-timeouts").add(middleware: staff).post(use: unansweredJob(runtime).onDemand)
         let queries = TransferQueries(runtime: runtime)
         router.get("/v1/transfers/:transferId", use: queries.get)
         router.get("/v1/accounts/:accountNumber/transfers", use: queries.forAccount)
         router.get("/v1/accounts/:accountNumber/recognised-months", use: RecognisedMonths.list(runtime: runtime))
     }
+
+    /// Transfers a partner left unanswered for `transferAnswerDays` end (daily, and on demand for staff).
+    static func unansweredJob(_ runtime: ServiceRuntime) -> DailyJob<TransferResolution.Expired> {
+        DailyJob("unanswered transfers", runtime: runtime, didWork: { $0.cancelled + $0.failed > 0 }) {
+            try await TransferResolution(runtime: runtime, feed: PartnerFeed(runtime: runtime)).expire(asOf: $0)
+        }
+    }
+
+    public static func jobs(runtime: ServiceRuntime) -> [any Service] { [unansweredJob(runtime)] }
 
     public static func recordSigner(runtime: ServiceRuntime) -> OutboxRelay.Signer? { PartnerFeed(runtime: runtime).signer }
 

@@ -18,6 +18,64 @@ struct TransferResolution: Sendable {
         var detail: String?
     }
 
+    /// A transfer in that the partner has not taken is cancelled by the applicant instead (01);
+    /// one whose credit is under way (08) ends with the ledger's answer.
+    static func failable(_ direction: Transfers.Direction) -> [TransferState] {
+        direction == .in ? [.letterAccepted, .negotiating] : [.accountDataChecked, .negotiating]
+    }
+
+    /// Fails `record` (40) if it is in a failable state, telling the partner; a transfer out's
+    /// debit is reversed by the ledger. Nil when the state does not allow it.
+    func end(_ record: Transfers.Record, code: String, detail: String?, connection: PostgresConnection) async throws -> Transfers.Record? {
+        guard let failed = try await Transfers.advance(record.id, from: Self.failable(record.direction), to: .failed, code: code, detail: detail,
+                                                       runtime: runtime, connection: connection) else { return nil }
+        let ours = feed.ourCity
+        let outcome = TransferOutcome(letterNumber: failed.letterNumber, receivingCity: failed.direction == .in ? ours : failed.partnerCity,
+                                      sendingCity: failed.direction == .in ? failed.partnerCity : ours, code: code, detail: detail)
+        try await feed.send(.transferFailed, outcome, letter: failed.letterNumber, account: failed.account, on: connection)
+        if failed.direction == .out {
+            let step = TransferOutStep(transferId: failed.id.uuidString.lowercased(), accountNumber: failed.account,
+                                       letterNumber: failed.letterNumber, receivingCity: failed.partnerCity, on: runtime.clock.today, code: code)
+            try await runtime.emit(.transferOutFailed, step, account: failed.account, on: connection)
+        }
+        return failed
+    }
+
+    struct Expired: Codable, Sendable {
+        var asOf: BusinessDate
+        var cancelled: Int
+        var failed: Int
+    }
+
+    /// The daily job: transfers the partner has not moved on for `transferAnswerDays` end — a
+    /// letter still in 01 is cancelled (05), the rest fail (40) — with code `partner_no_answer`.
+    func expire(asOf date: BusinessDate) async throws -> Expired {
+        let cutoff = date.adding(days: -runtime.parameters.transferAnswerDays.value)
+        let stale = try await runtime.database.withConnection { connection in
+            try await Transfers.records(try await connection.query("""
+                SELECT \(unescaped: Transfers.columns) FROM transfers
+                WHERE (state IN ('01', '02', '06') OR (direction = 'out' AND state = '08')) AND state_since < \(cutoff.description)::date
+                """, logger: runtime.logger))
+        }
+        var summary = Expired(asOf: date, cancelled: 0, failed: 0)
+        for record in stale {
+            let detail = "no answer from \(record.partnerCity) since before \(cutoff)"
+            try await runtime.transaction { connection in
+                if record.state == .letterChecked, record.direction == .in {
+                    guard let cancelled = try await Transfers.advance(record.id, from: [.letterChecked], to: .cancelled, code: "partner_no_answer",
+                                                                      detail: detail, runtime: runtime, connection: connection) else { return }
+                    let outcome = TransferOutcome(letterNumber: cancelled.letterNumber, receivingCity: feed.ourCity, sendingCity: cancelled.partnerCity,
+                                                  code: "partner_no_answer", detail: detail)
+                    try await feed.send(.transferCancelled, outcome, letter: cancelled.letterNumber, account: cancelled.account, on: connection)
+                    summary.cancelled += 1
+                } else if try await end(record, code: "partner_no_answer", detail: detail, connection: connection) != nil {
+                    summary.failed += 1
+                }
+            }
+        }
+        return summary
+    }
+
     /// `POST /v1/transfers/{transferId}/failure` (staff)
     @Sendable func fail(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let id = try TransferQueries.transferID(context)
@@ -29,23 +87,9 @@ struct TransferResolution: Sendable {
             guard let current = try await Transfers.load(id, connection: connection, logger: runtime.logger) else {
                 throw Problem.notFound("unknown_transfer", "no transfer \(id)")
             }
-            // A transfer in that the partner has not taken is cancelled by the applicant instead (01);
-            // one whose credit is under way (08) ends with the ledger's answer.
-            let open: [TransferState] = current.direction == .in ? [.letterAccepted, .negotiating] : [.accountDataChecked, .negotiating]
-            guard let failed = try await Transfers.advance(id, from: open, to: .failed, code: body.code, detail: body.detail,
-                                                           runtime: runtime, connection: connection) else {
+            guard let failed = try await end(current, code: body.code, detail: body.detail, connection: connection) else {
                 throw Problem.conflict("transfer_not_failable",
-                                       "the transfer is in state \(current.state.rawValue) (\(current.state.name)); staff can fail it only in \(open.map(\.rawValue).joined(separator: " or "))")
-            }
-            let ours = feed.ourCity
-            let outcome = TransferOutcome(letterNumber: failed.letterNumber, receivingCity: failed.direction == .in ? ours : failed.partnerCity,
-                                          sendingCity: failed.direction == .in ? failed.partnerCity : ours, code: body.code, detail: body.detail)
-            try await feed.send(.transferFailed, outcome, letter: failed.letterNumber, account: failed.account, on: connection)
-            if failed.direction == .out {
-                let step = TransferOutStep(transferId: failed.id.uuidString.lowercased(), accountNumber: failed.account,
-                                           letterNumber: failed.letterNumber, receivingCity: failed.partnerCity, on: runtime.clock.today,
-                                           code: body.code)
-                try await runtime.emit(.transferOutFailed, step, account: failed.account, on: connection)
+                                       "the transfer is in state \(current.state.rawValue) (\(current.state.name)); staff can fail it only in \(Self.failable(current.direction).map(\.rawValue).joined(separator: " or "))")
             }
             return failed
         }

@@ -70,9 +70,10 @@ enum Transfers {
         let today = runtime.clock.today
         let rows = try await connection.query("""
             INSERT INTO transfers (transfer_id, direction, letter_number, partner_city, account_number, person_ref, id_number_masked,
-                partner_account_number, state, code, detail, created_on)
+                partner_account_number, state, code, detail, created_on, state_since)
             VALUES (\(new.id), \(new.direction.rawValue), \(new.letterNumber), \(new.partnerCity), \(new.account), \(new.personRef),
-                \(new.idNumberMasked), \(new.partnerAccount), \(new.state.rawValue), \(new.code), \(new.detail), \(today.description)::date)
+                \(new.idNumberMasked), \(new.partnerAccount), \(new.state.rawValue), \(new.code), \(new.detail), \(today.description)::date,
+                \(today.description)::date)
             ON CONFLICT (direction, partner_city, letter_number) DO NOTHING
             RETURNING \(unescaped: columns)
             """, logger: runtime.logger)
@@ -90,7 +91,8 @@ enum Transfers {
         let rows = try await connection.query("""
             UPDATE transfers SET state = \(to.rawValue), code = coalesce(\(code), code), detail = coalesce(\(detail), detail),
                 principal_fen = coalesce(\(amounts?.principal), principal_fen), interest_fen = coalesce(\(amounts?.interest), interest_fen),
-                amount_fen = coalesce(\(amounts?.amount), amount_fen), out_data = coalesce(\(outData)::jsonb, out_data), updated_at = now()
+                amount_fen = coalesce(\(amounts?.amount), amount_fen), out_data = coalesce(\(outData)::jsonb, out_data), updated_at = now(),
+                state_since = \(runtime.clock.today.description)::date
             WHERE transfer_id = \(id) AND state = ANY(\(from.map(\.rawValue)))
             RETURNING \(unescaped: columns)
             """, logger: runtime.logger)
