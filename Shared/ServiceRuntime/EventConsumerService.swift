@@ -162,7 +162,7 @@ public final class EventConsumerService: Service, Sendable {
     private func deadLetter(_ message: KafkaMessage, eventID: String?, reason: DeadLetter.Reason, detail: String) async throws -> Outcome {
         let letter = DeadLetter(consumer: subscription.consumerName, reason: reason, detail: String(detail.prefix(2000)),
                                 originalTopic: message.topic, originalPartition: message.partition, originalOffset: message.offset,
-                                originalKey: message.keyString, originalValue: message.value)
+                                originalKey: message.keyString, originalValue: subscription.redact?(message.value) ?? message.value)
         // Without a usable id the record's position identifies it.
         let inboxID = eventID ?? "\(message.topic)/\(message.partition)/\(message.offset)"
         let key = message.keyString ?? "unkeyed"

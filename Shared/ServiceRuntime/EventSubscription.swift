@@ -38,20 +38,26 @@ public struct EventSubscription: Sendable {
     /// Whether an id seen before is dead-lettered (partner feed: replays are refused) rather
     /// than skipped (internal topics: redelivery is normal).
     public let deadLetterDuplicates: Bool
+    /// Rewrites a record before a copy of it goes to the (internal) dead-letter topic: the
+    /// partner feed masks resident ID numbers there.
+    public let redact: (@Sendable ([UInt8]) -> [UInt8])?
 
     public init(consumerName: String, topics: [Topic], handlers: [EventHandler],
-                verify: (@Sendable (KafkaMessage) async throws -> EventRejection?)? = nil, deadLetterDuplicates: Bool = false) {
+                verify: (@Sendable (KafkaMessage) async throws -> EventRejection?)? = nil, deadLetterDuplicates: Bool = false,
+                redact: (@Sendable ([UInt8]) -> [UInt8])? = nil) {
         self.init(consumerName: consumerName, topicNames: topics.map(\.name), handlers: handlers, verify: verify,
-                  deadLetterDuplicates: deadLetterDuplicates)
+                  deadLetterDuplicates: deadLetterDuplicates, redact: redact)
     }
 
     public init(consumerName: String, topicNames: [String], handlers: [EventHandler],
-                verify: (@Sendable (KafkaMessage) async throws -> EventRejection?)? = nil, deadLetterDuplicates: Bool = false) {
+                verify: (@Sendable (KafkaMessage) async throws -> EventRejection?)? = nil, deadLetterDuplicates: Bool = false,
+                redact: (@Sendable ([UInt8]) -> [UInt8])? = nil) {
         self.consumerName = consumerName
         self.topics = topicNames
         self.handlers = handlers
         self.verify = verify
         self.deadLetterDuplicates = deadLetterDuplicates
+        self.redact = redact
     }
 }
 

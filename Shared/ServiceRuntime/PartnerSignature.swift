@@ -36,11 +36,11 @@ public enum PartnerSignature {
         try fields(for: value, keyId: keyId, key: key, at: instant).sorted { $0.key < $1.key }.map { KafkaHeader(name: $0.key, value: $0.value) }
     }
 
-    /// A deterministic key from a passphrase (SHA-256 of it as the seed): for development stacks
-    /// and the partner simulator only; production keys come from configuration.
-    public static func developmentKey(_ passphrase: String) -> Curve25519.Signing.PrivateKey {
+    /// A city's deterministic development key (SHA-256 of a fixed passphrase as the seed): for
+    /// development stacks and the partner simulator only; production keys come from configuration.
+    public static func developmentKey(city: String) -> Curve25519.Signing.PrivateKey {
         // A 32-byte seed is always a valid Ed25519 private key.
-        try! Curve25519.Signing.PrivateKey(rawRepresentation: Data(SHA256.hash(data: Data(passphrase.utf8))))
+        try! Curve25519.Signing.PrivateKey(rawRepresentation: Data(SHA256.hash(data: Data("hpf-dev-partner-key-\(city)".utf8))))
     }
 
     /// Checks a message's signature: the key id must name a known key (`publicKey`), the

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HummingbirdTesting
 import Kafka
+import Policy
 import RegionalSync
 import ServiceRuntime
 import Testing
@@ -35,6 +36,15 @@ struct PartnerRegistryTests {
         let later = ISO8601DateFormatter().string(from: now.addingTimeInterval(60))
         let moved = headers.map { $0.name == PartnerSignature.signedAtHeader ? KafkaHeader(name: $0.name, value: later) : $0 }
         #expect(check(value, moved) == "bad_signature")
+    }
+
+    @Test("a refused partner message is copied to the dead-letter topic with resident ID numbers masked, nothing else touched")
+    func redaction() {
+        let letter = #"{"idNumber":"11010519491231002X","letterNumber":"32070020260316000001","receivingAccountNumber":"3207000000000001","other":"53010219200508011x"}"#
+        let masked = String(decoding: ResidentIDRedaction.mask(Array(letter.utf8)), as: UTF8.self)
+        #expect(!masked.contains("11010519491231002X") && masked.contains(ResidentID.mask("11010519491231002X")))
+        #expect(!masked.contains("53010219200508011x"))
+        #expect(masked.contains("32070020260316000001") && masked.contains("3207000000000001"), "letter and account numbers stay")
     }
 
     @Test("GET /v1/partners lists the ten border-region cities; staff register keys and switch exchanges")

@@ -28,7 +28,7 @@ public final class PartnerCitySimulator: Sendable {
 
         /// The development key of a city (deterministic, so a restarted simulator keeps its key).
         public static func development(_ code: String) -> City {
-            City(code: code, keyId: "\(code)-dev-1", key: PartnerSignature.developmentKey("hpf-dev-partner-key-\(code)"))
+            City(code: code, keyId: "\(code)-dev-1", key: PartnerSignature.developmentKey(city: code))
         }
 
         public var publicKey: String { key.publicKey.rawRepresentation.base64EncodedString() }
@@ -177,7 +177,8 @@ public final class PartnerCitySimulator: Sendable {
                 letterNumber: application.letterNumber, receivingCity: application.receivingCity, sendingCity: city.code,
                 sendingAccountNumber: account.accountNumber, principalFen: account.principalFen, interestFen: account.interestFen,
                 amountFen: account.amountFen, openedMonth: account.months.min() ?? application.appliedOn.yearMonth, paidUpToMonth: paidUpTo,
-                lastSixMonthsContinuous: TransferRules.continuous(months: Set(account.months), paidUpTo: paidUpTo, window: 6),
+                lastSixMonthsContinuous: TransferRules.continuous(months: Set(account.months), paidUpTo: paidUpTo,
+                                                                  window: PolicyParameters.lianyungang2025.transferContinuityMonths.value),
                 contributionMonths: account.months, hadHpfLoan: false, hasUnsettledHpfLoan: false, sentOn: application.appliedOn)
             try await send(.transferOutData, data, from: city, subject: account.accountNumber)
         }

@@ -20,15 +20,15 @@ struct PartnerFeed: Sendable {
     init(runtime: ServiceRuntime) {
         self.runtime = runtime
         keyId = runtime.config.partnerKeyId
-        key = Self.signingKey(runtime.config)
+        key = Self.signingKey(runtime.config, city: runtime.parameters.cityCode.value)
     }
 
     /// Our signing key: from configuration, or the development key of our city code.
-    static func signingKey(_ config: ServiceConfig) -> Curve25519.Signing.PrivateKey {
+    static func signingKey(_ config: ServiceConfig, city: String) -> Curve25519.Signing.PrivateKey {
         if let raw = Data(base64Encoded: config.partnerSigningKey), let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw) {
             return key
         }
-        return PartnerSignature.developmentKey("hpf-dev-partner-key-\(PolicyParameters.lianyungang2025.cityCode.value)")
+        return PartnerSignature.developmentKey(city: city)
     }
 
     var publicKey: String { key.publicKey.rawRepresentation.base64EncodedString() }
@@ -83,7 +83,7 @@ struct PartnerFeed: Sendable {
             .on(.transferCancelled, TransferOutcome.self) { event, connection in
                 try await transfersOut.cancelled(event.data, from: try partner(event), connection: connection)
             },
-        ], verify: { message in try await verify(message) }, deadLetterDuplicates: true)
+        ], verify: { message in try await verify(message) }, deadLetterDuplicates: true, redact: ResidentIDRedaction.mask)
     }
 
     /// The partner city a verified message comes from.

@@ -129,10 +129,6 @@ enum RegionalReadModels {
         return nil
     }
 
-    static func hasUnsettledLoan(_ account: String, connection: PostgresConnection, logger: Logger) async throws -> Bool {
-        try await loanFlags(account, connection: connection, logger: logger).unsettled
-    }
-
     static func loanFlags(_ account: String, connection: PostgresConnection, logger: Logger) async throws -> (had: Bool, unsettled: Bool) {
         let rows = try await connection.query("""
             SELECT count(*)::int, count(*) FILTER (WHERE NOT settled)::int FROM loans WHERE account_number = \(account)

@@ -44,9 +44,7 @@ struct TransferQueries: Sendable {
             let records = try await Transfers.records(try await connection.query("""
                 SELECT \(unescaped: Transfers.columns) FROM transfers WHERE account_number = \(account) ORDER BY updated_at DESC LIMIT 100
                 """, logger: runtime.logger))
-            var views: [Transfers.View] = []
-            for record in records { views.append(try await Transfers.view(record, connection: connection, logger: runtime.logger)) }
-            return views
+            return try await Transfers.views(records, connection: connection, logger: runtime.logger)
         }
         return try HTTPJSON.response(.ok, ["transfers": views])
     }

@@ -5,10 +5,12 @@ import Policy
 import PostgresNIO
 import ServiceRuntime
 
-/// Staff end a transfer that the partner left hanging (no answer, or negotiation, state 06, that
-/// went nowhere): it fails (40) and the partner is told. For a transfer out whose balance has
-/// already left, the ledger reverses the debit and the account is active again; for a transfer in
-/// nothing was credited, and the partner gives back what it took.
+/// Ending a transfer before its partner finishes it: the applicant cancels a letter the partner has
+/// not taken (01 -> 05); staff fail a transfer the partner left hanging (no answer, or negotiation,
+/// state 06, that went nowhere: 40); a daily job does either for transfers unanswered too long.
+/// The partner is always told. For a transfer out whose balance has already left, the ledger
+/// reverses the debit and the account is active again; for a transfer in nothing was credited,
+/// and the partner gives back what it took.
 struct TransferResolution: Sendable {
     let runtime: ServiceRuntime
     let feed: PartnerFeed
@@ -24,6 +26,35 @@ struct TransferResolution: Sendable {
         direction == .in ? [.letterAccepted, .negotiating] : [.accountDataChecked, .negotiating]
     }
 
+    /// Cancels a transfer in that is still in 01 (05), telling the partner; nil in any other state.
+    func cancel(_ record: Transfers.Record, code: String, detail: String?, connection: PostgresConnection) async throws -> Transfers.Record? {
+        guard record.direction == .in,
+              let cancelled = try await Transfers.advance(record.id, from: [.letterChecked], to: .cancelled, code: code, detail: detail,
+                                                          runtime: runtime, connection: connection) else { return nil }
+        let outcome = TransferOutcome(letterNumber: cancelled.letterNumber, receivingCity: feed.ourCity, sendingCity: cancelled.partnerCity,
+                                      code: code, detail: detail)
+        try await feed.send(.transferCancelled, outcome, letter: cancelled.letterNumber, account: cancelled.account, on: connection)
+        return cancelled
+    }
+
+    /// `POST /v1/transfers/{transferId}/cancel`: only while the letter is in state 01 (the partner
+    /// has not taken it yet).
+    @Sendable func cancelRequest(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let id = try TransferQueries.transferID(context)
+        let record = try await runtime.idempotentTransaction { connection -> Transfers.Record in
+            guard let current = try await Transfers.load(id, connection: connection, logger: runtime.logger), current.direction == .in else {
+                throw Problem.notFound("unknown_transfer", "no transfer in \(id)")
+            }
+            guard let cancelled = try await cancel(current, code: "cancelled_by_applicant", detail: nil, connection: connection) else {
+                throw Problem.conflict("transfer_not_cancellable",
+                                       "the transfer is in state \(current.state.rawValue) (\(current.state.name)); cancel only in 01")
+            }
+            return cancelled
+        }
+        let view = try await runtime.database.withConnection { try await Transfers.view(record, connection: $0, logger: runtime.logger) }
+        return try HTTPJSON.response(.ok, view)
+    }
+
     /// Fails `record` (40) if it is in a failable state, telling the partner; a transfer out's
     /// debit is reversed by the ledger. Nil when the state does not allow it.
     func end(_ record: Transfers.Record, code: String, detail: String?, connection: PostgresConnection) async throws -> Transfers.Record? {
@@ -34,9 +65,7 @@ struct TransferResolution: Sendable {
                                       sendingCity: failed.direction == .in ? failed.partnerCity : ours, code: code, detail: detail)
         try await feed.send(.transferFailed, outcome, letter: failed.letterNumber, account: failed.account, on: connection)
         if failed.direction == .out {
-            let step = TransferOutStep(transferId: failed.id.uuidString.lowercased(), accountNumber: failed.account,
-                                       letterNumber: failed.letterNumber, receivingCity: failed.partnerCity, on: runtime.clock.today, code: code)
-            try await runtime.emit(.transferOutFailed, step, account: failed.account, on: connection)
+            try await runtime.emit(.transferOutFailed, failed.outStep(on: runtime.clock.today, code: code), account: failed.account, on: connection)
         }
         return failed
     }
@@ -51,22 +80,21 @@ struct TransferResolution: Sendable {
     /// letter still in 01 is cancelled (05), the rest fail (40) — with code `partner_no_answer`.
     func expire(asOf date: BusinessDate) async throws -> Expired {
         let cutoff = date.adding(days: -runtime.parameters.transferAnswerDays.value)
+        // What the job can end: a letter still in 01 is cancelled, the rest is failed.
+        let waitingIn = ([TransferState.letterChecked] + Self.failable(.in)).map(\.rawValue)
+        let waitingOut = Self.failable(.out).map(\.rawValue)
         let stale = try await runtime.database.withConnection { connection in
             try await Transfers.records(try await connection.query("""
                 SELECT \(unescaped: Transfers.columns) FROM transfers
-                WHERE (state IN ('01', '02', '06') OR (direction = 'out' AND state = '08')) AND state_since < \(cutoff.description)::date
+                WHERE ((direction = 'in' AND state = ANY(\(waitingIn))) OR (direction = 'out' AND state = ANY(\(waitingOut))))
+                  AND state_since < \(cutoff.description)::date
                 """, logger: runtime.logger))
         }
         var summary = Expired(asOf: date, cancelled: 0, failed: 0)
         for record in stale {
             let detail = "no answer from \(record.partnerCity) since before \(cutoff)"
             try await runtime.transaction { connection in
-                if record.state == .letterChecked, record.direction == .in {
-                    guard let cancelled = try await Transfers.advance(record.id, from: [.letterChecked], to: .cancelled, code: "partner_no_answer",
-                                                                      detail: detail, runtime: runtime, connection: connection) else { return }
-                    let outcome = TransferOutcome(letterNumber: cancelled.letterNumber, receivingCity: feed.ourCity, sendingCity: cancelled.partnerCity,
-                                                  code: "partner_no_answer", detail: detail)
-                    try await feed.send(.transferCancelled, outcome, letter: cancelled.letterNumber, account: cancelled.account, on: connection)
+                if try await cancel(record, code: "partner_no_answer", detail: detail, connection: connection) != nil {
                     summary.cancelled += 1
                 } else if try await end(record, code: "partner_no_answer", detail: detail, connection: connection) != nil {
                     summary.failed += 1

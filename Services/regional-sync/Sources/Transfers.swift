@@ -155,16 +155,35 @@ enum Transfers {
     }
 
     static func view(_ record: Record, connection: PostgresConnection, logger: Logger) async throws -> View {
-        var steps: [Step] = []
-        for try await (state, code, at) in try await connection.query(
-            "SELECT state, code, at FROM transfer_steps WHERE transfer_id = \(record.id) ORDER BY at", logger: logger)
-            .decode((String, String?, Date).self) {
-            steps.append(Step(state: state, stateName: TransferState(rawValue: state)?.name ?? state, code: code, at: Instant.format(at)))
+        try await views([record], connection: connection, logger: logger)[0]
+    }
+
+    /// The views of several transfers, their steps read in one query.
+    static func views(_ records: [Record], connection: PostgresConnection, logger: Logger) async throws -> [View] {
+        guard !records.isEmpty else { return [] }
+        var steps: [UUID: [Step]] = [:]
+        for try await (id, state, code, at) in try await connection.query("""
+            SELECT transfer_id, state, code, at FROM transfer_steps WHERE transfer_id = ANY(\(records.map(\.id))) ORDER BY at
+            """, logger: logger).decode((UUID, String, String?, Date).self) {
+            steps[id, default: []].append(Step(state: state, stateName: TransferState(rawValue: state)?.name ?? state, code: code,
+                                               at: Instant.format(at)))
         }
-        return View(transferId: record.id.uuidString.lowercased(), direction: record.direction.rawValue, letterNumber: record.letterNumber,
+        return records.map { view($0, steps: steps[$0.id] ?? []) }
+    }
+
+    private static func view(_ record: Record, steps: [Step]) -> View {
+        View(transferId: record.id.uuidString.lowercased(), direction: record.direction.rawValue, letterNumber: record.letterNumber,
                     partnerCity: record.partnerCity, accountNumber: record.account, idNumberMasked: record.idNumberMasked,
                     partnerAccountNumber: record.partnerAccount, state: record.state.rawValue, stateName: record.state.name,
                     code: record.code, detail: record.detail, principalFen: record.principalFen, interestFen: record.interestFen,
                     amountFen: record.amountFen, createdOn: record.createdOn, steps: steps)
+    }
+}
+
+extension Transfers.Record {
+    /// This transfer out as the ledger's saga sees it (requested, completed or failed).
+    func outStep(on date: BusinessDate, code: String? = nil) -> TransferOutStep {
+        TransferOutStep(transferId: id.uuidString.lowercased(), accountNumber: account, letterNumber: letterNumber, receivingCity: partnerCity,
+                        on: date, code: code)
     }
 }

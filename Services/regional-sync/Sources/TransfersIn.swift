@@ -78,28 +78,6 @@ struct TransfersIn: Sendable {
         return ContactLetter.number(receivingCity: feed.ourCity, on: date, sequence: sequence)
     }
 
-    /// `POST /v1/transfers/{transferId}/cancel`: only while the letter is in state 01 (the partner
-    /// has not taken it yet).
-    @Sendable func cancel(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let id = try TransferQueries.transferID(context)
-        let record = try await runtime.idempotentTransaction { connection -> Transfers.Record in
-            guard let current = try await Transfers.load(id, connection: connection, logger: runtime.logger), current.direction == .in else {
-                throw Problem.notFound("unknown_transfer", "no transfer in \(id)")
-            }
-            guard let cancelled = try await Transfers.advance(id, from: [.letterChecked], to: .cancelled, code: "cancelled_by_applicant",
-                                                              runtime: runtime, connection: connection) else {
-                throw Problem.conflict("transfer_not_cancellable",
-                                       "the transfer is in state \(current.state.rawValue) (\(current.state.name)); cancel only in 01")
-            }
-            let outcome = TransferOutcome(letterNumber: cancelled.letterNumber, receivingCity: feed.ourCity, sendingCity: cancelled.partnerCity,
-                                          code: "cancelled_by_applicant")
-            try await feed.send(.transferCancelled, outcome, letter: outcome.letterNumber, account: cancelled.account, on: connection)
-            return cancelled
-        }
-        let view = try await runtime.database.withConnection { try await Transfers.view(record, connection: $0, logger: runtime.logger) }
-        return try HTTPJSON.response(.ok, view)
-    }
-
     // MARK: the partner's answers
 
     func ours(_ letter: String, receiving: String, sending: String, from partner: String,

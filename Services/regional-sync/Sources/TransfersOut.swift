@@ -31,7 +31,7 @@ struct TransfersOut: Sendable {
             personMatches: holder?.personRef == personRef, accountStatus: holder?.status ?? "unknown",
             unsettledHpfLoan: false, pendingWithdrawal: false, transferAlreadyOpen: false)
         if let account, holder != nil {
-            facts.unsettledHpfLoan = try await RegionalReadModels.hasUnsettledLoan(account, connection: connection, logger: logger)
+            facts.unsettledHpfLoan = try await RegionalReadModels.loanFlags(account, connection: connection, logger: logger).unsettled
             facts.pendingWithdrawal = try await RegionalReadModels.hasPendingWithdrawal(account, connection: connection, logger: logger)
             facts.transferAlreadyOpen = try await TransferQueries.openTransfer(.out, account: account, partner: nil, connection: connection,
                                                                                logger: logger) != nil
@@ -49,9 +49,7 @@ struct TransfersOut: Sendable {
             return try await feed.send(.transferRefused, answer, letter: answer.letterNumber, account: record.account, on: connection)
         }
         try await feed.send(.transferAccepted, answer, letter: answer.letterNumber, account: record.account, on: connection)
-        let step = TransferOutStep(transferId: record.id.uuidString.lowercased(), accountNumber: record.account,
-                                   letterNumber: record.letterNumber, receivingCity: partner, on: runtime.clock.today)
-        try await runtime.emit(.transferOutRequested, step, account: record.account, on: connection)
+        try await runtime.emit(.transferOutRequested, record.outStep(on: runtime.clock.today), account: record.account, on: connection)
     }
 
     // MARK: the ledger's answer
@@ -104,7 +102,7 @@ struct TransfersOut: Sendable {
         let record = try await ours(outcome, from: partner, connection: connection)
         guard let done = try await Transfers.advance(record.id, from: [.accountDataChecked, .negotiating], to: .completed,
                                                      runtime: runtime, connection: connection) else { return }
-        try await runtime.emit(.transferOutCompleted, step(done), account: done.account, on: connection)
+        try await runtime.emit(.transferOutCompleted, done.outStep(on: runtime.clock.today), account: done.account, on: connection)
     }
 
     /// Not credited there (40): the ledger reverses the debit and the account is active again.
@@ -113,7 +111,7 @@ struct TransfersOut: Sendable {
         let code = outcome.code ?? "transfer_failed"
         guard let failed = try await Transfers.advance(record.id, from: [.accountDataChecked, .negotiating], to: .failed, code: code,
                                                        detail: outcome.detail, runtime: runtime, connection: connection) else { return }
-        try await runtime.emit(.transferOutFailed, step(failed, code: code), account: failed.account, on: connection)
+        try await runtime.emit(.transferOutFailed, failed.outStep(on: runtime.clock.today, code: code), account: failed.account, on: connection)
     }
 
     /// The partner disputes our data (06): staff talk to the partner; its confirmation or failure ends it.
@@ -132,10 +130,5 @@ struct TransfersOut: Sendable {
                                           runtime: runtime, connection: connection) != nil else {
             throw EventRejection(detail: "letter \(record.letterNumber) is in state \(record.state.rawValue); cancel only in 01")
         }
-    }
-
-    private func step(_ record: Transfers.Record, code: String? = nil) -> TransferOutStep {
-        TransferOutStep(transferId: record.id.uuidString.lowercased(), accountNumber: record.account, letterNumber: record.letterNumber,
-                        receivingCity: record.partnerCity, on: runtime.clock.today, code: code)
     }
 }
