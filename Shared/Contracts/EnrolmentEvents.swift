@@ -81,11 +81,16 @@ public struct AccountOpened: Codable, Sendable, Equatable {
     public var monthlyMinimumFen: Fen
     /// §11: a veteran (退役军人); absent when not stated.
     public var veteran: Bool?
+    /// The holder's own bank account for payouts to themselves, as a keyed hash (the number itself
+    /// never travels on a topic); absent when none is registered.
+    public var payoutAccountRef: String?
 
     public init(accountNumber: String, personRef: String, openedOn: BusinessDate, county: String, residence: Residence,
                 industry: Industry, role: Role, employmentType: EmploymentType, childrenCount: Int, education: Education,
-                retirementMonth: YearMonth, agreement: Agreement, monthlyMinimumFen: Fen, veteran: Bool? = nil) {
+                retirementMonth: YearMonth, agreement: Agreement, monthlyMinimumFen: Fen, veteran: Bool? = nil,
+                payoutAccountRef: String? = nil) {
         self.veteran = veteran
+        self.payoutAccountRef = payoutAccountRef
         self.accountNumber = accountNumber
         self.personRef = personRef
         self.openedOn = openedOn
@@ -107,7 +112,10 @@ public struct AgreementChanged: Codable, Sendable, Equatable {
     public var accountNumber: String
     public var agreement: Agreement
     public var changedOn: BusinessDate
-    public init(accountNumber: String, agreement: Agreement, changedOn: BusinessDate) {
+    /// A newly registered payout bank account (keyed hash); absent when it did not change.
+    public var payoutAccountRef: String?
+    public init(accountNumber: String, agreement: Agreement, changedOn: BusinessDate, payoutAccountRef: String? = nil) {
+        self.payoutAccountRef = payoutAccountRef
         self.accountNumber = accountNumber
         self.agreement = agreement
         self.changedOn = changedOn

@@ -125,6 +125,8 @@ public struct PolicyParameters: Sendable {
     public let transferContinuityMonths: Parameter<Int>
     /// A transfer the partner has not moved on for this many days ends (cancelled in 01, else failed).
     public let transferAnswerDays: Parameter<Int>
+    /// A spouse's consent to count their balance in one loan application is valid this many days.
+    public let spouseConsentDays: Parameter<Int>
 
     // §8 rent
     public let rentMonthlyCapFen: Parameter<Fen>
@@ -222,6 +224,7 @@ public extension PolicyParameters {
         ], .sourced, "POLICY.md border-region partner list (medium confidence)"),
         transferContinuityMonths: .init(6, .sourced, "POLICY.md §17 transfer flow: whether the last 6 months were continuous"),
         transferAnswerDays: .init(30, .decision, "not published; a partner that has not answered in 30 days is taken not to"),
+        spouseConsentDays: .init(30, .decision, "not published; a spouse's consent (§5 linkage of the couple's balances) is for one application within 30 days"),
 
         rentMonthlyCapFen: .init(.yuan(1_500), .placeholder, "not published; configurable"),
         rentMaxMonths: .init(12, .decision, "not published; one year of rent per withdrawal or plan"),

@@ -42,7 +42,7 @@ public struct DailyJob<Summary: Encodable & Sendable>: Service {
     struct JobRequest: Decodable { var asOf: BusinessDate }
 
     /// The staff route: `POST {asOf}`; `asOf` may not be in the future.
-    public var onDemand: @Sendable (Request, BasicRequestContext) async throws -> Response {
+    public var onDemand: @Sendable (Request, HPFRequestContext) async throws -> Response {
         { [runtime, work] request, _ in
             let body = try await HTTPJSON.decode(JobRequest.self, from: request)
             guard body.asOf <= runtime.clock.today else {

@@ -78,20 +78,3 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 }
-
-public extension ServiceRuntime {
-    /// The middleware of staff-only routes (and of callers that authenticate like staff: the
-    /// payment channel, the social-security system).
-    var staffOnly: StaffAuthMiddleware<BasicRequestContext> { StaffAuthMiddleware(token: config.staffToken) }
-}
-
-/// Staff-only endpoints: a bearer token from HPF_STAFF_TOKEN.
-public struct StaffAuthMiddleware<Context: RequestContext>: RouterMiddleware {
-    let token: String
-    public init(token: String) { self.token = token }
-
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.headers[.authorization] == "Bearer \(token)" else { throw Problem.unauthorized }
-        return try await next(request, context)
-    }
-}

@@ -43,7 +43,7 @@ public enum Migrator {
     /// Applies what is missing, under an advisory lock keyed by the schema so that several
     /// instances starting together migrate once.
     public static func migrate(database: Database, migrations: [Migration]) async throws {
-        let all = [runtimeTables] + migrations.sorted { $0.version < $1.version }
+        let all = [runtimeTables, AuditTrail.migration, ChannelRegistry.migration] + migrations.sorted { $0.version < $1.version }
         let logger = database.logger
         let schema = database.schema
         try await database.client.withConnection { connection in

@@ -14,6 +14,13 @@ public struct PersonRefHasher: Sendable {
         let mac = HMAC<SHA256>.authenticationCode(for: Data(id.value.utf8), using: key)
         return mac.map { String(format: "%02x", $0) }.joined()
     }
+
+    /// The same for a bank account number (domain-separated from ID numbers): services compare a
+    /// payee's account with the holder's registered one without the number leaving enrolment.
+    public func ref(bankAccount: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data("bank-account:\(bankAccount)".utf8), using: key)
+        return mac.map { String(format: "%02x", $0) }.joined()
+    }
 }
 
 public extension ServiceRuntime {

@@ -19,6 +19,8 @@ public struct Problem: HTTPResponseError, Sendable {
     public var errors: [FieldError]
     /// Extra members, e.g. `minimumFen` with `below_minimum_contribution`.
     public var extensions: [String: Int64]
+    /// Extra response headers (`WWW-Authenticate` on a 401, `Retry-After` on a 429).
+    public var headers: HTTPFields = [:]
 
     public init(_ status: HTTPResponse.Status, code: String, title: String, detail: String,
                 errors: [FieldError] = [], extensions: [String: Int64] = [:]) {
@@ -58,9 +60,6 @@ public struct Problem: HTTPResponseError, Sendable {
         conflict("duplicate_request_mismatch", "requestId \(requestId) was already used with a different body")
     }
 
-    public static let unauthorized = Problem(.unauthorized, code: "unauthorized", title: "Unauthorized",
-                                             detail: "this endpoint is for staff: send Authorization: Bearer <staff token>")
-
     public static func unavailable(_ detail: String) -> Problem {
         Problem(.serviceUnavailable, code: "dependency_unavailable", title: "Service unavailable", detail: detail)
     }
@@ -77,7 +76,9 @@ public struct Problem: HTTPResponseError, Sendable {
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return Response(status: status, headers: [.contentType: "application/problem+json"],
+        var fields = headers
+        fields[.contentType] = "application/problem+json"
+        return Response(status: status, headers: fields,
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

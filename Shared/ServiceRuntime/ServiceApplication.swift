@@ -7,7 +7,8 @@ import ServiceLifecycle
 /// `buildApplication` is the composition root used by `main` and by tests alike.
 public protocol HPFServiceModule {
     static var descriptor: ServiceDescriptor { get }
-    static func addRoutes(to router: Router<BasicRequestContext>, runtime: ServiceRuntime)
+    /// The service's routes, each naming who may call it.
+    static func addRoutes(to routes: Routes, runtime: ServiceRuntime)
     static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription]
     /// Background jobs of the service (daily jobs and the like).
     static func jobs(runtime: ServiceRuntime) -> [any Service]
@@ -29,14 +30,11 @@ public extension HPFServiceModule {
 
     static func buildApplication(runtime: ServiceRuntime) -> some ApplicationProtocol {
         let descriptor = Self.descriptor
-        let router = Router()
-        router.add(middleware: MetricsMiddleware())
-        router.add(middleware: ProblemMiddleware())
-        HealthRoutes.add(to: router, runtime: runtime)
-        Self.addRoutes(to: router, runtime: runtime)
-
+        let routes = routeTable(runtime: runtime)
         var app = Application(
-            router: router,
+            router: routes.router,
+            // The idle timeout also closes a connection whose request stops half-way (slow clients).
+            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(runtime.config.httpIdleTimeoutSeconds)))),
             configuration: .init(address: .hostname(runtime.config.httpHost, port: runtime.config.httpPort),
                                  serverName: "hpf-\(descriptor.name)"),
             logger: runtime.logger)
@@ -57,6 +55,17 @@ public extension HPFServiceModule {
         return app
     }
 
+    /// Every route of the service (the runtime's own first), each behind its access middleware.
+    static func routeTable(runtime: ServiceRuntime) -> Routes {
+        let router = Router(context: HPFRequestContext.self)
+        router.add(middleware: MetricsMiddleware())
+        router.add(middleware: ProblemMiddleware())
+        let routes = Routes(router: router, control: runtime.access)
+        RuntimeRoutes.add(to: routes, runtime: runtime)
+        Self.addRoutes(to: routes, runtime: runtime)
+        return routes
+    }
+
     /// The executable's entry point: runs until SIGTERM/SIGINT (graceful shutdown); a failure
     /// (say, the database unreachable at start) is logged and ends the process with status 1,
     /// for the supervisor to restart it.
@@ -66,6 +75,10 @@ public extension HPFServiceModule {
         do {
             let app = try buildApplication(config: config)
             try await app.runService()
+        } catch let error as ConfigurationError {
+            // A setting that would run the service wrongly: refuse to start, naming the variable.
+            FileHandle.standardError.write(Data("hpf-\(descriptor.name): configuration refused: \(error)\n".utf8))
+            exit(2)
         } catch {
             Logger(label: "hpf.\(descriptor.name)").critical("service stopped", metadata: ["error": "\(String(reflecting: error))"])
             exit(1)

@@ -13,7 +13,12 @@ import Policy
 /// | HPF_PG_MAX_CONNECTIONS | 20 (the service's pool; mind Postgres' max_connections across services) |
 /// | HPF_CONSUMER_GROUP | hpf.<service> |
 /// | HPF_TOPIC_PARTITIONS | 3 |
-/// | HPF_STAFF_TOKEN | dev-staff-token (set a real secret in production) |
+/// | HPF_ENV | production; `development` (local and test stacks) is the only mode accepting development keys |
+/// | HPF_IDP_ISSUER / HPF_IDP_AUDIENCE | the identity provider's `iss` and our `aud` (required outside development) |
+/// | HPF_IDP_JWKS / HPF_IDP_JWKS_FILE | the provider's public keys as a JSON Web Key Set (required outside development) |
+/// | HPF_RATE_LIMIT_CITIZEN / HPF_RATE_LIMIT_ADDRESS | requests a minute per citizen / per client address [120 / 600] |
+/// | HPF_HTTP_IDLE_TIMEOUT | seconds a connection may stay idle or half-sent [30] |
+/// | HPF_METRICS_PUBLIC | true: /metrics open; false: staff only [true] |
 /// | HPF_PERSON_KEY_SECRET | a dev secret (set a real secret in production) |
 /// | HPF_PARTNER_KEY_ID / HPF_PARTNER_SIGNING_KEY | lyg-dev-1 / a dev key (base64 raw Ed25519 private key; set a real one in production) |
 /// | HPF_BUSINESS_DATE | unset = today in Asia/Shanghai; a fixed YYYY-MM-DD for demos and tests |
@@ -32,7 +37,19 @@ public struct ServiceConfig: Sendable {
     public var pgMaxConnections: Int
     public var consumerGroup: String
     public var topicPartitions: Int32
-    public var staffToken: String
+    /// `development` or `production` (HPF_ENV).
+    public var environment: String
+    public var isDevelopment: Bool { environment == "development" }
+    public var idpIssuer: String?
+    public var idpAudience: String?
+    /// The identity provider's JSON Web Key Set (from HPF_IDP_JWKS, or the file HPF_IDP_JWKS_FILE names).
+    public var idpJWKS: String?
+    public var citizenRateLimit: Int
+    public var addressRateLimit: Int
+    public var httpIdleTimeoutSeconds: Int
+    public var metricsPublic: Bool
+    /// Settings that did not parse: the service refuses to start with the first one.
+    public var problems: [ConfigurationError] = []
     public var personKeySecret: String
     public var fixedBusinessDate: BusinessDate?
     /// Our key for signing the partner feed (§17): its id, and the base64 raw private key (empty:
@@ -58,7 +75,35 @@ public struct ServiceConfig: Sendable {
         pgMaxConnections = max(2, Int(value("HPF_PG_MAX_CONNECTIONS", "20")) ?? 20)
         consumerGroup = value("HPF_CONSUMER_GROUP", "hpf.\(descriptor.name)")
         topicPartitions = Int32(value("HPF_TOPIC_PARTITIONS", "3")) ?? 3
-        staffToken = value("HPF_STAFF_TOKEN", "dev-staff-token")
+        var problems: [ConfigurationError] = []
+        func integer(_ key: String, _ fallback: Int, _ range: ClosedRange<Int>) -> Int {
+            guard let text = environment[key], !text.isEmpty else { return fallback }
+            guard let parsed = Int(text), range.contains(parsed) else {
+                problems.append(ConfigurationError(variable: key, reason: "must be an integer in \(range.lowerBound)...\(range.upperBound), got \(text)"))
+                return fallback
+            }
+            return parsed
+        }
+        self.environment = value("HPF_ENV", "production")
+        if !["development", "production"].contains(self.environment) {
+            problems.append(ConfigurationError(variable: "HPF_ENV", reason: "must be development or production, got \(self.environment)"))
+        }
+        idpIssuer = environment["HPF_IDP_ISSUER"].flatMap { $0.isEmpty ? nil : $0 }
+        idpAudience = environment["HPF_IDP_AUDIENCE"].flatMap { $0.isEmpty ? nil : $0 }
+        idpJWKS = environment["HPF_IDP_JWKS"].flatMap { $0.isEmpty ? nil : $0 }
+        if idpJWKS == nil, let file = environment["HPF_IDP_JWKS_FILE"], !file.isEmpty {
+            if let text = try? String(contentsOfFile: file, encoding: .utf8) { idpJWKS = text } else {
+                problems.append(ConfigurationError(variable: "HPF_IDP_JWKS_FILE", reason: "names a file that cannot be read"))
+            }
+        }
+        citizenRateLimit = integer("HPF_RATE_LIMIT_CITIZEN", 120, 0...1_000_000)
+        addressRateLimit = integer("HPF_RATE_LIMIT_ADDRESS", 600, 0...1_000_000)
+        httpIdleTimeoutSeconds = integer("HPF_HTTP_IDLE_TIMEOUT", 30, 1...3600)
+        let metrics = value("HPF_METRICS_PUBLIC", "true")
+        if !["true", "false"].contains(metrics) {
+            problems.append(ConfigurationError(variable: "HPF_METRICS_PUBLIC", reason: "must be true or false, got \(metrics)"))
+        }
+        metricsPublic = metrics != "false"
         personKeySecret = value("HPF_PERSON_KEY_SECRET", "dev-only-person-key-secret")
         fixedBusinessDate = environment["HPF_BUSINESS_DATE"].flatMap(BusinessDate.init)
         partnerKeyId = value("HPF_PARTNER_KEY_ID", "lyg-dev-1")
@@ -66,6 +111,7 @@ public struct ServiceConfig: Sendable {
         logLevel = value("HPF_LOG_LEVEL", "info")
         jsonLogs = value("HPF_LOG_FORMAT", "json") == "json"
         relayBatchSize = Int(value("HPF_RELAY_BATCH", "500")) ?? 500
+        self.problems = problems
     }
 }
 
@@ -75,12 +121,16 @@ public struct ServiceDescriptor: Sendable {
     public let schema: String
     public let defaultPort: Int
     public let migrations: [Migration]
+    /// The read model that says who holds each account (`account_number`, `person_ref`), for the
+    /// object-level check of citizens' requests.
+    public let accountOwners: String
 
-    public init(name: String, schema: String, defaultPort: Int, migrations: [Migration]) {
+    public init(name: String, schema: String, defaultPort: Int, migrations: [Migration], accountOwners: String = "accounts") {
         self.name = name
         self.schema = schema
         self.defaultPort = defaultPort
         self.migrations = migrations
+        self.accountOwners = accountOwners
     }
 
     public var eventSource: String { "/hpf/\(name)" }

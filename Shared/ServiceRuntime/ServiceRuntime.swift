@@ -16,9 +16,12 @@ public struct ServiceRuntime: Sendable {
     public let gate: StartupGate
     public let clock: BusinessClock
     public let parameters: PolicyParameters
+    /// Identity, channel signatures, rate limits and the audit trail.
+    public let access: AccessControl
 
     public init(descriptor: ServiceDescriptor, config: ServiceConfig, clock: BusinessClock? = nil,
                 parameters: PolicyParameters = .lianyungang2025) throws {
+        if let problem = config.problems.first { throw problem }
         var logger = Logger(label: "hpf.\(descriptor.name)")
         logger.logLevel = Logger.Level(rawValue: config.logLevel) ?? .info
         self.descriptor = descriptor
@@ -30,6 +33,7 @@ public struct ServiceRuntime: Sendable {
         gate = StartupGate()
         self.clock = clock ?? BusinessClock(fixedDate: config.fixedBusinessDate)
         self.parameters = parameters
+        access = try AccessControl(config: config, database: database, logger: logger)
     }
 
     /// Runs `body` in a transaction and wakes the outbox relay after it commits.

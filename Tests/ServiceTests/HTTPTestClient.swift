@@ -1,8 +1,10 @@
 import AsyncHTTPClient
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import ServiceRuntime
 
 /// A thin JSON client for a service under test. Against a live server it speaks real HTTP through
 /// AsyncHTTPClient's connection pool: concurrent requests go out side by side and a timeout really
@@ -10,38 +12,105 @@ import NIOCore
 /// loaded machine a request stuck behind a slow one could wait for ever).
 struct JSONClient: Sendable {
     let client: any TestClientProtocol
+    /// Who the requests are from unless a call says otherwise.
+    var identity: TestIdentity = .auto
+
+    init(client: any TestClientProtocol, as identity: TestIdentity = .auto) {
+        self.client = client
+        self.identity = identity
+    }
+
+    /// The same service, called as someone else.
+    func `as`(_ identity: TestIdentity) -> JSONClient { JSONClient(client: client, as: identity) }
 
     struct Reply: @unchecked Sendable {
         let status: Int
         let contentType: String?
         let text: String
+        var headers: [String: String] = [:]
         var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:] }
         subscript(_ key: String) -> Any? { json[key] }
         func string(_ key: String) -> String? { json[key] as? String }
         func int(_ key: String) -> Int64? { (json[key] as? NSNumber)?.int64Value }
     }
 
-    func send(_ method: HTTPRequest.Method, _ path: String, body: String? = nil, staffToken: String? = nil) async throws -> Reply {
+    func send(_ method: HTTPRequest.Method, _ path: String, body: String? = nil, as override: TestIdentity? = nil,
+              headers extra: [String: String] = [:]) async throws -> Reply {
+        var fields = ["content-type": "application/json"]
+        for (name, value) in (override ?? identity).headers(method: method.rawValue, path: path, body: body ?? "") { fields[name] = value }
+        for (name, value) in extra { fields[name] = value }
         if let port = client.port {
             var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
             request.method = .init(rawValue: method.rawValue)
-            request.headers.add(name: "content-type", value: "application/json")
-            if let staffToken { request.headers.add(name: "authorization", value: "Bearer \(staffToken)") }
+            for (name, value) in fields { request.headers.add(name: name, value: value) }
             if let body { request.body = .bytes(ByteBuffer(string: body)) }
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
             let bytes = try await response.body.collect(upTo: 16 << 20)
-            return Reply(status: Int(response.status.code), contentType: response.headers.first(name: "content-type"), text: String(buffer: bytes))
+            var replyHeaders: [String: String] = [:]
+            for header in response.headers { replyHeaders[header.name.lowercased()] = header.value }
+            return Reply(status: Int(response.status.code), contentType: response.headers.first(name: "content-type"), text: String(buffer: bytes),
+                         headers: replyHeaders)
         }
-        var headers: HTTPFields = [.contentType: "application/json"]
-        if let staffToken { headers[.authorization] = "Bearer \(staffToken)" }
-        return try await client.execute(uri: path, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }) { response in
+        var httpFields: HTTPFields = [:]
+        for (name, value) in fields { if let field = HTTPField.Name(name) { httpFields[field] = value } }
+        return try await client.execute(uri: path, method: method, headers: httpFields, body: body.map { ByteBuffer(string: $0) }) { response in
             Reply(status: Int(response.status.code), contentType: response.headers[.contentType], text: String(buffer: response.body))
         }
     }
 
-    func get(_ path: String) async throws -> Reply { try await send(.get, path) }
-    func post(_ path: String, _ body: String, staffToken: String? = nil) async throws -> Reply { try await send(.post, path, body: body, staffToken: staffToken) }
-    func put(_ path: String, _ body: String) async throws -> Reply { try await send(.put, path, body: body) }
+    func get(_ path: String, as identity: TestIdentity? = nil) async throws -> Reply { try await send(.get, path, as: identity) }
+    func post(_ path: String, _ body: String, as identity: TestIdentity? = nil) async throws -> Reply {
+        try await send(.post, path, body: body, as: identity)
+    }
+    func put(_ path: String, _ body: String, as identity: TestIdentity? = nil) async throws -> Reply { try await send(.put, path, body: body, as: identity) }
+    func delete(_ path: String, as identity: TestIdentity? = nil) async throws -> Reply { try await send(.delete, path, as: identity) }
+}
+
+/// Who a test request is from: tokens from the development identity provider, or a channel's
+/// signature with its development key (accepted because the test stack runs with HPF_ENV=development).
+enum TestIdentity: Sendable {
+    case anonymous
+    /// The account holder with this resident ID number.
+    case citizen(String)
+    case staff([StaffRole], id: String = "officer-test")
+    /// A signed request from this channel (`wechat`, `alipay`, `bank_card`, `bank`, `social_insurance`).
+    case channel(String)
+    /// An arbitrary `Authorization` header value.
+    case authorization(String)
+    /// What the tests that are not about access use: a channel's signature on the channel routes
+    /// (the channel a payment names), an officer with every role everywhere else.
+    case auto
+
+    static let officer = TestIdentity.staff(StaffRole.allCases)
+
+    func headers(method: String, path: String, body: String) -> [String: String] {
+        switch self {
+        case .anonymous:
+            return [:]
+        case .citizen(let idNumber):
+            return ["authorization": "Bearer " + DevelopmentIdentity.citizenToken(idNumber: idNumber)]
+        case .staff(let roles, let id):
+            return ["authorization": "Bearer " + DevelopmentIdentity.staffToken(staffId: id, roles: roles)]
+        case .channel(let channel):
+            return ChannelSignature.developmentHeaders(channel: channel, method: method, path: path, body: Array(body.utf8))
+        case .authorization(let value):
+            return ["authorization": value]
+        case .auto:
+            return Self.automatic(method: method, path: path, body: body).headers(method: method, path: path, body: body)
+        }
+    }
+
+    static func automatic(method: String, path: String, body: String) -> TestIdentity {
+        let route = path.split(separator: "?").first.map(String.init) ?? path
+        if method == "POST", route == "/v1/contributions" {
+            let channel = (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["channel"] as? String
+            return .channel(channel ?? "wechat")
+        }
+        if method == "POST", route.hasPrefix("/v1/payouts/") { return .channel("wechat") }
+        if method == "POST", route == "/v1/social-insurance/payments" { return .channel("social_insurance") }
+        if method == "POST", route.hasPrefix("/v1/loans/"), route.hasSuffix("/repayments"), body.contains("bank_transfer") { return .channel("bank") }
+        return .officer
+    }
 }
 
 /// JSON bodies for the requests the tests send.
@@ -53,7 +122,7 @@ enum Bodies {
         return """
             {"name":"张伟","idNumber":"\(idNumber)","phone":"13912345678","employmentType":"new_form","industry":"ecommerce_crystal",
              "role":"streamer","county":"\(county)","residence":"\(residence)","childrenCount":\(children),"education":\(education)\(group),
-             "agreement":{"schedule":"\(schedule)","amountFen":\(amountFen),"channel":"wechat"}}
+             "agreement":{"schedule":"\(schedule)","amountFen":\(amountFen),"channel":"wechat"},"payoutBankAccount":"6222000011112222"}
             """
     }
 

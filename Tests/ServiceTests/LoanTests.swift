@@ -14,7 +14,6 @@ import Testing
 /// pool is one for the whole database.
 @Suite("Loans: the one-thing application and the fund pool", .serialized)
 struct LoanTests {
-    static let staff = "dev-staff-token"
 
     struct Clients: Sendable {
         let enrolment: JSONClient
@@ -69,7 +68,7 @@ struct LoanTests {
         let pool = try await s.loan.get("/v1/fund-pool")
         let delta = assets - (pool.int("assetsFen") ?? 0)
         guard delta != 0 else { return }
-        let entry = try await s.loan.post("/v1/fund-pool/entries", #"{"kind":"employed_share","amountFen":\#(delta),"reference":"test"}"#, staffToken: staff)
+        let entry = try await s.loan.post("/v1/fund-pool/entries", #"{"kind":"employed_share","amountFen":\#(delta),"reference":"test"}"#)
         #expect(entry.status == 201, "\(entry.text)")
     }
 
@@ -135,7 +134,19 @@ struct LoanTests {
             #expect(bad.status == 400 && bad.text.contains("requestedFen"))
             #expect(try await s.loan.post("/v1/loan-applications", Self.application("3207009999999999")).status == 404)
 
-            let spouse = try await Self.contributor(s, months: 3)
+            let spousePerson = TestStack.residentID(birth: "1994-04-04", serial: Int.random(in: 0..<100), male: false)
+            let spouse = try await Self.contributor(s, months: 3, person: spousePerson)
+            // Naming a spouse counts nothing until the spouse, signed in, consents (no borrowing on a stranger's balance).
+            let unconsented = try await s.loan.get("/v1/accounts/\(account)/loan-quota?spouseAccountNumber=\(spouse)&green=true&termMonths=360")
+            #expect(unconsented.status == 422 && unconsented.string("code") == "spouse_consent_missing", "\(unconsented.text)")
+            let consentBody = #"{"applicantAccountNumber":"\#(account)"}"#
+            let stranger = TestStack.residentID(birth: "1990-01-01", serial: Int.random(in: 0..<100), male: true)
+            #expect(try await s.loan.post("/v1/accounts/\(spouse)/spouse-consents", consentBody, as: .citizen(stranger)).status == 404,
+                    "only the spouse may consent for their own account")
+            #expect(try await s.loan.post("/v1/accounts/\(spouse)/spouse-consents", consentBody, as: .officer).status == 403,
+                    "an officer cannot consent for the spouse")
+            let consent = try await s.loan.post("/v1/accounts/\(spouse)/spouse-consents", consentBody, as: .citizen(spousePerson))
+            #expect(consent.status == 201 && consent.string("consentId") != nil, "\(consent.text)")
             let quota = try await s.loan.get("/v1/accounts/\(account)/loan-quota?spouseAccountNumber=\(spouse)&green=true&termMonths=360")
             #expect(quota.status == 200, "\(quota.text)")
             let q = try #require(quota["quota"] as? [String: Any])
@@ -165,10 +176,9 @@ struct LoanTests {
             #expect(try await s.loan.get("/v1/loans/\(loanId)").string("status") == "awaiting_liquidity")
             #expect(try await s.loan.get("/v1/fund-pool").int("awaitingLiquidity") ?? 0 >= 1)
 
-            let anonymous = try await s.loan.post("/v1/fund-pool/entries", #"{"kind":"credit_line","amountFen":1,"reference":"x"}"#)
+            let anonymous = try await s.loan.post("/v1/fund-pool/entries", #"{"kind":"credit_line","amountFen":1,"reference":"x"}"#, as: .anonymous)
             #expect(anonymous.status == 401)
-            let credit = try await s.loan.post("/v1/fund-pool/entries", #"{"kind":"credit_line","amountFen":50000000,"reference":"ICBC line 2026-03"}"#,
-                                               staffToken: Self.staff)
+            let credit = try await s.loan.post("/v1/fund-pool/entries", #"{"kind":"credit_line","amountFen":50000000,"reference":"ICBC line 2026-03"}"#)
             #expect(credit.status == 201 && (credit.int("released") ?? 0) >= 1, "\(credit.text)")
             #expect(try await s.loan.get("/v1/loans/\(loanId)").string("status") == "active")
             try await Self.setPool(s, assets: 100_000_000_000)
@@ -190,12 +200,12 @@ struct LoanTests {
 
             // Nothing paid for three months: due 04-16, 05-16, 06-16, each overdue 30 days later.
             dial.set(BusinessDate("2026-07-17")!)
-            let run = try await s.loan.post("/v1/jobs/overdue", #"{"asOf":"2026-07-17"}"#, staffToken: Self.staff)
+            let run = try await s.loan.post("/v1/jobs/overdue", #"{"asOf":"2026-07-17"}"#)
             #expect(run.status == 200, "\(run.text)")
             let loan = try await s.loan.get("/v1/loans/\(loanId)")
             // The fourth instalment (due 07-16) is due but not yet overdue.
             #expect(loan.int("overdueInstalments") == 3 && loan.int("arrearsFen") == firstThree + fourth, "\(loan.text)")
-            let again = try await s.loan.post("/v1/jobs/overdue", #"{"asOf":"2026-07-17"}"#, staffToken: Self.staff)
+            let again = try await s.loan.post("/v1/jobs/overdue", #"{"asOf":"2026-07-17"}"#)
             #expect(again.int("overdueInstalments") == 0 && again.int("badCreditRecords") == 0, "idempotent")
 
             // Through the broker, the enrolment service's credit registry now blocks the person.
@@ -263,7 +273,7 @@ struct LoanTests {
             let account = try await Self.contributor(s, months: 6, person: person)
             #expect(try await s.loan.get("/v1/accounts/\(account)/loan-quota").json["eligible"] as? Bool == true)
             let record = #"{"records":[{"idNumber":"\#(person)","source":"court","reference":"\#(TestStack.unique("zx"))","reason":"judgment debtor","activeFrom":"2026-01-01"}]}"#
-            let imported = try await s.enrolment.post("/v1/credit-records", record, staffToken: Self.staff)
+            let imported = try await s.enrolment.post("/v1/credit-records", record)
             #expect(imported.int("imported") == 1, "\(imported.text)")
             #expect(try await TestStack.eventually {
                 (try await s.loan.get("/v1/accounts/\(account)/loan-quota").json["reasons"] as? [String])?.contains("bad_credit") == true

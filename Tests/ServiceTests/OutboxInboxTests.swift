@@ -86,7 +86,9 @@ struct OutboxInboxTests {
             let relays = [relay(runtime, batchSize: 3), relay(runtime, batchSize: 3)]
             let running = relays.map { relay in Task { try await relay.run() } }
             defer { running.forEach { $0.cancel() } }
-            let published = try await TestStack.read(topic: topic, count: events.count) { _ in true }
+            // Forty rounds of three, each a broker round trip: on a loaded machine (the whole suite
+            // runs at once) that takes more than the default 30 s, so the deadline is generous.
+            let published = try await TestStack.read(topic: topic, count: events.count, seconds: 180) { _ in true }
             let amounts = published.compactMap { try? CloudEventCoding.decode(ContributionReceived.self, from: $0.value).data.amountFen }
             #expect(amounts == Array(1...120))
         }

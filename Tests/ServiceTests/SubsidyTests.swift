@@ -14,7 +14,6 @@ import Testing
 /// ledger credits them; no HTTP call between services.
 @Suite("Subsidies end to end")
 struct SubsidyTests {
-    let staff = "dev-staff-token"
 
     func withServices(subsidyClock: BusinessClock = TestStack.clock,
                       _ body: @escaping @Sendable (JSONClient, JSONClient, JSONClient) async throws -> Void) async throws {
@@ -103,7 +102,7 @@ struct SubsidyTests {
                 [{"accountNumber":"\(account)","amountFen":120000,"paidAt":"2025-07-01T10:00:00+08:00","legacyId":"\(TestStack.unique("l"))"},
                  {"accountNumber":"\(account)","amountFen":100000,"paidAt":"2024-02-29T10:00:00+08:00","legacyId":"\(TestStack.unique("l"))"}]
                 """
-            #expect(try await ledger.post("/v1/imports/contributions", history, staffToken: staff).int("imported") == 2)
+            #expect(try await ledger.post("/v1/imports/contributions", history).int("imported") == 2)
             // Wait until both lots exist in the subsidy service.
             #expect(try await TestStack.eventually {
                 try await withSubsidyDatabase { db in
@@ -112,11 +111,11 @@ struct SubsidyTests {
                     return n == 2
                 }
             })
-            #expect(try await subsidy.post("/v1/jobs/annual-subsidy", #"{"asOf":"2026-07-03"}"#, staffToken: staff).string("code") == "as_of_in_future")
-            #expect(try await subsidy.post("/v1/jobs/annual-subsidy", #"{"asOf":"2026-07-01"}"#).status == 401)
-            let first = try await subsidy.post("/v1/jobs/annual-subsidy", #"{"asOf":"2026-07-01"}"#, staffToken: staff)
+            #expect(try await subsidy.post("/v1/jobs/annual-subsidy", #"{"asOf":"2026-07-03"}"#).string("code") == "as_of_in_future")
+            #expect(try await subsidy.post("/v1/jobs/annual-subsidy", #"{"asOf":"2026-07-01"}"#, as: .anonymous).status == 401)
+            let first = try await subsidy.post("/v1/jobs/annual-subsidy", #"{"asOf":"2026-07-01"}"#)
             #expect(first.status == 200, "\(first.text)")
-            _ = try await subsidy.post("/v1/jobs/annual-subsidy", #"{"asOf":"2026-07-01"}"#, staffToken: staff)
+            _ = try await subsidy.post("/v1/jobs/annual-subsidy", #"{"asOf":"2026-07-01"}"#)
 
             // 12.00 on 1,200.00 (2026-07-01) + 10.00 on 1,000.00 (2026-02-28); 2025-02-28 was before the scheme.
             let view = try await subsidy.get("/v1/accounts/\(account)/subsidies")
@@ -137,7 +136,7 @@ struct SubsidyTests {
             let history = ["2024-08-01": 100_000, "2024-09-01": 50_000, "2024-10-01": 30_000].map { day, amount in
                 #"{"accountNumber":"\#(account)","amountFen":\#(amount),"paidAt":"\#(day)T10:00:00+08:00","legacyId":"\#(TestStack.unique("l"))"}"#
             }
-            #expect(try await ledger.post("/v1/imports/contributions", "[\(history.joined(separator: ","))]", staffToken: staff).int("imported") == 3)
+            #expect(try await ledger.post("/v1/imports/contributions", "[\(history.joined(separator: ","))]").int("imported") == 3)
             func remaining() async throws -> [String: Int64] {
                 try await withSubsidyDatabase { db in
                     var lots: [String: Int64] = [:]
@@ -163,16 +162,16 @@ struct SubsidyTests {
         try await withServices { enrolment, ledger, subsidy in
             let person = TestStack.residentID(birth: "2002-02-02", serial: Int.random(in: 0..<100), male: false)
             let body = #"{"idNumber":"\#(person)","month":"2026-02","paidFen":90001,"leftSchoolOn":"2025-06-30","unemployedBeforeFlexibleWork":true}"#
-            #expect(try await subsidy.post("/v1/social-insurance/payments", body).status == 401)
-            let first = try await subsidy.post("/v1/social-insurance/payments", body, staffToken: staff)
+            #expect(try await subsidy.post("/v1/social-insurance/payments", body, as: .anonymous).status == 401)
+            let first = try await subsidy.post("/v1/social-insurance/payments", body)
             #expect(first.status == 201 || first.status == 200, "\(first.text)")
             #expect(first["approved"] as? Bool == true && first.int("subsidyFen") == 45_001 && !first.text.contains(person))
-            let replay = try await subsidy.post("/v1/social-insurance/payments", body, staffToken: staff)
+            let replay = try await subsidy.post("/v1/social-insurance/payments", body)
             #expect(replay.status == 200 && replay.string("decisionId") == first.string("decisionId"))
-            let changed = try await subsidy.post("/v1/social-insurance/payments", body.replacingOccurrences(of: "90001", with: "90002"), staffToken: staff)
+            let changed = try await subsidy.post("/v1/social-insurance/payments", body.replacingOccurrences(of: "90001", with: "90002"))
             #expect(changed.status == 409)
             let notEligible = try await subsidy.post("/v1/social-insurance/payments",
-                body.replacingOccurrences(of: "2026-02", with: "2026-01").replacingOccurrences(of: "true", with: "false"), staffToken: staff)
+                body.replacingOccurrences(of: "2026-02", with: "2026-01").replacingOccurrences(of: "true", with: "false"))
             #expect(notEligible["approved"] as? Bool == false && notEligible.string("reason") == "not_unemployed_before_flexible_work")
 
             let farmer = TestStack.residentID(birth: "1980-03-03", serial: Int.random(in: 0..<100), male: true)

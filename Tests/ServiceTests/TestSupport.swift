@@ -27,6 +27,11 @@ enum TestStack {
         // pools keep them all under its max_connections (a full Postgres makes every pool wait).
         config.pgMaxConnections = 6
         config.consumerGroup = "hpf.test.\(UUID().uuidString.prefix(8).lowercased()).\(descriptor.name)"
+        // The test stack is a development stack: development tokens and channel keys are accepted.
+        config.environment = "development"
+        // Tests send bursts from one address as one subject; the rate-limit test sets its own limits.
+        config.citizenRateLimit = 0
+        config.addressRateLimit = 0
         config.logLevel = "warning"
         config.jsonLogs = false
         return config

@@ -21,7 +21,6 @@ import Withdrawal
 /// test's letters.
 @Suite("Transfers with border-region partner cities")
 struct TransferTests {
-    static let staff = "dev-staff-token"
 
     struct Clients: Sendable {
         let enrolment: JSONClient
@@ -54,8 +53,7 @@ struct TransferTests {
     /// Registers `city`'s development key with us; returns our public keys by key id.
     static func register(_ city: String, _ regional: JSONClient) async throws -> [String: Curve25519.Signing.PublicKey] {
         let partner = PartnerCitySimulator.City.development(city)
-        let registered = try await regional.post("/v1/partners/\(city)/keys", #"{"keyId":"\#(partner.keyId)","publicKey":"\#(partner.publicKey)"}"#,
-                                                 staffToken: staff)
+        let registered = try await regional.post("/v1/partners/\(city)/keys", #"{"keyId":"\#(partner.keyId)","publicKey":"\#(partner.publicKey)"}"#)
         #expect(registered.status == 201 || registered.string("code") == "key_id_taken", "\(registered.text)")
         let partners = try #require(try await regional.get("/v1/partners")["partners"] as? [[String: Any]])
         let ours = try #require(partners.first { $0["us"] as? Bool == true }?["keys"] as? [[String: Any]])
@@ -227,10 +225,10 @@ struct TransferTests {
                 #expect(try await Self.ledgerPostings(s, account).allSatisfy { $0["kind"] as? String != "transfer_in" })
                 // The negotiation goes nowhere: staff fail it (40) and the partner is told.
                 let failure = #"{"code":"negotiation_abandoned","detail":"the centres could not agree the amount"}"#
-                #expect(try await s.regional.post("/v1/transfers/\(transfer)/failure", failure).status == 401)
-                let failed = try await s.regional.post("/v1/transfers/\(transfer)/failure", failure, staffToken: Self.staff)
+                #expect(try await s.regional.post("/v1/transfers/\(transfer)/failure", failure, as: .anonymous).status == 401)
+                let failed = try await s.regional.post("/v1/transfers/\(transfer)/failure", failure)
                 #expect(failed.status == 200 && failed.string("state") == "40" && failed.string("code") == "negotiation_abandoned", "\(failed.text)")
-                let again = try await s.regional.post("/v1/transfers/\(transfer)/failure", failure, staffToken: Self.staff)
+                let again = try await s.regional.post("/v1/transfers/\(transfer)/failure", failure)
                 #expect(again.status == 409 && again.string("code") == "transfer_not_failable")
                 let letter = try #require(started.string("letterNumber"))
                 #expect(try await TestStack.eventually { partner.types(letter: letter).contains(EventType.transferFailed.rawValue) })
@@ -314,8 +312,7 @@ struct TransferTests {
                     #expect(try CloudEventCoding.decode(TransferAnswer.self, from: refusal.value).data.code == "pending_withdrawal")
                     // The payout is confirmed: nothing is in flight any more.
                     let payoutId = try #require(try await withdrawals.get("/v1/withdrawals/\(withdrawalId)").string("payoutId"))
-                    let confirmed = try await withdrawals.post("/v1/payouts/\(payoutId)/confirmation", #"{"outcome":"paid","channelRef":"t-1"}"#,
-                                                                staffToken: Self.staff)
+                    let confirmed = try await withdrawals.post("/v1/payouts/\(payoutId)/confirmation", #"{"outcome":"paid","channelRef":"t-1"}"#)
                     #expect(confirmed.status == 200, "\(confirmed.text)")
                     #expect(try await TestStack.eventually { try await withdrawals.get("/v1/withdrawals/\(withdrawalId)").string("status") == "paid" })
                     let balance = try #require(try await s.ledger.get("/v1/accounts/\(account)/balance").int("balanceFen"))
@@ -376,7 +373,7 @@ struct TransferTests {
                 try await attempt("unknown_key", signWith: unknown)
                 try await attempt("stale_timestamp", signedAt: Date().addingTimeInterval(-3_600))
                 // Xuzhou's genuine key, but the message claims to come from Huaibei.
-                _ = try await s.regional.post("/v1/partners/320300/keys", #"{"keyId":"\#(xuzhou.keyId)","publicKey":"\#(xuzhou.publicKey)"}"#, staffToken: Self.staff)
+                _ = try await s.regional.post("/v1/partners/320300/keys", #"{"keyId":"\#(xuzhou.keyId)","publicKey":"\#(xuzhou.publicKey)"}"#)
                 try await attempt("source_mismatch", signWith: xuzhou)
                 // No signature at all.
                 let unsigned = try CloudEventCoding.encode(CloudEvent(source: PartnerMessage.source(city: "340600"), type: EventType.transferOutData.rawValue,
@@ -414,9 +411,10 @@ struct TransferTests {
 
     @Test("a letter the partner never answers is cancelled by the daily job after the parameter's days, and the partner is told")
     func unanswered() async throws {
-        // This test's transfer is dated long before every other test's (2026-03-16), so the job it
-        // runs touches no one else's transfer.
-        let dial = BusinessClock.Dial(BusinessDate("2026-02-02")!)
+        // This test's transfer is dated 2026-02-20: other regional-sync instances run the job at
+        // their start for 2026-03-16 (24 days: not yet due), whenever they start; the job this test
+        // runs for 2026-03-25 (33 days) expires it but no other test's transfer (2026-03-16: 9 days).
+        let dial = BusinessClock.Dial(BusinessDate("2026-02-20")!)
         let enrolment = try EnrolmentService.buildApplication(config: TestStack.config(EnrolmentService.descriptor), clock: TestStack.clock)
         let contribution = try ContributionService.buildApplication(config: TestStack.config(ContributionService.descriptor), clock: TestStack.clock)
         let regional = try RegionalSyncService.buildApplication(config: TestStack.config(RegionalSyncService.descriptor), clock: BusinessClock(dial: dial))
@@ -431,15 +429,15 @@ struct TransferTests {
                     #expect(started.status == 201 && started.string("state") == "01", "\(started.text)")
                     let transfer = try #require(started.string("transferId"))
                     let job = "/v1/jobs/transfer-timeouts"
-                    #expect(try await s.regional.post(job, #"{"asOf":"2026-03-01"}"#).status == 401)
-                    #expect(try await s.regional.post(job, #"{"asOf":"2026-03-01"}"#, staffToken: Self.staff).string("code") == "as_of_in_future")
-                    dial.set(BusinessDate("2026-03-10")!)
-                    // 27 days: still waiting.
-                    let early = try await s.regional.post(job, #"{"asOf":"2026-03-01"}"#, staffToken: Self.staff)
+                    #expect(try await s.regional.post(job, #"{"asOf":"2026-03-01"}"#, as: .anonymous).status == 401)
+                    #expect(try await s.regional.post(job, #"{"asOf":"2026-03-01"}"#).string("code") == "as_of_in_future")
+                    dial.set(BusinessDate("2026-03-25")!)
+                    // 23 days: still waiting.
+                    let early = try await s.regional.post(job, #"{"asOf":"2026-03-15"}"#)
                     #expect(early.status == 200, "\(early.text)")
                     #expect(try await s.regional.get("/v1/transfers/\(transfer)").string("state") == "01")
                     // More than 30 days (the parameter): cancelled, with the reason.
-                    let late = try await s.regional.post(job, #"{"asOf":"2026-03-10"}"#, staffToken: Self.staff)
+                    let late = try await s.regional.post(job, #"{"asOf":"2026-03-25"}"#)
                     #expect(late.status == 200 && (late.int("cancelled") ?? 0) >= 1, "\(late.text)")
                     let ended = try await s.regional.get("/v1/transfers/\(transfer)")
                     #expect(ended.string("state") == "05" && ended.string("code") == "partner_no_answer", "\(ended.text)")

@@ -16,7 +16,6 @@ import Withdrawal
 /// over HTTP as a bank would.
 @Suite("Withdrawals: rules and the saga with the ledger")
 struct WithdrawalTests {
-    static let staff = "dev-staff-token"
 
     struct Clients: Sendable {
         let enrolment: JSONClient
@@ -67,7 +66,7 @@ struct WithdrawalTests {
     static func purchase(_ account: String, amountFen: Int, contract: String = TestStack.unique("GF"), priceFen: Int = 90_000_000,
                          requestId: String? = nil) -> String {
         let request = requestId.map { #","requestId":"\#($0)""# } ?? ""
-        return #"{"accountNumber":"\#(account)","reason":"purchase","amountFen":\#(amountFen),"payee":\#(payee),"evidence":{"contractNumber":"\#(contract)","priceFen":\#(priceFen)}\#(request)}"#
+        return #"{"accountNumber":"\#(account)","reason":"purchase","amountFen":\#(amountFen),"payee":\#(payee),"evidence":{"contractNumber":"\#(contract)","priceFen":\#(priceFen),"payeeBankAccount":"6222020200112233445"}\#(request)}"#
     }
 
     /// Waits until the withdrawal is in `stage` and returns its view.
@@ -86,7 +85,7 @@ struct WithdrawalTests {
     static func confirm(_ s: Clients, payout: String, outcome: String, channelRef: String = "bank-ref-1", failureCode: String? = nil) async throws -> JSONClient.Reply {
         let code = failureCode.map { #","failureCode":"\#($0)""# } ?? ""
         return try await s.withdrawal.post("/v1/payouts/\(payout)/confirmation",
-                                           #"{"outcome":"\#(outcome)","channelRef":"\#(channelRef)"\#(code)}"#, staffToken: staff)
+                                           #"{"outcome":"\#(outcome)","channelRef":"\#(channelRef)"\#(code)}"#)
     }
 
     /// The balance less any subsidy: other tests' annual-subsidy runs (with later business
@@ -137,6 +136,15 @@ struct WithdrawalTests {
                               "use_regional_transfer")
             try await refused(#"{"accountNumber":"\#(urban)","reason":"closure","payee":\#(Self.payee),"evidence":{"closureReason":"retirement"}}"#,
                               "not_yet_retired")
+            // The payee: a counterparty only to the account its document names, the holder only to the registered account.
+            try await refused(Self.purchase(urban, amountFen: 100).replacingOccurrences(of: #","payeeBankAccount":"6222020200112233445""#, with: ""),
+                              "payee_not_in_evidence")
+            try await refused(Self.purchase(urban, amountFen: 100).replacingOccurrences(of: #""kind":"seller""#, with: #""kind":"landlord""#),
+                              "payee_kind_not_allowed")
+            try await refused(#"{"accountNumber":"\#(urban)","reason":"closure","payee":{"kind":"holder","name":"张伟","bankAccount":"6222999999999999"},"evidence":{"closureReason":"leaving_city"}}"#,
+                              "payee_not_registered_account")
+            try await refused(#"{"accountNumber":"\#(urban)","reason":"closure","payee":{"kind":"heir","name":"张三","bankAccount":"6222000011112222"},"evidence":{"closureReason":"leaving_city"}}"#,
+                              "payee_kind_not_allowed")
             let closureWithAmount = try await w.post("/v1/withdrawals", #"{"accountNumber":"\#(urban)","reason":"closure","amountFen":5,"payee":\#(Self.payee),"evidence":{"closureReason":"leaving_city"}}"#)
             #expect(closureWithAmount.status == 400 && closureWithAmount.text.contains("amountFen"))
 
@@ -182,7 +190,7 @@ struct WithdrawalTests {
             #expect(again.status == 200 && again.string("status") == "paid")
             let contradicting = try await Self.confirm(s, payout: payout, outcome: "failed", channelRef: "icbc-77")
             #expect(contradicting.status == 409 && contradicting.string("code") == "payout_already_confirmed")
-            let anonymous = try await s.withdrawal.post("/v1/payouts/\(payout)/confirmation", #"{"outcome":"paid","channelRef":"x"}"#)
+            let anonymous = try await s.withdrawal.post("/v1/payouts/\(payout)/confirmation", #"{"outcome":"paid","channelRef":"x"}"#, as: .anonymous)
             #expect(anonymous.status == 401)
             #expect(try await Self.confirm(s, payout: UUID().uuidString, outcome: "paid").status == 404)
 
@@ -418,13 +426,13 @@ struct WithdrawalTests {
             try await payMonth("2026-03")
             #expect(try await Self.balance(s, account) == 70_000)
             dial.set(BusinessDate("2026-04-16")!)
-            let run = try await s.withdrawal.post("/v1/jobs/rent-payments", #"{"asOf":"2026-04-16"}"#, staffToken: Self.staff)
+            let run = try await s.withdrawal.post("/v1/jobs/rent-payments", #"{"asOf":"2026-04-16"}"#)
             #expect(run.status == 200, "\(run.text)")
             try await payMonth("2026-04")
             #expect(try await Self.balance(s, account) == 20_000)
 
             dial.set(BusinessDate("2026-05-16")!)
-            _ = try await s.withdrawal.post("/v1/jobs/rent-payments", #"{"asOf":"2026-05-16"}"#, staffToken: Self.staff)
+            _ = try await s.withdrawal.post("/v1/jobs/rent-payments", #"{"asOf":"2026-05-16"}"#)
             #expect(try await TestStack.eventually {
                 let view = try await s.withdrawal.get("/v1/rent-plans/\(planId)")
                 return view.string("status") == "paused" && view.string("pausedCode") == "insufficient_balance"
@@ -437,13 +445,13 @@ struct WithdrawalTests {
                     "the deposit's ledger event resumes the plan")
             // The resuming instance requests the month at once; other test apps sharing this schema
             // keep an earlier business date, so the run makes sure (it is idempotent).
-            _ = try await s.withdrawal.post("/v1/jobs/rent-payments", #"{"asOf":"2026-05-16"}"#, staffToken: Self.staff)
+            _ = try await s.withdrawal.post("/v1/jobs/rent-payments", #"{"asOf":"2026-05-16"}"#)
             try await payMonth("2026-05")
             #expect(try await TestStack.eventually { try await s.withdrawal.get("/v1/rent-plans/\(planId)").string("status") == "completed" })
             let done = try await s.withdrawal.get("/v1/rent-plans/\(planId)")
             #expect(done.int("monthsPaid") == 3)
             #expect(try await Self.balance(s, account) == 10_000)
-            let future = try await s.withdrawal.post("/v1/jobs/rent-payments", #"{"asOf":"2026-06-16"}"#, staffToken: Self.staff)
+            let future = try await s.withdrawal.post("/v1/jobs/rent-payments", #"{"asOf":"2026-06-16"}"#)
             #expect(future.status == 422 && future.string("code") == "as_of_in_future")
         }
     }

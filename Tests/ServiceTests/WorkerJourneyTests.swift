@@ -115,11 +115,11 @@ struct WorkerJourneyTests {
 
             let debtor = TestStack.residentID(county: "320723", birth: "1979-09-09", serial: Int.random(in: 0..<100), male: true)
             let record = #"{"records":[{"idNumber":"\#(debtor)","source":"court","reference":"\#(TestStack.unique("case"))","reason":"judgement debtor","activeFrom":"2026-01-01"}]}"#
-            let unauthorised = try await enrolment.post("/v1/credit-records", record)
+            let unauthorised = try await enrolment.post("/v1/credit-records", record, as: .anonymous)
             #expect(unauthorised.status == 401)
-            let imported = try await enrolment.post("/v1/credit-records", record, staffToken: "dev-staff-token")
+            let imported = try await enrolment.post("/v1/credit-records", record)
             #expect(imported.status == 200 && imported.int("imported") == 1)
-            let replayed = try await enrolment.post("/v1/credit-records", record, staffToken: "dev-staff-token")
+            let replayed = try await enrolment.post("/v1/credit-records", record)
             #expect(replayed.int("imported") == 0 && replayed.int("alreadyKnown") == 1)
             let blocked = try await enrolment.post("/v1/enrolments", Bodies.enrolment(idNumber: debtor, county: "320723"))
             #expect(blocked.status == 422 && blocked.string("code") == "bad_credit")
@@ -151,10 +151,10 @@ struct WorkerJourneyTests {
 
             let legacyID = TestStack.unique("legacy")
             let history = #"[{"accountNumber":"\#(account)","amountFen":150000,"paidAt":"2024-05-10T09:00:00+08:00","legacyId":"\#(legacyID)"},{"accountNumber":"3207009999999998","amountFen":100,"paidAt":"2024-05-10T09:00:00+08:00","legacyId":"\#(TestStack.unique("legacy"))"}]"#
-            #expect(try await ledger.post("/v1/imports/contributions", history).status == 401)
-            let imported = try await ledger.post("/v1/imports/contributions", history, staffToken: "dev-staff-token")
+            #expect(try await ledger.post("/v1/imports/contributions", history, as: .anonymous).status == 401)
+            let imported = try await ledger.post("/v1/imports/contributions", history)
             #expect(imported.int("imported") == 1 && imported.int("refused") == 1, "\(imported.text)")
-            let again = try await ledger.post("/v1/imports/contributions", history, staffToken: "dev-staff-token")
+            let again = try await ledger.post("/v1/imports/contributions", history)
             #expect(again.int("imported") == 0 && again.int("alreadyImported") == 1)
 
             let tax = try await ledger.get("/v1/accounts/\(account)/tax-statement?year=2024")

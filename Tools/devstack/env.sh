@@ -23,6 +23,9 @@ else
   export HPF_KAFKA_PORT="${HPF_KAFKA_PORT:-9092}"
 fi
 export HPF_KAFKA_BROKERS="127.0.0.1:$HPF_KAFKA_PORT"
+# Every stack these scripts start is a development stack: the only mode in which the services
+# accept the development identity provider's tokens and the channels' development keys.
+export HPF_ENV=development
 export PKG_CONFIG_PATH="/usr/local/lib/pkgconfig:${PKG_CONFIG_PATH:-}"
 export LD_LIBRARY_PATH="/usr/local/lib:${LD_LIBRARY_PATH:-}"
 HPF_SERVICES="enrolment contribution subsidy withdrawal loan regional-sync"

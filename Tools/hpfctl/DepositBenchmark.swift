@@ -52,7 +52,7 @@ enum DepositBenchmark {
                     while let index = await counter.next(limit: deposits) {
                         let body = #"{"accountNumber":"\#(targets[index % targets.count])","amountFen":\#(amount),"channel":"alipay","channelTxnId":"bench-\#(runID)-\#(index)","paidAt":"\#(Instant.format(Date()))"}"#
                         let began = ContinuousClock.now
-                        let (status, json) = try await post(http, "\(ledgerURL)/v1/contributions", body)
+                        let (status, json) = try await post(http, "\(ledgerURL)/v1/contributions", body, as: .channel("alipay"))
                         guard status == 201 else { throw CommandError("deposit refused (\(status)): \(json)") }
                         mine.append((ContinuousClock.now - began).milliseconds)
                     }
@@ -91,17 +91,19 @@ enum DepositBenchmark {
         return #"{"name":"压测","idNumber":"\#(id)","phone":"13700000000","employmentType":"part_time","industry":"other","role":"other","county":"320706","residence":"urban","childrenCount":0,"education":{"level":"below_bachelor"},"retirementGroup":"\#(Int(String(digits.last!))! % 2 == 1 ? "man" : "woman_55")","agreement":{"schedule":"flexible","amountFen":20000,"channel":"alipay"}}"#
     }
 
-    static func post(_ http: HTTPClient, _ url: String, _ body: String, token: String? = nil) async throws -> (Int, [String: Any]) {
+    static func post(_ http: HTTPClient, _ url: String, _ body: String, as credential: Credential = .officer) async throws -> (Int, [String: Any]) {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "content-type", value: "application/json")
-        if let token { request.headers.add(name: "authorization", value: "Bearer \(token)") }
+        credential.sign(&request, body: body)
         request.body = .bytes(ByteBuffer(string: body))
         return try await execute(http, request)
     }
 
-    static func get(_ http: HTTPClient, _ url: String) async throws -> (Int, [String: Any]) {
-        try await execute(http, HTTPClientRequest(url: url))
+    static func get(_ http: HTTPClient, _ url: String, as credential: Credential = .officer) async throws -> (Int, [String: Any]) {
+        var request = HTTPClientRequest(url: url)
+        credential.sign(&request, body: "")
+        return try await execute(http, request)
     }
 
     static func execute(_ http: HTTPClient, _ request: HTTPClientRequest) async throws -> (Int, [String: Any]) {

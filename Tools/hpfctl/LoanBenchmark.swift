@@ -16,7 +16,6 @@ enum LoanBenchmark {
         let enrolmentURL = options.string("enrolment-url", "http://127.0.0.1:8081")
         let ledgerURL = options.string("ledger-url", "http://127.0.0.1:8082")
         let loanURL = options.string("url", "http://127.0.0.1:8085")
-        let token = CommandOptions.environment["HPF_STAFF_TOKEN"] ?? "dev-staff-token"
         let http = HTTPClient(eventLoopGroupProvider: .singleton,
                               configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)))
 
@@ -29,7 +28,7 @@ enum LoanBenchmark {
                 let paid = BusinessDate("2024-01-15")!.adding(months: month)
                 return #"{"accountNumber":"\#(number)","amountFen":300000,"paidAt":"\#(paid)T10:00:00+08:00","legacyId":"lbench-\#(runID)-\#(number)-\#(month)"}"#
             }
-            let (status, json) = try await DepositBenchmark.post(http, "\(ledgerURL)/v1/imports/contributions", "[\(items.joined(separator: ","))]", token: token)
+            let (status, json) = try await DepositBenchmark.post(http, "\(ledgerURL)/v1/imports/contributions", "[\(items.joined(separator: ","))]")
             guard status == 200 else { throw CommandError("import refused (\(status)): \(json)") }
         }
         for number in numbers {
@@ -39,7 +38,7 @@ enum LoanBenchmark {
                 try await Task.sleep(for: .milliseconds(50))
             }
         }
-        _ = try await DepositBenchmark.post(http, "\(loanURL)/v1/fund-pool/entries", #"{"kind":"employed_share","amountFen":10000000000000,"reference":"bench"}"#, token: token)
+        _ = try await DepositBenchmark.post(http, "\(loanURL)/v1/fund-pool/entries", #"{"kind":"employed_share","amountFen":10000000000000,"reference":"bench"}"#)
 
         // One second at the rate first, not counted: the services open their database
         // connections (slow on this machine) on the first burst.

@@ -49,7 +49,7 @@ enum PartnerCityCommand {
         var request = HTTPClientRequest(url: "\(url)/v1/partners/\(city.code)/keys")
         request.method = .POST
         request.headers.add(name: "content-type", value: "application/json")
-        request.headers.add(name: "authorization", value: "Bearer \(CommandOptions.environment["HPF_STAFF_TOKEN"] ?? "dev-staff-token")")
+        Credential.officer.sign(&request, body: "")
         request.body = .bytes(ByteBuffer(string: #"{"keyId":"\#(city.keyId)","publicKey":"\#(city.publicKey)"}"#))
         let response = try await http.execute(request, timeout: .seconds(10))
         _ = try await response.body.collect(upTo: 1 << 20)

@@ -11,16 +11,17 @@ import NIOCore
 /// `payee_account_closed`, so the compensation path can be seen too.
 final class PaymentChannelSimulator: @unchecked Sendable {
     let withdrawalURL: String
-    let token: String
+    /// The channel whose (development) key signs the confirmations.
+    let channel: String
     let failSuffix: String?
     let http: HTTPClient
     let logger: Logger
     private let lock = NSLock()
     private var confirmed: [String: ContinuousClock.Instant] = [:]
 
-    init(withdrawalURL: String, token: String, failSuffix: String?, http: HTTPClient, logger: Logger) {
+    init(withdrawalURL: String, channel: String = "bank_card", failSuffix: String?, http: HTTPClient, logger: Logger) {
         self.withdrawalURL = withdrawalURL
-        self.token = token
+        self.channel = channel
         self.failSuffix = failSuffix
         self.http = http
         self.logger = logger
@@ -66,10 +67,12 @@ final class PaymentChannelSimulator: @unchecked Sendable {
         var request = HTTPClientRequest(url: "\(withdrawalURL)/v1/payouts/\(payout.payoutId)/confirmation")
         request.method = .POST
         request.headers.add(name: "content-type", value: "application/json")
-        request.headers.add(name: "authorization", value: "Bearer \(token)")
         request.body = .bytes(ByteBuffer(string: body))
         for attempt in 1...20 {
             do {
+                // Each attempt is a new signed request (a nonce is single-use).
+                var request = request
+                Credential.channel(channel).sign(&request, body: body)
                 let response = try await http.execute(request, timeout: .seconds(30))
                 _ = try await response.body.collect(upTo: 1 << 20)
                 if response.status.code == 200 || response.status.code == 409 {
@@ -94,7 +97,7 @@ final class PaymentChannelSimulator: @unchecked Sendable {
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
         let simulator = PaymentChannelSimulator(
             withdrawalURL: options.string("url", "http://127.0.0.1:8084"),
-            token: CommandOptions.environment["HPF_STAFF_TOKEN"] ?? "dev-staff-token",
+            channel: options.string("channel", "bank_card"),
             failSuffix: options.named["fail-suffix"] ?? "0000", http: http, logger: logger)
         print("payment-channel: confirming payouts for \(simulator.withdrawalURL) (accounts ending \(simulator.failSuffix ?? "-") fail)")
         try await simulator.run(verbose: true)

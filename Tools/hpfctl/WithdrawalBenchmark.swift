@@ -30,11 +30,11 @@ enum WithdrawalBenchmark {
             try await waitFor("\(ledgerURL)/v1/accounts/\(number)/balance", http)
             try await waitFor("\(withdrawalURL)/v1/accounts/\(number)/withdrawals", http)
             let deposit = #"{"accountNumber":"\#(number)","amountFen":\#(perAccount * amount),"channel":"bank_card","channelTxnId":"wbench-\#(runID)-\#(number)","paidAt":"\#(Instant.format(Date()))"}"#
-            let (status, json) = try await DepositBenchmark.post(http, "\(ledgerURL)/v1/contributions", deposit)
+            let (status, json) = try await DepositBenchmark.post(http, "\(ledgerURL)/v1/contributions", deposit, as: .channel("alipay"))
             guard status == 201 else { throw CommandError("deposit refused (\(status)): \(json)") }
         }
 
-        let channel = PaymentChannelSimulator(withdrawalURL: withdrawalURL, token: CommandOptions.environment["HPF_STAFF_TOKEN"] ?? "dev-staff-token",
+        let channel = PaymentChannelSimulator(withdrawalURL: withdrawalURL,
                                               failSuffix: nil, http: http, logger: logger)
         let ids = IDs()
         ids.expect(withdrawals)
@@ -49,7 +49,7 @@ enum WithdrawalBenchmark {
             for _ in 0..<concurrency {
                 group.addTask {
                     while let index = await counter.next(limit: withdrawals) {
-                        let body = #"{"accountNumber":"\#(targets[index % targets.count])","reason":"repayment","amountFen":\#(amount),"payee":{"kind":"lender","name":"连云港农商银行","bankAccount":"6230000000000001"},"evidence":{"loanType":"commercial","loanContractNumber":"BENCH-\#(index)","outstandingFen":100000000}}"#
+                        let body = #"{"accountNumber":"\#(targets[index % targets.count])","reason":"repayment","amountFen":\#(amount),"payee":{"kind":"lender","name":"连云港农商银行","bankAccount":"6230000000000001"},"evidence":{"loanType":"commercial","loanContractNumber":"BENCH-\#(index)","outstandingFen":100000000,"payeeBankAccount":"6230000000000001"}}"#
                         let began = ContinuousClock.now
                         let (status, json) = try await DepositBenchmark.post(http, "\(withdrawalURL)/v1/withdrawals", body)
                         guard status == 202, let id = json["withdrawalId"] as? String else { throw CommandError("withdrawal refused (\(status)): \(json)") }

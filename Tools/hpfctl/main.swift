@@ -5,6 +5,11 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 let usage = """
     usage: hpfctl <command> [options]
       topics                                   create every topic of the catalogue (idempotent)
+      token citizen --id-number N | token staff --staff-id S --role R[,R] [--minutes M]
+                                               a development token (HPF_ENV=development stacks only)
+      call [--as CREDENTIAL] [--status 1] METHOD URL [BODY]
+                                               one request as officer (default), citizen:ID, staff:ID:ROLES,
+                                               channel:NAME (signed) or none
       events <topic> [--key K] [--seconds S]   print the events on a topic (from the beginning)
       bench-deposits [--accounts N] [--deposits N] [--concurrency N] [--url URL]
                                                end-to-end deposits per second through the running stack
@@ -28,6 +33,8 @@ do {
     let options = CommandOptions(arguments.dropFirst())
     switch arguments.first {
     case "topics": try await TopicsCommand.run()
+    case "token": try TokenCommand.run(options)
+    case "call": try await CallCommand.run(options)
     case "events": try await EventsCommand.run(options)
     case "bench-deposits": try await DepositBenchmark.run(options)
     case "bench-annual": try await AnnualSubsidyBenchmark.run(options)

@@ -19,8 +19,9 @@ struct AccountHandlers: Sendable {
         var contributionMonths: Int
     }
 
-    @Sendable func balance(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func balance(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let number = try context.parameters.require("accountNumber")
+        try await runtime.authorize(context, account: number)
         let currentMonth = runtime.clock.today.yearMonth.description
         let rows = try await runtime.database.query("""
             SELECT status, balance_fen, contributed_fen, subsidy_fen, withdrawn_fen,
@@ -51,8 +52,9 @@ struct AccountHandlers: Sendable {
     }
 
     /// Entries oldest first; page with `afterSeq` and `limit` (at most 500).
-    @Sendable func ledger(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func ledger(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let number = try context.parameters.require("accountNumber")
+        try await runtime.authorize(context, account: number)
         let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 100, 1), 500)
         let afterSeq = Int64(request.uri.queryParameters.get("afterSeq", as: Int.self) ?? 0)
         try await requireAccount(number)
@@ -78,8 +80,9 @@ struct AccountHandlers: Sendable {
     }
 
     /// §9: contributions within the city's annual cap are deductible.
-    @Sendable func taxStatement(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func taxStatement(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let number = try context.parameters.require("accountNumber")
+        try await runtime.authorize(context, account: number)
         guard let year = request.uri.queryParameters.get("year", as: Int.self), (2000...2100).contains(year) else {
             throw Problem.malformed("year=YYYY is required", errors: [.init(field: "year", message: "a four-digit year")])
         }

@@ -22,8 +22,13 @@ struct ContributionHandlers: Sendable {
     /// How far in the future a channel's clock may be before we refuse the timestamp.
     static let clockSkewSeconds: TimeInterval = 300
 
-    @Sendable func receive(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func receive(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let body = try await HTTPJSON.decode(Body.self, from: request)
+        // A channel notifies only its own payments: WeChat Pay cannot report an Alipay payment.
+        if let channel = context.caller?.channelId, channel != body.channel.rawValue {
+            throw Problem.forbidden(code: "channel_mismatch", "channel \(channel) cannot notify a \(body.channel.rawValue) payment")
+        }
+        try await runtime.authorize(context, account: body.accountNumber)
         var errors: [Problem.FieldError] = []
         if body.amountFen <= 0 { errors.append(.init(field: "amountFen", message: "a positive number of fen")) }
         if body.channelTxnId.isEmpty || body.channelTxnId.count > 128 { errors.append(.init(field: "channelTxnId", message: "1 to 128 characters")) }

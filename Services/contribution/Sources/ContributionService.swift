@@ -10,16 +10,14 @@ public enum ContributionService: HPFServiceModule {
     public static let descriptor = ServiceDescriptor(name: "contribution", schema: "contribution", defaultPort: 8082,
                                                      migrations: ContributionMigrations.all)
 
-    public static func addRoutes(to router: Router<BasicRequestContext>, runtime: ServiceRuntime) {
-        let contributions = ContributionHandlers(runtime: runtime)
-        router.post("/v1/contributions", use: contributions.receive)
+    public static func addRoutes(to routes: Routes, runtime: ServiceRuntime) {
+        // Payment notifications come only from a payment channel, signed (WeChat Pay v3 style).
+        routes.post("/v1/contributions", .channel(.payment), use: ContributionHandlers(runtime: runtime).receive)
         let accounts = AccountHandlers(runtime: runtime)
-        router.get("/v1/accounts/:accountNumber/balance", use: accounts.balance)
-        router.get("/v1/accounts/:accountNumber/ledger", use: accounts.ledger)
-        router.get("/v1/accounts/:accountNumber/tax-statement", use: accounts.taxStatement)
-        router.group("/v1/imports/contributions")
-            .add(middleware: runtime.staffOnly)
-            .post(use: LegacyImport(runtime: runtime).importHistory)
+        routes.get("/v1/accounts/:accountNumber/balance", .holderOrAnyStaff, use: accounts.balance)
+        routes.get("/v1/accounts/:accountNumber/ledger", .holderOrAnyStaff, use: accounts.ledger)
+        routes.get("/v1/accounts/:accountNumber/tax-statement", .holderOrAnyStaff, use: accounts.taxStatement)
+        routes.post("/v1/imports/contributions", .staff(.fundOfficer), use: LegacyImport(runtime: runtime).importHistory)
     }
 
     public static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] {

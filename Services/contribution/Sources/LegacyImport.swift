@@ -32,7 +32,7 @@ struct LegacyImport: Sendable {
         var results: [Outcome]
     }
 
-    @Sendable func importHistory(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func importHistory(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let items = try await HTTPJSON.decode([Item].self, from: request)
         var results: [Outcome] = []
         for item in items { results.append(try await importOne(item)) }

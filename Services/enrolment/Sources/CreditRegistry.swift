@@ -29,7 +29,7 @@ struct CreditRegistry: Sendable {
     struct ImportResult: Encodable { var imported: Int; var alreadyKnown: Int }
 
     /// `POST /v1/credit-records` (staff): idempotent on (source, reference).
-    @Sendable func importRecords(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func importRecords(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let body = try await HTTPJSON.decode(ImportRequest.self, from: request)
         var problems: [Problem.FieldError] = []
         var ids: [ResidentID] = []

@@ -23,11 +23,16 @@ struct EnrolmentHandlers: Sendable {
     }
 
     /// `POST /v1/enrolments`
-    @Sendable func enrol(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func enrol(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let body = try await HTTPJSON.decode(EnrolmentRequest.self, from: request)
         let today = runtime.clock.today
         let applicant = try EnrolmentDecision.decide(body, on: today, parameters: runtime.parameters)
         let personRef = hasher.ref(applicant.id)
+        // A citizen enrols only themselves: the ID number must be the one their token was issued for.
+        if let caller = context.caller?.citizenRef, caller != personRef {
+            throw Problem.forbidden(code: "not_own_id_number", "a citizen may enrol only with their own ID number")
+        }
+        let enrolledBy = context.caller?.staffId
         let perPayment = ContributionRules.minimumPerPayment(county: body.county, schedule: body.agreement.schedule, parameters: runtime.parameters)!
 
         let accountNumber: String = try await runtime.idempotentTransaction { connection in
@@ -48,12 +53,12 @@ struct EnrolmentHandlers: Sendable {
             try await connection.query("""
                 INSERT INTO accounts (account_number, person_ref, id_number_masked, name, phone, employment_type, industry, role,
                     county, residence, children_count, education_level, graduation_date, retirement_group, retirement_month,
-                    schedule, agreement_amount_fen, channel, monthly_minimum_fen, status, opened_on)
+                    schedule, agreement_amount_fen, channel, monthly_minimum_fen, status, opened_on, enrolled_by, payout_bank_account)
                 VALUES (\(number), \(personRef), \(applicant.id.masked), \(body.name), \(body.phone), \(body.employmentType.rawValue),
                     \(body.industry.rawValue), \(body.role.rawValue), \(body.county), \(body.residence.rawValue), \(body.childrenCount),
                     \(edu.level.rawValue), \(edu.graduationDate?.description)::date, \(applicant.group.rawValue),
                     \(applicant.retirementMonth.description), \(body.agreement.schedule.rawValue), \(body.agreement.amountFen),
-                    \(body.agreement.channel.rawValue), \(applicant.monthlyMinimum), 'active', \(today.description)::date)
+                    \(body.agreement.channel.rawValue), \(applicant.monthlyMinimum), 'active', \(today.description)::date, \(enrolledBy), \(body.payoutBankAccount))
                 """, logger: runtime.logger)
             try await connection.query("""
                 INSERT INTO agreement_history (account_number, version, schedule, amount_fen, channel, effective_on)
@@ -63,10 +68,12 @@ struct EnrolmentHandlers: Sendable {
                 accountNumber: number, personRef: personRef, openedOn: today, county: body.county, residence: body.residence,
                 industry: body.industry, role: body.role, employmentType: body.employmentType, childrenCount: body.childrenCount,
                 education: body.education, retirementMonth: applicant.retirementMonth, agreement: body.agreement,
-                monthlyMinimumFen: applicant.monthlyMinimum, veteran: body.veteran)
+                monthlyMinimumFen: applicant.monthlyMinimum, veteran: body.veteran,
+                payoutAccountRef: body.payoutBankAccount.map { hasher.ref(bankAccount: $0) })
             try await runtime.emit(.accountOpened, opened, account: number, on: connection)
             return number
         }
+        try runtime.authorize(context, account: accountNumber, ownerRef: personRef)
         runtime.logger.info("account opened", metadata: ["accountNumber": "\(accountNumber)", "idNumber": "\(applicant.id.masked)"])
         return try HTTPJSON.response(.created, Enrolled(accountNumber: accountNumber, status: "active",
                                                          monthlyMinimumFen: applicant.monthlyMinimum, minimumPerPaymentFen: perPayment))
@@ -92,8 +99,9 @@ struct EnrolmentHandlers: Sendable {
     }
 
     /// `GET /v1/accounts/{accountNumber}`: the resident ID and phone are masked.
-    @Sendable func account(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func account(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let number = try context.parameters.require("accountNumber")
+        try await runtime.authorize(context, account: number)
         guard let view = try await loadAccount(number) else {
             throw Problem.unknownAccount(number)
         }
@@ -127,9 +135,14 @@ struct EnrolmentHandlers: Sendable {
     }
 
     /// `PUT /v1/accounts/{accountNumber}/agreement`: a new agreement version, effective today.
-    @Sendable func changeAgreement(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func changeAgreement(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let number = try context.parameters.require("accountNumber")
-        let agreement = try await HTTPJSON.decode(Agreement.self, from: request)
+        try await runtime.authorize(context, account: number)
+        let change = try await HTTPJSON.decode(AgreementChange.self, from: request)
+        let agreement = change.agreement
+        if let account = change.payoutBankAccount, !BankAccountNumber.isValid(account) {
+            throw Problem.malformed("payoutBankAccount must be 8 to 32 digits", errors: [.init(field: "payoutBankAccount", message: "8 to 32 digits")])
+        }
         let today = runtime.clock.today
         try await runtime.idempotentTransaction { connection in
             var county: String?
@@ -143,7 +156,8 @@ struct EnrolmentHandlers: Sendable {
             try EnrolmentDecision.checkAgreement(agreement, county: county, parameters: runtime.parameters)
             try await connection.query("""
                 UPDATE accounts SET schedule = \(agreement.schedule.rawValue), agreement_amount_fen = \(agreement.amountFen),
-                    channel = \(agreement.channel.rawValue) WHERE account_number = \(number)
+                    channel = \(agreement.channel.rawValue), payout_bank_account = coalesce(\(change.payoutBankAccount), payout_bank_account)
+                WHERE account_number = \(number)
                 """, logger: runtime.logger)
             try await connection.query("""
                 INSERT INTO agreement_history (account_number, version, schedule, amount_fen, channel, effective_on)
@@ -151,11 +165,26 @@ struct EnrolmentHandlers: Sendable {
                        \(agreement.channel.rawValue), \(today.description)::date
                 FROM agreement_history WHERE account_number = \(number)
                 """, logger: runtime.logger)
-            let changed = AgreementChanged(accountNumber: number, agreement: agreement, changedOn: today)
+            let changed = AgreementChanged(accountNumber: number, agreement: agreement, changedOn: today,
+                                           payoutAccountRef: change.payoutBankAccount.map { hasher.ref(bankAccount: $0) })
             try await runtime.emit(.agreementChanged, changed, account: number, on: connection)
         }
         guard let view = try await loadAccount(number) else { throw Problem.unknownAccount(number) }
         return try HTTPJSON.response(.ok, view)
+    }
+
+    /// The body of `PUT /v1/accounts/{accountNumber}/agreement`: the agreement, and optionally a new
+    /// payout bank account.
+    struct AgreementChange: Decodable {
+        var agreement: Agreement
+        var payoutBankAccount: String?
+
+        enum CodingKeys: String, CodingKey { case payoutBankAccount }
+
+        init(from decoder: any Decoder) throws {
+            agreement = try Agreement(from: decoder)
+            payoutBankAccount = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(String.self, forKey: .payoutBankAccount)
+        }
     }
 
     struct Statistics: Codable {
@@ -166,7 +195,7 @@ struct EnrolmentHandlers: Sendable {
     }
 
     /// `GET /v1/statistics?groupBy=industry|role|county|residence|employmentType` (§14-16).
-    @Sendable func statistics(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func statistics(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let columns = ["industry": "industry", "role": "role", "county": "county", "residence": "residence", "employmentType": "employment_type"]
         let groupBy = request.uri.queryParameters.get("groupBy") ?? "industry"
         guard let column = columns[groupBy] else {

@@ -54,5 +54,11 @@ enum EnrolmentMigrations {
             );
             CREATE INDEX credit_records_person ON credit_records (person_ref)
             """),
+        Migration(2, "who enrolled an account on a person's behalf", """
+            -- The staff id of the officer who enrolled the person (null: the person themselves).
+            ALTER TABLE accounts ADD COLUMN enrolled_by text;
+            -- The holder's own bank account for payouts to themselves (only its keyed hash leaves this service).
+            ALTER TABLE accounts ADD COLUMN payout_bank_account text
+            """),
     ]
 }

@@ -21,6 +21,9 @@ struct EnrolmentRequest: Decodable, Sendable {
     /// §11: a veteran (退役军人), optional.
     var veteran: Bool?
     var agreement: Agreement
+    /// The holder's own bank account for payouts to themselves (closures, and withdrawals paid to
+    /// the holder), registered with the agreement; optional.
+    var payoutBankAccount: String?
 
     /// Field checks that need no policy: a failure is a 400 naming each field.
     func fieldErrors() -> [Problem.FieldError] {
@@ -36,6 +39,14 @@ struct EnrolmentRequest: Decodable, Sendable {
         }
         if childrenCount < 0 || childrenCount > 20 { errors.append(.init(field: "childrenCount", message: "0 to 20")) }
         if agreement.amountFen <= 0 { errors.append(.init(field: "agreement.amountFen", message: "a positive number of fen")) }
+        if let account = payoutBankAccount, !BankAccountNumber.isValid(account) {
+            errors.append(.init(field: "payoutBankAccount", message: "8 to 32 digits"))
+        }
         return errors
     }
+}
+
+/// A bank account number as the suite accepts it: 8 to 32 ASCII digits.
+enum BankAccountNumber {
+    static func isValid(_ text: String) -> Bool { (8...32).contains(text.utf8.count) && text.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
 }

@@ -8,17 +8,14 @@ public enum EnrolmentService: HPFServiceModule {
     public static let descriptor = ServiceDescriptor(name: "enrolment", schema: "enrolment", defaultPort: 8081,
                                                      migrations: EnrolmentMigrations.all)
 
-    public static func addRoutes(to router: Router<BasicRequestContext>, runtime: ServiceRuntime) {
+    public static func addRoutes(to routes: Routes, runtime: ServiceRuntime) {
         let enrolments = EnrolmentHandlers(runtime: runtime)
-        router.post("/v1/enrolments", use: enrolments.enrol)
-        router.get("/v1/accounts/:accountNumber", use: enrolments.account)
-        router.put("/v1/accounts/:accountNumber/agreement", use: enrolments.changeAgreement)
-        router.get("/v1/statistics", use: enrolments.statistics)
-
-        let credit = CreditRegistry(runtime: runtime)
-        router.group("/v1/credit-records")
-            .add(middleware: runtime.staffOnly)
-            .post(use: credit.importRecords)
+        // A citizen enrols with their own ID number; an officer may enrol someone (recorded).
+        routes.post("/v1/enrolments", .citizen(orStaff: .enrolmentOfficer), use: enrolments.enrol)
+        routes.get("/v1/accounts/:accountNumber", .holderOrAnyStaff, use: enrolments.account)
+        routes.put("/v1/accounts/:accountNumber/agreement", .holder(orStaff: .enrolmentOfficer), use: enrolments.changeAgreement)
+        routes.get("/v1/statistics", .anyStaff, use: enrolments.statistics)
+        routes.post("/v1/credit-records", .staff(.fundOfficer), use: CreditRegistry(runtime: runtime).importRecords)
     }
 
     public static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] {

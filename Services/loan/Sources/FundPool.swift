@@ -68,7 +68,7 @@ enum FundPool {
     struct Handlers: Sendable {
         let runtime: ServiceRuntime
 
-        @Sendable func get(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        @Sendable func get(_ request: Request, context: HPFRequestContext) async throws -> Response {
             let view = try await runtime.database.withConnection { connection in try await FundPool.view(runtime: runtime, connection: connection) }
             return try HTTPJSON.response(.ok, view)
         }
@@ -81,7 +81,7 @@ enum FundPool {
 
         /// `POST /v1/fund-pool/entries` (staff): a bank credit line (`credit_line`) or a change of the
         /// employed contributors' share (`employed_share`, signed); queued loans are released at once.
-        @Sendable func record(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        @Sendable func record(_ request: Request, context: HPFRequestContext) async throws -> Response {
             let entry = try await HTTPJSON.decode(Entry.self, from: request)
             guard entry.kind == "credit_line" || entry.kind == "employed_share" else {
                 throw Problem.malformed("kind must be credit_line or employed_share", errors: [.init(field: "kind", message: "credit_line | employed_share")])

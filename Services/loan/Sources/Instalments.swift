@@ -117,10 +117,17 @@ enum Instalments {
 
         /// `POST /v1/loans/{loanId}/repayments`: a bank transfer (applied at once, 201) or a debit of
         /// the HPF balance (202: the ledger debits it, then it is applied), idempotent on `reference`.
-        @Sendable func repay(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        @Sendable func repay(_ request: Request, context: HPFRequestContext) async throws -> Response {
             let text = try context.parameters.require("loanId")
             guard let loanId = UUID(uuidString: text) else { throw Problem.notFound("unknown_loan", "no loan \(text)") }
             let body = try await HTTPJSON.decode(Body.self, from: request)
+            // A bank transfer is the bank's word that money arrived: only its signed feed may say so.
+            // A debit of the HPF balance is the holder's (or an officer's) decision, never a channel's.
+            switch (body.source, context.caller) {
+            case (.bankTransfer, .channel?), (.hpfBalance, .citizen?), (.hpfBalance, .staff?): break
+            case (.bankTransfer, _): throw Problem.forbidden(code: "bank_feed_only", "bank-transfer repayments are reported by the bank's signed feed")
+            case (.hpfBalance, _): throw Problem.forbidden(code: "holder_only", "a repayment from the HPF balance is the holder's request")
+            }
             guard body.amountFen > 0, !body.reference.isEmpty, body.reference.count <= 128 else {
                 throw Problem.malformed("amountFen must be positive and reference 1 to 128 characters")
             }
@@ -130,6 +137,8 @@ enum Instalments {
                 guard let loan = try await LockedLoan.lock(loanId, connection: connection, logger: logger) else {
                     throw Problem.notFound("unknown_loan", "no loan \(text)")
                 }
+                try await runtime.authorize(context, account: loan.account, connection: connection,
+                                            notFound: Problem.notFound("unknown_loan", "no loan \(text)"))
                 for try await (amount, recorded) in try await connection.query("""
                     SELECT amount_fen, 'applied' FROM repayments WHERE loan_id = \(loanId) AND reference = \(body.reference)
                     UNION ALL SELECT amount_fen, status FROM balance_repayments WHERE loan_id = \(loanId) AND reference = \(body.reference)

@@ -48,6 +48,8 @@ struct LoanApplications: Sendable {
     struct Assessment: Sendable {
         let applicant: LoanReadModels.Applicant
         let spouse: LoanReadModels.Applicant?
+        /// The spouse's consent this assessment relied on (used up by an application).
+        let consent: UUID?
         let facts: LoanFacts
         let quota: LoanQuota
         let reasons: [String]
@@ -61,8 +63,16 @@ struct LoanApplications: Sendable {
             throw Problem.unknownAccount(body.accountNumber)
         }
         var spouse: LoanReadModels.Applicant?
+        var consent: UUID?
         if let number = body.spouseAccountNumber {
             guard number != body.accountNumber else { throw Problem.malformed("spouseAccountNumber is the applicant's own account") }
+            // Nobody can borrow on a stranger's balance by naming them: the spouse consents first, signed in.
+            consent = try await SpouseConsents.unused(spouse: number, applicant: body.accountNumber, on: date, parameters: p,
+                                                      connection: connection, logger: logger)
+            guard consent != nil else {
+                throw Problem.rule("spouse_consent_missing",
+                                   "the spouse has not consented: the holder of \(number) posts /v1/accounts/\(number)/spouse-consents first")
+            }
             // A spouse who is not a contributor still makes a couple; only a contributor's money counts.
             spouse = try await LoanReadModels.applicant(number, on: date, parameters: p, connection: connection, logger: logger)
         }
@@ -114,7 +124,7 @@ struct LoanApplications: Sendable {
             "dataAsOf": applicant.lastEventAt.map(Instant.format) ?? "no ledger event yet",
             "badCredit": "\(badCredit) (credit registry as of the latest enrolment event, and our overdue loans)",
         ]
-        return Assessment(applicant: applicant, spouse: spouse, facts: facts, quota: quota, reasons: reasons, investigation: investigation)
+        return Assessment(applicant: applicant, spouse: spouse, consent: consent, facts: facts, quota: quota, reasons: reasons, investigation: investigation)
     }
 
     static func validate(_ body: Body) throws {
@@ -128,9 +138,10 @@ struct LoanApplications: Sendable {
     }
 
     /// `POST /v1/loan-applications` -> 201 with the decision.
-    @Sendable func apply(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func apply(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let body = try await HTTPJSON.decode(Body.self, from: request)
         try Self.validate(body)
+        try await runtime.authorize(context, account: body.accountNumber)
         let fingerprint = String(decoding: try HTTPJSON.encoder().encode(body), as: UTF8.self)
         let logger = runtime.logger
         let today = runtime.clock.today
@@ -179,6 +190,7 @@ struct LoanApplications: Sendable {
                 decision: outcome, reasons: reasons, requestedFen: body.requestedFen, approvedFen: approvedFen, termMonths: body.termMonths,
                 repaymentMethod: body.repaymentMethod, annualRateMilliPercent: quota.annualRateMilliPercent, quota: quota, decidedOn: today)
             try await runtime.emit(.loanApplicationDecided, decided, account: body.accountNumber, on: connection)
+            if let consent = assessment.consent { try await SpouseConsents.use(consent, by: applicationId, connection: connection, logger: logger) }
             if let loanId {
                 try await connection.query("""
                     INSERT INTO loans (loan_id, application_id, account_number, person_ref, spouse_person_ref, principal_fen, outstanding_fen,
@@ -211,7 +223,7 @@ struct LoanApplications: Sendable {
 
     /// `GET /v1/loan-applications/{applicationId}`: the decision with the §18 records — the
     /// pre-loan investigation (what was checked, on which data) and the approval review.
-    @Sendable func get(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func get(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let text = try context.parameters.require("applicationId")
         guard let id = UUID(uuidString: text) else { throw Problem.notFound("unknown_application", "no application \(text)") }
         struct Record: Codable {
@@ -235,6 +247,7 @@ struct LoanApplications: Sendable {
             return nil
         }
         guard let record else { throw Problem.notFound("unknown_application", "no application \(text)") }
+        try await runtime.authorize(context, account: record.accountNumber, notFound: Problem.notFound("unknown_application", "no application \(text)"))
         return try HTTPJSON.response(.ok, record)
     }
 
@@ -247,8 +260,9 @@ struct LoanApplications: Sendable {
     /// parameters describe the plan (all optional): county, priceFen, firstHome, green,
     /// improvement, tradeIn, requestedFen, termMonths, repaymentMethod, monthlyIncomeFen,
     /// monthlyDebtFen, spouseAccountNumber. What is not given does not limit the quota.
-    @Sendable func quota(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func quota(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let number = try context.parameters.require("accountNumber")
+        try await runtime.authorize(context, account: number)
         let q = request.uri.queryParameters
         func int(_ name: String) throws -> Int64? {
             guard let text = q.get(name) else { return nil }

@@ -147,5 +147,16 @@ enum LoanMigrations {
             SELECT account_number, status = 'closed', contributed_fen, balance_fen, last_event_at FROM participants;
             ALTER TABLE participants DROP COLUMN status, DROP COLUMN contributed_fen, DROP COLUMN balance_fen, DROP COLUMN last_event_at
             """),
+        Migration(6, "spouses' consents to count their balance in an application (§5)", """
+            CREATE TABLE spouse_consents (
+                consent_id uuid PRIMARY KEY,
+                spouse_account text NOT NULL,
+                applicant_account text NOT NULL,
+                given_on date NOT NULL,
+                used_by uuid,
+                given_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX spouse_consents_unused ON spouse_consents (spouse_account, applicant_account) WHERE used_by IS NULL
+            """),
     ]
 }

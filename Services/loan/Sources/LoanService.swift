@@ -8,21 +8,26 @@ import ServiceRuntime
 /// schedules to the fen, and the shared fund pool's liquidity. Its facts come from the enrolment
 /// and ledger events only. Writes `hpf.loan.events.v1`.
 public enum LoanService: HPFServiceModule {
-    public static let descriptor = ServiceDescriptor(name: "loan", schema: "loan", defaultPort: 8085, migrations: LoanMigrations.all)
+    public static let descriptor = ServiceDescriptor(name: "loan", schema: "loan", defaultPort: 8085, migrations: LoanMigrations.all,
+                                                     accountOwners: "participants")
 
-    public static func addRoutes(to router: Router<BasicRequestContext>, runtime: ServiceRuntime) {
+    public static func addRoutes(to routes: Routes, runtime: ServiceRuntime) {
         let applications = LoanApplications(runtime: runtime)
-        router.post("/v1/loan-applications", use: applications.apply)
-        router.get("/v1/loan-applications/:applicationId", use: applications.get)
-        router.get("/v1/accounts/:accountNumber/loan-quota", use: applications.quota)
+        routes.post("/v1/loan-applications", .holder(orStaff: .fundOfficer), use: applications.apply)
+        routes.get("/v1/loan-applications/:applicationId", .holderOrAnyStaff, use: applications.get)
+        routes.get("/v1/accounts/:accountNumber/loan-quota", .holderOrAnyStaff, use: applications.quota)
+        // The spouse, signed in, consents to their balance counting in the applicant's application (§5).
+        routes.post("/v1/accounts/:accountNumber/spouse-consents", .holder(), use: SpouseConsents(runtime: runtime).give)
         let loans = Loans.Handlers(runtime: runtime)
-        router.get("/v1/loans/:loanId", use: loans.get)
-        router.get("/v1/loans/:loanId/schedule", use: loans.schedule)
-        router.post("/v1/loans/:loanId/repayments", use: Instalments.Handlers(runtime: runtime).repay)
+        routes.get("/v1/loans/:loanId", .holderOrAnyStaff, use: loans.get)
+        routes.get("/v1/loans/:loanId/schedule", .holderOrAnyStaff, use: loans.schedule)
+        // From the HPF balance: the holder (or an officer); by bank transfer: only the bank's signed feed.
+        routes.post("/v1/loans/:loanId/repayments", .holder(orStaff: .fundOfficer).orChannel(.bankFeed),
+                    use: Instalments.Handlers(runtime: runtime).repay)
         let pool = FundPool.Handlers(runtime: runtime)
-        router.get("/v1/fund-pool", use: pool.get)
-        router.group("/v1/fund-pool/entries").add(middleware: runtime.staffOnly).post(use: pool.record)
-        router.group("/v1/jobs/overdue").add(middleware: runtime.staffOnly).post(use: overdueCheck(runtime).onDemand)
+        routes.get("/v1/fund-pool", .anyStaff, use: pool.get)
+        routes.post("/v1/fund-pool/entries", .staff(.fundOfficer), use: pool.record)
+        routes.post("/v1/jobs/overdue", .staff(.fundOfficer), use: overdueCheck(runtime).onDemand)
     }
 
     public static func jobs(runtime: ServiceRuntime) -> [any Service] { [overdueCheck(runtime)] }

@@ -73,20 +73,21 @@ enum Loans {
     struct Handlers: Sendable {
         let runtime: ServiceRuntime
 
-        func loan(_ context: BasicRequestContext) async throws -> Row {
+        func loan(_ context: HPFRequestContext) async throws -> Row {
             let text = try context.parameters.require("loanId")
             guard let id = UUID(uuidString: text), let row = try await Loans.load(id, runtime: runtime) else {
                 throw Problem.notFound("unknown_loan", "no loan \(text)")
             }
+            try await runtime.authorize(context, account: row.view.accountNumber, notFound: Problem.notFound("unknown_loan", "no loan \(text)"))
             return row
         }
 
-        @Sendable func get(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        @Sendable func get(_ request: Request, context: HPFRequestContext) async throws -> Response {
             try HTTPJSON.response(.ok, try await loan(context).view)
         }
 
         /// `GET /v1/loans/{loanId}/schedule`: every instalment, rounded to the fen, the last absorbing the remainder.
-        @Sendable func schedule(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        @Sendable func schedule(_ request: Request, context: HPFRequestContext) async throws -> Response {
             let row = try await loan(context)
             struct Schedule: Codable {
                 var loanId: String

@@ -50,12 +50,12 @@ struct PartnerRegistry: Sendable {
     }
 
     /// `GET /v1/partners`
-    @Sendable func list(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func list(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let partners = try await runtime.database.withConnection { try await self.partners(connection: $0) }
         return try HTTPJSON.response(.ok, ["partners": partners])
     }
 
-    func partnerCode(_ context: BasicRequestContext) throws -> String {
+    func partnerCode(_ context: HPFRequestContext) throws -> String {
         let code = try context.parameters.require("partnerCode")
         guard let city = city(code) else { throw Problem.notFound("unknown_partner", "\(code) is not a partner city") }
         return city.code
@@ -84,7 +84,7 @@ struct PartnerRegistry: Sendable {
     struct Switches: Codable { var transfer: Bool; var recognition: Bool }
 
     /// `PUT /v1/partners/{partnerCode}` (staff): switch the exchanges on or off.
-    @Sendable func configure(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func configure(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let code = try partnerCode(context)
         let body = try await HTTPJSON.decode(Switches.self, from: request)
         try await runtime.database.query("""
@@ -99,7 +99,7 @@ struct PartnerRegistry: Sendable {
 
     /// `POST /v1/partners/{partnerCode}/keys` (staff): a partner's Ed25519 public key (raw 32
     /// bytes, base64) under a key id that is unique across partners.
-    @Sendable func registerKey(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func registerKey(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let code = try partnerCode(context)
         let body = try await HTTPJSON.decode(NewKey.self, from: request)
         guard !body.keyId.isEmpty, body.keyId.count <= 64 else { throw Problem.malformed("keyId must be 1 to 64 characters") }

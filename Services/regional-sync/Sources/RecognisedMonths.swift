@@ -32,9 +32,10 @@ enum RecognisedMonths {
     }
 
     /// `GET /v1/accounts/{accountNumber}/recognised-months`
-    static func list(runtime: ServiceRuntime) -> @Sendable (Request, BasicRequestContext) async throws -> Response {
+    static func list(runtime: ServiceRuntime) -> @Sendable (Request, HPFRequestContext) async throws -> Response {
         { _, context in
             let account = try context.parameters.require("accountNumber")
+            try await runtime.authorize(context, account: account)
             let months = try await runtime.database.withConnection { connection -> [Month]? in
                 guard try await RegionalReadModels.holder(account, connection: connection, logger: runtime.logger) != nil else { return nil }
                 var months: [Month] = []

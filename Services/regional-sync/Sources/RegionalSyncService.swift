@@ -25,21 +25,21 @@ public enum RegionalSyncService: HPFServiceModule {
         }
     }
 
-    public static func addRoutes(to router: Router<BasicRequestContext>, runtime: ServiceRuntime) {
+    public static func addRoutes(to routes: Routes, runtime: ServiceRuntime) {
         let parts = Parts(runtime: runtime)
-        router.get("/v1/partners", use: parts.registry.list)
-        let staff = runtime.staffOnly
-        router.group("/v1/partners/:partnerCode").add(middleware: staff).put(use: parts.registry.configure)
-        router.group("/v1/partners/:partnerCode/keys").add(middleware: staff).post(use: parts.registry.registerKey)
-        router.post("/v1/transfers/in", use: parts.transfersIn.start)
+        // The partner list (switches and public keys) reveals no person: any signed-in caller may read it.
+        routes.get("/v1/partners", .anyCaller, use: parts.registry.list)
+        routes.put("/v1/partners/:partnerCode", .staff(.fundOfficer), use: parts.registry.configure)
+        routes.post("/v1/partners/:partnerCode/keys", .staff(.fundOfficer), use: parts.registry.registerKey)
+        routes.post("/v1/transfers/in", .holder(orStaff: .fundOfficer), use: parts.transfersIn.start)
         let resolution = TransferResolution(runtime: runtime, feed: parts.feed)
-        router.post("/v1/transfers/:transferId/cancel", use: resolution.cancelRequest)
-        router.group("/v1/transfers/:transferId/failure").add(middleware: staff).post(use: resolution.fail)
-        router.group("/v1/jobs/transfer-timeouts").add(middleware: staff).post(use: unansweredJob(runtime).onDemand)
+        routes.post("/v1/transfers/:transferId/cancel", .holder(orStaff: .fundOfficer), use: resolution.cancelRequest)
+        routes.post("/v1/transfers/:transferId/failure", .staff(.fundOfficer), use: resolution.fail)
+        routes.post("/v1/jobs/transfer-timeouts", .staff(.fundOfficer), use: unansweredJob(runtime).onDemand)
         let queries = TransferQueries(runtime: runtime)
-        router.get("/v1/transfers/:transferId", use: queries.get)
-        router.get("/v1/accounts/:accountNumber/transfers", use: queries.forAccount)
-        router.get("/v1/accounts/:accountNumber/recognised-months", use: RecognisedMonths.list(runtime: runtime))
+        routes.get("/v1/transfers/:transferId", .holderOrAnyStaff, use: queries.get)
+        routes.get("/v1/accounts/:accountNumber/transfers", .holderOrAnyStaff, use: queries.forAccount)
+        routes.get("/v1/accounts/:accountNumber/recognised-months", .holderOrAnyStaff, use: RecognisedMonths.list(runtime: runtime))
     }
 
     /// Transfers a partner left unanswered for `transferAnswerDays` end (daily, and on demand for staff).

@@ -7,7 +7,7 @@ import ServiceRuntime
 struct TransferQueries: Sendable {
     let runtime: ServiceRuntime
 
-    static func transferID(_ context: BasicRequestContext) throws -> UUID {
+    static func transferID(_ context: HPFRequestContext) throws -> UUID {
         let text = try context.parameters.require("transferId")
         guard let id = UUID(uuidString: text) else { throw Problem.notFound("unknown_transfer", "no transfer \(text)") }
         return id
@@ -27,19 +27,21 @@ struct TransferQueries: Sendable {
     }
 
     /// `GET /v1/transfers/{transferId}`
-    @Sendable func get(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func get(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let id = try Self.transferID(context)
         let view = try await runtime.database.withConnection { connection -> Transfers.View? in
             guard let record = try await Transfers.load(id, connection: connection, logger: runtime.logger) else { return nil }
             return try await Transfers.view(record, connection: connection, logger: runtime.logger)
         }
         guard let view else { throw Problem.notFound("unknown_transfer", "no transfer \(id)") }
+        try await runtime.authorize(context, account: view.accountNumber, notFound: Problem.notFound("unknown_transfer", "no transfer \(id)"))
         return try HTTPJSON.response(.ok, view)
     }
 
     /// `GET /v1/accounts/{accountNumber}/transfers`: newest first.
-    @Sendable func forAccount(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func forAccount(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let account = try context.parameters.require("accountNumber")
+        try await runtime.authorize(context, account: account)
         let views = try await runtime.database.withConnection { connection -> [Transfers.View] in
             let records = try await Transfers.records(try await connection.query("""
                 SELECT \(unescaped: Transfers.columns) FROM transfers WHERE account_number = \(account) ORDER BY updated_at DESC LIMIT 100

@@ -39,12 +39,14 @@ struct TransferResolution: Sendable {
 
     /// `POST /v1/transfers/{transferId}/cancel`: only while the letter is in state 01 (the partner
     /// has not taken it yet).
-    @Sendable func cancelRequest(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func cancelRequest(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let id = try TransferQueries.transferID(context)
         let record = try await runtime.idempotentTransaction { connection -> Transfers.Record in
             guard let current = try await Transfers.load(id, connection: connection, logger: runtime.logger), current.direction == .in else {
                 throw Problem.notFound("unknown_transfer", "no transfer in \(id)")
             }
+            try await runtime.authorize(context, account: current.account, connection: connection,
+                                        notFound: Problem.notFound("unknown_transfer", "no transfer in \(id)"))
             guard let cancelled = try await cancel(current, code: "cancelled_by_applicant", detail: nil, connection: connection) else {
                 throw Problem.conflict("transfer_not_cancellable",
                                        "the transfer is in state \(current.state.rawValue) (\(current.state.name)); cancel only in 01")
@@ -105,7 +107,7 @@ struct TransferResolution: Sendable {
     }
 
     /// `POST /v1/transfers/{transferId}/failure` (staff)
-    @Sendable func fail(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func fail(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let id = try TransferQueries.transferID(context)
         let body = try await HTTPJSON.decode(Body.self, from: request)
         guard !body.code.isEmpty, body.code.count <= 64 else {

@@ -24,8 +24,9 @@ struct TransfersIn: Sendable {
     }
 
     /// `POST /v1/transfers/in`
-    @Sendable func start(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func start(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let body = try await HTTPJSON.decode(Body.self, from: request)
+        try await runtime.authorize(context, account: body.accountNumber)
         let name = body.name.trimmingCharacters(in: .whitespaces)
         guard !name.isEmpty, name.count <= 50 else {
             throw Problem.malformed("name is required", errors: [.init(field: "name", message: "1 to 50 characters")])

@@ -30,7 +30,7 @@ struct SocialInsuranceSubsidy: Sendable {
         var monthsSubsidised: Int
     }
 
-    @Sendable func decide(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func decide(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let body = try await HTTPJSON.decode(Body.self, from: request)
         guard body.paidFen > 0 else { throw Problem.malformed("paidFen must be positive", errors: [.init(field: "paidFen", message: "a positive number of fen")]) }
         guard let id = ResidentID(body.idNumber) else { throw Problem.rule("invalid_id_number", "the resident ID number is not valid") }

@@ -28,11 +28,12 @@ struct SubsidyQueries: Sendable {
 
     /// `GET /v1/accounts/{accountNumber}/subsidies`: the cap is per person (all their accounts);
     /// grants are this account's, plus the person's social-insurance subsidies (outside the cap).
-    @Sendable func subsidies(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func subsidies(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let number = try context.parameters.require("accountNumber")
         var personRef: String?
         for try await ref in try await runtime.database.query(
             "SELECT person_ref FROM participants WHERE account_number = \(number)").decode(String.self) { personRef = ref }
+        try runtime.authorize(context, account: number, ownerRef: personRef)
         guard let personRef else { throw Problem.unknownAccount(number) }
         var total: Fen = 0
         for try await granted in try await runtime.database.query(
@@ -66,7 +67,7 @@ struct SubsidyQueries: Sendable {
     }
 
     /// `GET /v1/subsidy-budget`: what was granted per kind and year.
-    @Sendable func budget(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func budget(_ request: Request, context: HPFRequestContext) async throws -> Response {
         var lines: [BudgetLine] = []
         for try await (year, kind, amount, count) in try await runtime.database.query("""
             SELECT extract(year FROM granted_on)::int, kind, sum(amount_fen)::bigint, count(*) FROM grants GROUP BY 1, 2

@@ -9,15 +9,15 @@ import ServiceRuntime
 /// the event stream. Writes `hpf.subsidy.events.v1`.
 public enum SubsidyService: HPFServiceModule {
     public static let descriptor = ServiceDescriptor(name: "subsidy", schema: "subsidy", defaultPort: 8083,
-                                                     migrations: SubsidyMigrations.all)
+                                                     migrations: SubsidyMigrations.all, accountOwners: "participants")
 
-    public static func addRoutes(to router: Router<BasicRequestContext>, runtime: ServiceRuntime) {
+    public static func addRoutes(to routes: Routes, runtime: ServiceRuntime) {
         let queries = SubsidyQueries(runtime: runtime)
-        router.get("/v1/accounts/:accountNumber/subsidies", use: queries.subsidies)
-        router.get("/v1/subsidy-budget", use: queries.budget)
-        let staff = runtime.staffOnly
-        router.group("/v1/jobs/annual-subsidy").add(middleware: staff).post(use: annualSubsidy(runtime).onDemand)
-        router.group("/v1/social-insurance/payments").add(middleware: staff).post(use: SocialInsuranceSubsidy(runtime: runtime).decide)
+        routes.get("/v1/accounts/:accountNumber/subsidies", .holderOrAnyStaff, use: queries.subsidies)
+        routes.get("/v1/subsidy-budget", .anyStaff, use: queries.budget)
+        routes.post("/v1/jobs/annual-subsidy", .staff(.fundOfficer), use: annualSubsidy(runtime).onDemand)
+        // §12 payments are reported by the social-insurance system, signed like a channel.
+        routes.post("/v1/social-insurance/payments", .channel(.socialInsurance), use: SocialInsuranceSubsidy(runtime: runtime).decide)
     }
 
     public static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] {

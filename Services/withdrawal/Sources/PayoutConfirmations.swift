@@ -21,7 +21,7 @@ struct PayoutConfirmations: Sendable {
         var failureCode: String?
     }
 
-    @Sendable func confirm(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func confirm(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let text = try context.parameters.require("payoutId")
         guard let payoutId = UUID(uuidString: text) else { throw Problem.notFound("unknown_payout", "no payout \(text)") }
         let body = try await HTTPJSON.decode(Body.self, from: request)
@@ -36,6 +36,7 @@ struct PayoutConfirmations: Sendable {
                 throw Problem.notFound("unknown_payout", "no payout \(text)")
             }
             let id = current.id
+            try await runtime.authorize(context, account: current.account, connection: connection)
             if let confirmed = current.payoutOutcome {
                 guard confirmed == outcome, current.channelRef == body.channelRef else {
                     throw Problem.conflict("payout_already_confirmed", "payout \(text) was already confirmed as \(confirmed.split(separator: "|").first ?? "")")

@@ -47,8 +47,9 @@ enum RentPlans {
         let runtime: ServiceRuntime
 
         /// `POST /v1/rent-plans` -> 201 with the plan (and its first month requested when due).
-        @Sendable func create(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        @Sendable func create(_ request: Request, context: HPFRequestContext) async throws -> Response {
             let body = try await HTTPJSON.decode(Body.self, from: request)
+            try await runtime.authorize(context, account: body.accountNumber)
             var errors = PayeeRules.errors(body.payee)
             if body.payee.kind != .landlord && body.payee.kind != .agency {
                 errors.append(.init(field: "payee.kind", message: "rent is paid directly to a landlord or agency (§8)"))
@@ -106,11 +107,12 @@ enum RentPlans {
             return try HTTPJSON.response(replay ? .ok : .created, view)
         }
 
-        @Sendable func get(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        @Sendable func get(_ request: Request, context: HPFRequestContext) async throws -> Response {
             let text = try context.parameters.require("planId")
             guard let id = UUID(uuidString: text), let view = try await load(id, runtime: runtime) else {
                 throw Problem.notFound("unknown_rent_plan", "no rent plan \(text)")
             }
+            try await runtime.authorize(context, account: view.accountNumber, notFound: Problem.notFound("unknown_rent_plan", "no rent plan \(text)"))
             return try HTTPJSON.response(.ok, view)
         }
     }

@@ -11,9 +11,15 @@ enum WithdrawalAccounts {
             .on(.accountOpened, AccountOpened.self) { event, connection in
                 let a = event.data
                 try await connection.query("""
-                    INSERT INTO accounts (account_number, person_ref, residence, retirement_month)
-                    VALUES (\(a.accountNumber), \(a.personRef), \(a.residence.rawValue), \(a.retirementMonth.description))
+                    INSERT INTO accounts (account_number, person_ref, residence, retirement_month, payout_account_ref)
+                    VALUES (\(a.accountNumber), \(a.personRef), \(a.residence.rawValue), \(a.retirementMonth.description), \(a.payoutAccountRef))
                     ON CONFLICT (account_number) DO NOTHING
+                    """, logger: logger)
+            },
+            .on(.agreementChanged, AgreementChanged.self) { event, connection in
+                guard let ref = event.data.payoutAccountRef else { return }
+                try await connection.query("""
+                    UPDATE accounts SET payout_account_ref = \(ref) WHERE account_number = \(event.data.accountNumber)
                     """, logger: logger)
             },
         ])
@@ -23,13 +29,15 @@ enum WithdrawalAccounts {
         let status: String
         let rural: Bool
         let retirementMonth: String
+        /// The keyed hash of the holder's registered payout bank account, if any.
+        let payoutAccountRef: String?
     }
 
     static func load(_ number: String, connection: PostgresConnection, logger: Logger) async throws -> Account? {
         let rows = try await connection.query(
-            "SELECT status, residence, retirement_month FROM accounts WHERE account_number = \(number)", logger: logger)
-        for try await (status, residence, retirement) in rows.decode((String, String, String).self) {
-            return Account(status: status, rural: residence == Residence.rural.rawValue, retirementMonth: retirement)
+            "SELECT status, residence, retirement_month, payout_account_ref FROM accounts WHERE account_number = \(number)", logger: logger)
+        for try await (status, residence, retirement, payout) in rows.decode((String, String, String, String?).self) {
+            return Account(status: status, rural: residence == Residence.rural.rawValue, retirementMonth: retirement, payoutAccountRef: payout)
         }
         return nil
     }

@@ -9,10 +9,16 @@ import ServiceRuntime
 struct WithdrawalHandlers: Sendable {
     let runtime: ServiceRuntime
 
-    @Sendable func request(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func request(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let body = try await HTTPJSON.decode(WithdrawalRequest.self, from: request)
         try body.validate()
+        try await runtime.authorize(context, account: body.accountNumber)
+        // Closing the account of someone who died is staff work, on the death certificate (§16).
+        if body.reason == .closure, body.evidence.closureReason == .death, context.caller?.isStaff != true {
+            throw Problem.forbidden(code: "staff_only_closure", "a closure by death is made by staff with the death certificate")
+        }
         let logger = runtime.logger
+        let hasher = runtime.personRefHasher
         let (record, replay) = try await runtime.idempotentTransaction { connection -> (Withdrawals.Record, Bool) in
             if let requestId = body.requestId {
                 // Copies of one request sent at once queue here, so each later copy finds the first
@@ -47,6 +53,7 @@ struct WithdrawalHandlers: Sendable {
             if let refusal = WithdrawalRules.refusal(for: body.claim, facts: facts, today: runtime.clock.today, parameters: runtime.parameters) {
                 throw Problem.rule(refusal.code, refusal.detail)
             }
+            if let refusal = PayeeRules.refusal(body, registeredRef: account.payoutAccountRef, refOf: hasher.ref(bankAccount:)) { throw refusal }
             let new = Withdrawals.New(account: body.accountNumber, reason: body.reason, requestedFen: body.amountFen,
                                       closureReason: body.evidence.closureReason, payee: body.payee,
                                       evidenceJSON: String(decoding: try JSONEncoder().encode(body.evidence), as: UTF8.self),
@@ -73,7 +80,7 @@ struct WithdrawalHandlers: Sendable {
         return (0, false)
     }
 
-    @Sendable func get(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func get(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let text = try context.parameters.require("withdrawalId")
         guard let id = UUID(uuidString: text) else { throw Problem.notFound("unknown_withdrawal", "no withdrawal \(text)") }
         let logger = runtime.logger
@@ -88,6 +95,7 @@ struct WithdrawalHandlers: Sendable {
             return (record, steps)
         }
         guard let (record, steps) = found else { throw Problem.notFound("unknown_withdrawal", "no withdrawal \(text)") }
+        try await runtime.authorize(context, account: record.account, notFound: Problem.notFound("unknown_withdrawal", "no withdrawal \(text)"))
         var view = WithdrawalView(record)
         view.steps = steps
         return try HTTPJSON.response(.ok, view)
@@ -102,8 +110,9 @@ struct WithdrawalHandlers: Sendable {
     }
 
     /// `GET /v1/accounts/{accountNumber}/withdrawals`: newest first, at most `limit` (default 50, up to 500).
-    @Sendable func list(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    @Sendable func list(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let number = try context.parameters.require("accountNumber")
+        try await runtime.authorize(context, account: number)
         let limit = min(max(Int(request.uri.queryParameters.get("limit") ?? "") ?? 50, 1), 500)
         let logger = runtime.logger
         let found = try await runtime.database.withConnection { connection -> (String, [Withdrawals.Record])? in

@@ -82,5 +82,8 @@ enum WithdrawalMigrations {
             -- Every ledger event of an account asks whether one of its paused plans can resume.
             CREATE INDEX rent_plans_paused ON rent_plans (account_number) WHERE status = 'paused'
             """),
+        Migration(3, "the holder's registered payout account (a keyed hash, from the enrolment events)", """
+            ALTER TABLE accounts ADD COLUMN payout_account_ref text
+            """),
     ]
 }

@@ -26,6 +26,10 @@ struct WithdrawalRequest: Codable, Sendable {
         var closureReason: ClosureReason?
         var certificateNumber: String?
         var newCity: String?
+        /// The bank account the document names for the payee (the seller's account in the purchase
+        /// contract, the builder's in the building contract, the lender's repayment account): a
+        /// withdrawal paid to anyone but the holder must go to the account its evidence names.
+        var payeeBankAccount: String?
     }
 
     var accountNumber: String
@@ -106,6 +110,44 @@ struct WithdrawalRequest: Codable, Sendable {
 }
 
 enum PayeeRules {
+    /// Who a withdrawal for `reason` may be paid to (a decision: the scheme pays the counterparty of
+    /// the document, or the holder; an heir only when the holder died).
+    static func allowedKinds(_ reason: WithdrawalReason, closure: ClosureReason?) -> Set<Payee.Kind> {
+        switch reason {
+        case .purchase: [.seller, .holder]
+        case .selfBuild: [.builder, .holder]
+        case .repayment: [.lender, .holder]
+        case .rent: [.landlord, .agency, .holder]
+        case .closure: closure == .death ? [.heir] : [.holder]
+        }
+    }
+
+    /// Whether the payee fits the request: the kind fits the reason; the holder is paid only to the
+    /// account registered with the agreement (`registeredRef`, a keyed hash compared with
+    /// `refOf(payee.bankAccount)`); a counterparty only to the account its evidence names.
+    static func refusal(_ request: WithdrawalRequest, registeredRef: String?, refOf: (String) -> String) -> Problem? {
+        let payee = request.payee
+        guard allowedKinds(request.reason, closure: request.evidence.closureReason).contains(payee.kind) else {
+            return Problem.rule("payee_kind_not_allowed", "a \(request.reason.rawValue) withdrawal cannot be paid to a \(payee.kind.rawValue)")
+        }
+        switch payee.kind {
+        case .holder:
+            guard let registeredRef else {
+                return Problem.rule("no_registered_payout_account", "the holder has registered no bank account for payouts (with the agreement)")
+            }
+            guard refOf(payee.bankAccount) == registeredRef else {
+                return Problem.rule("payee_not_registered_account", "a payout to the holder goes only to the bank account registered with the agreement")
+            }
+        case .seller, .builder, .lender:
+            guard request.evidence.payeeBankAccount == payee.bankAccount else {
+                return Problem.rule("payee_not_in_evidence", "the payee's bank account must be the one the evidence names (evidence.payeeBankAccount)")
+            }
+        case .landlord, .agency, .heir:
+            break
+        }
+        return nil
+    }
+
     static func errors(_ payee: Payee, field: String = "payee") -> [Problem.FieldError] {
         var errors: [Problem.FieldError] = []
         if payee.name.trimmingCharacters(in: .whitespaces).isEmpty || payee.name.count > 64 {

@@ -11,18 +11,17 @@ public enum WithdrawalService: HPFServiceModule {
     public static let descriptor = ServiceDescriptor(name: "withdrawal", schema: "withdrawal", defaultPort: 8084,
                                                      migrations: WithdrawalMigrations.all)
 
-    public static func addRoutes(to router: Router<BasicRequestContext>, runtime: ServiceRuntime) {
+    public static func addRoutes(to routes: Routes, runtime: ServiceRuntime) {
         let withdrawals = WithdrawalHandlers(runtime: runtime)
-        router.post("/v1/withdrawals", use: withdrawals.request)
-        router.get("/v1/withdrawals/:withdrawalId", use: withdrawals.get)
-        router.get("/v1/accounts/:accountNumber/withdrawals", use: withdrawals.list)
+        routes.post("/v1/withdrawals", .holder(orStaff: .fundOfficer), use: withdrawals.request)
+        routes.get("/v1/withdrawals/:withdrawalId", .holderOrAnyStaff, use: withdrawals.get)
+        routes.get("/v1/accounts/:accountNumber/withdrawals", .holderOrAnyStaff, use: withdrawals.list)
         let plans = RentPlans.Handlers(runtime: runtime)
-        router.post("/v1/rent-plans", use: plans.create)
-        router.get("/v1/rent-plans/:planId", use: plans.get)
-        let staff = runtime.staffOnly
-        // The payment channel authenticates like staff (a bearer token).
-        router.group("/v1/payouts/:payoutId/confirmation").add(middleware: staff).post(use: PayoutConfirmations(runtime: runtime).confirm)
-        router.group("/v1/jobs/rent-payments").add(middleware: staff).post(use: rentPayments(runtime).onDemand)
+        routes.post("/v1/rent-plans", .holder(orStaff: .fundOfficer), use: plans.create)
+        routes.get("/v1/rent-plans/:planId", .holderOrAnyStaff, use: plans.get)
+        // The payment channel that paid confirms, signed like its payment notifications.
+        routes.post("/v1/payouts/:payoutId/confirmation", .channel(.payment), use: PayoutConfirmations(runtime: runtime).confirm)
+        routes.post("/v1/jobs/rent-payments", .staff(.fundOfficer), use: rentPayments(runtime).onDemand)
     }
 
     public static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] {

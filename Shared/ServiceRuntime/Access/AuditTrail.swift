@@ -1,0 +1,169 @@
+import Contracts
+import Crypto
+import Foundation
+import Hummingbird
+import PostgresNIO
+
+/// The append-only, tamper-evident audit trail of one service: every state-changing request of
+/// an authenticated caller (staff actions, registry changes, imports, jobs run by hand,
+/// withdrawals, loan decisions, consents, channel notifications) leaves a record of who (subject
+/// and role), what (method and route), on which account, when, the request id and the outcome.
+/// No personal data: a citizen is their keyed `personRef`.
+///
+/// Tamper evidence: record n stores `hash = SHA-256(hash(n-1) || seq as 8 big-endian bytes ||
+/// record text)`; the chain head is one row locked by each append, so the chain is total. A
+/// trigger refuses UPDATE, DELETE and TRUNCATE; an edit made around it (by an owner who drops
+/// the trigger) breaks the chain at that record, which `GET /v1/audit/verification` reports.
+public struct AuditTrail: Sendable {
+    let database: Database
+
+    /// What one record says (its JSON text is what is hashed, so it is stored as written).
+    public struct Entry: Codable, Sendable, Equatable {
+        public var at: String
+        public var subject: String
+        public var role: String
+        public var action: String
+        public var account: String?
+        public var requestId: String
+        public var status: Int
+        public var code: String?
+    }
+
+    /// Appends `entries` in order in one transaction: the head row is locked once per batch, so
+    /// the chain costs one commit per batch, not one per request (`AuditWriter` makes the batches).
+    func append(_ entries: [Entry]) async throws {
+        let texts = try entries.map { String(decoding: try HTTPJSON.encoder().encode($0), as: UTF8.self) }
+        try await database.transaction { connection in
+            var seq: Int64 = 0
+            var previous: [UInt8] = []
+            for try await (headSeq, headHash) in try await connection.query(
+                "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE", logger: database.logger).decode((Int64, ByteBuffer).self) {
+                seq = headSeq
+                previous = Array(headHash.readableBytesView)
+            }
+            var seqs: [Int64] = [], prevs: [String] = [], hashes: [String] = []
+            for text in texts {
+                seq += 1
+                let hash = Self.hash(previous: previous, seq: seq, record: text)
+                seqs.append(seq)
+                prevs.append(Self.hex(previous))
+                hashes.append(Self.hex(hash))
+                previous = hash
+            }
+            try await connection.query("""
+                INSERT INTO audit_records (seq, at, record, prev_hash, hash)
+                SELECT s, now(), r, decode(p, 'hex'), decode(h, 'hex') FROM unnest(\(seqs)::bigint[], \(texts)::text[], \(prevs)::text[], \(hashes)::text[]) AS t(s, r, p, h)
+                """, logger: database.logger)
+            try await connection.query("UPDATE audit_head SET seq = \(seq), hash = decode(\(Self.hex(previous)), 'hex') WHERE id = 1",
+                                       logger: database.logger)
+        }
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+
+    static func hash(previous: [UInt8], seq: Int64, record: String) -> [UInt8] {
+        var input = previous
+        withUnsafeBytes(of: seq.bigEndian) { input.append(contentsOf: $0) }
+        input.append(contentsOf: Array(record.utf8))
+        return Array(SHA256.hash(data: input))
+    }
+
+    public struct Verification: Codable, Sendable {
+        public var verified: Bool
+        public var records: Int
+        /// The first record whose link or hash does not hold.
+        public var brokenAtSeq: Int64?
+    }
+
+    /// Walks the chain from the first record up to the head read first: appends committed while
+    /// it walks lie beyond that head (a record and the head move in one statement), so a busy
+    /// service verifies as well as an idle one.
+    func verify() async throws -> Verification {
+        var head: (seq: Int64, hash: [UInt8]) = (0, [])
+        for try await (seq, hash) in try await database.query("SELECT seq, hash FROM audit_head WHERE id = 1").decode((Int64, ByteBuffer).self) {
+            head = (seq, Array(hash.readableBytesView))
+        }
+        var previous = [UInt8](repeating: 0, count: 32)
+        var expected: Int64 = 1
+        let rows = try await database.query("SELECT seq, record, prev_hash, hash FROM audit_records WHERE seq <= \(head.seq) ORDER BY seq")
+        for try await (seq, record, prevBytes, hashBytes) in rows.decode((Int64, String, ByteBuffer, ByteBuffer).self) {
+            let prev = Array(prevBytes.readableBytesView)
+            let hash = Array(hashBytes.readableBytesView)
+            guard seq == expected, prev == previous, hash == Self.hash(previous: previous, seq: seq, record: record) else {
+                return Verification(verified: false, records: Int(expected - 1), brokenAtSeq: expected)
+            }
+            previous = hash
+            expected += 1
+        }
+        guard expected - 1 == head.seq, head.seq == 0 || head.hash == previous else {
+            return Verification(verified: false, records: Int(expected - 1), brokenAtSeq: expected)
+        }
+        return Verification(verified: true, records: Int(expected - 1), brokenAtSeq: nil)
+    }
+
+    // MARK: auditor routes
+
+    struct RecordView: Codable {
+        var seq: Int64
+        var entry: Entry
+        var hash: String
+    }
+
+    /// `GET /v1/audit?afterSeq=&limit=`: records in order, at most `limit` (default 100, up to 1000).
+    @Sendable func list(_ request: Request, context: HPFRequestContext) async throws -> Response {
+        let query = request.uri.queryParameters
+        let after = try QueryParameter.int(query, "afterSeq", default: 0, range: 0...Int64.max)
+        let limit = try QueryParameter.int(query, "limit", default: 100, range: 1...1000)
+        var records: [RecordView] = []
+        let rows = try await database.query("SELECT seq, record, hash FROM audit_records WHERE seq > \(after) ORDER BY seq LIMIT \(limit)")
+        for try await (seq, record, hash) in rows.decode((Int64, String, ByteBuffer).self) {
+            guard let entry = try? JSONDecoder().decode(Entry.self, from: Data(record.utf8)) else { continue }
+            records.append(RecordView(seq: seq, entry: entry, hash: hash.readableBytesView.map { String(format: "%02x", $0) }.joined()))
+        }
+        return try HTTPJSON.response(.ok, ["records": records])
+    }
+
+    /// `GET /v1/audit/verification`: whether the chain holds, and where it breaks.
+    @Sendable func verification(_ request: Request, context: HPFRequestContext) async throws -> Response {
+        try HTTPJSON.response(.ok, try await verify())
+    }
+
+    static let migration = Migration(10_001, "audit trail", """
+        CREATE TABLE IF NOT EXISTS audit_records (
+            seq bigint PRIMARY KEY,
+            at timestamptz NOT NULL,
+            record text NOT NULL,
+            prev_hash bytea NOT NULL,
+            hash bytea NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS audit_head (
+            id int PRIMARY KEY CHECK (id = 1),
+            seq bigint NOT NULL,
+            hash bytea NOT NULL
+        );
+        INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, decode(repeat('00', 32), 'hex')) ON CONFLICT DO NOTHING;
+        CREATE OR REPLACE FUNCTION audit_records_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'audit records are append-only';
+        END $$;
+        DROP TRIGGER IF EXISTS audit_records_no_change ON audit_records;
+        CREATE TRIGGER audit_records_no_change BEFORE UPDATE OR DELETE ON audit_records
+            FOR EACH ROW EXECUTE FUNCTION audit_records_append_only();
+        DROP TRIGGER IF EXISTS audit_records_no_truncate ON audit_records;
+        CREATE TRIGGER audit_records_no_truncate BEFORE TRUNCATE ON audit_records
+            FOR EACH STATEMENT EXECUTE FUNCTION audit_records_append_only();
+        """)
+}
+
+/// Query parameters with a documented range: a value that does not parse or is out of range is a
+/// 400 naming the parameter, never a silent default.
+public enum QueryParameter {
+    public static func int(_ query: Parameters, _ name: String, default value: Int64, range: ClosedRange<Int64>) throws -> Int64 {
+        guard let text = query.get(name) else { return value }
+        guard let parsed = Int64(text), range.contains(parsed) else {
+            throw Problem.malformed("\(name) must be an integer in \(range.lowerBound)...\(range.upperBound)",
+                                   errors: [.init(field: name, message: "an integer in \(range.lowerBound)...\(range.upperBound)")])
+        }
+        return parsed
+    }
+}

@@ -1,0 +1,49 @@
+import Synchronization
+
+/// Group commit for the audit trail: requests that finish while a batch is being written wait
+/// for the next batch, which takes them all at once. Each request still waits until its record
+/// is committed, but the chain's head is locked once per batch instead of once per request (one
+/// lock and one commit per request made every service's writes queue behind the audit trail).
+final class AuditWriter: Sendable {
+    private struct State {
+        var pending: [(AuditTrail.Entry, CheckedContinuation<Void, any Error>)] = []
+        var writing = false
+    }
+
+    private let state = Mutex(State())
+    private let trail: AuditTrail
+    /// At most this many records per transaction.
+    static let batchLimit = 500
+
+    init(trail: AuditTrail) { self.trail = trail }
+
+    func append(_ entry: AuditTrail.Entry) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let start = state.withLock { state -> Bool in
+                state.pending.append((entry, continuation))
+                guard !state.writing else { return false }
+                state.writing = true
+                return true
+            }
+            if start { Task { await self.drain() } }
+        }
+    }
+
+    private func drain() async {
+        while true {
+            let batch = state.withLock { state -> [(AuditTrail.Entry, CheckedContinuation<Void, any Error>)] in
+                let batch = Array(state.pending.prefix(Self.batchLimit))
+                state.pending.removeFirst(batch.count)
+                if batch.isEmpty { state.writing = false }
+                return batch
+            }
+            guard !batch.isEmpty else { return }
+            do {
+                try await trail.append(batch.map(\.0))
+                for (_, continuation) in batch { continuation.resume() }
+            } catch {
+                for (_, continuation) in batch { continuation.resume(throwing: error) }
+            }
+        }
+    }
+}

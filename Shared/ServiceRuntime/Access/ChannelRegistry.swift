@@ -1,0 +1,150 @@
+import Contracts
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import PostgresNIO
+
+/// The channels' public keys, registered by staff (add, rotate by adding, revoke), and the
+/// nonces each channel has used within the window. Every service that receives signed requests
+/// keeps its own registry in its own schema (`channel_keys`, `channel_nonces`), so each can be
+/// deployed alone.
+public struct ChannelRegistry: Sendable {
+    let database: Database
+    let development: Bool
+
+    /// Verifies a signed request: headers, window, key, signature, then the nonce (recorded only
+    /// once the signature holds, so nobody can burn another channel's nonces).
+    func verify(headers: HTTPFields, method: String, path: String, body: ByteBuffer, now: Date) async throws -> Caller {
+        func header(_ name: String) -> String? { HTTPField.Name(name).flatMap { headers[$0] } }
+        guard let channel = header(ChannelSignature.channelHeader), let keyId = header(ChannelSignature.keyIdHeader),
+              let timestamp = header(ChannelSignature.timestampHeader), let nonce = header(ChannelSignature.nonceHeader),
+              let encoded = header(ChannelSignature.signatureHeader) else { throw ChannelSignature.Refusal.missingSignature }
+        guard let kind = ChannelCatalogue.kinds[channel] else { throw ChannelSignature.Refusal.unknownChannel }
+        guard let seconds = Int64(timestamp), abs(seconds - Int64(now.timeIntervalSince1970)) <= ChannelSignature.windowSeconds else {
+            throw ChannelSignature.Refusal.staleTimestamp
+        }
+        guard ChannelSignature.validNonce(nonce) else { throw ChannelSignature.Refusal.badNonce }
+        guard let key = try await publicKey(channel: channel, keyId: keyId) else { throw ChannelSignature.Refusal.unknownKey }
+        let message = ChannelSignature.message(timestamp: timestamp, nonce: nonce, method: method, path: path, body: body.readableBytesView)
+        guard let signature = Data(base64Encoded: encoded), key.isValidSignature(signature, for: message) else {
+            throw ChannelSignature.Refusal.badSignature
+        }
+        let rows = try await database.query("""
+            INSERT INTO channel_nonces (channel_id, nonce) VALUES (\(channel), \(nonce)) ON CONFLICT DO NOTHING RETURNING 1
+            """)
+        var fresh = false
+        for try await _ in rows { fresh = true }
+        guard fresh else { throw ChannelSignature.Refusal.nonceReused }
+        // Nonces older than twice the window can never be replayed (their timestamp is stale): prune now and then.
+        if UInt8.random(in: 0...255) == 0 {
+            try await database.query("DELETE FROM channel_nonces WHERE seen_at < now() - interval '10 minutes'")
+        }
+        return .channel(id: channel, kind: kind)
+    }
+
+    func publicKey(channel: String, keyId: String) async throws -> Curve25519.Signing.PublicKey? {
+        if development {
+            let dev = DevelopmentIdentity.channelKey(channel)
+            if dev.keyId == keyId { return dev.key.publicKey }
+        }
+        let rows = try await database.query("""
+            SELECT public_key FROM channel_keys WHERE key_id = \(keyId) AND channel_id = \(channel) AND revoked_at IS NULL
+            """)
+        for try await encoded in rows.decode(String.self) {
+            return Data(base64Encoded: encoded).flatMap { try? Curve25519.Signing.PublicKey(rawRepresentation: $0) }
+        }
+        return nil
+    }
+
+    // MARK: staff routes
+
+    struct KeyRegistration: Codable {
+        var keyId: String
+        /// Base64 of the raw 32-byte Ed25519 public key.
+        var publicKey: String
+    }
+
+    struct KeyView: Codable {
+        var channelId: String
+        var kind: String
+        var keyId: String
+        var registeredAt: String
+        var registeredBy: String
+        var revokedAt: String?
+    }
+
+    /// `GET /v1/channels`: every registered key, revoked ones included.
+    @Sendable func list(_ request: Request, context: HPFRequestContext) async throws -> Response {
+        var keys: [KeyView] = []
+        let rows = try await database.query("""
+            SELECT channel_id, key_id, registered_at, registered_by, revoked_at FROM channel_keys ORDER BY channel_id, registered_at
+            """)
+        for try await (channel, keyId, at, by, revoked) in rows.decode((String, String, Date, String, Date?).self) {
+            keys.append(KeyView(channelId: channel, kind: ChannelCatalogue.kinds[channel]?.rawValue ?? "unknown", keyId: keyId,
+                                registeredAt: Instant.format(at), registeredBy: by, revokedAt: revoked.map(Instant.format)))
+        }
+        return try HTTPJSON.response(.ok, ["keys": keys])
+    }
+
+    /// `POST /v1/channels/{channelId}/keys`: adds a key (rotation is adding, then revoking the old one).
+    @Sendable func register(_ request: Request, context: HPFRequestContext) async throws -> Response {
+        let channel = try context.parameters.require("channelId")
+        guard ChannelCatalogue.kinds[channel] != nil else { throw Problem.notFound("unknown_channel", "no channel \(channel)") }
+        let body = try await HTTPJSON.decode(KeyRegistration.self, from: request)
+        var errors: [Problem.FieldError] = []
+        if !(1...64).contains(body.keyId.count) || !body.keyId.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) {
+            errors.append(.init(field: "keyId", message: "1 to 64 of A-Z a-z 0-9 - _ ."))
+        }
+        guard let raw = Data(base64Encoded: body.publicKey), let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
+            throw Problem.malformed("publicKey is not a base64 raw 32-byte Ed25519 public key",
+                                   errors: errors + [.init(field: "publicKey", message: "base64 of a raw 32-byte Ed25519 public key")])
+        }
+        guard errors.isEmpty else { throw Problem.malformed("some fields are invalid", errors: errors) }
+        if !development, DevelopmentIdentity.isDevelopmentKey(.ed25519(key)) {
+            throw Problem.rule("development_key", "the development keys are public and are refused outside development")
+        }
+        let by = context.caller?.subject ?? "unknown"
+        let rows = try await database.query("""
+            INSERT INTO channel_keys (key_id, channel_id, public_key, registered_by) VALUES (\(body.keyId), \(channel), \(body.publicKey), \(by))
+            ON CONFLICT (key_id) DO NOTHING RETURNING 1
+            """)
+        var added = false
+        for try await _ in rows { added = true }
+        guard added else { throw Problem.conflict("key_id_taken", "key id \(body.keyId) is already registered") }
+        context.audit.noteAccount("channel:\(channel)", checked: false)
+        return try HTTPJSON.response(.created, ["channelId": channel, "keyId": body.keyId])
+    }
+
+    /// `DELETE /v1/channels/{channelId}/keys/{keyId}`: revokes a key at once.
+    @Sendable func revoke(_ request: Request, context: HPFRequestContext) async throws -> Response {
+        let channel = try context.parameters.require("channelId")
+        let keyId = try context.parameters.require("keyId")
+        let rows = try await database.query("""
+            UPDATE channel_keys SET revoked_at = coalesce(revoked_at, now()) WHERE key_id = \(keyId) AND channel_id = \(channel) RETURNING 1
+            """)
+        var found = false
+        for try await _ in rows { found = true }
+        guard found else { throw Problem.notFound("unknown_key", "channel \(channel) has no key \(keyId)") }
+        return try HTTPJSON.response(.ok, ["channelId": channel, "keyId": keyId, "status": "revoked"])
+    }
+
+    static let migration = Migration(10_002, "channel keys and nonces", """
+        CREATE TABLE IF NOT EXISTS channel_keys (
+            key_id text PRIMARY KEY,
+            channel_id text NOT NULL,
+            public_key text NOT NULL,
+            registered_at timestamptz NOT NULL DEFAULT now(),
+            registered_by text NOT NULL,
+            revoked_at timestamptz
+        );
+        CREATE TABLE IF NOT EXISTS channel_nonces (
+            channel_id text NOT NULL,
+            nonce text NOT NULL,
+            seen_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (channel_id, nonce)
+        );
+        CREATE INDEX IF NOT EXISTS channel_nonces_by_time ON channel_nonces (seen_at);
+        """)
+}

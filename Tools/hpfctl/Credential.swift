@@ -1,0 +1,102 @@
+import AsyncHTTPClient
+import Foundation
+import ServiceRuntime
+
+/// How hpfctl proves who it is to a development stack (`HPF_ENV=development`): tokens of the
+/// development identity provider, or a channel's signature with its development key. A production
+/// stack accepts none of them.
+enum Credential: Sendable {
+    /// A staff member with every role (the benchmarks' and the demo's officer).
+    case officer
+    case citizen(idNumber: String)
+    case staff(id: String, roles: [StaffRole])
+    /// A signed request from a channel (`wechat`, `alipay`, `bank_card`, `bank`, `social_insurance`).
+    case channel(String)
+    case none
+
+    /// `officer`, `citizen:ID`, `staff:ID:role,role`, `channel:NAME` or `none`.
+    init(_ text: String) throws {
+        let parts = text.split(separator: ":", maxSplits: 2).map(String.init)
+        switch (parts.first, parts.count) {
+        case ("officer", 1): self = .officer
+        case ("none", 1): self = .none
+        case ("citizen", 2): self = .citizen(idNumber: parts[1])
+        case ("channel", 2): self = .channel(parts[1])
+        case ("staff", 3): self = .staff(id: parts[1], roles: try Credential.roles(parts[2]))
+        default: throw CommandError("--as takes officer, citizen:ID, staff:ID:ROLES, channel:NAME or none")
+        }
+    }
+
+    static func roles(_ text: String) throws -> [StaffRole] {
+        try text.split(separator: ",").map {
+            guard let role = StaffRole(rawValue: String($0)) else {
+                throw CommandError("unknown role \($0) (one of \(StaffRole.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            return role
+        }
+    }
+
+    func headers(method: String, url: String, body: String) -> [(String, String)] {
+        switch self {
+        case .none:
+            return []
+        case .officer:
+            return [("authorization", "Bearer " + DevelopmentIdentity.staffToken(staffId: "hpfctl", roles: StaffRole.allCases))]
+        case .citizen(let idNumber):
+            return [("authorization", "Bearer " + DevelopmentIdentity.citizenToken(idNumber: idNumber))]
+        case .staff(let id, let roles):
+            return [("authorization", "Bearer " + DevelopmentIdentity.staffToken(staffId: id, roles: roles))]
+        case .channel(let channel):
+            // The signature covers the path and query exactly as the server receives them.
+            let components = URLComponents(string: url)
+            let path = (components?.percentEncodedPath ?? "/") + (components?.percentEncodedQuery.map { "?" + $0 } ?? "")
+            return ChannelSignature.developmentHeaders(channel: channel, method: method, path: path, body: Array(body.utf8))
+                .sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        }
+    }
+
+    func sign(_ request: inout HTTPClientRequest, body: String) {
+        for (name, value) in headers(method: request.method.rawValue, url: request.url, body: body) { request.headers.add(name: name, value: value) }
+    }
+}
+
+/// `hpfctl token citizen --id-number N` / `hpfctl token staff --staff-id S --role R[,R]`: prints a
+/// development token (valid for `--minutes`, default 60) for curl's `Authorization: Bearer`.
+enum TokenCommand {
+    static func run(_ options: CommandOptions) throws {
+        let lifetime = TimeInterval(options.int("minutes", 60) * 60)
+        switch options.positional.first {
+        case "citizen":
+            guard let id = options.named["id-number"] else { throw CommandError("token citizen needs --id-number") }
+            print(DevelopmentIdentity.citizenToken(idNumber: id, lifetime: lifetime))
+        case "staff":
+            let roles = try Credential.roles(options.string("role", "fund_officer"))
+            print(DevelopmentIdentity.staffToken(staffId: options.string("staff-id", "officer-1"), roles: roles, lifetime: lifetime))
+        default:
+            throw CommandError("usage: hpfctl token citizen --id-number N | token staff --staff-id S --role R[,R] [--minutes M]")
+        }
+    }
+}
+
+/// `hpfctl call [--as CREDENTIAL] METHOD URL [BODY]`: one request with a credential (a channel's
+/// signature needs the exact body, which curl cannot compute); prints the body, then
+/// `  (HTTP status)` with `--status`.
+enum CallCommand {
+    static func run(_ options: CommandOptions) async throws {
+        guard options.positional.count >= 2 else { throw CommandError("usage: hpfctl call [--as CREDENTIAL] METHOD URL [BODY]") }
+        let credential = try Credential(options.string("as", "officer"))
+        let body = options.positional.count > 2 ? options.positional[2] : ""
+        var request = HTTPClientRequest(url: options.positional[1])
+        request.method = .init(rawValue: options.positional[0].uppercased())
+        if !body.isEmpty {
+            request.headers.add(name: "content-type", value: "application/json")
+            request.body = .bytes(.init(string: body))
+        }
+        credential.sign(&request, body: body)
+        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        let response = try await http.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 16 << 20)
+        try? await http.shutdown()
+        print(String(buffer: bytes) + (options.named["status"] != nil ? "  (HTTP \(response.status.code))" : ""))
+    }
+}
