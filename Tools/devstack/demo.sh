@@ -32,13 +32,13 @@ body=$(cat <<JSON
 JSON
 )
 show "POST $E/v1/enrolments"
-reply=$(curl -s "${auth[@]}" "${auth[@]}" -XPOST "$E/v1/enrolments" -H 'content-type: application/json' -d "$body")
+reply=$(curl -s "${auth[@]}" -XPOST "$E/v1/enrolments" -H 'content-type: application/json' -d "$body")
 echo "$reply" | jq .
 account=$(echo "$reply" | jq -r .accountNumber)
 
 say "2. Her account as she sees it in the app: the ID number is masked; without a token, nothing"
 show "GET $E/v1/accounts/$account"
-curl -s "${auth[@]}" "${auth[@]}" "$E/v1/accounts/$account" | jq '{accountNumber, status, idNumber, phone, county, agreement, monthlyMinimumFen}'
+curl -s "${auth[@]}" "$E/v1/accounts/$account" | jq '{accountNumber, status, idNumber, phone, county, agreement, monthlyMinimumFen}'
 show "GET $E/v1/accounts/$account   (anonymous)"
 curl -s -w '  (HTTP %{http_code})\n' "$E/v1/accounts/$account"
 
