@@ -39,8 +39,7 @@ public enum PartnerSignature {
     /// A city's deterministic development key (SHA-256 of a fixed passphrase as the seed): for
     /// development stacks and the partner simulator only; production keys come from configuration.
     public static func developmentKey(city: String) -> Curve25519.Signing.PrivateKey {
-        // A 32-byte seed is always a valid Ed25519 private key.
-        try! Curve25519.Signing.PrivateKey(rawRepresentation: Data(SHA256.hash(data: Data("hpf-dev-partner-key-\(city)".utf8))))
+        DevelopmentIdentity.derivedKey("hpf-dev-partner-key-\(city)")
     }
 
     /// Checks a message's signature: the key id must name a known key (`publicKey`), the

@@ -10,16 +10,14 @@ public struct PersonRefHasher: Sendable {
 
     public init(secret: String) { key = SymmetricKey(data: Data(secret.utf8)) }
 
-    public func ref(_ id: ResidentID) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: Data(id.value.utf8), using: key)
-        return mac.map { String(format: "%02x", $0) }.joined()
-    }
+    public func ref(_ id: ResidentID) -> String { mac(id.value) }
 
     /// The same for a bank account number (domain-separated from ID numbers): services compare a
     /// payee's account with the holder's registered one without the number leaving enrolment.
-    public func ref(bankAccount: String) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: Data("bank-account:\(bankAccount)".utf8), using: key)
-        return mac.map { String(format: "%02x", $0) }.joined()
+    public func ref(bankAccount: String) -> String { mac("bank-account:\(bankAccount)") }
+
+    private func mac(_ text: String) -> String {
+        HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key).map { String(format: "%02x", $0) }.joined()
     }
 }
 
