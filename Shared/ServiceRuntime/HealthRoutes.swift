@@ -25,6 +25,7 @@ enum RuntimeRoutes {
         let channels = runtime.access.channels
         routes.get("/v1/channels", .staff(.fundOfficer, .auditor), use: channels.list)
         routes.post("/v1/channels/:channelId/keys", .staff(.fundOfficer), use: channels.register)
+        routes.post("/v1/channels/:channelId/keys/:keyId/approval", .staff(.fundOfficer), use: channels.approve)
         routes.delete("/v1/channels/:channelId/keys/:keyId", .staff(.fundOfficer), use: channels.revoke)
     }
 }

@@ -238,6 +238,7 @@ struct AccessTests {
                 ("unsupported_algorithm", none),
                 ("malformed_token", "not-a-jwt"),
                 ("unknown_subject_kind", DevelopmentIdentity.sign(["staff_id": "x", "id_number": idNumber])),
+                ("token_lifetime_too_long", DevelopmentIdentity.citizenToken(idNumber: idNumber, lifetime: 30 * 86_400)),
             ]
             for (code, token) in cases {
                 let reply = try await client.get(path, as: .authorization("Bearer " + token))
@@ -282,12 +283,31 @@ struct AccessTests {
             #expect(try await ledger.post(path, deposit(), as: .citizen(idNumber)).status == 403)
             #expect(try await balance() == before + 50_000, "only the one good notification was posted")
 
-            // A registered key works until it is revoked.
+            // A timestamp built to overflow the window arithmetic is only stale, and the service stays up.
+            var overflow = ChannelSignature.developmentHeaders(channel: "wechat", method: "POST", path: path, body: Array(body.utf8))
+            for stamp in ["-9223372036854775808", "9223372036854775807", "+1", "99999999999"] {
+                overflow[ChannelSignature.timestampHeader] = stamp
+                overflow[ChannelSignature.nonceHeader] = UUID().uuidString
+                let reply = try await ledger.send(.post, path, body: body, as: .anonymous, headers: overflow)
+                #expect(reply.status == 401 && reply.string("code") == "stale_timestamp", "\(stamp): \(reply.text)")
+            }
+            #expect(try await ledger.get("/health", as: .anonymous).status == 200)
+
+            // A registered key signs nothing until a second officer approves it; then until it is revoked.
             let key = Curve25519Key()
             let keyId = TestStack.unique("wechat-k")
+            let registrar = TestIdentity.staff([.fundOfficer], id: "officer-1")
             let registered = try await ledger.post("/v1/channels/wechat/keys", #"{"keyId":"\#(keyId)","publicKey":"\#(key.publicBase64)"}"#,
-                                                   as: .staff([.fundOfficer]))
-            #expect(registered.status == 201, "\(registered.text)")
+                                                   as: registrar)
+            #expect(registered.status == 201 && registered.string("status") == "awaiting_approval", "\(registered.text)")
+            let early = deposit()
+            let unapproved = try await ledger.send(.post, path, body: early, as: .anonymous, headers:
+                ChannelSignature.headers(channel: "wechat", keyId: keyId, key: key.privateKey, method: "POST", path: path, body: Array(early.utf8)))
+            #expect(unapproved.status == 401 && unapproved.string("code") == "unknown_key", "an unapproved key signs nothing")
+            let approval = "/v1/channels/wechat/keys/\(keyId)/approval"
+            let selfApproval = try await ledger.post(approval, "{}", as: registrar)
+            #expect(selfApproval.status == 403 && selfApproval.string("code") == "same_officer")
+            #expect(try await ledger.post(approval, "{}", as: .staff([.fundOfficer], id: "officer-2")).status == 200)
             #expect(try await ledger.post("/v1/channels/wechat/keys", #"{"keyId":"x","publicKey":"\#(key.publicBase64)"}"#,
                                           as: .staff([.auditor])).status == 403)
             func signedWith(_ body: String) -> [String: String] {
@@ -314,6 +334,16 @@ struct AccessTests {
             let run = try await withdrawal.send(.post, "/v1/jobs/rent-payments", body: #"{"asOf":"2026-03-16"}"#, as: .staff([.fundOfficer], id: "officer-7"))
             #expect(run.status == 200, "\(run.text)")
             #expect(try await withdrawal.get("/v1/audit", as: .staff([.fundOfficer])).status == 403, "the trail is the auditors'")
+            // A refused try at someone else's account is recorded with the account that was tried;
+            // an officer's look at an account is recorded too.
+            let strangerRequest = TestStack.unique("probe")
+            let stranger = TestIdentity.citizen(TestStack.residentID(birth: "1990-10-10", serial: Int.random(in: 0..<100), male: true))
+            let probe = try await withdrawal.send(.post, "/v1/withdrawals", body: body, as: stranger, headers: ["x-request-id": strangerRequest])
+            #expect(probe.status == 404)
+            let lookRequest = TestStack.unique("look")
+            let look = try await withdrawal.send(.get, "/v1/accounts/\(account)/withdrawals", as: .staff([.enrolmentOfficer], id: "officer-9"),
+                                                 headers: ["x-request-id": lookRequest])
+            #expect(look.status == 200)
             let auditor = TestIdentity.staff([.auditor], id: "auditor-1")
             var records: [[String: Any]] = []
             var after: Int64 = 0
@@ -330,6 +360,10 @@ struct AccessTests {
             #expect((mine["subject"] as? String)?.hasPrefix("citizen:") == true && mine["role"] as? String == "citizen")
             #expect(!records.description.contains(idNumber), "no resident ID number in the trail")
             #expect(entries.contains { $0["subject"] as? String == "staff:officer-7" && $0["action"] as? String == "POST /v1/jobs/rent-payments" })
+            let refused = try #require(entries.first { $0["requestId"] as? String == strangerRequest }, "the refused try is recorded")
+            #expect(refused["account"] as? String == account && refused["status"] as? Int == 404)
+            let looked = try #require(entries.first { $0["requestId"] as? String == lookRequest }, "the officer's read is recorded")
+            #expect(looked["subject"] as? String == "staff:officer-9" && looked["account"] as? String == account)
             #expect(try await withdrawal.get("/v1/audit/verification", as: auditor).json["verified"] as? Bool == true)
 
             // The service's own role cannot rewrite a record (the trigger); an owner who goes around it breaks the chain.

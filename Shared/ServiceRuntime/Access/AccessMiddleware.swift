@@ -40,7 +40,9 @@ struct AccessMiddleware: RouterMiddleware {
             }
         }
         context.caller = caller
+        // Writes by anyone, and staff reading a person's account (a privileged look at personal data).
         let changesState = request.method != .get && request.method != .head
+        let audited = changesState || (caller.isStaff && access.citizens == .ownAccounts)
         do {
             guard access.admits(caller) else {
                 throw Problem.forbidden("this route is for \(access)")
@@ -51,10 +53,10 @@ struct AccessMiddleware: RouterMiddleware {
                 context.logger.error("holder route answered a citizen without the holder check", metadata: ["route": "\(action)"])
                 throw Problem.forbidden("the account could not be checked")
             }
-            if changesState { await record(caller, context: context, request: request, status: Int(response.status.code), code: nil) }
+            if audited { await record(caller, context: context, request: request, status: Int(response.status.code), code: nil) }
             return response
         } catch {
-            if changesState {
+            if audited {
                 let status = (error as? any HTTPResponseError).map { Int($0.status.code) } ?? 500
                 await record(caller, context: context, request: request, status: status, code: (error as? Problem)?.code)
             }

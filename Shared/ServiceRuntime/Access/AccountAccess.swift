@@ -19,7 +19,11 @@ public extension ServiceRuntime {
             context.audit.noteAccount(account, checked: false)
             return
         }
-        guard let ownerRef, ownerRef == ref else { throw notFound() ?? Problem.unknownAccount(account) }
+        guard let ownerRef, ownerRef == ref else {
+            // The audit record of the refusal names the account that was tried.
+            context.audit.noteAccount(account, checked: false)
+            throw notFound() ?? Problem.unknownAccount(account)
+        }
         context.audit.noteAccount(account, checked: true)
     }
 

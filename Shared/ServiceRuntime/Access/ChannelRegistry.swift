@@ -22,7 +22,9 @@ public struct ChannelRegistry: Sendable {
               let timestamp = header(ChannelSignature.timestampHeader), let nonce = header(ChannelSignature.nonceHeader),
               let encoded = header(ChannelSignature.signatureHeader) else { throw ChannelSignature.Refusal.missingSignature }
         guard let kind = ChannelCatalogue.kinds[channel] else { throw ChannelSignature.Refusal.unknownChannel }
-        guard let seconds = Int64(timestamp), abs(seconds - Int64(now.timeIntervalSince1970)) <= ChannelSignature.windowSeconds else {
+        // Ten digits at most and no sign: the arithmetic below can never overflow, whatever is sent.
+        guard (1...10).contains(timestamp.utf8.count), timestamp.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let seconds = Int64(timestamp),
+              abs(seconds - Int64(now.timeIntervalSince1970)) <= ChannelSignature.windowSeconds else {
             throw ChannelSignature.Refusal.staleTimestamp
         }
         guard ChannelSignature.validNonce(nonce) else { throw ChannelSignature.Refusal.badNonce }
@@ -50,7 +52,8 @@ public struct ChannelRegistry: Sendable {
             if dev.keyId == keyId { return dev.key.publicKey }
         }
         let rows = try await database.query("""
-            SELECT public_key FROM channel_keys WHERE key_id = \(keyId) AND channel_id = \(channel) AND revoked_at IS NULL
+            SELECT public_key FROM channel_keys
+            WHERE key_id = \(keyId) AND channel_id = \(channel) AND revoked_at IS NULL AND approved_at IS NOT NULL
             """)
         for try await encoded in rows.decode(String.self) {
             return Data(base64Encoded: encoded).flatMap { try? Curve25519.Signing.PublicKey(rawRepresentation: $0) }
@@ -72,6 +75,9 @@ public struct ChannelRegistry: Sendable {
         var keyId: String
         var registeredAt: String
         var registeredBy: String
+        /// A key signs nothing until a second officer approves it (four eyes).
+        var approvedAt: String?
+        var approvedBy: String?
         var revokedAt: String?
     }
 
@@ -79,11 +85,13 @@ public struct ChannelRegistry: Sendable {
     @Sendable func list(_ request: Request, context: HPFRequestContext) async throws -> Response {
         var keys: [KeyView] = []
         let rows = try await database.query("""
-            SELECT channel_id, key_id, registered_at, registered_by, revoked_at FROM channel_keys ORDER BY channel_id, registered_at
+            SELECT channel_id, key_id, registered_at, registered_by, approved_at, approved_by, revoked_at FROM channel_keys
+            ORDER BY channel_id, registered_at
             """)
-        for try await (channel, keyId, at, by, revoked) in rows.decode((String, String, Date, String, Date?).self) {
+        for try await (channel, keyId, at, by, approved, approver, revoked) in rows.decode((String, String, Date, String, Date?, String?, Date?).self) {
             keys.append(KeyView(channelId: channel, kind: ChannelCatalogue.kinds[channel]?.rawValue ?? "unknown", keyId: keyId,
-                                registeredAt: Instant.format(at), registeredBy: by, revokedAt: revoked.map(Instant.format)))
+                                registeredAt: Instant.format(at), registeredBy: by, approvedAt: approved.map(Instant.format),
+                                approvedBy: approver, revokedAt: revoked.map(Instant.format)))
         }
         return try HTTPJSON.response(.ok, ["keys": keys])
     }
@@ -114,7 +122,36 @@ public struct ChannelRegistry: Sendable {
         for try await _ in rows { added = true }
         guard added else { throw Problem.conflict("key_id_taken", "key id \(body.keyId) is already registered") }
         context.audit.noteAccount("channel:\(channel)", checked: false)
-        return try HTTPJSON.response(.created, ["channelId": channel, "keyId": body.keyId])
+        return try HTTPJSON.response(.created, ["channelId": channel, "keyId": body.keyId, "status": "awaiting_approval"])
+    }
+
+    /// `POST /v1/channels/{channelId}/keys/{keyId}/approval`: a second officer activates the key.
+    /// Whoever registered a key cannot approve it: one officer alone cannot become a payment channel
+    /// (and so confirm money that never arrived).
+    @Sendable func approve(_ request: Request, context: HPFRequestContext) async throws -> Response {
+        let channel = try context.parameters.require("channelId")
+        let keyId = try context.parameters.require("keyId")
+        let approver = context.caller?.subject ?? "unknown"
+        context.audit.noteAccount("channel:\(channel)", checked: false)
+        var registrar: String?
+        var approved = false
+        for try await (by, at) in try await database.query("""
+            SELECT registered_by, approved_at IS NOT NULL FROM channel_keys WHERE key_id = \(keyId) AND channel_id = \(channel) AND revoked_at IS NULL
+            """).decode((String, Bool).self) {
+            registrar = by
+            approved = at
+        }
+        guard let registrar else { throw Problem.notFound("unknown_key", "channel \(channel) has no key \(keyId)") }
+        guard registrar != approver else {
+            throw Problem.forbidden(code: "same_officer", "the officer who registered a key cannot approve it")
+        }
+        if !approved {
+            try await database.query("""
+                UPDATE channel_keys SET approved_at = now(), approved_by = \(approver)
+                WHERE key_id = \(keyId) AND channel_id = \(channel) AND approved_at IS NULL AND revoked_at IS NULL
+                """)
+        }
+        return try HTTPJSON.response(.ok, ["channelId": channel, "keyId": keyId, "status": "active"])
     }
 
     /// `DELETE /v1/channels/{channelId}/keys/{keyId}`: revokes a key at once.
@@ -146,5 +183,7 @@ public struct ChannelRegistry: Sendable {
             PRIMARY KEY (channel_id, nonce)
         );
         CREATE INDEX IF NOT EXISTS channel_nonces_by_time ON channel_nonces (seen_at);
+        ALTER TABLE channel_keys ADD COLUMN IF NOT EXISTS approved_at timestamptz;
+        ALTER TABLE channel_keys ADD COLUMN IF NOT EXISTS approved_by text;
         """)
 }

@@ -39,6 +39,8 @@ public struct IdentityProvider: Sendable {
         case wrongIssuer = "wrong_issuer"
         case wrongAudience = "wrong_audience"
         case expired = "token_expired"
+        /// `exp` further ahead than `maximumLifetimeSeconds`: a leaked token must not live for ever.
+        case lifetimeTooLong = "token_lifetime_too_long"
         case notYetValid = "token_not_yet_valid"
         case unknownSubject = "unknown_subject_kind"
     }
@@ -78,6 +80,9 @@ public struct IdentityProvider: Sendable {
         var crit: [String]?
     }
 
+    /// The longest a token may still be valid for (a decision: a working day).
+    public static let maximumLifetimeSeconds: Double = 12 * 3600
+
     public let issuer: String
     public let audience: String
     public let keys: [String: PublicKey]
@@ -107,6 +112,7 @@ public struct IdentityProvider: Sendable {
         guard claims.aud?.values.contains(audience) == true else { throw .wrongAudience }
         let seconds = now.timeIntervalSince1970
         guard let exp = claims.exp, exp.isFinite, seconds < exp + skewSeconds else { throw .expired }
+        guard exp - seconds <= Self.maximumLifetimeSeconds + skewSeconds else { throw .lifetimeTooLong }
         if let nbf = claims.nbf, !(nbf.isFinite && seconds >= nbf - skewSeconds) { throw .notYetValid }
         return claims
     }
