@@ -7,11 +7,18 @@ public enum HTTPJSON {
     public static let maxBodyBytes = 1_048_576
 
     public static func decode<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T {
+        if let contentType = request.headers[.contentType], !isJSON(contentType) {
+            throw Problem(.unsupportedMediaType, code: "unsupported_media_type", title: "Unsupported media type",
+                          detail: "send the body as application/json")
+        }
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: maxBodyBytes)
         } catch {
             throw Problem(.contentTooLarge, code: "body_too_large", title: "Body too large", detail: "at most \(maxBodyBytes) bytes")
+        }
+        if holdsControlCharacter(buffer.readableBytesView) {
+            throw Problem.malformed("a string holds a control character (NUL, a line break, an escape below U+0020 or U+007F)")
         }
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
@@ -22,6 +29,36 @@ public enum HTTPJSON {
         } catch {
             throw Problem.malformed("the body is not valid JSON")
         }
+    }
+
+    /// `application/json` or a `+json` type, any parameters (charset) allowed.
+    static func isJSON(_ contentType: String) -> Bool {
+        let type = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        return type == "application/json" || (type.hasPrefix("application/") && type.hasSuffix("+json"))
+    }
+
+    /// Whether a JSON text holds a control character inside a string: raw ones are invalid JSON
+    /// anyway, so this looks at escapes (`\b \f \n \r \t`, `\u0000`-`\u001F`, `\u007F`), in one pass.
+    static func holdsControlCharacter(_ bytes: some Collection<UInt8>) -> Bool {
+        var iterator = bytes.makeIterator()
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "\\") else { continue }
+            guard let escaped = iterator.next() else { return false }
+            switch escaped {
+            case UInt8(ascii: "b"), UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                return true
+            case UInt8(ascii: "u"):
+                var value: UInt32 = 0
+                for _ in 0..<4 {
+                    guard let hex = iterator.next(), let digit = Character(UnicodeScalar(hex)).hexDigitValue else { return false }
+                    value = value << 4 | UInt32(digit)
+                }
+                if value < 0x20 || value == 0x7F { return true }
+            default:
+                continue
+            }
+        }
+        return false
     }
 
     static func path(_ codingPath: [any CodingKey]) -> String {

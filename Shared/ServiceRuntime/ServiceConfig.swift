@@ -19,8 +19,8 @@ import Policy
 /// | HPF_RATE_LIMIT_CITIZEN / HPF_RATE_LIMIT_ADDRESS | requests a minute per citizen / per client address [120 / 600] |
 /// | HPF_HTTP_IDLE_TIMEOUT | seconds a connection may stay idle or half-sent [30] |
 /// | HPF_METRICS_PUBLIC | true: /metrics open; false: staff only [true] |
-/// | HPF_PERSON_KEY_SECRET | a dev secret (set a real secret in production) |
-/// | HPF_PARTNER_KEY_ID / HPF_PARTNER_SIGNING_KEY | lyg-dev-1 / a dev key (base64 raw Ed25519 private key; set a real one in production) |
+/// | HPF_PERSON_KEY_SECRET | required outside development (at least 32 bytes); a public dev value in development |
+/// | HPF_PARTNER_KEY_ID / HPF_PARTNER_SIGNING_KEY | lyg-dev-1 / base64 raw Ed25519 private key, required by regional-sync outside development (the development key only in development) |
 /// | HPF_BUSINESS_DATE | unset = today in Asia/Shanghai; a fixed YYYY-MM-DD for demos and tests |
 /// | HPF_LOG_LEVEL / HPF_LOG_FORMAT | info / json (or text) |
 public struct ServiceConfig: Sendable {
@@ -51,6 +51,8 @@ public struct ServiceConfig: Sendable {
     /// Settings that did not parse: the service refuses to start with the first one.
     public var problems: [ConfigurationError] = []
     public var personKeySecret: String
+    /// The public development value of HPF_PERSON_KEY_SECRET (accepted only in development).
+    public static let developmentPersonKeySecret = "dev-only-person-key-secret"
     public var fixedBusinessDate: BusinessDate?
     /// Our key for signing the partner feed (§17): its id, and the base64 raw private key (empty:
     /// the development key).
@@ -104,10 +106,34 @@ public struct ServiceConfig: Sendable {
             problems.append(ConfigurationError(variable: "HPF_METRICS_PUBLIC", reason: "must be true or false, got \(metrics)"))
         }
         metricsPublic = metrics != "false"
-        personKeySecret = value("HPF_PERSON_KEY_SECRET", "dev-only-person-key-secret")
+        // The person key turns ID numbers into personRefs: with a public value anyone can reverse
+        // them (an ID number has few enough candidates to try all). Only development may default it.
+        let development = self.environment == "development"
+        if let secret = environment["HPF_PERSON_KEY_SECRET"], !secret.isEmpty {
+            if !development, secret == Self.developmentPersonKeySecret || secret.utf8.count < 32 {
+                problems.append(ConfigurationError(variable: "HPF_PERSON_KEY_SECRET",
+                                                   reason: "must be a secret of at least 32 bytes, not the development value"))
+            }
+            personKeySecret = secret
+        } else {
+            if !development {
+                problems.append(ConfigurationError(variable: "HPF_PERSON_KEY_SECRET", reason: "is required outside development"))
+            }
+            personKeySecret = Self.developmentPersonKeySecret
+        }
         fixedBusinessDate = environment["HPF_BUSINESS_DATE"].flatMap(BusinessDate.init)
         partnerKeyId = value("HPF_PARTNER_KEY_ID", "lyg-dev-1")
         partnerSigningKey = value("HPF_PARTNER_SIGNING_KEY", "")
+        if !partnerSigningKey.isEmpty, Data(base64Encoded: partnerSigningKey)?.count != 32 {
+            problems.append(ConfigurationError(variable: "HPF_PARTNER_SIGNING_KEY", reason: "is not a base64 raw 32-byte Ed25519 private key"))
+        } else if descriptor.signsPartnerFeed, !development {
+            let developmentKey = PartnerSignature.developmentKey(city: PolicyParameters.lianyungang2025.cityCode.value)
+            if partnerSigningKey.isEmpty {
+                problems.append(ConfigurationError(variable: "HPF_PARTNER_SIGNING_KEY", reason: "is required outside development"))
+            } else if Data(base64Encoded: partnerSigningKey) == developmentKey.rawRepresentation {
+                problems.append(ConfigurationError(variable: "HPF_PARTNER_SIGNING_KEY", reason: "is the public development key"))
+            }
+        }
         logLevel = value("HPF_LOG_LEVEL", "info")
         jsonLogs = value("HPF_LOG_FORMAT", "json") == "json"
         relayBatchSize = Int(value("HPF_RELAY_BATCH", "500")) ?? 500
@@ -124,8 +150,12 @@ public struct ServiceDescriptor: Sendable {
     /// The read model that says who holds each account (`account_number`, `person_ref`), for the
     /// object-level check of citizens' requests.
     public let accountOwners: String
+    /// Whether the service signs the partner feed (then HPF_PARTNER_SIGNING_KEY is required outside development).
+    public let signsPartnerFeed: Bool
 
-    public init(name: String, schema: String, defaultPort: Int, migrations: [Migration], accountOwners: String = "accounts") {
+    public init(name: String, schema: String, defaultPort: Int, migrations: [Migration], accountOwners: String = "accounts",
+                signsPartnerFeed: Bool = false) {
+        self.signsPartnerFeed = signsPartnerFeed
         self.name = name
         self.schema = schema
         self.defaultPort = defaultPort

@@ -421,8 +421,27 @@ struct AccessTests {
         let real = Base64URL.encode(Curve25519Key().privateKey.publicKey.rawRepresentation)
         config.idpJWKS = #"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"\#(real)"}]}"#
         #expect(throws: Never.self) { try ServiceRuntime(descriptor: ContributionService.descriptor, config: config) }
+        // Secrets have no public default outside development.
+        var production = ProcessInfo.processInfo.environment
+        production["HPF_ENV"] = "production"
+        production["HPF_PERSON_KEY_SECRET"] = nil
+        production["HPF_PARTNER_SIGNING_KEY"] = nil
+        let missing = ServiceConfig(descriptor: RegionalSyncService.descriptor, environment: production)
+        #expect(Set(missing.problems.map(\.variable)) == ["HPF_PERSON_KEY_SECRET", "HPF_PARTNER_SIGNING_KEY"])
+        production["HPF_PERSON_KEY_SECRET"] = ServiceConfig.developmentPersonKeySecret
+        production["HPF_PARTNER_SIGNING_KEY"] = PartnerSignature.developmentKey(city: "320700").rawRepresentation.base64EncodedString()
+        let public_ = ServiceConfig(descriptor: RegionalSyncService.descriptor, environment: production)
+        #expect(Set(public_.problems.map(\.variable)) == ["HPF_PERSON_KEY_SECRET", "HPF_PARTNER_SIGNING_KEY"], "development values refused")
+        production["HPF_PERSON_KEY_SECRET"] = String(repeating: "k", count: 40)
+        production["HPF_PARTNER_SIGNING_KEY"] = Curve25519Key().privateKey.rawRepresentation.base64EncodedString()
+        #expect(ServiceConfig(descriptor: RegionalSyncService.descriptor, environment: production).problems.isEmpty)
+        production["HPF_PARTNER_SIGNING_KEY"] = "not-a-key"
+        #expect(ServiceConfig(descriptor: ContributionService.descriptor, environment: production).problems.map(\.variable) == ["HPF_PARTNER_SIGNING_KEY"],
+                "a malformed key is refused even where it is not needed")
+
         var env = ProcessInfo.processInfo.environment
         env["HPF_ENV"] = "staging"
+        env["HPF_PERSON_KEY_SECRET"] = String(repeating: "k", count: 40)
         env["HPF_RATE_LIMIT_CITIZEN"] = "lots"
         let parsed = ServiceConfig(descriptor: ContributionService.descriptor, environment: env)
         #expect(Set(parsed.problems.map(\.variable)) == ["HPF_ENV", "HPF_RATE_LIMIT_CITIZEN"])

@@ -21,6 +21,7 @@ enum TestStack {
         var env = environment
         env["HPF_PG_PORT"] = env["HPF_PG_PORT"] ?? "55433"
         env["HPF_KAFKA_BROKERS"] = brokers
+        env["HPF_ENV"] = "development"
         var config = ServiceConfig(descriptor: descriptor, environment: env)
         config.httpPort = 0
         // Dozens of services run side by side in one test process against one Postgres: small

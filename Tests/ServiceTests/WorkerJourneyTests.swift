@@ -108,6 +108,27 @@ struct WorkerJourneyTests {
         }
     }
 
+    @Test("the edge: JSON under another content type is 415, a control character in any string is 400, and the service stays ready")
+    func edge() async throws {
+        try await withServices { enrolment, ledger in
+            let idNumber = TestStack.residentID(birth: "1996-06-06", serial: Int.random(in: 0..<100), male: true)
+            let body = Bodies.enrolment(idNumber: idNumber)
+            let plain = try await enrolment.send(.post, "/v1/enrolments", body: body, headers: ["content-type": "text/plain"])
+            #expect(plain.status == 415 && plain.string("code") == "unsupported_media_type", "\(plain.text)")
+            for sneaky in [#"张\u0000伟"#, #"张\u001f伟"#, #"张\n伟"#, #"张\u007F伟"#] {
+                let reply = try await enrolment.post("/v1/enrolments", body.replacingOccurrences(of: "张伟", with: sneaky))
+                #expect(reply.status == 400 && reply.string("code") == "malformed_request", "\(sneaky): \(reply.text)")
+            }
+            let escapedBackslash = try await enrolment.post("/v1/enrolments", body.replacingOccurrences(of: "张伟", with: #"张\\n伟"#))
+            #expect(escapedBackslash.status == 201 && !escapedBackslash.text.contains("control character"),
+                    "a literal backslash followed by n is not a control character: \(escapedBackslash.text)")
+            let txn = #"{"accountNumber":"3207009999999999","amountFen":50000,"channel":"wechat","channelTxnId":"wx\u0000","paidAt":"2026-03-16T10:00:00+08:00"}"#
+            #expect(try await ledger.post("/v1/contributions", txn).status == 400)
+            #expect(try await enrolment.get("/ready", as: .anonymous).status == 200)
+            #expect(try await ledger.get("/ready", as: .anonymous).status == 200)
+        }
+    }
+
     @Test("one active account per person; an active bad-credit record blocks enrolment")
     func duplicatesAndCredit() async throws {
         try await withServices { enrolment, _ in

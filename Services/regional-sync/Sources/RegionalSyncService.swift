@@ -9,7 +9,7 @@ import ServiceRuntime
 /// the partner-inbound topic; writes `hpf.regional.events.v1` and the partner-outbound topic.
 public enum RegionalSyncService: HPFServiceModule {
     public static let descriptor = ServiceDescriptor(name: "regional-sync", schema: "regional", defaultPort: 8086,
-                                                     migrations: RegionalMigrations.all)
+                                                     migrations: RegionalMigrations.all, signsPartnerFeed: true)
 
     struct Parts {
         let registry: PartnerRegistry
