@@ -14,6 +14,8 @@ final class AuditWriter: Sendable {
     private let trail: AuditTrail
     /// At most this many records per transaction.
     static let batchLimit = 500
+    /// How long one batch may take before its requests are told the record was not written.
+    static let timeoutSeconds: Double = 10
 
     init(trail: AuditTrail) { self.trail = trail }
 
@@ -39,7 +41,11 @@ final class AuditWriter: Sendable {
             }
             guard !batch.isEmpty else { return }
             do {
-                try await trail.append(batch.map(\.0))
+                // Bounded: a database that does not answer (or a pool already shut down) fails the
+                // batch after a while instead of holding every later request behind it.
+                let entries = batch.map(\.0)
+                let trail = self.trail
+                try await withTimeout(seconds: Self.timeoutSeconds) { try await trail.append(entries) }
                 for (_, continuation) in batch { continuation.resume() }
             } catch {
                 for (_, continuation) in batch { continuation.resume(throwing: error) }
