@@ -99,8 +99,11 @@ struct WithdrawalTests {
     @Test("each reason's rules: refusals with rule codes, missing evidence is a 400, nothing is recorded")
     func rules() async throws {
         try await withServices { s in
-            let urban = try await Self.openAccount(s, residence: "urban")
-            let rural = try await Self.openAccount(s)
+            // Balances that cover the withdrawals on the shared contract below: a withdrawal the ledger
+            // refuses stops counting against the contract, and whether that refusal arrived before the
+            // next check was a race.
+            let urban = try await Self.openAccount(s, residence: "urban", deposits: [100_000])
+            let rural = try await Self.openAccount(s, deposits: [100_000])
             let w = s.withdrawal
 
             let missing = try await w.post("/v1/withdrawals", #"{"accountNumber":"\#(urban)","reason":"purchase","amountFen":100,"payee":\#(Self.payee),"evidence":{}}"#)
