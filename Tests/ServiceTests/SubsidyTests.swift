@@ -46,7 +46,7 @@ struct SubsidyTests {
             let account = try await enrol(enrolment, ledger, birth: "2003-04-04", education: #"{"level":"bachelor","graduationDate":"2025-06-30"}"#)
             let paid = try await ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: 50_000, txn: TestStack.unique("wx"), paidAt: Bodies.inWindow))
             #expect(paid.status == 201)
-            #expect(try await TestStack.eventually(seconds: 20) {
+            #expect(try await TestStack.eventually(seconds: 90) {
                 try await ledger.get("/v1/accounts/\(account)/balance").int("balanceFen") == 90_000
             }, "contribution 500.00 + opening subsidy 400.00")
             let balance = try await ledger.get("/v1/accounts/\(account)/balance")
@@ -86,7 +86,7 @@ struct SubsidyTests {
                     """)
             }
             _ = try await ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: 20_000, txn: TestStack.unique("wx"), paidAt: Bodies.inWindow))
-            #expect(try await TestStack.eventually(seconds: 20) {
+            #expect(try await TestStack.eventually(seconds: 90) {
                 try await ledger.get("/v1/accounts/\(account)/balance").int("subsidyFen") == 1_000
             })
             let view = try await subsidy.get("/v1/accounts/\(account)/subsidies")
@@ -121,7 +121,7 @@ struct SubsidyTests {
             let view = try await subsidy.get("/v1/accounts/\(account)/subsidies")
             let annual = (view["grants"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "annual" }
             #expect(annual.reduce(Int64(0)) { $0 + (($1["amountFen"] as? NSNumber)?.int64Value ?? 0) } == 2_200, "\(view.text)")
-            #expect(try await TestStack.eventually(seconds: 20) {
+            #expect(try await TestStack.eventually(seconds: 90) {
                 try await ledger.get("/v1/accounts/\(account)/balance").int("balanceFen") == 222_200
             })
             let budget = try await subsidy.get("/v1/subsidy-budget")

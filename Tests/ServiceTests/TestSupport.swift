@@ -43,8 +43,10 @@ enum TestStack {
 
     static func unique(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())" }
 
-    /// Polls `condition` until it holds or `seconds` pass.
-    static func eventually(seconds: Double = 30, _ condition: () async throws -> Bool) async throws -> Bool {
+    /// Polls `condition` until it holds or `seconds` pass. The default is generous: the whole
+    /// suite runs at once on two cores, and a saga of several event hops can take longer than 30 s
+    /// there; a condition that holds returns at once.
+    static func eventually(seconds: Double = 90, _ condition: () async throws -> Bool) async throws -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if try await condition() { return true }

@@ -70,7 +70,7 @@ struct WithdrawalTests {
     }
 
     /// Waits until the withdrawal is in `stage` and returns its view.
-    static func await(_ s: Clients, _ id: String, stage: String, seconds: Double = 30) async throws -> JSONClient.Reply {
+    static func await(_ s: Clients, _ id: String, stage: String, seconds: Double = 90) async throws -> JSONClient.Reply {
         var last: JSONClient.Reply?
         _ = try await TestStack.eventually(seconds: seconds) {
             last = try await s.withdrawal.get("/v1/withdrawals/\(id)")
