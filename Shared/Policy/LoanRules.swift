@@ -150,21 +150,23 @@ public enum LoanRules {
         table.last { months >= $0.minimumMonths }?.basisPoints ?? table.first?.basisPoints ?? 10_000
     }
 
-    public static func quota(facts: LoanFacts, request: LoanRequest, on date: BusinessDate, parameters p: PolicyParameters) -> LoanQuota {
+    /// The quota with its factors. Every step on outside values is checked: a plan whose
+    /// figures overflow is refused (`AmountOverflow`), never a trap.
+    public static func quota(facts: LoanFacts, request: LoanRequest, on date: BusinessDate, parameters p: PolicyParameters) throws(AmountOverflow) -> LoanQuota {
         let f = p.linkage.value
         let duration = factor(f.durationFactors, facts.contributionMonths)
         let frequency = factor(f.frequencyFactors, facts.monthsPaidOfLast12)
         // avg monthly x 12 x term years = avg monthly x term months.
-        let base = facts.balanceFen * f.balanceMultiple
-            + facts.averageMonthlyFen * Int64(request.termMonths) * f.contributionMultipleBasisPoints / 10_000
-        let linkage = base / f.divisor * duration / 10_000 * frequency / 10_000
+        let contributionPart = try Checked.multiply(try Checked.multiply(facts.averageMonthlyFen, Int64(request.termMonths)), f.contributionMultipleBasisPoints) / 10_000
+        let base = try Checked.add(try Checked.multiply(facts.balanceFen, f.balanceMultiple), contributionPart)
+        let linkage = try Checked.multiply(try Checked.multiply(base / f.divisor, duration) / 10_000, frequency) / 10_000
         let uplift = (request.betterHousing ? p.housingTypeUpliftBasisPoints.value : 0) + (facts.recentGraduate ? p.talentUpliftBasisPoints.value : 0)
-        let withUplift = linkage * (10_000 + uplift) / 10_000
-        let ceiling = (facts.couple ? p.loanCeilingCoupleFen.value : p.loanCeilingSingleFen.value) * (10_000 + uplift) / 10_000
-        let ltv = request.priceFen * (request.firstHome ? p.loanToValueFirstHomeBasisPoints.value : p.loanToValueSecondHomeBasisPoints.value) / 10_000
+        let withUplift = try Checked.multiply(linkage, 10_000 + uplift) / 10_000
+        let ceiling = try Checked.multiply(facts.couple ? p.loanCeilingCoupleFen.value : p.loanCeilingSingleFen.value, 10_000 + uplift) / 10_000
+        let ltv = try Checked.multiply(request.priceFen, request.firstHome ? p.loanToValueFirstHomeBasisPoints.value : p.loanToValueSecondHomeBasisPoints.value) / 10_000
         let rate = annualRate(on: date, firstHome: request.firstHome, termMonths: request.termMonths, parameters: p)
-        let payable = max(0, (request.monthlyIncomeFen - request.monthlyDebtFen) * p.repaymentCapacityBasisPoints.value / 10_000)
-        let capacity = maximumPrincipal(monthlyPayment: payable, annualRateMilliPercent: rate, months: max(1, request.termMonths), method: request.method)
+        let payable = max(0, try Checked.multiply(try Checked.subtract(request.monthlyIncomeFen, request.monthlyDebtFen), p.repaymentCapacityBasisPoints.value) / 10_000)
+        let capacity = try maximumPrincipal(monthlyPayment: payable, annualRateMilliPercent: rate, months: max(1, request.termMonths), method: request.method)
         let candidates: [(String, Fen)] = [("requested", request.requestedFen), ("linkage", withUplift), ("city_ceiling", ceiling),
                                            ("loan_to_value", ltv), ("repayment_capacity", capacity)]
         let binding = candidates.min { $0.1 < $1.1 }!
@@ -221,19 +223,23 @@ public enum LoanRules {
     }
 
     /// The largest principal whose highest monthly payment fits `monthlyPayment` (rounded down to the fen).
-    public static func maximumPrincipal(monthlyPayment: Fen, annualRateMilliPercent: Int64, months: Int, method: RepaymentMethod) -> Fen {
+    public static func maximumPrincipal(monthlyPayment: Fen, annualRateMilliPercent: Int64, months: Int, method: RepaymentMethod) throws(AmountOverflow) -> Fen {
         guard monthlyPayment > 0 else { return 0 }
         let r = monthlyRate(annualRateMilliPercent)
         let n = Decimal(months)
+        let principal: Decimal
         switch method {
         case .equalInstallment:
-            guard r > 0 else { return monthlyPayment * Int64(months) }
+            guard r > 0 else { return try Checked.multiply(monthlyPayment, Int64(months)) }
             let growth = pow(1 + r, months)
-            return roundedFen(Decimal(monthlyPayment) * (growth - 1) / (r * growth), .down)
+            principal = Decimal(monthlyPayment) * (growth - 1) / (r * growth)
         case .equalPrincipal:
             // The first payment is the highest: P/n + P·r.
-            return roundedFen(Decimal(monthlyPayment) / (1 / n + r), .down)
+            principal = Decimal(monthlyPayment) / (1 / n + r)
         }
+        // Decimal's conversion to Int64 does not trap beyond its range: it answers garbage.
+        guard principal < Decimal(Int64.max) else { throw AmountOverflow("a principal of \(principal) fen is beyond any amount") }
+        return roundedFen(principal, .down)
     }
 
     // MARK: Overdue (§13)

@@ -42,7 +42,8 @@ public enum TransferRules {
     public static func transferOutDataProblem(principalFen: Fen, interestFen: Fen, amountFen: Fen) -> (code: String, detail: String)? {
         if principalFen < 0 || interestFen < 0 { return ("negative_amount", "principal and interest cannot be negative") }
         if amountFen <= 0 { return ("non_positive_amount", "the amount must be positive") }
-        if principalFen + interestFen != amountFen {
+        guard let total = try? Checked.add(principalFen, interestFen) else { return (AmountOverflow.code, "principal plus interest is beyond any amount") }
+        if total != amountFen {
             return ("amount_mismatch", "amount \(amountFen) fen is not principal \(principalFen) + interest \(interestFen) fen")
         }
         return nil

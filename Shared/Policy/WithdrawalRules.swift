@@ -59,6 +59,9 @@ public struct WithdrawalRefusal: Error, Sendable, Equatable {
         self.code = code
         self.detail = detail
     }
+
+    /// The claim's figures add up beyond any amount (`Checked`).
+    static let overflow = WithdrawalRefusal(AmountOverflow.code, "the amounts of this claim add up beyond any amount")
 }
 
 /// The rules a withdrawal must pass before the ledger is asked to debit it. The balance is not
@@ -72,7 +75,8 @@ public enum WithdrawalRules {
             // §4 购房提取: together with what others took on the same contract (a couple buying
             // together), no more than the house price.
             guard let amount = claim.amountFen, let price = claim.ceilingFen else { return nil }
-            if amount + facts.alreadyWithdrawnOnEvidenceFen > price {
+            guard let total = try? Checked.add(amount, facts.alreadyWithdrawnOnEvidenceFen) else { return .overflow }
+            if total > price {
                 return WithdrawalRefusal("exceeds_house_price",
                                          "\(amount) fen plus \(facts.alreadyWithdrawnOnEvidenceFen) already withdrawn exceeds the price \(price) fen")
             }
@@ -80,7 +84,8 @@ public enum WithdrawalRules {
             // §16: rural residents may withdraw to build their own home, up to its cost.
             guard facts.rural else { return WithdrawalRefusal("not_rural_resident", "self-build withdrawals are for rural residents (§16)") }
             guard let amount = claim.amountFen, let cost = claim.ceilingFen else { return nil }
-            if amount + facts.alreadyWithdrawnOnEvidenceFen > cost {
+            guard let total = try? Checked.add(amount, facts.alreadyWithdrawnOnEvidenceFen) else { return .overflow }
+            if total > cost {
                 return WithdrawalRefusal("exceeds_build_cost", "\(amount) fen exceeds the building cost \(cost) fen")
             }
         case .repayment:

@@ -8,13 +8,20 @@ public struct EventHandler: Sendable {
     public let type: EventType
     public let handle: @Sendable (_ event: [UInt8], _ connection: PostgresConnection) async throws -> Void
 
-    /// Decodes the event's data as `Payload` and hands it to `body`; data that does not decode
-    /// is rejected to the dead-letter topic as `invalid_payload`.
+    /// Decodes the event's data as `Payload` and hands it to `body`; data that does not decode,
+    /// or holds a value outside its `InputRange`, is rejected to the dead-letter topic as
+    /// `invalid_payload`.
     public static func on<Payload: Codable & Sendable>(
         _ type: EventType, _ payload: Payload.Type,
         _ body: @escaping @Sendable (CloudEvent<Payload>, PostgresConnection) async throws -> Void
     ) -> EventHandler {
         EventHandler(type: type) { bytes, connection in
+            // Every number and date in range before anything reads it (`InputRange`): an event
+            // from a faulty or hostile producer goes to the dead-letter topic, never into a rule.
+            let violations = RangeCheck.violations(in: Data(bytes))
+            if !violations.isEmpty {
+                throw EventRejection(reason: .invalidPayload, detail: "out of range: " + violations.map(\.description).joined(separator: "; "))
+            }
             let event: CloudEvent<Payload>
             do {
                 event = try CloudEventCoding.decode(Payload.self, from: bytes)

@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Hummingbird
 
@@ -6,7 +7,10 @@ import Hummingbird
 public enum HTTPJSON {
     public static let maxBodyBytes = 1_048_576
 
-    public static func decode<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T {
+    /// Reads the body as `T` after checking every number and date in it against `InputRange`
+    /// (`ranges` gives named fields another range): a value out of range is a 400 naming the
+    /// field, before any handler sees it.
+    public static func decode<T: Decodable>(_ type: T.Type, from request: Request, ranges: [String: ClosedRange<Int64>] = [:]) async throws -> T {
         if let contentType = request.headers[.contentType], !isJSON(contentType) {
             throw Problem(.unsupportedMediaType, code: "unsupported_media_type", title: "Unsupported media type",
                           detail: "send the body as application/json")
@@ -20,8 +24,13 @@ public enum HTTPJSON {
         if holdsControlCharacter(buffer.readableBytesView) {
             throw Problem.malformed("a string holds a control character (NUL, a line break, an escape below U+0020 or U+007F)")
         }
+        let data = Data(buffer.readableBytesView)
+        let violations = RangeCheck.violations(in: data, overrides: ranges)
+        if !violations.isEmpty {
+            throw Problem.outOfRange(violations)
+        }
         do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+            return try JSONDecoder().decode(T.self, from: data)
         } catch let error as DecodingError {
             throw Problem.malformed(describe(error), errors: fieldErrors(error))
         } catch let problem as Problem {

@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Hummingbird
 
@@ -35,6 +36,13 @@ public struct Problem: HTTPResponseError, Sendable {
     /// 400: the request could not be read as the endpoint's JSON.
     public static func malformed(_ detail: String, errors: [FieldError] = []) -> Problem {
         Problem(.badRequest, code: "malformed_request", title: "Malformed request", detail: detail, errors: errors)
+    }
+
+    /// 400: values outside their documented ranges (`InputRange`), each named.
+    public static func outOfRange(_ violations: [RangeViolation]) -> Problem {
+        Problem(.badRequest, code: "out_of_range", title: "Value out of range",
+                detail: violations.map(\.description).joined(separator: "; "),
+                errors: violations.map { FieldError(field: $0.field, message: $0.message) })
     }
 
     /// 422: a business rule refused the request; `code` names the rule.

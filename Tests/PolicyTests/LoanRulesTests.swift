@@ -54,11 +54,11 @@ struct LoanRulesTests {
     }
 
     @Test("§5 linkage: (balance x 15 + average x term x 1.5) / 2 x duration x frequency")
-    func linkage() {
+    func linkage() throws {
         // (50,000 x 15 + 2,000 x 360 x 1.5) / 2 = 915,000 yuan; 24 months -> 1.0; 12 of 12 -> 1.0.
-        let q = LoanRules.quota(facts: facts(), request: request(), on: today, parameters: p)
+        let q = try LoanRules.quota(facts: facts(), request: request(), on: today, parameters: p)
         #expect(q.linkageFen == 91_500_000)
-        let sparse = LoanRules.quota(facts: facts(months: 12, last12: 7), request: request(), on: today, parameters: p)
+        let sparse = try LoanRules.quota(facts: facts(months: 12, last12: 7), request: request(), on: today, parameters: p)
         #expect(sparse.durationFactorBasisPoints == 9_000 && sparse.frequencyFactorBasisPoints == 9_000)
         #expect(sparse.linkageFen == 91_500_000 * 9 / 10 * 9 / 10)
     }
@@ -71,21 +71,21 @@ struct LoanRulesTests {
         (5_000_000, 200_000_000, 100_000_000, 300_000, "repayment_capacity"),
         (5_000_000, 200_000_000, 10_000_000, 5_000_000, "requested"),
     ])
-    func binding(_ balance: Fen, _ price: Fen, _ requested: Fen, _ income: Fen, _ expected: String) {
-        let q = LoanRules.quota(facts: facts(balance: balance, average: balance == 100_000 ? 10_000 : 200_000),
+    func binding(_ balance: Fen, _ price: Fen, _ requested: Fen, _ income: Fen, _ expected: String) throws {
+        let q = try LoanRules.quota(facts: facts(balance: balance, average: balance == 100_000 ? 10_000 : 200_000),
                                 request: request(price: price, requested: requested, income: income), on: today, parameters: p)
         #expect(q.bindingFactor == expected)
         #expect(q.quotaFen % 100_000 == 0, "rounded down to 1,000 yuan")
     }
 
     @Test("uplifts stack: +20 % better housing and +50 % talent raise the linkage quota and the ceiling")
-    func uplifts() {
-        let plain = LoanRules.quota(facts: facts(), request: request(), on: today, parameters: p)
-        let both = LoanRules.quota(facts: facts(graduate: true), request: request(better: true), on: today, parameters: p)
+    func uplifts() throws {
+        let plain = try LoanRules.quota(facts: facts(), request: request(), on: today, parameters: p)
+        let both = try LoanRules.quota(facts: facts(graduate: true), request: request(better: true), on: today, parameters: p)
         #expect(both.upliftBasisPoints == 7_000)
         #expect(both.linkageWithUpliftFen == plain.linkageFen * 17 / 10)
         #expect(both.cityCeilingFen == 50_000_000 * 17 / 10)
-        let couple = LoanRules.quota(facts: facts(couple: true), request: request(), on: today, parameters: p)
+        let couple = try LoanRules.quota(facts: facts(couple: true), request: request(), on: today, parameters: p)
         #expect(couple.cityCeilingFen == 80_000_000)
     }
 
@@ -101,8 +101,8 @@ struct LoanRulesTests {
     }
 
     @Test("repayment capacity: the largest principal whose payment fits, for both methods", arguments: RepaymentMethod.allCases)
-    func capacity(_ method: RepaymentMethod) {
-        let principal = LoanRules.maximumPrincipal(monthlyPayment: 400_340, annualRateMilliPercent: 2_600, months: 360, method: method)
+    func capacity(_ method: RepaymentMethod) throws {
+        let principal = try LoanRules.maximumPrincipal(monthlyPayment: 400_340, annualRateMilliPercent: 2_600, months: 360, method: method)
         let first = LoanRules.schedule(principal: principal, annualRateMilliPercent: 2_600, months: 360, method: method)[0]
         #expect(first.paymentFen <= 400_341)
         #expect(principal > 0)

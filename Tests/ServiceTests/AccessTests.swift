@@ -66,7 +66,7 @@ struct AccessTests {
     /// A person enrolled by themselves, with one deposit, known to every service that keeps accounts.
     static func holder(_ stack: Stack) async throws -> (idNumber: String, account: String) {
         let birth = String(format: "19%02d-%02d-%02d", Int.random(in: 80...99), Int.random(in: 1...12), Int.random(in: 1...28))
-        let idNumber = TestStack.residentID(birth: birth, serial: Int.random(in: 0..<100), male: Bool.random())
+        let idNumber = TestStack.newResidentID(birth: birth, male: Bool.random())
         let enrolled = try await stack["enrolment"].post("/v1/enrolments", Bodies.enrolment(idNumber: idNumber), as: .citizen(idNumber))
         let account = try #require(enrolled.string("accountNumber"), "\(enrolled.text)")
         let deposit = try await TestStack.eventually {
@@ -161,7 +161,7 @@ struct AccessTests {
         let routes = try Self.routes()
         do {
             let (_, account) = try await Self.holder(stack)
-            let stranger = TestIdentity.citizen(TestStack.residentID(birth: "1991-01-01", serial: Int.random(in: 0..<100), male: false))
+            let stranger = TestIdentity.citizen(TestStack.newResidentID(birth: "1991-01-01", male: false))
             for (service, spec) in routes where !spec.access.isOpen {
                 let path = Self.path(spec, account: account)
                 let body = Self.body(spec, account: account)
@@ -198,11 +198,11 @@ struct AccessTests {
             #expect(withdrawal.status == 202, "\(withdrawal.text)")
             let id = try #require(withdrawal.string("withdrawalId"))
             #expect(try await stack["withdrawal"].get("/v1/withdrawals/\(id)", as: me).status == 200)
-            let stranger = TestIdentity.citizen(TestStack.residentID(birth: "1992-02-02", serial: Int.random(in: 0..<100), male: true))
+            let stranger = TestIdentity.citizen(TestStack.newResidentID(birth: "1992-02-02", male: true))
             let probe = try await stack["withdrawal"].get("/v1/withdrawals/\(id)", as: stranger)
             #expect(probe.status == 404 && probe.string("code") == "unknown_withdrawal")
             // A citizen enrols only themselves, and an unknown account looks the same as someone else's.
-            let someoneElse = TestStack.residentID(birth: "1990-05-05", serial: Int.random(in: 0..<100), male: true)
+            let someoneElse = TestStack.newResidentID(birth: "1990-05-05", male: true)
             let enrolOther = try await stack["enrolment"].post("/v1/enrolments", Bodies.enrolment(idNumber: someoneElse), as: me)
             #expect(enrolOther.status == 403 && enrolOther.string("code") == "not_own_id_number")
             let unknown = try await stack["contribution"].get("/v1/accounts/3207009999999999/balance", as: me)
@@ -337,7 +337,7 @@ struct AccessTests {
             // A refused try at someone else's account is recorded with the account that was tried;
             // an officer's look at an account is recorded too.
             let strangerRequest = TestStack.unique("probe")
-            let stranger = TestIdentity.citizen(TestStack.residentID(birth: "1990-10-10", serial: Int.random(in: 0..<100), male: true))
+            let stranger = TestIdentity.citizen(TestStack.newResidentID(birth: "1990-10-10", male: true))
             let probe = try await withdrawal.send(.post, "/v1/withdrawals", body: body, as: stranger, headers: ["x-request-id": strangerRequest])
             #expect(probe.status == 404)
             let lookRequest = TestStack.unique("look")
@@ -393,7 +393,7 @@ struct AccessTests {
         let app = try ContributionService.buildApplication(config: config, clock: TestStack.clock)
         try await app.test(.live) { client in
             let http = JSONClient(client: client)
-            let citizen = TestIdentity.citizen(TestStack.residentID(birth: "1995-05-05", serial: Int.random(in: 0..<100), male: true))
+            let citizen = TestIdentity.citizen(TestStack.newResidentID(birth: "1995-05-05", male: true))
             var statuses: [Int] = []
             for _ in 0..<6 { statuses.append(try await http.get("/v1/accounts/3207009999999999/balance", as: citizen).status) }
             #expect(statuses.prefix(5).allSatisfy { $0 == 404 } && statuses.last == 429, "\(statuses)")

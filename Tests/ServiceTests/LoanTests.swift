@@ -40,7 +40,7 @@ struct LoanTests {
                             person chosen: String? = nil) async throws -> String {
         // Born in the 1990s: a 20-year term ends well before retirement + 5 years.
         let date = birth ?? String(format: "19%02d-%02d-%02d", Int.random(in: 92...99), Int.random(in: 1...12), Int.random(in: 1...28))
-        let person = chosen ?? TestStack.residentID(birth: date, serial: Int.random(in: 0..<100), male: Bool.random())
+        let person = chosen ?? TestStack.newResidentID(birth: date, male: Bool.random())
         let reply = try await s.enrolment.post("/v1/enrolments", Bodies.enrolment(idNumber: person, education: education))
         let account = try #require(reply.string("accountNumber"), "\(reply.text)")
         #expect(try await TestStack.eventually { try await s.ledger.get("/v1/accounts/\(account)/balance").status == 200 })
@@ -134,13 +134,13 @@ struct LoanTests {
             #expect(bad.status == 400 && bad.text.contains("requestedFen"))
             #expect(try await s.loan.post("/v1/loan-applications", Self.application("3207009999999999")).status == 404)
 
-            let spousePerson = TestStack.residentID(birth: "1994-04-04", serial: Int.random(in: 0..<100), male: false)
+            let spousePerson = TestStack.newResidentID(birth: "1994-04-04", male: false)
             let spouse = try await Self.contributor(s, months: 3, person: spousePerson)
             // Naming a spouse counts nothing until the spouse, signed in, consents (no borrowing on a stranger's balance).
             let unconsented = try await s.loan.get("/v1/accounts/\(account)/loan-quota?spouseAccountNumber=\(spouse)&green=true&termMonths=360")
             #expect(unconsented.status == 422 && unconsented.string("code") == "spouse_consent_missing", "\(unconsented.text)")
             let consentBody = #"{"applicantAccountNumber":"\#(account)"}"#
-            let stranger = TestStack.residentID(birth: "1990-01-01", serial: Int.random(in: 0..<100), male: true)
+            let stranger = TestStack.newResidentID(birth: "1990-01-01", male: true)
             #expect(try await s.loan.post("/v1/accounts/\(spouse)/spouse-consents", consentBody, as: .citizen(stranger)).status == 404,
                     "only the spouse may consent for their own account")
             #expect(try await s.loan.post("/v1/accounts/\(spouse)/spouse-consents", consentBody, as: .officer).status == 403,
@@ -190,7 +190,7 @@ struct LoanTests {
         let dial = BusinessClock.Dial(TestStack.today)
         try await withServices(clock: BusinessClock(dial: dial)) { s in
             try await Self.setPool(s, assets: 100_000_000_000)
-            let person = TestStack.residentID(birth: "1996-06-06", serial: Int.random(in: 0..<100), male: true)
+            let person = TestStack.newResidentID(birth: "1996-06-06", male: true)
             let account = try await Self.contributor(s, months: 6, person: person)
             let approved = try await s.loan.post("/v1/loan-applications", Self.application(account, requested: 10_000_000))
             let loanId = try #require(approved.string("loanId"), "\(approved.text)")
@@ -269,7 +269,7 @@ struct LoanTests {
     @Test("a bad-credit record imported into the credit registry reaches the loan service and refuses the loan")
     func importedBadCredit() async throws {
         try await withServices { s in
-            let person = TestStack.residentID(birth: "1994-04-04", serial: Int.random(in: 0..<100), male: false)
+            let person = TestStack.newResidentID(birth: "1994-04-04", male: false)
             let account = try await Self.contributor(s, months: 6, person: person)
             #expect(try await s.loan.get("/v1/accounts/\(account)/loan-quota").json["eligible"] as? Bool == true)
             let record = #"{"records":[{"idNumber":"\#(person)","source":"court","reference":"\#(TestStack.unique("zx"))","reason":"judgment debtor","activeFrom":"2026-01-01"}]}"#

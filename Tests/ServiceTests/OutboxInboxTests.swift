@@ -232,6 +232,41 @@ struct OutboxInboxTests {
         }
     }
 
+    @Test("events whose numbers or dates are out of range go to the dead-letter topic untouched; the partition moves on")
+    func outOfRangeEventsAreDeadLettered() async throws {
+        try await withRuntime { runtime in
+            let topic = TestStack.unique("rt.range")
+            try await runtime.producer.createTopics([TopicSpec(name: topic, partitions: 1)])
+            let account = TestStack.unique("acct")
+            let huge = event(account: account, amount: .max)
+            var negative = event(account: account, amount: 10)
+            negative.data.balanceAfterFen = -1
+            var ancient = event(account: account, amount: 10)
+            ancient.data.paidAt = "1799-12-31T10:00:00.000Z"
+            let beyondInt64 = String(decoding: try CloudEventCoding.encode(event(account: account, amount: 123_456)), as: UTF8.self)
+                .replacingOccurrences(of: "123456", with: "92233720368547758070")
+            let after = event(account: account, amount: 20)
+            let values: [[UInt8]] = [try CloudEventCoding.encode(huge), try CloudEventCoding.encode(negative), try CloudEventCoding.encode(ancient),
+                                     Array(beyondInt64.utf8), try CloudEventCoding.encode(after)]
+            for value in values { try await runtime.producer.send(OutgoingMessage(topic: topic, key: account, value: value)) }
+
+            let consumerName = TestStack.unique("range")
+            let consumer = EventConsumerService(subscription: subscription(consumerName, topic: topic), runtime: runtime)
+            let relay = relay(runtime)
+            let running = [Task { try await consumer.run() }, Task { try await relay.run() }]
+            defer { running.forEach { $0.cancel() } }
+            #expect(try await TestStack.eventually { try await appliedCount(runtime, eventID: after.id) == 1 })
+            for refused in [huge, negative, ancient] { #expect(try await appliedCount(runtime, eventID: refused.id) == 0) }
+            let letters = try await TestStack.read(topic: Topic.deadLetter.name, count: 4) { message in
+                (try? CloudEventCoding.decode(DeadLetter.self, from: message.value).data.consumer) == consumerName
+            }.map { try CloudEventCoding.decode(DeadLetter.self, from: $0.value).data }
+            #expect(letters.count == 4)
+            #expect(letters.allSatisfy { $0.reason == .invalidPayload && $0.detail.contains("out of range") }, "\(letters.map(\.detail))")
+            #expect(letters.contains { $0.detail.contains("data.amountFen") } && letters.contains { $0.detail.contains("data.balanceAfterFen") }
+                    && letters.contains { $0.detail.contains("data.paidAt") })
+        }
+    }
+
     @Test("a subscription's verification dead-letters records before they touch anything; replays are refused where asked")
     func verificationAndReplays() async throws {
         try await withRuntime { runtime in

@@ -29,7 +29,7 @@ struct SubsidyTests {
 
     func enrol(_ enrolment: JSONClient, _ ledger: JSONClient, birth: String, education: String = #"{"level":"below_bachelor"}"#,
                children: Int = 0) async throws -> String {
-        let person = TestStack.residentID(birth: birth, serial: Int.random(in: 0..<100), male: true)
+        let person = TestStack.newResidentID(birth: birth, male: true)
         let reply = try await enrolment.post("/v1/enrolments", Bodies.enrolment(idNumber: person, education: education, children: children))
         let account = try #require(reply.string("accountNumber"), "\(reply.text)")
         #expect(try await TestStack.eventually { try await ledger.get("/v1/accounts/\(account)/balance").status == 200 })
@@ -160,7 +160,7 @@ struct SubsidyTests {
     @Test("§12 social-insurance decisions are idempotent per person and month; §11 eligibility is published")
     func socialInsuranceAndEntrepreneurship() async throws {
         try await withServices { enrolment, ledger, subsidy in
-            let person = TestStack.residentID(birth: "2002-02-02", serial: Int.random(in: 0..<100), male: false)
+            let person = TestStack.newResidentID(birth: "2002-02-02", male: false)
             let body = #"{"idNumber":"\#(person)","month":"2026-02","paidFen":90001,"leftSchoolOn":"2025-06-30","unemployedBeforeFlexibleWork":true}"#
             #expect(try await subsidy.post("/v1/social-insurance/payments", body, as: .anonymous).status == 401)
             let first = try await subsidy.post("/v1/social-insurance/payments", body)
@@ -174,7 +174,7 @@ struct SubsidyTests {
                 body.replacingOccurrences(of: "2026-02", with: "2026-01").replacingOccurrences(of: "true", with: "false"))
             #expect(notEligible["approved"] as? Bool == false && notEligible.string("reason") == "not_unemployed_before_flexible_work")
 
-            let farmer = TestStack.residentID(birth: "1980-03-03", serial: Int.random(in: 0..<100), male: true)
+            let farmer = TestStack.newResidentID(birth: "1980-03-03", male: true)
             let reply = try await enrolment.post("/v1/enrolments", Bodies.enrolment(idNumber: farmer).replacingOccurrences(of: "new_form", with: "individual_business"))
             let account = try #require(reply.string("accountNumber"), "\(reply.text)")
             let eligible = try await TestStack.read(topic: Topic.subsidyEvents.name, count: 1) { $0.keyString == account }

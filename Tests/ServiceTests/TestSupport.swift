@@ -79,14 +79,38 @@ enum TestStack {
         }
     }
 
+    /// A resident ID number nobody else in this test process has: the suite enrols hundreds of
+    /// people into one database, and random serials collided (a birthday-paradox `already_enrolled`
+    /// in a CI run). Sequences ending in 1 or 2 stay free for the explicit `serial:` form.
+    static func newResidentID(county: String = "320706", birth: String, male: Bool) -> String {
+        let n = PersonSerials.shared.next()
+        let lastDigit = (male ? [3, 5, 7, 9] : [4, 6, 8, 0])[(n / 100) % 4]
+        return residentID(county: county, birth: birth, sequence: (n % 100) * 10 + lastDigit)
+    }
+
     /// A valid resident ID number (correct check character) for a birth date and a serial.
     static func residentID(county: String = "320706", birth: String, serial: Int, male: Bool) -> String {
+        residentID(county: county, birth: birth, sequence: serial % 100 * 10 + (male ? 1 : 2))
+    }
+
+    private static func residentID(county: String, birth: String, sequence: Int) -> String {
         let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
         let checks = Array("10X98765432")
-        var sequence = serial % 100 * 10 + (male ? 1 : 2)
-        if male != (sequence % 2 == 1) { sequence += 1 }
         let body = county + birth.replacingOccurrences(of: "-", with: "") + String(format: "%03d", sequence % 1000)
         let sum = zip(body.map { Int(String($0))! }, weights).reduce(0) { $0 + $1.0 * $1.1 }
         return body + String(checks[sum % 11])
+    }
+}
+
+/// Hands out serials in turn from a random start, so two runs against one database rarely meet
+/// and one run never repeats itself (400 people per birth date, county and sex).
+final class PersonSerials: @unchecked Sendable {
+    static let shared = PersonSerials()
+    private let lock = NSLock()
+    private var value = Int.random(in: 0..<400)
+    func next() -> Int {
+        lock.lock(); defer { lock.unlock() }
+        value += 1
+        return value % 400
     }
 }

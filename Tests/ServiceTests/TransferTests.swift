@@ -97,8 +97,8 @@ struct TransferTests {
 
     /// A person enrolled here (no contributions), known to the regional-sync service.
     static func person(_ s: Clients) async throws -> (account: String, id: String) {
-        let id = TestStack.residentID(birth: String(format: "19%02d-%02d-%02d", Int.random(in: 80...99), Int.random(in: 1...12), Int.random(in: 1...28)),
-                                      serial: Int.random(in: 0..<100), male: Bool.random())
+        let id = TestStack.newResidentID(birth: String(format: "19%02d-%02d-%02d", Int.random(in: 80...99), Int.random(in: 1...12), Int.random(in: 1...28)),
+                                         male: Bool.random())
         let reply = try await s.enrolment.post("/v1/enrolments", Bodies.enrolment(idNumber: id))
         let account = try #require(reply.string("accountNumber"), "\(reply.text)")
         #expect(try await TestStack.eventually { try await s.regional.get("/v1/accounts/\(account)/recognised-months").status == 200 })

@@ -47,7 +47,7 @@ struct WithdrawalTests {
     /// so no subsidy joins the balance).
     static func openAccount(_ s: Clients, residence: String = "rural", birth: String? = nil, deposits: [Int] = []) async throws -> String {
         let date = birth ?? String(format: "19%02d-%02d-%02d", Int.random(in: 75...99), Int.random(in: 1...12), Int.random(in: 1...28))
-        let person = TestStack.residentID(birth: date, serial: Int.random(in: 0..<100), male: Bool.random())
+        let person = TestStack.newResidentID(birth: date, male: Bool.random())
         let reply = try await s.enrolment.post("/v1/enrolments", Bodies.enrolment(idNumber: person, residence: residence))
         let account = try #require(reply.string("accountNumber"), "\(reply.text)")
         #expect(try await TestStack.eventually { try await s.ledger.get("/v1/accounts/\(account)/balance").status == 200 })

@@ -55,8 +55,9 @@ struct AccountHandlers: Sendable {
     @Sendable func ledger(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let number = try context.parameters.require("accountNumber")
         try await runtime.authorize(context, account: number)
-        let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 100, 1), 500)
-        let afterSeq = Int64(request.uri.queryParameters.get("afterSeq", as: Int.self) ?? 0)
+        let query = QueryInput(request)
+        let limit = Int(try query.integer("limit", range: InputRange.pageLimit) ?? 100)
+        let afterSeq = try query.integer("afterSeq", range: 0...InputRange.integer.upperBound) ?? 0
         try await requireAccount(number)
         let rows = try await runtime.database.query("""
             SELECT seq, kind, amount_fen, balance_after_fen, at, business_date::text, reference FROM postings
@@ -83,7 +84,7 @@ struct AccountHandlers: Sendable {
     @Sendable func taxStatement(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let number = try context.parameters.require("accountNumber")
         try await runtime.authorize(context, account: number)
-        guard let year = request.uri.queryParameters.get("year", as: Int.self), (2000...2100).contains(year) else {
+        guard let year = try QueryInput(request).integer("year").map(Int.init) else {
             throw Problem.malformed("year=YYYY is required", errors: [.init(field: "year", message: "a four-digit year")])
         }
         try await requireAccount(number)

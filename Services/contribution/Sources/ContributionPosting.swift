@@ -85,7 +85,7 @@ struct LockedAccount: Sendable {
         for try await (status, county, schedule, count, id, fingerprint, balance) in rows.decode(
             (String, String, String, Int64, UUID?, String?, Int64?).self) {
             let existing = id.map { Existing(contributionId: $0, fingerprint: fingerprint ?? "", balanceAfter: balance ?? 0) }
-            return LockedAccount(status: status, county: county, schedule: ContributionSchedule(rawValue: schedule) ?? .flexible,
+            return LockedAccount(status: status, county: county, schedule: try ContributionSchedule.stored(schedule, column: "accounts.schedule"),
                                  contributionCount: count, existing: existing)
         }
         return nil

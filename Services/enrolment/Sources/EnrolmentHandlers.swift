@@ -123,12 +123,12 @@ struct EnrolmentHandlers: Sendable {
                 idNumber: try r[3].decode(String.self), phone: String(phone.prefix(3)) + "****" + String(phone.suffix(4)),
                 employmentType: try r[5].decode(String.self), industry: try r[6].decode(String.self), role: try r[7].decode(String.self),
                 county: try r[8].decode(String.self), residence: try r[9].decode(String.self), childrenCount: try r[10].decode(Int.self),
-                education: Education(level: EducationLevel(rawValue: try r[11].decode(String.self)) ?? .belowBachelor,
+                education: Education(level: try EducationLevel.stored(try r[11].decode(String.self), column: "enrolments.education_level"),
                                      graduationDate: try r[12].decode(String?.self).flatMap(BusinessDate.init)),
                 retirementGroup: try r[13].decode(String.self),
-                agreement: Agreement(schedule: ContributionSchedule(rawValue: try r[14].decode(String.self)) ?? .flexible,
+                agreement: Agreement(schedule: try ContributionSchedule.stored(try r[14].decode(String.self), column: "enrolments.schedule"),
                                      amountFen: try r[15].decode(Int64.self),
-                                     channel: PaymentChannel(rawValue: try r[16].decode(String.self)) ?? .wechat),
+                                     channel: try PaymentChannel.stored(try r[16].decode(String.self), column: "enrolments.channel")),
                 monthlyMinimumFen: try r[17].decode(Int64.self), openedOn: try r[18].decode(String.self))
         }
         return nil
@@ -197,7 +197,7 @@ struct EnrolmentHandlers: Sendable {
     /// `GET /v1/statistics?groupBy=industry|role|county|residence|employmentType` (§14-16).
     @Sendable func statistics(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let columns = ["industry": "industry", "role": "role", "county": "county", "residence": "residence", "employmentType": "employment_type"]
-        let groupBy = request.uri.queryParameters.get("groupBy") ?? "industry"
+        let groupBy = try QueryInput(request).text("groupBy") ?? "industry"
         guard let column = columns[groupBy] else {
             throw Problem.malformed("groupBy must be one of \(columns.keys.sorted().joined(separator: ", "))",
                                     errors: [.init(field: "groupBy", message: "unknown dimension")])

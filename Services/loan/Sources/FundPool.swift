@@ -32,10 +32,11 @@ enum FundPool {
                    (SELECT coalesce(sum(principal_fen), 0) FROM loans WHERE status = 'awaiting_liquidity')::bigint
             """, logger: runtime.logger)
         for try await (flexible, employed, credit, outstanding, waiting, waitingFen) in rows.decode((Int64, Int64, Int64, Int64, Int, Int64).self) {
-            let assets = flexible + employed + credit
+            // Checked: entries are bounded one by one (`InputRange`), but their sums are not.
+            let assets = try Checked.add(try Checked.add(flexible, employed), credit)
             return View(flexibleBalancesFen: flexible, employedShareFen: employed, creditLinesFen: credit, assetsFen: assets,
-                        loansOutstandingFen: outstanding, availableFen: assets - outstanding,
-                        liquidityFloorFen: Rounding.applyBasisPoints(assets, runtime.parameters.liquidityFloorBasisPoints.value),
+                        loansOutstandingFen: outstanding, availableFen: try Checked.subtract(assets, outstanding),
+                        liquidityFloorFen: try Checked.basisPoints(assets, runtime.parameters.liquidityFloorBasisPoints.value),
                         awaitingLiquidity: waiting, awaitingLiquidityFen: waitingFen)
         }
         throw Problem.unavailable("the fund pool could not be read")
@@ -46,7 +47,7 @@ enum FundPool {
     static func canLend(_ amount: Fen, runtime: ServiceRuntime, connection: PostgresConnection) async throws -> Bool {
         try await connection.query("SELECT pg_advisory_xact_lock(hashtext('loan-fund-pool'))", logger: runtime.logger)
         let pool = try await view(runtime: runtime, connection: connection)
-        return pool.availableFen - amount >= pool.liquidityFloorFen
+        return try Checked.subtract(pool.availableFen, amount) >= pool.liquidityFloorFen
     }
 
     /// Pays out queued loans, oldest first, while liquidity allows.
@@ -82,12 +83,16 @@ enum FundPool {
         /// `POST /v1/fund-pool/entries` (staff): a bank credit line (`credit_line`) or a change of the
         /// employed contributors' share (`employed_share`, signed); queued loans are released at once.
         @Sendable func record(_ request: Request, context: HPFRequestContext) async throws -> Response {
-            let entry = try await HTTPJSON.decode(Entry.self, from: request)
+            let entry = try await HTTPJSON.decode(Entry.self, from: request, ranges: ["amountFen": InputRange.poolAdjustmentFen])
             guard entry.kind == "credit_line" || entry.kind == "employed_share" else {
                 throw Problem.malformed("kind must be credit_line or employed_share", errors: [.init(field: "kind", message: "credit_line | employed_share")])
             }
-            guard entry.amountFen != 0, entry.kind == "employed_share" || entry.amountFen > 0, !entry.reference.isEmpty else {
-                throw Problem.malformed("a credit line is a positive amount with a reference")
+            guard entry.amountFen != 0, entry.kind == "employed_share" || entry.amountFen > 0 else {
+                throw Problem.malformed("a credit line is a positive amount; an employed share change is not zero",
+                                        errors: [.init(field: "amountFen", message: "positive for a credit line, not zero")])
+            }
+            guard !entry.reference.isEmpty else {
+                throw Problem.malformed("a reference is required", errors: [.init(field: "reference", message: "required")])
             }
             struct Recorded: Codable {
                 var released: Int

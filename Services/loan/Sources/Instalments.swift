@@ -56,7 +56,7 @@ enum Instalments {
                 SELECT account_number, status, annual_rate_milli_percent, term_months, method, disbursed_on::text FROM loans
                 WHERE loan_id = \(id) FOR UPDATE
                 """, logger: logger).decode((String, String, Int64, Int, String, String?).self) {
-                return LockedLoan(id: id, account: r.0, status: r.1, rate: r.2, term: r.3, method: RepaymentMethod(rawValue: r.4) ?? .equalInstallment,
+                return LockedLoan(id: id, account: r.0, status: r.1, rate: r.2, term: r.3, method: try RepaymentMethod.stored(r.4, column: "loans.repayment_method"),
                                   disbursedOn: r.5.flatMap(BusinessDate.init))
             }
             return nil

@@ -104,7 +104,12 @@ struct LoanApplications: Sendable {
             LIMIT 1
             """, logger: logger) { badCredit = true }
         if badCredit { reasons.append("bad_credit") }
-        let quota = LoanRules.quota(facts: facts, request: request, on: date, parameters: p)
+        let quota: LoanQuota
+        do {
+            quota = try LoanRules.quota(facts: facts, request: request, on: date, parameters: p)
+        } catch {
+            throw Problem.rule(AmountOverflow.code, "the plan's figures are beyond any loan: \(error.detail)")
+        }
         if reasons.isEmpty, quota.quotaFen <= 0 {
             let code = switch quota.bindingFactor {
             case "repayment_capacity": "exceeds_repayment_capacity"
@@ -214,7 +219,7 @@ struct LoanApplications: Sendable {
             FROM applications a LEFT JOIN loans l ON l.application_id = a.application_id WHERE a.application_id = \(id)
             """, logger: logger)
         for try await (decision, reasons, quota, approved, rate, first, loan) in rows.decode((String, [String], String, Int64, Int64, Int64?, UUID?).self) {
-            return Decision(applicationId: id.uuidString.lowercased(), decision: .init(rawValue: decision) ?? .rejected, reasons: reasons,
+            return Decision(applicationId: id.uuidString.lowercased(), decision: try .stored(decision, column: "loan_applications.decision"), reasons: reasons,
                             quota: try JSONDecoder().decode(LoanQuota.self, from: Data(quota.utf8)), approvedFen: approved,
                             annualRate: percent(rate), firstPaymentFen: first, loanId: loan?.uuidString.lowercased())
         }
@@ -263,28 +268,23 @@ struct LoanApplications: Sendable {
     @Sendable func quota(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let number = try context.parameters.require("accountNumber")
         try await runtime.authorize(context, account: number)
-        let q = request.uri.queryParameters
-        func int(_ name: String) throws -> Int64? {
-            guard let text = q.get(name) else { return nil }
-            guard let value = Int64(text), value >= 0 else { throw Problem.malformed("\(name) must be a non-negative integer") }
-            return value
-        }
-        let unlimited: Fen = 1_000_000_000_000 // 10 billion yuan: large enough never to bind, small enough never to overflow
+        let q = QueryInput(request)
+        let unlimited = InputRange.amountFen.upperBound // what is not given never binds
         let today = runtime.clock.today
         let logger = runtime.logger
         let decision = try await runtime.database.withConnection { connection -> (Assessment, Int) in
             guard let applicant = try await LoanReadModels.applicant(number, on: today, parameters: runtime.parameters, connection: connection, logger: logger) else {
                 throw Problem.unknownAccount(number)
             }
-            let term = try int("termMonths").map(Int.init) ?? LoanRules.maximumTerm(retirementMonth: applicant.retirementMonth, on: today,
-                                                                                     parameters: runtime.parameters)
-            let body = Body(accountNumber: number, spouseAccountNumber: q.get("spouseAccountNumber"),
-                            house: House(county: q.get("county") ?? "320706", priceFen: try int("priceFen") ?? unlimited,
-                                         firstHome: q.get("firstHome") != "false", green: q.get("green") == "true",
-                                         improvement: q.get("improvement") == "true", tradeIn: q.get("tradeIn") == "true"),
-                            requestedFen: try int("requestedFen") ?? unlimited, termMonths: max(1, term),
-                            repaymentMethod: q.get("repaymentMethod").flatMap(RepaymentMethod.init(rawValue:)) ?? .equalInstallment,
-                            monthlyIncomeFen: try int("monthlyIncomeFen") ?? unlimited, monthlyDebtFen: try int("monthlyDebtFen") ?? 0)
+            let term = try q.integer("termMonths").map(Int.init) ?? LoanRules.maximumTerm(retirementMonth: applicant.retirementMonth, on: today,
+                                                                                          parameters: runtime.parameters)
+            let body = Body(accountNumber: number, spouseAccountNumber: try q.text("spouseAccountNumber"),
+                            house: House(county: try q.text("county") ?? "320706", priceFen: try q.integer("priceFen") ?? unlimited,
+                                         firstHome: try q.flag("firstHome") ?? true, green: try q.flag("green") ?? false,
+                                         improvement: try q.flag("improvement") ?? false, tradeIn: try q.flag("tradeIn") ?? false),
+                            requestedFen: try q.integer("requestedFen") ?? unlimited, termMonths: max(1, term),
+                            repaymentMethod: try q.choice("repaymentMethod", RepaymentMethod.self) ?? .equalInstallment,
+                            monthlyIncomeFen: try q.integer("monthlyIncomeFen") ?? unlimited, monthlyDebtFen: try q.integer("monthlyDebtFen") ?? 0)
             return (try await assess(body, on: today, connection: connection), max(1, term))
         }
         struct Answer: Codable {

@@ -16,7 +16,7 @@ enum Loans {
             RETURNING application_id, account_number, principal_fen, annual_rate_milli_percent, term_months, method
             """, logger: runtime.logger)
         for try await (application, account, principal, rate, term, method) in rows.decode((UUID, String, Int64, Int64, Int, String).self) {
-            let repayment = RepaymentMethod(rawValue: method) ?? .equalInstallment
+            let repayment = try RepaymentMethod.stored(method, column: "loans.repayment_method")
             let rows = LoanRules.schedule(principal: principal, annualRateMilliPercent: rate, months: term, method: repayment)
             try await Instalments.insert(rows, loan: loanId, from: today, startingAt: 0, connection: connection, logger: runtime.logger)
             let first = rows.first?.paymentFen ?? 0
@@ -97,7 +97,7 @@ enum Loans {
                 var totalInterestFen: Fen
                 var instalments: [Instalment]
             }
-            let method = RepaymentMethod(rawValue: row.view.repaymentMethod) ?? .equalInstallment
+            let method = try RepaymentMethod.stored(row.view.repaymentMethod, column: "loans.repayment_method")
             // The stored instalments (rescheduled after early repayments); a loan still waiting for
             // liquidity shows the schedule it will have.
             var rows: [Instalment] = []

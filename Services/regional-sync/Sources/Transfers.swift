@@ -44,8 +44,8 @@ enum Transfers {
         var out: [Record] = []
         for try await r in rows.decode((UUID, String, String, String, String, String, String, String?, String, String?, String?,
                                         Int64?, Int64?, Int64?, String).self) {
-            out.append(Record(id: r.0, direction: Direction(rawValue: r.1) ?? .in, letterNumber: r.2, partnerCity: r.3, account: r.4,
-                              personRef: r.5, idNumberMasked: r.6, partnerAccount: r.7, state: TransferState(rawValue: r.8) ?? .failed,
+            out.append(Record(id: r.0, direction: try Direction.stored(r.1, column: "transfers.direction"), letterNumber: r.2, partnerCity: r.3, account: r.4,
+                              personRef: r.5, idNumberMasked: r.6, partnerAccount: r.7, state: try TransferState.stored(r.8, column: "transfers.state"),
                               code: r.9, detail: r.10, principalFen: r.11, interestFen: r.12, amountFen: r.13, createdOn: r.14))
         }
         return out

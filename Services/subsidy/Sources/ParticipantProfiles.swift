@@ -49,7 +49,7 @@ struct Participant: Sendable {
             SELECT person_ref, children_count, education_level, graduation_date::text FROM participants WHERE account_number = \(account)
             """, logger: logger)
         for try await (ref, children, level, graduation) in rows.decode((String, Int, String, String?).self) {
-            return Participant(personRef: ref, childrenCount: children, bachelorOrAbove: EducationLevel(rawValue: level)?.isBachelorOrAbove ?? false,
+            return Participant(personRef: ref, childrenCount: children, bachelorOrAbove: try EducationLevel.stored(level, column: "participants.education_level").isBachelorOrAbove,
                                graduationDate: graduation.flatMap(BusinessDate.init))
         }
         return nil

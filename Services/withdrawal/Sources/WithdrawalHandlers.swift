@@ -113,7 +113,7 @@ struct WithdrawalHandlers: Sendable {
     @Sendable func list(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let number = try context.parameters.require("accountNumber")
         try await runtime.authorize(context, account: number)
-        let limit = min(max(Int(request.uri.queryParameters.get("limit") ?? "") ?? 50, 1), 500)
+        let limit = Int(try QueryInput(request).integer("limit", range: InputRange.pageLimit) ?? 50)
         let logger = runtime.logger
         let found = try await runtime.database.withConnection { connection -> (String, [Withdrawals.Record])? in
             guard let account = try await WithdrawalAccounts.load(number, connection: connection, logger: logger) else { return nil }

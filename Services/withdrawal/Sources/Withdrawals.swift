@@ -95,9 +95,9 @@ enum Withdrawals {
             let r = try row.decode((UUID, String, String, Int64?, Int64?, String?, String, String, String?, String?, UUID?,
                                     String?, String?, UUID?, String?, String, String?, String).self)
             records.append(Record(
-                id: r.0, account: r.1, reason: WithdrawalReason(rawValue: r.2) ?? .purchase, requestedFen: r.3, amountFen: r.4,
+                id: r.0, account: r.1, reason: try WithdrawalReason.stored(r.2, column: "withdrawals.reason"), requestedFen: r.3, amountFen: r.4,
                 closureReason: r.5.flatMap(ClosureReason.init(rawValue:)), payee: try JSONDecoder().decode(Payee.self, from: Data(r.6.utf8)),
-                stage: Stage(rawValue: r.7) ?? .requested, code: r.8, detail: r.9, payoutId: r.10, payoutOutcome: r.11, channelRef: r.12,
+                stage: try Stage.stored(r.7, column: "withdrawals.stage"), code: r.8, detail: r.9, payoutId: r.10, payoutOutcome: r.11, channelRef: r.12,
                 rentPlanId: r.13, planMonth: r.14, requestedOn: r.15, paidOn: r.16, fingerprint: r.17))
         }
         return records

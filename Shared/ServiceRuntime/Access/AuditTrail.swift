@@ -111,9 +111,9 @@ public struct AuditTrail: Sendable {
 
     /// `GET /v1/audit?afterSeq=&limit=`: records in order, at most `limit` (default 100, up to 1000).
     @Sendable func list(_ request: Request, context: HPFRequestContext) async throws -> Response {
-        let query = request.uri.queryParameters
-        let after = try QueryParameter.int(query, "afterSeq", default: 0, range: 0...Int64.max)
-        let limit = try QueryParameter.int(query, "limit", default: 100, range: 1...1000)
+        let query = QueryInput(request)
+        let after = try query.integer("afterSeq", range: 0...InputRange.integer.upperBound) ?? 0
+        let limit = try query.integer("limit", range: 1...1000) ?? 100
         var records: [RecordView] = []
         let rows = try await database.query("SELECT seq, record, hash FROM audit_records WHERE seq > \(after) ORDER BY seq LIMIT \(limit)")
         for try await (seq, record, hash) in rows.decode((Int64, String, ByteBuffer).self) {
@@ -155,15 +155,3 @@ public struct AuditTrail: Sendable {
         """)
 }
 
-/// Query parameters with a documented range: a value that does not parse or is out of range is a
-/// 400 naming the parameter, never a silent default.
-public enum QueryParameter {
-    public static func int(_ query: Parameters, _ name: String, default value: Int64, range: ClosedRange<Int64>) throws -> Int64 {
-        guard let text = query.get(name) else { return value }
-        guard let parsed = Int64(text), range.contains(parsed) else {
-            throw Problem.malformed("\(name) must be an integer in \(range.lowerBound)...\(range.upperBound)",
-                                   errors: [.init(field: name, message: "an integer in \(range.lowerBound)...\(range.upperBound)")])
-        }
-        return parsed
-    }
-}
