@@ -19,6 +19,7 @@ let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
 let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
 let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
+let configuration = Target.Dependency.product(name: "Configuration", package: "swift-configuration")
 
 var targets: [Target] = [
     .systemLibrary(
@@ -29,7 +30,7 @@ var targets: [Target] = [
     .target(name: "Contracts", dependencies: ["Policy"], path: "Shared/Contracts"),
     .target(
         name: "ServiceRuntime",
-        dependencies: ["Kafka", "Contracts", "Policy", hummingbird, postgres, lifecycle, logging, metrics, prometheus, crypto],
+        dependencies: ["Kafka", "Contracts", "Policy", hummingbird, postgres, lifecycle, logging, metrics, prometheus, crypto, configuration],
         path: "Shared/ServiceRuntime"),
     // Plays partner cities over the partner feed (§17): for tests, `make run` and partner developers.
     .target(name: "PartnerCity", dependencies: ["Kafka", "Contracts", "Policy", "ServiceRuntime", crypto, logging], path: "Tools/partner-city"),
@@ -76,6 +77,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.30.0"),
+        // Already in the graph through Hummingbird; read settings with it (strict parsing, secrets).
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: []),
     ],
     targets: targets,
     swiftLanguageModes: [.v6]

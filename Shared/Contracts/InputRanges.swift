@@ -3,7 +3,7 @@ import Foundation
 /// The range every value from outside may take (request bodies, query parameters, event data),
 /// one per kind of field. A field's kind follows from its name, which the whole contract keeps
 /// to: amounts end in `Fen`, durations in `Months`, counts in `Count`, dates and instants are
-/// ISO 8601 strings. The OpenAPI and AsyncAPI schemas state the same bounds.
+/// ISO 8601 strings. The OpenAPI schemas state the same bounds (README "Input ranges").
 ///
 /// The bounds are far beyond anything the scheme allows (the rules refuse what is merely large
 /// with their own codes) but small enough that no rule's arithmetic on them can overflow

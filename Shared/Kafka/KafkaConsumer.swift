@@ -1,4 +1,5 @@
 import CRdkafka
+import Foundation
 import Logging
 import Synchronization
 
@@ -103,13 +104,43 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     /// Leaves the group (committing stored offsets) and destroys the handle. Idempotent; runs
-    /// after any poll in flight, since both use the client's serial queue.
-    public func close() async {
-        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+    /// after any poll in flight, since both use the client's serial queue. Leaving waits for the
+    /// group coordinator, which can take as long as a rebalance in progress: after `seconds` this
+    /// returns false and the close finishes in the background, so that a stopping service is not
+    /// held by the broker.
+    @discardableResult
+    public func close(within seconds: Double = 10) async -> Bool {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return true }
         let client = self.client
-        await client.blocking { rk in
-            rd_kafka_consumer_close(rk)
-            client.destroy()
+        let outcome = FirstOutcome()
+        return await withCheckedContinuation { continuation in
+            outcome.set(continuation)
+            client.blockingQueue.async {
+                rd_kafka_consumer_close(client.handle)
+                client.destroy()
+                outcome.finish(true)
+            }
+            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { outcome.finish(false) }
+        }
+    }
+
+    /// Resumes a continuation with whichever outcome comes first.
+    private final class FirstOutcome: @unchecked Sendable {
+        private let lock = NSLock()
+        private var continuation: CheckedContinuation<Bool, Never>?
+        private var result: Bool?
+
+        func set(_ continuation: CheckedContinuation<Bool, Never>) {
+            lock.lock(); defer { lock.unlock() }
+            if let result { continuation.resume(returning: result) } else { self.continuation = continuation }
+        }
+
+        func finish(_ value: Bool) {
+            lock.lock(); defer { lock.unlock() }
+            guard result == nil else { return }
+            result = value
+            continuation?.resume(returning: value)
+            continuation = nil
         }
     }
 

@@ -22,6 +22,7 @@ public final class EventConsumerService: Service, Sendable {
     let source: String
     let logger: Logger
     let handlers: [String: EventHandler]
+    let eventKeys: EventKeyring
     let processed: Counter
     let duplicates: Counter
     let deadLettered: Counter
@@ -36,6 +37,7 @@ public final class EventConsumerService: Service, Sendable {
         source = runtime.descriptor.eventSource
         logger = runtime.logger
         handlers = Dictionary(subscription.handlers.map { ($0.type.rawValue, $0) }, uniquingKeysWith: { $1 })
+        eventKeys = runtime.eventKeys
         let dims = [("consumer", subscription.consumerName)]
         processed = Counter(label: "hpf_events_processed_total", dimensions: dims)
         duplicates = Counter(label: "hpf_events_duplicate_total", dimensions: dims)
@@ -96,6 +98,10 @@ public final class EventConsumerService: Service, Sendable {
     /// Processes one message to a final outcome. Throws only on cancellation.
     @discardableResult
     public func process(_ message: KafkaMessage) async throws -> Outcome {
+        // The writer's signature before anything reads the record (`EventSignature`).
+        if subscription.verifiesWriter, let rejection = eventKeys.rejection(of: message) {
+            return try await deadLetter(message, eventID: nil, reason: rejection.reason, detail: rejection.detail)
+        }
         if let verify = subscription.verify, let rejection = try await verify(message) {
             return try await deadLetter(message, eventID: nil, reason: rejection.reason, detail: rejection.detail)
         }

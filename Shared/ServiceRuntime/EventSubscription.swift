@@ -48,6 +48,9 @@ public struct EventSubscription: Sendable {
     /// Rewrites a record before a copy of it goes to the (internal) dead-letter topic: the
     /// partner feed masks resident ID numbers there.
     public let redact: (@Sendable ([UInt8]) -> [UInt8])?
+    /// Whether each record must carry its topic writer's event signature (`EventSignature`).
+    /// Always, for the services; only tests reading topics of their own make records without one.
+    public let verifiesWriter: Bool
 
     public init(consumerName: String, topics: [Topic], handlers: [EventHandler],
                 verify: (@Sendable (KafkaMessage) async throws -> EventRejection?)? = nil, deadLetterDuplicates: Bool = false,
@@ -58,7 +61,8 @@ public struct EventSubscription: Sendable {
 
     public init(consumerName: String, topicNames: [String], handlers: [EventHandler],
                 verify: (@Sendable (KafkaMessage) async throws -> EventRejection?)? = nil, deadLetterDuplicates: Bool = false,
-                redact: (@Sendable ([UInt8]) -> [UInt8])? = nil) {
+                redact: (@Sendable ([UInt8]) -> [UInt8])? = nil, verifiesWriter: Bool = true) {
+        self.verifiesWriter = verifiesWriter
         self.consumerName = consumerName
         self.topics = topicNames
         self.handlers = handlers

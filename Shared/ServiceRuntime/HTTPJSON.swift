@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Hummingbird
+import Policy
 
 /// Reading and writing JSON bodies with problem-details errors: malformed input is a 400 that
 /// names the field, never a 500.
@@ -115,6 +116,9 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as any HTTPResponseError {
             throw error
+        } catch let overflow as AmountOverflow {
+            // A sum of bounded amounts that still overflows (a pool total, say): refused, not a 500.
+            throw Problem.rule(AmountOverflow.code, overflow.detail)
         } catch {
             if DatabaseErrors.isTransient(error) {
                 throw Problem.unavailable("the database is not reachable; retry later")

@@ -40,41 +40,73 @@ public enum Migrator {
         );
         """)
 
-    /// Applies what is missing, under an advisory lock keyed by the schema so that several
-    /// instances starting together migrate once.
-    public static func migrate(database: Database, migrations: [Migration]) async throws {
-        let all = [runtimeTables, AuditTrail.migration, ChannelRegistry.migration] + migrations.sorted { $0.version < $1.version }
-        let logger = database.logger
-        let schema = database.schema
-        try await database.client.withConnection { connection in
-            try await connection.query("SELECT pg_advisory_lock(hashtext(\(schema)))", logger: logger)
-            do {
-                try await connection.query("""
-                    CREATE TABLE IF NOT EXISTS schema_migrations (
-                        version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())
-                    """, logger: logger)
-                var applied = Set<Int>()
-                for try await version in try await connection.query("SELECT version FROM schema_migrations", logger: logger).decode(Int.self) {
-                    applied.insert(version)
-                }
-                for migration in all where !applied.contains(migration.version) {
-                    logger.info("applying migration", metadata: ["schema": "\(schema)", "version": "\(migration.version)", "name": "\(migration.name)"])
-                    try await connection.query("BEGIN", logger: logger)
-                    for statement in statements(of: migration.sql) {
-                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
-                    }
-                    try await connection.query(
-                        "INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))", logger: logger)
-                    try await connection.query("COMMIT", logger: logger)
-                }
-            } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
-                _ = try? await connection.query("SELECT pg_advisory_unlock(hashtext(\(schema)))", logger: logger)
-                throw error
-            }
-            try await connection.query("SELECT pg_advisory_unlock(hashtext(\(schema)))", logger: logger)
+    /// Applies what is missing as the schema's owner (HPF_PG_OWNER_USER), under an advisory lock
+    /// keyed by the schema so that several instances starting together migrate once, then gives
+    /// the service's own role the data rights it needs and nothing more: no DDL (it does not own
+    /// the schema), no TRUNCATE, no UPDATE or DELETE on append-only tables (the ledger's postings,
+    /// the audit trail), no writes to the migration record.
+    public static func migrate(config: ServiceConfig, descriptor: ServiceDescriptor, logger: Logger) async throws {
+        let all = [runtimeTables, AuditTrail.migration, ChannelRegistry.migration] + descriptor.migrations.sorted { $0.version < $1.version }
+        let schema = config.schema
+        var configuration = PostgresConnection.Configuration(host: config.pgHost, port: config.pgPort, username: config.pgOwnerUser,
+                                                             password: config.pgOwnerPassword, database: config.pgDatabase, tls: .disable)
+        configuration.options.additionalStartupParameters = [("search_path", schema)]
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+        } catch where DatabaseErrors.sqlState(error)?.hasPrefix("28") == true {
+            throw ConfigurationError(variable: "HPF_PG_OWNER_PASSWORD",
+                                     reason: "Postgres refused the credentials of the schema owner \(config.pgOwnerUser); check HPF_PG_OWNER_USER and HPF_PG_OWNER_PASSWORD")
         }
+        defer { Task { try? await connection.close() } }
+        try await connection.query("SELECT pg_advisory_lock(hashtext(\(schema)))", logger: logger)
+        do {
+            try await connection.query("""
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())
+                """, logger: logger)
+            var applied = Set<Int>()
+            for try await version in try await connection.query("SELECT version FROM schema_migrations", logger: logger).decode(Int.self) {
+                applied.insert(version)
+            }
+            for migration in all where !applied.contains(migration.version) {
+                logger.info("applying migration", metadata: ["schema": "\(schema)", "version": "\(migration.version)", "name": "\(migration.name)"])
+                try await connection.query("BEGIN", logger: logger)
+                for statement in statements(of: migration.sql) {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query(
+                    "INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))", logger: logger)
+                try await connection.query("COMMIT", logger: logger)
+            }
+            try await connection.query("BEGIN", logger: logger)
+            for statement in grants(schema: schema, role: config.pgUser, appendOnly: descriptor.appendOnlyTables + ["audit_records"]) {
+                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+            }
+            try await connection.query("COMMIT", logger: logger)
+        } catch {
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            _ = try? await connection.query("SELECT pg_advisory_unlock(hashtext(\(schema)))", logger: logger)
+            throw error
+        }
+        try await connection.query("SELECT pg_advisory_unlock(hashtext(\(schema)))", logger: logger)
     }
+
+    /// The service role's rights on its schema (re-applied at every start, so a table a
+    /// migration adds is covered at once).
+    static func grants(schema: String, role: String, appendOnly: [String]) -> [String] {
+        let s = quoted(schema), r = quoted(role)
+        return [
+            "GRANT USAGE ON SCHEMA \(s) TO \(r)",
+            "REVOKE CREATE ON SCHEMA \(s) FROM \(r)",
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA \(s) TO \(r)",
+            "REVOKE TRUNCATE, REFERENCES, TRIGGER ON ALL TABLES IN SCHEMA \(s) FROM \(r)",
+            "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA \(s) TO \(r)",
+            "REVOKE INSERT, UPDATE, DELETE ON \(s).schema_migrations FROM \(r)",
+        ] + appendOnly.map { "REVOKE UPDATE, DELETE ON \(s).\(quoted($0)) FROM \(r)" }
+    }
+
+    static func quoted(_ identifier: String) -> String { "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
 
     /// Splits a migration into statements: each ends with `;` at the end of a line, except
     /// inside a `$$` function body (the extended protocol takes one statement at a time).

@@ -72,18 +72,24 @@ public final class OutboxSignal: Sendable {
         waiter?.resume()
     }
 
-    /// Returns at the next notification (or at once if one came since the last wait).
+    /// Returns at the next notification (or at once if one came since the last wait), or when
+    /// the task is cancelled: a relay waiting here when its service stops must not hold the
+    /// shutdown (it did, and a service whose port was taken never exited).
     public func wait() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let ready: Bool = state.withLock { state in
-                if state.pending {
-                    state.pending = false
-                    return true
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let ready: Bool = state.withLock { state in
+                    if state.pending || Task.isCancelled {
+                        state.pending = false
+                        return true
+                    }
+                    state.waiter = continuation
+                    return false
                 }
-                state.waiter = continuation
-                return false
+                if ready { continuation.resume() }
             }
-            if ready { continuation.resume() }
+        } onCancel: {
+            notify()
         }
     }
 }

@@ -21,14 +21,14 @@ public extension HPFServiceModule {
     static func jobs(runtime: ServiceRuntime) -> [any Service] { [] }
     static func recordSigner(runtime: ServiceRuntime) -> OutboxRelay.Signer? { nil }
 
-    static func buildApplication(config: ServiceConfig? = nil, clock: BusinessClock? = nil) throws -> some ApplicationProtocol {
+    static func buildApplication(config: ServiceConfig? = nil, clock: BusinessClock? = nil, extraServices: [any Service] = []) throws -> some ApplicationProtocol {
         let config = config ?? ServiceConfig(descriptor: descriptor)
         Observability.bootstrapMetrics()
         let runtime = try ServiceRuntime(descriptor: descriptor, config: config, clock: clock)
-        return buildApplication(runtime: runtime)
+        return buildApplication(runtime: runtime, extraServices: extraServices)
     }
 
-    static func buildApplication(runtime: ServiceRuntime) -> some ApplicationProtocol {
+    static func buildApplication(runtime: ServiceRuntime, extraServices: [any Service] = []) -> some ApplicationProtocol {
         let descriptor = Self.descriptor
         let routes = routeTable(runtime: runtime)
         var app = Application(
@@ -37,22 +37,46 @@ public extension HPFServiceModule {
             server: .http1(configuration: .init(idleTimeout: .seconds(Int64(runtime.config.httpIdleTimeoutSeconds)))),
             configuration: .init(address: .hostname(runtime.config.httpHost, port: runtime.config.httpPort),
                                  serverName: "hpf-\(descriptor.name)"),
+            // "ready" only once the port is bound: a supervisor or a script waiting for the line
+            // can call the service at once (the port is the bound one when HPF_HTTP_PORT is 0).
+            onServerRunning: { channel in
+                runtime.logger.info("ready", metadata: ["service": "\(descriptor.name)", "port": "\(channel.localAddress?.port ?? runtime.config.httpPort)"])
+            },
             logger: runtime.logger)
         let relay = OutboxRelay(database: runtime.database, producer: runtime.producer, signal: runtime.outboxSignal,
-                                gate: runtime.gate, batchSize: runtime.config.relayBatchSize, signer: Self.recordSigner(runtime: runtime),
+                                gate: runtime.gate, batchSize: runtime.config.relayBatchSize, signer: Self.signer(runtime: runtime),
                                 logger: runtime.logger)
         // Order matters for shutdown: services stop in reverse, so consumers and the relay stop
         // before the producer flushes and the database pool closes.
-        app.addServices(runtime.database.client, runtime.producer, relay)
-        app.addServices(Self.subscriptions(runtime: runtime).map { EventConsumerService(subscription: $0, runtime: runtime) })
-        app.addServices(Self.jobs(runtime: runtime))
+        let services: [any Service] = [runtime.database.client, runtime.producer, relay]
+            + Self.subscriptions(runtime: runtime).map { EventConsumerService(subscription: $0, runtime: runtime) }
+            + Self.jobs(runtime: runtime)
+        app.addServices(services.map { WatchedService(base: $0, logger: runtime.logger) })
+        app.addServices(extraServices)
         app.beforeServerStarts {
-            try await Migrator.migrate(database: runtime.database, migrations: descriptor.migrations)
-            try await runtime.ensureTopics()
-            await runtime.gate.open()
-            runtime.logger.info("ready", metadata: ["service": "\(descriptor.name)", "port": "\(runtime.config.httpPort)"])
+            do {
+                try await DatabasePreflight.check(config: runtime.config, logger: runtime.logger)
+                try await Migrator.migrate(config: runtime.config, descriptor: descriptor, logger: runtime.logger)
+                try await runtime.ensureTopics()
+                await runtime.gate.open()
+            } catch {
+                runtime.logger.error("start failed", metadata: ["error": "\(String(reflecting: error))"])
+                throw error
+            }
         }
         return app
+    }
+
+    /// Every record is signed with the service's event key; the partner feed also carries the
+    /// partner signature on top.
+    static func signer(runtime: ServiceRuntime) -> OutboxRelay.Signer {
+        let event = runtime.eventSigner
+        guard let partner = Self.recordSigner(runtime: runtime) else { return event }
+        return { topic, value in
+            var fields = try event(topic, value) ?? [:]
+            if let signed = try partner(topic, value) { fields.merge(signed) { $1 } }
+            return fields
+        }
     }
 
     /// Every route of the service (the runtime's own first), each behind its access middleware.
@@ -66,22 +90,36 @@ public extension HPFServiceModule {
         return routes
     }
 
-    /// The executable's entry point: runs until SIGTERM/SIGINT (graceful shutdown); a failure
-    /// (say, the database unreachable at start) is logged and ends the process with status 1,
-    /// for the supervisor to restart it.
+    /// The executable's entry point: runs until SIGTERM/SIGINT (graceful shutdown, at most
+    /// HPF_SHUTDOWN_TIMEOUT seconds); a setting that would run the service wrongly ends it at
+    /// start with status 2 and one line naming the variable; any other failure (the port taken,
+    /// say) is logged and ends the process with status 1, for the supervisor to restart it.
     static func main() async {
         let config = ServiceConfig(descriptor: descriptor)
+        if let problem = config.problems.first {
+            refuse(problem)
+        }
         Observability.bootstrapProcess(config: config)
+        let logger = Logger(label: "hpf.\(descriptor.name)")
+        // What the service runs with, secrets redacted: the first thing an operator asks.
+        logger.info("settings", metadata: config.effectiveSettings.mapValues { .string($0) })
+        ShutdownDeadline.arm(seconds: config.shutdownTimeoutSeconds, logger: logger)
         do {
-            let app = try buildApplication(config: config)
-            try await app.runService()
+            let app = try buildApplication(config: config, extraServices: [ShutdownDeadline.Watch(seconds: config.shutdownTimeoutSeconds, logger: logger)])
+            var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            group.maximumGracefulShutdownDuration = .seconds(config.shutdownTimeoutSeconds)
+            group.maximumCancellationDuration = .seconds(5)
+            try await ServiceGroup(configuration: group).run()
         } catch let error as ConfigurationError {
-            // A setting that would run the service wrongly: refuse to start, naming the variable.
-            FileHandle.standardError.write(Data("hpf-\(descriptor.name): configuration refused: \(error)\n".utf8))
-            exit(2)
+            refuse(error)
         } catch {
-            Logger(label: "hpf.\(descriptor.name)").critical("service stopped", metadata: ["error": "\(String(reflecting: error))"])
+            logger.critical("service stopped", metadata: ["error": "\(String(reflecting: error))"])
             exit(1)
         }
+    }
+
+    private static func refuse(_ error: ConfigurationError) -> Never {
+        FileHandle.standardError.write(Data("hpf-\(descriptor.name): configuration refused: \(error)\n".utf8))
+        exit(2)
     }
 }

@@ -9,7 +9,8 @@ import Policy
 /// | HPF_HTTP_HOST / HPF_HTTP_PORT | 127.0.0.1 / the service's contract port |
 /// | HPF_KAFKA_BROKERS | 127.0.0.1:9092 |
 /// | HPF_PG_HOST / HPF_PG_PORT / HPF_PG_DATABASE | 127.0.0.1 / 55432 / hpf |
-/// | HPF_PG_USER / HPF_PG_PASSWORD | the service's own role (dev password = role name) |
+/// | HPF_PG_USER / HPF_PG_PASSWORD | the service's own role; the password is required outside development (dev: the role name) |
+/// | HPF_PG_OWNER_USER / HPF_PG_OWNER_PASSWORD | the schema owner's role, used only to migrate and grant; the service's role gets data rights only [<role>_owner; the password is required outside development (dev: the role name)] |
 /// | HPF_PG_MAX_CONNECTIONS | 20 (the service's pool; mind Postgres' max_connections across services) |
 /// | HPF_CONSUMER_GROUP | hpf.<service> |
 /// | HPF_TOPIC_PARTITIONS | 3 |
@@ -23,6 +24,14 @@ import Policy
 /// | HPF_PARTNER_KEY_ID / HPF_PARTNER_SIGNING_KEY | lyg-dev-1 / base64 raw Ed25519 private key, required by regional-sync outside development (the development key only in development) |
 /// | HPF_BUSINESS_DATE | unset = today in Asia/Shanghai; a fixed YYYY-MM-DD for demos and tests |
 /// | HPF_LOG_LEVEL / HPF_LOG_FORMAT | info / json (or text) |
+/// | HPF_EVENT_KEY_ID / HPF_EVENT_SIGNING_KEY | this service's key for signing every event it publishes (base64 raw Ed25519 private key), required outside development [<service>-dev-1 / the development key] |
+/// | HPF_EVENT_KEYS | JSON list of {keyId, service, publicKey}: the keys accepted on the topics this service reads, required outside development [development: every service's development key too] |
+/// | HPF_PG_CONNECT_TIMEOUT | seconds to reach Postgres at start [30]; refused authentication ends the service at once |
+/// | HPF_SHUTDOWN_TIMEOUT | seconds a graceful shutdown may take before the process exits anyway [30] |
+/// | HPF_RELAY_BATCH | outbox records a relay round publishes at most [500] |
+///
+/// Every value is parsed strictly (swift-configuration): one that does not parse or is out of
+/// range stops the service at start with status 2 and a line naming the variable.
 public struct ServiceConfig: Sendable {
     public var serviceName: String
     public var schema: String
@@ -34,6 +43,9 @@ public struct ServiceConfig: Sendable {
     public var pgDatabase: String
     public var pgUser: String
     public var pgPassword: String
+    /// The schema owner's role, for migrations only (HPF_PG_OWNER_USER / HPF_PG_OWNER_PASSWORD).
+    public var pgOwnerUser: String
+    public var pgOwnerPassword: String
     public var pgMaxConnections: Int
     public var consumerGroup: String
     public var topicPartitions: Int32
@@ -61,83 +73,161 @@ public struct ServiceConfig: Sendable {
     public var logLevel: String
     public var jsonLogs: Bool
     public var relayBatchSize: Int
+    /// This service's event signing key: its id, and the base64 raw Ed25519 private key (empty:
+    /// the development key).
+    public var eventKeyId: String
+    public var eventSigningKey: String
+    /// The accepted event keys, as HPF_EVENT_KEYS gives them (JSON; nil: none beyond development's).
+    public var eventKeys: String?
+    /// Seconds the Postgres connection may take at start before the service gives up (an
+    /// authentication failure ends it at once).
+    public var pgConnectTimeoutSeconds: Int
+    /// Seconds a graceful shutdown may take before the process ends anyway.
+    public var shutdownTimeoutSeconds: Int
+    /// Every setting read and its effective value, secrets as `<redacted>` (logged at start).
+    public var effectiveSettings: [String: String] = [:]
+    /// Secrets that took their public development value (development only; warned at start).
+    public var developmentValues: [String] = []
 
     public init(descriptor: ServiceDescriptor, environment: [String: String] = ProcessInfo.processInfo.environment) {
-        func value(_ key: String, _ fallback: String) -> String { environment[key].flatMap { $0.isEmpty ? nil : $0 } ?? fallback }
+        var settings = SettingsReader(environment: environment)
         serviceName = descriptor.name
         schema = descriptor.schema
-        httpHost = value("HPF_HTTP_HOST", "127.0.0.1")
-        httpPort = Int(value("HPF_HTTP_PORT", "\(descriptor.defaultPort)")) ?? descriptor.defaultPort
-        kafkaBrokers = value("HPF_KAFKA_BROKERS", "127.0.0.1:9092")
-        pgHost = value("HPF_PG_HOST", "127.0.0.1")
-        pgPort = Int(value("HPF_PG_PORT", "55432")) ?? 55432
-        pgDatabase = value("HPF_PG_DATABASE", "hpf")
-        pgUser = value("HPF_PG_USER", descriptor.schema)
-        pgPassword = value("HPF_PG_PASSWORD", pgUser)
-        pgMaxConnections = max(2, Int(value("HPF_PG_MAX_CONNECTIONS", "20")) ?? 20)
-        consumerGroup = value("HPF_CONSUMER_GROUP", "hpf.\(descriptor.name)")
-        topicPartitions = Int32(value("HPF_TOPIC_PARTITIONS", "3")) ?? 3
-        var problems: [ConfigurationError] = []
-        func integer(_ key: String, _ fallback: Int, _ range: ClosedRange<Int>) -> Int {
-            guard let text = environment[key], !text.isEmpty else { return fallback }
-            guard let parsed = Int(text), range.contains(parsed) else {
-                problems.append(ConfigurationError(variable: key, reason: "must be an integer in \(range.lowerBound)...\(range.upperBound), got \(text)"))
-                return fallback
-            }
-            return parsed
-        }
-        self.environment = value("HPF_ENV", "production")
-        if !["development", "production"].contains(self.environment) {
-            problems.append(ConfigurationError(variable: "HPF_ENV", reason: "must be development or production, got \(self.environment)"))
-        }
-        idpIssuer = environment["HPF_IDP_ISSUER"].flatMap { $0.isEmpty ? nil : $0 }
-        idpAudience = environment["HPF_IDP_AUDIENCE"].flatMap { $0.isEmpty ? nil : $0 }
-        idpJWKS = environment["HPF_IDP_JWKS"].flatMap { $0.isEmpty ? nil : $0 }
-        if idpJWKS == nil, let file = environment["HPF_IDP_JWKS_FILE"], !file.isEmpty {
-            if let text = try? String(contentsOfFile: file, encoding: .utf8) { idpJWKS = text } else {
-                problems.append(ConfigurationError(variable: "HPF_IDP_JWKS_FILE", reason: "names a file that cannot be read"))
-            }
-        }
-        citizenRateLimit = integer("HPF_RATE_LIMIT_CITIZEN", 120, 0...1_000_000)
-        addressRateLimit = integer("HPF_RATE_LIMIT_ADDRESS", 600, 0...1_000_000)
-        httpIdleTimeoutSeconds = integer("HPF_HTTP_IDLE_TIMEOUT", 30, 1...3600)
-        let metrics = value("HPF_METRICS_PUBLIC", "true")
-        if !["true", "false"].contains(metrics) {
-            problems.append(ConfigurationError(variable: "HPF_METRICS_PUBLIC", reason: "must be true or false, got \(metrics)"))
-        }
-        metricsPublic = metrics != "false"
-        // The person key turns ID numbers into personRefs: with a public value anyone can reverse
-        // them (an ID number has few enough candidates to try all). Only development may default it.
+        self.environment = settings.text("HPF_ENV", default: "production", allowed: ["development", "production"])
         let development = self.environment == "development"
-        if let secret = environment["HPF_PERSON_KEY_SECRET"], !secret.isEmpty {
+        httpHost = settings.text("HPF_HTTP_HOST", default: "127.0.0.1")
+        httpPort = settings.integer("HPF_HTTP_PORT", default: descriptor.defaultPort, range: 0...65_535)
+        kafkaBrokers = settings.text("HPF_KAFKA_BROKERS", default: "127.0.0.1:9092")
+        if !Self.isBrokerList(kafkaBrokers) {
+            settings.problem("HPF_KAFKA_BROKERS", "must be host:port[,host:port...], got \(kafkaBrokers)")
+        }
+        pgHost = settings.text("HPF_PG_HOST", default: "127.0.0.1")
+        pgPort = settings.integer("HPF_PG_PORT", default: 55432, range: 1...65_535)
+        pgDatabase = settings.text("HPF_PG_DATABASE", default: "hpf")
+        pgUser = settings.text("HPF_PG_USER", default: descriptor.schema)
+        pgMaxConnections = settings.integer("HPF_PG_MAX_CONNECTIONS", default: 20, range: 2...1_000)
+        pgConnectTimeoutSeconds = settings.integer("HPF_PG_CONNECT_TIMEOUT", default: 30, range: 1...600)
+        consumerGroup = settings.text("HPF_CONSUMER_GROUP", default: "hpf.\(descriptor.name)")
+        topicPartitions = Int32(settings.integer("HPF_TOPIC_PARTITIONS", default: 3, range: 1...1_000))
+        idpIssuer = settings.text("HPF_IDP_ISSUER")
+        idpAudience = settings.text("HPF_IDP_AUDIENCE")
+        idpJWKS = settings.text("HPF_IDP_JWKS")
+        if idpJWKS == nil, let file = settings.text("HPF_IDP_JWKS_FILE") {
+            if let text = try? String(contentsOfFile: file, encoding: .utf8) { idpJWKS = text } else {
+                settings.problem("HPF_IDP_JWKS_FILE", "names a file that cannot be read")
+            }
+        }
+        citizenRateLimit = settings.integer("HPF_RATE_LIMIT_CITIZEN", default: 120, range: 0...1_000_000)
+        addressRateLimit = settings.integer("HPF_RATE_LIMIT_ADDRESS", default: 600, range: 0...1_000_000)
+        httpIdleTimeoutSeconds = settings.integer("HPF_HTTP_IDLE_TIMEOUT", default: 30, range: 1...3_600)
+        shutdownTimeoutSeconds = settings.integer("HPF_SHUTDOWN_TIMEOUT", default: 30, range: 1...600)
+        metricsPublic = settings.flag("HPF_METRICS_PUBLIC", default: true)
+        var developmentValues: [String] = []
+
+        // Secrets. Outside development each is required, well-formed and not the public
+        // development value; in development a missing one takes that value, named in the warning
+        // the service logs once at start.
+        pgPassword = settings.password("HPF_PG_PASSWORD", role: pgUser, development: development, defaulted: &developmentValues)
+        // Migrations run as the schema's owner; the service itself as a role with data rights only.
+        pgOwnerUser = settings.text("HPF_PG_OWNER_USER", default: "\(pgUser)_owner")
+        if pgOwnerUser == pgUser {
+            settings.problem("HPF_PG_OWNER_USER", "must differ from HPF_PG_USER: the service's own role may not change the schema")
+        }
+        pgOwnerPassword = settings.password("HPF_PG_OWNER_PASSWORD", role: pgOwnerUser, development: development, defaulted: &developmentValues)
+        // The person key turns ID numbers into personRefs: with a public value anyone can reverse
+        // them (an ID number has few enough candidates to try all).
+        if let secret = settings.text("HPF_PERSON_KEY_SECRET", secret: true) {
             if !development, secret == Self.developmentPersonKeySecret || secret.utf8.count < 32 {
-                problems.append(ConfigurationError(variable: "HPF_PERSON_KEY_SECRET",
-                                                   reason: "must be a secret of at least 32 bytes, not the development value"))
+                settings.problem("HPF_PERSON_KEY_SECRET", "must be a secret of at least 32 bytes, not the development value")
             }
             personKeySecret = secret
         } else {
-            if !development {
-                problems.append(ConfigurationError(variable: "HPF_PERSON_KEY_SECRET", reason: "is required outside development"))
-            }
+            if !development { settings.problem("HPF_PERSON_KEY_SECRET", "is required outside development") }
+            developmentValues.append("HPF_PERSON_KEY_SECRET")
             personKeySecret = Self.developmentPersonKeySecret
         }
-        fixedBusinessDate = environment["HPF_BUSINESS_DATE"].flatMap(BusinessDate.init)
-        partnerKeyId = value("HPF_PARTNER_KEY_ID", "lyg-dev-1")
-        partnerSigningKey = value("HPF_PARTNER_SIGNING_KEY", "")
+        partnerKeyId = settings.text("HPF_PARTNER_KEY_ID", default: "lyg-dev-1")
+        partnerSigningKey = settings.text("HPF_PARTNER_SIGNING_KEY", secret: true) ?? ""
         if !partnerSigningKey.isEmpty, Data(base64Encoded: partnerSigningKey)?.count != 32 {
-            problems.append(ConfigurationError(variable: "HPF_PARTNER_SIGNING_KEY", reason: "is not a base64 raw 32-byte Ed25519 private key"))
-        } else if descriptor.signsPartnerFeed, !development {
+            settings.problem("HPF_PARTNER_SIGNING_KEY", "is not a base64 raw 32-byte Ed25519 private key")
+        } else if descriptor.signsPartnerFeed {
             let developmentKey = PartnerSignature.developmentKey(city: PolicyParameters.lianyungang2025.cityCode.value)
             if partnerSigningKey.isEmpty {
-                problems.append(ConfigurationError(variable: "HPF_PARTNER_SIGNING_KEY", reason: "is required outside development"))
-            } else if Data(base64Encoded: partnerSigningKey) == developmentKey.rawRepresentation {
-                problems.append(ConfigurationError(variable: "HPF_PARTNER_SIGNING_KEY", reason: "is the public development key"))
+                if !development { settings.problem("HPF_PARTNER_SIGNING_KEY", "is required outside development") }
+                developmentValues.append("HPF_PARTNER_SIGNING_KEY")
+            } else if !development, Data(base64Encoded: partnerSigningKey) == developmentKey.rawRepresentation {
+                settings.problem("HPF_PARTNER_SIGNING_KEY", "is the public development key")
             }
         }
-        logLevel = value("HPF_LOG_LEVEL", "info")
-        jsonLogs = value("HPF_LOG_FORMAT", "json") == "json"
-        relayBatchSize = Int(value("HPF_RELAY_BATCH", "500")) ?? 500
-        self.problems = problems
+        // The identity provider: required outside development, its keys well-formed and none of
+        // them a public development key (checked here so that the refusal is the only line).
+        if let jwks = idpJWKS {
+            do {
+                let keys = try IdentityProvider.keys(fromJWKS: jwks)
+                if !development, let kid = keys.first(where: { DevelopmentIdentity.isDevelopmentKey($0.value) })?.key {
+                    settings.problem("HPF_IDP_JWKS", "key \(kid) is a public development key")
+                }
+            } catch let error as ConfigurationError {
+                settings.problem(error.variable, error.reason)
+            } catch {
+                settings.problem("HPF_IDP_JWKS", "is not a JSON Web Key Set")
+            }
+        } else if !development {
+            settings.problem("HPF_IDP_JWKS", "is required outside development (or HPF_IDP_JWKS_FILE)")
+        } else {
+            developmentValues.append("HPF_IDP_JWKS")
+        }
+        if !development {
+            if idpIssuer == nil { settings.problem("HPF_IDP_ISSUER", "is required outside development") }
+            if idpAudience == nil { settings.problem("HPF_IDP_AUDIENCE", "is required outside development") }
+        }
+
+        // Event keys (every topic is signed by its writer): this service's signing key, and the
+        // public keys of every service whose topics it reads.
+        eventKeyId = settings.text("HPF_EVENT_KEY_ID", default: EventSignature.developmentKeyId(service: descriptor.name))
+        eventSigningKey = settings.text("HPF_EVENT_SIGNING_KEY", secret: true) ?? ""
+        if !eventSigningKey.isEmpty {
+            if Data(base64Encoded: eventSigningKey)?.count != 32 {
+                settings.problem("HPF_EVENT_SIGNING_KEY", "is not a base64 raw 32-byte Ed25519 private key")
+            } else if !development, Data(base64Encoded: eventSigningKey) == EventSignature.developmentKey(service: descriptor.name).rawRepresentation {
+                settings.problem("HPF_EVENT_SIGNING_KEY", "is the public development key")
+            }
+        } else if !development {
+            settings.problem("HPF_EVENT_SIGNING_KEY", "is required outside development")
+        } else {
+            developmentValues.append("HPF_EVENT_SIGNING_KEY")
+        }
+        eventKeys = settings.text("HPF_EVENT_KEYS")
+        if let json = eventKeys {
+            do {
+                let entries = try EventKeyring.parse(json)
+                if !development, let kid = entries.first(where: { EventSignature.isDevelopmentKey($0.value.key) })?.key {
+                    settings.problem("HPF_EVENT_KEYS", "key \(kid) is a public development key")
+                }
+            } catch let error as ConfigurationError {
+                settings.problem(error.variable, error.reason)
+            } catch {
+                settings.problem("HPF_EVENT_KEYS", "cannot be read")
+            }
+        } else if !development {
+            settings.problem("HPF_EVENT_KEYS", "is required outside development (the public keys of the services whose topics this one reads)")
+        }
+
+        fixedBusinessDate = settings.parsed("HPF_BUSINESS_DATE", "a date YYYY-MM-DD", BusinessDate.init)
+        logLevel = settings.text("HPF_LOG_LEVEL", default: "info", allowed: ["trace", "debug", "info", "notice", "warning", "error", "critical"])
+        jsonLogs = settings.text("HPF_LOG_FORMAT", default: "json", allowed: ["json", "text"]) == "json"
+        relayBatchSize = settings.integer("HPF_RELAY_BATCH", default: 500, range: 1...10_000)
+        self.developmentValues = development ? developmentValues : []
+        effectiveSettings = settings.effective
+        problems = settings.problems
+    }
+
+    /// `host:port` pairs separated by commas.
+    static func isBrokerList(_ text: String) -> Bool {
+        text.split(separator: ",", omittingEmptySubsequences: false).allSatisfy { pair in
+            guard let colon = pair.lastIndex(of: ":"), let port = Int(pair[pair.index(after: colon)...]), (1...65_535).contains(port) else { return false }
+            return !pair[..<colon].trimmingCharacters(in: .whitespaces).isEmpty
+        }
     }
 }
 
@@ -152,10 +242,13 @@ public struct ServiceDescriptor: Sendable {
     public let accountOwners: String
     /// Whether the service signs the partner feed (then HPF_PARTNER_SIGNING_KEY is required outside development).
     public let signsPartnerFeed: Bool
+    /// Tables the service may only add to: its role gets no UPDATE or DELETE on them.
+    public let appendOnlyTables: [String]
 
     public init(name: String, schema: String, defaultPort: Int, migrations: [Migration], accountOwners: String = "accounts",
-                signsPartnerFeed: Bool = false) {
+                signsPartnerFeed: Bool = false, appendOnlyTables: [String] = []) {
         self.signsPartnerFeed = signsPartnerFeed
+        self.appendOnlyTables = appendOnlyTables
         self.name = name
         self.schema = schema
         self.defaultPort = defaultPort

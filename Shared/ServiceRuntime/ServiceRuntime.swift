@@ -1,4 +1,6 @@
 import Contracts
+import Crypto
+import Foundation
 import Kafka
 import Logging
 import Policy
@@ -18,6 +20,10 @@ public struct ServiceRuntime: Sendable {
     public let parameters: PolicyParameters
     /// Identity, channel signatures, rate limits and the audit trail.
     public let access: AccessControl
+    /// The event keys this service accepts on the topics it reads.
+    public let eventKeys: EventKeyring
+    /// Signs every record the relay publishes with this service's event key.
+    public let eventSigner: OutboxRelay.Signer
 
     public init(descriptor: ServiceDescriptor, config: ServiceConfig, clock: BusinessClock? = nil,
                 parameters: PolicyParameters = .lianyungang2025) throws {
@@ -34,6 +40,13 @@ public struct ServiceRuntime: Sendable {
         self.clock = clock ?? BusinessClock(fixedDate: config.fixedBusinessDate)
         self.parameters = parameters
         access = try AccessControl(config: config, database: database, logger: logger)
+        var accepted = try config.eventKeys.map(EventKeyring.parse) ?? [:]
+        if config.isDevelopment { accepted.merge(EventKeyring.development) { configured, _ in configured } }
+        eventKeys = EventKeyring(entries: accepted)
+        let signingKey = try Data(base64Encoded: config.eventSigningKey).flatMap { config.eventSigningKey.isEmpty ? nil : $0 }
+            .map { try Curve25519.Signing.PrivateKey(rawRepresentation: $0) } ?? EventSignature.developmentKey(service: descriptor.name)
+        let keyId = config.eventKeyId
+        eventSigner = { topic, value in try EventSignature.fields(topic: topic, value: value, keyId: keyId, key: signingKey) }
     }
 
     /// Runs `body` in a transaction and wakes the outbox relay after it commits.

@@ -372,12 +372,14 @@ struct AccessTests {
                 await #expect(throws: (any Error).self) {
                     try await database.query("UPDATE audit_records SET record = replace(record, '202', '200') WHERE seq = \(seq)")
                 }
+            }
+            try await TestStack.withDatabase(of: WithdrawalService.descriptor, asOwner: true) { database in
                 try await database.query("ALTER TABLE audit_records DISABLE TRIGGER audit_records_no_change")
                 try await database.query("UPDATE audit_records SET record = replace(record, '\"status\":202', '\"status\":200') WHERE seq = \(seq)")
             }
             let broken = try await withdrawal.get("/v1/audit/verification", as: auditor)
             #expect(broken.json["verified"] as? Bool == false && broken.int("brokenAtSeq") == seq, "\(broken.text)")
-            try await TestStack.withDatabase(of: WithdrawalService.descriptor) { database in
+            try await TestStack.withDatabase(of: WithdrawalService.descriptor, asOwner: true) { database in
                 try await database.query("UPDATE audit_records SET record = replace(record, '\"status\":200', '\"status\":202') WHERE seq = \(seq)")
                 try await database.query("ALTER TABLE audit_records ENABLE TRIGGER audit_records_no_change")
             }
@@ -422,8 +424,16 @@ struct AccessTests {
         config.idpJWKS = #"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"\#(real)"}]}"#
         #expect(throws: Never.self) { try ServiceRuntime(descriptor: ContributionService.descriptor, config: config) }
         // Secrets have no public default outside development.
+        // (The identity provider and the database password are right, to look at one secret at a time.)
         var production = ProcessInfo.processInfo.environment
         production["HPF_ENV"] = "production"
+        production["HPF_IDP_ISSUER"] = "https://idp.example"
+        production["HPF_IDP_AUDIENCE"] = "hpf"
+        production["HPF_IDP_JWKS"] = config.idpJWKS
+        production["HPF_PG_PASSWORD"] = "not-the-role-name"
+        production["HPF_PG_OWNER_PASSWORD"] = "not-the-owner-name"
+        production["HPF_EVENT_SIGNING_KEY"] = Curve25519Key().privateKey.rawRepresentation.base64EncodedString()
+        production["HPF_EVENT_KEYS"] = #"[{"keyId":"c-1","service":"contribution","publicKey":"\#(Curve25519Key().privateKey.publicKey.rawRepresentation.base64EncodedString())"}]"#
         production["HPF_PERSON_KEY_SECRET"] = nil
         production["HPF_PARTNER_SIGNING_KEY"] = nil
         let missing = ServiceConfig(descriptor: RegionalSyncService.descriptor, environment: production)
@@ -438,13 +448,25 @@ struct AccessTests {
         production["HPF_PARTNER_SIGNING_KEY"] = "not-a-key"
         #expect(ServiceConfig(descriptor: ContributionService.descriptor, environment: production).problems.map(\.variable) == ["HPF_PARTNER_SIGNING_KEY"],
                 "a malformed key is refused even where it is not needed")
+        production["HPF_PARTNER_SIGNING_KEY"] = nil
 
-        var env = ProcessInfo.processInfo.environment
+        var env = production
         env["HPF_ENV"] = "staging"
         env["HPF_PERSON_KEY_SECRET"] = String(repeating: "k", count: 40)
         env["HPF_RATE_LIMIT_CITIZEN"] = "lots"
         let parsed = ServiceConfig(descriptor: ContributionService.descriptor, environment: env)
         #expect(Set(parsed.problems.map(\.variable)) == ["HPF_ENV", "HPF_RATE_LIMIT_CITIZEN"])
+        // Without the provider or the database password, outside development: each one named.
+        for variable in ["HPF_IDP_ISSUER", "HPF_IDP_AUDIENCE", "HPF_IDP_JWKS", "HPF_PG_PASSWORD", "HPF_PG_OWNER_PASSWORD", "HPF_EVENT_SIGNING_KEY", "HPF_EVENT_KEYS"] {
+            var without = production
+            without[variable] = nil
+            #expect(ServiceConfig(descriptor: ContributionService.descriptor, environment: without).problems.map(\.variable) == [variable])
+        }
+        // Event keys that are the public development ones are refused outside development.
+        var devEvents = production
+        devEvents["HPF_EVENT_SIGNING_KEY"] = EventSignature.developmentKey(service: "contribution").rawRepresentation.base64EncodedString()
+        devEvents["HPF_EVENT_KEYS"] = #"[{"keyId":"subsidy-dev-1","service":"subsidy","publicKey":"\#(EventSignature.developmentKey(service: "subsidy").publicKey.rawRepresentation.base64EncodedString())"}]"#
+        #expect(Set(ServiceConfig(descriptor: ContributionService.descriptor, environment: devEvents).problems.map(\.variable)) == ["HPF_EVENT_SIGNING_KEY", "HPF_EVENT_KEYS"])
     }
 }
 

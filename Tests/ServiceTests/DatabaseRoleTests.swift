@@ -1,4 +1,5 @@
 import Contribution
+import Enrolment
 import Foundation
 import Logging
 import PostgresNIO
@@ -34,22 +35,34 @@ struct DatabaseRoleTests {
         #expect(try await sqlState(as: role, sql) == "42501") // insufficient_privilege
     }
 
-    @Test("a service's role can create and read tables in its own schema")
-    func ownSchema() async throws {
-        let table = "enrolment.role_probe_\(UInt32.random(in: 0...UInt32.max))"
-        #expect(try await sqlState(as: "enrolment", "CREATE TABLE \(table) (x int)") == "ok")
-        #expect(try await sqlState(as: "enrolment", "SELECT count(*) FROM \(table)") == "ok")
-        #expect(try await sqlState(as: "enrolment", "DROP TABLE \(table)") == "ok")
+    /// The enrolment and contribution schemas as the services find them at start (migrated,
+    /// rights granted).
+    func migratedLedger() async throws {
+        try await Migrator.migrate(config: TestStack.config(EnrolmentService.descriptor), descriptor: EnrolmentService.descriptor, logger: TestStack.logger)
+        try await Migrator.migrate(config: TestStack.config(ContributionService.descriptor), descriptor: ContributionService.descriptor, logger: TestStack.logger)
     }
 
-    @Test("ledger postings are immutable")
+    @Test("a service's role has data rights only: no DDL, no TRUNCATE, no temporary tables, no rewriting the migration record", arguments: [
+        ("enrolment", "CREATE TABLE enrolment.role_probe (x int)"),
+        ("enrolment", "DROP TABLE enrolment.accounts"),
+        ("enrolment", "ALTER TABLE enrolment.accounts ADD COLUMN probe int"),
+        ("enrolment", "CREATE TEMP TABLE probe (x int)"),
+        ("contribution", "TRUNCATE contribution.outbox"),
+        ("contribution", "DROP TRIGGER postings_immutable ON contribution.postings"),
+        ("contribution", "DELETE FROM contribution.schema_migrations WHERE version = 1"),
+    ])
+    func dataRightsOnly(_ role: String, _ sql: String) async throws {
+        try await migratedLedger()
+        #expect(try await sqlState(as: role, sql) == "42501", "\(role): \(sql)") // insufficient_privilege
+    }
+
+    @Test("ledger postings are append-only: the service's role may add and read them but not rewrite or delete them; the trigger also stops the owner")
     func immutablePostings() async throws {
-        let database = Database(config: TestStack.config(ContributionService.descriptor), logger: TestStack.logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await database.client.run() }
-            try await Migrator.migrate(database: database, migrations: ContributionService.descriptor.migrations)
-            group.cancelAll()
-        }
-        #expect(try await sqlState(as: "contribution", "DELETE FROM contribution.postings WHERE seq = 1") == "P0001")
+        try await migratedLedger()
+        #expect(try await sqlState(as: "contribution", "SELECT count(*) FROM contribution.postings") == "ok")
+        #expect(try await sqlState(as: "contribution", "UPDATE contribution.postings SET amount_fen = 0 WHERE seq = 1") == "42501")
+        #expect(try await sqlState(as: "contribution", "DELETE FROM contribution.postings WHERE seq = 1") == "42501")
+        #expect(try await sqlState(as: "contribution", "DELETE FROM contribution.outbox WHERE false") == "ok", "ordinary tables stay writable")
+        #expect(try await sqlState(as: "contribution_owner", "DELETE FROM contribution.postings WHERE seq = 1") == "P0001")
     }
 }

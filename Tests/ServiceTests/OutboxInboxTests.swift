@@ -22,7 +22,7 @@ struct OutboxInboxTests {
         let runtime = try ServiceRuntime(descriptor: Self.descriptor, config: TestStack.config(Self.descriptor), clock: TestStack.clock)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await runtime.database.client.run() }
-            try await Migrator.migrate(database: runtime.database, migrations: Self.descriptor.migrations)
+            try await Migrator.migrate(config: runtime.config, descriptor: Self.descriptor, logger: runtime.logger)
             await runtime.gate.open()
             do {
                 try await body(runtime)
@@ -43,6 +43,8 @@ struct OutboxInboxTests {
             balanceAfterFen: amount, firstContribution: false, sequence: 1))
     }
 
+    /// The records these tests write to topics of their own carry no event signature (the event
+    /// signature's own tests are in EventSignatureTests).
     func subscription(_ consumer: String, topic: String) -> EventSubscription {
         EventSubscription(consumerName: consumer, topicNames: [topic], handlers: [
             .on(.contributionReceived, ContributionReceived.self) { event, connection in
@@ -50,7 +52,7 @@ struct OutboxInboxTests {
                     INSERT INTO applied (event_id, account, amount_fen) VALUES (\(event.id), \(event.data.accountNumber), \(event.data.amountFen))
                     """, logger: TestStack.logger)
             },
-        ])
+        ], verifiesWriter: false)
     }
 
     func appliedCount(_ runtime: ServiceRuntime, eventID: String) async throws -> Int64 {
@@ -283,7 +285,7 @@ struct OutboxInboxTests {
             let base = subscription(consumerName, topic: topic)
             let checked = EventSubscription(consumerName: consumerName, topicNames: [topic], handlers: base.handlers, verify: { message in
                 message.headers.contains { $0.name == "x-seal" } ? nil : EventRejection(reason: .unverified, detail: "missing_signature")
-            }, deadLetterDuplicates: true)
+            }, deadLetterDuplicates: true, verifiesWriter: false)
             let consumer = EventConsumerService(subscription: checked, runtime: runtime)
             let relay = relay(runtime)
             let running = [Task { try await consumer.run() }, Task { try await relay.run() }]

@@ -60,8 +60,11 @@ struct SubsidyTests {
             second.id = UUID().uuidString.lowercased()
             second.data.contributionId = UUID().uuidString.lowercased()
             let producer = try KafkaProducer(configuration: .producer(brokers: TestStack.brokers, clientID: "test"), logger: TestStack.logger)
-            try await producer.send(OutgoingMessage(topic: Topic.contributionEvents.name, key: account, value: original.value))
-            try await producer.send(OutgoingMessage(topic: Topic.contributionEvents.name, key: account, value: try CloudEventCoding.encode(second)))
+            // Both as the ledger would publish them: signed with its event key.
+            try await producer.send(OutgoingMessage(topic: Topic.contributionEvents.name, key: account, value: original.value, headers: original.headers))
+            let secondValue = try CloudEventCoding.encode(second)
+            try await producer.send(OutgoingMessage(topic: Topic.contributionEvents.name, key: account, value: secondValue,
+                                                    headers: try TestStack.signed(as: "contribution", topic: Topic.contributionEvents.name, secondValue)))
             await producer.shutdown()
             try await Task.sleep(for: .seconds(3))
 
@@ -150,7 +153,9 @@ struct SubsidyTests {
                 debitId: UUID().uuidString, accountNumber: account, kind: .withdrawal, amountFen: 60_000, postedOn: TestStack.today,
                 balanceAfterFen: 120_000, sequence: 4))
             let producer = try KafkaProducer(configuration: .producer(brokers: TestStack.brokers, clientID: "test"), logger: TestStack.logger)
-            try await producer.send(OutgoingMessage(topic: Topic.contributionEvents.name, key: account, value: try CloudEventCoding.encode(debit)))
+            let debitValue = try CloudEventCoding.encode(debit)
+            try await producer.send(OutgoingMessage(topic: Topic.contributionEvents.name, key: account, value: debitValue,
+                                                    headers: try TestStack.signed(as: "contribution", topic: Topic.contributionEvents.name, debitValue)))
             await producer.shutdown()
             #expect(try await TestStack.eventually { try await remaining()["2024-10-01"] == 0 })
             #expect(try await remaining() == ["2024-10-01": 0, "2024-09-01": 20_000, "2024-08-01": 100_000])

@@ -69,9 +69,21 @@ enum TestStack {
         return matched
     }
 
-    /// Runs `body` against a service's schema as that service's role.
-    static func withDatabase<T: Sendable>(of descriptor: ServiceDescriptor, _ body: (Database) async throws -> T) async throws -> T {
-        let database = Database(config: config(descriptor), logger: logger)
+    /// The headers with which `service` signs `value` on `topic` (its development event key): a
+    /// test that writes a record in a service's name must sign it, as the service's relay does.
+    static func signed(as service: String, topic: String, _ value: [UInt8]) throws -> [KafkaHeader] {
+        try EventSignature.fields(topic: topic, value: value, keyId: EventSignature.developmentKeyId(service: service),
+                                  key: EventSignature.developmentKey(service: service)).map { KafkaHeader(name: $0.key, value: $0.value) }
+    }
+
+    /// Runs `body` against a service's schema as that service's role (or as the schema's owner).
+    static func withDatabase<T: Sendable>(of descriptor: ServiceDescriptor, asOwner: Bool = false, _ body: (Database) async throws -> T) async throws -> T {
+        var config = config(descriptor)
+        if asOwner {
+            config.pgUser = config.pgOwnerUser
+            config.pgPassword = config.pgOwnerPassword
+        }
+        let database = Database(config: config, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await database.client.run() }
             defer { group.cancelAll() }

@@ -7,6 +7,7 @@
 #     payment channel simulated in hpfctl): withdrawals/s: N
 #  4. loan decisions at 200 req/s: loan-decision: R req/s p50 X ms p99 Y ms
 #  5. the annual subsidy job over 1,000,000 lots: annual-subsidy: N lots in T s (R lots/s)
+#  6. the cost of event signatures: event-signing: sign X µs verify Y µs per event
 # Last line: deposits/s: N  pgbench tps: M  ratio: R
 set -euo pipefail
 export HPF_STACK=bench HPF_BUILD=release
@@ -58,8 +59,13 @@ loans=$(grep '^loan-decision:' "$out")
 bash "$here/services.sh" stop
 .build/release/hpfctl bench-annual --lots "${BENCH_LOTS:-1000000}" | tee "$out"
 annual=$(grep '^annual-subsidy:' "$out")
+
+# 6. Signing every published event and verifying every consumed one (Ed25519), per event.
+.build/release/hpfctl bench-event-signing --events "${BENCH_SIGNED_EVENTS:-20000}" | tee "$out"
+signing=$(grep '^event-signing:' "$out")
 rm -f "$out"
 echo
+echo "$signing"
 echo "$annual"
 echo "$withdrawals"
 echo "$loans"

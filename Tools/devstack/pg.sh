@@ -32,18 +32,29 @@ CONF
 provision() {
   psql_admin -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 'hpf'" | grep -q 1 \
     || psql_admin -d postgres -c "CREATE DATABASE hpf"
-  # Nobody gets anything by default; each service gets its own schema.
+  # Nobody gets anything by default (no temporary tables either); each service gets its own
+  # schema, owned by <schema>_owner, which only migrations use; the service's own role gets data
+  # rights from the migrator at every start (development passwords = role names).
   psql_admin -d hpf -c "REVOKE ALL ON SCHEMA public FROM PUBLIC"
+  psql_admin -d hpf -c "REVOKE TEMPORARY ON DATABASE hpf FROM PUBLIC"
   for role in $(for s in $HPF_SERVICES; do schema_of "$s"; done) runtime_test; do
     psql_admin -d hpf <<SQL
 DO \$\$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$role') THEN
     CREATE ROLE $role LOGIN PASSWORD '$role';
   END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${role}_owner') THEN
+    CREATE ROLE ${role}_owner LOGIN PASSWORD '${role}_owner';
+  END IF;
 END \$\$;
-CREATE SCHEMA IF NOT EXISTS $role AUTHORIZATION $role;
+CREATE SCHEMA IF NOT EXISTS $role AUTHORIZATION ${role}_owner;
+-- A stack made before the owner roles existed: what the service role owned moves to the owner.
+ALTER SCHEMA $role OWNER TO ${role}_owner;
+REASSIGN OWNED BY $role TO ${role}_owner;
 REVOKE ALL ON SCHEMA $role FROM PUBLIC;
+GRANT USAGE ON SCHEMA $role TO $role;
 ALTER ROLE $role SET search_path = $role;
+ALTER ROLE ${role}_owner SET search_path = $role;
 SQL
   done
 }

@@ -17,7 +17,7 @@ enum AnnualSubsidyBenchmark {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await runtime.database.client.run() }
             defer { group.cancelAll() }
-            try await Migrator.migrate(database: runtime.database, migrations: SubsidyService.descriptor.migrations)
+            try await Migrator.migrate(config: runtime.config, descriptor: SubsidyService.descriptor, logger: runtime.logger)
             print("bench: seeding \(lots) lots for \(lots / 4) persons")
             try await seed(lots: lots, database: runtime.database)
             let started = ContinuousClock.now

@@ -16,6 +16,7 @@ let usage = """
       bench-annual [--lots N] [--as-of YYYY-MM-DD] the annual subsidy job over N seeded lots (subsidy schema)
       bench-withdrawals [--accounts N] [--withdrawals N] [--concurrency N] [--url URL]
                                                end-to-end withdrawals per second, request to paid
+      bench-event-signing [--events N]          signing and verifying N events (Ed25519), µs per event
       bench-loans [--rate R] [--seconds S] [--accounts N] [--url URL]
                                                one-thing loan decisions at R requests/s: p50 and p99 latency
       payment-channel [--url URL] [--fail-suffix DIGITS]
@@ -40,6 +41,7 @@ do {
     case "bench-annual": try await AnnualSubsidyBenchmark.run(options)
     case "bench-withdrawals": try await WithdrawalBenchmark.run(options)
     case "bench-loans": try await LoanBenchmark.run(options)
+    case "bench-event-signing": try EventSigningBenchmark.run(options)
     case "payment-channel": try await PaymentChannelSimulator.run(options)
     case "partner-city": try await PartnerCityCommand.run(options)
     default:

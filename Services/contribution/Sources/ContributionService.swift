@@ -8,7 +8,7 @@ import ServiceRuntime
 /// `hpf.contribution.events.v1`.
 public enum ContributionService: HPFServiceModule {
     public static let descriptor = ServiceDescriptor(name: "contribution", schema: "contribution", defaultPort: 8082,
-                                                     migrations: ContributionMigrations.all)
+                                                     migrations: ContributionMigrations.all, appendOnlyTables: ["postings"])
 
     public static func addRoutes(to routes: Routes, runtime: ServiceRuntime) {
         // Payment notifications come only from a payment channel, signed (WeChat Pay v3 style).

@@ -28,7 +28,8 @@ public struct AccessControl: Sendable {
             keys[DevelopmentIdentity.keyId] = .ed25519(DevelopmentIdentity.providerKey.publicKey)
             provider = IdentityProvider(issuer: config.idpIssuer ?? DevelopmentIdentity.issuer,
                                         audience: config.idpAudience ?? DevelopmentIdentity.audience, keys: keys)
-            logger.warning("HPF_ENV=development: development identity-provider and channel keys are accepted")
+            logger.warning("HPF_ENV=development: development identity-provider and channel keys are accepted",
+                           metadata: ["developmentValues": "\(config.developmentValues.joined(separator: ","))"])
         } else {
             guard let issuer = config.idpIssuer else { throw ConfigurationError(variable: "HPF_IDP_ISSUER", reason: "is required outside development") }
             guard let audience = config.idpAudience else { throw ConfigurationError(variable: "HPF_IDP_AUDIENCE", reason: "is required outside development") }
