@@ -4,6 +4,9 @@ public enum Topic: String, CaseIterable, Sendable {
     case contributionEvents = "hpf.contribution.events.v1"
     case subsidyEvents = "hpf.subsidy.events.v1"
     case withdrawalEvents = "hpf.withdrawal.events.v1"
+    /// Payout instructions with the payee's full bank account: for the payment-channel adapter
+    /// only (give no analytics consumer read access), so the analytics topic carries masked payees.
+    case payoutInstructions = "hpf.withdrawal.payout-instructions.v1"
     case loanEvents = "hpf.loan.events.v1"
     case regionalEvents = "hpf.regional.events.v1"
     case partnerOutbound = "hpf.regional.partner-outbound.v1"
@@ -31,6 +34,8 @@ public enum EventType: String, CaseIterable, Sendable {
     case entrepreneurshipEligible = "hpf.subsidy.entrepreneurship-eligible.v1"
     case withdrawalRequested = "hpf.withdrawal.withdrawal-requested.v1"
     case payoutRequested = "hpf.withdrawal.payout-requested.v1"
+    /// The same payout with the payee in full, on the channel-only topic.
+    case payoutInstruction = "hpf.withdrawal.payout-instruction.v1"
     case withdrawalPaid = "hpf.withdrawal.withdrawal-paid.v1"
     case payoutFailed = "hpf.withdrawal.payout-failed.v1"
     case withdrawalRejected = "hpf.withdrawal.withdrawal-rejected.v1"
@@ -71,6 +76,7 @@ public enum EventType: String, CaseIterable, Sendable {
              .transferFailed, .transferCancelled: .partnerOutbound
         case .subsidyGranted, .socialInsuranceSubsidyDecided, .entrepreneurshipEligible: .subsidyEvents
         case .withdrawalRequested, .payoutRequested, .withdrawalPaid, .payoutFailed, .withdrawalRejected: .withdrawalEvents
+        case .payoutInstruction: .payoutInstructions
         case .loanApplicationDecided, .loanDisbursed, .loanRepaid, .loanSettled, .instalmentOverdue, .badCreditRecorded,
              .repaymentDebitRequested: .loanEvents
         case .eventDeadLettered: .deadLetter

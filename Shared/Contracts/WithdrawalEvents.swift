@@ -18,6 +18,13 @@ public struct Payee: Codable, Sendable, Equatable {
 
     /// The bank account as responses and logs show it: the last four digits only.
     public var maskedBankAccount: String { String(repeating: "*", count: max(0, bankAccount.count - 4)) + bankAccount.suffix(4) }
+
+    /// The payee as the analytics topic shows it: the kind and bank in clear, the name's first
+    /// character and the account's last four digits only.
+    public var masked: Payee {
+        Payee(kind: kind, name: String(name.prefix(1)) + String(repeating: "*", count: max(0, name.count - 1)),
+              bankAccount: maskedBankAccount, bankName: bankName)
+    }
 }
 
 /// `hpf.withdrawal.withdrawal-requested.v1`: asks the ledger to debit the account (the first
@@ -44,8 +51,10 @@ public struct WithdrawalRequested: Codable, Sendable, Equatable {
     }
 }
 
-/// `hpf.withdrawal.payout-requested.v1`: the payment-channel adapter's instruction to pay the
-/// payee. The channel answers asynchronously on `POST /v1/payouts/{payoutId}/confirmation`.
+/// `hpf.withdrawal.payout-requested.v1` (on `hpf.withdrawal.events.v1`, payee masked) and
+/// `hpf.withdrawal.payout-instruction.v1` (on the channel-only `hpf.withdrawal.payout-instructions.v1`,
+/// payee in full): the payment-channel adapter's instruction to pay the payee. The channel
+/// answers asynchronously on `POST /v1/payouts/{payoutId}/confirmation`.
 public struct PayoutRequested: Codable, Sendable, Equatable {
     public var payoutId: String
     public var withdrawalId: String

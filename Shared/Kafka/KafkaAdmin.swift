@@ -6,10 +6,13 @@ public struct TopicSpec: Sendable {
     public var name: String
     public var partitions: Int32
     public var replicationFactor: Int32
-    public init(name: String, partitions: Int32 = 3, replicationFactor: Int32 = 1) {
+    /// Topic configuration entries (e.g. `retention.ms`), applied when the topic is created.
+    public var configs: [String: String]
+    public init(name: String, partitions: Int32 = 3, replicationFactor: Int32 = 1, configs: [String: String] = [:]) {
         self.name = name
         self.partitions = partitions
         self.replicationFactor = replicationFactor
+        self.configs = configs
     }
 }
 
@@ -24,6 +27,10 @@ enum KafkaAdmin {
                     return KafkaError(.admin, message: "\(spec.name): \(String(cString: errstr))")
                 }
                 newTopics.append(topic)
+                for (key, value) in spec.configs.sorted(by: { $0.key < $1.key }) {
+                    let err = rd_kafka_NewTopic_set_config(topic, key, value)
+                    if err != RD_KAFKA_RESP_ERR_NO_ERROR { return KafkaError(.admin, message: "\(spec.name): config \(key) refused") }
+                }
             }
             let queue = rd_kafka_queue_new(rk)
             defer { rd_kafka_queue_destroy(queue) }

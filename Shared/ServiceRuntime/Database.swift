@@ -7,10 +7,10 @@ public struct Database: Sendable {
     public let logger: Logger
     public let schema: String
 
-    public init(config: ServiceConfig, logger: Logger) {
+    public init(config: ServiceConfig, logger: Logger) throws {
         var configuration = PostgresClient.Configuration(
             host: config.pgHost, port: config.pgPort, username: config.pgUser, password: config.pgPassword,
-            database: config.pgDatabase, tls: .disable)
+            database: config.pgDatabase, tls: try config.transport.postgresClientTLS())
         // Unqualified table names resolve in the service's own schema only.
         configuration.options.additionalStartupParameters = [("search_path", config.schema)]
         configuration.options.maximumConnections = config.pgMaxConnections

@@ -11,7 +11,7 @@ enum DatabasePreflight {
     static func check(config: ServiceConfig, logger: Logger) async throws {
         let configuration = PostgresConnection.Configuration(
             host: config.pgHost, port: config.pgPort, username: config.pgUser, password: config.pgPassword,
-            database: config.pgDatabase, tls: .disable)
+            database: config.pgDatabase, tls: try config.transport.postgresConnectionTLS())
         let deadline = Date().addingTimeInterval(TimeInterval(config.pgConnectTimeoutSeconds))
         var attempt = 0
         while true {

@@ -30,8 +30,8 @@ public final class EventConsumerService: Service, Sendable {
     public init(subscription: EventSubscription, runtime: ServiceRuntime) {
         self.subscription = subscription
         database = runtime.database
-        kafka = .consumer(brokers: runtime.config.kafkaBrokers, groupID: "\(runtime.config.consumerGroup).\(subscription.consumerName)",
-                          clientID: "\(runtime.descriptor.name)-\(subscription.consumerName)")
+        kafka = runtime.config.transport.apply(to: .consumer(brokers: runtime.config.kafkaBrokers, groupID: "\(runtime.config.consumerGroup).\(subscription.consumerName)",
+                                                             clientID: "\(runtime.descriptor.name)-\(subscription.consumerName)"))
         signal = runtime.outboxSignal
         gate = runtime.gate
         source = runtime.descriptor.eventSource

@@ -33,7 +33,7 @@ public enum EventSignature {
         case .enrolmentEvents: .service("enrolment")
         case .contributionEvents: .service("contribution")
         case .subsidyEvents: .service("subsidy")
-        case .withdrawalEvents: .service("withdrawal")
+        case .withdrawalEvents, .payoutInstructions: .service("withdrawal")
         case .loanEvents: .service("loan")
         case .regionalEvents: .service("regional-sync")
         case .partnerInbound, .partnerOutbound: .partner

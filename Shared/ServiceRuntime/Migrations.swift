@@ -49,7 +49,8 @@ public enum Migrator {
         let all = [runtimeTables, AuditTrail.migration, ChannelRegistry.migration] + descriptor.migrations.sorted { $0.version < $1.version }
         let schema = config.schema
         var configuration = PostgresConnection.Configuration(host: config.pgHost, port: config.pgPort, username: config.pgOwnerUser,
-                                                             password: config.pgOwnerPassword, database: config.pgDatabase, tls: .disable)
+                                                             password: config.pgOwnerPassword, database: config.pgDatabase,
+                                                             tls: try config.transport.postgresConnectionTLS())
         configuration.options.additionalStartupParameters = [("search_path", schema)]
         let connection: PostgresConnection
         do {

@@ -57,6 +57,10 @@ public extension HPFServiceModule {
             do {
                 try await DatabasePreflight.check(config: runtime.config, logger: runtime.logger)
                 try await Migrator.migrate(config: runtime.config, descriptor: descriptor, logger: runtime.logger)
+                // Personal data written before sealing existed is sealed before anything reads it.
+                let sealed = try await PersonalDataResealing.run(columns: descriptor.sealedColumns, cipher: runtime.personalData,
+                                                                 database: runtime.database, logger: runtime.logger, onlyClear: true)
+                if sealed.total > 0 { runtime.logger.notice("sealed personal data stored in clear", metadata: ["columns": "\(sealed)"]) }
                 try await runtime.ensureTopics()
                 await runtime.gate.open()
             } catch {
@@ -100,9 +104,15 @@ public extension HPFServiceModule {
             refuse(problem)
         }
         Observability.bootstrapProcess(config: config)
+        if CommandLine.arguments.dropFirst().first == "reseal-personal-data" {
+            exit(await resealPersonalData(config: config))
+        }
         let logger = Logger(label: "hpf.\(descriptor.name)")
         // What the service runs with, secrets redacted: the first thing an operator asks.
         logger.info("settings", metadata: config.effectiveSettings.mapValues { .string($0) })
+        if !config.isDevelopment, !config.transport.unencryptedLinks.isEmpty {
+            logger.warning("links not encrypted", metadata: ["links": "\(config.transport.unencryptedLinks.joined(separator: ", "))"])
+        }
         ShutdownDeadline.arm(seconds: config.shutdownTimeoutSeconds, logger: logger)
         do {
             let app = try buildApplication(config: config, extraServices: [ShutdownDeadline.Watch(seconds: config.shutdownTimeoutSeconds, logger: logger)])

@@ -26,9 +26,11 @@ import Policy
 /// | HPF_LOG_LEVEL / HPF_LOG_FORMAT | info / json (or text) |
 /// | HPF_EVENT_KEY_ID / HPF_EVENT_SIGNING_KEY | this service's key for signing every event it publishes (base64 raw Ed25519 private key), required outside development [<service>-dev-1 / the development key] |
 /// | HPF_EVENT_KEYS | JSON list of {keyId, service, publicKey}: the keys accepted on the topics this service reads, required outside development [development: every service's development key too] |
+/// | HPF_DATA_KEYS / HPF_DATA_KEY_ID | JSON list of {keyId, key (base64 of 32 bytes)} sealing personal data at rest (AES-256-GCM), and the id new values are sealed with (required when there are several keys); required outside development by enrolment and withdrawal [development: the public development key] |
 /// | HPF_PG_CONNECT_TIMEOUT | seconds to reach Postgres at start [30]; refused authentication ends the service at once |
 /// | HPF_SHUTDOWN_TIMEOUT | seconds a graceful shutdown may take before the process exits anyway [30] |
 /// | HPF_RELAY_BATCH | outbox records a relay round publishes at most [500] |
+/// | HPF_KAFKA_SECURITY_PROTOCOL, HPF_KAFKA_SASL_*, HPF_KAFKA_*_FILE, HPF_TOPIC_REPLICATION_FACTOR, HPF_TOPIC_RETENTION_HOURS, HPF_PG_TLS, HPF_PG_CA_FILE | see `TransportSettings` |
 ///
 /// Every value is parsed strictly (swift-configuration): one that does not parse or is out of
 /// range stops the service at start with status 2 and a line naming the variable.
@@ -79,11 +81,17 @@ public struct ServiceConfig: Sendable {
     public var eventSigningKey: String
     /// The accepted event keys, as HPF_EVENT_KEYS gives them (JSON; nil: none beyond development's).
     public var eventKeys: String?
+    /// The keys sealing personal data at rest (HPF_DATA_KEYS, JSON; nil: the development key) and
+    /// the one new values are sealed with (HPF_DATA_KEY_ID).
+    public var dataKeys: String?
+    public var dataKeyId: String?
     /// Seconds the Postgres connection may take at start before the service gives up (an
     /// authentication failure ends it at once).
     public var pgConnectTimeoutSeconds: Int
     /// Seconds a graceful shutdown may take before the process ends anyway.
     public var shutdownTimeoutSeconds: Int
+    /// SASL/TLS for Kafka, TLS for Postgres, topic replication and retention.
+    public var transport: TransportSettings
     /// Every setting read and its effective value, secrets as `<redacted>` (logged at start).
     public var effectiveSettings: [String: String] = [:]
     /// Secrets that took their public development value (development only; warned at start).
@@ -213,10 +221,33 @@ public struct ServiceConfig: Sendable {
             settings.problem("HPF_EVENT_KEYS", "is required outside development (the public keys of the services whose topics this one reads)")
         }
 
+        // Personal data at rest: the services that keep it need their own keys outside development.
+        dataKeys = settings.text("HPF_DATA_KEYS", secret: true)
+        dataKeyId = settings.text("HPF_DATA_KEY_ID")
+        if let json = dataKeys {
+            do {
+                let keys = try PersonalDataCipher.parseKeys(json)
+                if let current = dataKeyId, keys[current] == nil {
+                    settings.problem("HPF_DATA_KEY_ID", "names key \(current), which HPF_DATA_KEYS does not hold")
+                } else if dataKeyId == nil, keys.count > 1 {
+                    settings.problem("HPF_DATA_KEY_ID", "is required when HPF_DATA_KEYS holds several keys (the one new values are sealed with)")
+                }
+                if !development, keys[PersonalDataCipher.developmentKeyId] != nil {
+                    settings.problem("HPF_DATA_KEYS", "holds the public development key")
+                }
+            } catch {
+                settings.problem(error.variable, error.reason)
+            }
+        } else if descriptor.keepsPersonalData {
+            if !development { settings.problem("HPF_DATA_KEYS", "is required outside development (the keys sealing personal data at rest)") }
+            developmentValues.append("HPF_DATA_KEYS")
+        }
+
         fixedBusinessDate = settings.parsed("HPF_BUSINESS_DATE", "a date YYYY-MM-DD", BusinessDate.init)
         logLevel = settings.text("HPF_LOG_LEVEL", default: "info", allowed: ["trace", "debug", "info", "notice", "warning", "error", "critical"])
         jsonLogs = settings.text("HPF_LOG_FORMAT", default: "json", allowed: ["json", "text"]) == "json"
         relayBatchSize = settings.integer("HPF_RELAY_BATCH", default: 500, range: 1...10_000)
+        transport = TransportSettings(&settings)
         self.developmentValues = development ? developmentValues : []
         effectiveSettings = settings.effective
         problems = settings.problems
@@ -244,10 +275,14 @@ public struct ServiceDescriptor: Sendable {
     public let signsPartnerFeed: Bool
     /// Tables the service may only add to: its role gets no UPDATE or DELETE on them.
     public let appendOnlyTables: [String]
+    /// The columns holding personal data, sealed at rest (then HPF_DATA_KEYS is required outside development).
+    public let sealedColumns: [SealedColumn]
+    public var keepsPersonalData: Bool { !sealedColumns.isEmpty }
 
     public init(name: String, schema: String, defaultPort: Int, migrations: [Migration], accountOwners: String = "accounts",
-                signsPartnerFeed: Bool = false, appendOnlyTables: [String] = []) {
+                signsPartnerFeed: Bool = false, appendOnlyTables: [String] = [], sealedColumns: [SealedColumn] = []) {
         self.signsPartnerFeed = signsPartnerFeed
+        self.sealedColumns = sealedColumns
         self.appendOnlyTables = appendOnlyTables
         self.name = name
         self.schema = schema

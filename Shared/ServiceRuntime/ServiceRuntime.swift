@@ -24,6 +24,8 @@ public struct ServiceRuntime: Sendable {
     public let eventKeys: EventKeyring
     /// Signs every record the relay publishes with this service's event key.
     public let eventSigner: OutboxRelay.Signer
+    /// Seals and opens personal data at rest.
+    public let personalData: PersonalDataCipher
 
     public init(descriptor: ServiceDescriptor, config: ServiceConfig, clock: BusinessClock? = nil,
                 parameters: PolicyParameters = .lianyungang2025) throws {
@@ -33,8 +35,9 @@ public struct ServiceRuntime: Sendable {
         self.descriptor = descriptor
         self.config = config
         self.logger = logger
-        database = Database(config: config, logger: logger)
-        producer = try KafkaProducer(configuration: .producer(brokers: config.kafkaBrokers, clientID: "hpf-\(descriptor.name)"), logger: logger)
+        database = try Database(config: config, logger: logger)
+        producer = try KafkaProducer(configuration: config.transport.apply(to: .producer(brokers: config.kafkaBrokers, clientID: "hpf-\(descriptor.name)")),
+                                     logger: logger)
         outboxSignal = OutboxSignal()
         gate = StartupGate()
         self.clock = clock ?? BusinessClock(fixedDate: config.fixedBusinessDate)
@@ -47,6 +50,7 @@ public struct ServiceRuntime: Sendable {
             .map { try Curve25519.Signing.PrivateKey(rawRepresentation: $0) } ?? EventSignature.developmentKey(service: descriptor.name)
         let keyId = config.eventKeyId
         eventSigner = { topic, value in try EventSignature.fields(topic: topic, value: value, keyId: keyId, key: signingKey) }
+        personalData = try PersonalDataCipher.configured(config)
     }
 
     /// Runs `body` in a transaction and wakes the outbox relay after it commits.
@@ -74,6 +78,9 @@ public struct ServiceRuntime: Sendable {
 
     /// Every topic of the catalogue, created if missing (the dev broker does not auto-create).
     public func ensureTopics() async throws {
-        try await producer.createTopics(Topic.allCases.map { TopicSpec(name: $0.name, partitions: config.topicPartitions) })
+        let transport = config.transport
+        try await producer.createTopics(Topic.allCases.map {
+            TopicSpec(name: $0.name, partitions: config.topicPartitions, replicationFactor: transport.topicReplicationFactor, configs: transport.topicConfigs)
+        })
     }
 }

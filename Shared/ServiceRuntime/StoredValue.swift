@@ -4,6 +4,10 @@ public struct UnknownStoredValue: Error, CustomStringConvertible {
     public let column: String
     public let value: String
     public var description: String { "unknown value '\(value)' in \(column)" }
+    public init(column: String, value: String) {
+        self.column = column
+        self.value = value
+    }
 }
 
 public extension RawRepresentable where RawValue == String {

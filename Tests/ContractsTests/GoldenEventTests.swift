@@ -78,7 +78,13 @@ struct GoldenEventTests {
         withdrawalId: "9d2b4c1e-0000-4000-8000-000000000001", accountNumber: "3207000000000001", reason: .purchase, amountFen: 60_000,
         closureReason: nil, requestedOn: BusinessDate("2026-08-01")!))
 
+    /// On the analytics topic the payee is masked.
     static let payoutRequested = event(.payoutRequested, "3207000000000001", PayoutRequested(
+        payoutId: "5a0e1f2d-0000-4000-8000-000000000001", withdrawalId: "9d2b4c1e-0000-4000-8000-000000000001",
+        accountNumber: "3207000000000001", amountFen: 60_000, payee: payee.masked))
+
+    /// On the payment channel's own topic, in full.
+    static let payoutInstruction = event(.payoutInstruction, "3207000000000001", PayoutRequested(
         payoutId: "5a0e1f2d-0000-4000-8000-000000000001", withdrawalId: "9d2b4c1e-0000-4000-8000-000000000001",
         accountNumber: "3207000000000001", amountFen: 60_000, payee: payee))
 
@@ -196,6 +202,10 @@ struct GoldenEventTests {
     @Test func accountClosedIsStable() throws { try check(Self.accountClosed, "account-closed") }
     @Test func withdrawalRequestedIsStable() throws { try check(Self.withdrawalRequested, "withdrawal-requested") }
     @Test func payoutRequestedIsStable() throws { try check(Self.payoutRequested, "payout-requested") }
+    @Test func payoutInstructionIsStable() throws { try check(Self.payoutInstruction, "payout-instruction") }
+    @Test func maskedPayee() {
+        #expect(Self.payee.masked == Payee(kind: .seller, name: "连********", bankAccount: "***************3445", bankName: "ICBC"))
+    }
     @Test func withdrawalPaidIsStable() throws { try check(Self.withdrawalPaid, "withdrawal-paid") }
     @Test func payoutFailedIsStable() throws { try check(Self.payoutFailed, "payout-failed") }
     @Test func loanDecidedIsStable() throws { try check(Self.loanDecided, "loan-application-decided") }

@@ -126,12 +126,24 @@ enum Bodies {
             """
     }
 
-    /// By default paid before the scheme's validity window, so no opening subsidy joins the
-    /// balance of tests that are not about subsidies (subsidy tests pass `inWindow`).
+    /// Before the scheme and before any test account was opened: such history comes only through
+    /// the staff import (`history`), never from a channel (`paid_at_before_opening`), and earns no
+    /// opening subsidy, so tests that check exact balances fund accounts this way.
     static let beforeScheme = "2025-05-20T10:00:00+08:00"
+    /// The test business date (`TestStack.today`), inside the scheme's window: the day test
+    /// accounts are opened. A first channel payment then may earn an opening subsidy from any
+    /// subsidy service running in the test process, so tests assert on contributions.
     static let inWindow = "2026-03-16T10:00:00+08:00"
 
-    static func contribution(account: String, amountFen: Int, txn: String, paidAt: String = beforeScheme,
+    /// A staff import of contribution history: `(amountFen, paidAt)` per item, each a new legacy id.
+    static func history(account: String, _ items: [(amountFen: Int, paidAt: String)]) -> String {
+        let lines = items.map { item in
+            #"{"accountNumber":"\#(account)","amountFen":\#(item.amountFen),"paidAt":"\#(item.paidAt)","legacyId":"\#(TestStack.unique("legacy"))"}"#
+        }
+        return "[\(lines.joined(separator: ","))]"
+    }
+
+    static func contribution(account: String, amountFen: Int, txn: String, paidAt: String = inWindow,
                              channel: String = "wechat") -> String {
         #"{"accountNumber":"\#(account)","amountFen":\#(amountFen),"channel":"\#(channel)","channelTxnId":"\#(txn)","paidAt":"\#(paidAt)"}"#
     }

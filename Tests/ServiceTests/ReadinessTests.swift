@@ -25,7 +25,7 @@ struct ReadinessTests {
     func probesSeeOutages() async throws {
         var config = TestStack.config(EnrolmentService.descriptor)
         config.pgPort = 1 // nothing listens there
-        let database = Database(config: config, logger: TestStack.logger)
+        let database = try Database(config: config, logger: TestStack.logger)
         let reachable = await withTaskGroup(of: Bool?.self) { group in
             group.addTask { await database.client.run(); return nil }
             let result = await database.isReachable()

@@ -17,9 +17,10 @@ struct StartupTests {
         let process = Process()
         let output: URL
 
-        init(_ service: String, environment extra: [String: String]) throws {
+        init(_ service: String, reseal: Bool = false, environment extra: [String: String]) throws {
             let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             process.executableURL = root.appendingPathComponent(".build/debug/\(service)")
+            if reseal { process.arguments = ["reseal-personal-data"] }
             var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("HPF_") }
             environment["HPF_PG_PORT"] = TestStack.environment["HPF_PG_PORT"] ?? "55433"
             environment["HPF_KAFKA_BROKERS"] = TestStack.brokers
@@ -78,6 +79,7 @@ struct StartupTests {
             "HPF_IDP_JWKS": #"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"\#(Base64URL.encode(Curve25519.Signing.PrivateKey().publicKey.rawRepresentation))"}]}"#,
             "HPF_EVENT_SIGNING_KEY": Curve25519.Signing.PrivateKey().rawRepresentation.base64EncodedString(),
             "HPF_EVENT_KEYS": #"[{"keyId":"e-1","service":"enrolment","publicKey":"\#(Curve25519.Signing.PrivateKey().publicKey.rawRepresentation.base64EncodedString())"}]"#,
+            "HPF_DATA_KEYS": #"[{"keyId":"pd-1","key":"\#(SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.base64EncodedString())"}]"#,
         ]
     }
 
@@ -88,6 +90,10 @@ struct StartupTests {
         ("HPF_PG_MAX_CONNECTIONS", "lots"), ("HPF_LOG_FORMAT", "xml"), ("HPF_LOG_LEVEL", "loud"), ("HPF_BUSINESS_DATE", "2026-13-01"),
         ("HPF_KAFKA_BROKERS", "nohost"), ("HPF_ENV", "prod"), ("HPF_METRICS_PUBLIC", "yes"), ("HPF_SHUTDOWN_TIMEOUT", "-1"),
         ("HPF_EVENT_SIGNING_KEY", ""), ("HPF_EVENT_SIGNING_KEY", "bm90LWEta2V5"), ("HPF_EVENT_KEYS", ""), ("HPF_EVENT_KEYS", "[{}]"),
+        ("HPF_DATA_KEYS", ""), ("HPF_DATA_KEYS", #"[{"keyId":"pd-x","key":"\#(PersonalDataCipher.developmentKey.withUnsafeBytes { Data($0) }.base64EncodedString())"}]"#),
+        ("HPF_DATA_KEYS", #"[{"keyId":"pd-1","key":"c2hvcnQ="}]"#), ("HPF_DATA_KEY_ID", "pd-unknown"),
+        ("HPF_KAFKA_SECURITY_PROTOCOL", "tls"), ("HPF_KAFKA_CA_FILE", "/nonexistent/ca.pem"), ("HPF_PG_TLS", "maybe"),
+        ("HPF_TOPIC_REPLICATION_FACTOR", "0"), ("HPF_TOPIC_RETENTION_HOURS", "forever"),
     ])
     func refusedAtStart(variable: String, value: String) async throws {
         var environment = Self.production()
@@ -149,6 +155,15 @@ struct StartupTests {
         let readyLine = log.split(separator: "\n").firstIndex { $0.hasSuffix(" ready") }
         let boundLine = log.split(separator: "\n").firstIndex { $0.contains("listening on") }
         #expect(readyLine != nil && boundLine != nil && boundLine! < readyLine!, "ready after the bind")
+    }
+
+    @Test("the re-encryption command reseals with the current data key and exits 0")
+    func resealCommand() async throws {
+        let run = try ServiceProcess("withdrawal", reseal: true, environment: ["HPF_ENV": "development"])
+        defer { run.stop() }
+        let status = try await run.exitStatus(within: 90)
+        #expect(status == 0, "\(String(describing: status)) \(run.text)")
+        #expect(run.text.contains("hpf-withdrawal: resealed with data key \(PersonalDataCipher.developmentKeyId):"), "\(run.text)")
     }
 
     @Test("a port already taken ends the service with a non-zero status within seconds")

@@ -83,7 +83,7 @@ enum TestStack {
             config.pgUser = config.pgOwnerUser
             config.pgPassword = config.pgOwnerPassword
         }
-        let database = Database(config: config, logger: logger)
+        let database = try Database(config: config, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await database.client.run() }
             defer { group.cancelAll() }

@@ -247,11 +247,9 @@ struct TransferTests {
     func transferOut() async throws {
         try await withServices { s in
             let (account, id) = try await Self.person(s)
-            for (month, amount) in [(1, 120_000), (2, 130_000)] {
-                let paidAt = String(format: "2025-%02d-15T10:00:00+08:00", month)
-                let paid = try await s.ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: amount, txn: TestStack.unique("wx"), paidAt: paidAt))
-                #expect(paid.status == 201, "\(paid.text)")
-            }
+            let paid = try await s.ledger.post("/v1/imports/contributions", Bodies.history(
+                account: account, [(120_000, "2025-01-15T10:00:00+08:00"), (130_000, "2025-02-15T10:00:00+08:00")]))
+            #expect(paid.int("imported") == 2, "\(paid.text)")
             try await Self.withPartner("321300", s.regional) { partner in
                 let suqian = PartnerCitySimulator.City.development("321300")
                 // A letter for someone else's account is refused (13) and nothing moves.
@@ -294,9 +292,8 @@ struct TransferTests {
             try await withdrawal.test(.live) { w in
                 let withdrawals = JSONClient(client: w)
                 let (account, id) = try await Self.person(s)
-                let paid = try await s.ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: 300_000, txn: TestStack.unique("wx"),
-                                                                                            paidAt: "2025-03-15T10:00:00+08:00"))
-                #expect(paid.status == 201, "\(paid.text)")
+                let paid = try await s.ledger.post("/v1/imports/contributions", Bodies.history(account: account, [(300_000, "2025-03-15T10:00:00+08:00")]))
+                #expect(paid.int("imported") == 1, "\(paid.text)")
                 #expect(try await TestStack.eventually { try await withdrawals.get("/v1/accounts/\(account)/withdrawals").status == 200 })
                 // A purchase withdrawal waits for the payment channel (none runs here): it is in flight.
                 let pending = try await withdrawals.post("/v1/withdrawals", WithdrawalTests.purchase(account, amountFen: 50_000))

@@ -52,11 +52,13 @@ struct WithdrawalTests {
         let account = try #require(reply.string("accountNumber"), "\(reply.text)")
         #expect(try await TestStack.eventually { try await s.ledger.get("/v1/accounts/\(account)/balance").status == 200 })
         #expect(try await TestStack.eventually { try await s.withdrawal.get("/v1/accounts/\(account)/withdrawals").status == 200 })
-        for (index, amount) in deposits.enumerated() {
-            let paidAt = index == 0 ? "2025-05-20T10:00:00+08:00" : "2025-05-2\(min(index, 9))T11:00:00+08:00"
-            let deposit = try await s.ledger.post("/v1/contributions",
-                                                  Bodies.contribution(account: account, amountFen: amount, txn: TestStack.unique("wx"), paidAt: paidAt))
-            #expect(deposit.status == 201, "\(deposit.text)")
+        if !deposits.isEmpty {
+            // Dated before the scheme, so no opening subsidy joins the balance.
+            let history = deposits.enumerated().map { index, amount in
+                (amountFen: amount, paidAt: index == 0 ? "2025-05-20T10:00:00+08:00" : "2025-05-2\(min(index, 9))T11:00:00+08:00")
+            }
+            let imported = try await s.ledger.post("/v1/imports/contributions", Bodies.history(account: account, history))
+            #expect(imported.int("imported") == Int64(deposits.count), "\(imported.text)")
         }
         return account
     }
@@ -222,6 +224,29 @@ struct WithdrawalTests {
                 $0.keyString == account && (try? CloudEventCoding.header(from: $0.value).type) == EventType.withdrawalPaid.rawValue
             }
             #expect(paidEvents.count == 1)
+
+            // The payee's bank account and name are sealed at rest, masked on the analytics topic,
+            // and in full only on the channel's own topic.
+            let stored = try await TestStack.withDatabase(of: WithdrawalService.descriptor) { db -> [String] in
+                var values: [String] = []
+                for try await (payee, evidence) in try await db.query(
+                    "SELECT payee::text, evidence::text FROM withdrawals WHERE withdrawal_id = \(UUID(uuidString: id)!)").decode((String, String).self) {
+                    values += [payee, evidence]
+                }
+                return values
+            }
+            #expect(stored.count == 2 && stored.allSatisfy { $0.hasPrefix("\"pd1:") && !$0.contains("6222020200112233445") && !$0.contains("连云港") },
+                    "\(stored)")
+            @Sendable func ofType(_ type: EventType) -> (KafkaMessage) -> Bool {
+                { $0.keyString == account && (try? CloudEventCoding.header(from: $0.value).type) == type.rawValue }
+            }
+            let analytics = try await TestStack.read(topic: Topic.withdrawalEvents.name, count: 1, where: ofType(.payoutRequested))
+            let masked = try #require(try analytics.first.map { try CloudEventCoding.decode(PayoutRequested.self, from: $0.value).data })
+            #expect(masked.payee.bankAccount == "***************3445" && masked.payee.name == "连********" && masked.payoutId == payout)
+            let instructions = try await TestStack.read(topic: Topic.payoutInstructions.name, count: 1, where: ofType(.payoutInstruction))
+            let instruction = try #require(try instructions.first.map { try CloudEventCoding.decode(PayoutRequested.self, from: $0.value).data })
+            #expect(instruction.payee.bankAccount == "6222020200112233445" && instruction.payee.name == "连云港房产有限公司" && instruction.amountFen == 30_000)
+            #expect(EventKeyring(entries: EventKeyring.development).rejection(of: try #require(instructions.first)) == nil, "signed by the withdrawal service")
         }
     }
 

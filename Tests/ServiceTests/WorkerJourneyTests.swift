@@ -34,8 +34,27 @@ struct WorkerJourneyTests {
             #expect(view.string("idNumber") == String(idNumber.prefix(4)) + "**********" + String(idNumber.suffix(4)))
             #expect(!view.text.contains(idNumber))
 
+            // Name and phone are sealed at rest; the view opens them.
+            #expect(view.string("name") == "张伟" && view.string("phone") == "139****5678", "\(view.text)")
+            let stored = try await TestStack.withDatabase(of: EnrolmentService.descriptor) { db -> [String] in
+                var values: [String] = []
+                for try await (name, phone, payout) in try await db.query(
+                    "SELECT name, phone, payout_bank_account FROM accounts WHERE account_number = \(account)").decode((String, String, String).self) {
+                    values = [name, phone, payout]
+                }
+                return values
+            }
+            #expect(stored.count == 3 && stored.allSatisfy { $0.hasPrefix("pd1:") } && !stored.contains { $0.contains("张伟") || $0.contains("13912345678") || $0.contains("6222000011112222") },
+                    "\(stored)")
+
             #expect(try await TestStack.eventually { try await ledger.get("/v1/accounts/\(account)/balance").status == 200 },
                     "the ledger account is opened from the account-opened event")
+
+            // A channel cannot report a payment from before the account existed (history comes
+            // only through the staff import); nothing is recorded, so the next one is the first.
+            let early = try await ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: 50_000, txn: TestStack.unique("wx"),
+                                                                                      paidAt: "2026-03-15T23:59:59+08:00"))
+            #expect(early.status == 422 && early.string("code") == "paid_at_before_opening", "\(early.text)")
 
             let txn = TestStack.unique("wx")
             let deposit = Bodies.contribution(account: account, amountFen: 50_000, txn: txn)

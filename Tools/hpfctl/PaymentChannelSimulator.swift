@@ -35,7 +35,7 @@ final class PaymentChannelSimulator: @unchecked Sendable {
         var configuration = KafkaConfiguration.consumer(brokers: CommandOptions.brokers, groupID: "hpfctl.payment-channel.\(fromLatest ? UUID().uuidString.prefix(8) : "sim")",
                                                         clientID: "hpfctl-payment-channel")
         if fromLatest { configuration = configuration.with("auto.offset.reset", "latest") }
-        let consumer = try KafkaConsumer(configuration: configuration, topics: [Topic.withdrawalEvents.name], logger: logger)
+        let consumer = try KafkaConsumer(configuration: configuration, topics: [Topic.payoutInstructions.name], logger: logger)
         do {
             try await confirmAll(from: consumer, verbose: verbose, until: until)
         } catch {
@@ -49,7 +49,7 @@ final class PaymentChannelSimulator: @unchecked Sendable {
         while !until() {
             let messages = try await consumer.poll(maxMessages: 500, timeoutMs: 100)
             let payouts = messages.compactMap { message -> PayoutRequested? in
-                guard (try? CloudEventCoding.header(from: message.value).type) == EventType.payoutRequested.rawValue else { return nil }
+                guard (try? CloudEventCoding.header(from: message.value).type) == EventType.payoutInstruction.rawValue else { return nil }
                 return try? CloudEventCoding.decode(PayoutRequested.self, from: message.value).data
             }
             try await withThrowingTaskGroup(of: Void.self) { group in

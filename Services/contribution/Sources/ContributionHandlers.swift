@@ -57,6 +57,12 @@ struct ContributionHandlers: Sendable {
             guard account.status == "active" else {
                 throw Problem.rule("account_not_active", "account \(body.accountNumber) is \(account.status)")
             }
+            // History from before the account was opened comes only through the staff import
+            // (LegacyImport); a channel cannot report a payment to an account that did not exist.
+            let paidOn = BusinessDate.of(paidAt)
+            guard paidOn >= account.openedOn else {
+                throw Problem.rule("paid_at_before_opening", "paidAt \(body.paidAt) is before the account was opened on \(account.openedOn)")
+            }
             let minimum = ContributionRules.minimumPerPayment(county: account.county, schedule: account.schedule, parameters: runtime.parameters) ?? 0
             guard body.amountFen >= minimum else {
                 throw Problem.rule("below_minimum_contribution",

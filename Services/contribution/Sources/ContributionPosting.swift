@@ -71,22 +71,25 @@ struct LockedAccount: Sendable {
     let county: String
     let schedule: ContributionSchedule
     let contributionCount: Int64
+    /// The business date the account was opened (开户日): channel payments before it are refused.
+    let openedOn: BusinessDate
     let existing: Existing?
 
     static func lock(_ number: String, channel: PaymentChannel? = nil, channelTxnId: String? = nil, legacyId: String? = nil,
                      connection: PostgresConnection, logger: Logger) async throws -> LockedAccount? {
         let rows = try await connection.query("""
-            SELECT a.status, a.county, a.schedule, a.contribution_count, c.contribution_id, c.fingerprint, c.balance_after_fen
+            SELECT a.status, a.county, a.schedule, a.contribution_count, a.opened_on::text, c.contribution_id, c.fingerprint, c.balance_after_fen
             FROM accounts a
             LEFT JOIN contributions c ON (c.channel = \(channel?.rawValue) AND c.channel_txn_id = \(channelTxnId)) OR c.legacy_id = \(legacyId)
             WHERE a.account_number = \(number)
             FOR UPDATE OF a
             """, logger: logger)
-        for try await (status, county, schedule, count, id, fingerprint, balance) in rows.decode(
-            (String, String, String, Int64, UUID?, String?, Int64?).self) {
+        for try await (status, county, schedule, count, openedOn, id, fingerprint, balance) in rows.decode(
+            (String, String, String, Int64, String, UUID?, String?, Int64?).self) {
+            guard let opened = BusinessDate(openedOn) else { throw UnknownStoredValue(column: "accounts.opened_on", value: openedOn) }
             let existing = id.map { Existing(contributionId: $0, fingerprint: fingerprint ?? "", balanceAfter: balance ?? 0) }
             return LockedAccount(status: status, county: county, schedule: try ContributionSchedule.stored(schedule, column: "accounts.schedule"),
-                                 contributionCount: count, existing: existing)
+                                 contributionCount: count, openedOn: opened, existing: existing)
         }
         return nil
     }

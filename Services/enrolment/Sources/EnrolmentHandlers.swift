@@ -50,15 +50,19 @@ struct EnrolmentHandlers: Sendable {
                 number = runtime.parameters.cityCode.value + String(format: "%010lld", seq)
             }
             let edu = body.education
+            let cipher = runtime.personalData
+            let name = try cipher.seal(body.name, SealedAccountData.name, row: number)
+            let phone = try cipher.seal(body.phone, SealedAccountData.phone, row: number)
+            let payoutAccount = try cipher.seal(body.payoutBankAccount, SealedAccountData.payoutBankAccount, row: number)
             try await connection.query("""
                 INSERT INTO accounts (account_number, person_ref, id_number_masked, name, phone, employment_type, industry, role,
                     county, residence, children_count, education_level, graduation_date, retirement_group, retirement_month,
                     schedule, agreement_amount_fen, channel, monthly_minimum_fen, status, opened_on, enrolled_by, payout_bank_account)
-                VALUES (\(number), \(personRef), \(applicant.id.masked), \(body.name), \(body.phone), \(body.employmentType.rawValue),
+                VALUES (\(number), \(personRef), \(applicant.id.masked), \(name), \(phone), \(body.employmentType.rawValue),
                     \(body.industry.rawValue), \(body.role.rawValue), \(body.county), \(body.residence.rawValue), \(body.childrenCount),
                     \(edu.level.rawValue), \(edu.graduationDate?.description)::date, \(applicant.group.rawValue),
                     \(applicant.retirementMonth.description), \(body.agreement.schedule.rawValue), \(body.agreement.amountFen),
-                    \(body.agreement.channel.rawValue), \(applicant.monthlyMinimum), 'active', \(today.description)::date, \(enrolledBy), \(body.payoutBankAccount))
+                    \(body.agreement.channel.rawValue), \(applicant.monthlyMinimum), 'active', \(today.description)::date, \(enrolledBy), \(payoutAccount))
                 """, logger: runtime.logger)
             try await connection.query("""
                 INSERT INTO agreement_history (account_number, version, schedule, amount_fen, channel, effective_on)
@@ -117,9 +121,11 @@ struct EnrolmentHandlers: Sendable {
             """)
         for try await row in rows {
             let r = row.makeRandomAccess()
-            let phone = try r[4].decode(String.self)
+            let number = try r[0].decode(String.self)
+            let phone = try runtime.personalData.open(try r[4].decode(String.self), SealedAccountData.phone, row: number)
             return AccountView(
-                accountNumber: try r[0].decode(String.self), status: try r[1].decode(String.self), name: try r[2].decode(String.self),
+                accountNumber: number, status: try r[1].decode(String.self),
+                name: try runtime.personalData.open(try r[2].decode(String.self), SealedAccountData.name, row: number),
                 idNumber: try r[3].decode(String.self), phone: String(phone.prefix(3)) + "****" + String(phone.suffix(4)),
                 employmentType: try r[5].decode(String.self), industry: try r[6].decode(String.self), role: try r[7].decode(String.self),
                 county: try r[8].decode(String.self), residence: try r[9].decode(String.self), childrenCount: try r[10].decode(Int.self),
@@ -154,9 +160,10 @@ struct EnrolmentHandlers: Sendable {
             }
             guard let county else { throw Problem.unknownAccount(number) }
             try EnrolmentDecision.checkAgreement(agreement, county: county, parameters: runtime.parameters)
+            let payoutAccount = try runtime.personalData.seal(change.payoutBankAccount, SealedAccountData.payoutBankAccount, row: number)
             try await connection.query("""
                 UPDATE accounts SET schedule = \(agreement.schedule.rawValue), agreement_amount_fen = \(agreement.amountFen),
-                    channel = \(agreement.channel.rawValue), payout_bank_account = coalesce(\(change.payoutBankAccount), payout_bank_account)
+                    channel = \(agreement.channel.rawValue), payout_bank_account = coalesce(\(payoutAccount), payout_bank_account)
                 WHERE account_number = \(number)
                 """, logger: runtime.logger)
             try await connection.query("""

@@ -6,7 +6,7 @@ import ServiceRuntime
 /// participation statistics. Writes `hpf.enrolment.events.v1`.
 public enum EnrolmentService: HPFServiceModule {
     public static let descriptor = ServiceDescriptor(name: "enrolment", schema: "enrolment", defaultPort: 8081,
-                                                     migrations: EnrolmentMigrations.all)
+                                                     migrations: EnrolmentMigrations.all, sealedColumns: SealedAccountData.all)
 
     public static func addRoutes(to routes: Routes, runtime: ServiceRuntime) {
         let enrolments = EnrolmentHandlers(runtime: runtime)

@@ -20,8 +20,12 @@ enum LedgerOutcomes {
                                                                  connection: connection, logger: logger),
                       let payoutId = record.payoutId else { return }
                 let payout = PayoutRequested(payoutId: payoutId.uuidString.lowercased(), withdrawalId: debit.debitId,
-                                             accountNumber: debit.accountNumber, amountFen: debit.amountFen, payee: record.payee)
-                try await runtime.emit(.payoutRequested, payout, account: debit.accountNumber, on: connection)
+                                             accountNumber: debit.accountNumber, amountFen: debit.amountFen, payee: try record.payee(runtime.personalData))
+                // The channel gets the payee in full on its own topic; analytics see it masked.
+                try await runtime.emit(.payoutInstruction, payout, account: debit.accountNumber, on: connection)
+                var summary = payout
+                summary.payee = payout.payee.masked
+                try await runtime.emit(.payoutRequested, summary, account: debit.accountNumber, on: connection)
             },
             .on(.debitRefused, DebitRefused.self) { event, connection in
                 let refused = event.data

@@ -68,6 +68,6 @@ struct PayoutConfirmations: Sendable {
                 return failing
             }
         }
-        return try HTTPJSON.response(.ok, WithdrawalView(record))
+        return try HTTPJSON.response(.ok, try WithdrawalView(record, cipher: runtime.personalData))
     }
 }

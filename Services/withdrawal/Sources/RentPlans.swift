@@ -93,11 +93,11 @@ enum RentPlans {
                     throw Problem.rule("lease_already_used", "lease \(body.leaseContractNumber) already has an open rent plan")
                 }
                 let id = UUID()
-                let payee = String(decoding: try JSONEncoder().encode(body.payee), as: UTF8.self)
+                let payee = try runtime.personalData.sealJSON(body.payee, SealedWithdrawalData.planPayee, row: id.uuidString.lowercased())
                 try await connection.query("""
                     INSERT INTO rent_plans (plan_id, account_number, payee, lease_contract, monthly_rent_fen, monthly_fen, months, first_month,
                         next_month, status, request_id, fingerprint)
-                    VALUES (\(id), \(body.accountNumber), \(payee)::jsonb, \(body.leaseContractNumber), \(body.monthlyRentFen), \(body.monthlyFen),
+                    VALUES (\(id), \(body.accountNumber), to_jsonb(\(payee)::text), \(body.leaseContractNumber), \(body.monthlyRentFen), \(body.monthlyFen),
                         \(body.months), \(first.description), \(first.description), 'active', \(body.requestId), \(fingerprint))
                     """, logger: logger)
                 _ = try await issueDue(asOf: today, plan: id, runtime: runtime, connection: connection)
@@ -122,10 +122,10 @@ enum RentPlans {
         return try await runtime.database.withConnection { connection -> View? in
             var view: View?
             for try await (account, status, paused, monthly, months, paid, first, next, payee) in try await connection.query("""
-                SELECT account_number, status, paused_code, monthly_fen, months, months_paid, first_month, next_month, payee::text
+                SELECT account_number, status, paused_code, monthly_fen, months, months_paid, first_month, next_month, payee #>> '{}'
                 FROM rent_plans WHERE plan_id = \(id)
                 """, logger: logger).decode((String, String, String?, Int64, Int, Int, String, String, String).self) {
-                let p = try JSONDecoder().decode(Payee.self, from: Data(payee.utf8))
+                let p = try runtime.personalData.openJSON(Payee.self, payee, SealedWithdrawalData.planPayee, row: id.uuidString.lowercased())
                 view = View(planId: id.uuidString.lowercased(), accountNumber: account, status: status, pausedCode: paused, monthlyFen: monthly,
                             months: months, monthsPaid: paid, firstMonth: first, nextMonth: paid < months ? next : nil,
                             payee: .init(kind: p.kind, name: p.name, bankAccount: p.maskedBankAccount, bankName: p.bankName))
@@ -151,7 +151,7 @@ enum RentPlans {
         let logger = runtime.logger
         let lastDueMonth = WithdrawalRules.lastDueRentMonth(asOf: asOf, parameters: runtime.parameters)
         let rows = try await connection.query("""
-            SELECT plan_id, account_number, payee::text, lease_contract, monthly_rent_fen, monthly_fen, next_month FROM rent_plans
+            SELECT plan_id, account_number, payee #>> '{}', lease_contract, monthly_rent_fen, monthly_fen, next_month FROM rent_plans
             WHERE status = 'active' AND in_flight IS NULL AND months_paid < months AND next_month <= \(lastDueMonth.description)
               AND (\(plan)::uuid IS NULL OR plan_id = \(plan))
             ORDER BY next_month LIMIT 500
@@ -164,7 +164,8 @@ enum RentPlans {
             guard let month = YearMonth(nextText) else { continue }
             let evidence = WithdrawalRequest.Evidence(leaseContractNumber: lease, monthlyRentFen: rent, months: 1)
             let new = Withdrawals.New(account: account, reason: .rent, requestedFen: monthly, closureReason: nil,
-                                      payee: try JSONDecoder().decode(Payee.self, from: Data(payeeJSON.utf8)),
+                                      payee: try runtime.personalData.openJSON(Payee.self, payeeJSON, SealedWithdrawalData.planPayee,
+                                                                               row: id.uuidString.lowercased()),
                                       evidenceJSON: String(decoding: try JSONEncoder().encode(evidence), as: UTF8.self),
                                       evidenceKey: "rent:\(lease)", requestId: nil, fingerprint: "rent-plan:\(id):\(month)",
                                       rentPlanId: id, planMonth: month)

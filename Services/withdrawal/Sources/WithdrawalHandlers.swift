@@ -60,7 +60,7 @@ struct WithdrawalHandlers: Sendable {
                                       evidenceKey: body.evidenceKey, requestId: body.requestId, fingerprint: body.fingerprint)
             return (try await Withdrawals.create(new, runtime: runtime, connection: connection), false)
         }
-        return try HTTPJSON.response(replay ? .ok : .accepted, WithdrawalView(record))
+        return try HTTPJSON.response(replay ? .ok : .accepted, try WithdrawalView(record, cipher: runtime.personalData))
     }
 
     private func existing(account: String, requestId: String, connection: PostgresConnection) async throws -> Withdrawals.Record? {
@@ -96,7 +96,7 @@ struct WithdrawalHandlers: Sendable {
         }
         guard let (record, steps) = found else { throw Problem.notFound("unknown_withdrawal", "no withdrawal \(text)") }
         try await runtime.authorize(context, account: record.account, notFound: Problem.notFound("unknown_withdrawal", "no withdrawal \(text)"))
-        var view = WithdrawalView(record)
+        var view = try WithdrawalView(record, cipher: runtime.personalData)
         view.steps = steps
         return try HTTPJSON.response(.ok, view)
     }
@@ -125,7 +125,7 @@ struct WithdrawalHandlers: Sendable {
         guard let (status, records) = found else { throw Problem.unknownAccount(number) }
         let paid = records.filter { $0.stage == .paid }.reduce(0) { $0 + ($1.amountFen ?? 0) }
         return try HTTPJSON.response(.ok, AccountWithdrawals(accountNumber: number, accountStatus: status, paidFen: paid,
-                                                             withdrawals: records.map(WithdrawalView.init)))
+                                                             withdrawals: try records.map { try WithdrawalView($0, cipher: runtime.personalData) }))
     }
 }
 
@@ -162,7 +162,7 @@ struct WithdrawalView: Codable, Sendable {
     var paidOn: String?
     var steps: [Step]?
 
-    init(_ r: Withdrawals.Record) {
+    init(_ r: Withdrawals.Record, cipher: PersonalDataCipher) throws {
         withdrawalId = r.id.uuidString.lowercased()
         accountNumber = r.account
         reason = r.reason
@@ -173,7 +173,8 @@ struct WithdrawalView: Codable, Sendable {
         requestedFen = r.requestedFen
         amountFen = r.amountFen
         closureReason = r.closureReason
-        payee = PayeeView(kind: r.payee.kind, name: r.payee.name, bankAccount: r.payee.maskedBankAccount, bankName: r.payee.bankName)
+        let full = try r.payee(cipher)
+        payee = PayeeView(kind: full.kind, name: full.name, bankAccount: full.maskedBankAccount, bankName: full.bankName)
         payoutId = r.payoutId?.uuidString.lowercased()
         rentPlanId = r.rentPlanId?.uuidString.lowercased()
         planMonth = r.planMonth

@@ -9,7 +9,7 @@ import ServiceRuntime
 /// landlord each month. Reads the enrolment and ledger events; writes `hpf.withdrawal.events.v1`.
 public enum WithdrawalService: HPFServiceModule {
     public static let descriptor = ServiceDescriptor(name: "withdrawal", schema: "withdrawal", defaultPort: 8084,
-                                                     migrations: WithdrawalMigrations.all)
+                                                     migrations: WithdrawalMigrations.all, sealedColumns: SealedWithdrawalData.all)
 
     public static func addRoutes(to routes: Routes, runtime: ServiceRuntime) {
         let withdrawals = WithdrawalHandlers(runtime: runtime)

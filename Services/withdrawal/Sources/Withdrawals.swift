@@ -44,13 +44,15 @@ enum Withdrawals {
     static func create(_ new: New, runtime: ServiceRuntime, connection: PostgresConnection) async throws -> Record {
         let logger = runtime.logger
         let today = runtime.clock.today
-        let payee = String(decoding: try JSONEncoder().encode(new.payee), as: UTF8.self)
+        let row = new.id.uuidString.lowercased()
+        let payee = try runtime.personalData.sealJSON(new.payee, SealedWithdrawalData.payee, row: row)
+        let evidence = try runtime.personalData.seal(new.evidenceJSON, SealedWithdrawalData.evidence, row: row)
         let rows = try await connection.query("""
             WITH step AS (INSERT INTO withdrawal_steps (withdrawal_id, stage) VALUES (\(new.id), 'requested'))
             INSERT INTO withdrawals (withdrawal_id, account_number, reason, requested_fen, closure_reason, payee, evidence, evidence_key,
                 request_id, fingerprint, rent_plan_id, plan_month, stage, requested_on)
-            VALUES (\(new.id), \(new.account), \(new.reason.rawValue), \(new.requestedFen), \(new.closureReason?.rawValue), \(payee)::jsonb,
-                \(new.evidenceJSON)::jsonb, \(new.evidenceKey), \(new.requestId), \(new.fingerprint), \(new.rentPlanId),
+            VALUES (\(new.id), \(new.account), \(new.reason.rawValue), \(new.requestedFen), \(new.closureReason?.rawValue), to_jsonb(\(payee)::text),
+                to_jsonb(\(evidence)::text), \(new.evidenceKey), \(new.requestId), \(new.fingerprint), \(new.rentPlanId),
                 \(new.planMonth?.description), 'requested', \(today.description)::date)
             RETURNING \(unescaped: columns)
             """, logger: logger)
@@ -70,7 +72,8 @@ enum Withdrawals {
         let requestedFen: Fen?
         let amountFen: Fen?
         let closureReason: ClosureReason?
-        let payee: Payee
+        /// The payee, sealed (`payee(_:)` opens it).
+        let sealedPayee: String
         let stage: Stage
         let code: String?
         let detail: String?
@@ -82,10 +85,14 @@ enum Withdrawals {
         let requestedOn: String
         let paidOn: String?
         let fingerprint: String
+
+        func payee(_ cipher: PersonalDataCipher) throws -> Payee {
+            try cipher.openJSON(Payee.self, sealedPayee, SealedWithdrawalData.payee, row: id.uuidString.lowercased())
+        }
     }
 
     static let columns = """
-        withdrawal_id, account_number, reason, requested_fen, amount_fen, closure_reason, payee::text, stage, code, detail, payout_id,
+        withdrawal_id, account_number, reason, requested_fen, amount_fen, closure_reason, payee #>> '{}', stage, code, detail, payout_id,
         payout_outcome, channel_ref, rent_plan_id, plan_month, requested_on::text, paid_on::text, fingerprint
         """
 
@@ -96,7 +103,7 @@ enum Withdrawals {
                                     String?, String?, UUID?, String?, String, String?, String).self)
             records.append(Record(
                 id: r.0, account: r.1, reason: try WithdrawalReason.stored(r.2, column: "withdrawals.reason"), requestedFen: r.3, amountFen: r.4,
-                closureReason: r.5.flatMap(ClosureReason.init(rawValue:)), payee: try JSONDecoder().decode(Payee.self, from: Data(r.6.utf8)),
+                closureReason: r.5.flatMap(ClosureReason.init(rawValue:)), sealedPayee: r.6,
                 stage: try Stage.stored(r.7, column: "withdrawals.stage"), code: r.8, detail: r.9, payoutId: r.10, payoutOutcome: r.11, channelRef: r.12,
                 rentPlanId: r.13, planMonth: r.14, requestedOn: r.15, paidOn: r.16, fingerprint: r.17))
         }
