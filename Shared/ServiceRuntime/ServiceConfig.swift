@@ -170,16 +170,8 @@ public struct ServiceConfig: Sendable {
         // The identity provider: required outside development, its keys well-formed and none of
         // them a public development key (checked here so that the refusal is the only line).
         if let jwks = idpJWKS {
-            do {
-                let keys = try IdentityProvider.keys(fromJWKS: jwks)
-                if !development, let kid = keys.first(where: { DevelopmentIdentity.isDevelopmentKey($0.value) })?.key {
-                    settings.problem("HPF_IDP_JWKS", "key \(kid) is a public development key")
-                }
-            } catch let error as ConfigurationError {
-                settings.problem(error.variable, error.reason)
-            } catch {
-                settings.problem("HPF_IDP_JWKS", "is not a JSON Web Key Set")
-            }
+            settings.checkKeys("HPF_IDP_JWKS", jwks, development: development, unreadable: "is not a JSON Web Key Set",
+                               parse: IdentityProvider.keys(fromJWKS:), isDevelopmentKey: DevelopmentIdentity.isDevelopmentKey)
         } else if !development {
             settings.problem("HPF_IDP_JWKS", "is required outside development (or HPF_IDP_JWKS_FILE)")
         } else {
@@ -207,16 +199,8 @@ public struct ServiceConfig: Sendable {
         }
         eventKeys = settings.text("HPF_EVENT_KEYS")
         if let json = eventKeys {
-            do {
-                let entries = try EventKeyring.parse(json)
-                if !development, let kid = entries.first(where: { EventSignature.isDevelopmentKey($0.value.key) })?.key {
-                    settings.problem("HPF_EVENT_KEYS", "key \(kid) is a public development key")
-                }
-            } catch let error as ConfigurationError {
-                settings.problem(error.variable, error.reason)
-            } catch {
-                settings.problem("HPF_EVENT_KEYS", "cannot be read")
-            }
+            settings.checkKeys("HPF_EVENT_KEYS", json, development: development, unreadable: "cannot be read",
+                               parse: EventKeyring.parse, isDevelopmentKey: { EventSignature.isDevelopmentKey($0.key) })
         } else if !development {
             settings.problem("HPF_EVENT_KEYS", "is required outside development (the public keys of the services whose topics this one reads)")
         }

@@ -103,4 +103,20 @@ struct SettingsReader {
 
     /// Records a problem found by a check beyond parsing.
     mutating func problem(_ variable: String, _ reason: String) { refuse(variable, reason) }
+
+    /// A list of keys (a JWKS, the event keys): it must parse, and outside development none of
+    /// its keys may be a public development key. Problems are recorded against `variable`.
+    mutating func checkKeys<Key>(_ variable: String, _ text: String, development: Bool, unreadable: String,
+                                 parse: (String) throws -> [String: Key], isDevelopmentKey: (Key) -> Bool) {
+        do {
+            let keys = try parse(text)
+            if !development, let kid = keys.first(where: { isDevelopmentKey($0.value) })?.key {
+                refuse(variable, "key \(kid) is a public development key")
+            }
+        } catch let error as ConfigurationError {
+            refuse(error.variable, error.reason)
+        } catch {
+            refuse(variable, unreadable)
+        }
+    }
 }

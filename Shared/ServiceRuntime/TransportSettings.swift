@@ -128,3 +128,11 @@ public struct TransportSettings: Sendable {
         return path
     }
 }
+
+extension TransportSettings: CustomStringConvertible {
+    /// Never the SASL password, whoever logs the settings.
+    public var description: String {
+        "TransportSettings(kafka: \(kafkaSecurity)\(kafkaSecurity.hasPrefix("sasl_") ? " \(saslMechanism) as \(saslUsername ?? "-")" : ""), "
+            + "postgres TLS: \(postgresTLS), replication: \(topicReplicationFactor), retention hours: \(topicRetentionHours.map(String.init) ?? "broker default"))"
+    }
+}
