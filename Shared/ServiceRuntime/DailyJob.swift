@@ -28,16 +28,24 @@ public struct DailyJob<Summary: Encodable & Sendable>: Service {
             guard await runtime.gate.wait() else { return }
             while !Task.isCancelled {
                 let today = runtime.clock.today
+                var next = Self.interval
                 do {
                     let summary = try await work(today)
                     if didWork(summary) { runtime.logger.info("\(name) ran", metadata: ["asOf": "\(today)"]) }
                 } catch {
-                    runtime.logger.warning("\(name) failed; will retry", metadata: ["error": "\(String(reflecting: error))"])
+                    // The database away: try again soon rather than in an hour.
+                    if DatabaseErrors.isTransient(error) { next = Self.retryAfterOutage }
+                    runtime.logger.warning("\(name) failed; will retry", metadata: [
+                        "error": "\(String(reflecting: error))", "retryInSeconds": "\(next.components.seconds)",
+                    ])
                 }
-                try? await Task.sleep(for: .seconds(3600))
+                try? await Task.sleep(for: next)
             }
         }
     }
+
+    static var interval: Duration { .seconds(3600) }
+    static var retryAfterOutage: Duration { .seconds(15) }
 
     struct JobRequest: Decodable { var asOf: BusinessDate }
 

@@ -1,11 +1,19 @@
 import Logging
+import NIOCore
 import PostgresNIO
+import Synchronization
 
-/// The service's connection pool, bound to its own role and schema.
+/// The service's connection pool, bound to its own role and schema. Every use waits at most
+/// `acquireTimeout` for a connection: while Postgres is away a request is answered 503 within
+/// that time instead of queueing behind a pool that cannot connect.
 public struct Database: Sendable {
     public let client: PostgresClient
     public let logger: Logger
     public let schema: String
+    /// How long a transaction or query waits for a pooled connection (HPF_PG_ACQUIRE_TIMEOUT).
+    public let acquireTimeout: Duration
+    /// For sessions outside the pool (the outbox relay's own connection).
+    let sessionConfiguration: PostgresConnection.Configuration
 
     public init(config: ServiceConfig, logger: Logger) throws {
         var configuration = PostgresClient.Configuration(
@@ -18,13 +26,30 @@ public struct Database: Sendable {
         client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
         schema = config.schema
+        acquireTimeout = .seconds(config.pgAcquireTimeoutSeconds)
+        var session = PostgresConnection.Configuration(host: config.pgHost, port: config.pgPort, username: config.pgUser,
+                                                       password: config.pgPassword, database: config.pgDatabase,
+                                                       tls: try config.transport.postgresConnectionTLS())
+        session.options.additionalStartupParameters = [("search_path", config.schema)]
+        session.options.connectTimeout = .seconds(5)
+        sessionConfiguration = session
+    }
+
+    /// A connection of its own, outside the pool, named `application_name` in `pg_stat_activity`.
+    /// The caller closes it; a session lock it takes ends with it.
+    public func openSession(named name: String) async throws -> PostgresConnection {
+        var configuration = sessionConfiguration
+        configuration.options.additionalStartupParameters.append(("application_name", name))
+        return try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
     }
 
     /// Runs `body` in one transaction. Errors thrown by `body` come back as themselves (not
     /// wrapped), so rule errors reach the HTTP layer as problems.
     public func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         do {
-            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            return try await withLeasedConnection { connection in
+                try await connection.withTransaction(logger: logger) { connection in try await body(connection) }
+            }
         } catch let error as PostgresTransactionError {
             throw error.closureError ?? error.commitError ?? error.beginError ?? error
         }
@@ -32,17 +57,60 @@ public struct Database: Sendable {
 
     /// Several reads on one connection, without a transaction.
     public func withConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await client.withConnection { connection in try await body(connection) }
+        try await withLeasedConnection(body)
     }
 
+    /// One statement, on a connection leased within the deadline; its rows are read before the
+    /// connection goes back to the pool (statements sent this way return few rows).
     @discardableResult
-    public func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
-        try await client.query(query, logger: logger)
+    public func query(_ query: PostgresQuery) async throws -> QueryRows {
+        try await withLeasedConnection { connection in
+            QueryRows(rows: try await connection.query(query, logger: logger).collect())
+        }
+    }
+
+    /// Leases a pooled connection for `body`, waiting at most `acquireTimeout` for it: a lease
+    /// that has not come by then is withdrawn and `DatabaseUnavailable` thrown (one that comes
+    /// later is handed straight back), so a caller told 503 can be sure nothing was written.
+    /// The lease is taken on a child task and handed over, so `body` runs on the caller's task.
+    func withLeasedConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let (leases, offer) = AsyncThrowingStream<PostgresConnection, any Error>.makeStream()
+        let handback = Handback()
+        let (client, limit) = (client, acquireTimeout)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    try await client.withConnection { connection in
+                        // Refused when the caller stopped waiting (the deadline passed, or it was cancelled).
+                        guard case .enqueued = offer.yield(connection) else { return }
+                        // Not cancellable: the caller may still be using the connection when its
+                        // task is cancelled, and it must not go back to the pool before the caller
+                        // is done with it.
+                        await handback.wait()
+                    }
+                } catch {
+                    // The pool's own refusal (its circuit breaker, say) reaches the caller at once.
+                    offer.finish(throwing: error)
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                offer.finish(throwing: DatabaseUnavailable(waited: limit))
+            }
+            defer {
+                offer.finish()
+                handback.done()
+                group.cancelAll()
+            }
+            var next = leases.makeAsyncIterator()
+            guard let connection = try await next.next() else { throw CancellationError() }
+            return try await body(connection)
+        }
     }
 
     public func isReachable() async -> Bool {
         do {
-            _ = try await withTimeout(seconds: 2) { try await client.query("SELECT 1", logger: logger) }
+            _ = try await withTimeout(seconds: 2) { try await query("SELECT 1") }
             return true
         } catch {
             return false
@@ -61,15 +129,20 @@ public enum DatabaseErrors {
             switch error.code {
             case .server:
                 let state = error.serverInfo?[.sqlState] ?? ""
-                return state == "40001" || state == "40P01" || state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300"
+                // Serialization failure, deadlock, connection class, admin shutdown or crash, too many
+                // connections, and a read-only server (a failover caught half-way).
+                return state == "40001" || state == "40P01" || state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300" || state == "25006"
             case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
                 return true
             default:
                 return false
             }
         }
-        if error is TimeoutError { return true }
-        return false
+        if error is TimeoutError || error is DatabaseUnavailable { return true }
+        // The pool's own errors (its circuit breaker open after failed connection attempts, a
+        // connection request timed out) and the socket's (refused, reset) mean Postgres is away.
+        let type = String(reflecting: Swift.type(of: error))
+        return ["ConnectionPoolError", "IOError", "NIOConnectionError", "ChannelError", "NIOSSLError"].contains { type.hasSuffix($0) }
     }
 
     public static func sqlState(_ error: any Error) -> String? {
@@ -78,6 +151,51 @@ public enum DatabaseErrors {
 }
 
 public struct TimeoutError: Error {}
+
+/// The rows of one statement, read in full (`decode` works as on `PostgresRowSequence`).
+public struct QueryRows: AsyncSequence, Sendable {
+    public typealias Element = PostgresRow
+    public let rows: [PostgresRow]
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var remaining: IndexingIterator<[PostgresRow]>
+        public mutating func next() async throws -> PostgresRow? { remaining.next() }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(remaining: rows.makeIterator()) }
+}
+
+/// The lease task's wait for the caller to finish with a connection: one signal, no cancellation.
+final class Handback: Sendable {
+    private enum State { case waiting(CheckedContinuation<Void, Never>?), done }
+    private let state = Mutex(State.waiting(nil))
+
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let finished = state.withLock { state -> Bool in
+                if case .done = state { return true }
+                state = .waiting(continuation)
+                return false
+            }
+            if finished { continuation.resume() }
+        }
+    }
+
+    func done() {
+        let waiter: CheckedContinuation<Void, Never>? = state.withLock { state in
+            defer { state = .done }
+            if case .waiting(let continuation) = state { return continuation }
+            return nil
+        }
+        waiter?.resume()
+    }
+}
+
+/// No database connection within the acquire deadline: answered 503 with `Retry-After`.
+public struct DatabaseUnavailable: Error, CustomStringConvertible {
+    public let waited: Duration
+    public var description: String { "no database connection within \(waited.components.seconds) s" }
+}
 
 /// Runs `body`, giving up after `seconds`.
 public func withTimeout<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {

@@ -102,7 +102,7 @@ public final class EventConsumerService: Service, Sendable {
         if subscription.verifiesWriter, let rejection = eventKeys.rejection(of: message) {
             return try await deadLetter(message, eventID: nil, reason: rejection.reason, detail: rejection.detail)
         }
-        if let verify = subscription.verify, let rejection = try await verify(message) {
+        if let verify = subscription.verify, let rejection = try await whileDatabaseAway("verify", { try await verify(message) }) {
             return try await deadLetter(message, eventID: nil, reason: rejection.reason, detail: rejection.detail)
         }
         let header: CloudEventHeader
@@ -116,7 +116,7 @@ public final class EventConsumerService: Service, Sendable {
         }
         guard let handler = handlers[header.type] else { return .skipped }
 
-        var attempt = 0
+        var attempt = 0, failures = 0
         while true {
             try Task.checkCancellation()
             attempt += 1
@@ -138,19 +138,21 @@ public final class EventConsumerService: Service, Sendable {
                 return outcome
             } catch let rejection as EventRejection {
                 return try await deadLetter(message, eventID: header.id, reason: rejection.reason, detail: rejection.detail)
-            } catch where DatabaseErrors.isTransient(error) {
-                logger.warning("transient database error; retrying", metadata: ["attempt": "\(attempt)", "error": "\(String(reflecting: error))"])
-                try await Task.sleep(for: Self.backoff(attempt))
             } catch is CancellationError {
                 throw CancellationError()
+            } catch where DatabaseErrors.isTransient(error) {
+                // Postgres away (however long): the partition waits and nothing is dead-lettered.
+                logWait("apply", attempt: attempt, error: error)
+                try await Task.sleep(for: Self.backoff(attempt))
             } catch {
                 // An unexpected failure: retry a few times, then keep the event on the
                 // dead-letter topic rather than stall the partition for ever.
-                logger.error("event processing failed", metadata: ["attempt": "\(attempt)", "type": "\(header.type)", "error": "\(String(reflecting: error))"])
-                if attempt >= 5 {
+                failures += 1
+                logger.error("event processing failed", metadata: ["attempt": "\(failures)", "type": "\(header.type)", "error": "\(String(reflecting: error))"])
+                if failures >= 5 {
                     return try await deadLetter(message, eventID: header.id, reason: .ruleViolation, detail: "processing failed: \(error)")
                 }
-                try await Task.sleep(for: .milliseconds(200 * attempt))
+                try await Task.sleep(for: .milliseconds(200 * failures))
             }
         }
     }
@@ -172,22 +174,56 @@ public final class EventConsumerService: Service, Sendable {
         // Without a usable id the record's position identifies it.
         let inboxID = eventID ?? "\(message.topic)/\(message.partition)/\(message.offset)"
         let key = message.keyString ?? "unkeyed"
-        logger.warning("event dead-lettered", metadata: ["reason": "\(reason.rawValue)", "detail": "\(letter.detail)", "topic": "\(message.topic)", "offset": "\(message.offset)"])
+        var attempt = 0
+        // Retried until it commits, whatever the error: the partition must not move on before the
+        // letter is safely in the outbox, and the service must not exit over it.
+        while true {
+            try Task.checkCancellation()
+            attempt += 1
+            do {
+                let written = try await database.transaction { connection -> Bool in
+                    guard try await self.claim(eventID: inboxID, outcome: "dead_lettered:\(reason.rawValue)", on: connection) else { return false }
+                    let event = CloudEvent(source: source, type: EventType.eventDeadLettered.rawValue, subject: key, data: letter)
+                    try await Outbox.enqueue(event, topic: Topic.deadLetter.name, aggregateType: "dead_letter", on: connection, logger: logger)
+                    return true
+                }
+                if written {
+                    // Logged once the letter is committed, never for one that was not written.
+                    logger.warning("event dead-lettered", metadata: ["reason": "\(reason.rawValue)", "detail": "\(letter.detail)", "topic": "\(message.topic)", "offset": "\(message.offset)"])
+                    deadLettered.increment()
+                    signal.notify()
+                }
+                return .deadLettered
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                logWait("dead-letter", attempt: attempt, error: error)
+                try await Task.sleep(for: Self.backoff(attempt))
+            }
+        }
+    }
+
+    /// Runs `work` until the database answers: transient errors are retried with backoff for as
+    /// long as they last; others are thrown.
+    private func whileDatabaseAway<T>(_ step: String, _ work: () async throws -> T) async throws -> T {
         var attempt = 0
         while true {
             attempt += 1
             do {
-                try await database.transaction { connection in
-                    guard try await self.claim(eventID: inboxID, outcome: "dead_lettered:\(reason.rawValue)", on: connection) else { return }
-                    let event = CloudEvent(source: source, type: EventType.eventDeadLettered.rawValue, subject: key, data: letter)
-                    try await Outbox.enqueue(event, topic: Topic.deadLetter.name, aggregateType: "dead_letter", on: connection, logger: logger)
-                }
-                deadLettered.increment()
-                signal.notify()
-                return .deadLettered
-            } catch where DatabaseErrors.isTransient(error) && !Task.isCancelled {
+                return try await work()
+            } catch where DatabaseErrors.isTransient(error) && !(error is CancellationError) {
+                logWait(step, attempt: attempt, error: error)
                 try await Task.sleep(for: Self.backoff(attempt))
             }
         }
+    }
+
+    /// The first failed attempt and every twentieth after it are logged (about one line every
+    /// 100 s of an outage), not one line per retry.
+    private func logWait(_ step: String, attempt: Int, error: any Error) {
+        guard attempt == 1 || attempt % 20 == 0 else { return }
+        logger.warning("database unavailable; event waits", metadata: [
+            "consumer": "\(subscription.consumerName)", "step": "\(step)", "attempt": "\(attempt)", "error": "\(String(reflecting: error))",
+        ])
     }
 }

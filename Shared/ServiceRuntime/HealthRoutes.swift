@@ -1,7 +1,7 @@
 import Hummingbird
 
 /// The routes every service has: `/health` (process alive) and `/ready` (database and broker
-/// reachable, else 503) for anyone; `/metrics` (open unless HPF_METRICS_PUBLIC=false); the audit
+/// reachable and the outbox not behind, else 503) for anyone; `/metrics` (open unless HPF_METRICS_PUBLIC=false); the audit
 /// trail for auditors; the channel-key registry for fund officers.
 enum RuntimeRoutes {
     static func add(to routes: Routes, runtime: ServiceRuntime) {
@@ -9,11 +9,7 @@ enum RuntimeRoutes {
             try HTTPJSON.response(.ok, ["status": "ok", "service": runtime.descriptor.name])
         }
         routes.get("/ready", .open) { _, _ in
-            async let databaseUp = runtime.database.isReachable()
-            async let brokerUp = runtime.producer.isBrokerReachable(timeoutMs: 2_000)
-            let (db, broker) = await (databaseUp, brokerUp)
-            let body = ["status": db && broker ? "ready" : "not_ready", "database": db ? "up" : "down", "broker": broker ? "up" : "down"]
-            return try HTTPJSON.response(db && broker ? .ok : .serviceUnavailable, body)
+            try await readiness(runtime)
         }
         routes.get("/metrics", runtime.access.metricsPublic ? .open : .staff(.auditor, .fundOfficer)) { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
@@ -27,5 +23,33 @@ enum RuntimeRoutes {
         routes.post("/v1/channels/:channelId/keys", .staff(.fundOfficer), use: channels.register)
         routes.post("/v1/channels/:channelId/keys/:keyId/approval", .staff(.fundOfficer), use: channels.approve)
         routes.delete("/v1/channels/:channelId/keys/:keyId", .staff(.fundOfficer), use: channels.revoke)
+    }
+
+    /// 200 when the database and the broker answer and the oldest unpublished outbox event is
+    /// younger than HPF_READY_OUTBOX_LAG; else 503 saying which. A relay that cannot publish
+    /// (the broker away, its session stuck) shows here and in `hpf_outbox_oldest_unpublished_seconds`.
+    static func readiness(_ runtime: ServiceRuntime) async throws -> Response {
+        async let databaseUp = runtime.database.isReachable()
+        async let brokerUp = runtime.producer.isBrokerReachable(timeoutMs: 2_000)
+        async let outboxAge = try? withTimeout(seconds: 2) { try await OutboxRelay.oldestUnpublishedAge(runtime.database) }
+        let (db, broker, age) = await (databaseUp, brokerUp, outboxAge)
+        if let age { OutboxRelay.lagGauge(runtime.database).record(age) }
+        let outboxBehind = (age ?? 0) > Double(runtime.config.readyOutboxLagSeconds)
+        let ready = db && broker && !outboxBehind
+        let body = Readiness(status: ready ? "ready" : "not_ready", database: db ? "up" : "down", broker: broker ? "up" : "down",
+                             outbox: age == nil ? "unknown" : outboxBehind ? "behind" : "current",
+                             outboxLagSeconds: age.map { Int64($0.rounded(.down)) })
+        var response = try HTTPJSON.response(ready ? .ok : .serviceUnavailable, body)
+        if !ready { response.headers[.retryAfter] = "5" }
+        return response
+    }
+
+    struct Readiness: Encodable {
+        var status: String
+        var database: String
+        var broker: String
+        /// `current`, `behind` (older than the threshold) or `unknown` (the database did not answer).
+        var outbox: String
+        var outboxLagSeconds: Int64?
     }
 }

@@ -5,13 +5,19 @@ import Logging
 import Metrics
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 
-/// Publishes the outbox to Kafka: claims unpublished rows with FOR UPDATE SKIP LOCKED (never a
-/// high-water mark on `seq`, since sequence values commit out of order), sends them with the
-/// idempotent producer, waits for the delivery reports, then marks them published in the same
-/// transaction. A crash between publishing and marking republishes: consumers' inboxes absorb it.
-/// Only one relay per schema works at a time (an advisory lock), even with several instances of
-/// the service running: two relays sharing the rows between them would reorder an account's events.
+/// Publishes the outbox to Kafka in rounds: read the oldest unpublished rows (never a
+/// high-water mark on `seq`, since sequence values commit out of order), send them with the
+/// idempotent producer and wait for the delivery reports, then mark them published. No database
+/// transaction is open across the broker round trip: each statement commits on its own. A crash
+/// or a lost session between publishing and marking republishes; consumers' inboxes absorb it.
+///
+/// Only one relay per schema works at a time, even with several instances of the service: two
+/// relays sharing the rows would reorder an account's events. The relay works on a database
+/// session of its own (not the pool) and holds a session advisory lock for the length of a
+/// round; if the session dies, Postgres releases the lock with it. Every round has a deadline;
+/// a round that fails or overruns closes the session, and the next round opens a new one.
 public final class OutboxRelay: Service, Sendable {
     /// Headers computed from a record's exact bytes when it is published (a signature whose time
     /// must be the sending time, not the time the row was written); nil for topics it leaves alone.
@@ -26,6 +32,13 @@ public final class OutboxRelay: Service, Sendable {
     let logger: Logger
     let published: Counter
     let failures: Counter
+    let oldestUnpublished: Gauge
+    /// The relay's own database session, opened on demand.
+    private let session = Mutex<PostgresConnection?>(nil)
+    private let lastMeasured = Mutex<ContinuousClock.Instant?>(nil)
+
+    /// The `application_name` of the relay's session in `pg_stat_activity`.
+    public var sessionName: String { "hpf-outbox-relay:\(database.schema)" }
 
     public init(database: Database, producer: KafkaProducer, signal: OutboxSignal, gate: StartupGate, batchSize: Int,
                 signer: Signer? = nil, logger: Logger) {
@@ -38,7 +51,22 @@ public final class OutboxRelay: Service, Sendable {
         self.logger = logger
         published = Counter(label: "hpf_outbox_published_total", dimensions: [("schema", database.schema)])
         failures = Counter(label: "hpf_outbox_publish_failures_total", dimensions: [("schema", database.schema)])
+        oldestUnpublished = Self.lagGauge(database)
     }
+
+    deinit {
+        // A session still open is closed (a connection must not be dropped open).
+        if let open = session.withLock({ $0 }) { Task.detached { try? await open.close() } }
+    }
+
+    /// The age of the oldest unpublished row, as a metric (also set by `/ready`).
+    static func lagGauge(_ database: Database) -> Gauge {
+        Gauge(label: "hpf_outbox_oldest_unpublished_seconds", dimensions: [("schema", database.schema)])
+    }
+
+    /// A round ends within this: longer than the producer's own delivery timeout
+    /// (`message.timeout.ms`, 30 s), after which undelivered records come back as failures.
+    static let roundDeadline: Double = 45
 
     /// How often the relay looks at the table without being woken: rows written by another
     /// instance, or by a transaction that did not notify, wait at most this long.
@@ -64,84 +92,220 @@ public final class OutboxRelay: Service, Sendable {
     }
 
     private func loop() async {
-        var idleRounds = 0
+        var idleRounds = 0, failedRounds = 0
         while !Task.isCancelled {
             do {
-                if try await relayOnce() > 0 {
+                let count = try await relayOnce()
+                failedRounds = 0
+                await measureLag()
+                if count > 0 {
                     idleRounds = 0
                     continue
                 }
             } catch is CancellationError {
-                return
+                break
             } catch {
                 failures.increment()
-                logger.warning("outbox relay round failed", metadata: ["error": "\(error)"])
+                failedRounds += 1
+                // One line when trouble starts and one a minute while it lasts.
+                if failedRounds == 1 || failedRounds % 120 == 0 {
+                    logger.warning("outbox relay round failed; retrying", metadata: ["error": "\(String(reflecting: error))", "failedRounds": "\(failedRounds)"])
+                }
+                await measureLag()
                 try? await Task.sleep(for: .milliseconds(500))
             }
             idleRounds += 1
             if idleRounds % 3000 == 0 { await purgePublished() }
             await signal.wait()
         }
+        if let open = session.withLock({ $0 }) { await endSession(open) }
     }
 
-    /// One round: claim, publish, mark. Returns how many events were published.
-    /// `afterPublish` lets tests kill the round between publishing and marking.
+    /// One round: read, publish, mark. Returns how many events were published; 0 when another
+    /// relay holds the schema's lock. `afterPublish` lets tests kill the round between publishing
+    /// and marking.
     @discardableResult
-    public func relayOnce(afterPublish: @Sendable () async throws -> Void = {}) async throws -> Int {
-        try await database.transaction { connection in
-            guard try await self.becomeTheRelay(connection) else { return 0 }
-            let rows = try await connection.query("""
-                SELECT id, aggregateid, topic, payload, CASE WHEN headers = '{}'::jsonb THEN NULL ELSE headers::text END FROM outbox
-                WHERE published_at IS NULL ORDER BY seq LIMIT \(self.batchSize) FOR UPDATE SKIP LOCKED
-                """, logger: self.logger)
-            var ids: [UUID] = []
-            var messages: [OutgoingMessage] = []
-            for try await (id, key, topic, payload, extra) in rows.decode((UUID, String, String, String, String?).self) {
-                ids.append(id)
-                let value = Array(payload.utf8)
-                var named: [String: String] = [:]
-                if let extra, let stored = try? JSONDecoder().decode([String: String].self, from: Data(extra.utf8)) { named = stored }
-                if let signed = try self.signer?(topic, value) { named.merge(signed) { $1 } }
-                let headers = [KafkaHeader(name: "content-type", value: CloudEventCoding.contentType)]
-                    + named.sorted { $0.key < $1.key }.map { KafkaHeader(name: $0.key, value: $0.value) }
-                messages.append(OutgoingMessage(topic: topic, key: key, value: value, headers: headers))
+    public func relayOnce(afterPublish: @escaping @Sendable () async throws -> Void = {}) async throws -> Int {
+        let connection = try await currentSession()
+        do {
+            return try await Self.withDeadline(seconds: Self.roundDeadline) {
+                try await self.round(on: connection, afterPublish: afterPublish)
             }
-            guard !messages.isEmpty else { return 0 }
-            let results = try await self.producer.send(batch: messages)
-            try await afterPublish()
-            var delivered: [UUID] = []
-            for (id, result) in zip(ids, results) {
-                switch result {
-                case .success: delivered.append(id)
-                case .failure(let error):
-                    self.failures.increment()
-                    self.logger.warning("event not delivered; will retry", metadata: ["id": "\(id)", "error": "\(error)"])
-                }
-            }
-            if !delivered.isEmpty {
-                // Rows carrying personal data for a partner (a resident ID number on the partner feed)
-                // are not kept once delivered; the rest stay a week for audit and replay.
-                try await connection.query("""
-                    WITH gone AS (DELETE FROM outbox WHERE id = ANY(\(delivered)) AND aggregatetype = \(Outbox.personalData))
-                    UPDATE outbox SET published_at = now() WHERE id = ANY(\(delivered)) AND aggregatetype <> \(Outbox.personalData)
-                    """, logger: self.logger)
-            }
-            self.published.increment(by: delivered.count)
-            return delivered.count
+        } catch {
+            // Whatever went wrong (the session lost, the broker too slow, a bug), the session goes
+            // with it, its lock released first if it still answers; the next round starts on a new one.
+            await endSession(connection)
+            throw error
         }
     }
 
-    /// True when this transaction holds the schema's relay lock (released at commit).
-    private func becomeTheRelay(_ connection: PostgresConnection) async throws -> Bool {
-        let key = "outbox-relay:\(database.schema)"
-        for try await held in try await connection.query("SELECT pg_try_advisory_xact_lock(hashtext(\(key)))", logger: logger).decode(Bool.self) {
+    private func round(on connection: PostgresConnection, afterPublish: @Sendable () async throws -> Void) async throws -> Int {
+        guard try await lock(connection) else { return 0 }
+        let rows = try await connection.query("""
+            SELECT id, aggregateid, topic, payload, CASE WHEN headers = '{}'::jsonb THEN NULL ELSE headers::text END FROM outbox
+            WHERE published_at IS NULL ORDER BY seq LIMIT \(batchSize)
+            """, logger: logger)
+        var ids: [UUID] = []
+        var messages: [OutgoingMessage] = []
+        for try await (id, key, topic, payload, extra) in rows.decode((UUID, String, String, String, String?).self) {
+            ids.append(id)
+            let value = Array(payload.utf8)
+            var named: [String: String] = [:]
+            if let extra, let stored = try? JSONDecoder().decode([String: String].self, from: Data(extra.utf8)) { named = stored }
+            if let signed = try signer?(topic, value) { named.merge(signed) { $1 } }
+            let headers = [KafkaHeader(name: "content-type", value: CloudEventCoding.contentType)]
+                + named.sorted { $0.key < $1.key }.map { KafkaHeader(name: $0.key, value: $0.value) }
+            messages.append(OutgoingMessage(topic: topic, key: key, value: value, headers: headers))
+        }
+        guard !messages.isEmpty else {
+            try await unlock(connection)
+            return 0
+        }
+        let results = try await producer.send(batch: messages)
+        try await afterPublish()
+        var delivered: [UUID] = []
+        for (id, result) in zip(ids, results) {
+            switch result {
+            case .success: delivered.append(id)
+            case .failure(let error):
+                failures.increment()
+                logger.warning("event not delivered; will retry", metadata: ["id": "\(id)", "error": "\(error)"])
+            }
+        }
+        if !delivered.isEmpty {
+            // Rows carrying personal data for a partner (a resident ID number on the partner feed)
+            // are not kept once delivered; the rest stay a week for audit and replay.
+            try await connection.query("""
+                WITH gone AS (DELETE FROM outbox WHERE id = ANY(\(delivered)) AND aggregatetype = \(Outbox.personalData))
+                UPDATE outbox SET published_at = now() WHERE id = ANY(\(delivered)) AND aggregatetype <> \(Outbox.personalData)
+                """, logger: logger)
+        }
+        try await unlock(connection)
+        published.increment(by: delivered.count)
+        return delivered.count
+    }
+
+    private var lockKey: String { "outbox-relay:\(database.schema)" }
+
+    /// True when this session now holds the schema's relay lock.
+    private func lock(_ connection: PostgresConnection) async throws -> Bool {
+        for try await held in try await connection.query("SELECT pg_try_advisory_lock(hashtext(\(lockKey)))", logger: logger).decode(Bool.self) {
             return held
         }
         return false
     }
 
+    private func unlock(_ connection: PostgresConnection) async throws {
+        try await connection.query("SELECT pg_advisory_unlock(hashtext(\(lockKey)))", logger: logger)
+    }
+
+    private func currentSession() async throws -> PostgresConnection {
+        if let open = session.withLock({ $0 }), !open.isClosed { return open }
+        let opened = try await database.openSession(named: sessionName)
+        session.withLock { $0 = opened }
+        return opened
+    }
+
+    /// Releases the lock (if the session still answers) and closes the session, each within two
+    /// seconds, so that the next round, here or in another instance, can take over at once.
+    private func endSession(_ connection: PostgresConnection) async {
+        session.withLock { current in
+            if current === connection { current = nil }
+        }
+        _ = try? await Self.withDeadline(seconds: 2) { try await self.unlock(connection) }
+        _ = try? await Self.withDeadline(seconds: 2) { try await connection.close() }
+    }
+
+    /// Records the age of the oldest unpublished row (at most every five seconds).
+    private func measureLag() async {
+        let now = ContinuousClock.now
+        let due = lastMeasured.withLock { last -> Bool in
+            if let last, now - last < .seconds(5) { return false }
+            last = now
+            return true
+        }
+        guard due, let seconds = try? await Self.oldestUnpublishedAge(database) else { return }
+        oldestUnpublished.record(seconds)
+    }
+
+    /// Seconds the oldest unpublished outbox row has waited (0 when none waits).
+    public static func oldestUnpublishedAge(_ database: Database) async throws -> Double {
+        for try await age in try await database.query("""
+            SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(occurred_at)), 0)::float8 FROM outbox WHERE published_at IS NULL
+            """).decode(Double.self) {
+            return age
+        }
+        return 0
+    }
+
+    /// Runs `body`, giving up after `seconds` without waiting for it: a round stuck on a socket
+    /// that ignores cancellation must not hold the relay (it is cancelled and left to end).
+    static func withDeadline<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let work = Task { try await body() }
+        let answer = ResumeOnce<T>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                answer.wait(continuation)
+                let timer = Task {
+                    try await Task.sleep(for: .seconds(seconds))
+                    work.cancel()
+                    answer.resume(.failure(TimeoutError()))
+                }
+                Task {
+                    let result = await work.result
+                    timer.cancel()
+                    answer.resume(result)
+                }
+            }
+        } onCancel: {
+            // A stopping service does not wait for a round stuck on the broker.
+            work.cancel()
+            answer.resume(.failure(CancellationError()))
+        }
+    }
+
     /// Published rows are kept a week for audit and replay, then removed.
     func purgePublished() async {
         _ = try? await database.query("DELETE FROM outbox WHERE published_at < now() - interval '7 days'")
+    }
+}
+
+/// A continuation resumed by whichever result comes first (even one that comes before the
+/// continuation is there); later ones are dropped.
+final class ResumeOnce<T: Sendable>: Sendable {
+    private enum State {
+        case idle
+        case waiting(CheckedContinuation<T, any Error>)
+        case early(Result<T, any Error>)
+        case resumed
+    }
+    private let state = Mutex(State.idle)
+
+    func wait(_ continuation: CheckedContinuation<T, any Error>) {
+        let early: Result<T, any Error>? = state.withLock { state in
+            if case .early(let result) = state {
+                state = .resumed
+                return result
+            }
+            state = .waiting(continuation)
+            return nil
+        }
+        if let early { continuation.resume(with: early) }
+    }
+
+    func resume(_ result: Result<T, any Error>) {
+        let waiter: CheckedContinuation<T, any Error>? = state.withLock { state in
+            switch state {
+            case .idle:
+                state = .early(result)
+                return nil
+            case .waiting(let continuation):
+                state = .resumed
+                return continuation
+            case .early, .resumed:
+                return nil
+            }
+        }
+        waiter?.resume(with: result)
     }
 }

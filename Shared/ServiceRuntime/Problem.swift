@@ -68,8 +68,12 @@ public struct Problem: HTTPResponseError, Sendable {
         conflict("duplicate_request_mismatch", "requestId \(requestId) was already used with a different body")
     }
 
-    public static func unavailable(_ detail: String) -> Problem {
-        Problem(.serviceUnavailable, code: "dependency_unavailable", title: "Service unavailable", detail: detail)
+    /// 503: the database or broker is away; nothing was done, and the caller may retry after
+    /// `retryAfter` seconds with the same `requestId`.
+    public static func unavailable(_ detail: String, retryAfter: Int = 5) -> Problem {
+        var problem = Problem(.serviceUnavailable, code: "dependency_unavailable", title: "Service unavailable", detail: detail)
+        problem.headers[.retryAfter] = "\(retryAfter)"
+        return problem
     }
 
     public var body: [String: Any] {

@@ -28,6 +28,8 @@ import Policy
 /// | HPF_EVENT_KEYS | JSON list of {keyId, service, publicKey}: the keys accepted on the topics this service reads, required outside development [development: every service's development key too] |
 /// | HPF_DATA_KEYS / HPF_DATA_KEY_ID | JSON list of {keyId, key (base64 of 32 bytes)} sealing personal data at rest (AES-256-GCM), and the id new values are sealed with (required when there are several keys); required outside development by enrolment and withdrawal [development: the public development key] |
 /// | HPF_PG_CONNECT_TIMEOUT | seconds to reach Postgres at start [30]; refused authentication ends the service at once |
+/// | HPF_PG_ACQUIRE_TIMEOUT | seconds a request or event waits for a pooled connection; then 503 with Retry-After (events wait and retry) [5] |
+/// | HPF_READY_OUTBOX_LAG | seconds the oldest unpublished outbox event may wait before /ready answers 503 [60] |
 /// | HPF_SHUTDOWN_TIMEOUT | seconds a graceful shutdown may take before the process exits anyway [30] |
 /// | HPF_RELAY_BATCH | outbox records a relay round publishes at most [500] |
 /// | HPF_KAFKA_SECURITY_PROTOCOL, HPF_KAFKA_SASL_*, HPF_KAFKA_*_FILE, HPF_TOPIC_REPLICATION_FACTOR, HPF_TOPIC_RETENTION_HOURS, HPF_PG_TLS, HPF_PG_CA_FILE | see `TransportSettings` |
@@ -88,6 +90,10 @@ public struct ServiceConfig: Sendable {
     /// Seconds the Postgres connection may take at start before the service gives up (an
     /// authentication failure ends it at once).
     public var pgConnectTimeoutSeconds: Int
+    /// Seconds a request or event waits for a pooled connection before it is answered 503 (or retried).
+    public var pgAcquireTimeoutSeconds: Int
+    /// Seconds the oldest unpublished outbox row may wait before `/ready` answers 503.
+    public var readyOutboxLagSeconds: Int
     /// Seconds a graceful shutdown may take before the process ends anyway.
     public var shutdownTimeoutSeconds: Int
     /// SASL/TLS for Kafka, TLS for Postgres, topic replication and retention.
@@ -115,6 +121,8 @@ public struct ServiceConfig: Sendable {
         pgUser = settings.text("HPF_PG_USER", default: descriptor.schema)
         pgMaxConnections = settings.integer("HPF_PG_MAX_CONNECTIONS", default: 20, range: 2...1_000)
         pgConnectTimeoutSeconds = settings.integer("HPF_PG_CONNECT_TIMEOUT", default: 30, range: 1...600)
+        pgAcquireTimeoutSeconds = settings.integer("HPF_PG_ACQUIRE_TIMEOUT", default: 5, range: 1...300)
+        readyOutboxLagSeconds = settings.integer("HPF_READY_OUTBOX_LAG", default: 60, range: 1...86_400)
         consumerGroup = settings.text("HPF_CONSUMER_GROUP", default: "hpf.\(descriptor.name)")
         topicPartitions = Int32(settings.integer("HPF_TOPIC_PARTITIONS", default: 3, range: 1...1_000))
         idpIssuer = settings.text("HPF_IDP_ISSUER")

@@ -27,6 +27,9 @@ enum TestStack {
         // Dozens of services run side by side in one test process against one Postgres: small
         // pools keep them all under its max_connections (a full Postgres makes every pool wait).
         config.pgMaxConnections = 6
+        // With pools that small and the whole suite on two cores, a connection can take more than
+        // the production 5 s to come free; a 503 there would be a false failure.
+        config.pgAcquireTimeoutSeconds = 30
         config.consumerGroup = "hpf.test.\(UUID().uuidString.prefix(8).lowercased()).\(descriptor.name)"
         // The test stack is a development stack: development tokens and channel keys are accepted.
         config.environment = "development"
@@ -57,7 +60,8 @@ enum TestStack {
 
     /// Every message on `topic` (from the beginning) that satisfies `filter`, read by a fresh group
     /// until `count` match or the time is up.
-    static func read(topic: String, count: Int, seconds: Double = 30, where filter: (KafkaMessage) -> Bool) async throws -> [KafkaMessage] {
+    static func read(topic: String, count: Int, seconds: Double = 30, brokers: String = brokers,
+                     where filter: (KafkaMessage) -> Bool) async throws -> [KafkaMessage] {
         let consumer = try KafkaConsumer(configuration: .consumer(brokers: brokers, groupID: unique("reader"), clientID: "test-reader"),
                                          topics: [topic], logger: logger)
         var matched: [KafkaMessage] = []

@@ -6,7 +6,7 @@ set -euo pipefail
 pidfile="$HPF_STATE/payment-channel.pid"
 case "${1:-start}" in
   start)
-    if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then exit 0; fi
+    if [ -f "$pidfile" ] && alive "$(cat "$pidfile")"; then exit 0; fi
     mkdir -p "$HPF_STATE/logs"
     HPF_KAFKA_BROKERS="$HPF_KAFKA_BROKERS" nohup "$HPF_ROOT/.build/${HPF_BUILD:-debug}/hpfctl" payment-channel \
       --url "http://127.0.0.1:$(port_of withdrawal)" >>"$HPF_STATE/logs/payment-channel.log" 2>&1 &

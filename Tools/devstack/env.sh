@@ -1,6 +1,7 @@
 # Shared settings of the dev stack; sourced by the scripts beside it.
 # HPF_STACK=run (default, the ports of CONTRACT.md) or HPF_STACK=test (its own ports and data,
-# so tests can run while `make run` keeps the suite up).
+# so tests can run while `make run` keeps the suite up); `bench` and `fault` (the outage tests)
+# have their own too.
 HPF_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 HPF_CACHE="$HPF_ROOT/.devstack"
 TANSU_BIN="$HPF_CACHE/bin/tansu"
@@ -18,6 +19,10 @@ elif [ "$HPF_STACK" = "bench" ]; then
   export HPF_PG_PORT="${HPF_BENCH_PG_PORT:-55434}"
   export HPF_KAFKA_PORT="${HPF_BENCH_KAFKA_PORT:-9094}"
   HPF_SERVICE_PORT_OFFSET="${HPF_SERVICE_PORT_OFFSET:-1000}"
+elif [ "$HPF_STACK" = "fault" ]; then
+  # The outage tests' own Postgres and broker, stopped and paused while the rest of the suite runs.
+  export HPF_PG_PORT="${HPF_FAULT_PG_PORT:-55435}"
+  export HPF_KAFKA_PORT="${HPF_FAULT_KAFKA_PORT:-9095}"
 else
   export HPF_PG_PORT="${HPF_PG_PORT:-55432}"
   export HPF_KAFKA_PORT="${HPF_KAFKA_PORT:-9092}"
@@ -40,4 +45,10 @@ port_of() {
 # Run a command as the owner of the Postgres cluster (initdb and postgres refuse root).
 as_pg() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+# True while `pid` runs: a killed process that its parent has not reaped yet (a zombie) is dead.
+alive() {
+  local state
+  state="$(ps -o stat= -p "$1" 2>/dev/null | tr -d ' ')" || return 1
+  [ -n "$state" ] && [ "${state#Z}" = "$state" ]
 }

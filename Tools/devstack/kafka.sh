@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The dev/test broker: Tansu, Kafka-compatible, single node, memory storage (a restart loses
-# everything, so topics are created again by the services at start). Usage: kafka.sh start|stop
+# everything, so topics are created again by the services at start).
+# Usage: kafka.sh start|stop|pause|resume (pause freezes the broker with SIGSTOP: its sockets stay
+# open and nothing answers, the harshest kind of outage for a client; resume lets it go on).
 set -euo pipefail
 . "$(cd "$(dirname "$0")" && pwd)/env.sh"
 pidfile="$HPF_STATE/tansu.pid"
@@ -9,7 +11,7 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$HPF_KAFKA_PORT") 2>/dev/null; }
 
 start() {
   mkdir -p "$HPF_STATE"
-  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+  if [ -f "$pidfile" ] && alive "$(cat "$pidfile")"; then
     echo "broker already up on $HPF_KAFKA_BROKERS"; return
   fi
   [ -x "$TANSU_BIN" ] || { echo "no broker binary: run Tools/devstack/setup.sh" >&2; exit 1; }
@@ -24,14 +26,26 @@ start() {
 
 stop() {
   if [ -f "$pidfile" ]; then
-    kill "$(cat "$pidfile")" 2>/dev/null || true
+    pid="$(cat "$pidfile")"
+    # A paused broker cannot act on SIGTERM until it runs again.
+    kill -CONT "$pid" 2>/dev/null || true
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do alive "$pid" || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
     rm -f "$pidfile"
     echo "broker stopped"
   fi
 }
 
+signal() {
+  [ -f "$pidfile" ] && alive "$(cat "$pidfile")" || { echo "no broker running" >&2; exit 1; }
+  kill "-$1" "$(cat "$pidfile")"
+}
+
 case "${1:-start}" in
   start) start ;;
   stop) stop ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  pause) signal STOP; echo "broker paused" ;;
+  resume) signal CONT; echo "broker resumed" ;;
+  *) echo "usage: $0 start|stop|pause|resume" >&2; exit 2 ;;
 esac

@@ -7,7 +7,7 @@ set -euo pipefail
 pidfile="$HPF_STATE/partner-city.pid"
 case "${1:-start}" in
   start)
-    if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then exit 0; fi
+    if [ -f "$pidfile" ] && alive "$(cat "$pidfile")"; then exit 0; fi
     mkdir -p "$HPF_STATE/logs"
     HPF_KAFKA_BROKERS="$HPF_KAFKA_BROKERS" nohup "$HPF_ROOT/.build/${HPF_BUILD:-debug}/hpfctl" partner-city --cities 320300,321300 \
       --url "http://127.0.0.1:$(port_of regional-sync)" >>"$HPF_STATE/logs/partner-city.log" 2>&1 &

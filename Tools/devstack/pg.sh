@@ -18,7 +18,7 @@ start() {
 listen_addresses = '127.0.0.1'
 port = $HPF_PG_PORT
 unix_socket_directories = '$PGDATA_DIR'
-max_connections = 500
+max_connections = 1000
 shared_buffers = 256MB
 CONF
   fi

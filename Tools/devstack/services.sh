@@ -11,7 +11,7 @@ start() {
   mkdir -p "$logs"
   for s in $HPF_SERVICES; do
     pidfile="$HPF_STATE/$s.pid"
-    if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then continue; fi
+    if [ -f "$pidfile" ] && alive "$(cat "$pidfile")"; then continue; fi
     role="$(schema_of "$s")"
     HPF_HTTP_PORT="$(port_of "$s")" HPF_PG_USER="$role" HPF_PG_PASSWORD="$role" \
       HPF_PG_PORT="$HPF_PG_PORT" HPF_KAFKA_BROKERS="$HPF_KAFKA_BROKERS" \
@@ -22,7 +22,7 @@ start() {
     port="$(port_of "$s")"
     for _ in $(seq 1 300); do
       curl -fs "http://127.0.0.1:$port/ready" >/dev/null 2>&1 && break
-      kill -0 "$(cat "$HPF_STATE/$s.pid")" 2>/dev/null || { echo "$s exited; see $logs/$s.log" >&2; tail -n 20 "$logs/$s.log" >&2; exit 1; }
+      alive "$(cat "$HPF_STATE/$s.pid")" || { echo "$s exited; see $logs/$s.log" >&2; tail -n 20 "$logs/$s.log" >&2; exit 1; }
       sleep 0.2
     done
     curl -fs "http://127.0.0.1:$port/ready" >/dev/null || { echo "$s not ready; see $logs/$s.log" >&2; exit 1; }
@@ -37,7 +37,7 @@ stop() {
       pid="$(cat "$pidfile")"
       # SIGTERM: graceful shutdown flushes the producer and leaves the consumer group cleanly.
       kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      for _ in $(seq 1 50); do alive "$pid" || break; sleep 0.1; done
       kill -KILL "$pid" 2>/dev/null || true
       rm -f "$pidfile"
     fi

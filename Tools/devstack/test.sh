@@ -4,7 +4,11 @@ set -euo pipefail
 export HPF_STACK=test
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/env.sh"
-cleanup() { bash "$here/kafka.sh" stop >/dev/null; bash "$here/pg.sh" stop >/dev/null; }
+cleanup() {
+  bash "$here/kafka.sh" stop >/dev/null; bash "$here/pg.sh" stop >/dev/null
+  # The outage tests' own stack, if a run left it up.
+  HPF_STACK=fault bash "$here/kafka.sh" stop >/dev/null; HPF_STACK=fault bash "$here/pg.sh" stop >/dev/null
+}
 trap cleanup EXIT
 bash "$here/pg.sh" reset
 bash "$here/kafka.sh" stop >/dev/null
