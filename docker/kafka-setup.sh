@@ -54,8 +54,10 @@ WITHDRAWAL_EVENTS=hpf.withdrawal.events.v1
 PAYOUT_INSTRUCTIONS=hpf.withdrawal.payout-instructions.v1
 LOAN_EVENTS=hpf.loan.events.v1
 REGIONAL_EVENTS=hpf.regional.events.v1
+# One outbound partner topic per partner city: $PARTNER_OUTBOUND_PREFIX<city code>.v1
+# (Topic.partnerOutbound(city:)). The shared hpf.regional.partner-outbound.v1 of earlier versions
+# is no longer written or created.
 PARTNER_OUTBOUND_PREFIX=hpf.regional.partner-outbound.
-PARTNER_OUTBOUND=hpf.regional.partner-outbound.v1
 PARTNER_INBOUND=hpf.regional.partner-inbound.v1
 DEAD_LETTER=hpf.deadletter.v1
 
@@ -143,8 +145,9 @@ grant() {
   service  withdrawal     "$WITHDRAWAL_EVENTS $PAYOUT_INSTRUCTIONS"         "$ENROLMENT_EVENTS $CONTRIBUTION_EVENTS"
   service  loan           "$LOAN_EVENTS"                                    "$ENROLMENT_EVENTS $CONTRIBUTION_EVENTS $REGIONAL_EVENTS"
   service  regional-sync  "$REGIONAL_EVENTS"                                "$ENROLMENT_EVENTS $CONTRIBUTION_EVENTS $WITHDRAWAL_EVENTS $LOAN_EVENTS $PARTNER_INBOUND"
-  # regional-sync also writes the partner feed: today one topic, later one per partner city.
-  allow regional-sync prefixed "Write Describe" --topic "$PARTNER_OUTBOUND_PREFIX"
+  # regional-sync also writes the partner feed, one topic per partner city, which it creates at
+  # start for every border partner of its policy parameters: Write and Create under the prefix.
+  allow regional-sync prefixed "Write Describe Create" --topic "$PARTNER_OUTBOUND_PREFIX"
 
   # The payment-channel adapter reads the payout instructions (full payee bank accounts), and
   # nothing else; no other user may read that topic. Its groups: hpfctl payment-channel uses
@@ -164,12 +167,24 @@ grant() {
   fi
 
   # Optional example: a partner city (or hpfctl partner-city), which writes the inbound partner
-  # feed that regional-sync reads, and reads our outbound feed. A real deployment gives every
-  # city its own user, and its own outbound topic under hpf.regional.partner-outbound.
+  # feed that regional-sync reads, and reads the outbound topics of the cities it plays, and no
+  # other city's: literal topics, never the prefix (which would cover every city). The user plays
+  # the simulator's cities, those of `hpfctl partner-city` without --cities: 320300 Xuzhou and
+  # 321300 Suqian. A real deployment gives every city its own user, with Read on its own topic
+  # $PARTNER_OUTBOUND_PREFIX<its code>.v1 only. On a broker set up by an earlier version, this
+  # user's Read on the old hpf.regional.partner-outbound.v1 stays until removed (kafka-acls --remove).
   if [ -n "${PARTNER_CITY_KAFKA_PASSWORD-}" ]; then
     user partner-city PARTNER_CITY_KAFKA_PASSWORD
+    local city
+    local outbound=()
+    for city in 320300 321300; do outbound+=(--topic "${PARTNER_OUTBOUND_PREFIX}${city}.v1"); done
     allow partner-city literal "Write Describe" --topic "$PARTNER_INBOUND"
-    allow partner-city literal "Read Describe" --topic "$PARTNER_OUTBOUND"
+    allow partner-city literal "Read Describe" "${outbound[@]}"
+    # The simulator creates its cities' topics before it subscribes (so it need not wait for
+    # regional-sync), and in KRaft a create without Create fails even for a topic that exists.
+    # Create on these two names lets it make them, not read any other; a real city's own system,
+    # which only reads, needs no Create.
+    allow partner-city literal "Create" "${outbound[@]}"
     allow partner-city prefixed "Read" --group hpfctl.partner-city --group hpf.partner-city
   fi
   echo "kafka-setup: done"

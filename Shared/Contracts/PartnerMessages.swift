@@ -3,8 +3,8 @@ import Policy
 
 /// §17 partner feed (苏皖鲁豫 border cooperation): the messages two housing provident fund
 /// centres exchange to move a person's account, following the national transfer platform's flow
-/// (全国住房公积金异地转移接续平台). The same types travel both ways: we write them on
-/// `hpf.regional.partner-outbound.v1`, partner cities write theirs on
+/// (全国住房公积金异地转移接续平台). The same types travel both ways: we write them on each
+/// partner city's own `hpf.regional.partner-outbound.<city code>.v1`, partner cities write theirs on
 /// `hpf.regional.partner-inbound.v1`. Every message is a structured CloudEvent (the record value
 /// is the whole envelope) signed with Ed25519 (see `PartnerSignature`); `source` is
 /// `/hpf-partner/<city code>`, `subject` the writer's account number, record key the letter
@@ -177,3 +177,19 @@ public struct TransferOutcome: Codable, Sendable, Equatable {
         self.detail = detail
     }
 }
+
+/// A partner message names both cities of its letter; it goes to the one that is not us.
+public protocol PartnerAddressed: Sendable {
+    var receivingCity: String { get }
+    var sendingCity: String { get }
+}
+
+public extension PartnerAddressed {
+    /// The partner city of the letter, seen from `ourCity`.
+    func partnerCity(ourCity: String) -> String { receivingCity == ourCity ? sendingCity : receivingCity }
+}
+
+extension TransferApplication: PartnerAddressed {}
+extension TransferAnswer: PartnerAddressed {}
+extension TransferOutData: PartnerAddressed {}
+extension TransferOutcome: PartnerAddressed {}

@@ -9,12 +9,26 @@ public enum Topic: String, CaseIterable, Sendable {
     case payoutInstructions = "hpf.withdrawal.payout-instructions.v1"
     case loanEvents = "hpf.loan.events.v1"
     case regionalEvents = "hpf.regional.events.v1"
-    case partnerOutbound = "hpf.regional.partner-outbound.v1"
+    /// Every partner city's messages to us, each signed by its sender. Ours to a city go on that
+    /// city's own topic (`partnerOutbound(city:)`).
     case partnerInbound = "hpf.regional.partner-inbound.v1"
     /// Events that could not be processed, with the reason; every consumer may write here.
     case deadLetter = "hpf.deadletter.v1"
 
     public var name: String { rawValue }
+
+    /// Our messages to one partner city (§17), on a topic of its own, so a broker's ACLs can give
+    /// each city read access to its own people only: `hpf.regional.partner-outbound.<city code>.v1`.
+    /// (It replaces the single `hpf.regional.partner-outbound.v1` that every partner read.)
+    public static func partnerOutbound(city: String) -> String { "\(partnerOutboundPrefix)\(city).v1" }
+    public static let partnerOutboundPrefix = "hpf.regional.partner-outbound."
+
+    /// The city whose outbound topic `name` is, if it is one.
+    public static func partnerCity(outboundTopic name: String) -> String? {
+        guard name.hasPrefix(partnerOutboundPrefix), name.hasSuffix(".v1") else { return nil }
+        let city = name.dropFirst(partnerOutboundPrefix.count).dropLast(".v1".count)
+        return city.isEmpty || city.contains(".") ? nil : String(city)
+    }
 }
 
 /// Every event type the suite knows, with the topic it travels on. A consumer skips known types
@@ -72,8 +86,10 @@ public enum EventType: String, CaseIterable, Sendable {
              .transferInPosted, .transferInRefused: .contributionEvents
         case .transferInAccepted, .transferOutRequested, .transferOutCompleted, .transferOutFailed, .monthsRecognised,
              .transferStateChanged: .regionalEvents
+        // Partner messages travel both ways: a partner's come in on the shared inbound topic, ours
+        // go out on each city's own topic (`Topic.partnerOutbound(city:)`).
         case .transferApplication, .transferAccepted, .transferRefused, .transferOutData, .transferConfirmed, .transferDisputed,
-             .transferFailed, .transferCancelled: .partnerOutbound
+             .transferFailed, .transferCancelled: .partnerInbound
         case .subsidyGranted, .socialInsuranceSubsidyDecided, .entrepreneurshipEligible: .subsidyEvents
         case .withdrawalRequested, .payoutRequested, .withdrawalPaid, .payoutFailed, .withdrawalRejected: .withdrawalEvents
         case .payoutInstruction: .payoutInstructions

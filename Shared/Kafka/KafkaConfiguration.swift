@@ -18,7 +18,11 @@ public struct KafkaConfiguration: Sendable {
             // and the producer waits instead of buffering without limit.
             "queue.buffering.max.messages": "100000",
             "queue.buffering.max.kbytes": "65536",
-            "message.timeout.ms": "30000",
+            // A message waits up to five minutes for a broker that is away. (A timed-out message
+            // makes the idempotent producer bump its epoch; the dev broker answers that with a
+            // fencing error for good, so the limit is set past the outages the suite rides out.)
+            // The outbox relay does not wait that long: its round has its own deadline.
+            "message.timeout.ms": "300000",
         ])
     }
 

@@ -96,6 +96,9 @@ public final class KafkaProducer: Service, @unchecked Sendable {
         return err
     }
 
+    /// Messages handed to librdkafka and not yet acknowledged (or failed).
+    public var inFlight: Int { closed.load(ordering: .acquiring) ? 0 : Int(rd_kafka_outq_len(client.handle)) }
+
     /// Waits (off the cooperative pool) until everything in flight is delivered or the timeout passes.
     public func flush(timeoutMs: Int32 = 10_000) async -> Bool {
         await client.blocking { rk in rd_kafka_flush(rk, timeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR }

@@ -110,7 +110,7 @@ public struct Database: Sendable {
 
     public func isReachable() async -> Bool {
         do {
-            _ = try await withTimeout(seconds: 2) { try await query("SELECT 1") }
+            _ = try await withDeadline(seconds: 2) { try await query("SELECT 1") }
             return true
         } catch {
             return false
@@ -129,9 +129,10 @@ public enum DatabaseErrors {
             switch error.code {
             case .server:
                 let state = error.serverInfo?[.sqlState] ?? ""
-                // Serialization failure, deadlock, connection class, admin shutdown or crash, too many
-                // connections, and a read-only server (a failover caught half-way).
-                return state == "40001" || state == "40P01" || state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300" || state == "25006"
+                // Serialization failure, deadlock, too many connections, out of disk or memory, a
+                // cancelled statement, an I/O error, a read-only server (a failover caught half-way),
+                // the connection class, admin shutdown or crash.
+                return ["40001", "40P01", "53300", "53100", "53200", "57014", "58030", "25006"].contains(state) || state.hasPrefix("08") || state.hasPrefix("57P")
             case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
                 return true
             default:
@@ -207,5 +208,73 @@ public func withTimeout<T: Sendable>(seconds: Double, _ body: @escaping @Sendabl
         }
         defer { group.cancelAll() }
         return try await group.next()!
+    }
+}
+
+/// Runs `body`, giving up after `seconds` without waiting for it (unlike `withTimeout`, whose
+/// task group waits for its child): work stuck on a socket that ignores cancellation, such as a
+/// query to a server that stopped answering, is cancelled and left to end on its own. For
+/// probes and rounds whose result is no longer wanted once late.
+public func withDeadline<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    let work = Task { try await body() }
+    let answer = ResumeOnce<T>()
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { continuation in
+            answer.wait(continuation)
+            let timer = Task {
+                try await Task.sleep(for: .seconds(seconds))
+                work.cancel()
+                answer.resume(.failure(TimeoutError()))
+            }
+            Task {
+                let result = await work.result
+                timer.cancel()
+                answer.resume(result)
+            }
+        }
+    } onCancel: {
+        // The caller stops waiting at once (a stopping service, say).
+        work.cancel()
+        answer.resume(.failure(CancellationError()))
+    }
+}
+
+/// A continuation resumed by whichever result comes first (even one that comes before the
+/// continuation is there); later ones are dropped.
+final class ResumeOnce<T: Sendable>: Sendable {
+    private enum State {
+        case idle
+        case waiting(CheckedContinuation<T, any Error>)
+        case early(Result<T, any Error>)
+        case resumed
+    }
+    private let state = Mutex(State.idle)
+
+    func wait(_ continuation: CheckedContinuation<T, any Error>) {
+        let early: Result<T, any Error>? = state.withLock { state in
+            if case .early(let result) = state {
+                state = .resumed
+                return result
+            }
+            state = .waiting(continuation)
+            return nil
+        }
+        if let early { continuation.resume(with: early) }
+    }
+
+    func resume(_ result: Result<T, any Error>) {
+        let waiter: CheckedContinuation<T, any Error>? = state.withLock { state in
+            switch state {
+            case .idle:
+                state = .early(result)
+                return nil
+            case .waiting(let continuation):
+                state = .resumed
+                return continuation
+            case .early, .resumed:
+                return nil
+            }
+        }
+        waiter?.resume(with: result)
     }
 }

@@ -102,8 +102,17 @@ public final class EventConsumerService: Service, Sendable {
         if subscription.verifiesWriter, let rejection = eventKeys.rejection(of: message) {
             return try await deadLetter(message, eventID: nil, reason: rejection.reason, detail: rejection.detail)
         }
-        if let verify = subscription.verify, let rejection = try await whileDatabaseAway("verify", { try await verify(message) }) {
-            return try await deadLetter(message, eventID: nil, reason: rejection.reason, detail: rejection.detail)
+        if let verify = subscription.verify {
+            let rejection: EventRejection?
+            do {
+                rejection = try await whileDatabaseAway("verify", { try await verify(message) })
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                // A record the check itself cannot handle (a header Postgres refuses, say) is refused too.
+                rejection = EventRejection(reason: .unverified, detail: "verification failed: \(error)")
+            }
+            if let rejection { return try await deadLetter(message, eventID: nil, reason: rejection.reason, detail: rejection.detail) }
         }
         let header: CloudEventHeader
         do {
@@ -172,11 +181,14 @@ public final class EventConsumerService: Service, Sendable {
                                 originalTopic: message.topic, originalPartition: message.partition, originalOffset: message.offset,
                                 originalKey: message.keyString, originalValue: subscription.redact?(message.value) ?? message.value)
         // Without a usable id the record's position identifies it.
-        let inboxID = eventID ?? "\(message.topic)/\(message.partition)/\(message.offset)"
-        let key = message.keyString ?? "unkeyed"
+        let position = "\(message.topic)/\(message.partition)/\(message.offset)"
+        var inboxID = eventID ?? position
+        var key = message.keyString ?? "unkeyed"
         var attempt = 0
-        // Retried until it commits, whatever the error: the partition must not move on before the
-        // letter is safely in the outbox, and the service must not exit over it.
+        // Retried while the database is away: the partition must not move on before the letter is
+        // safely in the outbox, and the service must not exit over it. A letter Postgres itself
+        // refuses (an id or key it cannot store) is written once more under the record's position;
+        // if even that fails, the position is logged and the partition moves on.
         while true {
             try Task.checkCancellation()
             attempt += 1
@@ -196,9 +208,17 @@ public final class EventConsumerService: Service, Sendable {
                 return .deadLettered
             } catch is CancellationError {
                 throw CancellationError()
-            } catch {
+            } catch where DatabaseErrors.isTransient(error) {
                 logWait("dead-letter", attempt: attempt, error: error)
                 try await Task.sleep(for: Self.backoff(attempt))
+            } catch {
+                guard inboxID != position || key != "unkeyed" else {
+                    logger.critical("event could not be dead-lettered; skipped", metadata: [
+                        "topic": "\(message.topic)", "partition": "\(message.partition)", "offset": "\(message.offset)", "error": "\(String(reflecting: error))",
+                    ])
+                    return .deadLettered
+                }
+                (inboxID, key) = (position, "unkeyed")
             }
         }
     }

@@ -36,8 +36,8 @@ public enum EventSignature {
         case .withdrawalEvents, .payoutInstructions: .service("withdrawal")
         case .loanEvents: .service("loan")
         case .regionalEvents: .service("regional-sync")
-        case .partnerInbound, .partnerOutbound: .partner
-        case .deadLetter, nil: topic.hasPrefix("hpf.regional.partner-outbound.") ? .partner : .anyService
+        case .partnerInbound: .partner
+        case .deadLetter, nil: topic.hasPrefix(Topic.partnerOutboundPrefix) ? .partner : .anyService
         }
     }
 

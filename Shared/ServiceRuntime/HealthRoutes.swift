@@ -31,7 +31,7 @@ enum RuntimeRoutes {
     static func readiness(_ runtime: ServiceRuntime) async throws -> Response {
         async let databaseUp = runtime.database.isReachable()
         async let brokerUp = runtime.producer.isBrokerReachable(timeoutMs: 2_000)
-        async let outboxAge = try? withTimeout(seconds: 2) { try await OutboxRelay.oldestUnpublishedAge(runtime.database) }
+        async let outboxAge = try? withDeadline(seconds: 2) { try await OutboxRelay.oldestUnpublishedAge(runtime.database) }
         let (db, broker, age) = await (databaseUp, brokerUp, outboxAge)
         if let age { OutboxRelay.lagGauge(runtime.database).record(age) }
         let outboxBehind = (age ?? 0) > Double(runtime.config.readyOutboxLagSeconds)

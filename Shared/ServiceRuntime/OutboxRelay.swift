@@ -64,9 +64,16 @@ public final class OutboxRelay: Service, Sendable {
         Gauge(label: "hpf_outbox_oldest_unpublished_seconds", dimensions: [("schema", database.schema)])
     }
 
-    /// A round ends within this: longer than the producer's own delivery timeout
-    /// (`message.timeout.ms`, 30 s), after which undelivered records come back as failures.
+    /// A round ends within this; its batch stays queued in the producer (`message.timeout.ms`,
+    /// five minutes) and the next round waits for that backlog before sending more.
     static let roundDeadline: Double = 45
+    static let backlogWaitMs: Int32 = 20_000
+
+    /// The producer still holds an earlier round's records: the broker has not taken them yet.
+    struct BrokerBacklog: Error, CustomStringConvertible {
+        let queued: Int
+        var description: String { "the broker has not taken \(queued) records of an earlier round yet" }
+    }
 
     /// How often the relay looks at the table without being woken: rows written by another
     /// instance, or by a transaction that did not notify, wait at most this long.
@@ -128,7 +135,7 @@ public final class OutboxRelay: Service, Sendable {
     public func relayOnce(afterPublish: @escaping @Sendable () async throws -> Void = {}) async throws -> Int {
         let connection = try await currentSession()
         do {
-            return try await Self.withDeadline(seconds: Self.roundDeadline) {
+            return try await withDeadline(seconds: Self.roundDeadline) {
                 try await self.round(on: connection, afterPublish: afterPublish)
             }
         } catch {
@@ -160,6 +167,12 @@ public final class OutboxRelay: Service, Sendable {
         guard !messages.isEmpty else {
             try await unlock(connection)
             return 0
+        }
+        // A round abandoned at its deadline leaves its batch queued in the producer: it is
+        // delivered when the broker is back, and sent again by a later round. Wait for it here
+        // rather than queue another copy of the same rows every round while the broker is away.
+        if producer.inFlight > 0, !(await producer.flush(timeoutMs: Self.backlogWaitMs)) {
+            throw BrokerBacklog(queued: producer.inFlight)
         }
         let results = try await producer.send(batch: messages)
         try await afterPublish()
@@ -212,8 +225,8 @@ public final class OutboxRelay: Service, Sendable {
         session.withLock { current in
             if current === connection { current = nil }
         }
-        _ = try? await Self.withDeadline(seconds: 2) { try await self.unlock(connection) }
-        _ = try? await Self.withDeadline(seconds: 2) { try await connection.close() }
+        _ = try? await withDeadline(seconds: 2) { try await self.unlock(connection) }
+        _ = try? await withDeadline(seconds: 2) { try await connection.close() }
     }
 
     /// Records the age of the oldest unpublished row (at most every five seconds).
@@ -238,74 +251,8 @@ public final class OutboxRelay: Service, Sendable {
         return 0
     }
 
-    /// Runs `body`, giving up after `seconds` without waiting for it: a round stuck on a socket
-    /// that ignores cancellation must not hold the relay (it is cancelled and left to end).
-    static func withDeadline<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        let work = Task { try await body() }
-        let answer = ResumeOnce<T>()
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                answer.wait(continuation)
-                let timer = Task {
-                    try await Task.sleep(for: .seconds(seconds))
-                    work.cancel()
-                    answer.resume(.failure(TimeoutError()))
-                }
-                Task {
-                    let result = await work.result
-                    timer.cancel()
-                    answer.resume(result)
-                }
-            }
-        } onCancel: {
-            // A stopping service does not wait for a round stuck on the broker.
-            work.cancel()
-            answer.resume(.failure(CancellationError()))
-        }
-    }
-
     /// Published rows are kept a week for audit and replay, then removed.
     func purgePublished() async {
         _ = try? await database.query("DELETE FROM outbox WHERE published_at < now() - interval '7 days'")
-    }
-}
-
-/// A continuation resumed by whichever result comes first (even one that comes before the
-/// continuation is there); later ones are dropped.
-final class ResumeOnce<T: Sendable>: Sendable {
-    private enum State {
-        case idle
-        case waiting(CheckedContinuation<T, any Error>)
-        case early(Result<T, any Error>)
-        case resumed
-    }
-    private let state = Mutex(State.idle)
-
-    func wait(_ continuation: CheckedContinuation<T, any Error>) {
-        let early: Result<T, any Error>? = state.withLock { state in
-            if case .early(let result) = state {
-                state = .resumed
-                return result
-            }
-            state = .waiting(continuation)
-            return nil
-        }
-        if let early { continuation.resume(with: early) }
-    }
-
-    func resume(_ result: Result<T, any Error>) {
-        let waiter: CheckedContinuation<T, any Error>? = state.withLock { state in
-            switch state {
-            case .idle:
-                state = .early(result)
-                return nil
-            case .waiting(let continuation):
-                state = .resumed
-                return continuation
-            case .early, .resumed:
-                return nil
-            }
-        }
-        waiter?.resume(with: result)
     }
 }

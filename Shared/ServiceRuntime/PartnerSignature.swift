@@ -5,7 +5,8 @@ import Kafka
 /// §17 partner feed: every message on the partner topics is a structured CloudEvent whose exact
 /// record-value bytes are signed with Ed25519. The signature covers `signedAt` + "\n" + the
 /// value, so the timestamp cannot be swapped; it travels in three record headers:
-/// `hpf-key-id` (which of the partner's keys, so keys can rotate), `hpf-signed-at` (RFC 3339) and
+/// `hpf-key-id` (which of the partner's keys, so keys can rotate), `hpf-signed-at` (any RFC 3339
+/// instant with a zone, fractional seconds allowed; see `instant`) and
 /// `hpf-signature` (base64). Replays (an id seen before) are caught by the consumer's inbox.
 public enum PartnerSignature {
     public static let keyIdHeader = "hpf-key-id"
@@ -20,6 +21,27 @@ public enum PartnerSignature {
         case unknownKey = "unknown_key"
         case badSignature = "bad_signature"
         case staleTimestamp = "stale_timestamp"
+        /// `hpf-signed-at` is not an RFC 3339 instant.
+        case invalidTimestamp = "invalid_timestamp"
+    }
+
+    /// Reads `hpf-signed-at`: any RFC 3339 date-time with a time zone, with or without fractional
+    /// seconds (`2026-12-02T07:04:55Z`, `2026-12-02T07:04:55.605Z` as JavaScript's `toISOString()`
+    /// writes it, `2026-12-02T15:04:55.123456+08:00`); `t`/`z` in lower case too. Nil otherwise.
+    public static func instant(_ text: String) -> Date? {
+        guard (20...40).contains(text.utf8.count) else { return nil }
+        let upper = text.uppercased()
+        let whole = ISO8601DateFormatter()
+        whole.formatOptions = [.withInternetDateTime]
+        if let date = whole.date(from: upper) { return date }
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = fractional.date(from: upper) { return date }
+        // More than three fractional digits: the formatter reads milliseconds only, so the rest
+        // (below a millisecond, far inside the window) is dropped before parsing.
+        guard let dot = upper.firstIndex(of: "."), let zone = upper[dot...].firstIndex(where: { $0 == "Z" || $0 == "+" || $0 == "-" }),
+              upper.distance(from: dot, to: zone) > 4, upper[upper.index(after: dot)..<zone].allSatisfy(\.isNumber) else { return nil }
+        return fractional.date(from: String(upper[..<upper.index(dot, offsetBy: 4)] + upper[zone...]))
     }
 
     static func signedBytes(_ value: [UInt8], signedAt: String) -> [UInt8] { Array((signedAt + "\n").utf8) + value }
@@ -51,9 +73,8 @@ public enum PartnerSignature {
         guard let keyId = header(keyIdHeader), let signedAt = header(signedAtHeader), let encoded = header(signatureHeader),
               let signature = Data(base64Encoded: encoded) else { return .failure(.missingSignature) }
         guard let key = publicKey(keyId) else { return .failure(.unknownKey) }
-        guard let instant = ISO8601DateFormatter().date(from: signedAt), abs(instant.timeIntervalSince(now)) <= windowSeconds else {
-            return .failure(.staleTimestamp)
-        }
+        guard let instant = instant(signedAt) else { return .failure(.invalidTimestamp) }
+        guard abs(instant.timeIntervalSince(now)) <= windowSeconds else { return .failure(.staleTimestamp) }
         guard key.isValidSignature(signature, for: signedBytes(value, signedAt: signedAt)) else { return .failure(.badSignature) }
         return .success(keyId)
     }

@@ -14,12 +14,15 @@ public protocol HPFServiceModule {
     static func jobs(runtime: ServiceRuntime) -> [any Service]
     /// Signs records as the outbox relay publishes them (the partner feed); nil for none.
     static func recordSigner(runtime: ServiceRuntime) -> OutboxRelay.Signer?
+    /// Topics beyond the catalogue that the service writes (each partner city's own), created at start.
+    static func extraTopics(runtime: ServiceRuntime) -> [String]
 }
 
 public extension HPFServiceModule {
     static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] { [] }
     static func jobs(runtime: ServiceRuntime) -> [any Service] { [] }
     static func recordSigner(runtime: ServiceRuntime) -> OutboxRelay.Signer? { nil }
+    static func extraTopics(runtime: ServiceRuntime) -> [String] { [] }
 
     static func buildApplication(config: ServiceConfig? = nil, clock: BusinessClock? = nil, extraServices: [any Service] = []) throws -> some ApplicationProtocol {
         let config = config ?? ServiceConfig(descriptor: descriptor)
@@ -61,7 +64,7 @@ public extension HPFServiceModule {
                 let sealed = try await PersonalDataResealing.run(columns: descriptor.sealedColumns, cipher: runtime.personalData,
                                                                  database: runtime.database, logger: runtime.logger, onlyClear: true)
                 if sealed.total > 0 { runtime.logger.notice("sealed personal data stored in clear", metadata: ["columns": "\(sealed)"]) }
-                try await runtime.ensureTopics()
+                try await runtime.ensureTopics(extra: Self.extraTopics(runtime: runtime))
                 await runtime.gate.open()
             } catch {
                 runtime.logger.error("start failed", metadata: ["error": "\(String(reflecting: error))"])

@@ -76,11 +76,11 @@ public struct ServiceRuntime: Sendable {
         }
     }
 
-    /// Every topic of the catalogue, created if missing (the dev broker does not auto-create).
-    public func ensureTopics() async throws {
+    /// Every topic of the catalogue and `extra`, created if missing (the dev broker does not auto-create).
+    public func ensureTopics(extra: [String] = []) async throws {
         let transport = config.transport
-        try await producer.createTopics(Topic.allCases.map {
-            TopicSpec(name: $0.name, partitions: config.topicPartitions, replicationFactor: transport.topicReplicationFactor, configs: transport.topicConfigs)
+        try await producer.createTopics((Topic.allCases.map(\.name) + extra).map {
+            TopicSpec(name: $0, partitions: config.topicPartitions, replicationFactor: transport.topicReplicationFactor, configs: transport.topicConfigs)
         })
     }
 }

@@ -17,8 +17,8 @@ import Withdrawal
 /// §17 transfers with partner cities end to end: the regional-sync service, the ledger, the
 /// enrolment and loan services on the real broker and Postgres, and the partner-city simulator
 /// playing the other centre with its own keys. Each test plays a different partner city, so the
-/// simulators (each reading the partner-outbound topic from the beginning) never answer another
-/// test's letters.
+/// simulators (each reading its cities' own partner-outbound topics from the beginning) never
+/// answer another test's letters.
 @Suite("Transfers with border-region partner cities")
 struct TransferTests {
 
@@ -342,7 +342,7 @@ struct TransferTests {
         }
     }
 
-    @Test("signed partner messages: a bad signature, an unknown key, a stale time, a forged source and a replay are dead-lettered and change nothing")
+    @Test("signed partner messages: a bad signature, an unknown, revoked or expired key, a stale time, a forged source and a replay are dead-lettered and change nothing")
     func refusedMessages() async throws {
         try await withServices { s in
             let (account, id) = try await Self.person(s)
@@ -372,6 +372,24 @@ struct TransferTests {
                 // Xuzhou's genuine key, but the message claims to come from Huaibei.
                 _ = try await s.regional.post("/v1/partners/320300/keys", #"{"keyId":"\#(xuzhou.keyId)","publicKey":"\#(xuzhou.publicKey)"}"#)
                 try await attempt("source_mismatch", signWith: xuzhou)
+                // A key Huaibei registered and then had revoked: what it signs now is refused; a key
+                // registered with an end date signs nothing after it.
+                let retired = PartnerCitySimulator.City(code: "340600", keyId: TestStack.unique("retired"), key: Curve25519.Signing.PrivateKey())
+                let registered = try await s.regional.post("/v1/partners/340600/keys", #"{"keyId":"\#(retired.keyId)","publicKey":"\#(retired.publicKey)"}"#)
+                #expect(registered.status == 201, "\(registered.text)")
+                let revoked = try await s.regional.delete("/v1/partners/340600/keys/\(retired.keyId)")
+                #expect(revoked.status == 200 && revoked.string("revokedAt") != nil, "\(revoked.text)")
+                #expect(try await s.regional.delete("/v1/partners/340600/keys/\(retired.keyId)", as: .citizen(id)).status == 403)
+                #expect(try await s.regional.delete("/v1/partners/340600/keys/nobody-\(UUID().uuidString)").string("code") == "unknown_key")
+                try await attempt("revoked_key", signWith: retired)
+                let ending = PartnerCitySimulator.City(code: "340600", keyId: TestStack.unique("ending"), key: Curve25519.Signing.PrivateKey())
+                let until = ISO8601DateFormatter().string(from: Date().addingTimeInterval(120))
+                let expiring = try await s.regional.post("/v1/partners/340600/keys",
+                                                         #"{"keyId":"\#(ending.keyId)","publicKey":"\#(ending.publicKey)","validUntil":"\#(until)"}"#)
+                #expect(expiring.status == 201, "\(expiring.text)")
+                try await attempt("expired_key", signedAt: Date().addingTimeInterval(200), signWith: ending)
+                #expect(try await s.regional.post("/v1/partners/340600/keys",
+                                                  #"{"keyId":"\#(TestStack.unique("past"))","publicKey":"\#(ending.publicKey)","validUntil":"2020-01-01T00:00:00Z"}"#).status == 400)
                 // No signature at all.
                 let unsigned = try CloudEventCoding.encode(CloudEvent(source: PartnerMessage.source(city: "340600"), type: EventType.transferOutData.rawValue,
                                                                       subject: "3406001", data: data))
@@ -397,7 +415,8 @@ struct TransferTests {
                     return true
                 }
                 #expect(found == ["bad_signature": "bad_signature", "unknown_key": "unknown_key", "stale_timestamp": "stale_timestamp",
-                                  "source_mismatch": "source_mismatch", "missing_signature": "missing_signature", "duplicate_event": "duplicate_event"])
+                                  "source_mismatch": "source_mismatch", "missing_signature": "missing_signature", "duplicate_event": "duplicate_event",
+                                  "revoked_key": "revoked_key", "expired_key": "expired_key"])
                 // Nothing changed: still 02 with two steps, nothing credited.
                 let after = try await s.regional.get("/v1/transfers/\(transfer)")
                 #expect(after.string("state") == "02" && (after["steps"] as? [[String: Any]])?.count == 2)
@@ -439,9 +458,14 @@ struct TransferTests {
                     let ended = try await s.regional.get("/v1/transfers/\(transfer)")
                     #expect(ended.string("state") == "05" && ended.string("code") == "partner_no_answer", "\(ended.text)")
                     let letter = try #require(started.string("letterNumber"))
-                    let told = try await TestStack.read(topic: Topic.partnerOutbound.name, count: 2) { $0.keyString == letter }
+                    // Shangqiu is told on its own topic, and no other city's topic carries the letter.
+                    let told = try await TestStack.read(topic: Topic.partnerOutbound(city: "411400"), count: 2) { $0.keyString == letter }
                     #expect(told.compactMap { try? CloudEventCoding.header(from: $0.value).type }
                             == [EventType.transferApplication.rawValue, EventType.transferCancelled.rawValue])
+                    for other in ["320300", "321300", "370800"] {
+                        let elsewhere = try await TestStack.read(topic: Topic.partnerOutbound(city: other), count: 1, seconds: 5) { $0.keyString == letter }
+                        #expect(elsewhere.isEmpty, "the letter to Shangqiu reached \(other)'s topic")
+                    }
                 }
             }
         }

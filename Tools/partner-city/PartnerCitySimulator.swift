@@ -8,7 +8,7 @@ import ServiceRuntime
 import Synchronization
 
 /// Plays one or more border-region partner cities (§17) over Kafka, the way their own systems
-/// would: reads our partner-outbound topic, checks our signature, answers our contact letters
+/// would: reads its cities' own partner-outbound topics, checks our signature, answers our contact letters
 /// (accept and send the transfer-out data, refuse, or hold) and confirms the transfer-out data we
 /// send for its own letters; writes its messages signed with its own keys on partner-inbound.
 /// Used by the tests, by `make run` (through `hpfctl partner-city`) and by anyone building a
@@ -110,11 +110,15 @@ public final class PartnerCitySimulator: Sendable {
     /// The types received about one letter, in order.
     public func types(letter: String) -> [String] { messages.filter { $0.letterNumber == letter }.map(\.type) }
 
-    /// Reads our partner-outbound topic and answers, until cancelled. `group` names the consumer
+    /// Reads its cities' partner-outbound topics and answers, until cancelled. `group` names the consumer
     /// group (a fresh one reads from the beginning).
     public func run(group: String) async throws {
+        // Each simulated city reads its own outbound topic only (created here too, so the
+        // subscription does not wait for regional-sync to have started).
+        let topics = cities.map { Topic.partnerOutbound(city: $0.code) }
+        try await producer.createTopics(topics.map { TopicSpec(name: $0, partitions: 3) })
         let consumer = try KafkaConsumer(configuration: .consumer(brokers: brokers, groupID: group, clientID: "partner-city-sim"),
-                                         topics: [Topic.partnerOutbound.name], logger: logger)
+                                         topics: topics, logger: logger)
         do {
             while !Task.isCancelled {
                 for message in try await consumer.poll(maxMessages: 100, timeoutMs: 200) {

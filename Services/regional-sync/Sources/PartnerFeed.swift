@@ -6,8 +6,8 @@ import Policy
 import PostgresNIO
 import ServiceRuntime
 
-/// The partner feed (§17): what we write on `hpf.regional.partner-outbound.v1` (signed with our
-/// key through the outbox, so a message leaves exactly when its state change commits) and the
+/// The partner feed (§17): what we write to each city on its own `hpf.regional.partner-outbound.<city>.v1`
+/// (signed with our key through the outbox, so a message leaves exactly when its state change commits) and the
 /// signed messages partner cities write on `hpf.regional.partner-inbound.v1`. An inbound message
 /// is checked before anything reads it: a known, unrevoked key of the city its `source` names,
 /// a signing time inside the window and a signature over the exact bytes; anything else, and any
@@ -40,18 +40,25 @@ struct PartnerFeed: Sendable {
     /// order. The relay signs it when it publishes it (`signer`), so the signing time is the
     /// sending time even if the broker was away for a while. Partner messages may carry a
     /// resident ID number, so their outbox rows are deleted once delivered.
-    func send<P: Codable & Sendable>(_ type: EventType, _ data: P, letter: String, account: String,
-                                     on connection: PostgresConnection) async throws {
+    func send<P: Codable & PartnerAddressed>(_ type: EventType, _ data: P, letter: String, account: String,
+                                             on connection: PostgresConnection) async throws {
         let event = CloudEvent(source: PartnerMessage.source(city: ourCity), type: type.rawValue, subject: account, data: data)
-        try await Outbox.enqueue(event, topic: Topic.partnerOutbound.name, aggregateType: Outbox.personalData, key: letter,
-                                 on: connection, logger: runtime.logger)
+        // Only the city the letter names reads it: each city has its own outbound topic.
+        try await Outbox.enqueue(event, topic: Topic.partnerOutbound(city: data.partnerCity(ourCity: ourCity)), aggregateType: Outbox.personalData,
+                                 key: letter, on: connection, logger: runtime.logger)
     }
 
-    /// Signs what the relay publishes on the partner-outbound topic, over its exact bytes, now.
+    /// Every partner city's outbound topic (created at start, like the catalogue's).
+    static func outboundTopics(runtime: ServiceRuntime) -> [String] {
+        let ours = runtime.parameters.cityCode.value
+        return runtime.parameters.borderPartners.value.map(\.code).filter { $0 != ours }.map { Topic.partnerOutbound(city: $0) }
+    }
+
+    /// Signs what the relay publishes on the partner-outbound topics, over its exact bytes, now.
     var signer: OutboxRelay.Signer {
         let (keyId, key) = (keyId, key)
         return { topic, value in
-            guard topic == Topic.partnerOutbound.name else { return nil }
+            guard Topic.partnerCity(outboundTopic: topic) != nil else { return nil }
             return try PartnerSignature.fields(for: value, keyId: keyId, key: key, at: Date())
         }
     }
@@ -95,18 +102,30 @@ struct PartnerFeed: Sendable {
     /// Nil when the message is signed by a current key of the city its `source` names.
     func verify(_ message: KafkaMessage) async throws -> EventRejection? {
         let keyId = message.headers.last { $0.name == PartnerSignature.keyIdHeader }.map { String(decoding: $0.value, as: UTF8.self) }
-        var stored: (city: String, key: Curve25519.Signing.PublicKey)?
+        var stored: (city: String, key: Curve25519.Signing.PublicKey, revokedAt: Date?, validUntil: Date?)?
         if let keyId {
             let rows = try await runtime.database.query(
-                "SELECT partner_code, public_key FROM partner_keys WHERE key_id = \(keyId) AND revoked_at IS NULL")
-            for try await (city, encoded) in rows.decode((String, String).self) {
-                if let raw = Data(base64Encoded: encoded), let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) { stored = (city, key) }
+                "SELECT partner_code, public_key, revoked_at, valid_until FROM partner_keys WHERE key_id = \(keyId)")
+            for try await (city, encoded, revokedAt, validUntil) in rows.decode((String, String, Date?, Date?).self) {
+                if let raw = Data(base64Encoded: encoded), let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) {
+                    stored = (city, key, revokedAt, validUntil)
+                }
             }
         }
         let checked = PartnerSignature.verify(value: message.value, headers: message.headers, now: Date()) { id in
             id == keyId ? stored?.key : nil
         }
         if case .failure(let refusal) = checked { return EventRejection(reason: .unverified, detail: refusal.rawValue) }
+        // The signature holds; the key must still have been good when it signed.
+        let signedAt = message.headers.last { $0.name == PartnerSignature.signedAtHeader }
+            .flatMap { PartnerSignature.instant(String(decoding: $0.value, as: UTF8.self)) }
+        // Signing times may carry whole seconds only: the second of the revocation counts as after it.
+        if let revokedAt = stored?.revokedAt, let signedAt, signedAt >= Date(timeIntervalSince1970: revokedAt.timeIntervalSince1970.rounded(.down)) {
+            return EventRejection(reason: .unverified, detail: "revoked_key: key \(keyId ?? "") was revoked at \(PartnerRegistry.text(revokedAt))")
+        }
+        if let validUntil = stored?.validUntil, let signedAt, signedAt > validUntil {
+            return EventRejection(reason: .unverified, detail: "expired_key: key \(keyId ?? "") was valid until \(PartnerRegistry.text(validUntil))")
+        }
         guard let header = try? CloudEventCoding.header(from: message.value),
               let city = PartnerMessage.city(fromSource: header.source), city == stored?.city else {
             return EventRejection(reason: .unverified, detail: "source_mismatch: the message's source is not the city whose key signed it")

@@ -16,6 +16,10 @@ struct PartnerRegistry: Sendable {
         var keyId: String
         var publicKey: String
         var revoked: Bool
+        /// When it was revoked: messages signed from then on are refused (`revoked_key`).
+        var revokedAt: String?
+        /// The end date it was registered with: messages signed after it are refused (`expired_key`).
+        var validUntil: String?
     }
 
     struct Partner: Codable, Sendable {
@@ -35,10 +39,11 @@ struct PartnerRegistry: Sendable {
             switches[code] = (transfer, recognition)
         }
         var keys: [String: [Key]] = [:]
-        for try await (id, code, key, revoked) in try await connection.query(
-            "SELECT key_id, partner_code, public_key, revoked_at IS NOT NULL FROM partner_keys ORDER BY registered_at", logger: runtime.logger)
-            .decode((String, String, String, Bool).self) {
-            keys[code, default: []].append(Key(keyId: id, publicKey: key, revoked: revoked))
+        for try await (id, code, key, revokedAt, validUntil) in try await connection.query(
+            "SELECT key_id, partner_code, public_key, revoked_at, valid_until FROM partner_keys ORDER BY registered_at", logger: runtime.logger)
+            .decode((String, String, String, Date?, Date?).self) {
+            keys[code, default: []].append(Key(keyId: id, publicKey: key, revoked: revokedAt != nil,
+                                               revokedAt: revokedAt.map(Self.text), validUntil: validUntil.map(Self.text)))
         }
         let ours = runtime.parameters.cityCode.value
         return runtime.parameters.borderPartners.value.map { city in
@@ -95,7 +100,14 @@ struct PartnerRegistry: Sendable {
         return try await list(request, context: context)
     }
 
-    struct NewKey: Codable { var keyId: String; var publicKey: String }
+    struct NewKey: Codable {
+        var keyId: String
+        var publicKey: String
+        /// Optional end date (RFC 3339): the key signs nothing after it.
+        var validUntil: String?
+    }
+
+    static func text(_ date: Date) -> String { ISO8601DateFormatter().string(from: date) }
 
     /// `POST /v1/partners/{partnerCode}/keys` (staff): a partner's Ed25519 public key (raw 32
     /// bytes, base64) under a key id that is unique across partners.
@@ -106,13 +118,35 @@ struct PartnerRegistry: Sendable {
         guard let raw = Data(base64Encoded: body.publicKey), (try? Curve25519.Signing.PublicKey(rawRepresentation: raw)) != nil else {
             throw Problem.malformed("publicKey must be a base64 raw Ed25519 public key", errors: [.init(field: "publicKey", message: "32 bytes, base64")])
         }
+        var validUntil: Date?
+        if let text = body.validUntil {
+            guard let date = PartnerSignature.instant(text), date > Date(), date < Date().addingTimeInterval(20 * 366 * 86_400) else {
+                throw Problem.malformed("validUntil must be an RFC 3339 instant in the next twenty years",
+                                        errors: [.init(field: "validUntil", message: "RFC 3339, in the future")])
+            }
+            validUntil = date
+        }
         let rows = try await runtime.database.query("""
-            INSERT INTO partner_keys (key_id, partner_code, public_key) VALUES (\(body.keyId), \(code), \(body.publicKey))
+            INSERT INTO partner_keys (key_id, partner_code, public_key, valid_until) VALUES (\(body.keyId), \(code), \(body.publicKey), \(validUntil))
             ON CONFLICT (key_id) DO NOTHING RETURNING 1
             """)
         var inserted = false
         for try await _ in rows { inserted = true }
         if !inserted { throw Problem.conflict("key_id_taken", "key id \(body.keyId) is already registered") }
         return try HTTPJSON.response(.created, body)
+    }
+
+    /// `DELETE /v1/partners/{partnerCode}/keys/{keyId}` (staff): revokes a partner's key from now
+    /// on (a compromised key, say): messages it signs from this instant are refused with
+    /// `revoked_key`; what it signed before stays valid. Revoking twice keeps the first time.
+    @Sendable func revokeKey(_ request: Request, context: HPFRequestContext) async throws -> Response {
+        let code = try partnerCode(context)
+        let keyId = try context.parameters.require("keyId")
+        var revokedAt: Date?
+        for try await at in try await runtime.database.query("""
+            UPDATE partner_keys SET revoked_at = coalesce(revoked_at, now()) WHERE key_id = \(keyId) AND partner_code = \(code) RETURNING revoked_at
+            """).decode(Date.self) { revokedAt = at }
+        guard let revokedAt else { throw Problem.notFound("unknown_key", "\(code) has no key \(keyId)") }
+        return try HTTPJSON.response(.ok, ["keyId": keyId, "partnerCode": code, "revokedAt": Self.text(revokedAt)])
     }
 }

@@ -101,5 +101,10 @@ enum RegionalMigrations {
             ALTER TABLE transfers ALTER COLUMN state_since SET NOT NULL;
             CREATE INDEX transfers_waiting ON transfers (state_since) WHERE state IN ('01', '02', '06', '08')
             """),
+        Migration(4, "partner keys may expire", """
+            -- A key registered with an end date signs nothing after it; revoked_at refuses what is
+            -- signed from the revocation on.
+            ALTER TABLE partner_keys ADD COLUMN valid_until timestamptz
+            """),
     ]
 }

@@ -6,7 +6,7 @@ import ServiceRuntime
 /// The regional-sync service (§17): the border-region partner registry (exchange switches and
 /// signing keys), transfers in and out with partner cities over the signed partner feed, and the
 /// partner months recognised here. Reads the enrolment, ledger, withdrawal and loan events and
-/// the partner-inbound topic; writes `hpf.regional.events.v1` and the partner-outbound topic.
+/// the partner-inbound topic; writes `hpf.regional.events.v1` and each partner city's own outbound topic.
 public enum RegionalSyncService: HPFServiceModule {
     public static let descriptor = ServiceDescriptor(name: "regional-sync", schema: "regional", defaultPort: 8086,
                                                      migrations: RegionalMigrations.all, signsPartnerFeed: true)
@@ -31,6 +31,7 @@ public enum RegionalSyncService: HPFServiceModule {
         routes.get("/v1/partners", .anyCaller, use: parts.registry.list)
         routes.put("/v1/partners/:partnerCode", .staff(.fundOfficer), use: parts.registry.configure)
         routes.post("/v1/partners/:partnerCode/keys", .staff(.fundOfficer), use: parts.registry.registerKey)
+        routes.delete("/v1/partners/:partnerCode/keys/:keyId", .staff(.fundOfficer), use: parts.registry.revokeKey)
         routes.post("/v1/transfers/in", .holder(orStaff: .fundOfficer), use: parts.transfersIn.start)
         let resolution = TransferResolution(runtime: runtime, feed: parts.feed)
         routes.post("/v1/transfers/:transferId/cancel", .holder(orStaff: .fundOfficer), use: resolution.cancelRequest)
@@ -52,6 +53,8 @@ public enum RegionalSyncService: HPFServiceModule {
     public static func jobs(runtime: ServiceRuntime) -> [any Service] { [unansweredJob(runtime)] }
 
     public static func recordSigner(runtime: ServiceRuntime) -> OutboxRelay.Signer? { PartnerFeed(runtime: runtime).signer }
+
+    public static func extraTopics(runtime: ServiceRuntime) -> [String] { PartnerFeed.outboundTopics(runtime: runtime) }
 
     public static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] {
         let parts = Parts(runtime: runtime)
