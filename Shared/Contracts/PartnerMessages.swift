@@ -193,3 +193,33 @@ extension TransferApplication: PartnerAddressed {}
 extension TransferAnswer: PartnerAddressed {}
 extension TransferOutData: PartnerAddressed {}
 extension TransferOutcome: PartnerAddressed {}
+
+/// `hpf.regional.message-refused.v1`: a partner message we refused or ignored, answered on the
+/// writer's own outbound topic, signed like every message. `code` is the refusal's code
+/// (`bad_signature`, `unknown_key`, `stale_timestamp`, `invalid_timestamp`, `revoked_key`,
+/// `expired_key`, `missing_signature`, `source_mismatch`, `unknown_partner`, `duplicate_event`,
+/// `invalid_payload`, `malformed_event`, `unknown_event_type`, `rule_violation`); `messageId`,
+/// `messageType` and `letterNumber` are what could be read of the refused message.
+public struct MessageRefused: Codable, Sendable, Equatable, PartnerAddressed {
+    public var messageId: String?
+    public var messageType: String?
+    public var letterNumber: String?
+    /// The city whose message it was (the refusal goes to it), and ours.
+    public var toCity: String
+    public var fromCity: String
+    public var code: String
+    public var detail: String
+
+    public init(messageId: String?, messageType: String?, letterNumber: String?, toCity: String, fromCity: String, code: String, detail: String) {
+        self.messageId = messageId
+        self.messageType = messageType
+        self.letterNumber = letterNumber
+        self.toCity = toCity
+        self.fromCity = fromCity
+        self.code = code
+        self.detail = detail
+    }
+
+    public var receivingCity: String { toCity }
+    public var sendingCity: String { fromCity }
+}

@@ -77,6 +77,8 @@ public enum EventType: String, CaseIterable, Sendable {
     case transferDisputed = "hpf.regional.transfer-disputed.v1"
     case transferFailed = "hpf.regional.transfer-failed.v1"
     case transferCancelled = "hpf.regional.transfer-cancelled.v1"
+    /// Our answer to a partner message we refused or ignored (§17): which message, and why.
+    case messageRefused = "hpf.regional.message-refused.v1"
     case eventDeadLettered = "hpf.deadletter.event-rejected.v1"
 
     public var topic: Topic {
@@ -89,7 +91,7 @@ public enum EventType: String, CaseIterable, Sendable {
         // Partner messages travel both ways: a partner's come in on the shared inbound topic, ours
         // go out on each city's own topic (`Topic.partnerOutbound(city:)`).
         case .transferApplication, .transferAccepted, .transferRefused, .transferOutData, .transferConfirmed, .transferDisputed,
-             .transferFailed, .transferCancelled: .partnerInbound
+             .transferFailed, .transferCancelled, .messageRefused: .partnerInbound
         case .subsidyGranted, .socialInsuranceSubsidyDecided, .entrepreneurshipEligible: .subsidyEvents
         case .withdrawalRequested, .payoutRequested, .withdrawalPaid, .payoutFailed, .withdrawalRejected: .withdrawalEvents
         case .payoutInstruction: .payoutInstructions

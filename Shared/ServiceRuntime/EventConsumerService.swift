@@ -197,6 +197,7 @@ public final class EventConsumerService: Service, Sendable {
                     guard try await self.claim(eventID: inboxID, outcome: "dead_lettered:\(reason.rawValue)", on: connection) else { return false }
                     let event = CloudEvent(source: source, type: EventType.eventDeadLettered.rawValue, subject: key, data: letter)
                     try await Outbox.enqueue(event, topic: Topic.deadLetter.name, aggregateType: "dead_letter", on: connection, logger: logger)
+                    try await subscription.answerRefusal?(message, reason, letter.detail, connection)
                     return true
                 }
                 if written {

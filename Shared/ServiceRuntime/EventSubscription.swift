@@ -51,18 +51,25 @@ public struct EventSubscription: Sendable {
     /// Whether each record must carry its topic writer's event signature (`EventSignature`).
     /// Always, for the services; only tests reading topics of their own make records without one.
     public let verifiesWriter: Bool
+    /// Tells a record's writer that it was refused (the partner feed's `message-refused`), inside
+    /// the transaction that records the dead letter: the answer leaves exactly once.
+    public let answerRefusal: (@Sendable (_ message: KafkaMessage, _ reason: DeadLetter.Reason, _ detail: String,
+                                          _ connection: PostgresConnection) async throws -> Void)?
 
     public init(consumerName: String, topics: [Topic], handlers: [EventHandler],
                 verify: (@Sendable (KafkaMessage) async throws -> EventRejection?)? = nil, deadLetterDuplicates: Bool = false,
-                redact: (@Sendable ([UInt8]) -> [UInt8])? = nil) {
+                redact: (@Sendable ([UInt8]) -> [UInt8])? = nil,
+                answerRefusal: (@Sendable (KafkaMessage, DeadLetter.Reason, String, PostgresConnection) async throws -> Void)? = nil) {
         self.init(consumerName: consumerName, topicNames: topics.map(\.name), handlers: handlers, verify: verify,
-                  deadLetterDuplicates: deadLetterDuplicates, redact: redact)
+                  deadLetterDuplicates: deadLetterDuplicates, redact: redact, answerRefusal: answerRefusal)
     }
 
     public init(consumerName: String, topicNames: [String], handlers: [EventHandler],
                 verify: (@Sendable (KafkaMessage) async throws -> EventRejection?)? = nil, deadLetterDuplicates: Bool = false,
-                redact: (@Sendable ([UInt8]) -> [UInt8])? = nil, verifiesWriter: Bool = true) {
+                redact: (@Sendable ([UInt8]) -> [UInt8])? = nil, verifiesWriter: Bool = true,
+                answerRefusal: (@Sendable (KafkaMessage, DeadLetter.Reason, String, PostgresConnection) async throws -> Void)? = nil) {
         self.verifiesWriter = verifiesWriter
+        self.answerRefusal = answerRefusal
         self.consumerName = consumerName
         self.topics = topicNames
         self.handlers = handlers

@@ -128,6 +128,9 @@ struct GoldenEventTests {
     static let transferRefused = partner(.transferRefused, city: "320300", "3203008800001234", TransferAnswer(
         letterNumber: letter, receivingCity: "320700", sendingCity: "320300", code: "outstanding_hpf_loan",
         detail: "an HPF loan of this account is not settled"))
+    static let messageRefused = partner(.messageRefused, city: "320700", letter, MessageRefused(
+        messageId: "0b9d6c1e-5f6a-4e0c-9a51-2d0f7b8e4c11", messageType: EventType.transferOutData.rawValue, letterNumber: letter,
+        toCity: "320300", fromCity: "320700", code: "stale_timestamp", detail: "stale_timestamp"))
     static let transferOutData = partner(.transferOutData, city: "320300", "3203008800001234", TransferOutData(
         letterNumber: letter, receivingCity: "320700", sendingCity: "320300", sendingAccountNumber: "3203008800001234", principalFen: 3_600_000,
         interestFen: 27_135, amountFen: 3_627_135, openedMonth: YearMonth("2024-01")!, paidUpToMonth: YearMonth("2025-06")!,
@@ -158,6 +161,7 @@ struct GoldenEventTests {
         try check(Self.transferRefused, "partner-transfer-refused")
         try check(Self.transferOutData, "partner-transfer-out-data")
         try check(Self.transferConfirmed, "partner-transfer-confirmed")
+        try check(Self.messageRefused, "partner-message-refused")
     }
 
     @Test func transferEventsAreStable() throws {

@@ -417,6 +417,20 @@ struct TransferTests {
                 #expect(found == ["bad_signature": "bad_signature", "unknown_key": "unknown_key", "stale_timestamp": "stale_timestamp",
                                   "source_mismatch": "source_mismatch", "missing_signature": "missing_signature", "duplicate_event": "duplicate_event",
                                   "revoked_key": "revoked_key", "expired_key": "expired_key"])
+                // Huaibei is told about each refusal on its own topic, signed by us, with the message's id and the code.
+                var told: [String: String] = [:]
+                _ = try await TestStack.read(topic: Topic.partnerOutbound(city: "340600"), count: expected.count, seconds: 60) { message in
+                    guard let refusal = try? CloudEventCoding.decode(MessageRefused.self, from: message.value),
+                          refusal.type == EventType.messageRefused.rawValue, let messageId = refusal.data.messageId,
+                          let name = expected[messageId], told[name] == nil else { return false }
+                    let signed = PartnerSignature.verify(value: message.value, headers: message.headers, now: Date()) {
+                        $0 == "lyg-dev-1" ? PartnerSignature.developmentKey(city: "320700").publicKey : nil
+                    }
+                    guard (try? signed.get()) != nil, refusal.data.toCity == "340600", refusal.data.letterNumber == letter else { return false }
+                    told[name] = refusal.data.code
+                    return true
+                }
+                #expect(told == found, "every refused message is answered with its code")
                 // Nothing changed: still 02 with two steps, nothing credited.
                 let after = try await s.regional.get("/v1/transfers/\(transfer)")
                 #expect(after.string("state") == "02" && (after["steps"] as? [[String: Any]])?.count == 2)

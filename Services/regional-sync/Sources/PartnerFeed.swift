@@ -90,7 +90,30 @@ struct PartnerFeed: Sendable {
             .on(.transferCancelled, TransferOutcome.self) { event, connection in
                 try await transfersOut.cancelled(event.data, from: try partner(event), connection: connection)
             },
-        ], verify: { message in try await verify(message) }, deadLetterDuplicates: true, redact: ResidentIDRedaction.mask)
+        ], verify: { message in try await verify(message) }, deadLetterDuplicates: true, redact: ResidentIDRedaction.mask,
+           answerRefusal: { message, reason, detail, connection in try await answerRefusal(message, reason: reason, detail: detail, on: connection) })
+    }
+
+    /// Tells the writer of a refused message why, on its own outbound topic: the message's id,
+    /// type and letter number as far as they could be read, and the refusal's code. A message
+    /// that names no partner city (or us) has nobody to tell: only the dead letter keeps it.
+    func answerRefusal(_ message: KafkaMessage, reason: DeadLetter.Reason, detail: String, on connection: PostgresConnection) async throws {
+        guard let header = try? CloudEventCoding.header(from: message.value), let city = PartnerMessage.city(fromSource: header.source),
+              city != ourCity, runtime.parameters.borderPartners.value.contains(where: { $0.code == city }) else { return }
+        struct Letter: Codable, Sendable { var letterNumber: String? }
+        let letter = (try? JSONDecoder().decode(CloudEvent<Letter>.self, from: Data(message.value)))?.data.letterNumber
+        let code = switch reason {
+        case .unverified: String(detail.prefix { $0 != ":" })
+        default: reason.rawValue
+        }
+        // Echo only what identifies the message, bounded: never the refused payload itself.
+        func bounded(_ text: String?, _ limit: Int) -> String? { text.map { String($0.prefix(limit)) } }
+        let refused = MessageRefused(messageId: bounded(header.id, 100), messageType: bounded(header.type, 100), letterNumber: bounded(letter, 40),
+                                     toCity: city, fromCity: ourCity, code: code, detail: String(detail.prefix(500)))
+        let event = CloudEvent(source: PartnerMessage.source(city: ourCity), type: EventType.messageRefused.rawValue,
+                               subject: refused.letterNumber ?? refused.messageId ?? "unknown", data: refused)
+        try await Outbox.enqueue(event, topic: Topic.partnerOutbound(city: city), aggregateType: "partner-refusal",
+                                 key: refused.letterNumber ?? refused.messageId, on: connection, logger: runtime.logger)
     }
 
     /// The partner city a verified message comes from.
