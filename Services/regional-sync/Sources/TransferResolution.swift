@@ -41,7 +41,8 @@ struct TransferResolution: Sendable {
     /// has not taken it yet).
     @Sendable func cancelRequest(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let id = try TransferQueries.transferID(context)
-        let record = try await runtime.idempotentTransaction { connection -> Transfers.Record in
+        // The answer is read inside the transaction: an outage after the commit cannot turn a done write into a 503.
+        let view = try await runtime.idempotentTransaction { connection -> Transfers.View in
             guard let current = try await Transfers.load(id, connection: connection, logger: runtime.logger), current.direction == .in else {
                 throw Problem.notFound("unknown_transfer", "no transfer in \(id)")
             }
@@ -51,9 +52,8 @@ struct TransferResolution: Sendable {
                 throw Problem.conflict("transfer_not_cancellable",
                                        "the transfer is in state \(current.state.rawValue) (\(current.state.name)); cancel only in 01")
             }
-            return cancelled
+            return try await Transfers.view(cancelled, connection: connection, logger: runtime.logger)
         }
-        let view = try await runtime.database.withConnection { try await Transfers.view(record, connection: $0, logger: runtime.logger) }
         return try HTTPJSON.response(.ok, view)
     }
 
@@ -113,7 +113,7 @@ struct TransferResolution: Sendable {
         guard !body.code.isEmpty, body.code.count <= 64 else {
             throw Problem.malformed("code is required", errors: [.init(field: "code", message: "1 to 64 characters")])
         }
-        let record = try await runtime.transaction { connection -> Transfers.Record in
+        let view = try await runtime.transaction { connection -> Transfers.View in
             guard let current = try await Transfers.load(id, connection: connection, logger: runtime.logger) else {
                 throw Problem.notFound("unknown_transfer", "no transfer \(id)")
             }
@@ -121,9 +121,8 @@ struct TransferResolution: Sendable {
                 throw Problem.conflict("transfer_not_failable",
                                        "the transfer is in state \(current.state.rawValue) (\(current.state.name)); staff can fail it only in \(Self.failable(current.direction).map(\.rawValue).joined(separator: " or "))")
             }
-            return failed
+            return try await Transfers.view(failed, connection: connection, logger: runtime.logger)
         }
-        let view = try await runtime.database.withConnection { try await Transfers.view(record, connection: $0, logger: runtime.logger) }
         return try HTTPJSON.response(.ok, view)
     }
 }

@@ -36,7 +36,8 @@ struct TransfersIn: Sendable {
         }
         let partner = try registry.partner(body.partnerCity)
         let today = runtime.clock.today
-        let record = try await runtime.idempotentTransaction { connection -> Transfers.Record in
+        // The answer is read inside the transaction: an outage after the commit cannot turn a done write into a 503.
+        let view = try await runtime.idempotentTransaction { connection -> Transfers.View in
             guard try await registry.switches(partner.code, connection: connection).transfer else {
                 throw Problem.rule("transfer_not_enabled", "transfers with \(partner.name) (\(partner.code)) are switched off")
             }
@@ -62,9 +63,8 @@ struct TransfersIn: Sendable {
                                                   idNumber: id.value, receivingAccountNumber: body.accountNumber,
                                                   sendingAccountNumber: body.partnerAccountNumber, appliedOn: today)
             try await feed.send(.transferApplication, application, letter: application.letterNumber, account: body.accountNumber, on: connection)
-            return record
+            return try await Transfers.view(record, connection: connection, logger: runtime.logger)
         }
-        let view = try await runtime.database.withConnection { try await Transfers.view(record, connection: $0, logger: runtime.logger) }
         return try HTTPJSON.response(.created, view)
     }
 

@@ -69,7 +69,14 @@ enum RentPlans {
             }
             let fingerprint = String(decoding: try HTTPJSON.encoder().encode(body), as: UTF8.self)
             let logger = runtime.logger
-            let (id, replay) = try await runtime.idempotentTransaction { connection -> (UUID, Bool) in
+            // The answer is read inside the transaction: an outage after the commit cannot turn a done write into a 503.
+            let (view, replay) = try await runtime.idempotentTransaction { connection -> (View, Bool) in
+                func answer(_ id: UUID, replay: Bool) async throws -> (View, Bool) {
+                    guard let view = try await load(id, runtime: runtime, connection: connection) else {
+                        throw Problem.unavailable("the plan could not be read back")
+                    }
+                    return (view, replay)
+                }
                 // One lease at a time: copies of one request sent at once find the first one's plan
                 // (a replay) before the one-open-plan rule could see it as a rival.
                 try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("lease:" + body.leaseContractNumber)))", logger: logger)
@@ -80,7 +87,7 @@ enum RentPlans {
                         guard print == fingerprint else {
                             throw Problem.requestIdReused(requestId)
                         }
-                        return (id, true)
+                        return try await answer(id, replay: true)
                     }
                 }
                 guard let account = try await WithdrawalAccounts.load(body.accountNumber, connection: connection, logger: logger) else {
@@ -101,9 +108,8 @@ enum RentPlans {
                         \(body.months), \(first.description), \(first.description), 'active', \(body.requestId), \(fingerprint))
                     """, logger: logger)
                 _ = try await issueDue(asOf: today, plan: id, runtime: runtime, connection: connection)
-                return (id, false)
+                return try await answer(id, replay: false)
             }
-            guard let view = try await load(id, runtime: runtime) else { throw Problem.unavailable("the plan could not be read back") }
             return try HTTPJSON.response(replay ? .ok : .created, view)
         }
 
@@ -118,8 +124,12 @@ enum RentPlans {
     }
 
     static func load(_ id: UUID, runtime: ServiceRuntime) async throws -> View? {
+        try await runtime.database.withConnection { connection in try await load(id, runtime: runtime, connection: connection) }
+    }
+
+    static func load(_ id: UUID, runtime: ServiceRuntime, connection: PostgresConnection) async throws -> View? {
         let logger = runtime.logger
-        return try await runtime.database.withConnection { connection -> View? in
+        do {
             var view: View?
             for try await (account, status, paused, monthly, months, paid, first, next, payee) in try await connection.query("""
                 SELECT account_number, status, paused_code, monthly_fen, months, months_paid, first_month, next_month, payee #>> '{}'
