@@ -110,7 +110,7 @@ public final class EventConsumerService: Service, Sendable {
                 throw CancellationError()
             } catch {
                 // A record the check itself cannot handle (a header Postgres refuses, say) is refused too.
-                rejection = EventRejection(reason: .unverified, detail: "verification failed: \(error)")
+                rejection = EventRejection(reason: .unverified, detail: "verification_failed: \(error)")
             }
             if let rejection { return try await deadLetter(message, eventID: nil, reason: rejection.reason, detail: rejection.detail) }
         }
