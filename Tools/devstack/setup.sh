@@ -10,7 +10,7 @@ SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 # --- System packages ---------------------------------------------------------
 need_pkgs=(libssl-dev libsasl2-dev libzstd-dev liblz4-dev zlib1g-dev pkg-config build-essential
-           dpkg-dev postgresql-15 postgresql-client-15 curl jq unzip ca-certificates python3-pip)
+           dpkg-dev postgresql-15 postgresql-client-15 curl jq unzip ca-certificates python3-pip python3-venv)
 missing=()
 for p in "${need_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

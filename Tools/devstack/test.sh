@@ -14,5 +14,7 @@ bash "$here/pg.sh" reset
 bash "$here/kafka.sh" stop >/dev/null
 bash "$here/kafka.sh" start
 cd "$HPF_ROOT"
+# The published documents first: an invalid OpenAPI or AsyncAPI file fails the run.
+bash "$here/docs.sh"
 swift build --build-tests
 swift test --skip-build

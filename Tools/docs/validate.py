@@ -1,0 +1,102 @@
+"""Validates every API document in docs/ (run by `make test` through Tools/devstack/docs.sh).
+
+- OpenAPI files (docs/openapi/*.yaml): openapi-spec-validator, the reference validator.
+- AsyncAPI files (docs/asyncapi*.yaml): the official AsyncAPI 3.0.0 JSON Schema
+  (Tools/docs/asyncapi-3.0.0.schema.json, from asyncapi/spec-json-schemas, Apache-2.0).
+- Every document: every internal `$ref` resolves, and YAML keys are unique (a duplicate key
+  silently drops text).
+Prints one line per document and exits 1 if any fails.
+"""
+import glob
+import json
+import os
+import sys
+
+import jsonschema
+import yaml
+from openapi_spec_validator import validate as validate_openapi
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def load(path):
+    with open(path, encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=UniqueKeyLoader)
+
+
+def dangling_refs(document):
+    """Internal references (#/...) that point nowhere."""
+    missing = []
+
+    def resolve(pointer):
+        node = document
+        for part in pointer.lstrip("#/").split("/"):
+            part = part.replace("~1", "/").replace("~0", "~")
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                return False
+        return True
+
+    def walk(node):
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#") and not resolve(ref):
+                missing.append(ref)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(document)
+    return missing
+
+
+def main():
+    with open(os.path.join(ROOT, "Tools", "docs", "asyncapi-3.0.0.schema.json"), encoding="utf-8") as handle:
+        asyncapi_schema = json.load(handle)
+    asyncapi = jsonschema.validators.validator_for(asyncapi_schema)(asyncapi_schema)
+    failed = 0
+    openapi = sorted(glob.glob(os.path.join(ROOT, "docs", "openapi", "*.yaml")))
+    asyncapis = sorted(glob.glob(os.path.join(ROOT, "docs", "asyncapi*.yaml")))
+    if not openapi or not asyncapis:
+        print("docs: no documents found", file=sys.stderr)
+        return 1
+    for path in openapi + asyncapis:
+        name = os.path.relpath(path, ROOT)
+        problems = []
+        try:
+            document = load(path)
+            if path in openapi:
+                validate_openapi(document)
+            else:
+                problems += [f"{'/'.join(map(str, e.absolute_path))}: {e.message[:200]}" for e in asyncapi.iter_errors(document)]
+            problems += [f"$ref {ref} points nowhere" for ref in dangling_refs(document)]
+        except Exception as error:  # a parse or validation error names itself
+            problems.append(str(error).splitlines()[0][:300])
+        if problems:
+            failed += 1
+            print(f"docs: {name}: INVALID")
+            for problem in problems[:20]:
+                print(f"  {problem}")
+        else:
+            print(f"docs: {name}: valid")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
