@@ -155,6 +155,67 @@ struct GoldenEventTests {
         transferId: "1b2c3d4e-0000-4000-8000-000000000001", accountNumber: "3207000000000001", direction: .in, letterNumber: letter,
         partnerCity: "320300", state: .accountDataChecked, code: nil, on: BusinessDate("2026-03-17")!))
 
+    // The event types that had no golden file before the catalogue check below.
+    static let loan = "5a0c1f3e-0000-4000-8000-000000000001"
+    static let creditRecordAdded = event(.creditRecordAdded, "3207000000000001", CreditRecordAdded(
+        personRef: "pr-6b1e0c4d9a2f7e35", accountNumber: nil, source: "loan", reference: loan, reason: "three consecutive instalments overdue",
+        activeFrom: BusinessDate("2026-03-16")!, activeUntil: BusinessDate("2031-03-16")!))
+    static let loanRepaid = event(.loanRepaid, "3207000000000001", LoanRepaid(
+        loanId: loan, accountNumber: "3207000000000001", amountFen: 245_318, source: "bank_transfer", reference: "bank:rp-20260316-0001",
+        outstandingFen: 48_120_400, arrearsFen: 0, receivedOn: BusinessDate("2026-03-16")!))
+    static let loanSettled = event(.loanSettled, "3207000000000001", LoanSettled(
+        loanId: loan, accountNumber: "3207000000000001", settledOn: BusinessDate("2026-03-16")!))
+    static let instalmentOverdue = event(.instalmentOverdue, "3207000000000001", InstalmentOverdue(
+        loanId: loan, accountNumber: "3207000000000001", number: 7, dueOn: BusinessDate("2026-03-01")!, arrearsFen: 245_318,
+        consecutive: 1, cumulative: 2))
+    static let badCreditRecorded = event(.badCreditRecorded, "3207000000000001", BadCreditRecorded(
+        personRef: "pr-6b1e0c4d9a2f7e35", accountNumber: "3207000000000001", loanId: loan, reason: "three consecutive instalments overdue",
+        recordedOn: BusinessDate("2026-03-16")!))
+    static let repaymentDebitRequested = event(.repaymentDebitRequested, "3207000000000001", RepaymentDebitRequested(
+        repaymentId: "5a0c1f3e-0000-4000-8000-000000000002", loanId: loan, accountNumber: "3207000000000001", amountFen: 245_318,
+        requestedOn: BusinessDate("2026-03-16")!))
+    static let transferInRefused = event(.transferInRefused, "3207000000000001", TransferInRefused(
+        transferId: "1b2c3d4e-0000-4000-8000-000000000001", accountNumber: "3207000000000001", code: "account_not_active",
+        detail: "account 3207000000000001 is closed"))
+    static let transferOutCompleted = event(.transferOutCompleted, "3207000000000001", TransferOutStep(
+        transferId: "1b2c3d4e-0000-4000-8000-000000000002", accountNumber: "3207000000000001", letterNumber: "32130020260316000007",
+        receivingCity: "321300", on: BusinessDate("2026-03-18")!))
+    static let transferOutFailed = event(.transferOutFailed, "3207000000000001", TransferOutStep(
+        transferId: "1b2c3d4e-0000-4000-8000-000000000002", accountNumber: "3207000000000001", letterNumber: "32130020260316000007",
+        receivingCity: "321300", on: BusinessDate("2026-03-18")!, code: "partner_cannot_credit"))
+    static let transferDisputed = partner(.transferDisputed, city: "320700", "3207000000000001", TransferOutcome(
+        letterNumber: letter, receivingCity: "320700", sendingCity: "320300", code: "amount_mismatch",
+        detail: "amount 3627136 is not principal 3600000 + interest 27135"))
+    static let transferFailed = partner(.transferFailed, city: "320700", "3207000000000001", TransferOutcome(
+        letterNumber: letter, receivingCity: "320700", sendingCity: "320300", code: "transfer_failed", detail: "closed by staff"))
+    static let transferCancelled = partner(.transferCancelled, city: "320700", "3207000000000001", TransferOutcome(
+        letterNumber: letter, receivingCity: "320700", sendingCity: "320300", code: "cancelled_by_applicant"))
+
+    @Test func remainingEventsAreStable() throws {
+        try check(Self.creditRecordAdded, "credit-record-added")
+        try check(Self.loanRepaid, "loan-repaid")
+        try check(Self.loanSettled, "loan-settled")
+        try check(Self.instalmentOverdue, "instalment-overdue")
+        try check(Self.badCreditRecorded, "bad-credit-recorded")
+        try check(Self.repaymentDebitRequested, "repayment-debit-requested")
+        try check(Self.transferInRefused, "transfer-in-refused")
+        try check(Self.transferOutCompleted, "transfer-out-completed")
+        try check(Self.transferOutFailed, "transfer-out-failed")
+        try check(Self.transferDisputed, "partner-transfer-disputed")
+        try check(Self.transferFailed, "partner-transfer-failed")
+        try check(Self.transferCancelled, "partner-transfer-cancelled")
+    }
+
+    /// Every event type of the catalogue is pinned by at least one golden file (and `make test`
+    /// checks each golden file against its AsyncAPI schema).
+    @Test("every event type has a golden file")
+    func everyTypeHasAGoldenFile() throws {
+        let files = try FileManager.default.contentsOfDirectory(at: Self.goldenFolder, includingPropertiesForKeys: nil).filter { $0.pathExtension == "json" }
+        let covered = Set(try files.map { try CloudEventCoding.header(from: Array(try Data(contentsOf: $0))).type })
+        let missing = EventType.allCases.map(\.rawValue).filter { !covered.contains($0) }
+        #expect(missing.isEmpty, "event types without a golden file: \(missing)")
+    }
+
     @Test func partnerMessagesAreStable() throws {
         try check(Self.transferApplication, "partner-transfer-application")
         try check(Self.transferAccepted, "partner-transfer-accepted")

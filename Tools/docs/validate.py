@@ -5,6 +5,10 @@
   (Tools/docs/asyncapi-3.0.0.schema.json, from asyncapi/spec-json-schemas, Apache-2.0).
 - Every document: every internal `$ref` resolves, and YAML keys are unique (a duplicate key
   silently drops text).
+- Every golden event (Tests/ContractsTests/Golden/*.json) validates against the payload schema of
+  the AsyncAPI message whose `name` is its CloudEvents `type` (each type names exactly one message,
+  so a generic tool can map a type to its schema). The Swift tests check that every event type of
+  the catalogue has a golden file.
 Prints one line per document and exits 1 if any fails.
 """
 import glob
@@ -14,6 +18,8 @@ import sys
 
 import jsonschema
 import yaml
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT7
 from openapi_spec_validator import validate as validate_openapi
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -95,7 +101,45 @@ def main():
                 print(f"  {problem}")
         else:
             print(f"docs: {name}: valid")
+    failed += check_golden_events({os.path.relpath(p, ROOT): load(p) for p in asyncapis})
     return 1 if failed else 0
+
+
+def check_golden_events(documents):
+    """Each golden event against its message's payload schema; returns the number of failures."""
+    messages = {}
+    registry = Registry()
+    for name, document in documents.items():
+        uri = f"urn:hpf:{name}"
+        registry = registry.with_resource(uri, Resource(contents=document, specification=DRAFT7))
+        for key, message in (document.get("components", {}).get("messages", {}) or {}).items():
+            event_type = str(message.get("name", ""))
+            if event_type in messages and messages[event_type][0] != uri:
+                continue  # the same type in both documents (partner messages): either schema will do
+            if event_type in messages:
+                print(f"docs: {name}: two messages are named {event_type}")
+                return 1
+            messages[event_type] = (uri, key)
+    failed = 0
+    golden = sorted(glob.glob(os.path.join(ROOT, "Tests", "ContractsTests", "Golden", "*.json")))
+    for path in golden:
+        with open(path, encoding="utf-8") as handle:
+            event = json.load(handle)
+        name = os.path.relpath(path, ROOT)
+        if event.get("type") not in messages:
+            failed += 1
+            print(f"docs: {name}: no AsyncAPI message is named {event.get('type')}")
+            continue
+        uri, key = messages[event["type"]]
+        validator = jsonschema.Draft7Validator({"$ref": f"{uri}#/components/messages/{key}/payload"}, registry=registry)
+        errors = list(validator.iter_errors(event))
+        if errors:
+            failed += 1
+            print(f"docs: {name}: does not match {key}")
+            for error in errors[:10]:
+                print(f"  {'/'.join(map(str, error.absolute_path))}: {error.message[:200]}")
+    print(f"docs: {len(golden) - failed} of {len(golden)} golden events match their AsyncAPI schemas")
+    return failed
 
 
 if __name__ == "__main__":
