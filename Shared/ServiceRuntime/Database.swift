@@ -27,10 +27,7 @@ public struct Database: Sendable {
         self.logger = logger
         schema = config.schema
         acquireTimeout = .seconds(config.pgAcquireTimeoutSeconds)
-        var session = PostgresConnection.Configuration(host: config.pgHost, port: config.pgPort, username: config.pgUser,
-                                                       password: config.pgPassword, database: config.pgDatabase,
-                                                       tls: try config.transport.postgresConnectionTLS())
-        session.options.additionalStartupParameters = [("search_path", config.schema)]
+        var session = try config.postgresConnection(user: config.pgUser, password: config.pgPassword)
         session.options.connectTimeout = .seconds(5)
         sessionConfiguration = session
     }
@@ -118,41 +115,6 @@ public struct Database: Sendable {
     }
 }
 
-/// Classifies database errors: transient ones (connection lost, serialization failure,
-/// deadlock, server shutting down) are retried; anything else is not.
-public enum DatabaseErrors {
-    public static func isTransient(_ error: any Error) -> Bool {
-        if let error = error as? PostgresTransactionError {
-            return [error.closureError, error.commitError, error.beginError].compactMap { $0 }.contains(where: isTransient)
-        }
-        if let error = error as? PSQLError {
-            switch error.code {
-            case .server:
-                let state = error.serverInfo?[.sqlState] ?? ""
-                // Serialization failure, deadlock, too many connections, out of disk or memory, a
-                // cancelled statement, an I/O error, a read-only server (a failover caught half-way),
-                // the connection class, admin shutdown or crash.
-                return ["40001", "40P01", "53300", "53100", "53200", "57014", "58030", "25006"].contains(state) || state.hasPrefix("08") || state.hasPrefix("57P")
-            case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
-                return true
-            default:
-                return false
-            }
-        }
-        if error is TimeoutError || error is DatabaseUnavailable { return true }
-        // The pool's own errors (its circuit breaker open after failed connection attempts, a
-        // connection request timed out) and the socket's (refused, reset) mean Postgres is away.
-        let type = String(reflecting: Swift.type(of: error))
-        return ["ConnectionPoolError", "IOError", "NIOConnectionError", "ChannelError", "NIOSSLError"].contains { type.hasSuffix($0) }
-    }
-
-    public static func sqlState(_ error: any Error) -> String? {
-        (error as? PSQLError)?.serverInfo?[.sqlState]
-    }
-}
-
-public struct TimeoutError: Error {}
-
 /// The rows of one statement, read in full (`decode` works as on `PostgresRowSequence`).
 public struct QueryRows: AsyncSequence, Sendable {
     public typealias Element = PostgresRow
@@ -192,89 +154,14 @@ final class Handback: Sendable {
     }
 }
 
-/// No database connection within the acquire deadline: answered 503 with `Retry-After`.
-public struct DatabaseUnavailable: Error, CustomStringConvertible {
-    public let waited: Duration
-    public var description: String { "no database connection within \(waited.components.seconds) s" }
-}
-
-/// Runs `body`, giving up after `seconds`.
-public func withTimeout<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: .seconds(seconds))
-            throw TimeoutError()
-        }
-        defer { group.cancelAll() }
-        return try await group.next()!
-    }
-}
-
-/// Runs `body`, giving up after `seconds` without waiting for it (unlike `withTimeout`, whose
-/// task group waits for its child): work stuck on a socket that ignores cancellation, such as a
-/// query to a server that stopped answering, is cancelled and left to end on its own. For
-/// probes and rounds whose result is no longer wanted once late.
-public func withDeadline<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    let work = Task { try await body() }
-    let answer = ResumeOnce<T>()
-    return try await withTaskCancellationHandler {
-        try await withCheckedThrowingContinuation { continuation in
-            answer.wait(continuation)
-            let timer = Task {
-                try await Task.sleep(for: .seconds(seconds))
-                work.cancel()
-                answer.resume(.failure(TimeoutError()))
-            }
-            Task {
-                let result = await work.result
-                timer.cancel()
-                answer.resume(result)
-            }
-        }
-    } onCancel: {
-        // The caller stops waiting at once (a stopping service, say).
-        work.cancel()
-        answer.resume(.failure(CancellationError()))
-    }
-}
-
-/// A continuation resumed by whichever result comes first (even one that comes before the
-/// continuation is there); later ones are dropped.
-final class ResumeOnce<T: Sendable>: Sendable {
-    private enum State {
-        case idle
-        case waiting(CheckedContinuation<T, any Error>)
-        case early(Result<T, any Error>)
-        case resumed
-    }
-    private let state = Mutex(State.idle)
-
-    func wait(_ continuation: CheckedContinuation<T, any Error>) {
-        let early: Result<T, any Error>? = state.withLock { state in
-            if case .early(let result) = state {
-                state = .resumed
-                return result
-            }
-            state = .waiting(continuation)
-            return nil
-        }
-        if let early { continuation.resume(with: early) }
-    }
-
-    func resume(_ result: Result<T, any Error>) {
-        let waiter: CheckedContinuation<T, any Error>? = state.withLock { state in
-            switch state {
-            case .idle:
-                state = .early(result)
-                return nil
-            case .waiting(let continuation):
-                state = .resumed
-                return continuation
-            case .early, .resumed:
-                return nil
-            }
-        }
-        waiter?.resume(with: result)
+public extension ServiceConfig {
+    /// A single connection's settings (outside the pool) for `user`, in the service's schema: the
+    /// migrator's, the start-up probe's and the outbox relay's.
+    func postgresConnection(user: String, password: String) throws -> PostgresConnection.Configuration {
+        var configuration = PostgresConnection.Configuration(host: pgHost, port: pgPort, username: user, password: password,
+                                                             database: pgDatabase, tls: try transport.postgresConnectionTLS())
+        // Unqualified table names resolve in the service's own schema only.
+        configuration.options.additionalStartupParameters = [("search_path", schema)]
+        return configuration
     }
 }

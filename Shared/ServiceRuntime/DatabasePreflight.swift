@@ -9,9 +9,7 @@ import PostgresNIO
 /// HPF_PG_CONNECT_TIMEOUT seconds.
 enum DatabasePreflight {
     static func check(config: ServiceConfig, logger: Logger) async throws {
-        let configuration = PostgresConnection.Configuration(
-            host: config.pgHost, port: config.pgPort, username: config.pgUser, password: config.pgPassword,
-            database: config.pgDatabase, tls: try config.transport.postgresConnectionTLS())
+        let configuration = try config.postgresConnection(user: config.pgUser, password: config.pgPassword)
         let deadline = Date().addingTimeInterval(TimeInterval(config.pgConnectTimeoutSeconds))
         var attempt = 0
         while true {

@@ -29,10 +29,11 @@ enum RuntimeRoutes {
     /// younger than HPF_READY_OUTBOX_LAG; else 503 saying which. A relay that cannot publish
     /// (the broker away, its session stuck) shows here and in `hpf_outbox_oldest_unpublished_seconds`.
     static func readiness(_ runtime: ServiceRuntime) async throws -> Response {
-        async let databaseUp = runtime.database.isReachable()
         async let brokerUp = runtime.producer.isBrokerReachable(timeoutMs: 2_000)
+        // One query answers both: the database is up if it tells the outbox's age in time.
         async let outboxAge = try? withDeadline(seconds: 2) { try await OutboxRelay.oldestUnpublishedAge(runtime.database) }
-        let (db, broker, age) = await (databaseUp, brokerUp, outboxAge)
+        let (broker, age) = await (brokerUp, outboxAge)
+        let db = age != nil
         if let age { OutboxRelay.lagGauge(runtime.database).record(age) }
         let outboxBehind = (age ?? 0) > Double(runtime.config.readyOutboxLagSeconds)
         let ready = db && broker && !outboxBehind
@@ -40,7 +41,7 @@ enum RuntimeRoutes {
                              outbox: age == nil ? "unknown" : outboxBehind ? "behind" : "current",
                              outboxLagSeconds: age.map { Int64($0.rounded(.down)) })
         var response = try HTTPJSON.response(ready ? .ok : .serviceUnavailable, body)
-        if !ready { response.headers[.retryAfter] = "5" }
+        if !ready { response.headers[.retryAfter] = "\(Problem.retryAfterSeconds)" }
         return response
     }
 

@@ -48,10 +48,7 @@ public enum Migrator {
     public static func migrate(config: ServiceConfig, descriptor: ServiceDescriptor, logger: Logger) async throws {
         let all = [runtimeTables, AuditTrail.migration, ChannelRegistry.migration] + descriptor.migrations.sorted { $0.version < $1.version }
         let schema = config.schema
-        var configuration = PostgresConnection.Configuration(host: config.pgHost, port: config.pgPort, username: config.pgOwnerUser,
-                                                             password: config.pgOwnerPassword, database: config.pgDatabase,
-                                                             tls: try config.transport.postgresConnectionTLS())
-        configuration.options.additionalStartupParameters = [("search_path", schema)]
+        let configuration = try config.postgresConnection(user: config.pgOwnerUser, password: config.pgOwnerPassword)
         let connection: PostgresConnection
         do {
             connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)

@@ -68,9 +68,12 @@ public struct Problem: HTTPResponseError, Sendable {
         conflict("duplicate_request_mismatch", "requestId \(requestId) was already used with a different body")
     }
 
+    /// What a 503 tells the caller to wait before retrying (`Retry-After`).
+    public static let retryAfterSeconds = 5
+
     /// 503: the database or broker is away; nothing was done, and the caller may retry after
     /// `retryAfter` seconds with the same `requestId`.
-    public static func unavailable(_ detail: String, retryAfter: Int = 5) -> Problem {
+    public static func unavailable(_ detail: String, retryAfter: Int = retryAfterSeconds) -> Problem {
         var problem = Problem(.serviceUnavailable, code: "dependency_unavailable", title: "Service unavailable", detail: detail)
         problem.headers[.retryAfter] = "\(retryAfter)"
         return problem

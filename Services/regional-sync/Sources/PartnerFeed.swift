@@ -35,6 +35,9 @@ struct PartnerFeed: Sendable {
 
     var ourCity: String { runtime.parameters.cityCode.value }
 
+    /// A border-region partner city other than us (§17).
+    func isPartner(_ city: String) -> Bool { city != ourCity && runtime.parameters.borderPartners.value.contains { $0.code == city } }
+
     /// Sends a partner message in the caller's transaction. `account` is our account number (the
     /// subject); the record key is the letter number, so every message about one letter stays in
     /// order. The relay signs it when it publishes it (`signer`), so the signing time is the
@@ -50,8 +53,8 @@ struct PartnerFeed: Sendable {
 
     /// Every partner city's outbound topic (created at start, like the catalogue's).
     static func outboundTopics(runtime: ServiceRuntime) -> [String] {
-        let ours = runtime.parameters.cityCode.value
-        return runtime.parameters.borderPartners.value.map(\.code).filter { $0 != ours }.map { Topic.partnerOutbound(city: $0) }
+        let feed = PartnerFeed(runtime: runtime)
+        return runtime.parameters.borderPartners.value.map(\.code).filter(feed.isPartner).map { Topic.partnerOutbound(city: $0) }
     }
 
     /// Signs what the relay publishes on the partner-outbound topics, over its exact bytes, now.
@@ -99,7 +102,7 @@ struct PartnerFeed: Sendable {
     /// that names no partner city (or us) has nobody to tell: only the dead letter keeps it.
     func answerRefusal(_ message: KafkaMessage, reason: DeadLetter.Reason, detail: String, on connection: PostgresConnection) async throws {
         guard let header = try? CloudEventCoding.header(from: message.value), let city = PartnerMessage.city(fromSource: header.source),
-              city != ourCity, runtime.parameters.borderPartners.value.contains(where: { $0.code == city }) else { return }
+              isPartner(city) else { return }
         struct Letter: Codable, Sendable { var letterNumber: String? }
         let letter = (try? JSONDecoder().decode(CloudEvent<Letter>.self, from: Data(message.value)))?.data.letterNumber
         let code = switch reason {
@@ -155,7 +158,7 @@ struct PartnerFeed: Sendable {
               let city = PartnerMessage.city(fromSource: header.source), city == stored?.city else {
             return EventRejection(reason: .unverified, detail: "source_mismatch: the message's source is not the city whose key signed it")
         }
-        guard runtime.parameters.borderPartners.value.contains(where: { $0.code == city }), city != ourCity else {
+        guard isPartner(city) else {
             return EventRejection(reason: .unverified, detail: "unknown_partner: \(city)")
         }
         return nil

@@ -142,6 +142,8 @@ struct PartnerRegistry: Sendable {
     @Sendable func revokeKey(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let code = try partnerCode(context)
         let keyId = try context.parameters.require("keyId")
+        // Key ids are 1 to 64 characters (as registered): anything else names no key.
+        guard (1...64).contains(keyId.count) else { throw Problem.notFound("unknown_key", "\(code) has no such key") }
         var revokedAt: Date?
         for try await at in try await runtime.database.query("""
             UPDATE partner_keys SET revoked_at = coalesce(revoked_at, now()) WHERE key_id = \(keyId) AND partner_code = \(code) RETURNING revoked_at

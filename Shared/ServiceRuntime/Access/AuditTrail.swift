@@ -83,17 +83,21 @@ public struct AuditTrail: Sendable {
         for try await (seq, hash) in try await database.query("SELECT seq, hash FROM audit_head WHERE id = 1").decode((Int64, ByteBuffer).self) {
             head = (seq, Array(hash.readableBytesView))
         }
-        var previous = [UInt8](repeating: 0, count: 32)
-        var expected: Int64 = 1
-        let rows = try await database.query("SELECT seq, record, prev_hash, hash FROM audit_records WHERE seq <= \(head.seq) ORDER BY seq")
-        for try await (seq, record, prevBytes, hashBytes) in rows.decode((Int64, String, ByteBuffer, ByteBuffer).self) {
-            let prev = Array(prevBytes.readableBytesView)
-            let hash = Array(hashBytes.readableBytesView)
-            guard seq == expected, prev == previous, hash == Self.hash(previous: previous, seq: seq, record: record) else {
-                return Verification(verified: false, records: Int(expected - 1), brokenAtSeq: expected)
+        // The whole chain streams through one leased connection (`Database.query` would hold it
+        // all in memory at once).
+        let (previous, expected) = try await database.withConnection { connection -> ([UInt8], Int64) in
+            var previous = [UInt8](repeating: 0, count: 32)
+            var expected: Int64 = 1
+            let rows = try await connection.query("SELECT seq, record, prev_hash, hash FROM audit_records WHERE seq <= \(head.seq) ORDER BY seq",
+                                                  logger: database.logger)
+            for try await (seq, record, prevBytes, hashBytes) in rows.decode((Int64, String, ByteBuffer, ByteBuffer).self) {
+                let prev = Array(prevBytes.readableBytesView)
+                let hash = Array(hashBytes.readableBytesView)
+                guard seq == expected, prev == previous, hash == Self.hash(previous: previous, seq: seq, record: record) else { break }
+                previous = hash
+                expected += 1
             }
-            previous = hash
-            expected += 1
+            return (previous, expected)
         }
         guard expected - 1 == head.seq, head.seq == 0 || head.hash == previous else {
             return Verification(verified: false, records: Int(expected - 1), brokenAtSeq: expected)
