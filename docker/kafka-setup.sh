@@ -11,9 +11,10 @@
 #       to finish) signs in over the SASL_SSL listener as admin, checking the broker's certificate
 #       against /certs/ca.pem, and then
 #         - creates or updates the SCRAM-SHA-512 user of each service and of the payment-channel
-#           adapter (kafka-configs --alter --add-config, an upsert: a changed password takes effect at
-#           the next `docker compose up`), and the optional example users analytics and partner-city
-#           when their password is given;
+#           adapter, which here also stands in for the bank's adapter (kafka-configs --alter
+#           --add-config, an upsert: a changed password takes effect at the next `docker compose
+#           up`), and the optional example users analytics and partner-city when their password is
+#           given;
 #         - adds their ACLs (kafka-acls --add; adding an ACL that exists changes nothing).
 #       Users and ACLs dropped from this file are not removed from the broker: list them with
 #       kafka-acls.sh --list and remove them with kafka-acls.sh --remove (see compose.yaml).
@@ -54,6 +55,8 @@ WITHDRAWAL_EVENTS=hpf.withdrawal.events.v1
 PAYOUT_INSTRUCTIONS=hpf.withdrawal.payout-instructions.v1
 LOAN_EVENTS=hpf.loan.events.v1
 REGIONAL_EVENTS=hpf.regional.events.v1
+# Channel-only, like the payout instructions: transfers out for the bank to pay (Topic.transferPayoutInstructions).
+TRANSFER_PAYOUT_INSTRUCTIONS=hpf.regional.transfer-payout-instructions.v1
 # One outbound partner topic per partner city: $PARTNER_OUTBOUND_PREFIX<city code>.v1
 # (Topic.partnerOutbound(city:)). The shared hpf.regional.partner-outbound.v1 of earlier versions
 # is no longer written or created.
@@ -144,7 +147,7 @@ grant() {
   service  subsidy        "$SUBSIDY_EVENTS"                                 "$ENROLMENT_EVENTS $CONTRIBUTION_EVENTS"
   service  withdrawal     "$WITHDRAWAL_EVENTS $PAYOUT_INSTRUCTIONS"         "$ENROLMENT_EVENTS $CONTRIBUTION_EVENTS"
   service  loan           "$LOAN_EVENTS"                                    "$ENROLMENT_EVENTS $CONTRIBUTION_EVENTS $REGIONAL_EVENTS"
-  service  regional-sync  "$REGIONAL_EVENTS"                                "$ENROLMENT_EVENTS $CONTRIBUTION_EVENTS $WITHDRAWAL_EVENTS $LOAN_EVENTS $PARTNER_INBOUND"
+  service  regional-sync  "$REGIONAL_EVENTS $TRANSFER_PAYOUT_INSTRUCTIONS"  "$ENROLMENT_EVENTS $CONTRIBUTION_EVENTS $WITHDRAWAL_EVENTS $LOAN_EVENTS $PARTNER_INBOUND"
   # regional-sync also writes the partner feed, one topic per partner city, which it creates at
   # start for every border partner of its policy parameters: Write and Create under the prefix.
   allow regional-sync prefixed "Write Describe Create" --topic "$PARTNER_OUTBOUND_PREFIX"
@@ -154,11 +157,18 @@ grant() {
   # hpfctl.payment-channel.<id>, a production adapter hpf.payment-channel[.<id>].
   allow payment-channel literal "Read Describe" --topic "$PAYOUT_INSTRUCTIONS"
   allow payment-channel prefixed "Read" --group hpfctl.payment-channel --group hpf.payment-channel
+  # The bank's adapter reads the transfer payout instructions (a transfer out's balance for our bank
+  # to pay to the receiving centre; no personal data, but an order to move money) and confirms each
+  # on regional-sync over HTTP as the `bank` channel. This stack has no bank user of its own, so the
+  # payment-channel user, which already reads the other payout instructions, reads these too (its
+  # groups above); a deployment with a separate bank adapter gives that adapter's user this Read
+  # instead. No other user reads the topic, except the optional partner-city example below.
+  allow payment-channel literal "Read Describe" --topic "$TRANSFER_PAYOUT_INSTRUCTIONS"
 
   # Optional example: a reporting consumer that reads the six events topics, which carry masked
-  # payees, and not the payout instructions, the partner feed or the dead letters. Kafka ACLs have
-  # no wildcard inside a name, and the prefix hpf. would include the payout instructions, so the
-  # topics are listed one by one.
+  # payees, and not the payout instructions (either kind), the partner feed or the dead letters.
+  # Kafka ACLs have no wildcard inside a name, and the prefix hpf. would include the payout
+  # instructions, so the topics are listed one by one.
   if [ -n "${ANALYTICS_KAFKA_PASSWORD-}" ]; then
     user analytics ANALYTICS_KAFKA_PASSWORD
     allow analytics literal "Read Describe" --topic "$ENROLMENT_EVENTS" --topic "$CONTRIBUTION_EVENTS" \
@@ -173,6 +183,8 @@ grant() {
   # 321300 Suqian. A real deployment gives every city its own user, with Read on its own topic
   # $PARTNER_OUTBOUND_PREFIX<its code>.v1 only. On a broker set up by an earlier version, this
   # user's Read on the old hpf.regional.partner-outbound.v1 stays until removed (kafka-acls --remove).
+  # The simulator also plays the banks between the centres, so this example user reads (and may
+  # create) the transfer payout instructions too; a real city's user never gets them.
   if [ -n "${PARTNER_CITY_KAFKA_PASSWORD-}" ]; then
     user partner-city PARTNER_CITY_KAFKA_PASSWORD
     local city
@@ -185,6 +197,7 @@ grant() {
     # Create on these two names lets it make them, not read any other; a real city's own system,
     # which only reads, needs no Create.
     allow partner-city literal "Create" "${outbound[@]}"
+    allow partner-city literal "Read Describe Create" --topic "$TRANSFER_PAYOUT_INSTRUCTIONS"
     allow partner-city prefixed "Read" --group hpfctl.partner-city --group hpf.partner-city
   fi
   echo "kafka-setup: done"

@@ -11,8 +11,9 @@ import Policy
 /// number (one letter's messages stay in order). `receivingCity` is the centre the person moves to (it writes the contact letter),
 /// `sendingCity` the one that holds the account now.
 ///
-/// Unlike the internal topics, these carry the person's name and resident ID number: the other
-/// centre needs them to match the person (CONTRACT.md, "only where a partner needs them").
+/// Unlike the internal topics, contact letters carry the person's name and resident ID number: the
+/// other centre needs them to match the person (CONTRACT.md, "only where a partner needs them"),
+/// and only it can read them (they are sealed to its key).
 public enum PartnerMessage {
     /// The CloudEvents `source` of a partner city's messages.
     public static func source(city: String) -> String { "/hpf-partner/\(city)" }
@@ -66,29 +67,70 @@ public enum TransferState: String, Codable, Sendable, CaseIterable {
 }
 
 /// `hpf.regional.transfer-application.v1` (转移接续联系函): the receiving centre asks the sending
-/// centre to transfer the person's account.
+/// centre to transfer the person's account. The person's name and resident ID number travel only
+/// inside `personal`, sealed to the sending centre's registered encryption key
+/// (`SealedPersonalData`), so only that centre can read them whatever the broker's ACLs are.
+/// `name` and `idNumber` in clear are the first version's fields: we never write them, and accept
+/// them from a partner only until it has registered our encryption key (deprecated).
 public struct TransferApplication: Codable, Sendable, Equatable {
     public var letterNumber: String
     public var receivingCity: String
     public var sendingCity: String
-    public var name: String
-    public var idNumber: String
+    /// The name and ID number, sealed to the sending centre (see `SealedPersonalData`).
+    public var personal: SealedPersonalData?
+    /// Deprecated (clear text; inbound only): use `personal`.
+    public var name: String?
+    /// Deprecated (clear text; inbound only): use `personal`.
+    public var idNumber: String?
     /// The person's account at the receiving centre (where the money goes).
     public var receivingAccountNumber: String
     /// The person's account at the sending centre, when the person knows it.
     public var sendingAccountNumber: String?
     public var appliedOn: BusinessDate
 
-    public init(letterNumber: String, receivingCity: String, sendingCity: String, name: String, idNumber: String,
+    public init(letterNumber: String, receivingCity: String, sendingCity: String, personal: SealedPersonalData?,
                 receivingAccountNumber: String, sendingAccountNumber: String?, appliedOn: BusinessDate) {
         self.letterNumber = letterNumber
         self.receivingCity = receivingCity
         self.sendingCity = sendingCity
-        self.name = name
-        self.idNumber = idNumber
+        self.personal = personal
         self.receivingAccountNumber = receivingAccountNumber
         self.sendingAccountNumber = sendingAccountNumber
         self.appliedOn = appliedOn
+    }
+}
+
+/// What a contact letter says about the person: the plaintext inside `SealedPersonalData`
+/// (JSON `{"name": ..., "idNumber": ...}`). The resident ID number identifies the person; the
+/// name is for the staff who read the letter and is not matched (names are written in several
+/// ways across systems).
+public struct PersonalFields: Codable, Sendable, Equatable {
+    public var name: String
+    public var idNumber: String
+
+    public init(name: String, idNumber: String) {
+        self.name = name
+        self.idNumber = idNumber
+    }
+}
+
+/// Personal fields sealed to one partner centre with HPKE (RFC 9180, base mode) over
+/// DHKEM(X25519, HKDF-SHA256), HKDF-SHA256 and ChaCha20-Poly1305 (suite ids 0x0020, 0x0001,
+/// 0x0003), `info` = `hpf-partner-personal-data/v1`, additional data = the letter number (a
+/// sealed box cannot be moved to another letter). `keyId` names the recipient's registered
+/// encryption key; `encapsulatedKey` and `ciphertext` are base64.
+public struct SealedPersonalData: Codable, Sendable, Equatable {
+    public static let suiteName = "X25519-HKDF-SHA256-ChaCha20Poly1305"
+    public var suite: String
+    public var keyId: String
+    public var encapsulatedKey: String
+    public var ciphertext: String
+
+    public init(suite: String = SealedPersonalData.suiteName, keyId: String, encapsulatedKey: String, ciphertext: String) {
+        self.suite = suite
+        self.keyId = keyId
+        self.encapsulatedKey = encapsulatedKey
+        self.ciphertext = ciphertext
     }
 }
 

@@ -140,3 +140,27 @@ public struct TransferInRefused: Codable, Sendable, Equatable {
         self.detail = detail
     }
 }
+
+/// `hpf.regional.transfer-payout-instruction.v1`, on the channel-only
+/// `hpf.regional.transfer-payout-instructions.v1` (§17, transfer out): the ledger has debited the
+/// whole balance; our bank pays `amountFen` to the receiving centre's settlement account (which
+/// the bank holds on file by city code: no person's data travels) and confirms on
+/// `POST /v1/transfer-payouts/{payoutId}/confirmation`. The transfer-out data goes to the partner
+/// only once the money is paid.
+public struct TransferPayoutInstruction: Codable, Sendable, Equatable {
+    public var payoutId: String
+    public var transferId: String
+    public var letterNumber: String
+    public var receivingCity: String
+    public var amountFen: Fen
+    public var requestedOn: BusinessDate
+
+    public init(payoutId: String, transferId: String, letterNumber: String, receivingCity: String, amountFen: Fen, requestedOn: BusinessDate) {
+        self.payoutId = payoutId
+        self.transferId = transferId
+        self.letterNumber = letterNumber
+        self.receivingCity = receivingCity
+        self.amountFen = amountFen
+        self.requestedOn = requestedOn
+    }
+}

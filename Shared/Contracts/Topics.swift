@@ -9,6 +9,9 @@ public enum Topic: String, CaseIterable, Sendable {
     case payoutInstructions = "hpf.withdrawal.payout-instructions.v1"
     case loanEvents = "hpf.loan.events.v1"
     case regionalEvents = "hpf.regional.events.v1"
+    /// Transfer-out payouts for our bank (the channel-only `bank` user): like the withdrawal
+    /// payout instructions, kept off the analytics topics.
+    case transferPayoutInstructions = "hpf.regional.transfer-payout-instructions.v1"
     /// Every partner city's messages to us, each signed by its sender. Ours to a city go on that
     /// city's own topic (`partnerOutbound(city:)`).
     case partnerInbound = "hpf.regional.partner-inbound.v1"
@@ -68,6 +71,8 @@ public enum EventType: String, CaseIterable, Sendable {
     case transferOutFailed = "hpf.regional.transfer-out-failed.v1"
     case monthsRecognised = "hpf.regional.months-recognised.v1"
     case transferStateChanged = "hpf.regional.transfer-state-changed.v1"
+    /// A transfer out's balance, for our bank to pay to the receiving centre.
+    case transferPayoutInstruction = "hpf.regional.transfer-payout-instruction.v1"
     // The partner feed (PartnerMessages.swift): the same types both ways; `topic` is where we write them.
     case transferApplication = "hpf.regional.transfer-application.v1"
     case transferAccepted = "hpf.regional.transfer-accepted.v1"
@@ -95,6 +100,7 @@ public enum EventType: String, CaseIterable, Sendable {
         case .subsidyGranted, .socialInsuranceSubsidyDecided, .entrepreneurshipEligible: .subsidyEvents
         case .withdrawalRequested, .payoutRequested, .withdrawalPaid, .payoutFailed, .withdrawalRejected: .withdrawalEvents
         case .payoutInstruction: .payoutInstructions
+        case .transferPayoutInstruction: .transferPayoutInstructions
         case .loanApplicationDecided, .loanDisbursed, .loanRepaid, .loanSettled, .instalmentOverdue, .badCreditRecorded,
              .repaymentDebitRequested: .loanEvents
         case .eventDeadLettered: .deadLetter

@@ -35,7 +35,7 @@ public enum EventSignature {
         case .subsidyEvents: .service("subsidy")
         case .withdrawalEvents, .payoutInstructions: .service("withdrawal")
         case .loanEvents: .service("loan")
-        case .regionalEvents: .service("regional-sync")
+        case .regionalEvents, .transferPayoutInstructions: .service("regional-sync")
         case .partnerInbound: .partner
         case .deadLetter, nil: topic.hasPrefix(Topic.partnerOutboundPrefix) ? .partner : .anyService
         }

@@ -22,6 +22,7 @@ import Policy
 /// | HPF_METRICS_PUBLIC | true: /metrics open; false: staff only [true] |
 /// | HPF_PERSON_KEY_SECRET | required outside development (at least 32 bytes); a public dev value in development |
 /// | HPF_PARTNER_KEY_ID / HPF_PARTNER_SIGNING_KEY | lyg-dev-1 / base64 raw Ed25519 private key, required by regional-sync outside development (the development key only in development) |
+/// | HPF_PARTNER_DECRYPTION_KEY_ID / HPF_PARTNER_DECRYPTION_KEY | lyg-dev-enc-1 / base64 raw X25519 private key that opens the personal fields partners seal to us, required by regional-sync outside development (the development key only in development) |
 /// | HPF_BUSINESS_DATE | unset = today in Asia/Shanghai; a fixed YYYY-MM-DD for demos and tests |
 /// | HPF_LOG_LEVEL / HPF_LOG_FORMAT | info / json (or text) |
 /// | HPF_EVENT_KEY_ID / HPF_EVENT_SIGNING_KEY | this service's key for signing every event it publishes (base64 raw Ed25519 private key), required outside development [<service>-dev-1 / the development key] |
@@ -74,6 +75,9 @@ public struct ServiceConfig: Sendable {
     /// the development key).
     public var partnerKeyId: String
     public var partnerSigningKey: String
+    /// Our X25519 key for the personal fields partners seal to us (HPKE), and its key id.
+    public var partnerDecryptionKeyId: String
+    public var partnerDecryptionKey: String
     public var logLevel: String
     public var jsonLogs: Bool
     public var relayBatchSize: Int
@@ -173,6 +177,19 @@ public struct ServiceConfig: Sendable {
                 developmentValues.append("HPF_PARTNER_SIGNING_KEY")
             } else if !development, Data(base64Encoded: partnerSigningKey) == developmentKey.rawRepresentation {
                 settings.problem("HPF_PARTNER_SIGNING_KEY", "is the public development key")
+            }
+        }
+        partnerDecryptionKeyId = settings.text("HPF_PARTNER_DECRYPTION_KEY_ID", default: "lyg-dev-enc-1")
+        partnerDecryptionKey = settings.text("HPF_PARTNER_DECRYPTION_KEY", secret: true) ?? ""
+        if !partnerDecryptionKey.isEmpty, Data(base64Encoded: partnerDecryptionKey)?.count != 32 {
+            settings.problem("HPF_PARTNER_DECRYPTION_KEY", "is not a base64 raw 32-byte X25519 private key")
+        } else if descriptor.signsPartnerFeed {
+            let developmentKey = PartnerSealing.developmentKey(city: PolicyParameters.lianyungang2025.cityCode.value)
+            if partnerDecryptionKey.isEmpty {
+                if !development { settings.problem("HPF_PARTNER_DECRYPTION_KEY", "is required outside development") }
+                developmentValues.append("HPF_PARTNER_DECRYPTION_KEY")
+            } else if !development, Data(base64Encoded: partnerDecryptionKey) == developmentKey.rawRepresentation {
+                settings.problem("HPF_PARTNER_DECRYPTION_KEY", "is the public development key")
             }
         }
         // The identity provider: required outside development, its keys well-formed and none of

@@ -121,7 +121,9 @@ struct GoldenEventTests {
     }
     static let letter = "32070020260316000001"
     static let transferApplication = partner(.transferApplication, city: "320700", "3207000000000001", TransferApplication(
-        letterNumber: letter, receivingCity: "320700", sendingCity: "320300", name: "张伟", idNumber: "11010519491231002X",
+        letterNumber: letter, receivingCity: "320700", sendingCity: "320300",
+        personal: SealedPersonalData(keyId: "320300-enc-2026", encapsulatedKey: "DW3VD6ekAjc1vn71EyIlrvEG3jhjJ1nco9/7dyEjI2o=",
+                                     ciphertext: "k4yt8Tf0t9PZ8hxUCHnMfZvzXiyNzDj74zCX42JATNNXwssec476jpA9Z4iPCXL71G6R89LMuAPfG51tFQ=="),
         receivingAccountNumber: "3207000000000001", sendingAccountNumber: nil, appliedOn: BusinessDate("2026-03-16")!))
     static let transferAccepted = partner(.transferAccepted, city: "320300", "3203008800001234", TransferAnswer(
         letterNumber: letter, receivingCity: "320700", sendingCity: "320300"))
@@ -190,6 +192,9 @@ struct GoldenEventTests {
         letterNumber: letter, receivingCity: "320700", sendingCity: "320300", code: "transfer_failed", detail: "closed by staff"))
     static let transferCancelled = partner(.transferCancelled, city: "320700", "3207000000000001", TransferOutcome(
         letterNumber: letter, receivingCity: "320700", sendingCity: "320300", code: "cancelled_by_applicant"))
+    static let transferPayoutInstruction = event(.transferPayoutInstruction, "3207000000000001", TransferPayoutInstruction(
+        payoutId: "2c3d4e5f-0000-4000-8000-000000000001", transferId: "1b2c3d4e-0000-4000-8000-000000000002",
+        letterNumber: "32130020260316000007", receivingCity: "321300", amountFen: 250_000, requestedOn: BusinessDate("2026-03-17")!))
 
     @Test func remainingEventsAreStable() throws {
         try check(Self.creditRecordAdded, "credit-record-added")
@@ -204,6 +209,7 @@ struct GoldenEventTests {
         try check(Self.transferDisputed, "partner-transfer-disputed")
         try check(Self.transferFailed, "partner-transfer-failed")
         try check(Self.transferCancelled, "partner-transfer-cancelled")
+        try check(Self.transferPayoutInstruction, "transfer-payout-instruction")
     }
 
     /// Every event type of the catalogue is pinned by at least one golden file (and `make test`

@@ -436,19 +436,25 @@ struct AccessTests {
         production["HPF_EVENT_KEYS"] = #"[{"keyId":"c-1","service":"contribution","publicKey":"\#(Curve25519Key().privateKey.publicKey.rawRepresentation.base64EncodedString())"}]"#
         production["HPF_PERSON_KEY_SECRET"] = nil
         production["HPF_PARTNER_SIGNING_KEY"] = nil
+        production["HPF_PARTNER_DECRYPTION_KEY"] = nil
         let missing = ServiceConfig(descriptor: RegionalSyncService.descriptor, environment: production)
-        #expect(Set(missing.problems.map(\.variable)) == ["HPF_PERSON_KEY_SECRET", "HPF_PARTNER_SIGNING_KEY"])
+        #expect(Set(missing.problems.map(\.variable)) == ["HPF_PERSON_KEY_SECRET", "HPF_PARTNER_SIGNING_KEY", "HPF_PARTNER_DECRYPTION_KEY"])
         production["HPF_PERSON_KEY_SECRET"] = ServiceConfig.developmentPersonKeySecret
         production["HPF_PARTNER_SIGNING_KEY"] = PartnerSignature.developmentKey(city: "320700").rawRepresentation.base64EncodedString()
+        production["HPF_PARTNER_DECRYPTION_KEY"] = PartnerSealing.developmentKey(city: "320700").rawRepresentation.base64EncodedString()
         let public_ = ServiceConfig(descriptor: RegionalSyncService.descriptor, environment: production)
-        #expect(Set(public_.problems.map(\.variable)) == ["HPF_PERSON_KEY_SECRET", "HPF_PARTNER_SIGNING_KEY"], "development values refused")
+        #expect(Set(public_.problems.map(\.variable)) == ["HPF_PERSON_KEY_SECRET", "HPF_PARTNER_SIGNING_KEY", "HPF_PARTNER_DECRYPTION_KEY"],
+                "development values refused")
         production["HPF_PERSON_KEY_SECRET"] = String(repeating: "k", count: 40)
         production["HPF_PARTNER_SIGNING_KEY"] = Curve25519Key().privateKey.rawRepresentation.base64EncodedString()
+        production["HPF_PARTNER_DECRYPTION_KEY"] = Curve25519.KeyAgreement.PrivateKey().rawRepresentation.base64EncodedString()
         #expect(ServiceConfig(descriptor: RegionalSyncService.descriptor, environment: production).problems.isEmpty)
         production["HPF_PARTNER_SIGNING_KEY"] = "not-a-key"
-        #expect(ServiceConfig(descriptor: ContributionService.descriptor, environment: production).problems.map(\.variable) == ["HPF_PARTNER_SIGNING_KEY"],
-                "a malformed key is refused even where it is not needed")
+        production["HPF_PARTNER_DECRYPTION_KEY"] = "bm90LWEta2V5"
+        #expect(ServiceConfig(descriptor: ContributionService.descriptor, environment: production).problems.map(\.variable)
+                    == ["HPF_PARTNER_SIGNING_KEY", "HPF_PARTNER_DECRYPTION_KEY"], "a malformed key is refused even where it is not needed")
         production["HPF_PARTNER_SIGNING_KEY"] = nil
+        production["HPF_PARTNER_DECRYPTION_KEY"] = nil
 
         var env = production
         env["HPF_ENV"] = "staging"

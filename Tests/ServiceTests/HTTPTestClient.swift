@@ -108,6 +108,7 @@ enum TestIdentity: Sendable {
         }
         if method == "POST", route.hasPrefix("/v1/payouts/") { return .channel("wechat") }
         if method == "POST", route == "/v1/social-insurance/payments" { return .channel("social_insurance") }
+        if method == "POST", route == "/v1/transfers/settlements" || route.hasPrefix("/v1/transfer-payouts/") { return .channel("bank") }
         if method == "POST", route.hasPrefix("/v1/loans/"), route.hasSuffix("/repayments"), body.contains("bank_transfer") { return .channel("bank") }
         return .officer
     }

@@ -124,9 +124,10 @@ struct StartupTests {
         // instance disagree with the others on the shared stack); each is a distinctive text to look for.
         let personSecret = ServiceConfig.developmentPersonKeySecret
         let signingKey = PartnerSignature.developmentKey(city: "320700").rawRepresentation.base64EncodedString()
+        let decryptionKey = PartnerSealing.developmentKey(city: "320700").rawRepresentation.base64EncodedString()
         let run = try ServiceProcess("regional-sync", environment: [
             "HPF_ENV": "development", "HPF_LOG_LEVEL": "trace", "HPF_HTTP_PORT": "0", "HPF_PERSON_KEY_SECRET": personSecret,
-            "HPF_PARTNER_SIGNING_KEY": signingKey, "HPF_SHUTDOWN_TIMEOUT": "10",
+            "HPF_PARTNER_SIGNING_KEY": signingKey, "HPF_PARTNER_DECRYPTION_KEY": decryptionKey, "HPF_SHUTDOWN_TIMEOUT": "10",
         ])
         defer { run.stop() }
         let port = try #require(try await run.readyPort(), "ready with a port: \(run.text)")
@@ -148,8 +149,9 @@ struct StartupTests {
         let status = try await run.exitStatus(within: 30)
         #expect(status == 0, "SIGTERM: \(String(describing: status))")
         let log = run.text
-        #expect(log.contains("HPF_PERSON_KEY_SECRET=<redacted>") && log.contains("HPF_PARTNER_SIGNING_KEY=<redacted>"), "settings line")
-        for secret in [personSecret, signingKey, String(token.dropFirst("Bearer ".count)), "320706199001010012", "张伟"] {
+        #expect(log.contains("HPF_PERSON_KEY_SECRET=<redacted>") && log.contains("HPF_PARTNER_SIGNING_KEY=<redacted>")
+                    && log.contains("HPF_PARTNER_DECRYPTION_KEY=<redacted>"), "settings line")
+        for secret in [personSecret, signingKey, decryptionKey, String(token.dropFirst("Bearer ".count)), "320706199001010012", "张伟"] {
             #expect(!log.contains(secret), "\(secret.prefix(12))... is in the debug log")
         }
         let readyLine = log.split(separator: "\n").firstIndex { $0.hasSuffix(" ready") }

@@ -50,35 +50,54 @@ struct TransferTests {
         }
     }
 
-    /// Registers `city`'s development key with us; returns our public keys by key id.
-    static func register(_ city: String, _ regional: JSONClient) async throws -> [String: Curve25519.Signing.PublicKey] {
+    /// Our public keys as a partner reads them from our entry in the partner list.
+    struct OurKeys: Sendable {
+        var signing: [String: Curve25519.Signing.PublicKey] = [:]
+        var encryption: PartnerSealing.RecipientKey?
+    }
+
+    /// Registers `city`'s development keys (signing and encryption) with us; returns our public keys.
+    static func register(_ city: String, _ regional: JSONClient) async throws -> OurKeys {
         let partner = PartnerCitySimulator.City.development(city)
-        let registered = try await regional.post("/v1/partners/\(city)/keys", #"{"keyId":"\#(partner.keyId)","publicKey":"\#(partner.publicKey)"}"#)
-        #expect(registered.status == 201 || registered.string("code") == "key_id_taken", "\(registered.text)")
+        for body in [#"{"keyId":"\#(partner.keyId)","publicKey":"\#(partner.publicKey)"}"#,
+                     #"{"keyId":"\#(partner.encryptionKeyId)","use":"encryption","publicKey":"\#(partner.encryptionPublicKey)"}"#] {
+            let registered = try await regional.post("/v1/partners/\(city)/keys", body)
+            #expect(registered.status == 201 || registered.string("code") == "key_id_taken", "\(registered.text)")
+        }
         let partners = try #require(try await regional.get("/v1/partners")["partners"] as? [[String: Any]])
         let ours = try #require(partners.first { $0["us"] as? Bool == true }?["keys"] as? [[String: Any]])
-        var keys: [String: Curve25519.Signing.PublicKey] = [:]
+        var keys = OurKeys()
         for key in ours {
-            if let id = key["keyId"] as? String, let raw = Data(base64Encoded: key["publicKey"] as? String ?? "") {
-                keys[id] = try Curve25519.Signing.PublicKey(rawRepresentation: raw)
+            guard let id = key["keyId"] as? String, let encoded = key["publicKey"] as? String else { continue }
+            if key["use"] as? String == "encryption" {
+                keys.encryption = PartnerSealing.publicKey(base64: encoded).map { .init(keyId: id, key: $0) }
+            } else if let raw = Data(base64Encoded: encoded) {
+                keys.signing[id] = try Curve25519.Signing.PublicKey(rawRepresentation: raw)
             }
         }
         return keys
     }
 
-    /// Runs a simulator for `city` (its key registered with us) while `body` runs.
+    /// The banks between the centres, as the simulator plays them: requests signed by the `bank` channel.
+    static func bank(_ regional: JSONClient, pays: @escaping @Sendable (TransferPayoutInstruction) -> Bool = { _ in true }) -> PartnerCitySimulator.Bank {
+        PartnerCitySimulator.Bank(pays: pays) { path, body in try await regional.post(path, body, as: .channel("bank")).status }
+    }
+
+    /// Runs a simulator for `city` (its keys registered with us, and the banks played) while `body` runs.
     static func withPartner<T: Sendable>(_ city: String, _ regional: JSONClient,
                                          answer: @escaping @Sendable (TransferApplication) -> PartnerCitySimulator.Answer = { .transfer(.typical(for: $0)) },
                                          credit: @escaping @Sendable (TransferOutData) -> Bool = { _ in true },
+                                         pays: @escaping @Sendable (TransferPayoutInstruction) -> Bool = { _ in true },
                                          _ body: @Sendable (PartnerCitySimulator) async throws -> T) async throws -> T {
-        try await withPartner(city, keys: try await register(city, regional), answer: answer, credit: credit, body)
+        try await withPartner(city, keys: try await register(city, regional), bank: Self.bank(regional, pays: pays), answer: answer, credit: credit, body)
     }
 
-    static func withPartner<T: Sendable>(_ city: String, keys: [String: Curve25519.Signing.PublicKey],
+    static func withPartner<T: Sendable>(_ city: String, keys: OurKeys, bank: PartnerCitySimulator.Bank? = nil,
                                          answer: @escaping @Sendable (TransferApplication) -> PartnerCitySimulator.Answer,
                                          credit: @escaping @Sendable (TransferOutData) -> Bool = { _ in true },
                                          _ body: @Sendable (PartnerCitySimulator) async throws -> T) async throws -> T {
-        let simulator = try PartnerCitySimulator(cities: [.development(city)], brokers: TestStack.brokers, ourKeys: keys, logger: TestStack.logger,
+        let simulator = try PartnerCitySimulator(cities: [.development(city)], brokers: TestStack.brokers, ourKeys: keys.signing,
+                                                 ourRecipientKey: keys.encryption, bank: bank, logger: TestStack.logger,
                                                  answer: answer, credit: credit)
         let running = Task { try await simulator.run(group: TestStack.unique("partner-\(city)")) }
         do {
@@ -110,6 +129,11 @@ struct TransferTests {
         #"{"accountNumber":"\#(account)","name":"张伟","idNumber":"\#(id)","partnerCity":"\#(city)"}"#
     }
 
+    /// The receiving bank's settlement notice for `letter` (sent as the `bank` channel).
+    static func notice(_ letter: String, from city: String, amountFen: Int, reference: String = TestStack.unique("BANK")) -> String {
+        #"{"letterNumber":"\#(letter)","sendingCity":"\#(city)","amountFen":\#(amountFen),"bankReference":"\#(reference)"}"#
+    }
+
     static func awaitState(_ s: Clients, _ transfer: String, _ state: String) async throws -> JSONClient.Reply {
         var last: JSONClient.Reply?
         let reached = try await TestStack.eventually {
@@ -137,7 +161,8 @@ struct TransferTests {
             let months = (1...18).map { YearMonth(year: 2024, month: 1).adding(months: $0 - 1) }
             let account18 = PartnerCitySimulator.PartnerAccount(accountNumber: "3203008800001234", principalFen: 3_600_000, interestFen: 27_135,
                                                                 months: months)
-            try await Self.withPartner("320300", s.regional, answer: { _ in .transfer(account18) }) { partner in
+            // (Xuzhou's simulator in the funds test reads the same topic: each answers its own people's letters only.)
+            try await Self.withPartner("320300", s.regional, answer: { $0.receivingAccountNumber == account ? .transfer(account18) : .hold }) { partner in
                 let started = try await s.regional.post("/v1/transfers/in", Self.transferIn(account, id, from: "320300"))
                 #expect(started.status == 201, "\(started.text)")
                 #expect(started.string("state") == "01" && started.string("stateName") == "letter_checked")
@@ -149,6 +174,8 @@ struct TransferTests {
                 let done = try await Self.awaitState(s, transfer, "00")
                 #expect((done["steps"] as? [[String: Any]])?.compactMap { $0["state"] as? String } == ["01", "02", "08", "00"])
                 #expect(done.int("amountFen") == 3_627_135 && done.int("principalFen") == 3_600_000 && done.int("interestFen") == 27_135)
+                // Credited only once the bank's settlement notice had come, for the same amount.
+                #expect((done["settlement"] as? [String: Any])?["amountFen"] as? Int == 3_627_135, "\(done.text)")
                 // The ledger: one transfer_in posting of principal + interest.
                 let postings = try await Self.ledgerPostings(s, account)
                 #expect(postings.contains { $0["kind"] as? String == "transfer_in" && ($0["amountFen"] as? NSNumber)?.int64Value == 3_627_135 })
@@ -167,7 +194,20 @@ struct TransferTests {
                 #expect(partner.messages.filter { $0.letterNumber == letter }.allSatisfy { $0.verified })
                 let application = try #require(partner.messages.first { $0.letterNumber == letter && $0.type == EventType.transferApplication.rawValue })
                 let sent = try CloudEventCoding.decode(TransferApplication.self, from: application.value).data
-                #expect(sent.idNumber == id && sent.receivingAccountNumber == account, "the partner feed carries the ID the partner matches on")
+                #expect(sent.receivingAccountNumber == account && sent.idNumber == nil && sent.name == nil, "no personal field in clear")
+                #expect(application.personal == PersonalFields(name: "张伟", idNumber: id), "Xuzhou opens the person with its own key")
+                let text = String(decoding: application.value, as: UTF8.self)
+                #expect(!text.contains(id) && !text.contains("张伟") && !text.contains("\\u5f20"), "the record carries neither in any form")
+                // Sealed to Xuzhou: no other city's key opens it, nor Xuzhou's for another letter.
+                let sealed = try #require(sent.personal)
+                let suqian = PartnerCitySimulator.City.development("321300")
+                #expect(throws: PartnerSealing.Refusal.undecryptable) {
+                    try PartnerSealing.open(sealed, letterNumber: letter, keys: [sealed.keyId: suqian.encryptionKey])
+                }
+                let xuzhou = PartnerCitySimulator.City.development("320300")
+                #expect(throws: PartnerSealing.Refusal.undecryptable) {
+                    try PartnerSealing.open(sealed, letterNumber: "32070020260316999999", keys: [sealed.keyId: xuzhou.encryptionKey])
+                }
                 // The letter with the ID number left our outbox once delivered (personal data is not kept).
                 let pattern = "%" + id + "%"
                 let kept = try await TestStack.withDatabase(of: RegionalSyncService.descriptor) { db -> Int in
@@ -183,6 +223,65 @@ struct TransferTests {
                 // The internal topics never carry the ID number.
                 let internalEvents = try await TestStack.read(topic: Topic.regionalEvents.name, count: 4) { $0.keyString == account }
                 #expect(internalEvents.count >= 4 && internalEvents.allSatisfy { !String(decoding: $0.value, as: UTF8.self).contains(id) })
+            }
+        }
+    }
+
+    @Test("transfer in waits for the funds: data without money moves none, a notice that disagrees goes to 06, the bank's notice alone credits")
+    func transferInFunds() async throws {
+        try await withServices { s in
+            let short = try await Self.person(s)
+            let unpaid = try await Self.person(s)
+            let months = [YearMonth(year: 2025, month: 1), YearMonth(year: 2025, month: 2)]
+            let answers: [String: PartnerCitySimulator.Answer] = [
+                // Its bank transfers 1 fen less than its data says.
+                short.account: .transfer(.init(accountNumber: "3203008811110001", principalFen: 200_000, interestFen: 1_000, months: months,
+                                               funds: .amount(200_999))),
+                // Data, but no money at all (what a forged data message amounts to).
+                unpaid.account: .transfer(.init(accountNumber: "3203008811110002", principalFen: 300_000, interestFen: 0, months: months, funds: .none)),
+            ]
+            try await Self.withPartner("320300", s.regional, answer: { answers[$0.receivingAccountNumber] ?? .hold }) { partner in
+                let first = try await s.regional.post("/v1/transfers/in", Self.transferIn(short.account, short.id, from: "320300"))
+                let second = try await s.regional.post("/v1/transfers/in", Self.transferIn(unpaid.account, unpaid.id, from: "320300"))
+                let disputedTransfer = try #require(first.string("transferId"), "\(first.text)")
+                let waiting = try #require(second.string("transferId"), "\(second.text)")
+                let letter = try #require(second.string("letterNumber"))
+
+                // The notice disagrees with the data: negotiation (06), the partner told, nothing credited.
+                let disputed = try await Self.awaitState(s, disputedTransfer, "06")
+                #expect(disputed.string("code") == "settlement_mismatch" && (disputed["settlement"] as? [String: Any])?["amountFen"] as? Int == 200_999)
+                let disputedLetter = try #require(first.string("letterNumber"))
+                #expect(try await TestStack.eventually { partner.types(letter: disputedLetter).contains(EventType.transferDisputed.rawValue) })
+                #expect(try await Self.ledgerPostings(s, short.account).allSatisfy { $0["kind"] as? String != "transfer_in" })
+
+                // The data checked out, but no money came: it waits in 08 and the ledger is never asked.
+                let checked = try await Self.awaitState(s, waiting, "08")
+                #expect(checked["settlement"] == nil && checked.int("amountFen") == 300_000)
+                #expect(try await Self.ledgerPostings(s, unpaid.account).allSatisfy { $0["kind"] as? String != "transfer_in" })
+                #expect(try await s.ledger.get("/v1/accounts/\(unpaid.account)/balance").int("balanceFen") == 0)
+
+                // Only the bank may say the money came, and only for a letter we hold, from the city that owes it.
+                let body = Self.notice(letter, from: "320300", amountFen: 300_000, reference: TestStack.unique("ICBC"))
+                #expect(try await s.regional.post("/v1/transfers/settlements", body, as: .anonymous).status == 401)
+                #expect(try await s.regional.post("/v1/transfers/settlements", body, as: .channel("wechat")).status == 403)
+                #expect(try await s.regional.post("/v1/transfers/settlements", body, as: .officer).status == 403)
+                #expect(try await s.regional.post("/v1/transfers/settlements", Self.notice(letter, from: "321300", amountFen: 300_000)).status == 404)
+                #expect(try await s.regional.post("/v1/transfers/settlements", Self.notice(letter, from: "320300", amountFen: 0)).status == 400)
+                #expect(try await s.regional.post("/v1/transfers/settlements", Self.notice(letter, from: "320300", amountFen: 300_000, reference: "a b")).status == 400)
+                #expect(try await s.regional.post("/v1/transfers/settlements",
+                                                  Self.notice(letter, from: "320300", amountFen: 9_000_000_000_000_000)).status == 400)
+
+                // The bank's notice: now the ledger credits it, once.
+                let settled = try await s.regional.post("/v1/transfers/settlements", body)
+                #expect(settled.status == 200 && (settled["settlement"] as? [String: Any])?["amountFen"] as? Int == 300_000, "\(settled.text)")
+                let repeated = try await s.regional.post("/v1/transfers/settlements", body)
+                #expect(repeated.status == 200, "the same notice again changes nothing: \(repeated.text)")
+                let other = try await s.regional.post("/v1/transfers/settlements", Self.notice(letter, from: "320300", amountFen: 300_001))
+                #expect(other.status == 409 && other.string("code") == "settlement_already_received")
+                let done = try await Self.awaitState(s, waiting, "00")
+                #expect((done["steps"] as? [[String: Any]])?.compactMap { $0["state"] as? String } == ["01", "02", "08", "00"])
+                #expect(try await Self.ledgerPostings(s, unpaid.account).filter { $0["kind"] as? String == "transfer_in" }.count == 1)
+                #expect(try await s.ledger.get("/v1/accounts/\(unpaid.account)/balance").int("balanceFen") == 300_000)
             }
         }
     }
@@ -281,6 +380,18 @@ struct TransferTests {
                 let out = try #require(transfers.first { $0["letterNumber"] as? String == letter })
                 #expect(out["state"] as? String == "00" && out["direction"] as? String == "out")
                 #expect((out["steps"] as? [[String: Any]])?.compactMap { $0["state"] as? String } == ["02", "08", "00"])
+                // The data went out only once our bank had paid the balance to Suqian.
+                let payout = try #require(out["payout"] as? [String: Any], "\(out)")
+                #expect(payout["status"] as? String == "paid" && payout["amountFen"] as? Int == Int(data.amountFen))
+                let instructions = try await TestStack.read(topic: Topic.transferPayoutInstructions.name, count: 1) { $0.keyString == account }
+                let instruction = try CloudEventCoding.decode(TransferPayoutInstruction.self, from: try #require(instructions.first).value).data
+                #expect(instruction.receivingCity == "321300" && instruction.amountFen == data.amountFen && instruction.letterNumber == letter)
+                // The bank's confirmation is the bank's alone, and it stands.
+                let confirmation = #"{"outcome":"failed","channelRef":"late"}"#
+                #expect(try await s.regional.post("/v1/transfer-payouts/\(instruction.payoutId)/confirmation", confirmation, as: .channel("wechat")).status == 403)
+                let late = try await s.regional.post("/v1/transfer-payouts/\(instruction.payoutId)/confirmation", confirmation)
+                #expect(late.status == 409 && late.string("code") == "payout_already_confirmed", "\(late.text)")
+                #expect(try await s.regional.post("/v1/transfer-payouts/\(UUID())/confirmation", confirmation).status == 404)
             }
         }
     }
@@ -301,7 +412,8 @@ struct TransferTests {
                 let withdrawalId = try #require(pending.string("withdrawalId"))
                 #expect(try await TestStack.eventually { try await withdrawals.get("/v1/withdrawals/\(withdrawalId)").string("stage") == "paying" })
                 let suzhou = PartnerCitySimulator.City.development("341300")
-                try await Self.withPartner("341300", s.regional, credit: { _ in false }) { partner in
+                let payouts = PayoutSwitch()
+                try await Self.withPartner("341300", s.regional, credit: { _ in false }, pays: { _ in payouts.pays }) { partner in
                     let early = try await partner.applyForTransferOut(from: suzhou, name: "张伟", idNumber: id, ourAccountNumber: account,
                                                                       theirAccountNumber: "3413001", on: TestStack.today, sequence: Int.random(in: 1...999_999))
                     #expect(try await TestStack.eventually { partner.types(letter: early) == [EventType.transferRefused.rawValue] })
@@ -337,6 +449,24 @@ struct TransferTests {
                     }, "the ledger reverses the debit and the account is active again")
                     let kinds = try await Self.ledgerPostings(s, account).compactMap { $0["kind"] as? String }
                     #expect(kinds.contains("transfer_out") && kinds.last == "reversal")
+
+                    // Suzhou applies once more, and this time our bank cannot pay it: refused (13) after
+                    // the acceptance, Suzhou told, the debit reversed, the account active again.
+                    payouts.fail()
+                    let unpaid = try await partner.applyForTransferOut(from: suzhou, name: "张伟", idNumber: id, ourAccountNumber: account,
+                                                                       theirAccountNumber: "3413003", on: TestStack.today, sequence: Int.random(in: 1...999_999))
+                    #expect(try await TestStack.eventually {
+                        partner.types(letter: unpaid) == [EventType.transferAccepted.rawValue, EventType.transferRefused.rawValue]
+                    }, "\(partner.types(letter: unpaid))")
+                    let list = try await s.regional.get("/v1/accounts/\(account)/transfers")["transfers"] as? [[String: Any]] ?? []
+                    let refused = try #require(list.first { $0["letterNumber"] as? String == unpaid })
+                    #expect(refused["state"] as? String == "13" && refused["code"] as? String == "receiving_bank_refused")
+                    #expect((refused["payout"] as? [String: Any])?["status"] as? String == "failed")
+                    #expect(try await TestStack.eventually {
+                        let now = try await s.ledger.get("/v1/accounts/\(account)/balance")
+                        let postings = try await Self.ledgerPostings(s, account).compactMap { $0["kind"] as? String }
+                        return now.string("status") == "active" && postings.filter { $0 == "reversal" }.count == 2
+                    }, "the ledger reverses the second debit too")
                 }
             }
         }
@@ -346,7 +476,8 @@ struct TransferTests {
     func refusedMessages() async throws {
         try await withServices { s in
             let (account, id) = try await Self.person(s)
-            try await Self.withPartner("340600", s.regional, answer: { _ in .hold }) { partner in
+            let keys = try await Self.register("340600", s.regional)
+            try await Self.withPartner("340600", keys: keys, answer: { _ in .hold }) { partner in
                 let huaibei = PartnerCitySimulator.City.development("340600")
                 let started = try await s.regional.post("/v1/transfers/in", Self.transferIn(account, id, from: "340600"))
                 let transfer = try #require(started.string("transferId"))
@@ -402,6 +533,18 @@ struct TransferTests {
                 _ = try await Self.awaitState(s, transfer, "02")
                 try await partner.send(.transferAccepted, answer, from: huaibei, subject: "3406001", id: accepted)
                 ids[accepted.uuidString.lowercased()] = "duplicate_event"
+                // Contact letters whose person does not open with our key: sealed to another key under our key id, or to a key id we do not hold.
+                let person = PersonalFields(name: "王芳", idNumber: id)
+                let ourKeyId = try #require(keys.encryption?.keyId)
+                for (name, keyId) in [("undecryptable_personal_data", ourKeyId), ("unknown_recipient_key", TestStack.unique("nokey"))] {
+                    let wrong = PartnerSealing.RecipientKey(keyId: keyId, key: Curve25519.KeyAgreement.PrivateKey().publicKey)
+                    let application = TransferApplication(letterNumber: letter, receivingCity: "340600", sendingCity: "320700",
+                                                          personal: try PartnerSealing.seal(person, to: wrong, letterNumber: letter),
+                                                          receivingAccountNumber: "3406002", sendingAccountNumber: account, appliedOn: TestStack.today)
+                    let eventID = UUID()
+                    ids[eventID.uuidString.lowercased()] = name
+                    try await partner.send(.transferApplication, application, from: huaibei, subject: "3406002", id: eventID)
+                }
 
                 // (Other tests' services, reading the topic with fresh consumer groups, may dead-letter the same
                 // messages again: each attempt is counted once.)
@@ -416,7 +559,8 @@ struct TransferTests {
                 }
                 #expect(found == ["bad_signature": "bad_signature", "unknown_key": "unknown_key", "stale_timestamp": "stale_timestamp",
                                   "source_mismatch": "source_mismatch", "missing_signature": "missing_signature", "duplicate_event": "duplicate_event",
-                                  "revoked_key": "revoked_key", "expired_key": "expired_key"])
+                                  "revoked_key": "revoked_key", "expired_key": "expired_key",
+                                  "undecryptable_personal_data": "undecryptable_personal_data", "unknown_recipient_key": "unknown_recipient_key"])
                 // Huaibei is told about each refusal on its own topic, signed by us, with the message's id and the code.
                 var told: [String: String] = [:]
                 _ = try await TestStack.read(topic: Topic.partnerOutbound(city: "340600"), count: expected.count, seconds: 60) { message in
@@ -454,6 +598,19 @@ struct TransferTests {
                     let s = Clients(enrolment: JSONClient(client: e), ledger: JSONClient(client: c), regional: JSONClient(client: r),
                                     loan: JSONClient(client: r))
                     let (account, id) = try await Self.person(s)
+                    // With no current encryption key of Shangqiu's (all revoked), nothing can be sealed to it: no letter leaves.
+                    _ = try await Self.register("411400", s.regional)
+                    let partners = try #require(try await s.regional.get("/v1/partners")["partners"] as? [[String: Any]])
+                    let shangqiu = try #require(partners.first { $0["code"] as? String == "411400" }?["keys"] as? [[String: Any]])
+                    for key in shangqiu where key["use"] as? String == "encryption" && key["revoked"] as? Bool == false {
+                        #expect(try await s.regional.delete("/v1/partners/411400/keys/\(key["keyId"] as? String ?? "")").status == 200)
+                    }
+                    let unsealed = try await s.regional.post("/v1/transfers/in", Self.transferIn(account, id, from: "411400"))
+                    #expect(unsealed.status == 422 && unsealed.string("code") == "no_recipient_key", "\(unsealed.text)")
+                    let fresh = PartnerCitySimulator.City.development("411400")
+                    let added = try await s.regional.post("/v1/partners/411400/keys",
+                                                          #"{"keyId":"\#(TestStack.unique("411400-enc"))","use":"encryption","publicKey":"\#(fresh.encryptionPublicKey)"}"#)
+                    #expect(added.status == 201, "\(added.text)")
                     // Shangqiu never answers (no simulator plays it).
                     let started = try await s.regional.post("/v1/transfers/in", Self.transferIn(account, id, from: "411400"))
                     #expect(started.status == 201 && started.string("state") == "01", "\(started.text)")
@@ -515,6 +672,12 @@ struct TransferTests {
                     try await Self.regionalApp(config).test(.live) { r in
                         let regional = JSONClient(client: r)
                         let s = Clients(enrolment: JSONClient(client: e), ledger: ledger, regional: regional, loan: regional)
+                        // The data is checked (08); the money's notice comes after it, now that the service answers again.
+                        let checked = try await Self.awaitState(s, transfer, "08")
+                        let amount = Int(checked.int("amountFen") ?? 0)
+                        let body: String = Self.notice(letter, from: "371700", amountFen: amount)
+                        let settled: JSONClient.Reply = try await regional.post("/v1/transfers/settlements", body)
+                        #expect(settled.status == 200, "\(settled.text)")
                         let done = try await Self.awaitState(s, transfer, "00")
                         #expect((done["steps"] as? [[String: Any]])?.compactMap { $0["state"] as? String } == ["01", "02", "08", "00"])
                         let postings = try await Self.ledgerPostings(s, account)
@@ -525,4 +688,12 @@ struct TransferTests {
             }
         }
     }
+}
+
+/// Whether the simulated bank pays transfer payouts (a test turns it off).
+final class PayoutSwitch: @unchecked Sendable {
+    private let lock = NSLock()
+    private var failing = false
+    var pays: Bool { lock.withLock { !failing } }
+    func fail() { lock.withLock { failing = true } }
 }

@@ -119,9 +119,10 @@ transfer_done() {
 }
 
 say "13. She brings her account from Xuzhou, where she worked before (§17 border-region transfer in)"
-echo "   (we send a signed contact letter on the partner feed; make run's simulated Xuzhou centre accepts it"
-echo "    and sends its transfer-out data; we check amount = principal + interest, the ledger credits it,"
-echo "    her Xuzhou months are recognised here, and we confirm)"
+echo "   (we send a signed contact letter on the partner feed, her name and ID number sealed to Xuzhou's key;"
+echo "    make run's simulated Xuzhou centre accepts it and sends its transfer-out data, and its bank the money;"
+echo "    we check amount = principal + interest and wait for our bank's settlement notice of the same amount,"
+echo "    the ledger credits it, her Xuzhou months are recognised here, and we confirm)"
 show "POST $R/v1/transfers/in"
 reply=$(curl -s "${auth[@]}" -XPOST "$R/v1/transfers/in" -H 'content-type: application/json' \
   -d "{\"accountNumber\":\"$account\",\"name\":\"李晓雨\",\"idNumber\":\"$id_number\",\"partnerCity\":\"320300\"}")
@@ -137,7 +138,7 @@ for _ in $(seq 1 50); do
 done
 curl -s "${auth[@]}" "$L/v1/accounts/$account/loan-quota?priceFen=60000000&termMonths=240" | jq -c '{eligible, reasons, quotaFen: .quota.quotaFen, bindingFactor: .quota.bindingFactor}'
 
-say "15. She moves to Suqian: Suqian's centre asks for her account (transfer out), we move it all and close it"
+say "15. She moves to Suqian: Suqian's centre asks for her account (transfer out), our bank pays it all to Suqian, we close it"
 show "hpfctl partner-city apply --city 321300 --id-number ${id_number:0:4}**********${id_number:14:4}"
 letter=$("$hpfctl" partner-city apply --city 321300 --id-number "$id_number" --name 李晓雨 --url "$R")
 for _ in $(seq 1 150); do

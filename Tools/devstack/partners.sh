@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The simulated partner cities of the local stack (hpfctl partner-city): Xuzhou and Suqian, with
-# their development keys, answer our contact letters and confirm our transfer-out data over the
-# signed partner feed. Usage: partners.sh start|stop
+# their development keys (signing and encryption), answer our contact letters and confirm our
+# transfer-out data over the signed partner feed, and play the banks between the centres (the
+# settlement notices of what they transfer to us, our bank's payouts of what we transfer to them,
+# as the `bank` channel). Usage: partners.sh start|stop
 set -euo pipefail
 . "$(cd "$(dirname "$0")" && pwd)/env.sh"
 pidfile="$HPF_STATE/partner-city.pid"

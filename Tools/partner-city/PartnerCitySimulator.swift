@@ -11,27 +11,70 @@ import Synchronization
 /// would: reads its cities' own partner-outbound topics, checks our signature, answers our contact letters
 /// (accept and send the transfer-out data, refuse, or hold) and confirms the transfer-out data we
 /// send for its own letters; writes its messages signed with its own keys on partner-inbound.
+/// With a `Bank` it also plays the banks between the centres: the settlement notice of the money
+/// it transfers to us, and our bank's payouts of what we transfer to it.
 /// Used by the tests, by `make run` (through `hpfctl partner-city`) and by anyone building a
 /// partner side from the AsyncAPI document.
 public final class PartnerCitySimulator: Sendable {
-    /// A simulated centre: its city code and signing key.
+    /// A simulated centre: its city code, signing key and encryption key (what we seal its letters' people to).
     public struct City: Sendable {
         public let code: String
         public let keyId: String
         public let key: Curve25519.Signing.PrivateKey
+        public let encryptionKeyId: String
+        public let encryptionKey: Curve25519.KeyAgreement.PrivateKey
 
-        public init(code: String, keyId: String, key: Curve25519.Signing.PrivateKey) {
+        public init(code: String, keyId: String, key: Curve25519.Signing.PrivateKey, encryptionKeyId: String,
+                    encryptionKey: Curve25519.KeyAgreement.PrivateKey) {
             self.code = code
             self.keyId = keyId
             self.key = key
+            self.encryptionKeyId = encryptionKeyId
+            self.encryptionKey = encryptionKey
         }
 
-        /// The development key of a city (deterministic, so a restarted simulator keeps its key).
+        /// A city signing with `key`, its encryption key the development one.
+        public init(code: String, keyId: String, key: Curve25519.Signing.PrivateKey) {
+            self.init(code: code, keyId: keyId, key: key, encryptionKeyId: "\(code)-dev-enc-1", encryptionKey: PartnerSealing.developmentKey(city: code))
+        }
+
+        /// The development keys of a city (deterministic, so a restarted simulator keeps its keys).
         public static func development(_ code: String) -> City {
-            City(code: code, keyId: "\(code)-dev-1", key: PartnerSignature.developmentKey(city: code))
+            City(code: code, keyId: "\(code)-dev-1", key: PartnerSignature.developmentKey(city: code),
+                 encryptionKeyId: "\(code)-dev-enc-1", encryptionKey: PartnerSealing.developmentKey(city: code))
         }
 
         public var publicKey: String { key.publicKey.rawRepresentation.base64EncodedString() }
+        public var encryptionPublicKey: String { encryptionKey.publicKey.rawRepresentation.base64EncodedString() }
+    }
+
+    /// The banks between the centres, reached over HTTP as the `bank` channel: `post(path, body)`
+    /// sends one signed request to regional-sync and returns the HTTP status.
+    public struct Bank: Sendable {
+        public let post: @Sendable (_ path: String, _ body: String) async throws -> Int
+        /// Whether our bank manages to pay a transfer payout to this city (else it fails).
+        public let pays: @Sendable (TransferPayoutInstruction) -> Bool
+
+        public init(pays: @escaping @Sendable (TransferPayoutInstruction) -> Bool = { _ in true },
+                    post: @escaping @Sendable (_ path: String, _ body: String) async throws -> Int) {
+            self.post = post
+            self.pays = pays
+        }
+
+        /// Sends until the answer is final: a 2xx or 4xx (a 409 is a repeat), or gives up after 20 tries.
+        func send(_ path: String, _ body: String, logger: Logger) async throws -> Int {
+            var status = 0
+            for attempt in 1...20 {
+                do {
+                    status = try await post(path, body)
+                    if status < 500 { return status }
+                } catch {
+                    logger.warning("bank request failed; retrying", metadata: ["path": "\(path)", "error": "\(error)"])
+                }
+                try await Task.sleep(for: .milliseconds(200 * attempt))
+            }
+            return status
+        }
     }
 
     /// How the partner answers a contact letter we send it.
@@ -49,13 +92,25 @@ public final class PartnerCitySimulator: Sendable {
         /// What the data says the amount is (principal + interest unless a test wants it wrong).
         public var amountFen: Fen
         public var months: [YearMonth]
+        /// What its bank actually transfers (the settlement notice we receive): the amount, unless
+        /// a test wants it different, or nil for data sent without any money.
+        public var fundsFen: Fen?
 
-        public init(accountNumber: String, principalFen: Fen, interestFen: Fen, amountFen: Fen? = nil, months: [YearMonth]) {
+        /// What its bank transfers: what the data says (`asData`), another amount, or nothing.
+        public enum Funds: Sendable, Equatable { case asData, amount(Fen), none }
+
+        public init(accountNumber: String, principalFen: Fen, interestFen: Fen, amountFen: Fen? = nil, months: [YearMonth],
+                    funds: Funds = .asData) {
             self.accountNumber = accountNumber
             self.principalFen = principalFen
             self.interestFen = interestFen
             self.amountFen = amountFen ?? principalFen + interestFen
             self.months = months
+            switch funds {
+            case .asData: fundsFen = self.amountFen
+            case .amount(let fen): fundsFen = fen
+            case .none: fundsFen = nil
+            }
         }
 
         /// A plausible account: 18 months of contributions up to the month before `date`.
@@ -73,11 +128,16 @@ public final class PartnerCitySimulator: Sendable {
         public let letterNumber: String?
         public let verified: Bool
         public let value: [UInt8]
+        /// A contact letter's personal fields, opened with the city's own encryption key.
+        public let personal: PersonalFields?
     }
 
     public let cities: [City]
     let brokers: String
     let ourKeys: [String: Curve25519.Signing.PublicKey]
+    /// Our encryption key: the simulator's own letters seal their person to it (clear fields, deprecated, without it).
+    let ourRecipientKey: PartnerSealing.RecipientKey?
+    let bank: Bank?
     let answer: @Sendable (TransferApplication) -> Answer
     /// Whether it can credit our transfer-out data (else it fails the transfer: 40).
     let credit: @Sendable (TransferOutData) -> Bool
@@ -90,13 +150,16 @@ public final class PartnerCitySimulator: Sendable {
     ///   - ourKeys: Lianyungang's public keys by key id (from `GET /v1/partners`).
     ///   - answer: how to answer each contact letter (default: transfer a typical account).
     ///   - credit: whether to credit our transfer-out data (default: yes, when it adds up).
-    public init(cities: [City], brokers: String, ourKeys: [String: Curve25519.Signing.PublicKey], verbose: Bool = false,
+    public init(cities: [City], brokers: String, ourKeys: [String: Curve25519.Signing.PublicKey],
+                ourRecipientKey: PartnerSealing.RecipientKey? = nil, bank: Bank? = nil, verbose: Bool = false,
                 logger: Logger = Logger(label: "partner-city"),
                 answer: @escaping @Sendable (TransferApplication) -> Answer = { .transfer(.typical(for: $0)) },
                 credit: @escaping @Sendable (TransferOutData) -> Bool = { _ in true }) throws {
         self.cities = cities
         self.brokers = brokers
         self.ourKeys = ourKeys
+        self.ourRecipientKey = ourRecipientKey
+        self.bank = bank
         self.answer = answer
         self.credit = credit
         self.logger = logger
@@ -115,7 +178,8 @@ public final class PartnerCitySimulator: Sendable {
     public func run(group: String) async throws {
         // Each simulated city reads its own outbound topic only (created here too, so the
         // subscription does not wait for regional-sync to have started).
-        let topics = cities.map { Topic.partnerOutbound(city: $0.code) }
+        // With a bank, our bank's payout instructions too (it pays those addressed to its cities).
+        let topics = cities.map { Topic.partnerOutbound(city: $0.code) } + (bank == nil ? [] : [Topic.transferPayoutInstructions.name])
         try await producer.createTopics(topics.map { TopicSpec(name: $0, partitions: 3) })
         let consumer = try KafkaConsumer(configuration: .consumer(brokers: brokers, groupID: group, clientID: "partner-city-sim"),
                                          topics: topics, logger: logger)
@@ -132,6 +196,9 @@ public final class PartnerCitySimulator: Sendable {
 
     func handle(_ message: KafkaMessage) async throws {
         guard let header = try? CloudEventCoding.header(from: message.value) else { return }
+        if header.type == EventType.transferPayoutInstruction.rawValue {
+            return try await pay(try CloudEventCoding.decode(TransferPayoutInstruction.self, from: message.value).data)
+        }
         let verified: Bool
         switch PartnerSignature.verify(value: message.value, headers: message.headers, now: Date(), publicKey: { self.ourKeys[$0] }) {
         case .success: verified = true
@@ -141,8 +208,13 @@ public final class PartnerCitySimulator: Sendable {
         guard let letter = try? JSONDecoder().decode(CloudEvent<Letter>.self, from: Data(message.value)).data else { return }
         // Addressed to whichever of its cities the letter names (the other one is Lianyungang).
         guard let city = cities.first(where: { $0.code == letter.receivingCity || $0.code == letter.sendingCity }) else { return }
+        var personal: PersonalFields?
+        if header.type == EventType.transferApplication.rawValue,
+           let sealed = (try? CloudEventCoding.decode(TransferApplication.self, from: message.value))?.data.personal {
+            personal = try? PartnerSealing.open(sealed, letterNumber: letter.letterNumber, keys: [city.encryptionKeyId: city.encryptionKey])
+        }
         received.withLock { $0.append(Received(type: header.type, city: city.code, letterNumber: letter.letterNumber, verified: verified,
-                                                value: message.value)) }
+                                                value: message.value, personal: personal)) }
         if verbose { print("partner-city \(city.code): received \(header.type) for letter \(letter.letterNumber)\(verified ? "" : " (UNVERIFIED, ignored)")") }
         guard verified else { return }
         switch EventType(rawValue: header.type) {
@@ -185,6 +257,24 @@ public final class PartnerCitySimulator: Sendable {
                                                                   window: PolicyParameters.lianyungang2025.transferContinuityMonths.value),
                 contributionMonths: account.months, hadHpfLoan: false, hasUnsettledHpfLoan: false, sentOn: application.appliedOn)
             try await send(.transferOutData, data, from: city, subject: account.accountNumber)
+            // Its bank moves the money; ours tells us when it has arrived.
+            if let bank, let funds = account.fundsFen {
+                let notice = #"{"letterNumber":"\#(application.letterNumber)","sendingCity":"\#(city.code)","amountFen":\#(funds),"bankReference":"SIM\#(application.letterNumber)"}"#
+                let status = try await bank.send("/v1/transfers/settlements", notice, logger: logger)
+                if verbose { print("partner-city \(city.code): bank settled \(funds) fen for letter \(application.letterNumber) (HTTP \(status))") }
+            }
+        }
+    }
+
+    /// Plays our bank paying a transfer out to one of its cities, and confirms it to us.
+    func pay(_ instruction: TransferPayoutInstruction) async throws {
+        guard let bank, cities.contains(where: { $0.code == instruction.receivingCity }) else { return }
+        let paid = bank.pays(instruction)
+        let body = paid ? #"{"outcome":"paid","channelRef":"SIM-\#(instruction.payoutId)"}"#
+                        : #"{"outcome":"failed","channelRef":"SIM-\#(instruction.payoutId)","failureCode":"receiving_bank_refused"}"#
+        let status = try await bank.send("/v1/transfer-payouts/\(instruction.payoutId)/confirmation", body, logger: logger)
+        if verbose {
+            print("partner-city \(instruction.receivingCity): bank \(paid ? "received" : "refused") \(instruction.amountFen) fen for letter \(instruction.letterNumber) (HTTP \(status))")
         }
     }
 
@@ -193,9 +283,16 @@ public final class PartnerCitySimulator: Sendable {
     public func applyForTransferOut(from city: City, name: String, idNumber: String, ourAccountNumber: String?, theirAccountNumber: String,
                                     on date: BusinessDate, sequence: Int) async throws -> String {
         let letter = ContactLetter.number(receivingCity: city.code, on: date, sequence: sequence)
-        let application = TransferApplication(letterNumber: letter, receivingCity: city.code,
-                                              sendingCity: PolicyParameters.lianyungang2025.cityCode.value, name: name, idNumber: idNumber,
+        let fields = PersonalFields(name: name, idNumber: idNumber)
+        var application = TransferApplication(letterNumber: letter, receivingCity: city.code,
+                                              sendingCity: PolicyParameters.lianyungang2025.cityCode.value,
+                                              personal: try ourRecipientKey.map { try PartnerSealing.seal(fields, to: $0, letterNumber: letter) },
                                               receivingAccountNumber: theirAccountNumber, sendingAccountNumber: ourAccountNumber, appliedOn: date)
+        if application.personal == nil {
+            // Without our encryption key: the first version's clear fields (deprecated).
+            application.name = name
+            application.idNumber = idNumber
+        }
         try await send(.transferApplication, application, from: city, subject: theirAccountNumber)
         return letter
     }

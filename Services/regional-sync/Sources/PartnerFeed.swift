@@ -16,11 +16,42 @@ struct PartnerFeed: Sendable {
     let runtime: ServiceRuntime
     let keyId: String
     let key: Curve25519.Signing.PrivateKey
+    /// The key partners seal personal fields to (HPKE), under its key id.
+    let decryptionKeyId: String
+    let decryptionKey: Curve25519.KeyAgreement.PrivateKey
 
     init(runtime: ServiceRuntime) {
         self.runtime = runtime
         keyId = runtime.config.partnerKeyId
         key = Self.signingKey(runtime.config, city: runtime.parameters.cityCode.value)
+        decryptionKeyId = runtime.config.partnerDecryptionKeyId
+        decryptionKey = Data(base64Encoded: runtime.config.partnerDecryptionKey)
+            .flatMap { try? Curve25519.KeyAgreement.PrivateKey(rawRepresentation: $0) }
+            ?? PartnerSealing.developmentKey(city: runtime.parameters.cityCode.value)
+    }
+
+    /// Our public keys as our entry in the partner list shows them: partners verify our messages
+    /// with the first and seal the people in their contact letters to the second.
+    var ownKeys: [PartnerRegistry.Key] {
+        [.init(keyId: keyId, use: .signing, publicKey: publicKey, revoked: false),
+         .init(keyId: decryptionKeyId, use: .encryption, publicKey: decryptionKey.publicKey.rawRepresentation.base64EncodedString(), revoked: false)]
+    }
+
+    /// The name and ID number of a partner's contact letter: opened from `personal` (sealed to
+    /// our key), or the deprecated clear fields. A letter with neither, or both, is refused.
+    func personalFields(of letter: TransferApplication) throws -> PersonalFields {
+        switch (letter.personal, letter.name, letter.idNumber) {
+        case (let sealed?, nil, nil):
+            do {
+                return try PartnerSealing.open(sealed, letterNumber: letter.letterNumber, keys: [decryptionKeyId: decryptionKey])
+            } catch {
+                throw EventRejection(detail: "\(error.rawValue): the personal fields do not open with our key \(decryptionKeyId) for this letter")
+            }
+        case (nil, let name?, let idNumber?):
+            return PersonalFields(name: name, idNumber: idNumber)
+        default:
+            throw EventRejection(reason: .invalidPayload, detail: "the letter must carry its personal fields sealed in `personal` (and no clear name or idNumber)")
+        }
     }
 
     /// Our signing key: from configuration, or the development key of our city code.
@@ -105,10 +136,9 @@ struct PartnerFeed: Sendable {
               isPartner(city) else { return }
         struct Letter: Codable, Sendable { var letterNumber: String? }
         let letter = (try? JSONDecoder().decode(CloudEvent<Letter>.self, from: Data(message.value)))?.data.letterNumber
-        let code = switch reason {
-        case .unverified: String(detail.prefix { $0 != ":" })
-        default: reason.rawValue
-        }
+        // Signature refusals and the sealing codes lead their detail; anything else is named by its reason.
+        let lead = String(detail.prefix { $0 != ":" })
+        let code = reason == .unverified || Self.sealingCodes.contains(lead) ? lead : reason.rawValue
         // Echo only what identifies the message, bounded: never the refused payload itself.
         func bounded(_ text: String?, _ limit: Int) -> String? { text.map { String($0.prefix(limit)) } }
         // Our own failures stay ours: the partner hears that the message could not be processed, not why inside.
@@ -133,7 +163,7 @@ struct PartnerFeed: Sendable {
         var stored: (city: String, key: Curve25519.Signing.PublicKey, revokedAt: Date?, validUntil: Date?)?
         if let keyId {
             let rows = try await runtime.database.query(
-                "SELECT partner_code, public_key, revoked_at, valid_until FROM partner_keys WHERE key_id = \(keyId)")
+                "SELECT partner_code, public_key, revoked_at, valid_until FROM partner_keys WHERE key_id = \(keyId) AND key_use = 'signing'")
             for try await (city, encoded, revokedAt, validUntil) in rows.decode((String, String, Date?, Date?).self) {
                 if let raw = Data(base64Encoded: encoded), let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) {
                     stored = (city, key, revokedAt, validUntil)
@@ -163,6 +193,8 @@ struct PartnerFeed: Sendable {
         }
         return nil
     }
+
+    static let sealingCodes = Set([PartnerSealing.Refusal.unknownRecipientKey, .undecryptable].map(\.rawValue))
 
     /// Checks that a message's cities are the sender and us, in the roles its type gives them.
     static func requireCities(receiving: String, sending: String, expected: (receiving: String, sending: String)) throws {

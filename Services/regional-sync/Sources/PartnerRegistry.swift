@@ -6,14 +6,20 @@ import PostgresNIO
 import ServiceRuntime
 
 /// §17 partner registry: the border-region cities (a policy parameter), what each exchange is
-/// switched on for (both, unless staff switch one off), and each partner's public signing keys.
+/// switched on for (both, unless staff switch one off), and each partner's public keys: Ed25519
+/// keys its messages are signed with, X25519 keys we seal its people's data to.
 struct PartnerRegistry: Sendable {
     let runtime: ServiceRuntime
-    /// Our own public key, shown in our entry so partners can register it.
-    let ownKey: Key
+    /// Our own public keys (signing and encryption), shown in our entry so partners can register them.
+    let ownKeys: [Key]
+
+    /// What a key is for: `signing` (Ed25519, the partner signs its messages) or `encryption`
+    /// (X25519, we seal the personal fields of our letters to it).
+    enum Use: String, Codable, Sendable { case signing, encryption }
 
     struct Key: Codable, Sendable {
         var keyId: String
+        var use: Use
         var publicKey: String
         var revoked: Bool
         /// When it was revoked: messages signed from then on are refused (`revoked_key`).
@@ -39,10 +45,10 @@ struct PartnerRegistry: Sendable {
             switches[code] = (transfer, recognition)
         }
         var keys: [String: [Key]] = [:]
-        for try await (id, code, key, revokedAt, validUntil) in try await connection.query(
-            "SELECT key_id, partner_code, public_key, revoked_at, valid_until FROM partner_keys ORDER BY registered_at", logger: runtime.logger)
-            .decode((String, String, String, Date?, Date?).self) {
-            keys[code, default: []].append(Key(keyId: id, publicKey: key, revoked: revokedAt != nil,
+        for try await (id, code, use, key, revokedAt, validUntil) in try await connection.query(
+            "SELECT key_id, partner_code, key_use, public_key, revoked_at, valid_until FROM partner_keys ORDER BY registered_at", logger: runtime.logger)
+            .decode((String, String, String, String, Date?, Date?).self) {
+            keys[code, default: []].append(Key(keyId: id, use: try Use.stored(use, column: "partner_keys.key_use"), publicKey: key, revoked: revokedAt != nil,
                                                revokedAt: revokedAt.map(Self.text), validUntil: validUntil.map(Self.text)))
         }
         let ours = runtime.parameters.cityCode.value
@@ -50,7 +56,7 @@ struct PartnerRegistry: Sendable {
             let (transfer, recognition) = switches[city.code] ?? (true, true)
             return Partner(code: city.code, name: city.name, province: city.province, us: city.code == ours,
                            transfer: city.code != ours && transfer, recognition: city.code != ours && recognition,
-                           keys: city.code == ours ? [ownKey] : keys[city.code] ?? [])
+                           keys: city.code == ours ? ownKeys : keys[city.code] ?? [])
         }
     }
 
@@ -102,6 +108,8 @@ struct PartnerRegistry: Sendable {
 
     struct NewKey: Codable {
         var keyId: String
+        /// `signing` (the default) or `encryption`.
+        var use: Use?
         var publicKey: String
         /// Optional end date (RFC 3339): the key signs nothing after it.
         var validUntil: String?
@@ -109,14 +117,23 @@ struct PartnerRegistry: Sendable {
 
     static func text(_ date: Date) -> String { ISO8601DateFormatter().string(from: date) }
 
-    /// `POST /v1/partners/{partnerCode}/keys` (staff): a partner's Ed25519 public key (raw 32
-    /// bytes, base64) under a key id that is unique across partners.
+    /// `POST /v1/partners/{partnerCode}/keys` (staff): a partner's public key (raw 32 bytes,
+    /// base64; Ed25519 to sign with, or X25519 with `use: encryption`) under a key id that is
+    /// unique across partners.
     @Sendable func registerKey(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let code = try partnerCode(context)
-        let body = try await HTTPJSON.decode(NewKey.self, from: request)
+        var body = try await HTTPJSON.decode(NewKey.self, from: request)
+        body.use = body.use ?? .signing
         guard !body.keyId.isEmpty, body.keyId.count <= 64 else { throw Problem.malformed("keyId must be 1 to 64 characters") }
-        guard let raw = Data(base64Encoded: body.publicKey), (try? Curve25519.Signing.PublicKey(rawRepresentation: raw)) != nil else {
-            throw Problem.malformed("publicKey must be a base64 raw Ed25519 public key", errors: [.init(field: "publicKey", message: "32 bytes, base64")])
+        // Both are raw 32-byte keys; an X25519 key is any 32 bytes, an Ed25519 one must be a curve point.
+        let raw = Data(base64Encoded: body.publicKey)
+        let valid = switch body.use ?? .signing {
+        case .signing: raw.flatMap { try? Curve25519.Signing.PublicKey(rawRepresentation: $0) } != nil
+        case .encryption: PartnerSealing.publicKey(base64: body.publicKey) != nil
+        }
+        guard valid else {
+            throw Problem.malformed("publicKey must be a base64 raw 32-byte \(body.use == .encryption ? "X25519" : "Ed25519") public key",
+                                    errors: [.init(field: "publicKey", message: "32 bytes, base64")])
         }
         var validUntil: Date?
         if let text = body.validUntil {
@@ -127,7 +144,8 @@ struct PartnerRegistry: Sendable {
             validUntil = date
         }
         let rows = try await runtime.database.query("""
-            INSERT INTO partner_keys (key_id, partner_code, public_key, valid_until) VALUES (\(body.keyId), \(code), \(body.publicKey), \(validUntil))
+            INSERT INTO partner_keys (key_id, partner_code, key_use, public_key, valid_until)
+            VALUES (\(body.keyId), \(code), \((body.use ?? .signing).rawValue), \(body.publicKey), \(validUntil))
             ON CONFLICT (key_id) DO NOTHING RETURNING 1
             """)
         var inserted = false
@@ -150,5 +168,19 @@ struct PartnerRegistry: Sendable {
             """).decode(Date.self) { revokedAt = at }
         guard let revokedAt else { throw Problem.notFound("unknown_key", "\(code) has no key \(keyId)") }
         return try HTTPJSON.response(.ok, ["keyId": keyId, "partnerCode": code, "revokedAt": Self.text(revokedAt)])
+    }
+
+    /// The key we seal `city`'s letters to: its newest encryption key that is neither revoked
+    /// nor past its end date; nil when it has none (then we cannot write to it about a person).
+    func recipientKey(_ city: String, connection: PostgresConnection) async throws -> PartnerSealing.RecipientKey? {
+        let rows = try await connection.query("""
+            SELECT key_id, public_key FROM partner_keys
+            WHERE partner_code = \(city) AND key_use = 'encryption' AND revoked_at IS NULL AND (valid_until IS NULL OR valid_until > now())
+            ORDER BY registered_at DESC LIMIT 1
+            """, logger: runtime.logger)
+        for try await (keyId, encoded) in rows.decode((String, String).self) {
+            if let key = PartnerSealing.publicKey(base64: encoded) { return PartnerSealing.RecipientKey(keyId: keyId, key: key) }
+        }
+        return nil
     }
 }

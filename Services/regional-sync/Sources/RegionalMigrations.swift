@@ -106,5 +106,29 @@ enum RegionalMigrations {
             -- signed from the revocation on.
             ALTER TABLE partner_keys ADD COLUMN valid_until timestamptz
             """),
+        Migration(5, "partner encryption keys; money moves through the banks (settlement notices in, payouts out)", """
+            -- A partner registers an Ed25519 key to sign with and an X25519 key we seal its people's data to.
+            ALTER TABLE partner_keys ADD COLUMN key_use text NOT NULL DEFAULT 'signing' CHECK (key_use IN ('signing', 'encryption'));
+            -- Transfer in: the receiving bank's notice that the partner's funds arrived (one per transfer);
+            -- the ledger is asked to credit only once it matches the transfer-out data (credit_requested_at).
+            CREATE TABLE transfer_settlements (
+                bank_reference text PRIMARY KEY,
+                transfer_id uuid NOT NULL UNIQUE REFERENCES transfers,
+                amount_fen bigint NOT NULL CHECK (amount_fen > 0),
+                received_at timestamptz NOT NULL DEFAULT now()
+            );
+            ALTER TABLE transfers ADD COLUMN credit_requested_at timestamptz;
+            -- Transfer out: our bank's payout of the debited balance to the receiving centre.
+            CREATE TABLE transfer_payouts (
+                payout_id uuid PRIMARY KEY,
+                transfer_id uuid NOT NULL UNIQUE REFERENCES transfers,
+                amount_fen bigint NOT NULL CHECK (amount_fen > 0),
+                outcome text CHECK (outcome IN ('paid', 'failed')),
+                failure_code text,
+                channel_ref text,
+                requested_at timestamptz NOT NULL DEFAULT now(),
+                confirmed_at timestamptz
+            )
+            """),
     ]
 }

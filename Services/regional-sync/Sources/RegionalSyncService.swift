@@ -19,7 +19,7 @@ public enum RegionalSyncService: HPFServiceModule {
 
         init(runtime: ServiceRuntime) {
             feed = PartnerFeed(runtime: runtime)
-            registry = PartnerRegistry(runtime: runtime, ownKey: .init(keyId: feed.keyId, publicKey: feed.publicKey, revoked: false))
+            registry = PartnerRegistry(runtime: runtime, ownKeys: feed.ownKeys)
             transfersIn = TransfersIn(runtime: runtime, feed: feed, registry: registry)
             transfersOut = TransfersOut(runtime: runtime, feed: feed, registry: registry)
         }
@@ -33,6 +33,10 @@ public enum RegionalSyncService: HPFServiceModule {
         routes.post("/v1/partners/:partnerCode/keys", .staff(.fundOfficer), use: parts.registry.registerKey)
         routes.delete("/v1/partners/:partnerCode/keys/:keyId", .staff(.fundOfficer), use: parts.registry.revokeKey)
         routes.post("/v1/transfers/in", .holder(orStaff: .fundOfficer), use: parts.transfersIn.start)
+        // The money between the centres' banks: the receiving bank's settlement notice, our bank's payout confirmation.
+        routes.post("/v1/transfers/settlements", .channel(.bankFeed),
+                    use: TransferSettlements(runtime: runtime, feed: parts.feed, registry: parts.registry).notice)
+        routes.post("/v1/transfer-payouts/:payoutId/confirmation", .channel(.bankFeed), use: TransferPayouts(runtime: runtime, feed: parts.feed).confirm)
         let resolution = TransferResolution(runtime: runtime, feed: parts.feed)
         routes.post("/v1/transfers/:transferId/cancel", .holder(orStaff: .fundOfficer), use: resolution.cancelRequest)
         routes.post("/v1/transfers/:transferId/failure", .staff(.fundOfficer), use: resolution.fail)

@@ -21,9 +21,10 @@ struct TransferResolution: Sendable {
     }
 
     /// A transfer in that the partner has not taken is cancelled by the applicant instead (01);
-    /// one whose credit is under way (08) ends with the ledger's answer.
+    /// one still waiting for its funds (08) can fail, but once the ledger has been asked to
+    /// credit it, it ends with the ledger's answer (`advance(awaitingCredit:)`).
     static func failable(_ direction: Transfers.Direction) -> [TransferState] {
-        direction == .in ? [.letterAccepted, .negotiating] : [.accountDataChecked, .negotiating]
+        direction == .in ? [.letterAccepted, .accountDataChecked, .negotiating] : [.accountDataChecked, .negotiating]
     }
 
     /// Cancels a transfer in that is still in 01 (05), telling the partner; nil in any other state.
@@ -61,7 +62,7 @@ struct TransferResolution: Sendable {
     /// debit is reversed by the ledger. Nil when the state does not allow it.
     func end(_ record: Transfers.Record, code: String, detail: String?, connection: PostgresConnection) async throws -> Transfers.Record? {
         guard let failed = try await Transfers.advance(record.id, from: Self.failable(record.direction), to: .failed, code: code, detail: detail,
-                                                       runtime: runtime, connection: connection) else { return nil }
+                                                       awaitingCredit: record.direction == .in, runtime: runtime, connection: connection) else { return nil }
         let ours = feed.ourCity
         let outcome = TransferOutcome(letterNumber: failed.letterNumber, receivingCity: failed.direction == .in ? ours : failed.partnerCity,
                                       sendingCity: failed.direction == .in ? failed.partnerCity : ours, code: code, detail: detail)
@@ -79,7 +80,8 @@ struct TransferResolution: Sendable {
     }
 
     /// The daily job: transfers the partner has not moved on for `transferAnswerDays` end — a
-    /// letter still in 01 is cancelled (05), the rest fail (40) — with code `partner_no_answer`.
+    /// letter still in 01 is cancelled (05), the rest fail (40) — with code `partner_no_answer`,
+    /// or `funds_not_received` for a transfer in whose data came but whose money did not.
     func expire(asOf date: BusinessDate) async throws -> Expired {
         let cutoff = date.adding(days: -runtime.parameters.transferAnswerDays.value)
         // What the job can end: a letter still in 01 is cancelled, the rest is failed.
@@ -88,17 +90,20 @@ struct TransferResolution: Sendable {
         let stale = try await runtime.database.withConnection { connection in
             try await Transfers.records(try await connection.query("""
                 SELECT \(unescaped: Transfers.columns) FROM transfers
-                WHERE ((direction = 'in' AND state = ANY(\(waitingIn))) OR (direction = 'out' AND state = ANY(\(waitingOut))))
+                WHERE ((direction = 'in' AND state = ANY(\(waitingIn)) AND credit_requested_at IS NULL) OR (direction = 'out' AND state = ANY(\(waitingOut))))
                   AND state_since < \(cutoff.description)::date
                 """, logger: runtime.logger))
         }
         var summary = Expired(asOf: date, cancelled: 0, failed: 0)
         for record in stale {
-            let detail = "no answer from \(record.partnerCity) since before \(cutoff)"
+            // A transfer in whose data checked out waits for the money, not for an answer.
+            let noFunds = record.direction == .in && record.state == .accountDataChecked
+            let code = noFunds ? "funds_not_received" : "partner_no_answer"
+            let detail = noFunds ? "no settlement from \(record.partnerCity) since before \(cutoff)" : "no answer from \(record.partnerCity) since before \(cutoff)"
             try await runtime.transaction { connection in
-                if try await cancel(record, code: "partner_no_answer", detail: detail, connection: connection) != nil {
+                if try await cancel(record, code: code, detail: detail, connection: connection) != nil {
                     summary.cancelled += 1
-                } else if try await end(record, code: "partner_no_answer", detail: detail, connection: connection) != nil {
+                } else if try await end(record, code: code, detail: detail, connection: connection) != nil {
                     summary.failed += 1
                 }
             }

@@ -9,11 +9,11 @@ import ServiceRuntime
 /// repeated message never moves it twice. Every state it enters is kept in `transfer_steps` and
 /// published as `transfer-state-changed` for analytics.
 ///
-///     in:  01 --accepted--> 02 --data checks--> 08 --ledger credited--> 00
-///           |  `--cancel--> 05  |   `--data does not check--> 06 --corrected data--> 08
-///           `--refused--> 13 <--'            08 --ledger refused--> 40
-///     out: (letter checks) 02 --ledger debited, data sent--> 08 --confirmed--> 00
-///           `--> 13 (refused, or the ledger refused the debit)   08 --failed--> 40 (reversed)
+///     in:  01 --accepted--> 02 --data checks--> 08 --funds arrive and match, ledger credited--> 00
+///           |  `--cancel--> 05  |   `--data does not check--> 06 <--funds disagree-- 08
+///           `--refused--> 13 <--'      06 --corrected data--> 08    08 --ledger refused, or no funds--> 40
+///     out: (letter checks) 02 --ledger debited, bank paid, data sent--> 08 --confirmed--> 00
+///           `--> 13 (refused, the ledger refused the debit, or the payout failed)   08 --failed--> 40 (reversed)
 enum Transfers {
     enum Direction: String, Sendable { case `in`, out }
 
@@ -83,17 +83,17 @@ enum Transfers {
     }
 
     /// Moves a transfer from one of `from` to `to`; nil (and nothing changes) when it is not in
-    /// one of them.
+    /// one of them, or (`awaitingCredit`) when the ledger has already been asked to credit it.
     @discardableResult
     static func advance(_ id: UUID, from: [TransferState], to: TransferState, code: String? = nil, detail: String? = nil,
-                        amounts: (principal: Fen, interest: Fen, amount: Fen)? = nil, outData: String? = nil,
+                        amounts: (principal: Fen, interest: Fen, amount: Fen)? = nil, outData: String? = nil, awaitingCredit: Bool = false,
                         runtime: ServiceRuntime, connection: PostgresConnection) async throws -> Record? {
         let rows = try await connection.query("""
             UPDATE transfers SET state = \(to.rawValue), code = coalesce(\(code), code), detail = coalesce(\(detail), detail),
                 principal_fen = coalesce(\(amounts?.principal), principal_fen), interest_fen = coalesce(\(amounts?.interest), interest_fen),
                 amount_fen = coalesce(\(amounts?.amount), amount_fen), out_data = coalesce(\(outData)::jsonb, out_data), updated_at = now(),
                 state_since = \(runtime.clock.today.description)::date
-            WHERE transfer_id = \(id) AND state = ANY(\(from.map(\.rawValue)))
+            WHERE transfer_id = \(id) AND state = ANY(\(from.map(\.rawValue))) AND (NOT \(awaitingCredit) OR credit_requested_at IS NULL)
             RETURNING \(unescaped: columns)
             """, logger: runtime.logger)
         guard let record = try await records(rows).first else { return nil }
@@ -108,6 +108,17 @@ enum Transfers {
                                            direction: record.direction == .in ? .in : .out, letterNumber: record.letterNumber,
                                            partnerCity: record.partnerCity, state: record.state, code: record.code, on: runtime.clock.today)
         try await runtime.emit(.transferStateChanged, changed, account: record.account, on: connection)
+    }
+
+    /// Records what a transfer moves (amounts and the transfer-out data) while it stays in `state`.
+    static func recordAmounts(_ id: UUID, in state: TransferState, amounts: (principal: Fen, interest: Fen, amount: Fen), outData: String,
+                              connection: PostgresConnection, logger: Logger) async throws -> Record? {
+        try await records(try await connection.query("""
+            UPDATE transfers SET principal_fen = \(amounts.principal), interest_fen = \(amounts.interest), amount_fen = \(amounts.amount),
+                out_data = \(outData)::jsonb, updated_at = now()
+            WHERE transfer_id = \(id) AND state = \(state.rawValue)
+            RETURNING \(unescaped: columns)
+            """, logger: logger)).first
     }
 
     static func load(_ id: UUID, connection: PostgresConnection, logger: Logger) async throws -> Record? {
@@ -151,7 +162,26 @@ enum Transfers {
         var interestFen: Fen?
         var amountFen: Fen?
         var createdOn: String
+        /// Transfer in: the bank's notice that the partner's funds arrived (the credit waits for it).
+        var settlement: Settlement?
+        /// Transfer out: our bank's payout of the balance to the receiving centre.
+        var payout: Payout?
         var steps: [Step]
+    }
+
+    struct Settlement: Codable, Sendable {
+        var amountFen: Fen
+        var bankReference: String
+        var receivedAt: String
+    }
+
+    struct Payout: Codable, Sendable {
+        var payoutId: String
+        var amountFen: Fen
+        /// `requested` until the bank confirms `paid` or `failed`.
+        var status: String
+        var channelRef: String?
+        var failureCode: String?
     }
 
     static func view(_ record: Record, connection: PostgresConnection, logger: Logger) async throws -> View {
@@ -168,15 +198,29 @@ enum Transfers {
             steps[id, default: []].append(Step(state: state, stateName: TransferState(rawValue: state)?.name ?? state, code: code,
                                                at: Instant.format(at)))
         }
-        return records.map { view($0, steps: steps[$0.id] ?? []) }
+        let ids = records.map(\.id)
+        var settlements: [UUID: Settlement] = [:]
+        for try await (id, reference, amount, at) in try await connection.query("""
+            SELECT transfer_id, bank_reference, amount_fen, received_at FROM transfer_settlements WHERE transfer_id = ANY(\(ids))
+            """, logger: logger).decode((UUID, String, Int64, Date).self) {
+            settlements[id] = Settlement(amountFen: amount, bankReference: reference, receivedAt: Instant.format(at))
+        }
+        var payouts: [UUID: Payout] = [:]
+        for try await (id, payout, amount, outcome, ref, failure) in try await connection.query("""
+            SELECT transfer_id, payout_id, amount_fen, outcome, channel_ref, failure_code FROM transfer_payouts WHERE transfer_id = ANY(\(ids))
+            """, logger: logger).decode((UUID, UUID, Int64, String?, String?, String?).self) {
+            payouts[id] = Payout(payoutId: payout.uuidString.lowercased(), amountFen: amount, status: outcome ?? "requested", channelRef: ref,
+                                 failureCode: failure)
+        }
+        return records.map { view($0, steps: steps[$0.id] ?? [], settlement: settlements[$0.id], payout: payouts[$0.id]) }
     }
 
-    private static func view(_ record: Record, steps: [Step]) -> View {
+    private static func view(_ record: Record, steps: [Step], settlement: Settlement?, payout: Payout?) -> View {
         View(transferId: record.id.uuidString.lowercased(), direction: record.direction.rawValue, letterNumber: record.letterNumber,
                     partnerCity: record.partnerCity, accountNumber: record.account, idNumberMasked: record.idNumberMasked,
                     partnerAccountNumber: record.partnerAccount, state: record.state.rawValue, stateName: record.state.name,
                     code: record.code, detail: record.detail, principalFen: record.principalFen, interestFen: record.interestFen,
-                    amountFen: record.amountFen, createdOn: record.createdOn, steps: steps)
+                    amountFen: record.amountFen, createdOn: record.createdOn, settlement: settlement, payout: payout, steps: steps)
     }
 }
 

@@ -6,10 +6,11 @@ import PostgresNIO
 import ServiceRuntime
 
 /// Transfer in (§17, we are the receiving centre): the person, already enrolled here, asks to
-/// bring their account from a partner city. We send the contact letter; the partner accepts or
-/// refuses it, then sends the transfer-out data; we check amount = principal + interest, ask the
-/// ledger to credit it (`transfer-in-accepted`), and once credited record the partner's months as
-/// recognised months and confirm to the partner.
+/// bring their account from a partner city. We send the contact letter (the person sealed to the
+/// partner's key); the partner accepts or refuses it, then sends the transfer-out data; we check
+/// amount = principal + interest, wait for the bank's settlement notice to match it
+/// (`TransferSettlements`), ask the ledger to credit it (`transfer-in-accepted`), and once
+/// credited record the partner's months as recognised months and confirm to the partner.
 struct TransfersIn: Sendable {
     let runtime: ServiceRuntime
     let feed: PartnerFeed
@@ -48,6 +49,10 @@ struct TransfersIn: Sendable {
                 throw Problem.rule("person_mismatch", "the account \(body.accountNumber) is not this person's")
             }
             guard holder.status == "active" else { throw Problem.rule("account_not_active", "the account is \(holder.status)") }
+            // The name and ID number leave only sealed to the partner's own key.
+            guard let recipient = try await registry.recipientKey(partner.code, connection: connection) else {
+                throw Problem.rule("no_recipient_key", "\(partner.name) (\(partner.code)) has registered no current encryption key: the letter cannot be sealed to it")
+            }
             if let open = try await TransferQueries.openTransfer(.in, account: body.accountNumber, partner: partner.code, connection: connection,
                                                                  logger: runtime.logger) {
                 throw Problem.conflict("transfer_in_progress", "transfer \(open) from \(partner.code) is still open for this account")
@@ -59,8 +64,9 @@ struct TransfersIn: Sendable {
             guard let record = try await Transfers.create(new, runtime: runtime, connection: connection) else {
                 throw Problem.unavailable("the contact letter number was taken; try again")
             }
-            let application = TransferApplication(letterNumber: letter, receivingCity: feed.ourCity, sendingCity: partner.code, name: name,
-                                                  idNumber: id.value, receivingAccountNumber: body.accountNumber,
+            let personal = try PartnerSealing.seal(PersonalFields(name: name, idNumber: id.value), to: recipient, letterNumber: letter)
+            let application = TransferApplication(letterNumber: letter, receivingCity: feed.ourCity, sendingCity: partner.code, personal: personal,
+                                                  receivingAccountNumber: body.accountNumber,
                                                   sendingAccountNumber: body.partnerAccountNumber, appliedOn: today)
             try await feed.send(.transferApplication, application, letter: application.letterNumber, account: body.accountNumber, on: connection)
             return try await Transfers.view(record, connection: connection, logger: runtime.logger)
@@ -125,10 +131,8 @@ struct TransfersIn: Sendable {
         guard let checked = try await Transfers.advance(record.id, from: open, to: .accountDataChecked, code: nil,
                                                         amounts: (data.principalFen, data.interestFen, data.amountFen), outData: outData,
                                                         runtime: runtime, connection: connection) else { return }
-        let accepted = TransferInAccepted(transferId: checked.id.uuidString.lowercased(), accountNumber: checked.account,
-                                          letterNumber: checked.letterNumber, sendingCity: partner, principalFen: data.principalFen,
-                                          interestFen: data.interestFen, amountFen: data.amountFen, acceptedOn: runtime.clock.today)
-        try await runtime.emit(.transferInAccepted, accepted, account: checked.account, on: connection)
+        // The credit waits for the bank's settlement notice (which may have come first).
+        try await TransferSettlements(runtime: runtime, feed: feed, registry: registry).reconcile(checked, connection: connection)
     }
 
     // MARK: the ledger's answer

@@ -7,9 +7,9 @@ import ServiceRuntime
 /// Transfer out (§17, we are the sending centre): a partner city's contact letter arrives; we
 /// check it against our read models (the account is the person's, no unsettled HPF loan, no
 /// withdrawal in flight) and refuse it (13) or accept it (02) and ask the ledger to debit the
-/// whole balance (the same debit saga as a closure, kind `transfer_out`). Once debited we send
-/// the transfer-out data (08); the partner's confirmation closes the account (00), its failure
-/// makes the ledger give the money back (40).
+/// whole balance (the same debit saga as a closure, kind `transfer_out`). Once debited our bank
+/// pays it to the receiving centre; once paid we send the transfer-out data (08); the partner's
+/// confirmation closes the account (00), its failure makes the ledger give the money back (40).
 struct TransfersOut: Sendable {
     let runtime: ServiceRuntime
     let feed: PartnerFeed
@@ -19,7 +19,8 @@ struct TransfersOut: Sendable {
         let logger = runtime.logger
         try PartnerFeed.requireCities(receiving: letter.receivingCity, sending: letter.sendingCity, expected: (partner, feed.ourCity))
         guard ContactLetter.isValid(letter.letterNumber) else { throw EventRejection(detail: "letter number \(letter.letterNumber) is malformed") }
-        guard let id = ResidentID(letter.idNumber) else { throw EventRejection(detail: "the letter's resident ID number is not valid") }
+        let person = try feed.personalFields(of: letter)
+        guard let id = ResidentID(person.idNumber) else { throw EventRejection(detail: "the letter's resident ID number is not valid") }
         let personRef = runtime.personRefHasher.ref(id)
         // The account the letter names, or else the person's own account here.
         var account = letter.sendingAccountNumber
@@ -54,7 +55,7 @@ struct TransfersOut: Sendable {
 
     // MARK: the ledger's answer
 
-    /// The whole balance is debited: send the transfer-out data (08).
+    /// The whole balance is debited: the transfer-out data is written down and our bank asked to pay it.
     func debited(_ debit: DebitPosted, connection: PostgresConnection) async throws {
         guard debit.kind == .transferOut, let id = UUID(uuidString: debit.debitId) else { return }
         let logger = runtime.logger
@@ -73,10 +74,11 @@ struct TransfersOut: Sendable {
                                                               window: runtime.parameters.transferContinuityMonths.value),
             contributionMonths: months.sorted(), hadHpfLoan: loans.had, hasUnsettledHpfLoan: loans.unsettled, sentOn: runtime.clock.today)
         let outData = String(decoding: try JSONEncoder().encode(data), as: UTF8.self)
-        guard let sent = try await Transfers.advance(id, from: [.letterAccepted], to: .accountDataChecked,
-                                                     amounts: (debit.amountFen, 0, debit.amountFen), outData: outData,
-                                                     runtime: runtime, connection: connection) else { return }
-        try await feed.send(.transferOutData, data, letter: data.letterNumber, account: sent.account, on: connection)
+        // The data waits for the money: our bank pays the balance to the receiving centre first
+        // (`TransferPayouts`), and the data goes out with state 08 once it is paid.
+        guard let debited = try await Transfers.recordAmounts(id, in: .letterAccepted, amounts: (debit.amountFen, 0, debit.amountFen),
+                                                              outData: outData, connection: connection, logger: logger) else { return }
+        try await TransferPayouts(runtime: runtime, feed: feed).request(debited, connection: connection)
     }
 
     /// The ledger would not debit it (nothing to move, or the account changed meanwhile): refused (13).
