@@ -142,7 +142,7 @@ grant() {
   user payment-channel PAYMENT_CHANNEL_KAFKA_PASSWORD
 
   #        user           writes                                            reads
-  service  enrolment      "$ENROLMENT_EVENTS"                               "$LOAN_EVENTS"
+  service  enrolment      "$ENROLMENT_EVENTS"                               "$LOAN_EVENTS $CONTRIBUTION_EVENTS"
   service  contribution   "$CONTRIBUTION_EVENTS"                            "$ENROLMENT_EVENTS $SUBSIDY_EVENTS $WITHDRAWAL_EVENTS $LOAN_EVENTS $REGIONAL_EVENTS"
   service  subsidy        "$SUBSIDY_EVENTS"                                 "$ENROLMENT_EVENTS $CONTRIBUTION_EVENTS"
   service  withdrawal     "$WITHDRAWAL_EVENTS $PAYOUT_INSTRUCTIONS"         "$ENROLMENT_EVENTS $CONTRIBUTION_EVENTS"

@@ -46,6 +46,12 @@ struct WithdrawalTests {
     /// the withdrawal service know the account, and deposits `deposits` (paid before the scheme,
     /// so no subsidy joins the balance).
     static func openAccount(_ s: Clients, residence: String = "rural", birth: String? = nil, deposits: [Int] = []) async throws -> String {
+        try await openAccountOf(s, residence: residence, birth: birth, deposits: deposits).account
+    }
+
+    /// The same, with the holder's resident ID number.
+    static func openAccountOf(_ s: Clients, residence: String = "rural", birth: String? = nil,
+                              deposits: [Int] = []) async throws -> (account: String, person: String) {
         let date = birth ?? String(format: "19%02d-%02d-%02d", Int.random(in: 75...99), Int.random(in: 1...12), Int.random(in: 1...28))
         let person = TestStack.newResidentID(birth: date, male: Bool.random())
         let reply = try await s.enrolment.post("/v1/enrolments", Bodies.enrolment(idNumber: person, residence: residence))
@@ -60,7 +66,7 @@ struct WithdrawalTests {
             let imported = try await s.ledger.post("/v1/imports/contributions", Bodies.history(account: account, history))
             #expect(imported.int("imported") == Int64(deposits.count), "\(imported.text)")
         }
-        return account
+        return (account, person)
     }
 
     static let payee = #"{"kind":"seller","name":"连云港房产有限公司","bankAccount":"6222020200112233445","bankName":"ICBC"}"#
@@ -360,7 +366,7 @@ struct WithdrawalTests {
     @Test("closure: the whole balance is paid and the account closes everywhere")
     func closure() async throws {
         try await withServices { s in
-            let account = try await Self.openAccount(s, deposits: [30_000, 12_345])
+            let (account, person) = try await Self.openAccountOf(s, deposits: [30_000, 12_345])
             let accepted = try await s.withdrawal.post("/v1/withdrawals",
                 #"{"accountNumber":"\#(account)","reason":"closure","payee":{"kind":"holder","name":"张伟","bankAccount":"6222000011112222"},"evidence":{"closureReason":"leaving_city","newCity":"上海"}}"#)
             #expect(accepted.status == 202, "\(accepted.text)")
@@ -380,6 +386,19 @@ struct WithdrawalTests {
             }, "the withdrawal service learns of the closure from the ledger's event")
             let again = try await s.withdrawal.post("/v1/withdrawals", Self.purchase(account, amountFen: 100))
             #expect(again.status == 422 && again.string("code") == "account_not_active")
+            // Enrolment follows the ledger: the account shows closed, takes no agreement change, and the person may enrol anew.
+            var shown: JSONClient.Reply?
+            #expect(try await TestStack.eventually {
+                shown = try await s.enrolment.get("/v1/accounts/\(account)")
+                return shown?.string("status") == "closed"
+            }, "enrolment learns of the closure: \(shown?.text ?? "")")
+            #expect(shown?.string("closureReason") == "leaving_city" && shown?.string("closedOn") != nil)
+            let change = try await s.enrolment.put("/v1/accounts/\(account)/agreement", #"{"schedule":"monthly","amountFen":30000,"channel":"wechat"}"#)
+            #expect(change.status == 422 && change.string("code") == "account_not_active", "\(change.text)")
+            let anew = try await s.enrolment.post("/v1/enrolments", Bodies.enrolment(idNumber: person))
+            #expect(anew.status == 201 && anew.string("accountNumber") != account, "\(anew.text)")
+            let twice = try await s.enrolment.post("/v1/enrolments", Bodies.enrolment(idNumber: person))
+            #expect(twice.status == 409 && twice.string("code") == "already_enrolled", "one active account per person")
         }
     }
 

@@ -100,6 +100,9 @@ struct EnrolmentHandlers: Sendable {
         var agreement: Agreement
         var monthlyMinimumFen: Fen
         var openedOn: String
+        /// When the ledger closed it, and why (closed accounts only).
+        var closedOn: String?
+        var closureReason: String?
     }
 
     /// `GET /v1/accounts/{accountNumber}`: the resident ID and phone are masked.
@@ -116,7 +119,7 @@ struct EnrolmentHandlers: Sendable {
         let rows = try await runtime.database.query("""
             SELECT account_number, status, name, id_number_masked, phone, employment_type, industry, role, county, residence,
                    children_count, education_level, graduation_date::text, retirement_group, schedule, agreement_amount_fen, channel,
-                   monthly_minimum_fen, opened_on::text
+                   monthly_minimum_fen, opened_on::text, closed_on::text, closure_reason
             FROM accounts WHERE account_number = \(number)
             """)
         for try await row in rows {
@@ -135,7 +138,8 @@ struct EnrolmentHandlers: Sendable {
                 agreement: Agreement(schedule: try ContributionSchedule.stored(try r[14].decode(String.self), column: "enrolments.schedule"),
                                      amountFen: try r[15].decode(Int64.self),
                                      channel: try PaymentChannel.stored(try r[16].decode(String.self), column: "enrolments.channel")),
-                monthlyMinimumFen: try r[17].decode(Int64.self), openedOn: try r[18].decode(String.self))
+                monthlyMinimumFen: try r[17].decode(Int64.self), openedOn: try r[18].decode(String.self),
+                closedOn: try r[19].decode(String?.self), closureReason: try r[20].decode(String?.self))
         }
         return nil
     }

@@ -60,5 +60,10 @@ enum EnrolmentMigrations {
             -- The holder's own bank account for payouts to themselves (only its keyed hash leaves this service).
             ALTER TABLE accounts ADD COLUMN payout_bank_account text
             """),
+        Migration(3, "closed accounts (from the ledger's account-closed)", """
+            -- The business date the ledger closed the account (closure withdrawal paid, or transfer out completed).
+            ALTER TABLE accounts ADD COLUMN closed_on date;
+            ALTER TABLE accounts ADD COLUMN closure_reason text
+            """),
     ]
 }

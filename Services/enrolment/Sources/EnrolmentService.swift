@@ -19,6 +19,6 @@ public enum EnrolmentService: HPFServiceModule {
     }
 
     public static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] {
-        [CreditRegistry.loanRecords(runtime: runtime)]
+        [CreditRegistry.loanRecords(runtime: runtime), AccountClosures.subscription(runtime: runtime)]
     }
 }
