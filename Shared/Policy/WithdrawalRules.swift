@@ -42,7 +42,8 @@ public struct WithdrawalClaim: Sendable {
 public struct WithdrawerFacts: Sendable {
     public var rural: Bool
     public var retirementMonth: YearMonth
-    /// What other withdrawals (not rejected) already took against the same purchase contract.
+    /// What other withdrawals (not rejected) already took against the same purchase contract,
+    /// building permit or loan contract.
     public var alreadyWithdrawnOnEvidenceFen: Fen
 
     public init(rural: Bool, retirementMonth: YearMonth, alreadyWithdrawnOnEvidenceFen: Fen = 0) {
@@ -89,9 +90,13 @@ public enum WithdrawalRules {
                 return WithdrawalRefusal("exceeds_build_cost", "\(amount) fen exceeds the building cost \(cost) fen")
             }
         case .repayment:
+            // §4 偿还贷款提取 (POLICY.md "Repayment withdrawals"): together with what other
+            // withdrawals took on the same loan contract, no more than its outstanding amount.
             guard let amount = claim.amountFen, let outstanding = claim.ceilingFen else { return nil }
-            if amount > outstanding {
-                return WithdrawalRefusal("exceeds_outstanding_loan", "\(amount) fen exceeds the loan outstanding \(outstanding) fen")
+            guard let total = try? Checked.add(amount, facts.alreadyWithdrawnOnEvidenceFen) else { return .overflow }
+            if total > outstanding {
+                return WithdrawalRefusal("exceeds_outstanding_loan",
+                                         "\(amount) fen plus \(facts.alreadyWithdrawnOnEvidenceFen) already withdrawn on this loan exceeds the outstanding \(outstanding) fen")
             }
         case .rent:
             guard let amount = claim.amountFen, let rent = claim.monthlyRentFen, let months = claim.rentMonths else { return nil }
@@ -134,6 +139,33 @@ public enum WithdrawalRules {
         }
         if monthly > monthlyRentFen { return WithdrawalRefusal("exceeds_rent", "the monthly payment exceeds the rent \(monthlyRentFen) fen") }
         return nil
+    }
+
+    /// §8 across requests (POLICY.md "Rent"): how a rent withdrawal of `amountFen` for `months`
+    /// months spreads over the consecutive calendar months from `first`: equal shares, the fen
+    /// that do not divide going to the earliest months (so the shares add up exactly).
+    public static func rentShares(amountFen: Fen, months: Int, from first: YearMonth) -> [(month: YearMonth, fen: Fen)] {
+        guard months > 0, amountFen >= 0 else { return [] }
+        let (share, rest) = amountFen.quotientAndRemainder(dividingBy: Fen(months))
+        return (0..<months).map { (first.adding(months: $0), share + (Fen($0) < rest ? 1 : 0)) }
+    }
+
+    /// §8 across requests (POLICY.md "Rent"): for each calendar month, everything paid for rent
+    /// from one account (one-off withdrawals and plan payments, whatever the lease) is at most
+    /// min(monthly rent, monthly cap). `used` is what earlier requests already hold per month;
+    /// the refusal names every month that would go over, with what it already holds.
+    public static func rentMonthsRefusal(shares: [(month: YearMonth, fen: Fen)], used: [YearMonth: Fen], monthlyRentFen: Fen,
+                                         parameters: PolicyParameters) -> WithdrawalRefusal? {
+        let limit = min(monthlyRentFen, parameters.rentMonthlyCapFen.value)
+        var over: [String] = []
+        for (month, fen) in shares {
+            let already = used[month] ?? 0
+            guard let total = try? Checked.add(already, fen) else { return .overflow }
+            if total > limit { over.append("\(month): \(already) fen already used") }
+        }
+        guard !over.isEmpty else { return nil }
+        return WithdrawalRefusal("exceeds_monthly_rent_limit",
+                                 "rent from this account may be at most \(limit) fen a month (§8); \(over.joined(separator: "; "))")
     }
 
     /// The latest month of a rent plan that may be paid on `asOf`: a month is due from its

@@ -62,3 +62,31 @@ struct WithdrawalRulesTests {
         #expect(code(WithdrawalClaim(reason: .closure, amountFen: nil, closureReason: .retirement), retiring("2026-03")) == nil)
     }
 }
+
+@Suite("§8 rent across requests")
+struct RentAcrossRequestsTests {
+    let parameters = PolicyParameters.lianyungang2025
+
+    @Test("a multi-month rent withdrawal spreads over consecutive months from the request month, the odd fen first")
+    func shares() {
+        let shares = WithdrawalRules.rentShares(amountFen: 100_001, months: 3, from: YearMonth(year: 2026, month: 11))
+        #expect(shares.map(\.month.description) == ["2026-11", "2026-12", "2027-01"])
+        #expect(shares.map(\.fen) == [33_334, 33_334, 33_333] && shares.map(\.fen).reduce(0, +) == 100_001)
+        #expect(WithdrawalRules.rentShares(amountFen: 5, months: 0, from: YearMonth(year: 2026, month: 1)).isEmpty)
+    }
+
+    @Test("each month holds at most min(rent, cap), whatever earlier requests took; the refusal names the months")
+    func monthlyLimit() throws {
+        let march = YearMonth(year: 2026, month: 3)
+        let shares = WithdrawalRules.rentShares(amountFen: 60_000, months: 2, from: march)
+        #expect(WithdrawalRules.rentMonthsRefusal(shares: shares, used: [:], monthlyRentFen: 30_000, parameters: parameters) == nil)
+        let refusal = try #require(WithdrawalRules.rentMonthsRefusal(shares: shares, used: [march.adding(months: 1): 1], monthlyRentFen: 30_000,
+                                                                     parameters: parameters))
+        #expect(refusal.code == "exceeds_monthly_rent_limit" && refusal.detail.contains("2026-04: 1 fen already used") && !refusal.detail.contains("2026-03:"))
+        // The cap binds when the rent is higher than it.
+        let cap = parameters.rentMonthlyCapFen.value
+        #expect(WithdrawalRules.rentMonthsRefusal(shares: [(march, cap + 1)], used: [:], monthlyRentFen: cap * 2, parameters: parameters) != nil)
+        #expect(WithdrawalRules.rentMonthsRefusal(shares: [(march, 1)], used: [march: .max], monthlyRentFen: cap, parameters: parameters)?.code
+                    == AmountOverflow.code, "no trap on outside sums")
+    }
+}

@@ -440,6 +440,46 @@ struct WithdrawalTests {
         }
     }
 
+    @Test("rent holds per calendar month across requests, leases and plans; repayments add up to the loan's outstanding amount")
+    func limitsAcrossRequests() async throws {
+        try await withServices { s in
+            let account = try await Self.openAccount(s, deposits: [600_000])
+            let holder = #"{"kind":"holder","name":"张伟","bankAccount":"6222000011112222"}"#
+            func rent(_ lease: String, amountFen: Int, months: Int) -> String {
+                #"{"accountNumber":"\#(account)","reason":"rent","amountFen":\#(amountFen),"payee":\#(holder),"evidence":{"leaseContractNumber":"\#(lease)","monthlyRentFen":20000,"months":\#(months)}}"#
+            }
+            // A year of rent at 200 yuan a month: every month of the year is now full.
+            let year = try await s.withdrawal.post("/v1/withdrawals", rent(TestStack.unique("ZA"), amountFen: 240_000, months: 12))
+            #expect(year.status == 202, "\(year.text)")
+            // The same lease again, a new lease for one month, a plan from this month: each would go over.
+            for body in [rent(TestStack.unique("ZA"), amountFen: 240_000, months: 12), rent(TestStack.unique("ZB"), amountFen: 1, months: 1)] {
+                let again = try await s.withdrawal.post("/v1/withdrawals", body)
+                #expect(again.status == 422 && again.string("code") == "exceeds_monthly_rent_limit", "\(again.text)")
+                #expect(again.string("detail")?.contains("\(TestStack.today.yearMonth): 20000 fen already used") == true, "\(again.text)")
+            }
+            let landlord = #"{"kind":"landlord","name":"王芳","bankAccount":"6217000099998888"}"#
+            func plan(from month: YearMonth) -> String {
+                #"{"accountNumber":"\#(account)","payee":\#(landlord),"leaseContractNumber":"\#(TestStack.unique("ZC"))","monthlyRentFen":20000,"monthlyFen":20000,"months":1,"firstMonth":"\#(month)"}"#
+            }
+            let overlapping = try await s.withdrawal.post("/v1/rent-plans", plan(from: TestStack.today.yearMonth.adding(months: 11)))
+            #expect(overlapping.status == 422 && overlapping.string("code") == "exceeds_monthly_rent_limit", "\(overlapping.text)")
+            let after = try await s.withdrawal.post("/v1/rent-plans", plan(from: TestStack.today.yearMonth.adding(months: 12)))
+            #expect(after.status == 201, "the month after the year is free: \(after.text)")
+
+            // Two repayment withdrawals against one loan may not take more than it has outstanding.
+            let loan = TestStack.unique("LN")
+            func repay(_ amountFen: Int) -> String {
+                #"{"accountNumber":"\#(account)","reason":"repayment","amountFen":\#(amountFen),"payee":\#(holder),"evidence":{"loanType":"commercial","loanContractNumber":"\#(loan)","outstandingFen":100000}}"#
+            }
+            let first = try await s.withdrawal.post("/v1/withdrawals", repay(60_000))
+            #expect(first.status == 202, "\(first.text)")
+            let second = try await s.withdrawal.post("/v1/withdrawals", repay(60_000))
+            #expect(second.status == 422 && second.string("code") == "exceeds_outstanding_loan", "\(second.text)")
+            let rest = try await s.withdrawal.post("/v1/withdrawals", repay(40_000))
+            #expect(rest.status == 202, "what remains outstanding may still be drawn: \(rest.text)")
+        }
+    }
+
     @Test("a rent plan pays three months, pauses when the balance is short and resumes after a deposit")
     func rentPlan() async throws {
         let dial = BusinessClock.Dial(BusinessDate("2026-03-16")!)

@@ -99,6 +99,10 @@ enum RentPlans {
                     """, logger: logger) {
                     throw Problem.rule("lease_already_used", "lease \(body.leaseContractNumber) already has an open rent plan")
                 }
+                // §8 across requests: the plan's months, beside whatever else pays rent from this account.
+                try await RentMonths.lock(body.accountNumber, connection: connection, logger: logger)
+                let shares = (0..<body.months).map { (month: first.adding(months: $0), fen: body.monthlyFen) }
+                try await RentMonths.check(body.accountNumber, shares: shares, monthlyRentFen: body.monthlyRentFen, runtime: runtime, connection: connection)
                 let id = UUID()
                 let payee = try runtime.personalData.sealJSON(body.payee, SealedWithdrawalData.planPayee, row: id.uuidString.lowercased())
                 try await connection.query("""
@@ -107,6 +111,7 @@ enum RentPlans {
                     VALUES (\(id), \(body.accountNumber), to_jsonb(\(payee)::text), \(body.leaseContractNumber), \(body.monthlyRentFen), \(body.monthlyFen),
                         \(body.months), \(first.description), \(first.description), 'active', \(body.requestId), \(fingerprint))
                     """, logger: logger)
+                try await RentMonths.hold(body.accountNumber, shares: shares, plan: id, connection: connection, logger: logger)
                 _ = try await issueDue(asOf: today, plan: id, runtime: runtime, connection: connection)
                 return try await answer(id, replay: false)
             }

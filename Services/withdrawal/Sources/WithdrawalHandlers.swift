@@ -37,11 +37,12 @@ struct WithdrawalHandlers: Sendable {
             }
             guard account.status == "active" else { throw Problem.rule("account_not_active", "account \(body.accountNumber) is \(account.status)") }
             var already: Fen = 0
-            if let key = body.evidenceKey, body.reason == .purchase || body.reason == .selfBuild {
+            if let key = body.evidenceKey, [.purchase, .selfBuild, .repayment].contains(body.reason) {
                 // Serialise requests on one document so two cannot both pass the checks below.
                 try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(key)))", logger: logger)
                 let used = try await usage(of: key, account: body.accountNumber, connection: connection)
-                if used.byThisAccount {
+                // A house or a permit is drawn on once per account; a loan may be repaid again, within its outstanding amount.
+                if used.byThisAccount, body.reason != .repayment {
                     throw body.reason == .purchase
                         ? Problem.rule("contract_already_used", "this account already withdrew on purchase contract \(body.evidence.contractNumber ?? "")")
                         : Problem.rule("permit_already_used", "this account already withdrew on building permit \(body.evidence.permitNumber ?? "")")
@@ -54,11 +55,20 @@ struct WithdrawalHandlers: Sendable {
                 throw Problem.rule(refusal.code, refusal.detail)
             }
             if let refusal = PayeeRules.refusal(body, registeredRef: account.payoutAccountRef, refOf: hasher.ref(bankAccount:)) { throw refusal }
+            // §8 across requests: the months this rent withdrawal covers, from this month on, within the monthly limit.
+            var rentShares: [(month: YearMonth, fen: Fen)] = []
+            if body.reason == .rent, let amount = body.amountFen, let rent = body.evidence.monthlyRentFen {
+                try await RentMonths.lock(body.accountNumber, connection: connection, logger: logger)
+                rentShares = WithdrawalRules.rentShares(amountFen: amount, months: body.evidence.months ?? 1, from: runtime.clock.today.yearMonth)
+                try await RentMonths.check(body.accountNumber, shares: rentShares, monthlyRentFen: rent, runtime: runtime, connection: connection)
+            }
             let new = Withdrawals.New(account: body.accountNumber, reason: body.reason, requestedFen: body.amountFen,
                                       closureReason: body.evidence.closureReason, payee: body.payee,
                                       evidenceJSON: String(decoding: try JSONEncoder().encode(body.evidence), as: UTF8.self),
                                       evidenceKey: body.evidenceKey, requestId: body.requestId, fingerprint: body.fingerprint)
-            return (try await Withdrawals.create(new, runtime: runtime, connection: connection), false)
+            let created = try await Withdrawals.create(new, runtime: runtime, connection: connection)
+            try await RentMonths.hold(body.accountNumber, shares: rentShares, withdrawal: created.id, connection: connection, logger: logger)
+            return (created, false)
         }
         return try HTTPJSON.response(replay ? .ok : .accepted, try WithdrawalView(record, cipher: runtime.personalData))
     }

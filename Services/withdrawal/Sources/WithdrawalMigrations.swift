@@ -85,5 +85,19 @@ enum WithdrawalMigrations {
         Migration(3, "the holder's registered payout account (a keyed hash, from the enrolment events)", """
             ALTER TABLE accounts ADD COLUMN payout_account_ref text
             """),
+        Migration(4, "rent held per calendar month, across requests (§8)", """
+            -- What each rent request holds of each calendar month: a one-off withdrawal's equal shares of
+            -- its months, or a plan's monthly payment for each of its months. A rejected withdrawal or a
+            -- cancelled plan holds nothing (the usage query joins them).
+            CREATE TABLE rent_months (
+                account_number text NOT NULL,
+                month text NOT NULL,
+                withdrawal_id uuid REFERENCES withdrawals,
+                plan_id uuid REFERENCES rent_plans,
+                amount_fen bigint NOT NULL CHECK (amount_fen >= 0),
+                CHECK ((withdrawal_id IS NULL) <> (plan_id IS NULL))
+            );
+            CREATE INDEX rent_months_by_account ON rent_months (account_number, month)
+            """),
     ]
 }
