@@ -26,7 +26,11 @@ struct BoundedInputTests {
             Bodies.enrolment(idNumber: TestStack.newResidentID(birth: "1990-09-09", male: true))
         case (.post, "/v1/credit-records"):
             #"{"records":[{"idNumber":"\#(TestStack.newResidentID(birth: "1985-05-05", male: false))","source":"pboc","reference":"\#(TestStack.unique("c"))","reason":"test","activeFrom":"2026-01-01","activeUntil":"2027-01-01"}]}"#
-        case (.post, "/v1/payouts/:payoutId/confirmation"):
+        case (.post, "/v1/transfers/settlements"):
+            #"{"letterNumber":"32070020260316000001","sendingCity":"320300","amountFen":1000,"bankReference":"bounded-1"}"#
+        case (.post, "/v1/fund-pool/rebuild"):
+            "{}"
+        case (.post, "/v1/payouts/:payoutId/confirmation"), (.post, "/v1/transfer-payouts/:payoutId/confirmation"):
             #"{"outcome":"paid","channelRef":"ref-1"}"#
         case (.put, "/v1/partners/:partnerCode"):
             #"{"transfer":true,"recognition":true}"#

@@ -185,6 +185,40 @@ struct LoanTests {
         }
     }
 
+    @Test("§19 at scale: two approvals racing for the last liquidity, one paid out and one queued; a deposit releases it; the totals equal a recomputation")
+    func liquidityRace() async throws {
+        try await withServices { s in
+            let first = try await Self.contributor(s, months: 6)
+            let second = try await Self.contributor(s, months: 6)
+            let depositor = try await Self.contributor(s, months: 0)
+            // Room for one 50,000-yuan loan and not two: after the first the pool is `short` below its
+            // floor (10 % of the assets). Other suites' deposits meanwhile add far less than that.
+            let principal: Int64 = 5_000_000
+            let short: Int64 = 5_000_000
+            let outstanding = try await s.loan.get("/v1/fund-pool").int("loansOutstandingFen") ?? 0
+            try await Self.setPool(s, assets: (outstanding + 2 * principal - short) * 10 / 9)
+            async let a = s.loan.post("/v1/loan-applications", Self.application(first, requested: principal))
+            async let b = s.loan.post("/v1/loan-applications", Self.application(second, requested: principal))
+            let decisions = try await [a, b]
+            #expect(Set(decisions.compactMap { $0.string("decision") }) == ["approved", "awaiting_liquidity"], "\(decisions.map(\.text))")
+            let queued = try #require(decisions.first { $0.string("decision") == "awaiting_liquidity" }?.string("loanId"))
+            #expect(try await s.loan.get("/v1/loans/\(queued)").string("status") == "awaiting_liquidity")
+
+            // A deposit brings the pool back above its floor: the queued loan goes out, no staff involved.
+            let deposits = (1...10).map { (amountFen: 1_000_000, paidAt: String(format: "2025-%02d-20T10:00:00+08:00", $0)) }
+            let imported = try await s.ledger.post("/v1/imports/contributions", Bodies.history(account: depositor, deposits))
+            #expect(imported.int("imported") == 10, "\(imported.text)")
+            #expect(try await TestStack.eventually { try await s.loan.get("/v1/loans/\(queued)").string("status") == "active" },
+                    "the deposit releases the queued loan")
+
+            // Every change so far (this suite's and the others', on the shared stack) kept the totals exact.
+            #expect(try await s.loan.post("/v1/fund-pool/rebuild", "{}", as: .citizen(TestStack.newResidentID(birth: "1990-01-01", male: true))).status == 403)
+            let rebuilt = try await s.loan.post("/v1/fund-pool/rebuild", "{}")
+            #expect(rebuilt.status == 200 && rebuilt["drift"] as? Bool == false, "\(rebuilt.text)")
+            try await Self.setPool(s, assets: 100_000_000_000)
+        }
+    }
+
     @Test("overdue instalments cross the threshold: a bad-credit record blocks enrolment and loans; repaying clears the arrears")
     func overdueToBadCredit() async throws {
         let dial = BusinessClock.Dial(TestStack.today)

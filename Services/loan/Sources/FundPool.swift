@@ -7,8 +7,11 @@ import ServiceRuntime
 
 /// §19 资金池: flexible contributors share the pool with employed contributors. The pool is the
 /// flexible balances (from the ledger's events), the employed contributors' share and bank credit
-/// lines (recorded by staff); loans paid out draw on it. An approval that would leave less than
-/// the liquidity floor waits (`awaiting_liquidity`) until staff record more or the pool grows.
+/// lines (recorded by staff); loans paid out draw on it. Its totals are kept incrementally, by
+/// triggers in the same transaction as each change (migration 7): a decision reads a few rows,
+/// never every account. An approval reserves its amount with one guarded update of the totals
+/// row; one that would leave less than the liquidity floor waits (`awaiting_liquidity`) and is
+/// paid out, oldest first, as soon as liquidity returns, whatever brings it back.
 enum FundPool {
     struct View: Codable, Sendable {
         var flexibleBalancesFen: Fen
@@ -22,14 +25,16 @@ enum FundPool {
         var awaitingLiquidityFen: Fen
     }
 
+    /// The pool's assets as SQL over the totals row `p` (numeric: the sums cannot overflow).
+    static let assetsSQL = "((SELECT coalesce(sum(flexible_fen), 0) FROM pool_balance_slots)::numeric + p.employed_share_fen + p.credit_lines_fen)"
+
     static func view(runtime: ServiceRuntime, connection: PostgresConnection) async throws -> View {
         let rows = try await connection.query("""
-            SELECT (SELECT coalesce(sum(balance_fen), 0) FROM ledger_accounts)::bigint,
-                   (SELECT coalesce(sum(amount_fen), 0) FROM pool_entries WHERE kind = 'employed_share')::bigint,
-                   (SELECT coalesce(sum(amount_fen), 0) FROM pool_entries WHERE kind = 'credit_line')::bigint,
-                   (SELECT coalesce(sum(outstanding_fen), 0) FROM loans WHERE status = 'active')::bigint,
+            SELECT (SELECT coalesce(sum(flexible_fen), 0) FROM pool_balance_slots)::bigint, p.employed_share_fen, p.credit_lines_fen,
+                   p.loans_outstanding_fen,
                    (SELECT count(*) FROM loans WHERE status = 'awaiting_liquidity')::int,
                    (SELECT coalesce(sum(principal_fen), 0) FROM loans WHERE status = 'awaiting_liquidity')::bigint
+            FROM pool_totals p
             """, logger: runtime.logger)
         for try await (flexible, employed, credit, outstanding, waiting, waitingFen) in rows.decode((Int64, Int64, Int64, Int64, Int, Int64).self) {
             // Checked: entries are bounded one by one (`InputRange`), but their sums are not.
@@ -42,32 +47,97 @@ enum FundPool {
         throw Problem.unavailable("the fund pool could not be read")
     }
 
-    /// Whether lending `amount` keeps the pool above its liquidity floor. Serialised on one lock so
-    /// two approvals cannot both take the last of the liquidity.
-    static func canLend(_ amount: Fen, runtime: ServiceRuntime, connection: PostgresConnection) async throws -> Bool {
-        try await connection.query("SELECT pg_advisory_xact_lock(hashtext('loan-fund-pool'))", logger: runtime.logger)
-        let pool = try await view(runtime: runtime, connection: connection)
-        return try Checked.subtract(pool.availableFen, amount) >= pool.liquidityFloorFen
+    /// Reserves `amount` for a loan about to be paid out, if lending it keeps the pool at or above
+    /// its liquidity floor (the floor rounded half up, as `Checked.basisPoints`). One guarded update
+    /// of the totals row: two approvals racing for the last liquidity meet on that row, and the
+    /// second sees the first's loan (its trigger adds the outstanding amount) when its condition is
+    /// checked again; approvals that do not race wait only for each other's commit.
+    static func reserve(_ amount: Fen, runtime: ServiceRuntime, connection: PostgresConnection) async throws -> Bool {
+        let floor = runtime.parameters.liquidityFloorBasisPoints.value
+        var reserved = false
+        for try await _ in try await connection.query("""
+            UPDATE pool_totals p SET loans_outstanding_fen = p.loans_outstanding_fen
+            WHERE \(unescaped: assetsSQL) - p.loans_outstanding_fen - \(amount) >= round(\(unescaped: assetsSQL) * \(floor) / 10000)
+            RETURNING 1
+            """, logger: runtime.logger) { reserved = true }
+        return reserved
     }
 
-    /// Pays out queued loans, oldest first, while liquidity allows.
+    /// Pays out queued loans, oldest first, while liquidity allows; called wherever liquidity may
+    /// have returned (a deposit, a subsidy, a reversal, a transfer in, a repayment, a pool entry).
+    /// Without queued loans it costs one index probe.
+    @discardableResult
     static func release(runtime: ServiceRuntime, connection: PostgresConnection) async throws -> Int {
         let rows = try await connection.query("""
-            SELECT loan_id, principal_fen FROM loans WHERE status = 'awaiting_liquidity' ORDER BY queued_at FOR UPDATE
+            SELECT loan_id, principal_fen FROM loans WHERE status = 'awaiting_liquidity' ORDER BY queued_at LIMIT 100 FOR UPDATE SKIP LOCKED
             """, logger: runtime.logger)
         var queued: [(UUID, Int64)] = []
         for try await row in rows.decode((UUID, Int64).self) { queued.append(row) }
         var released = 0
         for (id, principal) in queued {
-            guard try await canLend(principal, runtime: runtime, connection: connection) else { break }
+            guard try await reserve(principal, runtime: runtime, connection: connection) else { break }
             try await Loans.disburse(id, runtime: runtime, connection: connection)
             released += 1
         }
         return released
     }
 
+    struct Totals: Codable, Sendable, Equatable {
+        var flexibleBalancesFen: Fen
+        var employedShareFen: Fen
+        var creditLinesFen: Fen
+        var loansOutstandingFen: Fen
+    }
+
+    struct Rebuilt: Codable, Sendable {
+        /// What the incremental totals said, and what the read models add up to (now stored).
+        var kept: Totals
+        var recomputed: Totals
+        var drift: Bool
+    }
+
+    /// Recomputes the totals from the read models (every account, loan and entry), stores them
+    /// and reports any drift. Writers of balances and loans wait meanwhile (table locks), so the
+    /// comparison is exact.
+    static func rebuild(runtime: ServiceRuntime, connection: PostgresConnection) async throws -> Rebuilt {
+        let logger = runtime.logger
+        try await connection.query("LOCK TABLE ledger_accounts, loans, pool_entries IN SHARE ROW EXCLUSIVE MODE", logger: logger)
+        func totals(_ sql: String) async throws -> Totals {
+            for try await (a, b, c, d) in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).decode((Int64, Int64, Int64, Int64).self) {
+                return Totals(flexibleBalancesFen: a, employedShareFen: b, creditLinesFen: c, loansOutstandingFen: d)
+            }
+            throw Problem.unavailable("the fund pool could not be read")
+        }
+        let kept = try await totals("""
+            SELECT (SELECT coalesce(sum(flexible_fen), 0) FROM pool_balance_slots)::bigint, employed_share_fen, credit_lines_fen, loans_outstanding_fen
+            FROM pool_totals
+            """)
+        let recomputed = try await totals("""
+            SELECT (SELECT coalesce(sum(balance_fen), 0) FROM ledger_accounts)::bigint,
+                   (SELECT coalesce(sum(amount_fen), 0) FROM pool_entries WHERE kind = 'employed_share')::bigint,
+                   (SELECT coalesce(sum(amount_fen), 0) FROM pool_entries WHERE kind = 'credit_line')::bigint,
+                   (SELECT coalesce(sum(outstanding_fen), 0) FROM loans WHERE status = 'active')::bigint
+            """)
+        try await connection.query("""
+            WITH t AS (SELECT hashtext(account_number) & 15 AS slot, sum(balance_fen) AS total FROM ledger_accounts GROUP BY 1)
+            UPDATE pool_balance_slots s SET flexible_fen = coalesce((SELECT total FROM t WHERE t.slot = s.slot), 0)
+            """, logger: logger)
+        try await connection.query("""
+            UPDATE pool_totals SET employed_share_fen = \(recomputed.employedShareFen), credit_lines_fen = \(recomputed.creditLinesFen),
+                loans_outstanding_fen = \(recomputed.loansOutstandingFen)
+            """, logger: logger)
+        if kept != recomputed { logger.warning("fund pool totals drifted; rebuilt", metadata: ["kept": "\(kept)", "recomputed": "\(recomputed)"]) }
+        return Rebuilt(kept: kept, recomputed: recomputed, drift: kept != recomputed)
+    }
+
     struct Handlers: Sendable {
         let runtime: ServiceRuntime
+
+        /// `POST /v1/fund-pool/rebuild` (staff): the totals recomputed from the read models, with any drift.
+        @Sendable func rebuild(_ request: Request, context: HPFRequestContext) async throws -> Response {
+            let rebuilt = try await runtime.transaction { connection in try await FundPool.rebuild(runtime: runtime, connection: connection) }
+            return try HTTPJSON.response(.ok, rebuilt)
+        }
 
         @Sendable func get(_ request: Request, context: HPFRequestContext) async throws -> Response {
             let view = try await runtime.database.withConnection { connection in try await FundPool.view(runtime: runtime, connection: connection) }

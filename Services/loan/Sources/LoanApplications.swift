@@ -175,7 +175,7 @@ struct LoanApplications: Sendable {
             if outcome == .approved {
                 firstPayment = LoanRules.schedule(principal: approvedFen, annualRateMilliPercent: quota.annualRateMilliPercent,
                                                   months: body.termMonths, method: body.repaymentMethod).first?.paymentFen
-                if try await !FundPool.canLend(approvedFen, runtime: runtime, connection: connection) {
+                if try await !FundPool.reserve(approvedFen, runtime: runtime, connection: connection) {
                     outcome = .awaitingLiquidity
                     reasons.append("fund_pool_below_liquidity_floor")
                 }

@@ -158,5 +158,60 @@ enum LoanMigrations {
             );
             CREATE INDEX spouse_consents_unused ON spouse_consents (spouse_account, applicant_account) WHERE used_by IS NULL
             """),
+        Migration(7, "the fund pool kept incrementally: no scan of every account per decision (§19)", """
+            -- The flexible balances, spread over 16 rows by account so that ledger events for different
+            -- accounts seldom meet on one row; the rest of the pool in one row. Triggers keep both in the
+            -- same transaction as every change of a balance, a loan or a pool entry, whichever code makes it.
+            CREATE TABLE pool_balance_slots (
+                slot int PRIMARY KEY,
+                flexible_fen bigint NOT NULL
+            );
+            INSERT INTO pool_balance_slots (slot, flexible_fen) SELECT g, 0 FROM generate_series(0, 15) g;
+            UPDATE pool_balance_slots s SET flexible_fen = t.total
+            FROM (SELECT hashtext(account_number) & 15 AS slot, sum(balance_fen) AS total FROM ledger_accounts GROUP BY 1) t
+            WHERE s.slot = t.slot;
+            CREATE TABLE pool_totals (
+                id boolean PRIMARY KEY DEFAULT true CHECK (id),
+                employed_share_fen bigint NOT NULL,
+                credit_lines_fen bigint NOT NULL,
+                loans_outstanding_fen bigint NOT NULL
+            );
+            INSERT INTO pool_totals (employed_share_fen, credit_lines_fen, loans_outstanding_fen)
+            SELECT (SELECT coalesce(sum(amount_fen), 0) FROM pool_entries WHERE kind = 'employed_share'),
+                   (SELECT coalesce(sum(amount_fen), 0) FROM pool_entries WHERE kind = 'credit_line'),
+                   (SELECT coalesce(sum(outstanding_fen), 0) FROM loans WHERE status = 'active');
+            CREATE FUNCTION pool_balance_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+                delta bigint := coalesce(CASE WHEN TG_OP <> 'DELETE' THEN NEW.balance_fen END, 0)
+                              - coalesce(CASE WHEN TG_OP <> 'INSERT' THEN OLD.balance_fen END, 0);
+                acct text := CASE WHEN TG_OP = 'DELETE' THEN OLD.account_number ELSE NEW.account_number END;
+            BEGIN
+                IF delta <> 0 THEN
+                    UPDATE pool_balance_slots SET flexible_fen = flexible_fen + delta WHERE slot = hashtext(acct) & 15;
+                END IF;
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER ledger_accounts_pool AFTER INSERT OR UPDATE OF balance_fen OR DELETE ON ledger_accounts
+                FOR EACH ROW EXECUTE FUNCTION pool_balance_changed();
+            CREATE FUNCTION pool_loans_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+                delta bigint := coalesce(CASE WHEN TG_OP <> 'DELETE' AND NEW.status = 'active' THEN NEW.outstanding_fen END, 0)
+                              - coalesce(CASE WHEN TG_OP <> 'INSERT' AND OLD.status = 'active' THEN OLD.outstanding_fen END, 0);
+            BEGIN
+                IF delta <> 0 THEN
+                    UPDATE pool_totals SET loans_outstanding_fen = loans_outstanding_fen + delta;
+                END IF;
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER loans_pool AFTER INSERT OR UPDATE OF status, outstanding_fen OR DELETE ON loans
+                FOR EACH ROW EXECUTE FUNCTION pool_loans_changed();
+            CREATE FUNCTION pool_entry_recorded() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                UPDATE pool_totals SET employed_share_fen = employed_share_fen + CASE WHEN NEW.kind = 'employed_share' THEN NEW.amount_fen ELSE 0 END,
+                                       credit_lines_fen = credit_lines_fen + CASE WHEN NEW.kind = 'credit_line' THEN NEW.amount_fen ELSE 0 END;
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER pool_entries_pool AFTER INSERT ON pool_entries FOR EACH ROW EXECUTE FUNCTION pool_entry_recorded()
+            """),
     ]
 }

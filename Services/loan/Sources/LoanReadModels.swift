@@ -7,7 +7,8 @@ import ServiceRuntime
 /// The applicant's facts, built from events only (§6: no documents to bring, no call to another
 /// service): the profile from enrolment; contribution months, amounts and the balance from the
 /// ledger (each ledger event carries the balance after it, in per-account order). The ledger's
-/// answers to repayments from the HPF balance arrive here too.
+/// answers to repayments from the HPF balance arrive here too. Whatever raises a balance may bring
+/// the fund pool back above its floor, so it releases queued loans (`FundPool.release`).
 enum LoanReadModels {
     static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] {
         let logger = runtime.logger
@@ -42,9 +43,11 @@ enum LoanReadModels {
                     ON CONFLICT (account_number) DO UPDATE
                     SET contributed_fen = l.contributed_fen + excluded.contributed_fen, balance_fen = excluded.balance_fen, last_event_at = now()
                     """, logger: logger)
+                try await FundPool.release(runtime: runtime, connection: connection)
             },
             .on(.subsidyCredited, SubsidyCredited.self) { event, connection in
                 try await balance(event.data.balanceAfterFen, event.data.accountNumber, connection, logger)
+                try await FundPool.release(runtime: runtime, connection: connection)
             },
             .on(.debitPosted, DebitPosted.self) { event, connection in
                 try await balance(event.data.balanceAfterFen, event.data.accountNumber, connection, logger)
@@ -55,9 +58,11 @@ enum LoanReadModels {
             },
             .on(.debitReversed, DebitReversed.self) { event, connection in
                 try await balance(event.data.balanceAfterFen, event.data.accountNumber, connection, logger)
+                try await FundPool.release(runtime: runtime, connection: connection)
             },
             .on(.transferInPosted, TransferInPosted.self) { event, connection in
                 try await balance(event.data.balanceAfterFen, event.data.accountNumber, connection, logger)
+                try await FundPool.release(runtime: runtime, connection: connection)
             },
             .on(.accountClosed, AccountClosed.self) { event, connection in
                 try await connection.query("""

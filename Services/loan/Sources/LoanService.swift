@@ -27,6 +27,7 @@ public enum LoanService: HPFServiceModule {
         let pool = FundPool.Handlers(runtime: runtime)
         routes.get("/v1/fund-pool", .anyStaff, use: pool.get)
         routes.post("/v1/fund-pool/entries", .staff(.fundOfficer), use: pool.record)
+        routes.post("/v1/fund-pool/rebuild", .staff(.fundOfficer), use: pool.rebuild)
         routes.post("/v1/jobs/overdue", .staff(.fundOfficer), use: overdueCheck(runtime).onDemand)
     }
 
