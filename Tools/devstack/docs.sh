@@ -12,4 +12,4 @@ if [ ! -x "$venv/bin/python" ] || ! cmp -s "$requirements" "$stamp"; then
   "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
   cp "$requirements" "$stamp"
 fi
-"$venv/bin/python" "$HPF_ROOT/Tools/docs/validate.py"
+"$venv/bin/python" "$HPF_ROOT/Tools/docs/validate.py" "$@"

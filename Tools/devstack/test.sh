@@ -18,3 +18,9 @@ cd "$HPF_ROOT"
 bash "$here/docs.sh"
 swift build --build-tests
 swift test --skip-build
+# Then every event the tests made the services publish, against the same documents: they must
+# describe what really travels, not only the golden examples.
+live="$HPF_STATE/live-events"
+rm -rf "$live"
+"$HPF_ROOT/.build/debug/hpfctl" events-dump --dir "$live"
+bash "$here/docs.sh" --live "$live"

@@ -105,8 +105,8 @@ def main():
     return 1 if failed else 0
 
 
-def check_golden_events(documents):
-    """Each golden event against its message's payload schema; returns the number of failures."""
+def event_validators(documents):
+    """A function from an event to its schema errors (None: no message is named by its type)."""
     messages = {}
     registry = Registry()
     for name, document in documents.items():
@@ -117,30 +117,84 @@ def check_golden_events(documents):
             if event_type in messages and messages[event_type][0] != uri:
                 continue  # the same type in both documents (partner messages): either schema will do
             if event_type in messages:
-                print(f"docs: {name}: two messages are named {event_type}")
-                return 1
+                raise ValueError(f"{name}: two messages are named {event_type}")
             messages[event_type] = (uri, key)
+    cache = {}
+
+    def errors_of(event):
+        if event.get("type") not in messages:
+            return None
+        uri, key = messages[event["type"]]
+        if key not in cache:
+            cache[key] = jsonschema.Draft7Validator({"$ref": f"{uri}#/components/messages/{key}/payload"}, registry=registry)
+        return list(cache[key].iter_errors(event))
+
+    return errors_of, messages
+
+
+def check_golden_events(documents):
+    """Each golden event against its message's payload schema; returns the number of failures."""
+    try:
+        errors_of, _ = event_validators(documents)
+    except ValueError as problem:
+        print(f"docs: {problem}")
+        return 1
     failed = 0
     golden = sorted(glob.glob(os.path.join(ROOT, "Tests", "ContractsTests", "Golden", "*.json")))
     for path in golden:
         with open(path, encoding="utf-8") as handle:
             event = json.load(handle)
         name = os.path.relpath(path, ROOT)
-        if event.get("type") not in messages:
+        errors = errors_of(event)
+        if errors is None:
             failed += 1
             print(f"docs: {name}: no AsyncAPI message is named {event.get('type')}")
-            continue
-        uri, key = messages[event["type"]]
-        validator = jsonschema.Draft7Validator({"$ref": f"{uri}#/components/messages/{key}/payload"}, registry=registry)
-        errors = list(validator.iter_errors(event))
-        if errors:
+        elif errors:
             failed += 1
-            print(f"docs: {name}: does not match {key}")
+            print(f"docs: {name}: does not match its message")
             for error in errors[:10]:
                 print(f"  {'/'.join(map(str, error.absolute_path))}: {error.message[:200]}")
     print(f"docs: {len(golden) - failed} of {len(golden)} golden events match their AsyncAPI schemas")
     return failed
 
 
+def check_live_events(folder):
+    """Every event the suite published during the tests (`hpfctl events-dump`), against the
+    AsyncAPI payload of its type: the documents describe what really travels, not only the
+    golden examples. Returns 1 when any event does not match."""
+    documents = {os.path.relpath(p, ROOT): load(p) for p in sorted(glob.glob(os.path.join(ROOT, "docs", "asyncapi*.yaml")))}
+    errors_of, _ = event_validators(documents)
+    counts, failures = {}, {}
+    for path in sorted(glob.glob(os.path.join(folder, "*.jsonl"))):
+        topic = os.path.basename(path)[:-len(".jsonl")]
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                if not line.strip():
+                    continue
+                event = json.loads(line)
+                kind = event.get("type", "?")
+                counts[kind] = counts.get(kind, 0) + 1
+                errors = errors_of(event)
+                if errors is None:
+                    errors = [f"no AsyncAPI message is named {kind}"]
+                else:
+                    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message[:160]}" for e in errors]
+                if errors:
+                    failures.setdefault(kind, []).append((topic, event.get("id"), errors))
+    total = sum(counts.values())
+    for kind, found in sorted(failures.items()):
+        print(f"events: {kind}: {len(found)} of {counts[kind]} do not match their AsyncAPI message")
+        for topic, event_id, errors in found[:3]:
+            print(f"  {topic} {event_id}: {'; '.join(errors[:4])}")
+    bad = sum(len(found) for found in failures.values())
+    print(f"events: {total - bad} of {total} published events ({len(counts)} types) match their AsyncAPI schemas")
+    if total == 0:
+        print("events: nothing was published: the check saw no events")
+        return 1
+    return 1 if bad else 0
+
+
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--live":
+        sys.exit(check_live_events(sys.argv[2]))
     sys.exit(main())

@@ -11,14 +11,17 @@ let usage = """
                                                one request as officer (default), citizen:ID, staff:ID:ROLES,
                                                channel:NAME (signed) or none
       events <topic> [--key K] [--seconds S]   print the events on a topic (from the beginning)
+      events-dump --dir DIR [--idle-seconds S] every event the suite published (signature verified with the
+                                               development keys), one file per topic (development stacks)
       bench-deposits [--accounts N] [--deposits N] [--concurrency N] [--url URL]
                                                end-to-end deposits per second through the running stack
       bench-annual [--lots N] [--as-of YYYY-MM-DD] the annual subsidy job over N seeded lots (subsidy schema)
       bench-withdrawals [--accounts N] [--withdrawals N] [--concurrency N] [--url URL]
                                                end-to-end withdrawals per second, request to paid
       bench-event-signing [--events N]          signing and verifying N events (Ed25519), µs per event
-      bench-loans [--rate R] [--seconds S] [--accounts N] [--url URL]
-                                               one-thing loan decisions at R requests/s: p50 and p99 latency
+      bench-loans [--rate R] [--seconds S] [--accounts N] [--seed-accounts N,N] [--saturation R,R,...] [--url URL]
+                                               one-thing loan decisions at R requests/s: p50 and p99 latency (with
+                                               N participants seeded into the loan read model; the saturation point)
       payment-channel [--url URL] [--fail-suffix DIGITS]
                                                play the payment channel: confirm every payout (payees whose
                                                bank account ends with DIGITS, default 0000, fail)
@@ -37,6 +40,7 @@ do {
     case "token": try TokenCommand.run(options)
     case "call": try await CallCommand.run(options)
     case "events": try await EventsCommand.run(options)
+    case "events-dump": try await EventsDumpCommand.run(options)
     case "bench-deposits": try await DepositBenchmark.run(options)
     case "bench-annual": try await AnnualSubsidyBenchmark.run(options)
     case "bench-withdrawals": try await WithdrawalBenchmark.run(options)
