@@ -213,5 +213,37 @@ enum LoanMigrations {
             END $$;
             CREATE TRIGGER pool_entries_pool AFTER INSERT ON pool_entries FOR EACH ROW EXECUTE FUNCTION pool_entry_recorded()
             """),
+        Migration(8, "the flexible balances' slots follow each statement, not each row", """
+            -- A statement that changes many balances (a bulk load, a rebuild) updated the same slot rows
+            -- once per row, each update lengthening the row's version chain; per statement, each slot
+            -- row is updated once with the sum of its accounts' changes (transition tables).
+            DROP TRIGGER ledger_accounts_pool ON ledger_accounts;
+            DROP FUNCTION pool_balance_changed();
+            CREATE FUNCTION pool_balances_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP = 'INSERT' THEN
+                    UPDATE pool_balance_slots s SET flexible_fen = s.flexible_fen + d.delta
+                    FROM (SELECT hashtext(account_number) & 15 AS slot, sum(balance_fen) AS delta FROM new_rows GROUP BY 1) d
+                    WHERE s.slot = d.slot AND d.delta <> 0;
+                ELSIF TG_OP = 'UPDATE' THEN
+                    UPDATE pool_balance_slots s SET flexible_fen = s.flexible_fen + d.delta
+                    FROM (SELECT slot, sum(fen) AS delta FROM (
+                              SELECT hashtext(account_number) & 15 AS slot, balance_fen AS fen FROM new_rows
+                              UNION ALL SELECT hashtext(account_number) & 15, -balance_fen FROM old_rows) c GROUP BY 1) d
+                    WHERE s.slot = d.slot AND d.delta <> 0;
+                ELSE
+                    UPDATE pool_balance_slots s SET flexible_fen = s.flexible_fen - d.delta
+                    FROM (SELECT hashtext(account_number) & 15 AS slot, sum(balance_fen) AS delta FROM old_rows GROUP BY 1) d
+                    WHERE s.slot = d.slot AND d.delta <> 0;
+                END IF;
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER ledger_accounts_pool_insert AFTER INSERT ON ledger_accounts
+                REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION pool_balances_changed();
+            CREATE TRIGGER ledger_accounts_pool_update AFTER UPDATE ON ledger_accounts
+                REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION pool_balances_changed();
+            CREATE TRIGGER ledger_accounts_pool_delete AFTER DELETE ON ledger_accounts
+                REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION pool_balances_changed()
+            """),
     ]
 }
