@@ -36,7 +36,7 @@ var targets: [Target] = [
     .target(name: "PartnerCity", dependencies: ["Kafka", "Contracts", "Policy", "ServiceRuntime", crypto, logging], path: "Tools/partner-city"),
     .executableTarget(
         name: "hpfctl",
-        dependencies: ["Kafka", "Contracts", "ServiceRuntime", "Policy", "Subsidy", "Loan", "PartnerCity", crypto, postgres,
+        dependencies: ["Kafka", "Contracts", "ServiceRuntime", "Policy", "Contribution", "Subsidy", "Loan", "PartnerCity", crypto, postgres,
                        .product(name: "AsyncHTTPClient", package: "async-http-client")],
         path: "Tools/hpfctl"),
     .testTarget(name: "PolicyTests", dependencies: ["Policy"], path: "Tests/PolicyTests"),

@@ -89,9 +89,14 @@ public struct DebitPosted: Codable, Sendable, Equatable {
     public var consumedLots: [LotShare]?
     /// Set when the debit closes the account (the whole balance).
     public var closureReason: ClosureReason?
+    /// Deposit interest settled up to the day just before this debit (a closure, a transfer out,
+    /// a withdrawal of the whole balance), posted first; a closure's or transfer's `amountFen`
+    /// includes it. Absent when none was settled.
+    public var interestFen: Fen?
 
     public init(debitId: String, accountNumber: String, kind: Kind, amountFen: Fen, postedOn: BusinessDate, balanceAfterFen: Fen,
-                sequence: Int64, consumedLots: [LotShare]? = nil, closureReason: ClosureReason? = nil) {
+                sequence: Int64, consumedLots: [LotShare]? = nil, closureReason: ClosureReason? = nil, interestFen: Fen? = nil) {
+        self.interestFen = interestFen
         self.debitId = debitId
         self.accountNumber = accountNumber
         self.kind = kind
@@ -144,6 +149,38 @@ public struct DebitReversed: Codable, Sendable, Equatable {
         self.balanceAfterFen = balanceAfterFen
         self.sequence = sequence
         self.restoredLots = restoredLots
+    }
+}
+
+/// `hpf.contribution.interest-settled.v1`: deposit interest posted to an account (equal rights, §4; POLICY.md "Deposit interest"): the
+/// daily-balance (积数) method over `periodFrom`...`periodThrough`, on each 30 June for the interest
+/// year, or up to the day before a closure, a transfer out or a withdrawal of the whole balance.
+public struct InterestSettled: Codable, Sendable, Equatable {
+    public enum Occasion: String, Codable, Sendable {
+        case annual // 年度结息, each 30 June
+        case closure
+        case transferOut = "transfer_out"
+        case fullWithdrawal = "full_withdrawal"
+    }
+    public var accountNumber: String
+    public var occasion: Occasion
+    public var periodFrom: BusinessDate
+    public var periodThrough: BusinessDate
+    public var interestFen: Fen
+    public var postedOn: BusinessDate
+    public var balanceAfterFen: Fen
+    public var sequence: Int64
+
+    public init(accountNumber: String, occasion: Occasion, periodFrom: BusinessDate, periodThrough: BusinessDate, interestFen: Fen,
+                postedOn: BusinessDate, balanceAfterFen: Fen, sequence: Int64) {
+        self.accountNumber = accountNumber
+        self.occasion = occasion
+        self.periodFrom = periodFrom
+        self.periodThrough = periodThrough
+        self.interestFen = interestFen
+        self.postedOn = postedOn
+        self.balanceAfterFen = balanceAfterFen
+        self.sequence = sequence
     }
 }
 

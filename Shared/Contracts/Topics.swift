@@ -46,6 +46,7 @@ public enum EventType: String, CaseIterable, Sendable {
     case debitRefused = "hpf.contribution.debit-refused.v1"
     case debitReversed = "hpf.contribution.debit-reversed.v1"
     case accountClosed = "hpf.contribution.account-closed.v1"
+    case interestSettled = "hpf.contribution.interest-settled.v1"
     case subsidyGranted = "hpf.subsidy.subsidy-granted.v1"
     case socialInsuranceSubsidyDecided = "hpf.subsidy.social-insurance-subsidy-decided.v1"
     case entrepreneurshipEligible = "hpf.subsidy.entrepreneurship-eligible.v1"
@@ -89,7 +90,7 @@ public enum EventType: String, CaseIterable, Sendable {
     public var topic: Topic {
         switch self {
         case .accountOpened, .agreementChanged, .creditRecordAdded: .enrolmentEvents
-        case .contributionReceived, .subsidyCredited, .debitPosted, .debitRefused, .debitReversed, .accountClosed,
+        case .contributionReceived, .subsidyCredited, .debitPosted, .debitRefused, .debitReversed, .accountClosed, .interestSettled,
              .transferInPosted, .transferInRefused: .contributionEvents
         case .transferInAccepted, .transferOutRequested, .transferOutCompleted, .transferOutFailed, .monthsRecognised,
              .transferStateChanged: .regionalEvents

@@ -68,6 +68,19 @@ public struct BusinessDate: Hashable, Comparable, Sendable, TextCodable {
         return BusinessDate(year: y, month: m, day: d)!
     }
 
+    /// Days since 1970-01-01 (the proleptic Gregorian day number): day counts without a calendar.
+    public var dayNumber: Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    /// Days from `self` to `other` (negative when `other` is earlier).
+    public func days(until other: BusinessDate) -> Int { other.dayNumber - dayNumber }
+
     /// Whole years from `self` to `other` (an age, when `self` is a birth date).
     public func wholeYears(until other: BusinessDate) -> Int {
         var years = other.year - year

@@ -37,6 +37,18 @@ public struct LoanRate: Sendable {
     public let secondHomeOver5Years: Int64
 }
 
+/// A rate that applies from a date until the next entry of its schedule.
+public struct DatedRate: Sendable {
+    public let effectiveFrom: BusinessDate
+    /// Annual rate in thousandths of a percent (1 = 0.001 %): 1.50 % = 1500.
+    public let thousandthsOfAPercent: Int64
+
+    public init(effectiveFrom: BusinessDate, thousandthsOfAPercent: Int64) {
+        self.effectiveFrom = effectiveFrom
+        self.thousandthsOfAPercent = thousandthsOfAPercent
+    }
+}
+
 /// §5 存贷挂钩: the deposit-loan linkage formula, modelled on a border-region city's published one:
 /// quota = (balance x balanceMultiple + average monthly contribution x term months x
 /// contributionMultiple) / divisor x duration factor x frequency factor.
@@ -106,8 +118,11 @@ public struct PolicyParameters: Sendable {
     /// Below this share of the pool's assets in cash, approvals wait for liquidity (§19).
     public let liquidityFloorBasisPoints: Parameter<Int64>
 
-    // Deposit interest
-    public let depositInterestBasisPoints: Parameter<Int64>
+    // Deposit interest (equal rights, §4): a dated schedule, settled each year on one day
+    /// `var`: a rate change is a new entry appended to a copy (the tests model one this way).
+    public var depositInterestRates: Parameter<[DatedRate]>
+    /// The day the interest year ends and interest is posted (结息日): 30 June.
+    public let interestSettlementDay: Parameter<(month: Int, day: Int)>
 
     // §9 tax
     public let taxCapMonths: Parameter<Int64>
@@ -200,7 +215,10 @@ public extension PolicyParameters {
         shortTermMonths: .init(60, .sourced, "PBoC HPF rate table: up to 5 years / over 5 years"),
         liquidityFloorBasisPoints: .init(1_000, .placeholder, "§19 watch liquidity; threshold not published (10 % of the pool)"),
 
-        depositInterestBasisPoints: .init(150, .sourced, "national HPF deposit rate 1.5 %, settled each 30 June"),
+        depositInterestRates: .init([
+            DatedRate(effectiveFrom: BusinessDate("2016-02-21")!, thousandthsOfAPercent: 1_500),
+        ], .sourced, "PBoC: HPF deposits earn 1.50 % a year from 2016-02-21 (one rate whatever the term)"),
+        interestSettlementDay: .init((6, 30), .sourced, "HPF interest year 1 July - 30 June, settled on 30 June (住房公积金管理条例; national practice)"),
 
         taxCapMonths: .init(12, .sourced, "财税〔2006〕10号"),
         taxCapRatioBasisPoints: .init(1_200, .sourced, "财税〔2006〕10号"),

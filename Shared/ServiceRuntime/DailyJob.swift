@@ -64,7 +64,8 @@ public struct DailyJob<Summary: Encodable & Sendable>: Service {
 public extension ServiceRuntime {
     /// Writes an event for `account` to `topic` through the outbox, in the caller's transaction.
     func emit<P: Codable & Sendable>(_ type: EventType, _ data: P, account: String, on connection: PostgresConnection) async throws {
-        let event = CloudEvent(source: descriptor.eventSource, type: type.rawValue, subject: account, data: data)
+        // Time-ordered ids: the outbox's key index grows at its right edge.
+        let event = CloudEvent(id: .timeOrdered(), source: descriptor.eventSource, type: type.rawValue, subject: account, data: data)
         try await Outbox.enqueue(event, topic: type.topic, on: connection, logger: logger)
     }
 }

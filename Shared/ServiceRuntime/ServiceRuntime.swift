@@ -60,6 +60,39 @@ public struct ServiceRuntime: Sendable {
         return result
     }
 
+    /// A bulk job's shape (the annual subsidy, the interest settlement): `workers` tasks take
+    /// batches from `next` until it is empty and run `chunk` on each (again after a transient
+    /// failure: a chunk is one transaction), each on its own connection; the summaries merge.
+    public func inChunks<Batch: Sendable, Summary: Sendable>(workers: Int, empty: Summary, next: @escaping @Sendable () async throws -> Batch?,
+                                                      chunk: @escaping @Sendable (Batch) async throws -> Summary,
+                                                      merge: @escaping @Sendable (inout Summary, Summary) -> Void) async throws -> Summary {
+        try await withThrowingTaskGroup(of: Summary.self) { group in
+            for _ in 0..<workers {
+                group.addTask {
+                    var mine = empty
+                    while let batch = try await next() { merge(&mine, try await retryingTransient { try await chunk(batch) }) }
+                    return mine
+                }
+            }
+            return try await group.reduce(into: empty) { total, part in merge(&total, part) }
+        }
+    }
+
+    /// Runs a job's chunk again when it failed for a transient reason (a deadlock with a
+    /// concurrent posting, a dropped connection): the chunk rolled back whole, so it is simply
+    /// repeated, a few times with a growing pause.
+    public func retryingTransient<T: Sendable>(attempts: Int = 5, _ body: () async throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try await body()
+            } catch where DatabaseErrors.isTransient(error) && attempt < attempts {
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(50 * attempt))
+            }
+        }
+    }
+
     /// A transaction for a write that is idempotent on a natural key (a channel's transaction id,
     /// a request id, a lease): two deliveries of the same key that race both pass their lookup,
     /// and the loser's insert hits the unique index. The loser runs again, sees the winner's row

@@ -72,6 +72,14 @@ struct GoldenEventTests {
     static let accountClosed = event(.accountClosed, "3207000000000001", AccountClosed(
         accountNumber: "3207000000000001", closureReason: .leavingCity, closedOn: BusinessDate("2026-09-01")!))
 
+    static let interestSettled = event(.interestSettled, "3207000000000001", InterestSettled(
+        accountNumber: "3207000000000001", occasion: .annual, periodFrom: BusinessDate("2025-07-01")!, periodThrough: BusinessDate("2026-06-30")!,
+        interestFen: 15_208, postedOn: BusinessDate("2026-06-30")!, balanceAfterFen: 1_015_208, sequence: 2))
+
+    static let debitPostedClosure = event(.debitPosted, "3207000000000001", DebitPosted(
+        debitId: "9d2b4c1e-0000-4000-8000-000000000003", accountNumber: "3207000000000001", kind: .withdrawal, amountFen: 734_686,
+        postedOn: BusinessDate("2026-08-15")!, balanceAfterFen: 0, sequence: 7, consumedLots: lots, closureReason: .leavingCity, interestFen: 1_375))
+
     static let payee = Payee(kind: .seller, name: "连云港房产有限公司", bankAccount: "6222020200112233445", bankName: "ICBC")
 
     static let withdrawalRequested = event(.withdrawalRequested, "3207000000000001", WithdrawalRequested(
@@ -271,6 +279,8 @@ struct GoldenEventTests {
     @Test func debitRefusedIsStable() throws { try check(Self.debitRefused, "debit-refused") }
     @Test func debitReversedIsStable() throws { try check(Self.debitReversed, "debit-reversed") }
     @Test func accountClosedIsStable() throws { try check(Self.accountClosed, "account-closed") }
+    @Test func interestSettledIsStable() throws { try check(Self.interestSettled, "interest-settled") }
+    @Test func closureDebitWithInterestIsStable() throws { try check(Self.debitPostedClosure, "debit-posted-closure") }
     @Test func withdrawalRequestedIsStable() throws { try check(Self.withdrawalRequested, "withdrawal-requested") }
     @Test func payoutRequestedIsStable() throws { try check(Self.payoutRequested, "payout-requested") }
     @Test func payoutInstructionIsStable() throws { try check(Self.payoutInstruction, "payout-instruction") }

@@ -183,6 +183,15 @@ struct TransferTests {
                 // Recognised months, here and in the loan service's 6-month rule.
                 let recognised = try await s.regional.get("/v1/accounts/\(account)/recognised-months")
                 #expect(recognised.int("count") == 18)
+                // The ledger's balance view: the transferred-in money apart from own contributions,
+                // own months apart from recognised ones, and the total the loan rule counts.
+                var view: JSONClient.Reply?
+                #expect(try await TestStack.eventually {
+                    view = try await s.ledger.get("/v1/accounts/\(account)/balance")
+                    return view?.int("recognisedMonths") == 18
+                }, "the ledger hears of the recognised months: \(view?.text ?? "")")
+                #expect(view?.int("transferredInFen") == 3_627_135 && view?.int("contributedFen") == 0, "\(view?.text ?? "")")
+                #expect(view?.int("ownContributionMonths") == 0 && view?.int("totalContributionMonths") == 18, "\(view?.text ?? "")")
                 #expect(try await TestStack.eventually {
                     let quota = try await s.loan.get("/v1/accounts/\(account)/loan-quota")
                     return (quota["reasons"] as? [String]).map { !$0.contains("contribution_months_below_6") } ?? false

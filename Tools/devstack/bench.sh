@@ -9,6 +9,8 @@
 #     and loan-saturation: the highest rate with p99 under 50 ms
 #  5. the annual subsidy job over 1,000,000 lots: annual-subsidy: N lots in T s (R lots/s)
 #  6. the cost of event signatures: event-signing: sign X µs verify Y µs per event
+#  7. the annual deposit-interest settlement over 1,000,000 accounts with a year of history:
+#     interest-settlement: N accounts in T s (R accounts/s)
 # Last line: deposits/s: N  pgbench tps: M  ratio: R
 set -euo pipefail
 export HPF_STACK=bench HPF_BUILD=release
@@ -64,6 +66,10 @@ bash "$here/services.sh" stop
 .build/release/hpfctl bench-annual --lots "${BENCH_LOTS:-1000000}" | tee "$out"
 annual=$(grep '^annual-subsidy:' "$out")
 
+# 7. The annual interest settlement (30 June) over BENCH_INTEREST_ACCOUNTS accounts, services stopped.
+.build/release/hpfctl bench-interest --accounts "${BENCH_INTEREST_ACCOUNTS:-1000000}" | tee "$out"
+interest=$(grep '^interest-settlement:' "$out")
+
 # 6. Signing every published event and verifying every consumed one (Ed25519), per event.
 .build/release/hpfctl bench-event-signing --events "${BENCH_SIGNED_EVENTS:-20000}" | tee "$out"
 signing=$(grep '^event-signing:' "$out")
@@ -71,6 +77,7 @@ rm -f "$out"
 echo
 echo "$signing"
 echo "$annual"
+echo "$interest"
 echo "$withdrawals"
 echo "$loans"
 echo "deposits/s: $deposits  pgbench tps: $tps  ratio: $ratio"

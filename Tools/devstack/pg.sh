@@ -20,6 +20,10 @@ port = $HPF_PG_PORT
 unix_socket_directories = '$PGDATA_DIR'
 max_connections = 1000
 shared_buffers = 256MB
+# Bulk jobs (the annual subsidy, the interest settlement) write gigabytes of WAL: with the 1 GB
+# default, checkpoints came every ~10 s and each one's full-page images doubled the writing.
+max_wal_size = 4GB
+checkpoint_timeout = 15min
 CONF
   fi
   if ! as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1; then

@@ -11,13 +11,7 @@ enum AnnualSubsidyBenchmark {
     static func run(_ options: CommandOptions) async throws {
         let lots = options.int("lots", 1_000_000)
         guard let asOf = BusinessDate(options.string("as-of", "2027-01-01")) else { throw CommandError("--as-of takes YYYY-MM-DD") }
-        var config = ServiceConfig(descriptor: SubsidyService.descriptor)
-        config.logLevel = "error"
-        let runtime = try ServiceRuntime(descriptor: SubsidyService.descriptor, config: config, clock: BusinessClock(fixedDate: asOf))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await runtime.database.client.run() }
-            defer { group.cancelAll() }
-            try await Migrator.migrate(config: runtime.config, descriptor: SubsidyService.descriptor, logger: runtime.logger)
+        try await BenchSupport.withJobRuntime(SubsidyService.descriptor, asOf: asOf) { runtime in
             print("bench: seeding \(lots) lots for \(lots / 4) persons")
             try await seed(lots: lots, database: runtime.database)
             let started = ContinuousClock.now
@@ -25,7 +19,6 @@ enum AnnualSubsidyBenchmark {
             let elapsed = (ContinuousClock.now - started).seconds
             print("bench: granted \(summary.grantedFen) fen on \(summary.lots) lots of \(summary.accounts) accounts")
             print(String(format: "annual-subsidy: %d lots in %.1f s (%.0f lots/s)", summary.lots, elapsed, Double(summary.lots) / elapsed))
-            await runtime.producer.shutdown()
         }
     }
 

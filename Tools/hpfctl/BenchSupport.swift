@@ -1,7 +1,10 @@
 import AsyncHTTPClient
 import Foundation
+import Policy
+import ServiceRuntime
 
-/// What the benchmarks share: enrolling applicants through the running enrolment service.
+/// What the benchmarks share: enrolling applicants through the running enrolment service, and a
+/// runtime for the bulk jobs.
 enum BenchSupport {
     /// Enrols `count` new people (resident IDs from a random serial; a taken one is skipped) and
     /// returns their account numbers.
@@ -15,5 +18,20 @@ enum BenchSupport {
             else if status != 409 { throw CommandError("enrolment refused (\(status)): \(json)") }
         }
         return numbers
+    }
+
+    /// A bulk job's benchmark: a runtime of `descriptor`'s service dated `asOf` (its own schema,
+    /// migrated, errors only in the log), for `body` to seed and run the job with.
+    static func withJobRuntime(_ descriptor: ServiceDescriptor, asOf: BusinessDate, _ body: (ServiceRuntime) async throws -> Void) async throws {
+        var config = ServiceConfig(descriptor: descriptor)
+        config.logLevel = "error"
+        let runtime = try ServiceRuntime(descriptor: descriptor, config: config, clock: BusinessClock(fixedDate: asOf))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await runtime.database.client.run() }
+            defer { group.cancelAll() }
+            try await Migrator.migrate(config: runtime.config, descriptor: descriptor, logger: runtime.logger)
+            try await body(runtime)
+            await runtime.producer.shutdown()
+        }
     }
 }

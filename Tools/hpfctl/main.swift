@@ -16,6 +16,8 @@ let usage = """
       bench-deposits [--accounts N] [--deposits N] [--concurrency N] [--url URL]
                                                end-to-end deposits per second through the running stack
       bench-annual [--lots N] [--as-of YYYY-MM-DD] the annual subsidy job over N seeded lots (subsidy schema)
+      bench-interest [--accounts N] [--as-of YYYY-MM-DD]
+                                               the annual interest settlement over N seeded accounts (contribution schema)
       bench-withdrawals [--accounts N] [--withdrawals N] [--concurrency N] [--url URL]
                                                end-to-end withdrawals per second, request to paid
       bench-event-signing [--events N]          signing and verifying N events (Ed25519), µs per event
@@ -43,6 +45,7 @@ do {
     case "events-dump": try await EventsDumpCommand.run(options)
     case "bench-deposits": try await DepositBenchmark.run(options)
     case "bench-annual": try await AnnualSubsidyBenchmark.run(options)
+    case "bench-interest": try await InterestBenchmark.run(options)
     case "bench-withdrawals": try await WithdrawalBenchmark.run(options)
     case "bench-loans": try await LoanBenchmark.run(options)
     case "bench-event-signing": try EventSigningBenchmark.run(options)

@@ -15,24 +15,53 @@ struct AccountHandlers: Sendable {
         var balanceFen: Fen
         var contributedFen: Fen
         var subsidyFen: Fen
+        /// Deposit interest posted so far (each 30 June, and before money leaves with the whole balance).
+        var interestFen: Fen
+        /// Interest earned since `interestPeriodFrom` up to the end of today, not yet posted.
+        var accruedInterestFen: Fen
+        var interestPeriodFrom: BusinessDate
         var withdrawnFen: Fen
+        /// Money transferred in from a partner city (§17), apart from own contributions.
+        var transferredInFen: Fen
+        /// Own contribution months (distinct months with a qualifying payment, up to this month).
         var contributionMonths: Int
+        /// The same own months, under the name that sets them apart from the recognised ones.
+        var ownContributionMonths: Int
+        /// Months a partner city's record brought that are not own months (§17 recognition).
+        var recognisedMonths: Int
+        /// Own and recognised months without double counting: what the loan rule counts (§4, §5).
+        var totalContributionMonths: Int
     }
 
     @Sendable func balance(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let number = try context.parameters.require("accountNumber")
         try await runtime.authorize(context, account: number)
-        let currentMonth = runtime.clock.today.yearMonth.description
-        let rows = try await runtime.database.query("""
-            SELECT status, balance_fen, contributed_fen, subsidy_fen, withdrawn_fen,
-                   (SELECT count(*) FROM contribution_months m WHERE m.account_number = a.account_number AND m.month <= \(currentMonth))
-            FROM accounts a WHERE account_number = \(number)
-            """)
-        for try await (status, balance, contributed, subsidy, withdrawn, months) in rows.decode((String, Int64, Int64, Int64, Int64, Int64).self) {
-            return try HTTPJSON.response(.ok, Balance(accountNumber: number, status: status, balanceFen: balance, contributedFen: contributed,
-                                                      subsidyFen: subsidy, withdrawnFen: withdrawn, contributionMonths: Int(months)))
+        let today = runtime.clock.today
+        let month = today.yearMonth.description
+        // One snapshot for the totals and the running sum (an account from before interest was
+        // kept has it rebuilt from its postings, exactly as a posting would).
+        return try await runtime.transaction { connection in
+            let rows = try await connection.query("""
+                SELECT status, contributed_fen, subsidy_fen, interest_fen, withdrawn_fen, transferred_in_fen,
+                       (SELECT count(*) FROM contribution_months m WHERE m.account_number = a.account_number AND m.month <= \(month)),
+                       (SELECT count(*) FROM recognised_months r WHERE r.account_number = a.account_number AND r.month <= \(month)
+                            AND NOT EXISTS (SELECT 1 FROM contribution_months m WHERE m.account_number = r.account_number AND m.month = r.month))
+                FROM accounts a WHERE account_number = \(number)
+                """, logger: runtime.logger)
+            var found: (String, Int64, Int64, Int64, Int64, Int64, Int64, Int64)?
+            for try await row in rows.decode((String, Int64, Int64, Int64, Int64, Int64, Int64, Int64).self) { found = row }
+            guard let (status, contributed, subsidy, interest, withdrawn, transferredIn, months, recognised) = found,
+                  let (state, unposted) = try await LedgerInterest.peek(number, parameters: runtime.parameters, connection: connection,
+                                                                        logger: runtime.logger)
+            else { throw Problem.unknownAccount(number) }
+            let accrued = status == "closed" ? 0
+                : try Checked.add(unposted, try state.accrual.accruedInterest(balance: state.balance, asOf: today, parameters: runtime.parameters))
+            return try HTTPJSON.response(.ok, Balance(
+                accountNumber: number, status: status, balanceFen: state.balance, contributedFen: contributed, subsidyFen: subsidy,
+                interestFen: interest, accruedInterestFen: accrued, interestPeriodFrom: state.accrual.periodFrom, withdrawnFen: withdrawn,
+                transferredInFen: transferredIn, contributionMonths: Int(months), ownContributionMonths: Int(months),
+                recognisedMonths: Int(recognised), totalContributionMonths: Int(months + recognised)))
         }
-        throw Problem.unknownAccount(number)
     }
 
     struct Entry: Codable {

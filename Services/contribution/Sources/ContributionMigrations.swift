@@ -111,5 +111,33 @@ enum ContributionMigrations {
                 decided_on date NOT NULL
             )
             """),
+        // Deposit interest (POLICY.md "Deposit interest"): each account carries its running 积数
+        // so that postings update it in O(1) and a settlement is one pass over the accounts.
+        // Active accounts from before keep `interest_accrued` null until the ledger first touches
+        // them, when their postings are replayed once and the years they crossed are posted
+        // (`LedgerInterest.load`).
+        Migration(5, "deposit interest: the running daily-balance sum on each account", """
+            ALTER TABLE accounts ADD COLUMN interest_fen bigint NOT NULL DEFAULT 0,
+                ADD COLUMN interest_period_from date, ADD COLUMN balance_since date, ADD COLUMN interest_accrued bigint;
+            UPDATE accounts SET interest_period_from = opened_on, balance_since = opened_on;
+            -- An account closing or closed before interest was kept has paid out its whole balance:
+            -- it has nothing to earn, and interest credited now would be left behind in it.
+            UPDATE accounts SET interest_accrued = 0, interest_period_from = greatest(opened_on, current_date),
+                balance_since = greatest(opened_on, current_date) WHERE status <> 'active';
+            ALTER TABLE accounts ALTER COLUMN interest_period_from SET NOT NULL, ALTER COLUMN balance_since SET NOT NULL
+            """),
+        // The balance view tells own contributions from money transferred in (§17), and own
+        // contribution months from the months a partner city's record brought (recognised).
+        Migration(6, "transferred-in amount apart; partner-recognised months", """
+            ALTER TABLE accounts ADD COLUMN transferred_in_fen bigint NOT NULL DEFAULT 0;
+            UPDATE accounts a SET transferred_in_fen = t.amount, contributed_fen = a.contributed_fen - t.amount
+            FROM (SELECT account_number, sum(amount_fen) AS amount FROM postings WHERE kind = 'transfer_in' GROUP BY account_number) t
+            WHERE a.account_number = t.account_number;
+            CREATE TABLE recognised_months (
+                account_number text NOT NULL,
+                month text NOT NULL,
+                PRIMARY KEY (account_number, month)
+            )
+            """),
     ]
 }

@@ -33,7 +33,7 @@ struct ContributionPosting {
         let reference = input.channelTxnId.map { "\(input.channel?.rawValue ?? "channel"):\($0)" } ?? "legacy:\(input.legacyId ?? "")"
         let posted = try await Ledger.post(account: input.accountNumber, kind: .contribution, amount: input.amountFen,
                                            reference: reference, at: input.paidAt, businessDate: paidOn,
-                                           connection: connection, logger: logger)
+                                           runtime: runtime, connection: connection)
         // Legacy history counts its own month only; a quarterly payment covers three.
         let months = input.origin == .legacyImport ? [paidOn.yearMonth]
             : ContributionRules.coveredMonths(paidOn: paidOn, schedule: input.schedule, parameters: runtime.parameters)

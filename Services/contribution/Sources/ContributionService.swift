@@ -1,5 +1,6 @@
 import Contracts
 import Hummingbird
+import ServiceLifecycle
 import ServiceRuntime
 
 /// The contribution service, the account ledger (§2, §9, §20): every balance change is an
@@ -18,10 +19,19 @@ public enum ContributionService: HPFServiceModule {
         routes.get("/v1/accounts/:accountNumber/ledger", .holderOrAnyStaff, use: accounts.ledger)
         routes.get("/v1/accounts/:accountNumber/tax-statement", .holderOrAnyStaff, use: accounts.taxStatement)
         routes.post("/v1/imports/contributions", .staff(.fundOfficer), use: LegacyImport(runtime: runtime).importHistory)
+        routes.post("/v1/jobs/interest-settlement", .staff(.fundOfficer), use: interestSettlement(runtime).onDemand)
+    }
+
+    public static func jobs(runtime: ServiceRuntime) -> [any Service] { [interestSettlement(runtime)] }
+
+    /// Deposit interest for the interest years ended before the day: daily (hourly for the
+    /// day's date) and on demand for staff.
+    static func interestSettlement(_ runtime: ServiceRuntime) -> DailyJob<InterestSettlementJob.Summary> {
+        DailyJob("interest settlement", runtime: runtime, didWork: { $0.postings > 0 }) { try await InterestSettlementJob(runtime: runtime).run(asOf: $0) }
     }
 
     public static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] {
-        [LedgerAccounts.subscription(runtime: runtime), SubsidyCredits.subscription(runtime: runtime),
-         LedgerDebits.subscription(runtime: runtime)]
+        [LedgerAccounts.subscription(runtime: runtime), LedgerAccounts.recognisedMonths(runtime: runtime),
+         SubsidyCredits.subscription(runtime: runtime), LedgerDebits.subscription(runtime: runtime)]
     }
 }

@@ -16,8 +16,10 @@ enum Ledger {
         /// Which running total a posting of this kind moves.
         var totalColumn: String {
             switch self {
-            case .contribution, .transferIn: "contributed_fen"
-            case .subsidy, .interest: "subsidy_fen"
+            case .contribution: "contributed_fen"
+            case .transferIn: "transferred_in_fen"
+            case .subsidy: "subsidy_fen"
+            case .interest: "interest_fen"
             case .withdrawal, .transferOut, .loanRepayment, .reversal: "withdrawn_fen"
             }
         }
@@ -44,23 +46,48 @@ enum Ledger {
         return nil
     }
 
+    /// Posts `amount` dated `businessDate`. Any interest year that ended before that date (and
+    /// before today) is settled first (the daily job may not have reached this account yet), and the posting's
+    /// effect on the running 积数 is written with it, so interest never needs the postings again.
     static func post(account: String, kind: Kind, amount: Fen, reference: String, at instant: Date, businessDate: BusinessDate,
-                     connection: PostgresConnection, logger: Logger) async throws -> Posted {
+                     runtime: ServiceRuntime, connection: PostgresConnection) async throws -> Posted {
         precondition(amount != 0, "a posting moves money")
-        // The column name comes from the fixed `Kind` table, never from input.
+        guard var state = try await LedgerInterest.load(account, runtime: runtime, connection: connection) else {
+            throw PostingError.unknownAccount
+        }
+        // Interest follows the ledger's business calendar, not a posting's own stamp: a channel's
+        // or another service's clock a little ahead must neither close an interest year early
+        // nor count days that have not begun (a closure today settles exactly to yesterday).
+        let accrualDate = min(businessDate, runtime.clock.today)
+        try await LedgerInterest.settleDue(&state, before: accrualDate, runtime: runtime, connection: connection)
+        try state.accrual.post(amount: amount, balanceBefore: state.balance, on: accrualDate, openedOn: state.openedOn,
+                               parameters: runtime.parameters)
+        return try await write(account: account, kind: kind, amount: amount, reference: reference, at: instant, businessDate: businessDate,
+                               accrual: state.accrual, connection: connection, logger: runtime.logger)
+    }
+
+    /// The one statement that changes a balance: the guarded update of the totals and the
+    /// account's interest state, and the posting it produces.
+    static func write(account: String, kind: Kind, amount: Fen, reference: String, at instant: Date, businessDate: BusinessDate,
+                      accrual: InterestAccrual, connection: PostgresConnection, logger: Logger) async throws -> Posted {
         let totalDelta = kind == .reversal ? -amount : abs(amount)
         let isContribution: Int64 = kind == .contribution ? 1 : 0
-        // One statement: the guarded update of the totals and the posting it produces.
+        var bindings = try binds(account, amount, totalDelta, isContribution, kind, instant, businessDate, reference)
+        bindings.append(accrual.periodFrom.description)
+        bindings.append(accrual.balanceSince.description)
+        bindings.append(accrual.accrued)
+        // The column name comes from the fixed `Kind` table, never from input.
         let rows = try await connection.query(PostgresQuery(unsafeSQL: """
             WITH moved AS (
                 UPDATE accounts SET balance_fen = balance_fen + $2, last_seq = last_seq + 1,
-                    \(kind.totalColumn) = \(kind.totalColumn) + $3, contribution_count = contribution_count + $4
+                    \(kind.totalColumn) = \(kind.totalColumn) + $3, contribution_count = contribution_count + $4,
+                    interest_period_from = $10::date, balance_since = $11::date, interest_accrued = $12
                 WHERE account_number = $1 AND balance_fen + $2 >= 0
                 RETURNING last_seq, balance_fen)
             INSERT INTO postings (account_number, seq, id, kind, amount_fen, balance_after_fen, at, business_date, reference)
             SELECT $1, last_seq, $5, $6, $2, balance_fen, $7, $8::date, $9 FROM moved
             RETURNING seq, balance_after_fen
-            """, binds: try binds(account, amount, totalDelta, isContribution, kind, instant, businessDate, reference)), logger: logger)
+            """, binds: bindings), logger: logger)
         for try await (seq, balance) in rows.decode((Int64, Int64).self) { return Posted(seq: seq, balanceAfter: balance) }
         throw PostingError.insufficientBalance
     }

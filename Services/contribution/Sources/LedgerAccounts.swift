@@ -5,15 +5,29 @@ import ServiceRuntime
 /// Opens a ledger account from `account-opened` and follows agreement changes; the enrolment
 /// events are the only source of accounts here (no HTTP call between services).
 enum LedgerAccounts {
+    /// §17 record recognition: the months a partner city's record brought, for the balance view
+    /// (own months and recognised months apart, and the total the loan rule counts).
+    static func recognisedMonths(runtime: ServiceRuntime) -> EventSubscription {
+        EventSubscription(consumerName: "ledger-recognised-months", topics: [.regionalEvents], handlers: [
+            .on(.monthsRecognised, MonthsRecognised.self) { event, connection in
+                try await connection.query("""
+                    INSERT INTO recognised_months (account_number, month)
+                    SELECT \(event.data.accountNumber), unnest(\(event.data.months.map(\.description))::text[]) ON CONFLICT DO NOTHING
+                    """, logger: runtime.logger)
+            },
+        ])
+    }
+
     static func subscription(runtime: ServiceRuntime) -> EventSubscription {
         let logger = runtime.logger
         return EventSubscription(consumerName: "ledger-accounts", topics: [.enrolmentEvents], handlers: [
             .on(.accountOpened, AccountOpened.self) { event, connection in
                 let a = event.data
                 try await connection.query("""
-                    INSERT INTO accounts (account_number, person_ref, county, schedule, status, opened_on)
+                    INSERT INTO accounts (account_number, person_ref, county, schedule, status, opened_on,
+                                          interest_period_from, balance_since, interest_accrued)
                     VALUES (\(a.accountNumber), \(a.personRef), \(a.county), \(a.agreement.schedule.rawValue), 'active',
-                            \(a.openedOn.description)::date)
+                            \(a.openedOn.description)::date, \(a.openedOn.description)::date, \(a.openedOn.description)::date, 0)
                     ON CONFLICT (account_number) DO NOTHING
                     """, logger: logger)
             },

@@ -110,17 +110,29 @@ enum LedgerDebits {
 
         guard let account else { return try await refuse("unknown_account", "the ledger has no account \(request.account)") }
         guard account.status == "active" else { return try await refuse("account_not_active", "the account is \(account.status)") }
-        let amount = closing ? account.balance : request.amount ?? 0
+        var amount = closing ? account.balance : request.amount ?? 0
+        // Money leaving with the whole balance takes its interest up to yesterday with it
+        // (POLICY.md "Deposit interest"): a closure or transfer moves the balance after it. Any
+        // interest year the daily job has not reached yet is posted first, too.
+        var interest: Fen = 0
+        var available = account.balance
+        if closing || amount == account.balance,
+           var state = try await LedgerInterest.load(request.account, runtime: runtime, connection: connection) {
+            let occasion: InterestSettled.Occasion = closing ? (request.kind == .transferOut ? .transferOut : .closure) : .fullWithdrawal
+            interest = try await LedgerInterest.settleBefore(today, &state, occasion: occasion, runtime: runtime, connection: connection)
+            available = state.balance
+            if closing { amount = state.balance }
+        }
         guard amount > 0 else { return try await refuse("zero_balance", "there is nothing to withdraw") }
-        guard amount <= account.balance else {
-            return try await refuse("insufficient_balance", "the balance \(account.balance) fen does not cover \(amount) fen")
+        guard amount <= available else {
+            return try await refuse("insufficient_balance", "the balance \(available) fen does not cover \(amount) fen")
         }
         // A loan repayment stays inside the fund (no payout to wait for): it is final at once.
         let posted: Ledger.Posted
         do {
             posted = try await Ledger.post(account: request.account, kind: request.kind, amount: -amount,
                                            reference: "\(request.kind.rawValue):\(request.id)", at: runtime.clock.now, businessDate: today,
-                                           connection: connection, logger: logger)
+                                           runtime: runtime, connection: connection)
         } catch Ledger.PostingError.insufficientBalance {
             // Cannot happen under the row lock; the guard is the last line of defence.
             return try await refuse("insufficient_balance", "the balance does not cover \(amount) fen")
@@ -137,7 +149,7 @@ enum LedgerDebits {
         }
         let debitPosted = DebitPosted(debitId: request.id, accountNumber: request.account, kind: request.eventKind, amountFen: amount,
                                       postedOn: today, balanceAfterFen: posted.balanceAfter, sequence: posted.seq, consumedLots: lots,
-                                      closureReason: request.closureReason)
+                                      closureReason: request.closureReason, interestFen: interest > 0 ? interest : nil)
         try await runtime.emit(.debitPosted, debitPosted, account: request.account, on: connection)
     }
 
@@ -187,7 +199,7 @@ enum LedgerDebits {
         let today = runtime.clock.today
         let posted = try await Ledger.post(account: account, kind: .reversal, amount: amount,
                                            reference: "reversal:\(debit)", at: runtime.clock.now, businessDate: today,
-                                           connection: connection, logger: logger)
+                                           runtime: runtime, connection: connection)
         try await connection.query("""
             UPDATE debits SET status = 'reversed', code = \(code), reversal_seq = \(posted.seq), updated_at = now()
             WHERE debit_id = \(id)

@@ -22,8 +22,8 @@ enum SubsidyCredits {
                 do {
                     posted = try await Ledger.post(account: grant.accountNumber, kind: .subsidy, amount: grant.amountFen,
                                                    reference: "subsidy:\(grant.grantId)", at: runtime.clock.now, businessDate: grant.grantedOn,
-                                                   connection: connection, logger: logger)
-                } catch Ledger.PostingError.insufficientBalance {
+                                                   runtime: runtime, connection: connection)
+                } catch Ledger.PostingError.insufficientBalance, Ledger.PostingError.unknownAccount {
                     // A credit cannot fail the balance guard: the account is missing.
                     throw EventRejection(detail: "subsidy for unknown account \(grant.accountNumber)")
                 }

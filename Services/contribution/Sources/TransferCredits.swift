@@ -36,7 +36,7 @@ enum TransferCredits {
         let now = runtime.clock.now
         let posted = try await Ledger.post(account: transfer.accountNumber, kind: .transferIn, amount: transfer.amountFen,
                                            reference: "transfer_in:\(transfer.letterNumber)", at: now, businessDate: today,
-                                           connection: connection, logger: logger)
+                                           runtime: runtime, connection: connection)
         let lot = UUID()
         if transfer.principalFen > 0 {
             try await connection.query("""

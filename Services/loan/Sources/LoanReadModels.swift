@@ -49,6 +49,10 @@ enum LoanReadModels {
                 try await balance(event.data.balanceAfterFen, event.data.accountNumber, connection, logger)
                 try await FundPool.release(runtime: runtime, connection: connection)
             },
+            .on(.interestSettled, InterestSettled.self) { event, connection in
+                try await balance(event.data.balanceAfterFen, event.data.accountNumber, connection, logger)
+                try await FundPool.release(runtime: runtime, connection: connection)
+            },
             .on(.debitPosted, DebitPosted.self) { event, connection in
                 try await balance(event.data.balanceAfterFen, event.data.accountNumber, connection, logger)
                 if event.data.kind == .loanRepayment { try await BalanceRepayments.debited(event.data, runtime: runtime, connection: connection) }

@@ -50,6 +50,9 @@ enum RegionalReadModels {
             .on(.subsidyCredited, SubsidyCredited.self) { event, connection in
                 try await ledgerState(event.data.accountNumber, balance: event.data.balanceAfterFen, status: nil, connection, logger)
             },
+            .on(.interestSettled, InterestSettled.self) { event, connection in
+                try await ledgerState(event.data.accountNumber, balance: event.data.balanceAfterFen, status: nil, connection, logger)
+            },
             .on(.transferInPosted, TransferInPosted.self) { event, connection in
                 try await ledgerState(event.data.accountNumber, balance: event.data.balanceAfterFen, status: nil, connection, logger)
                 try await transfersIn.credited(event.data, connection: connection)

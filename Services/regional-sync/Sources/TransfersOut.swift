@@ -64,11 +64,12 @@ struct TransfersOut: Sendable {
         let opened = try await RegionalReadModels.openedOn(debit.accountNumber, connection: connection, logger: logger)
         let paidUpTo = months.max()
         let loans = try await RegionalReadModels.loanFlags(debit.accountNumber, connection: connection, logger: logger)
-        // The ledger does not accrue deposit interest between settlements yet (no `interest`
-        // postings exist), so everything moved is principal and the interest part is zero.
+        // Amount = principal + interest (§17): the interest is what the ledger settled for the
+        // open interest year just before the debit; interest of earlier years is principal now.
+        let interest = min(max(debit.interestFen ?? 0, 0), debit.amountFen)
         let data = TransferOutData(
             letterNumber: current.letterNumber, receivingCity: current.partnerCity, sendingCity: feed.ourCity,
-            sendingAccountNumber: debit.accountNumber, principalFen: debit.amountFen, interestFen: 0, amountFen: debit.amountFen,
+            sendingAccountNumber: debit.accountNumber, principalFen: debit.amountFen - interest, interestFen: interest, amountFen: debit.amountFen,
             openedMonth: (opened ?? debit.postedOn).yearMonth, paidUpToMonth: paidUpTo,
             lastSixMonthsContinuous: TransferRules.continuous(months: Set(months), paidUpTo: paidUpTo,
                                                               window: runtime.parameters.transferContinuityMonths.value),
@@ -76,7 +77,7 @@ struct TransfersOut: Sendable {
         let outData = String(decoding: try JSONEncoder().encode(data), as: UTF8.self)
         // The data waits for the money: our bank pays the balance to the receiving centre first
         // (`TransferPayouts`), and the data goes out with state 08 once it is paid.
-        guard let debited = try await Transfers.recordAmounts(id, in: .letterAccepted, amounts: (debit.amountFen, 0, debit.amountFen),
+        guard let debited = try await Transfers.recordAmounts(id, in: .letterAccepted, amounts: (debit.amountFen - interest, interest, debit.amountFen),
                                                               outData: outData, connection: connection, logger: logger) else { return }
         try await TransferPayouts(runtime: runtime, feed: feed).request(debited, connection: connection)
     }

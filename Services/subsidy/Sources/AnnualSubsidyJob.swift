@@ -38,19 +38,11 @@ public struct AnnualSubsidyJob: Sendable {
 
     public func run(asOf: BusinessDate) async throws -> Summary {
         let cursor = PersonCursor(database: runtime.database, batch: Self.personsPerChunk)
-        let summary = try await withThrowingTaskGroup(of: Summary.self) { group in
-            for _ in 0..<Self.workers {
-                group.addTask {
-                    var mine = Summary(asOf: asOf)
-                    while let persons = try await cursor.next() { try await runChunkRetrying(asOf: asOf, persons: persons, into: &mine) }
-                    return mine
-                }
-            }
-            return try await group.reduce(into: Summary(asOf: asOf)) { total, part in
-                total.lots += part.lots
-                total.accounts += part.accounts
-                total.grantedFen += part.grantedFen
-            }
+        let summary = try await runtime.inChunks(workers: Self.workers, empty: Summary(asOf: asOf), next: { try await cursor.next() },
+                                                 chunk: { try await runChunk(asOf: asOf, persons: $0) }) { total, part in
+            total.lots += part.lots
+            total.accounts += part.accounts
+            total.grantedFen += part.grantedFen
         }
         try await runtime.database.query("""
             INSERT INTO annual_runs (as_of, lots, granted_fen) VALUES (\(asOf.description)::date, \(summary.lots), \(summary.grantedFen))
@@ -87,25 +79,11 @@ public struct AnnualSubsidyJob: Sendable {
         }
     }
 
-    /// A deadlock with a concurrent debit on the same lots (or any transient error) rolls the
-    /// chunk back whole; it is simply run again.
-    private func runChunkRetrying(asOf: BusinessDate, persons: [String], into summary: inout Summary) async throws {
-        var attempt = 0
-        while true {
-            do {
-                return try await runChunk(asOf: asOf, persons: persons, into: &summary)
-            } catch where DatabaseErrors.isTransient(error) && attempt < 5 {
-                attempt += 1
-                try await Task.sleep(for: .milliseconds(50 * attempt))
-            }
-        }
-    }
-
     /// One batch of persons in one transaction.
-    private func runChunk(asOf: BusinessDate, persons chunkPersons: [String], into summary: inout Summary) async throws {
+    private func runChunk(asOf: BusinessDate, persons chunkPersons: [String]) async throws -> Summary {
         let p = runtime.parameters
         let logger = runtime.logger
-        let chunk: Summary = try await runtime.transaction { connection in
+        return try await runtime.transaction { connection in
             // The job is idempotent and re-runnable, and a lost commit loses its grants and their
             // events together: it need not wait for the WAL flush.
             try await connection.query("SET LOCAL synchronous_commit = off", logger: logger)
@@ -127,7 +105,7 @@ public struct AnnualSubsidyJob: Sendable {
                     guard amount > 0 else { continue }
                     granted[lot.person, default: 0] += amount
                     added[lot.person, default: 0] += amount
-                    let grant = perAccount[lot.account] ?? (UUID(), 0, 0, lot.person)
+                    let grant = perAccount[lot.account] ?? (UUID.timeOrdered(), 0, 0, lot.person)
                     perAccount[lot.account] = (grant.event, grant.amount + amount, grant.lots + 1, lot.person)
                     grantIDs.append(grant.event); grantLots.append(lot.id); amounts.append(amount); anniversaries.append(anniversary.description)
                 }
@@ -162,9 +140,6 @@ public struct AnnualSubsidyJob: Sendable {
             try await Outbox.enqueue(batch: events, topic: .subsidyEvents, on: connection, logger: logger)
             return Summary(asOf: asOf, lots: lots.count, accounts: perAccount.count, grantedFen: amounts.reduce(0, +))
         }
-        summary.lots += chunk.lots
-        summary.accounts += chunk.accounts
-        summary.grantedFen += chunk.grantedFen
     }
 
     /// The chunk's lots with an anniversary due by `asOf`, locked.

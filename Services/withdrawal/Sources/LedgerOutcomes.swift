@@ -57,6 +57,9 @@ enum LedgerOutcomes {
             .on(.subsidyCredited, SubsidyCredited.self) { event, connection in
                 try await balanceSeen(event.data.balanceAfterFen, account: event.data.accountNumber, runtime: runtime, connection: connection)
             },
+            .on(.interestSettled, InterestSettled.self) { event, connection in
+                try await balanceSeen(event.data.balanceAfterFen, account: event.data.accountNumber, runtime: runtime, connection: connection)
+            },
             .on(.accountClosed, AccountClosed.self) { event, connection in
                 try await connection.query("UPDATE accounts SET status = 'closed', balance_fen = 0 WHERE account_number = \(event.data.accountNumber)",
                                            logger: logger)

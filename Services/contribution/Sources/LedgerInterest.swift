@@ -1,0 +1,155 @@
+import Contracts
+import Foundation
+import Policy
+import PostgresNIO
+import ServiceRuntime
+
+/// Deposit interest on one account, inside the caller's transaction and under the account's row
+/// lock (POLICY.md decisions "Deposit interest"; `DepositInterest` holds the rule). The account
+/// row carries the running 积数 (`interest_period_from`, `balance_since`, `interest_accrued`);
+/// a settlement posts an `interest` posting and writes `interest-settled`.
+enum LedgerInterest {
+    /// What a settlement or a posting needs of the account, read under its lock.
+    struct State: Sendable {
+        let account: String
+        var balance: Fen
+        var lastSeq: Int64
+        let openedOn: BusinessDate
+        var accrual: InterestAccrual
+    }
+
+    /// An interest year that an account from before interest was kept had crossed unsettled.
+    struct Pending: Sendable {
+        let periodFrom: BusinessDate
+        let through: BusinessDate
+        let interest: Fen
+    }
+
+    /// The account's state under its row lock. An account from before interest was kept
+    /// (`interest_accrued` null) has its postings replayed once, and each interest year its history
+    /// crossed is posted as it would have been (dated its 30 June, with its event), so every
+    /// year's interest earned interest the next.
+    static func load(_ account: String, runtime: ServiceRuntime, connection: PostgresConnection) async throws -> State? {
+        guard let (read, pending, rebuilt) = try await read(account, locking: true, parameters: runtime.parameters, connection: connection,
+                                                            logger: runtime.logger) else { return nil }
+        var state = read
+        for year in pending {
+            let posted = try await Ledger.write(account: account, kind: .interest, amount: year.interest, reference: "interest:\(year.through)",
+                                                at: runtime.clock.now, businessDate: year.through, accrual: state.accrual,
+                                                connection: connection, logger: runtime.logger)
+            state.balance = posted.balanceAfter
+            state.lastSeq = posted.seq
+            let settled = InterestSettled(accountNumber: account, occasion: .annual, periodFrom: year.periodFrom, periodThrough: year.through,
+                                          interestFen: year.interest, postedOn: year.through, balanceAfterFen: posted.balanceAfter, sequence: posted.seq)
+            try await runtime.emit(.interestSettled, settled, account: account, on: connection)
+        }
+        if rebuilt { try await keep(state, connection: connection, logger: runtime.logger) }
+        return state
+    }
+
+    /// The state as it stands, without the lock and writing nothing (the balance view); with the
+    /// interest of any year a rebuilt account crossed and has not had posted yet.
+    static func peek(_ account: String, parameters: PolicyParameters, connection: PostgresConnection,
+                     logger: Logger) async throws -> (State, unposted: Fen)? {
+        guard let (state, pending, _) = try await read(account, locking: false, parameters: parameters, connection: connection,
+                                                       logger: logger) else { return nil }
+        return (state, pending.reduce(0) { $0 + $1.interest })
+    }
+
+    private static func read(_ account: String, locking: Bool, parameters: PolicyParameters, connection: PostgresConnection,
+                             logger: Logger) async throws -> (State, [Pending], rebuilt: Bool)? {
+        let rows = try await connection.query("""
+            SELECT balance_fen, last_seq, opened_on::text, interest_period_from::text, balance_since::text, interest_accrued
+            FROM accounts WHERE account_number = \(account) \(unescaped: locking ? "FOR UPDATE" : "")
+            """, logger: logger)
+        for try await (balance, lastSeq, opened, from, since, accrued) in rows.decode((Int64, Int64, String, String, String, Int64?).self) {
+            let openedOn = try stored(opened, "opened_on")
+            let periodFrom = try stored(from, "interest_period_from")
+            if let accrued {
+                let accrual = InterestAccrual(periodFrom: periodFrom, balanceSince: try stored(since, "balance_since"), accrued: accrued)
+                return (State(account: account, balance: balance, lastSeq: lastSeq, openedOn: openedOn, accrual: accrual), [], false)
+            }
+            let (accrual, pending) = try await rebuild(account, periodFrom: periodFrom, openedOn: openedOn, parameters: parameters,
+                                                       connection: connection, logger: logger)
+            return (State(account: account, balance: balance, lastSeq: lastSeq, openedOn: openedOn, accrual: accrual), pending, true)
+        }
+        return nil
+    }
+
+    /// Writes the running sum as it stands (a rebuilt one, say), under the caller's row lock.
+    static func keep(_ state: State, connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("""
+            UPDATE accounts SET interest_period_from = \(state.accrual.periodFrom.description)::date,
+                balance_since = \(state.accrual.balanceSince.description)::date, interest_accrued = \(state.accrual.accrued)
+            WHERE account_number = \(state.account)
+            """, logger: logger)
+    }
+
+    /// Replays an account's postings in order through the same rule as live postings, settling
+    /// each interest year as the history crosses its end (the interest joins the replayed balance
+    /// from 1 July). Returns the running sum of the open year and the years to post.
+    static func rebuild(_ account: String, periodFrom: BusinessDate, openedOn: BusinessDate, parameters: PolicyParameters,
+                        connection: PostgresConnection, logger: Logger) async throws -> (InterestAccrual, [Pending]) {
+        var accrual = InterestAccrual(periodFrom: periodFrom, balanceSince: periodFrom, accrued: 0)
+        var balance: Fen = 0
+        var pending: [Pending] = []
+        let rows = try await connection.query("""
+            SELECT amount_fen, business_date::text FROM postings WHERE account_number = \(account) ORDER BY seq
+            """, logger: logger)
+        for try await (amount, text) in rows.decode((Int64, String).self) {
+            let date = try stored(text, "business_date")
+            for day in accrual.dueSettlements(before: date, parameters: parameters) {
+                let from = accrual.periodFrom
+                let interest = try accrual.settle(balance: balance, through: day, parameters: parameters)
+                guard interest > 0 else { continue }
+                pending.append(Pending(periodFrom: from, through: day, interest: interest))
+                balance = try Checked.add(balance, interest)
+            }
+            try accrual.post(amount: amount, balanceBefore: balance, on: date, openedOn: openedOn, parameters: parameters)
+            balance = try Checked.add(balance, amount)
+        }
+        return (accrual, pending)
+    }
+
+    /// Settles every interest year that ended before `date` (posted on its 30 June).
+    static func settleDue(_ state: inout State, before date: BusinessDate, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
+        for day in state.accrual.dueSettlements(before: date, parameters: runtime.parameters) {
+            _ = try await settle(&state, through: day, postedOn: day, occasion: .annual, runtime: runtime, connection: connection)
+        }
+    }
+
+    /// Before money leaves with the whole balance (closure, transfer out, full withdrawal):
+    /// interest up to the day before `date`, posted on `date`. Returns the interest (0 if none).
+    static func settleBefore(_ date: BusinessDate, _ state: inout State, occasion: InterestSettled.Occasion,
+                             runtime: ServiceRuntime, connection: PostgresConnection) async throws -> Fen {
+        try await settleDue(&state, before: date, runtime: runtime, connection: connection)
+        return try await settle(&state, through: date.adding(days: -1), postedOn: date, occasion: occasion, runtime: runtime,
+                                connection: connection)
+    }
+
+    private static func settle(_ state: inout State, through lastDay: BusinessDate, postedOn: BusinessDate, occasion: InterestSettled.Occasion,
+                               runtime: ServiceRuntime, connection: PostgresConnection) async throws -> Fen {
+        let account = state.account
+        let periodFrom = state.accrual.periodFrom
+        let interest = try state.accrual.settle(balance: state.balance, through: lastDay, parameters: runtime.parameters)
+        guard interest > 0 else {
+            // Nothing to post; the next period starts all the same.
+            try await keep(state, connection: connection, logger: runtime.logger)
+            return 0
+        }
+        let posted = try await Ledger.write(account: account, kind: .interest, amount: interest, reference: "interest:\(lastDay)",
+                                            at: runtime.clock.now, businessDate: postedOn, accrual: state.accrual,
+                                            connection: connection, logger: runtime.logger)
+        state.balance = posted.balanceAfter
+        state.lastSeq = posted.seq
+        let settled = InterestSettled(accountNumber: account, occasion: occasion, periodFrom: periodFrom, periodThrough: lastDay,
+                                      interestFen: interest, postedOn: postedOn, balanceAfterFen: posted.balanceAfter, sequence: posted.seq)
+        try await runtime.emit(.interestSettled, settled, account: account, on: connection)
+        return interest
+    }
+
+    static func stored(_ text: String, _ column: String) throws -> BusinessDate {
+        guard let date = BusinessDate(text) else { throw UnknownStoredValue(column: "accounts.\(column)", value: text) }
+        return date
+    }
+}

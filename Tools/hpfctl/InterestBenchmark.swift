@@ -1,0 +1,57 @@
+import Contribution
+import Foundation
+import Policy
+import PostgresNIO
+import ServiceRuntime
+
+/// The annual deposit-interest settlement over N accounts, each with a year of history: opened on
+/// the first day of the interest year, a deposit then and another in the second half-year (two
+/// postings), so each carries the running sum of a year of end-of-day balances, exactly what the
+/// ledger keeps. Seeded straight into the contribution schema as the contribution role; run it
+/// with the contribution service stopped (the job's events stay in the outbox).
+enum InterestBenchmark {
+    static func run(_ options: CommandOptions) async throws {
+        let accounts = options.int("accounts", 1_000_000)
+        guard let asOf = BusinessDate(options.string("as-of", "2026-07-01")) else { throw CommandError("--as-of takes YYYY-MM-DD") }
+        try await BenchSupport.withJobRuntime(ContributionService.descriptor, asOf: asOf) { runtime in
+            let settlementDay = DepositInterest.lastSettlementDay(before: asOf, parameters: runtime.parameters)
+            let yearStart = DepositInterest.lastSettlementDay(before: settlementDay, parameters: runtime.parameters).adding(days: 1)
+            print("bench: seeding \(accounts) accounts with a year of history from \(yearStart)")
+            try await seed(accounts: accounts, yearStart: yearStart, parameters: runtime.parameters, database: runtime.database)
+            let started = ContinuousClock.now
+            let summary = try await InterestSettlementJob(runtime: runtime).run(asOf: asOf)
+            let elapsed = (ContinuousClock.now - started).seconds
+            print("bench: posted \(summary.interestFen) fen of interest in \(summary.postings) postings for the year to \(summary.settlementDay)")
+            print(String(format: "interest-settlement: %d accounts in %.1f s (%.0f accounts/s)", summary.accounts, elapsed, Double(summary.accounts) / elapsed))
+        }
+    }
+
+    static func seed(accounts: Int, yearStart: BusinessDate, parameters: PolicyParameters, database: Database) async throws {
+        // The rate in force at the start of the year, from the parameters file (never a number here).
+        let rate = parameters.depositInterestRates.value.filter { $0.effectiveFrom <= yearStart }.max { $0.effectiveFrom < $1.effectiveFrom }?
+            .thousandthsOfAPercent ?? 0
+        // Postings are append-only (a trigger refuses DELETE), so a run never clears an earlier
+        // one: each uses fresh account numbers (3299 + run + serial), and settled ones are not due again.
+        let run = Int.random(in: 0..<100)
+        let start = yearStart.description
+        try await database.query("""
+            INSERT INTO accounts (account_number, person_ref, county, schedule, status, opened_on, balance_fen, contributed_fen, last_seq,
+                                  contribution_count, interest_period_from, balance_since, interest_accrued)
+            SELECT '3299' || lpad(\(run)::text, 2, '0') || lpad(i::text, 10, '0'), 'bench-' || i, '320706', 'flexible', 'active', \(start)::date,
+                   first_fen + second_fen, first_fen + second_fen, 2, 2, \(start)::date, \(start)::date + (183 + i % 90)::int,
+                   first_fen * (183 + i % 90) * \(rate)
+            FROM (SELECT i, 100000 + (i % 5000) * 100 AS first_fen, 11300 + i % 20000 AS second_fen
+                  FROM generate_series(1, \(accounts)) AS i) s
+            """)
+        try await database.query("""
+            INSERT INTO postings (account_number, seq, id, kind, amount_fen, balance_after_fen, at, business_date, reference)
+            SELECT a.account_number, p.seq, gen_random_uuid(), 'contribution', p.amount, p.after, now(), p.day, 'bench:' || a.account_number || ':' || p.seq
+            FROM accounts a, LATERAL (VALUES
+                (1::bigint, a.balance_fen - 11300 - (substr(a.account_number, 7)::bigint % 20000), a.balance_fen - 11300 - (substr(a.account_number, 7)::bigint % 20000), a.opened_on),
+                (2::bigint, 11300 + substr(a.account_number, 7)::bigint % 20000, a.balance_fen, a.balance_since)) AS p(seq, amount, after, day)
+            WHERE a.account_number LIKE \("3299" + String(format: "%02d", run) + "%")
+            """)
+        try await database.query("ANALYZE accounts")
+        try await database.query("ANALYZE postings")
+    }
+}
