@@ -8,7 +8,7 @@ public enum DepositInterest {
     /// Interest counts a year as 360 days (the banks' and HPF centres' 360-day basis).
     public static let daysInYear: Int64 = 360
     /// Rates are in thousandths of a percent: 1 = 0.001 % = 1 / 100,000.
-    static let rateUnitsPerOne: Int64 = 100_000
+    static let rateUnitsPerOne = DatedRate.unitsPerOne
 
     /// Σ balance x days x rate over the days `from` ..< `to`, each day at the rate of the schedule
     /// entry in force on it; nothing when `to` is not after `from`. Interest = this / (360 x 100,000).

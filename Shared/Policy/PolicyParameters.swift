@@ -47,6 +47,18 @@ public struct DatedRate: Sendable {
         self.effectiveFrom = effectiveFrom
         self.thousandthsOfAPercent = thousandthsOfAPercent
     }
+
+    /// Thousandths of a percent in one whole.
+    public static let unitsPerOne: Int64 = 100_000
+}
+
+public extension Array where Element == DatedRate {
+    /// The rate in force on `date`: the latest entry from on or before it (the earliest entry
+    /// for a date before the schedule begins).
+    func rate(on date: BusinessDate) -> Int64 {
+        let sorted = self.sorted { $0.effectiveFrom < $1.effectiveFrom }
+        return (sorted.last { $0.effectiveFrom <= date } ?? sorted.first)?.thousandthsOfAPercent ?? 0
+    }
 }
 
 /// §5 存贷挂钩: the deposit-loan linkage formula, modelled on a border-region city's published one:
@@ -91,8 +103,11 @@ public struct PolicyParameters: Sendable {
 
     // §3 incentives
     public let openingSubsidy: Parameter<OpeningSubsidyTiers>
-    public let annualSubsidyRateBasisPoints: Parameter<Int64>
-    public let annualSubsidyRateRangeBasisPoints: Parameter<ClosedRange<Int64>>
+    /// The committee's annual subsidy rate as a dated schedule (thousandths of a percent): a
+    /// grant uses the rate in force on its anniversary. `var`: a new rate is a new entry.
+    public var annualSubsidyRates: Parameter<[DatedRate]>
+    /// The range the scheme allows the committee (§3: 1 %-1.5 %), in thousandths of a percent.
+    public let annualSubsidyRateRange: Parameter<ClosedRange<Int64>>
     public let lifetimeSubsidyCapFen: Parameter<Fen>
     public let graduateWindowYears: Parameter<Int>
 
@@ -132,6 +147,8 @@ public struct PolicyParameters: Sendable {
 
     // §12 social-insurance subsidy
     public let socialInsuranceShare: Parameter<(numerator: Int64, denominator: Int64)>
+    /// The range the scheme allows (§12: 1/2-2/3 of the contributions paid).
+    public let socialInsuranceShareRange: Parameter<(lowest: (numerator: Int64, denominator: Int64), highest: (numerator: Int64, denominator: Int64))>
     public let socialInsuranceMaxMonths: Parameter<Int>
 
     // §17 border-region cooperation
@@ -184,8 +201,10 @@ public extension PolicyParameters {
         quarterlyMultiple: .init(3, .decision, "minimum applies per payment; quarterly = 3 months"),
 
         openingSubsidy: .init(OpeningSubsidyTiers(base: .yuan(200), childrenThreshold: 2, twoOrMoreChildren: .yuan(300), recentGraduate: .yuan(400)), .seed, "scheme §3"),
-        annualSubsidyRateBasisPoints: .init(100, .placeholder, "scheme §3 range 1 %-1.5 %; committee rate not published"),
-        annualSubsidyRateRangeBasisPoints: .init(100...150, .seed, "scheme §3"),
+        annualSubsidyRates: .init([
+            DatedRate(effectiveFrom: BusinessDate("2025-06-09")!, thousandthsOfAPercent: 1_000),
+        ], .placeholder, "scheme §3 range 1 %-1.5 %; committee rate not published: the lowest from the scheme's start"),
+        annualSubsidyRateRange: .init(1_000...1_500, .seed, "scheme §3"),
         lifetimeSubsidyCapFen: .init(.yuan(10_000), .seed, "scheme §3"),
         graduateWindowYears: .init(2, .seed, "scheme §3, §10, §11, §12"),
 
@@ -226,6 +245,7 @@ public extension PolicyParameters {
         cityAverageMonthlyWageFen: .init(.yuan(7_000), .placeholder, "city's previous-year average monthly wage not found"),
 
         socialInsuranceShare: .init((1, 2), .placeholder, "scheme §12 range 1/2-2/3; choice not published"),
+        socialInsuranceShareRange: .init(((1, 2), (2, 3)), .seed, "scheme §12"),
         socialInsuranceMaxMonths: .init(24, .seed, "scheme §12"),
 
         borderPartners: .init([

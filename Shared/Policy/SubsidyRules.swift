@@ -26,9 +26,10 @@ public enum SubsidyRules {
         return Grant(amount: tiers.base, reason: "opening subsidy (§3)")
     }
 
-    /// §3: each full year funds stay, the year's rate on what remains of that lot, half-up to the fen.
-    public static func annualGrant(remaining: Fen, parameters p: PolicyParameters) -> Fen {
-        Rounding.applyBasisPoints(remaining, p.annualSubsidyRateBasisPoints.value)
+    /// §3: each full year funds stay, the year's rate on what remains of that lot, half-up to the
+    /// fen. The rate is the committee's rate in force on the anniversary that completes the year.
+    public static func annualGrant(remaining: Fen, anniversary: BusinessDate, parameters p: PolicyParameters) -> Fen {
+        Rounding.halfUp(remaining * p.annualSubsidyRates.value.rate(on: anniversary), DatedRate.unitsPerOne)
     }
 
     /// The anniversaries of a lot from `from` (inclusive) up to `asOf`, each `n` whole years after

@@ -81,7 +81,7 @@ struct DateAndRoundingTests {
 
     @Test("POLICY.md oracle: 1,200.00 at 1.0 % is 12.00")
     func annualOracle() {
-        #expect(Rounding.applyBasisPoints(120_000, p.annualSubsidyRateBasisPoints.value) == 1_200)
+        #expect(SubsidyRules.annualGrant(remaining: 120_000, anniversary: BusinessDate("2026-07-01")!, parameters: p) == 1_200)
     }
 
     @Test("Asia/Shanghai business date of an instant")

@@ -18,8 +18,9 @@ struct SubsidyRulesTests {
 
     @Test("POLICY.md oracle: 1,200.00 untouched for a year at 1.0 % earns 12.00")
     func annualOracle() {
-        #expect(SubsidyRules.annualGrant(remaining: 120_000, parameters: p) == 1_200)
-        #expect(SubsidyRules.annualGrant(remaining: 150, parameters: p) == 2) // 1.50 fen rounds half-up
+        let anniversary = BusinessDate("2026-07-01")!
+        #expect(SubsidyRules.annualGrant(remaining: 120_000, anniversary: anniversary, parameters: p) == 1_200)
+        #expect(SubsidyRules.annualGrant(remaining: 150, anniversary: anniversary, parameters: p) == 2) // 1.50 fen rounds half-up
     }
 
     @Test("POLICY.md oracle: a person already granted 9,990.00 receives at most 10.00 more")

@@ -100,7 +100,7 @@ public struct AnnualSubsidyJob: Sendable {
                 lotIDs.append(lot.id)
                 nextAnniversaries.append(next.description)
                 for anniversary in due where SubsidyRules.earnsAnnualSubsidy(anniversary: anniversary, parameters: p) {
-                    let amount = SubsidyRules.clipToCap(SubsidyRules.annualGrant(remaining: lot.remaining, parameters: p),
+                    let amount = SubsidyRules.clipToCap(SubsidyRules.annualGrant(remaining: lot.remaining, anniversary: anniversary, parameters: p),
                                                         alreadyGranted: granted[lot.person, default: 0], parameters: p)
                     guard amount > 0 else { continue }
                     granted[lot.person, default: 0] += amount
