@@ -160,6 +160,9 @@ public struct PolicyParameters: Sendable {
     /// A spouse's consent to count their balance in one loan application is valid this many days.
     public let spouseConsentDays: Parameter<Int>
 
+    /// A payout the channel has not confirmed after this many days is marked unconfirmed for staff.
+    public let payoutConfirmationDays: Parameter<Int>
+
     // §8 rent
     public let rentMonthlyCapFen: Parameter<Fen>
     /// The longest rent withdrawal or direct-payment plan, in months.
@@ -263,6 +266,8 @@ public extension PolicyParameters {
         transferContinuityMonths: .init(6, .sourced, "POLICY.md §17 transfer flow: whether the last 6 months were continuous"),
         transferAnswerDays: .init(30, .decision, "not published; a partner that has not answered in 30 days is taken not to"),
         spouseConsentDays: .init(30, .decision, "not published; a spouse's consent (§5 linkage of the couple's balances) is for one application within 30 days"),
+
+        payoutConfirmationDays: .init(3, .decision, "not published: channels confirm within a business day; after 3 days staff chase the channel (never paid again)"),
 
         rentMonthlyCapFen: .init(.yuan(1_500), .placeholder, "not published; configurable"),
         rentMaxMonths: .init(12, .decision, "not published; one year of rent per withdrawal or plan"),

@@ -1,4 +1,5 @@
 import Contracts
+import Foundation
 import Hummingbird
 
 /// Query parameters read strictly: a value that does not parse, lies outside its `InputRange`
@@ -29,6 +30,13 @@ public struct QueryInput: Sendable {
         guard let value = Int64(text), range.contains(value) else {
             throw Self.problem(name, "must be an integer between \(range.lowerBound) and \(range.upperBound)")
         }
+        return value
+    }
+
+    /// A UUID (a cursor such as `after`).
+    public func uuid(_ name: String) throws -> UUID? {
+        guard let text = try text(name) else { return nil }
+        guard let value = UUID(uuidString: text) else { throw Self.problem(name, "must be a UUID") }
         return value
     }
 

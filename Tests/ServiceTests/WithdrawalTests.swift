@@ -175,6 +175,55 @@ struct WithdrawalTests {
         }
     }
 
+    @Test("a payout the channel does not confirm is marked unconfirmed after the set days, listed for staff, and paid once when the answer comes")
+    func unconfirmedPayout() async throws {
+        let dial = BusinessClock.Dial(TestStack.today)
+        try await withServices(withdrawalClock: BusinessClock(dial: dial)) { s in
+            let account = try await Self.openAccount(s, deposits: [50_000])
+            let accepted = try await s.withdrawal.post("/v1/withdrawals", Self.purchase(account, amountFen: 20_000))
+            let id = try #require(accepted.string("withdrawalId"), "\(accepted.text)")
+            let payout = try #require(try await Self.await(s, id, stage: "paying").string("payoutId"))
+
+            func listed() async throws -> [String: Any]? {
+                var after: String?
+                repeat {
+                    let page = try await s.withdrawal.get("/v1/payouts/unconfirmed?limit=500" + (after.map { "&after=\($0)" } ?? ""))
+                    #expect(page.status == 200, "\(page.text)")
+                    let items = page["payouts"] as? [[String: Any]] ?? []
+                    if let mine = items.first(where: { $0["payoutId"] as? String == payout }) { return mine }
+                    after = page.string("nextAfter")
+                } while after != nil
+                return nil
+            }
+            // Two days without an answer: not yet (the parameter is 3 days).
+            dial.set(TestStack.today.adding(days: 2))
+            #expect(try await s.withdrawal.post("/v1/jobs/unconfirmed-payouts", #"{"asOf":"\#(TestStack.today.adding(days: 2))"}"#).status == 200)
+            #expect(try await listed() == nil)
+            // Three days: marked and listed for staff (fund officers and auditors), never sent again.
+            dial.set(TestStack.today.adding(days: 3))
+            let run = try await s.withdrawal.post("/v1/jobs/unconfirmed-payouts", #"{"asOf":"\#(TestStack.today.adding(days: 3))"}"#)
+            #expect(run.status == 200 && (run.int("marked") ?? 0) >= 1, "\(run.text)")
+            let item = try #require(try await listed(), "the payout is listed")
+            #expect(item["withdrawalId"] as? String == id && (item["amountFen"] as? NSNumber)?.int64Value == 20_000
+                    && item["payoutRequestedOn"] as? String == TestStack.today.description
+                    && item["unconfirmedSince"] as? String == TestStack.today.adding(days: 3).description, "\(item)")
+            #expect(try await s.withdrawal.get("/v1/payouts/unconfirmed", as: .staff([.auditor], id: TestStack.unique("auditor"))).status == 200)
+            let citizen = try await s.withdrawal.get("/v1/payouts/unconfirmed", as: .citizen(TestStack.newResidentID(birth: "1990-01-01", male: true)))
+            #expect(citizen.status == 403)
+            #expect(try await s.withdrawal.get("/v1/payouts/unconfirmed?after=nope").status == 400)
+            let again = try await s.withdrawal.post("/v1/jobs/unconfirmed-payouts", #"{"asOf":"\#(TestStack.today.adding(days: 3))"}"#)
+            #expect(again.status == 200, "\(again.text)")
+            let steps = (try await s.withdrawal.get("/v1/withdrawals/\(id)")["steps"] as? [[String: Any]]) ?? []
+            #expect(steps.filter { $0["code"] as? String == "payout_unconfirmed" }.count == 1, "marked once: \(steps)")
+
+            // The late answer settles it as usual: paid once, and off the list.
+            let confirmed = try await Self.confirm(s, payout: payout, outcome: "paid", channelRef: "late-\(payout)")
+            #expect(confirmed.status == 200 && confirmed.string("status") == "paid", "\(confirmed.text)")
+            #expect(try await listed() == nil)
+            #expect(try await Self.balance(s, account) == 30_000, "debited once")
+        }
+    }
+
     @Test("happy path: debited newest lots first, paid out, replayed confirmation changes nothing")
     func paid() async throws {
         try await withServices { s in

@@ -19,6 +19,9 @@ enum LedgerOutcomes {
                 guard let record = try await Withdrawals.advance(id, from: .requested, to: .paying, amountFen: debit.amountFen, payoutId: UUID(),
                                                                  connection: connection, logger: logger),
                       let payoutId = record.payoutId else { return }
+                try await connection.query("""
+                    UPDATE withdrawals SET payout_requested_on = \(runtime.clock.today.description)::date WHERE withdrawal_id = \(id)
+                    """, logger: logger)
                 let payout = PayoutRequested(payoutId: payoutId.uuidString.lowercased(), withdrawalId: debit.debitId,
                                              accountNumber: debit.accountNumber, amountFen: debit.amountFen, payee: try record.payee(runtime.personalData))
                 // The channel gets the payee in full on its own topic; analytics see it masked.

@@ -99,5 +99,14 @@ enum WithdrawalMigrations {
             );
             CREATE INDEX rent_months_by_account ON rent_months (account_number, month)
             """),
+        // A payout the channel never confirms is not sent again (it may have been paid): after
+        // `payoutConfirmationDays` it is marked unconfirmed and listed for staff to chase.
+        Migration(5, "payouts the channel has not confirmed", """
+            ALTER TABLE withdrawals ADD COLUMN payout_requested_on date, ADD COLUMN unconfirmed_since date;
+            UPDATE withdrawals w SET payout_requested_on = s.at::date
+            FROM (SELECT withdrawal_id, min(at) AS at FROM withdrawal_steps WHERE stage = 'paying' GROUP BY withdrawal_id) s
+            WHERE w.withdrawal_id = s.withdrawal_id;
+            CREATE INDEX withdrawals_awaiting_confirmation ON withdrawals (payout_requested_on) WHERE stage = 'paying'
+            """),
     ]
 }

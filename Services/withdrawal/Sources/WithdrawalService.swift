@@ -22,13 +22,19 @@ public enum WithdrawalService: HPFServiceModule {
         // The payment channel that paid confirms, signed like its payment notifications.
         routes.post("/v1/payouts/:payoutId/confirmation", .channel(.payment), use: PayoutConfirmations(runtime: runtime).confirm)
         routes.post("/v1/jobs/rent-payments", .staff(.fundOfficer), use: rentPayments(runtime).onDemand)
+        routes.get("/v1/payouts/unconfirmed", .staff(.fundOfficer, .auditor), use: UnconfirmedPayouts(runtime: runtime).list)
+        routes.post("/v1/jobs/unconfirmed-payouts", .staff(.fundOfficer), use: unconfirmedPayouts(runtime).onDemand)
     }
 
     public static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] {
         [WithdrawalAccounts.subscription(runtime: runtime), LedgerOutcomes.subscription(runtime: runtime)]
     }
 
-    public static func jobs(runtime: ServiceRuntime) -> [any Service] { [rentPayments(runtime)] }
+    public static func jobs(runtime: ServiceRuntime) -> [any Service] { [rentPayments(runtime), unconfirmedPayouts(runtime)] }
+
+    static func unconfirmedPayouts(_ runtime: ServiceRuntime) -> DailyJob<UnconfirmedPayouts.Summary> {
+        DailyJob("unconfirmed payouts", runtime: runtime, didWork: { $0.marked > 0 }) { try await UnconfirmedPayouts(runtime: runtime).run(asOf: $0) }
+    }
 
     static func rentPayments(_ runtime: ServiceRuntime) -> DailyJob<RentPaymentJob.Summary> {
         DailyJob("rent payments", runtime: runtime, didWork: { $0.monthsRequested > 0 }) { try await RentPaymentJob(runtime: runtime).run(asOf: $0) }
