@@ -63,6 +63,7 @@ public enum EventType: String, CaseIterable, Sendable {
     case loanSettled = "hpf.loan.loan-settled.v1"
     case instalmentOverdue = "hpf.loan.instalment-overdue.v1"
     case badCreditRecorded = "hpf.loan.bad-credit-recorded.v1"
+    case badCreditCleared = "hpf.loan.bad-credit-cleared.v1"
     case repaymentDebitRequested = "hpf.loan.repayment-debit-requested.v1"
     case transferInPosted = "hpf.contribution.transfer-in-posted.v1"
     case transferInRefused = "hpf.contribution.transfer-in-refused.v1"
@@ -102,7 +103,7 @@ public enum EventType: String, CaseIterable, Sendable {
         case .withdrawalRequested, .payoutRequested, .withdrawalPaid, .payoutFailed, .withdrawalRejected: .withdrawalEvents
         case .payoutInstruction: .payoutInstructions
         case .transferPayoutInstruction: .transferPayoutInstructions
-        case .loanApplicationDecided, .loanDisbursed, .loanRepaid, .loanSettled, .instalmentOverdue, .badCreditRecorded,
+        case .loanApplicationDecided, .loanDisbursed, .loanRepaid, .loanSettled, .instalmentOverdue, .badCreditRecorded, .badCreditCleared,
              .repaymentDebitRequested: .loanEvents
         case .eventDeadLettered: .deadLetter
         }

@@ -257,6 +257,12 @@ public enum LoanRules {
 
     /// Whether the overdue history creates a bad-credit record: `consecutive` or `cumulative`
     /// overdue instalments at the thresholds.
+    /// POLICY.md decisions: a bad-credit record from our own overdue loan blocks until the day
+    /// before the 5th anniversary of the day its arrears were cleared (the last day it blocks).
+    public static func badCreditActiveUntil(arrearsClearedOn cleared: BusinessDate, parameters p: PolicyParameters) -> BusinessDate {
+        cleared.adding(years: p.badCreditRetentionYears.value).adding(days: -1)
+    }
+
     public static func badCredit(consecutive: Int, cumulative: Int, parameters p: PolicyParameters) -> String? {
         if consecutive >= p.badCreditConsecutiveOverdue.value { return "\(consecutive) consecutive overdue instalments (§13)" }
         if cumulative >= p.badCreditCumulativeOverdue.value { return "\(cumulative) overdue instalments in all (§13)" }

@@ -174,6 +174,9 @@ public struct PolicyParameters: Sendable {
     public let overdueAfterDays: Parameter<Int>
     public let badCreditConsecutiveOverdue: Parameter<Int>
     public let badCreditCumulativeOverdue: Parameter<Int>
+    /// A bad-credit record from our own overdue loan stops blocking this many years after its
+    /// arrears were cleared.
+    public let badCreditRetentionYears: Parameter<Int>
 }
 
 public extension PolicyParameters {
@@ -275,6 +278,7 @@ public extension PolicyParameters {
 
         overdueAfterDays: .init(30, .decision, "POLICY.md decisions"),
         badCreditConsecutiveOverdue: .init(3, .decision, "POLICY.md decisions"),
-        badCreditCumulativeOverdue: .init(6, .decision, "POLICY.md decisions")
+        badCreditCumulativeOverdue: .init(6, .decision, "POLICY.md decisions"),
+        badCreditRetentionYears: .init(5, .sourced, "征信业管理条例 art. 16: adverse records are kept 5 years from the end of the conduct; POLICY.md decisions")
     )
 }

@@ -181,6 +181,9 @@ struct GoldenEventTests {
     static let badCreditRecorded = event(.badCreditRecorded, "3207000000000001", BadCreditRecorded(
         personRef: "pr-6b1e0c4d9a2f7e35", accountNumber: "3207000000000001", loanId: loan, reason: "three consecutive instalments overdue",
         recordedOn: BusinessDate("2026-03-16")!))
+    static let badCreditCleared = event(.badCreditCleared, "3207000000000001", BadCreditCleared(
+        personRef: "pr-6b1e0c4d9a2f7e35", accountNumber: "3207000000000001", loanId: loan, arrearsClearedOn: BusinessDate("2026-07-17")!,
+        activeUntil: BusinessDate("2031-07-16")!))
     static let repaymentDebitRequested = event(.repaymentDebitRequested, "3207000000000001", RepaymentDebitRequested(
         repaymentId: "5a0c1f3e-0000-4000-8000-000000000002", loanId: loan, accountNumber: "3207000000000001", amountFen: 245_318,
         requestedOn: BusinessDate("2026-03-16")!))
@@ -210,6 +213,7 @@ struct GoldenEventTests {
         try check(Self.loanSettled, "loan-settled")
         try check(Self.instalmentOverdue, "instalment-overdue")
         try check(Self.badCreditRecorded, "bad-credit-recorded")
+        try check(Self.badCreditCleared, "bad-credit-cleared")
         try check(Self.repaymentDebitRequested, "repayment-debit-requested")
         try check(Self.transferInRefused, "transfer-in-refused")
         try check(Self.transferOutCompleted, "transfer-out-completed")

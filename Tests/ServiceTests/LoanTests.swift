@@ -260,6 +260,32 @@ struct LoanTests {
             let cleared = try await s.loan.get("/v1/loans/\(loanId)")
             #expect(cleared.int("overdueInstalments") == 0 && cleared.int("arrearsFen") == fourth)
 
+            // No overdue instalment is left: the record stops blocking 5 years after that day
+            // (POLICY.md decisions), here and in the credit registry.
+            let clearedEvents = try await TestStack.read(topic: Topic.loanEvents.name, count: 1, seconds: 60) {
+                $0.keyString == account && (try? CloudEventCoding.header(from: $0.value).type) == EventType.badCreditCleared.rawValue
+            }
+            let clearance = try CloudEventCoding.decode(BadCreditCleared.self, from: try #require(clearedEvents.first, "bad-credit-cleared").value).data
+            let clearedOn = BusinessDate("2026-07-17")!
+            #expect(clearance.loanId == loanId && clearance.arrearsClearedOn == clearedOn && clearance.activeUntil == BusinessDate("2031-07-16")!)
+            // The credit registry (which blocks enrolment) ends the record on the same day.
+            #expect(try await TestStack.eventually {
+                try await TestStack.withDatabase(of: EnrolmentService.descriptor) { db in
+                    var until: String?
+                    for try await value in try await db.query(
+                        "SELECT active_until::text FROM credit_records WHERE source = 'loan' AND reference = \(loanId)").decode(String?.self) { until = value }
+                    return until == "2031-07-16"
+                }
+            }, "the registry's record ends 2031-07-16")
+            #expect(try await s.enrolment.post("/v1/enrolments", Bodies.enrolment(idNumber: person)).string("code") == "bad_credit", "still blocks today")
+            dial.set(BusinessDate("2031-07-16")!)
+            #expect((try await s.loan.get("/v1/accounts/\(account)/loan-quota")["reasons"] as? [String])?.contains("bad_credit") == true,
+                    "the last day it blocks")
+            dial.set(BusinessDate("2031-07-17")!)
+            #expect((try await s.loan.get("/v1/accounts/\(account)/loan-quota")["reasons"] as? [String])?.contains("bad_credit") == false,
+                    "five years on it no longer blocks")
+            dial.set(BusinessDate("2026-07-17")!)
+
             // Early repayment of everything left settles the loan.
             let outstanding = try #require(cleared.int("payoffFen"))
             let tooMuch = try await s.loan.post("/v1/loans/\(loanId)/repayments", #"{"amountFen":\#(outstanding + 1),"source":"bank_transfer","reference":"x-\#(loanId)"}"#)

@@ -74,7 +74,19 @@ extension CreditRegistry {
                 guard let masked else { throw EventRejection(detail: "bad-credit record for a person with no account here") }
                 let added = CreditRecordAdded(personRef: r.personRef, accountNumber: nil, source: "loan", reference: r.loanId, reason: r.reason,
                                               activeFrom: r.recordedOn, activeUntil: nil)
-                _ = try await record(added, masked: masked, runtime: runtime, connection: connection)
+                guard try await !record(added, masked: masked, runtime: runtime, connection: connection) else { return }
+                // Known already: the loan's arrears were cleared and are overdue again, so it blocks again.
+                try await connection.query("""
+                    UPDATE credit_records SET active_until = NULL, reason = \(r.reason)
+                    WHERE source = 'loan' AND reference = \(r.loanId) AND active_until IS NOT NULL
+                    """, logger: runtime.logger)
+            },
+            // The arrears were cleared: the record stops blocking after its retention (POLICY.md decisions).
+            .on(.badCreditCleared, BadCreditCleared.self) { event, connection in
+                try await connection.query("""
+                    UPDATE credit_records SET active_until = \(event.data.activeUntil.description)::date
+                    WHERE source = 'loan' AND reference = \(event.data.loanId)
+                    """, logger: runtime.logger)
             },
         ])
     }

@@ -101,6 +101,7 @@ enum Instalments {
         try await connection.query("""
             UPDATE loans SET outstanding_fen = \(outstanding), status = CASE WHEN \(settled) THEN 'settled' ELSE status END WHERE loan_id = \(loan.id)
             """, logger: logger)
+        try await BadCreditClearance.afterRepayment(loan: loan.id, account: loan.account, on: today, runtime: runtime, connection: connection)
         // Repaid principal is liquidity again: queued loans may go out now.
         try await FundPool.release(runtime: runtime, connection: connection)
         let repaid = LoanRepaid(loanId: loan.id.uuidString.lowercased(), accountNumber: loan.account, amountFen: amount, source: source,

@@ -98,8 +98,10 @@ struct LoanApplications: Sendable {
         var badCredit = false
         for try await _ in try await connection.query("""
             SELECT 1 FROM bad_credit_records WHERE person_ref = ANY(\(household))
+              AND (active_until IS NULL OR active_until >= \(date.description)::date)
             UNION ALL
-            SELECT 1 FROM credit_records WHERE person_ref = ANY(\(household)) AND active_from <= \(date.description)::date
+            -- The registry's records; ours (source loan) are the rows above, which know when they expire.
+            SELECT 1 FROM credit_records WHERE person_ref = ANY(\(household)) AND source <> 'loan' AND active_from <= \(date.description)::date
               AND (active_until IS NULL OR active_until >= \(date.description)::date)
             LIMIT 1
             """, logger: logger) { badCredit = true }

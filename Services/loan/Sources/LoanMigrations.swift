@@ -245,5 +245,10 @@ enum LoanMigrations {
             CREATE TRIGGER ledger_accounts_pool_delete AFTER DELETE ON ledger_accounts
                 REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION pool_balances_changed()
             """),
+        // POLICY.md decisions: a record from our own overdue loan stops blocking 5 years after
+        // the arrears were cleared; overdue arrears again make it block again.
+        Migration(9, "bad-credit records expire after the arrears were cleared", """
+            ALTER TABLE bad_credit_records ADD COLUMN arrears_cleared_on date, ADD COLUMN active_until date
+            """),
     ]
 }

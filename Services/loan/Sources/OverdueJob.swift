@@ -47,8 +47,12 @@ struct OverdueJob: Sendable {
                       let (_, account, person, _, _, _) = marked.first(where: { $0.0 == loan }) else { continue }
                 let inserted = try await connection.query("""
                     INSERT INTO bad_credit_records (loan_id, person_ref, reason, recorded_on) VALUES (\(loan), \(person), \(reason), \(asOf.description)::date)
-                    ON CONFLICT (loan_id) DO NOTHING RETURNING 1
+                    ON CONFLICT (loan_id) DO UPDATE SET reason = excluded.reason, recorded_on = excluded.recorded_on,
+                        arrears_cleared_on = NULL, active_until = NULL
+                    WHERE bad_credit_records.arrears_cleared_on IS NOT NULL
+                    RETURNING 1
                     """, logger: logger)
+                // New, or one whose arrears had been cleared and are overdue again: it blocks again.
                 var isNew = false
                 for try await _ in inserted { isNew = true }
                 guard isNew else { continue }
