@@ -214,7 +214,11 @@ public final class OutboxRelay: Service, Sendable {
 
     private func currentSession() async throws -> PostgresConnection {
         if let open = session.withLock({ $0 }), !open.isClosed { return open }
-        let opened = try await database.openSession(named: sessionName)
+        // Under a deadline, as every wait of the relay: a stopping service must not hang on a
+        // database that went away mid-connect (a test run once waited 24 minutes here or below).
+        let opened = try await withDeadline(seconds: Self.roundDeadline) { [database, sessionName] in
+            try await database.openSession(named: sessionName)
+        }
         session.withLock { $0 = opened }
         return opened
     }
@@ -237,7 +241,7 @@ public final class OutboxRelay: Service, Sendable {
             last = now
             return true
         }
-        guard due, let seconds = try? await Self.oldestUnpublishedAge(database) else { return }
+        guard due, let seconds = try? await withDeadline(seconds: 5, { [database] in try await Self.oldestUnpublishedAge(database) }) else { return }
         oldestUnpublished.record(seconds)
     }
 
@@ -253,6 +257,8 @@ public final class OutboxRelay: Service, Sendable {
 
     /// Published rows are kept a week for audit and replay, then removed.
     func purgePublished() async {
-        _ = try? await database.query("DELETE FROM outbox WHERE published_at < now() - interval '7 days'")
+        _ = try? await withDeadline(seconds: Self.roundDeadline) { [database] in
+            try await database.query("DELETE FROM outbox WHERE published_at < now() - interval '7 days'")
+        }
     }
 }

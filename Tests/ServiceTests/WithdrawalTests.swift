@@ -255,7 +255,10 @@ struct WithdrawalTests {
             #expect(try await Self.confirm(s, payout: UUID().uuidString, outcome: "paid").status == 404)
 
             let view = try await s.withdrawal.get("/v1/withdrawals/\(id)")
-            #expect((view["steps"] as? [[String: Any]])?.map { $0["stage"] as? String } == ["requested", "paying", "paid"])
+            // (Another test's staff run of the unconfirmed-payouts job, dated days later on the shared
+            // stack, may have marked this payout too: that step is not part of the saga.)
+            #expect((view["steps"] as? [[String: Any]])?.filter { $0["code"] as? String != "payout_unconfirmed" }.map { $0["stage"] as? String }
+                    == ["requested", "paying", "paid"])
             #expect(try await Self.balance(s, account) == 70_000, "the replayed confirmation moved nothing")
             let entries = (try await s.ledger.get("/v1/accounts/\(account)/ledger")["entries"] as? [[String: Any]]) ?? []
             #expect(entries.filter { $0["kind"] as? String == "withdrawal" }.map { ($0["amountFen"] as? NSNumber)?.int64Value } == [-30_000])
