@@ -85,7 +85,8 @@ enum LedgerInterest {
             """, logger: logger)
     }
 
-    /// Replays an account's postings in order through the same rule as live postings, settling
+    /// Replays an account's postings in date order (history as it happened, whatever order the
+    /// ledger heard of it) through the same rule as live postings, settling
     /// each interest year as the history crosses its end (the interest joins the replayed balance
     /// from 1 July). Returns the running sum of the open year and the years to post.
     static func rebuild(_ account: String, periodFrom: BusinessDate, openedOn: BusinessDate, parameters: PolicyParameters,
@@ -94,7 +95,7 @@ enum LedgerInterest {
         var balance: Fen = 0
         var pending: [Pending] = []
         let rows = try await connection.query("""
-            SELECT amount_fen, business_date::text FROM postings WHERE account_number = \(account) ORDER BY seq
+            SELECT amount_fen, business_date::text FROM postings WHERE account_number = \(account) ORDER BY business_date, seq
             """, logger: logger)
         for try await (amount, text) in rows.decode((Int64, String).self) {
             let date = try stored(text, "business_date")
