@@ -13,6 +13,8 @@ public struct ContributionReceived: Codable, Sendable, Equatable {
     public var accountNumber: String
     public var amountFen: Fen
     public var channel: PaymentChannel?
+    /// The channel's own transaction id (origin `channel`): what its statement lists (对账).
+    public var channelTxnId: String?
     public var origin: ContributionOrigin
     /// RFC 3339 instant the payer paid.
     public var paidAt: String
@@ -26,8 +28,9 @@ public struct ContributionReceived: Codable, Sendable, Equatable {
 
     public init(contributionId: String, accountNumber: String, amountFen: Fen, channel: PaymentChannel?, origin: ContributionOrigin,
                 paidAt: String, paidOn: BusinessDate, monthsCounted: [YearMonth], balanceAfterFen: Fen,
-                firstContribution: Bool, sequence: Int64) {
+                firstContribution: Bool, sequence: Int64, channelTxnId: String? = nil) {
         self.contributionId = contributionId
+        self.channelTxnId = channelTxnId
         self.accountNumber = accountNumber
         self.amountFen = amountFen
         self.channel = channel

@@ -47,6 +47,8 @@ public enum EventType: String, CaseIterable, Sendable {
     case debitReversed = "hpf.contribution.debit-reversed.v1"
     case accountClosed = "hpf.contribution.account-closed.v1"
     case interestSettled = "hpf.contribution.interest-settled.v1"
+    /// A deposit statement line that did not match the ledger (reconciliation, 对账).
+    case depositDiscrepancy = "hpf.contribution.statement-discrepancy.v1"
     case subsidyGranted = "hpf.subsidy.subsidy-granted.v1"
     case socialInsuranceSubsidyDecided = "hpf.subsidy.social-insurance-subsidy-decided.v1"
     case entrepreneurshipEligible = "hpf.subsidy.entrepreneurship-eligible.v1"
@@ -57,6 +59,8 @@ public enum EventType: String, CaseIterable, Sendable {
     case withdrawalPaid = "hpf.withdrawal.withdrawal-paid.v1"
     case payoutFailed = "hpf.withdrawal.payout-failed.v1"
     case withdrawalRejected = "hpf.withdrawal.withdrawal-rejected.v1"
+    /// A payout statement line that did not match our payouts (reconciliation, 对账).
+    case payoutDiscrepancy = "hpf.withdrawal.statement-discrepancy.v1"
     case loanApplicationDecided = "hpf.loan.loan-application-decided.v1"
     case loanDisbursed = "hpf.loan.loan-disbursed.v1"
     case loanRepaid = "hpf.loan.loan-repaid.v1"
@@ -92,7 +96,7 @@ public enum EventType: String, CaseIterable, Sendable {
         switch self {
         case .accountOpened, .agreementChanged, .creditRecordAdded: .enrolmentEvents
         case .contributionReceived, .subsidyCredited, .debitPosted, .debitRefused, .debitReversed, .accountClosed, .interestSettled,
-             .transferInPosted, .transferInRefused: .contributionEvents
+             .depositDiscrepancy, .transferInPosted, .transferInRefused: .contributionEvents
         case .transferInAccepted, .transferOutRequested, .transferOutCompleted, .transferOutFailed, .monthsRecognised,
              .transferStateChanged: .regionalEvents
         // Partner messages travel both ways: a partner's come in on the shared inbound topic, ours
@@ -100,7 +104,7 @@ public enum EventType: String, CaseIterable, Sendable {
         case .transferApplication, .transferAccepted, .transferRefused, .transferOutData, .transferConfirmed, .transferDisputed,
              .transferFailed, .transferCancelled, .messageRefused: .partnerInbound
         case .subsidyGranted, .socialInsuranceSubsidyDecided, .entrepreneurshipEligible: .subsidyEvents
-        case .withdrawalRequested, .payoutRequested, .withdrawalPaid, .payoutFailed, .withdrawalRejected: .withdrawalEvents
+        case .withdrawalRequested, .payoutRequested, .withdrawalPaid, .payoutFailed, .withdrawalRejected, .payoutDiscrepancy: .withdrawalEvents
         case .payoutInstruction: .payoutInstructions
         case .transferPayoutInstruction: .transferPayoutInstructions
         case .loanApplicationDecided, .loanDisbursed, .loanRepaid, .loanSettled, .instalmentOverdue, .badCreditRecorded, .badCreditCleared,

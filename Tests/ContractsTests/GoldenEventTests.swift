@@ -29,7 +29,8 @@ struct GoldenEventTests {
     static let contributionReceived = event(.contributionReceived, "3207000000000001", ContributionReceived(
         contributionId: "0b6f3c57-3f0e-4d8e-9a41-2f1b7c9d0e11", accountNumber: "3207000000000001", amountFen: 120_000,
         channel: .alipay, origin: .channel, paidAt: "2026-07-01T02:00:00.000Z", paidOn: BusinessDate("2026-07-01")!,
-        monthsCounted: [YearMonth("2026-07")!], balanceAfterFen: 120_000, firstContribution: true, sequence: 1))
+        monthsCounted: [YearMonth("2026-07")!], balanceAfterFen: 120_000, firstContribution: true, sequence: 1,
+        channelTxnId: "2026070122001400000000000001"))
 
     static let deadLetter = event(.eventDeadLettered, "3207000000000001", DeadLetter(
         consumer: "ledger-accounts", reason: .malformedEvent, detail: "not JSON", originalTopic: "hpf.enrolment.events.v1",
@@ -75,6 +76,16 @@ struct GoldenEventTests {
     static let interestSettled = event(.interestSettled, "3207000000000001", InterestSettled(
         accountNumber: "3207000000000001", occasion: .annual, periodFrom: BusinessDate("2025-07-01")!, periodThrough: BusinessDate("2026-06-30")!,
         interestFen: 15_208, postedOn: BusinessDate("2026-06-30")!, balanceAfterFen: 1_015_208, sequence: 2))
+
+    static let depositDiscrepancy = event(.depositDiscrepancy, "3207000000000001", StatementDiscrepancy(
+        statementId: "01938a4e-7c00-7000-8000-000000000001", channel: .wechat, statementDate: BusinessDate("2026-05-28")!,
+        kind: .depositNotNotified, reference: "4200002026052800001", accountNumber: "3207000000000001", ourAmountFen: nil,
+        channelAmountFen: 50_000, resolution: .posted, code: nil))
+
+    static let payoutDiscrepancy = event(.payoutDiscrepancy, "3207000000000001", StatementDiscrepancy(
+        statementId: "01938a4e-7c00-7000-8000-000000000002", channel: .bankCard, statementDate: BusinessDate("2026-05-28")!,
+        kind: .payoutNotInStatement, reference: "5b1f2c3d-0000-4000-8000-000000000009", accountNumber: "3207000000000001",
+        ourAmountFen: 60_000, channelAmountFen: nil, resolution: .flagged, code: nil))
 
     static let debitPostedClosure = event(.debitPosted, "3207000000000001", DebitPosted(
         debitId: "9d2b4c1e-0000-4000-8000-000000000003", accountNumber: "3207000000000001", kind: .withdrawal, amountFen: 734_686,
@@ -284,6 +295,8 @@ struct GoldenEventTests {
     @Test func debitReversedIsStable() throws { try check(Self.debitReversed, "debit-reversed") }
     @Test func accountClosedIsStable() throws { try check(Self.accountClosed, "account-closed") }
     @Test func interestSettledIsStable() throws { try check(Self.interestSettled, "interest-settled") }
+    @Test func depositDiscrepancyIsStable() throws { try check(Self.depositDiscrepancy, "deposit-statement-discrepancy") }
+    @Test func payoutDiscrepancyIsStable() throws { try check(Self.payoutDiscrepancy, "payout-statement-discrepancy") }
     @Test func closureDebitWithInterestIsStable() throws { try check(Self.debitPostedClosure, "debit-posted-closure") }
     @Test func withdrawalRequestedIsStable() throws { try check(Self.withdrawalRequested, "withdrawal-requested") }
     @Test func payoutRequestedIsStable() throws { try check(Self.payoutRequested, "payout-requested") }

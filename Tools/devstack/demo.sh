@@ -103,8 +103,31 @@ reply=$(curl -s "${auth[@]}" -XPOST "$W/v1/withdrawals" -H 'content-type: applic
 settle "$(echo "$reply" | jq -r .withdrawalId)"
 curl -s "${auth[@]}" "$C/v1/accounts/$account/balance" | jq -c .
 
+say "12. End of the day: each channel's statement is reconciled with the ledger and the payouts (对账)"
+echo "   (WeChat Pay collected 300.00 yuan from her whose notification never reached us, and the bank paid a"
+echo "    100.00 yuan rent withdrawal whose confirmation was lost on the way (make run's simulated channel loses"
+echo "    those to accounts ending 7777). Each statement is signed by its channel and imported by a fund officer:"
+echo "    the lost deposit is posted and the lost payout settled, once; anything else that differs is flagged)"
+lost_landlord='{"kind":"landlord","name":"王芳","bankAccount":"6217000099997777","bankName":"连云港农商银行"}'
+rent2="{\"accountNumber\":\"$account\",\"reason\":\"rent\",\"amountFen\":10000,\"payee\":$lost_landlord,\"evidence\":{\"leaseContractNumber\":\"ZL-$RANDOM$RANDOM\",\"monthlyRentFen\":120000,\"months\":1}}"
+lost_withdrawal=$(curl -s "${auth[@]}" -XPOST "$W/v1/withdrawals" -H 'content-type: application/json' -d "$rent2" | jq -r .withdrawalId)
+for _ in $(seq 1 150); do
+  [ "$(curl -s "${auth[@]}" "$W/v1/withdrawals/$lost_withdrawal" | jq -r .stage)" = "paying" ] && break; sleep 0.1
+done
+curl -s "${auth[@]}" "$W/v1/withdrawals/$lost_withdrawal" | jq -c '{withdrawalId, status, stage, amountFen}'
+reconcile() {
+  show "hpfctl channel-statement $*"
+  out=$("$hpfctl" channel-statement "$@")
+  echo "$out" | grep -v '^[{(]' | sed 's/^/   /'
+  echo "$out" | grep '^{' | jq -c '{statementId, kind, lines, matched, posted, settled, flagged, discrepancies: [.discrepancies[] | {kind, reference, resolution, code}]}'
+}
+reconcile deposits --channel wechat --lost "$account:30000" --url "$C"
+reconcile payouts --channel bank_card --url "$W"
+settle "$lost_withdrawal"
+curl -s "${auth[@]}" "$C/v1/accounts/$account/balance" | jq -c '{accountNumber, balanceFen, contributedFen, withdrawnFen}'
+
 L="http://127.0.0.1:$(port_of loan)"
-say "12. She asks what she could borrow for a first home (§4-§7, §10): every factor is shown"
+say "13. She asks what she could borrow for a first home (§4-§7, §10): every factor is shown"
 show "GET $L/v1/accounts/$account/loan-quota?priceFen=60000000&termMonths=240&green=true"
 curl -s "${auth[@]}" "$L/v1/accounts/$account/loan-quota?priceFen=60000000&termMonths=240&green=true" | jq -c .
 echo "   (one contribution month: not yet eligible; 6 are needed, §4)"
@@ -118,7 +141,7 @@ transfer_done() {
   curl -s "${auth[@]}" "$R/v1/transfers/$1" | jq -c '{transferId, direction, letterNumber, partnerCity, state, stateName, code, principalFen, interestFen, amountFen, steps: [.steps[].state]}'
 }
 
-say "13. She brings her account from Xuzhou, where she worked before (§17 border-region transfer in)"
+say "14. She brings her account from Xuzhou, where she worked before (§17 border-region transfer in)"
 echo "   (we send a signed contact letter on the partner feed, her name and ID number sealed to Xuzhou's key;"
 echo "    make run's simulated Xuzhou centre accepts it and sends its transfer-out data, and its bank the money;"
 echo "    we check amount = principal + interest and wait for our bank's settlement notice of the same amount,"
@@ -131,14 +154,14 @@ transfer_done "$(echo "$reply" | jq -r .transferId)"
 curl -s "${auth[@]}" "$R/v1/accounts/$account/recognised-months" | jq -c '{accountNumber, count, first: .months[0].month, last: .months[-1].month}'
 curl -s "${auth[@]}" "$C/v1/accounts/$account/balance" | jq -c .
 
-say "14. The loan pre-assessment now counts her recognised months (§4: 6 are needed)"
+say "15. The loan pre-assessment now counts her recognised months (§4: 6 are needed)"
 for _ in $(seq 1 50); do
   curl -s "${auth[@]}" "$L/v1/accounts/$account/loan-quota?priceFen=60000000&termMonths=240" | jq -e '.reasons | index("contribution_months_below_6") | not' >/dev/null && break
   sleep 0.1
 done
 curl -s "${auth[@]}" "$L/v1/accounts/$account/loan-quota?priceFen=60000000&termMonths=240" | jq -c '{eligible, reasons, quotaFen: .quota.quotaFen, bindingFactor: .quota.bindingFactor}'
 
-say "15. She moves to Suqian: Suqian's centre asks for her account (transfer out), our bank pays it all to Suqian, we close it"
+say "16. She moves to Suqian: Suqian's centre asks for her account (transfer out), our bank pays it all to Suqian, we close it"
 show "hpfctl partner-city apply --city 321300 --id-number ${id_number:0:4}**********${id_number:14:4}"
 letter=$("$hpfctl" partner-city apply --city 321300 --id-number "$id_number" --name 李晓雨 --url "$R")
 for _ in $(seq 1 150); do
@@ -147,7 +170,7 @@ done
 curl -s "${auth[@]}" "$R/v1/accounts/$account/transfers" | jq -c --arg l "$letter" '.transfers[] | select(.letterNumber == $l) | {direction, letterNumber, partnerCity, state, stateName, amountFen, steps: [.steps[].state]}'
 curl -s "${auth[@]}" "$C/v1/accounts/$account/balance" | jq -c .
 
-say "16. The events other services and analytics see (keyed by account number, no ID number)"
+say "17. The events other services and analytics see (keyed by account number, no ID number)"
 show "hpfctl events hpf.enrolment.events.v1 --key $account"
 "$hpfctl" events hpf.enrolment.events.v1 --key "$account" --seconds 2
 show "hpfctl events hpf.contribution.events.v1 --key $account"
@@ -159,7 +182,7 @@ show "hpfctl events hpf.withdrawal.events.v1 --key $account"
 show "hpfctl events hpf.regional.events.v1 --key $account"
 "$hpfctl" events hpf.regional.events.v1 --key "$account" --seconds 2
 
-say "17. Every money-moving request left a tamper-evident audit record; an auditor reads and verifies the chain"
+say "18. Every money-moving request left a tamper-evident audit record; an auditor reads and verifies the chain"
 auditor=(-H "authorization: Bearer $("$hpfctl" token staff --staff-id auditor-1 --role auditor)")
 show "GET $W/v1/audit   (auditor)"
 curl -s "${auditor[@]}" "$W/v1/audit" | jq -c --arg a "$account" '.records[] | select(.entry.account == $a) | {seq, subject: .entry.subject, action: .entry.action, status: .entry.status}'

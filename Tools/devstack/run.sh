@@ -17,7 +17,8 @@ cat <<MSG
 The suite is running (logs in $HPF_STATE/logs):
   enrolment :8081  contribution :8082  subsidy :8083  withdrawal :8084  loan :8085  regional-sync :8086
   broker $HPF_KAFKA_BROKERS   postgres 127.0.0.1:$HPF_PG_PORT (database hpf)
-  a simulated payment channel confirms payouts (payee bank accounts ending 0000 fail)
+  a simulated payment channel confirms payouts (payee bank accounts ending 0000 fail, ending 7777 are paid
+    without a confirmation); hpfctl channel-statement deposits|payouts reconciles its day (对账)
   simulated partner cities Xuzhou 320300 and Suqian 321300 answer transfers (hpfctl partner-city)
   events: .build/debug/hpfctl events hpf.contribution.events.v1
 Stop it with: make stop

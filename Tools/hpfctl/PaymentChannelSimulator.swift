@@ -8,21 +8,25 @@ import NIOCore
 /// Plays the payment channel (a bank, WeChat Pay, Alipay) for the withdrawal saga: reads the
 /// `payout-requested` instructions and confirms each one over HTTP, as the real channel does
 /// asynchronously. Payees whose bank account ends with `failSuffix` fail with
-/// `payee_account_closed`, so the compensation path can be seen too.
+/// `payee_account_closed`, so the compensation path can be seen too; those ending with
+/// `silentSuffix` are paid but their confirmation is lost on the way, so only the channel's
+/// payout statement (`hpfctl channel-statement payouts`) settles them.
 final class PaymentChannelSimulator: @unchecked Sendable {
     let withdrawalURL: String
     /// The channel whose (development) key signs the confirmations.
     let channel: String
     let failSuffix: String?
+    let silentSuffix: String?
     let http: HTTPClient
     let logger: Logger
     private let lock = NSLock()
     private var confirmed: [String: ContinuousClock.Instant] = [:]
 
-    init(withdrawalURL: String, channel: String = "bank_card", failSuffix: String?, http: HTTPClient, logger: Logger) {
+    init(withdrawalURL: String, channel: String = "bank_card", failSuffix: String?, silentSuffix: String? = nil, http: HTTPClient, logger: Logger) {
         self.withdrawalURL = withdrawalURL
         self.channel = channel
         self.failSuffix = failSuffix
+        self.silentSuffix = silentSuffix
         self.http = http
         self.logger = logger
     }
@@ -62,6 +66,10 @@ final class PaymentChannelSimulator: @unchecked Sendable {
 
     private func confirm(_ payout: PayoutRequested, verbose: Bool) async throws {
         let fails = failSuffix.map { payout.payee.bankAccount.hasSuffix($0) } ?? false
+        if !fails, let silentSuffix, payout.payee.bankAccount.hasSuffix(silentSuffix) {
+            if verbose { print("payment-channel: \(payout.withdrawalId) paid \(payout.amountFen) fen; the confirmation is lost") }
+            return
+        }
         let body = fails ? #"{"outcome":"failed","channelRef":"sim-\#(payout.payoutId)","failureCode":"payee_account_closed"}"#
                          : #"{"outcome":"paid","channelRef":"sim-\#(payout.payoutId)"}"#
         var request = HTTPClientRequest(url: "\(withdrawalURL)/v1/payouts/\(payout.payoutId)/confirmation")
@@ -90,7 +98,7 @@ final class PaymentChannelSimulator: @unchecked Sendable {
         }
     }
 
-    /// `hpfctl payment-channel [--url URL] [--fail-suffix DIGITS]`: runs until interrupted.
+    /// `hpfctl payment-channel [--url URL] [--fail-suffix DIGITS] [--silent-suffix DIGITS]`: runs until interrupted.
     static func run(_ options: CommandOptions) async throws {
         var logger = Logger(label: "hpfctl.payment-channel")
         logger.logLevel = .warning
@@ -98,8 +106,9 @@ final class PaymentChannelSimulator: @unchecked Sendable {
         let simulator = PaymentChannelSimulator(
             withdrawalURL: options.string("url", "http://127.0.0.1:8084"),
             channel: options.string("channel", "bank_card"),
-            failSuffix: options.named["fail-suffix"] ?? "0000", http: http, logger: logger)
-        print("payment-channel: confirming payouts for \(simulator.withdrawalURL) (accounts ending \(simulator.failSuffix ?? "-") fail)")
+            failSuffix: options.named["fail-suffix"] ?? "0000", silentSuffix: options.named["silent-suffix"] ?? "7777", http: http, logger: logger)
+        print("payment-channel: confirming payouts for \(simulator.withdrawalURL) (accounts ending \(simulator.failSuffix ?? "-") fail, "
+              + "ending \(simulator.silentSuffix ?? "-") are paid without a confirmation)")
         try await simulator.run(verbose: true)
     }
 }

@@ -24,9 +24,13 @@ let usage = """
       bench-loans [--rate R] [--seconds S] [--accounts N] [--seed-accounts N,N] [--saturation R,R,...] [--url URL]
                                                one-thing loan decisions at R requests/s: p50 and p99 latency (with
                                                N participants seeded into the loan read model; the saturation point)
-      payment-channel [--url URL] [--fail-suffix DIGITS]
+      payment-channel [--url URL] [--fail-suffix DIGITS] [--silent-suffix DIGITS]
                                                play the payment channel: confirm every payout (payees whose
-                                               bank account ends with DIGITS, default 0000, fail)
+                                               bank account ends with --fail-suffix, default 0000, fail; with
+                                               --silent-suffix, default 7777, are paid but never confirmed)
+      channel-statement deposits|payouts [--channel C] [--date YYYY-MM-DD] [--lost ACCOUNT:FEN] [--drop REF] [--url URL]
+                                               play a channel's end of day: write its signed statement from the
+                                               events, import it as a fund officer, print the report (对账)
       partner-city [--cities 320300,321300] [--url URL]
                                                play border-region partner cities (their dev keys): answer our
                                                contact letters, confirm our transfer-out data
@@ -50,6 +54,7 @@ do {
     case "bench-loans": try await LoanBenchmark.run(options)
     case "bench-event-signing": try EventSigningBenchmark.run(options)
     case "payment-channel": try await PaymentChannelSimulator.run(options)
+    case "channel-statement": try await ChannelStatementCommand.run(options)
     case "partner-city": try await PartnerCityCommand.run(options)
     default:
         print(usage)

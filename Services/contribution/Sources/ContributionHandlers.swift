@@ -38,43 +38,10 @@ struct ContributionHandlers: Sendable {
         if paidAt.timeIntervalSince(runtime.clock.now) > Self.clockSkewSeconds {
             throw Problem.rule("paid_at_in_future", "paidAt \(body.paidAt) is in the future")
         }
-        let fingerprint = "\(body.accountNumber)|\(body.amountFen)|\(paidAt.timeIntervalSince1970)"
-        let logger = runtime.logger
-
-        let (recorded, replay): (ContributionPosting.Recorded, Bool) = try await runtime.idempotentTransaction { connection in
-            guard let account = try await LockedAccount.lock(body.accountNumber, channel: body.channel, channelTxnId: body.channelTxnId,
-                                                             connection: connection, logger: logger) else {
-                throw Problem.unknownAccount(body.accountNumber)
-            }
-            if let existing = account.existing {
-                guard existing.fingerprint == fingerprint else {
-                    throw Problem.conflict("duplicate_transaction_mismatch",
-                                           "channel transaction \(body.channelTxnId) was already received with a different body")
-                }
-                return (ContributionPosting.Recorded(contributionId: existing.contributionId.uuidString.lowercased(),
-                                                     balanceFen: existing.balanceAfter), true)
-            }
-            guard account.status == "active" else {
-                throw Problem.rule("account_not_active", "account \(body.accountNumber) is \(account.status)")
-            }
-            // History from before the account was opened comes only through the staff import
-            // (LegacyImport); a channel cannot report a payment to an account that did not exist.
-            let paidOn = BusinessDate.of(paidAt)
-            guard paidOn >= account.openedOn else {
-                throw Problem.rule("paid_at_before_opening", "paidAt \(body.paidAt) is before the account was opened on \(account.openedOn)")
-            }
-            let minimum = ContributionRules.minimumPerPayment(county: account.county, schedule: account.schedule, parameters: runtime.parameters) ?? 0
-            guard body.amountFen >= minimum else {
-                throw Problem.rule("below_minimum_contribution",
-                                   "a \(account.schedule.rawValue) payment must be at least \(minimum) fen (§2)",
-                                   extensions: ["minimumFen": minimum])
-            }
-            let input = ContributionPosting.Input(
-                accountNumber: body.accountNumber, amountFen: body.amountFen, channel: body.channel, channelTxnId: body.channelTxnId,
-                legacyId: nil, origin: .channel, paidAt: paidAt, schedule: account.schedule, fingerprint: fingerprint)
-            let recorded = try await ContributionPosting(runtime: runtime)
-                .record(input, contributionCountBefore: account.contributionCount, connection: connection)
-            return (recorded, false)
+        let deposit = ChannelDeposit(accountNumber: body.accountNumber, amountFen: body.amountFen, channel: body.channel,
+                                     channelTxnId: body.channelTxnId, paidAt: paidAt)
+        let (recorded, replay) = try await runtime.idempotentTransaction { connection in
+            try await deposit.record(runtime: runtime, connection: connection)
         }
         return try HTTPJSON.response(replay ? .ok : .created, recorded)
     }

@@ -139,5 +139,12 @@ enum ContributionMigrations {
                 PRIMARY KEY (account_number, month)
             )
             """),
+        // Reconciliation with the channels' deposit statements (对账): the statements, the lines
+        // they listed and the discrepancies they raised (`StatementBook`); the day's deposits of a
+        // channel are found by (channel, paid_on).
+        Migration(7, "channel statements and their discrepancies", StatementBook.tables + """
+            ;
+            CREATE INDEX contributions_by_channel_day ON contributions (channel, paid_on)
+            """),
     ]
 }

@@ -51,7 +51,7 @@ struct ContributionPosting {
             contributionId: id.uuidString.lowercased(), accountNumber: input.accountNumber, amountFen: input.amountFen,
             channel: input.channel, origin: input.origin, paidAt: Instant.format(input.paidAt), paidOn: paidOn,
             monthsCounted: months, balanceAfterFen: posted.balanceAfter, firstContribution: contributionCountBefore == 0,
-            sequence: posted.seq)
+            sequence: posted.seq, channelTxnId: input.channelTxnId)
         try await runtime.emit(.contributionReceived, received, account: input.accountNumber, on: connection)
         return Recorded(contributionId: received.contributionId, balanceFen: posted.balanceAfter)
     }

@@ -20,6 +20,10 @@ public enum ContributionService: HPFServiceModule {
         routes.get("/v1/accounts/:accountNumber/tax-statement", .holderOrAnyStaff, use: accounts.taxStatement)
         routes.post("/v1/imports/contributions", .staff(.fundOfficer), use: LegacyImport(runtime: runtime).importHistory)
         routes.post("/v1/jobs/interest-settlement", .staff(.fundOfficer), use: interestSettlement(runtime).onDemand)
+        // Reconciliation (对账): a fund officer imports the channel's signed deposit statement.
+        let statements = StatementImport(runtime: runtime, reconciler: DepositStatements(runtime: runtime))
+        routes.post("/v1/channel-statements", .staff(.fundOfficer), use: statements.importStatement)
+        routes.get("/v1/channel-statements/:statementId", .staff(.fundOfficer, .auditor), use: statements.report)
     }
 
     public static func jobs(runtime: ServiceRuntime) -> [any Service] { [interestSettlement(runtime)] }

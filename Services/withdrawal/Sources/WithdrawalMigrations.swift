@@ -108,5 +108,12 @@ enum WithdrawalMigrations {
             WHERE w.withdrawal_id = s.withdrawal_id;
             CREATE INDEX withdrawals_awaiting_confirmation ON withdrawals (payout_requested_on) WHERE stage = 'paying'
             """),
+        // Reconciliation with the channels' payout statements (对账): which channel paid each
+        // payout, the statements, the lines they listed and the discrepancies they raised
+        // (`StatementBook`); a channel's payouts of a day are found by (payout_channel, paid_on).
+        Migration(6, "the channel that paid; channel statements and their discrepancies", """
+            ALTER TABLE withdrawals ADD COLUMN payout_channel text;
+            CREATE INDEX withdrawals_paid_by_channel ON withdrawals (payout_channel, paid_on) WHERE stage = 'paid';
+            """ + "\n" + StatementBook.tables),
     ]
 }

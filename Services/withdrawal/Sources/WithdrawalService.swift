@@ -24,6 +24,10 @@ public enum WithdrawalService: HPFServiceModule {
         routes.post("/v1/jobs/rent-payments", .staff(.fundOfficer), use: rentPayments(runtime).onDemand)
         routes.get("/v1/payouts/unconfirmed", .staff(.fundOfficer, .auditor), use: UnconfirmedPayouts(runtime: runtime).list)
         routes.post("/v1/jobs/unconfirmed-payouts", .staff(.fundOfficer), use: unconfirmedPayouts(runtime).onDemand)
+        // Reconciliation (对账): a fund officer imports the channel's signed payout statement.
+        let statements = StatementImport(runtime: runtime, reconciler: PayoutStatements(runtime: runtime))
+        routes.post("/v1/channel-statements", .staff(.fundOfficer), use: statements.importStatement)
+        routes.get("/v1/channel-statements/:statementId", .staff(.fundOfficer, .auditor), use: statements.report)
     }
 
     public static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] {

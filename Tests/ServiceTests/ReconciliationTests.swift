@@ -1,0 +1,188 @@
+import Contracts
+import Foundation
+import Kafka
+import Policy
+import ServiceRuntime
+import Testing
+
+/// Reconciliation with the payment channels (对账, #13): the ledger against a channel's signed
+/// deposit statement, the withdrawal service against its payout statement, on the real
+/// services, Postgres and broker. The channel here is `bank_card`, which no other test uses, so
+/// the day's "held but not listed" check sees only this suite's deposits and payouts.
+@Suite("Reconciliation: channel statements against the ledger and the payouts")
+struct ReconciliationTests {
+    static let channel = "bank_card"
+    static let paidAt = Bodies.inWindow
+
+    static func deposits(_ lines: [(txn: String, account: String, amountFen: Int)], date: BusinessDate = TestStack.today,
+                         channel: String = channel) -> String {
+        ChannelStatement.render(channel: channel, kind: .deposits, date: date, columns: ["channel_txn_id", "account_number", "amount_fen", "paid_at"],
+                                rows: lines.map { [$0.txn, $0.account, String($0.amountFen), paidAt] })
+    }
+
+    static func payouts(_ lines: [(payout: String, amountFen: Int)]) -> String {
+        ChannelStatement.render(channel: channel, kind: .payouts, date: TestStack.today, columns: ["payout_id", "channel_ref", "amount_fen", "paid_at"],
+                                rows: lines.map { [$0.payout, "bc-\($0.payout.prefix(8))", String($0.amountFen), paidAt] })
+    }
+
+    /// Imports a statement as a fund officer, signed with the channel's development key unless
+    /// `signature` says otherwise.
+    static func submit(_ client: JSONClient, _ text: String, signature: [String: String]? = nil, as identity: TestIdentity = .staff([.fundOfficer]),
+                       contentType: String = "text/csv") async throws -> JSONClient.Reply {
+        var headers = signature ?? StatementSignature.developmentHeaders(channel: channel, bytes: Array(text.utf8))
+        headers["content-type"] = contentType
+        return try await client.send(.post, "/v1/channel-statements", body: text, as: identity, headers: headers)
+    }
+
+    static func item(_ report: JSONClient.Reply, _ reference: String) -> [String: Any]? {
+        (report["discrepancies"] as? [[String: Any]])?.first { $0["reference"] as? String == reference }
+    }
+
+    @Test("a deposit statement posts a lost notification once, flags what differs or is missing, and a repeat changes nothing")
+    func depositStatement() async throws {
+        try await WithdrawalTests().withServices { s in
+            let a = try await WithdrawalTests.openAccount(s)
+            let b = try await WithdrawalTests.openAccount(s)
+            let c = try await WithdrawalTests.openAccount(s)
+            let (a1, b1, c1, lost, stray) = (TestStack.unique("bc-a"), TestStack.unique("bc-b"), TestStack.unique("bc-c"),
+                                             TestStack.unique("bc-lost"), TestStack.unique("bc-stray"))
+            for (account, txn, amount) in [(a, a1, 50_000), (b, b1, 30_000), (c, c1, 20_000)] {
+                let paid = try await s.ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: amount, txn: txn, channel: Self.channel))
+                #expect(paid.status == 201, "\(paid.text)")
+            }
+            // The channel: a1 as we have it, c1 with another amount, a deposit to b it never
+            // notified, one to an account that does not exist; b1 it does not list.
+            let first = Self.deposits([(a1, a, 50_000), (c1, c, 25_000), (lost, b, 40_000), (stray, "3207099999999999", 20_000)])
+            let report = try await Self.submit(s.ledger, first)
+            #expect(report.status == 201, "\(report.text)")
+            let statementId = try #require(report.string("statementId"))
+            #expect(report.headers["location"] == "/v1/channel-statements/\(statementId)")
+            #expect(report.int("lines") == 4 && report.int("totalFen") == 135_000 && report.int("matched") == 1)
+            #expect(report.int("posted") == 1 && report.int("flagged") == 3, "\(report.text)")
+            let posted = try #require(Self.item(report, lost), "\(report.text)")
+            #expect(posted["kind"] as? String == "deposit_not_notified" && posted["resolution"] as? String == "posted" && posted["line"] as? Int == 8)
+            let mismatch = try #require(Self.item(report, c1))
+            #expect(mismatch["kind"] as? String == "amount_mismatch" && mismatch["code"] as? String == "amount_differs")
+            #expect(mismatch["ourAmountFen"] as? Int == 20_000 && mismatch["channelAmountFen"] as? Int == 25_000)
+            let unknown = try #require(Self.item(report, stray))
+            #expect(unknown["resolution"] as? String == "flagged" && unknown["code"] as? String == "unknown_account")
+            let unlisted = try #require(Self.item(report, b1))
+            #expect(unlisted["kind"] as? String == "deposit_not_in_statement" && unlisted["ourAmountFen"] as? Int == 30_000 && unlisted["accountNumber"] as? String == b)
+            #expect(Self.item(report, a1) == nil)
+            #expect(try await WithdrawalTests.balance(s, b) == 70_000)
+
+            // The same file again: the first report, nothing posted twice.
+            let again = try await Self.submit(s.ledger, first)
+            #expect(again.status == 200 && again.string("statementId") == statementId, "\(again.text)")
+            // The lost notification arrives after all: the same deposit, answered as a replay.
+            let late = try await s.ledger.post("/v1/contributions", #"{"accountNumber":"\#(b)","amountFen":40000,"channel":"bank_card","channelTxnId":"\#(lost)","paidAt":"\#(Self.paidAt)"}"#)
+            #expect(late.status == 200, "\(late.text)")
+            // A corrected statement for the day lists b1 too: it clears that flag, posts nothing, and
+            // the mismatch it repeats is the one already raised.
+            let corrected = try await Self.submit(s.ledger, Self.deposits([(a1, a, 50_000), (b1, b, 30_000), (c1, c, 25_000), (lost, b, 40_000)]))
+            #expect(corrected.status == 201 && corrected.string("statementId") != statementId, "\(corrected.text)")
+            #expect(corrected.int("matched") == 3 && corrected.int("posted") == 0 && corrected.int("clearedEarlierFlags") == 1, "\(corrected.text)")
+            #expect(Self.item(corrected, c1)?["raisedBy"] as? String == statementId)
+            #expect(try await WithdrawalTests.balance(s, b) == 70_000)
+
+            // One event per discrepancy, raised once.
+            let events = try await TestStack.read(topic: Topic.contributionEvents.name, count: 4) { message in
+                (try? CloudEventCoding.header(from: message.value).type) == EventType.depositDiscrepancy.rawValue
+                    && (try? CloudEventCoding.decode(StatementDiscrepancy.self, from: message.value).data.statementId) == statementId
+            }.map { try CloudEventCoding.decode(StatementDiscrepancy.self, from: $0.value).data }
+            #expect(Set(events.map(\.reference)) == [lost, c1, stray, b1] && events.count == 4)
+            #expect(events.first { $0.reference == lost }?.resolution == .posted)
+
+            // The report again, for auditors; nobody else.
+            #expect(try await s.ledger.get("/v1/channel-statements/\(statementId)", as: .staff([.auditor])).int("posted") == 1)
+            #expect(try await s.ledger.get("/v1/channel-statements/\(statementId)", as: .citizen(TestStack.newResidentID(birth: "1990-01-01", male: true))).status == 403)
+            #expect(try await s.ledger.get("/v1/channel-statements/\(UUID())").status == 404)
+        }
+    }
+
+    @Test("a statement is the channel's: unsigned, foreign-signed, altered, cut short or mistyped, it is refused and nothing moves")
+    func refusals() async throws {
+        try await WithdrawalTests().withServices { s in
+            let account = try await WithdrawalTests.openAccount(s)
+            let text = Self.deposits([(TestStack.unique("bc-r"), account, 30_000)])
+            func refused(_ reply: JSONClient.Reply, _ status: Int, _ code: String) {
+                #expect(reply.status == status && reply.string("code") == code, "\(code): \(reply.text)")
+            }
+            refused(try await Self.submit(s.ledger, text, signature: [:]), 422, "statement_not_signed")
+            refused(try await Self.submit(s.ledger, text, signature: StatementSignature.developmentHeaders(channel: "wechat", bytes: Array(text.utf8))),
+                    422, "unknown_statement_key")
+            let altered = text.replacingOccurrences(of: "30000", with: "90000")
+            refused(try await Self.submit(s.ledger, altered, signature: StatementSignature.developmentHeaders(channel: Self.channel, bytes: Array(text.utf8))),
+                    422, "bad_statement_signature")
+            let cut = text.replacingOccurrences(of: "#count=1", with: "#count=2")
+            let cutReply = try await Self.submit(s.ledger, cut)
+            refused(cutReply, 400, "malformed_statement")
+            #expect(cutReply.text.contains("line 7"), "\(cutReply.text)")
+            let badAccount = Self.deposits([(TestStack.unique("bc-r"), "32-07", 30_000)])
+            refused(try await Self.submit(s.ledger, badAccount), 400, "malformed_statement")
+            let twice = Self.deposits([("bc-dup", account, 30_000), ("bc-dup", account, 30_000)])
+            refused(try await Self.submit(s.ledger, twice), 400, "malformed_statement")
+            refused(try await Self.submit(s.ledger, Self.deposits([(TestStack.unique("bc-r"), account, 30_000)], date: TestStack.today.adding(days: 1))),
+                    422, "statement_date_in_future")
+            refused(try await Self.submit(s.ledger, text, contentType: "application/json"), 415, "unsupported_media_type")
+            // Payout statements go to the withdrawal service, deposit statements to the ledger.
+            refused(try await Self.submit(s.withdrawal, text), 400, "malformed_statement")
+            #expect(try await Self.submit(s.ledger, text, as: .staff([.auditor])).status == 403)
+            #expect(try await Self.submit(s.ledger, text, as: .anonymous).status == 401)
+            #expect(try await WithdrawalTests.balance(s, account) == 0)
+        }
+    }
+
+    @Test("a payout statement settles a lost confirmation once and flags payouts unlisted, unknown or paid after failure")
+    func payoutStatement() async throws {
+        try await WithdrawalTests().withServices { s in
+            let account = try await WithdrawalTests.openAccount(s, deposits: [1_000_000])
+            var payouts: [String] = []
+            var withdrawals: [String] = []
+            for amount in [10_000, 20_000, 30_000, 40_000] {
+                let reply = try await s.withdrawal.post("/v1/withdrawals", WithdrawalTests.purchase(account, amountFen: amount))
+                let id = try #require(reply.string("withdrawalId"), "\(reply.text)")
+                let paying = try await WithdrawalTests.await(s, id, stage: "paying")
+                payouts.append(try #require(paying.string("payoutId")))
+                withdrawals.append(id)
+            }
+            func confirm(_ index: Int, _ outcome: String) async throws {
+                let reply = try await s.withdrawal.send(.post, "/v1/payouts/\(payouts[index])/confirmation",
+                                                        body: #"{"outcome":"\#(outcome)","channelRef":"bc-\#(payouts[index].prefix(8))"}"#,
+                                                        as: .channel(Self.channel))
+                #expect(reply.status == 200, "\(reply.text)")
+            }
+            try await confirm(0, "paid") // listed: matches
+            try await confirm(1, "paid") // not listed: flagged
+            // payouts[2]: its confirmation is lost; payouts[3]: the channel said it failed, yet lists it paid.
+            try await confirm(3, "failed")
+            _ = try await WithdrawalTests.await(s, withdrawals[3], stage: "rejected")
+            let strange = UUID().uuidString.lowercased()
+            let text = Self.payouts([(payouts[0], 10_000), (payouts[2], 30_000), (payouts[3], 40_000), (strange, 5_000)])
+            let report = try await Self.submit(s.withdrawal, text)
+            #expect(report.status == 201, "\(report.text)")
+            #expect(report.int("matched") == 1 && report.int("settled") == 1, "\(report.text)")
+            #expect(Self.item(report, payouts[2])?["kind"] as? String == "payout_not_confirmed")
+            #expect(Self.item(report, payouts[1])?["kind"] as? String == "payout_not_in_statement")
+            #expect(Self.item(report, payouts[3])?["code"] as? String == "paid_after_failure")
+            #expect(Self.item(report, strange)?["kind"] as? String == "unknown_payout")
+            let settled = try await s.withdrawal.get("/v1/withdrawals/\(withdrawals[2])")
+            #expect(settled.string("status") == "paid" && settled.string("paidOn") == TestStack.today.description, "\(settled.text)")
+
+            // Again: the same report; the late confirmation is a replay; paid once.
+            let again = try await Self.submit(s.withdrawal, text)
+            #expect(again.status == 200 && again.string("statementId") == report.string("statementId"))
+            try await confirm(2, "paid")
+            let paidEvents = try await TestStack.read(topic: Topic.withdrawalEvents.name, count: 2, seconds: 10) { message in
+                (try? CloudEventCoding.header(from: message.value).type) == EventType.withdrawalPaid.rawValue
+                    && (try? CloudEventCoding.decode(WithdrawalPaid.self, from: message.value).data.withdrawalId) == withdrawals[2]
+            }
+            #expect(paidEvents.count == 1)
+            let discrepancies = try await TestStack.read(topic: Topic.withdrawalEvents.name, count: 4) { message in
+                (try? CloudEventCoding.header(from: message.value).type) == EventType.payoutDiscrepancy.rawValue
+                    && (try? CloudEventCoding.decode(StatementDiscrepancy.self, from: message.value).data.statementId) == report.string("statementId")
+            }
+            #expect(discrepancies.count == 4)
+        }
+    }
+}
