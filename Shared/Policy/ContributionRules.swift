@@ -4,17 +4,19 @@ public enum ContributionSchedule: String, Sendable, Codable, CaseIterable {
 }
 
 public enum ContributionRules {
-    /// §2: minimum monthly amount = the county's minimum wage x the minimum contribution ratio,
-    /// rounded half-up to the fen. Nil when the county is not one of the city's.
-    public static func monthlyMinimum(county: String, parameters p: PolicyParameters) -> Fen? {
-        guard let tier = p.countyTier.value[county], let wage = p.minimumWageFen.value[tier] else { return nil }
+    /// §2: minimum monthly amount = the county's minimum wage in force on `date` (the day of the
+    /// payment or of the agreement) x the minimum contribution ratio, rounded half-up to the fen.
+    /// Nil when the county is not one of the city's.
+    public static func monthlyMinimum(county: String, on date: BusinessDate, parameters p: PolicyParameters) -> Fen? {
+        guard let tier = p.countyTier.value[county], let wage = p.minimumWageFen.value(on: date)[tier] else { return nil }
         return Rounding.applyBasisPoints(wage, p.minimumContributionRatioBasisPoints.value)
     }
 
     /// The minimum for one payment under a schedule (decision: the minimum applies per payment;
     /// a quarterly payment covers three months).
-    public static func minimumPerPayment(county: String, schedule: ContributionSchedule, parameters p: PolicyParameters) -> Fen? {
-        guard let monthly = monthlyMinimum(county: county, parameters: p) else { return nil }
+    public static func minimumPerPayment(county: String, schedule: ContributionSchedule, on date: BusinessDate,
+                                         parameters p: PolicyParameters) -> Fen? {
+        guard let monthly = monthlyMinimum(county: county, on: date, parameters: p) else { return nil }
         return schedule == .quarterly ? monthly * p.quarterlyMultiple.value : monthly
     }
 
@@ -32,9 +34,11 @@ public enum ContributionRules {
         return Set(covered).union(recognised).filter { $0 <= current }.count
     }
 
-    /// §9: the annual deductible cap = months x ratio x multiple x the city's average monthly wage.
-    public static func annualTaxCap(parameters p: PolicyParameters) -> Fen {
-        let monthlyBase = p.cityAverageMonthlyWageFen.value * p.taxCapWageMultiple.value
+    /// §9: the annual deductible cap = months x ratio x multiple x the city's average monthly wage
+    /// that applies to the tax year (the entry in force on its 1 January: the previous year's wage).
+    public static func annualTaxCap(year: Int, parameters p: PolicyParameters) -> Fen {
+        let wage = p.cityAverageMonthlyWageFen.value(on: BusinessDate(year: year, month: 1, day: 1) ?? p.schemeValidFrom.value)
+        let monthlyBase = wage * p.taxCapWageMultiple.value
         return Rounding.applyBasisPoints(monthlyBase * p.taxCapMonths.value, p.taxCapRatioBasisPoints.value)
     }
 }

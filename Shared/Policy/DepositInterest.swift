@@ -8,21 +8,19 @@ public enum DepositInterest {
     /// Interest counts a year as 360 days (the banks' and HPF centres' 360-day basis).
     public static let daysInYear: Int64 = 360
     /// Rates are in thousandths of a percent: 1 = 0.001 % = 1 / 100,000.
-    static let rateUnitsPerOne = DatedRate.unitsPerOne
+    static let rateUnitsPerOne = RateUnit.perOne
 
     /// Σ balance x days x rate over the days `from` ..< `to`, each day at the rate of the schedule
     /// entry in force on it; nothing when `to` is not after `from`. Interest = this / (360 x 100,000).
     public static func accrual(balance: Fen, from: BusinessDate, to: BusinessDate,
                                parameters p: PolicyParameters) throws(AmountOverflow) -> Int64 {
         guard from < to, balance != 0 else { return 0 }
-        let schedule = p.depositInterestRates.value.sorted { $0.effectiveFrom < $1.effectiveFrom }
+        let spans = p.depositInterestRates.changes(from: from, to: to)
         var total: Int64 = 0
-        for (index, entry) in schedule.enumerated() {
-            let start = max(from, entry.effectiveFrom)
-            let end = index + 1 < schedule.count ? min(to, schedule[index + 1].effectiveFrom) : to
-            guard start < end else { continue }
-            let balanceDays = try Checked.multiply(balance, Int64(start.days(until: end)))
-            total = try Checked.add(total, try Checked.multiply(balanceDays, entry.thousandthsOfAPercent))
+        for (index, span) in spans.enumerated() {
+            let end = index + 1 < spans.count ? spans[index + 1].from : to
+            let balanceDays = try Checked.multiply(balance, Int64(span.from.days(until: end)))
+            total = try Checked.add(total, try Checked.multiply(balanceDays, span.value))
         }
         return total
     }

@@ -136,7 +136,7 @@ public enum LoanRules {
 
     /// The date-effective rate: first or second home, up to or over 5 years.
     public static func annualRate(on date: BusinessDate, firstHome: Bool, termMonths: Int, parameters p: PolicyParameters) -> Int64 {
-        let table = p.loanRates.value.filter { $0.effectiveFrom <= date }.max { $0.effectiveFrom < $1.effectiveFrom } ?? p.loanRates.value[0]
+        let table = p.loanRates.value(on: date)
         let short = termMonths <= p.shortTermMonths.value
         switch (firstHome, short) {
         case (true, true): return table.firstHomeUpTo5Years

@@ -28,37 +28,13 @@ public struct OpeningSubsidyTiers: Sendable {
     public let recentGraduate: Fen
 }
 
+/// The HPF loan rates in force from a date (one entry of the `loanRates` schedule).
 public struct LoanRate: Sendable {
-    public let effectiveFrom: BusinessDate
     /// Annual rates in basis points of a percent (1 = 0.001 %): 2.10 % = 2100.
     public let firstHomeUpTo5Years: Int64
     public let firstHomeOver5Years: Int64
     public let secondHomeUpTo5Years: Int64
     public let secondHomeOver5Years: Int64
-}
-
-/// A rate that applies from a date until the next entry of its schedule.
-public struct DatedRate: Sendable {
-    public let effectiveFrom: BusinessDate
-    /// Annual rate in thousandths of a percent (1 = 0.001 %): 1.50 % = 1500.
-    public let thousandthsOfAPercent: Int64
-
-    public init(effectiveFrom: BusinessDate, thousandthsOfAPercent: Int64) {
-        self.effectiveFrom = effectiveFrom
-        self.thousandthsOfAPercent = thousandthsOfAPercent
-    }
-
-    /// Thousandths of a percent in one whole.
-    public static let unitsPerOne: Int64 = 100_000
-}
-
-public extension Array where Element == DatedRate {
-    /// The rate in force on `date`: the latest entry from on or before it (the earliest entry
-    /// for a date before the schedule begins).
-    func rate(on date: BusinessDate) -> Int64 {
-        let sorted = self.sorted { $0.effectiveFrom < $1.effectiveFrom }
-        return (sorted.last { $0.effectiveFrom <= date } ?? sorted.first)?.thousandthsOfAPercent ?? 0
-    }
 }
 
 /// §5 存贷挂钩: the deposit-loan linkage formula, modelled on a border-region city's published one:
@@ -94,7 +70,7 @@ public struct PolicyParameters: Sendable {
     public let retirementRules: Parameter<[RetirementGroup: RetirementRule]>
 
     // §2 minimum contribution = minimum wage x minimum ratio
-    public let minimumWageFen: Parameter<[WageTier: Fen]>
+    public var minimumWageFen: Schedule<[WageTier: Fen]>
     public let countyTier: Parameter<[String: WageTier]>
     public let countyNames: Parameter<[String: String]>
     public let minimumContributionRatioBasisPoints: Parameter<Int64>
@@ -105,7 +81,7 @@ public struct PolicyParameters: Sendable {
     public let openingSubsidy: Parameter<OpeningSubsidyTiers>
     /// The committee's annual subsidy rate as a dated schedule (thousandths of a percent): a
     /// grant uses the rate in force on its anniversary. `var`: a new rate is a new entry.
-    public var annualSubsidyRates: Parameter<[DatedRate]>
+    public var annualSubsidyRates: Schedule<Int64>
     /// The range the scheme allows the committee (§3: 1 %-1.5 %), in thousandths of a percent.
     public let annualSubsidyRateRange: Parameter<ClosedRange<Int64>>
     public let lifetimeSubsidyCapFen: Parameter<Fen>
@@ -118,7 +94,7 @@ public struct PolicyParameters: Sendable {
     public let cityCode: Parameter<String>
     public let housingTypeUpliftBasisPoints: Parameter<Int64>
     public let talentUpliftBasisPoints: Parameter<Int64>
-    public let loanRates: Parameter<[LoanRate]>
+    public var loanRates: Schedule<LoanRate>
     public let loanCeilingSingleFen: Parameter<Fen>
     public let loanCeilingCoupleFen: Parameter<Fen>
     public let loanToValueFirstHomeBasisPoints: Parameter<Int64>
@@ -135,7 +111,7 @@ public struct PolicyParameters: Sendable {
 
     // Deposit interest (equal rights, §4): a dated schedule, settled each year on one day
     /// `var`: a rate change is a new entry appended to a copy (the tests model one this way).
-    public var depositInterestRates: Parameter<[DatedRate]>
+    public var depositInterestRates: Schedule<Int64>
     /// The day the interest year ends and interest is posted (结息日): 30 June.
     public let interestSettlementDay: Parameter<(month: Int, day: Int)>
 
@@ -143,7 +119,7 @@ public struct PolicyParameters: Sendable {
     public let taxCapMonths: Parameter<Int64>
     public let taxCapRatioBasisPoints: Parameter<Int64>
     public let taxCapWageMultiple: Parameter<Int64>
-    public let cityAverageMonthlyWageFen: Parameter<Fen>
+    public var cityAverageMonthlyWageFen: Schedule<Fen>
 
     // §12 social-insurance subsidy
     public let socialInsuranceShare: Parameter<(numerator: Int64, denominator: Int64)>
@@ -193,7 +169,10 @@ public extension PolicyParameters {
             .womanOriginal50: RetirementRule(originalAgeYears: 50, monthsPerStep: 2, maximumDelayMonths: 60),
         ], .sourced, "2024 retirement reform, annex tables; POLICY.md decisions"),
 
-        minimumWageFen: .init([.i: .yuan(2_490), .ii: .yuan(2_260), .iii: .yuan(2_010)], .sourced, "Jiangsu minimum wage since 2024-01-01 (Xinhua, 2024-01-16)"),
+        minimumWageFen: Schedule([
+            .init(from: BusinessDate("2024-01-01")!, [.i: .yuan(2_490), .ii: .yuan(2_260), .iii: .yuan(2_010)], .sourced,
+                  "Jiangsu minimum wage since 2024-01-01 (Xinhua, 2024-01-16)"),
+        ]),
         countyTier: .init([
             "320706": .ii, "320703": .ii, "320707": .ii,
             "320722": .iii, "320723": .iii, "320724": .iii,
@@ -207,9 +186,10 @@ public extension PolicyParameters {
         quarterlyMultiple: .init(3, .decision, "minimum applies per payment; quarterly = 3 months"),
 
         openingSubsidy: .init(OpeningSubsidyTiers(base: .yuan(200), childrenThreshold: 2, twoOrMoreChildren: .yuan(300), recentGraduate: .yuan(400)), .seed, "scheme §3"),
-        annualSubsidyRates: .init([
-            DatedRate(effectiveFrom: BusinessDate("2025-06-09")!, thousandthsOfAPercent: 1_000),
-        ], .placeholder, "scheme §3 range 1 %-1.5 %; committee rate not published: the lowest from the scheme's start"),
+        annualSubsidyRates: Schedule([
+            .init(from: BusinessDate("2025-06-09")!, 1_000, .placeholder,
+                  "scheme §3 range 1 %-1.5 %; committee rate not published: the lowest from the scheme's start"),
+        ]),
         annualSubsidyRateRange: .init(1_000...1_500, .seed, "scheme §3"),
         lifetimeSubsidyCapFen: .init(.yuan(10_000), .seed, "scheme §3"),
         graduateWindowYears: .init(2, .seed, "scheme §3, §10, §11, §12"),
@@ -219,12 +199,14 @@ public extension PolicyParameters {
         cityCode: .init("320700", .sourced, "GB/T 2260 code of Lianyungang"),
         housingTypeUpliftBasisPoints: .init(2_000, .seed, "scheme §7"),
         talentUpliftBasisPoints: .init(5_000, .seed, "scheme §10"),
-        loanRates: .init([
-            LoanRate(effectiveFrom: BusinessDate("2024-05-18")!, firstHomeUpTo5Years: 2_350, firstHomeOver5Years: 2_850,
-                     secondHomeUpTo5Years: 2_775, secondHomeOver5Years: 3_325),
-            LoanRate(effectiveFrom: BusinessDate("2025-05-08")!, firstHomeUpTo5Years: 2_100, firstHomeOver5Years: 2_600,
-                     secondHomeUpTo5Years: 2_525, secondHomeOver5Years: 3_075),
-        ], .sourced, "PBoC HPF rate cuts 2024-05-18 and 2025-05-08"),
+        loanRates: Schedule([
+            .init(from: BusinessDate("2024-05-18")!, LoanRate(firstHomeUpTo5Years: 2_350, firstHomeOver5Years: 2_850,
+                                                             secondHomeUpTo5Years: 2_775, secondHomeOver5Years: 3_325),
+                  .sourced, "PBoC HPF rate cut of 2024-05-18"),
+            .init(from: BusinessDate("2025-05-08")!, LoanRate(firstHomeUpTo5Years: 2_100, firstHomeOver5Years: 2_600,
+                                                             secondHomeUpTo5Years: 2_525, secondHomeOver5Years: 3_075),
+                  .sourced, "PBoC HPF rate cut of 2025-05-08"),
+        ]),
         loanCeilingSingleFen: .init(.yuan(500_000), .placeholder, "comparable border-region city"),
         loanCeilingCoupleFen: .init(.yuan(800_000), .placeholder, "comparable border-region city"),
         loanToValueFirstHomeBasisPoints: .init(8_000, .placeholder, "comparable border-region city"),
@@ -240,15 +222,18 @@ public extension PolicyParameters {
         shortTermMonths: .init(60, .sourced, "PBoC HPF rate table: up to 5 years / over 5 years"),
         liquidityFloorBasisPoints: .init(1_000, .placeholder, "§19 watch liquidity; threshold not published (10 % of the pool)"),
 
-        depositInterestRates: .init([
-            DatedRate(effectiveFrom: BusinessDate("2016-02-21")!, thousandthsOfAPercent: 1_500),
-        ], .sourced, "PBoC: HPF deposits earn 1.50 % a year from 2016-02-21 (one rate whatever the term)"),
+        depositInterestRates: Schedule([
+            .init(from: BusinessDate("2016-02-21")!, 1_500, .sourced, "PBoC: HPF deposits earn 1.50 % a year from 2016-02-21 (one rate whatever the term)"),
+        ]),
         interestSettlementDay: .init((6, 30), .sourced, "HPF interest year 1 July - 30 June, settled on 30 June (住房公积金管理条例; national practice)"),
 
         taxCapMonths: .init(12, .sourced, "财税〔2006〕10号"),
         taxCapRatioBasisPoints: .init(1_200, .sourced, "财税〔2006〕10号"),
         taxCapWageMultiple: .init(3, .sourced, "财税〔2006〕10号"),
-        cityAverageMonthlyWageFen: .init(.yuan(7_000), .placeholder, "city's previous-year average monthly wage not found"),
+        cityAverageMonthlyWageFen: Schedule([
+            .init(from: BusinessDate("2025-01-01")!, .yuan(7_000), .placeholder,
+                  "the city's previous-year average monthly wage, not found; an entry per tax year (from 1 January)"),
+        ]),
 
         socialInsuranceShare: .init((1, 2), .placeholder, "scheme §12 range 1/2-2/3; choice not published"),
         socialInsuranceShareRange: .init(((1, 2), (2, 3)), .seed, "scheme §12"),

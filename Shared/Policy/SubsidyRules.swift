@@ -29,7 +29,7 @@ public enum SubsidyRules {
     /// §3: each full year funds stay, the year's rate on what remains of that lot, half-up to the
     /// fen. The rate is the committee's rate in force on the anniversary that completes the year.
     public static func annualGrant(remaining: Fen, anniversary: BusinessDate, parameters p: PolicyParameters) -> Fen {
-        Rounding.halfUp(remaining * p.annualSubsidyRates.value.rate(on: anniversary), DatedRate.unitsPerOne)
+        Rounding.halfUp(remaining * p.annualSubsidyRates.value(on: anniversary), RateUnit.perOne)
     }
 
     /// The anniversaries of a lot from `from` (inclusive) up to `asOf`, each `n` whole years after

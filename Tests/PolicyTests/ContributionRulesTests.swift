@@ -4,22 +4,23 @@ import Testing
 @Suite("§2 minimum contributions and contribution months")
 struct ContributionRulesTests {
     let p = PolicyParameters.lianyungang2025
+    let day = BusinessDate("2026-03-16")!
 
     @Test("POLICY.md oracle: tier II county at 5 % is 113.00 yuan")
     func tierII() {
-        #expect(ContributionRules.monthlyMinimum(county: "320706", parameters: p) == 11_300)
+        #expect(ContributionRules.monthlyMinimum(county: "320706", on: day, parameters: p) == 11_300)
     }
 
     @Test("tier III at 5 % is 100.50 yuan; quarterly is three times")
     func tierIIIAndQuarterly() {
-        #expect(ContributionRules.monthlyMinimum(county: "320722", parameters: p) == 10_050)
-        #expect(ContributionRules.minimumPerPayment(county: "320722", schedule: .quarterly, parameters: p) == 30_150)
-        #expect(ContributionRules.minimumPerPayment(county: "320706", schedule: .flexible, parameters: p) == 11_300)
+        #expect(ContributionRules.monthlyMinimum(county: "320722", on: day, parameters: p) == 10_050)
+        #expect(ContributionRules.minimumPerPayment(county: "320722", schedule: .quarterly, on: day, parameters: p) == 30_150)
+        #expect(ContributionRules.minimumPerPayment(county: "320706", schedule: .flexible, on: day, parameters: p) == 11_300)
     }
 
     @Test("a county outside the city has no minimum")
     func outside() {
-        #expect(ContributionRules.monthlyMinimum(county: "320300", parameters: p) == nil)
+        #expect(ContributionRules.monthlyMinimum(county: "320300", on: day, parameters: p) == nil)
         #expect(!Eligibility.isCityCounty("320300", parameters: p))
         #expect(Eligibility.isCityCounty("320724", parameters: p))
     }
@@ -39,10 +40,14 @@ struct ContributionRulesTests {
         #expect(ContributionRules.contributionMonths(covered: covered, recognised: recognised, asOf: BusinessDate("2026-06-01")!) == 3)
     }
 
-    @Test("§9 tax cap = 12 x 12 % x 3 x W")
+    @Test("§9 tax cap = 12 x 12 % x 3 x W, W the average wage that applies to the tax year")
     func taxCap() {
-        let w = p.cityAverageMonthlyWageFen.value
-        #expect(ContributionRules.annualTaxCap(parameters: p) == w * 3 * 12 * 12 / 100)
+        let w = p.cityAverageMonthlyWageFen.value(on: BusinessDate("2026-01-01")!)
+        #expect(ContributionRules.annualTaxCap(year: 2026, parameters: p) == w * 3 * 12 * 12 / 100)
+        var changed = p
+        changed.cityAverageMonthlyWageFen = p.cityAverageMonthlyWageFen.adding(.init(from: BusinessDate("2027-01-01")!, .yuan(8_000), .placeholder, "a hypothetical 2026 average"))
+        #expect(ContributionRules.annualTaxCap(year: 2026, parameters: changed) == w * 3 * 12 * 12 / 100)
+        #expect(ContributionRules.annualTaxCap(year: 2027, parameters: changed) == 800_000 * 3 * 12 * 12 / 100)
     }
 }
 

@@ -28,8 +28,7 @@ enum InterestBenchmark {
 
     static func seed(accounts: Int, yearStart: BusinessDate, parameters: PolicyParameters, database: Database) async throws {
         // The rate in force at the start of the year, from the parameters file (never a number here).
-        let rate = parameters.depositInterestRates.value.filter { $0.effectiveFrom <= yearStart }.max { $0.effectiveFrom < $1.effectiveFrom }?
-            .thousandthsOfAPercent ?? 0
+        let rate = parameters.depositInterestRates.value(on: yearStart)
         // Postings are append-only (a trigger refuses DELETE), so a run never clears an earlier
         // one: each uses fresh account numbers (3299 + run + serial), and settled ones are not due again.
         let run = Int.random(in: 0..<100)

@@ -123,7 +123,7 @@ struct AccountHandlers: Sendable {
             """)
         var contributed: Int64 = 0
         for try await sum in rows.decode(Int64.self) { contributed = sum }
-        let cap = ContributionRules.annualTaxCap(parameters: runtime.parameters)
+        let cap = ContributionRules.annualTaxCap(year: year, parameters: runtime.parameters)
         return try HTTPJSON.response(.ok, TaxStatement(accountNumber: number, year: year, contributedFen: contributed,
                                                        deductibleFen: min(contributed, cap), capFen: cap))
     }

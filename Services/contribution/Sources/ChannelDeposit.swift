@@ -42,7 +42,8 @@ struct ChannelDeposit: Sendable {
         guard paidOn >= account.openedOn else {
             throw Problem.rule("paid_at_before_opening", "paidAt \(Instant.format(paidAt)) is before the account was opened on \(account.openedOn)")
         }
-        let minimum = ContributionRules.minimumPerPayment(county: account.county, schedule: account.schedule, parameters: runtime.parameters) ?? 0
+        let minimum = ContributionRules.minimumPerPayment(county: account.county, schedule: account.schedule, on: paidOn,
+                                                         parameters: runtime.parameters) ?? 0
         guard amountFen >= minimum else {
             throw Problem.rule("below_minimum_contribution", "a \(account.schedule.rawValue) payment must be at least \(minimum) fen (§2)",
                                extensions: ["minimumFen": minimum])

@@ -22,7 +22,7 @@ enum EnrolmentDecision {
             throw Problem.rule("scheme_not_in_force", "the scheme is in force from \(p.schemeValidFrom.value) to \(p.schemeValidUntil.value)")
         }
         guard Eligibility.isCityCounty(request.county, parameters: p),
-              let minimum = ContributionRules.monthlyMinimum(county: request.county, parameters: p) else {
+              let minimum = ContributionRules.monthlyMinimum(county: request.county, on: today, parameters: p) else {
             throw Problem.rule("county_outside_city", "county \(request.county) is not a county of Lianyungang")
         }
         guard request.fullCivilCapacity ?? true else {
@@ -40,7 +40,7 @@ enum EnrolmentDecision {
         case .eligible:
             break
         }
-        let perPayment = ContributionRules.minimumPerPayment(county: request.county, schedule: request.agreement.schedule, parameters: p)!
+        let perPayment = ContributionRules.minimumPerPayment(county: request.county, schedule: request.agreement.schedule, on: today, parameters: p)!
         guard request.agreement.amountFen >= perPayment else {
             throw Problem.rule("agreement_below_minimum", "a \(request.agreement.schedule.rawValue) payment must be at least \(perPayment) fen",
                                extensions: ["minimumFen": perPayment])
@@ -50,11 +50,11 @@ enum EnrolmentDecision {
     }
 
     /// The minimum check for a changed agreement.
-    static func checkAgreement(_ agreement: Agreement, county: String, parameters p: PolicyParameters) throws(Problem) {
+    static func checkAgreement(_ agreement: Agreement, county: String, on today: BusinessDate, parameters p: PolicyParameters) throws(Problem) {
         guard agreement.amountFen > 0 else {
             throw Problem.malformed("amountFen must be positive", errors: [.init(field: "amountFen", message: "a positive number of fen")])
         }
-        guard let perPayment = ContributionRules.minimumPerPayment(county: county, schedule: agreement.schedule, parameters: p) else {
+        guard let perPayment = ContributionRules.minimumPerPayment(county: county, schedule: agreement.schedule, on: today, parameters: p) else {
             throw Problem.rule("county_outside_city", "county \(county) is not a county of Lianyungang")
         }
         guard agreement.amountFen >= perPayment else {

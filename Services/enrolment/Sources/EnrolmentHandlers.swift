@@ -33,7 +33,8 @@ struct EnrolmentHandlers: Sendable {
             throw Problem.forbidden(code: "not_own_id_number", "a citizen may enrol only with their own ID number")
         }
         let enrolledBy = context.caller?.staffId
-        let perPayment = ContributionRules.minimumPerPayment(county: body.county, schedule: body.agreement.schedule, parameters: runtime.parameters)!
+        let perPayment = ContributionRules.minimumPerPayment(county: body.county, schedule: body.agreement.schedule, on: today,
+                                                             parameters: runtime.parameters)!
 
         let accountNumber: String = try await runtime.idempotentTransaction { connection in
             if try await CreditQueries.hasActiveRecord(personRef: personRef, on: today, connection: connection, logger: runtime.logger) {
@@ -163,7 +164,7 @@ struct EnrolmentHandlers: Sendable {
                 county = c
             }
             guard let county else { throw Problem.unknownAccount(number) }
-            try EnrolmentDecision.checkAgreement(agreement, county: county, parameters: runtime.parameters)
+            try EnrolmentDecision.checkAgreement(agreement, county: county, on: today, parameters: runtime.parameters)
             let payoutAccount = try runtime.personalData.seal(change.payoutBankAccount, SealedAccountData.payoutBankAccount, row: number)
             try await connection.query("""
                 UPDATE accounts SET schedule = \(agreement.schedule.rawValue), agreement_amount_fen = \(agreement.amountFen),

@@ -183,7 +183,7 @@ struct LoanApplications: Sendable {
                 }
                 loanId = UUID()
             }
-            let review = ["reviewer": "automatic rules (\(runtime.parameters.loanRates.source))", "decision": outcome.rawValue]
+            let review = ["reviewer": "automatic rules (\(runtime.parameters.loanRates.entry(on: today).source))", "decision": outcome.rawValue]
             try await connection.query("""
                 INSERT INTO applications (application_id, account_number, spouse_account_number, request, decision, reasons, quota, approved_fen,
                     annual_rate_milli_percent, first_payment_fen, investigation, review, request_id, fingerprint, decided_on)
