@@ -13,7 +13,8 @@ public enum DiscrepancyKind: String, Codable, Sendable, CaseIterable {
     /// We hold a payout as paid by this channel that its statement for that day does not list: flagged.
     case payoutNotInStatement = "payout_not_in_statement"
     /// The line names a deposit or payout we know with another amount or account, or a payout we
-    /// had already reversed as failed (`paid_after_failure`): flagged.
+    /// had already reversed as failed (`paid_after_failure`), or another channel confirmed
+    /// (`paid_by_another_channel`): flagged.
     case amountMismatch = "amount_mismatch"
     /// The line names a payout we never asked for: flagged.
     case unknownPayout = "unknown_payout"

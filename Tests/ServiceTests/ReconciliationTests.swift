@@ -139,26 +139,27 @@ struct ReconciliationTests {
             let account = try await WithdrawalTests.openAccount(s, deposits: [1_000_000])
             var payouts: [String] = []
             var withdrawals: [String] = []
-            for amount in [10_000, 20_000, 30_000, 40_000] {
+            for amount in [10_000, 20_000, 30_000, 40_000, 50_000] {
                 let reply = try await s.withdrawal.post("/v1/withdrawals", WithdrawalTests.purchase(account, amountFen: amount))
                 let id = try #require(reply.string("withdrawalId"), "\(reply.text)")
                 let paying = try await WithdrawalTests.await(s, id, stage: "paying")
                 payouts.append(try #require(paying.string("payoutId")))
                 withdrawals.append(id)
             }
-            func confirm(_ index: Int, _ outcome: String) async throws {
+            func confirm(_ index: Int, _ outcome: String, by channel: String = Self.channel) async throws {
                 let reply = try await s.withdrawal.send(.post, "/v1/payouts/\(payouts[index])/confirmation",
                                                         body: #"{"outcome":"\#(outcome)","channelRef":"bc-\#(payouts[index].prefix(8))"}"#,
-                                                        as: .channel(Self.channel))
+                                                        as: .channel(channel))
                 #expect(reply.status == 200, "\(reply.text)")
             }
             try await confirm(0, "paid") // listed: matches
             try await confirm(1, "paid") // not listed: flagged
             // payouts[2]: its confirmation is lost; payouts[3]: the channel said it failed, yet lists it paid.
             try await confirm(3, "failed")
+            try await confirm(4, "paid", by: "wechat") // paid by WeChat Pay, yet on the bank's statement too
             _ = try await WithdrawalTests.await(s, withdrawals[3], stage: "rejected")
             let strange = UUID().uuidString.lowercased()
-            let text = Self.payouts([(payouts[0], 10_000), (payouts[2], 30_000), (payouts[3], 40_000), (strange, 5_000)])
+            let text = Self.payouts([(payouts[0], 10_000), (payouts[2], 30_000), (payouts[3], 40_000), (payouts[4], 50_000), (strange, 5_000)])
             let report = try await Self.submit(s.withdrawal, text)
             #expect(report.status == 201, "\(report.text)")
             #expect(report.int("matched") == 1 && report.int("settled") == 1, "\(report.text)")
@@ -166,6 +167,7 @@ struct ReconciliationTests {
             #expect(Self.item(report, payouts[1])?["kind"] as? String == "payout_not_in_statement")
             #expect(Self.item(report, payouts[3])?["code"] as? String == "paid_after_failure")
             #expect(Self.item(report, strange)?["kind"] as? String == "unknown_payout")
+            #expect(Self.item(report, payouts[4])?["code"] as? String == "paid_by_another_channel")
             let settled = try await s.withdrawal.get("/v1/withdrawals/\(withdrawals[2])")
             #expect(settled.string("status") == "paid" && settled.string("paidOn") == TestStack.today.description, "\(settled.text)")
 
@@ -178,11 +180,11 @@ struct ReconciliationTests {
                     && (try? CloudEventCoding.decode(WithdrawalPaid.self, from: message.value).data.withdrawalId) == withdrawals[2]
             }
             #expect(paidEvents.count == 1)
-            let discrepancies = try await TestStack.read(topic: Topic.withdrawalEvents.name, count: 4) { message in
+            let discrepancies = try await TestStack.read(topic: Topic.withdrawalEvents.name, count: 5) { message in
                 (try? CloudEventCoding.header(from: message.value).type) == EventType.payoutDiscrepancy.rawValue
                     && (try? CloudEventCoding.decode(StatementDiscrepancy.self, from: message.value).data.statementId) == report.string("statementId")
             }
-            #expect(discrepancies.count == 4)
+            #expect(discrepancies.count == 5)
         }
     }
 }

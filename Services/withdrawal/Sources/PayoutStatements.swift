@@ -27,6 +27,8 @@ struct PayoutStatements: StatementReconciler {
         let account: String
         let amountFen: Fen
         let stage: Withdrawals.Stage
+        /// The channel whose confirmation (or statement) settled it.
+        let channel: String?
     }
 
     func reconcile(_ session: StatementBook.Session) async throws -> [StatementReport.Item] {
@@ -40,7 +42,7 @@ struct PayoutStatements: StatementReconciler {
                                                      channelAmountFen: row.amountFen))
                 continue
             }
-            if let code = mismatch(ours, row) {
+            if let code = mismatch(ours, row, channel: statement.channel.rawValue) {
                 items.append(try await session.raise(.amountMismatch, reference: reference, line: row.line, accountNumber: ours.account,
                                                      ourAmountFen: ours.amountFen, channelAmountFen: row.amountFen, code: code))
                 continue
@@ -60,11 +62,13 @@ struct PayoutStatements: StatementReconciler {
         return items
     }
 
-    /// Why a line for a payout we hold does not match it, or nil.
-    private func mismatch(_ ours: Held, _ row: ChannelStatement.Row) -> String? {
+    /// Why a line for a payout we hold does not match it, or nil. Another channel having
+    /// confirmed it is a mismatch too: two channels say they paid it.
+    private func mismatch(_ ours: Held, _ row: ChannelStatement.Row, channel: String) -> String? {
         switch ours.stage {
         case .reversing, .rejected: "paid_after_failure"
         case .requested: "not_sent"
+        case .paid where ours.channel != nil && ours.channel != channel: "paid_by_another_channel"
         case .paying, .paid: ours.amountFen == row.amountFen ? nil : "amount_differs"
         }
     }
@@ -92,10 +96,11 @@ struct PayoutStatements: StatementReconciler {
         for start in stride(from: 0, to: ids.count, by: 1_000) {
             let chunk = Array(ids[start..<min(start + 1_000, ids.count)])
             let rows = try await runtime.database.query("""
-                SELECT payout_id, account_number, coalesce(amount_fen, 0), stage FROM withdrawals WHERE payout_id = ANY(\(chunk)::uuid[])
+                SELECT payout_id, account_number, coalesce(amount_fen, 0), stage, payout_channel FROM withdrawals WHERE payout_id = ANY(\(chunk)::uuid[])
                 """)
-            for try await (id, account, amount, stage) in rows.decode((UUID, String, Int64, String).self) {
-                held[id] = Held(account: account, amountFen: amount, stage: try Withdrawals.Stage.stored(stage, column: "withdrawals.stage"))
+            for try await (id, account, amount, stage, channel) in rows.decode((UUID, String, Int64, String, String?).self) {
+                held[id] = Held(account: account, amountFen: amount, stage: try Withdrawals.Stage.stored(stage, column: "withdrawals.stage"),
+                                channel: channel)
             }
         }
         return held
