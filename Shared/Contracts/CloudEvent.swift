@@ -70,8 +70,15 @@ public enum Instant {
         date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 
+    /// An RFC 3339 instant from 1900 to 2199 (`InputRange.year`): nothing the suite handles is
+    /// older or later, and a year such as 0001 would reach date arithmetic that assumes neither.
     public static func parse(_ text: String) -> Date? {
-        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
-        return try? Date.ISO8601FormatStyle().parse(text)
+        guard let date = (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text)),
+              date >= earliest, date < latest else { return nil }
+        return date
     }
+
+    /// 1900-01-01T00:00:00Z and 2200-01-01T00:00:00Z.
+    static let earliest = Date(timeIntervalSince1970: -2_208_988_800)
+    static let latest = Date(timeIntervalSince1970: 7_258_118_400)
 }

@@ -18,7 +18,9 @@ public struct BusinessDate: Hashable, Comparable, Sendable, TextCodable {
     /// Parses `YYYY-MM-DD` strictly (no time, no offset).
     public init?(_ text: String) {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        // Digits only: Int("+1") would read a sign.
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              parts.allSatisfy({ $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }),
               let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]) else { return nil }
         self.init(year: y, month: m, day: d)
     }
@@ -88,12 +90,15 @@ public struct BusinessDate: Hashable, Comparable, Sendable, TextCodable {
         return years
     }
 
-    /// The business date of an instant in Asia/Shanghai (UTC+8, no daylight saving).
+    /// The business date of an instant in Asia/Shanghai (UTC+8, no daylight saving). Instants
+    /// from outside are bounded when read (`Instant.parse`); one outside 1800-9999 all the same is
+    /// held to the nearest end of that range, never a trap.
     public static func of(_ instant: Date) -> BusinessDate {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "Asia/Shanghai") ?? TimeZone(secondsFromGMT: 8 * 3600)!
-        let c = calendar.dateComponents([.year, .month, .day], from: instant)
-        return BusinessDate(year: c.year!, month: c.month!, day: c.day!)!
+        let c = calendar.dateComponents([.era, .year, .month, .day], from: instant)
+        if let date = BusinessDate(year: c.year ?? 0, month: c.month ?? 0, day: c.day ?? 0), c.era != 0 { return date }
+        return c.era != 0 && (c.year ?? 0) > 9999 ? BusinessDate(year: 9999, month: 12, day: 31)! : BusinessDate(year: 1800, month: 1, day: 1)!
     }
 
     public var description: String { "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))" }

@@ -68,6 +68,11 @@ struct ChannelStatementTests {
         ("amount in yuan", text(rows: ["wx-1,3207060000000123,500.00,2026-03-16T10:00:00+08:00"]), "line 6: amount_fen"),
         ("huge amount", text(rows: ["wx-1,3207060000000123,99999999999999999999,2026-03-16T10:00:00+08:00"]), "line 6: amount_fen"),
         ("bad time", text(rows: ["wx-1,3207060000000123,50000,yesterday"]), "line 6: paid_at"),
+        ("year 1", text(rows: ["wx-1,3207060000000123,50000,0001-01-01T00:00:00Z"]), "line 6: paid_at must be"),
+        ("amount with a leading zero", text(rows: ["wx-1,3207060000000123,050000,2026-03-16T10:00:00+08:00"], total: "50000"), "line 6: amount_fen"),
+        ("amount with a sign", text(rows: ["wx-1,3207060000000123,+50000,2026-03-16T10:00:00+08:00"], total: "50000"), "line 6: amount_fen"),
+        ("count with a sign", text(rows: [good]).replacingOccurrences(of: "#count=1", with: "#count=+1"), "must end with #count"),
+        ("date with a sign", text(rows: [good], header: ["#hpf-channel-statement=1", "#channel=wechat", "#kind=deposits", "#date=2026-+3-16"]), "#date"),
         ("paid after the day", text(rows: ["wx-1,3207060000000123,50000,2026-03-17T00:00:01+08:00"]), "line 6: paid_at is after"),
         ("paid in the future", text(rows: ["wx-1,3207060000000123,50000,2027-01-01T00:00:00+08:00"]), "line 6: paid_at is in the future"),
         ("no lines", text(rows: []), "at least one line"),
@@ -80,6 +85,23 @@ struct ChannelStatementTests {
         let (code, errors) = Self.refusal(text)
         #expect(code == "malformed_statement", "\(name): \(code ?? "accepted")")
         #expect(errors.contains { $0.contains(expected) }, "\(name): \(errors)")
+    }
+
+    @Test("a huge unknown key is not echoed back whole")
+    func longKey() {
+        let key = String(repeating: "k", count: 100_000)
+        let (code, errors) = Self.refusal(Self.text(rows: [Self.good], header: ["#hpf-channel-statement=1", "#channel=wechat", "#kind=deposits",
+                                                                                "#date=2026-03-16", "#\(key)=1"]))
+        #expect(code == "malformed_statement" && errors.allSatisfy { $0.count < 200 })
+    }
+
+    @Test("instants are read from 1900 to 2199 only, and no instant traps the business date")
+    func instantBounds() {
+        #expect(Instant.parse("0001-01-01T00:00:00Z") == nil && Instant.parse("2200-01-01T00:00:00Z") == nil)
+        #expect(Instant.parse("1900-01-01T00:00:00Z") != nil && Instant.parse("2199-12-31T15:59:59Z") != nil)
+        #expect(BusinessDate.of(Date(timeIntervalSince1970: -70_000_000_000)) == BusinessDate("1800-01-01"))
+        #expect(BusinessDate.of(Date(timeIntervalSince1970: 300_000_000_000)) == BusinessDate("9999-12-31"))
+        #expect(BusinessDate("2026-+3-16") == nil && BusinessDate("+026-03-16") == nil)
     }
 
     @Test("bytes that are not UTF-8 are refused, and a refusal lists at most 20 lines")

@@ -14,15 +14,17 @@ struct ReconciliationTests {
     static let channel = "bank_card"
     static let paidAt = Bodies.inWindow
 
+    /// A deposit statement; `paidAt` gives some lines (by transaction id) another time.
     static func deposits(_ lines: [(txn: String, account: String, amountFen: Int)], date: BusinessDate = TestStack.today,
-                         channel: String = channel) -> String {
+                         channel: String = channel, paidAt times: [String: String] = [:]) -> String {
         ChannelStatement.render(channel: channel, kind: .deposits, date: date, columns: ["channel_txn_id", "account_number", "amount_fen", "paid_at"],
-                                rows: lines.map { [$0.txn, $0.account, String($0.amountFen), paidAt] })
+                                rows: lines.map { [$0.txn, $0.account, String($0.amountFen), times[$0.txn] ?? paidAt] })
     }
 
-    static func payouts(_ lines: [(payout: String, amountFen: Int)]) -> String {
+    /// A payout statement; `paidAt` and `refs` give some lines (by payout id) another time or reference.
+    static func payouts(_ lines: [(payout: String, amountFen: Int)], paidAt times: [String: String] = [:], refs: [String: String] = [:]) -> String {
         ChannelStatement.render(channel: channel, kind: .payouts, date: TestStack.today, columns: ["payout_id", "channel_ref", "amount_fen", "paid_at"],
-                                rows: lines.map { [$0.payout, "bc-\($0.payout.prefix(8))", String($0.amountFen), paidAt] })
+                                rows: lines.map { [$0.payout, refs[$0.payout] ?? "bc-\($0.payout.prefix(8))", String($0.amountFen), times[$0.payout] ?? paidAt] })
     }
 
     /// Imports a statement as a fund officer, signed with the channel's development key unless
@@ -46,19 +48,23 @@ struct ReconciliationTests {
             let c = try await WithdrawalTests.openAccount(s)
             let (a1, b1, c1, lost, stray) = (TestStack.unique("bc-a"), TestStack.unique("bc-b"), TestStack.unique("bc-c"),
                                              TestStack.unique("bc-lost"), TestStack.unique("bc-stray"))
+            let early = TestStack.unique("bc-early")
             for (account, txn, amount) in [(a, a1, 50_000), (b, b1, 30_000), (c, c1, 20_000)] {
                 let paid = try await s.ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: amount, txn: txn, channel: Self.channel))
                 #expect(paid.status == 201, "\(paid.text)")
             }
             // The channel: a1 as we have it, c1 with another amount, a deposit to b it never
-            // notified, one to an account that does not exist; b1 it does not list.
-            let first = Self.deposits([(a1, a, 50_000), (c1, c, 25_000), (lost, b, 40_000), (stray, "3207099999999999", 20_000)])
+            // notified, one to an account that does not exist, one to a dated before its opening
+            // (a wrong time on the channel's side); b1 it does not list.
+            let first = Self.deposits([(a1, a, 50_000), (c1, c, 25_000), (lost, b, 40_000), (stray, "3207099999999999", 20_000), (early, a, 30_000)],
+                                      paidAt: [early: "2026-03-15T10:00:00+08:00"])
             let report = try await Self.submit(s.ledger, first)
             #expect(report.status == 201, "\(report.text)")
             let statementId = try #require(report.string("statementId"))
             #expect(report.headers["location"] == "/v1/channel-statements/\(statementId)")
-            #expect(report.int("lines") == 4 && report.int("totalFen") == 135_000 && report.int("matched") == 1)
-            #expect(report.int("posted") == 1 && report.int("flagged") == 3, "\(report.text)")
+            #expect(report.int("lines") == 5 && report.int("totalFen") == 165_000 && report.int("matched") == 1)
+            #expect(report.int("posted") == 1 && report.int("flagged") == 4, "\(report.text)")
+            #expect(Self.item(report, early)?["code"] as? String == "paid_at_before_opening")
             let posted = try #require(Self.item(report, lost), "\(report.text)")
             #expect(posted["kind"] as? String == "deposit_not_notified" && posted["resolution"] as? String == "posted" && posted["line"] as? Int == 8)
             let mismatch = try #require(Self.item(report, c1))
@@ -77,21 +83,37 @@ struct ReconciliationTests {
             // The lost notification arrives after all: the same deposit, answered as a replay.
             let late = try await s.ledger.post("/v1/contributions", #"{"accountNumber":"\#(b)","amountFen":40000,"channel":"bank_card","channelTxnId":"\#(lost)","paidAt":"\#(Self.paidAt)"}"#)
             #expect(late.status == 200, "\(late.text)")
-            // A corrected statement for the day lists b1 too: it clears that flag, posts nothing, and
-            // the mismatch it repeats is the one already raised.
-            let corrected = try await Self.submit(s.ledger, Self.deposits([(a1, a, 50_000), (b1, b, 30_000), (c1, c, 25_000), (lost, b, 40_000)]))
-            #expect(corrected.status == 201 && corrected.string("statementId") != statementId, "\(corrected.text)")
-            #expect(corrected.int("matched") == 3 && corrected.int("posted") == 0 && corrected.int("clearedEarlierFlags") == 1, "\(corrected.text)")
+            // A corrected statement for the day lists b1 too, and the early deposit at its right
+            // time: it clears b1's flag, posts the early deposit (its flag becomes "posted", never
+            // a flag for money that moved), posts nothing twice, and the mismatch it repeats is
+            // the one already raised.
+            let corrected = try await Self.submit(s.ledger, Self.deposits([(a1, a, 50_000), (b1, b, 30_000), (c1, c, 25_000), (lost, b, 40_000), (early, a, 30_000)]))
+            let correctedId = try #require(corrected.string("statementId"), "\(corrected.text)")
+            #expect(corrected.status == 201 && correctedId != statementId, "\(corrected.text)")
+            #expect(corrected.int("matched") == 3 && corrected.int("posted") == 1 && corrected.int("clearedEarlierFlags") == 1, "\(corrected.text)")
             #expect(Self.item(corrected, c1)?["raisedBy"] as? String == statementId)
+            let nowPosted = try #require(Self.item(corrected, early))
+            #expect(nowPosted["resolution"] as? String == "posted" && nowPosted["raisedBy"] as? String == correctedId)
             #expect(try await WithdrawalTests.balance(s, b) == 70_000)
+            #expect(try await WithdrawalTests.balance(s, a) == 80_000)
 
             // One event per discrepancy, raised once.
-            let events = try await TestStack.read(topic: Topic.contributionEvents.name, count: 4) { message in
+            let events = try await TestStack.read(topic: Topic.contributionEvents.name, count: 5) { message in
                 (try? CloudEventCoding.header(from: message.value).type) == EventType.depositDiscrepancy.rawValue
                     && (try? CloudEventCoding.decode(StatementDiscrepancy.self, from: message.value).data.statementId) == statementId
             }.map { try CloudEventCoding.decode(StatementDiscrepancy.self, from: $0.value).data }
-            #expect(Set(events.map(\.reference)) == [lost, c1, stray, b1] && events.count == 4)
+            #expect(Set(events.map(\.reference)) == [lost, c1, stray, b1, early] && events.count == 5)
             #expect(events.first { $0.reference == lost }?.resolution == .posted)
+
+            // Staff see what is still open: the mismatch and the unknown account, not the posted
+            // deposit nor the unlisted one the corrected statement cleared.
+            let open = try await s.ledger.get("/v1/statement-discrepancies?channel=bank_card&limit=500", as: .staff([.auditor]))
+            let references = Set(((open["discrepancies"] as? [[String: Any]]) ?? []).compactMap { $0["reference"] as? String })
+            #expect(references.isSuperset(of: [c1, stray]) && references.isDisjoint(with: [lost, b1, early]), "\(open.text)")
+            let all = try await s.ledger.get("/v1/statement-discrepancies?status=all&channel=bank_card&limit=500")
+            let cleared = ((all["discrepancies"] as? [[String: Any]]) ?? []).first { $0["reference"] as? String == b1 }
+            #expect(cleared?["clearedBy"] as? String == corrected.string("statementId"), "\(all.text)")
+            #expect(try await s.ledger.get("/v1/statement-discrepancies?status=closed").status == 400)
 
             // The report again, for auditors; nobody else.
             #expect(try await s.ledger.get("/v1/channel-statements/\(statementId)", as: .staff([.auditor])).int("posted") == 1)
@@ -139,7 +161,7 @@ struct ReconciliationTests {
             let account = try await WithdrawalTests.openAccount(s, deposits: [1_000_000])
             var payouts: [String] = []
             var withdrawals: [String] = []
-            for amount in [10_000, 20_000, 30_000, 40_000, 50_000] {
+            for amount in [10_000, 20_000, 30_000, 40_000, 50_000, 60_000] {
                 let reply = try await s.withdrawal.post("/v1/withdrawals", WithdrawalTests.purchase(account, amountFen: amount))
                 let id = try #require(reply.string("withdrawalId"), "\(reply.text)")
                 let paying = try await WithdrawalTests.await(s, id, stage: "paying")
@@ -159,7 +181,9 @@ struct ReconciliationTests {
             try await confirm(4, "paid", by: "wechat") // paid by WeChat Pay, yet on the bank's statement too
             _ = try await WithdrawalTests.await(s, withdrawals[3], stage: "rejected")
             let strange = UUID().uuidString.lowercased()
-            let text = Self.payouts([(payouts[0], 10_000), (payouts[2], 30_000), (payouts[3], 40_000), (payouts[4], 50_000), (strange, 5_000)])
+            // payouts[5]: the line dates its payment the day before we sent the instruction.
+            let text = Self.payouts([(payouts[0], 10_000), (payouts[2], 30_000), (payouts[3], 40_000), (payouts[4], 50_000), (payouts[5], 60_000),
+                                     (strange, 5_000)], paidAt: [payouts[5]: "2026-03-15T10:00:00+08:00"])
             let report = try await Self.submit(s.withdrawal, text)
             #expect(report.status == 201, "\(report.text)")
             #expect(report.int("matched") == 1 && report.int("settled") == 1, "\(report.text)")
@@ -168,6 +192,8 @@ struct ReconciliationTests {
             #expect(Self.item(report, payouts[3])?["code"] as? String == "paid_after_failure")
             #expect(Self.item(report, strange)?["kind"] as? String == "unknown_payout")
             #expect(Self.item(report, payouts[4])?["code"] as? String == "paid_by_another_channel")
+            #expect(Self.item(report, payouts[5])?["code"] as? String == "paid_before_instruction")
+            #expect(try await s.withdrawal.get("/v1/withdrawals/\(withdrawals[5])").string("stage") == "paying")
             let settled = try await s.withdrawal.get("/v1/withdrawals/\(withdrawals[2])")
             #expect(settled.string("status") == "paid" && settled.string("paidOn") == TestStack.today.description, "\(settled.text)")
 
@@ -180,11 +206,32 @@ struct ReconciliationTests {
                     && (try? CloudEventCoding.decode(WithdrawalPaid.self, from: message.value).data.withdrawalId) == withdrawals[2]
             }
             #expect(paidEvents.count == 1)
-            let discrepancies = try await TestStack.read(topic: Topic.withdrawalEvents.name, count: 5) { message in
+            let discrepancies = try await TestStack.read(topic: Topic.withdrawalEvents.name, count: 6) { message in
                 (try? CloudEventCoding.header(from: message.value).type) == EventType.payoutDiscrepancy.rawValue
                     && (try? CloudEventCoding.decode(StatementDiscrepancy.self, from: message.value).data.statementId) == report.string("statementId")
             }
-            #expect(discrepancies.count == 5)
+            #expect(discrepancies.count == 6)
+            // Another file lists payouts[0] under another reference than the channel confirmed.
+            let other = try await Self.submit(s.withdrawal, Self.payouts([(payouts[0], 10_000)], refs: [payouts[0]: "bc-other-ref"]))
+            #expect(Self.item(other, payouts[0])?["code"] as? String == "channel_ref_differs", "\(other.text)")
+        }
+    }
+
+    @Test("five imports of one file at once post each deposit once and answer one report")
+    func concurrentImports() async throws {
+        try await WithdrawalTests().withServices { s in
+            let account = try await WithdrawalTests.openAccount(s)
+            let text = Self.deposits((1...3).map { _ in (TestStack.unique("bc-par"), account, 20_000) })
+            let replies = try await withThrowingTaskGroup(of: JSONClient.Reply.self) { group in
+                for _ in 1...5 { group.addTask { try await Self.submit(s.ledger, text) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(replies.map(\.status).sorted() == [200, 200, 200, 200, 201], "\(replies.map(\.text))")
+            #expect(Set(replies.compactMap { $0.string("statementId") }).count == 1)
+            #expect(replies.allSatisfy { $0.int("posted") == 3 && $0.int("matched") == 0 }, "\(replies.map(\.text))")
+            #expect(try await WithdrawalTests.balance(s, account) == 60_000)
+            let id = try #require(replies.first?.string("statementId"))
+            #expect(try await s.ledger.get("/v1/channel-statements/\(id)").int("posted") == 3)
         }
     }
 }

@@ -24,6 +24,7 @@ public enum ContributionService: HPFServiceModule {
         let statements = StatementImport(runtime: runtime, reconciler: DepositStatements(runtime: runtime))
         routes.post("/v1/channel-statements", .staff(.fundOfficer), use: statements.importStatement)
         routes.get("/v1/channel-statements/:statementId", .staff(.fundOfficer, .auditor), use: statements.report)
+        routes.get("/v1/statement-discrepancies", .staff(.fundOfficer, .auditor), use: statements.discrepancies)
     }
 
     public static func jobs(runtime: ServiceRuntime) -> [any Service] { [interestSettlement(runtime)] }

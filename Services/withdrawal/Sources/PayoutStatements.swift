@@ -27,8 +27,11 @@ struct PayoutStatements: StatementReconciler {
         let account: String
         let amountFen: Fen
         let stage: Withdrawals.Stage
-        /// The channel whose confirmation (or statement) settled it.
+        /// The channel whose confirmation (or statement) settled it, and its reference.
         let channel: String?
+        let channelRef: String?
+        /// The day the instruction went to the channel: it cannot have paid before.
+        let requestedOn: BusinessDate?
     }
 
     func reconcile(_ session: StatementBook.Session) async throws -> [StatementReport.Item] {
@@ -63,13 +66,18 @@ struct PayoutStatements: StatementReconciler {
     }
 
     /// Why a line for a payout we hold does not match it, or nil. Another channel having
-    /// confirmed it is a mismatch too: two channels say they paid it.
+    /// confirmed it is a mismatch too (two channels say they paid it), and so is a payment dated
+    /// before the instruction or under another reference than the channel confirmed.
     private func mismatch(_ ours: Held, _ row: ChannelStatement.Row, channel: String) -> String? {
         switch ours.stage {
-        case .reversing, .rejected: "paid_after_failure"
-        case .requested: "not_sent"
-        case .paid where ours.channel != nil && ours.channel != channel: "paid_by_another_channel"
-        case .paying, .paid: ours.amountFen == row.amountFen ? nil : "amount_differs"
+        case .reversing, .rejected: return "paid_after_failure"
+        case .requested: return "not_sent"
+        case .paid where ours.channel != nil && ours.channel != channel: return "paid_by_another_channel"
+        case .paying, .paid:
+            if ours.amountFen != row.amountFen { return "amount_differs" }
+            if let requested = ours.requestedOn, BusinessDate.of(row.paidAt) < requested { return "paid_before_instruction" }
+            if ours.stage == .paid, let reference = ours.channelRef, reference != row["channel_ref"] { return "channel_ref_differs" }
+            return nil
         }
     }
 
@@ -96,11 +104,13 @@ struct PayoutStatements: StatementReconciler {
         for start in stride(from: 0, to: ids.count, by: 1_000) {
             let chunk = Array(ids[start..<min(start + 1_000, ids.count)])
             let rows = try await runtime.database.query("""
-                SELECT payout_id, account_number, coalesce(amount_fen, 0), stage, payout_channel FROM withdrawals WHERE payout_id = ANY(\(chunk)::uuid[])
+                SELECT payout_id, account_number, coalesce(amount_fen, 0), stage, payout_channel, channel_ref, payout_requested_on::text
+                FROM withdrawals WHERE payout_id = ANY(\(chunk)::uuid[])
                 """)
-            for try await (id, account, amount, stage, channel) in rows.decode((UUID, String, Int64, String, String?).self) {
+            for try await (id, account, amount, stage, channel, reference, requested) in rows.decode(
+                (UUID, String, Int64, String, String?, String?, String?).self) {
                 held[id] = Held(account: account, amountFen: amount, stage: try Withdrawals.Stage.stored(stage, column: "withdrawals.stage"),
-                                channel: channel)
+                                channel: channel, channelRef: reference, requestedOn: requested.flatMap(BusinessDate.init))
             }
         }
         return held

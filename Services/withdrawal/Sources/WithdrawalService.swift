@@ -28,6 +28,7 @@ public enum WithdrawalService: HPFServiceModule {
         let statements = StatementImport(runtime: runtime, reconciler: PayoutStatements(runtime: runtime))
         routes.post("/v1/channel-statements", .staff(.fundOfficer), use: statements.importStatement)
         routes.get("/v1/channel-statements/:statementId", .staff(.fundOfficer, .auditor), use: statements.report)
+        routes.get("/v1/statement-discrepancies", .staff(.fundOfficer, .auditor), use: statements.discrepancies)
     }
 
     public static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] {

@@ -68,14 +68,16 @@ public struct ChannelStatement: Sendable {
         var header: [String: String] = [:]
         while index < lines.count, lines[index].hasPrefix("#") {
             guard let (key, value) = metadata(lines[index]) else { fail(index + 1, "a metadata line is #key=value"); index += 1; continue }
-            if header.updateValue(value, forKey: key) != nil { fail(index + 1, "\(key) is given twice") }
+            if header.updateValue(value, forKey: key) != nil { fail(index + 1, "\(key.prefix(64)) is given twice") }
             index += 1
         }
         guard header["hpf-channel-statement"] == formatVersion else {
             fail(1, "the statement must begin with #hpf-channel-statement=\(formatVersion)")
             throw malformed("the statement is not an hpf-channel-statement version \(formatVersion)", errors: errors, more: errorCount - errors.count)
         }
-        for key in header.keys where !["hpf-channel-statement", "channel", "kind", "date"].contains(key) { fail(1, "unknown metadata \(key)") }
+        for key in header.keys.sorted() where !["hpf-channel-statement", "channel", "kind", "date"].contains(key) {
+            fail(1, "unknown metadata \(key.prefix(64))")
+        }
         let channel = header["channel"].flatMap(PaymentChannel.init(rawValue:))
         if channel == nil { fail(1, "#channel must be one of \(PaymentChannel.allCases.map(\.rawValue).joined(separator: ", "))") }
         if header["kind"] != kind.rawValue { fail(1, "#kind must be \(kind.rawValue) here") }
@@ -101,7 +103,7 @@ public struct ChannelStatement: Sendable {
                 continue
             }
             let fields = Dictionary(uniqueKeysWithValues: zip(columns, values))
-            guard let amount = fields["amount_fen"].flatMap({ Int64($0) }), amount > 0, amount <= InputRange.amountFen.upperBound else {
+            guard let amount = fields["amount_fen"].flatMap(wholeNumber), amount > 0, amount <= InputRange.amountFen.upperBound else {
                 fail(number, "amount_fen must be a whole number of fen from 1 to \(InputRange.amountFen.upperBound)")
                 continue
             }
@@ -126,14 +128,14 @@ public struct ChannelStatement: Sendable {
             }
             index += 1
         }
-        if let count = trailer["count"].flatMap(Int.init) {
-            if errorCount == 0, count != rows.count {
+        if let count = trailer["count"].flatMap(wholeNumber) {
+            if errorCount == 0, count != Int64(rows.count) {
                 fail(trailerLine["count"] ?? lines.count, "#count is \(count) but \(rows.count) lines were read (the file may be cut short)")
             }
         } else {
             fail(lines.count, "the statement must end with #count=N and #total_fen=N")
         }
-        if let total = trailer["total_fen"].flatMap(Int64.init) {
+        if let total = trailer["total_fen"].flatMap(wholeNumber) {
             if errorCount == 0, sumOverflows || total != sum { fail(trailerLine["total_fen"] ?? lines.count, "#total_fen is \(total) but the lines add up to \(sumOverflows ? "more than that" : "\(sum)")") }
         } else if trailer["count"] != nil {
             fail(lines.count, "the statement must end with #total_fen=N")
@@ -163,6 +165,14 @@ public struct ChannelStatement: Sendable {
         let value = String(line[line.index(after: equals)...])
         guard !key.isEmpty, !value.isEmpty, value.count <= maxFieldLength else { return nil }
         return (key, value)
+    }
+
+    /// A whole number written one way only: digits, no sign, no leading zero, at most 18 digits
+    /// (so the same amount always has the same bytes, and the digest recognises the file).
+    static func wholeNumber(_ text: String) -> Int64? {
+        guard (1...18).contains(text.utf8.count), text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+              text == "0" || !text.hasPrefix("0") else { return nil }
+        return Int64(text)
     }
 
     static func validField(_ value: String) -> Bool {

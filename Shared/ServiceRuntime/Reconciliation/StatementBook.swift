@@ -19,6 +19,12 @@ public enum StatementBook {
             report jsonb NOT NULL
         );
         CREATE INDEX channel_statements_by_day ON channel_statements (channel, statement_date);
+        -- The statement id an import of these bytes works under: an import that stopped part-way
+        -- is resumed under the same id, so the events it raised point to the report that follows.
+        CREATE TABLE statement_claims (
+            digest text PRIMARY KEY,
+            statement_id uuid NOT NULL
+        );
         -- Every reference a statement of the channel has listed, with the first statement that did:
         -- what we hold and no statement lists is flagged.
         CREATE TABLE statement_lines (
@@ -28,6 +34,8 @@ public enum StatementBook {
             PRIMARY KEY (channel, reference)
         );
         CREATE TABLE statement_discrepancies (
+            -- Raising order, the staff list's cursor.
+            seq bigserial UNIQUE,
             channel text NOT NULL,
             kind text NOT NULL,
             reference text NOT NULL,
@@ -54,7 +62,9 @@ public enum StatementBook {
 
         /// Raises a discrepancy in the caller's transaction (with the posting or settlement it
         /// records, if any) and publishes its event, unless it was raised before: then the earlier
-        /// one is returned and nothing is written.
+        /// one is returned and nothing is written. A flag that a later statement's line resolves
+        /// (a deposit flagged for a closed account, posted once it could be) becomes that
+        /// resolution, with its own event: a report never says "flagged" for money that moved.
         public func raise(_ kind: DiscrepancyKind, reference: String, line: Int?, accountNumber: String?, ourAmountFen: Fen?,
                           channelAmountFen: Fen?, resolution: DiscrepancyResolution, code: String? = nil,
                           on connection: PostgresConnection) async throws -> StatementReport.Item {
@@ -64,7 +74,12 @@ public enum StatementBook {
                     channel_amount_fen, resolution, code)
                 VALUES (\(channel), \(kind.rawValue), \(reference), \(statementId), \(line), \(accountNumber), \(ourAmountFen),
                     \(channelAmountFen), \(resolution.rawValue), \(code))
-                ON CONFLICT DO NOTHING RETURNING 1
+                ON CONFLICT (channel, kind, reference) DO UPDATE SET statement_id = EXCLUDED.statement_id, line = EXCLUDED.line,
+                    account_number = EXCLUDED.account_number, our_amount_fen = EXCLUDED.our_amount_fen,
+                    channel_amount_fen = EXCLUDED.channel_amount_fen, resolution = EXCLUDED.resolution, code = EXCLUDED.code,
+                    raised_at = now(), cleared_by = NULL
+                WHERE statement_discrepancies.resolution = 'flagged' AND EXCLUDED.resolution <> 'flagged'
+                RETURNING 1
                 """, logger: runtime.logger)
             var new = false
             for try await _ in rows { new = true }
@@ -98,6 +113,71 @@ public enum StatementBook {
                                             code: code, raisedBy: id.uuidString.lowercased())
             }
             throw Problem.unavailable("a discrepancy raised concurrently is not visible yet")
+        }
+    }
+
+    /// A raised discrepancy as staff list it.
+    public struct Raised: Codable, Sendable {
+        public var seq: Int64
+        public var channel: String
+        public var kind: String
+        public var reference: String
+        public var statementId: String
+        public var line: Int?
+        public var accountNumber: String?
+        public var ourAmountFen: Fen?
+        public var channelAmountFen: Fen?
+        public var resolution: String
+        public var code: String?
+        public var raisedAt: String
+        /// The later statement that listed what this flag said was missing.
+        public var clearedBy: String?
+    }
+
+    /// Discrepancies in raising order after `after`: only the open ones (flagged, not cleared)
+    /// unless `all`, of one channel if given.
+    static func raised(open: Bool, channel: String?, after: Int64, limit: Int, runtime: ServiceRuntime) async throws -> [Raised] {
+        let rows = try await runtime.database.query("""
+            SELECT seq, channel, kind, reference, statement_id, line, account_number, our_amount_fen, channel_amount_fen, resolution, code,
+                raised_at, cleared_by
+            FROM statement_discrepancies
+            WHERE seq > \(after) AND (\(channel)::text IS NULL OR channel = \(channel))
+              AND (NOT \(open) OR (resolution = 'flagged' AND cleared_by IS NULL))
+            ORDER BY seq LIMIT \(limit)
+            """)
+        var items: [Raised] = []
+        for try await row in rows {
+            let (seq, channel, kind, reference, statement, line, account, ours, theirs, resolution, code, at, cleared) = try row.decode(
+                (Int64, String, String, String, UUID, Int32?, String?, Int64?, Int64?, String, String?, Date, UUID?).self)
+            items.append(Raised(seq: seq, channel: channel, kind: kind, reference: reference, statementId: statement.uuidString.lowercased(),
+                                line: line.map(Int.init), accountNumber: account, ourAmountFen: ours, channelAmountFen: theirs,
+                                resolution: resolution, code: code, raisedAt: Instant.format(at), clearedBy: cleared?.uuidString.lowercased()))
+        }
+        return items
+    }
+
+    /// Runs one import of `digest` at a time: concurrent imports of the same bytes wait their
+    /// turn under a session lock (held on a connection of its own, released if the process dies),
+    /// and each finds the report of the one before. `body` gets the statement id to work under.
+    static func exclusively<T: Sendable>(digest: String, runtime: ServiceRuntime, _ body: (UUID) async throws -> T) async throws -> T {
+        try await runtime.database.withLeasedConnection { lock in
+            let key = "hpf.statement:\(digest)"
+            try await lock.query("SELECT pg_advisory_lock(hashtextextended(\(key), 0))", logger: runtime.logger)
+            do {
+                let rows = try await lock.query("""
+                    INSERT INTO statement_claims (digest, statement_id) VALUES (\(digest), \(UUID.timeOrdered()))
+                    ON CONFLICT (digest) DO UPDATE SET digest = EXCLUDED.digest RETURNING statement_id
+                    """, logger: runtime.logger)
+                var id: UUID?
+                for try await claimed in rows.decode(UUID.self) { id = claimed }
+                guard let id else { throw Problem.unavailable("the statement could not be claimed") }
+                let result = try await body(id)
+                try await lock.query("SELECT pg_advisory_unlock(hashtextextended(\(key), 0))", logger: runtime.logger)
+                return result
+            } catch {
+                _ = try? await lock.query("SELECT pg_advisory_unlock(hashtextextended(\(key), 0))", logger: runtime.logger)
+                throw error
+            }
         }
     }
 

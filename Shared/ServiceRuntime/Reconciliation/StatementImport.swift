@@ -64,8 +64,18 @@ public struct StatementImport<Reconciler: StatementReconciler>: Sendable {
         if let first = try await StatementBook.report(digest: statement.digest, runtime: runtime) {
             return try Self.response(.ok, first)
         }
+        return try await StatementBook.exclusively(digest: statement.digest, runtime: runtime) { statementId in
+            // An import of the same bytes that held the lock before us has finished it.
+            if let first = try await StatementBook.report(digest: statement.digest, runtime: runtime) {
+                return try Self.response(.ok, first)
+            }
+            return try await reconcile(statement, statementId: statementId, keyId: keyId, now: now, context: context)
+        }
+    }
 
-        let session = StatementBook.Session(statement: statement, statementId: .timeOrdered(), eventType: Reconciler.eventType, runtime: runtime)
+    private func reconcile(_ statement: ChannelStatement, statementId: UUID, keyId: String, now: Date,
+                           context: HPFRequestContext) async throws -> Response {
+        let session = StatementBook.Session(statement: statement, statementId: statementId, eventType: Reconciler.eventType, runtime: runtime)
         let references = statement.rows.map { $0[Reconciler.referenceColumn] }
         let cleared = try await StatementBook.list(references, session: session, clearing: Reconciler.unlistedKind)
         let found = try await reconciler.reconcile(session)
@@ -106,6 +116,27 @@ public struct StatementImport<Reconciler: StatementReconciler>: Sendable {
         if count > 0 {
             throw ChannelStatement.malformed("the statement has \(count) error\(count == 1 ? "" : "s")", errors: errors, more: count - errors.count)
         }
+    }
+
+    enum DiscrepancyStatus: String, CaseIterable { case open, all }
+
+    struct DiscrepancyPage: Codable {
+        var discrepancies: [StatementBook.Raised]
+        var nextAfter: Int64?
+    }
+
+    /// `GET /v1/statement-discrepancies` (fund officers, auditors): what staff have to look into,
+    /// the open flags (flagged and not cleared by a later statement) by default, `status=all` for
+    /// every discrepancy raised; `channel` to one channel; in raising order, `limit` (1-500) and
+    /// `after` (the previous page's `nextAfter`) to page.
+    @Sendable public func discrepancies(_ request: Request, context: HPFRequestContext) async throws -> Response {
+        let query = QueryInput(request)
+        let limit = Int(try query.integer("limit", range: InputRange.pageLimit) ?? 100)
+        let after = try query.integer("after", range: 0...Int64.max) ?? 0
+        let status = try query.choice("status", DiscrepancyStatus.self) ?? .open
+        let channel = try query.choice("channel", PaymentChannel.self)
+        let items = try await StatementBook.raised(open: status == .open, channel: channel?.rawValue, after: after, limit: limit, runtime: runtime)
+        return try HTTPJSON.response(.ok, DiscrepancyPage(discrepancies: items, nextAfter: items.count == limit ? items.last?.seq : nil))
     }
 
     /// `GET /v1/channel-statements/{statementId}` (fund officers, auditors).
