@@ -17,7 +17,7 @@ public struct PersonRefHasher: Sendable {
     public func ref(bankAccount: String) -> String { mac("bank-account:\(bankAccount)") }
 
     private func mac(_ text: String) -> String {
-        HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key))
     }
 }
 

@@ -112,3 +112,30 @@ struct ChannelStatementTests {
         #expect(code == "malformed_statement" && errors.count == 20)
     }
 }
+
+@Suite("Instants written by arithmetic")
+struct InstantFormatTests {
+    /// On whole seconds: the formatter rounds a fraction to the millisecond first (so 48.9996 s
+    /// reads 49), where `formatSeconds` keeps the second it happened in.
+    @Test("whole seconds as ISO8601DateFormatter writes them, across centuries, leap days and the epoch")
+    func sameAsTheFormatter() {
+        let formatter = ISO8601DateFormatter()
+        var samples: [Double] = [0, -1, 86_399, 86_400, 951_782_400, 951_868_799, 4_107_542_400, -2_208_988_800, 7_258_118_399]
+        for _ in 0..<2_000 { samples.append(Double(Int64.random(in: -2_208_988_800...7_258_118_399))) }
+        for seconds in samples {
+            let date = Date(timeIntervalSince1970: seconds)
+            #expect(Instant.formatSeconds(date) == formatter.string(from: date), "\(seconds)")
+        }
+        #expect(Instant.formatSeconds(Date(timeIntervalSince1970: 1_780_000_000.9996)) == "2026-05-28T20:26:40Z")
+    }
+}
+
+@Suite("Hexadecimal by table")
+struct HexTests {
+    @Test("the same text as printf's %02x for every byte")
+    func sameAsPrintf() {
+        let all = (0...255).map { UInt8($0) }
+        #expect(Hex.encode(all) == all.map { String(format: "%02x", $0) }.joined())
+        #expect(Hex.encode([]) == "")
+    }
+}

@@ -59,7 +59,7 @@ public struct AuditTrail: Sendable {
         }
     }
 
-    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+    static func hex(_ bytes: [UInt8]) -> String { Hex.encode(bytes) }
 
     static func hash(previous: [UInt8], seq: Int64, record: String) -> [UInt8] {
         var input = previous
@@ -122,7 +122,7 @@ public struct AuditTrail: Sendable {
         let rows = try await database.query("SELECT seq, record, hash FROM audit_records WHERE seq > \(after) ORDER BY seq LIMIT \(limit)")
         for try await (seq, record, hash) in rows.decode((Int64, String, ByteBuffer).self) {
             guard let entry = try? JSONDecoder().decode(Entry.self, from: Data(record.utf8)) else { continue }
-            records.append(RecordView(seq: seq, entry: entry, hash: hash.readableBytesView.map { String(format: "%02x", $0) }.joined()))
+            records.append(RecordView(seq: seq, entry: entry, hash: Hex.encode(hash.readableBytesView)))
         }
         return try HTTPJSON.response(.ok, ["records": records])
     }

@@ -87,6 +87,9 @@ public struct IdentityProvider: Sendable {
     public let audience: String
     public let keys: [String: PublicKey]
     public let skewSeconds: Double
+    /// Tokens whose signature, issuer and audience already verified (the keys never change in a
+    /// process): a citizen's or officer's requests within a token's life cost one verification.
+    let verified = VerifiedTokens()
 
     public init(issuer: String, audience: String, keys: [String: PublicKey], skewSeconds: Double = 60) {
         self.issuer = issuer
@@ -95,8 +98,26 @@ public struct IdentityProvider: Sendable {
         self.skewSeconds = skewSeconds
     }
 
-    /// The verified claims of `token`, or the reason it is refused.
+    /// The verified claims of `token`, or the reason it is refused. The time checks run on every
+    /// call; the signature only on a token not seen before.
     public func verify(_ token: String, now: Date) throws(Refusal) -> Claims {
+        let claims: Claims
+        if let known = verified.claims(of: token) {
+            claims = known
+        } else {
+            claims = try verifySignedClaims(token)
+            verified.keep(claims, for: token)
+        }
+        let seconds = now.timeIntervalSince1970
+        guard let exp = claims.exp, exp.isFinite, seconds < exp + skewSeconds else { throw .expired }
+        guard exp - seconds <= Self.maximumLifetimeSeconds + skewSeconds else { throw .lifetimeTooLong }
+        if let nbf = claims.nbf, !(nbf.isFinite && seconds >= nbf - skewSeconds) { throw .notYetValid }
+        return claims
+    }
+
+    /// The claims of a token whose form, signature, issuer and audience hold (nothing that
+    /// depends on the time).
+    func verifySignedClaims(_ token: String) throws(Refusal) -> Claims {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard token.utf8.count <= 8192, parts.count == 3,
               let headerData = Base64URL.decode(parts[0]), let payloadData = Base64URL.decode(parts[1]),
@@ -110,10 +131,6 @@ public struct IdentityProvider: Sendable {
         guard let claims = try? JSONDecoder().decode(Claims.self, from: payloadData) else { throw .malformedToken }
         guard claims.iss == issuer else { throw .wrongIssuer }
         guard claims.aud?.values.contains(audience) == true else { throw .wrongAudience }
-        let seconds = now.timeIntervalSince1970
-        guard let exp = claims.exp, exp.isFinite, seconds < exp + skewSeconds else { throw .expired }
-        guard exp - seconds <= Self.maximumLifetimeSeconds + skewSeconds else { throw .lifetimeTooLong }
-        if let nbf = claims.nbf, !(nbf.isFinite && seconds >= nbf - skewSeconds) { throw .notYetValid }
         return claims
     }
 

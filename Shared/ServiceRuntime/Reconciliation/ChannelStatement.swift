@@ -143,7 +143,7 @@ public struct ChannelStatement: Sendable {
         guard errorCount == 0, let channel, let date else {
             throw malformed("the statement has \(errorCount) error\(errorCount == 1 ? "" : "s")", errors: errors, more: errorCount - errors.count)
         }
-        let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        let digest = Hex.encode(SHA256.hash(data: bytes))
         return ChannelStatement(channel: channel, kind: kind, date: date, rows: rows, totalFen: sum, digest: digest)
     }
 
