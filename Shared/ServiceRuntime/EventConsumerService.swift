@@ -98,11 +98,12 @@ public final class EventConsumerService: Service, Sendable {
     /// Processes one message to a final outcome. Throws only on cancellation.
     @discardableResult
     public func process(_ message: KafkaMessage) async throws -> Outcome {
-        // A record of a known type this consumer has no handler for is skipped first: nothing is
-        // done with it, so its signature need not be checked (an Ed25519 verification for every
-        // record of a shared topic, most of which a service does not read).
+        // On an internal topic, a record of a known type this consumer has no handler for is
+        // skipped first: nothing is done with it, so its signature need not be checked (an
+        // Ed25519 verification for every record of a shared topic, most of which a service does
+        // not read). A feed with its own check (the partner feed) checks and answers every record.
         let parsed = try? CloudEventCoding.header(from: message.value)
-        if let parsed, EventType(rawValue: parsed.type) != nil, handlers[parsed.type] == nil { return .skipped }
+        if subscription.verify == nil, let parsed, EventType(rawValue: parsed.type) != nil, handlers[parsed.type] == nil { return .skipped }
         // The writer's signature before anything acts on the record (`EventSignature`).
         if subscription.verifiesWriter, let rejection = eventKeys.rejection(of: message) {
             return try await deadLetter(message, eventID: nil, reason: rejection.reason, detail: rejection.detail)

@@ -138,7 +138,9 @@ struct BoundedInputTests {
         try await AccessTests().withStack { stack in
             let (idNumber, account) = try await AccessTests.holder(stack)
             var checked = 0
-            for (service, spec) in try AccessTests.routes() where spec.method == .post || spec.method == .put {
+            // A channel statement is CSV, not JSON: its numbers and dates are taken to their
+            // extremes by ChannelStatementTests.
+            for (service, spec) in try AccessTests.routes() where (spec.method == .post || spec.method == .put) && spec.path != "/v1/channel-statements" {
                 let body = try #require(Self.sample(spec, account: account), "a sample body for \(service) \(spec)")
                 let path = AccessTests.path(spec, account: account)
                 for (field, variant) in try Self.variants(of: body) {

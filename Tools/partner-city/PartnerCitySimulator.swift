@@ -145,6 +145,9 @@ public final class PartnerCitySimulator: Sendable {
     let logger: Logger
     let verbose: Bool
     private let received = Mutex<[Received]>([])
+    /// The ids of the verified messages handled: delivery is at least once, and a partner
+    /// handles each CloudEvents id once (docs/asyncapi-partner.yaml), as this one does.
+    private let seen = Mutex<Set<String>>([])
 
     /// - Parameters:
     ///   - ourKeys: Lianyungang's public keys by key id (from `GET /v1/partners`).
@@ -213,6 +216,7 @@ public final class PartnerCitySimulator: Sendable {
            let sealed = (try? CloudEventCoding.decode(TransferApplication.self, from: message.value))?.data.personal {
             personal = try? PartnerSealing.open(sealed, letterNumber: letter.letterNumber, keys: [city.encryptionKeyId: city.encryptionKey])
         }
+        if verified, !seen.withLock({ $0.insert(header.id).inserted }) { return }
         received.withLock { $0.append(Received(type: header.type, city: city.code, letterNumber: letter.letterNumber, verified: verified,
                                                 value: message.value, personal: personal)) }
         if verbose { print("partner-city \(city.code): received \(header.type) for letter \(letter.letterNumber)\(verified ? "" : " (UNVERIFIED, ignored)")") }
