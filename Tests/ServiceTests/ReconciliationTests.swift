@@ -4,6 +4,7 @@ import Kafka
 import Policy
 import ServiceRuntime
 import Testing
+import Withdrawal
 
 /// Reconciliation with the payment channels (对账, #13): the ledger against a channel's signed
 /// deposit statement, the withdrawal service against its payout statement, on the real
@@ -180,6 +181,14 @@ struct ReconciliationTests {
             try await confirm(3, "failed")
             try await confirm(4, "paid", by: "wechat") // paid by WeChat Pay, yet on the bank's statement too
             _ = try await WithdrawalTests.await(s, withdrawals[3], stage: "rejected")
+            // The day each instruction went out is the business date of whichever withdrawal instance
+            // applied the debit first, and the test stack runs instances on other clocks (dials a few
+            // days or months on): pin it to this test's date, which is what one city's suite would have.
+            try await TestStack.withDatabase(of: WithdrawalService.descriptor, asOwner: true) { db in
+                _ = try await db.query("""
+                    UPDATE withdrawals SET payout_requested_on = \(TestStack.today.description)::date WHERE payout_id = ANY(\(payouts.compactMap(UUID.init(uuidString:)))::uuid[])
+                    """)
+            }
             let strange = UUID().uuidString.lowercased()
             // payouts[5]: the line dates its payment the day before we sent the instruction.
             let text = Self.payouts([(payouts[0], 10_000), (payouts[2], 30_000), (payouts[3], 40_000), (payouts[4], 50_000), (payouts[5], 60_000),
