@@ -593,9 +593,13 @@ struct TransferTests {
                     return true
                 }
                 #expect(told == found, "every refused message is answered with its code")
-                // Nothing changed: still 02 with two steps, nothing credited.
+                // Nothing the refused messages said changed it: still 02 with two steps, nothing credited.
+                // (Unless another test's unanswered-transfer job, on a clock a month on, has since ended
+                // it for want of an answer: the test stack's instances share one database.)
                 let after = try await s.regional.get("/v1/transfers/\(transfer)")
-                #expect(after.string("state") == "02" && (after["steps"] as? [[String: Any]])?.count == 2)
+                let steps = (after["steps"] as? [[String: Any]])?.compactMap { $0["state"] as? String } ?? []
+                let timedOut = ["partner_no_answer", "funds_not_received"].contains(after.string("code") ?? "") && steps.count == 3
+                #expect((after.string("state") == "02" && steps.count == 2) || timedOut, "\(after.text)")
                 #expect(try await Self.ledgerPostings(s, account).allSatisfy { $0["kind"] as? String != "transfer_in" })
             }
         }
