@@ -8,8 +8,8 @@ public enum ContributionRules {
     /// payment or of the agreement) x the minimum contribution ratio, rounded half-up to the fen.
     /// Nil when the county is not one of the city's.
     public static func monthlyMinimum(county: String, on date: BusinessDate, parameters p: PolicyParameters) -> Fen? {
-        guard let tier = p.countyTier.value[county], let wage = p.minimumWageFen.value(on: date)[tier] else { return nil }
-        return Rounding.applyBasisPoints(wage, p.minimumContributionRatioBasisPoints.value)
+        guard let tier = p.countyTier.value(on: date)[county], let wage = p.minimumWageFen.value(on: date)[tier] else { return nil }
+        return Rounding.applyBasisPoints(wage, p.minimumContributionRatioBasisPoints.value(on: date))
     }
 
     /// The minimum for one payment under a schedule (decision: the minimum applies per payment;
@@ -17,12 +17,12 @@ public enum ContributionRules {
     public static func minimumPerPayment(county: String, schedule: ContributionSchedule, on date: BusinessDate,
                                          parameters p: PolicyParameters) -> Fen? {
         guard let monthly = monthlyMinimum(county: county, on: date, parameters: p) else { return nil }
-        return schedule == .quarterly ? monthly * p.quarterlyMultiple.value : monthly
+        return schedule == .quarterly ? monthly * p.quarterlyMultiple.value(on: date) : monthly
     }
 
     /// The months a payment covers: its own month, plus the next two for a quarterly payment.
     public static func coveredMonths(paidOn date: BusinessDate, schedule: ContributionSchedule, parameters p: PolicyParameters) -> [YearMonth] {
-        let count = schedule == .quarterly ? Int(p.quarterlyMultiple.value) : 1
+        let count = schedule == .quarterly ? Int(p.quarterlyMultiple.value(on: date)) : 1
         return (0..<count).map { date.yearMonth.adding(months: $0) }
     }
 
@@ -37,8 +37,9 @@ public enum ContributionRules {
     /// §9: the annual deductible cap = months x ratio x multiple x the city's average monthly wage
     /// that applies to the tax year (the entry in force on its 1 January: the previous year's wage).
     public static func annualTaxCap(year: Int, parameters p: PolicyParameters) -> Fen {
-        let wage = p.cityAverageMonthlyWageFen.value(on: BusinessDate(year: year, month: 1, day: 1) ?? p.schemeValidFrom.value)
-        let monthlyBase = wage * p.taxCapWageMultiple.value
-        return Rounding.applyBasisPoints(monthlyBase * p.taxCapMonths.value, p.taxCapRatioBasisPoints.value)
+        let taxYear = BusinessDate(year: year, month: 1, day: 1) ?? p.schemeValidFrom.value
+        let wage = p.cityAverageMonthlyWageFen.value(on: taxYear)
+        let monthlyBase = wage * p.taxCapWageMultiple.value(on: taxYear)
+        return Rounding.applyBasisPoints(monthlyBase * p.taxCapMonths.value(on: taxYear), p.taxCapRatioBasisPoints.value(on: taxYear))
     }
 }

@@ -5,13 +5,11 @@
 /// earns interest itself; a closure, a transfer out or a withdrawal of the whole balance settles
 /// up to the day before first. Interest is not a subsidy lot (§3 decisions).
 public enum DepositInterest {
-    /// Interest counts a year as 360 days (the banks' and HPF centres' 360-day basis).
-    public static let daysInYear: Int64 = 360
     /// Rates are in thousandths of a percent: 1 = 0.001 % = 1 / 100,000.
     static let rateUnitsPerOne = RateUnit.perOne
 
     /// Σ balance x days x rate over the days `from` ..< `to`, each day at the rate of the schedule
-    /// entry in force on it; nothing when `to` is not after `from`. Interest = this / (360 x 100,000).
+    /// entry in force on it; nothing when `to` is not after `from`. Interest = this / (day basis x 100,000).
     public static func accrual(balance: Fen, from: BusinessDate, to: BusinessDate,
                                parameters p: PolicyParameters) throws(AmountOverflow) -> Int64 {
         guard from < to, balance != 0 else { return 0 }
@@ -25,9 +23,10 @@ public enum DepositInterest {
         return total
     }
 
-    /// The interest of an accrued sum, half-up to the fen; never negative.
-    public static func interest(accrued: Int64) -> Fen {
-        max(0, Rounding.halfUp(accrued, daysInYear * rateUnitsPerOne))
+    /// The interest of an accrued sum, half-up to the fen; never negative. The year counts the
+    /// days of the basis in force on `date`, the period's last day (the banks' and HPF centres' 360).
+    public static func interest(accrued: Int64, on date: BusinessDate, parameters p: PolicyParameters) -> Fen {
+        max(0, Rounding.halfUp(accrued, max(1, p.interestDayBasis.value(on: date)) * rateUnitsPerOne))
     }
 
     /// The settlement day (30 June) that ends the interest year containing `date`.
@@ -45,7 +44,7 @@ public enum DepositInterest {
     /// The settlement day in `year`, clipped to the month's end (a 29 February setting is the
     /// 28th in a common year), so no setting can make a date that does not exist.
     static func settlementDay(in year: Int, parameters p: PolicyParameters) -> BusinessDate {
-        let (month, day) = p.interestSettlementDay.value
+        let (month, day) = p.interestSettlementDay.value(on: BusinessDate(year: year, month: 1, day: 1) ?? p.schemeValidFrom.value)
         let m = min(max(month, 1), 12)
         return BusinessDate(year: year, month: m, day: min(max(day, 1), BusinessDate.daysIn(year: year, month: m)))!
     }
@@ -96,13 +95,13 @@ public struct InterestAccrual: Sendable, Equatable {
         periodFrom = next
         balanceSince = max(balanceSince, next)
         accrued = 0
-        return DepositInterest.interest(accrued: total)
+        return DepositInterest.interest(accrued: total, on: lastDay, parameters: p)
     }
 
     /// The interest accrued so far and not yet settled, as of the end of `date` (for the balance view).
     public func accruedInterest(balance: Fen, asOf date: BusinessDate, parameters p: PolicyParameters) throws(AmountOverflow) -> Fen {
         let through = try Checked.add(accrued, try DepositInterest.accrual(balance: balance, from: balanceSince, to: date.adding(days: 1), parameters: p))
-        return DepositInterest.interest(accrued: through)
+        return DepositInterest.interest(accrued: through, on: date, parameters: p)
     }
 
     /// The annual settlement days this period has not had that are over before `date`, oldest

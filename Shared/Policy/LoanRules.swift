@@ -120,8 +120,8 @@ public enum LoanRules {
     /// §4 and project decisions: reasons the application is refused, empty when eligible.
     public static func refusals(facts: LoanFacts, request: LoanRequest, on date: BusinessDate, parameters p: PolicyParameters) -> [String] {
         var reasons: [String] = []
-        if facts.contributionMonths < p.loanMinimumContributionMonths.value { reasons.append("contribution_months_below_6") }
-        if !Eligibility.isCityCounty(request.county, parameters: p) { reasons.append("house_outside_city") }
+        if facts.contributionMonths < p.loanMinimumContributionMonths.value(on: date) { reasons.append("contribution_months_below_6") }
+        if !Eligibility.isCityCounty(request.county, on: date, parameters: p) { reasons.append("house_outside_city") }
         if request.termMonths < 1 || request.termMonths > maximumTerm(retirementMonth: facts.retirementMonth, on: date, parameters: p) {
             reasons.append("term_beyond_limit")
         }
@@ -130,14 +130,14 @@ public enum LoanRules {
 
     /// The longest term: the city's maximum, and not past retirement + the allowed years.
     public static func maximumTerm(retirementMonth: YearMonth, on date: BusinessDate, parameters p: PolicyParameters) -> Int {
-        let untilLimit = date.yearMonth.months(until: retirementMonth.adding(months: 12 * p.termPastRetirementYears.value))
-        return max(0, min(p.maximumTermMonths.value, untilLimit))
+        let untilLimit = date.yearMonth.months(until: retirementMonth.adding(months: 12 * p.termPastRetirementYears.value(on: date)))
+        return max(0, min(p.maximumTermMonths.value(on: date), untilLimit))
     }
 
     /// The date-effective rate: first or second home, up to or over 5 years.
     public static func annualRate(on date: BusinessDate, firstHome: Bool, termMonths: Int, parameters p: PolicyParameters) -> Int64 {
         let table = p.loanRates.value(on: date)
-        let short = termMonths <= p.shortTermMonths.value
+        let short = termMonths <= p.shortTermMonths.value(on: date)
         switch (firstHome, short) {
         case (true, true): return table.firstHomeUpTo5Years
         case (true, false): return table.firstHomeOver5Years
@@ -153,24 +153,26 @@ public enum LoanRules {
     /// The quota with its factors. Every step on outside values is checked: a plan whose
     /// figures overflow is refused (`AmountOverflow`), never a trap.
     public static func quota(facts: LoanFacts, request: LoanRequest, on date: BusinessDate, parameters p: PolicyParameters) throws(AmountOverflow) -> LoanQuota {
-        let f = p.linkage.value
+        let f = p.linkage.value(on: date)
         let duration = factor(f.durationFactors, facts.contributionMonths)
         let frequency = factor(f.frequencyFactors, facts.monthsPaidOfLast12)
         // avg monthly x 12 x term years = avg monthly x term months.
         let contributionPart = try Checked.multiply(try Checked.multiply(facts.averageMonthlyFen, Int64(request.termMonths)), f.contributionMultipleBasisPoints) / 10_000
         let base = try Checked.add(try Checked.multiply(facts.balanceFen, f.balanceMultiple), contributionPart)
         let linkage = try Checked.multiply(try Checked.multiply(base / f.divisor, duration) / 10_000, frequency) / 10_000
-        let uplift = (request.betterHousing ? p.housingTypeUpliftBasisPoints.value : 0) + (facts.recentGraduate ? p.talentUpliftBasisPoints.value : 0)
+        let uplift = (request.betterHousing ? p.housingTypeUpliftBasisPoints.value(on: date) : 0)
+            + (facts.recentGraduate ? p.talentUpliftBasisPoints.value(on: date) : 0)
         let withUplift = try Checked.multiply(linkage, 10_000 + uplift) / 10_000
-        let ceiling = try Checked.multiply(facts.couple ? p.loanCeilingCoupleFen.value : p.loanCeilingSingleFen.value, 10_000 + uplift) / 10_000
-        let ltv = try Checked.multiply(request.priceFen, request.firstHome ? p.loanToValueFirstHomeBasisPoints.value : p.loanToValueSecondHomeBasisPoints.value) / 10_000
+        let ceiling = try Checked.multiply(facts.couple ? p.loanCeilingCoupleFen.value(on: date) : p.loanCeilingSingleFen.value(on: date), 10_000 + uplift) / 10_000
+        let ltv = try Checked.multiply(request.priceFen, request.firstHome ? p.loanToValueFirstHomeBasisPoints.value(on: date)
+                                                                           : p.loanToValueSecondHomeBasisPoints.value(on: date)) / 10_000
         let rate = annualRate(on: date, firstHome: request.firstHome, termMonths: request.termMonths, parameters: p)
-        let payable = max(0, try Checked.multiply(try Checked.subtract(request.monthlyIncomeFen, request.monthlyDebtFen), p.repaymentCapacityBasisPoints.value) / 10_000)
+        let payable = max(0, try Checked.multiply(try Checked.subtract(request.monthlyIncomeFen, request.monthlyDebtFen), p.repaymentCapacityBasisPoints.value(on: date)) / 10_000)
         let capacity = try maximumPrincipal(monthlyPayment: payable, annualRateMilliPercent: rate, months: max(1, request.termMonths), method: request.method)
         let candidates: [(String, Fen)] = [("requested", request.requestedFen), ("linkage", withUplift), ("city_ceiling", ceiling),
                                            ("loan_to_value", ltv), ("repayment_capacity", capacity)]
         let binding = candidates.min { $0.1 < $1.1 }!
-        let step = p.quotaRoundingFen.value
+        let step = p.quotaRoundingFen.value(on: date)
         return LoanQuota(balanceFen: facts.balanceFen, averageMonthlyFen: facts.averageMonthlyFen, durationFactorBasisPoints: duration,
                          frequencyFactorBasisPoints: frequency, linkageFen: linkage, upliftBasisPoints: uplift, linkageWithUpliftFen: withUplift,
                          cityCeilingFen: ceiling, loanToValueFen: ltv, repaymentCapacityFen: capacity,
@@ -260,12 +262,13 @@ public enum LoanRules {
     /// POLICY.md decisions: a bad-credit record from our own overdue loan blocks until the day
     /// before the 5th anniversary of the day its arrears were cleared (the last day it blocks).
     public static func badCreditActiveUntil(arrearsClearedOn cleared: BusinessDate, parameters p: PolicyParameters) -> BusinessDate {
-        cleared.adding(years: p.badCreditRetentionYears.value).adding(days: -1)
+        cleared.adding(years: p.badCreditRetentionYears.value(on: cleared)).adding(days: -1)
     }
 
-    public static func badCredit(consecutive: Int, cumulative: Int, parameters p: PolicyParameters) -> String? {
-        if consecutive >= p.badCreditConsecutiveOverdue.value { return "\(consecutive) consecutive overdue instalments (§13)" }
-        if cumulative >= p.badCreditCumulativeOverdue.value { return "\(cumulative) overdue instalments in all (§13)" }
+    /// The thresholds are those in force on `date`, the day the overdue history is judged.
+    public static func badCredit(consecutive: Int, cumulative: Int, on date: BusinessDate, parameters p: PolicyParameters) -> String? {
+        if consecutive >= p.badCreditConsecutiveOverdue.value(on: date) { return "\(consecutive) consecutive overdue instalments (§13)" }
+        if cumulative >= p.badCreditCumulativeOverdue.value(on: date) { return "\(cumulative) overdue instalments in all (§13)" }
         return nil
     }
 }

@@ -21,10 +21,12 @@ public struct RetirementRule: Sendable {
 public enum RetirementAge {
     /// The month in which a person born in `birthMonth` reaches the statutory retirement age.
     /// The phase-in counts from the original retirement month: the reform's first month is month 1.
-    public static func retirementMonth(birthMonth: YearMonth, group: RetirementGroup, parameters p: PolicyParameters) -> YearMonth {
-        let rule = p.retirementRules.value[group]!
+    /// The rules are those in force on `date`, the day the age is judged (an enrolment, a loan).
+    public static func retirementMonth(birthMonth: YearMonth, group: RetirementGroup, on date: BusinessDate,
+                                       parameters p: PolicyParameters) -> YearMonth {
+        let rule = p.retirementRules.value(on: date)[group]!
         let original = birthMonth.adding(months: rule.originalAgeYears * 12)
-        let start = p.retirementReformStart.value
+        let start = p.retirementReformStart.value(on: date)
         guard original >= start else { return original }
         let monthNumber = start.months(until: original) + 1
         let delay = min((monthNumber + rule.monthsPerStep - 1) / rule.monthsPerStep, rule.maximumDelayMonths)

@@ -1,6 +1,6 @@
-/// A parameter whose value changes on dates (the HPF deposit rate, the committee's annual subsidy
-/// rate, the loan rates, the minimum wage, the city's average wage): each value with the day it
-/// takes effect and its own status and source. A rule asks for the value on the day its clause
+/// A policy parameter as a dated schedule (every policy number is one: the HPF deposit rate, the
+/// committee's annual subsidy rate, the loan rates, the minimum wage, the city's average wage, the
+/// caps, the day counts): each value with the day it takes effect and its own status and source. A rule asks for the value on the day its clause
 /// ties it to (a payment's day, a grant's anniversary, a loan's decision day), so a grant or
 /// interest for a past period uses the value that applied then.
 public struct Schedule<Value: Sendable>: Sendable {
@@ -29,6 +29,12 @@ public struct Schedule<Value: Sendable>: Sendable {
 
     /// The entry in force on `date`: the latest from on or before it (the earliest for a date
     /// before the schedule begins, so a rule never finds nothing).
+    /// A schedule of one value so far, in force from `effectiveFrom`: most parameters have never
+    /// changed; a change is a new entry, never an edit of this one.
+    public init(from effectiveFrom: BusinessDate, _ value: Value, _ status: ParameterStatus, _ source: String) {
+        self.init([Entry(from: effectiveFrom, value, status, source)])
+    }
+
     public func entry(on date: BusinessDate) -> Entry {
         entries.last { $0.effectiveFrom <= date } ?? entries[0]
     }
@@ -52,4 +58,15 @@ public struct Schedule<Value: Sendable>: Sendable {
 public enum RateUnit {
     /// Thousandths of a percent in one whole.
     public static let perOne: Int64 = 100_000
+}
+
+/// What every schedule can say of itself whatever its value type, so one test walks all of them.
+public protocol DatedParameter {
+    var dated: [(effectiveFrom: BusinessDate, status: ParameterStatus, source: String)] { get }
+}
+
+extension Schedule: DatedParameter {
+    public var dated: [(effectiveFrom: BusinessDate, status: ParameterStatus, source: String)] {
+        entries.map { ($0.effectiveFrom, $0.status, $0.source) }
+    }
 }

@@ -16,7 +16,7 @@ public enum SubsidyRules {
     /// The highest applicable tier, once.
     public static func openingSubsidy(childrenCount: Int, bachelorOrAbove: Bool, graduationDate: BusinessDate?,
                                       firstDepositOn: BusinessDate, parameters p: PolicyParameters) -> Grant {
-        let tiers = p.openingSubsidy.value
+        let tiers = p.openingSubsidy.value(on: firstDepositOn)
         if bachelorOrAbove, Eligibility.isRecentGraduate(graduationDate: graduationDate, on: firstDepositOn, parameters: p) {
             return Grant(amount: tiers.recentGraduate, reason: "opening subsidy: graduate within 2 years (§3)")
         }
@@ -52,9 +52,9 @@ public enum SubsidyRules {
     }
 
     /// §3: the lifetime total of opening and annual subsidies per person is capped; a grant is
-    /// clipped to what the cap leaves.
-    public static func clipToCap(_ amount: Fen, alreadyGranted: Fen, parameters p: PolicyParameters) -> Fen {
-        max(0, min(amount, p.lifetimeSubsidyCapFen.value - alreadyGranted))
+    /// clipped to what the cap in force on the grant's day (`date`) leaves.
+    public static func clipToCap(_ amount: Fen, alreadyGranted: Fen, on date: BusinessDate, parameters p: PolicyParameters) -> Fen {
+        max(0, min(amount, p.lifetimeSubsidyCapFen.value(on: date) - alreadyGranted))
     }
 
     public struct SocialInsuranceDecision: Equatable, Sendable {
@@ -75,10 +75,10 @@ public enum SubsidyRules {
               Eligibility.isRecentGraduate(graduationDate: leftSchoolOn, on: max(monthStart, leftSchoolOn), parameters: p) else {
             return .init(approved: false, subsidy: 0, reason: "not_within_2_years_of_leaving_school")
         }
-        guard monthsAlreadySubsidised < p.socialInsuranceMaxMonths.value else {
+        guard monthsAlreadySubsidised < p.socialInsuranceMaxMonths.value(on: monthStart) else {
             return .init(approved: false, subsidy: 0, reason: "subsidy_period_exhausted")
         }
-        let share = p.socialInsuranceShare.value
+        let share = p.socialInsuranceShare.value(on: monthStart)
         return .init(approved: true, subsidy: Rounding.halfUp(paid * share.numerator, share.denominator), reason: "approved")
     }
 

@@ -100,12 +100,12 @@ public enum WithdrawalRules {
             }
         case .rent:
             guard let amount = claim.amountFen, let rent = claim.monthlyRentFen, let months = claim.rentMonths else { return nil }
-            if let refusal = rentRefusal(monthlyFen: nil, monthlyRentFen: rent, months: months, parameters: parameters) { return refusal }
-            let allowed = rentAllowance(monthlyRentFen: rent, months: months, parameters: parameters)
+            if let refusal = rentRefusal(monthlyFen: nil, monthlyRentFen: rent, months: months, on: today, parameters: parameters) { return refusal }
+            let allowed = rentAllowance(monthlyRentFen: rent, months: months, on: today, parameters: parameters)
             if amount > allowed {
-                let capBinds = parameters.rentMonthlyCapFen.value < rent
-                return WithdrawalRefusal(capBinds ? "exceeds_rent_cap" : "exceeds_rent",
-                                         "at most \(allowed) fen for \(months) month(s) (§8 monthly cap \(parameters.rentMonthlyCapFen.value) fen)")
+                let cap = parameters.rentMonthlyCapFen.value(on: today)
+                return WithdrawalRefusal(cap < rent ? "exceeds_rent_cap" : "exceeds_rent",
+                                         "at most \(allowed) fen for \(months) month(s) (§8 monthly cap \(cap) fen)")
             }
         case .closure:
             switch claim.closureReason {
@@ -123,19 +123,22 @@ public enum WithdrawalRules {
     }
 
     /// §8: what a rent withdrawal may take for `months` months: the lower of the rent and the
-    /// monthly cap, times the months.
-    public static func rentAllowance(monthlyRentFen: Fen, months: Int, parameters: PolicyParameters) -> Fen {
-        min(monthlyRentFen, parameters.rentMonthlyCapFen.value) * Fen(months)
+    /// monthly cap in force on the request's day, times the months.
+    public static func rentAllowance(monthlyRentFen: Fen, months: Int, on date: BusinessDate, parameters: PolicyParameters) -> Fen {
+        min(monthlyRentFen, parameters.rentMonthlyCapFen.value(on: date)) * Fen(months)
     }
 
     /// §8 checks shared by one-off rent withdrawals and direct-payment plans: the months within
-    /// the limit and, for a plan, the monthly payment within the rent and the cap.
-    public static func rentRefusal(monthlyFen: Fen?, monthlyRentFen: Fen, months: Int, parameters: PolicyParameters) -> WithdrawalRefusal? {
-        let maxMonths = parameters.rentMaxMonths.value
+    /// the limit and, for a plan, the monthly payment within the rent and the cap (as in force on
+    /// the request's day).
+    public static func rentRefusal(monthlyFen: Fen?, monthlyRentFen: Fen, months: Int, on date: BusinessDate,
+                                   parameters: PolicyParameters) -> WithdrawalRefusal? {
+        let maxMonths = parameters.rentMaxMonths.value(on: date)
         if months < 1 || months > maxMonths { return WithdrawalRefusal("rent_months_out_of_range", "1 to \(maxMonths) months") }
         guard let monthly = monthlyFen else { return nil }
-        if monthly > parameters.rentMonthlyCapFen.value {
-            return WithdrawalRefusal("exceeds_rent_cap", "the monthly payment may be at most \(parameters.rentMonthlyCapFen.value) fen (§8)")
+        let cap = parameters.rentMonthlyCapFen.value(on: date)
+        if monthly > cap {
+            return WithdrawalRefusal("exceeds_rent_cap", "the monthly payment may be at most \(cap) fen (§8)")
         }
         if monthly > monthlyRentFen { return WithdrawalRefusal("exceeds_rent", "the monthly payment exceeds the rent \(monthlyRentFen) fen") }
         return nil
@@ -152,25 +155,26 @@ public enum WithdrawalRules {
 
     /// §8 across requests (POLICY.md "Rent"): for each calendar month, everything paid for rent
     /// from one account (one-off withdrawals and plan payments, whatever the lease) is at most
-    /// min(monthly rent, monthly cap). `used` is what earlier requests already hold per month;
-    /// the refusal names every month that would go over, with what it already holds.
+    /// min(monthly rent, monthly cap), the cap being the one in force on the month's first day.
+    /// `used` is what earlier requests already hold per month; the refusal names every month that
+    /// would go over, with its limit and what it already holds.
     public static func rentMonthsRefusal(shares: [(month: YearMonth, fen: Fen)], used: [YearMonth: Fen], monthlyRentFen: Fen,
                                          parameters: PolicyParameters) -> WithdrawalRefusal? {
-        let limit = min(monthlyRentFen, parameters.rentMonthlyCapFen.value)
         var over: [String] = []
         for (month, fen) in shares {
+            let limit = min(monthlyRentFen, parameters.rentMonthlyCapFen.value(on: month.firstDay))
             let already = used[month] ?? 0
             guard let total = try? Checked.add(already, fen) else { return .overflow }
-            if total > limit { over.append("\(month): \(already) fen already used") }
+            if total > limit { over.append("\(month): \(already) fen already used of \(limit) fen") }
         }
         guard !over.isEmpty else { return nil }
         return WithdrawalRefusal("exceeds_monthly_rent_limit",
-                                 "rent from this account may be at most \(limit) fen a month (§8); \(over.joined(separator: "; "))")
+                                 "rent from this account may be at most min(rent, monthly cap) a month (§8); \(over.joined(separator: "; "))")
     }
 
     /// The latest month of a rent plan that may be paid on `asOf`: a month is due from its
     /// payment day (§8 direct payment, monthly).
     public static func lastDueRentMonth(asOf: BusinessDate, parameters: PolicyParameters) -> YearMonth {
-        asOf.day >= min(parameters.rentPaymentDay.value, 28) ? asOf.yearMonth : asOf.yearMonth.adding(months: -1)
+        asOf.day >= min(parameters.rentPaymentDay.value(on: asOf), 28) ? asOf.yearMonth : asOf.yearMonth.adding(months: -1)
     }
 }

@@ -21,8 +21,8 @@ struct ContributionRulesTests {
     @Test("a county outside the city has no minimum")
     func outside() {
         #expect(ContributionRules.monthlyMinimum(county: "320300", on: day, parameters: p) == nil)
-        #expect(!Eligibility.isCityCounty("320300", parameters: p))
-        #expect(Eligibility.isCityCounty("320724", parameters: p))
+        #expect(!Eligibility.isCityCounty("320300", on: BusinessDate("2026-03-16")!, parameters: p))
+        #expect(Eligibility.isCityCounty("320724", on: BusinessDate("2026-03-16")!, parameters: p))
     }
 
     @Test("a quarterly payment counts its month and the next two once they have begun")

@@ -6,6 +6,7 @@ import Testing
 /// in the comments, not by the code under test.
 @Suite("Deposit interest (积数 method)")
 struct DepositInterestTests {
+    static let june30 = BusinessDate("2026-06-30")!
     let p = PolicyParameters.lianyungang2025
     func date(_ text: String) -> BusinessDate { BusinessDate(text)! }
 
@@ -62,15 +63,15 @@ struct DepositInterestTests {
         // 1,000,000 for 184 days (07-01..12-31) at 1.5 % and 181 days (01-01..06-30) at 1.2 %:
         // (184 x 1.5 + 181 x 1.2) x 1,000,000 / 100 / 360 = (276 + 217.2) x 10,000 / 360 = 13,700 fen.
         let accrued = try DepositInterest.accrual(balance: 1_000_000, from: date("2025-07-01"), to: date("2026-07-01"), parameters: changed)
-        #expect(DepositInterest.interest(accrued: accrued) == 13_700)
+        #expect(DepositInterest.interest(accrued: accrued, on: Self.june30, parameters: .lianyungang2025) == 13_700)
     }
 
     @Test("rounding is half-up once per settlement, and an empty or reversed period earns nothing")
     func rounding() throws {
         // 1 fen-day x 1,500 = 1,500; / 36,000,000: 0. 12,000 fen-days at 1.5 % = 0.5 fen -> 1.
-        #expect(DepositInterest.interest(accrued: 12_000 * 1_500) == 1)
-        #expect(DepositInterest.interest(accrued: 11_999 * 1_500) == 0)
-        #expect(DepositInterest.interest(accrued: -5_000_000) == 0)
+        #expect(DepositInterest.interest(accrued: 12_000 * 1_500, on: Self.june30, parameters: .lianyungang2025) == 1)
+        #expect(DepositInterest.interest(accrued: 11_999 * 1_500, on: Self.june30, parameters: .lianyungang2025) == 0)
+        #expect(DepositInterest.interest(accrued: -5_000_000, on: Self.june30, parameters: .lianyungang2025) == 0)
         #expect(try DepositInterest.accrual(balance: 1_000, from: date("2026-01-02"), to: date("2026-01-01"), parameters: p) == 0)
         #expect(throws: AmountOverflow.self) {
             try DepositInterest.accrual(balance: .max / 2, from: date("2025-07-01"), to: date("2026-07-01"), parameters: p)

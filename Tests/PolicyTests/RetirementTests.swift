@@ -11,7 +11,7 @@ struct RetirementTests {
 
     @Test("POLICY.md oracles", arguments: oracles)
     func oracle(_ birth: String, _ group: RetirementGroup, _ expected: String) {
-        let month = RetirementAge.retirementMonth(birthMonth: YearMonth(birth)!, group: group, parameters: .lianyungang2025)
+        let month = RetirementAge.retirementMonth(birthMonth: YearMonth(birth)!, group: group, on: BusinessDate("2026-03-16")!, parameters: .lianyungang2025)
         #expect(month.description == expected)
     }
 

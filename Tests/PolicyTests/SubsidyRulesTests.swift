@@ -25,9 +25,9 @@ struct SubsidyRulesTests {
 
     @Test("POLICY.md oracle: a person already granted 9,990.00 receives at most 10.00 more")
     func cap() {
-        #expect(SubsidyRules.clipToCap(40_000, alreadyGranted: 999_000, parameters: p) == 1_000)
-        #expect(SubsidyRules.clipToCap(500, alreadyGranted: 999_000, parameters: p) == 500)
-        #expect(SubsidyRules.clipToCap(500, alreadyGranted: 1_000_000, parameters: p) == 0)
+        #expect(SubsidyRules.clipToCap(40_000, alreadyGranted: 999_000, on: BusinessDate("2026-03-16")!, parameters: p) == 1_000)
+        #expect(SubsidyRules.clipToCap(500, alreadyGranted: 999_000, on: BusinessDate("2026-03-16")!, parameters: p) == 500)
+        #expect(SubsidyRules.clipToCap(500, alreadyGranted: 1_000_000, on: BusinessDate("2026-03-16")!, parameters: p) == 0)
     }
 
     @Test("a 29 February lot has its anniversaries on 28 February")

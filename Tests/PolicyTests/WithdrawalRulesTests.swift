@@ -46,9 +46,9 @@ struct WithdrawalRulesTests {
 
     @Test("§8 rent plan: the monthly payment within the cap and the rent")
     func rentPlan() {
-        #expect(WithdrawalRules.rentRefusal(monthlyFen: 150_000, monthlyRentFen: 180_000, months: 3, parameters: p) == nil)
-        #expect(WithdrawalRules.rentRefusal(monthlyFen: 150_001, monthlyRentFen: 180_000, months: 3, parameters: p)?.code == "exceeds_rent_cap")
-        #expect(WithdrawalRules.rentRefusal(monthlyFen: 90_001, monthlyRentFen: 90_000, months: 3, parameters: p)?.code == "exceeds_rent")
+        #expect(WithdrawalRules.rentRefusal(monthlyFen: 150_000, monthlyRentFen: 180_000, months: 3, on: BusinessDate("2026-03-16")!, parameters: p) == nil)
+        #expect(WithdrawalRules.rentRefusal(monthlyFen: 150_001, monthlyRentFen: 180_000, months: 3, on: BusinessDate("2026-03-16")!, parameters: p)?.code == "exceeds_rent_cap")
+        #expect(WithdrawalRules.rentRefusal(monthlyFen: 90_001, monthlyRentFen: 90_000, months: 3, on: BusinessDate("2026-03-16")!, parameters: p)?.code == "exceeds_rent")
         #expect(WithdrawalRules.lastDueRentMonth(asOf: BusinessDate("2026-04-01")!, parameters: p) == YearMonth("2026-04")!)
     }
 
@@ -84,7 +84,7 @@ struct RentAcrossRequestsTests {
                                                                      parameters: parameters))
         #expect(refusal.code == "exceeds_monthly_rent_limit" && refusal.detail.contains("2026-04: 1 fen already used") && !refusal.detail.contains("2026-03:"))
         // The cap binds when the rent is higher than it.
-        let cap = parameters.rentMonthlyCapFen.value
+        let cap = parameters.rentMonthlyCapFen.value(on: march.firstDay)
         #expect(WithdrawalRules.rentMonthsRefusal(shares: [(march, cap + 1)], used: [:], monthlyRentFen: cap * 2, parameters: parameters) != nil)
         #expect(WithdrawalRules.rentMonthsRefusal(shares: [(march, 1)], used: [march: .max], monthlyRentFen: cap, parameters: parameters)?.code
                     == AmountOverflow.code, "no trap on outside sums")

@@ -258,7 +258,7 @@ public final class PartnerCitySimulator: Sendable {
                 sendingAccountNumber: account.accountNumber, principalFen: account.principalFen, interestFen: account.interestFen,
                 amountFen: account.amountFen, openedMonth: account.months.min() ?? application.appliedOn.yearMonth, paidUpToMonth: paidUpTo,
                 lastSixMonthsContinuous: TransferRules.continuous(months: Set(account.months), paidUpTo: paidUpTo,
-                                                                  window: PolicyParameters.lianyungang2025.transferContinuityMonths.value),
+                                                                  window: PolicyParameters.lianyungang2025.transferContinuityMonths.value(on: application.appliedOn)),
                 contributionMonths: account.months, hadHpfLoan: false, hasUnsettledHpfLoan: false, sentOn: application.appliedOn)
             try await send(.transferOutData, data, from: city, subject: account.accountNumber)
             // Its bank moves the money; ours tells us when it has arrived.

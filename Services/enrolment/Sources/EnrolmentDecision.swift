@@ -21,7 +21,7 @@ enum EnrolmentDecision {
         guard Eligibility.isSchemeInForce(on: today, parameters: p) else {
             throw Problem.rule("scheme_not_in_force", "the scheme is in force from \(p.schemeValidFrom.value) to \(p.schemeValidUntil.value)")
         }
-        guard Eligibility.isCityCounty(request.county, parameters: p),
+        guard Eligibility.isCityCounty(request.county, on: today, parameters: p),
               let minimum = ContributionRules.monthlyMinimum(county: request.county, on: today, parameters: p) else {
             throw Problem.rule("county_outside_city", "county \(request.county) is not a county of Lianyungang")
         }
@@ -34,7 +34,7 @@ enum EnrolmentDecision {
         }
         switch Eligibility.workingAge(birthDate: id.birthDate, group: group, on: today, parameters: p) {
         case .belowWorkingAge:
-            throw Problem.rule("below_working_age", "applicants must be at least \(p.minimumWorkingAgeYears.value)")
+            throw Problem.rule("below_working_age", "applicants must be at least \(p.minimumWorkingAgeYears.value(on: today))")
         case .aboveRetirementAge:
             throw Problem.rule("above_retirement_age", "the applicant has reached the statutory retirement age")
         case .eligible:
@@ -45,7 +45,7 @@ enum EnrolmentDecision {
             throw Problem.rule("agreement_below_minimum", "a \(request.agreement.schedule.rawValue) payment must be at least \(perPayment) fen",
                                extensions: ["minimumFen": perPayment])
         }
-        let retirement = RetirementAge.retirementMonth(birthMonth: id.birthDate.yearMonth, group: group, parameters: p)
+        let retirement = RetirementAge.retirementMonth(birthMonth: id.birthDate.yearMonth, group: group, on: today, parameters: p)
         return EligibleApplicant(id: id, group: group, retirementMonth: retirement, monthlyMinimum: minimum)
     }
 

@@ -41,7 +41,7 @@ enum FundPool {
             let assets = try Checked.add(try Checked.add(flexible, employed), credit)
             return View(flexibleBalancesFen: flexible, employedShareFen: employed, creditLinesFen: credit, assetsFen: assets,
                         loansOutstandingFen: outstanding, availableFen: try Checked.subtract(assets, outstanding),
-                        liquidityFloorFen: try Checked.basisPoints(assets, runtime.parameters.liquidityFloorBasisPoints.value),
+                        liquidityFloorFen: try Checked.basisPoints(assets, runtime.parameters.liquidityFloorBasisPoints.value(on: runtime.clock.today)),
                         awaitingLiquidity: waiting, awaitingLiquidityFen: waitingFen)
         }
         throw Problem.unavailable("the fund pool could not be read")
@@ -53,7 +53,8 @@ enum FundPool {
     /// second sees the first's loan (its trigger adds the outstanding amount) when its condition is
     /// checked again; approvals that do not race wait only for each other's commit.
     static func reserve(_ amount: Fen, runtime: ServiceRuntime, connection: PostgresConnection) async throws -> Bool {
-        let floor = runtime.parameters.liquidityFloorBasisPoints.value
+        // The floor in force on the day of the decision (§19).
+        let floor = runtime.parameters.liquidityFloorBasisPoints.value(on: runtime.clock.today)
         var reserved = false
         for try await _ in try await connection.query("""
             UPDATE pool_totals p SET loans_outstanding_fen = p.loans_outstanding_fen

@@ -123,7 +123,7 @@ struct LoanApplications: Sendable {
         }
         // §18 pre-loan investigation: what was checked, on which data (the latest ledger event applied).
         let investigation: [String: String] = [
-            "contributionMonths": "\(facts.contributionMonths) (minimum \(p.loanMinimumContributionMonths.value))",
+            "contributionMonths": "\(facts.contributionMonths) (minimum \(p.loanMinimumContributionMonths.value(on: date)))",
             "houseCounty": body.house.county,
             "accountStatus": applicant.status,
             "householdOutstandingLoan": "\(outstanding)",

@@ -116,7 +116,7 @@ enum LoanReadModels {
 
     static func applicant(_ account: String, on date: BusinessDate, parameters: PolicyParameters, connection: PostgresConnection,
                           logger: Logger) async throws -> Applicant? {
-        let from = date.yearMonth.adding(months: 1 - parameters.linkage.value.frequencyWindowMonths).description
+        let from = date.yearMonth.adding(months: 1 - parameters.linkage.value(on: date).frequencyWindowMonths).description
         let to = date.yearMonth.description
         let rows = try await connection.query("""
             SELECT p.person_ref, CASE WHEN coalesce(l.closed, false) THEN 'closed' ELSE 'active' END, p.retirement_month, p.bachelor_or_above,

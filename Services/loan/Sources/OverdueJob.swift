@@ -20,7 +20,7 @@ struct OverdueJob: Sendable {
     func run(asOf: BusinessDate) async throws -> Summary {
         let logger = runtime.logger
         let p = runtime.parameters
-        let cutoff = asOf.adding(days: -p.overdueAfterDays.value)
+        let cutoff = asOf.adding(days: -p.overdueAfterDays.value(on: asOf))
         return try await runtime.transaction { connection in
             var summary = Summary(asOf: asOf)
             let rows = try await connection.query("""
@@ -43,7 +43,7 @@ struct OverdueJob: Sendable {
                                                   dueOn: BusinessDate(due) ?? asOf, arrearsFen: arrears, consecutive: consecutive, cumulative: history.count)
                     try await runtime.emit(.instalmentOverdue, event, account: account, on: connection)
                 }
-                guard let reason = LoanRules.badCredit(consecutive: consecutive, cumulative: history.count, parameters: p),
+                guard let reason = LoanRules.badCredit(consecutive: consecutive, cumulative: history.count, on: asOf, parameters: p),
                       let (_, account, person, _, _, _) = marked.first(where: { $0.0 == loan }) else { continue }
                 let inserted = try await connection.query("""
                     INSERT INTO bad_credit_records (loan_id, person_ref, reason, recorded_on) VALUES (\(loan), \(person), \(reason), \(asOf.description)::date)

@@ -40,7 +40,7 @@ struct SpouseConsents: Sendable {
             INSERT INTO spouse_consents (consent_id, spouse_account, applicant_account, given_on)
             VALUES (\(id), \(spouse), \(body.applicantAccountNumber), \(today.description)::date)
             """)
-        let until = today.adding(days: runtime.parameters.spouseConsentDays.value)
+        let until = today.adding(days: runtime.parameters.spouseConsentDays.value(on: today))
         return try HTTPJSON.response(.created, View(consentId: id.uuidString.lowercased(), spouseAccountNumber: spouse,
                                                     applicantAccountNumber: body.applicantAccountNumber, givenOn: today.description,
                                                     validUntil: until.description))
@@ -49,7 +49,7 @@ struct SpouseConsents: Sendable {
     /// The oldest consent of `spouse` for `applicant` that is neither used nor lapsed on `date`.
     static func unused(spouse: String, applicant: String, on date: BusinessDate, parameters: PolicyParameters,
                        connection: PostgresConnection, logger: Logger) async throws -> UUID? {
-        let earliest = date.adding(days: -parameters.spouseConsentDays.value)
+        let earliest = date.adding(days: -parameters.spouseConsentDays.value(on: date))
         let rows = try await connection.query("""
             SELECT consent_id FROM spouse_consents
             WHERE spouse_account = \(spouse) AND applicant_account = \(applicant) AND used_by IS NULL AND given_on > \(earliest.description)::date

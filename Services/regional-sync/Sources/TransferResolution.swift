@@ -83,7 +83,7 @@ struct TransferResolution: Sendable {
     /// letter still in 01 is cancelled (05), the rest fail (40) — with code `partner_no_answer`,
     /// or `funds_not_received` for a transfer in whose data came but whose money did not.
     func expire(asOf date: BusinessDate) async throws -> Expired {
-        let cutoff = date.adding(days: -runtime.parameters.transferAnswerDays.value)
+        let cutoff = date.adding(days: -runtime.parameters.transferAnswerDays.value(on: date))
         // What the job can end: a letter still in 01 is cancelled, the rest is failed.
         let waitingIn = ([TransferState.letterChecked] + Self.failable(.in)).map(\.rawValue)
         let waitingOut = Self.failable(.out).map(\.rawValue)

@@ -72,7 +72,7 @@ struct TransfersOut: Sendable {
             sendingAccountNumber: debit.accountNumber, principalFen: debit.amountFen - interest, interestFen: interest, amountFen: debit.amountFen,
             openedMonth: (opened ?? debit.postedOn).yearMonth, paidUpToMonth: paidUpTo,
             lastSixMonthsContinuous: TransferRules.continuous(months: Set(months), paidUpTo: paidUpTo,
-                                                              window: runtime.parameters.transferContinuityMonths.value),
+                                                              window: runtime.parameters.transferContinuityMonths.value(on: runtime.clock.today)),
             contributionMonths: months.sorted(), hadHpfLoan: loans.had, hasUnsettledHpfLoan: loans.unsettled, sentOn: runtime.clock.today)
         let outData = String(decoding: try JSONEncoder().encode(data), as: UTF8.self)
         // The data waits for the money: our bank pays the balance to the receiving centre first

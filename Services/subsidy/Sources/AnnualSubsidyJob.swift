@@ -101,7 +101,7 @@ public struct AnnualSubsidyJob: Sendable {
                 nextAnniversaries.append(next.description)
                 for anniversary in due where SubsidyRules.earnsAnnualSubsidy(anniversary: anniversary, parameters: p) {
                     let amount = SubsidyRules.clipToCap(SubsidyRules.annualGrant(remaining: lot.remaining, anniversary: anniversary, parameters: p),
-                                                        alreadyGranted: granted[lot.person, default: 0], parameters: p)
+                                                        alreadyGranted: granted[lot.person, default: 0], on: anniversary, parameters: p)
                     guard amount > 0 else { continue }
                     granted[lot.person, default: 0] += amount
                     added[lot.person, default: 0] += amount
@@ -130,7 +130,7 @@ public struct AnnualSubsidyJob: Sendable {
                 UPDATE lots SET next_anniversary = u.next::date FROM unnest(\(lotIDs)::text[], \(nextAnniversaries)::text[]) AS u(id, next)
                 WHERE lots.lot_id = u.id
                 """, logger: logger)
-            let cap = p.lifetimeSubsidyCapFen.value
+            let cap = p.lifetimeSubsidyCapFen.value(on: asOf)
             let events = perAccount.sorted { $0.key < $1.key }.map { account, grant in
                 CloudEvent(id: grant.event, source: runtime.descriptor.eventSource, type: EventType.subsidyGranted.rawValue, subject: account,
                            data: SubsidyGranted(grantId: grant.event.uuidString.lowercased(), accountNumber: account, kind: .annual,

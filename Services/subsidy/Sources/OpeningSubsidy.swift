@@ -40,7 +40,7 @@ struct GrantRecorder {
                connection: PostgresConnection) async throws -> Fen {
         let logger = runtime.logger
         let already = try await CapLedger.lock([personRef], connection: connection, logger: logger)[personRef] ?? 0
-        let clipped = SubsidyRules.clipToCap(amount, alreadyGranted: already, parameters: runtime.parameters)
+        let clipped = SubsidyRules.clipToCap(amount, alreadyGranted: already, on: grantedOn, parameters: runtime.parameters)
         guard clipped > 0 else { return 0 }
         let eventID = UUID()
         let clippedReason = clipped < amount ? "\(reason); clipped to the lifetime cap" : reason
@@ -49,7 +49,7 @@ struct GrantRecorder {
             VALUES (\(eventID), \(personRef), \(account), \(kind.rawValue), \(clipped), \(grantedOn.description)::date, \(clippedReason), 1)
             """, logger: logger)
         try await CapLedger.add([personRef: clipped], connection: connection, logger: logger)
-        let cap = runtime.parameters.lifetimeSubsidyCapFen.value
+        let cap = runtime.parameters.lifetimeSubsidyCapFen.value(on: grantedOn)
         let granted = SubsidyGranted(grantId: eventID.uuidString.lowercased(), accountNumber: account, kind: kind, amountFen: clipped,
                                      grantedOn: grantedOn, reason: clippedReason, lots: 1, remainingCapFen: cap - already - clipped)
         let event = CloudEvent(id: eventID, source: runtime.descriptor.eventSource, type: EventType.subsidyGranted.rawValue,

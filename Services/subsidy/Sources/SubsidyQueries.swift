@@ -50,7 +50,7 @@ struct SubsidyQueries: Sendable {
             grants.append(GrantView(kind: SubsidyKind.socialInsurance.rawValue, amountFen: amount, grantedOn: on,
                                     reason: "social-insurance subsidy for \(month) (§12), paid to a bank account", lots: 0))
         }
-        let cap = runtime.parameters.lifetimeSubsidyCapFen.value
+        let cap = runtime.parameters.lifetimeSubsidyCapFen.value(on: runtime.clock.today)
         return try HTTPJSON.response(.ok, Subsidies(accountNumber: number, totalFen: total, capFen: cap, remainingCapFen: cap - total, grants: grants))
     }
 

@@ -64,7 +64,7 @@ enum RentPlans {
             let first = body.firstMonth ?? today.yearMonth
             if first < today.yearMonth { throw Problem.rule("first_month_in_past", "the first month may not be before \(today.yearMonth)") }
             if let refusal = WithdrawalRules.rentRefusal(monthlyFen: body.monthlyFen, monthlyRentFen: body.monthlyRentFen, months: body.months,
-                                                          parameters: runtime.parameters) {
+                                                          on: today, parameters: runtime.parameters) {
                 throw Problem.rule(refusal.code, refusal.detail)
             }
             let fingerprint = String(decoding: try HTTPJSON.encoder().encode(body), as: UTF8.self)

@@ -20,7 +20,7 @@ struct UnconfirmedPayouts: Sendable {
 
     /// Marks the payouts requested on or before `asOf - payoutConfirmationDays` and still unanswered.
     func run(asOf: BusinessDate) async throws -> Summary {
-        let cutoff = asOf.adding(days: -runtime.parameters.payoutConfirmationDays.value)
+        let cutoff = asOf.adding(days: -runtime.parameters.payoutConfirmationDays.value(on: asOf))
         let marked = try await runtime.transaction { connection in
             let rows = try await connection.query("""
                 WITH marked AS (
