@@ -8,8 +8,9 @@ import Withdrawal
 
 /// Reconciliation with the payment channels (对账, #13): the ledger against a channel's signed
 /// deposit statement, the withdrawal service against its payout statement, on the real
-/// services, Postgres and broker. The channel here is `bank_card`, which no other test uses, so
-/// the day's "held but not listed" check sees only this suite's deposits and payouts.
+/// services, Postgres and broker. The channel here is `bank_card` (the concurrent imports use
+/// `alipay`), which no other test reconciles, so the day's "held but not listed" check sees only
+/// this test's deposits and payouts; even so each test counts only its own references.
 @Suite("Reconciliation: channel statements against the ledger and the payouts")
 struct ReconciliationTests {
     static let channel = "bank_card"
@@ -31,7 +32,7 @@ struct ReconciliationTests {
     /// Imports a statement as a fund officer, signed with the channel's development key unless
     /// `signature` says otherwise.
     static func submit(_ client: JSONClient, _ text: String, signature: [String: String]? = nil, as identity: TestIdentity = .staff([.fundOfficer]),
-                       contentType: String = "text/csv") async throws -> JSONClient.Reply {
+                       contentType: String = "text/csv", channel: String = channel) async throws -> JSONClient.Reply {
         var headers = signature ?? StatementSignature.developmentHeaders(channel: channel, bytes: Array(text.utf8))
         headers["content-type"] = contentType
         return try await client.send(.post, "/v1/channel-statements", body: text, as: identity, headers: headers)
@@ -64,7 +65,12 @@ struct ReconciliationTests {
             let statementId = try #require(report.string("statementId"))
             #expect(report.headers["location"] == "/v1/channel-statements/\(statementId)")
             #expect(report.int("lines") == 5 && report.int("totalFen") == 165_000 && report.int("matched") == 1)
-            #expect(report.int("posted") == 1 && report.int("flagged") == 4, "\(report.text)")
+            // Counted on this test's references: the concurrent-import test's bank_card deposits of
+            // the same day are, rightly, flagged here as held but not listed.
+            let ours: Set<String> = [a1, b1, c1, lost, stray, early]
+            let flaggedHere = ((report["discrepancies"] as? [[String: Any]]) ?? []).filter {
+                ours.contains($0["reference"] as? String ?? "") && $0["resolution"] as? String == "flagged" }
+            #expect(report.int("posted") == 1 && flaggedHere.count == 4, "\(report.text)")
             #expect(Self.item(report, early)?["code"] as? String == "paid_at_before_opening")
             let posted = try #require(Self.item(report, lost), "\(report.text)")
             #expect(posted["kind"] as? String == "deposit_not_notified" && posted["resolution"] as? String == "posted" && posted["line"] as? Int == 8)
@@ -91,7 +97,9 @@ struct ReconciliationTests {
             let corrected = try await Self.submit(s.ledger, Self.deposits([(a1, a, 50_000), (b1, b, 30_000), (c1, c, 25_000), (lost, b, 40_000), (early, a, 30_000)]))
             let correctedId = try #require(corrected.string("statementId"), "\(corrected.text)")
             #expect(corrected.status == 201 && correctedId != statementId, "\(corrected.text)")
-            #expect(corrected.int("matched") == 3 && corrected.int("posted") == 1 && corrected.int("clearedEarlierFlags") == 1, "\(corrected.text)")
+            // At least b1's flag is cleared (checked by reference below); the concurrent-import test's
+            // statement of the same day may have flagged a1 and c1 as unlisted, and this clears those too.
+            #expect(corrected.int("matched") == 3 && corrected.int("posted") == 1 && (corrected.int("clearedEarlierFlags") ?? 0) >= 1, "\(corrected.text)")
             #expect(Self.item(corrected, c1)?["raisedBy"] as? String == statementId)
             let nowPosted = try #require(Self.item(corrected, early))
             #expect(nowPosted["resolution"] as? String == "posted" && nowPosted["raisedBy"] as? String == correctedId)
@@ -230,9 +238,11 @@ struct ReconciliationTests {
     func concurrentImports() async throws {
         try await WithdrawalTests().withServices { s in
             let account = try await WithdrawalTests.openAccount(s)
-            let text = Self.deposits((1...3).map { _ in (TestStack.unique("bc-par"), account, 20_000) })
+            // Alipay, not bank_card: this statement's "held but not listed" check must not flag the
+            // deposits of the test above, which runs at the same time on the same day.
+            let text = Self.deposits((1...3).map { _ in (TestStack.unique("ali-par"), account, 20_000) }, channel: "alipay")
             let replies = try await withThrowingTaskGroup(of: JSONClient.Reply.self) { group in
-                for _ in 1...5 { group.addTask { try await Self.submit(s.ledger, text) } }
+                for _ in 1...5 { group.addTask { try await Self.submit(s.ledger, text, channel: "alipay") } }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             #expect(replies.map(\.status).sorted() == [200, 200, 200, 200, 201], "\(replies.map(\.text))")
