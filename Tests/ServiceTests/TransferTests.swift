@@ -642,11 +642,13 @@ struct TransferTests {
                     #expect(try await s.regional.post(job, #"{"asOf":"2026-03-01"}"#).string("code") == "as_of_in_future")
                     dial.set(BusinessDate("2026-03-25")!)
                     // 23 days: still waiting.
-                    let early = try await s.regional.post(job, #"{"asOf":"2026-03-15"}"#)
+                    // Scoped to Shangqiu: the other tests' transfers on this shared stack are not this job's.
+                    #expect(try await s.regional.post(job, #"{"asOf":"2026-03-15","partnerCity":"320700"}"#).string("code") == "unknown_partner")
+                    let early = try await s.regional.post(job, #"{"asOf":"2026-03-15","partnerCity":"411400"}"#)
                     #expect(early.status == 200, "\(early.text)")
                     #expect(try await s.regional.get("/v1/transfers/\(transfer)").string("state") == "01")
                     // More than 30 days (the parameter): cancelled, with the reason.
-                    let late = try await s.regional.post(job, #"{"asOf":"2026-03-25"}"#)
+                    let late = try await s.regional.post(job, #"{"asOf":"2026-03-25","partnerCity":"411400"}"#)
                     #expect(late.status == 200 && (late.int("cancelled") ?? 0) >= 1, "\(late.text)")
                     let ended = try await s.regional.get("/v1/transfers/\(transfer)")
                     #expect(ended.string("state") == "05" && ended.string("code") == "partner_no_answer", "\(ended.text)")

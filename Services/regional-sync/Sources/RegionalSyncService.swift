@@ -1,5 +1,6 @@
 import Contracts
 import Hummingbird
+import Policy
 import ServiceLifecycle
 import ServiceRuntime
 
@@ -40,7 +41,7 @@ public enum RegionalSyncService: HPFServiceModule {
         let resolution = TransferResolution(runtime: runtime, feed: parts.feed)
         routes.post("/v1/transfers/:transferId/cancel", .holder(orStaff: .fundOfficer), use: resolution.cancelRequest)
         routes.post("/v1/transfers/:transferId/failure", .staff(.fundOfficer), use: resolution.fail)
-        routes.post("/v1/jobs/transfer-timeouts", .staff(.fundOfficer), use: unansweredJob(runtime).onDemand)
+        routes.post("/v1/jobs/transfer-timeouts", .staff(.fundOfficer), use: unansweredOnDemand(runtime))
         let queries = TransferQueries(runtime: runtime)
         routes.get("/v1/transfers/:transferId", .holderOrAnyStaff, use: queries.get)
         routes.get("/v1/accounts/:accountNumber/transfers", .holderOrAnyStaff, use: queries.forAccount)
@@ -51,6 +52,23 @@ public enum RegionalSyncService: HPFServiceModule {
     static func unansweredJob(_ runtime: ServiceRuntime) -> DailyJob<TransferResolution.Expired> {
         DailyJob("unanswered transfers", runtime: runtime, didWork: { $0.cancelled + $0.failed > 0 }) {
             try await TransferResolution(runtime: runtime, feed: PartnerFeed(runtime: runtime)).expire(asOf: $0)
+        }
+    }
+
+    /// The staff run: `{asOf, partnerCity?}`, `asOf` not in the future; with `partnerCity`, only
+    /// that partner's transfers end (an operator chasing one city leaves the others' alone).
+    static func unansweredOnDemand(_ runtime: ServiceRuntime) -> @Sendable (Request, HPFRequestContext) async throws -> Response {
+        struct Body: Decodable { var asOf: BusinessDate; var partnerCity: String? }
+        return { request, _ in
+            let body = try await HTTPJSON.decode(Body.self, from: request)
+            guard body.asOf <= runtime.clock.today else {
+                throw Problem.rule("as_of_in_future", "asOf \(body.asOf) is after today (\(runtime.clock.today))")
+            }
+            let feed = PartnerFeed(runtime: runtime)
+            if let city = body.partnerCity, !feed.isPartner(city) {
+                throw Problem.rule("unknown_partner", "\(city.prefix(16)) is not a border-region partner city")
+            }
+            return try HTTPJSON.response(.ok, try await TransferResolution(runtime: runtime, feed: feed).expire(asOf: body.asOf, partnerCity: body.partnerCity))
         }
     }
 

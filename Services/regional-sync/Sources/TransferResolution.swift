@@ -82,7 +82,8 @@ struct TransferResolution: Sendable {
     /// The daily job: transfers the partner has not moved on for `transferAnswerDays` end — a
     /// letter still in 01 is cancelled (05), the rest fail (40) — with code `partner_no_answer`,
     /// or `funds_not_received` for a transfer in whose data came but whose money did not.
-    func expire(asOf date: BusinessDate) async throws -> Expired {
+    /// `partnerCity`: only that partner's transfers (an operator chasing one city); all when nil.
+    func expire(asOf date: BusinessDate, partnerCity: String? = nil) async throws -> Expired {
         let cutoff = date.adding(days: -runtime.parameters.transferAnswerDays.value(on: date))
         // What the job can end: a letter still in 01 is cancelled, the rest is failed.
         let waitingIn = ([TransferState.letterChecked] + Self.failable(.in)).map(\.rawValue)
@@ -91,7 +92,7 @@ struct TransferResolution: Sendable {
             try await Transfers.records(try await connection.query("""
                 SELECT \(unescaped: Transfers.columns) FROM transfers
                 WHERE ((direction = 'in' AND state = ANY(\(waitingIn)) AND credit_requested_at IS NULL) OR (direction = 'out' AND state = ANY(\(waitingOut))))
-                  AND state_since < \(cutoff.description)::date
+                  AND state_since < \(cutoff.description)::date AND (\(partnerCity)::text IS NULL OR partner_city = \(partnerCity))
                 """, logger: runtime.logger))
         }
         var summary = Expired(asOf: date, cancelled: 0, failed: 0)
