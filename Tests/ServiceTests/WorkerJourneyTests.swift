@@ -94,9 +94,12 @@ struct WorkerJourneyTests {
             // Wait generously for the event; then look again for a second copy, which would have been
             // published with the first (on a loaded machine the second look may see nothing yet: never a copy).
             let events = try await TestStack.read(topic: Topic.contributionEvents.name, count: 1, seconds: 60, where: received)
+            // Delivery is at least once (an instance stopped between publishing and marking leaves the
+            // record to the next relay), so copies of one record, with one CloudEvents id, are one event.
             let copies = try await TestStack.read(topic: Topic.contributionEvents.name, count: 2, seconds: 10, where: received)
-            #expect(copies.count <= 1, "no second contribution-received for one payment")
-            let received = try events.map { try CloudEventCoding.decode(ContributionReceived.self, from: $0.value).data }
+            let ids = Set((events + copies).compactMap { try? CloudEventCoding.header(from: $0.value).id })
+            #expect(ids.count == 1, "no second contribution-received for one payment")
+            let received = try events.prefix(1).map { try CloudEventCoding.decode(ContributionReceived.self, from: $0.value).data }
             #expect(received.count == 1)
             #expect(received.first?.firstContribution == true && received.first?.sequence == 1 && received.first?.balanceAfterFen == 50_000)
 
