@@ -183,6 +183,15 @@ struct WithdrawalTests {
             let accepted = try await s.withdrawal.post("/v1/withdrawals", Self.purchase(account, amountFen: 20_000))
             let id = try #require(accepted.string("withdrawalId"), "\(accepted.text)")
             let payout = try #require(try await Self.await(s, id, stage: "paying").string("payoutId"))
+            // The instruction's day is the business date of whichever withdrawal instance applied the
+            // debit first, and the test stack runs instances on other clocks (dials days or months on):
+            // pin it to this test's date, as one city's suite would have it (a later stamp left the
+            // payout unmarked at 3 days in a full run).
+            try await TestStack.withDatabase(of: WithdrawalService.descriptor, asOwner: true) { db in
+                _ = try await db.query("""
+                    UPDATE withdrawals SET payout_requested_on = \(TestStack.today.description)::date WHERE payout_id = \(UUID(uuidString: payout))
+                    """)
+            }
 
             func listed() async throws -> [String: Any]? {
                 var after: String?
