@@ -129,8 +129,6 @@ public struct YearMonth: Hashable, Comparable, Sendable, TextCodable {
     var index: Int { year * 12 + (month - 1) }
     public func adding(months: Int) -> YearMonth { YearMonth(year: 0, month: index + months + 1) }
     public func months(until other: YearMonth) -> Int { other.index - index }
-    /// Its first day: the day a monthly rule asks a dated parameter for the month's value.
-    public var firstDay: BusinessDate { BusinessDate(year: year, month: month, day: 1)! }
     public var description: String { "\(pad(year, 4))-\(pad(month, 2))" }
     public static func < (a: YearMonth, b: YearMonth) -> Bool { a.index < b.index }
 

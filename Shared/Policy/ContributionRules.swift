@@ -37,9 +37,9 @@ public enum ContributionRules {
     /// §9: the annual deductible cap = months x ratio x multiple x the city's average monthly wage
     /// that applies to the tax year (the entry in force on its 1 January: the previous year's wage).
     public static func annualTaxCap(year: Int, parameters p: PolicyParameters) -> Fen {
-        let taxYear = BusinessDate(year: year, month: 1, day: 1) ?? p.schemeValidFrom.value
-        let wage = p.cityAverageMonthlyWageFen.value(on: taxYear)
-        let monthlyBase = wage * p.taxCapWageMultiple.value(on: taxYear)
-        return Rounding.applyBasisPoints(monthlyBase * p.taxCapMonths.value(on: taxYear), p.taxCapRatioBasisPoints.value(on: taxYear))
+        let taxYear = YearMonth(year: year, month: 1)
+        let wage = p.cityAverageMonthlyWageFen.value(onFirstDayOf: taxYear)
+        let monthlyBase = wage * p.taxCapWageMultiple.value(onFirstDayOf: taxYear)
+        return Rounding.applyBasisPoints(monthlyBase * p.taxCapMonths.value(onFirstDayOf: taxYear), p.taxCapRatioBasisPoints.value(onFirstDayOf: taxYear))
     }
 }

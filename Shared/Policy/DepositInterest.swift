@@ -44,7 +44,7 @@ public enum DepositInterest {
     /// The settlement day in `year`, clipped to the month's end (a 29 February setting is the
     /// 28th in a common year), so no setting can make a date that does not exist.
     static func settlementDay(in year: Int, parameters p: PolicyParameters) -> BusinessDate {
-        let (month, day) = p.interestSettlementDay.value(on: BusinessDate(year: year, month: 1, day: 1) ?? p.schemeValidFrom.value)
+        let (month, day) = p.interestSettlementDay.value(onFirstDayOf: YearMonth(year: year, month: 1))
         let m = min(max(month, 1), 12)
         return BusinessDate(year: year, month: m, day: min(max(day, 1), BusinessDate.daysIn(year: year, month: m)))!
     }

@@ -1,7 +1,7 @@
 /// A policy parameter as a dated schedule (every policy number is one: the HPF deposit rate, the
 /// committee's annual subsidy rate, the loan rates, the minimum wage, the city's average wage, the
-/// caps, the day counts): each value with the day it takes effect and its own status and source. A rule asks for the value on the day its clause
-/// ties it to (a payment's day, a grant's anniversary, a loan's decision day), so a grant or
+/// caps, the day counts): each value with the day it takes effect and its own status and source.
+/// A rule asks for the value on the day its clause ties it to (a payment's day, a grant's anniversary, a loan's decision day), so a grant or
 /// interest for a past period uses the value that applied then.
 public struct Schedule<Value: Sendable>: Sendable {
     public struct Entry: Sendable {
@@ -27,17 +27,25 @@ public struct Schedule<Value: Sendable>: Sendable {
         self.entries = entries.sorted { $0.effectiveFrom < $1.effectiveFrom }
     }
 
-    /// The entry in force on `date`: the latest from on or before it (the earliest for a date
-    /// before the schedule begins, so a rule never finds nothing).
     /// A schedule of one value so far, in force from `effectiveFrom`: most parameters have never
     /// changed; a change is a new entry, never an edit of this one.
     public init(from effectiveFrom: BusinessDate, _ value: Value, _ status: ParameterStatus, _ source: String) {
         self.init([Entry(from: effectiveFrom, value, status, source)])
     }
 
+    /// The entry in force on `date`: the latest from on or before it (the earliest for a date
+    /// before the schedule begins, so a rule never finds nothing).
     public func entry(on date: BusinessDate) -> Entry {
         entries.last { $0.effectiveFrom <= date } ?? entries[0]
     }
+
+    /// The entry in force on the first day of `month` (a monthly or yearly rule's day). Found
+    /// without making that date, so every month a request can name has one, with no fallback.
+    public func entry(onFirstDayOf month: YearMonth) -> Entry {
+        entries.last { $0.effectiveFrom.yearMonth < month || ($0.effectiveFrom.yearMonth == month && $0.effectiveFrom.day == 1) } ?? entries[0]
+    }
+
+    public func value(onFirstDayOf month: YearMonth) -> Value { entry(onFirstDayOf: month).value }
 
     public func value(on date: BusinessDate) -> Value { entry(on: date).value }
 

@@ -75,10 +75,10 @@ public enum SubsidyRules {
               Eligibility.isRecentGraduate(graduationDate: leftSchoolOn, on: max(monthStart, leftSchoolOn), parameters: p) else {
             return .init(approved: false, subsidy: 0, reason: "not_within_2_years_of_leaving_school")
         }
-        guard monthsAlreadySubsidised < p.socialInsuranceMaxMonths.value(on: monthStart) else {
+        guard monthsAlreadySubsidised < p.socialInsuranceMaxMonths.value(onFirstDayOf: month) else {
             return .init(approved: false, subsidy: 0, reason: "subsidy_period_exhausted")
         }
-        let share = p.socialInsuranceShare.value(on: monthStart)
+        let share = p.socialInsuranceShare.value(onFirstDayOf: month)
         return .init(approved: true, subsidy: Rounding.halfUp(paid * share.numerator, share.denominator), reason: "approved")
     }
 

@@ -162,7 +162,7 @@ public enum WithdrawalRules {
                                          parameters: PolicyParameters) -> WithdrawalRefusal? {
         var over: [String] = []
         for (month, fen) in shares {
-            let limit = min(monthlyRentFen, parameters.rentMonthlyCapFen.value(on: month.firstDay))
+            let limit = min(monthlyRentFen, parameters.rentMonthlyCapFen.value(onFirstDayOf: month))
             let already = used[month] ?? 0
             guard let total = try? Checked.add(already, fen) else { return .overflow }
             if total > limit { over.append("\(month): \(already) fen already used of \(limit) fen") }

@@ -53,15 +53,20 @@ public struct DailyJob<Summary: Encodable & Sendable>: Service {
     public var onDemand: @Sendable (Request, HPFRequestContext) async throws -> Response {
         { [runtime, work] request, _ in
             let body = try await HTTPJSON.decode(JobRequest.self, from: request)
-            guard body.asOf <= runtime.clock.today else {
-                throw Problem.rule("as_of_in_future", "asOf \(body.asOf) is after today (\(runtime.clock.today))")
-            }
+            try runtime.refuseFuture(asOf: body.asOf)
             return try HTTPJSON.response(.ok, try await work(body.asOf))
         }
     }
 }
 
 public extension ServiceRuntime {
+    /// A staff run's `asOf` may not be after the business date (422 `as_of_in_future`).
+    func refuseFuture(asOf: BusinessDate) throws {
+        guard asOf <= clock.today else {
+            throw Problem.rule("as_of_in_future", "asOf \(asOf) is after today (\(clock.today))")
+        }
+    }
+
     /// Writes an event for `account` to `topic` through the outbox, in the caller's transaction.
     func emit<P: Codable & Sendable>(_ type: EventType, _ data: P, account: String, on connection: PostgresConnection) async throws {
         // Time-ordered ids: the outbox's key index grows at its right edge.

@@ -74,6 +74,16 @@ struct ParameterScheduleTests {
         #expect(WithdrawalRules.rentAllowance(monthlyRentFen: 200_000, months: 2, on: BusinessDate("2027-01-05")!, parameters: changed) == 360_000)
     }
 
+    @Test("a month's value is the one in force on its first day, for any month a request can name")
+    func valueOnFirstDay() {
+        let midMonth = p.rentMonthlyCapFen.adding(.init(from: BusinessDate("2027-01-15")!, .yuan(1_800), .placeholder, "a hypothetical raise mid-month"))
+        #expect(midMonth.value(onFirstDayOf: YearMonth(year: 2027, month: 1)) == .yuan(1_500), "not yet on 1 January")
+        #expect(midMonth.value(onFirstDayOf: YearMonth(year: 2027, month: 2)) == .yuan(1_800))
+        // Months no date can hold (year 10000, year 1) still have a value: no trap, no fallback.
+        #expect(midMonth.value(onFirstDayOf: YearMonth(year: 9999, month: 12).adding(months: 11)) == .yuan(1_800))
+        #expect(midMonth.value(onFirstDayOf: YearMonth(year: 1, month: 1)) == .yuan(1_500))
+    }
+
     @Test("a grant is clipped to the lifetime cap in force on its own day")
     func lifetimeCapOnTheGrantDay() {
         var changed = p

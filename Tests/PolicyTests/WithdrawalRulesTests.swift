@@ -84,7 +84,7 @@ struct RentAcrossRequestsTests {
                                                                      parameters: parameters))
         #expect(refusal.code == "exceeds_monthly_rent_limit" && refusal.detail.contains("2026-04: 1 fen already used") && !refusal.detail.contains("2026-03:"))
         // The cap binds when the rent is higher than it.
-        let cap = parameters.rentMonthlyCapFen.value(on: march.firstDay)
+        let cap = parameters.rentMonthlyCapFen.value(onFirstDayOf: march)
         #expect(WithdrawalRules.rentMonthsRefusal(shares: [(march, cap + 1)], used: [:], monthlyRentFen: cap * 2, parameters: parameters) != nil)
         #expect(WithdrawalRules.rentMonthsRefusal(shares: [(march, 1)], used: [march: .max], monthlyRentFen: cap, parameters: parameters)?.code
                     == AmountOverflow.code, "no trap on outside sums")

@@ -38,12 +38,6 @@ struct ReconciliationTests {
         return try await client.send(.post, "/v1/channel-statements", body: text, as: identity, headers: headers)
     }
 
-    /// How many events the records carry: delivery is at least once, so a relay may publish a
-    /// record again, and copies share their CloudEvents id.
-    static func distinct(_ records: [KafkaMessage]) -> Int {
-        Set(records.compactMap { try? CloudEventCoding.header(from: $0.value).id }).count
-    }
-
     static func item(_ report: JSONClient.Reply, _ reference: String) -> [String: Any]? {
         (report["discrepancies"] as? [[String: Any]])?.first { $0["reference"] as? String == reference }
     }
@@ -233,12 +227,12 @@ struct ReconciliationTests {
                 (try? CloudEventCoding.header(from: message.value).type) == EventType.withdrawalPaid.rawValue
                     && (try? CloudEventCoding.decode(WithdrawalPaid.self, from: message.value).data.withdrawalId) == withdrawals[2]
             }
-            #expect(Self.distinct(paidEvents) == 1, "paid once (copies of one record are one event)")
+            #expect(TestStack.distinctEvents(paidEvents) == 1, "paid once (copies of one record are one event)")
             let discrepancies = try await TestStack.read(topic: Topic.withdrawalEvents.name, count: 6) { message in
                 (try? CloudEventCoding.header(from: message.value).type) == EventType.payoutDiscrepancy.rawValue
                     && (try? CloudEventCoding.decode(StatementDiscrepancy.self, from: message.value).data.statementId) == report.string("statementId")
             }
-            #expect(Self.distinct(discrepancies) == 6)
+            #expect(TestStack.distinctEvents(discrepancies) == 6)
             // Another file lists payouts[0] under another reference than the channel confirmed.
             let other = try await Self.submit(s.withdrawal, Self.payouts([(payouts[0], 10_000)], refs: [payouts[0]: "bc-other-ref"]))
             #expect(Self.item(other, payouts[0])?["code"] as? String == "channel_ref_differs", "\(other.text)")

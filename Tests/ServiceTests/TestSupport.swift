@@ -60,6 +60,12 @@ enum TestStack {
 
     /// Every message on `topic` (from the beginning) that satisfies `filter`, read by a fresh group
     /// until `count` match or the time is up.
+    /// How many events the records carry: delivery is at least once, so a relay may publish a
+    /// record again, and copies share their CloudEvents id.
+    static func distinctEvents(_ records: [KafkaMessage]) -> Int {
+        Set(records.compactMap { try? CloudEventCoding.header(from: $0.value).id }).count
+    }
+
     static func read(topic: String, count: Int, seconds: Double = 30, brokers: String = brokers,
                      where filter: (KafkaMessage) -> Bool) async throws -> [KafkaMessage] {
         let consumer = try KafkaConsumer(configuration: .consumer(brokers: brokers, groupID: unique("reader"), clientID: "test-reader"),

@@ -290,7 +290,7 @@ struct WithdrawalTests {
             let paidEvents = try await TestStack.read(topic: Topic.withdrawalEvents.name, count: 1) {
                 $0.keyString == account && (try? CloudEventCoding.header(from: $0.value).type) == EventType.withdrawalPaid.rawValue
             }
-            #expect(ReconciliationTests.distinct(paidEvents) == 1, "one withdrawal-paid (copies of a record share its id)")
+            #expect(TestStack.distinctEvents(paidEvents) == 1, "one withdrawal-paid (copies of a record share its id)")
 
             // The payee's bank account and name are sealed at rest, masked on the analytics topic,
             // and in full only on the channel's own topic.

@@ -61,9 +61,7 @@ public enum RegionalSyncService: HPFServiceModule {
         struct Body: Decodable { var asOf: BusinessDate; var partnerCity: String? }
         return { request, _ in
             let body = try await HTTPJSON.decode(Body.self, from: request)
-            guard body.asOf <= runtime.clock.today else {
-                throw Problem.rule("as_of_in_future", "asOf \(body.asOf) is after today (\(runtime.clock.today))")
-            }
+            try runtime.refuseFuture(asOf: body.asOf)
             let feed = PartnerFeed(runtime: runtime)
             if let city = body.partnerCity, !feed.isPartner(city) {
                 throw Problem.rule("unknown_partner", "\(city.prefix(16)) is not a border-region partner city")
