@@ -9,7 +9,7 @@ build: setup
 	swift build
 
 ## Postgres, broker, six services and a short demo; the suite keeps running (make stop ends it).
-run: build
+run:
 	@bash Tools/devstack/run.sh
 
 stop:

@@ -20,6 +20,7 @@ let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics
 let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
 let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
 let configuration = Target.Dependency.product(name: "Configuration", package: "swift-configuration")
+let instrumentation = Target.Dependency.product(name: "Instrumentation", package: "swift-distributed-tracing")
 
 var targets: [Target] = [
     .systemLibrary(
@@ -30,14 +31,15 @@ var targets: [Target] = [
     .target(name: "Contracts", dependencies: ["Policy"], path: "Shared/Contracts"),
     .target(
         name: "ServiceRuntime",
-        dependencies: ["Kafka", "Contracts", "Policy", hummingbird, postgres, lifecycle, logging, metrics, prometheus, crypto, configuration],
+        dependencies: ["Kafka", "Contracts", "Policy", hummingbird, postgres, lifecycle, logging, metrics, prometheus, crypto, configuration, instrumentation],
         path: "Shared/ServiceRuntime"),
     // Plays partner cities over the partner feed (§17): for tests, `make run` and partner developers.
     .target(name: "PartnerCity", dependencies: ["Kafka", "Contracts", "Policy", "ServiceRuntime", crypto, logging], path: "Tools/partner-city"),
     .executableTarget(
         name: "hpfctl",
         dependencies: ["Kafka", "Contracts", "ServiceRuntime", "Policy", "Contribution", "Subsidy", "Loan", "PartnerCity", crypto, postgres,
-                       .product(name: "AsyncHTTPClient", package: "async-http-client")],
+                       .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                       .product(name: "ArgumentParser", package: "swift-argument-parser")],
         path: "Tools/hpfctl"),
     .testTarget(name: "PolicyTests", dependencies: ["Policy"], path: "Tests/PolicyTests"),
     .testTarget(name: "ContractsTests", dependencies: ["Contracts"], path: "Tests/ContractsTests", exclude: ["Golden"]),
@@ -77,6 +79,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.30.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.1.0"),
         // Already in the graph through Hummingbird; read settings with it (strict parsing, secrets).
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: []),
     ],

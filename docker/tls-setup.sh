@@ -16,7 +16,9 @@
 # (then recreate everything, since the clients' ca.pem changes too).
 # Keys are EC P-256; certificates carry the host name the clients check (DNS:kafka, DNS:postgres),
 # since both the services (HPF_KAFKA_VERIFY_HOSTNAME, HPF_PG_TLS=verify-full) and the Java tools
-# verify the host name, against the subject alternative name only.
+# verify the host name, against the subject alternative name only. Kafka's also names
+# DNS:localhost and IP:127.0.0.1, for its EXTERNAL listener, which clients on the Docker host reach
+# as localhost:19092 (kafka.properties); a certificate made before it did is issued again.
 set -eu
 umask 077
 
@@ -66,15 +68,25 @@ fi
 # What every client trusts (world-readable: the services run as uid 10001).
 place "$CA_DIR/ca.pem" "$PUBLIC_DIR/ca.pem" 0 0644
 
-# needs_certificate FILE: true when FILE is missing, expires soon or is not signed by the current CA.
+# needs_certificate FILE SANS: true when FILE is missing, expires soon, is not signed by the
+# current CA or does not name every subject alternative name of SANS (as issue writes them).
 needs_certificate() {
   [ -s "$1" ] || return 0
   openssl x509 -in "$1" -noout -checkend "$RENEW_BEFORE_SECONDS" >/dev/null 2>&1 || return 0
   openssl verify -CAfile "$CA_DIR/ca.pem" "$1" >/dev/null 2>&1 || return 0
+  names=$(openssl x509 -in "$1" -noout -ext subjectAltName 2>/dev/null | tr -d ' ') || return 0
+  for san in $(echo "$2" | tr ',' ' '); do
+    # openssl prints IP:127.0.0.1 as "IPAddress:127.0.0.1".
+    case ",$(echo "$names" | tr '\n' ',' | sed 's/IPAddress:/IP:/g')," in
+      *",$san,"*) ;;
+      *) return 0 ;;
+    esac
+  done
   return 1
 }
 
-# issue HOST: a server key ($WORK/HOST.key, PKCS#8) and certificate ($WORK/HOST.crt) for HOST.
+# issue HOST SANS: a server key ($WORK/HOST.key, PKCS#8) and certificate ($WORK/HOST.crt) for
+# HOST, naming SANS (comma-separated, e.g. DNS:kafka,DNS:localhost).
 issue() {
   cat > "$WORK/$1.cnf" <<EOF
 [req]
@@ -86,7 +98,7 @@ CN = $1
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature
 extendedKeyUsage = serverAuth
-subjectAltName = DNS:$1
+subjectAltName = $2
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 EOF
@@ -102,18 +114,20 @@ EOF
 
 # Kafka: one PEM file with the key and the chain (ssl.keystore.type=PEM in kafka.properties, no
 # keystore password; the file is readable by the broker's user only).
-if needs_certificate "$KAFKA_DIR/kafka.pem"; then
+KAFKA_SANS=DNS:kafka,DNS:localhost,IP:127.0.0.1
+if needs_certificate "$KAFKA_DIR/kafka.pem" "$KAFKA_SANS"; then
   echo "tls-setup: issuing the certificate of kafka"
-  issue kafka
+  issue kafka "$KAFKA_SANS"
   cat "$WORK/kafka.key" "$WORK/kafka.crt" "$CA_DIR/ca.pem" > "$WORK/kafka.pem"
   place "$WORK/kafka.pem" "$KAFKA_DIR/kafka.pem" "$KAFKA_UID" 0400
 fi
 
 # Postgres: ssl_cert_file and ssl_key_file; the key must belong to the server's user with mode
 # 0600 (or to root with 0640), or Postgres refuses to start.
-if needs_certificate "$POSTGRES_DIR/server.crt" || [ ! -s "$POSTGRES_DIR/server.key" ]; then
+POSTGRES_SANS=DNS:postgres
+if needs_certificate "$POSTGRES_DIR/server.crt" "$POSTGRES_SANS" || [ ! -s "$POSTGRES_DIR/server.key" ]; then
   echo "tls-setup: issuing the certificate of postgres"
-  issue postgres
+  issue postgres "$POSTGRES_SANS"
   place "$WORK/postgres.key" "$POSTGRES_DIR/server.key" "$POSTGRES_UID" 0600
   place "$WORK/postgres.crt" "$POSTGRES_DIR/server.crt" 0 0644
 fi

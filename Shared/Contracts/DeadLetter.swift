@@ -10,6 +10,9 @@ public struct DeadLetter: Codable, Sendable, Equatable {
         case ruleViolation = "rule_violation" // a business rule refused it
         case unverified = "unverified" // a partner message whose signature, key or timestamp does not check out
         case duplicateEvent = "duplicate_event" // an id already seen, where repeats must be refused (partner feed)
+        /// An unexpected failure that outlasted its retries (a fault of ours, not of the event):
+        /// kept so that an operator can redrive it once the cause is mended.
+        case processingFailed = "processing_failed"
     }
     public var consumer: String
     public var reason: Reason

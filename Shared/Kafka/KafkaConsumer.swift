@@ -93,6 +93,16 @@ public final class KafkaConsumer: @unchecked Sendable {
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(.offsetStore, err) }
     }
 
+    /// The partition's end as last seen by a fetch (librdkafka's cached high watermark: no round
+    /// trip), or nil before the first fetch. `end - (offset + 1)` is how far a consumer that just
+    /// handled `offset` is behind.
+    public func cachedEndOffset(topic: String, partition: Int32) -> Int64? {
+        var low: Int64 = -1, high: Int64 = -1
+        let err = rd_kafka_get_watermark_offsets(client.handle, topic, partition, &low, &high)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { return nil }
+        return high
+    }
+
     /// Commits the stored offsets now and waits for the broker (off the cooperative pool).
     public func commitStored() async throws {
         let err = await client.blocking { rk in rd_kafka_commit(rk, nil, 0) }

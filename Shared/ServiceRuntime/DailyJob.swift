@@ -31,6 +31,7 @@ public struct DailyJob<Summary: Encodable & Sendable>: Service {
                 var next = Self.interval
                 do {
                     let summary = try await work(today)
+                    HPFMetrics.jobLastSuccess(service: runtime.descriptor.name, job: name).set(Date().timeIntervalSince1970)
                     if didWork(summary) { runtime.logger.info("\(name) ran", metadata: ["asOf": "\(today)"]) }
                 } catch {
                     // The database away: try again soon rather than in an hour.

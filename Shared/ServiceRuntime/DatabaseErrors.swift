@@ -31,6 +31,13 @@ public enum DatabaseErrors {
     public static func sqlState(_ error: any Error) -> String? {
         (error as? PSQLError)?.serverInfo?[.sqlState]
     }
+
+    /// What an operator may read of a failure: for a Postgres error its SQLSTATE and primary
+    /// message (never the statement's values, which `detail` and the binds can hold).
+    public static func summary(_ error: any Error) -> String {
+        guard let info = (error as? PSQLError)?.serverInfo else { return "\(error)" }
+        return "database error \(info[.sqlState] ?? "?"): \(info[.message] ?? "no message")"
+    }
 }
 
 /// No database connection within the acquire deadline: answered 503 with `Retry-After`.

@@ -2,7 +2,7 @@ import Contracts
 import Foundation
 import Kafka
 import Logging
-import Metrics
+import Prometheus
 import PostgresNIO
 import ServiceLifecycle
 
@@ -25,7 +25,8 @@ public final class EventConsumerService: Service, Sendable {
     let eventKeys: EventKeyring
     let processed: Counter
     let duplicates: Counter
-    let deadLettered: Counter
+    let transientRetries: Counter
+    let failureRetries: Counter
 
     public init(subscription: EventSubscription, runtime: ServiceRuntime) {
         self.subscription = subscription
@@ -38,10 +39,11 @@ public final class EventConsumerService: Service, Sendable {
         logger = runtime.logger
         handlers = Dictionary(subscription.handlers.map { ($0.type.rawValue, $0) }, uniquingKeysWith: { $1 })
         eventKeys = runtime.eventKeys
-        let dims = [("consumer", subscription.consumerName)]
-        processed = Counter(label: "hpf_events_processed_total", dimensions: dims)
-        duplicates = Counter(label: "hpf_events_duplicate_total", dimensions: dims)
-        deadLettered = Counter(label: "hpf_events_dead_lettered_total", dimensions: dims)
+        let name = subscription.consumerName
+        processed = HPFMetrics.eventsProcessed(consumer: name)
+        duplicates = HPFMetrics.eventsDuplicate(consumer: name)
+        transientRetries = HPFMetrics.handlerRetries(consumer: name, kind: "transient")
+        failureRetries = HPFMetrics.handlerRetries(consumer: name, kind: "failure")
     }
 
     public func run() async throws {
@@ -76,6 +78,10 @@ public final class EventConsumerService: Service, Sendable {
                 try await process(message)
                 try consumer.storeOffset(message)
             }
+            if let last = messages.last, let end = consumer.cachedEndOffset(topic: last.topic, partition: last.partition) {
+                HPFMetrics.consumerLag(consumer: subscription.consumerName, topic: last.topic, partition: last.partition)
+                    .set(Double(max(0, end - last.offset - 1)))
+            }
         }
         // One partition (the common case on a quiet topic) needs no task group.
         if partitions.count == 1, let only = partitions.first { return try await drain(only) }
@@ -93,7 +99,19 @@ public final class EventConsumerService: Service, Sendable {
         let partition: Int32
     }
 
-    public enum Outcome: Sendable { case processed, duplicate, skipped, deadLettered }
+    public enum Outcome: Sendable {
+        case processed, duplicate, skipped, deadLettered
+
+        /// As logs and the redrive route write it.
+        public var name: String {
+            switch self {
+            case .processed: "processed"
+            case .duplicate: "duplicate"
+            case .skipped: "skipped"
+            case .deadLettered: "dead_lettered"
+            }
+        }
+    }
 
     /// Processes one message to a final outcome. Throws only on cancellation.
     @discardableResult
@@ -104,6 +122,24 @@ public final class EventConsumerService: Service, Sendable {
         // not read). A feed with its own check (the partner feed) checks and answers every record.
         let parsed = try? CloudEventCoding.header(from: message.value)
         if subscription.verify == nil, let parsed, EventType(rawValue: parsed.type) != nil, handlers[parsed.type] == nil { return .skipped }
+        // The handling is a span of the writer's trace: the events it writes carry the trace on.
+        let propagation = W3CTracePropagation()
+        let span = propagation.span(continuing: propagation.parent(of: message))
+        let started = ContinuousClock.now
+        let outcome = try await TraceParent.withSpan(span) { try await handle(message, parsed: parsed) }
+        if outcome != .skipped {
+            var metadata: Logger.Metadata = [
+                "consumer": "\(subscription.consumerName)", "event_id": "\(parsed?.id ?? "-")", "type": "\(parsed?.type ?? "-")",
+                "account": "\(message.keyString ?? "-")", "topic": "\(message.topic)", "partition": "\(message.partition)",
+                "offset": "\(message.offset)", "outcome": "\(outcome.name)", "trace_id": "\(span.traceID)",
+            ]
+            metadata["duration_ms"] = "\(RequestLogMiddleware.milliseconds(ContinuousClock.now - started))"
+            logger.log(level: outcome == .deadLettered ? .warning : .info, "event", metadata: metadata)
+        }
+        return outcome
+    }
+
+    private func handle(_ message: KafkaMessage, parsed: CloudEventHeader?) async throws -> Outcome {
         // The writer's signature before anything acts on the record (`EventSignature`).
         if subscription.verifiesWriter, let rejection = eventKeys.rejection(of: message) {
             return try await deadLetter(message, eventID: nil, reason: rejection.reason, detail: rejection.detail)
@@ -127,11 +163,12 @@ public final class EventConsumerService: Service, Sendable {
             return try await deadLetter(message, eventID: nil, reason: .malformedEvent, detail: "\(error)")
         }
         guard EventType(rawValue: header.type) != nil else {
-            return try await deadLetter(message, eventID: header.id, reason: .unknownEventType, detail: "unknown type \(header.type)")
+            return try await deadLetter(message, eventID: header.id, type: header.type, reason: .unknownEventType, detail: "unknown type \(header.type)")
         }
         guard let handler = handlers[header.type] else { return .skipped }
 
         var attempt = 0, failures = 0
+        let started = ContinuousClock.now
         while true {
             try Task.checkCancellation()
             attempt += 1
@@ -141,6 +178,7 @@ public final class EventConsumerService: Service, Sendable {
                     try await handler.handle(message.value, connection)
                     return .processed
                 }
+                HPFMetrics.handlerDuration(consumer: subscription.consumerName, type: header.type).record(ContinuousClock.now - started)
                 if outcome == .duplicate {
                     duplicates.increment()
                     if subscription.deadLetterDuplicates {
@@ -152,12 +190,13 @@ public final class EventConsumerService: Service, Sendable {
                 }
                 return outcome
             } catch let rejection as EventRejection {
-                return try await deadLetter(message, eventID: header.id, reason: rejection.reason, detail: rejection.detail)
+                return try await deadLetter(message, eventID: header.id, type: header.type, reason: rejection.reason, detail: rejection.detail)
             } catch is CancellationError {
                 throw CancellationError()
             } catch where DatabaseErrors.isTransient(error) {
                 // Postgres away (however long): the partition waits and nothing is dead-lettered.
                 logWait("apply", attempt: attempt, error: error)
+                transientRetries.increment()
                 try await Task.sleep(for: Self.backoff(attempt))
             } catch {
                 // An unexpected failure: retry a few times, then keep the event on the
@@ -165,8 +204,10 @@ public final class EventConsumerService: Service, Sendable {
                 failures += 1
                 logger.error("event processing failed", metadata: ["attempt": "\(failures)", "type": "\(header.type)", "error": "\(String(reflecting: error))"])
                 if failures >= 5 {
-                    return try await deadLetter(message, eventID: header.id, reason: .ruleViolation, detail: "processing failed: \(error)")
+                    return try await deadLetter(message, eventID: header.id, type: header.type, reason: .processingFailed,
+                                                detail: "processing failed after \(failures) attempts: \(DatabaseErrors.summary(error))")
                 }
+                failureRetries.increment()
                 try await Task.sleep(for: .milliseconds(200 * failures))
             }
         }
@@ -182,7 +223,8 @@ public final class EventConsumerService: Service, Sendable {
         return false
     }
 
-    private func deadLetter(_ message: KafkaMessage, eventID: String?, reason: DeadLetter.Reason, detail: String) async throws -> Outcome {
+    private func deadLetter(_ message: KafkaMessage, eventID: String?, type: String? = nil, reason: DeadLetter.Reason,
+                            detail: String) async throws -> Outcome {
         let letter = DeadLetter(consumer: subscription.consumerName, reason: reason, detail: String(detail.prefix(2000)),
                                 originalTopic: message.topic, originalPartition: message.partition, originalOffset: message.offset,
                                 originalKey: message.keyString, originalValue: subscription.redact?(message.value) ?? message.value)
@@ -203,13 +245,17 @@ public final class EventConsumerService: Service, Sendable {
                     guard try await self.claim(eventID: inboxID, outcome: "dead_lettered:\(reason.rawValue)", on: connection) else { return false }
                     let event = CloudEvent(source: source, type: EventType.eventDeadLettered.rawValue, subject: key, data: letter)
                     try await Outbox.enqueue(event, topic: Topic.deadLetter.name, aggregateType: "dead_letter", on: connection, logger: logger)
+                    // The record itself is kept for a redrive only where it may be (not a partner's: it can hold an ID number).
+                    let kept = subscription.redact == nil ? message : nil
+                    try await DeadLetterStore.record(.init(id: UUID(uuidString: event.id) ?? UUID(), letter: letter, inboxID: inboxID, eventID: eventID,
+                                                           eventType: type, record: kept), on: connection, logger: logger)
                     try await subscription.answerRefusal?(message, reason, letter.detail, connection)
                     return true
                 }
                 if written {
                     // Logged once the letter is committed, never for one that was not written.
                     logger.warning("event dead-lettered", metadata: ["reason": "\(reason.rawValue)", "detail": "\(letter.detail)", "topic": "\(message.topic)", "offset": "\(message.offset)"])
-                    deadLettered.increment()
+                    HPFMetrics.eventsDeadLettered(consumer: subscription.consumerName, reason: reason.rawValue).increment()
                     signal.notify()
                 }
                 return .deadLettered

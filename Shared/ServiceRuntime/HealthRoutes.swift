@@ -2,7 +2,7 @@ import Hummingbird
 
 /// The routes every service has: `/health` (process alive) and `/ready` (database and broker
 /// reachable and the outbox not behind, else 503) for anyone; `/metrics` (open unless HPF_METRICS_PUBLIC=false); the audit
-/// trail for auditors; the channel-key registry for fund officers.
+/// trail for auditors; the channel-key registry for fund officers; dead letters for operators.
 enum RuntimeRoutes {
     static func add(to routes: Routes, runtime: ServiceRuntime) {
         routes.get("/health", .open) { _, _ in
@@ -23,6 +23,9 @@ enum RuntimeRoutes {
         routes.post("/v1/channels/:channelId/keys", .staff(.fundOfficer), use: channels.register)
         routes.post("/v1/channels/:channelId/keys/:keyId/approval", .staff(.fundOfficer), use: channels.approve)
         routes.delete("/v1/channels/:channelId/keys/:keyId", .staff(.fundOfficer), use: channels.revoke)
+        let deadLetters = DeadLetterRoutes(runtime: runtime)
+        routes.get("/v1/dead-letters", .staff(.systemOperator, .auditor), use: deadLetters.list)
+        routes.post("/v1/dead-letters/:deadLetterId/redrive", .staff(.systemOperator), use: deadLetters.redrive)
     }
 
     /// 200 when the database and the broker answer and the oldest unpublished outbox event is
@@ -31,10 +34,11 @@ enum RuntimeRoutes {
     static func readiness(_ runtime: ServiceRuntime) async throws -> Response {
         async let brokerUp = runtime.producer.isBrokerReachable(timeoutMs: 2_000)
         // One query answers both: the database is up if it tells the outbox's age in time.
-        async let outboxAge = try? withDeadline(seconds: 2) { try await OutboxRelay.oldestUnpublishedAge(runtime.database) }
-        let (broker, age) = await (brokerUp, outboxAge)
-        let db = age != nil
-        if let age { OutboxRelay.lagGauge(runtime.database).record(age) }
+        async let outboxBacklog = try? withDeadline(seconds: 2) { try await OutboxRelay.backlog(runtime.database) }
+        let (broker, backlog) = await (brokerUp, outboxBacklog)
+        let age = backlog?.oldestSeconds
+        let db = backlog != nil
+        if let backlog { OutboxRelay.record(backlog, runtime.database) }
         let outboxBehind = (age ?? 0) > Double(runtime.config.readyOutboxLagSeconds)
         let ready = db && broker && !outboxBehind
         let body = Readiness(status: ready ? "ready" : "not_ready", database: db ? "up" : "down", broker: broker ? "up" : "down",

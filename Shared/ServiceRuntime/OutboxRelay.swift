@@ -2,7 +2,7 @@ import Contracts
 import Foundation
 import Kafka
 import Logging
-import Metrics
+import Prometheus
 import PostgresNIO
 import ServiceLifecycle
 import Synchronization
@@ -32,7 +32,6 @@ public final class OutboxRelay: Service, Sendable {
     let logger: Logger
     let published: Counter
     let failures: Counter
-    let oldestUnpublished: Gauge
     /// The relay's own database session, opened on demand.
     private let session = Mutex<PostgresConnection?>(nil)
     private let lastMeasured = Mutex<ContinuousClock.Instant?>(nil)
@@ -49,9 +48,8 @@ public final class OutboxRelay: Service, Sendable {
         self.gate = gate
         self.batchSize = batchSize
         self.logger = logger
-        published = Counter(label: "hpf_outbox_published_total", dimensions: [("schema", database.schema)])
-        failures = Counter(label: "hpf_outbox_publish_failures_total", dimensions: [("schema", database.schema)])
-        oldestUnpublished = Self.lagGauge(database)
+        published = HPFMetrics.outboxPublished(schema: database.schema)
+        failures = HPFMetrics.outboxPublishFailures(schema: database.schema)
     }
 
     deinit {
@@ -59,9 +57,10 @@ public final class OutboxRelay: Service, Sendable {
         if let open = session.withLock({ $0 }) { Task.detached { try? await open.close() } }
     }
 
-    /// The age of the oldest unpublished row, as a metric (also set by `/ready`).
-    static func lagGauge(_ database: Database) -> Gauge {
-        Gauge(label: "hpf_outbox_oldest_unpublished_seconds", dimensions: [("schema", database.schema)])
+    /// The outbox's backlog and the age of its oldest unpublished row, as metrics (also set by `/ready`).
+    static func record(_ backlog: Backlog, _ database: Database) {
+        HPFMetrics.outboxOldestUnpublished(schema: database.schema).set(backlog.oldestSeconds)
+        HPFMetrics.outboxBacklog(schema: database.schema).set(Double(backlog.records))
     }
 
     /// A round ends within this; its batch stays queued in the producer (`message.timeout.ms`,
@@ -194,7 +193,7 @@ public final class OutboxRelay: Service, Sendable {
                 """, logger: logger)
         }
         try await unlock(connection)
-        published.increment(by: delivered.count)
+        published.increment(by: Int64(delivered.count))
         return delivered.count
     }
 
@@ -241,18 +240,23 @@ public final class OutboxRelay: Service, Sendable {
             last = now
             return true
         }
-        guard due, let seconds = try? await withDeadline(seconds: 5, { [database] in try await Self.oldestUnpublishedAge(database) }) else { return }
-        oldestUnpublished.record(seconds)
+        guard due, let backlog = try? await withDeadline(seconds: 5, { [database] in try await Self.backlog(database) }) else { return }
+        Self.record(backlog, database)
     }
 
-    /// Seconds the oldest unpublished outbox row has waited (0 when none waits).
-    public static func oldestUnpublishedAge(_ database: Database) async throws -> Double {
-        for try await age in try await database.query("""
-            SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(occurred_at)), 0)::float8 FROM outbox WHERE published_at IS NULL
-            """).decode(Double.self) {
-            return age
+    /// What waits in the outbox: how many rows, and how long the oldest has waited (0 when none).
+    public struct Backlog: Sendable {
+        public var records: Int64
+        public var oldestSeconds: Double
+    }
+
+    public static func backlog(_ database: Database) async throws -> Backlog {
+        for try await (age, count) in try await database.query("""
+            SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(occurred_at)), 0)::float8, count(*) FROM outbox WHERE published_at IS NULL
+            """).decode((Double, Int64).self) {
+            return Backlog(records: count, oldestSeconds: age)
         }
-        return 0
+        return Backlog(records: 0, oldestSeconds: 0)
     }
 
     /// Published rows are kept a week for audit and replay, then removed.

@@ -51,9 +51,10 @@ public extension HPFServiceModule {
                                 logger: runtime.logger)
         // Order matters for shutdown: services stop in reverse, so consumers and the relay stop
         // before the producer flushes and the database pool closes.
-        let services: [any Service] = [runtime.database.client, runtime.producer, relay]
-            + Self.subscriptions(runtime: runtime).map { EventConsumerService(subscription: $0, runtime: runtime) }
-            + Self.jobs(runtime: runtime)
+        HPFMetrics.buildInfo(service: descriptor.name, version: SuiteVersion.current).set(to: 1)
+        let consumers = Self.subscriptions(runtime: runtime).map { EventConsumerService(subscription: $0, runtime: runtime) }
+        consumers.forEach(runtime.consumers.register)
+        let services: [any Service] = [runtime.database.client, runtime.producer, relay] + consumers + Self.jobs(runtime: runtime)
         app.addServices(services.map { WatchedService(base: $0, logger: runtime.logger) })
         app.addServices(extraServices)
         app.beforeServerStarts {
@@ -89,7 +90,8 @@ public extension HPFServiceModule {
     /// Every route of the service (the runtime's own first), each behind its access middleware.
     static func routeTable(runtime: ServiceRuntime) -> Routes {
         let router = Router(context: HPFRequestContext.self)
-        router.add(middleware: MetricsMiddleware())
+        router.add(middleware: RequestLogMiddleware(logger: runtime.logger))
+        router.add(middleware: HTTPMetricsMiddleware(service: runtime.descriptor.name))
         router.add(middleware: ProblemMiddleware())
         let routes = Routes(router: router, control: runtime.access)
         RuntimeRoutes.add(to: routes, runtime: runtime)

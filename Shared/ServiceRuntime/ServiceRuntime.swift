@@ -26,6 +26,8 @@ public struct ServiceRuntime: Sendable {
     public let eventSigner: OutboxRelay.Signer
     /// Seals and opens personal data at rest.
     public let personalData: PersonalDataCipher
+    /// The process's event consumers, for the operator's redrive of a dead letter.
+    public let consumers = ConsumerDirectory()
 
     public init(descriptor: ServiceDescriptor, config: ServiceConfig, clock: BusinessClock? = nil,
                 parameters: PolicyParameters = .lianyungang2025) throws {

@@ -51,10 +51,10 @@ paid_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 txn="wx-demo-$RANDOM$RANDOM"
 deposit="{\"accountNumber\":\"$account\",\"amountFen\":50000,\"channel\":\"wechat\",\"channelTxnId\":\"$txn\",\"paidAt\":\"$paid_at\"}"
 show "POST $C/v1/contributions"
-"$hpfctl" call --as channel:wechat --status 1 POST "$C/v1/contributions" "$deposit"
+"$hpfctl" call --as channel:wechat --status POST "$C/v1/contributions" "$deposit"
 
 say "5. WeChat Pay delivers the same notification again: same answer, no second posting"
-"$hpfctl" call --as channel:wechat --status 1 POST "$C/v1/contributions" "$deposit"
+"$hpfctl" call --as channel:wechat --status POST "$C/v1/contributions" "$deposit"
 
 say "6. A 50.00 yuan payment is below the county's minimum (§2): refused with the minimum"
 low="{\"accountNumber\":\"$account\",\"amountFen\":5000,\"channel\":\"alipay\",\"channelTxnId\":\"ali-demo-$RANDOM\",\"paidAt\":\"$paid_at\"}"

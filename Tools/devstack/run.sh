@@ -4,14 +4,23 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/env.sh"
-bash "$here/pg.sh" start
-bash "$here/kafka.sh" start
-"$HPF_ROOT/.build/debug/hpfctl" topics
-echo "starting the services"
-bash "$here/services.sh" start
-bash "$here/channel.sh" start
-bash "$here/partners.sh" start
-bash "$here/demo.sh"
+started=$SECONDS
+# Each step is named and timed; the build is quiet (its errors still show), the total comes last.
+step() {
+  local name="$1" t=$SECONDS
+  shift
+  printf '\033[1;34m[run]\033[0m %s\n' "$name"
+  "$@"
+  printf '\033[1;34m[run]\033[0m %s: %d s\n' "$name" $((SECONDS - t))
+}
+step "setup (system packages, librdkafka, the broker; quick once done)" bash "$here/setup.sh"
+step "build (a cold build takes about 10 min on 2 cores)" swift build -q --package-path "$HPF_ROOT"
+step "postgres" bash "$here/pg.sh" start
+step "broker" bash "$here/kafka.sh" start
+step "topics" "$HPF_ROOT/.build/debug/hpfctl" topics
+step "six services" bash "$here/services.sh" start
+step "payment channel and partner cities" bash -c "bash '$here/channel.sh' start && bash '$here/partners.sh' start"
+step "demo: a worker's journey" bash "$here/demo.sh"
 cat <<MSG
 
 The suite is running (logs in $HPF_STATE/logs):
@@ -23,3 +32,4 @@ The suite is running (logs in $HPF_STATE/logs):
   events: .build/debug/hpfctl events hpf.contribution.events.v1
 Stop it with: make stop
 MSG
+printf '\033[1;34m[run]\033[0m total: %d s\n' $((SECONDS - started))

@@ -16,6 +16,8 @@ bash "$here/kafka.sh" start
 cd "$HPF_ROOT"
 # The published documents first: an invalid OpenAPI or AsyncAPI file fails the run.
 bash "$here/docs.sh"
+# docker/ in step with Package.swift, the dev stack and the docs (no Docker engine needed).
+bash "$here/docs.sh" --deploy
 swift build --build-tests
 swift test --skip-build
 # Then every event the tests made the services publish, against the same documents: they must

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Policy
 import PostgresNIO
@@ -7,13 +8,31 @@ import Subsidy
 /// The annual subsidy job over N lots (four per person, all with an anniversary due inside the
 /// validity window), seeded straight into the subsidy schema as the subsidy role. Run it with
 /// the subsidy service stopped: the job's events stay in the outbox.
-enum AnnualSubsidyBenchmark {
-    static func run(_ options: CommandOptions) async throws {
-        let lots = options.int("lots", 1_000_000)
-        guard let asOf = BusinessDate(options.string("as-of", "2027-01-01")) else { throw CommandError("--as-of takes YYYY-MM-DD") }
+struct AnnualSubsidyBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-annual",
+        abstract: "The annual subsidy job over N lots seeded into the subsidy schema (make bench's Postgres).",
+        discussion: "Seeds straight into the database named by HPF_PG_* (as the subsidy role), so it refuses make run's "
+            + "Postgres (HPF_PG_PORT 55432 or unset); run it with the subsidy service stopped. "
+            + "Prints `annual-subsidy: N lots in T s (R lots/s)`.")
+
+    @Option(help: "Lots to seed (four per person).")
+    var lots: Int = 1_000_000
+
+    @Option(help: ArgumentHelp("The job's business date.", valueName: "yyyy-mm-dd"))
+    var asOf: BusinessDate = BusinessDate("2027-01-01")!
+
+    func validate() throws {
+        try Checks.within(1...100_000_000, lots, "--lots")
+        try Stack.refuseRunStackDatabase("bench-annual")
+    }
+
+    func run() async throws {
+        let lots = self.lots
+        let asOf = self.asOf
         try await BenchSupport.withJobRuntime(SubsidyService.descriptor, asOf: asOf) { runtime in
             print("bench: seeding \(lots) lots for \(lots / 4) persons")
-            try await seed(lots: lots, database: runtime.database)
+            try await Self.seed(lots: lots, database: runtime.database)
             let started = ContinuousClock.now
             let summary = try await AnnualSubsidyJob(runtime: runtime).run(asOf: asOf)
             let elapsed = (ContinuousClock.now - started).seconds

@@ -1,3 +1,4 @@
+import ArgumentParser
 import AsyncHTTPClient
 import Contracts
 import Foundation
@@ -17,40 +18,81 @@ import ServiceRuntime
 /// - payouts: the payout instructions of the day that the simulated channel pays (all but the
 ///   payees ending with its fail suffix), from the channel's own instruction topic, as `hpfctl
 ///   payment-channel` pays them; `--drop PAYOUT` leaves one out.
-enum ChannelStatementCommand {
-    static let usage = "channel-statement deposits|payouts [--channel C] [--date YYYY-MM-DD] [--lost ACCOUNT:FEN] [--drop REF] [--url URL] [--out FILE]"
+struct ChannelStatementCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "channel-statement",
+        abstract: "Play a channel's end of day: write its signed statement from the events, import it, print the report (对账).",
+        discussion: "deposits: the channel's deposits of the day, from the ledger's contribution-received events, imported "
+            + "by the contribution service; payouts: the payout instructions of the day the simulated channel paid (all but "
+            + "the payees ending with --fail-suffix), imported by the withdrawal service. The statement is signed with the "
+            + "channel's development key and imported as a fund officer (development stacks). Exits 1 when the import is refused.")
 
-    static func run(_ options: CommandOptions) async throws {
-        guard let kindText = options.positional.first, let kind = ChannelStatement.Kind(rawValue: kindText) else {
-            throw CommandError("usage: hpfctl \(usage)")
+    enum Kind: String, CaseIterable, ExpressibleByArgument {
+        case deposits, payouts
+    }
+
+    @Argument(help: "deposits or payouts.")
+    var kind: Kind
+
+    @Option(help: ArgumentHelp("The channel: " + PaymentChannel.allCases.map(\.rawValue).joined(separator: ", ")
+                               + " (default: wechat for deposits, bank_card for payouts)."))
+    var channel: String?
+
+    @Option(help: ArgumentHelp("The statement's day (default: today, Asia/Shanghai).", valueName: "yyyy-mm-dd"))
+    var date: BusinessDate?
+
+    @Option(help: ArgumentHelp("deposits: add a deposit the channel collected and never notified.", valueName: "account:fen"))
+    var lost: String?
+
+    @Option(help: ArgumentHelp("Leave out the line with this reference (a channel transaction id, or a payout id).", valueName: "reference"))
+    var drop: String?
+
+    @Option(help: "payouts: the payees whose bank account ends with these digits failed (as payment-channel's --fail-suffix).")
+    var failSuffix: String = "0000"
+
+    @Option(help: "Also write the statement to this file.")
+    var out: String?
+
+    @Option(help: "The service that imports it (default: contribution 8082 for deposits, withdrawal 8084 for payouts).")
+    var url: String?
+
+    func validate() throws {
+        if let channel, PaymentChannel(rawValue: channel) == nil {
+            throw ValidationError("--channel is one of \(PaymentChannel.allCases.map(\.rawValue).joined(separator: ", ")), got '\(channel)'")
         }
-        let channel = options.string("channel", kind == .deposits ? "wechat" : "bank_card")
-        guard PaymentChannel(rawValue: channel) != nil else { throw CommandError("--channel is one of \(PaymentChannel.allCases.map(\.rawValue))") }
-        let date = try options.named["date"].map { text in
-            guard let date = BusinessDate(text) else { throw CommandError("--date is YYYY-MM-DD") }
-            return date
-        } ?? BusinessDate.of(Date())
-        let drop = options.named["drop"]
+        if let lost {
+            guard kind == .deposits else { throw ValidationError("--lost is for deposits statements") }
+            let parts = lost.split(separator: ":")
+            guard parts.count == 2, !parts[0].isEmpty, let amount = Int64(parts[1]), amount > 0 else {
+                throw ValidationError("--lost is ACCOUNT:FEN with a positive amount, got '\(lost)'")
+            }
+        }
+        try Checks.digits(failSuffix, "--fail-suffix")
+    }
+
+    func run() async throws {
+        let channel = self.channel ?? (kind == .deposits ? "wechat" : "bank_card")
+        let date = self.date ?? BusinessDate.of(Date())
         let text: String
         switch kind {
         case .deposits:
-            var rows = try await depositLines(channel: channel, date: date).filter { $0[0] != drop }
-            if let lost = options.named["lost"] {
+            var rows = try await Self.depositLines(channel: channel, date: date).filter { $0[0] != drop }
+            if let lost {
                 let parts = lost.split(separator: ":")
-                guard parts.count == 2, let amount = Int64(parts[1]), amount > 0 else { throw CommandError("--lost is ACCOUNT:FEN") }
-                rows.append(["\(channel)-lost-\(UUID().uuidString.prefix(8).lowercased())", String(parts[0]), String(amount), Instant.format(Date())])
+                rows.append(["\(channel)-lost-\(UUID().uuidString.prefix(8).lowercased())", String(parts[0]),
+                         Int64(parts[1]).map { String($0) } ?? String(parts[1]), Instant.format(Date())])
             }
             text = ChannelStatement.render(channel: channel, kind: .deposits, date: date,
                                            columns: ["channel_txn_id", "account_number", "amount_fen", "paid_at"], rows: rows)
         case .payouts:
-            let rows = try await payoutLines(date: date, failSuffix: options.named["fail-suffix"] ?? "0000").filter { $0[0] != drop }
+            let rows = try await Self.payoutLines(date: date, failSuffix: failSuffix).filter { $0[0] != drop }
             text = ChannelStatement.render(channel: channel, kind: .payouts, date: date,
                                            columns: ["payout_id", "channel_ref", "amount_fen", "paid_at"], rows: rows)
         }
-        if let out = options.named["out"] { try text.write(toFile: out, atomically: true, encoding: .utf8) }
+        if let out { try text.write(toFile: out, atomically: true, encoding: .utf8) }
         print(text, terminator: "")
-        let url = options.string("url", kind == .deposits ? "http://127.0.0.1:8082" : "http://127.0.0.1:8084")
-        let (status, report) = try await submit(text, channel: channel, url: url)
+        let url = self.url ?? Stack.runURL(kind == .deposits ? "contribution" : "withdrawal")
+        let (status, report) = try await Self.submit(text, channel: channel, url: url)
         print(report)
         print("(HTTP \(status))")
         if status >= 400 { throw CommandError("the import was refused") }
@@ -70,21 +112,21 @@ enum ChannelStatementCommand {
     }
 
     static func depositLines(channel: String, date: BusinessDate) async throws -> [[String]] {
-        try await events(on: Topic.contributionEvents.name, type: .contributionReceived, ContributionReceived.self).compactMap { deposit in
+        try await Self.events(on: Topic.contributionEvents.name, type: .contributionReceived, ContributionReceived.self).compactMap { deposit in
             guard deposit.channel?.rawValue == channel, deposit.paidOn == date, let txn = deposit.channelTxnId else { return nil }
             return [txn, deposit.accountNumber, String(deposit.amountFen), deposit.paidAt]
         }
     }
 
     static func payoutLines(date: BusinessDate, failSuffix: String) async throws -> [[String]] {
-        try await events(on: Topic.payoutInstructions.name, type: .payoutInstruction, PayoutRequested.self, keepingTime: true).compactMap { payout, time in
+        try await Self.events(on: Topic.payoutInstructions.name, type: .payoutInstruction, PayoutRequested.self, keepingTime: true).compactMap { payout, time in
             guard BusinessDate.of(time) == date, !payout.payee.bankAccount.hasSuffix(failSuffix) else { return nil }
             return [payout.payoutId, "sim-\(payout.payoutId)", String(payout.amountFen), Instant.format(time)]
         }
     }
 
     static func events<P: Codable & Sendable>(on topic: String, type: EventType, _ payload: P.Type) async throws -> [P] {
-        try await events(on: topic, type: type, payload, keepingTime: true).map(\.0)
+        try await Self.events(on: topic, type: type, payload, keepingTime: true).map(\.0)
     }
 
     /// Every event of `type` on `topic` from the beginning: read until 2 s pass with nothing new
@@ -92,7 +134,7 @@ enum ChannelStatementCommand {
     static func events<P: Codable & Sendable>(on topic: String, type: EventType, _ payload: P.Type, keepingTime: Bool) async throws -> [(P, Date)] {
         var logger = Logger(label: "hpfctl")
         logger.logLevel = .error
-        let consumer = try KafkaConsumer(configuration: .consumer(brokers: CommandOptions.brokers, groupID: "hpfctl.statement.\(UUID().uuidString.prefix(8))",
+        let consumer = try KafkaConsumer(configuration: .consumer(brokers: Environment.brokers, groupID: "hpfctl.statement.\(UUID().uuidString.prefix(8))",
                                                                   clientID: "hpfctl"), topics: [topic], logger: logger)
         var found: [(P, Date)] = []
         let started = Date()

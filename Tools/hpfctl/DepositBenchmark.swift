@@ -1,3 +1,4 @@
+import ArgumentParser
 import AsyncHTTPClient
 import Contracts
 import Foundation
@@ -10,13 +11,42 @@ import Policy
 /// ledger commit, outbox relay to Kafka, consumed and applied by a subscriber (this process
 /// keeps a running balance per account from the events and checks it against the ledger).
 /// The clock runs from the first request to the moment the subscriber has applied the last event.
-enum DepositBenchmark {
-    static func run(_ options: CommandOptions) async throws {
-        let accounts = options.int("accounts", 200)
-        let deposits = options.int("deposits", 10_000)
-        let concurrency = options.int("concurrency", 32)
-        let enrolmentURL = options.string("enrolment-url", "http://127.0.0.1:8081")
-        let ledgerURL = options.string("url", "http://127.0.0.1:8082")
+struct DepositBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-deposits",
+        abstract: "End-to-end deposits per second through a running stack (make bench's by default).",
+        discussion: "HTTP in (contribution), ledger commit, outbox relay to Kafka, consumed and applied by a subscriber in "
+            + "this process; prints `deposits/s: N`. Enrols --accounts people first. Refuses make run's ports (8081-8086).")
+
+    @Option(help: "Accounts to enrol and deposit into.")
+    var accounts: Int = 200
+
+    @Option(help: "Deposits to send.")
+    var deposits: Int = 10_000
+
+    @Option(help: "Concurrent HTTP clients.")
+    var concurrency: Int = 32
+
+    @Option(name: .customLong("url"), help: "The contribution service (the ledger).")
+    var ledgerURL: String = Stack.benchURL("contribution")
+
+    @Option(name: .customLong("enrolment-url"), help: "The enrolment service.")
+    var enrolmentURL: String = Stack.benchURL("enrolment")
+
+    func validate() throws {
+        try Checks.atLeast(1, accounts, "--accounts")
+        try Checks.atLeast(1, deposits, "--deposits")
+        try Checks.within(1...1_024, concurrency, "--concurrency")
+        try Stack.refuseRunStack(ledgerURL, option: "--url")
+        try Stack.refuseRunStack(enrolmentURL, option: "--enrolment-url")
+    }
+
+    func run() async throws {
+        let accounts = self.accounts
+        let deposits = self.deposits
+        let concurrency = self.concurrency
+        let enrolmentURL = self.enrolmentURL
+        let ledgerURL = self.ledgerURL
         let amount: Fen = 20_000
         var logger = Logger(label: "hpfctl.bench")
         logger.logLevel = .error
@@ -29,7 +59,7 @@ enum DepositBenchmark {
         print("bench: waiting for the ledger accounts (account-opened events)")
         for number in numbers {
             var tries = 0
-            while try await get(http, "\(ledgerURL)/v1/accounts/\(number)/balance").0 != 200 {
+            while try await DepositBenchmark.get(http, "\(ledgerURL)/v1/accounts/\(number)/balance").0 != 200 {
                 tries += 1
                 if tries > 600 { throw CommandError("ledger account \(number) did not appear") }
                 try await Task.sleep(for: .milliseconds(50))
@@ -52,7 +82,7 @@ enum DepositBenchmark {
                     while let index = await counter.next(limit: deposits) {
                         let body = #"{"accountNumber":"\#(targets[index % targets.count])","amountFen":\#(amount),"channel":"alipay","channelTxnId":"bench-\#(runID)-\#(index)","paidAt":"\#(Instant.format(Date()))"}"#
                         let began = ContinuousClock.now
-                        let (status, json) = try await post(http, "\(ledgerURL)/v1/contributions", body, as: .channel("alipay"))
+                        let (status, json) = try await DepositBenchmark.post(http, "\(ledgerURL)/v1/contributions", body, as: .channel("alipay"))
                         guard status == 201 else { throw CommandError("deposit refused (\(status)): \(json)") }
                         mine.append((ContinuousClock.now - began).milliseconds)
                     }
@@ -67,7 +97,7 @@ enum DepositBenchmark {
 
         // The subscriber's view must match the ledger to the fen.
         for number in numbers.prefix(5) {
-            let (_, json) = try await get(http, "\(ledgerURL)/v1/accounts/\(number)/balance")
+            let (_, json) = try await DepositBenchmark.get(http, "\(ledgerURL)/v1/accounts/\(number)/balance")
             let ledgerBalance = (json["balanceFen"] as? NSNumber)?.int64Value ?? -1
             guard ledgerBalance == subscriber.balance(of: number) else {
                 throw CommandError("account \(number): ledger \(ledgerBalance) fen, events \(subscriber.balance(of: number)) fen")
@@ -92,25 +122,13 @@ enum DepositBenchmark {
     }
 
     static func post(_ http: HTTPClient, _ url: String, _ body: String, as credential: Credential = .officer) async throws -> (Int, [String: Any]) {
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "content-type", value: "application/json")
-        credential.sign(&request, body: body)
-        request.body = .bytes(ByteBuffer(string: body))
-        return try await execute(http, request)
+        let answer = try await HTTPExchange.send("POST", url, body: body, as: credential, limit: 1 << 20, http: http)
+        return (answer.status, answer.json)
     }
 
     static func get(_ http: HTTPClient, _ url: String, as credential: Credential = .officer) async throws -> (Int, [String: Any]) {
-        var request = HTTPClientRequest(url: url)
-        credential.sign(&request, body: "")
-        return try await execute(http, request)
-    }
-
-    static func execute(_ http: HTTPClient, _ request: HTTPClientRequest) async throws -> (Int, [String: Any]) {
-        let response = try await http.execute(request, timeout: .seconds(30))
-        let body = try await response.body.collect(upTo: 1 << 20)
-        let json = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] ?? [:]
-        return (Int(response.status.code), json)
+        let answer = try await HTTPExchange.send("GET", url, as: credential, limit: 1 << 20, http: http)
+        return (answer.status, answer.json)
     }
 
     actor Counter {
@@ -141,7 +159,7 @@ enum DepositBenchmark {
 
         func run() async throws {
             let consumer = try KafkaConsumer(
-                configuration: .consumer(brokers: CommandOptions.brokers, groupID: "hpfctl.bench.\(UUID().uuidString.prefix(8))", clientID: "hpfctl-bench")
+                configuration: .consumer(brokers: Environment.brokers, groupID: "hpfctl.bench.\(UUID().uuidString.prefix(8))", clientID: "hpfctl-bench")
                     .with("auto.offset.reset", "latest"),
                 topics: [Topic.contributionEvents.name], logger: logger)
             var seen = 0

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Contracts
 import Foundation
 import Kafka
@@ -7,11 +8,23 @@ import ServiceRuntime
 /// `hpfctl bench-event-signing [--events N]`: what signing every published event and verifying
 /// every consumed one costs, on a typical event (a contribution received), one core.
 /// Prints `event-signing: sign X µs verify Y µs per event (N events)`.
-enum EventSigningBenchmark {
+struct EventSigningBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-event-signing",
+        abstract: "Signing and verifying N events (Ed25519): µs per event, in this process.",
+        discussion: "Prints `event-signing: sign X µs verify Y µs per event (N events of B bytes)`.")
+
     struct Failure: Error, CustomStringConvertible { let description: String }
 
-    static func run(_ options: CommandOptions) throws {
-        let count = options.int("events", 20_000)
+    @Option(help: "Events to sign and verify.")
+    var events: Int = 20_000
+
+    func validate() throws {
+        try Checks.within(1...10_000_000, events, "--events")
+    }
+
+    func run() throws {
+        let count = events
         let topic = Topic.contributionEvents.name
         let event = CloudEvent(source: "/hpf/contribution", type: EventType.contributionReceived.rawValue, subject: "3207000000000001",
                                data: ContributionReceived(contributionId: UUID().uuidString, accountNumber: "3207000000000001", amountFen: 50_000,

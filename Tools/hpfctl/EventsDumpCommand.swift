@@ -1,3 +1,4 @@
+import ArgumentParser
 import Contracts
 import Crypto
 import Foundation
@@ -11,11 +12,29 @@ import ServiceRuntime
 /// documents (`make test` does, after the tests). Only records whose signature verifies with the
 /// writer's development key are kept: tests also put forged and malformed records on the topics,
 /// on purpose, and those are not the suite's events. Development stacks only.
-enum EventsDumpCommand {
-    static func run(_ options: CommandOptions) async throws {
-        guard let dir = options.named["dir"] else { throw CommandError("events-dump needs --dir DIR") }
+struct EventsDumpCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "events-dump",
+        abstract: "Every event the suite published, one DIR/<topic>.jsonl per topic (development stacks).",
+        discussion: "Each internal topic and each partner's outbound topic; only the records whose signature verifies "
+            + "with the writer's development key (tests also put forged records on the topics, on purpose). "
+            + "Reads until nothing has come for --idle-seconds, and for at least 15 s.")
+
+    @Option(help: "The folder for the <topic>.jsonl files (created if need be).")
+    var dir: String
+
+    @Option(help: "Stop once nothing has come for this many seconds.")
+    var idleSeconds: Int = 5
+
+    func validate() throws {
+        guard !dir.isEmpty else { throw ValidationError("--dir is empty") }
+        try Checks.within(1...3_600, idleSeconds, "--idle-seconds")
+    }
+
+    func run() async throws {
+        let dir = self.dir
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let idle = Double(options.int("idle-seconds", 5))
+        let idle = Double(idleSeconds)
         var logger = Logger(label: "hpfctl")
         logger.logLevel = .error
         let ours = PolicyParameters.lianyungang2025.cityCode.value
@@ -25,7 +44,7 @@ enum EventsDumpCommand {
         let keyring = EventKeyring(entries: EventKeyring.development)
         let partnerKey = PartnerSignature.developmentKey(city: ours).publicKey
         // One consumer for every topic: the group join (a few seconds) happens once.
-        let consumer = try KafkaConsumer(configuration: .consumer(brokers: CommandOptions.brokers, groupID: "hpfctl.dump.\(UUID().uuidString.prefix(8))",
+        let consumer = try KafkaConsumer(configuration: .consumer(brokers: Environment.brokers, groupID: "hpfctl.dump.\(UUID().uuidString.prefix(8))",
                                                                   clientID: "hpfctl"), topics: topics, logger: logger)
         var lines: [String: [String]] = [:]
         var skipped: [String: Int] = [:]
@@ -37,7 +56,7 @@ enum EventsDumpCommand {
             if !messages.isEmpty { last = Date() }
             for message in messages {
                 let genuine = Topic.partnerCity(outboundTopic: message.topic) != nil
-                    ? signedByUs(message, key: partnerKey) : keyring.rejection(of: message) == nil
+                    ? Self.signedByUs(message, key: partnerKey) : keyring.rejection(of: message) == nil
                 if genuine {
                     lines[message.topic, default: []].append(String(decoding: message.value, as: UTF8.self))
                 } else {

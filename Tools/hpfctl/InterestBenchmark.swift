@@ -1,3 +1,4 @@
+import ArgumentParser
 import Contribution
 import Foundation
 import Policy
@@ -9,15 +10,33 @@ import ServiceRuntime
 /// postings), so each carries the running sum of a year of end-of-day balances, exactly what the
 /// ledger keeps. Seeded straight into the contribution schema as the contribution role; run it
 /// with the contribution service stopped (the job's events stay in the outbox).
-enum InterestBenchmark {
-    static func run(_ options: CommandOptions) async throws {
-        let accounts = options.int("accounts", 1_000_000)
-        guard let asOf = BusinessDate(options.string("as-of", "2026-07-01")) else { throw CommandError("--as-of takes YYYY-MM-DD") }
+struct InterestBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-interest",
+        abstract: "The annual interest settlement over N accounts seeded into the contribution schema (make bench's Postgres).",
+        discussion: "Seeds straight into the database named by HPF_PG_* (as the contribution role), so it refuses make "
+            + "run's Postgres (HPF_PG_PORT 55432 or unset); run it with the contribution service stopped. "
+            + "Prints `interest-settlement: N accounts in T s (R accounts/s)`.")
+
+    @Option(help: "Accounts to seed, each with a year of history.")
+    var accounts: Int = 1_000_000
+
+    @Option(help: ArgumentHelp("The job's business date (the settlement is the last 30 June before it).", valueName: "yyyy-mm-dd"))
+    var asOf: BusinessDate = BusinessDate("2026-07-01")!
+
+    func validate() throws {
+        try Checks.within(1...100_000_000, accounts, "--accounts")
+        try Stack.refuseRunStackDatabase("bench-interest")
+    }
+
+    func run() async throws {
+        let accounts = self.accounts
+        let asOf = self.asOf
         try await BenchSupport.withJobRuntime(ContributionService.descriptor, asOf: asOf) { runtime in
             let settlementDay = DepositInterest.lastSettlementDay(before: asOf, parameters: runtime.parameters)
             let yearStart = DepositInterest.lastSettlementDay(before: settlementDay, parameters: runtime.parameters).adding(days: 1)
             print("bench: seeding \(accounts) accounts with a year of history from \(yearStart)")
-            try await seed(accounts: accounts, yearStart: yearStart, parameters: runtime.parameters, database: runtime.database)
+            try await Self.seed(accounts: accounts, yearStart: yearStart, parameters: runtime.parameters, database: runtime.database)
             let started = ContinuousClock.now
             let summary = try await InterestSettlementJob(runtime: runtime).run(asOf: asOf)
             let elapsed = (ContinuousClock.now - started).seconds

@@ -1,3 +1,4 @@
+import ArgumentParser
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -8,14 +9,56 @@ import Policy
 /// latency). Applicants have 2 years of history (imported), so every request runs the whole
 /// assessment; an applicant's later requests are refused with `outstanding_hpf_loan` after the
 /// same work. Prints `loan-decision: R req/s p50 X ms p99 Y ms`.
-enum LoanBenchmark {
-    static func run(_ options: CommandOptions) async throws {
-        let rate = options.int("rate", 200)
-        let seconds = options.int("seconds", 20)
-        let accounts = options.int("accounts", 200)
-        let enrolmentURL = options.string("enrolment-url", "http://127.0.0.1:8081")
-        let ledgerURL = options.string("ledger-url", "http://127.0.0.1:8082")
-        let loanURL = options.string("url", "http://127.0.0.1:8085")
+struct LoanBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-loans",
+        abstract: "One-thing loan decisions at a fixed request rate: p50 and p99 latency (make bench's stack by default).",
+        discussion: "Prints `loan-decision: R req/s p50 X ms p99 Y ms`; with --seed-accounts once per population of "
+            + "participants seeded into the loan read model (straight into the database: refused on make run's "
+            + "Postgres), with --saturation the highest rate of the ladder still answered with p99 under 50 ms. "
+            + "Refuses make run's ports (8081-8086).")
+
+    @Option(help: "Applications per second.")
+    var rate: Int = 200
+
+    @Option(help: "Seconds at the rate (after a 1 s warm-up).")
+    var seconds: Int = 20
+
+    @Option(help: "Applicants to enrol (each with 24 months of imported history).")
+    var accounts: Int = 200
+
+    @Option(help: ArgumentHelp("Populations of other participants to seed into the loan read model, one measurement each.", valueName: "n,n,..."))
+    var seedAccounts: IntList?
+
+    @Option(help: ArgumentHelp("A ladder of rates for the saturation point (p99 under 50 ms).", valueName: "rate,rate,..."))
+    var saturation: IntList?
+
+    @Option(name: .customLong("url"), help: "The loan service.")
+    var loanURL: String = Stack.benchURL("loan")
+
+    @Option(name: .customLong("enrolment-url"), help: "The enrolment service.")
+    var enrolmentURL: String = Stack.benchURL("enrolment")
+
+    @Option(name: .customLong("ledger-url"), help: "The contribution service (the ledger).")
+    var ledgerURL: String = Stack.benchURL("contribution")
+
+    func validate() throws {
+        try Checks.within(1...100_000, rate, "--rate")
+        try Checks.within(1...86_400, seconds, "--seconds")
+        try Checks.atLeast(1, accounts, "--accounts")
+        try Stack.refuseRunStack(loanURL, option: "--url")
+        try Stack.refuseRunStack(enrolmentURL, option: "--enrolment-url")
+        try Stack.refuseRunStack(ledgerURL, option: "--ledger-url")
+        if seedAccounts != nil { try Stack.refuseRunStackDatabase("bench-loans --seed-accounts") }
+    }
+
+    func run() async throws {
+        let rate = self.rate
+        let seconds = self.seconds
+        let accounts = self.accounts
+        let enrolmentURL = self.enrolmentURL
+        let ledgerURL = self.ledgerURL
+        let loanURL = self.loanURL
         let http = HTTPClient(eventLoopGroupProvider: .singleton,
                               configuration: .init(timeout: .init(connect: .seconds(120), read: .seconds(120)),
                                                    connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)))
@@ -43,23 +86,23 @@ enum LoanBenchmark {
 
         // §19 at city scale: the same rate with N other participants in the loan service's read
         // model (and so in its pool), to show what a decision costs no longer grows with them.
-        let populations = options.string("seed-accounts", "").split(separator: ",").compactMap { Int($0) }
+        let populations = seedAccounts?.values ?? []
         if populations.isEmpty {
-            let figures = try await measure(rate: rate, seconds: seconds, numbers: numbers, loanURL: loanURL, http: http)
+            let figures = try await Self.measure(rate: rate, seconds: seconds, numbers: numbers, loanURL: loanURL, http: http)
             print(String(format: "loan-decision: %d req/s p50 %.1f ms p99 %.1f ms", rate, figures.p50, figures.p99))
         }
         let seeding = populations.isEmpty ? nil : try SeededParticipants()
         for population in populations {
             try await seeding?.seed(population)
-            let figures = try await measure(rate: rate, seconds: seconds, numbers: numbers, loanURL: loanURL, http: http)
+            let figures = try await Self.measure(rate: rate, seconds: seconds, numbers: numbers, loanURL: loanURL, http: http)
             print(String(format: "loan-decision: %d req/s p50 %.1f ms p99 %.1f ms with %d accounts", rate, figures.p50, figures.p99, population))
         }
         // The saturation point: the highest of a ladder of rates still answered with p99 under 50 ms.
-        let ladder = options.string("saturation", "").split(separator: ",").compactMap { Int($0) }
+        let ladder = saturation?.values ?? []
         if !ladder.isEmpty {
             var best: (rate: Int, p99: Double)?
             for step in ladder {
-                let figures = try await measure(rate: step, seconds: max(seconds / 2, 5), numbers: numbers, loanURL: loanURL, http: http)
+                let figures = try await Self.measure(rate: step, seconds: max(seconds / 2, 5), numbers: numbers, loanURL: loanURL, http: http)
                 print(String(format: "bench: %d req/s p50 %.1f ms p99 %.1f ms", step, figures.p50, figures.p99))
                 guard figures.p99 < 50 else { break }
                 best = (step, figures.p99)
@@ -78,11 +121,11 @@ enum LoanBenchmark {
     /// One warm-up second at the rate (not counted: the services open their database connections
     /// on the first burst), then `seconds` at the rate; latency percentiles in ms.
     static func measure(rate: Int, seconds: Int, numbers: [String], loanURL: String, http: HTTPClient) async throws -> (p50: Double, p99: Double) {
-        _ = try await send(rate, rate: rate, to: numbers, loanURL: loanURL, http: http)
+        _ = try await Self.send(rate, rate: rate, to: numbers, loanURL: loanURL, http: http)
         let total = rate * seconds
         print("bench: \(total) applications at \(rate) req/s (after a 1 s warm-up)")
         let start = ContinuousClock.now
-        let latencies = try await send(total, rate: rate, to: numbers, loanURL: loanURL, http: http)
+        let latencies = try await Self.send(total, rate: rate, to: numbers, loanURL: loanURL, http: http)
         let achieved = Double(total) / (ContinuousClock.now - start).seconds
         let sorted = latencies.sorted()
         let failed = latencies.filter { $0 == .infinity }.count

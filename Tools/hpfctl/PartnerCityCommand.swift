@@ -1,3 +1,4 @@
+import ArgumentParser
 import AsyncHTTPClient
 import Contracts
 import Crypto
@@ -11,40 +12,96 @@ import ServiceRuntime
 /// `hpfctl partner-city`: plays border-region partner cities against the running regional-sync
 /// service (§17) with their development keys.
 ///
-///     hpfctl partner-city [--cities 320300,321300] [--url URL]    answer our letters, confirm our data (until interrupted)
+///     hpfctl partner-city [play] [--cities 320300,321300] [--url URL]   answer our letters, confirm our data (until interrupted)
 ///     hpfctl partner-city apply --city 321300 --id-number ID --name NAME [--account OURS] [--url URL]
 ///                                                                  a partner's contact letter: ask us to transfer an account out
-enum PartnerCityCommand {
-    static func run(_ options: CommandOptions) async throws {
-        let url = options.string("url", "http://127.0.0.1:8086")
-        let http = HTTPClient.shared
-        var logger = Logger(label: "hpfctl.partner-city")
-        logger.logLevel = .warning
-        if options.positional.first == "apply" { return try await apply(options, url: url, http: http, logger: logger) }
-        let cities = options.string("cities", "320300,321300").split(separator: ",").map { PartnerCitySimulator.City.development(String($0)) }
-        for city in cities { try await register(city, url: url, http: http) }
-        let ours = try await ourKeys(url: url, http: http)
-        let simulator = try PartnerCitySimulator(cities: cities, brokers: CommandOptions.brokers, ourKeys: ours.signing,
-                                                 ourRecipientKey: ours.encryption, bank: bank(url: url, http: http), verbose: true, logger: logger)
-        print("partner-city: playing \(cities.map(\.code).joined(separator: ", ")) against \(url)")
-        try await simulator.run(group: "hpfctl.partner-city")
+struct PartnerCityCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "partner-city",
+        abstract: "Play border-region partner cities with their development keys (development stacks).",
+        discussion: "Without a subcommand: play (answer our contact letters, confirm our transfer-out data, play the "
+            + "banks between the centres) until interrupted.",
+        subcommands: [Play.self, Apply.self],
+        defaultSubcommand: Play.self)
+
+    struct Play: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "play",
+            abstract: "Answer our contact letters and confirm our transfer-out data, until interrupted.")
+
+        @Option(help: ArgumentHelp("The partner cities to play, comma-separated city codes.", valueName: "code,code,..."))
+        var cities: String = "320300,321300"
+
+        @Option(help: "The regional-sync service.")
+        var url: String = Stack.runURL("regional-sync")
+
+        func validate() throws {
+            let codes = cities.split(separator: ",", omittingEmptySubsequences: false)
+            guard !codes.isEmpty, codes.allSatisfy({ $0.count == 6 && $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }) else {
+                throw ValidationError("--cities takes 6-digit city codes separated by commas, got '\(cities)'")
+            }
+        }
+
+        func run() async throws {
+            let http = HTTPClient.shared
+            var logger = Logger(label: "hpfctl.partner-city")
+            logger.logLevel = .warning
+            let cities = self.cities.split(separator: ",").map { PartnerCitySimulator.City.development(String($0)) }
+            for city in cities { try await PartnerCityCommand.register(city, url: url, http: http) }
+            let ours = try await PartnerCityCommand.ourKeys(url: url, http: http)
+            let simulator = try PartnerCitySimulator(cities: cities, brokers: Environment.brokers, ourKeys: ours.signing,
+                                                     ourRecipientKey: ours.encryption, bank: PartnerCityCommand.bank(url: url, http: http),
+                                                     verbose: true, logger: logger)
+            print("partner-city: playing \(cities.map(\.code).joined(separator: ", ")) against \(url)")
+            fflush(nil) // stdout is a log file under make run
+            try await simulator.run(group: "hpfctl.partner-city")
+        }
     }
 
-    static func apply(_ options: CommandOptions, url: String, http: HTTPClient, logger: Logger) async throws {
-        guard let code = options.named["city"], let id = options.named["id-number"] else {
-            throw CommandError("apply needs --city CODE and --id-number ID")
+    struct Apply: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "apply",
+            abstract: "A partner city's contact letter: ask us to transfer an account out; prints the letter number.")
+
+        @Option(help: "The partner city's code, e.g. 321300 (Suqian).")
+        var city: String
+
+        @Option(help: "The applicant's resident ID number.")
+        var idNumber: String
+
+        @Option(help: "The applicant's name.")
+        var name: String = "申请人"
+
+        @Option(help: "Our account number, when the partner knows it.")
+        var account: String?
+
+        @Option(help: "The regional-sync service.")
+        var url: String = Stack.runURL("regional-sync")
+
+        func validate() throws {
+            guard city.count == 6, city.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+                throw ValidationError("--city takes a 6-digit city code, got '\(city)'")
+            }
+            guard !idNumber.isEmpty else { throw ValidationError("--id-number is empty") }
         }
-        let city = PartnerCitySimulator.City.development(code)
-        try await register(city, url: url, http: http)
-        let simulator = try PartnerCitySimulator(cities: [city], brokers: CommandOptions.brokers, ourKeys: [:],
-                                                 ourRecipientKey: try await ourKeys(url: url, http: http).encryption, logger: logger)
-        let today = BusinessDate.of(Date())
-        let letter = try await simulator.applyForTransferOut(
-            from: city, name: options.string("name", "申请人"), idNumber: id, ourAccountNumber: options.named["account"],
-            theirAccountNumber: code + String(format: "%010d", Int.random(in: 0..<1_000_000_000)), on: today,
-            sequence: Int.random(in: 1...999_999))
-        await simulator.close()
-        print(letter)
+
+        func run() async throws {
+            let http = HTTPClient.shared
+            var logger = Logger(label: "hpfctl.partner-city")
+            logger.logLevel = .warning
+            let partner = PartnerCitySimulator.City.development(city)
+            try await PartnerCityCommand.register(partner, url: url, http: http)
+            let simulator = try PartnerCitySimulator(cities: [partner], brokers: Environment.brokers, ourKeys: [:],
+                                                     ourRecipientKey: try await PartnerCityCommand.ourKeys(url: url, http: http).encryption,
+                                                     logger: logger)
+            let today = BusinessDate.of(Date())
+            let letter = try await simulator.applyForTransferOut(
+                from: partner, name: name, idNumber: idNumber, ourAccountNumber: account,
+                theirAccountNumber: city + String(format: "%010d", Int.random(in: 0..<1_000_000_000)), on: today,
+                sequence: Int.random(in: 1...999_999))
+            await simulator.close()
+            print(letter)
+        }
     }
 
     /// Registers the city's development keys (signing and encryption) with the regional-sync service (idempotent).

@@ -36,7 +36,7 @@ final class PaymentChannelSimulator: @unchecked Sendable {
 
     /// Confirms payouts until `until` returns true (checked after each poll), or for ever.
     func run(fromLatest: Bool = false, verbose: Bool = false, until: @Sendable () -> Bool = { false }) async throws {
-        var configuration = KafkaConfiguration.consumer(brokers: CommandOptions.brokers, groupID: "hpfctl.payment-channel.\(fromLatest ? UUID().uuidString.prefix(8) : "sim")",
+        var configuration = KafkaConfiguration.consumer(brokers: Environment.brokers, groupID: "hpfctl.payment-channel.\(fromLatest ? UUID().uuidString.prefix(8) : "sim")",
                                                         clientID: "hpfctl-payment-channel")
         if fromLatest { configuration = configuration.with("auto.offset.reset", "latest") }
         let consumer = try KafkaConsumer(configuration: configuration, topics: [Topic.payoutInstructions.name], logger: logger)
@@ -67,7 +67,10 @@ final class PaymentChannelSimulator: @unchecked Sendable {
     private func confirm(_ payout: PayoutRequested, verbose: Bool) async throws {
         let fails = failSuffix.map { payout.payee.bankAccount.hasSuffix($0) } ?? false
         if !fails, let silentSuffix, payout.payee.bankAccount.hasSuffix(silentSuffix) {
-            if verbose { print("payment-channel: \(payout.withdrawalId) paid \(payout.amountFen) fen; the confirmation is lost") }
+            if verbose {
+                print("payment-channel: \(payout.withdrawalId) paid \(payout.amountFen) fen; the confirmation is lost")
+                fflush(nil) // the log file (stdout redirected) shows each line as it happens
+            }
             return
         }
         let body = fails ? #"{"outcome":"failed","channelRef":"sim-\#(payout.payoutId)","failureCode":"payee_account_closed"}"#
@@ -87,6 +90,7 @@ final class PaymentChannelSimulator: @unchecked Sendable {
                     if !fails { lock.withLock { confirmed[payout.withdrawalId] = ContinuousClock.now } }
                     if verbose {
                         print("payment-channel: \(payout.withdrawalId) \(fails ? "failed (payee_account_closed)" : "paid") \(payout.amountFen) fen to \(payout.payee.name)")
+                        fflush(nil)
                     }
                     return
                 }
@@ -96,19 +100,5 @@ final class PaymentChannelSimulator: @unchecked Sendable {
             }
             try await Task.sleep(for: .milliseconds(200 * attempt))
         }
-    }
-
-    /// `hpfctl payment-channel [--url URL] [--fail-suffix DIGITS] [--silent-suffix DIGITS]`: runs until interrupted.
-    static func run(_ options: CommandOptions) async throws {
-        var logger = Logger(label: "hpfctl.payment-channel")
-        logger.logLevel = .warning
-        let http = HTTPClient(eventLoopGroupProvider: .singleton)
-        let simulator = PaymentChannelSimulator(
-            withdrawalURL: options.string("url", "http://127.0.0.1:8084"),
-            channel: options.string("channel", "bank_card"),
-            failSuffix: options.named["fail-suffix"] ?? "0000", silentSuffix: options.named["silent-suffix"] ?? "7777", http: http, logger: logger)
-        print("payment-channel: confirming payouts for \(simulator.withdrawalURL) (accounts ending \(simulator.failSuffix ?? "-") fail, "
-              + "ending \(simulator.silentSuffix ?? "-") are paid without a confirmation)")
-        try await simulator.run(verbose: true)
     }
 }

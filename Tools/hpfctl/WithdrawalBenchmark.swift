@@ -1,3 +1,4 @@
+import ArgumentParser
 import AsyncHTTPClient
 import Contracts
 import Foundation
@@ -8,14 +9,47 @@ import Policy
 /// `withdrawal-requested` -> the ledger debits -> `debit-posted` -> payout instruction -> the
 /// payment channel (simulated in this process, confirming at once) -> paid. The clock runs from
 /// the first request to the last confirmation that found its withdrawal paid.
-enum WithdrawalBenchmark {
-    static func run(_ options: CommandOptions) async throws {
-        let accounts = options.int("accounts", 100)
-        let withdrawals = options.int("withdrawals", 2_000)
-        let concurrency = options.int("concurrency", 16)
-        let enrolmentURL = options.string("enrolment-url", "http://127.0.0.1:8081")
-        let ledgerURL = options.string("ledger-url", "http://127.0.0.1:8082")
-        let withdrawalURL = options.string("url", "http://127.0.0.1:8084")
+struct WithdrawalBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-withdrawals",
+        abstract: "End-to-end withdrawals per second, request to paid (make bench's stack by default).",
+        discussion: "HTTP in (withdrawal), the ledger's debit, the payout instruction, the payment channel simulated in this "
+            + "process; prints `withdrawals/s: N`. Enrols and funds --accounts people first. Refuses make run's ports (8081-8086).")
+
+    @Option(help: "Accounts to enrol, fund and withdraw from.")
+    var accounts: Int = 100
+
+    @Option(help: "Withdrawals to send.")
+    var withdrawals: Int = 2_000
+
+    @Option(help: "Concurrent HTTP clients.")
+    var concurrency: Int = 16
+
+    @Option(name: .customLong("url"), help: "The withdrawal service.")
+    var withdrawalURL: String = Stack.benchURL("withdrawal")
+
+    @Option(name: .customLong("enrolment-url"), help: "The enrolment service.")
+    var enrolmentURL: String = Stack.benchURL("enrolment")
+
+    @Option(name: .customLong("ledger-url"), help: "The contribution service (the ledger).")
+    var ledgerURL: String = Stack.benchURL("contribution")
+
+    func validate() throws {
+        try Checks.atLeast(1, accounts, "--accounts")
+        try Checks.atLeast(1, withdrawals, "--withdrawals")
+        try Checks.within(1...1_024, concurrency, "--concurrency")
+        try Stack.refuseRunStack(withdrawalURL, option: "--url")
+        try Stack.refuseRunStack(enrolmentURL, option: "--enrolment-url")
+        try Stack.refuseRunStack(ledgerURL, option: "--ledger-url")
+    }
+
+    func run() async throws {
+        let accounts = self.accounts
+        let withdrawals = self.withdrawals
+        let concurrency = self.concurrency
+        let enrolmentURL = self.enrolmentURL
+        let ledgerURL = self.ledgerURL
+        let withdrawalURL = self.withdrawalURL
         let amount: Fen = 10_000
         var logger = Logger(label: "hpfctl.bench")
         logger.logLevel = .error
@@ -27,8 +61,8 @@ enum WithdrawalBenchmark {
         let perAccount = Fen((withdrawals + accounts - 1) / accounts)
         let runID = UUID().uuidString.prefix(8)
         for number in numbers {
-            try await waitFor("\(ledgerURL)/v1/accounts/\(number)/balance", http)
-            try await waitFor("\(withdrawalURL)/v1/accounts/\(number)/withdrawals", http)
+            try await Self.waitFor("\(ledgerURL)/v1/accounts/\(number)/balance", http)
+            try await Self.waitFor("\(withdrawalURL)/v1/accounts/\(number)/withdrawals", http)
             let deposit = #"{"accountNumber":"\#(number)","amountFen":\#(perAccount * amount),"channel":"bank_card","channelTxnId":"wbench-\#(runID)-\#(number)","paidAt":"\#(Instant.format(Date()))"}"#
             let (status, json) = try await DepositBenchmark.post(http, "\(ledgerURL)/v1/contributions", deposit, as: .channel("alipay"))
             guard status == 201 else { throw CommandError("deposit refused (\(status)): \(json)") }

@@ -142,7 +142,7 @@ struct PartnerFeed: Sendable {
         // Echo only what identifies the message, bounded: never the refused payload itself.
         func bounded(_ text: String?, _ limit: Int) -> String? { text.map { String($0.prefix(limit)) } }
         // Our own failures stay ours: the partner hears that the message could not be processed, not why inside.
-        let told = detail.hasPrefix("processing failed") || detail.hasPrefix("verification_failed") ? "the message could not be processed" : detail
+        let told = reason == .processingFailed || detail.hasPrefix("verification_failed") ? "the message could not be processed" : detail
         let refused = MessageRefused(messageId: bounded(header.id, 100), messageType: bounded(header.type, 100), letterNumber: bounded(letter, 40),
                                      toCity: city, fromCity: ourCity, code: code, detail: String(told.prefix(500)))
         let event = CloudEvent(source: PartnerMessage.source(city: ourCity), type: EventType.messageRefused.rawValue,

@@ -31,18 +31,19 @@ public struct Access: Sendable, CustomStringConvertible {
     public static let open = Access(isOpen: true)
     /// Staff with one of `roles`.
     public static func staff(_ roles: StaffRole...) -> Access { Access(staff: Set(roles)) }
-    /// Every staff role (reads that any officer or auditor may make).
-    public static let anyStaff = Access(staff: Set(StaffRole.allCases))
+    /// Every case-working role (reads that any officer or auditor may make); not the system
+    /// operator, who has no business with people's accounts.
+    public static let anyStaff = Access(staff: StaffRole.caseworkers)
     /// The account's holder, or staff with one of `roles` (acting on the holder's behalf, recorded).
     public static func holder(orStaff roles: StaffRole...) -> Access { Access(citizens: .ownAccounts, staff: Set(roles)) }
     /// Reads of an account: its holder or any staff role.
-    public static let holderOrAnyStaff = Access(citizens: .ownAccounts, staff: Set(StaffRole.allCases))
+    public static let holderOrAnyStaff = Access(citizens: .ownAccounts, staff: StaffRole.caseworkers)
     /// Any citizen acting for themselves, or staff with one of `roles`.
     public static func citizen(orStaff roles: StaffRole...) -> Access { Access(citizens: .themselves, staff: Set(roles)) }
     /// A signed request from a channel of one of `kinds`.
     public static func channel(_ kinds: ChannelKind...) -> Access { Access(channels: Set(kinds)) }
     /// Any verified caller at all.
-    public static let anyCaller = Access(citizens: .themselves, staff: Set(StaffRole.allCases), channels: Set(ChannelKind.allCases))
+    public static let anyCaller = Access(citizens: .themselves, staff: StaffRole.caseworkers, channels: Set(ChannelKind.allCases))
 
     /// Adds channels of `kinds` to a route's callers (a loan repayment: the holder, or the bank's feed).
     public func orChannel(_ kinds: ChannelKind...) -> Access {
@@ -73,7 +74,7 @@ public struct Access: Sendable, CustomStringConvertible {
         case .ownAccounts: parts.append("holder")
         case .themselves: parts.append("citizen")
         }
-        if staff == Set(StaffRole.allCases) { parts.append("any staff") } else if !staff.isEmpty {
+        if staff == StaffRole.caseworkers { parts.append("any staff") } else if !staff.isEmpty {
             parts.append("staff(" + staff.map(\.rawValue).sorted().joined(separator: ",") + ")")
         }
         if !channels.isEmpty { parts.append("channel(" + channels.map(\.rawValue).sorted().joined(separator: ",") + ")") }

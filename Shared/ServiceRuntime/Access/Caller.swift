@@ -10,6 +10,12 @@ public enum StaffRole: String, Sendable, CaseIterable, Codable, Hashable {
     case fundOfficer = "fund_officer"
     /// Reads everything, changes nothing; reads the audit trail (稽核).
     case auditor
+    /// Runs the system (运维): dead letters and their redrive, read-model rebuilds. Sees event
+    /// positions and reasons, not people.
+    case systemOperator = "operator"
+
+    /// The roles that work with people's cases (officers and auditors).
+    public static let caseworkers: Set<StaffRole> = [.enrolmentOfficer, .fundOfficer, .auditor]
 }
 
 /// The kinds of machine callers that sign their requests instead of sending a bearer token.

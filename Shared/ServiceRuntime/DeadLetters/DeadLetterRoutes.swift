@@ -1,0 +1,108 @@
+import Contracts
+import Foundation
+import Hummingbird
+import Kafka
+import PostgresNIO
+
+/// `GET /v1/dead-letters` (operator, auditor) and `POST /v1/dead-letters/{id}/redrive`
+/// (operator), on every service: what its consumers dead-lettered, and re-delivery of a kept
+/// record to the consumer that refused it, through the inbox (so it takes effect at most once).
+struct DeadLetterRoutes: Sendable {
+    let runtime: ServiceRuntime
+
+    enum State: String, CaseIterable { case open, redriven, all }
+
+    static let columns = """
+        seq, id, consumer, reason, detail, event_id, event_type, topic, record_partition, record_offset, record_key,
+        record_value IS NOT NULL, to_char(dead_lettered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+        to_char(redriven_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), redriven_by, redrive_outcome
+        """
+
+    typealias Row = (Int64, UUID, String, String, String, String?, String?, String, Int32, Int64, String?, Bool, String, String?, String?, String?)
+
+    static func view(_ row: Row) -> DeadLetterEntry {
+        let (seq, id, consumer, reason, detail, eventID, eventType, topic, partition, offset, key, kept, at, redrivenAt, by, outcome) = row
+        return DeadLetterEntry(id: id.uuidString.lowercased(), seq: seq, consumer: consumer, reason: reason, detail: detail, eventId: eventID, eventType: eventType, topic: topic,
+                    partition: partition, offset: offset, key: key, deadLetteredAt: at, redrivable: kept,
+                    redrive: redrivenAt.map { .init(at: $0, by: by ?? "", outcome: outcome ?? "pending") })
+    }
+
+    /// `?state=open|redriven|all` (open), `?consumer=NAME`, `?afterSeq=N`, `?limit=1..1000` (100).
+    @Sendable func list(_ request: Request, context: HPFRequestContext) async throws -> Response {
+        let query = QueryInput(request)
+        let after = try query.integer("afterSeq", range: 0...Int64.max) ?? 0
+        let limit = try query.integer("limit", range: 1...1000) ?? 100
+        let state = try query.choice("state", State.self) ?? .open
+        let consumer = try query.text("consumer")
+        if let consumer, consumer.count > 100 { throw Problem.malformed("consumer: at most 100 characters") }
+        let redriven: Bool? = switch state { case .open: false; case .redriven: true; case .all: nil }
+        let rows = try await runtime.database.query("""
+            SELECT \(unescaped: Self.columns) FROM dead_letters
+            WHERE seq > \(after) AND (\(consumer)::text IS NULL OR consumer = \(consumer))
+              AND (\(redriven)::bool IS NULL OR (redriven_at IS NOT NULL) = \(redriven))
+            ORDER BY seq LIMIT \(limit)
+            """)
+        var letters: [DeadLetterEntry] = []
+        for try await row in rows.decode(Row.self) { letters.append(Self.view(row)) }
+        return try HTTPJSON.response(.ok, DeadLetterPage(deadLetters: letters, nextAfterSeq: letters.count == limit ? letters.last?.seq : nil))
+    }
+
+    /// Hands the kept record back to its consumer: the letter's inbox entry is removed and the
+    /// record processed as if it had just arrived (the writer's signature checked again, the
+    /// handler run in the inbox transaction). A record that fails again is a new letter.
+    @Sendable func redrive(_ request: Request, context: HPFRequestContext) async throws -> Response {
+        let text = try context.parameters.require("deadLetterId")
+        guard let id = UUID(uuidString: text) else { throw Problem.notFound("unknown_dead_letter", "no dead letter \(text.prefix(64))") }
+        let shown = id.uuidString.lowercased()
+        let operatorID = context.caller?.staffId ?? "unknown"
+        let (consumerName, inboxID, message) = try await runtime.database.transaction { connection -> (String, String, KafkaMessage) in
+            let rows = try await connection.query("""
+                SELECT consumer, inbox_id, topic, record_partition, record_offset, record_key, record_value, record_headers::text,
+                       redriven_at IS NOT NULL, coalesce(redrive_outcome, '')
+                FROM dead_letters WHERE id = \(id) FOR UPDATE
+                """, logger: context.logger)
+            for try await (consumer, inboxID, topic, partition, offset, key, value, headers, redriven, outcome)
+                in rows.decode((String, String, String, Int32, Int64, String?, ByteBuffer?, String, Bool, String).self) {
+                // A redrive left `pending` (the service stopped half-way) may run again: the inbox
+                // still lets the record take effect only once.
+                if redriven, outcome != "pending" {
+                    throw Problem.conflict("already_redriven", "dead letter \(shown) was redriven already (\(outcome))")
+                }
+                guard let value else {
+                    throw Problem.conflict("not_redrivable", "the record of dead letter \(shown) was not kept (a partner message: the partner sends it again)")
+                }
+                guard runtime.consumers.consumer(named: consumer) != nil else {
+                    throw Problem.conflict("unknown_consumer", "this service has no consumer \(consumer) any more")
+                }
+                let stored = (try? JSONDecoder().decode([DeadLetterStore.StoredHeader].self, from: Data(headers.utf8))) ?? []
+                try await connection.query("""
+                    DELETE FROM processed_events WHERE consumer = \(consumer) AND event_id = \(inboxID) AND outcome LIKE 'dead_lettered:%'
+                    """, logger: context.logger)
+                try await connection.query("""
+                    UPDATE dead_letters SET redriven_at = now(), redriven_by = \(operatorID), redrive_outcome = 'pending' WHERE id = \(id)
+                    """, logger: context.logger)
+                let message = KafkaMessage(topic: topic, partition: partition, offset: offset, key: key.map { Array($0.utf8) },
+                                           value: Array(value.readableBytesView), headers: stored.compactMap(\.header))
+                return (consumer, inboxID, message)
+            }
+            throw Problem.notFound("unknown_dead_letter", "no dead letter \(shown)")
+        }
+        guard let consumer = runtime.consumers.consumer(named: consumerName) else {
+            throw Problem.conflict("unknown_consumer", "this service has no consumer \(consumerName) any more")
+        }
+        let outcome = try await consumer.process(message)
+        let name = outcome.name
+        try await runtime.database.query("UPDATE dead_letters SET redrive_outcome = \(name) WHERE id = \(id)")
+        var again: UUID?
+        if outcome == .deadLettered {
+            let rows = try await runtime.database.query("""
+                SELECT id FROM dead_letters WHERE consumer = \(consumerName) AND inbox_id = \(inboxID) AND redriven_at IS NULL
+                ORDER BY seq DESC LIMIT 1
+                """)
+            for try await newID in rows.decode(UUID.self) { again = newID }
+        }
+        runtime.logger.notice("dead letter redriven", metadata: ["deadLetterId": "\(shown)", "consumer": "\(consumerName)", "outcome": "\(name)"])
+        return try HTTPJSON.response(.ok, DeadLetterRedriveResult(id: shown, consumer: consumerName, outcome: name,
+                                                       deadLetterId: again?.uuidString.lowercased()))
+    }
+}

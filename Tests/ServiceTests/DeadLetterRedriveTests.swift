@@ -1,0 +1,130 @@
+import Contracts
+import Contribution
+import Enrolment
+import Foundation
+import HummingbirdTesting
+import PostgresNIO
+import ServiceRuntime
+import Subsidy
+import Testing
+
+/// An event a consumer cannot apply for a reason of ours (here a database fault, played by a
+/// trigger) is dead-lettered as `processing_failed` with its record kept; once the fault is
+/// mended an operator redrives it through the inbox and it takes effect exactly once.
+@Suite("Dead letters: kept, listed and redriven through the inbox")
+struct DeadLetterRedriveTests {
+    static let operatorIdentity = TestIdentity.staff([.systemOperator], id: "operator-test")
+
+    func withServices(_ body: @escaping @Sendable (JSONClient, JSONClient, JSONClient, Int) async throws -> Void) async throws {
+        let enrolment = try EnrolmentService.buildApplication(config: TestStack.config(EnrolmentService.descriptor), clock: TestStack.clock)
+        let contribution = try ContributionService.buildApplication(config: TestStack.config(ContributionService.descriptor), clock: TestStack.clock)
+        let subsidy = try SubsidyService.buildApplication(config: TestStack.config(SubsidyService.descriptor), clock: TestStack.clock)
+        try await enrolment.test(.live) { e in
+            try await contribution.test(.live) { c in
+                try await subsidy.test(.live) { s in
+                    try await body(JSONClient(client: e), JSONClient(client: c), JSONClient(client: s), try #require(s.port))
+                }
+            }
+        }
+    }
+
+    /// Plays a fault in the subsidy schema: inserting a lot for `account` fails (as the owner: the
+    /// service's own role cannot create triggers).
+    func fault(_ account: String, on: Bool) async throws {
+        let schema = SubsidyService.descriptor.schema
+        let name = "test_fault_" + account.filter(\.isNumber)
+        try await TestStack.withDatabase(of: SubsidyService.descriptor, asOwner: true) { database in
+            if on {
+                try await database.query(PostgresQuery(unsafeSQL: """
+                    CREATE OR REPLACE FUNCTION \(schema).\(name)() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN
+                        IF NEW.account_number = '\(account)' THEN RAISE EXCEPTION 'played fault'; END IF;
+                        RETURN NEW;
+                    END $$
+                    """))
+                try await database.query(PostgresQuery(unsafeSQL: "CREATE TRIGGER \(name) BEFORE INSERT ON \(schema).lots FOR EACH ROW EXECUTE FUNCTION \(schema).\(name)()"))
+            } else {
+                try await database.query(PostgresQuery(unsafeSQL: "DROP TRIGGER IF EXISTS \(name) ON \(schema).lots"))
+                try await database.query(PostgresQuery(unsafeSQL: "DROP FUNCTION IF EXISTS \(schema).\(name)()"))
+            }
+        }
+    }
+
+    func lots(_ account: String) async throws -> Int64 {
+        try await TestStack.withDatabase(of: SubsidyService.descriptor) { database in
+            var count: Int64 = 0
+            for try await c in try await database.query("SELECT count(*) FROM lots WHERE account_number = \(account)").decode(Int64.self) { count = c }
+            return count
+        }
+    }
+
+    /// The open letters of the lot consumer for `account`.
+    func letters(_ subsidy: JSONClient, account: String, state: String = "open") async throws -> [[String: Any]] {
+        var found: [[String: Any]] = []
+        var after: Int64 = 0
+        while true {
+            let page = try await subsidy.get("/v1/dead-letters?consumer=contribution-lots&state=\(state)&limit=1000&afterSeq=\(after)", as: Self.operatorIdentity)
+            #expect(page.status == 200, "\(page.text)")
+            found += (page["deadLetters"] as? [[String: Any]] ?? []).filter { $0["key"] as? String == account }
+            guard let next = page.int("nextAfterSeq") else { return found }
+            after = next
+        }
+    }
+
+    @Test("a deposit the subsidy service fails to apply is dead-lettered as processing_failed; once mended, a redrive applies it exactly once")
+    func redriveAfterMend() async throws {
+        try await withServices { enrolment, ledger, subsidy, subsidyPort in
+            let person = TestStack.newResidentID(birth: "1990-05-05", male: false)
+            let enrolled = try await enrolment.post("/v1/enrolments", Bodies.enrolment(idNumber: person))
+            let account = try #require(enrolled.string("accountNumber"), "\(enrolled.text)")
+            #expect(try await TestStack.eventually { try await ledger.get("/v1/accounts/\(account)/balance").status == 200 })
+            try await fault(account, on: true)
+            let paid = try await ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: 30_000, txn: TestStack.unique("wx")))
+            #expect(paid.status == 201, "\(paid.text)")
+
+            // Five attempts, then the letter, with the record kept.
+            var letter: [String: Any] = [:]
+            #expect(try await TestStack.eventually {
+                letter = try await letters(subsidy, account: account).first ?? [:]
+                return !letter.isEmpty
+            }, "the failing deposit is dead-lettered")
+            #expect(letter["reason"] as? String == DeadLetter.Reason.processingFailed.rawValue)
+            #expect(letter["redrivable"] as? Bool == true && letter["eventType"] as? String == EventType.contributionReceived.rawValue)
+            #expect(letter["detail"] as? String == "processing failed after 5 attempts: database error P0001: played fault")
+            let id = try #require(letter["id"] as? String)
+            #expect(try await lots(account) == 0)
+            let metrics = try await subsidy.get("/metrics")
+            #expect(metrics.text.contains(#"hpf_events_dead_lettered_total{consumer="contribution-lots",reason="processing_failed"}"#))
+
+            // Only an operator redrives; an auditor reads the list but cannot redrive.
+            #expect(try await subsidy.post("/v1/dead-letters/\(id)/redrive", "", as: .anonymous).status == 401)
+            #expect(try await subsidy.post("/v1/dead-letters/\(id)/redrive", "", as: .staff([.fundOfficer, .auditor])).status == 403)
+            #expect(try await subsidy.get("/v1/dead-letters", as: .staff([.auditor])).status == 200)
+            #expect(try await subsidy.get("/v1/dead-letters", as: .staff([.fundOfficer])).status == 403)
+            #expect(try await subsidy.post("/v1/dead-letters/\(UUID().uuidString)/redrive", "", as: Self.operatorIdentity).status == 404)
+
+            // Still failing: the redrive leaves a new letter and applies nothing.
+            let again = try await subsidy.post("/v1/dead-letters/\(id)/redrive", "", as: Self.operatorIdentity)
+            #expect(again.status == 200 && again.string("outcome") == "dead_lettered", "\(again.text)")
+            let newID = try #require(again.string("deadLetterId"), "\(again.text)")
+            #expect(try await lots(account) == 0)
+
+            // Mended: the operator's CLI lists the letter and redrives it; the deposit is applied once;
+            // the letter cannot be redriven twice.
+            try await fault(account, on: false)
+            let url = "http://127.0.0.1:\(subsidyPort)"
+            let listed = try await HPFCtl.run(["deadletters", "list", "--url", url, "--consumer", "contribution-lots", "--json"])
+            #expect(listed.status == 0 && listed.output.contains(newID) && !listed.output.contains("\"id\":\"\(id)\""), "\(listed)")
+            let redriven = try await HPFCtl.run(["deadletters", "redrive", newID, "--url", url, "--as", "staff:operator-cli:operator"])
+            #expect(redriven.status == 0 && redriven.output.contains("processed"), "\(redriven)")
+            #expect(try await lots(account) == 1)
+            let refused = try await HPFCtl.run(["deadletters", "redrive", newID, "--url", url, "--as", "staff:operator-cli:operator"])
+            #expect(refused.status == 1 && refused.errors.contains("already_redriven"), "\(refused)")
+            let twice = try await subsidy.post("/v1/dead-letters/\(newID)/redrive", "", as: Self.operatorIdentity)
+            #expect(twice.status == 409 && twice.string("code") == "already_redriven")
+            let done = try await letters(subsidy, account: account, state: "redriven")
+            #expect(Set(done.compactMap { $0["id"] as? String }) == [id, newID])
+            #expect(try await letters(subsidy, account: account).isEmpty)
+        }
+    }
+}
