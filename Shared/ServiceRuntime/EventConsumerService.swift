@@ -50,7 +50,9 @@ public final class EventConsumerService: Service, Sendable {
         guard await cancelWhenGracefulShutdown({ await self.gate.wait() }) else { return }
         let consumer = try KafkaConsumer(configuration: kafka, topics: subscription.topics, logger: logger)
         do {
-            try await cancelWhenGracefulShutdown {
+            // A stop is bounded: a handler stuck in a call that does not heed cancellation must not
+            // hold the process (its transaction, if it ever ends, is kept or rolled back whole).
+            try await BoundedStop.run("consumer \(subscription.consumerName)", logger: logger) {
                 while !Task.isCancelled {
                     let batch = try await consumer.poll(maxMessages: Self.batchSize, timeoutMs: 100)
                     try await self.processConcurrently(batch, consumer: consumer)
@@ -128,9 +130,11 @@ public final class EventConsumerService: Service, Sendable {
         let started = ContinuousClock.now
         let outcome = try await TraceParent.withSpan(span) { try await handle(message, parsed: parsed) }
         if outcome != .skipped {
+            // The record's own fields are the writer's (perhaps hostile): bounded on the line.
+            func bounded(_ text: String?) -> String { text.map { String($0.prefix(100)) } ?? "-" }
             var metadata: Logger.Metadata = [
-                "consumer": "\(subscription.consumerName)", "event_id": "\(parsed?.id ?? "-")", "type": "\(parsed?.type ?? "-")",
-                "account": "\(message.keyString ?? "-")", "topic": "\(message.topic)", "partition": "\(message.partition)",
+                "consumer": "\(subscription.consumerName)", "event_id": "\(bounded(parsed?.id))", "type": "\(bounded(parsed?.type))",
+                "account": "\(bounded(message.keyString))", "topic": "\(message.topic)", "partition": "\(message.partition)",
                 "offset": "\(message.offset)", "outcome": "\(outcome.name)", "trace_id": "\(span.traceID)",
             ]
             metadata["duration_ms"] = "\(RequestLogMiddleware.milliseconds(ContinuousClock.now - started))"
@@ -174,7 +178,7 @@ public final class EventConsumerService: Service, Sendable {
             attempt += 1
             do {
                 let outcome = try await database.transaction { connection -> Outcome in
-                    guard try await self.claim(eventID: header.id, outcome: "processed", on: connection) else { return .duplicate }
+                    guard try await self.claim(eventID: header.id, key: message.keyString, outcome: "processed", on: connection) else { return .duplicate }
                     try await handler.handle(message.value, connection)
                     return .processed
                 }
@@ -202,7 +206,8 @@ public final class EventConsumerService: Service, Sendable {
                 // An unexpected failure: retry a few times, then keep the event on the
                 // dead-letter topic rather than stall the partition for ever.
                 failures += 1
-                logger.error("event processing failed", metadata: ["attempt": "\(failures)", "type": "\(header.type)", "error": "\(String(reflecting: error))"])
+                logger.error("event processing failed", metadata: ["attempt": "\(failures)", "type": "\(header.type)",
+                                                               "error": "\(DatabaseErrors.summary(error))"])
                 if failures >= 5 {
                     return try await deadLetter(message, eventID: header.id, type: header.type, reason: .processingFailed,
                                                 detail: "processing failed after \(failures) attempts: \(DatabaseErrors.summary(error))")
@@ -214,9 +219,11 @@ public final class EventConsumerService: Service, Sendable {
     }
 
     /// Records the event id for this consumer; false when it was already there (a duplicate).
-    private func claim(eventID: String, outcome: String, on connection: PostgresConnection) async throws -> Bool {
+    private func claim(eventID: String, key: String?, outcome: String, on connection: PostgresConnection) async throws -> Bool {
+        let key = DeadLetterStore.storable(key, limit: 500)
         let rows = try await connection.query("""
-            INSERT INTO processed_events (consumer, event_id, outcome) VALUES (\(subscription.consumerName), \(eventID), \(outcome))
+            INSERT INTO processed_events (consumer, event_id, outcome, record_key)
+            VALUES (\(subscription.consumerName), \(eventID), \(outcome), \(key))
             ON CONFLICT DO NOTHING RETURNING 1
             """, logger: logger)
         for try await _ in rows { return true }
@@ -242,7 +249,7 @@ public final class EventConsumerService: Service, Sendable {
             attempt += 1
             do {
                 let written = try await database.transaction { connection -> Bool in
-                    guard try await self.claim(eventID: inboxID, outcome: "dead_lettered:\(reason.rawValue)", on: connection) else { return false }
+                    guard try await self.claim(eventID: inboxID, key: key == "unkeyed" ? nil : key, outcome: "dead_lettered:\(reason.rawValue)", on: connection) else { return false }
                     let event = CloudEvent(source: source, type: EventType.eventDeadLettered.rawValue, subject: key, data: letter)
                     try await Outbox.enqueue(event, topic: Topic.deadLetter.name, aggregateType: "dead_letter", on: connection, logger: logger)
                     // The record itself is kept for a redrive only where it may be (not a partner's: it can hold an ID number).

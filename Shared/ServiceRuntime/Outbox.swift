@@ -22,8 +22,10 @@ public enum Outbox {
                                   on connection: PostgresConnection, logger: Logger) async throws {
         let bytes = try CloudEventCoding.encode(event)
         let payload = String(decoding: bytes, as: UTF8.self)
-        // The trace the writing request or event belongs to travels with the record (`traceparent`).
-        let fields = W3CTracePropagation().headers().merging(try headers(bytes)) { _, own in own }
+        // The trace the writing request or event belongs to travels with the record (`traceparent`),
+        // on our own topics only: our trace ids are not a partner city's business.
+        let trace = Topic.partnerCity(outboundTopic: topic) == nil ? W3CTracePropagation().headers() : [:]
+        let fields = trace.merging(try headers(bytes)) { _, own in own }
         let extra = String(decoding: try JSONEncoder().encode(fields), as: UTF8.self)
         let id = UUID(uuidString: event.id) ?? UUID()
         try await connection.query("""

@@ -3,6 +3,7 @@ import Contribution
 import Enrolment
 import Foundation
 import HummingbirdTesting
+import Kafka
 import PostgresNIO
 import ServiceRuntime
 import Subsidy
@@ -33,20 +34,29 @@ struct DeadLetterRedriveTests {
     func fault(_ account: String, on: Bool) async throws {
         let schema = SubsidyService.descriptor.schema
         let name = "test_fault_" + account.filter(\.isNumber)
+        // The trigger's DDL locks the shared `lots` table: it waits at most a second at a time (so
+        // the other tests' inserts never queue behind it for long) and tries again.
+        let statements = on ? ["""
+            CREATE OR REPLACE FUNCTION \(schema).\(name)() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.account_number = '\(account)' THEN RAISE EXCEPTION 'played fault'; END IF;
+                RETURN NEW;
+            END $$
+            """, "CREATE TRIGGER \(name) BEFORE INSERT ON \(schema).lots FOR EACH ROW EXECUTE FUNCTION \(schema).\(name)()"]
+            : ["DROP TRIGGER IF EXISTS \(name) ON \(schema).lots", "DROP FUNCTION IF EXISTS \(schema).\(name)()"]
         try await TestStack.withDatabase(of: SubsidyService.descriptor, asOwner: true) { database in
-            if on {
-                try await database.query(PostgresQuery(unsafeSQL: """
-                    CREATE OR REPLACE FUNCTION \(schema).\(name)() RETURNS trigger LANGUAGE plpgsql AS $$
-                    BEGIN
-                        IF NEW.account_number = '\(account)' THEN RAISE EXCEPTION 'played fault'; END IF;
-                        RETURN NEW;
-                    END $$
-                    """))
-                try await database.query(PostgresQuery(unsafeSQL: "CREATE TRIGGER \(name) BEFORE INSERT ON \(schema).lots FOR EACH ROW EXECUTE FUNCTION \(schema).\(name)()"))
-            } else {
-                try await database.query(PostgresQuery(unsafeSQL: "DROP TRIGGER IF EXISTS \(name) ON \(schema).lots"))
-                try await database.query(PostgresQuery(unsafeSQL: "DROP FUNCTION IF EXISTS \(schema).\(name)()"))
+            let locked = try await TestStack.eventually(seconds: 120) {
+                do {
+                    try await database.transaction { connection in
+                        try await connection.query("SET LOCAL lock_timeout = '1s'", logger: TestStack.logger)
+                        for statement in statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: TestStack.logger) }
+                    }
+                    return true
+                } catch where DatabaseErrors.sqlState(error) == "55P03" {
+                    return false
+                }
             }
+            #expect(locked, "the trigger's DDL got its lock")
         }
     }
 
@@ -125,6 +135,51 @@ struct DeadLetterRedriveTests {
             let done = try await letters(subsidy, account: account, state: "redriven")
             #expect(Set(done.compactMap { $0["id"] as? String }) == [id, newID])
             #expect(try await letters(subsidy, account: account).isEmpty)
+        }
+    }
+
+    @Test("a letter older than events applied since for its account is refused as superseded; a rule's refusal is not redriven")
+    func supersededAndRuleRefusals() async throws {
+        try await withServices { enrolment, ledger, subsidy, _ in
+            let person = TestStack.newResidentID(birth: "1991-06-06", male: true)
+            let enrolled = try await enrolment.post("/v1/enrolments", Bodies.enrolment(idNumber: person))
+            let account = try #require(enrolled.string("accountNumber"), "\(enrolled.text)")
+            #expect(try await TestStack.eventually { try await ledger.get("/v1/accounts/\(account)/balance").status == 200 })
+            try await fault(account, on: true)
+            let first = try await ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: 30_000, txn: TestStack.unique("wx")))
+            #expect(first.status == 201, "\(first.text)")
+            var letter: [String: Any] = [:]
+            #expect(try await TestStack.eventually {
+                letter = try await letters(subsidy, account: account).first ?? [:]
+                return !letter.isEmpty
+            })
+            let id = try #require(letter["id"] as? String)
+            // Mended, and a later deposit of the same account is applied: the old one would now come
+            // after it, so it is refused (a balance kept as the latest value would go back in time).
+            try await fault(account, on: false)
+            let second = try await ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: 20_000, txn: TestStack.unique("wx")))
+            #expect(second.status == 201, "\(second.text)")
+            #expect(try await TestStack.eventually { try await lots(account) == 1 })
+            let refused = try await subsidy.post("/v1/dead-letters/\(id)/redrive", "", as: Self.operatorIdentity)
+            #expect(refused.status == 409 && refused.string("code") == "superseded", "\(refused.text)")
+            #expect(try await lots(account) == 1)
+
+            // A record the handler refuses by rule (its data does not decode) stays refused.
+            let key = TestStack.unique("acct")
+            let bad = CloudEvent(source: "/hpf/contribution", type: EventType.contributionReceived.rawValue, subject: key, data: ["amountFen": "x"])
+            let value = try CloudEventCoding.encode(bad)
+            let producer = try KafkaProducer(configuration: .producer(brokers: TestStack.brokers, clientID: "test"), logger: TestStack.logger)
+            try await producer.send(OutgoingMessage(topic: Topic.contributionEvents.name, key: key, value: value,
+                                                    headers: try TestStack.signed(as: "contribution", topic: Topic.contributionEvents.name, value)))
+            await producer.shutdown()
+            var invalid: [String: Any] = [:]
+            #expect(try await TestStack.eventually {
+                invalid = try await letters(subsidy, account: key).first ?? [:]
+                return !invalid.isEmpty
+            })
+            #expect(invalid["reason"] as? String == DeadLetter.Reason.invalidPayload.rawValue)
+            let ruled = try await subsidy.post("/v1/dead-letters/\(try #require(invalid["id"] as? String))/redrive", "", as: Self.operatorIdentity)
+            #expect(ruled.status == 409 && ruled.string("code") == "reason_not_redrivable", "\(ruled.text)")
         }
     }
 }

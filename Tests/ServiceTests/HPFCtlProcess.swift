@@ -17,7 +17,9 @@ enum HPFCtl {
             .appendingPathComponent(".build/debug/hpfctl")
     }
 
-    static func run(_ arguments: [String]) async throws -> Result {
+    /// `limit` bounds a run: a hung CLI is stopped (and the test fails on its status) instead of
+    /// hanging the suite.
+    static func run(_ arguments: [String], limit: Duration = .seconds(180)) async throws -> Result {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
@@ -33,6 +35,11 @@ enum HPFCtl {
         FileManager.default.createFile(atPath: err.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: out)
         process.standardError = try FileHandle(forWritingTo: err)
+        let watchdog = Task {
+            try await Task.sleep(for: limit)
+            if process.isRunning { process.terminate() }
+        }
+        defer { watchdog.cancel() }
         let status: Int32 = try await withCheckedThrowingContinuation { continuation in
             process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
             do { try process.run() } catch {

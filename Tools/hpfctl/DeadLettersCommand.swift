@@ -151,7 +151,8 @@ struct DeadLettersCommand: AsyncParsableCommand {
             discussion: "Without --url each of make run's services is asked in turn until one knows the letter (answers other "
                 + "than 404). Exit status 0 when the consumer processed the record, found it a duplicate or skipped it; "
                 + "1 when it dead-lettered it again (a new letter, printed), or when the redrive was refused "
-                + "(404 unknown_dead_letter; 409 already_redriven, not_redrivable, unknown_consumer).")
+                + "(404 unknown_dead_letter; 409 already_redriven, redrive_in_progress, reason_not_redrivable, not_redrivable, "
+                + "superseded, unknown_consumer); 3 when the letter was not found but a service did not answer (outcome unknown).")
 
         @Argument(help: "The dead letter's id, as `deadletters list` shows it.")
         var deadLetterId: String
@@ -173,6 +174,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
             let endpoints = DeadLettersCommand.endpoints(url.map { [$0] } ?? [])
             var answered = 0
             var unknown: HTTPAnswer?
+            var silent: [String] = []
             for endpoint in endpoints {
                 let answer: HTTPAnswer
                 do {
@@ -180,6 +182,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
                                                          timeout: .seconds(120))
                 } catch {
                     Environment.warn("deadletters: \(endpoint.name) (\(endpoint.url)): \(error)")
+                    silent.append(endpoint.name)
                     continue
                 }
                 answered += 1
@@ -191,6 +194,13 @@ struct DeadLettersCommand: AsyncParsableCommand {
                 return
             }
             guard answered > 0 else { throw CommandError("no service answered (\(endpoints.map { $0.url }.joined(separator: ", ")))") }
+            // A service that did not answer may hold the letter, and may even be redriving it now:
+            // the outcome is unknown, not "no such letter".
+            if !silent.isEmpty {
+                Environment.warn("deadletters: \(id) is not on the services that answered; \(silent.joined(separator: ", ")) did not answer: "
+                                 + "the outcome is unknown (see `hpfctl deadletters list --state all`)")
+                throw ExitCode(3)
+            }
             let place = endpoints.count == 1 ? endpoints[0].name : "any of \(endpoints.map { $0.name }.joined(separator: ", "))"
             Environment.warn("deadletters: no dead letter \(id) on \(place): \(unknown?.summary ?? "HTTP 404")")
             throw ExitCode.failure

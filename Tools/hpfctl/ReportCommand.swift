@@ -51,7 +51,12 @@ struct ReportCommand: AsyncParsableCommand {
             let consumer = try KafkaConsumer(configuration: .consumer(brokers: Environment.brokers, groupID: groupID, clientID: "hpfctl-report"),
                                              topics: topics, logger: logger)
             // The writers' keys from HPF_EVENT_KEYS, as the services take them; else the development keys.
-            let keys = try Environment.variables["HPF_EVENT_KEYS"].map(EventKeyring.parse) ?? EventKeyring.development
+            let configured = try Environment.variables["HPF_EVENT_KEYS"].map(EventKeyring.parse)
+            if configured == nil, Environment.variables["HPF_ENV"] != "development" {
+                Environment.warn("report: HPF_EVENT_KEYS is not set: records are checked with the public development keys, "
+                                 + "which only a development stack's writers use (anyone can sign with them)")
+            }
+            let keys = configured ?? EventKeyring.development
             var report = MonthlyReport(keyring: EventKeyring(entries: keys))
             let deadline = Date().addingTimeInterval(Double(seconds))
             while Date() < deadline {
@@ -76,8 +81,14 @@ struct MonthlyReport {
     var socialInsurance: [String: Int64] = [:]
     var seen: Set<String> = []
     var events = 0, duplicates = 0, notVerified = 0
+    /// Records whose amount would overflow a total (no genuine amount can): left out.
+    var refused = 0
 
     init(keyring: EventKeyring) { self.keyring = keyring }
+
+    /// Above any real deposit (the ledger's input range is far below): a larger amount is not a
+    /// deposit the ledger could have made, and is left out.
+    static let largestDeposit: Int64 = 1_000_000_000_000
 
     /// Only the fields the report uses: a tolerant reader (docs/CONSUMERS.md, versioning).
     struct Opened: Decodable { var accountNumber: String; var county: String }
@@ -95,13 +106,17 @@ struct MonthlyReport {
         case EventType.accountOpened.rawValue:
             if let opened = decode(Opened.self, message) { county[opened.accountNumber] = opened.county }
         case EventType.contributionReceived.rawValue:
-            if let deposit = decode(Deposit.self, message) {
+            if let deposit = decode(Deposit.self, message), deposit.amountFen > 0, deposit.amountFen <= Self.largestDeposit {
                 deposits.append((deposit.accountNumber, String(deposit.paidOn.prefix(7)), deposit.amountFen))
             }
         case EventType.subsidyGranted.rawValue:
-            if let granted = decode(Granted.self, message) { grants[String(granted.grantedOn.prefix(7)), default: 0] += granted.amountFen }
+            if let granted = decode(Granted.self, message) { 
+                if !Self.add(granted.amountFen, to: &grants, String(granted.grantedOn.prefix(7))) { refused += 1 }
+            }
         case EventType.socialInsuranceSubsidyDecided.rawValue:
-            if let decided = decode(Decided.self, message), decided.approved { socialInsurance[decided.month, default: 0] += decided.subsidyFen }
+            if let decided = decode(Decided.self, message), decided.approved { 
+                if !Self.add(decided.subsidyFen, to: &socialInsurance, decided.month) { refused += 1 }
+            }
         default:
             break // a type the report does not use, or one added after it was written
         }
@@ -109,6 +124,15 @@ struct MonthlyReport {
 
     /// The envelope's `data` only, as `T`.
     struct Envelope<T: Decodable>: Decodable { var data: T }
+
+    /// Amounts come from outside: added with the overflow checked, never trapping.
+    /// False (and nothing added) for an amount no grant could have.
+    static func add(_ fen: Int64, to totals: inout [String: Int64], _ month: String) -> Bool {
+        let (sum, overflow) = totals[month, default: 0].addingReportingOverflow(fen)
+        guard !overflow, fen >= 0 else { return false }
+        totals[month] = sum
+        return true
+    }
 
     func decode<T: Decodable>(_ type: T.Type, _ message: KafkaMessage) -> T? {
         try? JSONDecoder().decode(Envelope<T>.self, from: Data(message.value)).data
@@ -137,7 +161,8 @@ struct MonthlyReport {
             let key = "\(deposit.month) \(place)"
             var row = cells[key] ?? Row(month: deposit.month, county: place, deposits: 0, contributionFen: 0)
             row.deposits += 1
-            row.contributionFen += deposit.fen
+            let (sum, overflow) = row.contributionFen.addingReportingOverflow(deposit.fen)
+            row.contributionFen = overflow ? Int64.max : sum // never in practice: shown as the ceiling, not a trap
             cells[key] = row
         }
         return cells.values.sorted()
@@ -146,7 +171,8 @@ struct MonthlyReport {
     var spend: [SpendRow] {
         Set(grants.keys).union(socialInsurance.keys).sorted().map { month in
             let grant = grants[month] ?? 0, insurance = socialInsurance[month] ?? 0
-            return SpendRow(month: month, subsidyFen: grant, socialInsuranceFen: insurance, totalFen: grant + insurance)
+            let (total, overflow) = grant.addingReportingOverflow(insurance)
+            return SpendRow(month: month, subsidyFen: grant, socialInsuranceFen: insurance, totalFen: overflow ? Int64.max : total)
         }
     }
 
@@ -158,7 +184,7 @@ struct MonthlyReport {
         let spend = Table.render([["month", "subsidyFen", "socialInsuranceFen", "totalFen"]]
             + self.spend.map { [$0.month, "\($0.subsidyFen)", "\($0.socialInsuranceFen)", "\($0.totalFen)"] })
         return deposits + "\n\n" + spend + "\n\nevents \(events), duplicates skipped \(duplicates), not verified \(notVerified), "
-            + "deposits without a county \(withoutCounty)"
+            + "deposits without a county \(withoutCounty), refused amounts \(refused)"
     }
 
     func json() throws -> String {
@@ -169,11 +195,12 @@ struct MonthlyReport {
             var duplicates: Int
             var notVerified: Int
             var depositsWithoutCounty: Int
+            var refusedAmounts: Int
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let figures = Figures(contributions: rows, subsidies: spend, events: events, duplicates: duplicates, notVerified: notVerified,
-                              depositsWithoutCounty: withoutCounty)
+                              depositsWithoutCounty: withoutCounty, refusedAmounts: refused)
         return String(decoding: try encoder.encode(figures), as: UTF8.self)
     }
 }

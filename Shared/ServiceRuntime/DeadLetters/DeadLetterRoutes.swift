@@ -35,11 +35,12 @@ struct DeadLetterRoutes: Sendable {
         let state = try query.choice("state", State.self) ?? .open
         let consumer = try query.text("consumer")
         if let consumer, consumer.count > 100 { throw Problem.malformed("consumer: at most 100 characters") }
+        // A redrive left `pending` counts as open: its effect may not have been applied.
         let redriven: Bool? = switch state { case .open: false; case .redriven: true; case .all: nil }
         let rows = try await runtime.database.query("""
             SELECT \(unescaped: Self.columns) FROM dead_letters
             WHERE seq > \(after) AND (\(consumer)::text IS NULL OR consumer = \(consumer))
-              AND (\(redriven)::bool IS NULL OR (redriven_at IS NOT NULL) = \(redriven))
+              AND (\(redriven)::bool IS NULL OR (redriven_at IS NOT NULL AND redrive_outcome <> 'pending') = \(redriven))
             ORDER BY seq LIMIT \(limit)
             """)
         var letters: [DeadLetterEntry] = []
@@ -57,24 +58,42 @@ struct DeadLetterRoutes: Sendable {
         let operatorID = context.caller?.staffId ?? "unknown"
         let (consumerName, inboxID, message) = try await runtime.database.transaction { connection -> (String, String, KafkaMessage) in
             let rows = try await connection.query("""
-                SELECT consumer, inbox_id, topic, record_partition, record_offset, record_key, record_value, record_headers::text,
-                       redriven_at IS NOT NULL, coalesce(redrive_outcome, '')
-                FROM dead_letters WHERE id = \(id) FOR UPDATE
+                SELECT consumer, inbox_id, reason, topic, record_partition, record_offset, record_key, record_value, record_headers::text,
+                       redriven_at IS NOT NULL, coalesce(redrive_outcome, ''), redriven_at > now() - interval '2 minutes',
+                       EXISTS (SELECT 1 FROM processed_events p WHERE p.consumer = d.consumer AND p.record_key = d.record_key
+                               AND p.outcome = 'processed' AND p.processed_at > d.dead_lettered_at)
+                FROM dead_letters d WHERE id = \(id) FOR UPDATE OF d
                 """, logger: context.logger)
-            for try await (consumer, inboxID, topic, partition, offset, key, value, headers, redriven, outcome)
-                in rows.decode((String, String, String, Int32, Int64, String?, ByteBuffer?, String, Bool, String).self) {
-                // A redrive left `pending` (the service stopped half-way) may run again: the inbox
-                // still lets the record take effect only once.
+            for try await (consumer, inboxID, reason, topic, partition, offset, key, value, headers, redriven, outcome, recent, superseded)
+                in rows.decode((String, String, String, String, Int32, Int64, String?, ByteBuffer?, String, Bool, String, Bool?, Bool).self) {
                 if redriven, outcome != "pending" {
                     throw Problem.conflict("already_redriven", "dead letter \(shown) was redriven already (\(outcome))")
+                }
+                // A redrive left `pending` (the service stopped half-way) may run again once it is
+                // clearly not still running: the inbox lets the record take effect once either way.
+                if redriven, recent == true {
+                    throw Problem.conflict("redrive_in_progress", "dead letter \(shown) is being redriven (pending); ask again in two minutes")
+                }
+                // Only a fault of ours, now mended, is worth another run: a rule's refusal stays one,
+                // and a forged or malformed record stays forged.
+                guard reason == DeadLetter.Reason.processingFailed.rawValue else {
+                    throw Problem.conflict("reason_not_redrivable", "dead letter \(shown) is \(reason): only processing_failed letters are redriven")
                 }
                 guard let value else {
                     throw Problem.conflict("not_redrivable", "the record of dead letter \(shown) was not kept (a partner message: the partner sends it again)")
                 }
+                // Read models that keep the latest value (a balance) would take this older one over
+                // the newer ones already applied: refused; the record's effect needs a rebuild.
+                guard !superseded else {
+                    throw Problem.conflict("superseded", "later events of \(key ?? "its key") were applied after dead letter \(shown); "
+                                           + "redriving it would apply it out of their order")
+                }
                 guard runtime.consumers.consumer(named: consumer) != nil else {
                     throw Problem.conflict("unknown_consumer", "this service has no consumer \(consumer) any more")
                 }
-                let stored = (try? JSONDecoder().decode([DeadLetterStore.StoredHeader].self, from: Data(headers.utf8))) ?? []
+                guard let stored = try? JSONDecoder().decode([DeadLetterStore.StoredHeader].self, from: Data(headers.utf8)) else {
+                    throw Problem.conflict("not_redrivable", "the kept headers of dead letter \(shown) do not read")
+                }
                 try await connection.query("""
                     DELETE FROM processed_events WHERE consumer = \(consumer) AND event_id = \(inboxID) AND outcome LIKE 'dead_lettered:%'
                     """, logger: context.logger)

@@ -33,6 +33,19 @@ public enum DeadLetterStore {
         );
         """)
 
+    /// The record key beside each inbox entry: a redrive must know whether later events of the
+    /// same key were applied after its letter (their order would be broken).
+    static let inboxKeys = Migration(10_004, "inbox record keys", """
+        ALTER TABLE processed_events ADD COLUMN IF NOT EXISTS record_key text;
+        CREATE INDEX IF NOT EXISTS dead_letters_by_inbox ON dead_letters (consumer, inbox_id);
+        """)
+
+    /// Text Postgres will store, bounded: a NUL (which Postgres refuses in text) is dropped, so a
+    /// hostile record cannot keep its own letter from being written.
+    static func storable(_ text: String?, limit: Int = 2_000) -> String? {
+        text.map { String($0.replacingOccurrences(of: "\u{0}", with: "").prefix(limit)) }
+    }
+
     /// What is kept of one dead-lettered record.
     struct Entry: Sendable {
         var id: UUID
@@ -53,9 +66,9 @@ public enum DeadLetterStore {
         try await connection.query("""
             INSERT INTO dead_letters (id, consumer, reason, detail, inbox_id, event_id, event_type, topic, record_partition,
                                       record_offset, record_key, record_value, record_headers)
-            VALUES (\(entry.id), \(letter.consumer), \(letter.reason.rawValue), \(letter.detail), \(entry.inboxID), \(entry.eventID),
-                    \(entry.eventType), \(letter.originalTopic), \(Int(letter.originalPartition)), \(letter.originalOffset),
-                    \(letter.originalKey), \(value), \(headers)::jsonb)
+            VALUES (\(entry.id), \(letter.consumer), \(letter.reason.rawValue), \(storable(letter.detail) ?? ""), \(storable(entry.inboxID, limit: 500) ?? ""),
+                    \(storable(entry.eventID, limit: 500)), \(storable(entry.eventType, limit: 500)), \(letter.originalTopic),
+                    \(Int(letter.originalPartition)), \(letter.originalOffset), \(storable(letter.originalKey, limit: 500)), \(value), \(headers)::jsonb)
             """, logger: logger)
     }
 
