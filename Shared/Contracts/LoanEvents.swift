@@ -121,9 +121,6 @@ public struct InstalmentOverdue: Codable, Sendable, Equatable {
     }
 }
 
-/// `hpf.loan.bad-credit-recorded.v1`: the overdue thresholds were crossed (§13). The enrolment
-/// service's credit registry records it; while active it blocks enrolment and loans. Names the
-/// person by `personRef` only.
 /// `hpf.loan.bad-credit-cleared.v1`: the overdue arrears behind a bad-credit record were
 /// cleared; the record blocks until `activeUntil` (5 years on, POLICY.md decisions) and then
 /// stops. New overdue arrears on the loan record it again (`bad-credit-recorded`).
@@ -143,6 +140,9 @@ public struct BadCreditCleared: Codable, Sendable, Equatable {
     }
 }
 
+/// `hpf.loan.bad-credit-recorded.v1`: the overdue thresholds were crossed (§13). The enrolment
+/// service's credit registry records it; while active it blocks enrolment and loans. Names the
+/// person by `personRef` only.
 public struct BadCreditRecorded: Codable, Sendable, Equatable {
     public var personRef: String
     public var accountNumber: String
