@@ -81,23 +81,28 @@ struct DeadLetterRedriveTests {
         }
     }
 
+    /// Enrols someone, plays the fault for their account and pays in: the deposit's first letter
+    /// (the fault is left on).
+    func failingDeposit(_ enrolment: JSONClient, _ ledger: JSONClient, _ subsidy: JSONClient, birth: String) async throws -> (String, [String: Any]) {
+        let enrolled = try await enrolment.post("/v1/enrolments", Bodies.enrolment(idNumber: TestStack.newResidentID(birth: birth, male: false)))
+        let account = try #require(enrolled.string("accountNumber"), "\(enrolled.text)")
+        #expect(try await TestStack.eventually { try await ledger.get("/v1/accounts/\(account)/balance").status == 200 })
+        try await fault(account, on: true)
+        let paid = try await ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: 30_000, txn: TestStack.unique("wx")))
+        #expect(paid.status == 201, "\(paid.text)")
+        var letter: [String: Any] = [:]
+        #expect(try await TestStack.eventually {
+            letter = try await letters(subsidy, account: account).first ?? [:]
+            return !letter.isEmpty
+        }, "the failing deposit is dead-lettered")
+        return (account, letter)
+    }
+
     @Test("a deposit the subsidy service fails to apply is dead-lettered as processing_failed; once mended, a redrive applies it exactly once")
     func redriveAfterMend() async throws {
         try await withServices { enrolment, ledger, subsidy, subsidyPort in
-            let person = TestStack.newResidentID(birth: "1990-05-05", male: false)
-            let enrolled = try await enrolment.post("/v1/enrolments", Bodies.enrolment(idNumber: person))
-            let account = try #require(enrolled.string("accountNumber"), "\(enrolled.text)")
-            #expect(try await TestStack.eventually { try await ledger.get("/v1/accounts/\(account)/balance").status == 200 })
-            try await fault(account, on: true)
-            let paid = try await ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: 30_000, txn: TestStack.unique("wx")))
-            #expect(paid.status == 201, "\(paid.text)")
-
             // Five attempts, then the letter, with the record kept.
-            var letter: [String: Any] = [:]
-            #expect(try await TestStack.eventually {
-                letter = try await letters(subsidy, account: account).first ?? [:]
-                return !letter.isEmpty
-            }, "the failing deposit is dead-lettered")
+            let (account, letter) = try await failingDeposit(enrolment, ledger, subsidy, birth: "1990-05-05")
             #expect(letter["reason"] as? String == DeadLetter.Reason.processingFailed.rawValue)
             #expect(letter["redrivable"] as? Bool == true && letter["eventType"] as? String == EventType.contributionReceived.rawValue)
             #expect(letter["detail"] as? String == "processing failed after 5 attempts: database error P0001: played fault")
@@ -141,18 +146,7 @@ struct DeadLetterRedriveTests {
     @Test("a letter older than events applied since for its account is refused as superseded; a refused record is not redriven")
     func supersededAndRuleRefusals() async throws {
         try await withServices { enrolment, ledger, subsidy, _ in
-            let person = TestStack.newResidentID(birth: "1991-06-06", male: true)
-            let enrolled = try await enrolment.post("/v1/enrolments", Bodies.enrolment(idNumber: person))
-            let account = try #require(enrolled.string("accountNumber"), "\(enrolled.text)")
-            #expect(try await TestStack.eventually { try await ledger.get("/v1/accounts/\(account)/balance").status == 200 })
-            try await fault(account, on: true)
-            let first = try await ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: 30_000, txn: TestStack.unique("wx")))
-            #expect(first.status == 201, "\(first.text)")
-            var letter: [String: Any] = [:]
-            #expect(try await TestStack.eventually {
-                letter = try await letters(subsidy, account: account).first ?? [:]
-                return !letter.isEmpty
-            })
+            let (account, letter) = try await failingDeposit(enrolment, ledger, subsidy, birth: "1991-06-06")
             let id = try #require(letter["id"] as? String)
             // Mended, and a later deposit of the same account is applied: the old one would now come
             // after it, so it is refused (a balance kept as the latest value would go back in time).
