@@ -101,6 +101,11 @@ struct TraceContextTests {
                 let answered = try #require(reply.headers["traceresponse"].flatMap(TraceParent.init(header:)), "\(reply.headers)")
                 #expect(answered.traceID.count == 32 && answered.traceID != "abcdef0123456789abcdef0123456789")
             }
+            // A refusal carries its trace as well.
+            let caller = TraceParent.root()
+            let refused = try await enrolment.send(.get, "/v1/statistics?groupBy=county", as: .anonymous, headers: ["traceparent": caller.header])
+            #expect(refused.status == 401)
+            #expect(refused.headers["traceresponse"].flatMap(TraceParent.init(header:))?.traceID == caller.traceID, "\(refused.headers)")
         }
     }
 }

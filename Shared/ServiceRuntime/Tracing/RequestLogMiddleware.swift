@@ -25,6 +25,8 @@ struct RequestLogMiddleware: RouterMiddleware {
             } catch {
                 let status = (error as? any HTTPResponseError).map { Int($0.status.code) } ?? 500
                 log(request, context, status: status, code: (error as? Problem)?.code, span: span, since: started)
+                // A refusal names its trace too: it is where a caller most needs it.
+                if let answer = error as? any HTTPResponseError { throw Traced(base: answer, trace: span.header) }
                 throw error
             }
         }
@@ -53,4 +55,17 @@ struct RequestLogMiddleware: RouterMiddleware {
     }
 
     static let quiet: Set<String> = ["/health", "/ready", "/metrics"]
+}
+
+/// An error answer with the request's `traceresponse` added to whatever the error itself answers.
+struct Traced: HTTPResponseError {
+    let base: any HTTPResponseError
+    let trace: String
+    var status: HTTPResponse.Status { base.status }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        var response = try base.response(from: request, context: context)
+        response.headers[HTTPField.Name("traceresponse")!] = trace
+        return response
+    }
 }
