@@ -37,7 +37,8 @@ var targets: [Target] = [
     .target(name: "PartnerCity", dependencies: ["Kafka", "Contracts", "Policy", "ServiceRuntime", crypto, logging], path: "Tools/partner-city"),
     .executableTarget(
         name: "hpfctl",
-        dependencies: ["Kafka", "Contracts", "ServiceRuntime", "Policy", "Contribution", "Subsidy", "Loan", "PartnerCity", crypto, postgres,
+        dependencies: ["Kafka", "Contracts", "ServiceRuntime", "Policy", "Enrolment", "Contribution", "Subsidy", "Withdrawal", "Loan", "RegionalSync",
+                       "PartnerCity", crypto, postgres,
                        .product(name: "AsyncHTTPClient", package: "async-http-client"),
                        .product(name: "ArgumentParser", package: "swift-argument-parser")],
         path: "Tools/hpfctl"),

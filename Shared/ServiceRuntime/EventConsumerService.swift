@@ -129,7 +129,9 @@ public final class EventConsumerService: Service, Sendable {
         let span = propagation.span(continuing: propagation.parent(of: message))
         let started = ContinuousClock.now
         let outcome = try await TraceParent.withSpan(span) { try await handle(message, parsed: parsed) }
-        if outcome != .skipped {
+        // The line's fields are built only when the line is written (the hot path logs at info).
+        let level: Logger.Level = outcome == .deadLettered ? .warning : .info
+        if outcome != .skipped, logger.logLevel <= level {
             // The record's own fields are the writer's (perhaps hostile): bounded on the line.
             func bounded(_ text: String?) -> String { text.map { String($0.prefix(100)) } ?? "-" }
             var metadata: Logger.Metadata = [
@@ -138,7 +140,7 @@ public final class EventConsumerService: Service, Sendable {
                 "offset": "\(message.offset)", "outcome": "\(outcome.name)", "trace_id": "\(span.traceID)",
             ]
             metadata["duration_ms"] = "\(RequestLogMiddleware.milliseconds(ContinuousClock.now - started))"
-            logger.log(level: outcome == .deadLettered ? .warning : .info, "event", metadata: metadata)
+            logger.log(level: level, "event", metadata: metadata)
         }
         return outcome
     }

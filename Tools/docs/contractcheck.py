@@ -769,15 +769,7 @@ def doc_comment_types(model, raw_values):
 # --------------------------------------------------------------------------------------------
 # AsyncAPI schemas.
 
-class UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser when there is one
-    def construct_mapping(self, node, deep=False):
-        seen = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep)
+from uniqueyaml import UniqueKeyLoader  # noqa: E402  (one loader for every document check)
 
 
 class View:

@@ -76,20 +76,7 @@ SWIFT_IMAGE_DEV_PACKAGES = {"libcurl4-openssl-dev"}
 BASE_PACKAGES = {"libc6", "libgcc-s1"}
 
 
-class UniqueKeyLoader(yaml.SafeLoader):
-    """Refuses a key given twice in one mapping (PyYAML would keep the last; Compose refuses it).
-    Keys brought in by a merge (<<: *anchor) may still be overridden, as in Compose."""
-
-    def construct_mapping(self, node, deep=False):
-        seen = set()
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep)
+from uniqueyaml import UniqueKeyLoader  # noqa: E402  (one loader for every document check)
 
 
 class Check:

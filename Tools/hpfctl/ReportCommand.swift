@@ -86,10 +86,6 @@ struct MonthlyReport {
 
     init(keyring: EventKeyring) { self.keyring = keyring }
 
-    /// Above any real deposit (the ledger's input range is far below): a larger amount is not a
-    /// deposit the ledger could have made, and is left out.
-    static let largestDeposit: Int64 = 1_000_000_000_000
-
     /// Only the fields the report uses: a tolerant reader (docs/CONSUMERS.md, versioning).
     struct Opened: Decodable { var accountNumber: String; var county: String }
     struct Deposit: Decodable { var accountNumber: String; var amountFen: Int64; var paidOn: String }
@@ -106,7 +102,7 @@ struct MonthlyReport {
         case EventType.accountOpened.rawValue:
             if let opened = decode(Opened.self, message) { county[opened.accountNumber] = opened.county }
         case EventType.contributionReceived.rawValue:
-            if let deposit = decode(Deposit.self, message), deposit.amountFen > 0, deposit.amountFen <= Self.largestDeposit {
+            if let deposit = decode(Deposit.self, message), deposit.amountFen > 0, InputRange.amountFen.contains(deposit.amountFen) {
                 deposits.append((deposit.accountNumber, String(deposit.paidOn.prefix(7)), deposit.amountFen))
             }
         case EventType.subsidyGranted.rawValue:
@@ -129,7 +125,7 @@ struct MonthlyReport {
     /// False (and nothing added) for an amount no grant could have.
     static func add(_ fen: Int64, to totals: inout [String: Int64], _ month: String) -> Bool {
         let (sum, overflow) = totals[month, default: 0].addingReportingOverflow(fen)
-        guard !overflow, fen >= 0 else { return false }
+        guard !overflow, InputRange.amountFen.contains(fen) else { return false }
         totals[month] = sum
         return true
     }

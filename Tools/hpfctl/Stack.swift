@@ -1,5 +1,11 @@
 import ArgumentParser
+import Contribution
+import Enrolment
 import Foundation
+import Loan
+import RegionalSync
+import Subsidy
+import Withdrawal
 
 /// The local stacks of `Tools/devstack/env.sh`: `make run`'s (the ports of CONTRACT.md, services
 /// 8081-8086, Postgres 55432) and `make bench`'s (services 1000 ports up, 9081-9086, Postgres
@@ -12,12 +18,12 @@ enum Stack {
         var url: String { "http://127.0.0.1:\(port)" }
     }
 
-    /// The six services on make run's stack, in the order of CONTRACT.md.
+    /// The six services on make run's stack, in the order of CONTRACT.md: their own descriptors'
+    /// names and default ports (the one list, which deploycheck.py holds the rest of the stack to).
     static let services: [Service] = [
-        Service(name: "enrolment", port: 8081), Service(name: "contribution", port: 8082),
-        Service(name: "subsidy", port: 8083), Service(name: "withdrawal", port: 8084),
-        Service(name: "loan", port: 8085), Service(name: "regional-sync", port: 8086),
-    ]
+        EnrolmentService.descriptor, ContributionService.descriptor, SubsidyService.descriptor,
+        WithdrawalService.descriptor, LoanService.descriptor, RegionalSyncService.descriptor,
+    ].map { Service(name: $0.name, port: $0.defaultPort) }
     /// make bench's services listen this many ports up (HPF_SERVICE_PORT_OFFSET in bench.sh).
     static let benchPortOffset = 1000
     /// make run's Postgres (env.sh; also the services' default HPF_PG_PORT).

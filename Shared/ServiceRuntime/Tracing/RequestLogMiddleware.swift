@@ -35,6 +35,10 @@ struct RequestLogMiddleware: RouterMiddleware {
     private func log(_ request: Request, _ context: Context, status: Int, code: String?, span: TraceParent, since started: ContinuousClock.Instant) {
         // Health probes and metric scrapes every few seconds would drown the lines that matter.
         guard let route = context.endpointPath, !Self.quiet.contains(route) || status >= 500 else { return }
+        // A probe's 503 is the outage it reports, already known: a warning, not an error per probe.
+        let level: Logger.Level = status < 500 ? .info : Self.quiet.contains(route) ? .warning : .error
+        // The fields are built only when the line is written (every request passes here).
+        guard logger.logLevel <= level else { return }
         let elapsed = ContinuousClock.now - started
         var metadata: Logger.Metadata = [
             "request_id": "\(AccessMiddleware.requestId(request.headers[HTTPField.Name("X-Request-Id")!]) ?? context.id)",
@@ -45,8 +49,7 @@ struct RequestLogMiddleware: RouterMiddleware {
         ]
         if let code { metadata["code"] = "\(code)" }
         if let account = context.audit.account { metadata["account"] = "\(account)" }
-        // A probe's 503 is the outage it reports, already known: a warning, not an error per probe.
-        logger.log(level: status < 500 ? .info : Self.quiet.contains(route) ? .warning : .error, "request", metadata: metadata)
+        logger.log(level: level, "request", metadata: metadata)
     }
 
     /// To the microsecond.
