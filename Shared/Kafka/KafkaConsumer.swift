@@ -25,6 +25,22 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
     }
 
+    /// A reader of whole partitions, outside any group: each partition is read from its start
+    /// (`RD_KAFKA_OFFSET_BEGINNING`), nothing is committed, and no group is joined, so the
+    /// service's own consumers are not disturbed (a read-model rebuild replays topics this way).
+    public init(configuration: KafkaConfiguration, readingFromStart partitions: [TopicPartition], logger: Logger) throws {
+        client = try KafkaClient(type: RD_KAFKA_CONSUMER, configuration: configuration.with("enable.auto.commit", "false"), logger: logger)
+        topics = Array(Set(partitions.map(\.topic))).sorted()
+        rd_kafka_poll_set_consumer(client.handle)
+        let list = Self.list(partitions, offset: Int64(RD_KAFKA_OFFSET_BEGINNING))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_assign(client.handle, list)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            client.destroy()
+            throw KafkaError(.consume, err)
+        }
+    }
+
     /// Polls up to `maxMessages` messages, waiting at most `timeoutMs` for the first one.
     /// An empty array means nothing arrived in time.
     public func poll(maxMessages: Int = 1, timeoutMs: Int32 = 100) async throws -> [KafkaMessage] {

@@ -2,7 +2,7 @@ import Hummingbird
 
 /// The routes every service has: `/health` (process alive) and `/ready` (database and broker
 /// reachable and the outbox not behind, else 503) for anyone; `/metrics` (open unless HPF_METRICS_PUBLIC=false); the audit
-/// trail for auditors; the channel-key registry for fund officers; dead letters for operators.
+/// trail for auditors; the channel-key registry for fund officers; dead letters and read-model rebuilds for operators.
 enum RuntimeRoutes {
     static func add(to routes: Routes, runtime: ServiceRuntime) {
         routes.get("/health", .open) { _, _ in
@@ -26,6 +26,10 @@ enum RuntimeRoutes {
         let deadLetters = DeadLetterRoutes(runtime: runtime)
         routes.get("/v1/dead-letters", .staff(.systemOperator, .auditor), use: deadLetters.list)
         routes.post("/v1/dead-letters/:deadLetterId/redrive", .staff(.systemOperator), use: deadLetters.redrive)
+        let readModels = ReadModelRoutes(runtime: runtime)
+        routes.get("/v1/read-models", .staff(.systemOperator, .auditor), use: readModels.list)
+        routes.post("/v1/read-models/:readModel/rebuilds", .staff(.systemOperator), use: readModels.start)
+        routes.get("/v1/read-models/:readModel/rebuilds/:rebuildId", .staff(.systemOperator, .auditor), use: readModels.get)
     }
 
     /// 200 when the database and the broker answer and the oldest unpublished outbox event is

@@ -47,7 +47,7 @@ public enum Migrator {
     /// the audit trail), no writes to the migration record.
     public static func migrate(config: ServiceConfig, descriptor: ServiceDescriptor, logger: Logger) async throws {
         let all = [runtimeTables, AuditTrail.migration, ChannelRegistry.migration, DeadLetterStore.migration,
-                   DeadLetterStore.inboxKeys] + descriptor.migrations.sorted { $0.version < $1.version }
+                   DeadLetterStore.inboxKeys, ReadModelRebuild.migration] + descriptor.migrations.sorted { $0.version < $1.version }
         let schema = config.schema
         let configuration = try config.postgresConnection(user: config.pgOwnerUser, password: config.pgOwnerPassword)
         let connection: PostgresConnection

@@ -16,6 +16,8 @@ public protocol HPFServiceModule {
     static func recordSigner(runtime: ServiceRuntime) -> OutboxRelay.Signer?
     /// Topics beyond the catalogue that the service writes (each partner city's own), created at start.
     static func extraTopics(runtime: ServiceRuntime) -> [String]
+    /// The read models its consumers build, each with the projection a rebuild replays.
+    static func readModels(runtime: ServiceRuntime) -> [ReadModel]
 }
 
 public extension HPFServiceModule {
@@ -23,6 +25,7 @@ public extension HPFServiceModule {
     static func jobs(runtime: ServiceRuntime) -> [any Service] { [] }
     static func recordSigner(runtime: ServiceRuntime) -> OutboxRelay.Signer? { nil }
     static func extraTopics(runtime: ServiceRuntime) -> [String] { [] }
+    static func readModels(runtime: ServiceRuntime) -> [ReadModel] { [] }
 
     static func buildApplication(config: ServiceConfig? = nil, clock: BusinessClock? = nil, extraServices: [any Service] = []) throws -> some ApplicationProtocol {
         let config = config ?? ServiceConfig(descriptor: descriptor)
@@ -54,6 +57,7 @@ public extension HPFServiceModule {
         HPFMetrics.buildInfo(service: descriptor.name, version: SuiteVersion.current).set(to: 1)
         let consumers = Self.subscriptions(runtime: runtime).map { EventConsumerService(subscription: $0, runtime: runtime) }
         consumers.forEach(runtime.consumers.register)
+        Self.readModels(runtime: runtime).forEach(runtime.readModels.register)
         let services: [any Service] = [runtime.database.client, runtime.producer, relay] + consumers + Self.jobs(runtime: runtime)
         app.addServices(services.map { WatchedService(base: $0, logger: runtime.logger) })
         app.addServices(extraServices)

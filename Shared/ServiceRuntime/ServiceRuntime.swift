@@ -28,6 +28,8 @@ public struct ServiceRuntime: Sendable {
     public let personalData: PersonalDataCipher
     /// The process's event consumers, for the operator's redrive of a dead letter.
     public let consumers = ConsumerDirectory()
+    /// The service's read models, for the operator's rebuild.
+    public let readModels = ReadModelDirectory()
 
     public init(descriptor: ServiceDescriptor, config: ServiceConfig, clock: BusinessClock? = nil,
                 parameters: PolicyParameters = .lianyungang2025) throws {

@@ -36,7 +36,7 @@ CONF
 provision() {
   psql_admin -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 'hpf'" | grep -q 1 \
     || psql_admin -d postgres -c "CREATE DATABASE hpf"
-  # Nobody gets anything by default (no temporary tables either); each service gets its own
+  # Nobody gets anything by default (no temporary tables either, but for the schema owners); each service gets its own
   # schema, owned by <schema>_owner, which only migrations use; the service's own role gets data
   # rights from the migrator at every start (development passwords = role names).
   psql_admin -d hpf -c "REVOKE ALL ON SCHEMA public FROM PUBLIC"
@@ -57,6 +57,8 @@ ALTER SCHEMA $role OWNER TO ${role}_owner;
 REASSIGN OWNED BY $role TO ${role}_owner;
 REVOKE ALL ON SCHEMA $role FROM PUBLIC;
 GRANT USAGE ON SCHEMA $role TO $role;
+-- The owner alone may make temporary tables: a read-model rebuild replays into fresh ones.
+GRANT TEMPORARY ON DATABASE hpf TO ${role}_owner;
 ALTER ROLE $role SET search_path = $role;
 ALTER ROLE ${role}_owner SET search_path = $role;
 SQL

@@ -29,7 +29,7 @@ struct HPFCtl: AsyncParsableCommand {
                 TopicsCommand.self, EventsCommand.self, AccountCommand.self, EventsDumpCommand.self, ReportCommand.self,
             ]),
             CommandGroup(name: "Operations", subcommands: [
-                DeadLettersCommand.self, TokenCommand.self, CallCommand.self,
+                DeadLettersCommand.self, RebuildCommand.self, TokenCommand.self, CallCommand.self,
             ]),
             CommandGroup(name: "Simulators", subcommands: [
                 PaymentChannelCommand.self, ChannelStatementCommand.self, PartnerCityCommand.self,

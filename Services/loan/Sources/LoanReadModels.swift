@@ -10,9 +10,50 @@ import ServiceRuntime
 /// answers to repayments from the HPF balance arrive here too. Whatever raises a balance may bring
 /// the fund pool back above its floor, so it releases queued loans (`FundPool.release`).
 enum LoanReadModels {
+    /// The three read models, each with its projection: `hpfctl rebuild loan <name>` replays it.
+    static func readModels(runtime: ServiceRuntime) -> [ReadModel] {
+        let logger = runtime.logger
+        return [
+            ReadModel(name: "participants", consumer: "loan-participants", topics: [.enrolmentEvents], tables: ["participants", "credit_records"],
+                      projection: profiles(logger)),
+            ReadModel(name: "ledger", consumer: "loan-contribution-history", topics: [.contributionEvents],
+                      tables: ["ledger_accounts", "contribution_months"], projection: ledger(logger)),
+            ReadModel(name: "recognised-months", consumer: "loan-recognised-months", topics: [.regionalEvents], tables: ["recognised_months"],
+                      projection: recognised(logger)),
+        ]
+    }
+
+    /// The live consumers: each read model's projection, and beyond it the fund pool's release
+    /// (whatever raises a balance may bring the pool back above its floor) and the answers to
+    /// repayments from the HPF balance.
     static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] {
         let logger = runtime.logger
-        let profiles = EventSubscription(consumerName: "loan-participants", topics: [.enrolmentEvents], handlers: [
+        let raisesBalance: Set<EventType> = [.contributionReceived, .subsidyCredited, .interestSettled, .debitReversed, .transferInPosted]
+        let ledgerHandlers = ledger(logger).map { handler -> EventHandler in
+            if raisesBalance.contains(handler.type) {
+                return handler.then { connection in try await FundPool.release(runtime: runtime, connection: connection) }
+            }
+            if handler.type == .debitPosted {
+                return handler.then(DebitPosted.self) { event, connection in
+                    if event.data.kind == .loanRepayment { try await BalanceRepayments.debited(event.data, runtime: runtime, connection: connection) }
+                }
+            }
+            return handler
+        } + [
+            .on(.debitRefused, DebitRefused.self) { event, connection in
+                try await BalanceRepayments.refused(event.data, runtime: runtime, connection: connection)
+            },
+        ]
+        return [
+            EventSubscription(consumerName: "loan-participants", topics: [.enrolmentEvents], handlers: profiles(logger)),
+            EventSubscription(consumerName: "loan-contribution-history", topics: [.contributionEvents], handlers: ledgerHandlers),
+            EventSubscription(consumerName: "loan-recognised-months", topics: [.regionalEvents], handlers: recognised(logger)),
+        ]
+    }
+
+    /// The applicant's profile and credit records, from enrolment.
+    static func profiles(_ logger: Logger) -> [EventHandler] {
+        [
             .on(.accountOpened, AccountOpened.self) { event, connection in
                 let a = event.data
                 try await connection.query("""
@@ -30,8 +71,14 @@ enum LoanReadModels {
                     ON CONFLICT DO NOTHING
                     """, logger: logger)
             },
-        ])
-        let ledger = EventSubscription(consumerName: "loan-contribution-history", topics: [.contributionEvents], handlers: [
+        ]
+    }
+
+    /// Contribution months, amounts and the balance, from the ledger (each ledger event carries
+    /// the balance after it, in per-account order). `last_event_at` is the event's own time, so a
+    /// rebuild gives the same rows as the live consumer did.
+    static func ledger(_ logger: Logger) -> [EventHandler] {
+        [
             .on(.contributionReceived, ContributionReceived.self) { event, connection in
                 let c = event.data
                 try await connection.query("""
@@ -39,59 +86,58 @@ enum LoanReadModels {
                         INSERT INTO contribution_months (account_number, month)
                         SELECT \(c.accountNumber), unnest(\(c.monthsCounted.map(\.description))::text[]) ON CONFLICT DO NOTHING)
                     INSERT INTO ledger_accounts AS l (account_number, contributed_fen, balance_fen, last_event_at)
-                    VALUES (\(c.accountNumber), \(c.amountFen), \(c.balanceAfterFen), now())
+                    VALUES (\(c.accountNumber), \(c.amountFen), \(c.balanceAfterFen), \(try eventTime(event.time)))
                     ON CONFLICT (account_number) DO UPDATE
-                    SET contributed_fen = l.contributed_fen + excluded.contributed_fen, balance_fen = excluded.balance_fen, last_event_at = now()
+                    SET contributed_fen = l.contributed_fen + excluded.contributed_fen, balance_fen = excluded.balance_fen, last_event_at = excluded.last_event_at
                     """, logger: logger)
-                try await FundPool.release(runtime: runtime, connection: connection)
             },
             .on(.subsidyCredited, SubsidyCredited.self) { event, connection in
-                try await balance(event.data.balanceAfterFen, event.data.accountNumber, connection, logger)
-                try await FundPool.release(runtime: runtime, connection: connection)
+                try await balance(event.data.balanceAfterFen, event.data.accountNumber, at: try eventTime(event.time), connection, logger)
             },
             .on(.interestSettled, InterestSettled.self) { event, connection in
-                try await balance(event.data.balanceAfterFen, event.data.accountNumber, connection, logger)
-                try await FundPool.release(runtime: runtime, connection: connection)
+                try await balance(event.data.balanceAfterFen, event.data.accountNumber, at: try eventTime(event.time), connection, logger)
             },
             .on(.debitPosted, DebitPosted.self) { event, connection in
-                try await balance(event.data.balanceAfterFen, event.data.accountNumber, connection, logger)
-                if event.data.kind == .loanRepayment { try await BalanceRepayments.debited(event.data, runtime: runtime, connection: connection) }
-            },
-            .on(.debitRefused, DebitRefused.self) { event, connection in
-                try await BalanceRepayments.refused(event.data, runtime: runtime, connection: connection)
+                try await balance(event.data.balanceAfterFen, event.data.accountNumber, at: try eventTime(event.time), connection, logger)
             },
             .on(.debitReversed, DebitReversed.self) { event, connection in
-                try await balance(event.data.balanceAfterFen, event.data.accountNumber, connection, logger)
-                try await FundPool.release(runtime: runtime, connection: connection)
+                try await balance(event.data.balanceAfterFen, event.data.accountNumber, at: try eventTime(event.time), connection, logger)
             },
             .on(.transferInPosted, TransferInPosted.self) { event, connection in
-                try await balance(event.data.balanceAfterFen, event.data.accountNumber, connection, logger)
-                try await FundPool.release(runtime: runtime, connection: connection)
+                try await balance(event.data.balanceAfterFen, event.data.accountNumber, at: try eventTime(event.time), connection, logger)
             },
             .on(.accountClosed, AccountClosed.self) { event, connection in
                 try await connection.query("""
-                    INSERT INTO ledger_accounts (account_number, closed, balance_fen, last_event_at) VALUES (\(event.data.accountNumber), true, 0, now())
-                    ON CONFLICT (account_number) DO UPDATE SET closed = true, balance_fen = 0, last_event_at = now()
+                    INSERT INTO ledger_accounts (account_number, closed, balance_fen, last_event_at) VALUES (\(event.data.accountNumber), true, 0, \(try eventTime(event.time)))
+                    ON CONFLICT (account_number) DO UPDATE SET closed = true, balance_fen = 0, last_event_at = excluded.last_event_at
                     """, logger: logger)
             },
-        ])
-        // §17 record recognition: a partner city's months count for the 6-month rule (§5), once.
-        let recognised = EventSubscription(consumerName: "loan-recognised-months", topics: [.regionalEvents], handlers: [
+        ]
+    }
+
+    /// §17 record recognition: a partner city's months count for the 6-month rule (§5), once.
+    static func recognised(_ logger: Logger) -> [EventHandler] {
+        [
             .on(.monthsRecognised, MonthsRecognised.self) { event, connection in
                 try await connection.query("""
                     INSERT INTO recognised_months (account_number, month)
                     SELECT \(event.data.accountNumber), unnest(\(event.data.months.map(\.description))::text[]) ON CONFLICT DO NOTHING
                     """, logger: logger)
             },
-        ])
-        return [profiles, ledger, recognised]
+        ]
     }
 
-    static func balance(_ balance: Fen, _ account: String, _ connection: PostgresConnection, _ logger: Logger) async throws {
+    static func balance(_ balance: Fen, _ account: String, at time: Date, _ connection: PostgresConnection, _ logger: Logger) async throws {
         try await connection.query("""
-            INSERT INTO ledger_accounts (account_number, balance_fen, last_event_at) VALUES (\(account), \(balance), now())
-            ON CONFLICT (account_number) DO UPDATE SET balance_fen = excluded.balance_fen, last_event_at = now()
+            INSERT INTO ledger_accounts (account_number, balance_fen, last_event_at) VALUES (\(account), \(balance), \(time))
+            ON CONFLICT (account_number) DO UPDATE SET balance_fen = excluded.balance_fen, last_event_at = excluded.last_event_at
             """, logger: logger)
+    }
+
+    /// An event's own time; one that does not read is a bad event, not a database fault.
+    static func eventTime(_ text: String) throws -> Date {
+        guard let time = Instant.parse(text) else { throw EventRejection(reason: .invalidPayload, detail: "time is not an RFC 3339 instant") }
+        return time
     }
 
     /// One account's facts as of `date`.

@@ -40,4 +40,8 @@ public enum LoanService: HPFServiceModule {
     public static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] {
         LoanReadModels.subscriptions(runtime: runtime)
     }
+
+    public static func readModels(runtime: ServiceRuntime) -> [ReadModel] {
+        LoanReadModels.readModels(runtime: runtime)
+    }
 }

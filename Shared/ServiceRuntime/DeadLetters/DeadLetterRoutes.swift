@@ -11,6 +11,7 @@ struct DeadLetterRoutes: Sendable {
     let runtime: ServiceRuntime
 
     enum State: String, CaseIterable { case open, redriven, all }
+    enum Flag: String, CaseIterable { case yes = "true", no = "false" }
 
     static let columns = """
         seq, id, consumer, reason, detail, event_id, event_type, topic, record_partition, record_offset, record_key,
@@ -56,6 +57,9 @@ struct DeadLetterRoutes: Sendable {
         guard let id = UUID(uuidString: text) else { throw Problem.notFound("unknown_dead_letter", "no dead letter \(text.prefix(64))") }
         let shown = id.uuidString.lowercased()
         let operatorID = context.caller?.staffId ?? "unknown"
+        // `?outOfOrder=true`: the operator accepts that a superseded record is applied after the
+        // later ones, and rebuilds the read model next (the rebuild puts it in its place).
+        let outOfOrder = try QueryInput(request).choice("outOfOrder", Flag.self) == .yes
         let (consumerName, inboxID, message) = try await runtime.database.transaction { connection -> (String, String, KafkaMessage) in
             let rows = try await connection.query("""
                 SELECT consumer, inbox_id, reason, topic, record_partition, record_offset, record_key, record_value, record_headers::text,
@@ -84,9 +88,17 @@ struct DeadLetterRoutes: Sendable {
                 }
                 // Read models that keep the latest value (a balance) would take this older one over
                 // the newer ones already applied: refused; the record's effect needs a rebuild.
-                guard !superseded else {
+                guard !superseded || outOfOrder else {
                     throw Problem.conflict("superseded", "later events of \(key ?? "its key") were applied after dead letter \(shown); "
-                                           + "redriving it would apply it out of their order")
+                                           + "redriving it would apply it out of their order (redrive with ?outOfOrder=true, then rebuild the read model)")
+                }
+                // A rebuild reading this consumer's inbox would miss an entry that changes under it.
+                let rebuilding = try await connection.query("""
+                    SELECT 1 FROM read_model_rebuilds WHERE consumer = \(consumer) AND state IN ('running', 'swapping')
+                      AND heartbeat_at > now() - make_interval(secs => \(ReadModelRebuild.abandonedAfterSeconds))
+                    """, logger: context.logger)
+                for try await _ in rebuilding {
+                    throw Problem.conflict("rebuild_in_progress", "a read model of \(consumer) is being rebuilt; redrive when it ends")
                 }
                 guard runtime.consumers.consumer(named: consumer) != nil else {
                     throw Problem.conflict("unknown_consumer", "this service has no consumer \(consumer) any more")
