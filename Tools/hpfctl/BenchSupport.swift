@@ -11,7 +11,10 @@ enum BenchSupport {
     static func enrol(_ count: Int, http: HTTPClient, enrolmentURL: String) async throws -> [String] {
         var numbers: [String] = []
         var serial = Int.random(in: 0..<1_000_000)
+        let bar = ProgressBar("enrol", unit: "accounts")
+        defer { bar.finish(Int64(numbers.count), of: Int64(count)) }
         while numbers.count < count {
+            bar.update(Int64(numbers.count), of: Int64(count))
             serial += 1
             let (status, json) = try await DepositBenchmark.post(http, "\(enrolmentURL)/v1/enrolments", DepositBenchmark.enrolmentBody(serial: serial))
             if status == 201, let number = json["accountNumber"] as? String { numbers.append(number) }

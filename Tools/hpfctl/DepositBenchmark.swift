@@ -57,7 +57,9 @@ struct DepositBenchmark: AsyncParsableCommand {
         let numbers = try await BenchSupport.enrol(accounts, http: http, enrolmentURL: enrolmentURL)
         let accountSet = Set(numbers)
         print("bench: waiting for the ledger accounts (account-opened events)")
-        for number in numbers {
+        let opened = ProgressBar("ledger accounts", unit: "accounts")
+        for (index, number) in numbers.enumerated() {
+            opened.update(Int64(index), of: Int64(numbers.count))
             var tries = 0
             while try await DepositBenchmark.get(http, "\(ledgerURL)/v1/accounts/\(number)/balance").0 != 200 {
                 tries += 1
@@ -66,6 +68,7 @@ struct DepositBenchmark: AsyncParsableCommand {
             }
         }
 
+        opened.finish(Int64(numbers.count), of: Int64(numbers.count))
         let subscriber = Subscriber(accounts: accountSet, expected: deposits, logger: logger)
         let subscription = Task { try await subscriber.run() }
         try await Task.sleep(for: .seconds(6)) // let the subscriber join its group before the clock starts
@@ -74,6 +77,7 @@ struct DepositBenchmark: AsyncParsableCommand {
         let runID = UUID().uuidString.prefix(8)
         let counter = Counter()
         let targets = numbers
+        let sent = ProgressBar("deposits", unit: "requests")
         let start = ContinuousClock.now
         let latencies: [Double] = try await withThrowingTaskGroup(of: [Double].self) { group in
             for _ in 0..<concurrency {
@@ -85,6 +89,7 @@ struct DepositBenchmark: AsyncParsableCommand {
                         let (status, json) = try await DepositBenchmark.post(http, "\(ledgerURL)/v1/contributions", body, as: .channel("alipay"))
                         guard status == 201 else { throw CommandError("deposit refused (\(status)): \(json)") }
                         mine.append((ContinuousClock.now - began).milliseconds)
+                        sent.update(Int64(index + 1), of: Int64(deposits))
                     }
                     return mine
                 }
@@ -92,6 +97,7 @@ struct DepositBenchmark: AsyncParsableCommand {
             return try await group.reduce(into: []) { $0 += $1 }
         }
         let httpDone = ContinuousClock.now - start
+        sent.finish(Int64(deposits), of: Int64(deposits))
         try await subscription.value
         let applied = subscriber.finishedAt! - start
 

@@ -3,8 +3,10 @@ import Foundation
 /// A progress line for long commands (rebuilds, benchmark phases, seeding): done of total, the
 /// rate over the last few seconds and the time left at that rate. On a terminal it redraws one
 /// line on standard error; elsewhere (a log, a test) it writes a plain line at most every five
-/// seconds, so that the output stays readable. Standard output keeps only the results.
+/// seconds, so that the output stays readable. Standard output keeps only the results. Safe to
+/// update from concurrent tasks (a benchmark's clients).
 final class ProgressBar: @unchecked Sendable {
+    private let lock = NSLock()
     private let label: String
     private let unit: String
     private let interactive: Bool
@@ -21,6 +23,7 @@ final class ProgressBar: @unchecked Sendable {
 
     /// Shows `done` of `total` (an unknown or zero total shows the count and rate alone).
     func update(_ done: Int64, of total: Int64, force: Bool = false) {
+        lock.lock(); defer { lock.unlock() }
         let now = Date()
         samples.append((now, done))
         // The rate is over the last five seconds (at least two samples).
@@ -38,6 +41,7 @@ final class ProgressBar: @unchecked Sendable {
 
     /// Ends the line with the total time.
     func finish(_ done: Int64, of total: Int64, note: String = "") {
+        lock.lock(); defer { lock.unlock() }
         let elapsed = Date().timeIntervalSince(started)
         let line = Self.line(label: label, unit: unit, done: done, total: max(total, done), rate: elapsed > 0 ? Double(done) / elapsed : nil, width: 30)
             + " in \(Self.duration(elapsed))" + (note.isEmpty ? "" : " \(note)")
