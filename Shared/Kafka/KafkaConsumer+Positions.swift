@@ -15,7 +15,8 @@ public struct TopicPartition: Hashable, Sendable, CustomStringConvertible {
 /// and how far a group has got.
 extension KafkaConsumer {
     /// Every partition of `topics`, with its low and high watermark (the first offset kept and the
-    /// offset the next record will get), asked of the broker now (not librdkafka's cache).
+    /// offset the next record will get), asked of the broker now (not librdkafka's cache). A topic
+    /// the broker does not have (not created yet) has no partitions: nothing to read.
     public func watermarks(of topics: [String], timeoutMs: Int32 = 10_000) async throws -> [TopicPartition: ClosedRange<Int64>] {
         let outcome: Result<[TopicPartition: ClosedRange<Int64>], KafkaError> = await client.blocking { rk in
             var metadata: UnsafePointer<rd_kafka_metadata>?
@@ -26,12 +27,9 @@ extension KafkaConsumer {
             for t in 0..<Int(metadata.pointee.topic_cnt) {
                 let topic = metadata.pointee.topics[t]
                 let name = String(cString: topic.topic)
-                guard topics.contains(name) else { continue }
-                if topic.err != RD_KAFKA_RESP_ERR_NO_ERROR { return .failure(KafkaError(.metadata, topic.err)) }
+                guard topics.contains(name), topic.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
                 for p in 0..<Int(topic.partition_cnt) { partitions.append(TopicPartition(topic: name, partition: topic.partitions[p].id)) }
             }
-            let missing = Set(topics).subtracting(partitions.map(\.topic))
-            guard missing.isEmpty else { return .failure(KafkaError(.metadata, message: "unknown topics: \(missing.sorted().joined(separator: ", "))")) }
             var ends: [TopicPartition: ClosedRange<Int64>] = [:]
             for partition in partitions {
                 var low: Int64 = 0, high: Int64 = 0

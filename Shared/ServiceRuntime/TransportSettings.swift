@@ -136,3 +136,14 @@ extension TransportSettings: CustomStringConvertible {
             + "postgres TLS: \(postgresTLS), replication: \(topicReplicationFactor), retention hours: \(topicRetentionHours.map(String.init) ?? "broker default"))"
     }
 }
+
+extension TransportSettings {
+    /// The broker and Postgres link settings from `environment`, read and checked as a service
+    /// reads them: for a tool that talks to the same broker (hpfctl). The first problem is thrown.
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> TransportSettings {
+        var reader = SettingsReader(environment: environment)
+        let settings = TransportSettings(&reader)
+        if let problem = reader.problems.first { throw problem }
+        return settings
+    }
+}

@@ -38,7 +38,8 @@ struct BoundedInputTests {
             #"{"keyId":"k-1","publicKey":"AAAA"}"#
         case (.post, "/v1/transfers/:transferId/cancel"), (.post, "/v1/transfers/:transferId/failure"):
             #"{"code":"withdrawn_by_applicant"}"#
-        case (.post, "/v1/channels/:channelId/keys/:keyId/approval"), (.post, "/v1/dead-letters/:deadLetterId/redrive"):
+        case (.post, "/v1/channels/:channelId/keys/:keyId/approval"), (.post, "/v1/dead-letters/:deadLetterId/redrive"),
+             (.post, "/v1/read-models/:readModel/rebuilds"):
             "{}"
         case (.post, let path) where path.hasPrefix("/v1/jobs/"):
             #"{"asOf":"2026-03-01"}"#

@@ -172,15 +172,15 @@ curl -s "${auth[@]}" "$C/v1/accounts/$account/balance" | jq -c .
 
 say "17. The events other services and analytics see (keyed by account number, no ID number)"
 show "hpfctl events hpf.enrolment.events.v1 --key $account"
-"$hpfctl" events hpf.enrolment.events.v1 --key "$account" --seconds 2
+"$hpfctl" events hpf.enrolment.events.v1 --key "$account"
 show "hpfctl events hpf.contribution.events.v1 --key $account"
-"$hpfctl" events hpf.contribution.events.v1 --key "$account" --seconds 2
+"$hpfctl" events hpf.contribution.events.v1 --key "$account"
 show "hpfctl events hpf.subsidy.events.v1 --key $account"
-"$hpfctl" events hpf.subsidy.events.v1 --key "$account" --seconds 2
+"$hpfctl" events hpf.subsidy.events.v1 --key "$account"
 show "hpfctl events hpf.withdrawal.events.v1 --key $account"
-"$hpfctl" events hpf.withdrawal.events.v1 --key "$account" --seconds 2
+"$hpfctl" events hpf.withdrawal.events.v1 --key "$account"
 show "hpfctl events hpf.regional.events.v1 --key $account"
-"$hpfctl" events hpf.regional.events.v1 --key "$account" --seconds 2
+"$hpfctl" events hpf.regional.events.v1 --key "$account"
 
 say "18. Every money-moving request left a tamper-evident audit record; an auditor reads and verifies the chain"
 auditor=(-H "authorization: Bearer $("$hpfctl" token staff --staff-id auditor-1 --role auditor)")

@@ -3,7 +3,7 @@ import Contracts
 import Foundation
 
 /// `hpfctl account <account-number>`: the whole story of one account. Reads every topic of the
-/// catalogue from the beginning (a consumer group of its own), keeps the records keyed by the
+/// catalogue from the beginning to its end (outside any group), keeps the records keyed by the
 /// account number once each (delivery is at least once: by CloudEvents id) and prints them in
 /// order of their CloudEvents time, then topic and offset.
 struct AccountCommand: AsyncParsableCommand {
@@ -18,8 +18,8 @@ struct AccountCommand: AsyncParsableCommand {
     @Argument(help: "The account number (its events' key).")
     var accountNumber: String
 
-    @Option(help: "Seconds to read, the consumer group's join (a few seconds) included.")
-    var seconds: Int = 8
+    @Option(help: "Longest wait to read every topic to the end it had when the read began.")
+    var seconds: Int = 60
 
     @Flag(help: "One JSON object per line, as `events --json` prints them.")
     var json = false
@@ -36,21 +36,17 @@ struct AccountCommand: AsyncParsableCommand {
         // channel and the bank alone, and an account's story has its payouts on the withdrawal
         // and regional topics already.
         let topics = Topic.allCases.filter { ![.payoutInstructions, .transferPayoutInstructions].contains($0) }.map(\.name)
-        let consumer = try EventReader.consumer(topics: topics, purpose: "account")
         var records: [EventRecord] = []
         var seen: Set<String> = []
-        let deadline = Date().addingTimeInterval(Double(seconds))
-        while Date() < deadline {
-            for message in try await consumer.poll(maxMessages: 1000, timeoutMs: 200) where message.keyString == accountNumber {
-                let record = EventRecord(message)
-                // A record that is not a CloudEvent has no id: its position stands for it.
-                if seen.insert(record.id ?? "position:" + record.position).inserted { records.append(record) }
-            }
+        let complete = try await EventReader.read(topics: topics, purpose: "account", timeout: .seconds(seconds)) { message in
+            guard message.keyString == accountNumber else { return }
+            let record = EventRecord(message)
+            // A record that is not a CloudEvent has no id: its position stands for it.
+            if seen.insert(record.id ?? "position:" + record.position).inserted { records.append(record) }
         }
-        await consumer.close()
+        if !complete { Environment.warn("account: the topics were not read to their ends within \(seconds) s; the story may be partial (try a longer --seconds)") }
         guard !records.isEmpty else {
-            throw CommandError("no event keyed \(accountNumber) on the \(topics.count) topics of the catalogue in \(seconds) s "
-                               + "(a wrong account number, or a broker slow to let the consumer join: try a longer --seconds)")
+            throw CommandError("no event keyed \(accountNumber) on the \(topics.count) topics of the catalogue")
         }
         records.sort(by: EventRecord.chronologically)
         if json {

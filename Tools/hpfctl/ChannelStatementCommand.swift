@@ -134,7 +134,7 @@ struct ChannelStatementCommand: AsyncParsableCommand {
     static func events<P: Codable & Sendable>(on topic: String, type: EventType, _ payload: P.Type, keepingTime: Bool) async throws -> [(P, Date)] {
         var logger = Logger(label: "hpfctl")
         logger.logLevel = .error
-        let consumer = try KafkaConsumer(configuration: .consumer(brokers: Environment.brokers, groupID: "hpfctl.statement.\(UUID().uuidString.prefix(8))",
+        let consumer = try KafkaConsumer(configuration: try Environment.consumer(groupID: "hpfctl.statement.\(UUID().uuidString.prefix(8))",
                                                                   clientID: "hpfctl"), topics: [topic], logger: logger)
         var found: [(P, Date)] = []
         let started = Date()

@@ -1,10 +1,31 @@
 import ArgumentParser
 import Foundation
+import Kafka
+import ServiceRuntime
 
 /// What hpfctl reads from its environment (`hpfctl --help` lists the variables).
 enum Environment {
     static var variables: [String: String] { ProcessInfo.processInfo.environment }
     static var brokers: String { variables["HPF_KAFKA_BROKERS"] ?? "127.0.0.1:9092" }
+
+    /// The broker's security as the services read it (HPF_KAFKA_SECURITY_PROTOCOL, HPF_KAFKA_SASL_*,
+    /// HPF_KAFKA_CA_FILE, ...): plaintext for the dev stacks, SASL_SSL for the compose stack's
+    /// host listener. A setting that does not read stops the command.
+    static func kafka(_ configuration: KafkaConfiguration) throws -> KafkaConfiguration {
+        do {
+            return try TransportSettings.fromEnvironment(variables).apply(to: configuration)
+        } catch let error as ConfigurationError {
+            throw CommandError("\(error)")
+        }
+    }
+
+    static func consumer(groupID: String, clientID: String = "hpfctl") throws -> KafkaConfiguration {
+        try kafka(.consumer(brokers: brokers, groupID: groupID, clientID: clientID))
+    }
+
+    static func producer(clientID: String = "hpfctl") throws -> KafkaConfiguration {
+        try kafka(.producer(brokers: brokers, clientID: clientID))
+    }
 
     /// A line on standard error (what went wrong with one service among several, say).
     static func warn(_ line: String) {

@@ -165,7 +165,7 @@ struct DepositBenchmark: AsyncParsableCommand {
 
         func run() async throws {
             let consumer = try KafkaConsumer(
-                configuration: .consumer(brokers: Environment.brokers, groupID: "hpfctl.bench.\(UUID().uuidString.prefix(8))", clientID: "hpfctl-bench")
+                configuration: try Environment.consumer(groupID: "hpfctl.bench.\(UUID().uuidString.prefix(8))", clientID: "hpfctl-bench")
                     .with("auto.offset.reset", "latest"),
                 topics: [Topic.contributionEvents.name], logger: logger)
             var seen = 0

@@ -86,14 +86,39 @@ enum JSONText {
     }
 }
 
-/// Consumers that read topics from the beginning in a group of their own (nothing is committed
-/// for anyone else), quiet but for errors.
+/// Reads topics from the beginning outside any group (partitions assigned, nothing committed for
+/// anyone), quiet but for errors: up to the ends the topics had when the read began, so that what
+/// is printed is complete, not whatever arrived within a few seconds; `follow` reads on after.
 enum EventReader {
-    static func consumer(topics: [String], purpose: String) throws -> KafkaConsumer {
+    /// Hands each record to `body`; true when every partition was read to its end before `timeout`.
+    static func read(topics: [String], purpose: String, follow: Bool = false, timeout: Duration,
+                     _ body: (KafkaMessage) throws -> Void) async throws -> Bool {
         var logger = Logger(label: "hpfctl")
         logger.logLevel = .error
-        let group = "hpfctl.\(purpose).\(UUID().uuidString.prefix(8))"
-        return try KafkaConsumer(configuration: .consumer(brokers: Environment.brokers, groupID: group, clientID: "hpfctl"),
-                                 topics: topics, logger: logger)
+        let configuration = try Environment.consumer(groupID: "hpfctl.\(purpose).\(UUID().uuidString.prefix(8))",
+                                                        clientID: "hpfctl")
+        let probe = try KafkaConsumer(configuration: configuration, readingFromStart: [], logger: logger)
+        let ends = try await probe.watermarks(of: topics)
+        await probe.close()
+        let reader = try KafkaConsumer(configuration: configuration, readingFromStart: Array(ends.keys), logger: logger)
+        // The partitions still to read, each to the offset the next record would have had.
+        var remaining = ends.filter { $0.value.upperBound > $0.value.lowerBound }.mapValues(\.upperBound)
+        let deadline = ContinuousClock.now + timeout
+        do {
+            while follow || (!remaining.isEmpty && ContinuousClock.now < deadline) {
+                let batch = try await reader.poll(maxMessages: 1000, timeoutMs: 200)
+                for message in batch {
+                    try body(message)
+                    let partition = TopicPartition(topic: message.topic, partition: message.partition)
+                    if let end = remaining[partition], message.offset + 1 >= end { remaining[partition] = nil }
+                }
+                if !batch.isEmpty { fflush(nil) } // a pipe reader (jq, a test) sees each batch as it comes
+            }
+        } catch {
+            await reader.close()
+            throw error
+        }
+        await reader.close()
+        return remaining.isEmpty
     }
 }

@@ -4,7 +4,8 @@ import Foundation
 import Policy
 
 /// Prints the events on a topic from the beginning, one record each: partition/offset, type,
-/// subject and data, or one JSON line (`--json`); for `--seconds`, or until interrupted (`--follow`).
+/// subject and data, or one JSON line (`--json`); to the topic's end as it was when the read
+/// began (waiting at most `--seconds`), or on until interrupted (`--follow`).
 struct EventsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "events",
@@ -18,10 +19,10 @@ struct EventsCommand: AsyncParsableCommand {
     @Option(help: "Only the records with this key (the account number, on the account topics).")
     var key: String?
 
-    @Option(help: "Seconds to read once the consumer group has joined (the join takes about 4 s more).")
-    var seconds: Int = 3
+    @Option(help: "Longest wait to read the topic to the end it had when the read began (exit 1 if it could not).")
+    var seconds: Int = 30
 
-    @Flag(help: "Keep reading until interrupted (Ctrl-C) instead of stopping after --seconds.")
+    @Flag(help: "Keep reading past the end until interrupted (Ctrl-C).")
     var follow = false
 
     @Flag(help: "One JSON object per line: {\"topic\",\"partition\",\"offset\",\"key\",\"event\"} (\"value\", the text, for a record that is not a CloudEvent).")
@@ -49,26 +50,19 @@ struct EventsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let consumer = try EventReader.consumer(topics: [topic], purpose: "events")
-        let deadline = Date().addingTimeInterval(Double(seconds) + 4) // the group join takes a few seconds
         var printed = 0
-        while follow || Date() < deadline {
-            var batch = 0
-            for message in try await consumer.poll(maxMessages: 500, timeoutMs: 200) where key == nil || message.keyString == key {
-                let record = EventRecord(message)
-                print(json ? record.jsonLine : record.text)
-                batch += 1
-            }
-            if batch > 0 {
-                printed += batch
-                fflush(nil) // a pipe reader (jq, a test) sees each batch as it comes
-            }
+        let complete = try await EventReader.read(topics: [topic], purpose: "events", follow: follow, timeout: .seconds(seconds)) { message in
+            guard key == nil || message.keyString == key else { return }
+            let record = EventRecord(message)
+            print(json ? record.jsonLine : record.text)
+            printed += 1
         }
-        await consumer.close()
+        if !complete { Environment.warn("events: \(topic) was not read to its end within \(seconds) s (a slow broker: try a longer --seconds)") }
         if printed == 0 {
             let note = "(no events\(key.map { " for key \($0)" } ?? "") on \(topic))"
             // JSON lines stay JSON: the note goes to standard error.
             if json { Environment.warn(note) } else { print(note) }
         }
+        if !complete { throw ExitCode.failure }
     }
 }

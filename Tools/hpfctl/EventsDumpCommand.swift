@@ -44,7 +44,7 @@ struct EventsDumpCommand: AsyncParsableCommand {
         let keyring = EventKeyring(entries: EventKeyring.development)
         let partnerKey = PartnerSignature.developmentKey(city: ours).publicKey
         // One consumer for every topic: the group join (a few seconds) happens once.
-        let consumer = try KafkaConsumer(configuration: .consumer(brokers: Environment.brokers, groupID: "hpfctl.dump.\(UUID().uuidString.prefix(8))",
+        let consumer = try KafkaConsumer(configuration: try Environment.consumer(groupID: "hpfctl.dump.\(UUID().uuidString.prefix(8))",
                                                                   clientID: "hpfctl"), topics: topics, logger: logger)
         var lines: [String: [String]] = [:]
         var skipped: [String: Int] = [:]

@@ -36,7 +36,7 @@ final class PaymentChannelSimulator: @unchecked Sendable {
 
     /// Confirms payouts until `until` returns true (checked after each poll), or for ever.
     func run(fromLatest: Bool = false, verbose: Bool = false, until: @Sendable () -> Bool = { false }) async throws {
-        var configuration = KafkaConfiguration.consumer(brokers: Environment.brokers, groupID: "hpfctl.payment-channel.\(fromLatest ? UUID().uuidString.prefix(8) : "sim")",
+        var configuration = try Environment.consumer(groupID: "hpfctl.payment-channel.\(fromLatest ? UUID().uuidString.prefix(8) : "sim")",
                                                         clientID: "hpfctl-payment-channel")
         if fromLatest { configuration = configuration.with("auto.offset.reset", "latest") }
         let consumer = try KafkaConsumer(configuration: configuration, topics: [Topic.payoutInstructions.name], logger: logger)

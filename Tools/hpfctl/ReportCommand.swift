@@ -48,7 +48,7 @@ struct ReportCommand: AsyncParsableCommand {
             logger.logLevel = .error
             let topics = [Topic.enrolmentEvents, .contributionEvents, .subsidyEvents].map(\.name)
             let groupID = group ?? "hpfctl.report.\(UUID().uuidString.prefix(8).lowercased())"
-            let consumer = try KafkaConsumer(configuration: .consumer(brokers: Environment.brokers, groupID: groupID, clientID: "hpfctl-report"),
+            let consumer = try KafkaConsumer(configuration: try Environment.consumer(groupID: groupID, clientID: "hpfctl-report"),
                                              topics: topics, logger: logger)
             // The writers' keys from HPF_EVENT_KEYS, as the services take them; else the development keys.
             let configured = try Environment.variables["HPF_EVENT_KEYS"].map(EventKeyring.parse)

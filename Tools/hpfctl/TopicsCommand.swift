@@ -12,7 +12,7 @@ struct TopicsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Logger(label: "hpfctl")
-        let producer = try KafkaProducer(configuration: .producer(brokers: Environment.brokers, clientID: "hpfctl"), logger: logger)
+        let producer = try KafkaProducer(configuration: try Environment.producer(), logger: logger)
         let partitions = Int32(Environment.variables["HPF_TOPIC_PARTITIONS"] ?? "3") ?? 3
         try await producer.createTopics(Topic.allCases.map { TopicSpec(name: $0.name, partitions: partitions) })
         await producer.shutdown()
