@@ -58,6 +58,13 @@ struct JSONClient: Sendable {
         }
     }
 
+    /// The tests' client. Its pool lets a connection idle for at most 10 s, well under the
+    /// services' HPF_HTTP_IDLE_TIMEOUT (30 s): a test that waits half a minute on the database and
+    /// then calls a service again would otherwise race the server closing that connection
+    /// (`remoteConnectionClosed`, with the request perhaps half-sent).
+    static let http = HTTPClient(eventLoopGroupProvider: .singleton,
+                                 configuration: .init(connectionPool: .init(idleTimeout: .seconds(10))))
+
     /// A pooled connection the previous server on this port (a restarted service) closed while
     /// idle fails before the request is written ("I/O on closed channel"): nothing reached the
     /// service, so the request goes again on a fresh connection. Any other failure is the test's.
@@ -66,7 +73,7 @@ struct JSONClient: Sendable {
         while true {
             attempt += 1
             do {
-                return try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+                return try await http.execute(request, timeout: .seconds(60))
             } catch let error as ChannelError where error == .ioOnClosedChannel && attempt < 3 {
                 continue
             }
