@@ -62,8 +62,13 @@ struct JSONClient: Sendable {
     /// services' HPF_HTTP_IDLE_TIMEOUT (30 s): a test that waits half a minute on the database and
     /// then calls a service again would otherwise race the server closing that connection
     /// (`remoteConnectionClosed`, with the request perhaps half-sent).
-    static let http = HTTPClient(eventLoopGroupProvider: .singleton,
-                                 configuration: .init(connectionPool: .init(idleTimeout: .seconds(10))))
+    /// Otherwise the shared client's settings (a 90 s connect timeout, so that 50 concurrent
+    /// requests queued for the pool's connections on a loaded machine wait rather than fail).
+    static let http: HTTPClient = {
+        var configuration = HTTPClient.Configuration.singletonConfiguration
+        configuration.connectionPool.idleTimeout = .seconds(10)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
 
     /// A pooled connection the previous server on this port (a restarted service) closed while
     /// idle fails before the request is written ("I/O on closed channel"): nothing reached the
