@@ -54,7 +54,7 @@ public final class EventConsumerService: Service, Sendable {
             // hold the process (its transaction, if it ever ends, is kept or rolled back whole).
             try await BoundedStop.run("consumer \(subscription.consumerName)", logger: logger) {
                 while !Task.isCancelled {
-                    let batch = try await consumer.poll(maxMessages: Self.batchSize, timeoutMs: 100)
+                    let batch = try await consumer.poll(maxMessages: Self.batchSize, timeoutMs: Self.pollTimeoutMs)
                     try await self.processConcurrently(batch, consumer: consumer)
                 }
             }
@@ -68,6 +68,9 @@ public final class EventConsumerService: Service, Sendable {
 
     /// At most this many messages per poll.
     static let batchSize = 256
+    /// How long a poll waits for the first message: a message wakes it at once, so this only sets
+    /// how often an idle consumer wakes (and how soon it notices a stop): twice a second.
+    static let pollTimeoutMs: Int32 = 500
 
     /// Partitions are independent (an account's events share one partition), so each partition's
     /// messages of a batch run in order on their own task while partitions proceed side by side;

@@ -11,6 +11,8 @@
 #  6. the cost of event signatures: event-signing: sign X µs verify Y µs per event
 #  7. the annual deposit-interest settlement over 1,000,000 accounts with a year of history:
 #     interest-settlement: N accounts in T s (R accounts/s)
+#  0. (first) each service's CPU over 30 s with no traffic and its resident memory (idle.sh):
+#     idle: <service> cpu X % of a core rss Y MB
 # Last line: deposits/s: N  pgbench tps: M  ratio: R
 set -euo pipefail
 export HPF_STACK=bench HPF_BUILD=release
@@ -30,6 +32,9 @@ bash "$here/kafka.sh" stop >/dev/null
 bash "$here/kafka.sh" start
 .build/release/hpfctl topics
 bash "$here/services.sh" start
+
+# 0. What the six services cost doing nothing: CPU over 30 s with no traffic, and resident memory.
+idle="$(bash "$here/idle.sh" "${BENCH_IDLE_SECONDS:-30}" | tee /dev/stderr)"
 
 out="$(mktemp)"
 .build/release/hpfctl bench-deposits --deposits "$DEPOSITS" --concurrency "$CONCURRENCY" \
@@ -80,4 +85,5 @@ echo "$annual"
 echo "$interest"
 echo "$withdrawals"
 echo "$loans"
+echo "$idle"
 echo "deposits/s: $deposits  pgbench tps: $tps  ratio: $ratio"
