@@ -226,11 +226,8 @@ public final class EventConsumerService: Service, Sendable {
     /// Records the event id for this consumer; false when it was already there (a duplicate).
     private func claim(eventID: String, key: String?, outcome: String, on connection: PostgresConnection) async throws -> Bool {
         let key = DeadLetterStore.storable(key, limit: 500)
-        let rows = try await connection.query("""
-            INSERT INTO processed_events (consumer, event_id, outcome, record_key)
-            VALUES (\(subscription.consumerName), \(eventID), \(outcome), \(key))
-            ON CONFLICT DO NOTHING RETURNING 1
-            """, logger: logger)
+        let rows = try await connection.execute(InboxClaim(consumer: subscription.consumerName, eventID: eventID, outcome: outcome, key: key),
+                                                logger: logger)
         for try await _ in rows { return true }
         return false
     }

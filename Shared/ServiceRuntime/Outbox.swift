@@ -28,10 +28,8 @@ public enum Outbox {
         let fields = trace.merging(try headers(bytes)) { _, own in own }
         let extra = String(decoding: try JSONEncoder().encode(fields), as: UTF8.self)
         let id = UUID(uuidString: event.id) ?? UUID()
-        try await connection.query("""
-            INSERT INTO outbox (id, aggregatetype, aggregateid, type, topic, payload, headers)
-            VALUES (\(id), \(aggregateType), \(key ?? event.subject), \(event.type), \(topic), \(payload), \(extra)::jsonb)
-            """, logger: logger)
+        _ = try await connection.execute(OutboxInsert(id: id, aggregateType: aggregateType, key: key ?? event.subject, type: event.type,
+                                                      topic: topic, payload: payload, headers: extra), logger: logger)
     }
 }
 

@@ -67,7 +67,7 @@ struct TraceContextTests {
             #expect(Set(spans).count == 3)
 
             // The operator's view of the account tells the same story across the topics, in order, once each.
-            let story = try await HPFCtl.run(["account", account, "--json", "--seconds", "20"])
+            let story = try await HPFCtl.run(["account", account, "--json", "--seconds", "120"])
             #expect(story.status == 0, "\(story)")
             let types = story.output.split(separator: "\n").compactMap { line -> String? in
                 let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]

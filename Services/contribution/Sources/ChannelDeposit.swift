@@ -51,7 +51,8 @@ struct ChannelDeposit: Sendable {
         let input = ContributionPosting.Input(
             accountNumber: accountNumber, amountFen: amountFen, channel: channel, channelTxnId: channelTxnId,
             legacyId: nil, origin: .channel, paidAt: paidAt, schedule: account.schedule, fingerprint: fingerprint)
-        let recorded = try await ContributionPosting(runtime: runtime).record(input, contributionCountBefore: account.contributionCount, connection: connection)
+        let recorded = try await ContributionPosting(runtime: runtime).record(input, contributionCountBefore: account.contributionCount,
+                                                                                interest: account.interest, connection: connection)
         return (recorded, false)
     }
 }

@@ -26,27 +26,58 @@ struct ContributionPosting {
 
     let runtime: ServiceRuntime
 
-    func record(_ input: Input, contributionCountBefore: Int64, connection: PostgresConnection) async throws -> Recorded {
+    /// The contribution row and the months it counts: every deposit runs it, prepared once per connection.
+    struct Insert: PostgresPreparedStatement {
+        static let sql = """
+            WITH months AS (
+                INSERT INTO contribution_months (account_number, month)
+                SELECT $2, unnest($13::text[]) ON CONFLICT DO NOTHING)
+            INSERT INTO contributions (contribution_id, account_number, origin, channel, channel_txn_id, legacy_id, amount_fen,
+                paid_at, paid_on, fingerprint, posting_seq, balance_after_fen, unconsumed_fen)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::date, $10, $11, $12, $7)
+            """
+        typealias Row = ()
+
+        let id: UUID
+        let input: Input
+        let months: [String]
+        let paidOn: String
+        let posted: Ledger.Posted
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 13)
+            bindings.append(id)
+            bindings.append(input.accountNumber)
+            bindings.append(input.origin.rawValue)
+            bindings.append(input.channel?.rawValue)
+            bindings.append(input.channelTxnId)
+            bindings.append(input.legacyId)
+            bindings.append(input.amountFen)
+            bindings.append(input.paidAt)
+            bindings.append(paidOn)
+            bindings.append(input.fingerprint)
+            bindings.append(posted.seq)
+            bindings.append(posted.balanceAfter)
+            bindings.append(months)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row {}
+    }
+
+    func record(_ input: Input, contributionCountBefore: Int64, interest: LedgerInterest.State?, connection: PostgresConnection) async throws -> Recorded {
         let logger = runtime.logger
         let paidOn = BusinessDate.of(input.paidAt)
         let id = UUID()
         let reference = input.channelTxnId.map { "\(input.channel?.rawValue ?? "channel"):\($0)" } ?? "legacy:\(input.legacyId ?? "")"
         let posted = try await Ledger.post(account: input.accountNumber, kind: .contribution, amount: input.amountFen,
-                                           reference: reference, at: input.paidAt, businessDate: paidOn,
+                                           reference: reference, at: input.paidAt, businessDate: paidOn, locked: interest,
                                            runtime: runtime, connection: connection)
         // Legacy history counts its own month only; a quarterly payment covers three.
         let months = input.origin == .legacyImport ? [paidOn.yearMonth]
             : ContributionRules.coveredMonths(paidOn: paidOn, schedule: input.schedule, parameters: runtime.parameters)
-        try await connection.query("""
-            WITH months AS (
-                INSERT INTO contribution_months (account_number, month)
-                SELECT \(input.accountNumber), unnest(\(months.map(\.description))::text[]) ON CONFLICT DO NOTHING)
-            INSERT INTO contributions (contribution_id, account_number, origin, channel, channel_txn_id, legacy_id, amount_fen,
-                paid_at, paid_on, fingerprint, posting_seq, balance_after_fen, unconsumed_fen)
-            VALUES (\(id), \(input.accountNumber), \(input.origin.rawValue), \(input.channel?.rawValue), \(input.channelTxnId),
-                \(input.legacyId), \(input.amountFen), \(input.paidAt), \(paidOn.description)::date, \(input.fingerprint),
-                \(posted.seq), \(posted.balanceAfter), \(input.amountFen))
-            """, logger: logger)
+        _ = try await connection.execute(Insert(id: id, input: input, months: months.map(\.description), paidOn: paidOn.description, posted: posted),
+                                          logger: logger)
         let received = ContributionReceived(
             contributionId: id.uuidString.lowercased(), accountNumber: input.accountNumber, amountFen: input.amountFen,
             channel: input.channel, origin: input.origin, paidAt: Instant.format(input.paidAt), paidOn: paidOn,
@@ -74,22 +105,52 @@ struct LockedAccount: Sendable {
     /// The business date the account was opened (开户日): channel payments before it are refused.
     let openedOn: BusinessDate
     let existing: Existing?
+    /// The balance and the running 积数 read under the same lock, for the posting (one round trip
+    /// fewer per deposit); nil for an account from before interest was kept, which the posting
+    /// rebuilds under the lock it already holds.
+    let interest: LedgerInterest.State?
+
+    /// Every deposit runs it: prepared once per connection.
+    struct Statement: PostgresPreparedStatement {
+        static let sql = """
+            SELECT a.status, a.county, a.schedule, a.contribution_count, a.opened_on::text, c.contribution_id, c.fingerprint, c.balance_after_fen,
+                   a.balance_fen, a.last_seq, a.interest_period_from::text, a.balance_since::text, a.interest_accrued
+            FROM accounts a
+            LEFT JOIN contributions c ON (c.channel = $2 AND c.channel_txn_id = $3) OR c.legacy_id = $4
+            WHERE a.account_number = $1
+            FOR UPDATE OF a
+            """
+        typealias Row = (String, String, String, Int64, String, UUID?, String?, Int64?, Int64, Int64, String, String, Int64?)
+
+        let number: String
+        let channel: String?
+        let channelTxnId: String?
+        let legacyId: String?
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 4)
+            bindings.append(number)
+            bindings.append(channel)
+            bindings.append(channelTxnId)
+            bindings.append(legacyId)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+    }
 
     static func lock(_ number: String, channel: PaymentChannel? = nil, channelTxnId: String? = nil, legacyId: String? = nil,
                      connection: PostgresConnection, logger: Logger) async throws -> LockedAccount? {
-        let rows = try await connection.query("""
-            SELECT a.status, a.county, a.schedule, a.contribution_count, a.opened_on::text, c.contribution_id, c.fingerprint, c.balance_after_fen
-            FROM accounts a
-            LEFT JOIN contributions c ON (c.channel = \(channel?.rawValue) AND c.channel_txn_id = \(channelTxnId)) OR c.legacy_id = \(legacyId)
-            WHERE a.account_number = \(number)
-            FOR UPDATE OF a
-            """, logger: logger)
-        for try await (status, county, schedule, count, openedOn, id, fingerprint, balance) in rows.decode(
-            (String, String, String, Int64, String, UUID?, String?, Int64?).self) {
-            guard let opened = BusinessDate(openedOn) else { throw UnknownStoredValue(column: "accounts.opened_on", value: openedOn) }
+        let rows = try await connection.execute(Statement(number: number, channel: channel?.rawValue, channelTxnId: channelTxnId, legacyId: legacyId),
+                                                logger: logger)
+        for try await row in rows {
+            let (status, county, schedule, count, openedOn, id, fingerprint, balance) = (row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7)
+            let opened = try LedgerInterest.stored(openedOn, "opened_on")
             let existing = id.map { Existing(contributionId: $0, fingerprint: fingerprint ?? "", balanceAfter: balance ?? 0) }
+            let interest = try LedgerInterest.State.kept(account: number, balance: row.8, lastSeq: row.9, openedOn: opened,
+                                                         periodFrom: row.10, balanceSince: row.11, accrued: row.12)
             return LockedAccount(status: status, county: county, schedule: try ContributionSchedule.stored(schedule, column: "accounts.schedule"),
-                                 contributionCount: count, openedOn: opened, existing: existing)
+                                 contributionCount: count, openedOn: opened, existing: existing, interest: interest)
         }
         return nil
     }

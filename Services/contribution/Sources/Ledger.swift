@@ -49,12 +49,14 @@ enum Ledger {
     /// Posts `amount` dated `businessDate`. Any interest year that ended before that date (and
     /// before today) is settled first (the daily job may not have reached this account yet), and the posting's
     /// effect on the running 积数 is written with it, so interest never needs the postings again.
+    /// `locked` is the account's state if the caller read it under the account's row lock in
+    /// this transaction (`LockedAccount`); else it is read here, under the lock.
     static func post(account: String, kind: Kind, amount: Fen, reference: String, at instant: Date, businessDate: BusinessDate,
-                     runtime: ServiceRuntime, connection: PostgresConnection) async throws -> Posted {
+                     locked: LedgerInterest.State? = nil, runtime: ServiceRuntime, connection: PostgresConnection) async throws -> Posted {
         precondition(amount != 0, "a posting moves money")
-        guard var state = try await LedgerInterest.load(account, runtime: runtime, connection: connection) else {
-            throw PostingError.unknownAccount
-        }
+        let loaded: LedgerInterest.State?
+        if let locked { loaded = locked } else { loaded = try await LedgerInterest.load(account, runtime: runtime, connection: connection) }
+        guard var state = loaded else { throw PostingError.unknownAccount }
         // Interest follows the ledger's business calendar, not a posting's own stamp: a channel's
         // or another service's clock a little ahead must neither close an interest year early
         // nor count days that have not begun (a closure today settles exactly to yesterday).

@@ -16,6 +16,16 @@ enum LedgerInterest {
         var lastSeq: Int64
         let openedOn: BusinessDate
         var accrual: InterestAccrual
+
+        /// The state as an account row keeps it, or nil for an account from before interest was
+        /// kept (`interest_accrued` null: `load` rebuilds it from the postings).
+        static func kept(account: String, balance: Fen, lastSeq: Int64, openedOn: BusinessDate, periodFrom: String, balanceSince: String,
+                         accrued: Int64?) throws -> State? {
+            guard let accrued else { return nil }
+            let accrual = InterestAccrual(periodFrom: try stored(periodFrom, "interest_period_from"),
+                                          balanceSince: try stored(balanceSince, "balance_since"), accrued: accrued)
+            return State(account: account, balance: balance, lastSeq: lastSeq, openedOn: openedOn, accrual: accrual)
+        }
     }
 
     /// An interest year that an account from before interest was kept had crossed unsettled.
@@ -65,9 +75,9 @@ enum LedgerInterest {
         for try await (balance, lastSeq, opened, from, since, accrued) in rows.decode((Int64, Int64, String, String, String, Int64?).self) {
             let openedOn = try stored(opened, "opened_on")
             let periodFrom = try stored(from, "interest_period_from")
-            if let accrued {
-                let accrual = InterestAccrual(periodFrom: periodFrom, balanceSince: try stored(since, "balance_since"), accrued: accrued)
-                return (State(account: account, balance: balance, lastSeq: lastSeq, openedOn: openedOn, accrual: accrual), [], false)
+            if let state = try State.kept(account: account, balance: balance, lastSeq: lastSeq, openedOn: openedOn, periodFrom: from,
+                                          balanceSince: since, accrued: accrued) {
+                return (state, [], false)
             }
             let (accrual, pending) = try await rebuild(account, periodFrom: periodFrom, openedOn: openedOn, parameters: parameters,
                                                        connection: connection, logger: logger)

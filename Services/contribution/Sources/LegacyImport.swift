@@ -58,7 +58,7 @@ struct LegacyImport: Sendable {
                 origin: .legacyImport, paidAt: paidAt, schedule: account.schedule,
                 fingerprint: "\(item.accountNumber)|\(item.amountFen)|\(paidAt.timeIntervalSince1970)")
             let recorded = try await ContributionPosting(runtime: runtime)
-                .record(input, contributionCountBefore: account.contributionCount, connection: connection)
+                .record(input, contributionCountBefore: account.contributionCount, interest: account.interest, connection: connection)
             return Outcome(legacyId: item.legacyId, status: "imported", contributionId: recorded.contributionId)
         }
     }

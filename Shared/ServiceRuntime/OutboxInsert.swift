@@ -1,0 +1,58 @@
+import Foundation
+import PostgresNIO
+
+/// The outbox row of one event, as a statement prepared once per connection: every write of
+/// every service runs it, so it is parsed and planned once, not on each transaction (#15).
+struct OutboxInsert: PostgresPreparedStatement {
+    static let sql = """
+        INSERT INTO outbox (id, aggregatetype, aggregateid, type, topic, payload, headers) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
+        """
+    typealias Row = ()
+
+    let id: UUID
+    let aggregateType: String
+    let key: String
+    let type: String
+    let topic: String
+    let payload: String
+    let headers: String
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 7)
+        bindings.append(id)
+        bindings.append(aggregateType)
+        bindings.append(key)
+        bindings.append(type)
+        bindings.append(topic)
+        bindings.append(payload)
+        bindings.append(headers)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row {}
+}
+
+/// The inbox claim of one event for one consumer, prepared once per connection: true when the
+/// id was new (see `EventConsumerService`).
+struct InboxClaim: PostgresPreparedStatement {
+    static let sql = """
+        INSERT INTO processed_events (consumer, event_id, outcome, record_key) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1
+        """
+    typealias Row = Int32
+
+    let consumer: String
+    let eventID: String
+    let outcome: String
+    let key: String?
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 4)
+        bindings.append(consumer)
+        bindings.append(eventID)
+        bindings.append(outcome)
+        bindings.append(key)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int32.self) }
+}
