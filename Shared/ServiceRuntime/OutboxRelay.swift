@@ -82,6 +82,9 @@ public final class OutboxRelay: Service, Sendable {
     static let idlePollInterval = Duration.milliseconds(2_000)
     /// The current wait of the ticker, in milliseconds (shortened whenever a round found work).
     private let tick = Atomic<Int>(200)
+    /// Whether the last round found rows waiting (published or not: another instance may have
+    /// held the lock): the poll stays quick while there is work anywhere in the schema.
+    private let sawWork = Atomic<Bool>(false)
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -114,7 +117,9 @@ public final class OutboxRelay: Service, Sendable {
                     tick.store(Self.milliseconds(Self.pollInterval), ordering: .relaxed)
                     continue
                 }
-                let slower = min(tick.load(ordering: .relaxed) * 2, Self.milliseconds(Self.idlePollInterval))
+                // Rows waiting while another instance holds the lock: look again soon, not later and later.
+                let slower = sawWork.load(ordering: .relaxed) ? Self.milliseconds(Self.pollInterval)
+                    : min(tick.load(ordering: .relaxed) * 2, Self.milliseconds(Self.idlePollInterval))
                 tick.store(slower, ordering: .relaxed)
             } catch is CancellationError {
                 break
@@ -158,7 +163,9 @@ public final class OutboxRelay: Service, Sendable {
 
     private func round(on connection: PostgresConnection, afterPublish: @Sendable () async throws -> Void) async throws -> Int {
         // Nothing waiting (the idle case): one index probe, no lock taken or given back.
-        guard try await hasUnpublished(connection) else { return 0 }
+        let waiting = try await hasUnpublished(connection)
+        sawWork.store(waiting, ordering: .relaxed)
+        guard waiting else { return 0 }
         guard try await lock(connection) else { return 0 }
         let rows = try await connection.query("""
             SELECT id, aggregateid, topic, payload, CASE WHEN headers = '{}'::jsonb THEN NULL ELSE headers::text END FROM outbox

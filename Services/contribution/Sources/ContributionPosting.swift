@@ -110,28 +110,47 @@ struct LockedAccount: Sendable {
     /// rebuilds under the lock it already holds.
     let interest: LedgerInterest.State?
 
-    /// Every deposit runs it: prepared once per connection.
-    struct Statement: PostgresPreparedStatement {
-        static let sql = """
-            SELECT a.status, a.county, a.schedule, a.contribution_count, a.opened_on::text, c.contribution_id, c.fingerprint, c.balance_after_fen,
-                   a.balance_fen, a.last_seq, a.interest_period_from::text, a.balance_since::text, a.interest_accrued
-            FROM accounts a
-            LEFT JOIN contributions c ON (c.channel = $2 AND c.channel_txn_id = $3) OR c.legacy_id = $4
-            WHERE a.account_number = $1
-            FOR UPDATE OF a
-            """
-        typealias Row = (String, String, String, Int64, String, UUID?, String?, Int64?, Int64, Int64, String, String, Int64?)
+    typealias Row = (String, String, String, Int64, String, UUID?, String?, Int64?, Int64, Int64, String, String, Int64?)
+    static let columns = """
+        a.status, a.county, a.schedule, a.contribution_count, a.opened_on::text, c.contribution_id, c.fingerprint, c.balance_after_fen,
+        a.balance_fen, a.last_seq, a.interest_period_from::text, a.balance_since::text, a.interest_accrued
+        """
 
+    /// Every channel deposit runs it: prepared once per connection. One statement per natural key,
+    /// not one with `OR`: a prepared statement soon runs on a generic plan, which cannot know that
+    /// the other key is null and would scan every contribution.
+    struct ByChannel: PostgresPreparedStatement {
+        static let sql = """
+            SELECT \(columns) FROM accounts a LEFT JOIN contributions c ON c.channel = $2 AND c.channel_txn_id = $3
+            WHERE a.account_number = $1 FOR UPDATE OF a
+            """
         let number: String
-        let channel: String?
-        let channelTxnId: String?
-        let legacyId: String?
+        let channel: String
+        let channelTxnId: String
 
         func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 4)
+            var bindings = PostgresBindings(capacity: 3)
             bindings.append(number)
             bindings.append(channel)
             bindings.append(channelTxnId)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+    }
+
+    /// The staff import's lock, by legacy id.
+    struct ByLegacyID: PostgresPreparedStatement {
+        static let sql = """
+            SELECT \(columns) FROM accounts a LEFT JOIN contributions c ON c.legacy_id = $2
+            WHERE a.account_number = $1 FOR UPDATE OF a
+            """
+        let number: String
+        let legacyId: String?
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 2)
+            bindings.append(number)
             bindings.append(legacyId)
             return bindings
         }
@@ -141,9 +160,14 @@ struct LockedAccount: Sendable {
 
     static func lock(_ number: String, channel: PaymentChannel? = nil, channelTxnId: String? = nil, legacyId: String? = nil,
                      connection: PostgresConnection, logger: Logger) async throws -> LockedAccount? {
-        let rows = try await connection.execute(Statement(number: number, channel: channel?.rawValue, channelTxnId: channelTxnId, legacyId: legacyId),
-                                                logger: logger)
-        for try await row in rows {
+        let found: [Row]
+        if let channel, let channelTxnId {
+            found = try await connection.execute(ByChannel(number: number, channel: channel.rawValue, channelTxnId: channelTxnId), logger: logger)
+                .reduce(into: []) { $0.append($1) }
+        } else {
+            found = try await connection.execute(ByLegacyID(number: number, legacyId: legacyId), logger: logger).reduce(into: []) { $0.append($1) }
+        }
+        for row in found {
             let (status, county, schedule, count, openedOn, id, fingerprint, balance) = (row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7)
             let opened = try LedgerInterest.stored(openedOn, "opened_on")
             let existing = id.map { Existing(contributionId: $0, fingerprint: fingerprint ?? "", balanceAfter: balance ?? 0) }
