@@ -25,20 +25,22 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
     }
 
-    /// A reader of whole partitions, outside any group: each partition is read from its start
-    /// (`RD_KAFKA_OFFSET_BEGINNING`), nothing is committed, and no group is joined, so the
-    /// service's own consumers are not disturbed (a read-model rebuild replays topics this way).
-    public init(configuration: KafkaConfiguration, readingFromStart partitions: [TopicPartition], logger: Logger) throws {
+    /// A reader of whole partitions, outside any group: nothing is committed and no group is
+    /// joined, so the service's own consumers are not disturbed (a read-model rebuild replays
+    /// topics this way). It reads nothing until `readFromStart` names the partitions (typically
+    /// those `watermarks(of:)` found).
+    public init(readerConfiguration configuration: KafkaConfiguration, logger: Logger) throws {
         client = try KafkaClient(type: RD_KAFKA_CONSUMER, configuration: configuration.with("enable.auto.commit", "false"), logger: logger)
-        topics = Array(Set(partitions.map(\.topic))).sorted()
+        topics = []
         rd_kafka_poll_set_consumer(client.handle)
+    }
+
+    /// Reads `partitions` from their start (`RD_KAFKA_OFFSET_BEGINNING`), in place of any earlier assignment.
+    public func readFromStart(_ partitions: [TopicPartition]) throws {
         let list = Self.list(partitions, offset: Int64(RD_KAFKA_OFFSET_BEGINNING))
         defer { rd_kafka_topic_partition_list_destroy(list) }
         let err = rd_kafka_assign(client.handle, list)
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            client.destroy()
-            throw KafkaError(.consume, err)
-        }
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(.consume, err) }
     }
 
     /// Polls up to `maxMessages` messages, waiting at most `timeoutMs` for the first one.
@@ -97,6 +99,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// A partition lost in a rebalance cannot be stored: its new owner re-reads it and the
     /// inbox absorbs the duplicate, so that case is logged, not thrown.
     public func storeOffset(_ message: KafkaMessage) throws {
+        // A loop abandoned by a bounded stop may wake after the handle was closed.
+        guard !closed.load(ordering: .acquiring) else { return }
         guard let list = rd_kafka_topic_partition_list_new(1) else { return }
         defer { rd_kafka_topic_partition_list_destroy(list) }
         let entry = rd_kafka_topic_partition_list_add(list, message.topic, message.partition)
@@ -113,6 +117,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// trip), or nil before the first fetch. `end - (offset + 1)` is how far a consumer that just
     /// handled `offset` is behind.
     public func cachedEndOffset(topic: String, partition: Int32) -> Int64? {
+        guard !closed.load(ordering: .acquiring) else { return nil }
         var low: Int64 = -1, high: Int64 = -1
         let err = rd_kafka_get_watermark_offsets(client.handle, topic, partition, &low, &high)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { return nil }

@@ -225,7 +225,9 @@ public final class EventConsumerService: Service, Sendable {
 
     /// Records the event id for this consumer; false when it was already there (a duplicate).
     private func claim(eventID: String, key: String?, outcome: String, on connection: PostgresConnection) async throws -> Bool {
-        let key = DeadLetterStore.storable(key, limit: 500)
+        // The key serves only the redrive's order check: a feed whose records are not kept (the
+        // partner feed, whose writer chooses its keys) keeps none.
+        let key = subscription.redact == nil ? DeadLetterStore.storable(key, limit: 500) : nil
         let rows = try await connection.execute(InboxClaim(consumer: subscription.consumerName, eventID: eventID, outcome: outcome, key: key),
                                                 logger: logger)
         for try await _ in rows { return true }

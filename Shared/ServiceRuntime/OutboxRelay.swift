@@ -78,10 +78,10 @@ public final class OutboxRelay: Service, Sendable {
     /// instance whose relay was busy, or by a transaction that did not notify): every 200 ms after
     /// work, doubling while nothing comes, up to 2 s. Its own service's commits wake it at once,
     /// so an idle service costs one cheap query every 2 s instead of three every 200 ms.
-    static let pollInterval = Duration.milliseconds(200)
-    static let idlePollInterval = Duration.milliseconds(2_000)
+    static let pollIntervalMs = 200
+    static let idlePollIntervalMs = 2_000
     /// The current wait of the ticker, in milliseconds (shortened whenever a round found work).
-    private let tick = Atomic<Int>(200)
+    private let tick = Atomic<Int>(pollIntervalMs)
     /// Whether the last round found rows waiting (published or not: another instance may have
     /// held the lock): the poll stays quick while there is work anywhere in the schema.
     private let sawWork = Atomic<Bool>(false)
@@ -106,20 +106,19 @@ public final class OutboxRelay: Service, Sendable {
     }
 
     private func loop() async {
-        var idleRounds = 0, failedRounds = 0
+        var failedRounds = 0
+        var lastPurge = ContinuousClock.now
         while !Task.isCancelled {
             do {
                 let count = try await relayOnce()
                 failedRounds = 0
                 await measureLag()
                 if count > 0 {
-                    idleRounds = 0
-                    tick.store(Self.milliseconds(Self.pollInterval), ordering: .relaxed)
+                    tick.store(Self.pollIntervalMs, ordering: .relaxed)
                     continue
                 }
                 // Rows waiting while another instance holds the lock: look again soon, not later and later.
-                let slower = sawWork.load(ordering: .relaxed) ? Self.milliseconds(Self.pollInterval)
-                    : min(tick.load(ordering: .relaxed) * 2, Self.milliseconds(Self.idlePollInterval))
+                let slower = sawWork.load(ordering: .relaxed) ? Self.pollIntervalMs : min(tick.load(ordering: .relaxed) * 2, Self.idlePollIntervalMs)
                 tick.store(slower, ordering: .relaxed)
             } catch is CancellationError {
                 break
@@ -133,9 +132,11 @@ public final class OutboxRelay: Service, Sendable {
                 await measureLag()
                 try? await Task.sleep(for: .milliseconds(500))
             }
-            idleRounds += 1
-            // About once an hour when idle (every 2 s), more often under a trickle of work.
-            if idleRounds % 1800 == 0 { await purgePublished() }
+            // Published rows a week old go once an hour, however busy the relay is.
+            if ContinuousClock.now - lastPurge > .seconds(3600) {
+                lastPurge = ContinuousClock.now
+                await purgePublished()
+            }
             await signal.wait()
         }
         if let open = session.withLock({ $0 }) { await endSession(open) }
@@ -158,8 +159,6 @@ public final class OutboxRelay: Service, Sendable {
             throw error
         }
     }
-
-    private static func milliseconds(_ duration: Duration) -> Int { Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000) }
 
     private func round(on connection: PostgresConnection, afterPublish: @Sendable () async throws -> Void) async throws -> Int {
         // Nothing waiting (the idle case): one index probe, no lock taken or given back.

@@ -20,13 +20,7 @@ struct DeadLetterRedriveTests {
         let enrolment = try EnrolmentService.buildApplication(config: TestStack.config(EnrolmentService.descriptor), clock: TestStack.clock)
         let contribution = try ContributionService.buildApplication(config: TestStack.config(ContributionService.descriptor), clock: TestStack.clock)
         let subsidy = try SubsidyService.buildApplication(config: TestStack.config(SubsidyService.descriptor), clock: TestStack.clock)
-        try await enrolment.test(.live) { e in
-            try await contribution.test(.live) { c in
-                try await subsidy.test(.live) { s in
-                    try await body(JSONClient(client: e), JSONClient(client: c), JSONClient(client: s), try #require(s.port))
-                }
-            }
-        }
+        try await TestStack.live(enrolment, contribution, subsidy) { e, c, s in try await body(e, c, s, try #require(s.client.port)) }
     }
 
     /// Plays a fault in the subsidy schema: inserting a lot for `account` fails (as the owner: the

@@ -18,13 +18,7 @@ struct ReadModelRebuildTests {
         let enrolment = try EnrolmentService.buildApplication(config: TestStack.config(EnrolmentService.descriptor), clock: TestStack.clock)
         let contribution = try ContributionService.buildApplication(config: TestStack.config(ContributionService.descriptor), clock: TestStack.clock)
         let loan = try LoanService.buildApplication(config: TestStack.config(LoanService.descriptor), clock: TestStack.clock)
-        try await enrolment.test(.live) { e in
-            try await contribution.test(.live) { c in
-                try await loan.test(.live) { l in
-                    try await body(JSONClient(client: e), JSONClient(client: c), JSONClient(client: l), try #require(l.port))
-                }
-            }
-        }
+        try await TestStack.live(enrolment, contribution, loan) { e, c, l in try await body(e, c, l, try #require(l.client.port)) }
     }
 
     struct LedgerRow: Equatable {

@@ -97,14 +97,14 @@ enum EventReader {
         logger.logLevel = .error
         let configuration = try Environment.consumer(groupID: "hpfctl.\(purpose).\(UUID().uuidString.prefix(8))",
                                                         clientID: "hpfctl")
-        let probe = try KafkaConsumer(configuration: configuration, readingFromStart: [], logger: logger)
-        let ends = try await probe.watermarks(of: topics)
-        await probe.close()
-        let reader = try KafkaConsumer(configuration: configuration, readingFromStart: Array(ends.keys), logger: logger)
-        // The partitions still to read, each to the offset the next record would have had.
-        var remaining = ends.filter { $0.value.upperBound > $0.value.lowerBound }.mapValues(\.upperBound)
+        let reader = try KafkaConsumer(readerConfiguration: configuration, logger: logger)
         let deadline = ContinuousClock.now + timeout
+        let complete: Bool
         do {
+            let ends = try await reader.watermarks(of: topics)
+            try reader.readFromStart(Array(ends.keys))
+            // The partitions still to read, each to the offset the next record would have had.
+            var remaining = ends.filter { $0.value.upperBound > $0.value.lowerBound }.mapValues(\.upperBound)
             while follow || (!remaining.isEmpty && ContinuousClock.now < deadline) {
                 let batch = try await reader.poll(maxMessages: 1000, timeoutMs: 200)
                 for message in batch {
@@ -114,11 +114,12 @@ enum EventReader {
                 }
                 if !batch.isEmpty { fflush(nil) } // a pipe reader (jq, a test) sees each batch as it comes
             }
+            complete = remaining.isEmpty
         } catch {
             await reader.close()
             throw error
         }
         await reader.close()
-        return remaining.isEmpty
+        return complete
     }
 }

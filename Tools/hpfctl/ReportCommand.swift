@@ -81,7 +81,7 @@ struct MonthlyReport {
     var socialInsurance: [String: Int64] = [:]
     var seen: Set<String> = []
     var events = 0, duplicates = 0, notVerified = 0
-    /// Records whose amount would overflow a total (no genuine amount can): left out.
+    /// Records whose amount is out of its range or would overflow a total (no genuine amount can): left out.
     var refused = 0
 
     init(keyring: EventKeyring) { self.keyring = keyring }
@@ -102,8 +102,12 @@ struct MonthlyReport {
         case EventType.accountOpened.rawValue:
             if let opened = decode(Opened.self, message) { county[opened.accountNumber] = opened.county }
         case EventType.contributionReceived.rawValue:
-            if let deposit = decode(Deposit.self, message), deposit.amountFen > 0, InputRange.amountFen.contains(deposit.amountFen) {
-                deposits.append((deposit.accountNumber, String(deposit.paidOn.prefix(7)), deposit.amountFen))
+            if let deposit = decode(Deposit.self, message) {
+                if deposit.amountFen > 0, InputRange.amountFen.contains(deposit.amountFen) {
+                    deposits.append((deposit.accountNumber, String(deposit.paidOn.prefix(7)), deposit.amountFen))
+                } else {
+                    refused += 1
+                }
             }
         case EventType.subsidyGranted.rawValue:
             if let granted = decode(Granted.self, message) { 

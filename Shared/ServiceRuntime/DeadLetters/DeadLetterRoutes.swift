@@ -11,7 +11,6 @@ struct DeadLetterRoutes: Sendable {
     let runtime: ServiceRuntime
 
     enum State: String, CaseIterable { case open, redriven, all }
-    enum Flag: String, CaseIterable { case yes = "true", no = "false" }
 
     static let columns = """
         seq, id, consumer, reason, detail, event_id, event_type, topic, record_partition, record_offset, record_key,
@@ -59,12 +58,12 @@ struct DeadLetterRoutes: Sendable {
         let operatorID = context.caller?.staffId ?? "unknown"
         // `?outOfOrder=true`: the operator accepts that a superseded record is applied after the
         // later ones, and rebuilds the read model next (the rebuild puts it in its place).
-        let outOfOrder = try QueryInput(request).choice("outOfOrder", Flag.self) == .yes
+        let outOfOrder = try QueryInput(request).flag("outOfOrder") ?? false
         let (consumerName, inboxID, message) = try await runtime.database.transaction { connection -> (String, String, KafkaMessage) in
             let rows = try await connection.query("""
                 SELECT consumer, inbox_id, reason, topic, record_partition, record_offset, record_key, record_value, record_headers::text,
                        redriven_at IS NOT NULL, coalesce(redrive_outcome, ''), redriven_at > now() - interval '2 minutes',
-                       EXISTS (SELECT 1 FROM processed_events p WHERE p.consumer = d.consumer AND p.record_key = d.record_key
+                       EXISTS (SELECT 1 FROM processed_events p WHERE p.consumer = d.consumer AND p.record_key = d.record_key AND p.event_id <> d.inbox_id
                                AND p.outcome = 'processed' AND p.processed_at > d.dead_lettered_at)
                 FROM dead_letters d WHERE id = \(id) FOR UPDATE OF d
                 """, logger: context.logger)

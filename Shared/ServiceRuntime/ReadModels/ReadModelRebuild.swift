@@ -92,7 +92,7 @@ final class ReadModelRebuild: Sendable {
 
     private func rebuild() async throws -> [ReadModelTableDiff] {
         let config = runtime.config
-        let schema = Self.quoted(config.schema)
+        let schema = Migrator.quoted(config.schema)
         let connection = try await PostgresConnection.connect(configuration: try config.postgresConnection(user: config.pgOwnerUser, password: config.pgOwnerPassword),
                                                               id: 1, logger: logger)
         do {
@@ -109,7 +109,7 @@ final class ReadModelRebuild: Sendable {
         var shapes: [TableShape] = []
         for table in model.tables {
             let shape = try await TableShape.read(table, schema: runtime.config.schema, connection: connection, logger: logger)
-            try await connection.query(PostgresQuery(unsafeSQL: "CREATE TEMP TABLE \(Self.quoted(table)) (LIKE \(schema).\(Self.quoted(table)) INCLUDING ALL)"), logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: "CREATE TEMP TABLE \(Migrator.quoted(table)) (LIKE \(schema).\(Migrator.quoted(table)) INCLUDING ALL)"), logger: logger)
             shapes.append(shape)
         }
         // The rebuild's own inbox: a record published twice is applied once.
@@ -121,11 +121,10 @@ final class ReadModelRebuild: Sendable {
         // It never subscribes nor commits, so the group does not notice it.
         let configuration = runtime.config.transport.apply(to: .consumer(brokers: runtime.config.kafkaBrokers, groupID: groupID,
                                                                          clientID: "\(runtime.descriptor.name)-rebuild-\(model.name)"))
-        let probe = try KafkaConsumer(configuration: configuration, readingFromStart: [], logger: logger)
-        let ends = try await probe.watermarks(of: model.topics)
-        await probe.close()
-        let reader = try KafkaConsumer(configuration: configuration, readingFromStart: Array(ends.keys), logger: logger)
+        let reader = try KafkaConsumer(readerConfiguration: configuration, logger: logger)
         do {
+            let ends = try await reader.watermarks(of: model.topics)
+            try reader.readFromStart(Array(ends.keys))
             var replay = Replay(rebuild: self, reader: reader, connection: connection, schema: schema,
                                 partitions: ends.mapValues { Replay.Partition(next: $0.lowerBound) })
             progress.withLock { $0.total = ends.values.reduce(0) { $0 + ($1.upperBound - $1.lowerBound) } }
@@ -143,7 +142,7 @@ final class ReadModelRebuild: Sendable {
             try await connection.query("BEGIN", logger: logger)
             do {
                 try await connection.query("SET LOCAL lock_timeout = '30s'", logger: logger)
-                let live = model.tables.map { "\(schema).\(Self.quoted($0))" }.joined(separator: ", ")
+                let live = model.tables.map { "\(schema).\(Migrator.quoted($0))" }.joined(separator: ", ")
                 try await connection.query(PostgresQuery(unsafeSQL: "LOCK TABLE \(live) IN EXCLUSIVE MODE"), logger: logger)
                 try await replay.catchUp()
                 // The swap writes the live tables by their full names; their triggers (the loan
@@ -213,14 +212,14 @@ final class ReadModelRebuild: Sendable {
 
         /// Applies a batch in one transaction (inside the swap's, when one is open).
         mutating func apply(_ batch: [KafkaMessage]) async throws {
+            // Each record once: is it an event of the model, with a valid writer signature?
             let keys = rebuild.runtime.eventKeys
-            var candidates: [(KafkaMessage, CloudEventHeader?)] = []
-            var ids: [String] = []
-            for message in batch {
-                let header = try? CloudEventCoding.header(from: message.value)
-                if let header, rebuild.handlers[header.type] != nil, keys.rejection(of: message) == nil { ids.append(header.id) }
-                candidates.append((message, header))
+            let candidates = batch.map { message -> (KafkaMessage, id: String, EventHandler)? in
+                guard let header = try? CloudEventCoding.header(from: message.value), let handler = rebuild.handlers[header.type],
+                      keys.rejection(of: message) == nil else { return nil }
+                return (message, header.id, handler)
             }
+            let ids = candidates.compactMap { $0?.id }
             // What the consumer did with each of the batch's events, in one question.
             var outcomes: [String: String] = [:]
             if !ids.isEmpty {
@@ -229,12 +228,14 @@ final class ReadModelRebuild: Sendable {
                     """, logger: rebuild.logger)
                 for try await (id, outcome) in rows.decode((String, String).self) { outcomes[id] = outcome }
             }
-            let committed = try await reader.committedOffsets(Array(Set(batch.map { TopicPartition(topic: $0.topic, partition: $0.partition) })))
+            // Where the consumer's group stands matters only for events its inbox does not know.
+            let unknown = candidates.contains { $0.map { outcomes[$0.id] == nil } ?? false }
+            let committed = unknown ? try await reader.committedOffsets(Array(Set(batch.map { TopicPartition(topic: $0.topic, partition: $0.partition) }))) : [:]
             var applied: Int64 = 0, read: Int64 = 0
             let inTransaction = rebuild.progress.withLock { $0.state == "swapping" }
             if !inTransaction { try await connection.query("BEGIN", logger: rebuild.logger) }
             do {
-                for (message, header) in candidates {
+                for (message, candidate) in zip(batch, candidates) {
                     let partition = TopicPartition(topic: message.topic, partition: message.partition)
                     guard var state = partitions[partition], message.offset >= state.next else { continue }
                     if state.waiting != nil {
@@ -242,10 +243,10 @@ final class ReadModelRebuild: Sendable {
                         partitions[partition] = state
                         continue
                     }
-                    if let header, let handler = rebuild.handlers[header.type], keys.rejection(of: message) == nil {
-                        switch outcomes[header.id] {
+                    if let (_, id, handler) = candidate {
+                        switch outcomes[id] {
                         case "processed":
-                            if try await claim(header.id) {
+                            if try await claim(id) {
                                 try await handler.handle(message.value, connection)
                                 applied += 1
                             }
@@ -309,8 +310,6 @@ final class ReadModelRebuild: Sendable {
                 events_read = \(p.read), events_applied = \(p.applied), tables = \(tables)::jsonb, error = \(error) WHERE id = \(id)
             """)
     }
-
-    static func quoted(_ identifier: String) -> String { "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
 }
 
 struct RebuildFailure: Error, CustomStringConvertible {

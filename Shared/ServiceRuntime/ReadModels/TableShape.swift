@@ -9,7 +9,7 @@ struct TableShape: Sendable {
     let key: [String]
 
     static func read(_ table: String, schema: String, connection: PostgresConnection, logger: Logger) async throws -> TableShape {
-        let qualified = "\(ReadModelRebuild.quoted(schema)).\(ReadModelRebuild.quoted(table))"
+        let qualified = "\(Migrator.quoted(schema)).\(Migrator.quoted(table))"
         var columns: [String] = []
         for try await name in try await connection.query("""
             SELECT attname::text FROM pg_attribute WHERE attrelid = \(qualified)::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = ''
@@ -27,7 +27,7 @@ struct TableShape: Sendable {
     /// Makes the live table (in `schema`) equal to the fresh one of the same name (in pg_temp):
     /// rows that differ are updated, missing ones inserted, extra ones deleted; the counts are the drift.
     func swap(schema: String, connection: PostgresConnection, logger: Logger) async throws -> ReadModelTableDiff {
-        let q = ReadModelRebuild.quoted
+        let q = Migrator.quoted
         let live = "\(schema).\(q(table))", fresh = "pg_temp.\(q(table))"
         let sameKey = key.map { "r.\(q($0)) = l.\(q($0))" }.joined(separator: " AND ")
         let liveRow = "ROW(" + columns.map { "l.\(q($0))" }.joined(separator: ", ") + ")"
