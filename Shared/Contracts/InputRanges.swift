@@ -54,6 +54,12 @@ public enum RangeCheck {
     /// The violations in `json`; empty when the document is in range or is not JSON at all
     /// (the typed decoding reports that). `overrides` gives a field (by its name) another range.
     public static func violations(in json: Data, overrides: [String: ClosedRange<Int64>] = [:]) -> [RangeViolation] {
+        if let found = json.withUnsafeBytes({ RangeScan.violations(in: $0, overrides: overrides) }) { return found }
+        return decodedViolations(in: json, overrides: overrides)
+    }
+
+    /// The same check by decoding the whole document first: every document `RangeScan` leaves.
+    static func decodedViolations(in json: Data, overrides: [String: ClosedRange<Int64>] = [:]) -> [RangeViolation] {
         guard let value = try? JSONDecoder().decode(JSONValue.self, from: json) else { return [] }
         var found: [RangeViolation] = []
         walk(value, path: "", key: "", overrides: overrides, into: &found)

@@ -1,4 +1,4 @@
-import Contracts
+@testable import Contracts
 import Foundation
 import Testing
 
@@ -45,5 +45,39 @@ struct RangeCheckTests {
     func overridesAndNonJSON() {
         #expect(violations(#"{"amountFen":-500}"#, overrides: ["amountFen": InputRange.poolAdjustmentFen]).isEmpty)
         #expect(violations("not json").isEmpty)
+    }
+
+    @Test("the one-pass scan finds exactly what decoding the document finds, and leaves escapes and fractions to it")
+    func scanAgreesWithDecoding() {
+        var generator = SystemRandomNumberGenerator()
+        let keys = ["amountFen", "termMonths", "childrenCount", "year", "seq", "paidAt", "month", "name", "items", "house"]
+        let integers: [Int64] = [0, 1, -1, 1_200, 1_201, 2026, 1899, 1_000_000_000_000, 1_000_000_000_001, -1_000_000_000_000_001, .max, .min]
+        let texts = ["2026-03-16", "1799-12-31T10:00:00Z", "2200-01", "1799-12-batch", "陈", ""]
+        func value(depth: Int) -> String {
+            switch Int.random(in: 0..<(depth > 3 ? 4 : 6), using: &generator) {
+            case 0: return String(integers.randomElement(using: &generator)!)
+            case 1: return "\"\(texts.randomElement(using: &generator)!)\""
+            case 2: return ["true", "false", "null"].randomElement(using: &generator)!
+            case 3: return String(integers.randomElement(using: &generator)!)
+            case 4: return "[" + (0..<Int.random(in: 0...3, using: &generator)).map { _ in value(depth: depth + 1) }.joined(separator: ",") + "]"
+            default:
+                let members = keys.shuffled(using: &generator).prefix(Int.random(in: 0...4, using: &generator))
+                return "{ " + members.map { "\"\($0)\" : \(value(depth: depth + 1))" }.joined(separator: ",\n") + "}"
+            }
+        }
+        var scanned = 0
+        for _ in 0..<2_000 {
+            let document = Data(value(depth: 0).utf8)
+            let decoded = RangeCheck.decodedViolations(in: document).map(\.description).sorted()
+            guard let fast = document.withUnsafeBytes({ RangeScan.violations(in: $0, overrides: [:]) }) else { continue }
+            scanned += 1
+            #expect(fast.map(\.description).sorted() == decoded, "\(String(decoding: document, as: UTF8.self))")
+        }
+        #expect(scanned == 2_000)
+        // Left to the decoder, which still finds them.
+        for document in [#"{"amountFen":-1,"amountFen":1}"#, #"{"a":{"x":1,"x":2}}"#, #"{"amountFen":0.5}"#, #"{"paidAt":"\u0031799-01-01"}"#, #"{"amountFen":1e3}"#, #"{"seq":01}"#, #"{"a":1"#] {
+            #expect(Data(document.utf8).withUnsafeBytes({ RangeScan.violations(in: $0, overrides: [:]) }) == nil, "\(document)")
+        }
+        #expect(violations(#"{"paidAt":"\u0031799-01-01"}"#) == ["paidAt"])
     }
 }

@@ -138,4 +138,19 @@ struct TraceParentTests {
         #expect(fields["meta.level"] == "critical" && fields["meta.msg"] == "forged" && fields["account"] == "320700")
         #expect(fields["trace_id"] == trace.traceID && fields["span_id"] == trace.spanID)
     }
+
+    @Test("a log line is one JSON object on one line, keys sorted, whatever the values hold")
+    func logLine() throws {
+        let object = ["msg": "quote \" backslash \\ slash / tab \t newline \n nul \u{0} bell \u{7} 公积金 🏠", "account": "320700",
+                      "Zebra": "", "level": "info", "a.b": "x"]
+        let line = JSONLogHandler.line(object)
+        #expect(line.last == 0x0A && line.dropLast().allSatisfy { $0 != 0x0A })
+        let parsed = try #require(try JSONSerialization.jsonObject(with: line) as? [String: String])
+        #expect(parsed == object)
+        let keys = Array(object.keys).sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+        let text = String(decoding: line, as: UTF8.self)
+        let positions = keys.map { text.range(of: "\"\($0)\":")!.lowerBound }
+        #expect(positions == positions.sorted())
+        #expect(text.contains(#"slash / tab"#) && text.contains(#"\u0000"#))
+    }
 }

@@ -13,6 +13,7 @@
 #     interest-settlement: N accounts in T s (R accounts/s)
 #  0. (first) each service's CPU over 30 s with no traffic and its resident memory (idle.sh):
 #     idle: <service> cpu X % of a core rss Y MB
+#  1a. where a deposit's CPU goes (cpu.sh): deposit-cpu: <service> X ms ... postgres Y ms tansu Z ms all W ms per deposit
 # Last line: deposits/s: N  pgbench tps: M  ratio: R
 set -euo pipefail
 export HPF_STACK=bench HPF_BUILD=release
@@ -37,9 +38,15 @@ bash "$here/services.sh" start
 idle="$(bash "$here/idle.sh" "${BENCH_IDLE_SECONDS:-30}" | tee /dev/stderr)"
 
 out="$(mktemp)"
+cpu_before="$(mktemp)"; cpu_after="$(mktemp)"
+bash "$here/cpu.sh" snapshot > "$cpu_before"
 .build/release/hpfctl bench-deposits --deposits "$DEPOSITS" --concurrency "$CONCURRENCY" \
   --url "http://127.0.0.1:$(port_of contribution)" --enrolment-url "http://127.0.0.1:$(port_of enrolment)" | tee "$out"
 deposits=$(awk '/^deposits\/s:/ {print $2}' "$out")
+# Where a deposit's CPU went (enrolling the accounts included: a few per cent of the window).
+bash "$here/cpu.sh" snapshot > "$cpu_after"
+deposit_cpu="$(bash "$here/cpu.sh" per "$cpu_before" "$cpu_after" "$DEPOSITS" deposit)"
+rm -f "$cpu_before" "$cpu_after"
 
 echo "bench: pgbench TPC-B-like, scale 10, $CONCURRENCY clients, ${PGBENCH_SECONDS}s"
 # pgbench connects over TCP like the services do; its superuser password is set for this run only.
@@ -86,4 +93,5 @@ echo "$interest"
 echo "$withdrawals"
 echo "$loans"
 echo "$idle"
+echo "$deposit_cpu"
 echo "deposits/s: $deposits  pgbench tps: $tps  ratio: $ratio"

@@ -59,7 +59,7 @@ public struct TraceParent: Sendable, Equatable, CustomStringConvertible {
         var generator = SystemRandomNumberGenerator()
         while true {
             let bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
-            if bytes.contains(where: { $0 != 0 }) { return bytes.map { String(format: "%02x", $0) }.joined() }
+            if bytes.contains(where: { $0 != 0 }) { return Hex.encode(bytes) }
         }
     }
 
