@@ -128,7 +128,10 @@ struct DeadLetterRedriveTests {
             let listed = try await HPFCtl.run(["deadletters", "list", "--url", url, "--consumer", "contribution-lots", "--json"])
             #expect(listed.status == 0 && listed.output.contains(newID) && !listed.output.contains("\"id\":\"\(id)\""), "\(listed)")
             let redriven = try await HPFCtl.run(["deadletters", "redrive", newID, "--url", url, "--as", "staff:operator-cli:operator"])
-            #expect(redriven.status == 0 && redriven.output.contains("processed"), "\(redriven)")
+            // `duplicate` is right too: on the shared test stack consumer groups rebalance often, and a
+            // live consumer that was handed the record again may apply it first once the fault is
+            // mended (the redrive took its inbox entry away). Either way it counts exactly once.
+            #expect(redriven.status == 0 && (redriven.output.contains("processed") || redriven.output.contains("duplicate")), "\(redriven)")
             #expect(try await lots(account) == 1)
             let refused = try await HPFCtl.run(["deadletters", "redrive", newID, "--url", url, "--as", "staff:operator-cli:operator"])
             #expect(refused.status == 1 && refused.errors.contains("already_redriven"), "\(refused)")
