@@ -16,7 +16,8 @@ import Synchronization
 /// Only one relay per schema works at a time, even with several instances of the service: two
 /// relays sharing the rows would reorder an account's events. The relay works on a database
 /// session of its own (not the pool) and holds a session advisory lock for the length of a
-/// round; if the session dies, Postgres releases the lock with it. Every round has a deadline;
+/// round, or of a run of rounds that publish back to back; if the session dies, Postgres
+/// releases the lock with it. Every round has a deadline;
 /// a round that fails or overruns closes the session, and the next round opens a new one.
 public final class OutboxRelay: Service, Sendable {
     /// Headers computed from a record's exact bytes when it is published (a signature whose time
@@ -85,6 +86,10 @@ public final class OutboxRelay: Service, Sendable {
     /// Whether the last round found rows waiting (published or not: another instance may have
     /// held the lock): the poll stays quick while there is work anywhere in the schema.
     private let sawWork = Atomic<Bool>(false)
+    /// Whether the relay's session holds the schema's lock from the last round: while rounds
+    /// publish back to back the service's loop keeps it (two statements a round instead of five:
+    /// no probe, no lock taken and given back); the first round that finds nothing releases it.
+    private let holdsLock = Atomic<Bool>(false)
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -110,7 +115,7 @@ public final class OutboxRelay: Service, Sendable {
         var lastPurge = ContinuousClock.now
         while !Task.isCancelled {
             do {
-                let count = try await relayOnce()
+                let count = try await relayRound(keepingLock: true)
                 failedRounds = 0
                 await measureLag()
                 if count > 0 {
@@ -147,10 +152,16 @@ public final class OutboxRelay: Service, Sendable {
     /// and marking.
     @discardableResult
     public func relayOnce(afterPublish: @escaping @Sendable () async throws -> Void = {}) async throws -> Int {
+        try await relayRound(keepingLock: false, afterPublish: afterPublish)
+    }
+
+    /// A round; with `keepingLock` (the service's own loop) a round that published keeps the lock
+    /// for the next one.
+    private func relayRound(keepingLock: Bool, afterPublish: @escaping @Sendable () async throws -> Void = {}) async throws -> Int {
         let connection = try await currentSession()
         do {
             return try await withDeadline(seconds: Self.roundDeadline) {
-                try await self.round(on: connection, afterPublish: afterPublish)
+                try await self.round(on: connection, keepingLock: keepingLock, afterPublish: afterPublish)
             }
         } catch {
             // Whatever went wrong (the session lost, the broker too slow, a bug), the session goes
@@ -160,12 +171,17 @@ public final class OutboxRelay: Service, Sendable {
         }
     }
 
-    private func round(on connection: PostgresConnection, afterPublish: @Sendable () async throws -> Void) async throws -> Int {
-        // Nothing waiting (the idle case): one index probe, no lock taken or given back.
-        let waiting = try await hasUnpublished(connection)
-        sawWork.store(waiting, ordering: .relaxed)
-        guard waiting else { return 0 }
-        guard try await lock(connection) else { return 0 }
+    private func round(on connection: PostgresConnection, keepingLock: Bool, afterPublish: @Sendable () async throws -> Void) async throws -> Int {
+        if holdsLock.load(ordering: .relaxed) {
+            sawWork.store(true, ordering: .relaxed)
+        } else {
+            // Nothing waiting (the idle case): one index probe, no lock taken or given back.
+            let waiting = try await hasUnpublished(connection)
+            sawWork.store(waiting, ordering: .relaxed)
+            guard waiting else { return 0 }
+            guard try await lock(connection) else { return 0 }
+            holdsLock.store(true, ordering: .relaxed)
+        }
         let rows = try await connection.query("""
             SELECT id, aggregateid, topic, payload, CASE WHEN headers = '{}'::jsonb THEN NULL ELSE headers::text END FROM outbox
             WHERE published_at IS NULL ORDER BY seq LIMIT \(batchSize)
@@ -211,7 +227,7 @@ public final class OutboxRelay: Service, Sendable {
                 UPDATE outbox SET published_at = now() WHERE id = ANY(\(delivered)) AND aggregatetype <> \(Outbox.personalData)
                 """, logger: logger)
         }
-        try await unlock(connection)
+        if !(keepingLock && !delivered.isEmpty) { try await unlock(connection) }
         published.increment(by: Int64(delivered.count))
         return delivered.count
     }
@@ -234,6 +250,7 @@ public final class OutboxRelay: Service, Sendable {
     }
 
     private func unlock(_ connection: PostgresConnection) async throws {
+        holdsLock.store(false, ordering: .relaxed)
         try await connection.query("SELECT pg_advisory_unlock(hashtext(\(lockKey)))", logger: logger)
     }
 
@@ -254,6 +271,8 @@ public final class OutboxRelay: Service, Sendable {
         session.withLock { current in
             if current === connection { current = nil }
         }
+        // Closing the session gives the lock back whatever the unlock below does.
+        holdsLock.store(false, ordering: .relaxed)
         _ = try? await withDeadline(seconds: 2) { try await self.unlock(connection) }
         _ = try? await withDeadline(seconds: 2) { try await connection.close() }
     }

@@ -119,7 +119,7 @@ struct LockedAccount: Sendable {
     /// Every channel deposit runs it: prepared once per connection. One statement per natural key,
     /// not one with `OR`: a prepared statement soon runs on a generic plan, which cannot know that
     /// the other key is null and would scan every contribution.
-    struct ByChannel: PostgresPreparedStatement {
+    struct ByChannel: LockStatement {
         static let sql = """
             SELECT \(columns) FROM accounts a LEFT JOIN contributions c ON c.channel = $2 AND c.channel_txn_id = $3
             WHERE a.account_number = $1 FOR UPDATE OF a
@@ -135,12 +135,10 @@ struct LockedAccount: Sendable {
             bindings.append(channelTxnId)
             return bindings
         }
-
-        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
     }
 
     /// The staff import's lock, by legacy id.
-    struct ByLegacyID: PostgresPreparedStatement {
+    struct ByLegacyID: LockStatement {
         static let sql = """
             SELECT \(columns) FROM accounts a LEFT JOIN contributions c ON c.legacy_id = $2
             WHERE a.account_number = $1 FOR UPDATE OF a
@@ -154,18 +152,14 @@ struct LockedAccount: Sendable {
             bindings.append(legacyId)
             return bindings
         }
-
-        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
     }
 
     static func lock(_ number: String, channel: PaymentChannel? = nil, channelTxnId: String? = nil, legacyId: String? = nil,
                      connection: PostgresConnection, logger: Logger) async throws -> LockedAccount? {
-        let found: [Row]
-        if let channel, let channelTxnId {
-            found = try await connection.execute(ByChannel(number: number, channel: channel.rawValue, channelTxnId: channelTxnId), logger: logger)
-                .reduce(into: []) { $0.append($1) }
+        let found = if let channel, let channelTxnId {
+            try await ByChannel(number: number, channel: channel.rawValue, channelTxnId: channelTxnId).rows(on: connection, logger: logger)
         } else {
-            found = try await connection.execute(ByLegacyID(number: number, legacyId: legacyId), logger: logger).reduce(into: []) { $0.append($1) }
+            try await ByLegacyID(number: number, legacyId: legacyId).rows(on: connection, logger: logger)
         }
         for row in found {
             let (status, county, schedule, count, openedOn, id, fingerprint, balance) = (row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7)
@@ -177,5 +171,16 @@ struct LockedAccount: Sendable {
                                  contributionCount: count, openedOn: opened, existing: existing, interest: interest)
         }
         return nil
+    }
+}
+
+/// The account lock by either natural key: the same row, decoded and collected the same way.
+protocol LockStatement: PostgresPreparedStatement where Row == LockedAccount.Row {}
+
+extension LockStatement {
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+
+    func rows(on connection: PostgresConnection, logger: Logger) async throws -> [Row] {
+        try await connection.execute(self, logger: logger).reduce(into: []) { $0.append($1) }
     }
 }

@@ -88,23 +88,11 @@ struct LoanApplications: Sendable {
                                   method: body.repaymentMethod, monthlyIncomeFen: body.monthlyIncomeFen, monthlyDebtFen: body.monthlyDebtFen)
         var reasons = LoanRules.refusals(facts: facts, request: request, on: date, parameters: p)
         if applicant.status != "active" { reasons.append("account_not_active") }
-        let household = [applicant.personRef, spouse?.personRef].compactMap { $0 }
-        var outstanding = false
-        for try await _ in try await connection.query("""
-            SELECT 1 FROM loans WHERE status <> 'settled' AND (person_ref = ANY(\(household)) OR spouse_person_ref = ANY(\(household))) LIMIT 1
-            """, logger: logger) { outstanding = true }
+        // The household's: the applicant's and the spouse's (each read with their facts above).
+        let outstanding = applicant.outstandingLoan || spouse?.outstandingLoan == true
         if outstanding { reasons.append("outstanding_hpf_loan") }
         // §13: an active bad-credit record (the registry's, or one of our overdue loans) blocks new loans.
-        var badCredit = false
-        for try await _ in try await connection.query("""
-            SELECT 1 FROM bad_credit_records WHERE person_ref = ANY(\(household))
-              AND (active_until IS NULL OR active_until >= \(date.description)::date)
-            UNION ALL
-            -- The registry's records; ours (source loan) are the rows above, which know when they expire.
-            SELECT 1 FROM credit_records WHERE person_ref = ANY(\(household)) AND source <> 'loan' AND active_from <= \(date.description)::date
-              AND (active_until IS NULL OR active_until >= \(date.description)::date)
-            LIMIT 1
-            """, logger: logger) { badCredit = true }
+        let badCredit = applicant.badCredit || spouse?.badCredit == true
         if badCredit { reasons.append("bad_credit") }
         let quota: LoanQuota
         do {
@@ -172,47 +160,83 @@ struct LoanApplications: Sendable {
             var outcome: LoanApplicationDecided.Decision = assessment.reasons.isEmpty ? .approved : .rejected
             var reasons = assessment.reasons
             if outcome == .approved, quota.bindingFactor != "requested" { reasons.append("limited_by_\(quota.bindingFactor)") }
-            var loanId: UUID?
-            var firstPayment: Fen?
-            if outcome == .approved {
-                firstPayment = LoanRules.schedule(principal: approvedFen, annualRateMilliPercent: quota.annualRateMilliPercent,
-                                                  months: body.termMonths, method: body.repaymentMethod).first?.paymentFen
-                if try await !FundPool.reserve(approvedFen, runtime: runtime, connection: connection) {
+            let loanId: UUID? = outcome == .approved ? UUID() : nil
+            let firstPayment = loanId == nil ? nil : LoanRules.schedule(principal: approvedFen, annualRateMilliPercent: quota.annualRateMilliPercent,
+                                                                        months: body.termMonths, method: body.repaymentMethod).first?.paymentFen
+            let decided = Decided(id: applicationId, body: body, fingerprint: fingerprint, assessment: assessment, approvedFen: approvedFen,
+                                   firstPayment: firstPayment, loanId: loanId, on: today)
+            if let loanId {
+                // §19: the pool's row stays locked from an approval's reservation to its commit, and
+                // every approval meets there. So an approval writes everything else first (the
+                // application, the loan, its schedule, its events) under a savepoint and takes the
+                // pool last: approvals wait for each other only for the reservation and the commit.
+                try await connection.query("SAVEPOINT approval", logger: logger)
+                try await record(decided, outcome: .approved, reasons: reasons, connection: connection)
+                try await Loans.disbursementEffects(loanId, applicationId: applicationId, account: body.accountNumber, principal: approvedFen,
+                                                    rate: quota.annualRateMilliPercent, term: body.termMonths, method: body.repaymentMethod,
+                                                    runtime: runtime, connection: connection)
+                if try await FundPool.reserve(approvedFen, runtime: runtime, connection: connection) {
+                    try await Loans.activate(loanId, runtime: runtime, connection: connection)
+                    try await connection.query("RELEASE SAVEPOINT approval", logger: logger)
+                } else {
+                    // Below the floor: none of the above happened; the loan waits for liquidity.
+                    try await connection.query("ROLLBACK TO SAVEPOINT approval", logger: logger)
                     outcome = .awaitingLiquidity
                     reasons.append("fund_pool_below_liquidity_floor")
+                    try await record(decided, outcome: outcome, reasons: reasons, connection: connection)
                 }
-                loanId = UUID()
-            }
-            let review = ["reviewer": "automatic rules (\(runtime.parameters.loanRates.entry(on: today).source))", "decision": outcome.rawValue]
-            try await connection.query("""
-                INSERT INTO applications (application_id, account_number, spouse_account_number, request, decision, reasons, quota, approved_fen,
-                    annual_rate_milli_percent, first_payment_fen, investigation, review, request_id, fingerprint, decided_on)
-                VALUES (\(applicationId), \(body.accountNumber), \(body.spouseAccountNumber), \(fingerprint)::jsonb, \(outcome.rawValue), \(reasons),
-                    \(try Self.json(quota))::jsonb, \(approvedFen), \(quota.annualRateMilliPercent), \(firstPayment),
-                    \(try Self.json(assessment.investigation))::jsonb, \(try Self.json(review))::jsonb, \(body.requestId), \(fingerprint),
-                    \(today.description)::date)
-                """, logger: logger)
-            let decided = LoanApplicationDecided(
-                applicationId: applicationId.uuidString.lowercased(), accountNumber: body.accountNumber, spouseAccountNumber: body.spouseAccountNumber,
-                decision: outcome, reasons: reasons, requestedFen: body.requestedFen, approvedFen: approvedFen, termMonths: body.termMonths,
-                repaymentMethod: body.repaymentMethod, annualRateMilliPercent: quota.annualRateMilliPercent, quota: quota, decidedOn: today)
-            try await runtime.emit(.loanApplicationDecided, decided, account: body.accountNumber, on: connection)
-            if let consent = assessment.consent { try await SpouseConsents.use(consent, by: applicationId, connection: connection, logger: logger) }
-            if let loanId {
-                try await connection.query("""
-                    INSERT INTO loans (loan_id, application_id, account_number, person_ref, spouse_person_ref, principal_fen, outstanding_fen,
-                        annual_rate_milli_percent, term_months, method, status)
-                    VALUES (\(loanId), \(applicationId), \(body.accountNumber), \(assessment.applicant.personRef), \(assessment.spouse?.personRef),
-                        \(approvedFen), \(approvedFen), \(quota.annualRateMilliPercent), \(body.termMonths), \(body.repaymentMethod.rawValue),
-                        'awaiting_liquidity')
-                    """, logger: logger)
-                if outcome == .approved { try await Loans.disburse(loanId, runtime: runtime, connection: connection) }
+            } else {
+                try await record(decided, outcome: outcome, reasons: reasons, connection: connection)
             }
             return (Decision(applicationId: applicationId.uuidString.lowercased(), decision: outcome, reasons: reasons, quota: quota,
                              approvedFen: approvedFen, annualRate: Self.percent(quota.annualRateMilliPercent), firstPaymentFen: firstPayment,
                              loanId: loanId?.uuidString.lowercased()), false)
         }
         return try HTTPJSON.response(replay ? .ok : .created, decision)
+    }
+
+    /// What one application decided, before its outcome is known to be approved or waiting.
+    struct Decided: Sendable {
+        let id: UUID
+        let body: Body
+        let fingerprint: String
+        let assessment: Assessment
+        let approvedFen: Fen
+        let firstPayment: Fen?
+        let loanId: UUID?
+        let on: BusinessDate
+    }
+
+    /// The application's row, its `loan-application-decided` event, the spouse's consent used up
+    /// and, when a loan was granted, the loan waiting for its disbursement.
+    func record(_ decided: Decided, outcome: LoanApplicationDecided.Decision, reasons: [String], connection: PostgresConnection) async throws {
+        let logger = runtime.logger
+        let body = decided.body
+        let quota = decided.assessment.quota
+        let review = ["reviewer": "automatic rules (\(runtime.parameters.loanRates.entry(on: decided.on).source))", "decision": outcome.rawValue]
+        try await connection.query("""
+            INSERT INTO applications (application_id, account_number, spouse_account_number, request, decision, reasons, quota, approved_fen,
+                annual_rate_milli_percent, first_payment_fen, investigation, review, request_id, fingerprint, decided_on)
+            VALUES (\(decided.id), \(body.accountNumber), \(body.spouseAccountNumber), \(decided.fingerprint)::jsonb, \(outcome.rawValue), \(reasons),
+                \(try Self.json(quota))::jsonb, \(decided.approvedFen), \(quota.annualRateMilliPercent), \(decided.firstPayment),
+                \(try Self.json(decided.assessment.investigation))::jsonb, \(try Self.json(review))::jsonb, \(body.requestId), \(decided.fingerprint),
+                \(decided.on.description)::date)
+            """, logger: logger)
+        let event = LoanApplicationDecided(
+            applicationId: decided.id.uuidString.lowercased(), accountNumber: body.accountNumber, spouseAccountNumber: body.spouseAccountNumber,
+            decision: outcome, reasons: reasons, requestedFen: body.requestedFen, approvedFen: decided.approvedFen, termMonths: body.termMonths,
+            repaymentMethod: body.repaymentMethod, annualRateMilliPercent: quota.annualRateMilliPercent, quota: quota, decidedOn: decided.on)
+        try await runtime.emit(.loanApplicationDecided, event, account: body.accountNumber, on: connection)
+        if let consent = decided.assessment.consent { try await SpouseConsents.use(consent, by: decided.id, connection: connection, logger: logger) }
+        if let loanId = decided.loanId {
+            try await connection.query("""
+                INSERT INTO loans (loan_id, application_id, account_number, person_ref, spouse_person_ref, principal_fen, outstanding_fen,
+                    annual_rate_milli_percent, term_months, method, status)
+                VALUES (\(loanId), \(decided.id), \(body.accountNumber), \(decided.assessment.applicant.personRef), \(decided.assessment.spouse?.personRef),
+                    \(decided.approvedFen), \(decided.approvedFen), \(quota.annualRateMilliPercent), \(body.termMonths), \(body.repaymentMethod.rawValue),
+                    'awaiting_liquidity')
+                """, logger: logger)
+        }
     }
 
     static func load(_ id: UUID, connection: PostgresConnection, logger: Logger) async throws -> Decision? {

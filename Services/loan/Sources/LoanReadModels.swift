@@ -156,28 +156,62 @@ enum LoanReadModels {
         let monthsPaidOfLast12: Int
         let ownMonths: Int
         let lastEventAt: Date?
+        /// A loan not yet settled, as borrower or as spouse.
+        let outstandingLoan: Bool
+        /// An active bad-credit record on the day asked (§13).
+        let badCredit: Bool
 
         var averageMonthlyFen: Fen { ownMonths == 0 ? 0 : contributedFen / Fen(ownMonths) }
+    }
+
+    /// One applicant's facts in one round trip, prepared once per connection: every loan decision
+    /// and quota asks it. The outstanding-loan and bad-credit checks are per person, so a
+    /// household's are the applicant's and the spouse's taken together.
+    struct ApplicantQuery: PostgresPreparedStatement {
+        static let sql = """
+            SELECT p.person_ref, CASE WHEN coalesce(l.closed, false) THEN 'closed' ELSE 'active' END, p.retirement_month, p.bachelor_or_above,
+                p.graduation_date::text, coalesce(l.contributed_fen, 0), coalesce(l.balance_fen, 0),
+                (SELECT count(*) FROM (SELECT month FROM contribution_months WHERE account_number = p.account_number
+                                       UNION SELECT month FROM recognised_months WHERE account_number = p.account_number) m)::int,
+                (SELECT count(*) FROM contribution_months WHERE account_number = p.account_number AND month BETWEEN $2 AND $3)::int,
+                (SELECT count(*) FROM contribution_months WHERE account_number = p.account_number)::int,
+                l.last_event_at,
+                EXISTS (SELECT 1 FROM loans WHERE status <> 'settled' AND person_ref = p.person_ref)
+                    OR EXISTS (SELECT 1 FROM loans WHERE status <> 'settled' AND spouse_person_ref = p.person_ref),
+                -- §13: the registry's records (ours, source loan, are in bad_credit_records, which know when they expire).
+                EXISTS (SELECT 1 FROM bad_credit_records b WHERE b.person_ref = p.person_ref AND (b.active_until IS NULL OR b.active_until >= $4::date))
+                    OR EXISTS (SELECT 1 FROM credit_records c WHERE c.person_ref = p.person_ref AND c.source <> 'loan' AND c.active_from <= $4::date
+                               AND (c.active_until IS NULL OR c.active_until >= $4::date))
+            FROM participants p LEFT JOIN ledger_accounts l USING (account_number) WHERE p.account_number = $1
+            """
+        typealias Row = (String, String, String, Bool, String?, Int64, Int64, Int, Int, Int, Date?, Bool, Bool)
+
+        let account: String
+        let from: String
+        let to: String
+        let date: String
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 4)
+            bindings.append(account)
+            bindings.append(from)
+            bindings.append(to)
+            bindings.append(date)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
     }
 
     static func applicant(_ account: String, on date: BusinessDate, parameters: PolicyParameters, connection: PostgresConnection,
                           logger: Logger) async throws -> Applicant? {
         let from = date.yearMonth.adding(months: 1 - parameters.linkage.value(on: date).frequencyWindowMonths).description
-        let to = date.yearMonth.description
-        let rows = try await connection.query("""
-            SELECT p.person_ref, CASE WHEN coalesce(l.closed, false) THEN 'closed' ELSE 'active' END, p.retirement_month, p.bachelor_or_above,
-                p.graduation_date::text, coalesce(l.contributed_fen, 0), coalesce(l.balance_fen, 0),
-                (SELECT count(*) FROM (SELECT month FROM contribution_months WHERE account_number = p.account_number
-                                       UNION SELECT month FROM recognised_months WHERE account_number = p.account_number) m)::int,
-                (SELECT count(*) FROM contribution_months WHERE account_number = p.account_number AND month BETWEEN \(from) AND \(to))::int,
-                (SELECT count(*) FROM contribution_months WHERE account_number = p.account_number)::int,
-                l.last_event_at
-            FROM participants p LEFT JOIN ledger_accounts l USING (account_number) WHERE p.account_number = \(account)
-            """, logger: logger)
-        for try await r in rows.decode((String, String, String, Bool, String?, Int64, Int64, Int, Int, Int, Date?).self) {
+        let query = ApplicantQuery(account: account, from: from, to: date.yearMonth.description, date: date.description)
+        for try await r in try await connection.execute(query, logger: logger) {
             return Applicant(account: account, personRef: r.0, status: r.1, retirementMonth: YearMonth(r.2) ?? YearMonth(year: 2000, month: 1),
                              bachelorOrAbove: r.3, graduationDate: r.4.flatMap(BusinessDate.init), contributedFen: r.5, balanceFen: r.6,
-                             contributionMonths: r.7, monthsPaidOfLast12: r.8, ownMonths: r.9, lastEventAt: r.10)
+                             contributionMonths: r.7, monthsPaidOfLast12: r.8, ownMonths: r.9, lastEventAt: r.10,
+                             outstandingLoan: r.11, badCredit: r.12)
         }
         return nil
     }

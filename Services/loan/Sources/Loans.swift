@@ -16,15 +16,31 @@ enum Loans {
             RETURNING application_id, account_number, principal_fen, annual_rate_milli_percent, term_months, method
             """, logger: runtime.logger)
         for try await (application, account, principal, rate, term, method) in rows.decode((UUID, String, Int64, Int64, Int, String).self) {
-            let repayment = try RepaymentMethod.stored(method, column: "loans.repayment_method")
-            let rows = LoanRules.schedule(principal: principal, annualRateMilliPercent: rate, months: term, method: repayment)
-            try await Instalments.insert(rows, loan: loanId, from: today, startingAt: 0, connection: connection, logger: runtime.logger)
-            let first = rows.first?.paymentFen ?? 0
-            let disbursed = LoanDisbursed(loanId: loanId.uuidString.lowercased(), applicationId: application.uuidString.lowercased(),
-                                          accountNumber: account, principalFen: principal, annualRateMilliPercent: rate, termMonths: term,
-                                          repaymentMethod: repayment, firstPaymentFen: first, disbursedOn: today)
-            try await runtime.emit(.loanDisbursed, disbursed, account: account, on: connection)
+            try await disbursementEffects(loanId, applicationId: application, account: account, principal: principal, rate: rate, term: term,
+                                          method: try RepaymentMethod.stored(method, column: "loans.repayment_method"),
+                                          runtime: runtime, connection: connection)
         }
+    }
+
+    /// A disbursed loan's schedule and its `loan-disbursed` event (the loan's status is the caller's).
+    static func disbursementEffects(_ loanId: UUID, applicationId: UUID, account: String, principal: Fen, rate: Int64, term: Int,
+                                    method: RepaymentMethod, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
+        let today = runtime.clock.today
+        let rows = LoanRules.schedule(principal: principal, annualRateMilliPercent: rate, months: term, method: method)
+        try await Instalments.insert(rows, loan: loanId, from: today, startingAt: 0, connection: connection, logger: runtime.logger)
+        let disbursed = LoanDisbursed(loanId: loanId.uuidString.lowercased(), applicationId: applicationId.uuidString.lowercased(),
+                                      accountNumber: account, principalFen: principal, annualRateMilliPercent: rate, termMonths: term,
+                                      repaymentMethod: method, firstPaymentFen: rows.first?.paymentFen ?? 0, disbursedOn: today)
+        try await runtime.emit(.loanDisbursed, disbursed, account: account, on: connection)
+    }
+
+    /// A new loan, its schedule and event already written, becomes active: the fund pool's
+    /// trigger adds it to the loans outstanding (the caller has just reserved the amount).
+    static func activate(_ loanId: UUID, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
+        try await connection.query("""
+            UPDATE loans SET status = 'active', disbursed_on = \(runtime.clock.today.description)::date
+            WHERE loan_id = \(loanId) AND status = 'awaiting_liquidity'
+            """, logger: runtime.logger)
     }
 
 
