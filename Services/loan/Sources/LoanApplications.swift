@@ -176,8 +176,8 @@ struct LoanApplications: Sendable {
                                                     rate: quota.annualRateMilliPercent, term: body.termMonths, method: body.repaymentMethod,
                                                     runtime: runtime, connection: connection)
                 if try await FundPool.reserve(approvedFen, runtime: runtime, connection: connection) {
+                    // (The savepoint ends with the transaction: no round trip to release it while the pool is locked.)
                     try await Loans.activate(loanId, runtime: runtime, connection: connection)
-                    try await connection.query("RELEASE SAVEPOINT approval", logger: logger)
                 } else {
                     // Below the floor: none of the above happened; the loan waits for liquidity.
                     try await connection.query("ROLLBACK TO SAVEPOINT approval", logger: logger)
