@@ -16,8 +16,7 @@ import Synchronization
 /// Only one relay per schema works at a time, even with several instances of the service: two
 /// relays sharing the rows would reorder an account's events. The relay works on a database
 /// session of its own (not the pool) and holds a session advisory lock for the length of a
-/// round, or of a run of rounds that publish back to back; if the session dies, Postgres
-/// releases the lock with it. Every round has a deadline;
+/// round; if the session dies, Postgres releases the lock with it. Every round has a deadline;
 /// a round that fails or overruns closes the session, and the next round opens a new one.
 public final class OutboxRelay: Service, Sendable {
     /// Headers computed from a record's exact bytes when it is published (a signature whose time
@@ -86,10 +85,6 @@ public final class OutboxRelay: Service, Sendable {
     /// Whether the last round found rows waiting (published or not: another instance may have
     /// held the lock): the poll stays quick while there is work anywhere in the schema.
     private let sawWork = Atomic<Bool>(false)
-    /// Whether the relay's session holds the schema's lock from the last round: while rounds
-    /// publish back to back the service's loop keeps it (two statements a round instead of five:
-    /// no probe, no lock taken and given back); the first round that finds nothing releases it.
-    private let holdsLock = Atomic<Bool>(false)
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -112,10 +107,13 @@ public final class OutboxRelay: Service, Sendable {
 
     private func loop() async {
         var failedRounds = 0
+        // After a round that published, the next one claims at once: the probe would only say yes.
+        var busy = false
         var lastPurge = ContinuousClock.now
         while !Task.isCancelled {
             do {
-                let count = try await relayRound(keepingLock: true)
+                let count = try await relayRound(probing: !busy)
+                busy = count > 0
                 failedRounds = 0
                 await measureLag()
                 if count > 0 {
@@ -130,6 +128,7 @@ public final class OutboxRelay: Service, Sendable {
             } catch {
                 failures.increment()
                 failedRounds += 1
+                busy = false
                 // One line when trouble starts and one a minute while it lasts.
                 if failedRounds == 1 || failedRounds % 120 == 0 {
                     logger.warning("outbox relay round failed; retrying", metadata: ["error": "\(String(reflecting: error))", "failedRounds": "\(failedRounds)"])
@@ -152,16 +151,16 @@ public final class OutboxRelay: Service, Sendable {
     /// and marking.
     @discardableResult
     public func relayOnce(afterPublish: @escaping @Sendable () async throws -> Void = {}) async throws -> Int {
-        try await relayRound(keepingLock: false, afterPublish: afterPublish)
+        try await relayRound(probing: true, afterPublish: afterPublish)
     }
 
-    /// A round; with `keepingLock` (the service's own loop) a round that published keeps the lock
-    /// for the next one.
-    private func relayRound(keepingLock: Bool, afterPublish: @escaping @Sendable () async throws -> Void = {}) async throws -> Int {
+    /// A round; without `probing` (right after a round that published) it takes the lock without
+    /// first asking whether anything waits.
+    private func relayRound(probing: Bool, afterPublish: @escaping @Sendable () async throws -> Void = {}) async throws -> Int {
         let connection = try await currentSession()
         do {
             return try await withDeadline(seconds: Self.roundDeadline) {
-                try await self.round(on: connection, keepingLock: keepingLock, afterPublish: afterPublish)
+                try await self.round(on: connection, probing: probing, afterPublish: afterPublish)
             }
         } catch {
             // Whatever went wrong (the session lost, the broker too slow, a bug), the session goes
@@ -171,17 +170,16 @@ public final class OutboxRelay: Service, Sendable {
         }
     }
 
-    private func round(on connection: PostgresConnection, keepingLock: Bool, afterPublish: @Sendable () async throws -> Void) async throws -> Int {
-        if holdsLock.load(ordering: .relaxed) {
-            sawWork.store(true, ordering: .relaxed)
-        } else {
+    private func round(on connection: PostgresConnection, probing: Bool, afterPublish: @Sendable () async throws -> Void) async throws -> Int {
+        if probing {
             // Nothing waiting (the idle case): one index probe, no lock taken or given back.
             let waiting = try await hasUnpublished(connection)
             sawWork.store(waiting, ordering: .relaxed)
             guard waiting else { return 0 }
-            guard try await lock(connection) else { return 0 }
-            holdsLock.store(true, ordering: .relaxed)
+        } else {
+            sawWork.store(true, ordering: .relaxed)
         }
+        guard try await lock(connection) else { return 0 }
         let rows = try await connection.query("""
             SELECT id, aggregateid, topic, payload, CASE WHEN headers = '{}'::jsonb THEN NULL ELSE headers::text END FROM outbox
             WHERE published_at IS NULL ORDER BY seq LIMIT \(batchSize)
@@ -227,7 +225,7 @@ public final class OutboxRelay: Service, Sendable {
                 UPDATE outbox SET published_at = now() WHERE id = ANY(\(delivered)) AND aggregatetype <> \(Outbox.personalData)
                 """, logger: logger)
         }
-        if !(keepingLock && !delivered.isEmpty) { try await unlock(connection) }
+        try await unlock(connection)
         published.increment(by: Int64(delivered.count))
         return delivered.count
     }
@@ -250,7 +248,6 @@ public final class OutboxRelay: Service, Sendable {
     }
 
     private func unlock(_ connection: PostgresConnection) async throws {
-        holdsLock.store(false, ordering: .relaxed)
         try await connection.query("SELECT pg_advisory_unlock(hashtext(\(lockKey)))", logger: logger)
     }
 
@@ -271,8 +268,6 @@ public final class OutboxRelay: Service, Sendable {
         session.withLock { current in
             if current === connection { current = nil }
         }
-        // Closing the session gives the lock back whatever the unlock below does.
-        holdsLock.store(false, ordering: .relaxed)
         _ = try? await withDeadline(seconds: 2) { try await self.unlock(connection) }
         _ = try? await withDeadline(seconds: 2) { try await connection.close() }
     }

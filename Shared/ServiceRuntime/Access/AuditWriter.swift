@@ -42,10 +42,14 @@ final class AuditWriter: Sendable {
             guard !batch.isEmpty else { return }
             do {
                 // Bounded: a database that does not answer (or a pool already shut down) fails the
-                // batch after a while instead of holding every later request behind it.
+                // batch after a while instead of holding every later request behind it. A deadline,
+                // not `withTimeout`: that one waits for its child, and a child stuck where
+                // cancellation does not reach (a query on a silent socket, a connection lease that is
+                // never granted) held every audited request of the service for ever (full test runs
+                // on a loaded machine sat idle, the requests waiting for their records).
                 let entries = batch.map(\.0)
                 let trail = self.trail
-                try await withTimeout(seconds: Self.timeoutSeconds) { try await trail.append(entries) }
+                try await withDeadline(seconds: Self.timeoutSeconds) { try await trail.append(entries) }
                 for (_, continuation) in batch { continuation.resume() }
             } catch {
                 for (_, continuation) in batch { continuation.resume(throwing: error) }
