@@ -72,3 +72,19 @@ public enum BoundedStop {
         }
     }
 }
+
+/// A service whose stop is bounded (`BoundedStop`): the database pool, whose stop waits for every
+/// leased connection to come back. A consumer loop abandoned after its own patience can still hold
+/// one (a step that does not heed cancellation), and the pool's stop then held the process, and a
+/// full test run on a loaded machine, for good (seen: 27 minutes, "service still stopping").
+struct PatientService: Service, CustomStringConvertible {
+    let base: any Service
+    let patience: Duration
+    let logger: Logger
+    var description: String { "\(base)" }
+
+    func run() async throws {
+        let base = self.base
+        try await BoundedStop.run(description, patience: patience, logger: logger) { try await base.run() }
+    }
+}

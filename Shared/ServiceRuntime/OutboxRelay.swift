@@ -118,6 +118,7 @@ public final class OutboxRelay: Service, Sendable {
                 await measureLag()
                 if count > 0 {
                     tick.store(Self.pollIntervalMs, ordering: .relaxed)
+                    await purgeIfDue(&lastPurge)
                     continue
                 }
                 // Rows waiting while another instance holds the lock: look again soon, not later and later.
@@ -136,11 +137,7 @@ public final class OutboxRelay: Service, Sendable {
                 await measureLag()
                 try? await Task.sleep(for: .milliseconds(500))
             }
-            // Published rows a week old go once an hour, however busy the relay is.
-            if ContinuousClock.now - lastPurge > .seconds(3600) {
-                lastPurge = ContinuousClock.now
-                await purgePublished()
-            }
+            await purgeIfDue(&lastPurge)
             await signal.wait()
         }
         if let open = session.withLock({ $0 }) { await endSession(open) }
@@ -297,6 +294,13 @@ public final class OutboxRelay: Service, Sendable {
             return Backlog(records: count, oldestSeconds: age)
         }
         return Backlog(records: 0, oldestSeconds: 0)
+    }
+
+    /// Published rows a week old go once an hour, however busy the relay is.
+    private func purgeIfDue(_ lastPurge: inout ContinuousClock.Instant) async {
+        guard ContinuousClock.now - lastPurge > .seconds(3600) else { return }
+        lastPurge = ContinuousClock.now
+        await purgePublished()
     }
 
     /// Published rows are kept a week for audit and replay, then removed.

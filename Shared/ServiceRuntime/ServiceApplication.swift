@@ -58,7 +58,8 @@ public extension HPFServiceModule {
         let consumers = Self.subscriptions(runtime: runtime).map { EventConsumerService(subscription: $0, runtime: runtime) }
         consumers.forEach(runtime.consumers.register)
         Self.readModels(runtime: runtime).forEach(runtime.readModels.register)
-        let services: [any Service] = [runtime.database.client, runtime.producer, relay] + consumers + Self.jobs(runtime: runtime)
+        let pool = PatientService(base: runtime.database.client, patience: .seconds(30), logger: runtime.logger)
+        let services: [any Service] = [pool, runtime.producer, relay] + consumers + Self.jobs(runtime: runtime)
         app.addServices(services.map { WatchedService(base: $0, logger: runtime.logger) })
         app.addServices(extraServices)
         app.beforeServerStarts {

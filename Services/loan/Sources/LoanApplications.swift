@@ -174,10 +174,10 @@ struct LoanApplications: Sendable {
                 try await record(decided, outcome: .approved, reasons: reasons, connection: connection)
                 try await Loans.disbursementEffects(loanId, applicationId: applicationId, account: body.accountNumber, principal: approvedFen,
                                                     rate: quota.annualRateMilliPercent, term: body.termMonths, method: body.repaymentMethod,
-                                                    runtime: runtime, connection: connection)
+                                                    on: today, runtime: runtime, connection: connection)
                 if try await FundPool.reserve(approvedFen, runtime: runtime, connection: connection) {
                     // (The savepoint ends with the transaction: no round trip to release it while the pool is locked.)
-                    try await Loans.activate(loanId, runtime: runtime, connection: connection)
+                    try await Loans.activate(loanId, on: today, runtime: runtime, connection: connection)
                 } else {
                     // Below the floor: none of the above happened; the loan waits for liquidity.
                     try await connection.query("ROLLBACK TO SAVEPOINT approval", logger: logger)

@@ -17,15 +17,15 @@ enum Loans {
             """, logger: runtime.logger)
         for try await (application, account, principal, rate, term, method) in rows.decode((UUID, String, Int64, Int64, Int, String).self) {
             try await disbursementEffects(loanId, applicationId: application, account: account, principal: principal, rate: rate, term: term,
-                                          method: try RepaymentMethod.stored(method, column: "loans.repayment_method"),
+                                          method: try RepaymentMethod.stored(method, column: "loans.repayment_method"), on: today,
                                           runtime: runtime, connection: connection)
         }
     }
 
     /// A disbursed loan's schedule and its `loan-disbursed` event (the loan's status is the caller's).
     static func disbursementEffects(_ loanId: UUID, applicationId: UUID, account: String, principal: Fen, rate: Int64, term: Int,
-                                    method: RepaymentMethod, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
-        let today = runtime.clock.today
+                                    method: RepaymentMethod, on today: BusinessDate, runtime: ServiceRuntime,
+                                    connection: PostgresConnection) async throws {
         let rows = LoanRules.schedule(principal: principal, annualRateMilliPercent: rate, months: term, method: method)
         try await Instalments.insert(rows, loan: loanId, from: today, startingAt: 0, connection: connection, logger: runtime.logger)
         let disbursed = LoanDisbursed(loanId: loanId.uuidString.lowercased(), applicationId: applicationId.uuidString.lowercased(),
@@ -36,9 +36,9 @@ enum Loans {
 
     /// A new loan, its schedule and event already written, becomes active: the fund pool's
     /// trigger adds it to the loans outstanding (the caller has just reserved the amount).
-    static func activate(_ loanId: UUID, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
+    static func activate(_ loanId: UUID, on today: BusinessDate, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
         try await connection.query("""
-            UPDATE loans SET status = 'active', disbursed_on = \(runtime.clock.today.description)::date
+            UPDATE loans SET status = 'active', disbursed_on = \(today.description)::date
             WHERE loan_id = \(loanId) AND status = 'awaiting_liquidity'
             """, logger: runtime.logger)
     }

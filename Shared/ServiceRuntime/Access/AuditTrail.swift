@@ -31,9 +31,15 @@ public struct AuditTrail: Sendable {
 
     /// Appends `entries` in order in one transaction: the head row is locked once per batch, so
     /// the chain costs one commit per batch, not one per request (`AuditWriter` makes the batches).
+    /// Each statement of an append ends within this (below the writer's 10 s deadline).
+    static let statementTimeout = "9s"
+
     func append(_ entries: [Entry]) async throws {
         let texts = try entries.map { String(decoding: try HTTPJSON.encoder().encode($0), as: UTF8.self) }
         try await database.transaction { connection in
+            // The writer stops waiting after its deadline without waiting for this transaction; the
+            // server ends a late one itself, so late appends cannot pile up on the chain's head.
+            try await connection.query("SELECT set_config('statement_timeout', \(Self.statementTimeout), true)", logger: database.logger)
             var seq: Int64 = 0
             var previous: [UInt8] = []
             for try await (headSeq, headHash) in try await connection.query(
