@@ -80,6 +80,22 @@ public struct BusinessDate: Hashable, Comparable, Sendable, TextCodable {
         return era * 146_097 + dayOfEra - 719_468
     }
 
+    /// The date `dayNumber` days after 1970-01-01 (the inverse of `dayNumber`); nil outside
+    /// 1800-9999.
+    public init?(dayNumber: Int) {
+        // Only days within 1800-9999 are converted, so nothing below can overflow.
+        guard (-62_091...2_932_896).contains(dayNumber) else { return nil }
+        let z = dayNumber + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let shiftedMonth = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
+        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
+        self.init(year: yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month: month, day: day)
+    }
+
     /// Days from `self` to `other` (negative when `other` is earlier).
     public func days(until other: BusinessDate) -> Int { other.dayNumber - dayNumber }
 
@@ -120,8 +136,10 @@ public struct YearMonth: Hashable, Comparable, Sendable, TextCodable {
     }
 
     public init?(_ text: String) {
-        let parts = text.split(separator: "-")
-        guard parts.count == 2, parts[0].count == 4, parts[1].count == 2, let y = Int(parts[0]), let m = Int(parts[1]),
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        // Digits only: Int("+202") would read a sign.
+        guard parts.count == 2, parts[0].count == 4, parts[1].count == 2,
+              parts.allSatisfy({ $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }), let y = Int(parts[0]), let m = Int(parts[1]),
               (1...12).contains(m) else { return nil }
         self.init(year: y, month: m)
     }

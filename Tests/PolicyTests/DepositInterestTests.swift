@@ -96,4 +96,34 @@ struct DepositInterestTests {
         #expect(date("2023-07-01").days(until: date("2024-07-01")) == 366)
         #expect(date("1970-01-01").dayNumber == 0)
     }
+
+    @Test("a day number gives back its date, every day from 1800 to 9999; nothing outside")
+    func dayNumbersRoundTrip() throws {
+        var day = try #require(BusinessDate("1800-01-01"))
+        let last = try #require(BusinessDate("9999-12-31"))
+        var (count, wrong): (Int, [String]) = (0, [])
+        // Walks the whole range by `adding(days:)`, the independent calendar arithmetic.
+        while true {
+            let number = day.dayNumber
+            if BusinessDate(dayNumber: number) != day, wrong.count < 5 { wrong.append("\(day) -> \(number)") }
+            if day == last { break }
+            day = day.adding(days: 1)
+            if day.dayNumber != number + 1, wrong.count < 5 { wrong.append("\(day) after \(number)") }
+            count += 1
+        }
+        #expect(wrong.isEmpty, "\(wrong)")
+        #expect(count == last.dayNumber - date("1800-01-01").dayNumber)
+        #expect(BusinessDate(dayNumber: date("1800-01-01").dayNumber - 1) == nil)
+        #expect(BusinessDate(dayNumber: last.dayNumber + 1) == nil)
+        #expect(BusinessDate(dayNumber: Int.min) == nil && BusinessDate(dayNumber: Int.max) == nil)
+        #expect(BusinessDate(dayNumber: date("2000-01-01").dayNumber) == date("2000-01-01"))
+        #expect(BusinessDate(dayNumber: date("2024-02-29").dayNumber) == date("2024-02-29"))
+    }
+
+    @Test("months and dates read digits only: a sign or a short field is refused")
+    func strictText() {
+        #expect(YearMonth("+202-01") == nil && YearMonth("2025-1") == nil && YearMonth("2025--1") == nil && YearMonth("2025-13") == nil)
+        #expect(YearMonth("2025-01") == YearMonth(year: 2025, month: 1))
+        #expect(BusinessDate("+202-01-01") == nil)
+    }
 }

@@ -89,13 +89,13 @@ struct AccountHandlers: Sendable {
         let afterSeq = try query.integer("afterSeq", range: 0...InputRange.integer.upperBound) ?? 0
         try await requireAccount(number)
         let rows = try await runtime.database.query("""
-            SELECT seq, kind, amount_fen, balance_after_fen, at, business_date::text, reference FROM postings
+            SELECT seq, kind, amount_fen, balance_after_fen, at, business_date, reference FROM postings
             WHERE account_number = \(number) AND seq > \(afterSeq) ORDER BY seq LIMIT \(limit)
             """)
         var entries: [Entry] = []
-        for try await (seq, kind, amount, after, at, date, reference) in rows.decode((Int64, String, Int64, Int64, Date, String, String).self) {
+        for try await (seq, kind, amount, after, at, date, reference) in rows.decode((Int64, String, Int64, Int64, Date, BusinessDate, String).self) {
             entries.append(Entry(seq: seq, kind: kind, amountFen: amount, balanceAfterFen: after, at: Instant.format(at),
-                                 businessDate: date, reference: reference))
+                                 businessDate: date.description, reference: reference))
         }
         return try HTTPJSON.response(.ok, LedgerPage(accountNumber: number, entries: entries,
                                                      nextAfterSeq: entries.count == limit ? entries.last?.seq : nil))

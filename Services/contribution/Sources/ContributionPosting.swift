@@ -110,10 +110,10 @@ struct LockedAccount: Sendable {
     /// rebuilds under the lock it already holds.
     let interest: LedgerInterest.State?
 
-    typealias Row = (String, String, String, Int64, String, UUID?, String?, Int64?, Int64, Int64, String, String, Int64?)
+    typealias Row = (String, String, String, Int64, BusinessDate, UUID?, String?, Int64?, Int64, Int64, BusinessDate, BusinessDate, Int64?)
     static let columns = """
-        a.status, a.county, a.schedule, a.contribution_count, a.opened_on::text, c.contribution_id, c.fingerprint, c.balance_after_fen,
-        a.balance_fen, a.last_seq, a.interest_period_from::text, a.balance_since::text, a.interest_accrued
+        a.status, a.county, a.schedule, a.contribution_count, a.opened_on, c.contribution_id, c.fingerprint, c.balance_after_fen,
+        a.balance_fen, a.last_seq, a.interest_period_from, a.balance_since, a.interest_accrued
         """
 
     /// Every channel deposit runs it: prepared once per connection. One statement per natural key,
@@ -162,8 +162,7 @@ struct LockedAccount: Sendable {
             try await ByLegacyID(number: number, legacyId: legacyId).rows(on: connection, logger: logger)
         }
         for row in found {
-            let (status, county, schedule, count, openedOn, id, fingerprint, balance) = (row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7)
-            let opened = try LedgerInterest.stored(openedOn, "opened_on")
+            let (status, county, schedule, count, opened, id, fingerprint, balance) = (row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7)
             let existing = id.map { Existing(contributionId: $0, fingerprint: fingerprint ?? "", balanceAfter: balance ?? 0) }
             let interest = try LedgerInterest.State.kept(account: number, balance: row.8, lastSeq: row.9, openedOn: opened,
                                                          periodFrom: row.10, balanceSince: row.11, accrued: row.12)

@@ -59,7 +59,7 @@ struct DepositStatements: StatementReconciler {
         let channel = session.statement.channel.rawValue
         let rows = try await runtime.database.query("""
             SELECT c.channel_txn_id, c.account_number, c.amount_fen FROM contributions c
-            WHERE c.channel = \(channel) AND c.paid_on = \(session.statement.date.description)::date
+            WHERE c.channel = \(channel) AND c.paid_on = \(session.statement.date)
               AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.channel = \(channel) AND l.reference = c.channel_txn_id)
             ORDER BY c.paid_at
             """)

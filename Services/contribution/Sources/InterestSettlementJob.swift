@@ -61,7 +61,7 @@ public struct InterestSettlementJob: Sendable {
             guard !exhausted else { return nil }
             let accounts = try await Due.read(try await database.query("""
                 SELECT \(unescaped: Due.columns) FROM accounts
-                WHERE account_number > \(after) AND interest_period_from <= \(settlementDay.description)::date AND status <> 'closed'
+                WHERE account_number > \(after) AND interest_period_from <= \(settlementDay) AND status <> 'closed'
                 ORDER BY account_number LIMIT \(batch)
                 """))
             guard let last = accounts.last else {
@@ -78,27 +78,25 @@ public struct InterestSettlementJob: Sendable {
         let account: String
         let balance: Fen
         let lastSeq: Int64
-        let openedOn: String
-        let periodFrom: String
-        let balanceSince: String
+        let openedOn: BusinessDate
+        let periodFrom: BusinessDate
+        let balanceSince: BusinessDate
         /// Nil for an account from before interest was kept.
         let accrued: Int64?
 
-        static let columns = "account_number, balance_fen, last_seq, opened_on::text, interest_period_from::text, balance_since::text, interest_accrued"
+        static let columns = "account_number, balance_fen, last_seq, opened_on, interest_period_from, balance_since, interest_accrued"
 
         static func read(_ rows: QueryRows) async throws -> [Due] {
             var due: [Due] = []
-            for try await (account, balance, lastSeq, opened, from, since, accrued) in rows.decode((String, Int64, Int64, String, String, String, Int64?).self) {
+            for try await (account, balance, lastSeq, opened, from, since, accrued) in rows.decode((String, Int64, Int64, BusinessDate, BusinessDate, BusinessDate, Int64?).self) {
                 due.append(Due(account: account, balance: balance, lastSeq: lastSeq, openedOn: opened, periodFrom: from, balanceSince: since, accrued: accrued))
             }
             return due
         }
 
-        func state() throws -> LedgerInterest.State? {
-            guard let accrued else { return nil }
-            return LedgerInterest.State(account: account, balance: balance, lastSeq: lastSeq, openedOn: try LedgerInterest.stored(openedOn, "opened_on"),
-                                        accrual: InterestAccrual(periodFrom: try LedgerInterest.stored(periodFrom, "interest_period_from"),
-                                                                 balanceSince: try LedgerInterest.stored(balanceSince, "balance_since"), accrued: accrued))
+        func state() -> LedgerInterest.State? {
+            LedgerInterest.State.kept(account: account, balance: balance, lastSeq: lastSeq, openedOn: openedOn, periodFrom: periodFrom,
+                                      balanceSince: balanceSince, accrued: accrued)
         }
     }
 
@@ -139,11 +137,11 @@ public struct InterestSettlementJob: Sendable {
         try await connection.query("SET LOCAL synchronous_commit = off", logger: logger)
         var summary = Summary(asOf: asOf, settlementDay: day)
         var settlements: [Settlement] = []
-        var accounts: [String] = [], oldSeqs: [Int64] = [], oldPeriods: [String] = []
+        var accounts: [String] = [], oldSeqs: [Int64] = [], oldPeriods: [BusinessDate] = []
         var balances: [Int64] = [], seqs: [Int64] = [], interests: [Int64] = []
-        var periodsFrom: [String] = [], since: [String] = [], accrued: [Int64] = []
+        var periodsFrom: [BusinessDate] = [], since: [BusinessDate] = [], accrued: [Int64] = []
         for var state in states {
-            accounts.append(state.account); oldSeqs.append(state.lastSeq); oldPeriods.append(state.accrual.periodFrom.description)
+            accounts.append(state.account); oldSeqs.append(state.lastSeq); oldPeriods.append(state.accrual.periodFrom)
             var added: Fen = 0
             for through in state.accrual.dueSettlements(before: asOf, parameters: p) {
                 let periodFrom = state.accrual.periodFrom
@@ -156,18 +154,18 @@ public struct InterestSettlementJob: Sendable {
                                               periodFrom: periodFrom, through: through))
             }
             balances.append(state.balance); seqs.append(state.lastSeq); interests.append(added)
-            periodsFrom.append(state.accrual.periodFrom.description); since.append(state.accrual.balanceSince.description)
+            periodsFrom.append(state.accrual.periodFrom); since.append(state.accrual.balanceSince)
             accrued.append(state.accrual.accrued)
         }
         guard !accounts.isEmpty else { return (summary, []) }
         // Only where nothing moved since the read: the same last posting and the same open period.
         let rows = try await connection.query("""
             UPDATE accounts a SET balance_fen = u.balance, last_seq = u.seq, interest_fen = a.interest_fen + u.interest,
-                interest_period_from = u.period_from::date, balance_since = u.since::date, interest_accrued = u.accrued
-            FROM unnest(\(accounts)::text[], \(oldSeqs)::bigint[], \(oldPeriods)::text[], \(balances)::bigint[], \(seqs)::bigint[],
-                        \(interests)::bigint[], \(periodsFrom)::text[], \(since)::text[], \(accrued)::bigint[])
+                interest_period_from = u.period_from, balance_since = u.since, interest_accrued = u.accrued
+            FROM unnest(\(accounts)::text[], \(oldSeqs)::bigint[], \(oldPeriods)::date[], \(balances)::bigint[], \(seqs)::bigint[],
+                        \(interests)::bigint[], \(periodsFrom)::date[], \(since)::date[], \(accrued)::bigint[])
                  AS u(account, old_seq, old_period, balance, seq, interest, period_from, since, accrued)
-            WHERE a.account_number = u.account AND a.last_seq = u.old_seq AND a.interest_period_from = u.old_period::date
+            WHERE a.account_number = u.account AND a.last_seq = u.old_seq AND a.interest_period_from = u.old_period
                 AND a.interest_accrued IS NOT NULL
             RETURNING a.account_number
             """, logger: logger)
@@ -181,9 +179,9 @@ public struct InterestSettlementJob: Sendable {
         let now = runtime.clock.now
         try await connection.query("""
             INSERT INTO postings (account_number, seq, id, kind, amount_fen, balance_after_fen, at, business_date, reference)
-            SELECT account, seq, id, 'interest', amount, balance_after, \(now), through::date, 'interest:' || through
+            SELECT account, seq, id, 'interest', amount, balance_after, \(now), through, 'interest:' || to_char(through, 'YYYY-MM-DD')
             FROM unnest(\(settlements.map(\.account))::text[], \(settlements.map(\.seq))::bigint[], \(settlements.map { _ in UUID.timeOrdered(at: now) })::uuid[],
-                        \(settlements.map(\.amount))::bigint[], \(settlements.map(\.balanceAfter))::bigint[], \(settlements.map(\.through.description))::text[])
+                        \(settlements.map(\.amount))::bigint[], \(settlements.map(\.balanceAfter))::bigint[], \(settlements.map(\.through))::date[])
                  AS s(account, seq, id, amount, balance_after, through)
             """, logger: logger)
         let events = settlements.map { s in
@@ -201,7 +199,7 @@ public struct InterestSettlementJob: Sendable {
     private func prepare(_ due: [Due], connection: PostgresConnection) async throws -> [LedgerInterest.State] {
         var states: [LedgerInterest.State] = []
         for account in due {
-            if let state = try account.state() {
+            if let state = account.state() {
                 states.append(state)
             } else if let state = try await LedgerInterest.load(account.account, runtime: runtime, connection: connection) {
                 states.append(state)
@@ -214,7 +212,7 @@ public struct InterestSettlementJob: Sendable {
     private func reread(_ numbers: [String], settlementDay: BusinessDate) async throws -> [Due] {
         try await Due.read(try await runtime.database.query("""
             SELECT \(unescaped: Due.columns) FROM accounts
-            WHERE account_number = ANY(\(numbers)) AND interest_period_from <= \(settlementDay.description)::date AND status <> 'closed'
+            WHERE account_number = ANY(\(numbers)) AND interest_period_from <= \(settlementDay) AND status <> 'closed'
             ORDER BY account_number
             """))
     }

@@ -27,7 +27,7 @@ enum LedgerAccounts {
                     INSERT INTO accounts (account_number, person_ref, county, schedule, status, opened_on,
                                           interest_period_from, balance_since, interest_accrued)
                     VALUES (\(a.accountNumber), \(a.personRef), \(a.county), \(a.agreement.schedule.rawValue), 'active',
-                            \(a.openedOn.description)::date, \(a.openedOn.description)::date, \(a.openedOn.description)::date, 0)
+                            \(a.openedOn), \(a.openedOn), \(a.openedOn), 0)
                     ON CONFLICT (account_number) DO NOTHING
                     """, logger: logger)
             },

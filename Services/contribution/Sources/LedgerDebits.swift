@@ -102,7 +102,7 @@ enum LedgerDebits {
             try await connection.query("""
                 INSERT INTO debits (debit_id, account_number, kind, amount_fen, closure_reason, status, code, decided_on)
                 VALUES (\(id), \(request.account), \(request.kind.rawValue), \(request.amount ?? 0), \(request.closureReason?.rawValue),
-                        'refused', \(code), \(today.description)::date)
+                        'refused', \(code), \(today))
                 """, logger: logger)
             let refused = DebitRefused(debitId: request.id, accountNumber: request.account, code: code, detail: detail, balanceFen: account?.balance)
             try await runtime.emit(.debitRefused, refused, account: request.account, on: connection)
@@ -140,7 +140,7 @@ enum LedgerDebits {
         try await connection.query("""
             INSERT INTO debits (debit_id, account_number, kind, amount_fen, closure_reason, status, posting_seq, decided_on)
             VALUES (\(id), \(request.account), \(request.kind.rawValue), \(amount), \(request.closureReason?.rawValue),
-                    \(request.kind == .loanRepayment ? "settled" : "posted"), \(posted.seq), \(today.description)::date)
+                    \(request.kind == .loanRepayment ? "settled" : "posted"), \(posted.seq), \(today))
             """, logger: logger)
         let lots = try await LedgerLots.consume(amount, account: request.account, debit: id, connection: connection, logger: logger)
         if closing {

@@ -19,11 +19,10 @@ enum LedgerInterest {
 
         /// The state as an account row keeps it, or nil for an account from before interest was
         /// kept (`interest_accrued` null: `load` rebuilds it from the postings).
-        static func kept(account: String, balance: Fen, lastSeq: Int64, openedOn: BusinessDate, periodFrom: String, balanceSince: String,
-                         accrued: Int64?) throws -> State? {
+        static func kept(account: String, balance: Fen, lastSeq: Int64, openedOn: BusinessDate, periodFrom: BusinessDate,
+                         balanceSince: BusinessDate, accrued: Int64?) -> State? {
             guard let accrued else { return nil }
-            let accrual = InterestAccrual(periodFrom: try stored(periodFrom, "interest_period_from"),
-                                          balanceSince: try stored(balanceSince, "balance_since"), accrued: accrued)
+            let accrual = InterestAccrual(periodFrom: periodFrom, balanceSince: balanceSince, accrued: accrued)
             return State(account: account, balance: balance, lastSeq: lastSeq, openedOn: openedOn, accrual: accrual)
         }
     }
@@ -69,13 +68,11 @@ enum LedgerInterest {
     private static func read(_ account: String, locking: Bool, parameters: PolicyParameters, connection: PostgresConnection,
                              logger: Logger) async throws -> (State, [Pending], rebuilt: Bool)? {
         let rows = try await connection.query("""
-            SELECT balance_fen, last_seq, opened_on::text, interest_period_from::text, balance_since::text, interest_accrued
+            SELECT balance_fen, last_seq, opened_on, interest_period_from, balance_since, interest_accrued
             FROM accounts WHERE account_number = \(account) \(unescaped: locking ? "FOR UPDATE" : "")
             """, logger: logger)
-        for try await (balance, lastSeq, opened, from, since, accrued) in rows.decode((Int64, Int64, String, String, String, Int64?).self) {
-            let openedOn = try stored(opened, "opened_on")
-            let periodFrom = try stored(from, "interest_period_from")
-            if let state = try State.kept(account: account, balance: balance, lastSeq: lastSeq, openedOn: openedOn, periodFrom: from,
+        for try await (balance, lastSeq, openedOn, periodFrom, since, accrued) in rows.decode((Int64, Int64, BusinessDate, BusinessDate, BusinessDate, Int64?).self) {
+            if let state = State.kept(account: account, balance: balance, lastSeq: lastSeq, openedOn: openedOn, periodFrom: periodFrom,
                                           balanceSince: since, accrued: accrued) {
                 return (state, [], false)
             }
@@ -89,8 +86,8 @@ enum LedgerInterest {
     /// Writes the running sum as it stands (a rebuilt one, say), under the caller's row lock.
     static func keep(_ state: State, connection: PostgresConnection, logger: Logger) async throws {
         try await connection.query("""
-            UPDATE accounts SET interest_period_from = \(state.accrual.periodFrom.description)::date,
-                balance_since = \(state.accrual.balanceSince.description)::date, interest_accrued = \(state.accrual.accrued)
+            UPDATE accounts SET interest_period_from = \(state.accrual.periodFrom),
+                balance_since = \(state.accrual.balanceSince), interest_accrued = \(state.accrual.accrued)
             WHERE account_number = \(state.account)
             """, logger: logger)
     }
@@ -105,10 +102,9 @@ enum LedgerInterest {
         var balance: Fen = 0
         var pending: [Pending] = []
         let rows = try await connection.query("""
-            SELECT amount_fen, business_date::text FROM postings WHERE account_number = \(account) ORDER BY business_date, seq
+            SELECT amount_fen, business_date FROM postings WHERE account_number = \(account) ORDER BY business_date, seq
             """, logger: logger)
-        for try await (amount, text) in rows.decode((Int64, String).self) {
-            let date = try stored(text, "business_date")
+        for try await (amount, date) in rows.decode((Int64, BusinessDate).self) {
             for day in accrual.dueSettlements(before: date, parameters: parameters) {
                 let from = accrual.periodFrom
                 let interest = try accrual.settle(balance: balance, through: day, parameters: parameters)
@@ -157,10 +153,5 @@ enum LedgerInterest {
                                       interestFen: interest, postedOn: postedOn, balanceAfterFen: posted.balanceAfter, sequence: posted.seq)
         try await runtime.emit(.interestSettled, settled, account: account, on: connection)
         return interest
-    }
-
-    static func stored(_ text: String, _ column: String) throws -> BusinessDate {
-        guard let date = BusinessDate(text) else { throw UnknownStoredValue(column: "accounts.\(column)", value: text) }
-        return date
     }
 }

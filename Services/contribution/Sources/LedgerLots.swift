@@ -37,10 +37,10 @@ enum LedgerLots {
         let rows = try await connection.query("""
             UPDATE contributions c SET unconsumed_fen = c.unconsumed_fen + d.amount_fen
             FROM debit_lots d WHERE d.debit_id = \(debit) AND c.contribution_id = d.contribution_id
-            RETURNING c.contribution_id, d.amount_fen, c.paid_on::text, c.posting_seq
+            RETURNING c.contribution_id, d.amount_fen, c.paid_on, c.posting_seq
             """, logger: logger)
-        var restored: [(UUID, Int64, String, Int64)] = []
-        for try await row in rows.decode((UUID, Int64, String, Int64).self) { restored.append(row) }
+        var restored: [(UUID, Int64, BusinessDate, Int64)] = []
+        for try await row in rows.decode((UUID, Int64, BusinessDate, Int64).self) { restored.append(row) }
         return restored.sorted { ($0.2, $0.3) > ($1.2, $1.3) }.map { LotShare(lotId: $0.0.uuidString.lowercased(), amountFen: $0.1) }
     }
 }

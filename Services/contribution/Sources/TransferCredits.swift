@@ -25,7 +25,7 @@ enum TransferCredits {
             try await connection.query("""
                 INSERT INTO transfer_credits (transfer_id, account_number, amount_fen, principal_fen, interest_fen, status, code, decided_on)
                 VALUES (\(id), \(transfer.accountNumber), \(transfer.amountFen), \(transfer.principalFen), \(transfer.interestFen),
-                        'refused', \(code), \(today.description)::date)
+                        'refused', \(code), \(today))
                 """, logger: logger)
             let refused = TransferInRefused(transferId: transfer.transferId, accountNumber: transfer.accountNumber, code: code, detail: detail)
             try await runtime.emit(.transferInRefused, refused, account: transfer.accountNumber, on: connection)
@@ -42,14 +42,14 @@ enum TransferCredits {
             try await connection.query("""
                 INSERT INTO contributions (contribution_id, account_number, origin, amount_fen, paid_at, paid_on, fingerprint, posting_seq,
                     balance_after_fen, unconsumed_fen)
-                VALUES (\(lot), \(transfer.accountNumber), 'transfer_in', \(transfer.principalFen), \(now), \(today.description)::date,
+                VALUES (\(lot), \(transfer.accountNumber), 'transfer_in', \(transfer.principalFen), \(now), \(today),
                     \("transfer:" + transfer.letterNumber), \(posted.seq), \(posted.balanceAfter), \(transfer.principalFen))
                 """, logger: logger)
         }
         try await connection.query("""
             INSERT INTO transfer_credits (transfer_id, account_number, amount_fen, principal_fen, interest_fen, status, posting_seq, lot_id, decided_on)
             VALUES (\(id), \(transfer.accountNumber), \(transfer.amountFen), \(transfer.principalFen), \(transfer.interestFen),
-                    'posted', \(posted.seq), \(transfer.principalFen > 0 ? lot : nil), \(today.description)::date)
+                    'posted', \(posted.seq), \(transfer.principalFen > 0 ? lot : nil), \(today))
             """, logger: logger)
         let event = TransferInPosted(transferId: transfer.transferId, accountNumber: transfer.accountNumber, amountFen: transfer.amountFen,
                                      principalFen: transfer.principalFen, interestFen: transfer.interestFen, lotId: lot.uuidString.lowercased(),

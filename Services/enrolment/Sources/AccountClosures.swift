@@ -21,7 +21,7 @@ enum AccountClosures {
                     "SELECT 1 FROM accounts WHERE account_number = \(closed.accountNumber)", logger: runtime.logger) { known = true }
                 guard known else { throw EventRejection(detail: "account \(closed.accountNumber) was not opened here") }
                 try await connection.query("""
-                    UPDATE accounts SET status = 'closed', closed_on = \(closed.closedOn.description)::date, closure_reason = \(closed.closureReason.rawValue)
+                    UPDATE accounts SET status = 'closed', closed_on = \(closed.closedOn), closure_reason = \(closed.closureReason.rawValue)
                     WHERE account_number = \(closed.accountNumber) AND status = 'active'
                     """, logger: runtime.logger)
             },

@@ -84,7 +84,7 @@ extension CreditRegistry {
             // The arrears were cleared: the record stops blocking after its retention (POLICY.md decisions).
             .on(.badCreditCleared, BadCreditCleared.self) { event, connection in
                 try await connection.query("""
-                    UPDATE credit_records SET active_until = \(event.data.activeUntil.description)::date
+                    UPDATE credit_records SET active_until = \(event.data.activeUntil)
                     WHERE source = 'loan' AND reference = \(event.data.loanId)
                     """, logger: runtime.logger)
             },
@@ -98,7 +98,7 @@ extension CreditRegistry {
         let rows = try await connection.query("""
             INSERT INTO credit_records (id, person_ref, id_number_masked, source, reference, reason, active_from, active_until)
             VALUES (\(UUID()), \(added.personRef), \(masked), \(added.source), \(added.reference), \(added.reason),
-                    \(added.activeFrom.description)::date, \(added.activeUntil?.description)::date)
+                    \(added.activeFrom), \(added.activeUntil))
             ON CONFLICT (source, reference) DO NOTHING RETURNING 1
             """, logger: runtime.logger)
         var inserted = false
@@ -117,8 +117,8 @@ extension CreditRegistry {
 enum CreditQueries {
     static func hasActiveRecord(personRef: String, on date: BusinessDate, connection: PostgresConnection, logger: Logger) async throws -> Bool {
         let rows = try await connection.query("""
-            SELECT 1 FROM credit_records WHERE person_ref = \(personRef) AND active_from <= \(date.description)::date
-              AND (active_until IS NULL OR active_until >= \(date.description)::date) LIMIT 1
+            SELECT 1 FROM credit_records WHERE person_ref = \(personRef) AND active_from <= \(date)
+              AND (active_until IS NULL OR active_until >= \(date)) LIMIT 1
             """, logger: logger)
         for try await _ in rows { return true }
         return false

@@ -61,13 +61,13 @@ struct EnrolmentHandlers: Sendable {
                     schedule, agreement_amount_fen, channel, monthly_minimum_fen, status, opened_on, enrolled_by, payout_bank_account)
                 VALUES (\(number), \(personRef), \(applicant.id.masked), \(name), \(phone), \(body.employmentType.rawValue),
                     \(body.industry.rawValue), \(body.role.rawValue), \(body.county), \(body.residence.rawValue), \(body.childrenCount),
-                    \(edu.level.rawValue), \(edu.graduationDate?.description)::date, \(applicant.group.rawValue),
+                    \(edu.level.rawValue), \(edu.graduationDate), \(applicant.group.rawValue),
                     \(applicant.retirementMonth.description), \(body.agreement.schedule.rawValue), \(body.agreement.amountFen),
-                    \(body.agreement.channel.rawValue), \(applicant.monthlyMinimum), 'active', \(today.description)::date, \(enrolledBy), \(payoutAccount))
+                    \(body.agreement.channel.rawValue), \(applicant.monthlyMinimum), 'active', \(today), \(enrolledBy), \(payoutAccount))
                 """, logger: runtime.logger)
             try await connection.query("""
                 INSERT INTO agreement_history (account_number, version, schedule, amount_fen, channel, effective_on)
-                VALUES (\(number), 1, \(body.agreement.schedule.rawValue), \(body.agreement.amountFen), \(body.agreement.channel.rawValue), \(today.description)::date)
+                VALUES (\(number), 1, \(body.agreement.schedule.rawValue), \(body.agreement.amountFen), \(body.agreement.channel.rawValue), \(today))
                 """, logger: runtime.logger)
             let opened = AccountOpened(
                 accountNumber: number, personRef: personRef, openedOn: today, county: body.county, residence: body.residence,
@@ -119,8 +119,8 @@ struct EnrolmentHandlers: Sendable {
     func loadAccount(_ number: String) async throws -> AccountView? {
         let rows = try await runtime.database.query("""
             SELECT account_number, status, name, id_number_masked, phone, employment_type, industry, role, county, residence,
-                   children_count, education_level, graduation_date::text, retirement_group, schedule, agreement_amount_fen, channel,
-                   monthly_minimum_fen, opened_on::text, closed_on::text, closure_reason
+                   children_count, education_level, graduation_date, retirement_group, schedule, agreement_amount_fen, channel,
+                   monthly_minimum_fen, opened_on, closed_on, closure_reason
             FROM accounts WHERE account_number = \(number)
             """)
         for try await row in rows {
@@ -134,13 +134,13 @@ struct EnrolmentHandlers: Sendable {
                 employmentType: try r[5].decode(String.self), industry: try r[6].decode(String.self), role: try r[7].decode(String.self),
                 county: try r[8].decode(String.self), residence: try r[9].decode(String.self), childrenCount: try r[10].decode(Int.self),
                 education: Education(level: try EducationLevel.stored(try r[11].decode(String.self), column: "enrolments.education_level"),
-                                     graduationDate: try r[12].decode(String?.self).flatMap(BusinessDate.init)),
+                                     graduationDate: try r[12].decode(BusinessDate?.self)),
                 retirementGroup: try r[13].decode(String.self),
                 agreement: Agreement(schedule: try ContributionSchedule.stored(try r[14].decode(String.self), column: "enrolments.schedule"),
                                      amountFen: try r[15].decode(Int64.self),
                                      channel: try PaymentChannel.stored(try r[16].decode(String.self), column: "enrolments.channel")),
-                monthlyMinimumFen: try r[17].decode(Int64.self), openedOn: try r[18].decode(String.self),
-                closedOn: try r[19].decode(String?.self), closureReason: try r[20].decode(String?.self))
+                monthlyMinimumFen: try r[17].decode(Int64.self), openedOn: try r[18].decode(BusinessDate.self).description,
+                closedOn: try r[19].decode(BusinessDate?.self)?.description, closureReason: try r[20].decode(String?.self))
         }
         return nil
     }
@@ -174,7 +174,7 @@ struct EnrolmentHandlers: Sendable {
             try await connection.query("""
                 INSERT INTO agreement_history (account_number, version, schedule, amount_fen, channel, effective_on)
                 SELECT \(number), coalesce(max(version), 0) + 1, \(agreement.schedule.rawValue), \(agreement.amountFen),
-                       \(agreement.channel.rawValue), \(today.description)::date
+                       \(agreement.channel.rawValue), \(today)
                 FROM agreement_history WHERE account_number = \(number)
                 """, logger: runtime.logger)
             let changed = AgreementChanged(accountNumber: number, agreement: agreement, changedOn: today,

@@ -16,7 +16,7 @@ enum BadCreditClearance {
             "SELECT 1 FROM instalments WHERE loan_id = \(loan) AND overdue LIMIT 1", logger: logger) { return }
         let until = LoanRules.badCreditActiveUntil(arrearsClearedOn: today, parameters: runtime.parameters)
         let rows = try await connection.query("""
-            UPDATE bad_credit_records SET arrears_cleared_on = \(today.description)::date, active_until = \(until.description)::date
+            UPDATE bad_credit_records SET arrears_cleared_on = \(today), active_until = \(until)
             WHERE loan_id = \(loan) AND arrears_cleared_on IS NULL RETURNING person_ref
             """, logger: logger)
         for try await person in rows.decode(String.self) {

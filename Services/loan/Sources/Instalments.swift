@@ -13,11 +13,11 @@ enum Instalments {
                        connection: PostgresConnection, logger: Logger) async throws {
         guard !rows.isEmpty else { return }
         let numbers = rows.map { $0.number + offset }
-        let dues = rows.map { start.adding(months: $0.number + offset).description }
+        let dues = rows.map { start.adding(months: $0.number + offset) }
         try await connection.query("""
             INSERT INTO instalments (loan_id, number, due_on, principal_fen, interest_fen, payment_fen)
-            SELECT \(loan), n, d::date, p, i, t
-            FROM unnest(\(numbers)::int[], \(dues)::text[], \(rows.map(\.principalFen))::bigint[], \(rows.map(\.interestFen))::bigint[],
+            SELECT \(loan), n, d, p, i, t
+            FROM unnest(\(numbers)::int[], \(dues)::date[], \(rows.map(\.principalFen))::bigint[], \(rows.map(\.interestFen))::bigint[],
                         \(rows.map(\.paymentFen))::bigint[]) AS u(n, d, p, i, t)
             """, logger: logger)
     }
@@ -53,11 +53,11 @@ enum Instalments {
 
         static func lock(_ id: UUID, connection: PostgresConnection, logger: Logger) async throws -> LockedLoan? {
             for try await r in try await connection.query("""
-                SELECT account_number, status, annual_rate_milli_percent, term_months, method, disbursed_on::text FROM loans
+                SELECT account_number, status, annual_rate_milli_percent, term_months, method, disbursed_on FROM loans
                 WHERE loan_id = \(id) FOR UPDATE
-                """, logger: logger).decode((String, String, Int64, Int, String, String?).self) {
+                """, logger: logger).decode((String, String, Int64, Int, String, BusinessDate?).self) {
                 return LockedLoan(id: id, account: r.0, status: r.1, rate: r.2, term: r.3, method: try RepaymentMethod.stored(r.4, column: "loans.repayment_method"),
-                                  disbursedOn: r.5.flatMap(BusinessDate.init))
+                                  disbursedOn: r.5)
             }
             return nil
         }
@@ -73,7 +73,7 @@ enum Instalments {
         var payments: [(Int, Int64)] = []
         for try await (number, open) in try await connection.query("""
             SELECT number, payment_fen - paid_fen FROM instalments
-            WHERE loan_id = \(loan.id) AND paid_fen < payment_fen AND due_on <= \(today.description)::date ORDER BY number
+            WHERE loan_id = \(loan.id) AND paid_fen < payment_fen AND due_on <= \(today) ORDER BY number
             """, logger: logger).decode((Int, Int64).self) where left > 0 {
             let pay = min(open, left)
             left -= pay
@@ -81,7 +81,7 @@ enum Instalments {
         }
         if !payments.isEmpty {
             try await connection.query("""
-                UPDATE instalments i SET paid_fen = i.paid_fen + u.pay, paid_on = \(today.description)::date,
+                UPDATE instalments i SET paid_fen = i.paid_fen + u.pay, paid_on = \(today),
                     overdue = i.overdue AND i.paid_fen + u.pay < i.payment_fen
                 FROM unnest(\(payments.map(\.0))::int[], \(payments.map(\.1))::bigint[]) AS u(n, pay)
                 WHERE i.loan_id = \(loan.id) AND i.number = u.n
@@ -93,7 +93,7 @@ enum Instalments {
         }
         try await connection.query("""
             INSERT INTO repayments (repayment_id, loan_id, source, reference, amount_fen, received_on)
-            VALUES (\(UUID()), \(loan.id), \(source), \(reference), \(amount), \(today.description)::date)
+            VALUES (\(UUID()), \(loan.id), \(source), \(reference), \(amount), \(today))
             """, logger: logger)
         let after = try await owed(loan.id, on: today, connection: connection, logger: logger)
         let outstanding = after.principalDue + after.principalNotDue
@@ -169,7 +169,7 @@ enum Instalments {
                     let id = UUID()
                     try await connection.query("""
                         INSERT INTO balance_repayments (repayment_id, loan_id, account_number, reference, amount_fen, status, requested_on)
-                        VALUES (\(id), \(loanId), \(loan.account), \(body.reference), \(body.amountFen), 'pending', \(today.description)::date)
+                        VALUES (\(id), \(loanId), \(loan.account), \(body.reference), \(body.amountFen), 'pending', \(today))
                         """, logger: logger)
                     let requested = RepaymentDebitRequested(repaymentId: id.uuidString.lowercased(), loanId: loanId.uuidString.lowercased(),
                                                             accountNumber: loan.account, amountFen: body.amountFen, requestedOn: today)
@@ -200,11 +200,10 @@ enum Instalments {
 
     static func owed(_ loanId: UUID, on date: BusinessDate, connection: PostgresConnection, logger: Logger) async throws -> Owed {
         // Within an instalment, payments go to interest first.
-        let day = date.description
         let rows = try await connection.query("""
-            SELECT coalesce(sum(payment_fen - paid_fen) FILTER (WHERE due_on <= \(day)::date), 0)::bigint,
-                   coalesce(sum(principal_fen - greatest(0, paid_fen - interest_fen)) FILTER (WHERE due_on <= \(day)::date), 0)::bigint,
-                   coalesce(sum(principal_fen - greatest(0, paid_fen - interest_fen)) FILTER (WHERE due_on > \(day)::date), 0)::bigint
+            SELECT coalesce(sum(payment_fen - paid_fen) FILTER (WHERE due_on <= \(date)), 0)::bigint,
+                   coalesce(sum(principal_fen - greatest(0, paid_fen - interest_fen)) FILTER (WHERE due_on <= \(date)), 0)::bigint,
+                   coalesce(sum(principal_fen - greatest(0, paid_fen - interest_fen)) FILTER (WHERE due_on > \(date)), 0)::bigint
             FROM instalments WHERE loan_id = \(loanId)
             """, logger: logger)
         for try await (arrears, due, notDue) in rows.decode((Int64, Int64, Int64).self) { return Owed(arrears: arrears, principalDue: due, principalNotDue: notDue) }
@@ -216,7 +215,7 @@ enum Instalments {
                        connection: PostgresConnection, logger: Logger) async throws {
         var future: [(Int, Int64)] = []
         for try await row in try await connection.query("""
-            SELECT number, principal_fen FROM instalments WHERE loan_id = \(loan) AND due_on > \(today.description)::date AND paid_fen = 0 ORDER BY number
+            SELECT number, principal_fen FROM instalments WHERE loan_id = \(loan) AND due_on > \(today) AND paid_fen = 0 ORDER BY number
             """, logger: logger).decode((Int, Int64).self) { future.append(row) }
         guard let firstNumber = future.first?.0 else { return }
         let remaining = future.reduce(0) { $0 + $1.1 } - amount

@@ -220,7 +220,7 @@ struct LoanApplications: Sendable {
             VALUES (\(decided.id), \(body.accountNumber), \(body.spouseAccountNumber), \(decided.fingerprint)::jsonb, \(outcome.rawValue), \(reasons),
                 \(try Self.json(quota))::jsonb, \(decided.approvedFen), \(quota.annualRateMilliPercent), \(decided.firstPayment),
                 \(try Self.json(decided.assessment.investigation))::jsonb, \(try Self.json(review))::jsonb, \(body.requestId), \(decided.fingerprint),
-                \(decided.on.description)::date)
+                \(decided.on))
             """, logger: logger)
         let event = LoanApplicationDecided(
             applicationId: decided.id.uuidString.lowercased(), accountNumber: body.accountNumber, spouseAccountNumber: body.spouseAccountNumber,
@@ -268,10 +268,10 @@ struct LoanApplications: Sendable {
         let record = try await runtime.database.withConnection { connection -> Record? in
             guard let decision = try await Self.load(id, connection: connection, logger: logger) else { return nil }
             for try await (account, on, investigation, review) in try await connection.query("""
-                SELECT account_number, decided_on::text, investigation::text, review::text FROM applications WHERE application_id = \(id)
-                """, logger: logger).decode((String, String, String, String).self) {
+                SELECT account_number, decided_on, investigation::text, review::text FROM applications WHERE application_id = \(id)
+                """, logger: logger).decode((String, BusinessDate, String, String).self) {
                 let decoder = JSONDecoder()
-                return Record(decision: decision, accountNumber: account, decidedOn: on,
+                return Record(decision: decision, accountNumber: account, decidedOn: on.description,
                               investigation: try decoder.decode([String: String].self, from: Data(investigation.utf8)),
                               review: try decoder.decode([String: String].self, from: Data(review.utf8)))
             }

@@ -59,7 +59,7 @@ enum LoanReadModels {
                 try await connection.query("""
                     INSERT INTO participants (account_number, person_ref, retirement_month, bachelor_or_above, graduation_date)
                     VALUES (\(a.accountNumber), \(a.personRef), \(a.retirementMonth.description), \(a.education.level.isBachelorOrAbove),
-                            \(a.education.graduationDate?.description)::date)
+                            \(a.education.graduationDate))
                     ON CONFLICT (account_number) DO NOTHING
                     """, logger: logger)
             },
@@ -67,7 +67,7 @@ enum LoanReadModels {
                 let r = event.data
                 try await connection.query("""
                     INSERT INTO credit_records (source, reference, person_ref, active_from, active_until)
-                    VALUES (\(r.source), \(r.reference), \(r.personRef), \(r.activeFrom.description)::date, \(r.activeUntil?.description)::date)
+                    VALUES (\(r.source), \(r.reference), \(r.personRef), \(r.activeFrom), \(r.activeUntil))
                     ON CONFLICT DO NOTHING
                     """, logger: logger)
             },
@@ -170,7 +170,7 @@ enum LoanReadModels {
     struct ApplicantQuery: PostgresPreparedStatement {
         static let sql = """
             SELECT p.person_ref, CASE WHEN coalesce(l.closed, false) THEN 'closed' ELSE 'active' END, p.retirement_month, p.bachelor_or_above,
-                p.graduation_date::text, coalesce(l.contributed_fen, 0), coalesce(l.balance_fen, 0),
+                p.graduation_date, coalesce(l.contributed_fen, 0), coalesce(l.balance_fen, 0),
                 (SELECT count(*) FROM (SELECT month FROM contribution_months WHERE account_number = p.account_number
                                        UNION SELECT month FROM recognised_months WHERE account_number = p.account_number) m)::int,
                 (SELECT count(*) FROM contribution_months WHERE account_number = p.account_number AND month BETWEEN $2 AND $3)::int,
@@ -179,17 +179,17 @@ enum LoanReadModels {
                 EXISTS (SELECT 1 FROM loans WHERE status <> 'settled' AND person_ref = p.person_ref)
                     OR EXISTS (SELECT 1 FROM loans WHERE status <> 'settled' AND spouse_person_ref = p.person_ref),
                 -- §13: the registry's records (ours, source loan, are in bad_credit_records, which know when they expire).
-                EXISTS (SELECT 1 FROM bad_credit_records b WHERE b.person_ref = p.person_ref AND (b.active_until IS NULL OR b.active_until >= $4::date))
-                    OR EXISTS (SELECT 1 FROM credit_records c WHERE c.person_ref = p.person_ref AND c.source <> 'loan' AND c.active_from <= $4::date
-                               AND (c.active_until IS NULL OR c.active_until >= $4::date))
+                EXISTS (SELECT 1 FROM bad_credit_records b WHERE b.person_ref = p.person_ref AND (b.active_until IS NULL OR b.active_until >= $4))
+                    OR EXISTS (SELECT 1 FROM credit_records c WHERE c.person_ref = p.person_ref AND c.source <> 'loan' AND c.active_from <= $4
+                               AND (c.active_until IS NULL OR c.active_until >= $4))
             FROM participants p LEFT JOIN ledger_accounts l USING (account_number) WHERE p.account_number = $1
             """
-        typealias Row = (String, String, String, Bool, String?, Int64, Int64, Int, Int, Int, Date?, Bool, Bool)
+        typealias Row = (String, String, YearMonth, Bool, BusinessDate?, Int64, Int64, Int, Int, Int, Date?, Bool, Bool)
 
         let account: String
-        let from: String
-        let to: String
-        let date: String
+        let from: YearMonth
+        let to: YearMonth
+        let date: BusinessDate
 
         func makeBindings() throws -> PostgresBindings {
             var bindings = PostgresBindings(capacity: 4)
@@ -205,11 +205,11 @@ enum LoanReadModels {
 
     static func applicant(_ account: String, on date: BusinessDate, parameters: PolicyParameters, connection: PostgresConnection,
                           logger: Logger) async throws -> Applicant? {
-        let from = date.yearMonth.adding(months: 1 - parameters.linkage.value(on: date).frequencyWindowMonths).description
-        let query = ApplicantQuery(account: account, from: from, to: date.yearMonth.description, date: date.description)
+        let from = date.yearMonth.adding(months: 1 - parameters.linkage.value(on: date).frequencyWindowMonths)
+        let query = ApplicantQuery(account: account, from: from, to: date.yearMonth, date: date)
         for try await r in try await connection.execute(query, logger: logger) {
-            return Applicant(account: account, personRef: r.0, status: r.1, retirementMonth: YearMonth(r.2) ?? YearMonth(year: 2000, month: 1),
-                             bachelorOrAbove: r.3, graduationDate: r.4.flatMap(BusinessDate.init), contributedFen: r.5, balanceFen: r.6,
+            return Applicant(account: account, personRef: r.0, status: r.1, retirementMonth: r.2,
+                             bachelorOrAbove: r.3, graduationDate: r.4, contributedFen: r.5, balanceFen: r.6,
                              contributionMonths: r.7, monthsPaidOfLast12: r.8, ownMonths: r.9, lastEventAt: r.10,
                              outstandingLoan: r.11, badCredit: r.12)
         }

@@ -11,7 +11,7 @@ enum Loans {
     static func disburse(_ loanId: UUID, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
         let today = runtime.clock.today
         let rows = try await connection.query("""
-            UPDATE loans SET status = 'active', disbursed_on = \(today.description)::date
+            UPDATE loans SET status = 'active', disbursed_on = \(today)
             WHERE loan_id = \(loanId) AND status = 'awaiting_liquidity'
             RETURNING application_id, account_number, principal_fen, annual_rate_milli_percent, term_months, method
             """, logger: runtime.logger)
@@ -38,7 +38,7 @@ enum Loans {
     /// trigger adds it to the loans outstanding (the caller has just reserved the amount).
     static func activate(_ loanId: UUID, on today: BusinessDate, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
         try await connection.query("""
-            UPDATE loans SET status = 'active', disbursed_on = \(today.description)::date
+            UPDATE loans SET status = 'active', disbursed_on = \(today)
             WHERE loan_id = \(loanId) AND status = 'awaiting_liquidity'
             """, logger: runtime.logger)
     }
@@ -68,19 +68,19 @@ enum Loans {
     }
 
     static func load(_ id: UUID, runtime: ServiceRuntime) async throws -> Row? {
-        let today = runtime.clock.today.description
+        let today = runtime.clock.today
         let rows = try await runtime.database.query("""
             SELECT application_id, account_number, status, principal_fen, outstanding_fen, annual_rate_milli_percent, term_months, method,
-                   disbursed_on::text,
-                   (SELECT coalesce(sum(payment_fen - paid_fen), 0) FROM instalments WHERE loan_id = l.loan_id AND due_on <= \(today)::date)::bigint,
+                   disbursed_on,
+                   (SELECT coalesce(sum(payment_fen - paid_fen), 0) FROM instalments WHERE loan_id = l.loan_id AND due_on <= \(today))::bigint,
                    (SELECT count(*) FROM instalments WHERE loan_id = l.loan_id AND overdue)::int,
-                   (SELECT coalesce(sum(principal_fen), 0) FROM instalments WHERE loan_id = l.loan_id AND due_on > \(today)::date AND paid_fen = 0)::bigint
+                   (SELECT coalesce(sum(principal_fen), 0) FROM instalments WHERE loan_id = l.loan_id AND due_on > \(today) AND paid_fen = 0)::bigint
             FROM loans l WHERE loan_id = \(id)
             """)
-        for try await r in rows.decode((UUID, String, String, Int64, Int64, Int64, Int, String, String?, Int64, Int, Int64).self) {
+        for try await r in rows.decode((UUID, String, String, Int64, Int64, Int64, Int, String, BusinessDate?, Int64, Int, Int64).self) {
             return Row(view: View(loanId: id.uuidString.lowercased(), applicationId: r.0.uuidString.lowercased(), accountNumber: r.1, status: r.2,
                                   principalFen: r.3, outstandingFen: r.4, annualRate: LoanApplications.percent(r.5), termMonths: r.6,
-                                  repaymentMethod: r.7, disbursedOn: r.8, arrearsFen: r.9, overdueInstalments: r.10,
+                                  repaymentMethod: r.7, disbursedOn: r.8?.description, arrearsFen: r.9, overdueInstalments: r.10,
                                   payoffFen: r.9 + r.11), rate: r.5)
         }
         return nil

@@ -27,11 +27,11 @@ struct OverdueJob: Sendable {
                 UPDATE instalments i SET overdue = true, was_overdue = true
                 FROM loans l
                 WHERE l.loan_id = i.loan_id AND l.status = 'active' AND i.paid_fen < i.payment_fen AND NOT i.overdue
-                  AND i.due_on < \(cutoff.description)::date
-                RETURNING i.loan_id, l.account_number, l.person_ref, i.number, i.due_on::text, i.payment_fen - i.paid_fen
+                  AND i.due_on < \(cutoff)
+                RETURNING i.loan_id, l.account_number, l.person_ref, i.number, i.due_on, i.payment_fen - i.paid_fen
                 """, logger: logger)
-            var marked: [(UUID, String, String, Int, String, Int64)] = []
-            for try await row in rows.decode((UUID, String, String, Int, String, Int64).self) { marked.append(row) }
+            var marked: [(UUID, String, String, Int, BusinessDate, Int64)] = []
+            for try await row in rows.decode((UUID, String, String, Int, BusinessDate, Int64).self) { marked.append(row) }
             summary.overdueInstalments = marked.count
             for loan in Set(marked.map(\.0)) {
                 var history: [Int] = []
@@ -40,13 +40,13 @@ struct OverdueJob: Sendable {
                 let consecutive = LoanRules.longestRun(history)
                 for (_, account, _, number, due, arrears) in marked.filter({ $0.0 == loan }).sorted(by: { $0.3 < $1.3 }) {
                     let event = InstalmentOverdue(loanId: loan.uuidString.lowercased(), accountNumber: account, number: number,
-                                                  dueOn: BusinessDate(due) ?? asOf, arrearsFen: arrears, consecutive: consecutive, cumulative: history.count)
+                                                  dueOn: due, arrearsFen: arrears, consecutive: consecutive, cumulative: history.count)
                     try await runtime.emit(.instalmentOverdue, event, account: account, on: connection)
                 }
                 guard let reason = LoanRules.badCredit(consecutive: consecutive, cumulative: history.count, on: asOf, parameters: p),
                       let (_, account, person, _, _, _) = marked.first(where: { $0.0 == loan }) else { continue }
                 let inserted = try await connection.query("""
-                    INSERT INTO bad_credit_records (loan_id, person_ref, reason, recorded_on) VALUES (\(loan), \(person), \(reason), \(asOf.description)::date)
+                    INSERT INTO bad_credit_records (loan_id, person_ref, reason, recorded_on) VALUES (\(loan), \(person), \(reason), \(asOf))
                     ON CONFLICT (loan_id) DO UPDATE SET reason = excluded.reason, recorded_on = excluded.recorded_on,
                         arrears_cleared_on = NULL, active_until = NULL
                     WHERE bad_credit_records.arrears_cleared_on IS NOT NULL

@@ -38,7 +38,7 @@ struct SpouseConsents: Sendable {
         let id = UUID()
         try await runtime.database.query("""
             INSERT INTO spouse_consents (consent_id, spouse_account, applicant_account, given_on)
-            VALUES (\(id), \(spouse), \(body.applicantAccountNumber), \(today.description)::date)
+            VALUES (\(id), \(spouse), \(body.applicantAccountNumber), \(today))
             """)
         let until = today.adding(days: runtime.parameters.spouseConsentDays.value(on: today))
         return try HTTPJSON.response(.created, View(consentId: id.uuidString.lowercased(), spouseAccountNumber: spouse,
@@ -52,7 +52,7 @@ struct SpouseConsents: Sendable {
         let earliest = date.adding(days: -parameters.spouseConsentDays.value(on: date))
         let rows = try await connection.query("""
             SELECT consent_id FROM spouse_consents
-            WHERE spouse_account = \(spouse) AND applicant_account = \(applicant) AND used_by IS NULL AND given_on > \(earliest.description)::date
+            WHERE spouse_account = \(spouse) AND applicant_account = \(applicant) AND used_by IS NULL AND given_on > \(earliest)
             ORDER BY given_on LIMIT 1
             """, logger: logger)
         for try await id in rows.decode(UUID.self) { return id }

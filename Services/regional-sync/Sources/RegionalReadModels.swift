@@ -16,7 +16,7 @@ enum RegionalReadModels {
             .on(.accountOpened, AccountOpened.self) { event, connection in
                 let a = event.data
                 try await connection.query("""
-                    INSERT INTO accounts (account_number, person_ref, opened_on) VALUES (\(a.accountNumber), \(a.personRef), \(a.openedOn.description)::date)
+                    INSERT INTO accounts (account_number, person_ref, opened_on) VALUES (\(a.accountNumber), \(a.personRef), \(a.openedOn))
                     ON CONFLICT (account_number) DO NOTHING
                     """, logger: logger)
             },
@@ -157,9 +157,9 @@ enum RegionalReadModels {
     }
 
     static func openedOn(_ account: String, connection: PostgresConnection, logger: Logger) async throws -> BusinessDate? {
-        for try await day in try await connection.query("SELECT opened_on::text FROM accounts WHERE account_number = \(account)",
-                                                         logger: logger).decode(String.self) {
-            return BusinessDate(day)
+        for try await day in try await connection.query("SELECT opened_on FROM accounts WHERE account_number = \(account)",
+                                                         logger: logger).decode(BusinessDate.self) {
+            return day
         }
         return nil
     }

@@ -92,7 +92,7 @@ struct TransferResolution: Sendable {
             try await Transfers.records(try await connection.query("""
                 SELECT \(unescaped: Transfers.columns) FROM transfers
                 WHERE ((direction = 'in' AND state = ANY(\(waitingIn)) AND credit_requested_at IS NULL) OR (direction = 'out' AND state = ANY(\(waitingOut))))
-                  AND state_since < \(cutoff.description)::date AND (\(partnerCity)::text IS NULL OR partner_city = \(partnerCity))
+                  AND state_since < \(cutoff) AND (\(partnerCity)::text IS NULL OR partner_city = \(partnerCity))
                 """, logger: runtime.logger))
         }
         var summary = Expired(asOf: date, cancelled: 0, failed: 0)

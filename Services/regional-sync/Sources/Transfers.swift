@@ -37,16 +37,16 @@ enum Transfers {
 
     static let columns = """
         transfer_id, direction, letter_number, partner_city, account_number, person_ref, id_number_masked, partner_account_number,
-        state, code, detail, principal_fen, interest_fen, amount_fen, created_on::text
+        state, code, detail, principal_fen, interest_fen, amount_fen, created_on
         """
 
     static func records(_ rows: PostgresRowSequence) async throws -> [Record] {
         var out: [Record] = []
         for try await r in rows.decode((UUID, String, String, String, String, String, String, String?, String, String?, String?,
-                                        Int64?, Int64?, Int64?, String).self) {
+                                        Int64?, Int64?, Int64?, BusinessDate).self) {
             out.append(Record(id: r.0, direction: try Direction.stored(r.1, column: "transfers.direction"), letterNumber: r.2, partnerCity: r.3, account: r.4,
                               personRef: r.5, idNumberMasked: r.6, partnerAccount: r.7, state: try TransferState.stored(r.8, column: "transfers.state"),
-                              code: r.9, detail: r.10, principalFen: r.11, interestFen: r.12, amountFen: r.13, createdOn: r.14))
+                              code: r.9, detail: r.10, principalFen: r.11, interestFen: r.12, amountFen: r.13, createdOn: r.14.description))
         }
         return out
     }
@@ -72,8 +72,8 @@ enum Transfers {
             INSERT INTO transfers (transfer_id, direction, letter_number, partner_city, account_number, person_ref, id_number_masked,
                 partner_account_number, state, code, detail, created_on, state_since)
             VALUES (\(new.id), \(new.direction.rawValue), \(new.letterNumber), \(new.partnerCity), \(new.account), \(new.personRef),
-                \(new.idNumberMasked), \(new.partnerAccount), \(new.state.rawValue), \(new.code), \(new.detail), \(today.description)::date,
-                \(today.description)::date)
+                \(new.idNumberMasked), \(new.partnerAccount), \(new.state.rawValue), \(new.code), \(new.detail), \(today),
+                \(today))
             ON CONFLICT (direction, partner_city, letter_number) DO NOTHING
             RETURNING \(unescaped: columns)
             """, logger: runtime.logger)
@@ -92,7 +92,7 @@ enum Transfers {
             UPDATE transfers SET state = \(to.rawValue), code = coalesce(\(code), code), detail = coalesce(\(detail), detail),
                 principal_fen = coalesce(\(amounts?.principal), principal_fen), interest_fen = coalesce(\(amounts?.interest), interest_fen),
                 amount_fen = coalesce(\(amounts?.amount), amount_fen), out_data = coalesce(\(outData)::jsonb, out_data), updated_at = now(),
-                state_since = \(runtime.clock.today.description)::date
+                state_since = \(runtime.clock.today)
             WHERE transfer_id = \(id) AND state = ANY(\(from.map(\.rawValue))) AND (NOT \(awaitingCredit) OR credit_requested_at IS NULL)
             RETURNING \(unescaped: columns)
             """, logger: runtime.logger)

@@ -77,7 +77,7 @@ struct TransfersIn: Sendable {
     /// The next contact letter number of the day (a gapless daily sequence under a row lock).
     func nextLetterNumber(on date: BusinessDate, connection: PostgresConnection) async throws -> String {
         let rows = try await connection.query("""
-            INSERT INTO letter_sequences (day, last) VALUES (\(date.description)::date, 1)
+            INSERT INTO letter_sequences (day, last) VALUES (\(date), 1)
             ON CONFLICT (day) DO UPDATE SET last = letter_sequences.last + 1 RETURNING last
             """, logger: runtime.logger)
         var sequence = 1

@@ -45,7 +45,7 @@ public struct AnnualSubsidyJob: Sendable {
             total.grantedFen += part.grantedFen
         }
         try await runtime.database.query("""
-            INSERT INTO annual_runs (as_of, lots, granted_fen) VALUES (\(asOf.description)::date, \(summary.lots), \(summary.grantedFen))
+            INSERT INTO annual_runs (as_of, lots, granted_fen) VALUES (\(asOf), \(summary.lots), \(summary.grantedFen))
             ON CONFLICT (as_of) DO UPDATE SET lots = annual_runs.lots + excluded.lots,
                 granted_fen = annual_runs.granted_fen + excluded.granted_fen, ran_at = now()
             """)
@@ -91,14 +91,14 @@ public struct AnnualSubsidyJob: Sendable {
             guard !lots.isEmpty else { return Summary(asOf: asOf) }
             let persons = Array(Set(lots.map(\.person)))
             var granted = try await CapLedger.lock(persons, connection: connection, logger: logger)
-            var grantIDs: [UUID] = [], grantLots: [String] = [], amounts: [Int64] = [], anniversaries: [String] = []
-            var lotIDs: [String] = [], nextAnniversaries: [String] = []
+            var grantIDs: [UUID] = [], grantLots: [String] = [], amounts: [Int64] = [], anniversaries: [BusinessDate] = []
+            var lotIDs: [String] = [], nextAnniversaries: [BusinessDate] = []
             var perAccount: [String: (event: UUID, amount: Fen, lots: Int, person: String)] = [:]
             var added: [String: Fen] = [:]
             for lot in lots {
                 let (due, next) = SubsidyRules.anniversaries(startedOn: lot.startedOn, from: lot.nextAnniversary, asOf: asOf)
                 lotIDs.append(lot.id)
-                nextAnniversaries.append(next.description)
+                nextAnniversaries.append(next)
                 for anniversary in due where SubsidyRules.earnsAnnualSubsidy(anniversary: anniversary, parameters: p) {
                     let amount = SubsidyRules.clipToCap(SubsidyRules.annualGrant(remaining: lot.remaining, anniversary: anniversary, parameters: p),
                                                         alreadyGranted: granted[lot.person, default: 0], on: anniversary, parameters: p)
@@ -107,7 +107,7 @@ public struct AnnualSubsidyJob: Sendable {
                     added[lot.person, default: 0] += amount
                     let grant = perAccount[lot.account] ?? (UUID.timeOrdered(), 0, 0, lot.person)
                     perAccount[lot.account] = (grant.event, grant.amount + amount, grant.lots + 1, lot.person)
-                    grantIDs.append(grant.event); grantLots.append(lot.id); amounts.append(amount); anniversaries.append(anniversary.description)
+                    grantIDs.append(grant.event); grantLots.append(lot.id); amounts.append(amount); anniversaries.append(anniversary)
                 }
             }
             let accounts = perAccount.keys.sorted()
@@ -115,19 +115,19 @@ public struct AnnualSubsidyJob: Sendable {
                 let grants = accounts.map { perAccount[$0]! }
                 try await connection.query("""
                     INSERT INTO grants (id, person_ref, account_number, kind, amount_fen, granted_on, reason, lots)
-                    SELECT id, person, account, 'annual', amount, \(asOf.description)::date, 'annual retention subsidy (§3)', lots
+                    SELECT id, person, account, 'annual', amount, \(asOf), 'annual retention subsidy (§3)', lots
                     FROM unnest(\(grants.map(\.event))::uuid[], \(grants.map(\.person))::text[], \(accounts)::text[],
                                 \(grants.map(\.amount))::bigint[], \(grants.map { Int64($0.lots) })::bigint[]) AS g(id, person, account, amount, lots)
                     """, logger: logger)
                 try await connection.query("""
                     INSERT INTO lot_grants (lot_id, anniversary, grant_id, amount_fen)
-                    SELECT lot, anniversary::date, grant_id, amount
-                    FROM unnest(\(grantLots)::text[], \(anniversaries)::text[], \(grantIDs)::uuid[], \(amounts)::bigint[]) AS g(lot, anniversary, grant_id, amount)
+                    SELECT lot, anniversary, grant_id, amount
+                    FROM unnest(\(grantLots)::text[], \(anniversaries)::date[], \(grantIDs)::uuid[], \(amounts)::bigint[]) AS g(lot, anniversary, grant_id, amount)
                     """, logger: logger)
                 try await CapLedger.add(added, connection: connection, logger: logger)
             }
             try await connection.query("""
-                UPDATE lots SET next_anniversary = u.next::date FROM unnest(\(lotIDs)::text[], \(nextAnniversaries)::text[]) AS u(id, next)
+                UPDATE lots SET next_anniversary = u.next FROM unnest(\(lotIDs)::text[], \(nextAnniversaries)::date[]) AS u(id, next)
                 WHERE lots.lot_id = u.id
                 """, logger: logger)
             let cap = p.lifetimeSubsidyCapFen.value(on: asOf)
@@ -145,16 +145,16 @@ public struct AnnualSubsidyJob: Sendable {
     /// The chunk's lots with an anniversary due by `asOf`, locked.
     private func dueLots(asOf: BusinessDate, persons: [String], connection: PostgresConnection) async throws -> [Lot] {
         let rows = try await connection.query("""
-            SELECT l.lot_id, l.account_number, p.person_ref, l.started_on::text, l.remaining_fen, l.next_anniversary::text
+            SELECT l.lot_id, l.account_number, p.person_ref, l.started_on, l.remaining_fen, l.next_anniversary
             FROM participants p JOIN lots l ON l.account_number = p.account_number
-            WHERE p.person_ref = ANY(\(persons)) AND l.next_anniversary <= \(asOf.description)::date AND l.remaining_fen > 0
+            WHERE p.person_ref = ANY(\(persons)) AND l.next_anniversary <= \(asOf) AND l.remaining_fen > 0
             ORDER BY p.person_ref
             FOR UPDATE OF l
             """, logger: runtime.logger)
         var lots: [Lot] = []
-        for try await (id, account, person, started, remaining, next) in rows.decode((String, String, String, String, Int64, String).self) {
-            lots.append(Lot(id: id, account: account, person: person, startedOn: BusinessDate(started)!, remaining: remaining,
-                            nextAnniversary: BusinessDate(next)!))
+        for try await (id, account, person, started, remaining, next) in rows.decode((String, String, String, BusinessDate, Int64, BusinessDate).self) {
+            lots.append(Lot(id: id, account: account, person: person, startedOn: started, remaining: remaining,
+                            nextAnniversary: next))
         }
         return lots
     }

@@ -13,8 +13,8 @@ enum ContributionLots {
                 let c = event.data
                 try await connection.query("""
                     INSERT INTO lots (lot_id, account_number, started_on, sequence, original_fen, remaining_fen, first_contribution, next_anniversary)
-                    VALUES (\(c.contributionId), \(c.accountNumber), \(c.paidOn.description)::date, \(c.sequence), \(c.amountFen), \(c.amountFen),
-                            \(c.firstContribution && c.origin == .channel), \(c.paidOn.adding(years: 1).description)::date)
+                    VALUES (\(c.contributionId), \(c.accountNumber), \(c.paidOn), \(c.sequence), \(c.amountFen), \(c.amountFen),
+                            \(c.firstContribution && c.origin == .channel), \(c.paidOn.adding(years: 1)))
                     ON CONFLICT (lot_id) DO NOTHING
                     """, logger: logger)
                 if c.firstContribution { try await OpeningSubsidy(runtime: runtime).evaluate(account: c.accountNumber, connection: connection) }
@@ -25,8 +25,8 @@ enum ContributionLots {
                 guard t.principalFen > 0 else { return }
                 try await connection.query("""
                     INSERT INTO lots (lot_id, account_number, started_on, sequence, original_fen, remaining_fen, first_contribution, next_anniversary)
-                    VALUES (\(t.lotId), \(t.accountNumber), \(t.postedOn.description)::date, \(t.sequence), \(t.principalFen), \(t.principalFen),
-                            false, \(t.postedOn.adding(years: 1).description)::date)
+                    VALUES (\(t.lotId), \(t.accountNumber), \(t.postedOn), \(t.sequence), \(t.principalFen), \(t.principalFen),
+                            false, \(t.postedOn.adding(years: 1)))
                     ON CONFLICT (lot_id) DO NOTHING
                     """, logger: logger)
             },

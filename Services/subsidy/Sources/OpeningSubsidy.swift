@@ -16,8 +16,8 @@ struct OpeningSubsidy {
         guard let participant = try await Participant.load(account, connection: connection, logger: logger) else { return }
         var firstDeposit: BusinessDate?
         for try await started in try await connection.query(
-            "SELECT started_on::text FROM lots WHERE account_number = \(account) AND first_contribution", logger: logger
-        ).decode(String.self) { firstDeposit = BusinessDate(started) }
+            "SELECT started_on FROM lots WHERE account_number = \(account) AND first_contribution", logger: logger
+        ).decode(BusinessDate.self) { firstDeposit = started }
         guard let firstDeposit, Eligibility.isSchemeInForce(on: firstDeposit, parameters: runtime.parameters) else { return }
         for try await _ in try await connection.query(
             "SELECT 1 FROM grants WHERE person_ref = \(participant.personRef) AND kind = 'opening'", logger: logger) { return }
@@ -46,7 +46,7 @@ struct GrantRecorder {
         let clippedReason = clipped < amount ? "\(reason); clipped to the lifetime cap" : reason
         try await connection.query("""
             INSERT INTO grants (id, person_ref, account_number, kind, amount_fen, granted_on, reason, lots)
-            VALUES (\(eventID), \(personRef), \(account), \(kind.rawValue), \(clipped), \(grantedOn.description)::date, \(clippedReason), 1)
+            VALUES (\(eventID), \(personRef), \(account), \(kind.rawValue), \(clipped), \(grantedOn), \(clippedReason), 1)
             """, logger: logger)
         try await CapLedger.add([personRef: clipped], connection: connection, logger: logger)
         let cap = runtime.parameters.lifetimeSubsidyCapFen.value(on: grantedOn)

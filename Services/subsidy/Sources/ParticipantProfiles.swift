@@ -16,8 +16,8 @@ enum ParticipantProfiles {
                 let rows = try await connection.query("""
                     INSERT INTO participants (account_number, person_ref, opened_on, children_count, education_level, graduation_date,
                         residence, employment_type, veteran)
-                    VALUES (\(a.accountNumber), \(a.personRef), \(a.openedOn.description)::date, \(a.childrenCount), \(a.education.level.rawValue),
-                        \(a.education.graduationDate?.description)::date, \(a.residence.rawValue), \(a.employmentType.rawValue), \(a.veteran ?? false))
+                    VALUES (\(a.accountNumber), \(a.personRef), \(a.openedOn), \(a.childrenCount), \(a.education.level.rawValue),
+                        \(a.education.graduationDate), \(a.residence.rawValue), \(a.employmentType.rawValue), \(a.veteran ?? false))
                     ON CONFLICT (account_number) DO NOTHING RETURNING 1
                     """, logger: logger)
                 var inserted = false
@@ -46,11 +46,11 @@ struct Participant: Sendable {
 
     static func load(_ account: String, connection: PostgresConnection, logger: Logger) async throws -> Participant? {
         let rows = try await connection.query("""
-            SELECT person_ref, children_count, education_level, graduation_date::text FROM participants WHERE account_number = \(account)
+            SELECT person_ref, children_count, education_level, graduation_date FROM participants WHERE account_number = \(account)
             """, logger: logger)
-        for try await (ref, children, level, graduation) in rows.decode((String, Int, String, String?).self) {
+        for try await (ref, children, level, graduation) in rows.decode((String, Int, String, BusinessDate?).self) {
             return Participant(personRef: ref, childrenCount: children, bachelorOrAbove: try EducationLevel.stored(level, column: "participants.education_level").isBachelorOrAbove,
-                               graduationDate: graduation.flatMap(BusinessDate.init))
+                               graduationDate: graduation)
         }
         return nil
     }

@@ -64,7 +64,7 @@ struct SocialInsuranceSubsidy: Sendable {
                 INSERT INTO social_insurance_decisions (person_ref, month, decision_id, account_number, paid_fen, approved, subsidy_fen, reason,
                     fingerprint, decided_on)
                 VALUES (\(personRef), \(body.month.description), \(decisionID), \(account), \(body.paidFen), \(rule.approved), \(rule.subsidy),
-                    \(rule.reason), \(fingerprint), \(runtime.clock.today.description)::date)
+                    \(rule.reason), \(fingerprint), \(runtime.clock.today))
                 """, logger: logger)
             let monthsNow = used + (rule.approved ? 1 : 0)
             let decided = SocialInsuranceSubsidyDecided(decisionId: decisionID.uuidString.lowercased(), personRef: personRef, accountNumber: account,

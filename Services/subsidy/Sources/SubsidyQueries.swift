@@ -40,14 +40,14 @@ struct SubsidyQueries: Sendable {
             "SELECT granted_fen FROM person_caps WHERE person_ref = \(personRef)").decode(Int64.self) { total = granted }
         var grants: [GrantView] = []
         for try await (kind, amount, on, reason, lots) in try await runtime.database.query("""
-            SELECT kind, amount_fen, granted_on::text, reason, lots FROM grants WHERE account_number = \(number) ORDER BY granted_on, created_at
-            """).decode((String, Int64, String, String, Int).self) {
-            grants.append(GrantView(kind: kind, amountFen: amount, grantedOn: on, reason: reason, lots: lots))
+            SELECT kind, amount_fen, granted_on, reason, lots FROM grants WHERE account_number = \(number) ORDER BY granted_on, created_at
+            """).decode((String, Int64, BusinessDate, String, Int).self) {
+            grants.append(GrantView(kind: kind, amountFen: amount, grantedOn: on.description, reason: reason, lots: lots))
         }
         for try await (month, amount, on) in try await runtime.database.query("""
-            SELECT month, subsidy_fen, decided_on::text FROM social_insurance_decisions WHERE person_ref = \(personRef) AND approved ORDER BY month
-            """).decode((String, Int64, String).self) {
-            grants.append(GrantView(kind: SubsidyKind.socialInsurance.rawValue, amountFen: amount, grantedOn: on,
+            SELECT month, subsidy_fen, decided_on FROM social_insurance_decisions WHERE person_ref = \(personRef) AND approved ORDER BY month
+            """).decode((String, Int64, BusinessDate).self) {
+            grants.append(GrantView(kind: SubsidyKind.socialInsurance.rawValue, amountFen: amount, grantedOn: on.description,
                                     reason: "social-insurance subsidy for \(month) (§12), paid to a bank account", lots: 0))
         }
         let cap = runtime.parameters.lifetimeSubsidyCapFen.value(on: runtime.clock.today)

@@ -20,7 +20,7 @@ enum LedgerOutcomes {
                                                                  connection: connection, logger: logger),
                       let payoutId = record.payoutId else { return }
                 try await connection.query("""
-                    UPDATE withdrawals SET payout_requested_on = \(runtime.clock.today.description)::date WHERE withdrawal_id = \(id)
+                    UPDATE withdrawals SET payout_requested_on = \(runtime.clock.today) WHERE withdrawal_id = \(id)
                     """, logger: logger)
                 let payout = PayoutRequested(payoutId: payoutId.uuidString.lowercased(), withdrawalId: debit.debitId,
                                              accountNumber: debit.accountNumber, amountFen: debit.amountFen, payee: try record.payee(runtime.personalData))

@@ -85,7 +85,7 @@ struct PayoutStatements: StatementReconciler {
         let channel = session.statement.channel.rawValue
         let rows = try await runtime.database.query("""
             SELECT w.payout_id::text, w.account_number, coalesce(w.amount_fen, 0) FROM withdrawals w
-            WHERE w.stage = 'paid' AND w.payout_channel = \(channel) AND w.paid_on = \(session.statement.date.description)::date
+            WHERE w.stage = 'paid' AND w.payout_channel = \(channel) AND w.paid_on = \(session.statement.date)
               AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.channel = \(channel) AND l.reference = w.payout_id::text)
             ORDER BY w.payout_id
             """)
@@ -104,13 +104,13 @@ struct PayoutStatements: StatementReconciler {
         for start in stride(from: 0, to: ids.count, by: 1_000) {
             let chunk = Array(ids[start..<min(start + 1_000, ids.count)])
             let rows = try await runtime.database.query("""
-                SELECT payout_id, account_number, coalesce(amount_fen, 0), stage, payout_channel, channel_ref, payout_requested_on::text
+                SELECT payout_id, account_number, coalesce(amount_fen, 0), stage, payout_channel, channel_ref, payout_requested_on
                 FROM withdrawals WHERE payout_id = ANY(\(chunk)::uuid[])
                 """)
             for try await (id, account, amount, stage, channel, reference, requested) in rows.decode(
-                (UUID, String, Int64, String, String?, String?, String?).self) {
+                (UUID, String, Int64, String, String?, String?, BusinessDate?).self) {
                 held[id] = Held(account: account, amountFen: amount, stage: try Withdrawals.Stage.stored(stage, column: "withdrawals.stage"),
-                                channel: channel, channelRef: reference, requestedOn: requested.flatMap(BusinessDate.init))
+                                channel: channel, channelRef: reference, requestedOn: requested)
             }
         }
         return held

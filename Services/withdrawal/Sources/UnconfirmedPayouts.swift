@@ -24,8 +24,8 @@ struct UnconfirmedPayouts: Sendable {
         let marked = try await runtime.transaction { connection in
             let rows = try await connection.query("""
                 WITH marked AS (
-                    UPDATE withdrawals SET unconfirmed_since = \(asOf.description)::date, updated_at = now()
-                    WHERE stage = 'paying' AND unconfirmed_since IS NULL AND payout_requested_on <= \(cutoff.description)::date
+                    UPDATE withdrawals SET unconfirmed_since = \(asOf), updated_at = now()
+                    WHERE stage = 'paying' AND unconfirmed_since IS NULL AND payout_requested_on <= \(cutoff)
                     RETURNING withdrawal_id)
                 INSERT INTO withdrawal_steps (withdrawal_id, stage, code)
                 SELECT withdrawal_id, 'paying', 'payout_unconfirmed' FROM marked
@@ -59,18 +59,15 @@ struct UnconfirmedPayouts: Sendable {
         let limit = Int(try query.integer("limit", range: InputRange.pageLimit) ?? 100)
         let after = try query.uuid("after")
         let rows = try await runtime.database.query("""
-            SELECT withdrawal_id, payout_id, account_number, coalesce(amount_fen, 0), payout_requested_on::text, unconfirmed_since::text
+            SELECT withdrawal_id, payout_id, account_number, coalesce(amount_fen, 0), payout_requested_on, unconfirmed_since
             FROM withdrawals
             WHERE stage = 'paying' AND unconfirmed_since IS NOT NULL AND (\(after)::uuid IS NULL OR payout_id > \(after)::uuid)
             ORDER BY payout_id LIMIT \(limit)
             """)
         var items: [Item] = []
-        for try await (withdrawal, payout, account, amount, requested, since) in rows.decode((UUID, UUID, String, Int64, String, String).self) {
-            guard let requestedOn = BusinessDate(requested), let sinceDate = BusinessDate(since) else {
-                throw UnknownStoredValue(column: "withdrawals.payout_requested_on", value: requested)
-            }
+        for try await (withdrawal, payout, account, amount, requested, since) in rows.decode((UUID, UUID, String, Int64, BusinessDate, BusinessDate).self) {
             items.append(Item(withdrawalId: withdrawal.uuidString.lowercased(), payoutId: payout.uuidString.lowercased(), accountNumber: account,
-                              amountFen: amount, payoutRequestedOn: requestedOn, unconfirmedSince: sinceDate))
+                              amountFen: amount, payoutRequestedOn: requested, unconfirmedSince: since))
         }
         return try HTTPJSON.response(.ok, Page(payouts: items, nextAfter: items.count == limit ? items.last?.payoutId : nil))
     }

@@ -53,7 +53,7 @@ enum Withdrawals {
                 request_id, fingerprint, rent_plan_id, plan_month, stage, requested_on)
             VALUES (\(new.id), \(new.account), \(new.reason.rawValue), \(new.requestedFen), \(new.closureReason?.rawValue), to_jsonb(\(payee)::text),
                 to_jsonb(\(evidence)::text), \(new.evidenceKey), \(new.requestId), \(new.fingerprint), \(new.rentPlanId),
-                \(new.planMonth?.description), 'requested', \(today.description)::date)
+                \(new.planMonth?.description), 'requested', \(today))
             RETURNING \(unescaped: columns)
             """, logger: logger)
         guard let record = try await records(rows).first else { throw Problem.unavailable("the withdrawal was not recorded") }
@@ -93,19 +93,19 @@ enum Withdrawals {
 
     static let columns = """
         withdrawal_id, account_number, reason, requested_fen, amount_fen, closure_reason, payee #>> '{}', stage, code, detail, payout_id,
-        payout_outcome, channel_ref, rent_plan_id, plan_month, requested_on::text, paid_on::text, fingerprint
+        payout_outcome, channel_ref, rent_plan_id, plan_month, requested_on, paid_on, fingerprint
         """
 
     static func records(_ rows: PostgresRowSequence) async throws -> [Record] {
         var records: [Record] = []
         for try await row in rows {
             let r = try row.decode((UUID, String, String, Int64?, Int64?, String?, String, String, String?, String?, UUID?,
-                                    String?, String?, UUID?, String?, String, String?, String).self)
+                                    String?, String?, UUID?, String?, BusinessDate, BusinessDate?, String).self)
             records.append(Record(
                 id: r.0, account: r.1, reason: try WithdrawalReason.stored(r.2, column: "withdrawals.reason"), requestedFen: r.3, amountFen: r.4,
-                closureReason: r.5.flatMap(ClosureReason.init(rawValue:)), sealedPayee: r.6,
+                closureReason: try r.5.map { try ClosureReason.stored($0, column: "withdrawals.closure_reason") }, sealedPayee: r.6,
                 stage: try Stage.stored(r.7, column: "withdrawals.stage"), code: r.8, detail: r.9, payoutId: r.10, payoutOutcome: r.11, channelRef: r.12,
-                rentPlanId: r.13, planMonth: r.14, requestedOn: r.15, paidOn: r.16, fingerprint: r.17))
+                rentPlanId: r.13, planMonth: r.14, requestedOn: r.15.description, paidOn: r.16?.description, fingerprint: r.17))
         }
         return records
     }
@@ -128,7 +128,7 @@ enum Withdrawals {
         let rows = try await connection.query("""
             UPDATE withdrawals SET stage = \(to.rawValue), code = coalesce(\(code), code), detail = coalesce(\(detail), detail),
                 amount_fen = coalesce(\(amountFen), amount_fen), payout_id = coalesce(\(payoutId), payout_id),
-                paid_on = coalesce(\(paidOn?.description)::date, paid_on), updated_at = now()
+                paid_on = coalesce(\(paidOn), paid_on), updated_at = now()
             WHERE withdrawal_id = \(id) AND stage = \(from.rawValue)
             RETURNING \(unescaped: columns)
             """, logger: logger)

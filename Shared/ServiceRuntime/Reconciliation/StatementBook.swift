@@ -224,7 +224,7 @@ public enum StatementBook {
         let json = String(decoding: try HTTPJSON.encoder().encode(report), as: UTF8.self)
         let rows = try await runtime.database.query("""
             INSERT INTO channel_statements (statement_id, channel, statement_date, digest, report)
-            VALUES (\(UUID(uuidString: report.statementId)), \(report.channel.rawValue), \(report.statementDate.description)::date, \(report.digest),
+            VALUES (\(UUID(uuidString: report.statementId)), \(report.channel.rawValue), \(report.statementDate), \(report.digest),
                 \(json)::jsonb)
             ON CONFLICT (digest) DO NOTHING RETURNING 1
             """)
