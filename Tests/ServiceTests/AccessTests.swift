@@ -19,10 +19,7 @@ import Withdrawal
 /// leave a tamper-evident audit record.
 @Suite("Identity and access: every route names who may call it")
 struct AccessTests {
-    struct Stack: Sendable {
-        let clients: [String: JSONClient]
-        subscript(_ service: String) -> JSONClient { clients[service]! }
-    }
+    typealias Stack = LiveServices
 
     static var modules: [any HPFServiceModule.Type] { [
         EnrolmentService.self, ContributionService.self, SubsidyService.self, WithdrawalService.self, LoanService.self, RegionalSyncService.self,
@@ -37,30 +34,7 @@ struct AccessTests {
     }
 
     func withStack(_ body: @escaping @Sendable (Stack) async throws -> Void) async throws {
-        let c = TestStack.config
-        let clock = TestStack.clock
-        let enrolment = try EnrolmentService.buildApplication(config: c(EnrolmentService.descriptor), clock: clock)
-        let contribution = try ContributionService.buildApplication(config: c(ContributionService.descriptor), clock: clock)
-        let subsidy = try SubsidyService.buildApplication(config: c(SubsidyService.descriptor), clock: clock)
-        let withdrawal = try WithdrawalService.buildApplication(config: c(WithdrawalService.descriptor), clock: clock)
-        let loan = try LoanService.buildApplication(config: c(LoanService.descriptor), clock: clock)
-        let regional = try RegionalSyncService.buildApplication(config: c(RegionalSyncService.descriptor), clock: clock)
-        try await enrolment.test(.live) { e in
-            try await contribution.test(.live) { co in
-                try await subsidy.test(.live) { s in
-                    try await withdrawal.test(.live) { w in
-                        try await loan.test(.live) { l in
-                            try await regional.test(.live) { r in
-                                try await body(Stack(clients: [
-                                    "enrolment": JSONClient(client: e), "contribution": JSONClient(client: co), "subsidy": JSONClient(client: s),
-                                    "withdrawal": JSONClient(client: w), "loan": JSONClient(client: l), "regional-sync": JSONClient(client: r),
-                                ]))
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        try await TestStack.withServices(try Self.modules.map { try StackService($0) }) { try await body($0) }
     }
 
     /// A person enrolled by themselves, with one deposit, known to every service that keeps accounts.

@@ -10,8 +10,9 @@ struct AuditChainTests {
     @Test("three instances appending at once keep one unbroken chain with every record once")
     func concurrentWriters() async throws {
         let module = InterestTests.LedgerRoutesOnly.self
-        let apps = try (0..<3).map { _ in try module.buildApplication(config: TestStack.config(module.descriptor), clock: TestStack.clock) }
-        try await TestStack.live(apps[0], apps[1], apps[2]) { first, second, third in
+        let instances = try (0..<3).map { try StackService(module, name: "instance-\($0)") }
+        try await TestStack.withServices(instances) { stack in
+            let (first, second, third) = (stack["instance-0"], stack["instance-1"], stack["instance-2"])
             let auditor = TestIdentity.staff([.auditor], id: "auditor-chain")
             let before = try #require(try await first.get("/v1/audit/verification", as: auditor).int("records"))
             let run = TestStack.unique("chain")

@@ -17,10 +17,9 @@ struct DeadLetterRedriveTests {
     static let operatorIdentity = TestIdentity.staff([.systemOperator], id: "operator-test")
 
     func withServices(_ body: @escaping @Sendable (JSONClient, JSONClient, JSONClient, Int) async throws -> Void) async throws {
-        let enrolment = try EnrolmentService.buildApplication(config: TestStack.config(EnrolmentService.descriptor), clock: TestStack.clock)
-        let contribution = try ContributionService.buildApplication(config: TestStack.config(ContributionService.descriptor), clock: TestStack.clock)
-        let subsidy = try SubsidyService.buildApplication(config: TestStack.config(SubsidyService.descriptor), clock: TestStack.clock)
-        try await TestStack.live(enrolment, contribution, subsidy) { e, c, s in try await body(e, c, s, try #require(s.client.port)) }
+        try await TestStack.withServices([.init(EnrolmentService.self), .init(ContributionService.self), .init(SubsidyService.self)]) {
+            try await body($0.enrolment, $0.ledger, $0.subsidy, try #require($0.subsidy.client.port))
+        }
     }
 
     /// Plays a fault in the subsidy schema: inserting a lot for `account` fails (as the owner: the
@@ -81,9 +80,7 @@ struct DeadLetterRedriveTests {
     /// Enrols someone, plays the fault for their account and pays in: the deposit's first letter
     /// (the fault is left on).
     func failingDeposit(_ enrolment: JSONClient, _ ledger: JSONClient, _ subsidy: JSONClient, birth: String) async throws -> (String, [String: Any]) {
-        let enrolled = try await enrolment.post("/v1/enrolments", Bodies.enrolment(idNumber: TestStack.newResidentID(birth: birth, male: false)))
-        let account = try #require(enrolled.string("accountNumber"), "\(enrolled.text)")
-        #expect(try await TestStack.eventually { try await ledger.get("/v1/accounts/\(account)/balance").status == 200 })
+        let account = try await TestStack.enrol(enrolment, ledger, Bodies.enrolment(idNumber: TestStack.newResidentID(birth: birth, male: false)))
         try await fault(account, on: true)
         let paid = try await ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: 30_000, txn: TestStack.unique("wx")))
         #expect(paid.status == 201, "\(paid.text)")

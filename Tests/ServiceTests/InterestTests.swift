@@ -37,22 +37,16 @@ struct InterestTests {
     /// `body(enrolment, ledger, ledgerOnJuly2)`: enrolment dated 2025-07-01; the ledger on the
     /// suite's date; the same ledger's routes on 2 July 2026, the day after an interest year ends.
     func withServices(_ body: @escaping @Sendable (JSONClient, JSONClient, JSONClient) async throws -> Void) async throws {
-        let enrolment = try EnrolmentService.buildApplication(config: TestStack.config(EnrolmentService.descriptor),
-                                                              clock: BusinessClock(fixedDate: BusinessDate("2025-07-01")!))
-        let contribution = try ContributionService.buildApplication(config: TestStack.config(ContributionService.descriptor), clock: TestStack.clock)
         let july = try LedgerRoutesOnly.buildApplication(config: TestStack.config(ContributionService.descriptor),
                                                          clock: BusinessClock(fixedDate: BusinessDate("2026-07-02")!))
-        try await enrolment.test(.live) { e in
-            try await contribution.test(.live) { c in
-                try await july.test(.live) { j in try await body(JSONClient(client: e), JSONClient(client: c), JSONClient(client: j)) }
-            }
+        try await TestStack.withServices([.init(EnrolmentService.self, clock: BusinessClock(fixedDate: BusinessDate("2025-07-01")!)),
+                                          .init(ContributionService.self), .init(name: "july", july)]) {
+            try await body($0.enrolment, $0.ledger, $0["july"])
         }
     }
 
     func open(_ enrolment: JSONClient, _ ledger: JSONClient, deposits: [(Int, String)]) async throws -> String {
-        let enrolled = try await enrolment.post("/v1/enrolments", Bodies.enrolment(idNumber: TestStack.newResidentID(birth: "1990-09-09", male: true)))
-        let account = try #require(enrolled.string("accountNumber"), "\(enrolled.text)")
-        #expect(try await TestStack.eventually { try await ledger.get("/v1/accounts/\(account)/balance").status == 200 })
+        let account = try await TestStack.enrol(enrolment, ledger, Bodies.enrolment(idNumber: TestStack.newResidentID(birth: "1990-09-09", male: true)))
         for (amount, paidAt) in deposits {
             let paid = try await ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: amount, txn: TestStack.unique("wx"), paidAt: paidAt))
             #expect(paid.status == 201, "\(paid.text)")

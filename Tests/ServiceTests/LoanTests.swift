@@ -22,15 +22,8 @@ struct LoanTests {
     }
 
     func withServices(clock: BusinessClock = TestStack.clock, _ body: @escaping @Sendable (Clients) async throws -> Void) async throws {
-        let enrolment = try EnrolmentService.buildApplication(config: TestStack.config(EnrolmentService.descriptor), clock: clock)
-        let contribution = try ContributionService.buildApplication(config: TestStack.config(ContributionService.descriptor), clock: TestStack.clock)
-        let loan = try LoanService.buildApplication(config: TestStack.config(LoanService.descriptor), clock: clock)
-        try await enrolment.test(.live) { e in
-            try await contribution.test(.live) { c in
-                try await loan.test(.live) { l in
-                    try await body(Clients(enrolment: JSONClient(client: e), ledger: JSONClient(client: c), loan: JSONClient(client: l)))
-                }
-            }
+        try await TestStack.withServices([.init(EnrolmentService.self, clock: clock), .init(ContributionService.self), .init(LoanService.self, clock: clock)]) {
+            try await body(Clients(enrolment: $0.enrolment, ledger: $0.ledger, loan: $0.loan))
         }
     }
 
@@ -41,9 +34,7 @@ struct LoanTests {
         // Born in the 1990s: a 20-year term ends well before retirement + 5 years.
         let date = birth ?? String(format: "19%02d-%02d-%02d", Int.random(in: 92...99), Int.random(in: 1...12), Int.random(in: 1...28))
         let person = chosen ?? TestStack.newResidentID(birth: date, male: Bool.random())
-        let reply = try await s.enrolment.post("/v1/enrolments", Bodies.enrolment(idNumber: person, education: education))
-        let account = try #require(reply.string("accountNumber"), "\(reply.text)")
-        #expect(try await TestStack.eventually { try await s.ledger.get("/v1/accounts/\(account)/balance").status == 200 })
+        let account = try await TestStack.enrol(s.enrolment, s.ledger, Bodies.enrolment(idNumber: person, education: education))
         if months > 0 {
             let history = (0..<months).map { (amountFen: 200_000, paidAt: String(format: "2025-%02d-15T10:00:00+08:00", $0 + 1)) }
             let imported = try await s.ledger.post("/v1/imports/contributions", Bodies.history(account: account, history))

@@ -93,8 +93,6 @@ struct OutageTests {
     @Test("Postgres down longer than the pool's circuit breaker: writes get 503 quickly, nothing exits, every event is applied once afterwards")
     func postgresDownLongerThanTheBreaker() async throws {
         try await FaultStack.up()
-        let enrolment = try EnrolmentService.buildApplication(config: FaultStack.config(EnrolmentService.descriptor), clock: TestStack.clock)
-        let contribution = try ContributionService.buildApplication(config: FaultStack.config(ContributionService.descriptor), clock: TestStack.clock)
         try await withRuntime { runtime in
             // A consumer of a topic of its own, fed by this test while Postgres is down.
             let topic = TestStack.unique("fault.events")
@@ -108,79 +106,78 @@ struct OutageTests {
             }
             defer { consuming.cancel() }
 
-            try await enrolment.test(.live) { e in
-                try await contribution.test(.live) { c in
-                    let enrol = JSONClient(client: e), ledger = JSONClient(client: c)
-                    let person = TestStack.newResidentID(birth: "1990-05-05", male: true)
-                    let account = try #require(try await enrol.post("/v1/enrolments", Bodies.enrolment(idNumber: person)).string("accountNumber"))
-                    #expect(try await TestStack.eventually { try await ledger.get("/v1/accounts/\(account)/balance").status == 200 })
-                    let before = try await ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: 20_000, txn: TestStack.unique("before")))
-                    #expect(before.status == 201, "\(before.text)")
-                    #expect(try await ledger.get("/ready").status == 200)
+            try await TestStack.withServices([.init(EnrolmentService.self, config: FaultStack.config(EnrolmentService.descriptor)),
+                                              .init(ContributionService.self, config: FaultStack.config(ContributionService.descriptor))]) { stack in
+                let enrol = stack.enrolment, ledger = stack.ledger
+                let person = TestStack.newResidentID(birth: "1990-05-05", male: true)
+                let account = try #require(try await enrol.post("/v1/enrolments", Bodies.enrolment(idNumber: person)).string("accountNumber"))
+                #expect(try await TestStack.eventually { try await ledger.get("/v1/accounts/\(account)/balance").status == 200 })
+                let before = try await ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: 20_000, txn: TestStack.unique("before")))
+                #expect(before.status == 201, "\(before.text)")
+                #expect(try await ledger.get("/ready").status == 200)
 
-                    try await FaultStack.stopPostgres()
-                    var restarted = false
-                    defer { if !restarted { Task { try? await FaultStack.startPostgres() } } }
-                    let down = Date()
+                try await FaultStack.stopPostgres()
+                var restarted = false
+                defer { if !restarted { Task { try? await FaultStack.startPostgres() } } }
+                let down = Date()
 
-                    // Events arrive while Postgres is away.
-                    let producer = try KafkaProducer(configuration: .producer(brokers: FaultStack.brokers, clientID: "fault-test"), logger: TestStack.logger)
-                    let events = (1...12).map { tables.event(account: TestStack.unique("acct"), amount: Int64($0)) }
-                    for event in events {
-                        _ = try await producer.send(OutgoingMessage(topic: topic, key: event.subject, value: try CloudEventCoding.encode(event), headers: []))
-                    }
-                    await producer.shutdown()
-
-                    // Writes all through the outage: 503 with Retry-After, answered well within
-                    // the client's own timeout, never a 500 and never silence.
-                    var refused: [String] = []
-                    var slowest = 0.0
-                    while Date().timeIntervalSince(down) < Self.outageSeconds {
-                        let txn = TestStack.unique("during")
-                        let started = Date()
-                        let reply = try await ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: 20_000, txn: txn))
-                        slowest = max(slowest, Date().timeIntervalSince(started))
-                        #expect(reply.status == 503 && reply.string("code") == "dependency_unavailable", "\(reply.status) \(reply.text)")
-                        #expect(reply.headers["retry-after"] == "5")
-                        refused.append(txn)
-                        let ready = try await ledger.get("/ready")
-                        #expect(ready.status == 503 && ready.string("database") == "down")
-                        try await Task.sleep(for: .seconds(5))
-                    }
-                    #expect(slowest < 20, "a write during the outage waited \(slowest) s for its 503")
-                    #expect(try await enrol.get("/health").status == 200, "enrolment still serves")
-
-                    try await FaultStack.startPostgres()
-                    restarted = true
-                    let back = Date()
-
-                    // Back: ready again, writes accepted, nothing the 503s refused was written.
-                    #expect(try await TestStack.eventually(seconds: 120) { try await ledger.get("/ready").status == 200 })
-                    let readyAfter = Date().timeIntervalSince(back)
-                    var after = before
-                    #expect(try await TestStack.eventually(seconds: 60) {
-                        after = try await ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: 20_000, txn: TestStack.unique("after")))
-                        return after.status == 201
-                    }, "\(after.status) \(after.text)")
-                    let entries = (try await ledger.get("/v1/accounts/\(account)/ledger?limit=500")["entries"] as? [[String: Any]]) ?? []
-                    #expect(entries.filter { $0["kind"] as? String == "contribution" }.count == 2, "only the deposits before and after the outage")
-                    #expect(!refused.isEmpty)
-
-                    // Every event that came during the outage applied exactly once, none dead-lettered.
-                    #expect(try await TestStack.eventually(seconds: 120) {
-                        // The test's own pool may still be refusing (its circuit breaker) for a moment.
-                        (try? await count(runtime, "SELECT count(DISTINCT event_id) FROM applied WHERE event_id = ANY(\(events.map(\.id)))")) == Int64(events.count)
-                    })
-                    print("outage: Postgres down \(Int(Self.outageSeconds)) s; ready \(String(format: "%.1f", readyAfter)) s after its restart, "
-                          + "every waiting event applied \(String(format: "%.1f", Date().timeIntervalSince(back))) s after; slowest 503 \(String(format: "%.1f", slowest)) s")
-                    #expect(try await count(runtime, "SELECT count(*) FROM applied WHERE event_id = ANY(\(events.map(\.id)))") == Int64(events.count))
-                    #expect(try await count(runtime, """
-                        SELECT count(*) FROM processed_events WHERE consumer = \(consumerName) AND outcome LIKE 'dead_lettered%'
-                        """) == 0)
-                    #expect(!ended.isSet, "the consumer still runs")
-                    // Ready again by itself (its relay's next round may still be ahead: waited for, not assumed).
-                    #expect(try await TestStack.eventually(seconds: 120) { try await enrol.get("/ready").status == 200 }, "enrolment came back by itself")
+                // Events arrive while Postgres is away.
+                let producer = try KafkaProducer(configuration: .producer(brokers: FaultStack.brokers, clientID: "fault-test"), logger: TestStack.logger)
+                let events = (1...12).map { tables.event(account: TestStack.unique("acct"), amount: Int64($0)) }
+                for event in events {
+                    _ = try await producer.send(OutgoingMessage(topic: topic, key: event.subject, value: try CloudEventCoding.encode(event), headers: []))
                 }
+                await producer.shutdown()
+
+                // Writes all through the outage: 503 with Retry-After, answered well within
+                // the client's own timeout, never a 500 and never silence.
+                var refused: [String] = []
+                var slowest = 0.0
+                while Date().timeIntervalSince(down) < Self.outageSeconds {
+                    let txn = TestStack.unique("during")
+                    let started = Date()
+                    let reply = try await ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: 20_000, txn: txn))
+                    slowest = max(slowest, Date().timeIntervalSince(started))
+                    #expect(reply.status == 503 && reply.string("code") == "dependency_unavailable", "\(reply.status) \(reply.text)")
+                    #expect(reply.headers["retry-after"] == "5")
+                    refused.append(txn)
+                    let ready = try await ledger.get("/ready")
+                    #expect(ready.status == 503 && ready.string("database") == "down")
+                    try await Task.sleep(for: .seconds(5))
+                }
+                #expect(slowest < 20, "a write during the outage waited \(slowest) s for its 503")
+                #expect(try await enrol.get("/health").status == 200, "enrolment still serves")
+
+                try await FaultStack.startPostgres()
+                restarted = true
+                let back = Date()
+
+                // Back: ready again, writes accepted, nothing the 503s refused was written.
+                #expect(try await TestStack.eventually(seconds: 120) { try await ledger.get("/ready").status == 200 })
+                let readyAfter = Date().timeIntervalSince(back)
+                var after = before
+                #expect(try await TestStack.eventually(seconds: 60) {
+                    after = try await ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: 20_000, txn: TestStack.unique("after")))
+                    return after.status == 201
+                }, "\(after.status) \(after.text)")
+                let entries = (try await ledger.get("/v1/accounts/\(account)/ledger?limit=500")["entries"] as? [[String: Any]]) ?? []
+                #expect(entries.filter { $0["kind"] as? String == "contribution" }.count == 2, "only the deposits before and after the outage")
+                #expect(!refused.isEmpty)
+
+                // Every event that came during the outage applied exactly once, none dead-lettered.
+                #expect(try await TestStack.eventually(seconds: 120) {
+                    // The test's own pool may still be refusing (its circuit breaker) for a moment.
+                    (try? await count(runtime, "SELECT count(DISTINCT event_id) FROM applied WHERE event_id = ANY(\(events.map(\.id)))")) == Int64(events.count)
+                })
+                print("outage: Postgres down \(Int(Self.outageSeconds)) s; ready \(String(format: "%.1f", readyAfter)) s after its restart, "
+                      + "every waiting event applied \(String(format: "%.1f", Date().timeIntervalSince(back))) s after; slowest 503 \(String(format: "%.1f", slowest)) s")
+                #expect(try await count(runtime, "SELECT count(*) FROM applied WHERE event_id = ANY(\(events.map(\.id)))") == Int64(events.count))
+                #expect(try await count(runtime, """
+                    SELECT count(*) FROM processed_events WHERE consumer = \(consumerName) AND outcome LIKE 'dead_lettered%'
+                    """) == 0)
+                #expect(!ended.isSet, "the consumer still runs")
+                // Ready again by itself (its relay's next round may still be ahead: waited for, not assumed).
+                #expect(try await TestStack.eventually(seconds: 120) { try await enrol.get("/ready").status == 200 }, "enrolment came back by itself")
             }
         }
     }

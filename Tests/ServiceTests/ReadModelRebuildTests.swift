@@ -15,10 +15,9 @@ struct ReadModelRebuildTests {
     static let operatorIdentity = TestIdentity.staff([.systemOperator], id: "operator-test")
 
     func withServices(_ body: @escaping @Sendable (JSONClient, JSONClient, JSONClient, Int) async throws -> Void) async throws {
-        let enrolment = try EnrolmentService.buildApplication(config: TestStack.config(EnrolmentService.descriptor), clock: TestStack.clock)
-        let contribution = try ContributionService.buildApplication(config: TestStack.config(ContributionService.descriptor), clock: TestStack.clock)
-        let loan = try LoanService.buildApplication(config: TestStack.config(LoanService.descriptor), clock: TestStack.clock)
-        try await TestStack.live(enrolment, contribution, loan) { e, c, l in try await body(e, c, l, try #require(l.client.port)) }
+        try await TestStack.withServices([.init(EnrolmentService.self), .init(ContributionService.self), .init(LoanService.self)]) {
+            try await body($0.enrolment, $0.ledger, $0.loan, try #require($0.loan.client.port))
+        }
     }
 
     struct LedgerRow: Equatable {
@@ -42,10 +41,7 @@ struct ReadModelRebuildTests {
     }
 
     func enrol(_ enrolment: JSONClient, _ ledger: JSONClient, birth: String) async throws -> String {
-        let enrolled = try await enrolment.post("/v1/enrolments", Bodies.enrolment(idNumber: TestStack.newResidentID(birth: birth, male: true)))
-        let account = try #require(enrolled.string("accountNumber"), "\(enrolled.text)")
-        #expect(try await TestStack.eventually { try await ledger.get("/v1/accounts/\(account)/balance").status == 200 })
-        return account
+        try await TestStack.enrol(enrolment, ledger, Bodies.enrolment(idNumber: TestStack.newResidentID(birth: birth, male: true)))
     }
 
     /// A channel deposit on the test day (the month the account opened).

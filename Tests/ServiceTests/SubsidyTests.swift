@@ -17,23 +17,15 @@ struct SubsidyTests {
 
     func withServices(subsidyClock: BusinessClock = TestStack.clock,
                       _ body: @escaping @Sendable (JSONClient, JSONClient, JSONClient) async throws -> Void) async throws {
-        let enrolment = try EnrolmentService.buildApplication(config: TestStack.config(EnrolmentService.descriptor), clock: TestStack.clock)
-        let contribution = try ContributionService.buildApplication(config: TestStack.config(ContributionService.descriptor), clock: TestStack.clock)
-        let subsidy = try SubsidyService.buildApplication(config: TestStack.config(SubsidyService.descriptor), clock: subsidyClock)
-        try await enrolment.test(.live) { e in
-            try await contribution.test(.live) { c in
-                try await subsidy.test(.live) { s in try await body(JSONClient(client: e), JSONClient(client: c), JSONClient(client: s)) }
-            }
+        try await TestStack.withServices([.init(EnrolmentService.self), .init(ContributionService.self), .init(SubsidyService.self, clock: subsidyClock)]) {
+            try await body($0.enrolment, $0.ledger, $0.subsidy)
         }
     }
 
     func enrol(_ enrolment: JSONClient, _ ledger: JSONClient, birth: String, education: String = #"{"level":"below_bachelor"}"#,
                children: Int = 0) async throws -> String {
         let person = TestStack.newResidentID(birth: birth, male: true)
-        let reply = try await enrolment.post("/v1/enrolments", Bodies.enrolment(idNumber: person, education: education, children: children))
-        let account = try #require(reply.string("accountNumber"), "\(reply.text)")
-        #expect(try await TestStack.eventually { try await ledger.get("/v1/accounts/\(account)/balance").status == 200 })
-        return account
+        return try await TestStack.enrol(enrolment, ledger, Bodies.enrolment(idNumber: person, education: education, children: children))
     }
 
     func withSubsidyDatabase<T: Sendable>(_ body: (Database) async throws -> T) async throws -> T {

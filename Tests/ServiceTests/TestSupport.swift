@@ -138,19 +138,3 @@ final class PersonSerials: @unchecked Sendable {
         return value % 400
     }
 }
-
-extension TestStack {
-    /// Three services live on ports of their own, called over real HTTP; the clients come in the
-    /// order the applications were given (a test's own port is `client.client.port`).
-    static func live<A: ApplicationProtocol, B: ApplicationProtocol, C: ApplicationProtocol>(
-        _ a: A, _ b: B, _ c: C, _ body: @escaping @Sendable (JSONClient, JSONClient, JSONClient) async throws -> Void
-    ) async throws {
-        try await a.test(.live) { first in
-            try await b.test(.live) { second in
-                try await c.test(.live) { third in
-                    try await body(JSONClient(client: first), JSONClient(client: second), JSONClient(client: third))
-                }
-            }
-        }
-    }
-}

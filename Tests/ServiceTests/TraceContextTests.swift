@@ -15,13 +15,8 @@ import Testing
 @Suite("Trace context across HTTP and Kafka")
 struct TraceContextTests {
     func withServices(_ body: @escaping @Sendable (JSONClient, JSONClient, JSONClient) async throws -> Void) async throws {
-        let enrolment = try EnrolmentService.buildApplication(config: TestStack.config(EnrolmentService.descriptor), clock: TestStack.clock)
-        let contribution = try ContributionService.buildApplication(config: TestStack.config(ContributionService.descriptor), clock: TestStack.clock)
-        let subsidy = try SubsidyService.buildApplication(config: TestStack.config(SubsidyService.descriptor), clock: TestStack.clock)
-        try await enrolment.test(.live) { e in
-            try await contribution.test(.live) { c in
-                try await subsidy.test(.live) { s in try await body(JSONClient(client: e), JSONClient(client: c), JSONClient(client: s)) }
-            }
+        try await TestStack.withServices([.init(EnrolmentService.self), .init(ContributionService.self), .init(SubsidyService.self)]) {
+            try await body($0.enrolment, $0.ledger, $0.subsidy)
         }
     }
 

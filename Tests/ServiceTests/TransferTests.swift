@@ -35,18 +35,9 @@ struct TransferTests {
 
     func withServices(regional config: ServiceConfig = TestStack.config(RegionalSyncService.descriptor),
                       _ body: @escaping @Sendable (Clients) async throws -> Void) async throws {
-        let enrolment = try EnrolmentService.buildApplication(config: TestStack.config(EnrolmentService.descriptor), clock: TestStack.clock)
-        let contribution = try ContributionService.buildApplication(config: TestStack.config(ContributionService.descriptor), clock: TestStack.clock)
-        let loan = try LoanService.buildApplication(config: TestStack.config(LoanService.descriptor), clock: TestStack.clock)
-        try await enrolment.test(.live) { e in
-            try await contribution.test(.live) { c in
-                try await loan.test(.live) { l in
-                    try await Self.regionalApp(config).test(.live) { r in
-                        try await body(Clients(enrolment: JSONClient(client: e), ledger: JSONClient(client: c), regional: JSONClient(client: r),
-                                               loan: JSONClient(client: l)))
-                    }
-                }
-            }
+        try await TestStack.withServices([.init(EnrolmentService.self), .init(ContributionService.self), .init(LoanService.self),
+                                          .init(RegionalSyncService.self, config: config)]) {
+            try await body(Clients(enrolment: $0.enrolment, ledger: $0.ledger, regional: $0.regional, loan: $0.loan))
         }
     }
 
@@ -118,10 +109,8 @@ struct TransferTests {
     static func person(_ s: Clients) async throws -> (account: String, id: String) {
         let id = TestStack.newResidentID(birth: String(format: "19%02d-%02d-%02d", Int.random(in: 80...99), Int.random(in: 1...12), Int.random(in: 1...28)),
                                          male: Bool.random())
-        let reply = try await s.enrolment.post("/v1/enrolments", Bodies.enrolment(idNumber: id))
-        let account = try #require(reply.string("accountNumber"), "\(reply.text)")
+        let account = try await TestStack.enrol(s.enrolment, s.ledger, Bodies.enrolment(idNumber: id))
         #expect(try await TestStack.eventually { try await s.regional.get("/v1/accounts/\(account)/recognised-months").status == 200 })
-        #expect(try await TestStack.eventually { try await s.ledger.get("/v1/accounts/\(account)/balance").status == 200 })
         return (account, id)
     }
 

@@ -25,21 +25,11 @@ struct WithdrawalTests {
 
     func withServices(withdrawalClock: BusinessClock = TestStack.clock, withSubsidy: Bool = false,
                       _ body: @escaping @Sendable (Clients) async throws -> Void) async throws {
-        let enrolment = try EnrolmentService.buildApplication(config: TestStack.config(EnrolmentService.descriptor), clock: TestStack.clock)
-        let contribution = try ContributionService.buildApplication(config: TestStack.config(ContributionService.descriptor), clock: TestStack.clock)
-        let withdrawal = try WithdrawalService.buildApplication(config: TestStack.config(WithdrawalService.descriptor), clock: withdrawalClock)
-        let run: @Sendable () async throws -> Void = {
-            try await enrolment.test(.live) { e in
-                try await contribution.test(.live) { c in
-                    try await withdrawal.test(.live) { w in
-                        try await body(Clients(enrolment: JSONClient(client: e), ledger: JSONClient(client: c), withdrawal: JSONClient(client: w)))
-                    }
-                }
-            }
+        let subsidy = withSubsidy ? [try StackService(SubsidyService.self)] : []
+        try await TestStack.withServices(subsidy + [.init(EnrolmentService.self), .init(ContributionService.self),
+                                                    .init(WithdrawalService.self, clock: withdrawalClock)]) {
+            try await body(Clients(enrolment: $0.enrolment, ledger: $0.ledger, withdrawal: $0.withdrawal))
         }
-        guard withSubsidy else { return try await run() }
-        let subsidy = try SubsidyService.buildApplication(config: TestStack.config(SubsidyService.descriptor), clock: TestStack.clock)
-        try await subsidy.test(.live) { _ in try await run() }
     }
 
     /// Enrols a person (a random birth date keeps ID numbers apart), waits until the ledger and
@@ -54,9 +44,7 @@ struct WithdrawalTests {
                               deposits: [Int] = []) async throws -> (account: String, person: String) {
         let date = birth ?? String(format: "19%02d-%02d-%02d", Int.random(in: 75...99), Int.random(in: 1...12), Int.random(in: 1...28))
         let person = TestStack.newResidentID(birth: date, male: Bool.random())
-        let reply = try await s.enrolment.post("/v1/enrolments", Bodies.enrolment(idNumber: person, residence: residence))
-        let account = try #require(reply.string("accountNumber"), "\(reply.text)")
-        #expect(try await TestStack.eventually { try await s.ledger.get("/v1/accounts/\(account)/balance").status == 200 })
+        let account = try await TestStack.enrol(s.enrolment, s.ledger, Bodies.enrolment(idNumber: person, residence: residence))
         #expect(try await TestStack.eventually { try await s.withdrawal.get("/v1/accounts/\(account)/withdrawals").status == 200 })
         if !deposits.isEmpty {
             // Dated before the scheme, so no opening subsidy joins the balance.

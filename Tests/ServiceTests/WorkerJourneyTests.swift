@@ -13,11 +13,7 @@ import Testing
 @Suite("A worker's journey: enrolment to ledger")
 struct WorkerJourneyTests {
     func withServices(_ body: @escaping @Sendable (JSONClient, JSONClient) async throws -> Void) async throws {
-        let enrolment = try EnrolmentService.buildApplication(config: TestStack.config(EnrolmentService.descriptor), clock: TestStack.clock)
-        let contribution = try ContributionService.buildApplication(config: TestStack.config(ContributionService.descriptor), clock: TestStack.clock)
-        try await enrolment.test(.live) { e in
-            try await contribution.test(.live) { c in try await body(JSONClient(client: e), JSONClient(client: c)) }
-        }
+        try await TestStack.withServices([.init(EnrolmentService.self), .init(ContributionService.self)]) { try await body($0.enrolment, $0.ledger) }
     }
 
     @Test("enrol, the ledger account appears via Kafka, a replayed deposit moves the balance once")
