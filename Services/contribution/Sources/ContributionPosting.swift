@@ -40,8 +40,8 @@ struct ContributionPosting {
 
         let id: UUID
         let input: Input
-        let months: [String]
-        let paidOn: String
+        let months: [YearMonth]
+        let paidOn: BusinessDate
         let posted: Ledger.Posted
 
         func makeBindings() throws -> PostgresBindings {
@@ -76,7 +76,7 @@ struct ContributionPosting {
         // Legacy history counts its own month only; a quarterly payment covers three.
         let months = input.origin == .legacyImport ? [paidOn.yearMonth]
             : ContributionRules.coveredMonths(paidOn: paidOn, schedule: input.schedule, parameters: runtime.parameters)
-        _ = try await connection.execute(Insert(id: id, input: input, months: months.map(\.description), paidOn: paidOn.description, posted: posted),
+        _ = try await connection.execute(Insert(id: id, input: input, months: months, paidOn: paidOn, posted: posted),
                                           logger: logger)
         let received = ContributionReceived(
             contributionId: id.uuidString.lowercased(), accountNumber: input.accountNumber, amountFen: input.amountFen,

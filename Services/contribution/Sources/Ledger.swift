@@ -75,8 +75,8 @@ enum Ledger {
         let totalDelta = kind == .reversal ? -amount : abs(amount)
         let isContribution: Int64 = kind == .contribution ? 1 : 0
         var bindings = try binds(account, amount, totalDelta, isContribution, kind, instant, businessDate, reference)
-        bindings.append(accrual.periodFrom.description)
-        bindings.append(accrual.balanceSince.description)
+        bindings.append(accrual.periodFrom)
+        bindings.append(accrual.balanceSince)
         bindings.append(accrual.accrued)
         // The column name comes from the fixed `Kind` table, never from input.
         let rows = try await connection.query(PostgresQuery(unsafeSQL: """
@@ -104,7 +104,7 @@ enum Ledger {
         bindings.append(UUID())
         bindings.append(kind.rawValue)
         bindings.append(instant)
-        bindings.append(businessDate.description)
+        bindings.append(businessDate)
         bindings.append(reference)
         return bindings
     }

@@ -12,7 +12,7 @@ enum LedgerAccounts {
             .on(.monthsRecognised, MonthsRecognised.self) { event, connection in
                 try await connection.query("""
                     INSERT INTO recognised_months (account_number, month)
-                    SELECT \(event.data.accountNumber), unnest(\(event.data.months.map(\.description))::text[]) ON CONFLICT DO NOTHING
+                    SELECT \(event.data.accountNumber), unnest(\(event.data.months)::text[]) ON CONFLICT DO NOTHING
                     """, logger: runtime.logger)
             },
         ])

@@ -62,7 +62,7 @@ struct EnrolmentHandlers: Sendable {
                 VALUES (\(number), \(personRef), \(applicant.id.masked), \(name), \(phone), \(body.employmentType.rawValue),
                     \(body.industry.rawValue), \(body.role.rawValue), \(body.county), \(body.residence.rawValue), \(body.childrenCount),
                     \(edu.level.rawValue), \(edu.graduationDate), \(applicant.group.rawValue),
-                    \(applicant.retirementMonth.description), \(body.agreement.schedule.rawValue), \(body.agreement.amountFen),
+                    \(applicant.retirementMonth), \(body.agreement.schedule.rawValue), \(body.agreement.amountFen),
                     \(body.agreement.channel.rawValue), \(applicant.monthlyMinimum), 'active', \(today), \(enrolledBy), \(payoutAccount))
                 """, logger: runtime.logger)
             try await connection.query("""

@@ -58,7 +58,7 @@ enum LoanReadModels {
                 let a = event.data
                 try await connection.query("""
                     INSERT INTO participants (account_number, person_ref, retirement_month, bachelor_or_above, graduation_date)
-                    VALUES (\(a.accountNumber), \(a.personRef), \(a.retirementMonth.description), \(a.education.level.isBachelorOrAbove),
+                    VALUES (\(a.accountNumber), \(a.personRef), \(a.retirementMonth), \(a.education.level.isBachelorOrAbove),
                             \(a.education.graduationDate))
                     ON CONFLICT (account_number) DO NOTHING
                     """, logger: logger)
@@ -84,7 +84,7 @@ enum LoanReadModels {
                 try await connection.query("""
                     WITH months AS (
                         INSERT INTO contribution_months (account_number, month)
-                        SELECT \(c.accountNumber), unnest(\(c.monthsCounted.map(\.description))::text[]) ON CONFLICT DO NOTHING)
+                        SELECT \(c.accountNumber), unnest(\(c.monthsCounted)::text[]) ON CONFLICT DO NOTHING)
                     INSERT INTO ledger_accounts AS l (account_number, contributed_fen, balance_fen, last_event_at)
                     VALUES (\(c.accountNumber), \(c.amountFen), \(c.balanceAfterFen), \(try eventTime(event.time)))
                     ON CONFLICT (account_number) DO UPDATE
@@ -121,7 +121,7 @@ enum LoanReadModels {
             .on(.monthsRecognised, MonthsRecognised.self) { event, connection in
                 try await connection.query("""
                     INSERT INTO recognised_months (account_number, month)
-                    SELECT \(event.data.accountNumber), unnest(\(event.data.months.map(\.description))::text[]) ON CONFLICT DO NOTHING
+                    SELECT \(event.data.accountNumber), unnest(\(event.data.months)::text[]) ON CONFLICT DO NOTHING
                     """, logger: logger)
             },
         ]

@@ -14,11 +14,11 @@ enum RecognisedMonths {
         guard !months.isEmpty else { return }
         let rows = try await connection.query("""
             INSERT INTO recognised_months (account_number, month, partner_city, transfer_id)
-            SELECT \(account), m, \(partner), \(transfer) FROM unnest(\(months.map(\.description))::text[]) AS m
+            SELECT \(account), m, \(partner), \(transfer) FROM unnest(\(months)::text[]) AS m
             ON CONFLICT DO NOTHING RETURNING month
             """, logger: runtime.logger)
         var added: [YearMonth] = []
-        for try await month in rows.decode(String.self) { if let m = YearMonth(month) { added.append(m) } }
+        for try await month in rows.decode(YearMonth.self) { added.append(month) }
         guard !added.isEmpty else { return }
         let event = MonthsRecognised(accountNumber: account, transferId: transfer.uuidString.lowercased(), partnerCity: partner,
                                      months: added.sorted(), recognisedOn: runtime.clock.today)

@@ -27,7 +27,7 @@ enum RegionalReadModels {
                 try await connection.query("""
                     WITH months AS (
                         INSERT INTO account_months (account_number, month)
-                        SELECT \(c.accountNumber), unnest(\(c.monthsCounted.map(\.description))::text[]) ON CONFLICT DO NOTHING)
+                        SELECT \(c.accountNumber), unnest(\(c.monthsCounted)::text[]) ON CONFLICT DO NOTHING)
                     INSERT INTO ledger_accounts (account_number, balance_fen) VALUES (\(c.accountNumber), \(c.balanceAfterFen))
                     ON CONFLICT (account_number) DO UPDATE SET balance_fen = excluded.balance_fen
                     """, logger: logger)
@@ -150,8 +150,8 @@ enum RegionalReadModels {
     static func months(_ account: String, connection: PostgresConnection, logger: Logger) async throws -> [YearMonth] {
         var months: [YearMonth] = []
         for try await month in try await connection.query("SELECT month FROM account_months WHERE account_number = \(account) ORDER BY month",
-                                                           logger: logger).decode(String.self) {
-            if let m = YearMonth(month) { months.append(m) }
+                                                           logger: logger).decode(YearMonth.self) {
+            months.append(month)
         }
         return months
     }

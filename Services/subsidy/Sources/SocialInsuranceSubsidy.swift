@@ -42,7 +42,7 @@ struct SocialInsuranceSubsidy: Sendable {
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("si:" + personRef)))", logger: logger)
             for try await (decisionID, approved, subsidy, reason, storedFingerprint) in try await connection.query("""
                 SELECT decision_id, approved, subsidy_fen, reason, fingerprint FROM social_insurance_decisions
-                WHERE person_ref = \(personRef) AND month = \(body.month.description)
+                WHERE person_ref = \(personRef) AND month = \(body.month)
                 """, logger: logger).decode((UUID, Bool, Int64, String, String).self) {
                 guard storedFingerprint == fingerprint else {
                     throw Problem.conflict("duplicate_payment_mismatch", "month \(body.month) was already reported with different facts")
@@ -63,7 +63,7 @@ struct SocialInsuranceSubsidy: Sendable {
             try await connection.query("""
                 INSERT INTO social_insurance_decisions (person_ref, month, decision_id, account_number, paid_fen, approved, subsidy_fen, reason,
                     fingerprint, decided_on)
-                VALUES (\(personRef), \(body.month.description), \(decisionID), \(account), \(body.paidFen), \(rule.approved), \(rule.subsidy),
+                VALUES (\(personRef), \(body.month), \(decisionID), \(account), \(body.paidFen), \(rule.approved), \(rule.subsidy),
                     \(rule.reason), \(fingerprint), \(runtime.clock.today))
                 """, logger: logger)
             let monthsNow = used + (rule.approved ? 1 : 0)

@@ -22,11 +22,11 @@ enum RentMonths {
             SELECT m.month, sum(m.amount_fen)::bigint FROM rent_months m
             LEFT JOIN withdrawals w ON w.withdrawal_id = m.withdrawal_id
             LEFT JOIN rent_plans p ON p.plan_id = m.plan_id
-            WHERE m.account_number = \(account) AND m.month = ANY(\(months.map(\.description)))
+            WHERE m.account_number = \(account) AND m.month = ANY(\(months))
               AND (m.withdrawal_id IS NULL OR w.stage <> 'rejected') AND (m.plan_id IS NULL OR p.status <> 'cancelled')
             GROUP BY m.month
-            """, logger: logger).decode((String, Int64).self) {
-            if let month = YearMonth(month) { used[month] = fen }
+            """, logger: logger).decode((YearMonth, Int64).self) {
+            used[month] = fen
         }
         return used
     }
@@ -46,7 +46,7 @@ enum RentMonths {
         for (month, fen) in shares {
             try await connection.query("""
                 INSERT INTO rent_months (account_number, month, withdrawal_id, plan_id, amount_fen)
-                VALUES (\(account), \(month.description), \(withdrawal), \(plan), \(fen))
+                VALUES (\(account), \(month), \(withdrawal), \(plan), \(fen))
                 """, logger: logger)
         }
     }

@@ -109,7 +109,7 @@ enum RentPlans {
                     INSERT INTO rent_plans (plan_id, account_number, payee, lease_contract, monthly_rent_fen, monthly_fen, months, first_month,
                         next_month, status, request_id, fingerprint)
                     VALUES (\(id), \(body.accountNumber), to_jsonb(\(payee)::text), \(body.leaseContractNumber), \(body.monthlyRentFen), \(body.monthlyFen),
-                        \(body.months), \(first.description), \(first.description), 'active', \(body.requestId), \(fingerprint))
+                        \(body.months), \(first), \(first), 'active', \(body.requestId), \(fingerprint))
                     """, logger: logger)
                 try await RentMonths.hold(body.accountNumber, shares: shares, plan: id, connection: connection, logger: logger)
                 _ = try await issueDue(asOf: today, plan: id, runtime: runtime, connection: connection)
@@ -167,16 +167,15 @@ enum RentPlans {
         let lastDueMonth = WithdrawalRules.lastDueRentMonth(asOf: asOf, parameters: runtime.parameters)
         let rows = try await connection.query("""
             SELECT plan_id, account_number, payee #>> '{}', lease_contract, monthly_rent_fen, monthly_fen, next_month FROM rent_plans
-            WHERE status = 'active' AND in_flight IS NULL AND months_paid < months AND next_month <= \(lastDueMonth.description)
+            WHERE status = 'active' AND in_flight IS NULL AND months_paid < months AND next_month <= \(lastDueMonth)
               AND (\(plan)::uuid IS NULL OR plan_id = \(plan))
             ORDER BY next_month LIMIT 500
             FOR UPDATE SKIP LOCKED
             """, logger: logger)
-        var due: [(UUID, String, String, String, Int64, Int64, String)] = []
-        for try await row in rows.decode((UUID, String, String, String, Int64, Int64, String).self) { due.append(row) }
+        var due: [(UUID, String, String, String, Int64, Int64, YearMonth)] = []
+        for try await row in rows.decode((UUID, String, String, String, Int64, Int64, YearMonth).self) { due.append(row) }
         var issued = 0
-        for (id, account, payeeJSON, lease, rent, monthly, nextText) in due {
-            guard let month = YearMonth(nextText) else { continue }
+        for (id, account, payeeJSON, lease, rent, monthly, month) in due {
             let evidence = WithdrawalRequest.Evidence(leaseContractNumber: lease, monthlyRentFen: rent, months: 1)
             let new = Withdrawals.New(account: account, reason: .rent, requestedFen: monthly, closureReason: nil,
                                       payee: try runtime.personalData.openJSON(Payee.self, payeeJSON, SealedWithdrawalData.planPayee,
@@ -195,7 +194,7 @@ enum RentPlans {
     static func monthPaid(_ withdrawal: Withdrawals.Record, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
         guard let plan = withdrawal.rentPlanId, let month = withdrawal.planMonth.flatMap(YearMonth.init) else { return }
         try await connection.query("""
-            UPDATE rent_plans SET months_paid = months_paid + 1, next_month = \(month.adding(months: 1).description), in_flight = NULL,
+            UPDATE rent_plans SET months_paid = months_paid + 1, next_month = \(month.adding(months: 1)), in_flight = NULL,
                 status = CASE WHEN months_paid + 1 >= months THEN 'completed' ELSE status END, updated_at = now()
             WHERE plan_id = \(plan) AND in_flight = \(withdrawal.id)
             """, logger: runtime.logger)

@@ -12,7 +12,7 @@ enum WithdrawalAccounts {
                 let a = event.data
                 try await connection.query("""
                     INSERT INTO accounts (account_number, person_ref, residence, retirement_month, payout_account_ref)
-                    VALUES (\(a.accountNumber), \(a.personRef), \(a.residence.rawValue), \(a.retirementMonth.description), \(a.payoutAccountRef))
+                    VALUES (\(a.accountNumber), \(a.personRef), \(a.residence.rawValue), \(a.retirementMonth), \(a.payoutAccountRef))
                     ON CONFLICT (account_number) DO NOTHING
                     """, logger: logger)
             },

@@ -53,7 +53,7 @@ enum Withdrawals {
                 request_id, fingerprint, rent_plan_id, plan_month, stage, requested_on)
             VALUES (\(new.id), \(new.account), \(new.reason.rawValue), \(new.requestedFen), \(new.closureReason?.rawValue), to_jsonb(\(payee)::text),
                 to_jsonb(\(evidence)::text), \(new.evidenceKey), \(new.requestId), \(new.fingerprint), \(new.rentPlanId),
-                \(new.planMonth?.description), 'requested', \(today))
+                \(new.planMonth), 'requested', \(today))
             RETURNING \(unescaped: columns)
             """, logger: logger)
         guard let record = try await records(rows).first else { throw Problem.unavailable("the withdrawal was not recorded") }
