@@ -1,6 +1,6 @@
 # The suite's commands. Each one sets up what it needs first, so any of them works on a bare
 # machine of this kind.
-.PHONY: setup build run stop test bench clean
+.PHONY: setup build run stop test bench format clean
 
 setup:
 	@bash Tools/devstack/setup.sh
@@ -22,6 +22,10 @@ test: setup
 ## Benchmarks (release build, own stack); prints the figures.
 bench: setup
 	@bash Tools/devstack/bench.sh
+
+## Rewrites the Swift sources to the project's layout (.swift-format); `make test` checks it.
+format:
+	@bash Tools/devstack/style.sh --fix
 
 clean: stop
 	rm -rf .build .devstack

@@ -37,10 +37,12 @@ var targets: [Target] = [
     .target(name: "PartnerCity", dependencies: ["Kafka", "Contracts", "Policy", "ServiceRuntime", crypto, logging], path: "Tools/partner-city"),
     .executableTarget(
         name: "hpfctl",
-        dependencies: ["Kafka", "Contracts", "ServiceRuntime", "Policy", "Enrolment", "Contribution", "Subsidy", "Withdrawal", "Loan", "RegionalSync",
-                       "PartnerCity", crypto, postgres,
-                       .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                       .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        dependencies: [
+            "Kafka", "Contracts", "ServiceRuntime", "Policy", "Enrolment", "Contribution", "Subsidy", "Withdrawal", "Loan", "RegionalSync",
+            "PartnerCity", crypto, postgres,
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ],
         path: "Tools/hpfctl"),
     .testTarget(name: "PolicyTests", dependencies: ["Policy"], path: "Tests/PolicyTests"),
     .testTarget(name: "ContractsTests", dependencies: ["Contracts"], path: "Tests/ContractsTests", exclude: ["Golden"]),
@@ -57,13 +59,15 @@ var targets: [Target] = [
 ]
 var products: [Product] = [.executable(name: "hpfctl", targets: ["hpfctl"])]
 for service in services {
-    targets.append(.target(
-        name: service.library,
-        dependencies: ["ServiceRuntime", "Contracts", "Policy", "Kafka", hummingbird, postgres, crypto],
-        path: "Services/\(service.folder)/Sources"))
-    targets.append(.executableTarget(
-        name: "\(service.library)Main", dependencies: [.target(name: service.library), "ServiceRuntime"],
-        path: "Services/\(service.folder)/Main"))
+    targets.append(
+        .target(
+            name: service.library,
+            dependencies: ["ServiceRuntime", "Contracts", "Policy", "Kafka", hummingbird, postgres, crypto],
+            path: "Services/\(service.folder)/Sources"))
+    targets.append(
+        .executableTarget(
+            name: "\(service.library)Main", dependencies: [.target(name: service.library), "ServiceRuntime"],
+            path: "Services/\(service.folder)/Main"))
     products.append(.executable(name: service.executable, targets: ["\(service.library)Main"]))
 }
 

@@ -74,7 +74,8 @@ public enum Instant {
     /// older or later, and a year such as 0001 would reach date arithmetic that assumes neither.
     public static func parse(_ text: String) -> Date? {
         guard let date = (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text)),
-              date >= earliest, date < latest else { return nil }
+            date >= earliest, date < latest
+        else { return nil }
         return date
     }
 
@@ -96,7 +97,8 @@ public enum Instant {
         let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
         func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
         let y = String(year)
-        return "\(String(repeating: "0", count: max(0, 4 - y.count)))\(y)-\(two(month))-\(two(day))T\(two(secondOfDay / 3_600)):\(two(secondOfDay % 3_600 / 60)):\(two(secondOfDay % 60))Z"
+        return
+            "\(String(repeating: "0", count: max(0, 4 - y.count)))\(y)-\(two(month))-\(two(day))T\(two(secondOfDay / 3_600)):\(two(secondOfDay % 3_600 / 60)):\(two(secondOfDay % 60))Z"
     }
 
     /// 1900-01-01T00:00:00Z and 2200-01-01T00:00:00Z.

@@ -2,8 +2,8 @@ import Policy
 
 /// Where a contribution came from.
 public enum ContributionOrigin: String, Codable, Sendable {
-    case channel // a payment channel notification (WeChat Pay, Alipay, bank auto-debit)
-    case legacyImport = "legacy_import" // history from the 2023 pilot (连政办发〔2023〕42号)
+    case channel  // a payment channel notification (WeChat Pay, Alipay, bank auto-debit)
+    case legacyImport = "legacy_import"  // history from the 2023 pilot (连政办发〔2023〕42号)
 }
 
 /// `hpf.contribution.contribution-received.v1`: a contribution posted to the ledger.
@@ -26,9 +26,11 @@ public struct ContributionReceived: Codable, Sendable, Equatable {
     /// Per-account posting sequence number: consumers can detect gaps and order.
     public var sequence: Int64
 
-    public init(contributionId: String, accountNumber: String, amountFen: Fen, channel: PaymentChannel?, origin: ContributionOrigin,
-                paidAt: String, paidOn: BusinessDate, monthsCounted: [YearMonth], balanceAfterFen: Fen,
-                firstContribution: Bool, sequence: Int64, channelTxnId: String? = nil) {
+    public init(
+        contributionId: String, accountNumber: String, amountFen: Fen, channel: PaymentChannel?, origin: ContributionOrigin,
+        paidAt: String, paidOn: BusinessDate, monthsCounted: [YearMonth], balanceAfterFen: Fen,
+        firstContribution: Bool, sequence: Int64, channelTxnId: String? = nil
+    ) {
         self.contributionId = contributionId
         self.channelTxnId = channelTxnId
         self.accountNumber = accountNumber
@@ -79,7 +81,7 @@ public struct DebitPosted: Codable, Sendable, Equatable {
     public enum Kind: String, Codable, Sendable {
         case withdrawal
         case transferOut = "transfer_out"
-        case loanRepayment = "loan_repayment" // repaying an HPF loan from the balance
+        case loanRepayment = "loan_repayment"  // repaying an HPF loan from the balance
     }
     public var debitId: String
     public var accountNumber: String
@@ -97,8 +99,10 @@ public struct DebitPosted: Codable, Sendable, Equatable {
     /// includes it. Absent when none was settled.
     public var interestFen: Fen?
 
-    public init(debitId: String, accountNumber: String, kind: Kind, amountFen: Fen, postedOn: BusinessDate, balanceAfterFen: Fen,
-                sequence: Int64, consumedLots: [LotShare]? = nil, closureReason: ClosureReason? = nil, interestFen: Fen? = nil) {
+    public init(
+        debitId: String, accountNumber: String, kind: Kind, amountFen: Fen, postedOn: BusinessDate, balanceAfterFen: Fen,
+        sequence: Int64, consumedLots: [LotShare]? = nil, closureReason: ClosureReason? = nil, interestFen: Fen? = nil
+    ) {
         self.interestFen = interestFen
         self.debitId = debitId
         self.accountNumber = accountNumber
@@ -142,8 +146,10 @@ public struct DebitReversed: Codable, Sendable, Equatable {
     public var sequence: Int64
     public var restoredLots: [LotShare]
 
-    public init(debitId: String, accountNumber: String, amountFen: Fen, code: String, reversedOn: BusinessDate, balanceAfterFen: Fen,
-                sequence: Int64, restoredLots: [LotShare]) {
+    public init(
+        debitId: String, accountNumber: String, amountFen: Fen, code: String, reversedOn: BusinessDate, balanceAfterFen: Fen,
+        sequence: Int64, restoredLots: [LotShare]
+    ) {
         self.debitId = debitId
         self.accountNumber = accountNumber
         self.amountFen = amountFen
@@ -160,7 +166,7 @@ public struct DebitReversed: Codable, Sendable, Equatable {
 /// year, or up to the day before a closure, a transfer out or a withdrawal of the whole balance.
 public struct InterestSettled: Codable, Sendable, Equatable {
     public enum Occasion: String, Codable, Sendable {
-        case annual // 年度结息, each 30 June
+        case annual  // 年度结息, each 30 June
         case closure
         case transferOut = "transfer_out"
         case fullWithdrawal = "full_withdrawal"
@@ -174,8 +180,10 @@ public struct InterestSettled: Codable, Sendable, Equatable {
     public var balanceAfterFen: Fen
     public var sequence: Int64
 
-    public init(accountNumber: String, occasion: Occasion, periodFrom: BusinessDate, periodThrough: BusinessDate, interestFen: Fen,
-                postedOn: BusinessDate, balanceAfterFen: Fen, sequence: Int64) {
+    public init(
+        accountNumber: String, occasion: Occasion, periodFrom: BusinessDate, periodThrough: BusinessDate, interestFen: Fen,
+        postedOn: BusinessDate, balanceAfterFen: Fen, sequence: Int64
+    ) {
         self.accountNumber = accountNumber
         self.occasion = occasion
         self.periodFrom = periodFrom

@@ -4,12 +4,12 @@ import Foundation
 /// process, kept whole with the reason so that nothing is lost and the partition moves on.
 public struct DeadLetter: Codable, Sendable, Equatable {
     public enum Reason: String, Codable, Sendable {
-        case malformedEvent = "malformed_event" // not JSON, or not a CloudEvents 1.0 envelope
-        case unknownEventType = "unknown_event_type" // a type no catalogue entry names
-        case invalidPayload = "invalid_payload" // the data does not decode as its type says
-        case ruleViolation = "rule_violation" // a business rule refused it
-        case unverified = "unverified" // a partner message whose signature, key or timestamp does not check out
-        case duplicateEvent = "duplicate_event" // an id already seen, where repeats must be refused (partner feed)
+        case malformedEvent = "malformed_event"  // not JSON, or not a CloudEvents 1.0 envelope
+        case unknownEventType = "unknown_event_type"  // a type no catalogue entry names
+        case invalidPayload = "invalid_payload"  // the data does not decode as its type says
+        case ruleViolation = "rule_violation"  // a business rule refused it
+        case unverified = "unverified"  // a partner message whose signature, key or timestamp does not check out
+        case duplicateEvent = "duplicate_event"  // an id already seen, where repeats must be refused (partner feed)
         /// An unexpected failure that outlasted its retries (a fault of ours, not of the event):
         /// kept so that an operator can redrive it once the cause is mended.
         case processingFailed = "processing_failed"
@@ -25,8 +25,10 @@ public struct DeadLetter: Codable, Sendable, Equatable {
     public var originalValue: String
     public var originalValueEncoding: String
 
-    public init(consumer: String, reason: Reason, detail: String, originalTopic: String, originalPartition: Int32,
-                originalOffset: Int64, originalKey: String?, originalValue: [UInt8]) {
+    public init(
+        consumer: String, reason: Reason, detail: String, originalTopic: String, originalPartition: Int32,
+        originalOffset: Int64, originalKey: String?, originalValue: [UInt8]
+    ) {
         self.consumer = consumer
         self.reason = reason
         self.detail = detail

@@ -1,9 +1,9 @@
 import Policy
 
 public enum EmploymentType: String, Codable, Sendable, CaseIterable {
-    case individualBusiness = "individual_business" // 个体经营
-    case partTime = "part_time" // 非全日制
-    case newForm = "new_form" // 新业态
+    case individualBusiness = "individual_business"  // 个体经营
+    case partTime = "part_time"  // 非全日制
+    case newForm = "new_form"  // 新业态
 }
 
 public enum Residence: String, Codable, Sendable, CaseIterable { case urban, rural }
@@ -15,17 +15,17 @@ public enum EducationLevel: String, Codable, Sendable, CaseIterable {
 
 public enum PaymentChannel: String, Codable, Sendable, CaseIterable {
     case wechat, alipay
-    case bankCard = "bank_card" // 银行卡授权自动扣划
+    case bankCard = "bank_card"  // 银行卡授权自动扣划
 }
 
 /// §14-16 industries, with the e-commerce product lines named in §15.
 public enum Industry: String, Codable, Sendable, CaseIterable {
-    case livestock // 畜牧养殖
-    case wellnessTourism = "wellness_tourism" // 康养文旅
-    case ecommerceCrystal = "ecommerce_crystal" // 水晶制品
-    case ecommerceApparel = "ecommerce_apparel" // 主题服饰
-    case ecommercePressOnNails = "ecommerce_press_on_nails" // 穿戴甲
-    case ecommerceSeafood = "ecommerce_seafood" // 海产品
+    case livestock  // 畜牧养殖
+    case wellnessTourism = "wellness_tourism"  // 康养文旅
+    case ecommerceCrystal = "ecommerce_crystal"  // 水晶制品
+    case ecommerceApparel = "ecommerce_apparel"  // 主题服饰
+    case ecommercePressOnNails = "ecommerce_press_on_nails"  // 穿戴甲
+    case ecommerceSeafood = "ecommerce_seafood"  // 海产品
     case ecommerceOther = "ecommerce_other"
     case agriculture
     case other
@@ -33,11 +33,11 @@ public enum Industry: String, Codable, Sendable, CaseIterable {
 
 /// §15 roles in the live-stream e-commerce chain.
 public enum Role: String, Codable, Sendable, CaseIterable {
-    case streamer // 网红主播
-    case liveStreamOperations = "live_stream_operations" // 直播运营
-    case productSelection = "product_selection" // 选品人员
-    case logistics // 物流人员
-    case customerService = "customer_service" // 客服
+    case streamer  // 网红主播
+    case liveStreamOperations = "live_stream_operations"  // 直播运营
+    case productSelection = "product_selection"  // 选品人员
+    case logistics  // 物流人员
+    case customerService = "customer_service"  // 客服
     case other
 }
 
@@ -85,10 +85,12 @@ public struct AccountOpened: Codable, Sendable, Equatable {
     /// never travels on a topic); absent when none is registered.
     public var payoutAccountRef: String?
 
-    public init(accountNumber: String, personRef: String, openedOn: BusinessDate, county: String, residence: Residence,
-                industry: Industry, role: Role, employmentType: EmploymentType, childrenCount: Int, education: Education,
-                retirementMonth: YearMonth, agreement: Agreement, monthlyMinimumFen: Fen, veteran: Bool? = nil,
-                payoutAccountRef: String? = nil) {
+    public init(
+        accountNumber: String, personRef: String, openedOn: BusinessDate, county: String, residence: Residence,
+        industry: Industry, role: Role, employmentType: EmploymentType, childrenCount: Int, education: Education,
+        retirementMonth: YearMonth, agreement: Agreement, monthlyMinimumFen: Fen, veteran: Bool? = nil,
+        payoutAccountRef: String? = nil
+    ) {
         self.veteran = veteran
         self.payoutAccountRef = payoutAccountRef
         self.accountNumber = accountNumber
@@ -134,8 +136,10 @@ public struct CreditRecordAdded: Codable, Sendable, Equatable {
     public var activeFrom: BusinessDate
     public var activeUntil: BusinessDate?
 
-    public init(personRef: String, accountNumber: String?, source: String, reference: String, reason: String, activeFrom: BusinessDate,
-                activeUntil: BusinessDate?) {
+    public init(
+        personRef: String, accountNumber: String?, source: String, reference: String, reason: String, activeFrom: BusinessDate,
+        activeUntil: BusinessDate?
+    ) {
         self.personRef = personRef
         self.accountNumber = accountNumber
         self.source = source

@@ -99,7 +99,8 @@ public enum RangeCheck {
         }
         func byte(_ i: Int, is character: Character) -> Bool { i < bytes.count && bytes[i] == character.asciiValue }
         guard let a = digit(0), let b = digit(1), let c = digit(2), let d = digit(3), byte(4, is: "-"),
-              digit(5) != nil, digit(6) != nil else { return nil }
+            digit(5) != nil, digit(6) != nil
+        else { return nil }
         let monthOnly = bytes.count == 7
         let date = byte(7, is: "-") && digit(8) != nil && digit(9) != nil && (bytes.count == 10 || byte(10, is: "T") || byte(10, is: " "))
         guard monthOnly || date else { return nil }
@@ -125,11 +126,17 @@ enum JSONValue: Decodable {
             return
         }
         let single = try decoder.singleValueContainer()
-        if single.decodeNil() { self = .null }
-        else if let value = try? single.decode(Bool.self) { self = .bool(value) }
-        else if let value = try? single.decode(Int64.self) { self = .integer(value) }
-        else if (try? single.decode(Double.self)) != nil { self = .fraction }
-        else { self = .text(try single.decode(String.self)) }
+        if single.decodeNil() {
+            self = .null
+        } else if let value = try? single.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? single.decode(Int64.self) {
+            self = .integer(value)
+        } else if (try? single.decode(Double.self)) != nil {
+            self = .fraction
+        } else {
+            self = .text(try single.decode(String.self))
+        }
     }
 
     struct AnyKey: CodingKey {

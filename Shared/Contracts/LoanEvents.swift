@@ -17,9 +17,11 @@ public struct LoanApplicationDecided: Codable, Sendable, Equatable {
     public var quota: LoanQuota
     public var decidedOn: BusinessDate
 
-    public init(applicationId: String, accountNumber: String, spouseAccountNumber: String?, decision: Decision, reasons: [String],
-                requestedFen: Fen, approvedFen: Fen, termMonths: Int, repaymentMethod: RepaymentMethod, annualRateMilliPercent: Int64,
-                quota: LoanQuota, decidedOn: BusinessDate) {
+    public init(
+        applicationId: String, accountNumber: String, spouseAccountNumber: String?, decision: Decision, reasons: [String],
+        requestedFen: Fen, approvedFen: Fen, termMonths: Int, repaymentMethod: RepaymentMethod, annualRateMilliPercent: Int64,
+        quota: LoanQuota, decidedOn: BusinessDate
+    ) {
         self.applicationId = applicationId
         self.accountNumber = accountNumber
         self.spouseAccountNumber = spouseAccountNumber
@@ -48,8 +50,10 @@ public struct LoanDisbursed: Codable, Sendable, Equatable {
     public var firstPaymentFen: Fen
     public var disbursedOn: BusinessDate
 
-    public init(loanId: String, applicationId: String, accountNumber: String, principalFen: Fen, annualRateMilliPercent: Int64,
-                termMonths: Int, repaymentMethod: RepaymentMethod, firstPaymentFen: Fen, disbursedOn: BusinessDate) {
+    public init(
+        loanId: String, applicationId: String, accountNumber: String, principalFen: Fen, annualRateMilliPercent: Int64,
+        termMonths: Int, repaymentMethod: RepaymentMethod, firstPaymentFen: Fen, disbursedOn: BusinessDate
+    ) {
         self.loanId = loanId
         self.applicationId = applicationId
         self.accountNumber = accountNumber
@@ -74,8 +78,10 @@ public struct LoanRepaid: Codable, Sendable, Equatable {
     public var arrearsFen: Fen
     public var receivedOn: BusinessDate
 
-    public init(loanId: String, accountNumber: String, amountFen: Fen, source: String, reference: String, outstandingFen: Fen,
-                arrearsFen: Fen, receivedOn: BusinessDate) {
+    public init(
+        loanId: String, accountNumber: String, amountFen: Fen, source: String, reference: String, outstandingFen: Fen,
+        arrearsFen: Fen, receivedOn: BusinessDate
+    ) {
         self.loanId = loanId
         self.accountNumber = accountNumber
         self.amountFen = amountFen

@@ -40,14 +40,14 @@ public enum ContactLetter {
 
 /// The application states of the national platform (POLICY.md §17). Cancel only in `letterChecked`.
 public enum TransferState: String, Codable, Sendable, CaseIterable {
-    case letterChecked = "01" // 联系函已校验
-    case letterAccepted = "02" // 联系函已受理 (the sending centre took it)
-    case accountDataChecked = "08" // 账户信息已核对 (transfer-out data checked, money on its way)
-    case completed = "00" // 办结
-    case negotiating = "06" // 协商中 (the data did not check out; the centres are talking)
-    case transferOutRefused = "13" // 转出地不予转出
-    case cancelled = "05" // 已撤销
-    case failed = "40" // 失败
+    case letterChecked = "01"  // 联系函已校验
+    case letterAccepted = "02"  // 联系函已受理 (the sending centre took it)
+    case accountDataChecked = "08"  // 账户信息已核对 (transfer-out data checked, money on its way)
+    case completed = "00"  // 办结
+    case negotiating = "06"  // 协商中 (the data did not check out; the centres are talking)
+    case transferOutRefused = "13"  // 转出地不予转出
+    case cancelled = "05"  // 已撤销
+    case failed = "40"  // 失败
 
     public var isFinal: Bool { [.completed, .transferOutRefused, .cancelled, .failed].contains(self) }
 
@@ -88,8 +88,10 @@ public struct TransferApplication: Codable, Sendable, Equatable {
     public var sendingAccountNumber: String?
     public var appliedOn: BusinessDate
 
-    public init(letterNumber: String, receivingCity: String, sendingCity: String, personal: SealedPersonalData?,
-                receivingAccountNumber: String, sendingAccountNumber: String?, appliedOn: BusinessDate) {
+    public init(
+        letterNumber: String, receivingCity: String, sendingCity: String, personal: SealedPersonalData?,
+        receivingAccountNumber: String, sendingAccountNumber: String?, appliedOn: BusinessDate
+    ) {
         self.letterNumber = letterNumber
         self.receivingCity = receivingCity
         self.sendingCity = sendingCity
@@ -176,9 +178,11 @@ public struct TransferOutData: Codable, Sendable, Equatable {
     public var hasUnsettledHpfLoan: Bool
     public var sentOn: BusinessDate
 
-    public init(letterNumber: String, receivingCity: String, sendingCity: String, sendingAccountNumber: String, principalFen: Fen,
-                interestFen: Fen, amountFen: Fen, openedMonth: YearMonth, paidUpToMonth: YearMonth?, lastSixMonthsContinuous: Bool,
-                contributionMonths: [YearMonth], hadHpfLoan: Bool, hasUnsettledHpfLoan: Bool, sentOn: BusinessDate) {
+    public init(
+        letterNumber: String, receivingCity: String, sendingCity: String, sendingAccountNumber: String, principalFen: Fen,
+        interestFen: Fen, amountFen: Fen, openedMonth: YearMonth, paidUpToMonth: YearMonth?, lastSixMonthsContinuous: Bool,
+        contributionMonths: [YearMonth], hadHpfLoan: Bool, hasUnsettledHpfLoan: Bool, sentOn: BusinessDate
+    ) {
         self.letterNumber = letterNumber
         self.receivingCity = receivingCity
         self.sendingCity = sendingCity
@@ -209,8 +213,10 @@ public struct TransferOutcome: Codable, Sendable, Equatable {
     public var code: String?
     public var detail: String?
 
-    public init(letterNumber: String, receivingCity: String, sendingCity: String, creditedFen: Fen? = nil, code: String? = nil,
-                detail: String? = nil) {
+    public init(
+        letterNumber: String, receivingCity: String, sendingCity: String, creditedFen: Fen? = nil, code: String? = nil,
+        detail: String? = nil
+    ) {
         self.letterNumber = letterNumber
         self.receivingCity = receivingCity
         self.sendingCity = sendingCity

@@ -95,7 +95,8 @@ enum RangeScan {
                     steps.removeLast()
                     if container.isObject {
                         guard scanner.skipSpace() == UInt8(ascii: "\""), let name = scanner.memberName(),
-                              containers[containers.count - 1].add(name) else { return nil }
+                            containers[containers.count - 1].add(name)
+                        else { return nil }
                         key = name
                         steps.append(.member(name))
                     } else {

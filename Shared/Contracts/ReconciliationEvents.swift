@@ -50,8 +50,10 @@ public struct StatementDiscrepancy: Codable, Sendable, Equatable {
     /// Why a line could not be posted or settled, or what differs (`paid_after_failure`, `account_differs`).
     public var code: String?
 
-    public init(statementId: String, channel: PaymentChannel, statementDate: BusinessDate, kind: DiscrepancyKind, reference: String,
-                accountNumber: String?, ourAmountFen: Fen?, channelAmountFen: Fen?, resolution: DiscrepancyResolution, code: String?) {
+    public init(
+        statementId: String, channel: PaymentChannel, statementDate: BusinessDate, kind: DiscrepancyKind, reference: String,
+        accountNumber: String?, ourAmountFen: Fen?, channelAmountFen: Fen?, resolution: DiscrepancyResolution, code: String?
+    ) {
         self.statementId = statementId
         self.channel = channel
         self.statementDate = statementDate

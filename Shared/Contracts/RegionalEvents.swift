@@ -15,8 +15,10 @@ public struct TransferInAccepted: Codable, Sendable, Equatable {
     public var amountFen: Fen
     public var acceptedOn: BusinessDate
 
-    public init(transferId: String, accountNumber: String, letterNumber: String, sendingCity: String, principalFen: Fen,
-                interestFen: Fen, amountFen: Fen, acceptedOn: BusinessDate) {
+    public init(
+        transferId: String, accountNumber: String, letterNumber: String, sendingCity: String, principalFen: Fen,
+        interestFen: Fen, amountFen: Fen, acceptedOn: BusinessDate
+    ) {
         self.transferId = transferId
         self.accountNumber = accountNumber
         self.letterNumber = letterNumber
@@ -84,8 +86,10 @@ public struct TransferStateChanged: Codable, Sendable, Equatable {
     public var code: String?
     public var on: BusinessDate
 
-    public init(transferId: String, accountNumber: String, direction: Direction, letterNumber: String, partnerCity: String,
-                state: TransferState, code: String?, on: BusinessDate) {
+    public init(
+        transferId: String, accountNumber: String, direction: Direction, letterNumber: String, partnerCity: String,
+        state: TransferState, code: String?, on: BusinessDate
+    ) {
         self.transferId = transferId
         self.accountNumber = accountNumber
         self.direction = direction
@@ -111,8 +115,10 @@ public struct TransferInPosted: Codable, Sendable, Equatable {
     public var balanceAfterFen: Fen
     public var sequence: Int64
 
-    public init(transferId: String, accountNumber: String, amountFen: Fen, principalFen: Fen, interestFen: Fen, lotId: String,
-                postedOn: BusinessDate, balanceAfterFen: Fen, sequence: Int64) {
+    public init(
+        transferId: String, accountNumber: String, amountFen: Fen, principalFen: Fen, interestFen: Fen, lotId: String,
+        postedOn: BusinessDate, balanceAfterFen: Fen, sequence: Int64
+    ) {
         self.transferId = transferId
         self.accountNumber = accountNumber
         self.amountFen = amountFen

@@ -1,9 +1,9 @@
 import Policy
 
 public enum SubsidyKind: String, Codable, Sendable, CaseIterable {
-    case opening // 首次开户缴存补贴 (§3)
-    case annual // 存储满1年缴存补贴 (§3)
-    case socialInsurance = "social_insurance" // 社会保险补贴 (§12), paid to a bank account, outside the cap
+    case opening  // 首次开户缴存补贴 (§3)
+    case annual  // 存储满1年缴存补贴 (§3)
+    case socialInsurance = "social_insurance"  // 社会保险补贴 (§12), paid to a bank account, outside the cap
 }
 
 /// `hpf.subsidy.subsidy-granted.v1`: an HPF subsidy (§3) to credit to the account. The ledger
@@ -20,8 +20,10 @@ public struct SubsidyGranted: Codable, Sendable, Equatable {
     /// What the person may still receive under the lifetime cap after this grant.
     public var remainingCapFen: Fen
 
-    public init(grantId: String, accountNumber: String, kind: SubsidyKind, amountFen: Fen, grantedOn: BusinessDate, reason: String,
-                lots: Int, remainingCapFen: Fen) {
+    public init(
+        grantId: String, accountNumber: String, kind: SubsidyKind, amountFen: Fen, grantedOn: BusinessDate, reason: String,
+        lots: Int, remainingCapFen: Fen
+    ) {
         self.grantId = grantId
         self.accountNumber = accountNumber
         self.kind = kind
@@ -47,8 +49,10 @@ public struct SocialInsuranceSubsidyDecided: Codable, Sendable, Equatable {
     public var reason: String
     public var monthsSubsidised: Int
 
-    public init(decisionId: String, personRef: String, accountNumber: String?, month: YearMonth, paidFen: Fen, approved: Bool,
-                subsidyFen: Fen, reason: String, monthsSubsidised: Int) {
+    public init(
+        decisionId: String, personRef: String, accountNumber: String?, month: YearMonth, paidFen: Fen, approved: Bool,
+        subsidyFen: Fen, reason: String, monthsSubsidised: Int
+    ) {
         self.decisionId = decisionId
         self.personRef = personRef
         self.accountNumber = accountNumber

@@ -96,19 +96,23 @@ public enum EventType: String, CaseIterable, Sendable {
         switch self {
         case .accountOpened, .agreementChanged, .creditRecordAdded: .enrolmentEvents
         case .contributionReceived, .subsidyCredited, .debitPosted, .debitRefused, .debitReversed, .accountClosed, .interestSettled,
-             .depositDiscrepancy, .transferInPosted, .transferInRefused: .contributionEvents
+            .depositDiscrepancy, .transferInPosted, .transferInRefused:
+            .contributionEvents
         case .transferInAccepted, .transferOutRequested, .transferOutCompleted, .transferOutFailed, .monthsRecognised,
-             .transferStateChanged: .regionalEvents
+            .transferStateChanged:
+            .regionalEvents
         // Partner messages travel both ways: a partner's come in on the shared inbound topic, ours
         // go out on each city's own topic (`Topic.partnerOutbound(city:)`).
         case .transferApplication, .transferAccepted, .transferRefused, .transferOutData, .transferConfirmed, .transferDisputed,
-             .transferFailed, .transferCancelled, .messageRefused: .partnerInbound
+            .transferFailed, .transferCancelled, .messageRefused:
+            .partnerInbound
         case .subsidyGranted, .socialInsuranceSubsidyDecided, .entrepreneurshipEligible: .subsidyEvents
         case .withdrawalRequested, .payoutRequested, .withdrawalPaid, .payoutFailed, .withdrawalRejected, .payoutDiscrepancy: .withdrawalEvents
         case .payoutInstruction: .payoutInstructions
         case .transferPayoutInstruction: .transferPayoutInstructions
         case .loanApplicationDecided, .loanDisbursed, .loanRepaid, .loanSettled, .instalmentOverdue, .badCreditRecorded, .badCreditCleared,
-             .repaymentDebitRequested: .loanEvents
+            .repaymentDebitRequested:
+            .loanEvents
         case .eventDeadLettered: .deadLetter
         }
     }

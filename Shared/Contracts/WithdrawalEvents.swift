@@ -22,8 +22,9 @@ public struct Payee: Codable, Sendable, Equatable {
     /// The payee as the analytics topic shows it: the kind and bank in clear, the name's first
     /// character and the account's last four digits only.
     public var masked: Payee {
-        Payee(kind: kind, name: String(name.prefix(1)) + String(repeating: "*", count: max(0, name.count - 1)),
-              bankAccount: maskedBankAccount, bankName: bankName)
+        Payee(
+            kind: kind, name: String(name.prefix(1)) + String(repeating: "*", count: max(0, name.count - 1)),
+            bankAccount: maskedBankAccount, bankName: bankName)
     }
 }
 
@@ -39,8 +40,10 @@ public struct WithdrawalRequested: Codable, Sendable, Equatable {
     /// The rent plan (§8) this month's payment belongs to.
     public var rentPlanId: String?
 
-    public init(withdrawalId: String, accountNumber: String, reason: WithdrawalReason, amountFen: Fen?, closureReason: ClosureReason?,
-                requestedOn: BusinessDate, rentPlanId: String? = nil) {
+    public init(
+        withdrawalId: String, accountNumber: String, reason: WithdrawalReason, amountFen: Fen?, closureReason: ClosureReason?,
+        requestedOn: BusinessDate, rentPlanId: String? = nil
+    ) {
         self.withdrawalId = withdrawalId
         self.accountNumber = accountNumber
         self.reason = reason
@@ -81,8 +84,10 @@ public struct WithdrawalPaid: Codable, Sendable, Equatable {
     public var paidOn: BusinessDate
     public var channelRef: String
 
-    public init(withdrawalId: String, accountNumber: String, reason: WithdrawalReason, amountFen: Fen, closureReason: ClosureReason?,
-                paidOn: BusinessDate, channelRef: String) {
+    public init(
+        withdrawalId: String, accountNumber: String, reason: WithdrawalReason, amountFen: Fen, closureReason: ClosureReason?,
+        paidOn: BusinessDate, channelRef: String
+    ) {
         self.withdrawalId = withdrawalId
         self.accountNumber = accountNumber
         self.reason = reason

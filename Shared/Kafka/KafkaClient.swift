@@ -16,8 +16,10 @@ final class KafkaClient: @unchecked Sendable {
         init(logger: Logger) { self.logger = logger }
     }
 
-    init(type: rd_kafka_type_t, configuration: KafkaConfiguration, logger: Logger,
-         configure: (OpaquePointer) -> Void = { _ in }) throws {
+    init(
+        type: rd_kafka_type_t, configuration: KafkaConfiguration, logger: Logger,
+        configure: (OpaquePointer) -> Void = { _ in }
+    ) throws {
         let conf = try configuration.makeNative()
         let sink = Unmanaged.passRetained(LogSink(logger: logger))
         rd_kafka_conf_set_opaque(conf, sink.toOpaque())

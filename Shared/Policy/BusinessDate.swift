@@ -9,7 +9,8 @@ public struct BusinessDate: Hashable, Comparable, Sendable, TextCodable {
 
     public init?(year: Int, month: Int, day: Int) {
         guard (1...12).contains(month), day >= 1, day <= BusinessDate.daysIn(year: year, month: month),
-              (1800...9999).contains(year) else { return nil }
+            (1800...9999).contains(year)
+        else { return nil }
         self.year = year
         self.month = month
         self.day = day
@@ -20,8 +21,9 @@ public struct BusinessDate: Hashable, Comparable, Sendable, TextCodable {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         // Digits only: Int("+1") would read a sign.
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-              parts.allSatisfy({ $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }),
-              let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]) else { return nil }
+            parts.allSatisfy({ $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }),
+            let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2])
+        else { return nil }
         self.init(year: y, month: m, day: d)
     }
 
@@ -55,13 +57,17 @@ public struct BusinessDate: Hashable, Comparable, Sendable, TextCodable {
         var (y, m, d) = (year, month, day)
         while remaining > 0 {
             let left = BusinessDate.daysIn(year: y, month: m) - d
-            if remaining <= left { d += remaining; remaining = 0 } else {
+            if remaining <= left {
+                d += remaining; remaining = 0
+            } else {
                 remaining -= left + 1
                 (y, m, d) = m == 12 ? (y + 1, 1, 1) : (y, m + 1, 1)
             }
         }
         while remaining < 0 {
-            if -remaining < d { d += remaining; remaining = 0 } else {
+            if -remaining < d {
+                d += remaining; remaining = 0
+            } else {
                 remaining += d
                 (y, m) = m == 1 ? (y - 1, 12) : (y, m - 1)
                 d = BusinessDate.daysIn(year: y, month: m)
@@ -139,8 +145,9 @@ public struct YearMonth: Hashable, Comparable, Sendable, TextCodable {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         // Digits only: Int("+202") would read a sign.
         guard parts.count == 2, parts[0].count == 4, parts[1].count == 2,
-              parts.allSatisfy({ $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }), let y = Int(parts[0]), let m = Int(parts[1]),
-              (1...12).contains(m) else { return nil }
+            parts.allSatisfy({ $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }), let y = Int(parts[0]), let m = Int(parts[1]),
+            (1...12).contains(m)
+        else { return nil }
         self.init(year: y, month: m)
     }
 

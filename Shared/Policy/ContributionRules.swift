@@ -14,8 +14,10 @@ public enum ContributionRules {
 
     /// The minimum for one payment under a schedule (decision: the minimum applies per payment;
     /// a quarterly payment covers three months).
-    public static func minimumPerPayment(county: String, schedule: ContributionSchedule, on date: BusinessDate,
-                                         parameters p: PolicyParameters) -> Fen? {
+    public static func minimumPerPayment(
+        county: String, schedule: ContributionSchedule, on date: BusinessDate,
+        parameters p: PolicyParameters
+    ) -> Fen? {
         guard let monthly = monthlyMinimum(county: county, on: date, parameters: p) else { return nil }
         return schedule == .quarterly ? monthly * p.quarterlyMultiple.value(on: date) : monthly
     }
@@ -28,8 +30,10 @@ public enum ContributionRules {
 
     /// Contribution months (缴存月数): distinct calendar months covered by qualifying payments that
     /// have begun by `date`; recognised partner-city months add without double counting.
-    public static func contributionMonths(covered: some Sequence<YearMonth>, recognised: some Sequence<YearMonth> = [],
-                                          asOf date: BusinessDate) -> Int {
+    public static func contributionMonths(
+        covered: some Sequence<YearMonth>, recognised: some Sequence<YearMonth> = [],
+        asOf date: BusinessDate
+    ) -> Int {
         let current = date.yearMonth
         return Set(covered).union(recognised).filter { $0 <= current }.count
     }

@@ -10,8 +10,10 @@ public enum DepositInterest {
 
     /// Σ balance x days x rate over the days `from` ..< `to`, each day at the rate of the schedule
     /// entry in force on it; nothing when `to` is not after `from`. Interest = this / (day basis x 100,000).
-    public static func accrual(balance: Fen, from: BusinessDate, to: BusinessDate,
-                               parameters p: PolicyParameters) throws(AmountOverflow) -> Int64 {
+    public static func accrual(
+        balance: Fen, from: BusinessDate, to: BusinessDate,
+        parameters p: PolicyParameters
+    ) throws(AmountOverflow) -> Int64 {
         guard from < to, balance != 0 else { return 0 }
         let spans = p.depositInterestRates.changes(from: from, to: to)
         var total: Int64 = 0
@@ -75,8 +77,10 @@ public struct InterestAccrual: Sendable, Equatable {
     /// posting dated before `balanceSince` (a payment reported late) counts from its own date,
     /// never before the account's opening; days it adds to an interest year already settled are
     /// paid in the open one (banks' back-valued 积数 adjustment), so no day is lost.
-    public mutating func post(amount: Fen, balanceBefore: Fen, on date: BusinessDate, openedOn: BusinessDate,
-                              parameters p: PolicyParameters) throws(AmountOverflow) {
+    public mutating func post(
+        amount: Fen, balanceBefore: Fen, on date: BusinessDate, openedOn: BusinessDate,
+        parameters p: PolicyParameters
+    ) throws(AmountOverflow) {
         if date >= balanceSince {
             accrued = try Checked.add(accrued, try DepositInterest.accrual(balance: balanceBefore, from: balanceSince, to: date, parameters: p))
             balanceSince = date

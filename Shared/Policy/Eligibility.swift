@@ -8,8 +8,10 @@ public enum Eligibility {
     }
 
     /// §1 法定就业年龄: at least 16 and not yet in the statutory retirement month.
-    public static func workingAge(birthDate: BusinessDate, group: RetirementGroup, on date: BusinessDate,
-                                  parameters p: PolicyParameters) -> WorkingAge {
+    public static func workingAge(
+        birthDate: BusinessDate, group: RetirementGroup, on date: BusinessDate,
+        parameters p: PolicyParameters
+    ) -> WorkingAge {
         if birthDate.wholeYears(until: date) < p.minimumWorkingAgeYears.value(on: date) { return .belowWorkingAge }
         let retirement = RetirementAge.retirementMonth(birthMonth: birthDate.yearMonth, group: group, on: date, parameters: p)
         return date.yearMonth >= retirement ? .aboveRetirementAge : .eligible

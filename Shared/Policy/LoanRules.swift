@@ -1,8 +1,8 @@
 import Foundation
 
 public enum RepaymentMethod: String, Codable, Sendable, CaseIterable {
-    case equalInstallment = "equal_installment" // 等额本息
-    case equalPrincipal = "equal_principal" // 等额本金
+    case equalInstallment = "equal_installment"  // 等额本息
+    case equalPrincipal = "equal_principal"  // 等额本金
 }
 
 /// One month of a repayment schedule.
@@ -35,8 +35,10 @@ public struct LoanFacts: Sendable {
     public var recentGraduate: Bool
     public var retirementMonth: YearMonth
 
-    public init(balanceFen: Fen, averageMonthlyFen: Fen, contributionMonths: Int, monthsPaidOfLast12: Int, couple: Bool,
-                recentGraduate: Bool, retirementMonth: YearMonth) {
+    public init(
+        balanceFen: Fen, averageMonthlyFen: Fen, contributionMonths: Int, monthsPaidOfLast12: Int, couple: Bool,
+        recentGraduate: Bool, retirementMonth: YearMonth
+    ) {
         self.balanceFen = balanceFen
         self.averageMonthlyFen = averageMonthlyFen
         self.contributionMonths = contributionMonths
@@ -59,8 +61,10 @@ public struct LoanRequest: Sendable {
     public var monthlyIncomeFen: Fen
     public var monthlyDebtFen: Fen
 
-    public init(county: String, priceFen: Fen, firstHome: Bool, betterHousing: Bool, requestedFen: Fen, termMonths: Int,
-                method: RepaymentMethod, monthlyIncomeFen: Fen, monthlyDebtFen: Fen) {
+    public init(
+        county: String, priceFen: Fen, firstHome: Bool, betterHousing: Bool, requestedFen: Fen, termMonths: Int,
+        method: RepaymentMethod, monthlyIncomeFen: Fen, monthlyDebtFen: Fen
+    ) {
         self.county = county
         self.priceFen = priceFen
         self.firstHome = firstHome
@@ -95,9 +99,11 @@ public struct LoanQuota: Codable, Sendable, Equatable {
     public var annualRateMilliPercent: Int64
     public var maximumTermMonths: Int
 
-    public init(balanceFen: Fen, averageMonthlyFen: Fen, durationFactorBasisPoints: Int64, frequencyFactorBasisPoints: Int64, linkageFen: Fen,
-                upliftBasisPoints: Int64, linkageWithUpliftFen: Fen, cityCeilingFen: Fen, loanToValueFen: Fen, repaymentCapacityFen: Fen,
-                quotaFen: Fen, bindingFactor: String, annualRateMilliPercent: Int64, maximumTermMonths: Int) {
+    public init(
+        balanceFen: Fen, averageMonthlyFen: Fen, durationFactorBasisPoints: Int64, frequencyFactorBasisPoints: Int64, linkageFen: Fen,
+        upliftBasisPoints: Int64, linkageWithUpliftFen: Fen, cityCeilingFen: Fen, loanToValueFen: Fen, repaymentCapacityFen: Fen,
+        quotaFen: Fen, bindingFactor: String, annualRateMilliPercent: Int64, maximumTermMonths: Int
+    ) {
         self.balanceFen = balanceFen
         self.averageMonthlyFen = averageMonthlyFen
         self.durationFactorBasisPoints = durationFactorBasisPoints
@@ -152,32 +158,46 @@ public enum LoanRules {
 
     /// The quota with its factors. Every step on outside values is checked: a plan whose
     /// figures overflow is refused (`AmountOverflow`), never a trap.
-    public static func quota(facts: LoanFacts, request: LoanRequest, on date: BusinessDate, parameters p: PolicyParameters) throws(AmountOverflow) -> LoanQuota {
+    public static func quota(facts: LoanFacts, request: LoanRequest, on date: BusinessDate, parameters p: PolicyParameters) throws(AmountOverflow) -> LoanQuota
+    {
         let f = p.linkage.value(on: date)
         let duration = factor(f.durationFactors, facts.contributionMonths)
         let frequency = factor(f.frequencyFactors, facts.monthsPaidOfLast12)
         // avg monthly x 12 x term years = avg monthly x term months.
-        let contributionPart = try Checked.multiply(try Checked.multiply(facts.averageMonthlyFen, Int64(request.termMonths)), f.contributionMultipleBasisPoints) / 10_000
+        let contributionPart =
+            try Checked.multiply(try Checked.multiply(facts.averageMonthlyFen, Int64(request.termMonths)), f.contributionMultipleBasisPoints) / 10_000
         let base = try Checked.add(try Checked.multiply(facts.balanceFen, f.balanceMultiple), contributionPart)
         let linkage = try Checked.multiply(try Checked.multiply(base / f.divisor, duration) / 10_000, frequency) / 10_000
-        let uplift = (request.betterHousing ? p.housingTypeUpliftBasisPoints.value(on: date) : 0)
+        let uplift =
+            (request.betterHousing ? p.housingTypeUpliftBasisPoints.value(on: date) : 0)
             + (facts.recentGraduate ? p.talentUpliftBasisPoints.value(on: date) : 0)
         let withUplift = try Checked.multiply(linkage, 10_000 + uplift) / 10_000
-        let ceiling = try Checked.multiply(facts.couple ? p.loanCeilingCoupleFen.value(on: date) : p.loanCeilingSingleFen.value(on: date), 10_000 + uplift) / 10_000
-        let ltv = try Checked.multiply(request.priceFen, request.firstHome ? p.loanToValueFirstHomeBasisPoints.value(on: date)
-                                                                           : p.loanToValueSecondHomeBasisPoints.value(on: date)) / 10_000
+        let ceiling =
+            try Checked.multiply(facts.couple ? p.loanCeilingCoupleFen.value(on: date) : p.loanCeilingSingleFen.value(on: date), 10_000 + uplift) / 10_000
+        let ltv =
+            try Checked.multiply(
+                request.priceFen,
+                request.firstHome
+                    ? p.loanToValueFirstHomeBasisPoints.value(on: date)
+                    : p.loanToValueSecondHomeBasisPoints.value(on: date)) / 10_000
         let rate = annualRate(on: date, firstHome: request.firstHome, termMonths: request.termMonths, parameters: p)
-        let payable = max(0, try Checked.multiply(try Checked.subtract(request.monthlyIncomeFen, request.monthlyDebtFen), p.repaymentCapacityBasisPoints.value(on: date)) / 10_000)
+        let payable = max(
+            0,
+            try Checked.multiply(try Checked.subtract(request.monthlyIncomeFen, request.monthlyDebtFen), p.repaymentCapacityBasisPoints.value(on: date))
+                / 10_000)
         let capacity = try maximumPrincipal(monthlyPayment: payable, annualRateMilliPercent: rate, months: max(1, request.termMonths), method: request.method)
-        let candidates: [(String, Fen)] = [("requested", request.requestedFen), ("linkage", withUplift), ("city_ceiling", ceiling),
-                                           ("loan_to_value", ltv), ("repayment_capacity", capacity)]
+        let candidates: [(String, Fen)] = [
+            ("requested", request.requestedFen), ("linkage", withUplift), ("city_ceiling", ceiling),
+            ("loan_to_value", ltv), ("repayment_capacity", capacity),
+        ]
         let binding = candidates.min { $0.1 < $1.1 }!
         let step = p.quotaRoundingFen.value(on: date)
-        return LoanQuota(balanceFen: facts.balanceFen, averageMonthlyFen: facts.averageMonthlyFen, durationFactorBasisPoints: duration,
-                         frequencyFactorBasisPoints: frequency, linkageFen: linkage, upliftBasisPoints: uplift, linkageWithUpliftFen: withUplift,
-                         cityCeilingFen: ceiling, loanToValueFen: ltv, repaymentCapacityFen: capacity,
-                         quotaFen: max(0, binding.1) / step * step, bindingFactor: binding.0, annualRateMilliPercent: rate,
-                         maximumTermMonths: maximumTerm(retirementMonth: facts.retirementMonth, on: date, parameters: p))
+        return LoanQuota(
+            balanceFen: facts.balanceFen, averageMonthlyFen: facts.averageMonthlyFen, durationFactorBasisPoints: duration,
+            frequencyFactorBasisPoints: frequency, linkageFen: linkage, upliftBasisPoints: uplift, linkageWithUpliftFen: withUplift,
+            cityCeilingFen: ceiling, loanToValueFen: ltv, repaymentCapacityFen: capacity,
+            quotaFen: max(0, binding.1) / step * step, bindingFactor: binding.0, annualRateMilliPercent: rate,
+            maximumTermMonths: maximumTerm(retirementMonth: facts.retirementMonth, on: date, parameters: p))
     }
 
     // MARK: Schedules
@@ -211,21 +231,25 @@ public enum LoanRules {
         let level = levelPayment(principal: principal, annualRateMilliPercent: annualRateMilliPercent, months: months)
         for number in 1...months {
             let interest = monthInterest(remaining, annualRateMilliPercent)
-            var principalPart: Fen = switch method {
-            case .equalInstallment: level - interest
-            case .equalPrincipal: principal / Int64(months)
-            }
+            var principalPart: Fen =
+                switch method {
+                case .equalInstallment: level - interest
+                case .equalPrincipal: principal / Int64(months)
+                }
             if number == months { principalPart = remaining }
             principalPart = min(max(principalPart, 0), remaining)
             remaining -= principalPart
-            rows.append(Instalment(number: number, principalFen: principalPart, interestFen: interest,
-                                   paymentFen: principalPart + interest, remainingFen: remaining))
+            rows.append(
+                Instalment(
+                    number: number, principalFen: principalPart, interestFen: interest,
+                    paymentFen: principalPart + interest, remainingFen: remaining))
         }
         return rows
     }
 
     /// The largest principal whose highest monthly payment fits `monthlyPayment` (rounded down to the fen).
-    public static func maximumPrincipal(monthlyPayment: Fen, annualRateMilliPercent: Int64, months: Int, method: RepaymentMethod) throws(AmountOverflow) -> Fen {
+    public static func maximumPrincipal(monthlyPayment: Fen, annualRateMilliPercent: Int64, months: Int, method: RepaymentMethod) throws(AmountOverflow) -> Fen
+    {
         guard monthlyPayment > 0 else { return 0 }
         let r = monthlyRate(annualRateMilliPercent)
         let n = Decimal(months)

@@ -176,34 +176,44 @@ public extension PolicyParameters {
         schemeValidUntil: .init(BusinessDate("2027-12-31")!, .seed, "scheme 附则"),
 
         minimumWorkingAgeYears: .init(from: schemeStart, 16, .decision, "legal working age (Labour Law art. 15); POLICY.md decisions"),
-        retirementReformStart: .init(from: retirementReform, YearMonth(year: 2025, month: 1), .sourced, "NPC Standing Committee decision 2024-09-13, in force 2025-01-01"),
-        retirementRules: .init(from: retirementReform, [
-            .man: RetirementRule(originalAgeYears: 60, monthsPerStep: 4, maximumDelayMonths: 36),
-            .womanOriginal55: RetirementRule(originalAgeYears: 55, monthsPerStep: 4, maximumDelayMonths: 36),
-            .womanOriginal50: RetirementRule(originalAgeYears: 50, monthsPerStep: 2, maximumDelayMonths: 60),
-        ], .sourced, "2024 retirement reform, annex tables; POLICY.md decisions"),
+        retirementReformStart: .init(
+            from: retirementReform, YearMonth(year: 2025, month: 1), .sourced, "NPC Standing Committee decision 2024-09-13, in force 2025-01-01"),
+        retirementRules: .init(
+            from: retirementReform,
+            [
+                .man: RetirementRule(originalAgeYears: 60, monthsPerStep: 4, maximumDelayMonths: 36),
+                .womanOriginal55: RetirementRule(originalAgeYears: 55, monthsPerStep: 4, maximumDelayMonths: 36),
+                .womanOriginal50: RetirementRule(originalAgeYears: 50, monthsPerStep: 2, maximumDelayMonths: 60),
+            ], .sourced, "2024 retirement reform, annex tables; POLICY.md decisions"),
 
         minimumWageFen: Schedule([
-            .init(from: BusinessDate("2024-01-01")!, [.i: .yuan(2_490), .ii: .yuan(2_260), .iii: .yuan(2_010)], .sourced,
-                  "Jiangsu minimum wage since 2024-01-01 (Xinhua, 2024-01-16)"),
+            .init(
+                from: BusinessDate("2024-01-01")!, [.i: .yuan(2_490), .ii: .yuan(2_260), .iii: .yuan(2_010)], .sourced,
+                "Jiangsu minimum wage since 2024-01-01 (Xinhua, 2024-01-16)")
         ]),
-        countyTier: .init(from: schemeStart, [
-            "320706": .ii, "320703": .ii, "320707": .ii,
-            "320722": .iii, "320723": .iii, "320724": .iii,
-        ], .placeholder, "only a 2017 tier list found; POLICY.md"),
-        countyNames: .init([
-            "320706": "Haizhou 海州区", "320703": "Lianyun 连云区", "320707": "Ganyu 赣榆区",
-            "320722": "Donghai 东海县", "320723": "Guanyun 灌云县", "320724": "Guannan 灌南县",
-        ], .sourced, "GB/T 2260 county codes"),
+        countyTier: .init(
+            from: schemeStart,
+            [
+                "320706": .ii, "320703": .ii, "320707": .ii,
+                "320722": .iii, "320723": .iii, "320724": .iii,
+            ], .placeholder, "only a 2017 tier list found; POLICY.md"),
+        countyNames: .init(
+            [
+                "320706": "Haizhou 海州区", "320703": "Lianyun 连云区", "320707": "Ganyu 赣榆区",
+                "320722": "Donghai 东海县", "320723": "Guanyun 灌云县", "320724": "Guannan 灌南县",
+            ], .sourced, "GB/T 2260 county codes"),
         minimumContributionRatioBasisPoints: .init(from: schemeStart, 500, .placeholder, "national minimum 5 %; Lianyungang value not published"),
         maximumContributionRatioBasisPoints: .init(from: schemeStart, 1_200, .placeholder, "national maximum 12 %"),
         contributionRatioRange: .init(from: schemeStart, 500...1_200, .sourced, "national rule: contribution ratios from 5 % to 12 % (建金〔2005〕5号)"),
         quarterlyMultiple: .init(from: schemeStart, 3, .decision, "minimum applies per payment; quarterly = 3 months"),
 
-        openingSubsidy: .init(from: schemeStart, OpeningSubsidyTiers(base: .yuan(200), childrenThreshold: 2, twoOrMoreChildren: .yuan(300), recentGraduate: .yuan(400)), .seed, "scheme §3"),
+        openingSubsidy: .init(
+            from: schemeStart, OpeningSubsidyTiers(base: .yuan(200), childrenThreshold: 2, twoOrMoreChildren: .yuan(300), recentGraduate: .yuan(400)), .seed,
+            "scheme §3"),
         annualSubsidyRates: Schedule([
-            .init(from: BusinessDate("2025-06-09")!, 1_000, .placeholder,
-                  "scheme §3 range 1 %-1.5 %; committee rate not published: the lowest from the scheme's start"),
+            .init(
+                from: BusinessDate("2025-06-09")!, 1_000, .placeholder,
+                "scheme §3 range 1 %-1.5 %; committee rate not published: the lowest from the scheme's start")
         ]),
         annualSubsidyRateRange: .init(from: schemeStart, 1_000...1_500, .seed, "scheme §3"),
         lifetimeSubsidyCapFen: .init(from: schemeStart, .yuan(10_000), .seed, "scheme §3"),
@@ -215,12 +225,18 @@ public extension PolicyParameters {
         housingTypeUpliftBasisPoints: .init(from: schemeStart, 2_000, .seed, "scheme §7"),
         talentUpliftBasisPoints: .init(from: schemeStart, 5_000, .seed, "scheme §10"),
         loanRates: Schedule([
-            .init(from: BusinessDate("2024-05-18")!, LoanRate(firstHomeUpTo5Years: 2_350, firstHomeOver5Years: 2_850,
-                                                             secondHomeUpTo5Years: 2_775, secondHomeOver5Years: 3_325),
-                  .sourced, "PBoC HPF rate cut of 2024-05-18"),
-            .init(from: BusinessDate("2025-05-08")!, LoanRate(firstHomeUpTo5Years: 2_100, firstHomeOver5Years: 2_600,
-                                                             secondHomeUpTo5Years: 2_525, secondHomeOver5Years: 3_075),
-                  .sourced, "PBoC HPF rate cut of 2025-05-08"),
+            .init(
+                from: BusinessDate("2024-05-18")!,
+                LoanRate(
+                    firstHomeUpTo5Years: 2_350, firstHomeOver5Years: 2_850,
+                    secondHomeUpTo5Years: 2_775, secondHomeOver5Years: 3_325),
+                .sourced, "PBoC HPF rate cut of 2024-05-18"),
+            .init(
+                from: BusinessDate("2025-05-08")!,
+                LoanRate(
+                    firstHomeUpTo5Years: 2_100, firstHomeOver5Years: 2_600,
+                    secondHomeUpTo5Years: 2_525, secondHomeOver5Years: 3_075),
+                .sourced, "PBoC HPF rate cut of 2025-05-08"),
         ]),
         loanCeilingSingleFen: .init(from: schemeStart, .yuan(500_000), .placeholder, "comparable border-region city"),
         loanCeilingCoupleFen: .init(from: schemeStart, .yuan(800_000), .placeholder, "comparable border-region city"),
@@ -230,49 +246,58 @@ public extension PolicyParameters {
         maximumTermMonths: .init(from: schemeStart, 360, .placeholder, "comparable border-region city"),
         termPastRetirementYears: .init(from: schemeStart, 5, .placeholder, "comparable border-region city"),
         quotaRoundingFen: .init(from: schemeStart, .yuan(1_000), .decision, "quotas round down to 1,000 yuan"),
-        linkage: .init(from: schemeStart, LinkageFormula(balanceMultiple: 15, contributionMultipleBasisPoints: 15_000, divisor: 2,
-                                      durationFactors: [(0, 8_000), (12, 9_000), (24, 10_000), (60, 11_000)],
-                                      frequencyWindowMonths: 12, frequencyFactors: [(0, 8_000), (6, 9_000), (10, 10_000)]),
-                       .placeholder, "POLICY.md: modelled on a border-region city's published formula; factors our guess"),
+        linkage: .init(
+            from: schemeStart,
+            LinkageFormula(
+                balanceMultiple: 15, contributionMultipleBasisPoints: 15_000, divisor: 2,
+                durationFactors: [(0, 8_000), (12, 9_000), (24, 10_000), (60, 11_000)],
+                frequencyWindowMonths: 12, frequencyFactors: [(0, 8_000), (6, 9_000), (10, 10_000)]),
+            .placeholder, "POLICY.md: modelled on a border-region city's published formula; factors our guess"),
         shortTermMonths: .init(from: schemeStart, 60, .sourced, "PBoC HPF rate table: up to 5 years / over 5 years"),
         liquidityFloorBasisPoints: .init(from: schemeStart, 1_000, .placeholder, "§19 watch liquidity; threshold not published (10 % of the pool)"),
 
         depositInterestRates: Schedule([
-            .init(from: BusinessDate("2016-02-21")!, 1_500, .sourced, "PBoC: HPF deposits earn 1.50 % a year from 2016-02-21 (one rate whatever the term)"),
+            .init(from: BusinessDate("2016-02-21")!, 1_500, .sourced, "PBoC: HPF deposits earn 1.50 % a year from 2016-02-21 (one rate whatever the term)")
         ]),
-        interestSettlementDay: .init(from: schemeStart, (6, 30), .sourced, "HPF interest year 1 July - 30 June, settled on 30 June (住房公积金管理条例; national practice)"),
+        interestSettlementDay: .init(
+            from: schemeStart, (6, 30), .sourced, "HPF interest year 1 July - 30 June, settled on 30 June (住房公积金管理条例; national practice)"),
 
-        interestDayBasis: .init(from: BusinessDate("2016-02-21")!, 360, .sourced, "HPF interest: daily balances (积数) x annual rate / 360 (POLICY.md decisions, deposit interest)"),
+        interestDayBasis: .init(
+            from: BusinessDate("2016-02-21")!, 360, .sourced, "HPF interest: daily balances (积数) x annual rate / 360 (POLICY.md decisions, deposit interest)"),
 
         taxCapMonths: .init(from: schemeStart, 12, .sourced, "财税〔2006〕10号"),
         taxCapRatioBasisPoints: .init(from: schemeStart, 1_200, .sourced, "财税〔2006〕10号"),
         taxCapWageMultiple: .init(from: schemeStart, 3, .sourced, "财税〔2006〕10号"),
         cityAverageMonthlyWageFen: Schedule([
-            .init(from: BusinessDate("2025-01-01")!, .yuan(7_000), .placeholder,
-                  "the city's previous-year average monthly wage, not found; an entry per tax year (from 1 January)"),
+            .init(
+                from: BusinessDate("2025-01-01")!, .yuan(7_000), .placeholder,
+                "the city's previous-year average monthly wage, not found; an entry per tax year (from 1 January)")
         ]),
 
         socialInsuranceShare: .init(from: schemeStart, (1, 2), .placeholder, "scheme §12 range 1/2-2/3; choice not published"),
         socialInsuranceShareRange: .init(from: schemeStart, ((1, 2), (2, 3)), .seed, "scheme §12"),
         socialInsuranceMaxMonths: .init(from: schemeStart, 24, .seed, "scheme §12"),
 
-        borderPartners: .init([
-            PartnerCity(code: "320300", name: "Xuzhou 徐州", province: "Jiangsu"),
-            PartnerCity(code: "320700", name: "Lianyungang 连云港", province: "Jiangsu"),
-            PartnerCity(code: "321300", name: "Suqian 宿迁", province: "Jiangsu"),
-            PartnerCity(code: "341300", name: "Suzhou 宿州", province: "Anhui"),
-            PartnerCity(code: "340600", name: "Huaibei 淮北", province: "Anhui"),
-            PartnerCity(code: "370800", name: "Jining 济宁", province: "Shandong"),
-            PartnerCity(code: "370400", name: "Zaozhuang 枣庄", province: "Shandong"),
-            PartnerCity(code: "371300", name: "Linyi 临沂", province: "Shandong"),
-            PartnerCity(code: "371700", name: "Heze 菏泽", province: "Shandong"),
-            PartnerCity(code: "411400", name: "Shangqiu 商丘", province: "Henan"),
-        ], .sourced, "POLICY.md border-region partner list (medium confidence)"),
+        borderPartners: .init(
+            [
+                PartnerCity(code: "320300", name: "Xuzhou 徐州", province: "Jiangsu"),
+                PartnerCity(code: "320700", name: "Lianyungang 连云港", province: "Jiangsu"),
+                PartnerCity(code: "321300", name: "Suqian 宿迁", province: "Jiangsu"),
+                PartnerCity(code: "341300", name: "Suzhou 宿州", province: "Anhui"),
+                PartnerCity(code: "340600", name: "Huaibei 淮北", province: "Anhui"),
+                PartnerCity(code: "370800", name: "Jining 济宁", province: "Shandong"),
+                PartnerCity(code: "370400", name: "Zaozhuang 枣庄", province: "Shandong"),
+                PartnerCity(code: "371300", name: "Linyi 临沂", province: "Shandong"),
+                PartnerCity(code: "371700", name: "Heze 菏泽", province: "Shandong"),
+                PartnerCity(code: "411400", name: "Shangqiu 商丘", province: "Henan"),
+            ], .sourced, "POLICY.md border-region partner list (medium confidence)"),
         transferContinuityMonths: .init(from: schemeStart, 6, .sourced, "POLICY.md §17 transfer flow: whether the last 6 months were continuous"),
         transferAnswerDays: .init(from: schemeStart, 30, .decision, "not published; a partner that has not answered in 30 days is taken not to"),
-        spouseConsentDays: .init(from: schemeStart, 30, .decision, "not published; a spouse's consent (§5 linkage of the couple's balances) is for one application within 30 days"),
+        spouseConsentDays: .init(
+            from: schemeStart, 30, .decision, "not published; a spouse's consent (§5 linkage of the couple's balances) is for one application within 30 days"),
 
-        payoutConfirmationDays: .init(from: schemeStart, 3, .decision, "not published: channels confirm within a business day; after 3 days staff chase the channel (never paid again)"),
+        payoutConfirmationDays: .init(
+            from: schemeStart, 3, .decision, "not published: channels confirm within a business day; after 3 days staff chase the channel (never paid again)"),
 
         rentMonthlyCapFen: .init(from: schemeStart, .yuan(1_500), .placeholder, "not published; configurable"),
         rentMaxMonths: .init(from: schemeStart, 12, .decision, "not published; one year of rent per withdrawal or plan"),
@@ -281,6 +306,7 @@ public extension PolicyParameters {
         overdueAfterDays: .init(from: schemeStart, 30, .decision, "POLICY.md decisions"),
         badCreditConsecutiveOverdue: .init(from: schemeStart, 3, .decision, "POLICY.md decisions"),
         badCreditCumulativeOverdue: .init(from: schemeStart, 6, .decision, "POLICY.md decisions"),
-        badCreditRetentionYears: .init(from: creditRegulation, 5, .sourced, "征信业管理条例 art. 16: adverse records are kept 5 years from the end of the conduct; POLICY.md decisions")
+        badCreditRetentionYears: .init(
+            from: creditRegulation, 5, .sourced, "征信业管理条例 art. 16: adverse records are kept 5 years from the end of the conduct; POLICY.md decisions")
     )
 }

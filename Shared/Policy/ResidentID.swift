@@ -17,7 +17,8 @@ public struct ResidentID: Sendable, Hashable {
         let text = raw.uppercased()
         let chars = Array(text)
         guard chars.count == 18, chars[0..<17].allSatisfy({ $0.isASCII && $0.isNumber }),
-              chars[17].isASCII, chars[17].isNumber || chars[17] == "X" else { return nil }
+            chars[17].isASCII, chars[17].isNumber || chars[17] == "X"
+        else { return nil }
         let digits = chars[0..<17].map { Int(String($0))! }
         let sum = zip(digits, Self.weights).reduce(0) { $0 + $1.0 * $1.1 }
         guard Self.checkCharacters[sum % 11] == chars[17] else { return nil }

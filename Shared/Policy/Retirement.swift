@@ -22,8 +22,10 @@ public enum RetirementAge {
     /// The month in which a person born in `birthMonth` reaches the statutory retirement age.
     /// The phase-in counts from the original retirement month: the reform's first month is month 1.
     /// The rules are those in force on `date`, the day the age is judged (an enrolment, a loan).
-    public static func retirementMonth(birthMonth: YearMonth, group: RetirementGroup, on date: BusinessDate,
-                                       parameters p: PolicyParameters) -> YearMonth {
+    public static func retirementMonth(
+        birthMonth: YearMonth, group: RetirementGroup, on date: BusinessDate,
+        parameters p: PolicyParameters
+    ) -> YearMonth {
         let rule = p.retirementRules.value(on: date)[group]!
         let original = birthMonth.adding(months: rule.originalAgeYears * 12)
         let start = p.retirementReformStart.value(on: date)

@@ -1,8 +1,8 @@
 /// §3 incentives, §11 entrepreneurship and §12 social-insurance subsidy as pure rules.
 public enum EntrepreneurshipGround: String, Codable, Sendable, CaseIterable {
-    case veteran // 已灵活就业的退役军人
-    case recentGraduate = "recent_graduate" // 毕业2年内的高校毕业生
-    case ruralIndividualBusiness = "rural_individual_business" // 农民从事个体经营
+    case veteran  // 已灵活就业的退役军人
+    case recentGraduate = "recent_graduate"  // 毕业2年内的高校毕业生
+    case ruralIndividualBusiness = "rural_individual_business"  // 农民从事个体经营
 }
 
 public enum SubsidyRules {
@@ -14,8 +14,10 @@ public enum SubsidyRules {
     /// §3: 200 yuan on the first deposit; 300 for families with two or more children; 400 for
     /// bachelor-or-above graduates within 2 years of graduation, measured at the first deposit.
     /// The highest applicable tier, once.
-    public static func openingSubsidy(childrenCount: Int, bachelorOrAbove: Bool, graduationDate: BusinessDate?,
-                                      firstDepositOn: BusinessDate, parameters p: PolicyParameters) -> Grant {
+    public static func openingSubsidy(
+        childrenCount: Int, bachelorOrAbove: Bool, graduationDate: BusinessDate?,
+        firstDepositOn: BusinessDate, parameters p: PolicyParameters
+    ) -> Grant {
         let tiers = p.openingSubsidy.value(on: firstDepositOn)
         if bachelorOrAbove, Eligibility.isRecentGraduate(graduationDate: graduationDate, on: firstDepositOn, parameters: p) {
             return Grant(amount: tiers.recentGraduate, reason: "opening subsidy: graduate within 2 years (§3)")
@@ -66,13 +68,16 @@ public enum SubsidyRules {
     /// §12: graduates within 2 years of leaving school, unemployed before, who pay social
     /// insurance as flexible workers: the configured share (1/2 to 2/3) of what they paid, for
     /// at most 24 months. Rounded half-up to the fen.
-    public static func socialInsurance(paid: Fen, month: YearMonth, leftSchoolOn: BusinessDate, unemployedBefore: Bool,
-                                       monthsAlreadySubsidised: Int, parameters p: PolicyParameters) -> SocialInsuranceDecision {
+    public static func socialInsurance(
+        paid: Fen, month: YearMonth, leftSchoolOn: BusinessDate, unemployedBefore: Bool,
+        monthsAlreadySubsidised: Int, parameters p: PolicyParameters
+    ) -> SocialInsuranceDecision {
         guard paid > 0 else { return .init(approved: false, subsidy: 0, reason: "nothing_paid") }
         guard unemployedBefore else { return .init(approved: false, subsidy: 0, reason: "not_unemployed_before_flexible_work") }
         let monthStart = BusinessDate(year: month.year, month: month.month, day: 1)!
         guard leftSchoolOn <= monthStart.adding(months: 1),
-              Eligibility.isRecentGraduate(graduationDate: leftSchoolOn, on: max(monthStart, leftSchoolOn), parameters: p) else {
+            Eligibility.isRecentGraduate(graduationDate: leftSchoolOn, on: max(monthStart, leftSchoolOn), parameters: p)
+        else {
             return .init(approved: false, subsidy: 0, reason: "not_within_2_years_of_leaving_school")
         }
         guard monthsAlreadySubsidised < p.socialInsuranceMaxMonths.value(onFirstDayOf: month) else {
@@ -83,9 +88,11 @@ public enum SubsidyRules {
     }
 
     /// §11: the grounds on which a participant qualifies for start-up support, if any.
-    public static func entrepreneurshipGrounds(veteran: Bool, bachelorOrAbove: Bool, graduationDate: BusinessDate?, rural: Bool,
-                                               individualBusiness: Bool, on date: BusinessDate,
-                                               parameters p: PolicyParameters) -> [EntrepreneurshipGround] {
+    public static func entrepreneurshipGrounds(
+        veteran: Bool, bachelorOrAbove: Bool, graduationDate: BusinessDate?, rural: Bool,
+        individualBusiness: Bool, on date: BusinessDate,
+        parameters p: PolicyParameters
+    ) -> [EntrepreneurshipGround] {
         var grounds: [EntrepreneurshipGround] = []
         if veteran { grounds.append(.veteran) }
         if bachelorOrAbove, Eligibility.isRecentGraduate(graduationDate: graduationDate, on: date, parameters: p) { grounds.append(.recentGraduate) }

@@ -11,8 +11,10 @@ public enum TransferRules {
         public var pendingWithdrawal: Bool
         public var transferAlreadyOpen: Bool
 
-        public init(exchangeEnabled: Bool, accountFound: Bool, personMatches: Bool, accountStatus: String, unsettledHpfLoan: Bool,
-                    pendingWithdrawal: Bool, transferAlreadyOpen: Bool) {
+        public init(
+            exchangeEnabled: Bool, accountFound: Bool, personMatches: Bool, accountStatus: String, unsettledHpfLoan: Bool,
+            pendingWithdrawal: Bool, transferAlreadyOpen: Bool
+        ) {
             self.exchangeEnabled = exchangeEnabled
             self.accountFound = accountFound
             self.personMatches = personMatches

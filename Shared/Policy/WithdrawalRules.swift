@@ -1,18 +1,18 @@
 /// Why money leaves an account (提取原因), §4, §8, §16.
 public enum WithdrawalReason: String, Codable, Sendable, CaseIterable {
-    case purchase // 购买自住住房
-    case selfBuild = "self_build" // 农村自建住房 (§16, rural residents)
-    case repayment // 偿还住房贷款 (HPF or commercial)
-    case rent // 租房
-    case closure // 销户提取: the whole balance, the account closes
+    case purchase  // 购买自住住房
+    case selfBuild = "self_build"  // 农村自建住房 (§16, rural residents)
+    case repayment  // 偿还住房贷款 (HPF or commercial)
+    case rent  // 租房
+    case closure  // 销户提取: the whole balance, the account closes
 }
 
 /// Why an account is closed (销户原因).
 public enum ClosureReason: String, Codable, Sendable, CaseIterable {
-    case retirement // 退休
-    case leavingCity = "leaving_city" // 离开本市
-    case transfer // 转移: handled by the regional-sync service, not by a withdrawal
-    case death // 死亡或宣告死亡: paid to the heir
+    case retirement  // 退休
+    case leavingCity = "leaving_city"  // 离开本市
+    case transfer  // 转移: handled by the regional-sync service, not by a withdrawal
+    case death  // 死亡或宣告死亡: paid to the heir
 }
 
 /// What a withdrawal claims, as the rules see it: the amount and the facts its evidence states.
@@ -27,8 +27,10 @@ public struct WithdrawalClaim: Sendable {
     public var monthlyRentFen: Fen?
     public var rentMonths: Int?
 
-    public init(reason: WithdrawalReason, amountFen: Fen?, closureReason: ClosureReason? = nil, ceilingFen: Fen? = nil,
-                monthlyRentFen: Fen? = nil, rentMonths: Int? = nil) {
+    public init(
+        reason: WithdrawalReason, amountFen: Fen?, closureReason: ClosureReason? = nil, ceilingFen: Fen? = nil,
+        monthlyRentFen: Fen? = nil, rentMonths: Int? = nil
+    ) {
         self.reason = reason
         self.amountFen = amountFen
         self.closureReason = closureReason
@@ -69,8 +71,10 @@ public struct WithdrawalRefusal: Error, Sendable, Equatable {
 /// checked here: the ledger owns it and refuses an overdraft (`insufficient_balance`) itself.
 /// §4 lets participants withdraw freely before a loan application: nothing here depends on loans.
 public enum WithdrawalRules {
-    public static func refusal(for claim: WithdrawalClaim, facts: WithdrawerFacts, today: BusinessDate,
-                               parameters: PolicyParameters) -> WithdrawalRefusal? {
+    public static func refusal(
+        for claim: WithdrawalClaim, facts: WithdrawerFacts, today: BusinessDate,
+        parameters: PolicyParameters
+    ) -> WithdrawalRefusal? {
         switch claim.reason {
         case .purchase:
             // §4 购房提取: together with what others took on the same contract (a couple buying
@@ -78,8 +82,9 @@ public enum WithdrawalRules {
             guard let amount = claim.amountFen, let price = claim.ceilingFen else { return nil }
             guard let total = try? Checked.add(amount, facts.alreadyWithdrawnOnEvidenceFen) else { return .overflow }
             if total > price {
-                return WithdrawalRefusal("exceeds_house_price",
-                                         "\(amount) fen plus \(facts.alreadyWithdrawnOnEvidenceFen) already withdrawn exceeds the price \(price) fen")
+                return WithdrawalRefusal(
+                    "exceeds_house_price",
+                    "\(amount) fen plus \(facts.alreadyWithdrawnOnEvidenceFen) already withdrawn exceeds the price \(price) fen")
             }
         case .selfBuild:
             // §16: rural residents may withdraw to build their own home, up to its cost.
@@ -95,8 +100,9 @@ public enum WithdrawalRules {
             guard let amount = claim.amountFen, let outstanding = claim.ceilingFen else { return nil }
             guard let total = try? Checked.add(amount, facts.alreadyWithdrawnOnEvidenceFen) else { return .overflow }
             if total > outstanding {
-                return WithdrawalRefusal("exceeds_outstanding_loan",
-                                         "\(amount) fen plus \(facts.alreadyWithdrawnOnEvidenceFen) already withdrawn on this loan exceeds the outstanding \(outstanding) fen")
+                return WithdrawalRefusal(
+                    "exceeds_outstanding_loan",
+                    "\(amount) fen plus \(facts.alreadyWithdrawnOnEvidenceFen) already withdrawn on this loan exceeds the outstanding \(outstanding) fen")
             }
         case .rent:
             guard let amount = claim.amountFen, let rent = claim.monthlyRentFen, let months = claim.rentMonths else { return nil }
@@ -104,8 +110,9 @@ public enum WithdrawalRules {
             let allowed = rentAllowance(monthlyRentFen: rent, months: months, on: today, parameters: parameters)
             if amount > allowed {
                 let cap = parameters.rentMonthlyCapFen.value(on: today)
-                return WithdrawalRefusal(cap < rent ? "exceeds_rent_cap" : "exceeds_rent",
-                                         "at most \(allowed) fen for \(months) month(s) (§8 monthly cap \(cap) fen)")
+                return WithdrawalRefusal(
+                    cap < rent ? "exceeds_rent_cap" : "exceeds_rent",
+                    "at most \(allowed) fen for \(months) month(s) (§8 monthly cap \(cap) fen)")
             }
         case .closure:
             switch claim.closureReason {
@@ -131,8 +138,10 @@ public enum WithdrawalRules {
     /// §8 checks shared by one-off rent withdrawals and direct-payment plans: the months within
     /// the limit and, for a plan, the monthly payment within the rent and the cap (as in force on
     /// the request's day).
-    public static func rentRefusal(monthlyFen: Fen?, monthlyRentFen: Fen, months: Int, on date: BusinessDate,
-                                   parameters: PolicyParameters) -> WithdrawalRefusal? {
+    public static func rentRefusal(
+        monthlyFen: Fen?, monthlyRentFen: Fen, months: Int, on date: BusinessDate,
+        parameters: PolicyParameters
+    ) -> WithdrawalRefusal? {
         let maxMonths = parameters.rentMaxMonths.value(on: date)
         if months < 1 || months > maxMonths { return WithdrawalRefusal("rent_months_out_of_range", "1 to \(maxMonths) months") }
         guard let monthly = monthlyFen else { return nil }
@@ -158,8 +167,10 @@ public enum WithdrawalRules {
     /// min(monthly rent, monthly cap), the cap being the one in force on the month's first day.
     /// `used` is what earlier requests already hold per month; the refusal names every month that
     /// would go over, with its limit and what it already holds.
-    public static func rentMonthsRefusal(shares: [(month: YearMonth, fen: Fen)], used: [YearMonth: Fen], monthlyRentFen: Fen,
-                                         parameters: PolicyParameters) -> WithdrawalRefusal? {
+    public static func rentMonthsRefusal(
+        shares: [(month: YearMonth, fen: Fen)], used: [YearMonth: Fen], monthlyRentFen: Fen,
+        parameters: PolicyParameters
+    ) -> WithdrawalRefusal? {
         var over: [String] = []
         for (month, fen) in shares {
             let limit = min(monthlyRentFen, parameters.rentMonthlyCapFen.value(onFirstDayOf: month))
@@ -168,8 +179,9 @@ public enum WithdrawalRules {
             if total > limit { over.append("\(month): \(already) fen already used of \(limit) fen") }
         }
         guard !over.isEmpty else { return nil }
-        return WithdrawalRefusal("exceeds_monthly_rent_limit",
-                                 "rent from this account may be at most min(rent, monthly cap) a month (§8); \(over.joined(separator: "; "))")
+        return WithdrawalRefusal(
+            "exceeds_monthly_rent_limit",
+            "rent from this account may be at most min(rent, monthly cap) a month (§8); \(over.joined(separator: "; "))")
     }
 
     /// The latest month of a rent plan that may be paid on `asOf`: a month is due from its

@@ -8,8 +8,10 @@ import Synchronization
 /// leaves the loop to end on its own. A stop that hangs would otherwise hold the whole process
 /// (and a test run) until something outside killed it.
 public enum BoundedStop {
-    public static func run(_ name: String, patience: Duration = .seconds(15), logger: Logger,
-                           _ loop: @escaping @Sendable () async throws -> Void) async throws {
+    public static func run(
+        _ name: String, patience: Duration = .seconds(15), logger: Logger,
+        _ loop: @escaping @Sendable () async throws -> Void
+    ) async throws {
         let work = Task { try await loop() }
         let outcome = Outcome()
         Task { outcome.finish(await work.result) }
@@ -18,9 +20,11 @@ public enum BoundedStop {
             Task {
                 try? await Task.sleep(for: patience)
                 if outcome.finish(.success(())) {
-                    logger.error("service stop abandoned after its patience", metadata: [
-                        "service": "\(name)", "seconds": "\(patience.components.seconds)",
-                    ])
+                    logger.error(
+                        "service stop abandoned after its patience",
+                        metadata: [
+                            "service": "\(name)", "seconds": "\(patience.components.seconds)",
+                        ])
                 }
             }
         }

@@ -19,12 +19,15 @@ extension BusinessDate: PostgresNonThrowingEncodable, PostgresDecodable, Postgre
         byteBuffer.writeInteger(Int32(dayNumber - Self.postgresEpochDayNumber))
     }
 
-    public init<JSONDecoder: PostgresJSONDecoder>(from buffer: inout ByteBuffer, type: PostgresDataType, format: PostgresFormat,
-                                                  context: PostgresDecodingContext<JSONDecoder>) throws {
+    public init<JSONDecoder: PostgresJSONDecoder>(
+        from buffer: inout ByteBuffer, type: PostgresDataType, format: PostgresFormat,
+        context: PostgresDecodingContext<JSONDecoder>
+    ) throws {
         switch (type, format) {
         case (.date, .binary):
             guard buffer.readableBytes == 4, let days = buffer.readInteger(as: Int32.self),
-                  let date = BusinessDate(dayNumber: Int(days) + Self.postgresEpochDayNumber) else {
+                let date = BusinessDate(dayNumber: Int(days) + Self.postgresEpochDayNumber)
+            else {
                 throw PostgresDecodingError.Code.failure
             }
             self = date
@@ -50,8 +53,10 @@ extension YearMonth: PostgresNonThrowingEncodable, PostgresDecodable, PostgresAr
         byteBuffer.writeString(description)
     }
 
-    public init<JSONDecoder: PostgresJSONDecoder>(from buffer: inout ByteBuffer, type: PostgresDataType, format: PostgresFormat,
-                                                  context: PostgresDecodingContext<JSONDecoder>) throws {
+    public init<JSONDecoder: PostgresJSONDecoder>(
+        from buffer: inout ByteBuffer, type: PostgresDataType, format: PostgresFormat,
+        context: PostgresDecodingContext<JSONDecoder>
+    ) throws {
         guard type == .text || type == .varchar || type == .bpchar || type == .name else { throw PostgresDecodingError.Code.typeMismatch }
         guard let text = buffer.readString(length: buffer.readableBytes), let month = YearMonth(text) else {
             throw PostgresDecodingError.Code.failure

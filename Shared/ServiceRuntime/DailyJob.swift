@@ -15,8 +15,10 @@ public struct DailyJob<Summary: Encodable & Sendable>: Service {
     let didWork: @Sendable (Summary) -> Bool
 
     /// `didWork` says whether a run is worth a log line.
-    public init(_ name: String, runtime: ServiceRuntime, didWork: @escaping @Sendable (Summary) -> Bool,
-                work: @escaping @Sendable (BusinessDate) async throws -> Summary) {
+    public init(
+        _ name: String, runtime: ServiceRuntime, didWork: @escaping @Sendable (Summary) -> Bool,
+        work: @escaping @Sendable (BusinessDate) async throws -> Summary
+    ) {
         self.name = name
         self.runtime = runtime
         self.work = work
@@ -36,9 +38,11 @@ public struct DailyJob<Summary: Encodable & Sendable>: Service {
                 } catch {
                     // The database away: try again soon rather than in an hour.
                     if DatabaseErrors.isTransient(error) { next = Self.retryAfterOutage }
-                    runtime.logger.warning("\(name) failed; will retry", metadata: [
-                        "error": "\(String(reflecting: error))", "retryInSeconds": "\(next.components.seconds)",
-                    ])
+                    runtime.logger.warning(
+                        "\(name) failed; will retry",
+                        metadata: [
+                            "error": "\(String(reflecting: error))", "retryInSeconds": "\(next.components.seconds)",
+                        ])
                 }
                 try? await Task.sleep(for: next)
             }

@@ -158,8 +158,9 @@ public extension ServiceConfig {
     /// A single connection's settings (outside the pool) for `user`, in the service's schema: the
     /// migrator's, the start-up probe's and the outbox relay's.
     func postgresConnection(user: String, password: String) throws -> PostgresConnection.Configuration {
-        var configuration = PostgresConnection.Configuration(host: pgHost, port: pgPort, username: user, password: password,
-                                                             database: pgDatabase, tls: try transport.postgresConnectionTLS())
+        var configuration = PostgresConnection.Configuration(
+            host: pgHost, port: pgPort, username: user, password: password,
+            database: pgDatabase, tls: try transport.postgresConnectionTLS())
         // Unqualified table names resolve in the service's own schema only.
         configuration.options.additionalStartupParameters = [("search_path", schema)]
         return configuration

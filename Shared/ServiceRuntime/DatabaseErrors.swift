@@ -14,7 +14,8 @@ public enum DatabaseErrors {
                 // Serialization failure, deadlock, too many connections, out of disk or memory, a
                 // cancelled statement, an I/O error, a read-only server (a failover caught half-way),
                 // the connection class, admin shutdown or crash.
-                return ["40001", "40P01", "53300", "53100", "53200", "57014", "58030", "25006"].contains(state) || state.hasPrefix("08") || state.hasPrefix("57P")
+                return ["40001", "40P01", "53300", "53100", "53200", "57014", "58030", "25006"].contains(state) || state.hasPrefix("08")
+                    || state.hasPrefix("57P")
             case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
                 return true
             default:

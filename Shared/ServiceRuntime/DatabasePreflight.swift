@@ -23,17 +23,20 @@ enum DatabasePreflight {
             } catch {
                 let state = DatabaseErrors.sqlState(error) ?? ""
                 if state.hasPrefix("28") {
-                    throw ConfigurationError(variable: "HPF_PG_PASSWORD",
-                                             reason: "Postgres refused the credentials of role \(config.pgUser) (SQLSTATE \(state)); check HPF_PG_USER and HPF_PG_PASSWORD")
+                    throw ConfigurationError(
+                        variable: "HPF_PG_PASSWORD",
+                        reason: "Postgres refused the credentials of role \(config.pgUser) (SQLSTATE \(state)); check HPF_PG_USER and HPF_PG_PASSWORD")
                 }
                 if state == "3D000" {
                     throw ConfigurationError(variable: "HPF_PG_DATABASE", reason: "database \(config.pgDatabase) does not exist")
                 }
                 guard Date() < deadline else {
-                    throw ConfigurationError(variable: "HPF_PG_HOST",
-                                             reason: "Postgres at \(config.pgHost):\(config.pgPort) was not reachable within \(config.pgConnectTimeoutSeconds) s")
+                    throw ConfigurationError(
+                        variable: "HPF_PG_HOST",
+                        reason: "Postgres at \(config.pgHost):\(config.pgPort) was not reachable within \(config.pgConnectTimeoutSeconds) s")
                 }
-                logger.warning("Postgres not reachable yet; retrying", metadata: ["attempt": "\(attempt)", "host": "\(config.pgHost)", "port": "\(config.pgPort)"])
+                logger.warning(
+                    "Postgres not reachable yet; retrying", metadata: ["attempt": "\(attempt)", "host": "\(config.pgHost)", "port": "\(config.pgPort)"])
                 try await Task.sleep(for: .seconds(1))
             }
         }

@@ -2,8 +2,8 @@ import Contracts
 import Foundation
 import Kafka
 import Logging
-import Prometheus
 import PostgresNIO
+import Prometheus
 import ServiceLifecycle
 
 /// The idempotent consumer (inbox) runner. For each message: read the envelope, find the
@@ -31,8 +31,10 @@ public final class EventConsumerService: Service, Sendable {
     public init(subscription: EventSubscription, runtime: ServiceRuntime) {
         self.subscription = subscription
         database = runtime.database
-        kafka = runtime.config.transport.apply(to: .consumer(brokers: runtime.config.kafkaBrokers, groupID: "\(runtime.config.consumerGroup).\(subscription.consumerName)",
-                                                             clientID: "\(runtime.descriptor.name)-\(subscription.consumerName)"))
+        kafka = runtime.config.transport.apply(
+            to: .consumer(
+                brokers: runtime.config.kafkaBrokers, groupID: "\(runtime.config.consumerGroup).\(subscription.consumerName)",
+                clientID: "\(runtime.descriptor.name)-\(subscription.consumerName)"))
         signal = runtime.outboxSignal
         gate = runtime.gate
         source = runtime.descriptor.eventSource
@@ -202,7 +204,7 @@ public final class EventConsumerService: Service, Sendable {
                 return try await deadLetter(message, eventID: header.id, type: header.type, reason: rejection.reason, detail: rejection.detail)
             } catch is CancellationError {
                 throw CancellationError()
-            } catch where DatabaseErrors.isTransient(error) {
+            } catch  where DatabaseErrors.isTransient(error) {
                 // Postgres away (however long): the partition waits and nothing is dead-lettered.
                 logWait("apply", attempt: attempt, error: error)
                 transientRetries.increment()
@@ -211,11 +213,16 @@ public final class EventConsumerService: Service, Sendable {
                 // An unexpected failure: retry a few times, then keep the event on the
                 // dead-letter topic rather than stall the partition for ever.
                 failures += 1
-                logger.error("event processing failed", metadata: ["attempt": "\(failures)", "type": "\(header.type)",
-                                                               "error": "\(DatabaseErrors.summary(error))"])
+                logger.error(
+                    "event processing failed",
+                    metadata: [
+                        "attempt": "\(failures)", "type": "\(header.type)",
+                        "error": "\(DatabaseErrors.summary(error))",
+                    ])
                 if failures >= 5 {
-                    return try await deadLetter(message, eventID: header.id, type: header.type, reason: .processingFailed,
-                                                detail: "processing failed after \(failures) attempts: \(DatabaseErrors.summary(error))")
+                    return try await deadLetter(
+                        message, eventID: header.id, type: header.type, reason: .processingFailed,
+                        detail: "processing failed after \(failures) attempts: \(DatabaseErrors.summary(error))")
                 }
                 failureRetries.increment()
                 try await Task.sleep(for: .milliseconds(200 * failures))
@@ -228,17 +235,21 @@ public final class EventConsumerService: Service, Sendable {
         // The key serves only the redrive's order check: a feed whose records are not kept (the
         // partner feed, whose writer chooses its keys) keeps none.
         let key = subscription.redact == nil ? DeadLetterStore.storable(key, limit: 500) : nil
-        let rows = try await connection.execute(InboxClaim(consumer: subscription.consumerName, eventID: eventID, outcome: outcome, key: key),
-                                                logger: logger)
+        let rows = try await connection.execute(
+            InboxClaim(consumer: subscription.consumerName, eventID: eventID, outcome: outcome, key: key),
+            logger: logger)
         for try await _ in rows { return true }
         return false
     }
 
-    private func deadLetter(_ message: KafkaMessage, eventID: String?, type: String? = nil, reason: DeadLetter.Reason,
-                            detail: String) async throws -> Outcome {
-        let letter = DeadLetter(consumer: subscription.consumerName, reason: reason, detail: String(detail.prefix(2000)),
-                                originalTopic: message.topic, originalPartition: message.partition, originalOffset: message.offset,
-                                originalKey: message.keyString, originalValue: subscription.redact?(message.value) ?? message.value)
+    private func deadLetter(
+        _ message: KafkaMessage, eventID: String?, type: String? = nil, reason: DeadLetter.Reason,
+        detail: String
+    ) async throws -> Outcome {
+        let letter = DeadLetter(
+            consumer: subscription.consumerName, reason: reason, detail: String(detail.prefix(2000)),
+            originalTopic: message.topic, originalPartition: message.partition, originalOffset: message.offset,
+            originalKey: message.keyString, originalValue: subscription.redact?(message.value) ?? message.value)
         // Without a usable id the record's position identifies it.
         let position = "\(message.topic)/\(message.partition)/\(message.offset)"
         var inboxID = eventID ?? position
@@ -253,33 +264,41 @@ public final class EventConsumerService: Service, Sendable {
             attempt += 1
             do {
                 let written = try await database.transaction { connection -> Bool in
-                    guard try await self.claim(eventID: inboxID, key: key == "unkeyed" ? nil : key, outcome: "dead_lettered:\(reason.rawValue)", on: connection) else { return false }
+                    guard try await self.claim(eventID: inboxID, key: key == "unkeyed" ? nil : key, outcome: "dead_lettered:\(reason.rawValue)", on: connection)
+                    else { return false }
                     let event = CloudEvent(source: source, type: EventType.eventDeadLettered.rawValue, subject: key, data: letter)
                     try await Outbox.enqueue(event, topic: Topic.deadLetter.name, aggregateType: "dead_letter", on: connection, logger: logger)
                     // The record itself is kept for a redrive only where it may be (not a partner's: it can hold an ID number).
                     let kept = subscription.redact == nil ? message : nil
-                    try await DeadLetterStore.record(.init(id: UUID(uuidString: event.id) ?? UUID(), letter: letter, inboxID: inboxID, eventID: eventID,
-                                                           eventType: type, record: kept), on: connection, logger: logger)
+                    try await DeadLetterStore.record(
+                        .init(
+                            id: UUID(uuidString: event.id) ?? UUID(), letter: letter, inboxID: inboxID, eventID: eventID,
+                            eventType: type, record: kept), on: connection, logger: logger)
                     try await subscription.answerRefusal?(message, reason, letter.detail, connection)
                     return true
                 }
                 if written {
                     // Logged once the letter is committed, never for one that was not written.
-                    logger.warning("event dead-lettered", metadata: ["reason": "\(reason.rawValue)", "detail": "\(letter.detail)", "topic": "\(message.topic)", "offset": "\(message.offset)"])
+                    logger.warning(
+                        "event dead-lettered",
+                        metadata: ["reason": "\(reason.rawValue)", "detail": "\(letter.detail)", "topic": "\(message.topic)", "offset": "\(message.offset)"])
                     HPFMetrics.eventsDeadLettered(consumer: subscription.consumerName, reason: reason.rawValue).increment()
                     signal.notify()
                 }
                 return .deadLettered
             } catch is CancellationError {
                 throw CancellationError()
-            } catch where DatabaseErrors.isTransient(error) {
+            } catch  where DatabaseErrors.isTransient(error) {
                 logWait("dead-letter", attempt: attempt, error: error)
                 try await Task.sleep(for: Self.backoff(attempt))
             } catch {
                 guard inboxID != position || key != "unkeyed" else {
-                    logger.critical("event could not be dead-lettered; skipped", metadata: [
-                        "topic": "\(message.topic)", "partition": "\(message.partition)", "offset": "\(message.offset)", "error": "\(String(reflecting: error))",
-                    ])
+                    logger.critical(
+                        "event could not be dead-lettered; skipped",
+                        metadata: [
+                            "topic": "\(message.topic)", "partition": "\(message.partition)", "offset": "\(message.offset)",
+                            "error": "\(String(reflecting: error))",
+                        ])
                     return .deadLettered
                 }
                 (inboxID, key) = (position, "unkeyed")
@@ -295,7 +314,7 @@ public final class EventConsumerService: Service, Sendable {
             attempt += 1
             do {
                 return try await work()
-            } catch where DatabaseErrors.isTransient(error) && !(error is CancellationError) {
+            } catch  where DatabaseErrors.isTransient(error) && !(error is CancellationError) {
                 logWait(step, attempt: attempt, error: error)
                 try await Task.sleep(for: Self.backoff(attempt))
             }
@@ -306,8 +325,10 @@ public final class EventConsumerService: Service, Sendable {
     /// 100 s of an outage), not one line per retry.
     private func logWait(_ step: String, attempt: Int, error: any Error) {
         guard attempt == 1 || attempt % 20 == 0 else { return }
-        logger.warning("database unavailable; event waits", metadata: [
-            "consumer": "\(subscription.consumerName)", "step": "\(step)", "attempt": "\(attempt)", "error": "\(String(reflecting: error))",
-        ])
+        logger.warning(
+            "database unavailable; event waits",
+            metadata: [
+                "consumer": "\(subscription.consumerName)", "step": "\(step)", "attempt": "\(attempt)", "error": "\(String(reflecting: error))",
+            ])
     }
 }

@@ -81,7 +81,9 @@ public struct EventKeyring: Sendable {
         var entries: [String: Entry] = [:]
         for item in items {
             guard !item.keyId.isEmpty, EventSignature.services.contains(item.service) else {
-                throw ConfigurationError(variable: "HPF_EVENT_KEYS", reason: "key \(item.keyId): needs a key id and one of the services \(EventSignature.services.joined(separator: ", "))")
+                throw ConfigurationError(
+                    variable: "HPF_EVENT_KEYS",
+                    reason: "key \(item.keyId): needs a key id and one of the services \(EventSignature.services.joined(separator: ", "))")
             }
             guard let raw = Data(base64Encoded: item.publicKey), let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
                 throw ConfigurationError(variable: "HPF_EVENT_KEYS", reason: "key \(item.keyId): publicKey is not a base64 raw Ed25519 public key")
@@ -93,9 +95,10 @@ public struct EventKeyring: Sendable {
 
     /// The development keys of every service (development stacks).
     public static var development: [String: Entry] {
-        Dictionary(uniqueKeysWithValues: EventSignature.services.map {
-            (EventSignature.developmentKeyId(service: $0), Entry(service: $0, key: EventSignature.developmentKey(service: $0).publicKey))
-        })
+        Dictionary(
+            uniqueKeysWithValues: EventSignature.services.map {
+                (EventSignature.developmentKeyId(service: $0), Entry(service: $0, key: EventSignature.developmentKey(service: $0).publicKey))
+            })
     }
 
     /// Why `message` cannot be trusted, or nil when its signature is a known key of the topic's
@@ -105,14 +108,16 @@ public struct EventKeyring: Sendable {
         if writer == .partner { return nil }
         func header(_ name: String) -> String? { message.headers.last { $0.name == name }.map { String(decoding: $0.value, as: UTF8.self) } }
         guard let keyId = header(EventSignature.keyIdHeader), let encoded = header(EventSignature.signatureHeader),
-              let signature = Data(base64Encoded: encoded) else {
+            let signature = Data(base64Encoded: encoded)
+        else {
             return EventRejection(reason: .unverified, detail: "missing_signature: the record carries no event signature")
         }
         guard let entry = entries[keyId] else {
             return EventRejection(reason: .unverified, detail: "unknown_key: event key \(keyId) is not configured")
         }
         if case .service(let owner) = writer, entry.service != owner {
-            return EventRejection(reason: .unverified, detail: "not_topic_writer: key \(keyId) belongs to \(entry.service), which does not write \(message.topic)")
+            return EventRejection(
+                reason: .unverified, detail: "not_topic_writer: key \(keyId) belongs to \(entry.service), which does not write \(message.topic)")
         }
         guard entry.key.isValidSignature(signature, for: EventSignature.signedBytes(topic: message.topic, value: message.value)) else {
             return EventRejection(reason: .unverified, detail: "bad_signature: the event signature does not verify")

@@ -53,21 +53,31 @@ public struct EventSubscription: Sendable {
     public let verifiesWriter: Bool
     /// Tells a record's writer that it was refused (the partner feed's `message-refused`), inside
     /// the transaction that records the dead letter: the answer leaves exactly once.
-    public let answerRefusal: (@Sendable (_ message: KafkaMessage, _ reason: DeadLetter.Reason, _ detail: String,
-                                          _ connection: PostgresConnection) async throws -> Void)?
+    public let answerRefusal:
+        (
+            @Sendable (
+                _ message: KafkaMessage, _ reason: DeadLetter.Reason, _ detail: String,
+                _ connection: PostgresConnection
+            ) async throws -> Void
+        )?
 
-    public init(consumerName: String, topics: [Topic], handlers: [EventHandler],
-                verify: (@Sendable (KafkaMessage) async throws -> EventRejection?)? = nil, deadLetterDuplicates: Bool = false,
-                redact: (@Sendable ([UInt8]) -> [UInt8])? = nil,
-                answerRefusal: (@Sendable (KafkaMessage, DeadLetter.Reason, String, PostgresConnection) async throws -> Void)? = nil) {
-        self.init(consumerName: consumerName, topicNames: topics.map(\.name), handlers: handlers, verify: verify,
-                  deadLetterDuplicates: deadLetterDuplicates, redact: redact, answerRefusal: answerRefusal)
+    public init(
+        consumerName: String, topics: [Topic], handlers: [EventHandler],
+        verify: (@Sendable (KafkaMessage) async throws -> EventRejection?)? = nil, deadLetterDuplicates: Bool = false,
+        redact: (@Sendable ([UInt8]) -> [UInt8])? = nil,
+        answerRefusal: (@Sendable (KafkaMessage, DeadLetter.Reason, String, PostgresConnection) async throws -> Void)? = nil
+    ) {
+        self.init(
+            consumerName: consumerName, topicNames: topics.map(\.name), handlers: handlers, verify: verify,
+            deadLetterDuplicates: deadLetterDuplicates, redact: redact, answerRefusal: answerRefusal)
     }
 
-    public init(consumerName: String, topicNames: [String], handlers: [EventHandler],
-                verify: (@Sendable (KafkaMessage) async throws -> EventRejection?)? = nil, deadLetterDuplicates: Bool = false,
-                redact: (@Sendable ([UInt8]) -> [UInt8])? = nil, verifiesWriter: Bool = true,
-                answerRefusal: (@Sendable (KafkaMessage, DeadLetter.Reason, String, PostgresConnection) async throws -> Void)? = nil) {
+    public init(
+        consumerName: String, topicNames: [String], handlers: [EventHandler],
+        verify: (@Sendable (KafkaMessage) async throws -> EventRejection?)? = nil, deadLetterDuplicates: Bool = false,
+        redact: (@Sendable ([UInt8]) -> [UInt8])? = nil, verifiesWriter: Bool = true,
+        answerRefusal: (@Sendable (KafkaMessage, DeadLetter.Reason, String, PostgresConnection) async throws -> Void)? = nil
+    ) {
         self.verifiesWriter = verifiesWriter
         self.answerRefusal = answerRefusal
         self.consumerName = consumerName

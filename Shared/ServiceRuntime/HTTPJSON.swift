@@ -13,8 +13,9 @@ public enum HTTPJSON {
     /// field, before any handler sees it.
     public static func decode<T: Decodable>(_ type: T.Type, from request: Request, ranges: [String: ClosedRange<Int64>] = [:]) async throws -> T {
         if let contentType = request.headers[.contentType], !isJSON(contentType) {
-            throw Problem(.unsupportedMediaType, code: "unsupported_media_type", title: "Unsupported media type",
-                          detail: "send the body as application/json")
+            throw Problem(
+                .unsupportedMediaType, code: "unsupported_media_type", title: "Unsupported media type",
+                detail: "send the body as application/json")
         }
         let buffer: ByteBuffer
         do {

@@ -12,8 +12,9 @@ enum RuntimeRoutes {
             try await readiness(runtime)
         }
         routes.get("/metrics", runtime.access.metricsPublic ? .open : .staff(.auditor, .fundOfficer)) { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                     body: .init(byteBuffer: ByteBuffer(string: Observability.exposition())))
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(string: Observability.exposition())))
         }
         let audit = runtime.access.audit
         routes.get("/v1/audit", .staff(.auditor), use: audit.list)
@@ -45,9 +46,10 @@ enum RuntimeRoutes {
         if let backlog { OutboxRelay.record(backlog, runtime.database) }
         let outboxBehind = (age ?? 0) > Double(runtime.config.readyOutboxLagSeconds)
         let ready = db && broker && !outboxBehind
-        let body = Readiness(status: ready ? "ready" : "not_ready", database: db ? "up" : "down", broker: broker ? "up" : "down",
-                             outbox: age == nil ? "unknown" : outboxBehind ? "behind" : "current",
-                             outboxLagSeconds: age.map { Int64($0.rounded(.down)) })
+        let body = Readiness(
+            status: ready ? "ready" : "not_ready", database: db ? "up" : "down", broker: broker ? "up" : "down",
+            outbox: age == nil ? "unknown" : outboxBehind ? "behind" : "current",
+            outboxLagSeconds: age.map { Int64($0.rounded(.down)) })
         var response = try HTTPJSON.response(ready ? .ok : .serviceUnavailable, body)
         if !ready { response.headers[.retryAfter] = "\(Problem.retryAfterSeconds)" }
         return response

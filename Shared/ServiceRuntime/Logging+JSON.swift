@@ -16,8 +16,10 @@ public struct JSONLogHandler: LogHandler {
 
     /// The line's fields: the handler's own first, the trace's, then the metadata under names
     /// that cannot replace them.
-    public static func fields(label: String, level: Logger.Level, message: String, metadata: Logger.Metadata, trace: TraceParent?,
-                              at time: Date = Date()) -> [String: String] {
+    public static func fields(
+        label: String, level: Logger.Level, message: String, metadata: Logger.Metadata, trace: TraceParent?,
+        at time: Date = Date()
+    ) -> [String: String] {
         var object: [String: String] = [:]
         for (key, value) in metadata { object[reserved.contains(key) ? "meta.\(key)" : key] = "\(value)" }
         if let trace {
@@ -37,8 +39,9 @@ public struct JSONLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        let object = Self.fields(label: label, level: event.level, message: "\(event.message)",
-                                 metadata: metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }), trace: TraceParent.current)
+        let object = Self.fields(
+            label: label, level: event.level, message: "\(event.message)",
+            metadata: metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }), trace: TraceParent.current)
         FileHandle.standardError.write(Self.line(object))
     }
 
@@ -75,8 +78,10 @@ public struct JSONLogHandler: LogHandler {
             case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
             case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
             case 0x00..<0x20:
-                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                        hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0F)]])
+                out.append(contentsOf: [
+                    UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                    hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0F)],
+                ])
             default: out.append(byte)
             }
         }

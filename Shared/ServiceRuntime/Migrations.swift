@@ -17,7 +17,9 @@ public struct Migration: Sendable {
 public enum Migrator {
     /// The runtime's own tables, first in every schema: the transactional outbox (Debezium
     /// outbox-router names, so CDC can replace the relay) and the inbox of processed events.
-    public static let runtimeTables = Migration(0, "outbox and inbox", """
+    public static let runtimeTables = Migration(
+        0, "outbox and inbox",
+        """
         CREATE TABLE IF NOT EXISTS outbox (
             id uuid PRIMARY KEY,
             aggregatetype text NOT NULL,
@@ -46,21 +48,26 @@ public enum Migrator {
     /// the schema), no TRUNCATE, no UPDATE or DELETE on append-only tables (the ledger's postings,
     /// the audit trail), no writes to the migration record.
     public static func migrate(config: ServiceConfig, descriptor: ServiceDescriptor, logger: Logger) async throws {
-        let all = [runtimeTables, AuditTrail.migration, ChannelRegistry.migration, DeadLetterStore.migration,
-                   DeadLetterStore.inboxKeys, ReadModelRebuild.migration] + descriptor.migrations.sorted { $0.version < $1.version }
+        let all =
+            [
+                runtimeTables, AuditTrail.migration, ChannelRegistry.migration, DeadLetterStore.migration,
+                DeadLetterStore.inboxKeys, ReadModelRebuild.migration,
+            ] + descriptor.migrations.sorted { $0.version < $1.version }
         let schema = config.schema
         let configuration = try config.postgresConnection(user: config.pgOwnerUser, password: config.pgOwnerPassword)
         let connection: PostgresConnection
         do {
             connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
-        } catch where DatabaseErrors.sqlState(error)?.hasPrefix("28") == true {
-            throw ConfigurationError(variable: "HPF_PG_OWNER_PASSWORD",
-                                     reason: "Postgres refused the credentials of the schema owner \(config.pgOwnerUser); check HPF_PG_OWNER_USER and HPF_PG_OWNER_PASSWORD")
+        } catch  where DatabaseErrors.sqlState(error)?.hasPrefix("28") == true {
+            throw ConfigurationError(
+                variable: "HPF_PG_OWNER_PASSWORD",
+                reason: "Postgres refused the credentials of the schema owner \(config.pgOwnerUser); check HPF_PG_OWNER_USER and HPF_PG_OWNER_PASSWORD")
         }
         defer { Task { try? await connection.close() } }
         try await connection.query("SELECT pg_advisory_lock(hashtext(\(schema)))", logger: logger)
         do {
-            try await connection.query("""
+            try await connection.query(
+                """
                 CREATE TABLE IF NOT EXISTS schema_migrations (
                     version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())
                 """, logger: logger)

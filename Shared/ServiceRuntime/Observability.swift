@@ -14,7 +14,11 @@ public enum Observability {
     private static let loggingBootstrapped = Mutex(false)
 
     private static func bootstrapLogging(json: Bool, level: Logger.Level) {
-        guard loggingBootstrapped.withLock({ done in defer { done = true }; return !done }) else { return }
+        guard
+            loggingBootstrapped.withLock({ done in
+                defer { done = true }; return !done
+            })
+        else { return }
         LoggingSystem.bootstrap { label in
             if json {
                 var handler = JSONLogHandler(label: label)

@@ -9,17 +9,21 @@ public enum Outbox {
     /// The aggregate type of rows that carry personal data for a partner: deleted once delivered.
     public static let personalData = "personal-data"
 
-    public static func enqueue<P>(_ event: CloudEvent<P>, topic: Topic, aggregateType: String = "account",
-                                  on connection: PostgresConnection, logger: Logger) async throws {
+    public static func enqueue<P>(
+        _ event: CloudEvent<P>, topic: Topic, aggregateType: String = "account",
+        on connection: PostgresConnection, logger: Logger
+    ) async throws {
         try await enqueue(event, topic: topic.name, aggregateType: aggregateType, on: connection, logger: logger)
     }
 
     /// `headers` computes record headers from the exact bytes that will be published (a
     /// signature, say); the relay sends them after `content-type`. `key` is the record key (the
     /// event's subject unless given).
-    public static func enqueue<P>(_ event: CloudEvent<P>, topic: String, aggregateType: String = "account", key: String? = nil,
-                                  headers: ([UInt8]) throws -> [String: String] = { _ in [:] },
-                                  on connection: PostgresConnection, logger: Logger) async throws {
+    public static func enqueue<P>(
+        _ event: CloudEvent<P>, topic: String, aggregateType: String = "account", key: String? = nil,
+        headers: ([UInt8]) throws -> [String: String] = { _ in [:] },
+        on connection: PostgresConnection, logger: Logger
+    ) async throws {
         let bytes = try CloudEventCoding.encode(event)
         let payload = String(decoding: bytes, as: UTF8.self)
         // The trace the writing request or event belongs to travels with the record (`traceparent`),
@@ -28,22 +32,27 @@ public enum Outbox {
         let fields = trace.merging(try headers(bytes)) { _, own in own }
         let extra = String(decoding: try JSONEncoder().encode(fields), as: UTF8.self)
         let id = UUID(uuidString: event.id) ?? UUID()
-        _ = try await connection.execute(OutboxInsert(id: id, aggregateType: aggregateType, key: key ?? event.subject, type: event.type,
-                                                      topic: topic, payload: payload, headers: extra), logger: logger)
+        _ = try await connection.execute(
+            OutboxInsert(
+                id: id, aggregateType: aggregateType, key: key ?? event.subject, type: event.type,
+                topic: topic, payload: payload, headers: extra), logger: logger)
     }
 }
 
 public extension Outbox {
     /// Many events in one statement (for jobs that emit thousands at once).
-    static func enqueue<P>(batch events: [CloudEvent<P>], topic: Topic, aggregateType: String = "account",
-                           on connection: PostgresConnection, logger: Logger) async throws {
+    static func enqueue<P>(
+        batch events: [CloudEvent<P>], topic: Topic, aggregateType: String = "account",
+        on connection: PostgresConnection, logger: Logger
+    ) async throws {
         guard !events.isEmpty else { return }
         let encoder = CloudEventCoding.encoder()
         let ids = events.map { UUID(uuidString: $0.id) ?? UUID() }
         let keys = events.map(\.subject)
         let types = events.map(\.type)
         let payloads = try events.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO outbox (id, aggregatetype, aggregateid, type, topic, payload)
             SELECT id, \(aggregateType), key, type, \(topic.name), payload
             FROM unnest(\(ids)::uuid[], \(keys)::text[], \(types)::text[], \(payloads)::text[]) AS e(id, key, type, payload)

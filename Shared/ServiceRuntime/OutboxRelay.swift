@@ -2,8 +2,8 @@ import Contracts
 import Foundation
 import Kafka
 import Logging
-import Prometheus
 import PostgresNIO
+import Prometheus
 import ServiceLifecycle
 import Synchronization
 
@@ -39,8 +39,10 @@ public final class OutboxRelay: Service, Sendable {
     /// The `application_name` of the relay's session in `pg_stat_activity`.
     public var sessionName: String { "hpf-outbox-relay:\(database.schema)" }
 
-    public init(database: Database, producer: KafkaProducer, signal: OutboxSignal, gate: StartupGate, batchSize: Int,
-                signer: Signer? = nil, logger: Logger) {
+    public init(
+        database: Database, producer: KafkaProducer, signal: OutboxSignal, gate: StartupGate, batchSize: Int,
+        signer: Signer? = nil, logger: Logger
+    ) {
         self.database = database
         self.signer = signer
         self.producer = producer
@@ -132,7 +134,8 @@ public final class OutboxRelay: Service, Sendable {
                 busy = false
                 // One line when trouble starts and one a minute while it lasts.
                 if failedRounds == 1 || failedRounds % 120 == 0 {
-                    logger.warning("outbox relay round failed; retrying", metadata: ["error": "\(String(reflecting: error))", "failedRounds": "\(failedRounds)"])
+                    logger.warning(
+                        "outbox relay round failed; retrying", metadata: ["error": "\(String(reflecting: error))", "failedRounds": "\(failedRounds)"])
                 }
                 await measureLag()
                 try? await Task.sleep(for: .milliseconds(500))
@@ -177,7 +180,8 @@ public final class OutboxRelay: Service, Sendable {
             sawWork.store(true, ordering: .relaxed)
         }
         guard try await lock(connection) else { return 0 }
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT id, aggregateid, topic, payload, CASE WHEN headers = '{}'::jsonb THEN NULL ELSE headers::text END FROM outbox
             WHERE published_at IS NULL ORDER BY seq LIMIT \(batchSize)
             """, logger: logger)
@@ -189,7 +193,8 @@ public final class OutboxRelay: Service, Sendable {
             var named: [String: String] = [:]
             if let extra, let stored = try? JSONDecoder().decode([String: String].self, from: Data(extra.utf8)) { named = stored }
             if let signed = try signer?(topic, value) { named.merge(signed) { $1 } }
-            let headers = [KafkaHeader(name: "content-type", value: CloudEventCoding.contentType)]
+            let headers =
+                [KafkaHeader(name: "content-type", value: CloudEventCoding.contentType)]
                 + named.sorted { $0.key < $1.key }.map { KafkaHeader(name: $0.key, value: $0.value) }
             messages.append(OutgoingMessage(topic: topic, key: key, value: value, headers: headers))
         }
@@ -217,7 +222,8 @@ public final class OutboxRelay: Service, Sendable {
         if !delivered.isEmpty {
             // Rows carrying personal data for a partner (a resident ID number on the partner feed)
             // are not kept once delivered; the rest stay a week for audit and replay.
-            try await connection.query("""
+            try await connection.query(
+                """
                 WITH gone AS (DELETE FROM outbox WHERE id = ANY(\(delivered)) AND aggregatetype = \(Outbox.personalData))
                 UPDATE outbox SET published_at = now() WHERE id = ANY(\(delivered)) AND aggregatetype <> \(Outbox.personalData)
                 """, logger: logger)
@@ -230,7 +236,8 @@ public final class OutboxRelay: Service, Sendable {
     private var lockKey: String { "outbox-relay:\(database.schema)" }
 
     private func hasUnpublished(_ connection: PostgresConnection) async throws -> Bool {
-        for try await waiting in try await connection.query("SELECT EXISTS (SELECT 1 FROM outbox WHERE published_at IS NULL)", logger: logger).decode(Bool.self) {
+        for try await waiting in try await connection.query("SELECT EXISTS (SELECT 1 FROM outbox WHERE published_at IS NULL)", logger: logger).decode(Bool.self)
+        {
             return waiting
         }
         return false
@@ -288,9 +295,11 @@ public final class OutboxRelay: Service, Sendable {
     }
 
     public static func backlog(_ database: Database) async throws -> Backlog {
-        for try await (age, count) in try await database.query("""
+        for try await (age, count) in try await database.query(
+            """
             SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(occurred_at)), 0)::float8, count(*) FROM outbox WHERE published_at IS NULL
-            """).decode((Double, Int64).self) {
+            """
+        ).decode((Double, Int64).self) {
             return Backlog(records: count, oldestSeconds: age)
         }
         return Backlog(records: 0, oldestSeconds: 0)

@@ -35,18 +35,22 @@ public enum PartnerSealing {
         var sender = try HPKE.Sender(recipientKey: recipient.key, ciphersuite: ciphersuite, info: info)
         let plaintext = try JSONEncoder().encode(fields)
         let ciphertext = try sender.seal(plaintext, authenticating: Data(letterNumber.utf8))
-        return SealedPersonalData(keyId: recipient.keyId, encapsulatedKey: sender.encapsulatedKey.base64EncodedString(),
-                                  ciphertext: ciphertext.base64EncodedString())
+        return SealedPersonalData(
+            keyId: recipient.keyId, encapsulatedKey: sender.encapsulatedKey.base64EncodedString(),
+            ciphertext: ciphertext.base64EncodedString())
     }
 
     /// Opens a box sealed to one of `keys` (our private keys by key id) for `letterNumber`.
-    public static func open(_ sealed: SealedPersonalData, letterNumber: String,
-                            keys: [String: Curve25519.KeyAgreement.PrivateKey]) throws(Refusal) -> PersonalFields {
+    public static func open(
+        _ sealed: SealedPersonalData, letterNumber: String,
+        keys: [String: Curve25519.KeyAgreement.PrivateKey]
+    ) throws(Refusal) -> PersonalFields {
         guard let key = keys[sealed.keyId] else { throw .unknownRecipientKey }
         // A box is a few hundred bytes: anything far larger is refused before any work.
         guard sealed.suite == SealedPersonalData.suiteName, sealed.ciphertext.utf8.count <= 4096,
-              let encapsulated = Data(base64Encoded: sealed.encapsulatedKey), encapsulated.count == 32,
-              let ciphertext = Data(base64Encoded: sealed.ciphertext) else { throw .undecryptable }
+            let encapsulated = Data(base64Encoded: sealed.encapsulatedKey), encapsulated.count == 32,
+            let ciphertext = Data(base64Encoded: sealed.ciphertext)
+        else { throw .undecryptable }
         do {
             var recipient = try HPKE.Recipient(privateKey: key, ciphersuite: ciphersuite, info: info, encapsulatedKey: encapsulated)
             let plaintext = try recipient.open(ciphertext, authenticating: Data(letterNumber.utf8))

@@ -40,7 +40,8 @@ public enum PartnerSignature {
         // More than three fractional digits: the formatter reads milliseconds only, so the rest
         // (below a millisecond, far inside the window) is dropped before parsing.
         guard let dot = upper.firstIndex(of: "."), let zone = upper[dot...].firstIndex(where: { $0 == "Z" || $0 == "+" || $0 == "-" }),
-              upper.distance(from: dot, to: zone) > 4, upper[upper.index(after: dot)..<zone].allSatisfy(\.isNumber) else { return nil }
+            upper.distance(from: dot, to: zone) > 4, upper[upper.index(after: dot)..<zone].allSatisfy(\.isNumber)
+        else { return nil }
         return fractional.date(from: String(upper[..<upper.index(dot, offsetBy: 4)] + upper[zone...]))
     }
 
@@ -67,11 +68,14 @@ public enum PartnerSignature {
     /// Checks a message's signature: the key id must name a known key (`publicKey`), the
     /// signing time must be within the window, and the signature must verify over the exact bytes.
     /// Returns the key id that signed it.
-    public static func verify(value: [UInt8], headers: [KafkaHeader], now: Date,
-                              publicKey: (String) -> Curve25519.Signing.PublicKey?) -> Result<String, Refusal> {
+    public static func verify(
+        value: [UInt8], headers: [KafkaHeader], now: Date,
+        publicKey: (String) -> Curve25519.Signing.PublicKey?
+    ) -> Result<String, Refusal> {
         func header(_ name: String) -> String? { headers.last { $0.name == name }.map { String(decoding: $0.value, as: UTF8.self) } }
         guard let keyId = header(keyIdHeader), let signedAt = header(signedAtHeader), let encoded = header(signatureHeader),
-              let signature = Data(base64Encoded: encoded) else { return .failure(.missingSignature) }
+            let signature = Data(base64Encoded: encoded)
+        else { return .failure(.missingSignature) }
         guard let key = publicKey(keyId) else { return .failure(.unknownKey) }
         guard let instant = instant(signedAt) else { return .failure(.invalidTimestamp) }
         guard abs(instant.timeIntervalSince(now)) <= windowSeconds else { return .failure(.staleTimestamp) }

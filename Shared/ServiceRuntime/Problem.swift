@@ -23,8 +23,10 @@ public struct Problem: HTTPResponseError, Sendable {
     /// Extra response headers (`WWW-Authenticate` on a 401, `Retry-After` on a 429).
     public var headers: HTTPFields = [:]
 
-    public init(_ status: HTTPResponse.Status, code: String, title: String, detail: String,
-                errors: [FieldError] = [], extensions: [String: Int64] = [:]) {
+    public init(
+        _ status: HTTPResponse.Status, code: String, title: String, detail: String,
+        errors: [FieldError] = [], extensions: [String: Int64] = [:]
+    ) {
         self.status = status
         self.code = code
         self.title = title
@@ -40,9 +42,10 @@ public struct Problem: HTTPResponseError, Sendable {
 
     /// 400: values outside their documented ranges (`InputRange`), each named.
     public static func outOfRange(_ violations: [RangeViolation]) -> Problem {
-        Problem(.badRequest, code: "out_of_range", title: "Value out of range",
-                detail: violations.map(\.description).joined(separator: "; "),
-                errors: violations.map { FieldError(field: $0.field, message: $0.message) })
+        Problem(
+            .badRequest, code: "out_of_range", title: "Value out of range",
+            detail: violations.map(\.description).joined(separator: "; "),
+            errors: violations.map { FieldError(field: $0.field, message: $0.message) })
     }
 
     /// 422: a business rule refused the request; `code` names the rule.
@@ -93,7 +96,8 @@ public struct Problem: HTTPResponseError, Sendable {
         let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
         var fields = headers
         fields[.contentType] = "application/problem+json"
-        return Response(status: status, headers: fields,
-                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(
+            status: status, headers: fields,
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

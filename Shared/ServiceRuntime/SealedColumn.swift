@@ -42,8 +42,10 @@ public enum PersonalDataResealing {
         }
     }
 
-    public static func run(columns: [SealedColumn], cipher: PersonalDataCipher, database: Database, logger: Logger,
-                           onlyClear: Bool = false, batchSize: Int = 500) async throws -> Report {
+    public static func run(
+        columns: [SealedColumn], cipher: PersonalDataCipher, database: Database, logger: Logger,
+        onlyClear: Bool = false, batchSize: Int = 500
+    ) async throws -> Report {
         var report = Report()
         for column in columns {
             var after = ""
@@ -51,22 +53,26 @@ public enum PersonalDataResealing {
             while true {
                 let (last, resealed) = try await database.transaction { connection -> (String?, Int) in
                     var rows: [(String, String)] = []
-                    for try await (row, stored) in try await connection.query("""
+                    for try await (row, stored) in try await connection.query(
+                        """
                         SELECT \(unescaped: column.rowKey)::text, \(unescaped: column.storedText) FROM \(unescaped: column.table)
                         WHERE \(unescaped: column.rowKey)::text > \(after) AND \(unescaped: column.column) IS NOT NULL
                           AND (NOT \(onlyClear) OR \(unescaped: column.storedText) NOT LIKE 'pd1:%')
                         ORDER BY \(unescaped: column.rowKey)::text LIMIT \(batchSize)
-                        """, logger: logger).decode((String, String).self) { rows.append((row, stored)) }
+                        """, logger: logger
+                    ).decode((String, String).self) { rows.append((row, stored)) }
                     var resealed = 0
                     for (row, stored) in rows where cipher.needsResealing(stored) {
                         let sealed = try cipher.seal(try cipher.openOrLegacy(stored, context: column.context(row)), column, row: row)
                         // Only if the row still holds what was read (the live service may have changed it).
                         let (open, close) = column.json ? ("to_jsonb(", "::text)") : ("", "")
-                        for try await _ in try await connection.query("""
+                        for try await _ in try await connection.query(
+                            """
                             UPDATE \(unescaped: column.table) SET \(unescaped: column.column) = \(unescaped: open)\(sealed)\(unescaped: close)
                             WHERE \(unescaped: column.rowKey)::text = \(row) AND \(unescaped: column.storedText) = \(stored)
                             RETURNING 1
-                            """, logger: logger) { resealed += 1 }
+                            """, logger: logger)
+                        { resealed += 1 }
                     }
                     return (rows.last?.0, resealed)
                 }
@@ -92,8 +98,9 @@ public extension HPFServiceModule {
             return try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await runtime.database.client.run() }
                 defer { group.cancelAll() }
-                let report = try await PersonalDataResealing.run(columns: descriptor.sealedColumns, cipher: runtime.personalData,
-                                                                 database: runtime.database, logger: runtime.logger)
+                let report = try await PersonalDataResealing.run(
+                    columns: descriptor.sealedColumns, cipher: runtime.personalData,
+                    database: runtime.database, logger: runtime.logger)
                 print("hpf-\(descriptor.name): resealed with data key \(runtime.personalData.currentKeyId): \(report.total) values (\(report))")
                 return 0
             }

@@ -27,7 +27,9 @@ public extension HPFServiceModule {
     static func extraTopics(runtime: ServiceRuntime) -> [String] { [] }
     static func readModels(runtime: ServiceRuntime) -> [ReadModel] { [] }
 
-    static func buildApplication(config: ServiceConfig? = nil, clock: BusinessClock? = nil, extraServices: [any Service] = []) throws -> some ApplicationProtocol {
+    static func buildApplication(config: ServiceConfig? = nil, clock: BusinessClock? = nil, extraServices: [any Service] = []) throws
+        -> some ApplicationProtocol
+    {
         let config = config ?? ServiceConfig(descriptor: descriptor)
         Observability.bootstrapMetrics()
         let runtime = try ServiceRuntime(descriptor: descriptor, config: config, clock: clock)
@@ -41,17 +43,19 @@ public extension HPFServiceModule {
             router: routes.router,
             // The idle timeout also closes a connection whose request stops half-way (slow clients).
             server: .http1(configuration: .init(idleTimeout: .seconds(Int64(runtime.config.httpIdleTimeoutSeconds)))),
-            configuration: .init(address: .hostname(runtime.config.httpHost, port: runtime.config.httpPort),
-                                 serverName: "hpf-\(descriptor.name)"),
+            configuration: .init(
+                address: .hostname(runtime.config.httpHost, port: runtime.config.httpPort),
+                serverName: "hpf-\(descriptor.name)"),
             // "ready" only once the port is bound: a supervisor or a script waiting for the line
             // can call the service at once (the port is the bound one when HPF_HTTP_PORT is 0).
             onServerRunning: { channel in
                 runtime.logger.info("ready", metadata: ["service": "\(descriptor.name)", "port": "\(channel.localAddress?.port ?? runtime.config.httpPort)"])
             },
             logger: runtime.logger)
-        let relay = OutboxRelay(database: runtime.database, producer: runtime.producer, signal: runtime.outboxSignal,
-                                gate: runtime.gate, batchSize: runtime.config.relayBatchSize, signer: Self.signer(runtime: runtime),
-                                logger: runtime.logger)
+        let relay = OutboxRelay(
+            database: runtime.database, producer: runtime.producer, signal: runtime.outboxSignal,
+            gate: runtime.gate, batchSize: runtime.config.relayBatchSize, signer: Self.signer(runtime: runtime),
+            logger: runtime.logger)
         // Order matters for shutdown: services stop in reverse, so consumers and the relay stop
         // before the producer flushes and the database pool closes.
         HPFMetrics.buildInfo(service: descriptor.name, version: SuiteVersion.current).set(to: 1)
@@ -67,8 +71,9 @@ public extension HPFServiceModule {
                 try await DatabasePreflight.check(config: runtime.config, logger: runtime.logger)
                 try await Migrator.migrate(config: runtime.config, descriptor: descriptor, logger: runtime.logger)
                 // Personal data written before sealing existed is sealed before anything reads it.
-                let sealed = try await PersonalDataResealing.run(columns: descriptor.sealedColumns, cipher: runtime.personalData,
-                                                                 database: runtime.database, logger: runtime.logger, onlyClear: true)
+                let sealed = try await PersonalDataResealing.run(
+                    columns: descriptor.sealedColumns, cipher: runtime.personalData,
+                    database: runtime.database, logger: runtime.logger, onlyClear: true)
                 if sealed.total > 0 { runtime.logger.notice("sealed personal data stored in clear", metadata: ["columns": "\(sealed)"]) }
                 try await runtime.ensureTopics(extra: Self.extraTopics(runtime: runtime))
                 await runtime.gate.open()

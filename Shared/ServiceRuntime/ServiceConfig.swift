@@ -133,7 +133,9 @@ public struct ServiceConfig: Sendable {
         idpAudience = settings.text("HPF_IDP_AUDIENCE")
         idpJWKS = settings.text("HPF_IDP_JWKS")
         if idpJWKS == nil, let file = settings.text("HPF_IDP_JWKS_FILE") {
-            if let text = try? String(contentsOfFile: file, encoding: .utf8) { idpJWKS = text } else {
+            if let text = try? String(contentsOfFile: file, encoding: .utf8) {
+                idpJWKS = text
+            } else {
                 settings.problem("HPF_IDP_JWKS_FILE", "names a file that cannot be read")
             }
         }
@@ -195,8 +197,9 @@ public struct ServiceConfig: Sendable {
         // The identity provider: required outside development, its keys well-formed and none of
         // them a public development key (checked here so that the refusal is the only line).
         if let jwks = idpJWKS {
-            settings.checkKeys("HPF_IDP_JWKS", jwks, development: development, unreadable: "is not a JSON Web Key Set",
-                               parse: IdentityProvider.keys(fromJWKS:), isDevelopmentKey: DevelopmentIdentity.isDevelopmentKey)
+            settings.checkKeys(
+                "HPF_IDP_JWKS", jwks, development: development, unreadable: "is not a JSON Web Key Set",
+                parse: IdentityProvider.keys(fromJWKS:), isDevelopmentKey: DevelopmentIdentity.isDevelopmentKey)
         } else if !development {
             settings.problem("HPF_IDP_JWKS", "is required outside development (or HPF_IDP_JWKS_FILE)")
         } else {
@@ -224,8 +227,9 @@ public struct ServiceConfig: Sendable {
         }
         eventKeys = settings.text("HPF_EVENT_KEYS")
         if let json = eventKeys {
-            settings.checkKeys("HPF_EVENT_KEYS", json, development: development, unreadable: "cannot be read",
-                               parse: EventKeyring.parse, isDevelopmentKey: { EventSignature.isDevelopmentKey($0.key) })
+            settings.checkKeys(
+                "HPF_EVENT_KEYS", json, development: development, unreadable: "cannot be read",
+                parse: EventKeyring.parse, isDevelopmentKey: { EventSignature.isDevelopmentKey($0.key) })
         } else if !development {
             settings.problem("HPF_EVENT_KEYS", "is required outside development (the public keys of the services whose topics this one reads)")
         }
@@ -288,8 +292,10 @@ public struct ServiceDescriptor: Sendable {
     public let sealedColumns: [SealedColumn]
     public var keepsPersonalData: Bool { !sealedColumns.isEmpty }
 
-    public init(name: String, schema: String, defaultPort: Int, migrations: [Migration], accountOwners: String = "accounts",
-                signsPartnerFeed: Bool = false, appendOnlyTables: [String] = [], sealedColumns: [SealedColumn] = []) {
+    public init(
+        name: String, schema: String, defaultPort: Int, migrations: [Migration], accountOwners: String = "accounts",
+        signsPartnerFeed: Bool = false, appendOnlyTables: [String] = [], sealedColumns: [SealedColumn] = []
+    ) {
         self.signsPartnerFeed = signsPartnerFeed
         self.sealedColumns = sealedColumns
         self.appendOnlyTables = appendOnlyTables

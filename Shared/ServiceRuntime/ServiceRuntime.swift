@@ -31,8 +31,10 @@ public struct ServiceRuntime: Sendable {
     /// The service's read models, for the operator's rebuild.
     public let readModels = ReadModelDirectory()
 
-    public init(descriptor: ServiceDescriptor, config: ServiceConfig, clock: BusinessClock? = nil,
-                parameters: PolicyParameters = .lianyungang2025) throws {
+    public init(
+        descriptor: ServiceDescriptor, config: ServiceConfig, clock: BusinessClock? = nil,
+        parameters: PolicyParameters = .lianyungang2025
+    ) throws {
         if let problem = config.problems.first { throw problem }
         var logger = Logger(label: "hpf.\(descriptor.name)")
         logger.logLevel = Logger.Level(rawValue: config.logLevel) ?? .info
@@ -40,8 +42,9 @@ public struct ServiceRuntime: Sendable {
         self.config = config
         self.logger = logger
         database = try Database(config: config, logger: logger)
-        producer = try KafkaProducer(configuration: config.transport.apply(to: .producer(brokers: config.kafkaBrokers, clientID: "hpf-\(descriptor.name)")),
-                                     logger: logger)
+        producer = try KafkaProducer(
+            configuration: config.transport.apply(to: .producer(brokers: config.kafkaBrokers, clientID: "hpf-\(descriptor.name)")),
+            logger: logger)
         outboxSignal = OutboxSignal()
         gate = StartupGate()
         self.clock = clock ?? BusinessClock(fixedDate: config.fixedBusinessDate)
@@ -50,7 +53,8 @@ public struct ServiceRuntime: Sendable {
         var accepted = try config.eventKeys.map(EventKeyring.parse) ?? [:]
         if config.isDevelopment { accepted.merge(EventKeyring.development) { configured, _ in configured } }
         eventKeys = EventKeyring(entries: accepted)
-        let signingKey = try Data(base64Encoded: config.eventSigningKey).flatMap { config.eventSigningKey.isEmpty ? nil : $0 }
+        let signingKey =
+            try Data(base64Encoded: config.eventSigningKey).flatMap { config.eventSigningKey.isEmpty ? nil : $0 }
             .map { try Curve25519.Signing.PrivateKey(rawRepresentation: $0) } ?? EventSignature.developmentKey(service: descriptor.name)
         let keyId = config.eventKeyId
         eventSigner = { topic, value in try EventSignature.fields(topic: topic, value: value, keyId: keyId, key: signingKey) }
@@ -67,9 +71,11 @@ public struct ServiceRuntime: Sendable {
     /// A bulk job's shape (the annual subsidy, the interest settlement): `workers` tasks take
     /// batches from `next` until it is empty and run `chunk` on each (again after a transient
     /// failure: a chunk is one transaction), each on its own connection; the summaries merge.
-    public func inChunks<Batch: Sendable, Summary: Sendable>(workers: Int, empty: Summary, next: @escaping @Sendable () async throws -> Batch?,
-                                                      chunk: @escaping @Sendable (Batch) async throws -> Summary,
-                                                      merge: @escaping @Sendable (inout Summary, Summary) -> Void) async throws -> Summary {
+    public func inChunks<Batch: Sendable, Summary: Sendable>(
+        workers: Int, empty: Summary, next: @escaping @Sendable () async throws -> Batch?,
+        chunk: @escaping @Sendable (Batch) async throws -> Summary,
+        merge: @escaping @Sendable (inout Summary, Summary) -> Void
+    ) async throws -> Summary {
         try await withThrowingTaskGroup(of: Summary.self) { group in
             for _ in 0..<workers {
                 group.addTask {
@@ -90,7 +96,7 @@ public struct ServiceRuntime: Sendable {
         while true {
             do {
                 return try await body()
-            } catch where DatabaseErrors.isTransient(error) && attempt < attempts {
+            } catch  where DatabaseErrors.isTransient(error) && attempt < attempts {
                 attempt += 1
                 try await Task.sleep(for: .milliseconds(50 * attempt))
             }
@@ -107,7 +113,7 @@ public struct ServiceRuntime: Sendable {
             attempt += 1
             do {
                 return try await transaction(body)
-            } catch where attempt < 3 && DatabaseErrors.sqlState(error) == "23505" {
+            } catch  where attempt < 3 && DatabaseErrors.sqlState(error) == "23505" {
                 continue
             }
         }
@@ -116,8 +122,9 @@ public struct ServiceRuntime: Sendable {
     /// Every topic of the catalogue and `extra`, created if missing (the dev broker does not auto-create).
     public func ensureTopics(extra: [String] = []) async throws {
         let transport = config.transport
-        try await producer.createTopics((Topic.allCases.map(\.name) + extra).map {
-            TopicSpec(name: $0, partitions: config.topicPartitions, replicationFactor: transport.topicReplicationFactor, configs: transport.topicConfigs)
-        })
+        try await producer.createTopics(
+            (Topic.allCases.map(\.name) + extra).map {
+                TopicSpec(name: $0, partitions: config.topicPartitions, replicationFactor: transport.topicReplicationFactor, configs: transport.topicConfigs)
+            })
     }
 }

@@ -106,8 +106,10 @@ struct SettingsReader {
 
     /// A list of keys (a JWKS, the event keys): it must parse, and outside development none of
     /// its keys may be a public development key. Problems are recorded against `variable`.
-    mutating func checkKeys<Key>(_ variable: String, _ text: String, development: Bool, unreadable: String,
-                                 parse: (String) throws -> [String: Key], isDevelopmentKey: (Key) -> Bool) {
+    mutating func checkKeys<Key>(
+        _ variable: String, _ text: String, development: Bool, unreadable: String,
+        parse: (String) throws -> [String: Key], isDevelopmentKey: (Key) -> Bool
+    ) {
         do {
             let keys = try parse(text)
             if !development, let kid = keys.first(where: { isDevelopmentKey($0.value) })?.key {

@@ -36,8 +36,9 @@ public struct TransportSettings: Sendable {
     public init() {}
 
     init(_ settings: inout SettingsReader) {
-        kafkaSecurity = settings.text("HPF_KAFKA_SECURITY_PROTOCOL", default: "plaintext",
-                                      allowed: ["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"])
+        kafkaSecurity = settings.text(
+            "HPF_KAFKA_SECURITY_PROTOCOL", default: "plaintext",
+            allowed: ["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"])
         saslMechanism = settings.text("HPF_KAFKA_SASL_MECHANISM", default: "SCRAM-SHA-512", allowed: ["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"])
         saslUsername = settings.text("HPF_KAFKA_SASL_USERNAME")
         saslPassword = settings.text("HPF_KAFKA_SASL_PASSWORD", secret: true)
@@ -49,7 +50,9 @@ public struct TransportSettings: Sendable {
         kafkaCertFile = Self.readableFile(&settings, "HPF_KAFKA_CERT_FILE")
         kafkaKeyFile = Self.readableFile(&settings, "HPF_KAFKA_KEY_FILE")
         if (kafkaCertFile == nil) != (kafkaKeyFile == nil) {
-            settings.problem(kafkaCertFile == nil ? "HPF_KAFKA_CERT_FILE" : "HPF_KAFKA_KEY_FILE", "a client certificate needs both HPF_KAFKA_CERT_FILE and HPF_KAFKA_KEY_FILE")
+            settings.problem(
+                kafkaCertFile == nil ? "HPF_KAFKA_CERT_FILE" : "HPF_KAFKA_KEY_FILE",
+                "a client certificate needs both HPF_KAFKA_CERT_FILE and HPF_KAFKA_KEY_FILE")
         }
         if !kafkaEncrypted, kafkaCAFile != nil || kafkaCertFile != nil {
             settings.problem("HPF_KAFKA_SECURITY_PROTOCOL", "is \(kafkaSecurity), but TLS files are given (use ssl or sasl_ssl)")

@@ -7,216 +7,322 @@ import Testing
 /// them): each is pinned by a golden JSON file. A change that breaks one is a contract change.
 @Suite("Golden events")
 struct GoldenEventTests {
-    static let fixedTime = Date(timeIntervalSince1970: 1_780_000_000) // 2026-05-28T20:26:40Z
+    static let fixedTime = Date(timeIntervalSince1970: 1_780_000_000)  // 2026-05-28T20:26:40Z
     static let goldenFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
 
     static func event<P>(_ type: EventType, _ subject: String, _ data: P) -> CloudEvent<P> {
-        CloudEvent(id: UUID(uuidString: "6F1C2A0E-8B0B-4C4B-9E55-0D6A8E0B1C01")!, source: EventType.source(service: "test"),
-                   type: type.rawValue, subject: subject, time: fixedTime, data: data)
+        CloudEvent(
+            id: UUID(uuidString: "6F1C2A0E-8B0B-4C4B-9E55-0D6A8E0B1C01")!, source: EventType.source(service: "test"),
+            type: type.rawValue, subject: subject, time: fixedTime, data: data)
     }
 
-    static let accountOpened = event(.accountOpened, "3207000000000001", AccountOpened(
-        accountNumber: "3207000000000001", personRef: "9f2c0d1e4b5a69788766554433221100ffeeddccbbaa99887766554433221100",
-        openedOn: BusinessDate("2026-05-29")!, county: "320706", residence: .rural, industry: .ecommerceCrystal, role: .streamer,
-        employmentType: .newForm, childrenCount: 2, education: Education(level: .bachelor, graduationDate: BusinessDate("2025-06-30")),
-        retirementMonth: YearMonth("2058-12")!, agreement: Agreement(schedule: .monthly, amountFen: 20_000, channel: .wechat),
-        monthlyMinimumFen: 11_300))
+    static let accountOpened = event(
+        .accountOpened, "3207000000000001",
+        AccountOpened(
+            accountNumber: "3207000000000001", personRef: "9f2c0d1e4b5a69788766554433221100ffeeddccbbaa99887766554433221100",
+            openedOn: BusinessDate("2026-05-29")!, county: "320706", residence: .rural, industry: .ecommerceCrystal, role: .streamer,
+            employmentType: .newForm, childrenCount: 2, education: Education(level: .bachelor, graduationDate: BusinessDate("2025-06-30")),
+            retirementMonth: YearMonth("2058-12")!, agreement: Agreement(schedule: .monthly, amountFen: 20_000, channel: .wechat),
+            monthlyMinimumFen: 11_300))
 
-    static let agreementChanged = event(.agreementChanged, "3207000000000001", AgreementChanged(
-        accountNumber: "3207000000000001", agreement: Agreement(schedule: .quarterly, amountFen: 40_000, channel: .bankCard),
-        changedOn: BusinessDate("2026-06-01")!))
+    static let agreementChanged = event(
+        .agreementChanged, "3207000000000001",
+        AgreementChanged(
+            accountNumber: "3207000000000001", agreement: Agreement(schedule: .quarterly, amountFen: 40_000, channel: .bankCard),
+            changedOn: BusinessDate("2026-06-01")!))
 
-    static let contributionReceived = event(.contributionReceived, "3207000000000001", ContributionReceived(
-        contributionId: "0b6f3c57-3f0e-4d8e-9a41-2f1b7c9d0e11", accountNumber: "3207000000000001", amountFen: 120_000,
-        channel: .alipay, origin: .channel, paidAt: "2026-07-01T02:00:00.000Z", paidOn: BusinessDate("2026-07-01")!,
-        monthsCounted: [YearMonth("2026-07")!], balanceAfterFen: 120_000, firstContribution: true, sequence: 1,
-        channelTxnId: "2026070122001400000000000001"))
+    static let contributionReceived = event(
+        .contributionReceived, "3207000000000001",
+        ContributionReceived(
+            contributionId: "0b6f3c57-3f0e-4d8e-9a41-2f1b7c9d0e11", accountNumber: "3207000000000001", amountFen: 120_000,
+            channel: .alipay, origin: .channel, paidAt: "2026-07-01T02:00:00.000Z", paidOn: BusinessDate("2026-07-01")!,
+            monthsCounted: [YearMonth("2026-07")!], balanceAfterFen: 120_000, firstContribution: true, sequence: 1,
+            channelTxnId: "2026070122001400000000000001"))
 
-    static let deadLetter = event(.eventDeadLettered, "3207000000000001", DeadLetter(
-        consumer: "ledger-accounts", reason: .malformedEvent, detail: "not JSON", originalTopic: "hpf.enrolment.events.v1",
-        originalPartition: 2, originalOffset: 41, originalKey: "3207000000000001", originalValue: Array("{oops".utf8)))
+    static let deadLetter = event(
+        .eventDeadLettered, "3207000000000001",
+        DeadLetter(
+            consumer: "ledger-accounts", reason: .malformedEvent, detail: "not JSON", originalTopic: "hpf.enrolment.events.v1",
+            originalPartition: 2, originalOffset: 41, originalKey: "3207000000000001", originalValue: Array("{oops".utf8)))
 
-    static let subsidyGranted = event(.subsidyGranted, "3207000000000001", SubsidyGranted(
-        grantId: "6f1c2a0e-8b0b-4c4b-9e55-0d6a8e0b1c01", accountNumber: "3207000000000001", kind: .opening, amountFen: 40_000,
-        grantedOn: BusinessDate("2026-07-01")!, reason: "opening subsidy: graduate within 2 years (§3)", lots: 1, remainingCapFen: 960_000))
+    static let subsidyGranted = event(
+        .subsidyGranted, "3207000000000001",
+        SubsidyGranted(
+            grantId: "6f1c2a0e-8b0b-4c4b-9e55-0d6a8e0b1c01", accountNumber: "3207000000000001", kind: .opening, amountFen: 40_000,
+            grantedOn: BusinessDate("2026-07-01")!, reason: "opening subsidy: graduate within 2 years (§3)", lots: 1, remainingCapFen: 960_000))
 
-    static let subsidyCredited = event(.subsidyCredited, "3207000000000001", SubsidyCredited(
-        accountNumber: "3207000000000001", grantId: "6f1c2a0e-8b0b-4c4b-9e55-0d6a8e0b1c01", amountFen: 40_000, balanceAfterFen: 160_000, sequence: 2))
+    static let subsidyCredited = event(
+        .subsidyCredited, "3207000000000001",
+        SubsidyCredited(
+            accountNumber: "3207000000000001", grantId: "6f1c2a0e-8b0b-4c4b-9e55-0d6a8e0b1c01", amountFen: 40_000, balanceAfterFen: 160_000, sequence: 2))
 
-    static let debitPosted = event(.debitPosted, "3207000000000001", DebitPosted(
-        debitId: "9d2b4c1e-0000-4000-8000-000000000001", accountNumber: "3207000000000001", kind: .withdrawal, amountFen: 60_000,
-        postedOn: BusinessDate("2026-08-01")!, balanceAfterFen: 100_000, sequence: 3))
+    static let debitPosted = event(
+        .debitPosted, "3207000000000001",
+        DebitPosted(
+            debitId: "9d2b4c1e-0000-4000-8000-000000000001", accountNumber: "3207000000000001", kind: .withdrawal, amountFen: 60_000,
+            postedOn: BusinessDate("2026-08-01")!, balanceAfterFen: 100_000, sequence: 3))
 
-    static let socialInsurance = event(.socialInsuranceSubsidyDecided, "3207000000000001", SocialInsuranceSubsidyDecided(
-        decisionId: "6f1c2a0e-8b0b-4c4b-9e55-0d6a8e0b1c01", personRef: "9f2c0d1e4b5a69788766554433221100ffeeddccbbaa99887766554433221100",
-        accountNumber: "3207000000000001", month: YearMonth("2026-02")!, paidFen: 90_001, approved: true, subsidyFen: 45_001,
-        reason: "approved", monthsSubsidised: 1))
+    static let socialInsurance = event(
+        .socialInsuranceSubsidyDecided, "3207000000000001",
+        SocialInsuranceSubsidyDecided(
+            decisionId: "6f1c2a0e-8b0b-4c4b-9e55-0d6a8e0b1c01", personRef: "9f2c0d1e4b5a69788766554433221100ffeeddccbbaa99887766554433221100",
+            accountNumber: "3207000000000001", month: YearMonth("2026-02")!, paidFen: 90_001, approved: true, subsidyFen: 45_001,
+            reason: "approved", monthsSubsidised: 1))
 
-    static let entrepreneurship = event(.entrepreneurshipEligible, "3207000000000001", EntrepreneurshipEligible(
-        accountNumber: "3207000000000001", grounds: [.veteran, .ruralIndividualBusiness], assessedOn: BusinessDate("2026-05-29")!))
+    static let entrepreneurship = event(
+        .entrepreneurshipEligible, "3207000000000001",
+        EntrepreneurshipEligible(
+            accountNumber: "3207000000000001", grounds: [.veteran, .ruralIndividualBusiness], assessedOn: BusinessDate("2026-05-29")!))
 
-    static let lots = [LotShare(lotId: "0b6f3c57-3f0e-4d8e-9a41-2f1b7c9d0e12", amountFen: 50_000),
-                       LotShare(lotId: "0b6f3c57-3f0e-4d8e-9a41-2f1b7c9d0e11", amountFen: 10_000)]
+    static let lots = [
+        LotShare(lotId: "0b6f3c57-3f0e-4d8e-9a41-2f1b7c9d0e12", amountFen: 50_000),
+        LotShare(lotId: "0b6f3c57-3f0e-4d8e-9a41-2f1b7c9d0e11", amountFen: 10_000),
+    ]
 
-    static let debitPostedWithLots = event(.debitPosted, "3207000000000001", DebitPosted(
-        debitId: "9d2b4c1e-0000-4000-8000-000000000001", accountNumber: "3207000000000001", kind: .withdrawal, amountFen: 60_000,
-        postedOn: BusinessDate("2026-08-01")!, balanceAfterFen: 100_000, sequence: 3, consumedLots: lots))
+    static let debitPostedWithLots = event(
+        .debitPosted, "3207000000000001",
+        DebitPosted(
+            debitId: "9d2b4c1e-0000-4000-8000-000000000001", accountNumber: "3207000000000001", kind: .withdrawal, amountFen: 60_000,
+            postedOn: BusinessDate("2026-08-01")!, balanceAfterFen: 100_000, sequence: 3, consumedLots: lots))
 
-    static let debitRefused = event(.debitRefused, "3207000000000001", DebitRefused(
-        debitId: "9d2b4c1e-0000-4000-8000-000000000002", accountNumber: "3207000000000001", code: "insufficient_balance",
-        detail: "the balance 100000 fen does not cover 150000 fen", balanceFen: 100_000))
+    static let debitRefused = event(
+        .debitRefused, "3207000000000001",
+        DebitRefused(
+            debitId: "9d2b4c1e-0000-4000-8000-000000000002", accountNumber: "3207000000000001", code: "insufficient_balance",
+            detail: "the balance 100000 fen does not cover 150000 fen", balanceFen: 100_000))
 
-    static let debitReversed = event(.debitReversed, "3207000000000001", DebitReversed(
-        debitId: "9d2b4c1e-0000-4000-8000-000000000001", accountNumber: "3207000000000001", amountFen: 60_000, code: "payee_account_closed",
-        reversedOn: BusinessDate("2026-08-02")!, balanceAfterFen: 160_000, sequence: 4, restoredLots: lots))
+    static let debitReversed = event(
+        .debitReversed, "3207000000000001",
+        DebitReversed(
+            debitId: "9d2b4c1e-0000-4000-8000-000000000001", accountNumber: "3207000000000001", amountFen: 60_000, code: "payee_account_closed",
+            reversedOn: BusinessDate("2026-08-02")!, balanceAfterFen: 160_000, sequence: 4, restoredLots: lots))
 
-    static let accountClosed = event(.accountClosed, "3207000000000001", AccountClosed(
-        accountNumber: "3207000000000001", closureReason: .leavingCity, closedOn: BusinessDate("2026-09-01")!))
+    static let accountClosed = event(
+        .accountClosed, "3207000000000001",
+        AccountClosed(
+            accountNumber: "3207000000000001", closureReason: .leavingCity, closedOn: BusinessDate("2026-09-01")!))
 
-    static let interestSettled = event(.interestSettled, "3207000000000001", InterestSettled(
-        accountNumber: "3207000000000001", occasion: .annual, periodFrom: BusinessDate("2025-07-01")!, periodThrough: BusinessDate("2026-06-30")!,
-        interestFen: 15_208, postedOn: BusinessDate("2026-06-30")!, balanceAfterFen: 1_015_208, sequence: 2))
+    static let interestSettled = event(
+        .interestSettled, "3207000000000001",
+        InterestSettled(
+            accountNumber: "3207000000000001", occasion: .annual, periodFrom: BusinessDate("2025-07-01")!, periodThrough: BusinessDate("2026-06-30")!,
+            interestFen: 15_208, postedOn: BusinessDate("2026-06-30")!, balanceAfterFen: 1_015_208, sequence: 2))
 
-    static let depositDiscrepancy = event(.depositDiscrepancy, "3207000000000001", StatementDiscrepancy(
-        statementId: "01938a4e-7c00-7000-8000-000000000001", channel: .wechat, statementDate: BusinessDate("2026-05-28")!,
-        kind: .depositNotNotified, reference: "4200002026052800001", accountNumber: "3207000000000001", ourAmountFen: nil,
-        channelAmountFen: 50_000, resolution: .posted, code: nil))
+    static let depositDiscrepancy = event(
+        .depositDiscrepancy, "3207000000000001",
+        StatementDiscrepancy(
+            statementId: "01938a4e-7c00-7000-8000-000000000001", channel: .wechat, statementDate: BusinessDate("2026-05-28")!,
+            kind: .depositNotNotified, reference: "4200002026052800001", accountNumber: "3207000000000001", ourAmountFen: nil,
+            channelAmountFen: 50_000, resolution: .posted, code: nil))
 
-    static let payoutDiscrepancy = event(.payoutDiscrepancy, "3207000000000001", StatementDiscrepancy(
-        statementId: "01938a4e-7c00-7000-8000-000000000002", channel: .bankCard, statementDate: BusinessDate("2026-05-28")!,
-        kind: .payoutNotInStatement, reference: "5b1f2c3d-0000-4000-8000-000000000009", accountNumber: "3207000000000001",
-        ourAmountFen: 60_000, channelAmountFen: nil, resolution: .flagged, code: nil))
+    static let payoutDiscrepancy = event(
+        .payoutDiscrepancy, "3207000000000001",
+        StatementDiscrepancy(
+            statementId: "01938a4e-7c00-7000-8000-000000000002", channel: .bankCard, statementDate: BusinessDate("2026-05-28")!,
+            kind: .payoutNotInStatement, reference: "5b1f2c3d-0000-4000-8000-000000000009", accountNumber: "3207000000000001",
+            ourAmountFen: 60_000, channelAmountFen: nil, resolution: .flagged, code: nil))
 
-    static let debitPostedClosure = event(.debitPosted, "3207000000000001", DebitPosted(
-        debitId: "9d2b4c1e-0000-4000-8000-000000000003", accountNumber: "3207000000000001", kind: .withdrawal, amountFen: 734_686,
-        postedOn: BusinessDate("2026-08-15")!, balanceAfterFen: 0, sequence: 7, consumedLots: lots, closureReason: .leavingCity, interestFen: 1_375))
+    static let debitPostedClosure = event(
+        .debitPosted, "3207000000000001",
+        DebitPosted(
+            debitId: "9d2b4c1e-0000-4000-8000-000000000003", accountNumber: "3207000000000001", kind: .withdrawal, amountFen: 734_686,
+            postedOn: BusinessDate("2026-08-15")!, balanceAfterFen: 0, sequence: 7, consumedLots: lots, closureReason: .leavingCity, interestFen: 1_375))
 
     static let payee = Payee(kind: .seller, name: "连云港房产有限公司", bankAccount: "6222020200112233445", bankName: "ICBC")
 
-    static let withdrawalRequested = event(.withdrawalRequested, "3207000000000001", WithdrawalRequested(
-        withdrawalId: "9d2b4c1e-0000-4000-8000-000000000001", accountNumber: "3207000000000001", reason: .purchase, amountFen: 60_000,
-        closureReason: nil, requestedOn: BusinessDate("2026-08-01")!))
+    static let withdrawalRequested = event(
+        .withdrawalRequested, "3207000000000001",
+        WithdrawalRequested(
+            withdrawalId: "9d2b4c1e-0000-4000-8000-000000000001", accountNumber: "3207000000000001", reason: .purchase, amountFen: 60_000,
+            closureReason: nil, requestedOn: BusinessDate("2026-08-01")!))
 
     /// On the analytics topic the payee is masked.
-    static let payoutRequested = event(.payoutRequested, "3207000000000001", PayoutRequested(
-        payoutId: "5a0e1f2d-0000-4000-8000-000000000001", withdrawalId: "9d2b4c1e-0000-4000-8000-000000000001",
-        accountNumber: "3207000000000001", amountFen: 60_000, payee: payee.masked))
+    static let payoutRequested = event(
+        .payoutRequested, "3207000000000001",
+        PayoutRequested(
+            payoutId: "5a0e1f2d-0000-4000-8000-000000000001", withdrawalId: "9d2b4c1e-0000-4000-8000-000000000001",
+            accountNumber: "3207000000000001", amountFen: 60_000, payee: payee.masked))
 
     /// On the payment channel's own topic, in full.
-    static let payoutInstruction = event(.payoutInstruction, "3207000000000001", PayoutRequested(
-        payoutId: "5a0e1f2d-0000-4000-8000-000000000001", withdrawalId: "9d2b4c1e-0000-4000-8000-000000000001",
-        accountNumber: "3207000000000001", amountFen: 60_000, payee: payee))
+    static let payoutInstruction = event(
+        .payoutInstruction, "3207000000000001",
+        PayoutRequested(
+            payoutId: "5a0e1f2d-0000-4000-8000-000000000001", withdrawalId: "9d2b4c1e-0000-4000-8000-000000000001",
+            accountNumber: "3207000000000001", amountFen: 60_000, payee: payee))
 
-    static let withdrawalPaid = event(.withdrawalPaid, "3207000000000001", WithdrawalPaid(
-        withdrawalId: "9d2b4c1e-0000-4000-8000-000000000001", accountNumber: "3207000000000001", reason: .purchase, amountFen: 60_000,
-        closureReason: nil, paidOn: BusinessDate("2026-08-01")!, channelRef: "icbc-20260801-0001"))
+    static let withdrawalPaid = event(
+        .withdrawalPaid, "3207000000000001",
+        WithdrawalPaid(
+            withdrawalId: "9d2b4c1e-0000-4000-8000-000000000001", accountNumber: "3207000000000001", reason: .purchase, amountFen: 60_000,
+            closureReason: nil, paidOn: BusinessDate("2026-08-01")!, channelRef: "icbc-20260801-0001"))
 
-    static let payoutFailed = event(.payoutFailed, "3207000000000001", PayoutFailed(
-        withdrawalId: "9d2b4c1e-0000-4000-8000-000000000001", accountNumber: "3207000000000001", amountFen: 60_000, code: "payee_account_closed"))
+    static let payoutFailed = event(
+        .payoutFailed, "3207000000000001",
+        PayoutFailed(
+            withdrawalId: "9d2b4c1e-0000-4000-8000-000000000001", accountNumber: "3207000000000001", amountFen: 60_000, code: "payee_account_closed"))
 
-    static let withdrawalRejected = event(.withdrawalRejected, "3207000000000001", WithdrawalRejected(
-        withdrawalId: "9d2b4c1e-0000-4000-8000-000000000002", accountNumber: "3207000000000001", reason: .rent, code: "insufficient_balance",
-        detail: "the balance 100000 fen does not cover 150000 fen"))
+    static let withdrawalRejected = event(
+        .withdrawalRejected, "3207000000000001",
+        WithdrawalRejected(
+            withdrawalId: "9d2b4c1e-0000-4000-8000-000000000002", accountNumber: "3207000000000001", reason: .rent, code: "insufficient_balance",
+            detail: "the balance 100000 fen does not cover 150000 fen"))
 
-    static let quota = LoanQuota(balanceFen: 1_200_000, averageMonthlyFen: 200_000, durationFactorBasisPoints: 8_000,
-                                 frequencyFactorBasisPoints: 8_000, linkageFen: 28_800_000, upliftBasisPoints: 0, linkageWithUpliftFen: 28_800_000,
-                                 cityCeilingFen: 50_000_000, loanToValueFen: 120_000_000, repaymentCapacityFen: 190_000_000, quotaFen: 28_800_000,
-                                 bindingFactor: "linkage", annualRateMilliPercent: 2_600, maximumTermMonths: 360)
+    static let quota = LoanQuota(
+        balanceFen: 1_200_000, averageMonthlyFen: 200_000, durationFactorBasisPoints: 8_000,
+        frequencyFactorBasisPoints: 8_000, linkageFen: 28_800_000, upliftBasisPoints: 0, linkageWithUpliftFen: 28_800_000,
+        cityCeilingFen: 50_000_000, loanToValueFen: 120_000_000, repaymentCapacityFen: 190_000_000, quotaFen: 28_800_000,
+        bindingFactor: "linkage", annualRateMilliPercent: 2_600, maximumTermMonths: 360)
 
-    static let loanDecided = event(.loanApplicationDecided, "3207000000000001", LoanApplicationDecided(
-        applicationId: "7c1d2e3f-0000-4000-8000-000000000001", accountNumber: "3207000000000001", spouseAccountNumber: nil, decision: .approved,
-        reasons: ["limited_by_linkage"], requestedFen: 50_000_000, approvedFen: 28_800_000, termMonths: 240, repaymentMethod: .equalInstallment,
-        annualRateMilliPercent: 2_600, quota: quota, decidedOn: BusinessDate("2026-03-16")!))
+    static let loanDecided = event(
+        .loanApplicationDecided, "3207000000000001",
+        LoanApplicationDecided(
+            applicationId: "7c1d2e3f-0000-4000-8000-000000000001", accountNumber: "3207000000000001", spouseAccountNumber: nil, decision: .approved,
+            reasons: ["limited_by_linkage"], requestedFen: 50_000_000, approvedFen: 28_800_000, termMonths: 240, repaymentMethod: .equalInstallment,
+            annualRateMilliPercent: 2_600, quota: quota, decidedOn: BusinessDate("2026-03-16")!))
 
-    static let loanDisbursed = event(.loanDisbursed, "3207000000000001", LoanDisbursed(
-        loanId: "8d2e3f40-0000-4000-8000-000000000001", applicationId: "7c1d2e3f-0000-4000-8000-000000000001", accountNumber: "3207000000000001",
-        principalFen: 28_800_000, annualRateMilliPercent: 2_600, termMonths: 240, repaymentMethod: .equalInstallment, firstPaymentFen: 154_052,
-        disbursedOn: BusinessDate("2026-03-16")!))
+    static let loanDisbursed = event(
+        .loanDisbursed, "3207000000000001",
+        LoanDisbursed(
+            loanId: "8d2e3f40-0000-4000-8000-000000000001", applicationId: "7c1d2e3f-0000-4000-8000-000000000001", accountNumber: "3207000000000001",
+            principalFen: 28_800_000, annualRateMilliPercent: 2_600, termMonths: 240, repaymentMethod: .equalInstallment, firstPaymentFen: 154_052,
+            disbursedOn: BusinessDate("2026-03-16")!))
 
     // §17 partner feed: a partner city builds its side against these (source /hpf-partner/<city>).
     static func partner<P>(_ type: EventType, city: String, _ subject: String, _ data: P) -> CloudEvent<P> {
-        CloudEvent(id: UUID(uuidString: "6F1C2A0E-8B0B-4C4B-9E55-0D6A8E0B1C02")!, source: PartnerMessage.source(city: city),
-                   type: type.rawValue, subject: subject, time: fixedTime, data: data)
+        CloudEvent(
+            id: UUID(uuidString: "6F1C2A0E-8B0B-4C4B-9E55-0D6A8E0B1C02")!, source: PartnerMessage.source(city: city),
+            type: type.rawValue, subject: subject, time: fixedTime, data: data)
     }
     static let letter = "32070020260316000001"
-    static let transferApplication = partner(.transferApplication, city: "320700", "3207000000000001", TransferApplication(
-        letterNumber: letter, receivingCity: "320700", sendingCity: "320300",
-        personal: SealedPersonalData(keyId: "320300-enc-2026", encapsulatedKey: "DW3VD6ekAjc1vn71EyIlrvEG3jhjJ1nco9/7dyEjI2o=",
-                                     ciphertext: "k4yt8Tf0t9PZ8hxUCHnMfZvzXiyNzDj74zCX42JATNNXwssec476jpA9Z4iPCXL71G6R89LMuAPfG51tFQ=="),
-        receivingAccountNumber: "3207000000000001", sendingAccountNumber: nil, appliedOn: BusinessDate("2026-03-16")!))
-    static let transferAccepted = partner(.transferAccepted, city: "320300", "3203008800001234", TransferAnswer(
-        letterNumber: letter, receivingCity: "320700", sendingCity: "320300"))
-    static let transferRefused = partner(.transferRefused, city: "320300", "3203008800001234", TransferAnswer(
-        letterNumber: letter, receivingCity: "320700", sendingCity: "320300", code: "outstanding_hpf_loan",
-        detail: "an HPF loan of this account is not settled"))
-    static let messageRefused = partner(.messageRefused, city: "320700", letter, MessageRefused(
-        messageId: "0b9d6c1e-5f6a-4e0c-9a51-2d0f7b8e4c11", messageType: EventType.transferOutData.rawValue, letterNumber: letter,
-        toCity: "320300", fromCity: "320700", code: "stale_timestamp", detail: "stale_timestamp"))
-    static let transferOutData = partner(.transferOutData, city: "320300", "3203008800001234", TransferOutData(
-        letterNumber: letter, receivingCity: "320700", sendingCity: "320300", sendingAccountNumber: "3203008800001234", principalFen: 3_600_000,
-        interestFen: 27_135, amountFen: 3_627_135, openedMonth: YearMonth("2024-01")!, paidUpToMonth: YearMonth("2025-06")!,
-        lastSixMonthsContinuous: true, contributionMonths: [YearMonth("2025-05")!, YearMonth("2025-06")!], hadHpfLoan: false,
-        hasUnsettledHpfLoan: false, sentOn: BusinessDate("2026-03-17")!))
-    static let transferConfirmed = partner(.transferConfirmed, city: "320700", "3207000000000001", TransferOutcome(
-        letterNumber: letter, receivingCity: "320700", sendingCity: "320300", creditedFen: 3_627_135))
-    static let transferInAccepted = event(.transferInAccepted, "3207000000000001", TransferInAccepted(
-        transferId: "1b2c3d4e-0000-4000-8000-000000000001", accountNumber: "3207000000000001", letterNumber: letter, sendingCity: "320300",
-        principalFen: 3_600_000, interestFen: 27_135, amountFen: 3_627_135, acceptedOn: BusinessDate("2026-03-17")!))
-    static let transferInPosted = event(.transferInPosted, "3207000000000001", TransferInPosted(
-        transferId: "1b2c3d4e-0000-4000-8000-000000000001", accountNumber: "3207000000000001", amountFen: 3_627_135, principalFen: 3_600_000,
-        interestFen: 27_135, lotId: "2c3d4e5f-0000-4000-8000-000000000001", postedOn: BusinessDate("2026-03-17")!, balanceAfterFen: 3_747_135,
-        sequence: 5))
-    static let transferOutRequested = event(.transferOutRequested, "3207000000000001", TransferOutStep(
-        transferId: "1b2c3d4e-0000-4000-8000-000000000002", accountNumber: "3207000000000001", letterNumber: "32130020260316000007",
-        receivingCity: "321300", on: BusinessDate("2026-03-16")!))
-    static let monthsRecognised = event(.monthsRecognised, "3207000000000001", MonthsRecognised(
-        accountNumber: "3207000000000001", transferId: "1b2c3d4e-0000-4000-8000-000000000001", partnerCity: "320300",
-        months: [YearMonth("2025-05")!, YearMonth("2025-06")!], recognisedOn: BusinessDate("2026-03-17")!))
-    static let transferStateChanged = event(.transferStateChanged, "3207000000000001", TransferStateChanged(
-        transferId: "1b2c3d4e-0000-4000-8000-000000000001", accountNumber: "3207000000000001", direction: .in, letterNumber: letter,
-        partnerCity: "320300", state: .accountDataChecked, code: nil, on: BusinessDate("2026-03-17")!))
+    static let transferApplication = partner(
+        .transferApplication, city: "320700", "3207000000000001",
+        TransferApplication(
+            letterNumber: letter, receivingCity: "320700", sendingCity: "320300",
+            personal: SealedPersonalData(
+                keyId: "320300-enc-2026", encapsulatedKey: "DW3VD6ekAjc1vn71EyIlrvEG3jhjJ1nco9/7dyEjI2o=",
+                ciphertext: "k4yt8Tf0t9PZ8hxUCHnMfZvzXiyNzDj74zCX42JATNNXwssec476jpA9Z4iPCXL71G6R89LMuAPfG51tFQ=="),
+            receivingAccountNumber: "3207000000000001", sendingAccountNumber: nil, appliedOn: BusinessDate("2026-03-16")!))
+    static let transferAccepted = partner(
+        .transferAccepted, city: "320300", "3203008800001234",
+        TransferAnswer(
+            letterNumber: letter, receivingCity: "320700", sendingCity: "320300"))
+    static let transferRefused = partner(
+        .transferRefused, city: "320300", "3203008800001234",
+        TransferAnswer(
+            letterNumber: letter, receivingCity: "320700", sendingCity: "320300", code: "outstanding_hpf_loan",
+            detail: "an HPF loan of this account is not settled"))
+    static let messageRefused = partner(
+        .messageRefused, city: "320700", letter,
+        MessageRefused(
+            messageId: "0b9d6c1e-5f6a-4e0c-9a51-2d0f7b8e4c11", messageType: EventType.transferOutData.rawValue, letterNumber: letter,
+            toCity: "320300", fromCity: "320700", code: "stale_timestamp", detail: "stale_timestamp"))
+    static let transferOutData = partner(
+        .transferOutData, city: "320300", "3203008800001234",
+        TransferOutData(
+            letterNumber: letter, receivingCity: "320700", sendingCity: "320300", sendingAccountNumber: "3203008800001234", principalFen: 3_600_000,
+            interestFen: 27_135, amountFen: 3_627_135, openedMonth: YearMonth("2024-01")!, paidUpToMonth: YearMonth("2025-06")!,
+            lastSixMonthsContinuous: true, contributionMonths: [YearMonth("2025-05")!, YearMonth("2025-06")!], hadHpfLoan: false,
+            hasUnsettledHpfLoan: false, sentOn: BusinessDate("2026-03-17")!))
+    static let transferConfirmed = partner(
+        .transferConfirmed, city: "320700", "3207000000000001",
+        TransferOutcome(
+            letterNumber: letter, receivingCity: "320700", sendingCity: "320300", creditedFen: 3_627_135))
+    static let transferInAccepted = event(
+        .transferInAccepted, "3207000000000001",
+        TransferInAccepted(
+            transferId: "1b2c3d4e-0000-4000-8000-000000000001", accountNumber: "3207000000000001", letterNumber: letter, sendingCity: "320300",
+            principalFen: 3_600_000, interestFen: 27_135, amountFen: 3_627_135, acceptedOn: BusinessDate("2026-03-17")!))
+    static let transferInPosted = event(
+        .transferInPosted, "3207000000000001",
+        TransferInPosted(
+            transferId: "1b2c3d4e-0000-4000-8000-000000000001", accountNumber: "3207000000000001", amountFen: 3_627_135, principalFen: 3_600_000,
+            interestFen: 27_135, lotId: "2c3d4e5f-0000-4000-8000-000000000001", postedOn: BusinessDate("2026-03-17")!, balanceAfterFen: 3_747_135,
+            sequence: 5))
+    static let transferOutRequested = event(
+        .transferOutRequested, "3207000000000001",
+        TransferOutStep(
+            transferId: "1b2c3d4e-0000-4000-8000-000000000002", accountNumber: "3207000000000001", letterNumber: "32130020260316000007",
+            receivingCity: "321300", on: BusinessDate("2026-03-16")!))
+    static let monthsRecognised = event(
+        .monthsRecognised, "3207000000000001",
+        MonthsRecognised(
+            accountNumber: "3207000000000001", transferId: "1b2c3d4e-0000-4000-8000-000000000001", partnerCity: "320300",
+            months: [YearMonth("2025-05")!, YearMonth("2025-06")!], recognisedOn: BusinessDate("2026-03-17")!))
+    static let transferStateChanged = event(
+        .transferStateChanged, "3207000000000001",
+        TransferStateChanged(
+            transferId: "1b2c3d4e-0000-4000-8000-000000000001", accountNumber: "3207000000000001", direction: .in, letterNumber: letter,
+            partnerCity: "320300", state: .accountDataChecked, code: nil, on: BusinessDate("2026-03-17")!))
 
     // The event types that had no golden file before the catalogue check below.
     static let loan = "5a0c1f3e-0000-4000-8000-000000000001"
-    static let creditRecordAdded = event(.creditRecordAdded, "3207000000000001", CreditRecordAdded(
-        personRef: "pr-6b1e0c4d9a2f7e35", accountNumber: nil, source: "loan", reference: loan, reason: "three consecutive instalments overdue",
-        activeFrom: BusinessDate("2026-03-16")!, activeUntil: BusinessDate("2031-03-16")!))
-    static let loanRepaid = event(.loanRepaid, "3207000000000001", LoanRepaid(
-        loanId: loan, accountNumber: "3207000000000001", amountFen: 245_318, source: "bank_transfer", reference: "bank:rp-20260316-0001",
-        outstandingFen: 48_120_400, arrearsFen: 0, receivedOn: BusinessDate("2026-03-16")!))
-    static let loanSettled = event(.loanSettled, "3207000000000001", LoanSettled(
-        loanId: loan, accountNumber: "3207000000000001", settledOn: BusinessDate("2026-03-16")!))
-    static let instalmentOverdue = event(.instalmentOverdue, "3207000000000001", InstalmentOverdue(
-        loanId: loan, accountNumber: "3207000000000001", number: 7, dueOn: BusinessDate("2026-03-01")!, arrearsFen: 245_318,
-        consecutive: 1, cumulative: 2))
-    static let badCreditRecorded = event(.badCreditRecorded, "3207000000000001", BadCreditRecorded(
-        personRef: "pr-6b1e0c4d9a2f7e35", accountNumber: "3207000000000001", loanId: loan, reason: "three consecutive instalments overdue",
-        recordedOn: BusinessDate("2026-03-16")!))
-    static let badCreditCleared = event(.badCreditCleared, "3207000000000001", BadCreditCleared(
-        personRef: "pr-6b1e0c4d9a2f7e35", accountNumber: "3207000000000001", loanId: loan, arrearsClearedOn: BusinessDate("2026-07-17")!,
-        activeUntil: BusinessDate("2031-07-16")!))
-    static let repaymentDebitRequested = event(.repaymentDebitRequested, "3207000000000001", RepaymentDebitRequested(
-        repaymentId: "5a0c1f3e-0000-4000-8000-000000000002", loanId: loan, accountNumber: "3207000000000001", amountFen: 245_318,
-        requestedOn: BusinessDate("2026-03-16")!))
-    static let transferInRefused = event(.transferInRefused, "3207000000000001", TransferInRefused(
-        transferId: "1b2c3d4e-0000-4000-8000-000000000001", accountNumber: "3207000000000001", code: "account_not_active",
-        detail: "account 3207000000000001 is closed"))
-    static let transferOutCompleted = event(.transferOutCompleted, "3207000000000001", TransferOutStep(
-        transferId: "1b2c3d4e-0000-4000-8000-000000000002", accountNumber: "3207000000000001", letterNumber: "32130020260316000007",
-        receivingCity: "321300", on: BusinessDate("2026-03-18")!))
-    static let transferOutFailed = event(.transferOutFailed, "3207000000000001", TransferOutStep(
-        transferId: "1b2c3d4e-0000-4000-8000-000000000002", accountNumber: "3207000000000001", letterNumber: "32130020260316000007",
-        receivingCity: "321300", on: BusinessDate("2026-03-18")!, code: "partner_cannot_credit"))
-    static let transferDisputed = partner(.transferDisputed, city: "320700", "3207000000000001", TransferOutcome(
-        letterNumber: letter, receivingCity: "320700", sendingCity: "320300", code: "amount_mismatch",
-        detail: "amount 3627136 is not principal 3600000 + interest 27135"))
-    static let transferFailed = partner(.transferFailed, city: "320700", "3207000000000001", TransferOutcome(
-        letterNumber: letter, receivingCity: "320700", sendingCity: "320300", code: "transfer_failed", detail: "closed by staff"))
-    static let transferCancelled = partner(.transferCancelled, city: "320700", "3207000000000001", TransferOutcome(
-        letterNumber: letter, receivingCity: "320700", sendingCity: "320300", code: "cancelled_by_applicant"))
-    static let transferPayoutInstruction = event(.transferPayoutInstruction, "3207000000000001", TransferPayoutInstruction(
-        payoutId: "2c3d4e5f-0000-4000-8000-000000000001", transferId: "1b2c3d4e-0000-4000-8000-000000000002",
-        letterNumber: "32130020260316000007", receivingCity: "321300", amountFen: 250_000, requestedOn: BusinessDate("2026-03-17")!))
+    static let creditRecordAdded = event(
+        .creditRecordAdded, "3207000000000001",
+        CreditRecordAdded(
+            personRef: "pr-6b1e0c4d9a2f7e35", accountNumber: nil, source: "loan", reference: loan, reason: "three consecutive instalments overdue",
+            activeFrom: BusinessDate("2026-03-16")!, activeUntil: BusinessDate("2031-03-16")!))
+    static let loanRepaid = event(
+        .loanRepaid, "3207000000000001",
+        LoanRepaid(
+            loanId: loan, accountNumber: "3207000000000001", amountFen: 245_318, source: "bank_transfer", reference: "bank:rp-20260316-0001",
+            outstandingFen: 48_120_400, arrearsFen: 0, receivedOn: BusinessDate("2026-03-16")!))
+    static let loanSettled = event(
+        .loanSettled, "3207000000000001",
+        LoanSettled(
+            loanId: loan, accountNumber: "3207000000000001", settledOn: BusinessDate("2026-03-16")!))
+    static let instalmentOverdue = event(
+        .instalmentOverdue, "3207000000000001",
+        InstalmentOverdue(
+            loanId: loan, accountNumber: "3207000000000001", number: 7, dueOn: BusinessDate("2026-03-01")!, arrearsFen: 245_318,
+            consecutive: 1, cumulative: 2))
+    static let badCreditRecorded = event(
+        .badCreditRecorded, "3207000000000001",
+        BadCreditRecorded(
+            personRef: "pr-6b1e0c4d9a2f7e35", accountNumber: "3207000000000001", loanId: loan, reason: "three consecutive instalments overdue",
+            recordedOn: BusinessDate("2026-03-16")!))
+    static let badCreditCleared = event(
+        .badCreditCleared, "3207000000000001",
+        BadCreditCleared(
+            personRef: "pr-6b1e0c4d9a2f7e35", accountNumber: "3207000000000001", loanId: loan, arrearsClearedOn: BusinessDate("2026-07-17")!,
+            activeUntil: BusinessDate("2031-07-16")!))
+    static let repaymentDebitRequested = event(
+        .repaymentDebitRequested, "3207000000000001",
+        RepaymentDebitRequested(
+            repaymentId: "5a0c1f3e-0000-4000-8000-000000000002", loanId: loan, accountNumber: "3207000000000001", amountFen: 245_318,
+            requestedOn: BusinessDate("2026-03-16")!))
+    static let transferInRefused = event(
+        .transferInRefused, "3207000000000001",
+        TransferInRefused(
+            transferId: "1b2c3d4e-0000-4000-8000-000000000001", accountNumber: "3207000000000001", code: "account_not_active",
+            detail: "account 3207000000000001 is closed"))
+    static let transferOutCompleted = event(
+        .transferOutCompleted, "3207000000000001",
+        TransferOutStep(
+            transferId: "1b2c3d4e-0000-4000-8000-000000000002", accountNumber: "3207000000000001", letterNumber: "32130020260316000007",
+            receivingCity: "321300", on: BusinessDate("2026-03-18")!))
+    static let transferOutFailed = event(
+        .transferOutFailed, "3207000000000001",
+        TransferOutStep(
+            transferId: "1b2c3d4e-0000-4000-8000-000000000002", accountNumber: "3207000000000001", letterNumber: "32130020260316000007",
+            receivingCity: "321300", on: BusinessDate("2026-03-18")!, code: "partner_cannot_credit"))
+    static let transferDisputed = partner(
+        .transferDisputed, city: "320700", "3207000000000001",
+        TransferOutcome(
+            letterNumber: letter, receivingCity: "320700", sendingCity: "320300", code: "amount_mismatch",
+            detail: "amount 3627136 is not principal 3600000 + interest 27135"))
+    static let transferFailed = partner(
+        .transferFailed, city: "320700", "3207000000000001",
+        TransferOutcome(
+            letterNumber: letter, receivingCity: "320700", sendingCity: "320300", code: "transfer_failed", detail: "closed by staff"))
+    static let transferCancelled = partner(
+        .transferCancelled, city: "320700", "3207000000000001",
+        TransferOutcome(
+            letterNumber: letter, receivingCity: "320700", sendingCity: "320300", code: "cancelled_by_applicant"))
+    static let transferPayoutInstruction = event(
+        .transferPayoutInstruction, "3207000000000001",
+        TransferPayoutInstruction(
+            payoutId: "2c3d4e5f-0000-4000-8000-000000000001", transferId: "1b2c3d4e-0000-4000-8000-000000000002",
+            letterNumber: "32130020260316000007", receivingCity: "321300", amountFen: 250_000, requestedOn: BusinessDate("2026-03-17")!))
 
     @Test func remainingEventsAreStable() throws {
         try check(Self.creditRecordAdded, "credit-record-added")
@@ -320,8 +426,9 @@ struct GoldenEventTests {
 
     @Test("non-UTF-8 originals are kept as base64")
     func binaryOriginal() {
-        let letter = DeadLetter(consumer: "c", reason: .malformedEvent, detail: "", originalTopic: "t", originalPartition: 0,
-                                originalOffset: 0, originalKey: nil, originalValue: [0xff, 0x00, 0x41])
+        let letter = DeadLetter(
+            consumer: "c", reason: .malformedEvent, detail: "", originalTopic: "t", originalPartition: 0,
+            originalOffset: 0, originalKey: nil, originalValue: [0xff, 0x00, 0x41])
         #expect(letter.originalValueEncoding == "base64" && letter.originalValue == "/wBB")
     }
 

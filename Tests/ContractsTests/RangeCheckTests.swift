@@ -1,6 +1,7 @@
-@testable import Contracts
 import Foundation
 import Testing
+
+@testable import Contracts
 
 /// The ranges by kind of field, checked on raw JSON before any typed decoding.
 @Suite("Input ranges")
@@ -75,7 +76,10 @@ struct RangeCheckTests {
         }
         #expect(scanned == 2_000)
         // Left to the decoder, which still finds them.
-        for document in [#"{"amountFen":-1,"amountFen":1}"#, #"{"a":{"x":1,"x":2}}"#, #"{"amountFen":0.5}"#, #"{"paidAt":"\u0031799-01-01"}"#, #"{"amountFen":1e3}"#, #"{"seq":01}"#, #"{"a":1"#] {
+        for document in [
+            #"{"amountFen":-1,"amountFen":1}"#, #"{"a":{"x":1,"x":2}}"#, #"{"amountFen":0.5}"#, #"{"paidAt":"\u0031799-01-01"}"#, #"{"amountFen":1e3}"#,
+            #"{"seq":01}"#, #"{"a":1"#,
+        ] {
             #expect(Data(document.utf8).withUnsafeBytes({ RangeScan.violations(in: $0, overrides: [:]) }) == nil, "\(document)")
         }
         #expect(violations(#"{"paidAt":"\u0031799-01-01"}"#) == ["paidAt"])

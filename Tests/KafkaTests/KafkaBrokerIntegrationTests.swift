@@ -15,16 +15,20 @@ struct KafkaBrokerIntegrationTests {
         try await producer.createTopics([TopicSpec(name: topic, partitions: 3)])
         try await producer.createTopics([TopicSpec(name: topic, partitions: 3)])
         #expect(await producer.isBrokerReachable())
-        let messages = (0..<20).map { OutgoingMessage(topic: topic, key: "acct-\($0 % 4)", value: Array("v\($0)".utf8),
-                                                      headers: [KafkaHeader(name: "h", value: "\($0)")]) }
+        let messages = (0..<20).map {
+            OutgoingMessage(
+                topic: topic, key: "acct-\($0 % 4)", value: Array("v\($0)".utf8),
+                headers: [KafkaHeader(name: "h", value: "\($0)")])
+        }
         let reports = try await producer.send(batch: messages).map { try $0.get() }
         #expect(reports.count == 20)
         // One key, one partition: per-account order.
         let partitionsOfKey0 = Set(zip(messages, reports).filter { $0.0.key == Array("acct-0".utf8) }.map(\.1.partition))
         #expect(partitionsOfKey0.count == 1)
 
-        let consumer = try KafkaConsumer(configuration: .consumer(brokers: brokers, groupID: KafkaTestSupport.uniqueName("g"), clientID: "it-c"),
-                                         topics: [topic], logger: logger)
+        let consumer = try KafkaConsumer(
+            configuration: .consumer(brokers: brokers, groupID: KafkaTestSupport.uniqueName("g"), clientID: "it-c"),
+            topics: [topic], logger: logger)
         let received = try await KafkaTestSupport.consume(consumer, count: 20, seconds: 45)
         #expect(Set(received.map { String(decoding: $0.value, as: UTF8.self) }) == Set((0..<20).map { "v\($0)" }))
         let key0 = received.filter { $0.keyString == "acct-0" }.map { String(decoding: $0.value, as: UTF8.self) }

@@ -41,8 +41,10 @@ struct KafkaMockClusterTests {
         try cluster.createTopic("t.consume", partitions: 1)
         let producer = try KafkaProducer(configuration: .producer(brokers: cluster.bootstrapServers, clientID: "p"), logger: logger)
         for index in 0..<10 {
-            try await producer.send(OutgoingMessage(topic: "t.consume", key: "acct-\(index)", value: Array("v\(index)".utf8),
-                                                    headers: [KafkaHeader(name: "content-type", value: "application/json")]))
+            try await producer.send(
+                OutgoingMessage(
+                    topic: "t.consume", key: "acct-\(index)", value: Array("v\(index)".utf8),
+                    headers: [KafkaHeader(name: "content-type", value: "application/json")]))
         }
         let config = KafkaConfiguration.consumer(brokers: cluster.bootstrapServers, groupID: "g1", clientID: "c1")
         let consumer = try KafkaConsumer(configuration: config, topics: ["t.consume"], logger: logger)

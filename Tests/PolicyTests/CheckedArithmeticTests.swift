@@ -12,21 +12,25 @@ struct CheckedArithmeticTests {
         #expect(try Checked.add(2, 3) == 5)
         #expect(try Checked.subtract(2, 3) == -1)
         #expect(try Checked.multiply(-4, 3) == -12)
-        #expect(try Checked.basisPoints(10_001, 5_000) == 5_001) // 5,000.5 rounds half-up
+        #expect(try Checked.basisPoints(10_001, 5_000) == 5_001)  // 5,000.5 rounds half-up
         #expect(throws: AmountOverflow.self) { try Checked.add(.max, 1) }
         #expect(throws: AmountOverflow.self) { try Checked.subtract(.min, 1) }
         #expect(throws: AmountOverflow.self) { try Checked.multiply(.max / 2, 3) }
         #expect(throws: AmountOverflow.self) { try Checked.basisPoints(.max / 100, 10_000) }
     }
 
-    @Test("a loan plan whose figures overflow is refused by the quota, at every extreme of every figure", arguments: [
-        (Int64.max, Int64.max, 1_000_000_000_000, 360), (1_000, 1_000, Int64.max, 360), (Int64.max / 2, 1_000, 1_000, Int.max / 1_000_000),
-    ] as [(Int64, Int64, Int64, Int)])
+    @Test(
+        "a loan plan whose figures overflow is refused by the quota, at every extreme of every figure",
+        arguments: [
+            (Int64.max, Int64.max, 1_000_000_000_000, 360), (1_000, 1_000, Int64.max, 360), (Int64.max / 2, 1_000, 1_000, Int.max / 1_000_000),
+        ] as [(Int64, Int64, Int64, Int)])
     func quota(price: Int64, income: Int64, average: Int64, term: Int) {
-        let facts = LoanFacts(balanceFen: average, averageMonthlyFen: average, contributionMonths: 24, monthsPaidOfLast12: 12, couple: false,
-                              recentGraduate: false, retirementMonth: YearMonth(year: 2060, month: 1))
-        let request = LoanRequest(county: "320706", priceFen: price, firstHome: true, betterHousing: false, requestedFen: price, termMonths: term,
-                                  method: .equalInstallment, monthlyIncomeFen: income, monthlyDebtFen: 0)
+        let facts = LoanFacts(
+            balanceFen: average, averageMonthlyFen: average, contributionMonths: 24, monthsPaidOfLast12: 12, couple: false,
+            recentGraduate: false, retirementMonth: YearMonth(year: 2060, month: 1))
+        let request = LoanRequest(
+            county: "320706", priceFen: price, firstHome: true, betterHousing: false, requestedFen: price, termMonths: term,
+            method: .equalInstallment, monthlyIncomeFen: income, monthlyDebtFen: 0)
         #expect(throws: AmountOverflow.self) { try LoanRules.quota(facts: facts, request: request, on: today, parameters: p) }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Policy
 import Testing
 
@@ -45,7 +46,8 @@ struct ContributionRulesTests {
         let w = p.cityAverageMonthlyWageFen.value(on: BusinessDate("2026-01-01")!)
         #expect(ContributionRules.annualTaxCap(year: 2026, parameters: p) == w * 3 * 12 * 12 / 100)
         var changed = p
-        changed.cityAverageMonthlyWageFen = p.cityAverageMonthlyWageFen.adding(.init(from: BusinessDate("2027-01-01")!, .yuan(8_000), .placeholder, "a hypothetical 2026 average"))
+        changed.cityAverageMonthlyWageFen = p.cityAverageMonthlyWageFen.adding(
+            .init(from: BusinessDate("2027-01-01")!, .yuan(8_000), .placeholder, "a hypothetical 2026 average"))
         #expect(ContributionRules.annualTaxCap(year: 2026, parameters: changed) == w * 3 * 12 * 12 / 100)
         #expect(ContributionRules.annualTaxCap(year: 2027, parameters: changed) == 800_000 * 3 * 12 * 12 / 100)
     }
@@ -96,7 +98,6 @@ struct DateAndRoundingTests {
     }
 }
 
-import Foundation
 enum Instant {
     static func parseForTest(_ text: String) -> Date { try! Date.ISO8601FormatStyle().parse(text) }
 }

@@ -59,7 +59,8 @@ struct DepositInterestTests {
     @Test("a rate change inside the year: each day at the rate in force on it")
     func rateChange() throws {
         var changed = p
-        changed.depositInterestRates = p.depositInterestRates.adding(.init(from: date("2026-01-01"), 1_200, .placeholder, "a hypothetical cut to 1.2 % on 2026-01-01"))
+        changed.depositInterestRates = p.depositInterestRates.adding(
+            .init(from: date("2026-01-01"), 1_200, .placeholder, "a hypothetical cut to 1.2 % on 2026-01-01"))
         // 1,000,000 for 184 days (07-01..12-31) at 1.5 % and 181 days (01-01..06-30) at 1.2 %:
         // (184 x 1.5 + 181 x 1.2) x 1,000,000 / 100 / 360 = (276 + 217.2) x 10,000 / 360 = 13,700 fen.
         let accrued = try DepositInterest.accrual(balance: 1_000_000, from: date("2025-07-01"), to: date("2026-07-01"), parameters: changed)

@@ -41,16 +41,22 @@ struct LoanRulesTests {
         #expect(LoanRules.annualRate(on: BusinessDate("2025-05-07")!, firstHome: true, termMonths: 360, parameters: p) == 2_850)
     }
 
-    func facts(balance: Fen = 5_000_000, average: Fen = 200_000, months: Int = 24, last12: Int = 12, couple: Bool = false,
-               graduate: Bool = false) -> LoanFacts {
-        LoanFacts(balanceFen: balance, averageMonthlyFen: average, contributionMonths: months, monthsPaidOfLast12: last12, couple: couple,
-                  recentGraduate: graduate, retirementMonth: YearMonth("2058-12")!)
+    func facts(
+        balance: Fen = 5_000_000, average: Fen = 200_000, months: Int = 24, last12: Int = 12, couple: Bool = false,
+        graduate: Bool = false
+    ) -> LoanFacts {
+        LoanFacts(
+            balanceFen: balance, averageMonthlyFen: average, contributionMonths: months, monthsPaidOfLast12: last12, couple: couple,
+            recentGraduate: graduate, retirementMonth: YearMonth("2058-12")!)
     }
 
-    func request(price: Fen = 200_000_000, firstHome: Bool = true, better: Bool = false, requested: Fen = 100_000_000, term: Int = 360,
-                 income: Fen = 5_000_000, debt: Fen = 0, county: String = "320706") -> LoanRequest {
-        LoanRequest(county: county, priceFen: price, firstHome: firstHome, betterHousing: better, requestedFen: requested, termMonths: term,
-                    method: .equalInstallment, monthlyIncomeFen: income, monthlyDebtFen: debt)
+    func request(
+        price: Fen = 200_000_000, firstHome: Bool = true, better: Bool = false, requested: Fen = 100_000_000, term: Int = 360,
+        income: Fen = 5_000_000, debt: Fen = 0, county: String = "320706"
+    ) -> LoanRequest {
+        LoanRequest(
+            county: county, priceFen: price, firstHome: firstHome, betterHousing: better, requestedFen: requested, termMonths: term,
+            method: .equalInstallment, monthlyIncomeFen: income, monthlyDebtFen: debt)
     }
 
     @Test("§5 linkage: (balance x 15 + average x term x 1.5) / 2 x duration x frequency")
@@ -63,17 +69,20 @@ struct LoanRulesTests {
         #expect(sparse.linkageFen == 91_500_000 * 9 / 10 * 9 / 10)
     }
 
-    @Test("each cap binds in turn", arguments: [
-        // (balance, price, requested, income, expected binding)
-        (100_000 as Int64, 200_000_000 as Int64, 100_000_000 as Int64, 5_000_000 as Int64, "linkage"),
-        (5_000_000, 200_000_000, 100_000_000, 5_000_000, "city_ceiling"),
-        (5_000_000, 40_000_000, 100_000_000, 5_000_000, "loan_to_value"),
-        (5_000_000, 200_000_000, 100_000_000, 300_000, "repayment_capacity"),
-        (5_000_000, 200_000_000, 10_000_000, 5_000_000, "requested"),
-    ])
+    @Test(
+        "each cap binds in turn",
+        arguments: [
+            // (balance, price, requested, income, expected binding)
+            (100_000 as Int64, 200_000_000 as Int64, 100_000_000 as Int64, 5_000_000 as Int64, "linkage"),
+            (5_000_000, 200_000_000, 100_000_000, 5_000_000, "city_ceiling"),
+            (5_000_000, 40_000_000, 100_000_000, 5_000_000, "loan_to_value"),
+            (5_000_000, 200_000_000, 100_000_000, 300_000, "repayment_capacity"),
+            (5_000_000, 200_000_000, 10_000_000, 5_000_000, "requested"),
+        ])
     func binding(_ balance: Fen, _ price: Fen, _ requested: Fen, _ income: Fen, _ expected: String) throws {
-        let q = try LoanRules.quota(facts: facts(balance: balance, average: balance == 100_000 ? 10_000 : 200_000),
-                                request: request(price: price, requested: requested, income: income), on: today, parameters: p)
+        let q = try LoanRules.quota(
+            facts: facts(balance: balance, average: balance == 100_000 ? 10_000 : 200_000),
+            request: request(price: price, requested: requested, income: income), on: today, parameters: p)
         #expect(q.bindingFactor == expected)
         #expect(q.quotaFen % 100_000 == 0, "rounded down to 1,000 yuan")
     }
@@ -94,8 +103,9 @@ struct LoanRulesTests {
         #expect(LoanRules.refusals(facts: facts(months: 5), request: request(), on: today, parameters: p) == ["contribution_months_below_6"])
         #expect(LoanRules.refusals(facts: facts(months: 6), request: request(), on: today, parameters: p).isEmpty)
         #expect(LoanRules.refusals(facts: facts(), request: request(county: "320506"), on: today, parameters: p) == ["house_outside_city"])
-        let late = LoanFacts(balanceFen: 0, averageMonthlyFen: 0, contributionMonths: 24, monthsPaidOfLast12: 12, couple: false,
-                             recentGraduate: false, retirementMonth: YearMonth("2040-03")!)
+        let late = LoanFacts(
+            balanceFen: 0, averageMonthlyFen: 0, contributionMonths: 24, monthsPaidOfLast12: 12, couple: false,
+            recentGraduate: false, retirementMonth: YearMonth("2040-03")!)
         #expect(LoanRules.maximumTerm(retirementMonth: YearMonth("2040-03")!, on: today, parameters: p) == 228)
         #expect(LoanRules.refusals(facts: late, request: request(term: 229), on: today, parameters: p) == ["term_beyond_limit"])
     }

@@ -68,8 +68,10 @@ struct ParameterScheduleTests {
         changed.rentMonthlyCapFen = p.rentMonthlyCapFen.adding(.init(from: BusinessDate("2027-01-01")!, .yuan(1_800), .placeholder, "a hypothetical raise"))
         let december = YearMonth(year: 2026, month: 12)
         // 1,800.00 a month for December 2026 and January 2027: January may, December may not.
-        let refusal = try #require(WithdrawalRules.rentMonthsRefusal(shares: [(december, Fen(180_000)), (december.adding(months: 1), Fen(180_000))],
-                                                                     used: [:], monthlyRentFen: 200_000, parameters: changed))
+        let refusal = try #require(
+            WithdrawalRules.rentMonthsRefusal(
+                shares: [(december, Fen(180_000)), (december.adding(months: 1), Fen(180_000))],
+                used: [:], monthlyRentFen: 200_000, parameters: changed))
         #expect(refusal.detail.contains("2026-12: 0 fen already used of 150000 fen") && !refusal.detail.contains("2027-01"), "\(refusal.detail)")
         #expect(WithdrawalRules.rentAllowance(monthlyRentFen: 200_000, months: 2, on: BusinessDate("2027-01-05")!, parameters: changed) == 360_000)
     }
@@ -87,7 +89,8 @@ struct ParameterScheduleTests {
     @Test("a grant is clipped to the lifetime cap in force on its own day")
     func lifetimeCapOnTheGrantDay() {
         var changed = p
-        changed.lifetimeSubsidyCapFen = p.lifetimeSubsidyCapFen.adding(.init(from: BusinessDate("2027-01-01")!, .yuan(12_000), .placeholder, "a hypothetical raise"))
+        changed.lifetimeSubsidyCapFen = p.lifetimeSubsidyCapFen.adding(
+            .init(from: BusinessDate("2027-01-01")!, .yuan(12_000), .placeholder, "a hypothetical raise"))
         #expect(SubsidyRules.clipToCap(50_000, alreadyGranted: .yuan(10_000), on: BusinessDate("2026-12-31")!, parameters: changed) == 0)
         #expect(SubsidyRules.clipToCap(50_000, alreadyGranted: .yuan(10_000), on: BusinessDate("2027-01-01")!, parameters: changed) == 50_000)
     }
@@ -95,7 +98,8 @@ struct ParameterScheduleTests {
     @Test("the interest day basis is the one in force on the period's last day")
     func interestBasisOnTheDay() {
         var changed = p
-        changed.interestDayBasis = p.interestDayBasis.adding(.init(from: BusinessDate("2027-07-01")!, 365, .placeholder, "a hypothetical change to an actual/365 year"))
+        changed.interestDayBasis = p.interestDayBasis.adding(
+            .init(from: BusinessDate("2027-07-01")!, 365, .placeholder, "a hypothetical change to an actual/365 year"))
         // Interest = accrued / (basis x 100,000): 72 x 365 x 100,000 is 73 fen on a 360-day year, 72 on a 365-day one.
         let accrued: Int64 = 365 * RateUnit.perOne
         #expect(DepositInterest.interest(accrued: accrued, on: BusinessDate("2027-06-30")!, parameters: changed) == 1)
@@ -116,7 +120,9 @@ struct ParameterScheduleTests {
     func schedulesWellFormed() {
         check("depositInterestRates", p.depositInterestRates) { $0 > 0 }
         check("annualSubsidyRates", p.annualSubsidyRates) { $0 > 0 }
-        check("loanRates", p.loanRates) { [$0.firstHomeUpTo5Years, $0.firstHomeOver5Years, $0.secondHomeUpTo5Years, $0.secondHomeOver5Years].allSatisfy { $0 > 0 } }
+        check("loanRates", p.loanRates) {
+            [$0.firstHomeUpTo5Years, $0.firstHomeOver5Years, $0.secondHomeUpTo5Years, $0.secondHomeOver5Years].allSatisfy { $0 > 0 }
+        }
         check("minimumWageFen", p.minimumWageFen) { wages in [WageTier.i, .ii, .iii].allSatisfy { (wages[$0] ?? 0) > 0 } }
         check("cityAverageMonthlyWageFen", p.cityAverageMonthlyWageFen) { $0 > 0 }
         // Every county of the city has a minimum wage in every entry, whichever tier list is in force.
@@ -131,8 +137,10 @@ struct ParameterScheduleTests {
     @Test("a grant uses the rate in force on its anniversary, not today's")
     func subsidyRateOnTheAnniversary() {
         var changed = p
-        changed.annualSubsidyRates = p.annualSubsidyRates.adding(.init(from: BusinessDate("2027-01-01")!, 1_500, .placeholder,
-                                                                       "a hypothetical committee decision: 1.5 % from 2027"))
+        changed.annualSubsidyRates = p.annualSubsidyRates.adding(
+            .init(
+                from: BusinessDate("2027-01-01")!, 1_500, .placeholder,
+                "a hypothetical committee decision: 1.5 % from 2027"))
         // 1,200.00 at 1.0 % = 12.00 on a 2026 anniversary; at 1.5 % = 18.00 on a 2027 one.
         #expect(SubsidyRules.annualGrant(remaining: 120_000, anniversary: BusinessDate("2026-12-31")!, parameters: changed) == 1_200)
         #expect(SubsidyRules.annualGrant(remaining: 120_000, anniversary: BusinessDate("2027-01-01")!, parameters: changed) == 1_800)
@@ -150,8 +158,9 @@ struct ParameterScheduleTests {
     @Test("the §2 minimum follows the minimum wage in force on the day of the payment")
     func minimumOnThePaymentDay() {
         var changed = p
-        changed.minimumWageFen = p.minimumWageFen.adding(.init(
-            from: BusinessDate("2027-01-01")!, [.i: .yuan(2_690), .ii: .yuan(2_460), .iii: .yuan(2_210)], .placeholder, "a hypothetical raise"))
+        changed.minimumWageFen = p.minimumWageFen.adding(
+            .init(
+                from: BusinessDate("2027-01-01")!, [.i: .yuan(2_690), .ii: .yuan(2_460), .iii: .yuan(2_210)], .placeholder, "a hypothetical raise"))
         #expect(ContributionRules.monthlyMinimum(county: "320706", on: BusinessDate("2026-12-31")!, parameters: changed) == 11_300)
         // 2,460.00 x 5 % = 123.00 from the raise.
         #expect(ContributionRules.monthlyMinimum(county: "320706", on: BusinessDate("2027-01-01")!, parameters: changed) == 12_300)

@@ -13,10 +13,12 @@ struct ResidentIDTests {
         #expect(ResidentID("530102192005080119") == nil)
     }
 
-    @Test("format, lower-case x and impossible birth dates", arguments: [
-        ("11010519491231002x", true), ("1101051949123100", false), ("11010519491331002X", false),
-        ("1101051949123100AX", false), ("", false),
-    ])
+    @Test(
+        "format, lower-case x and impossible birth dates",
+        arguments: [
+            ("11010519491231002x", true), ("1101051949123100", false), ("11010519491331002X", false),
+            ("1101051949123100AX", false), ("", false),
+        ])
     func formats(_ number: String, _ ok: Bool) {
         #expect((ResidentID(number) != nil) == ok)
     }

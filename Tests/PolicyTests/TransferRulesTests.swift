@@ -3,8 +3,9 @@ import Testing
 
 @Suite("§17 transfers: the sending centre's checks, the data check, continuity")
 struct TransferRulesTests {
-    let clean = TransferRules.TransferOutFacts(exchangeEnabled: true, accountFound: true, personMatches: true, accountStatus: "active",
-                                               unsettledHpfLoan: false, pendingWithdrawal: false, transferAlreadyOpen: false)
+    let clean = TransferRules.TransferOutFacts(
+        exchangeEnabled: true, accountFound: true, personMatches: true, accountStatus: "active",
+        unsettledHpfLoan: false, pendingWithdrawal: false, transferAlreadyOpen: false)
 
     @Test("a clean letter is accepted; each failing check refuses it with its code, the first in order winning")
     func refusals() {

@@ -34,12 +34,14 @@ struct WithdrawalRulesTests {
         #expect(code(WithdrawalClaim(reason: .repayment, amountFen: 5_001, ceilingFen: 5_000)) == "exceeds_outstanding_loan")
     }
 
-    @Test("§8 rent: the lower of the rent and the monthly cap, times the months", arguments: [
-        // (monthly rent, months, amount, expected code); cap 1,500 yuan
-        (100_000 as Int64, 1, 100_000 as Int64, nil as String?), (100_000, 1, 100_001, "exceeds_rent"),
-        (200_000, 2, 300_000, nil), (200_000, 2, 300_001, "exceeds_rent_cap"), (200_000, 0, 1, "rent_months_out_of_range"),
-        (200_000, 12, 1_800_000, nil), (200_000, 13, 1, "rent_months_out_of_range"),
-    ])
+    @Test(
+        "§8 rent: the lower of the rent and the monthly cap, times the months",
+        arguments: [
+            // (monthly rent, months, amount, expected code); cap 1,500 yuan
+            (100_000 as Int64, 1, 100_000 as Int64, nil as String?), (100_000, 1, 100_001, "exceeds_rent"),
+            (200_000, 2, 300_000, nil), (200_000, 2, 300_001, "exceeds_rent_cap"), (200_000, 0, 1, "rent_months_out_of_range"),
+            (200_000, 12, 1_800_000, nil), (200_000, 13, 1, "rent_months_out_of_range"),
+        ])
     func rent(_ rent: Int64, _ months: Int, _ amount: Int64, _ expected: String?) {
         #expect(code(WithdrawalClaim(reason: .rent, amountFen: amount, monthlyRentFen: rent, rentMonths: months)) == expected)
     }
@@ -47,8 +49,12 @@ struct WithdrawalRulesTests {
     @Test("§8 rent plan: the monthly payment within the cap and the rent")
     func rentPlan() {
         #expect(WithdrawalRules.rentRefusal(monthlyFen: 150_000, monthlyRentFen: 180_000, months: 3, on: BusinessDate("2026-03-16")!, parameters: p) == nil)
-        #expect(WithdrawalRules.rentRefusal(monthlyFen: 150_001, monthlyRentFen: 180_000, months: 3, on: BusinessDate("2026-03-16")!, parameters: p)?.code == "exceeds_rent_cap")
-        #expect(WithdrawalRules.rentRefusal(monthlyFen: 90_001, monthlyRentFen: 90_000, months: 3, on: BusinessDate("2026-03-16")!, parameters: p)?.code == "exceeds_rent")
+        #expect(
+            WithdrawalRules.rentRefusal(monthlyFen: 150_001, monthlyRentFen: 180_000, months: 3, on: BusinessDate("2026-03-16")!, parameters: p)?.code
+                == "exceeds_rent_cap")
+        #expect(
+            WithdrawalRules.rentRefusal(monthlyFen: 90_001, monthlyRentFen: 90_000, months: 3, on: BusinessDate("2026-03-16")!, parameters: p)?.code
+                == "exceeds_rent")
         #expect(WithdrawalRules.lastDueRentMonth(asOf: BusinessDate("2026-04-01")!, parameters: p) == YearMonth("2026-04")!)
     }
 
@@ -80,13 +86,16 @@ struct RentAcrossRequestsTests {
         let march = YearMonth(year: 2026, month: 3)
         let shares = WithdrawalRules.rentShares(amountFen: 60_000, months: 2, from: march)
         #expect(WithdrawalRules.rentMonthsRefusal(shares: shares, used: [:], monthlyRentFen: 30_000, parameters: parameters) == nil)
-        let refusal = try #require(WithdrawalRules.rentMonthsRefusal(shares: shares, used: [march.adding(months: 1): 1], monthlyRentFen: 30_000,
-                                                                     parameters: parameters))
+        let refusal = try #require(
+            WithdrawalRules.rentMonthsRefusal(
+                shares: shares, used: [march.adding(months: 1): 1], monthlyRentFen: 30_000,
+                parameters: parameters))
         #expect(refusal.code == "exceeds_monthly_rent_limit" && refusal.detail.contains("2026-04: 1 fen already used") && !refusal.detail.contains("2026-03:"))
         // The cap binds when the rent is higher than it.
         let cap = parameters.rentMonthlyCapFen.value(onFirstDayOf: march)
         #expect(WithdrawalRules.rentMonthsRefusal(shares: [(march, cap + 1)], used: [:], monthlyRentFen: cap * 2, parameters: parameters) != nil)
-        #expect(WithdrawalRules.rentMonthsRefusal(shares: [(march, 1)], used: [march: .max], monthlyRentFen: cap, parameters: parameters)?.code
-                    == AmountOverflow.code, "no trap on outside sums")
+        #expect(
+            WithdrawalRules.rentMonthsRefusal(shares: [(march, 1)], used: [march: .max], monthlyRentFen: cap, parameters: parameters)?.code
+                == AmountOverflow.code, "no trap on outside sums")
     }
 }

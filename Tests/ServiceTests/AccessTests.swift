@@ -21,9 +21,11 @@ import Withdrawal
 struct AccessTests {
     typealias Stack = LiveServices
 
-    static var modules: [any HPFServiceModule.Type] { [
-        EnrolmentService.self, ContributionService.self, SubsidyService.self, WithdrawalService.self, LoanService.self, RegionalSyncService.self,
-    ] }
+    static var modules: [any HPFServiceModule.Type] {
+        [
+            EnrolmentService.self, ContributionService.self, SubsidyService.self, WithdrawalService.self, LoanService.self, RegionalSyncService.self,
+        ]
+    }
 
     /// Every route of every service, from the services' own route tables.
     static func routes() throws -> [(service: String, spec: RouteSpec)] {
@@ -44,16 +46,24 @@ struct AccessTests {
         let enrolled = try await stack["enrolment"].post("/v1/enrolments", Bodies.enrolment(idNumber: idNumber), as: .citizen(idNumber))
         let account = try #require(enrolled.string("accountNumber"), "\(enrolled.text)")
         let deposit = try await TestStack.eventually {
-            try await stack["contribution"].post("/v1/contributions", Bodies.contribution(account: account, amountFen: 200_000,
-                                                                                          txn: TestStack.unique("wx"))).status == 201
+            try await stack["contribution"].post(
+                "/v1/contributions",
+                Bodies.contribution(
+                    account: account, amountFen: 200_000,
+                    txn: TestStack.unique("wx"))
+            ).status == 201
         }
         #expect(deposit)
         for service in ["subsidy", "withdrawal", "loan", "regional-sync"] {
-            let path = service == "subsidy" ? "/v1/accounts/\(account)/subsidies"
-                : service == "withdrawal" ? "/v1/accounts/\(account)/withdrawals"
-                : service == "loan" ? "/v1/accounts/\(account)/loan-quota" : "/v1/accounts/\(account)/recognised-months"
-            #expect(try await TestStack.eventually { try await stack[service].get(path, as: .citizen(idNumber)).status == 200 },
-                    "\(service) knows the account")
+            let path =
+                service == "subsidy"
+                ? "/v1/accounts/\(account)/subsidies"
+                : service == "withdrawal"
+                    ? "/v1/accounts/\(account)/withdrawals"
+                    : service == "loan" ? "/v1/accounts/\(account)/loan-quota" : "/v1/accounts/\(account)/recognised-months"
+            #expect(
+                try await TestStack.eventually { try await stack[service].get(path, as: .citizen(idNumber)).status == 200 },
+                "\(service) knows the account")
         }
         return (idNumber, account)
     }
@@ -116,8 +126,9 @@ struct AccessTests {
         do {
             let (_, account) = try await Self.holder(stack)
             for (service, spec) in routes {
-                let reply = try await stack[service].send(spec.method, Self.path(spec, account: account), body: Self.body(spec, account: account),
-                                                          as: .anonymous)
+                let reply = try await stack[service].send(
+                    spec.method, Self.path(spec, account: account), body: Self.body(spec, account: account),
+                    as: .anonymous)
                 if spec.access.isOpen {
                     #expect(spec.path == "/health" || spec.path == "/ready" || spec.path == "/metrics", "\(spec) is open")
                     #expect(reply.status != 401)
@@ -183,7 +194,8 @@ struct AccessTests {
             let foreign = try await stack["contribution"].get("/v1/accounts/\(account)/balance", as: stranger)
             #expect(unknown.status == 404 && foreign.status == 404 && unknown.string("code") == foreign.string("code"))
             // Closure by death is staff work.
-            let death = #"{"accountNumber":"\#(account)","reason":"closure","payee":{"kind":"heir","name":"张三","bankAccount":"6222000011112222"},"evidence":{"closureReason":"death","certificateNumber":"SW-1"}}"#
+            let death =
+                #"{"accountNumber":"\#(account)","reason":"closure","payee":{"kind":"heir","name":"张三","bankAccount":"6222000011112222"},"evidence":{"closureReason":"death","certificateNumber":"SW-1"}}"#
             let byHolder = try await stack["withdrawal"].post("/v1/withdrawals", death, as: me)
             #expect(byHolder.status == 403 && byHolder.string("code") == "staff_only_closure")
         }
@@ -199,7 +211,8 @@ struct AccessTests {
             let valid = DevelopmentIdentity.citizenToken(idNumber: idNumber)
             #expect(try await client.get(path, as: .authorization("Bearer " + valid)).status == 200)
             let parts = valid.split(separator: ".").map(String.init)
-            let tamperedPayload = Base64URL.encode(Data(#"{"iss":"\#(DevelopmentIdentity.issuer)","aud":"hpf","exp":9999999999,"id_number":"\#(idNumber)"}"#.utf8))
+            let tamperedPayload = Base64URL.encode(
+                Data(#"{"iss":"\#(DevelopmentIdentity.issuer)","aud":"hpf","exp":9999999999,"id_number":"\#(idNumber)"}"#.utf8))
             let none = Base64URL.encode(Data(#"{"alg":"none","kid":"\#(DevelopmentIdentity.keyId)"}"#.utf8)) + "." + parts[1] + "."
             let cases: [(String, String)] = [
                 ("token_expired", DevelopmentIdentity.citizenToken(idNumber: idNumber, lifetime: 3600, now: now.addingTimeInterval(-7300))),
@@ -243,8 +256,9 @@ struct AccessTests {
             let replayed = try await ledger.send(.post, path, body: body, as: .anonymous, headers: signed)
             #expect(replayed.status == 401 && replayed.string("code") == "nonce_reused")
             let staleBody = deposit()
-            let stale = ChannelSignature.developmentHeaders(channel: "wechat", method: "POST", path: path, body: Array(staleBody.utf8),
-                                                            now: Date().addingTimeInterval(-301))
+            let stale = ChannelSignature.developmentHeaders(
+                channel: "wechat", method: "POST", path: path, body: Array(staleBody.utf8),
+                now: Date().addingTimeInterval(-301))
             let staleReply = try await ledger.send(.post, path, body: staleBody, as: .anonymous, headers: stale)
             #expect(staleReply.status == 401 && staleReply.string("code") == "stale_timestamp")
             signed[ChannelSignature.keyIdHeader] = "wechat-unregistered"
@@ -271,19 +285,25 @@ struct AccessTests {
             let key = Curve25519Key()
             let keyId = TestStack.unique("wechat-k")
             let registrar = TestIdentity.staff([.fundOfficer], id: "officer-1")
-            let registered = try await ledger.post("/v1/channels/wechat/keys", #"{"keyId":"\#(keyId)","publicKey":"\#(key.publicBase64)"}"#,
-                                                   as: registrar)
+            let registered = try await ledger.post(
+                "/v1/channels/wechat/keys", #"{"keyId":"\#(keyId)","publicKey":"\#(key.publicBase64)"}"#,
+                as: registrar)
             #expect(registered.status == 201 && registered.string("status") == "awaiting_approval", "\(registered.text)")
             let early = deposit()
-            let unapproved = try await ledger.send(.post, path, body: early, as: .anonymous, headers:
-                ChannelSignature.headers(channel: "wechat", keyId: keyId, key: key.privateKey, method: "POST", path: path, body: Array(early.utf8)))
+            let unapproved = try await ledger.send(
+                .post, path, body: early, as: .anonymous,
+                headers:
+                    ChannelSignature.headers(channel: "wechat", keyId: keyId, key: key.privateKey, method: "POST", path: path, body: Array(early.utf8)))
             #expect(unapproved.status == 401 && unapproved.string("code") == "unknown_key", "an unapproved key signs nothing")
             let approval = "/v1/channels/wechat/keys/\(keyId)/approval"
             let selfApproval = try await ledger.post(approval, "{}", as: registrar)
             #expect(selfApproval.status == 403 && selfApproval.string("code") == "same_officer")
             #expect(try await ledger.post(approval, "{}", as: .staff([.fundOfficer], id: "officer-2")).status == 200)
-            #expect(try await ledger.post("/v1/channels/wechat/keys", #"{"keyId":"x","publicKey":"\#(key.publicBase64)"}"#,
-                                          as: .staff([.auditor])).status == 403)
+            #expect(
+                try await ledger.post(
+                    "/v1/channels/wechat/keys", #"{"keyId":"x","publicKey":"\#(key.publicBase64)"}"#,
+                    as: .staff([.auditor])
+                ).status == 403)
             func signedWith(_ body: String) -> [String: String] {
                 ChannelSignature.headers(channel: "wechat", keyId: keyId, key: key.privateKey, method: "POST", path: path, body: Array(body.utf8))
             }
@@ -315,8 +335,9 @@ struct AccessTests {
             let probe = try await withdrawal.send(.post, "/v1/withdrawals", body: body, as: stranger, headers: ["x-request-id": strangerRequest])
             #expect(probe.status == 404)
             let lookRequest = TestStack.unique("look")
-            let look = try await withdrawal.send(.get, "/v1/accounts/\(account)/withdrawals", as: .staff([.enrolmentOfficer], id: "officer-9"),
-                                                 headers: ["x-request-id": lookRequest])
+            let look = try await withdrawal.send(
+                .get, "/v1/accounts/\(account)/withdrawals", as: .staff([.enrolmentOfficer], id: "officer-9"),
+                headers: ["x-request-id": lookRequest])
             #expect(look.status == 200)
             let auditor = TestIdentity.staff([.auditor], id: "auditor-1")
             var records: [[String: Any]] = []
@@ -407,7 +428,8 @@ struct AccessTests {
         production["HPF_PG_PASSWORD"] = "not-the-role-name"
         production["HPF_PG_OWNER_PASSWORD"] = "not-the-owner-name"
         production["HPF_EVENT_SIGNING_KEY"] = Curve25519Key().privateKey.rawRepresentation.base64EncodedString()
-        production["HPF_EVENT_KEYS"] = #"[{"keyId":"c-1","service":"contribution","publicKey":"\#(Curve25519Key().privateKey.publicKey.rawRepresentation.base64EncodedString())"}]"#
+        production["HPF_EVENT_KEYS"] =
+            #"[{"keyId":"c-1","service":"contribution","publicKey":"\#(Curve25519Key().privateKey.publicKey.rawRepresentation.base64EncodedString())"}]"#
         production["HPF_PERSON_KEY_SECRET"] = nil
         production["HPF_PARTNER_SIGNING_KEY"] = nil
         production["HPF_PARTNER_DECRYPTION_KEY"] = nil
@@ -416,17 +438,19 @@ struct AccessTests {
         production["HPF_PERSON_KEY_SECRET"] = ServiceConfig.developmentPersonKeySecret
         production["HPF_PARTNER_SIGNING_KEY"] = PartnerSignature.developmentKey(city: "320700").rawRepresentation.base64EncodedString()
         production["HPF_PARTNER_DECRYPTION_KEY"] = PartnerSealing.developmentKey(city: "320700").rawRepresentation.base64EncodedString()
-        let public_ = ServiceConfig(descriptor: RegionalSyncService.descriptor, environment: production)
-        #expect(Set(public_.problems.map(\.variable)) == ["HPF_PERSON_KEY_SECRET", "HPF_PARTNER_SIGNING_KEY", "HPF_PARTNER_DECRYPTION_KEY"],
-                "development values refused")
+        let withPublicValues = ServiceConfig(descriptor: RegionalSyncService.descriptor, environment: production)
+        #expect(
+            Set(withPublicValues.problems.map(\.variable)) == ["HPF_PERSON_KEY_SECRET", "HPF_PARTNER_SIGNING_KEY", "HPF_PARTNER_DECRYPTION_KEY"],
+            "development values refused")
         production["HPF_PERSON_KEY_SECRET"] = String(repeating: "k", count: 40)
         production["HPF_PARTNER_SIGNING_KEY"] = Curve25519Key().privateKey.rawRepresentation.base64EncodedString()
         production["HPF_PARTNER_DECRYPTION_KEY"] = Curve25519.KeyAgreement.PrivateKey().rawRepresentation.base64EncodedString()
         #expect(ServiceConfig(descriptor: RegionalSyncService.descriptor, environment: production).problems.isEmpty)
         production["HPF_PARTNER_SIGNING_KEY"] = "not-a-key"
         production["HPF_PARTNER_DECRYPTION_KEY"] = "bm90LWEta2V5"
-        #expect(ServiceConfig(descriptor: ContributionService.descriptor, environment: production).problems.map(\.variable)
-                    == ["HPF_PARTNER_SIGNING_KEY", "HPF_PARTNER_DECRYPTION_KEY"], "a malformed key is refused even where it is not needed")
+        #expect(
+            ServiceConfig(descriptor: ContributionService.descriptor, environment: production).problems.map(\.variable)
+                == ["HPF_PARTNER_SIGNING_KEY", "HPF_PARTNER_DECRYPTION_KEY"], "a malformed key is refused even where it is not needed")
         production["HPF_PARTNER_SIGNING_KEY"] = nil
         production["HPF_PARTNER_DECRYPTION_KEY"] = nil
 
@@ -437,7 +461,9 @@ struct AccessTests {
         let parsed = ServiceConfig(descriptor: ContributionService.descriptor, environment: env)
         #expect(Set(parsed.problems.map(\.variable)) == ["HPF_ENV", "HPF_RATE_LIMIT_CITIZEN"])
         // Without the provider or the database password, outside development: each one named.
-        for variable in ["HPF_IDP_ISSUER", "HPF_IDP_AUDIENCE", "HPF_IDP_JWKS", "HPF_PG_PASSWORD", "HPF_PG_OWNER_PASSWORD", "HPF_EVENT_SIGNING_KEY", "HPF_EVENT_KEYS"] {
+        for variable in [
+            "HPF_IDP_ISSUER", "HPF_IDP_AUDIENCE", "HPF_IDP_JWKS", "HPF_PG_PASSWORD", "HPF_PG_OWNER_PASSWORD", "HPF_EVENT_SIGNING_KEY", "HPF_EVENT_KEYS",
+        ] {
             var without = production
             without[variable] = nil
             #expect(ServiceConfig(descriptor: ContributionService.descriptor, environment: without).problems.map(\.variable) == [variable])
@@ -445,8 +471,12 @@ struct AccessTests {
         // Event keys that are the public development ones are refused outside development.
         var devEvents = production
         devEvents["HPF_EVENT_SIGNING_KEY"] = EventSignature.developmentKey(service: "contribution").rawRepresentation.base64EncodedString()
-        devEvents["HPF_EVENT_KEYS"] = #"[{"keyId":"subsidy-dev-1","service":"subsidy","publicKey":"\#(EventSignature.developmentKey(service: "subsidy").publicKey.rawRepresentation.base64EncodedString())"}]"#
-        #expect(Set(ServiceConfig(descriptor: ContributionService.descriptor, environment: devEvents).problems.map(\.variable)) == ["HPF_EVENT_SIGNING_KEY", "HPF_EVENT_KEYS"])
+        devEvents["HPF_EVENT_KEYS"] =
+            #"[{"keyId":"subsidy-dev-1","service":"subsidy","publicKey":"\#(EventSignature.developmentKey(service: "subsidy").publicKey.rawRepresentation.base64EncodedString())"}]"#
+        #expect(
+            Set(ServiceConfig(descriptor: ContributionService.descriptor, environment: devEvents).problems.map(\.variable)) == [
+                "HPF_EVENT_SIGNING_KEY", "HPF_EVENT_KEYS",
+            ])
     }
 }
 

@@ -22,8 +22,10 @@ struct AuditChainTests {
                 for (instance, client) in [first, second, third].enumerated() {
                     for n in 0..<30 {
                         group.addTask {
-                            try await client.send(.get, "/v1/accounts/3207\(String(format: "%012d", n))/balance", as: officer,
-                                                  headers: ["x-request-id": "\(run)-\(instance)-\(n)"]).status
+                            try await client.send(
+                                .get, "/v1/accounts/3207\(String(format: "%012d", n))/balance", as: officer,
+                                headers: ["x-request-id": "\(run)-\(instance)-\(n)"]
+                            ).status
                         }
                     }
                 }
@@ -36,7 +38,8 @@ struct AuditChainTests {
                 let records = page["records"] as? [[String: Any]] ?? []
                 for record in records {
                     guard let entry = record["entry"] as? [String: Any], let id = entry["requestId"] as? String, id.hasPrefix(run),
-                          let seq = (record["seq"] as? NSNumber)?.int64Value else { continue }
+                        let seq = (record["seq"] as? NSNumber)?.int64Value
+                    else { continue }
                     #expect(ours[id] == nil, "record \(id) written twice")
                     ours[id] = seq
                 }

@@ -39,7 +39,7 @@ struct BoundedInputTests {
         case (.post, "/v1/transfers/:transferId/cancel"), (.post, "/v1/transfers/:transferId/failure"):
             #"{"code":"withdrawn_by_applicant"}"#
         case (.post, "/v1/channels/:channelId/keys/:keyId/approval"), (.post, "/v1/dead-letters/:deadLetterId/redrive"),
-             (.post, "/v1/read-models/:readModel/rebuilds"):
+            (.post, "/v1/read-models/:readModel/rebuilds"):
             "{}"
         case (.post, let path) where path.hasPrefix("/v1/jobs/"):
             #"{"asOf":"2026-03-01"}"#
@@ -107,11 +107,17 @@ struct BoundedInputTests {
                 self = .object(members)
             } else {
                 let single = try decoder.singleValueContainer()
-                if single.decodeNil() { self = .null }
-                else if let value = try? single.decode(Bool.self) { self = .bool(value) }
-                else if let value = try? single.decode(Int64.self) { self = .number("\(value)") }
-                else if let value = try? single.decode(Double.self) { self = .number("\(value)") }
-                else { self = .text(try single.decode(String.self)) }
+                if single.decodeNil() {
+                    self = .null
+                } else if let value = try? single.decode(Bool.self) {
+                    self = .bool(value)
+                } else if let value = try? single.decode(Int64.self) {
+                    self = .number("\(value)")
+                } else if let value = try? single.decode(Double.self) {
+                    self = .number("\(value)")
+                } else {
+                    self = .text(try single.decode(String.self))
+                }
             }
         }
 
@@ -148,7 +154,9 @@ struct BoundedInputTests {
                     let identity: TestIdentity = spec.path.hasSuffix("/spouse-consents") ? .citizen(idNumber) : .auto
                     let reply = try await stack[service].send(spec.method, path, body: variant, as: identity)
                     // out_of_range, or (a pool adjustment may be negative) the rule of that field.
-                    #expect(reply.status == 400 && ["out_of_range", "malformed_request"].contains(reply.string("code")), "\(service) \(spec.method) \(path) \(field): \(reply.status) \(reply.text)")
+                    #expect(
+                        reply.status == 400 && ["out_of_range", "malformed_request"].contains(reply.string("code")),
+                        "\(service) \(spec.method) \(path) \(field): \(reply.status) \(reply.text)")
                     let named = (reply["errors"] as? [[String: Any]])?.compactMap { $0["field"] as? String } ?? []
                     #expect(named.contains(field), "\(service) \(spec.method) \(path): names \(field) in \(named)")
                     checked += 1
@@ -179,7 +187,8 @@ struct BoundedInputTests {
             // The reproduced crash: every figure of a plan at once, each one inside its range,
             // whose product overflows: a refusal, not a stopped service.
             let large = InputRange.amountFen.upperBound
-            let plan = try await stack["loan"].get("/v1/accounts/\(account)/loan-quota?termMonths=1200&priceFen=\(large)&requestedFen=\(large)&monthlyIncomeFen=\(large)")
+            let plan = try await stack["loan"].get(
+                "/v1/accounts/\(account)/loan-quota?termMonths=1200&priceFen=\(large)&requestedFen=\(large)&monthlyIncomeFen=\(large)")
             #expect(plan.status == 200 || plan.status == 422, "\(plan.status) \(plan.text)")
 
             for service in ["enrolment", "contribution", "subsidy", "withdrawal", "loan", "regional-sync"] {

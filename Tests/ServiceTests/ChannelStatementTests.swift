@@ -47,40 +47,49 @@ struct ChannelStatementTests {
         #expect(statement.digest.count == 64)
         let crlf = try Self.parse(text.replacingOccurrences(of: "\n", with: "\r\n"))
         #expect(crlf.rows.count == 2 && crlf.totalFen == 50_001 && crlf.digest != statement.digest)
-        let rendered = ChannelStatement.render(channel: "wechat", kind: .deposits, date: Self.date, columns: Self.columns,
-                                               rows: [["wx-1", "3207060000000123", "50000", "2026-03-16T10:00:00+08:00"]])
+        let rendered = ChannelStatement.render(
+            channel: "wechat", kind: .deposits, date: Self.date, columns: Self.columns,
+            rows: [["wx-1", "3207060000000123", "50000", "2026-03-16T10:00:00+08:00"]])
         #expect(try Self.parse(rendered).totalFen == 50_000)
     }
 
-    @Test("each kind of bad file is a 400 that names its line", arguments: [
-        ("no version", text(rows: [good], header: ["#channel=wechat", "#kind=deposits", "#date=2026-03-16"]), "hpf-channel-statement"),
-        ("unknown channel", text(rows: [good], header: ["#hpf-channel-statement=1", "#channel=paypal", "#kind=deposits", "#date=2026-03-16"]), "#channel"),
-        ("payouts sent as deposits", text(rows: [good], header: ["#hpf-channel-statement=1", "#channel=wechat", "#kind=payouts", "#date=2026-03-16"]), "#kind"),
-        ("bad date", text(rows: [good], header: ["#hpf-channel-statement=1", "#channel=wechat", "#kind=deposits", "#date=2026-02-30"]), "#date"),
-        ("metadata twice", text(rows: [good], header: ["#hpf-channel-statement=1", "#channel=wechat", "#channel=alipay", "#kind=deposits", "#date=2026-03-16"]), "twice"),
-        ("wrong column line", text(rows: [good]).replacingOccurrences(of: "channel_txn_id,", with: "txn,"), "column line"),
-        ("missing field", text(rows: ["wx-1,3207060000000123,50000"]), "line 6: 4 fields expected, 3 found"),
-        ("extra field", text(rows: [good + ",x"]), "line 6: 4 fields expected, 5 found"),
-        ("quoted field", text(rows: [#""wx-1",3207060000000123,50000,2026-03-16T10:00:00+08:00"#]), "line 6: each field"),
-        ("empty field", text(rows: [",3207060000000123,50000,2026-03-16T10:00:00+08:00"]), "line 6: each field"),
-        ("zero amount", text(rows: ["wx-1,3207060000000123,0,2026-03-16T10:00:00+08:00"]), "line 6: amount_fen"),
-        ("negative amount", text(rows: ["wx-1,3207060000000123,-5,2026-03-16T10:00:00+08:00"]), "line 6: amount_fen"),
-        ("amount in yuan", text(rows: ["wx-1,3207060000000123,500.00,2026-03-16T10:00:00+08:00"]), "line 6: amount_fen"),
-        ("huge amount", text(rows: ["wx-1,3207060000000123,99999999999999999999,2026-03-16T10:00:00+08:00"]), "line 6: amount_fen"),
-        ("bad time", text(rows: ["wx-1,3207060000000123,50000,yesterday"]), "line 6: paid_at"),
-        ("year 1", text(rows: ["wx-1,3207060000000123,50000,0001-01-01T00:00:00Z"]), "line 6: paid_at must be"),
-        ("amount with a leading zero", text(rows: ["wx-1,3207060000000123,050000,2026-03-16T10:00:00+08:00"], total: "50000"), "line 6: amount_fen"),
-        ("amount with a sign", text(rows: ["wx-1,3207060000000123,+50000,2026-03-16T10:00:00+08:00"], total: "50000"), "line 6: amount_fen"),
-        ("count with a sign", text(rows: [good]).replacingOccurrences(of: "#count=1", with: "#count=+1"), "must end with #count"),
-        ("date with a sign", text(rows: [good], header: ["#hpf-channel-statement=1", "#channel=wechat", "#kind=deposits", "#date=2026-+3-16"]), "#date"),
-        ("paid after the day", text(rows: ["wx-1,3207060000000123,50000,2026-03-17T00:00:01+08:00"]), "line 6: paid_at is after"),
-        ("paid in the future", text(rows: ["wx-1,3207060000000123,50000,2027-01-01T00:00:00+08:00"]), "line 6: paid_at is in the future"),
-        ("no lines", text(rows: []), "at least one line"),
-        ("cut short", text(rows: [good], count: 2), "line 7: #count is 2"),
-        ("wrong total", text(rows: [good], total: "50001"), "line 8: #total_fen is 50001"),
-        ("no trailer", text(rows: [good]).replacingOccurrences(of: "#count=1\n#total_fen=50000\n", with: ""), "must end with #count"),
-        ("data after the trailer", text(rows: [good]) + good + "\n", "only #count"),
-    ])
+    @Test(
+        "each kind of bad file is a 400 that names its line",
+        arguments: [
+            ("no version", text(rows: [good], header: ["#channel=wechat", "#kind=deposits", "#date=2026-03-16"]), "hpf-channel-statement"),
+            ("unknown channel", text(rows: [good], header: ["#hpf-channel-statement=1", "#channel=paypal", "#kind=deposits", "#date=2026-03-16"]), "#channel"),
+            (
+                "payouts sent as deposits", text(rows: [good], header: ["#hpf-channel-statement=1", "#channel=wechat", "#kind=payouts", "#date=2026-03-16"]),
+                "#kind"
+            ),
+            ("bad date", text(rows: [good], header: ["#hpf-channel-statement=1", "#channel=wechat", "#kind=deposits", "#date=2026-02-30"]), "#date"),
+            (
+                "metadata twice",
+                text(rows: [good], header: ["#hpf-channel-statement=1", "#channel=wechat", "#channel=alipay", "#kind=deposits", "#date=2026-03-16"]), "twice"
+            ),
+            ("wrong column line", text(rows: [good]).replacingOccurrences(of: "channel_txn_id,", with: "txn,"), "column line"),
+            ("missing field", text(rows: ["wx-1,3207060000000123,50000"]), "line 6: 4 fields expected, 3 found"),
+            ("extra field", text(rows: [good + ",x"]), "line 6: 4 fields expected, 5 found"),
+            ("quoted field", text(rows: [#""wx-1",3207060000000123,50000,2026-03-16T10:00:00+08:00"#]), "line 6: each field"),
+            ("empty field", text(rows: [",3207060000000123,50000,2026-03-16T10:00:00+08:00"]), "line 6: each field"),
+            ("zero amount", text(rows: ["wx-1,3207060000000123,0,2026-03-16T10:00:00+08:00"]), "line 6: amount_fen"),
+            ("negative amount", text(rows: ["wx-1,3207060000000123,-5,2026-03-16T10:00:00+08:00"]), "line 6: amount_fen"),
+            ("amount in yuan", text(rows: ["wx-1,3207060000000123,500.00,2026-03-16T10:00:00+08:00"]), "line 6: amount_fen"),
+            ("huge amount", text(rows: ["wx-1,3207060000000123,99999999999999999999,2026-03-16T10:00:00+08:00"]), "line 6: amount_fen"),
+            ("bad time", text(rows: ["wx-1,3207060000000123,50000,yesterday"]), "line 6: paid_at"),
+            ("year 1", text(rows: ["wx-1,3207060000000123,50000,0001-01-01T00:00:00Z"]), "line 6: paid_at must be"),
+            ("amount with a leading zero", text(rows: ["wx-1,3207060000000123,050000,2026-03-16T10:00:00+08:00"], total: "50000"), "line 6: amount_fen"),
+            ("amount with a sign", text(rows: ["wx-1,3207060000000123,+50000,2026-03-16T10:00:00+08:00"], total: "50000"), "line 6: amount_fen"),
+            ("count with a sign", text(rows: [good]).replacingOccurrences(of: "#count=1", with: "#count=+1"), "must end with #count"),
+            ("date with a sign", text(rows: [good], header: ["#hpf-channel-statement=1", "#channel=wechat", "#kind=deposits", "#date=2026-+3-16"]), "#date"),
+            ("paid after the day", text(rows: ["wx-1,3207060000000123,50000,2026-03-17T00:00:01+08:00"]), "line 6: paid_at is after"),
+            ("paid in the future", text(rows: ["wx-1,3207060000000123,50000,2027-01-01T00:00:00+08:00"]), "line 6: paid_at is in the future"),
+            ("no lines", text(rows: []), "at least one line"),
+            ("cut short", text(rows: [good], count: 2), "line 7: #count is 2"),
+            ("wrong total", text(rows: [good], total: "50001"), "line 8: #total_fen is 50001"),
+            ("no trailer", text(rows: [good]).replacingOccurrences(of: "#count=1\n#total_fen=50000\n", with: ""), "must end with #count"),
+            ("data after the trailer", text(rows: [good]) + good + "\n", "only #count"),
+        ])
     func refuses(_ name: String, _ text: String, _ expected: String) {
         let (code, errors) = Self.refusal(text)
         #expect(code == "malformed_statement", "\(name): \(code ?? "accepted")")
@@ -90,8 +99,13 @@ struct ChannelStatementTests {
     @Test("a huge unknown key is not echoed back whole")
     func longKey() {
         let key = String(repeating: "k", count: 100_000)
-        let (code, errors) = Self.refusal(Self.text(rows: [Self.good], header: ["#hpf-channel-statement=1", "#channel=wechat", "#kind=deposits",
-                                                                                "#date=2026-03-16", "#\(key)=1"]))
+        let (code, errors) = Self.refusal(
+            Self.text(
+                rows: [Self.good],
+                header: [
+                    "#hpf-channel-statement=1", "#channel=wechat", "#kind=deposits",
+                    "#date=2026-03-16", "#\(key)=1",
+                ]))
         #expect(code == "malformed_statement" && errors.allSatisfy { $0.count < 200 })
     }
 

@@ -14,7 +14,9 @@ struct DatabaseRoleTests {
         let config = PostgresClient.Configuration(host: "127.0.0.1", port: port, username: role, password: role, database: "hpf", tls: .disable)
         let client = PostgresClient(configuration: config, backgroundLogger: TestStack.logger)
         return try await withThrowingTaskGroup(of: String?.self) { group in
-            group.addTask { await client.run(); return nil }
+            group.addTask {
+                await client.run(); return nil
+            }
             defer { group.cancelAll() }
             do {
                 try await client.query(PostgresQuery(unsafeSQL: sql))
@@ -25,35 +27,40 @@ struct DatabaseRoleTests {
         }
     }
 
-    @Test("a service's role cannot read another service's schema", arguments: [
-        ("enrolment", "SELECT count(*) FROM contribution.accounts"),
-        ("contribution", "SELECT count(*) FROM enrolment.accounts"),
-        ("subsidy", "SELECT count(*) FROM enrolment.credit_records"),
-        ("loan", "SELECT count(*) FROM contribution.postings"),
-    ])
+    @Test(
+        "a service's role cannot read another service's schema",
+        arguments: [
+            ("enrolment", "SELECT count(*) FROM contribution.accounts"),
+            ("contribution", "SELECT count(*) FROM enrolment.accounts"),
+            ("subsidy", "SELECT count(*) FROM enrolment.credit_records"),
+            ("loan", "SELECT count(*) FROM contribution.postings"),
+        ])
     func isolation(_ role: String, _ sql: String) async throws {
-        #expect(try await sqlState(as: role, sql) == "42501") // insufficient_privilege
+        #expect(try await sqlState(as: role, sql) == "42501")  // insufficient_privilege
     }
 
     /// The enrolment and contribution schemas as the services find them at start (migrated,
     /// rights granted).
     func migratedLedger() async throws {
         try await Migrator.migrate(config: TestStack.config(EnrolmentService.descriptor), descriptor: EnrolmentService.descriptor, logger: TestStack.logger)
-        try await Migrator.migrate(config: TestStack.config(ContributionService.descriptor), descriptor: ContributionService.descriptor, logger: TestStack.logger)
+        try await Migrator.migrate(
+            config: TestStack.config(ContributionService.descriptor), descriptor: ContributionService.descriptor, logger: TestStack.logger)
     }
 
-    @Test("a service's role has data rights only: no DDL, no TRUNCATE, no temporary tables, no rewriting the migration record", arguments: [
-        ("enrolment", "CREATE TABLE enrolment.role_probe (x int)"),
-        ("enrolment", "DROP TABLE enrolment.accounts"),
-        ("enrolment", "ALTER TABLE enrolment.accounts ADD COLUMN probe int"),
-        ("enrolment", "CREATE TEMP TABLE probe (x int)"),
-        ("contribution", "TRUNCATE contribution.outbox"),
-        ("contribution", "DROP TRIGGER postings_immutable ON contribution.postings"),
-        ("contribution", "DELETE FROM contribution.schema_migrations WHERE version = 1"),
-    ])
+    @Test(
+        "a service's role has data rights only: no DDL, no TRUNCATE, no temporary tables, no rewriting the migration record",
+        arguments: [
+            ("enrolment", "CREATE TABLE enrolment.role_probe (x int)"),
+            ("enrolment", "DROP TABLE enrolment.accounts"),
+            ("enrolment", "ALTER TABLE enrolment.accounts ADD COLUMN probe int"),
+            ("enrolment", "CREATE TEMP TABLE probe (x int)"),
+            ("contribution", "TRUNCATE contribution.outbox"),
+            ("contribution", "DROP TRIGGER postings_immutable ON contribution.postings"),
+            ("contribution", "DELETE FROM contribution.schema_migrations WHERE version = 1"),
+        ])
     func dataRightsOnly(_ role: String, _ sql: String) async throws {
         try await migratedLedger()
-        #expect(try await sqlState(as: role, sql) == "42501", "\(role): \(sql)") // insufficient_privilege
+        #expect(try await sqlState(as: role, sql) == "42501", "\(role): \(sql)")  // insufficient_privilege
     }
 
     @Test("ledger postings are append-only: the service's role may add and read them but not rewrite or delete them; the trigger also stops the owner")

@@ -57,7 +57,8 @@ struct DateCodingTests {
         try await withConnection { connection in
             let month = YearMonth(year: 2026, month: 3)
             for try await (text, back) in try await connection.query("SELECT \(month)::text, \(month)", logger: TestStack.logger)
-                .decode((String, YearMonth).self) {
+                .decode((String, YearMonth).self)
+            {
                 #expect(text == "2026-03" && back == month)
             }
             for stored in ["2026-3", "2026-13", "+202-01", ""] {

@@ -31,13 +31,17 @@ struct DeadLetterRedriveTests {
         // the other tests' inserts never queue behind it for long) and tries again, as it does
         // after any other refusal (a deadlock with the suite's inserts, say): it is idempotent and
         // all or nothing.
-        let statements = on ? ["""
-            CREATE OR REPLACE FUNCTION \(schema).\(name)() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                IF NEW.account_number = '\(account)' THEN RAISE EXCEPTION 'played fault'; END IF;
-                RETURN NEW;
-            END $$
-            """, "CREATE OR REPLACE TRIGGER \(name) BEFORE INSERT ON \(schema).lots FOR EACH ROW EXECUTE FUNCTION \(schema).\(name)()"]
+        let statements =
+            on
+            ? [
+                """
+                CREATE OR REPLACE FUNCTION \(schema).\(name)() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF NEW.account_number = '\(account)' THEN RAISE EXCEPTION 'played fault'; END IF;
+                    RETURN NEW;
+                END $$
+                """, "CREATE OR REPLACE TRIGGER \(name) BEFORE INSERT ON \(schema).lots FOR EACH ROW EXECUTE FUNCTION \(schema).\(name)()",
+            ]
             : ["DROP TRIGGER IF EXISTS \(name) ON \(schema).lots", "DROP FUNCTION IF EXISTS \(schema).\(name)()"]
         try await TestStack.withDatabase(of: SubsidyService.descriptor, asOwner: true) { database in
             let locked = try await TestStack.eventually(seconds: 120) {
@@ -47,7 +51,7 @@ struct DeadLetterRedriveTests {
                         for statement in statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: TestStack.logger) }
                     }
                     return true
-                } catch where DatabaseErrors.sqlState(error) != nil {
+                } catch  where DatabaseErrors.sqlState(error) != nil {
                     TestStack.logger.warning("fault DDL retried", metadata: ["error": "\(DatabaseErrors.summary(error))"])
                     return false
                 }
@@ -69,7 +73,8 @@ struct DeadLetterRedriveTests {
         var found: [[String: Any]] = []
         var after: Int64 = 0
         while true {
-            let page = try await subsidy.get("/v1/dead-letters?consumer=contribution-lots&state=\(state)&limit=1000&afterSeq=\(after)", as: Self.operatorIdentity)
+            let page = try await subsidy.get(
+                "/v1/dead-letters?consumer=contribution-lots&state=\(state)&limit=1000&afterSeq=\(after)", as: Self.operatorIdentity)
             #expect(page.status == 200, "\(page.text)")
             found += (page["deadLetters"] as? [[String: Any]] ?? []).filter { $0["key"] as? String == account }
             guard let next = page.int("nextAfterSeq") else { return found }
@@ -85,10 +90,11 @@ struct DeadLetterRedriveTests {
         let paid = try await ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: 30_000, txn: TestStack.unique("wx")))
         #expect(paid.status == 201, "\(paid.text)")
         var letter: [String: Any] = [:]
-        #expect(try await TestStack.eventually {
-            letter = try await letters(subsidy, account: account).first ?? [:]
-            return !letter.isEmpty
-        }, "the failing deposit is dead-lettered")
+        #expect(
+            try await TestStack.eventually {
+                letter = try await letters(subsidy, account: account).first ?? [:]
+                return !letter.isEmpty
+            }, "the failing deposit is dead-lettered")
         return (account, letter)
     }
 
@@ -164,10 +170,11 @@ struct DeadLetterRedriveTests {
             try await producer.send(OutgoingMessage(topic: Topic.contributionEvents.name, key: key, value: value, headers: []))
             await producer.shutdown()
             var invalid: [String: Any] = [:]
-            #expect(try await TestStack.eventually {
-                invalid = try await letters(subsidy, account: key).first ?? [:]
-                return !invalid.isEmpty
-            })
+            #expect(
+                try await TestStack.eventually {
+                    invalid = try await letters(subsidy, account: key).first ?? [:]
+                    return !invalid.isEmpty
+                })
             #expect(invalid["reason"] as? String == DeadLetter.Reason.unverified.rawValue && invalid["redrivable"] as? Bool == true)
             let ruled = try await subsidy.post("/v1/dead-letters/\(try #require(invalid["id"] as? String))/redrive", "", as: Self.operatorIdentity)
             #expect(ruled.status == 409 && ruled.string("code") == "reason_not_redrivable", "\(ruled.text)")

@@ -15,13 +15,17 @@ import Testing
 @Suite("Event signatures: only a topic's writer is believed")
 struct EventSignatureTests {
     func grant(_ account: String, amountFen: Fen) throws -> (id: String, value: [UInt8]) {
-        let event = CloudEvent(source: "/hpf/subsidy", type: EventType.subsidyGranted.rawValue, subject: account, data: SubsidyGranted(
-            grantId: UUID().uuidString.lowercased(), accountNumber: account, kind: .opening, amountFen: amountFen, grantedOn: TestStack.today,
-            reason: "forged", lots: 1, remainingCapFen: 0))
+        let event = CloudEvent(
+            source: "/hpf/subsidy", type: EventType.subsidyGranted.rawValue, subject: account,
+            data: SubsidyGranted(
+                grantId: UUID().uuidString.lowercased(), accountNumber: account, kind: .opening, amountFen: amountFen, grantedOn: TestStack.today,
+                reason: "forged", lots: 1, remainingCapFen: 0))
         return (event.id, try CloudEventCoding.encode(event))
     }
 
-    @Test("a subsidy-granted record unsigned, signed by another service, by an unknown key or tampered is dead-lettered and credits nothing; the subsidy service's signature is believed")
+    @Test(
+        "a subsidy-granted record unsigned, signed by another service, by an unknown key or tampered is dead-lettered and credits nothing; the subsidy service's signature is believed"
+    )
     func forgedSubsidyGrants() async throws {
         try await TestStack.withServices([.init(EnrolmentService.self), .init(ContributionService.self)]) { stack in
             let enrol = stack.enrolment, ledger = stack.ledger
@@ -40,27 +44,38 @@ struct EventSignatureTests {
             let unsigned = try grant(account, amountFen: 88_888_800)
             try await send(unsigned.value, [:])
             let otherService = try grant(account, amountFen: 88_888_800)
-            try await send(otherService.value, try EventSignature.fields(topic: topic, value: otherService.value, keyId: EventSignature.developmentKeyId(service: "enrolment"),
-                                                                        key: EventSignature.developmentKey(service: "enrolment")))
+            try await send(
+                otherService.value,
+                try EventSignature.fields(
+                    topic: topic, value: otherService.value, keyId: EventSignature.developmentKeyId(service: "enrolment"),
+                    key: EventSignature.developmentKey(service: "enrolment")))
             let unknown = try grant(account, amountFen: 88_888_800)
-            try await send(unknown.value, try EventSignature.fields(topic: topic, value: unknown.value, keyId: "stranger-1", key: Curve25519.Signing.PrivateKey()))
+            try await send(
+                unknown.value, try EventSignature.fields(topic: topic, value: unknown.value, keyId: "stranger-1", key: Curve25519.Signing.PrivateKey()))
             let tampered = try grant(account, amountFen: 100)
-            var fields = try EventSignature.fields(topic: topic, value: tampered.value, keyId: EventSignature.developmentKeyId(service: "subsidy"),
-                                                   key: EventSignature.developmentKey(service: "subsidy"))
-            let inflated = Array(String(decoding: tampered.value, as: UTF8.self).replacingOccurrences(of: "\"amountFen\":100", with: "\"amountFen\":88888800").utf8)
+            var fields = try EventSignature.fields(
+                topic: topic, value: tampered.value, keyId: EventSignature.developmentKeyId(service: "subsidy"),
+                key: EventSignature.developmentKey(service: "subsidy"))
+            let inflated = Array(
+                String(decoding: tampered.value, as: UTF8.self).replacingOccurrences(of: "\"amountFen\":100", with: "\"amountFen\":88888800").utf8)
             try await send(inflated, fields)
             // Signed for another topic and moved here.
             let moved = try grant(account, amountFen: 88_888_800)
-            fields = try EventSignature.fields(topic: Topic.loanEvents.name, value: moved.value, keyId: EventSignature.developmentKeyId(service: "subsidy"),
-                                               key: EventSignature.developmentKey(service: "subsidy"))
+            fields = try EventSignature.fields(
+                topic: Topic.loanEvents.name, value: moved.value, keyId: EventSignature.developmentKeyId(service: "subsidy"),
+                key: EventSignature.developmentKey(service: "subsidy"))
             try await send(moved.value, fields)
             // The writer's own signature: believed.
             let genuine = try grant(account, amountFen: 123)
-            try await send(genuine.value, try EventSignature.fields(topic: topic, value: genuine.value, keyId: EventSignature.developmentKeyId(service: "subsidy"),
-                                                                   key: EventSignature.developmentKey(service: "subsidy")))
+            try await send(
+                genuine.value,
+                try EventSignature.fields(
+                    topic: topic, value: genuine.value, keyId: EventSignature.developmentKeyId(service: "subsidy"),
+                    key: EventSignature.developmentKey(service: "subsidy")))
 
-            #expect(try await TestStack.eventually { try await ledger.get("/v1/accounts/\(account)/balance").int("balanceFen") == before + 123 },
-                    "only the genuine grant is credited")
+            #expect(
+                try await TestStack.eventually { try await ledger.get("/v1/accounts/\(account)/balance").int("balanceFen") == before + 123 },
+                "only the genuine grant is credited")
             let letters = try await TestStack.read(topic: Topic.deadLetter.name, count: 5) { message in
                 (try? CloudEventCoding.decode(DeadLetter.self, from: message.value).data.originalKey) == account
             }.map { try CloudEventCoding.decode(DeadLetter.self, from: $0.value).data }
@@ -77,8 +92,9 @@ struct EventSignatureTests {
         let runtime = try ServiceRuntime(descriptor: ContributionService.descriptor, config: config)
         let value = Array(#"{"specversion":"1.0"}"#.utf8)
         let fields = try #require(try runtime.eventSigner(Topic.contributionEvents.name, value))
-        let message = KafkaMessage(topic: Topic.contributionEvents.name, partition: 0, offset: 0, key: nil, value: value,
-                                   headers: fields.map { KafkaHeader(name: $0.key, value: $0.value) })
+        let message = KafkaMessage(
+            topic: Topic.contributionEvents.name, partition: 0, offset: 0, key: nil, value: value,
+            headers: fields.map { KafkaHeader(name: $0.key, value: $0.value) })
         #expect(runtime.eventKeys.rejection(of: message) == nil)
         let elsewhere = KafkaMessage(topic: Topic.subsidyEvents.name, partition: 0, offset: 0, key: nil, value: value, headers: message.headers)
         #expect(runtime.eventKeys.rejection(of: elsewhere)?.detail.hasPrefix("not_topic_writer") == true)

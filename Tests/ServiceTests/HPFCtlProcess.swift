@@ -47,7 +47,8 @@ enum HPFCtl {
                 continuation.resume(throwing: error)
             }
         }
-        return Result(status: status, output: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
-                      errors: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+        return Result(
+            status: status, output: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
+            errors: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
     }
 }

@@ -34,8 +34,10 @@ struct JSONClient: Sendable {
         func int(_ key: String) -> Int64? { (json[key] as? NSNumber)?.int64Value }
     }
 
-    func send(_ method: HTTPRequest.Method, _ path: String, body: String? = nil, as override: TestIdentity? = nil,
-              headers extra: [String: String] = [:]) async throws -> Reply {
+    func send(
+        _ method: HTTPRequest.Method, _ path: String, body: String? = nil, as override: TestIdentity? = nil,
+        headers extra: [String: String] = [:]
+    ) async throws -> Reply {
         var fields = ["content-type": "application/json"]
         for (name, value) in (override ?? identity).headers(method: method.rawValue, path: path, body: body ?? "") { fields[name] = value }
         for (name, value) in extra { fields[name] = value }
@@ -48,8 +50,9 @@ struct JSONClient: Sendable {
             let bytes = try await response.body.collect(upTo: 16 << 20)
             var replyHeaders: [String: String] = [:]
             for header in response.headers { replyHeaders[header.name.lowercased()] = header.value }
-            return Reply(status: Int(response.status.code), contentType: response.headers.first(name: "content-type"), text: String(buffer: bytes),
-                         headers: replyHeaders)
+            return Reply(
+                status: Int(response.status.code), contentType: response.headers.first(name: "content-type"), text: String(buffer: bytes),
+                headers: replyHeaders)
         }
         var httpFields: HTTPFields = [:]
         for (name, value) in fields { if let field = HTTPField.Name(name) { httpFields[field] = value } }
@@ -143,9 +146,11 @@ enum TestIdentity: Sendable {
 
 /// JSON bodies for the requests the tests send.
 enum Bodies {
-    static func enrolment(idNumber: String, county: String = "320706", schedule: String = "monthly", amountFen: Int = 20_000,
-                          education: String = #"{"level":"below_bachelor"}"#, children: Int = 0, retirementGroup: String? = nil,
-                          residence: String = "rural") -> String {
+    static func enrolment(
+        idNumber: String, county: String = "320706", schedule: String = "monthly", amountFen: Int = 20_000,
+        education: String = #"{"level":"below_bachelor"}"#, children: Int = 0, retirementGroup: String? = nil,
+        residence: String = "rural"
+    ) -> String {
         let group = retirementGroup.map { #","retirementGroup":"\#($0)""# } ?? ""
         return """
             {"name":"张伟","idNumber":"\(idNumber)","phone":"13912345678","employmentType":"new_form","industry":"ecommerce_crystal",
@@ -171,8 +176,10 @@ enum Bodies {
         return "[\(lines.joined(separator: ","))]"
     }
 
-    static func contribution(account: String, amountFen: Int, txn: String, paidAt: String = inWindow,
-                             channel: String = "wechat") -> String {
+    static func contribution(
+        account: String, amountFen: Int, txn: String, paidAt: String = inWindow,
+        channel: String = "wechat"
+    ) -> String {
         #"{"accountNumber":"\#(account)","amountFen":\#(amountFen),"channel":"\#(channel)","channelTxnId":"\#(txn)","paidAt":"\#(paidAt)"}"#
     }
 }

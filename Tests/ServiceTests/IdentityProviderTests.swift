@@ -14,8 +14,12 @@ struct IdentityProviderTests {
         return h + "." + c + "." + Base64URL.encode(sign(Data((h + "." + c).utf8)))
     }
 
-    static var claims: [String: Any] { ["iss": "https://idp.example", "aud": ["hpf", "other"], "exp": 1_780_000_600, "nbf": 1_779_999_000,
-                                        "staff_id": "s-1", "roles": ["auditor", "astronaut"]] }
+    static var claims: [String: Any] {
+        [
+            "iss": "https://idp.example", "aud": ["hpf", "other"], "exp": 1_780_000_600, "nbf": 1_779_999_000,
+            "staff_id": "s-1", "roles": ["auditor", "astronaut"],
+        ]
+    }
 
     @Test("an ES256 token verifies with its P-256 key from a JWKS; unknown roles are ignored by the caller mapping")
     func es256() throws {
@@ -29,12 +33,16 @@ struct IdentityProviderTests {
         // The same key cannot be used as another algorithm, and another key's signature fails.
         let asEdDSA = Self.token(header: ["alg": "EdDSA", "kid": "ec1"], claims: Self.claims) { try! key.signature(for: $0).rawRepresentation }
         #expect(throws: IdentityProvider.Refusal.unsupportedAlgorithm) { try provider.verify(asEdDSA, now: Self.now) }
-        let hmac = Self.token(header: ["alg": "HS256", "kid": "ec1"], claims: Self.claims) { Data(HMAC<SHA256>.authenticationCode(for: $0, using: SymmetricKey(data: raw))) }
+        let hmac = Self.token(header: ["alg": "HS256", "kid": "ec1"], claims: Self.claims) {
+            Data(HMAC<SHA256>.authenticationCode(for: $0, using: SymmetricKey(data: raw)))
+        }
         #expect(throws: IdentityProvider.Refusal.unsupportedAlgorithm) { try provider.verify(hmac, now: Self.now) }
         let other = P256.Signing.PrivateKey()
         let forged = Self.token(header: ["alg": "ES256", "kid": "ec1"], claims: Self.claims) { try! other.signature(for: $0).rawRepresentation }
         #expect(throws: IdentityProvider.Refusal.badSignature) { try provider.verify(forged, now: Self.now) }
-        let critical = Self.token(header: ["alg": "ES256", "kid": "ec1", "crit": ["exp"]], claims: Self.claims) { try! key.signature(for: $0).rawRepresentation }
+        let critical = Self.token(header: ["alg": "ES256", "kid": "ec1", "crit": ["exp"]], claims: Self.claims) {
+            try! key.signature(for: $0).rawRepresentation
+        }
         #expect(throws: IdentityProvider.Refusal.unsupportedAlgorithm) { try provider.verify(critical, now: Self.now) }
     }
 
@@ -58,8 +66,10 @@ struct IdentityProviderTests {
 
     @Test("a key set with no kid, an unknown key type or a bad point is a configuration error")
     func keySets() {
-        for jwks in [#"{"keys":[]}"#, #"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"AAAA"}]}"#,
-                     #"{"keys":[{"kty":"RSA","kid":"r","n":"x","e":"AQAB"}]}"#, #"{"keys":[{"kty":"EC","crv":"P-256","kid":"e","x":"AA","y":"AA"}]}"#, "nonsense"] {
+        for jwks in [
+            #"{"keys":[]}"#, #"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"AAAA"}]}"#,
+            #"{"keys":[{"kty":"RSA","kid":"r","n":"x","e":"AQAB"}]}"#, #"{"keys":[{"kty":"EC","crv":"P-256","kid":"e","x":"AA","y":"AA"}]}"#, "nonsense",
+        ] {
             #expect(throws: ConfigurationError.self, "\(jwks)") { try IdentityProvider.keys(fromJWKS: jwks) }
         }
     }

@@ -37,10 +37,13 @@ struct InterestTests {
     /// `body(enrolment, ledger, ledgerOnJuly2)`: enrolment dated 2025-07-01; the ledger on the
     /// suite's date; the same ledger's routes on 2 July 2026, the day after an interest year ends.
     func withServices(_ body: @escaping @Sendable (JSONClient, JSONClient, JSONClient) async throws -> Void) async throws {
-        let july = try LedgerRoutesOnly.buildApplication(config: TestStack.config(ContributionService.descriptor),
-                                                         clock: BusinessClock(fixedDate: BusinessDate("2026-07-02")!))
-        try await TestStack.withServices([.init(EnrolmentService.self, clock: BusinessClock(fixedDate: BusinessDate("2025-07-01")!)),
-                                          .init(ContributionService.self), .init(name: "july", july)]) {
+        let july = try LedgerRoutesOnly.buildApplication(
+            config: TestStack.config(ContributionService.descriptor),
+            clock: BusinessClock(fixedDate: BusinessDate("2026-07-02")!))
+        try await TestStack.withServices([
+            .init(EnrolmentService.self, clock: BusinessClock(fixedDate: BusinessDate("2025-07-01")!)),
+            .init(ContributionService.self), .init(name: "july", july),
+        ]) {
             try await body($0.enrolment, $0.ledger, $0["july"])
         }
     }
@@ -48,7 +51,8 @@ struct InterestTests {
     func open(_ enrolment: JSONClient, _ ledger: JSONClient, deposits: [(Int, String)]) async throws -> String {
         let account = try await TestStack.enrol(enrolment, ledger, Bodies.enrolment(idNumber: TestStack.newResidentID(birth: "1990-09-09", male: true)))
         for (amount, paidAt) in deposits {
-            let paid = try await ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: amount, txn: TestStack.unique("wx"), paidAt: paidAt))
+            let paid = try await ledger.post(
+                "/v1/contributions", Bodies.contribution(account: account, amountFen: amount, txn: TestStack.unique("wx"), paidAt: paidAt))
             #expect(paid.status == 201, "\(paid.text)")
         }
         return account
@@ -57,9 +61,10 @@ struct InterestTests {
     func entries(_ ledger: JSONClient, _ account: String) async throws -> [Entry] {
         let list = (try await ledger.get("/v1/accounts/\(account)/ledger?limit=500")["entries"] as? [[String: Any]]) ?? []
         return list.map {
-            Entry(seq: ($0["seq"] as? NSNumber)?.int64Value ?? 0, kind: $0["kind"] as? String ?? "",
-                  amount: ($0["amountFen"] as? NSNumber)?.int64Value ?? 0, date: BusinessDate($0["businessDate"] as? String ?? "") ?? BusinessDate("1970-01-01")!,
-                  reference: $0["reference"] as? String ?? "")
+            Entry(
+                seq: ($0["seq"] as? NSNumber)?.int64Value ?? 0, kind: $0["kind"] as? String ?? "",
+                amount: ($0["amountFen"] as? NSNumber)?.int64Value ?? 0, date: BusinessDate($0["businessDate"] as? String ?? "") ?? BusinessDate("1970-01-01")!,
+                reference: $0["reference"] as? String ?? "")
         }
     }
 
@@ -82,8 +87,10 @@ struct InterestTests {
         let event = CloudEvent(source: "/hpf/\(service)", type: type.rawValue, subject: account, data: data)
         let value = try CloudEventCoding.encode(event)
         let producer = try KafkaProducer(configuration: .producer(brokers: TestStack.brokers, clientID: "test"), logger: TestStack.logger)
-        try await producer.send(OutgoingMessage(topic: type.topic.name, key: account, value: value,
-                                                headers: try TestStack.signed(as: service, topic: type.topic.name, value)))
+        try await producer.send(
+            OutgoingMessage(
+                topic: type.topic.name, key: account, value: value,
+                headers: try TestStack.signed(as: service, topic: type.topic.name, value)))
         await producer.shutdown()
     }
 
@@ -91,9 +98,11 @@ struct InterestTests {
     func annualSettlement() async throws {
         try await withServices { enrolment, ledger, julyLedger in
             let account = try await open(enrolment, ledger, deposits: [(1_000_000, "2025-07-01T09:00:00+08:00"), (250_000, "2025-12-01T09:00:00+08:00")])
-            try await send(.withdrawalRequested, as: "withdrawal", account: account,
-                           WithdrawalRequested(withdrawalId: UUID().uuidString.lowercased(), accountNumber: account, reason: .rent, amountFen: 300_000,
-                                               closureReason: nil, requestedOn: TestStack.today))
+            try await send(
+                .withdrawalRequested, as: "withdrawal", account: account,
+                WithdrawalRequested(
+                    withdrawalId: UUID().uuidString.lowercased(), accountNumber: account, reason: .rent, amountFen: 300_000,
+                    closureReason: nil, requestedOn: TestStack.today))
             #expect(try await TestStack.eventually { try await entries(ledger, account).contains { $0.kind == "withdrawal" } }, "the debit is posted")
             let early = try await entries(ledger, account)
             #expect(!early.contains { $0.kind == "interest" }, "nothing is settled before the year is over")
@@ -101,19 +110,21 @@ struct InterestTests {
             // subsidy from another test's service, lands between the two reads).
             var view: JSONClient.Reply?
             var counted: Int64 = -1
-            #expect(try await TestStack.eventually {
-                let before = try await entries(ledger, account)
-                view = try await ledger.get("/v1/accounts/\(account)/balance")
-                counted = expectedInterest(before, from: BusinessDate("2025-07-01")!, through: TestStack.today)
-                let again = try await entries(ledger, account)
-                return view?.int("accruedInterestFen") == counted && again.count == before.count
-            }, "accrued \(view?.text ?? "") vs \(counted)")
+            #expect(
+                try await TestStack.eventually {
+                    let before = try await entries(ledger, account)
+                    view = try await ledger.get("/v1/accounts/\(account)/balance")
+                    counted = expectedInterest(before, from: BusinessDate("2025-07-01")!, through: TestStack.today)
+                    let again = try await entries(ledger, account)
+                    return view?.int("accruedInterestFen") == counted && again.count == before.count
+                }, "accrued \(view?.text ?? "") vs \(counted)")
             #expect(view?.string("interestPeriodFrom") == "2025-07-01" && view?.int("interestFen") == 0, "\(view?.text ?? "")")
 
             // As if the account were older than interest: the running sum forgotten, as migration 5
             // leaves an active account. The ledger rebuilds it from the postings, to the same fen.
             try await TestStack.withDatabase(of: ContributionService.descriptor) { db in
-                try await db.query("""
+                try await db.query(
+                    """
                     UPDATE accounts SET interest_accrued = NULL, interest_period_from = opened_on, balance_since = opened_on
                     WHERE account_number = \(account)
                     """)
@@ -121,17 +132,22 @@ struct InterestTests {
             // A payment on 2 July 2026 (the ledger's date) reaches the account first: the year to
             // 30 June is settled before it.
             let julyTxn = TestStack.unique("wx")
-            let july = try await julyLedger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: 20_000, txn: julyTxn,
-                                                                                     paidAt: "2026-07-02T09:00:00+08:00"))
+            let july = try await julyLedger.post(
+                "/v1/contributions",
+                Bodies.contribution(
+                    account: account, amountFen: 20_000, txn: julyTxn,
+                    paidAt: "2026-07-02T09:00:00+08:00"))
             #expect(july.status == 201, "\(july.text)")
             let after = try await entries(ledger, account)
             let interest = try #require(after.first { $0.kind == "interest" }, "an interest posting")
             // Rebuilt from the postings, each counts from the date it carries.
-            let expected = expectedInterest(after.filter { $0.seq < interest.seq }, from: BusinessDate("2025-07-01")!, through: BusinessDate("2026-06-30")!,
-                                            ledgerDate: BusinessDate("9999-12-31")!)
+            let expected = expectedInterest(
+                after.filter { $0.seq < interest.seq }, from: BusinessDate("2025-07-01")!, through: BusinessDate("2026-06-30")!,
+                ledgerDate: BusinessDate("9999-12-31")!)
             #expect(expected > 10_000, "the year earned interest (\(expected))")
-            #expect(interest.amount == expected && interest.date == BusinessDate("2026-06-30")! && interest.reference == "interest:2026-06-30",
-                    "\(interest) vs \(expected)")
+            #expect(
+                interest.amount == expected && interest.date == BusinessDate("2026-06-30")! && interest.reference == "interest:2026-06-30",
+                "\(interest) vs \(expected)")
             #expect(after.first { $0.reference == "wechat:\(julyTxn)" }?.seq == interest.seq + 1, "the July payment comes just after the interest")
             #expect(after.filter { $0.kind == "interest" }.count == 1)
 
@@ -139,12 +155,16 @@ struct InterestTests {
                 $0.keyString == account && (try? CloudEventCoding.header(from: $0.value).type) == EventType.interestSettled.rawValue
             }
             let event = try CloudEventCoding.decode(InterestSettled.self, from: try #require(settled.first).value).data
-            #expect(event.interestFen == expected && event.occasion == .annual && event.periodFrom == BusinessDate("2025-07-01")!
+            #expect(
+                event.interestFen == expected && event.occasion == .annual && event.periodFrom == BusinessDate("2025-07-01")!
                     && event.periodThrough == BusinessDate("2026-06-30")! && event.sequence == interest.seq)
 
             // The staff run finds nothing left to do for this account; a citizen may not run it.
-            #expect(try await ledger.post("/v1/jobs/interest-settlement", #"{"asOf":"2026-03-16"}"#,
-                                          as: .citizen(TestStack.newResidentID(birth: "1990-01-01", male: true))).status == 403)
+            #expect(
+                try await ledger.post(
+                    "/v1/jobs/interest-settlement", #"{"asOf":"2026-03-16"}"#,
+                    as: .citizen(TestStack.newResidentID(birth: "1990-01-01", male: true))
+                ).status == 403)
             let run = try await ledger.post("/v1/jobs/interest-settlement", #"{"asOf":"2026-03-16"}"#)
             #expect(run.status == 200 && run.string("settlementDay") == "2025-06-30", "\(run.text)")
             let balance = try await ledger.get("/v1/accounts/\(account)/balance")
@@ -159,12 +179,16 @@ struct InterestTests {
             let closing = try await open(enrolment, ledger, deposits: [(1_000_000, "2025-07-01T09:00:00+08:00")])
             let leaving = try await open(enrolment, ledger, deposits: [(600_000, "2025-08-15T09:00:00+08:00")])
             let closureId = UUID().uuidString.lowercased(), transferId = UUID().uuidString.lowercased()
-            try await send(.withdrawalRequested, as: "withdrawal", account: closing,
-                           WithdrawalRequested(withdrawalId: closureId, accountNumber: closing, reason: .closure, amountFen: nil,
-                                               closureReason: .leavingCity, requestedOn: TestStack.today))
-            try await send(.transferOutRequested, as: "regional-sync", account: leaving,
-                           TransferOutStep(transferId: transferId, accountNumber: leaving, letterNumber: TestStack.unique("L"), receivingCity: "320300",
-                                           on: TestStack.today))
+            try await send(
+                .withdrawalRequested, as: "withdrawal", account: closing,
+                WithdrawalRequested(
+                    withdrawalId: closureId, accountNumber: closing, reason: .closure, amountFen: nil,
+                    closureReason: .leavingCity, requestedOn: TestStack.today))
+            try await send(
+                .transferOutRequested, as: "regional-sync", account: leaving,
+                TransferOutStep(
+                    transferId: transferId, accountNumber: leaving, letterNumber: TestStack.unique("L"), receivingCity: "320300",
+                    on: TestStack.today))
             for (account, debitId, occasion) in [(closing, closureId, InterestSettled.Occasion.closure), (leaving, transferId, .transferOut)] {
                 let debits = try await TestStack.read(topic: Topic.contributionEvents.name, count: 1, seconds: 60) {
                     $0.keyString == account && (try? CloudEventCoding.header(from: $0.value).type) == EventType.debitPosted.rawValue
@@ -183,7 +207,8 @@ struct InterestTests {
                 let expected = expectedInterest(all.filter { $0.seq < interest.seq }, from: event.periodFrom, through: last, ledgerDate: debit.postedOn)
                 #expect(expected > 0 && interest.amount == expected && interest.date == debit.postedOn, "\(occasion): \(interest) vs \(expected)")
                 #expect(event.occasion == occasion && event.interestFen == expected && event.periodThrough == last)
-                #expect(debit.interestFen == expected && debit.amountFen == all.filter { $0.seq <= interest.seq }.reduce(0) { $0 + $1.amount }
+                #expect(
+                    debit.interestFen == expected && debit.amountFen == all.filter { $0.seq <= interest.seq }.reduce(0) { $0 + $1.amount }
                         && debit.balanceAfterFen == 0, "\(occasion): the whole balance with its interest leaves: \(debit)")
             }
         }

@@ -51,14 +51,15 @@ struct LedgerInvariantTests {
             // The balance is the sum of the postings. (A grant credited between the two reads
             // moves both: read them again until no posting lands in between.)
             var sum = running, current = balance.int("balanceFen")
-            #expect(try await TestStack.eventually {
-                if sum == current { return true }
-                let all = (try await ledger.get("/v1/accounts/\(account)/ledger?limit=500")["entries"] as? [[String: Any]]) ?? []
-                sum = all.reduce(Int64(0)) { $0 + (($1["amountFen"] as? NSNumber)?.int64Value ?? 0) }
-                current = try await ledger.get("/v1/accounts/\(account)/balance").int("balanceFen")
-                let again = (try await ledger.get("/v1/accounts/\(account)/ledger?limit=500")["entries"] as? [[String: Any]])?.count
-                return again == all.count && sum == current
-            }, "balance \(String(describing: current)) = sum of postings \(sum)")
+            #expect(
+                try await TestStack.eventually {
+                    if sum == current { return true }
+                    let all = (try await ledger.get("/v1/accounts/\(account)/ledger?limit=500")["entries"] as? [[String: Any]]) ?? []
+                    sum = all.reduce(Int64(0)) { $0 + (($1["amountFen"] as? NSNumber)?.int64Value ?? 0) }
+                    current = try await ledger.get("/v1/accounts/\(account)/balance").int("balanceFen")
+                    let again = (try await ledger.get("/v1/accounts/\(account)/ledger?limit=500")["entries"] as? [[String: Any]])?.count
+                    return again == all.count && sum == current
+                }, "balance \(String(describing: current)) = sum of postings \(sum)")
         }
     }
 }

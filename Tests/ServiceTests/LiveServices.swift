@@ -12,10 +12,13 @@ struct StackService: Sendable {
 
     /// A service module on the test stack's configuration (or `config`), on `clock`; called by
     /// the service's name unless the test runs several instances (`name`).
-    init<Module: HPFServiceModule>(_ module: Module.Type, clock: BusinessClock = TestStack.clock, config: ServiceConfig? = nil,
-                                   name: String? = nil) throws {
-        self.init(name: name ?? module.descriptor.name,
-                  try module.buildApplication(config: config ?? TestStack.config(module.descriptor), clock: clock))
+    init<Module: HPFServiceModule>(
+        _ module: Module.Type, clock: BusinessClock = TestStack.clock, config: ServiceConfig? = nil,
+        name: String? = nil
+    ) throws {
+        self.init(
+            name: name ?? module.descriptor.name,
+            try module.buildApplication(config: config ?? TestStack.config(module.descriptor), clock: clock))
     }
 
     /// An application built by the test itself (a module with other routes, say), called `name`.
@@ -49,8 +52,10 @@ extension TestStack {
         try await start(services[...], clients: [:], body)
     }
 
-    private static func start(_ rest: ArraySlice<StackService>, clients: [String: JSONClient],
-                              _ body: @escaping @Sendable (LiveServices) async throws -> Void) async throws {
+    private static func start(
+        _ rest: ArraySlice<StackService>, clients: [String: JSONClient],
+        _ body: @escaping @Sendable (LiveServices) async throws -> Void
+    ) async throws {
         guard let next = rest.first else { return try await body(LiveServices(clients: clients)) }
         try await next.run { client in
             var more = clients
@@ -64,8 +69,9 @@ extension TestStack {
     static func enrol(_ enrolment: JSONClient, _ ledger: JSONClient, _ body: String, as caller: TestIdentity? = nil) async throws -> String {
         let enrolled = try await enrolment.post("/v1/enrolments", body, as: caller)
         let account = try #require(enrolled.string("accountNumber"), "\(enrolled.text)")
-        #expect(try await eventually { try await ledger.get("/v1/accounts/\(account)/balance").status == 200 },
-                "the ledger opens the account from the account-opened event")
+        #expect(
+            try await eventually { try await ledger.get("/v1/accounts/\(account)/balance").status == 200 },
+            "the ledger opens the account from the account-opened event")
         return account
     }
 }

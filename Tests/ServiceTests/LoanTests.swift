@@ -29,8 +29,10 @@ struct LoanTests {
 
     /// An account with one 2,000-yuan contribution in each of `months` months of 2025 (before the
     /// scheme, so no subsidy joins), known to the loan service.
-    static func contributor(_ s: Clients, months: Int, birth: String? = nil, education: String = #"{"level":"below_bachelor"}"#,
-                            person chosen: String? = nil) async throws -> String {
+    static func contributor(
+        _ s: Clients, months: Int, birth: String? = nil, education: String = #"{"level":"below_bachelor"}"#,
+        person chosen: String? = nil
+    ) async throws -> String {
         // Born in the 1990s: a 20-year term ends well before retirement + 5 years.
         let date = birth ?? String(format: "19%02d-%02d-%02d", Int.random(in: 92...99), Int.random(in: 1...12), Int.random(in: 1...28))
         let person = chosen ?? TestStack.newResidentID(birth: date, male: Bool.random())
@@ -41,17 +43,22 @@ struct LoanTests {
             #expect(imported.int("imported") == Int64(months), "\(imported.text)")
         }
         // (At least: another test's annual-subsidy run may credit these lots; that is not a contribution.)
-        #expect(try await TestStack.eventually {
-            try await s.loan.get("/v1/accounts/\(account)/loan-quota").json["quota"].flatMap { ($0 as? [String: Any])?["balanceFen"] as? NSNumber }?.int64Value
-                ?? 0 >= Int64(months) * 200_000
-        }, "the loan service has seen every contribution")
+        #expect(
+            try await TestStack.eventually {
+                try await s.loan.get("/v1/accounts/\(account)/loan-quota").json["quota"].flatMap { ($0 as? [String: Any])?["balanceFen"] as? NSNumber }?
+                    .int64Value
+                    ?? 0 >= Int64(months) * 200_000
+            }, "the loan service has seen every contribution")
         return account
     }
 
-    static func application(_ account: String, spouse: String? = nil, county: String = "320706", price: Int64 = 150_000_000,
-                            requested: Int64 = 50_000_000, term: Int = 240, income: Int64 = 2_000_000, green: Bool = false) -> String {
+    static func application(
+        _ account: String, spouse: String? = nil, county: String = "320706", price: Int64 = 150_000_000,
+        requested: Int64 = 50_000_000, term: Int = 240, income: Int64 = 2_000_000, green: Bool = false
+    ) -> String {
         let spouseField = spouse.map { #""spouseAccountNumber":"\#($0)","# } ?? ""
-        return #"{"accountNumber":"\#(account)",\#(spouseField)"house":{"county":"\#(county)","priceFen":\#(price),"firstHome":true,"green":\#(green)},"requestedFen":\#(requested),"termMonths":\#(term),"repaymentMethod":"equal_installment","monthlyIncomeFen":\#(income),"monthlyDebtFen":0}"#
+        return
+            #"{"accountNumber":"\#(account)",\#(spouseField)"house":{"county":"\#(county)","priceFen":\#(price),"firstHome":true,"green":\#(green)},"requestedFen":\#(requested),"termMonths":\#(term),"repaymentMethod":"equal_installment","monthlyIncomeFen":\#(income),"monthlyDebtFen":0}"#
     }
 
     /// Sets the employed contributors' share so that the pool's assets are `assets` fen.
@@ -115,8 +122,9 @@ struct LoanTests {
     func refusalsAndQuota() async throws {
         try await withServices { s in
             try await Self.setPool(s, assets: 100_000_000_000)
-            let account = try await Self.contributor(s, months: 12, birth: "2001-05-05",
-                                                     education: #"{"level":"bachelor","graduationDate":"2025-06-30"}"#)
+            let account = try await Self.contributor(
+                s, months: 12, birth: "2001-05-05",
+                education: #"{"level":"bachelor","graduationDate":"2025-06-30"}"#)
             let outside = try await s.loan.post("/v1/loan-applications", Self.application(account, county: "320506"))
             #expect((outside["reasons"] as? [String]) == ["house_outside_city"])
             let poor = try await s.loan.post("/v1/loan-applications", Self.application(account, income: 0))
@@ -132,10 +140,12 @@ struct LoanTests {
             #expect(unconsented.status == 422 && unconsented.string("code") == "spouse_consent_missing", "\(unconsented.text)")
             let consentBody = #"{"applicantAccountNumber":"\#(account)"}"#
             let stranger = TestStack.newResidentID(birth: "1990-01-01", male: true)
-            #expect(try await s.loan.post("/v1/accounts/\(spouse)/spouse-consents", consentBody, as: .citizen(stranger)).status == 404,
-                    "only the spouse may consent for their own account")
-            #expect(try await s.loan.post("/v1/accounts/\(spouse)/spouse-consents", consentBody, as: .officer).status == 403,
-                    "an officer cannot consent for the spouse")
+            #expect(
+                try await s.loan.post("/v1/accounts/\(spouse)/spouse-consents", consentBody, as: .citizen(stranger)).status == 404,
+                "only the spouse may consent for their own account")
+            #expect(
+                try await s.loan.post("/v1/accounts/\(spouse)/spouse-consents", consentBody, as: .officer).status == 403,
+                "an officer cannot consent for the spouse")
             let consent = try await s.loan.post("/v1/accounts/\(spouse)/spouse-consents", consentBody, as: .citizen(spousePerson))
             #expect(consent.status == 201 && consent.string("consentId") != nil, "\(consent.text)")
             let quota = try await s.loan.get("/v1/accounts/\(account)/loan-quota?spouseAccountNumber=\(spouse)&green=true&termMonths=360")
@@ -200,8 +210,9 @@ struct LoanTests {
             let deposits = (1...10).map { (amountFen: 1_000_000, paidAt: String(format: "2025-%02d-20T10:00:00+08:00", $0)) }
             let imported = try await s.ledger.post("/v1/imports/contributions", Bodies.history(account: depositor, deposits))
             #expect(imported.int("imported") == 10, "\(imported.text)")
-            #expect(try await TestStack.eventually { try await s.loan.get("/v1/loans/\(queued)").string("status") == "active" },
-                    "the deposit releases the queued loan")
+            #expect(
+                try await TestStack.eventually { try await s.loan.get("/v1/loans/\(queued)").string("status") == "active" },
+                "the deposit releases the queued loan")
 
             // Every change so far (this suite's and the others', on the shared stack) kept the totals exact.
             #expect(try await s.loan.post("/v1/fund-pool/rebuild", "{}", as: .citizen(TestStack.newResidentID(birth: "1990-01-01", male: true))).status == 403)
@@ -235,9 +246,10 @@ struct LoanTests {
             #expect(again.int("overdueInstalments") == 0 && again.int("badCreditRecords") == 0, "idempotent")
 
             // Through the broker, the enrolment service's credit registry now blocks the person.
-            #expect(try await TestStack.eventually {
-                try await s.enrolment.post("/v1/enrolments", Bodies.enrolment(idNumber: person)).string("code") == "bad_credit"
-            }, "the bad-credit record reaches the credit registry")
+            #expect(
+                try await TestStack.eventually {
+                    try await s.enrolment.post("/v1/enrolments", Bodies.enrolment(idNumber: person)).string("code") == "bad_credit"
+                }, "the bad-credit record reaches the credit registry")
             let blocked = try await s.loan.post("/v1/loan-applications", Self.application(account, requested: 1_000_000))
             #expect((blocked["reasons"] as? [String])?.contains("bad_credit") == true)
 
@@ -260,33 +272,42 @@ struct LoanTests {
             let clearedOn = BusinessDate("2026-07-17")!
             #expect(clearance.loanId == loanId && clearance.arrearsClearedOn == clearedOn && clearance.activeUntil == BusinessDate("2031-07-16")!)
             // The credit registry (which blocks enrolment) ends the record on the same day.
-            #expect(try await TestStack.eventually {
-                try await TestStack.withDatabase(of: EnrolmentService.descriptor) { db in
-                    var until: String?
-                    for try await value in try await db.query(
-                        "SELECT active_until::text FROM credit_records WHERE source = 'loan' AND reference = \(loanId)").decode(String?.self) { until = value }
-                    return until == "2031-07-16"
-                }
-            }, "the registry's record ends 2031-07-16")
+            #expect(
+                try await TestStack.eventually {
+                    try await TestStack.withDatabase(of: EnrolmentService.descriptor) { db in
+                        var until: String?
+                        for try await value in try await db.query(
+                            "SELECT active_until::text FROM credit_records WHERE source = 'loan' AND reference = \(loanId)"
+                        ).decode(String?.self) { until = value }
+                        return until == "2031-07-16"
+                    }
+                }, "the registry's record ends 2031-07-16")
             #expect(try await s.enrolment.post("/v1/enrolments", Bodies.enrolment(idNumber: person)).string("code") == "bad_credit", "still blocks today")
             dial.set(BusinessDate("2031-07-16")!)
-            #expect((try await s.loan.get("/v1/accounts/\(account)/loan-quota")["reasons"] as? [String])?.contains("bad_credit") == true,
-                    "the last day it blocks")
+            #expect(
+                (try await s.loan.get("/v1/accounts/\(account)/loan-quota")["reasons"] as? [String])?.contains("bad_credit") == true,
+                "the last day it blocks")
             dial.set(BusinessDate("2031-07-17")!)
-            #expect((try await s.loan.get("/v1/accounts/\(account)/loan-quota")["reasons"] as? [String])?.contains("bad_credit") == false,
-                    "five years on it no longer blocks")
+            #expect(
+                (try await s.loan.get("/v1/accounts/\(account)/loan-quota")["reasons"] as? [String])?.contains("bad_credit") == false,
+                "five years on it no longer blocks")
             dial.set(BusinessDate("2026-07-17")!)
 
             // Early repayment of everything left settles the loan.
             let outstanding = try #require(cleared.int("payoffFen"))
-            let tooMuch = try await s.loan.post("/v1/loans/\(loanId)/repayments", #"{"amountFen":\#(outstanding + 1),"source":"bank_transfer","reference":"x-\#(loanId)"}"#)
+            let tooMuch = try await s.loan.post(
+                "/v1/loans/\(loanId)/repayments", #"{"amountFen":\#(outstanding + 1),"source":"bank_transfer","reference":"x-\#(loanId)"}"#)
             #expect(tooMuch.status == 422 && tooMuch.string("code") == "exceeds_amount_owed")
-            let settled = try await s.loan.post("/v1/loans/\(loanId)/repayments", #"{"amountFen":\#(outstanding),"source":"bank_transfer","reference":"final-\#(loanId)"}"#)
+            let settled = try await s.loan.post(
+                "/v1/loans/\(loanId)/repayments", #"{"amountFen":\#(outstanding),"source":"bank_transfer","reference":"final-\#(loanId)"}"#)
             #expect(settled.string("status") == "settled" && settled.int("outstandingFen") == 0, "\(settled.text)")
             let events = try await TestStack.read(topic: Topic.loanEvents.name, count: 6) { $0.keyString == account }
             let types = Set(events.compactMap { try? CloudEventCoding.header(from: $0.value).type })
-            #expect(types.isSuperset(of: [EventType.instalmentOverdue.rawValue, EventType.badCreditRecorded.rawValue, EventType.loanRepaid.rawValue,
-                                          EventType.loanSettled.rawValue]))
+            #expect(
+                types.isSuperset(of: [
+                    EventType.instalmentOverdue.rawValue, EventType.badCreditRecorded.rawValue, EventType.loanRepaid.rawValue,
+                    EventType.loanSettled.rawValue,
+                ]))
         }
     }
 
@@ -301,8 +322,9 @@ struct LoanTests {
             let body = #"{"amountFen":500000,"source":"hpf_balance","reference":"hpf-\#(loanId)"}"#
             let pending = try await s.loan.post("/v1/loans/\(loanId)/repayments", body)
             #expect(pending.status == 202 && pending.string("status") == "pending", "\(pending.text)")
-            #expect(try await TestStack.eventually { try await s.loan.get("/v1/loans/\(loanId)").int("outstandingFen") == 9_500_000 },
-                    "nothing is due yet: the debit repays principal early")
+            #expect(
+                try await TestStack.eventually { try await s.loan.get("/v1/loans/\(loanId)").int("outstandingFen") == 9_500_000 },
+                "nothing is due yet: the debit repays principal early")
             let balance = try await s.ledger.get("/v1/accounts/\(account)/balance")
             #expect(balance.int("withdrawnFen") == 500_000)
             let entries = (try await s.ledger.get("/v1/accounts/\(account)/ledger")["entries"] as? [[String: Any]]) ?? []
@@ -311,9 +333,10 @@ struct LoanTests {
 
             let short = #"{"amountFen":2000000,"source":"hpf_balance","reference":"hpf2-\#(loanId)"}"#
             #expect(try await s.loan.post("/v1/loans/\(loanId)/repayments", short).status == 202)
-            #expect(try await TestStack.eventually {
-                try await s.loan.post("/v1/loans/\(loanId)/repayments", short).string("status") == "refused"
-            }, "the ledger refuses what the balance cannot cover")
+            #expect(
+                try await TestStack.eventually {
+                    try await s.loan.post("/v1/loans/\(loanId)/repayments", short).string("status") == "refused"
+                }, "the ledger refuses what the balance cannot cover")
             #expect(try await s.loan.get("/v1/loans/\(loanId)").int("outstandingFen") == 9_500_000)
         }
     }
@@ -324,12 +347,14 @@ struct LoanTests {
             let person = TestStack.newResidentID(birth: "1994-04-04", male: false)
             let account = try await Self.contributor(s, months: 6, person: person)
             #expect(try await s.loan.get("/v1/accounts/\(account)/loan-quota").json["eligible"] as? Bool == true)
-            let record = #"{"records":[{"idNumber":"\#(person)","source":"court","reference":"\#(TestStack.unique("zx"))","reason":"judgment debtor","activeFrom":"2026-01-01"}]}"#
+            let record =
+                #"{"records":[{"idNumber":"\#(person)","source":"court","reference":"\#(TestStack.unique("zx"))","reason":"judgment debtor","activeFrom":"2026-01-01"}]}"#
             let imported = try await s.enrolment.post("/v1/credit-records", record)
             #expect(imported.int("imported") == 1, "\(imported.text)")
-            #expect(try await TestStack.eventually {
-                (try await s.loan.get("/v1/accounts/\(account)/loan-quota").json["reasons"] as? [String])?.contains("bad_credit") == true
-            }, "the credit-record-added event reaches the loan service")
+            #expect(
+                try await TestStack.eventually {
+                    (try await s.loan.get("/v1/accounts/\(account)/loan-quota").json["reasons"] as? [String])?.contains("bad_credit") == true
+                }, "the credit-record-added event reaches the loan service")
         }
     }
 }

@@ -1,5 +1,5 @@
-import Contribution
 import Contracts
+import Contribution
 import Enrolment
 import Foundation
 import HummingbirdTesting
@@ -23,8 +23,9 @@ struct OutageTests {
     /// The outbox/inbox test runtime (`runtime_test`) on the fault stack, pool running and gate open.
     func withRuntime(_ body: (ServiceRuntime) async throws -> Void) async throws {
         try await FaultStack.up()
-        let runtime = try ServiceRuntime(descriptor: OutboxInboxTests.descriptor, config: FaultStack.config(OutboxInboxTests.descriptor),
-                                         clock: TestStack.clock)
+        let runtime = try ServiceRuntime(
+            descriptor: OutboxInboxTests.descriptor, config: FaultStack.config(OutboxInboxTests.descriptor),
+            clock: TestStack.clock)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await runtime.database.client.run() }
             defer { group.cancelAll() }
@@ -58,8 +59,9 @@ struct OutageTests {
         try await withRuntime { runtime in
             let topic = TestStack.unique("fault.relay")
             try await runtime.producer.createTopics([TopicSpec(name: topic, partitions: 1)])
-            let relay = OutboxRelay(database: runtime.database, producer: runtime.producer, signal: runtime.outboxSignal, gate: runtime.gate,
-                                    batchSize: 500, logger: runtime.logger)
+            let relay = OutboxRelay(
+                database: runtime.database, producer: runtime.producer, signal: runtime.outboxSignal, gate: runtime.gate,
+                batchSize: 500, logger: runtime.logger)
             let running = Task { try await relay.run() }
             defer { running.cancel() }
             let account = TestStack.unique("acct")
@@ -71,19 +73,23 @@ struct OutageTests {
             defer { if !resumed { Task { try? await FaultStack.resumeBroker() } } }
             ids += try await enqueue(runtime, topic: topic, account: account, amounts: 6...15)
             // The relay has read the new rows and waits on the broker: its session is ended under it.
-            #expect(try await TestStack.eventually {
-                try await count(runtime, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = \(relay.sessionName)") > 0
-            })
+            #expect(
+                try await TestStack.eventually {
+                    try await count(runtime, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = \(relay.sessionName)") > 0
+                })
             // The broker stays away a while longer (the outage itself, not a wait for a condition).
             try await Task.sleep(for: .seconds(Self.brokerOutageSeconds))
             try await FaultStack.resumeBroker()
             resumed = true
             let back = Date()
 
-            #expect(try await TestStack.eventually(seconds: 120) {
-                try await count(runtime, "SELECT count(*) FROM outbox WHERE topic = \(topic) AND published_at IS NULL") == 0
-            }, "every row is marked published once the broker is back")
-            print("outage: broker paused \(Int(Self.brokerOutageSeconds)) s with the relay's session ended; every row published \(String(format: "%.1f", Date().timeIntervalSince(back))) s after it resumed")
+            #expect(
+                try await TestStack.eventually(seconds: 120) {
+                    try await count(runtime, "SELECT count(*) FROM outbox WHERE topic = \(topic) AND published_at IS NULL") == 0
+                }, "every row is marked published once the broker is back")
+            print(
+                "outage: broker paused \(Int(Self.brokerOutageSeconds)) s with the relay's session ended; every row published \(String(format: "%.1f", Date().timeIntervalSince(back))) s after it resumed"
+            )
             let published = try await TestStack.read(topic: topic, count: ids.count, seconds: 90, brokers: FaultStack.brokers) { _ in true }
             let seen = Set(published.compactMap { try? CloudEventCoding.header(from: $0.value).id })
             #expect(seen == Set(ids), "every event reached the topic (duplicates allowed, absorbed by inboxes)")
@@ -106,13 +112,16 @@ struct OutageTests {
             }
             defer { consuming.cancel() }
 
-            try await TestStack.withServices([.init(EnrolmentService.self, config: FaultStack.config(EnrolmentService.descriptor)),
-                                              .init(ContributionService.self, config: FaultStack.config(ContributionService.descriptor))]) { stack in
+            try await TestStack.withServices([
+                .init(EnrolmentService.self, config: FaultStack.config(EnrolmentService.descriptor)),
+                .init(ContributionService.self, config: FaultStack.config(ContributionService.descriptor)),
+            ]) { stack in
                 let enrol = stack.enrolment, ledger = stack.ledger
                 let person = TestStack.newResidentID(birth: "1990-05-05", male: true)
                 let account = try #require(try await enrol.post("/v1/enrolments", Bodies.enrolment(idNumber: person)).string("accountNumber"))
                 #expect(try await TestStack.eventually { try await ledger.get("/v1/accounts/\(account)/balance").status == 200 })
-                let before = try await ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: 20_000, txn: TestStack.unique("before")))
+                let before = try await ledger.post(
+                    "/v1/contributions", Bodies.contribution(account: account, amountFen: 20_000, txn: TestStack.unique("before")))
                 #expect(before.status == 201, "\(before.text)")
                 #expect(try await ledger.get("/ready").status == 200)
 
@@ -156,25 +165,34 @@ struct OutageTests {
                 #expect(try await TestStack.eventually(seconds: 120) { try await ledger.get("/ready").status == 200 })
                 let readyAfter = Date().timeIntervalSince(back)
                 var after = before
-                #expect(try await TestStack.eventually(seconds: 60) {
-                    after = try await ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: 20_000, txn: TestStack.unique("after")))
-                    return after.status == 201
-                }, "\(after.status) \(after.text)")
+                #expect(
+                    try await TestStack.eventually(seconds: 60) {
+                        after = try await ledger.post(
+                            "/v1/contributions", Bodies.contribution(account: account, amountFen: 20_000, txn: TestStack.unique("after")))
+                        return after.status == 201
+                    }, "\(after.status) \(after.text)")
                 let entries = (try await ledger.get("/v1/accounts/\(account)/ledger?limit=500")["entries"] as? [[String: Any]]) ?? []
                 #expect(entries.filter { $0["kind"] as? String == "contribution" }.count == 2, "only the deposits before and after the outage")
                 #expect(!refused.isEmpty)
 
                 // Every event that came during the outage applied exactly once, none dead-lettered.
-                #expect(try await TestStack.eventually(seconds: 120) {
-                    // The test's own pool may still be refusing (its circuit breaker) for a moment.
-                    (try? await count(runtime, "SELECT count(DISTINCT event_id) FROM applied WHERE event_id = ANY(\(events.map(\.id)))")) == Int64(events.count)
-                })
-                print("outage: Postgres down \(Int(Self.outageSeconds)) s; ready \(String(format: "%.1f", readyAfter)) s after its restart, "
-                      + "every waiting event applied \(String(format: "%.1f", Date().timeIntervalSince(back))) s after; slowest 503 \(String(format: "%.1f", slowest)) s")
+                #expect(
+                    try await TestStack.eventually(seconds: 120) {
+                        // The test's own pool may still be refusing (its circuit breaker) for a moment.
+                        (try? await count(runtime, "SELECT count(DISTINCT event_id) FROM applied WHERE event_id = ANY(\(events.map(\.id)))"))
+                            == Int64(events.count)
+                    })
+                print(
+                    "outage: Postgres down \(Int(Self.outageSeconds)) s; ready \(String(format: "%.1f", readyAfter)) s after its restart, "
+                        + "every waiting event applied \(String(format: "%.1f", Date().timeIntervalSince(back))) s after; slowest 503 \(String(format: "%.1f", slowest)) s"
+                )
                 #expect(try await count(runtime, "SELECT count(*) FROM applied WHERE event_id = ANY(\(events.map(\.id)))") == Int64(events.count))
-                #expect(try await count(runtime, """
-                    SELECT count(*) FROM processed_events WHERE consumer = \(consumerName) AND outcome LIKE 'dead_lettered%'
-                    """) == 0)
+                #expect(
+                    try await count(
+                        runtime,
+                        """
+                        SELECT count(*) FROM processed_events WHERE consumer = \(consumerName) AND outcome LIKE 'dead_lettered%'
+                        """) == 0)
                 #expect(!ended.isSet, "the consumer still runs")
                 // Ready again by itself (its relay's next round may still be ahead: waited for, not assumed).
                 #expect(try await TestStack.eventually(seconds: 120) { try await enrol.get("/ready").status == 200 }, "enrolment came back by itself")

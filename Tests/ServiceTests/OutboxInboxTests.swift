@@ -1,5 +1,5 @@
-import Crypto
 import Contracts
+import Crypto
 import Foundation
 import Kafka
 import Policy
@@ -11,9 +11,11 @@ import Testing
 /// own (`runtime_test`) with a table that records every applied effect, duplicates included.
 @Suite("Outbox and inbox on Postgres and the broker", .serialized)
 struct OutboxInboxTests {
-    static let descriptor = ServiceDescriptor(name: "runtime-test", schema: "runtime_test", defaultPort: 0, migrations: [
-        Migration(1, "applied effects", "CREATE TABLE applied (event_id text NOT NULL, account text NOT NULL, amount_fen bigint NOT NULL)"),
-    ])
+    static let descriptor = ServiceDescriptor(
+        name: "runtime-test", schema: "runtime_test", defaultPort: 0,
+        migrations: [
+            Migration(1, "applied effects", "CREATE TABLE applied (event_id text NOT NULL, account text NOT NULL, amount_fen bigint NOT NULL)")
+        ])
 
     struct Killed: Error {}
 
@@ -37,22 +39,27 @@ struct OutboxInboxTests {
     }
 
     func event(account: String, amount: Fen) -> CloudEvent<ContributionReceived> {
-        CloudEvent(source: "/hpf/test", type: EventType.contributionReceived.rawValue, subject: account, data: ContributionReceived(
-            contributionId: UUID().uuidString, accountNumber: account, amountFen: amount, channel: .wechat, origin: .channel,
-            paidAt: "2026-03-16T02:00:00.000Z", paidOn: TestStack.today, monthsCounted: [TestStack.today.yearMonth],
-            balanceAfterFen: amount, firstContribution: false, sequence: 1))
+        CloudEvent(
+            source: "/hpf/test", type: EventType.contributionReceived.rawValue, subject: account,
+            data: ContributionReceived(
+                contributionId: UUID().uuidString, accountNumber: account, amountFen: amount, channel: .wechat, origin: .channel,
+                paidAt: "2026-03-16T02:00:00.000Z", paidOn: TestStack.today, monthsCounted: [TestStack.today.yearMonth],
+                balanceAfterFen: amount, firstContribution: false, sequence: 1))
     }
 
     /// The records these tests write to topics of their own carry no event signature (the event
     /// signature's own tests are in EventSignatureTests).
     func subscription(_ consumer: String, topic: String) -> EventSubscription {
-        EventSubscription(consumerName: consumer, topicNames: [topic], handlers: [
-            .on(.contributionReceived, ContributionReceived.self) { event, connection in
-                try await connection.query("""
-                    INSERT INTO applied (event_id, account, amount_fen) VALUES (\(event.id), \(event.data.accountNumber), \(event.data.amountFen))
-                    """, logger: TestStack.logger)
-            },
-        ], verifiesWriter: false)
+        EventSubscription(
+            consumerName: consumer, topicNames: [topic],
+            handlers: [
+                .on(.contributionReceived, ContributionReceived.self) { event, connection in
+                    try await connection.query(
+                        """
+                        INSERT INTO applied (event_id, account, amount_fen) VALUES (\(event.id), \(event.data.accountNumber), \(event.data.amountFen))
+                        """, logger: TestStack.logger)
+                }
+            ], verifiesWriter: false)
     }
 
     func appliedCount(_ runtime: ServiceRuntime, eventID: String) async throws -> Int64 {
@@ -63,13 +70,15 @@ struct OutboxInboxTests {
 
     func isPublished(_ runtime: ServiceRuntime, eventID: String) async throws -> Bool {
         for try await published in try await runtime.database.query(
-            "SELECT published_at IS NOT NULL FROM outbox WHERE id = \(UUID(uuidString: eventID)!)").decode(Bool.self) { return published }
+            "SELECT published_at IS NOT NULL FROM outbox WHERE id = \(UUID(uuidString: eventID)!)"
+        ).decode(Bool.self) { return published }
         return false
     }
 
     func relay(_ runtime: ServiceRuntime, batchSize: Int = 500) -> OutboxRelay {
-        OutboxRelay(database: runtime.database, producer: runtime.producer, signal: runtime.outboxSignal, gate: runtime.gate,
-                    batchSize: batchSize, logger: runtime.logger)
+        OutboxRelay(
+            database: runtime.database, producer: runtime.producer, signal: runtime.outboxSignal, gate: runtime.gate,
+            batchSize: batchSize, logger: runtime.logger)
     }
 
     @Test("two relays on one schema (two instances of a service) keep each account's events in order")
@@ -154,10 +163,12 @@ struct OutboxInboxTests {
             // The broker was away for a while: the record waits in the outbox.
             try await Task.sleep(for: .seconds(2))
             let waited = Date()
-            let signing = OutboxRelay(database: runtime.database, producer: runtime.producer, signal: runtime.outboxSignal, gate: runtime.gate,
-                                      batchSize: 100, signer: { name, value in
-                                          name == topic ? try PartnerSignature.fields(for: value, keyId: "k1", key: key, at: Date()) : nil
-                                      }, logger: runtime.logger)
+            let signing = OutboxRelay(
+                database: runtime.database, producer: runtime.producer, signal: runtime.outboxSignal, gate: runtime.gate,
+                batchSize: 100,
+                signer: { name, value in
+                    name == topic ? try PartnerSignature.fields(for: value, keyId: "k1", key: key, at: Date()) : nil
+                }, logger: runtime.logger)
             try await signing.relayOnce()
             let record = try #require(try await TestStack.read(topic: topic, count: 1) { _ in true }.first)
             let signedAt = try #require(record.header(PartnerSignature.signedAtHeader).flatMap { ISO8601DateFormatter().date(from: $0) })
@@ -210,7 +221,8 @@ struct OutboxInboxTests {
             let before = event(account: account, amount: 10), after = event(account: account, amount: 20)
             var unknown = event(account: account, amount: 30)
             unknown.type = "hpf.mystery.thing.v1"
-            let invalidPayload = #"{"specversion":"1.0","id":"\#(UUID().uuidString)","source":"/x","type":"hpf.contribution.contribution-received.v1","subject":"\#(account)","data":{"amountFen":"lots"}}"#
+            let invalidPayload =
+                #"{"specversion":"1.0","id":"\#(UUID().uuidString)","source":"/x","type":"hpf.contribution.contribution-received.v1","subject":"\#(account)","data":{"amountFen":"lots"}}"#
             let values: [[UInt8]] = [
                 try CloudEventCoding.encode(before), Array("this is not json".utf8), try CloudEventCoding.encode(unknown),
                 Array(invalidPayload.utf8), try CloudEventCoding.encode(after),
@@ -248,8 +260,10 @@ struct OutboxInboxTests {
             let beyondInt64 = String(decoding: try CloudEventCoding.encode(event(account: account, amount: 123_456)), as: UTF8.self)
                 .replacingOccurrences(of: "123456", with: "92233720368547758070")
             let after = event(account: account, amount: 20)
-            let values: [[UInt8]] = [try CloudEventCoding.encode(huge), try CloudEventCoding.encode(negative), try CloudEventCoding.encode(ancient),
-                                     Array(beyondInt64.utf8), try CloudEventCoding.encode(after)]
+            let values: [[UInt8]] = [
+                try CloudEventCoding.encode(huge), try CloudEventCoding.encode(negative), try CloudEventCoding.encode(ancient),
+                Array(beyondInt64.utf8), try CloudEventCoding.encode(after),
+            ]
             for value in values { try await runtime.producer.send(OutgoingMessage(topic: topic, key: account, value: value)) }
 
             let consumerName = TestStack.unique("range")
@@ -264,7 +278,8 @@ struct OutboxInboxTests {
             }.map { try CloudEventCoding.decode(DeadLetter.self, from: $0.value).data }
             #expect(letters.count == 4)
             #expect(letters.allSatisfy { $0.reason == .invalidPayload && $0.detail.contains("out of range") }, "\(letters.map(\.detail))")
-            #expect(letters.contains { $0.detail.contains("data.amountFen") } && letters.contains { $0.detail.contains("data.balanceAfterFen") }
+            #expect(
+                letters.contains { $0.detail.contains("data.amountFen") } && letters.contains { $0.detail.contains("data.balanceAfterFen") }
                     && letters.contains { $0.detail.contains("data.paidAt") })
         }
     }
@@ -283,9 +298,11 @@ struct OutboxInboxTests {
 
             let consumerName = TestStack.unique("verify")
             let base = subscription(consumerName, topic: topic)
-            let checked = EventSubscription(consumerName: consumerName, topicNames: [topic], handlers: base.handlers, verify: { message in
-                message.headers.contains { $0.name == "x-seal" } ? nil : EventRejection(reason: .unverified, detail: "missing_signature")
-            }, deadLetterDuplicates: true, verifiesWriter: false)
+            let checked = EventSubscription(
+                consumerName: consumerName, topicNames: [topic], handlers: base.handlers,
+                verify: { message in
+                    message.headers.contains { $0.name == "x-seal" } ? nil : EventRejection(reason: .unverified, detail: "missing_signature")
+                }, deadLetterDuplicates: true, verifiesWriter: false)
             let consumer = EventConsumerService(subscription: checked, runtime: runtime)
             let relay = relay(runtime)
             let running = [Task { try await consumer.run() }, Task { try await relay.run() }]

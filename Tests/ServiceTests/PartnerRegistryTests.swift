@@ -44,17 +44,21 @@ struct PartnerRegistryTests {
         func check(signedAt: String) throws -> String {
             // Signed the way a partner's own code would: over its exact time text.
             let signature = try key.signature(for: Array((signedAt + "\n").utf8) + value)
-            let headers = [KafkaHeader(name: PartnerSignature.keyIdHeader, value: "k"), KafkaHeader(name: PartnerSignature.signedAtHeader, value: signedAt),
-                           KafkaHeader(name: PartnerSignature.signatureHeader, value: Data(signature).base64EncodedString())]
+            let headers = [
+                KafkaHeader(name: PartnerSignature.keyIdHeader, value: "k"), KafkaHeader(name: PartnerSignature.signedAtHeader, value: signedAt),
+                KafkaHeader(name: PartnerSignature.signatureHeader, value: Data(signature).base64EncodedString()),
+            ]
             switch PartnerSignature.verify(value: value, headers: headers, now: now, publicKey: { $0 == "k" ? key.publicKey : nil }) {
             case .success: return "ok"
             case .failure(let refusal): return refusal.rawValue
             }
         }
-        let utc = ISO8601DateFormatter().string(from: now) // 2026-05-28T20:26:40Z
+        let utc = ISO8601DateFormatter().string(from: now)  // 2026-05-28T20:26:40Z
         let base = String(utc.dropLast())
-        for good in [utc, base + ".605Z", base + ".6Z", base + ".123456Z", base.lowercased() + ".605z",
-                     "2026-05-29T04:26:40.605+08:00", "2026-05-29T04:26:40+08:00"] {
+        for good in [
+            utc, base + ".605Z", base + ".6Z", base + ".123456Z", base.lowercased() + ".605z",
+            "2026-05-29T04:26:40.605+08:00", "2026-05-29T04:26:40+08:00",
+        ] {
             #expect(try check(signedAt: good) == "ok", "\(good)")
         }
         for bad in ["yesterday", "2026-05-28 20:26:40", "2026-05-28T20:26:40", "1780000000", base + ".Z", base + ".12a4Z"] {
@@ -65,7 +69,8 @@ struct PartnerRegistryTests {
 
     @Test("a refused partner message is copied to the dead-letter topic with resident ID numbers masked, nothing else touched")
     func redaction() {
-        let letter = #"{"idNumber":"11010519491231002X","letterNumber":"32070020260316000001","receivingAccountNumber":"3207000000000001","other":"53010219200508011x"}"#
+        let letter =
+            #"{"idNumber":"11010519491231002X","letterNumber":"32070020260316000001","receivingAccountNumber":"3207000000000001","other":"53010219200508011x"}"#
         let masked = String(decoding: ResidentIDRedaction.mask(Array(letter.utf8)), as: UTF8.self)
         #expect(!masked.contains("11010519491231002X") && masked.contains(ResidentID.mask("11010519491231002X")))
         #expect(!masked.contains("53010219200508011x"))

@@ -34,9 +34,11 @@ struct PartnerSealingTests {
         var bytes = [UInt8](Data(base64Encoded: sealed.ciphertext)!)
         bytes[0] ^= 1
         tampered.ciphertext = Data(bytes).base64EncodedString()
-        for box in [tampered, SealedPersonalData(suite: "P256", keyId: "320300-enc-1", encapsulatedKey: sealed.encapsulatedKey, ciphertext: sealed.ciphertext),
-                    SealedPersonalData(keyId: "320300-enc-1", encapsulatedKey: "not base64", ciphertext: sealed.ciphertext),
-                    SealedPersonalData(keyId: "320300-enc-1", encapsulatedKey: sealed.encapsulatedKey, ciphertext: String(repeating: "A", count: 100_000))] {
+        for box in [
+            tampered, SealedPersonalData(suite: "P256", keyId: "320300-enc-1", encapsulatedKey: sealed.encapsulatedKey, ciphertext: sealed.ciphertext),
+            SealedPersonalData(keyId: "320300-enc-1", encapsulatedKey: "not base64", ciphertext: sealed.ciphertext),
+            SealedPersonalData(keyId: "320300-enc-1", encapsulatedKey: sealed.encapsulatedKey, ciphertext: String(repeating: "A", count: 100_000)),
+        ] {
             #expect(throws: PartnerSealing.Refusal.undecryptable) { try PartnerSealing.open(box, letterNumber: Self.letter, keys: ["320300-enc-1": xuzhou]) }
         }
     }
@@ -46,14 +48,16 @@ struct PartnerSealingTests {
     /// recipe is the one the code follows.
     @Test("the partner document's sealed example opens with our development key")
     func documentedExample() throws {
-        let document = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../docs/asyncapi-partner.yaml").standardizedFileURL, encoding: .utf8)
+        let document = try String(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                .appendingPathComponent("../../docs/asyncapi-partner.yaml").standardizedFileURL, encoding: .utf8)
         let line = try #require(document.split(separator: "\n").first { $0.contains("payload: {") && $0.contains(#""keyId":"lyg-dev-enc-1""#) })
         let json = String(line.drop { $0 != "{" })
         let event = try CloudEventCoding.decode(TransferApplication.self, from: Array(json.utf8))
         let sealed = try #require(event.data.personal)
-        let opened = try PartnerSealing.open(sealed, letterNumber: event.data.letterNumber,
-                                             keys: ["lyg-dev-enc-1": PartnerSealing.developmentKey(city: "320700")])
+        let opened = try PartnerSealing.open(
+            sealed, letterNumber: event.data.letterNumber,
+            keys: ["lyg-dev-enc-1": PartnerSealing.developmentKey(city: "320700")])
         #expect(opened == PersonalFields(name: "李娜", idNumber: "320303199001012144"))
         #expect(event.data.name == nil && event.data.idNumber == nil)
     }

@@ -54,11 +54,13 @@ struct PersonalDataTests {
         #expect(PersonalDataCipher.keyId(of: try after.seal("x", column, row: "w1")) == "pd-2")
     }
 
-    @Test("keys are refused when malformed, public or missing outside development", arguments: [
-        (#"[]"#, "HPF_DATA_KEYS"), (#"[{"keyId":"a:b","key":"AAAA"}]"#, "HPF_DATA_KEYS"), (#"[{"keyId":"pd-1","key":"c2hvcnQ="}]"#, "HPF_DATA_KEYS"),
-        (#"[{"keyId":"pd-1","key":"\#(PersonalDataCipher.developmentKey.withUnsafeBytes { Data($0) }.base64EncodedString())"}]"#, "HPF_DATA_KEYS"),
-        ("", "HPF_DATA_KEYS"),
-    ])
+    @Test(
+        "keys are refused when malformed, public or missing outside development",
+        arguments: [
+            (#"[]"#, "HPF_DATA_KEYS"), (#"[{"keyId":"a:b","key":"AAAA"}]"#, "HPF_DATA_KEYS"), (#"[{"keyId":"pd-1","key":"c2hvcnQ="}]"#, "HPF_DATA_KEYS"),
+            (#"[{"keyId":"pd-1","key":"\#(PersonalDataCipher.developmentKey.withUnsafeBytes { Data($0) }.base64EncodedString())"}]"#, "HPF_DATA_KEYS"),
+            ("", "HPF_DATA_KEYS"),
+        ])
     func refusedKeys(json: String, variable: String) {
         var environment = ["HPF_ENV": "production"]
         if !json.isEmpty { environment["HPF_DATA_KEYS"] = json }
@@ -72,13 +74,15 @@ struct PersonalDataTests {
         let keys = #"[{"keyId":"pd-1","key":"\#(Self.key().1)"},{"keyId":"pd-2","key":"\#(Self.key().1)"}]"#
         let unnamed = ServiceConfig(descriptor: WithdrawalService.descriptor, environment: ["HPF_ENV": "development", "HPF_DATA_KEYS": keys])
         #expect(unnamed.problems.contains { $0.variable == "HPF_DATA_KEY_ID" })
-        let named = ServiceConfig(descriptor: WithdrawalService.descriptor,
-                                  environment: ["HPF_ENV": "development", "HPF_DATA_KEYS": keys, "HPF_DATA_KEY_ID": "pd-2"])
+        let named = ServiceConfig(
+            descriptor: WithdrawalService.descriptor,
+            environment: ["HPF_ENV": "development", "HPF_DATA_KEYS": keys, "HPF_DATA_KEY_ID": "pd-2"])
         #expect(!named.problems.contains { $0.variable.hasPrefix("HPF_DATA_") })
         let current = try PersonalDataCipher.configured(named).currentKeyId
         #expect(current == "pd-2")
-        let single = ServiceConfig(descriptor: WithdrawalService.descriptor,
-                                   environment: ["HPF_ENV": "development", "HPF_DATA_KEYS": #"[{"keyId":"pd-2026-1","key":"\#(Self.key().1)"}]"#])
+        let single = ServiceConfig(
+            descriptor: WithdrawalService.descriptor,
+            environment: ["HPF_ENV": "development", "HPF_DATA_KEYS": #"[{"keyId":"pd-2026-1","key":"\#(Self.key().1)"}]"#])
         let only = try PersonalDataCipher.configured(single).currentKeyId
         #expect(only == "pd-2026-1", "never the development key beside it")
     }
@@ -90,29 +94,35 @@ struct PersonalDataTests {
         let document = SealedColumn(table: table, column: "doc", rowKey: "id", json: true)
         let old = PersonalDataCipher.development
         let (newKey, _) = Self.key()
-        let new = try PersonalDataCipher(currentKeyId: "pd-new", keys: ["pd-new": newKey, PersonalDataCipher.developmentKeyId: PersonalDataCipher.developmentKey])
+        let new = try PersonalDataCipher(
+            currentKeyId: "pd-new", keys: ["pd-new": newKey, PersonalDataCipher.developmentKeyId: PersonalDataCipher.developmentKey])
         try await TestStack.withDatabase(of: WithdrawalService.descriptor, asOwner: true) { db in
             try await db.query("CREATE TABLE \(unescaped: table) (id text PRIMARY KEY, secret text, doc jsonb)")
             // Row a: written before sealing existed; b: sealed with the old key; c: already current; d: no value.
             let payee = #"{"kind":"holder","name":"张伟","bankAccount":"6222000011112222"}"#
             try await db.query("INSERT INTO \(unescaped: table) VALUES ('a', '13912345678', \(payee)::jsonb)")
-            try await db.query("""
+            try await db.query(
+                """
                 INSERT INTO \(unescaped: table) VALUES ('b', \(try old.seal("13800000000", text, row: "b")), to_jsonb(\(try old.seal(payee, document, row: "b"))::text))
                 """)
-            try await db.query("""
+            try await db.query(
+                """
                 INSERT INTO \(unescaped: table) VALUES ('c', \(try new.seal("13700000000", text, row: "c")), to_jsonb(\(try new.seal(payee, document, row: "c"))::text))
                 """)
             try await db.query("INSERT INTO \(unescaped: table) VALUES ('d', NULL, NULL)")
 
-            let clearOnly = try await PersonalDataResealing.run(columns: [text, document], cipher: new, database: db, logger: TestStack.logger,
-                                                                 onlyClear: true, batchSize: 2)
+            let clearOnly = try await PersonalDataResealing.run(
+                columns: [text, document], cipher: new, database: db, logger: TestStack.logger,
+                onlyClear: true, batchSize: 2)
             #expect(clearOnly.total == 2, "only row a's two clear values: \(clearOnly)")
             let report = try await PersonalDataResealing.run(columns: [text, document], cipher: new, database: db, logger: TestStack.logger, batchSize: 2)
             #expect(report.resealed["\(table).secret"] == 1 && report.resealed["\(table).doc"] == 1, "row b only: \(report)")
             #expect(try await PersonalDataResealing.run(columns: [text, document], cipher: new, database: db, logger: TestStack.logger).total == 0)
 
             var rows: [String: (String?, String?)] = [:]
-            for try await (id, secret, doc) in try await db.query("SELECT id, secret, doc #>> '{}' FROM \(unescaped: table)").decode((String, String?, String?).self) {
+            for try await (id, secret, doc) in try await db.query("SELECT id, secret, doc #>> '{}' FROM \(unescaped: table)").decode(
+                (String, String?, String?).self)
+            {
                 rows[id] = (secret, doc)
             }
             #expect(try new.open(rows["a"]?.0, text, row: "a") == "13912345678")
@@ -121,7 +131,10 @@ struct PersonalDataTests {
             for id in ["a", "b", "c"] {
                 #expect(PersonalDataCipher.keyId(of: rows[id]?.0 ?? "") == "pd-new" && PersonalDataCipher.keyId(of: rows[id]?.1 ?? "") == "pd-new")
                 let opened = try new.open(rows[id]?.1 ?? "", document, row: id)
-                #expect(try JSONSerialization.jsonObject(with: Data(opened.utf8)) as? [String: String] == ["kind": "holder", "name": "张伟", "bankAccount": "6222000011112222"])
+                #expect(
+                    try JSONSerialization.jsonObject(with: Data(opened.utf8)) as? [String: String] == [
+                        "kind": "holder", "name": "张伟", "bankAccount": "6222000011112222",
+                    ])
             }
             #expect(rows["d"]?.0 == nil && rows["d"]?.1 == nil)
             try await db.query("DROP TABLE \(unescaped: table)")
@@ -137,11 +150,13 @@ struct TransportSettingsTests {
         let ca = FileManager.default.temporaryDirectory.appendingPathComponent("hpf-ca-\(UUID().uuidString).pem")
         try Data("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n".utf8).write(to: ca)
         defer { try? FileManager.default.removeItem(at: ca) }
-        let config = ServiceConfig(descriptor: WithdrawalService.descriptor, environment: [
-            "HPF_ENV": "development", "HPF_KAFKA_SECURITY_PROTOCOL": "sasl_ssl", "HPF_KAFKA_SASL_MECHANISM": "SCRAM-SHA-256",
-            "HPF_KAFKA_SASL_USERNAME": "withdrawal", "HPF_KAFKA_SASL_PASSWORD": "s3cret-sasl", "HPF_KAFKA_CA_FILE": ca.path,
-            "HPF_TOPIC_REPLICATION_FACTOR": "3", "HPF_TOPIC_RETENTION_HOURS": "720",
-        ])
+        let config = ServiceConfig(
+            descriptor: WithdrawalService.descriptor,
+            environment: [
+                "HPF_ENV": "development", "HPF_KAFKA_SECURITY_PROTOCOL": "sasl_ssl", "HPF_KAFKA_SASL_MECHANISM": "SCRAM-SHA-256",
+                "HPF_KAFKA_SASL_USERNAME": "withdrawal", "HPF_KAFKA_SASL_PASSWORD": "s3cret-sasl", "HPF_KAFKA_CA_FILE": ca.path,
+                "HPF_TOPIC_REPLICATION_FACTOR": "3", "HPF_TOPIC_RETENTION_HOURS": "720",
+            ])
         #expect(config.problems.isEmpty, "\(config.problems)")
         let properties = config.transport.apply(to: .producer(brokers: "b:9093", clientID: "x")).properties
         #expect(properties["security.protocol"] == "sasl_ssl" && properties["sasl.mechanisms"] == "SCRAM-SHA-256")
@@ -152,15 +167,17 @@ struct TransportSettingsTests {
         #expect(config.transport.unencryptedLinks == ["postgres (HPF_PG_TLS=disable)"])
     }
 
-    @Test("inconsistent transport settings are refused, naming the variable", arguments: [
-        (["HPF_KAFKA_SECURITY_PROTOCOL": "sasl_ssl", "HPF_KAFKA_SASL_PASSWORD": "p"], "HPF_KAFKA_SASL_USERNAME"),
-        (["HPF_KAFKA_SECURITY_PROTOCOL": "sasl_plaintext", "HPF_KAFKA_SASL_USERNAME": "u"], "HPF_KAFKA_SASL_PASSWORD"),
-        (["HPF_KAFKA_SASL_MECHANISM": "GSSAPI"], "HPF_KAFKA_SASL_MECHANISM"),
-        (["HPF_KAFKA_SECURITY_PROTOCOL": "ssl", "HPF_KAFKA_CERT_FILE": "/etc/hostname"], "HPF_KAFKA_KEY_FILE"),
-        (["HPF_PG_TLS": "require", "HPF_PG_CA_FILE": "/etc/hostname"], "HPF_PG_CA_FILE"),
-        (["HPF_PG_TLS": "verify-full", "HPF_PG_CA_FILE": "/nonexistent.pem"], "HPF_PG_CA_FILE"),
-        (["HPF_TOPIC_REPLICATION_FACTOR": "33"], "HPF_TOPIC_REPLICATION_FACTOR"),
-    ])
+    @Test(
+        "inconsistent transport settings are refused, naming the variable",
+        arguments: [
+            (["HPF_KAFKA_SECURITY_PROTOCOL": "sasl_ssl", "HPF_KAFKA_SASL_PASSWORD": "p"], "HPF_KAFKA_SASL_USERNAME"),
+            (["HPF_KAFKA_SECURITY_PROTOCOL": "sasl_plaintext", "HPF_KAFKA_SASL_USERNAME": "u"], "HPF_KAFKA_SASL_PASSWORD"),
+            (["HPF_KAFKA_SASL_MECHANISM": "GSSAPI"], "HPF_KAFKA_SASL_MECHANISM"),
+            (["HPF_KAFKA_SECURITY_PROTOCOL": "ssl", "HPF_KAFKA_CERT_FILE": "/etc/hostname"], "HPF_KAFKA_KEY_FILE"),
+            (["HPF_PG_TLS": "require", "HPF_PG_CA_FILE": "/etc/hostname"], "HPF_PG_CA_FILE"),
+            (["HPF_PG_TLS": "verify-full", "HPF_PG_CA_FILE": "/nonexistent.pem"], "HPF_PG_CA_FILE"),
+            (["HPF_TOPIC_REPLICATION_FACTOR": "33"], "HPF_TOPIC_REPLICATION_FACTOR"),
+        ])
     func refused(environment: [String: String], variable: String) {
         let config = ServiceConfig(descriptor: WithdrawalService.descriptor, environment: environment.merging(["HPF_ENV": "development"]) { a, _ in a })
         #expect(config.problems.contains { $0.variable == variable }, "\(config.problems)")

@@ -29,7 +29,8 @@ struct ReadModelRebuildTests {
     /// The loan service's ledger read model for one account (nil when it has no row).
     func ledgerRow(_ account: String) async throws -> LedgerRow? {
         try await TestStack.withDatabase(of: LoanService.descriptor) { database in
-            let rows = try await database.query("""
+            let rows = try await database.query(
+                """
                 SELECT contributed_fen, balance_fen, (SELECT count(*) FROM contribution_months m WHERE m.account_number = l.account_number)
                 FROM ledger_accounts l WHERE account_number = \(account)
                 """)
@@ -78,7 +79,8 @@ struct ReadModelRebuildTests {
             let phantom = TestStack.unique("phantom-account")
             try await TestStack.withDatabase(of: LoanService.descriptor, asOwner: true) { database in
                 try await database.query("UPDATE ledger_accounts SET contributed_fen = contributed_fen + 777 WHERE account_number = \(drifted)")
-                try await database.query("DELETE FROM contribution_months WHERE account_number = \(drifted) AND month = \(String(TestStack.today.description.prefix(7)))")
+                try await database.query(
+                    "DELETE FROM contribution_months WHERE account_number = \(drifted) AND month = \(String(TestStack.today.description.prefix(7)))")
                 try await database.query("INSERT INTO ledger_accounts (account_number, balance_fen) VALUES (\(phantom), 123456)")
             }
 

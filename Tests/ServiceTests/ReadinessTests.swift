@@ -24,10 +24,12 @@ struct ReadinessTests {
     @Test("the probes report an unreachable database and broker as down")
     func probesSeeOutages() async throws {
         var config = TestStack.config(EnrolmentService.descriptor)
-        config.pgPort = 1 // nothing listens there
+        config.pgPort = 1  // nothing listens there
         let database = try Database(config: config, logger: TestStack.logger)
         let reachable = await withTaskGroup(of: Bool?.self) { group in
-            group.addTask { await database.client.run(); return nil }
+            group.addTask {
+                await database.client.run(); return nil
+            }
             let result = await database.isReachable()
             group.cancelAll()
             return result

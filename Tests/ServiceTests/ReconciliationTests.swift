@@ -17,22 +17,28 @@ struct ReconciliationTests {
     static let paidAt = Bodies.inWindow
 
     /// A deposit statement; `paidAt` gives some lines (by transaction id) another time.
-    static func deposits(_ lines: [(txn: String, account: String, amountFen: Int)], date: BusinessDate = TestStack.today,
-                         channel: String = channel, paidAt times: [String: String] = [:]) -> String {
-        ChannelStatement.render(channel: channel, kind: .deposits, date: date, columns: ["channel_txn_id", "account_number", "amount_fen", "paid_at"],
-                                rows: lines.map { [$0.txn, $0.account, String($0.amountFen), times[$0.txn] ?? paidAt] })
+    static func deposits(
+        _ lines: [(txn: String, account: String, amountFen: Int)], date: BusinessDate = TestStack.today,
+        channel: String = channel, paidAt times: [String: String] = [:]
+    ) -> String {
+        ChannelStatement.render(
+            channel: channel, kind: .deposits, date: date, columns: ["channel_txn_id", "account_number", "amount_fen", "paid_at"],
+            rows: lines.map { [$0.txn, $0.account, String($0.amountFen), times[$0.txn] ?? paidAt] })
     }
 
     /// A payout statement; `paidAt` and `refs` give some lines (by payout id) another time or reference.
     static func payouts(_ lines: [(payout: String, amountFen: Int)], paidAt times: [String: String] = [:], refs: [String: String] = [:]) -> String {
-        ChannelStatement.render(channel: channel, kind: .payouts, date: TestStack.today, columns: ["payout_id", "channel_ref", "amount_fen", "paid_at"],
-                                rows: lines.map { [$0.payout, refs[$0.payout] ?? "bc-\($0.payout.prefix(8))", String($0.amountFen), times[$0.payout] ?? paidAt] })
+        ChannelStatement.render(
+            channel: channel, kind: .payouts, date: TestStack.today, columns: ["payout_id", "channel_ref", "amount_fen", "paid_at"],
+            rows: lines.map { [$0.payout, refs[$0.payout] ?? "bc-\($0.payout.prefix(8))", String($0.amountFen), times[$0.payout] ?? paidAt] })
     }
 
     /// Imports a statement as a fund officer, signed with the channel's development key unless
     /// `signature` says otherwise.
-    static func submit(_ client: JSONClient, _ text: String, signature: [String: String]? = nil, as identity: TestIdentity = .staff([.fundOfficer]),
-                       contentType: String = "text/csv", channel: String = channel) async throws -> JSONClient.Reply {
+    static func submit(
+        _ client: JSONClient, _ text: String, signature: [String: String]? = nil, as identity: TestIdentity = .staff([.fundOfficer]),
+        contentType: String = "text/csv", channel: String = channel
+    ) async throws -> JSONClient.Reply {
         var headers = signature ?? StatementSignature.developmentHeaders(channel: channel, bytes: Array(text.utf8))
         headers["content-type"] = contentType
         return try await client.send(.post, "/v1/channel-statements", body: text, as: identity, headers: headers)
@@ -48,18 +54,22 @@ struct ReconciliationTests {
             let a = try await WithdrawalTests.openAccount(s)
             let b = try await WithdrawalTests.openAccount(s)
             let c = try await WithdrawalTests.openAccount(s)
-            let (a1, b1, c1, lost, stray) = (TestStack.unique("bc-a"), TestStack.unique("bc-b"), TestStack.unique("bc-c"),
-                                             TestStack.unique("bc-lost"), TestStack.unique("bc-stray"))
+            let (a1, b1, c1, lost, stray) = (
+                TestStack.unique("bc-a"), TestStack.unique("bc-b"), TestStack.unique("bc-c"),
+                TestStack.unique("bc-lost"), TestStack.unique("bc-stray")
+            )
             let early = TestStack.unique("bc-early")
             for (account, txn, amount) in [(a, a1, 50_000), (b, b1, 30_000), (c, c1, 20_000)] {
-                let paid = try await s.ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: amount, txn: txn, channel: Self.channel))
+                let paid = try await s.ledger.post(
+                    "/v1/contributions", Bodies.contribution(account: account, amountFen: amount, txn: txn, channel: Self.channel))
                 #expect(paid.status == 201, "\(paid.text)")
             }
             // The channel: a1 as we have it, c1 with another amount, a deposit to b it never
             // notified, one to an account that does not exist, one to a dated before its opening
             // (a wrong time on the channel's side); b1 it does not list.
-            let first = Self.deposits([(a1, a, 50_000), (c1, c, 25_000), (lost, b, 40_000), (stray, "3207099999999999", 20_000), (early, a, 30_000)],
-                                      paidAt: [early: "2026-03-15T10:00:00+08:00"])
+            let first = Self.deposits(
+                [(a1, a, 50_000), (c1, c, 25_000), (lost, b, 40_000), (stray, "3207099999999999", 20_000), (early, a, 30_000)],
+                paidAt: [early: "2026-03-15T10:00:00+08:00"])
             let report = try await Self.submit(s.ledger, first)
             #expect(report.status == 201, "\(report.text)")
             let statementId = try #require(report.string("statementId"))
@@ -69,7 +79,8 @@ struct ReconciliationTests {
             // the same day are, rightly, flagged here as held but not listed.
             let ours: Set<String> = [a1, b1, c1, lost, stray, early]
             let flaggedHere = ((report["discrepancies"] as? [[String: Any]]) ?? []).filter {
-                ours.contains($0["reference"] as? String ?? "") && $0["resolution"] as? String == "flagged" }
+                ours.contains($0["reference"] as? String ?? "") && $0["resolution"] as? String == "flagged"
+            }
             #expect(report.int("posted") == 1 && flaggedHere.count == 4, "\(report.text)")
             #expect(Self.item(report, early)?["code"] as? String == "paid_at_before_opening")
             let posted = try #require(Self.item(report, lost), "\(report.text)")
@@ -80,7 +91,9 @@ struct ReconciliationTests {
             let unknown = try #require(Self.item(report, stray))
             #expect(unknown["resolution"] as? String == "flagged" && unknown["code"] as? String == "unknown_account")
             let unlisted = try #require(Self.item(report, b1))
-            #expect(unlisted["kind"] as? String == "deposit_not_in_statement" && unlisted["ourAmountFen"] as? Int == 30_000 && unlisted["accountNumber"] as? String == b)
+            #expect(
+                unlisted["kind"] as? String == "deposit_not_in_statement" && unlisted["ourAmountFen"] as? Int == 30_000
+                    && unlisted["accountNumber"] as? String == b)
             #expect(Self.item(report, a1) == nil)
             #expect(try await WithdrawalTests.balance(s, b) == 70_000)
 
@@ -88,13 +101,15 @@ struct ReconciliationTests {
             let again = try await Self.submit(s.ledger, first)
             #expect(again.status == 200 && again.string("statementId") == statementId, "\(again.text)")
             // The lost notification arrives after all: the same deposit, answered as a replay.
-            let late = try await s.ledger.post("/v1/contributions", #"{"accountNumber":"\#(b)","amountFen":40000,"channel":"bank_card","channelTxnId":"\#(lost)","paidAt":"\#(Self.paidAt)"}"#)
+            let late = try await s.ledger.post(
+                "/v1/contributions", #"{"accountNumber":"\#(b)","amountFen":40000,"channel":"bank_card","channelTxnId":"\#(lost)","paidAt":"\#(Self.paidAt)"}"#)
             #expect(late.status == 200, "\(late.text)")
             // A corrected statement for the day lists b1 too, and the early deposit at its right
             // time: it clears b1's flag, posts the early deposit (its flag becomes "posted", never
             // a flag for money that moved), posts nothing twice, and the mismatch it repeats is
             // the one already raised.
-            let corrected = try await Self.submit(s.ledger, Self.deposits([(a1, a, 50_000), (b1, b, 30_000), (c1, c, 25_000), (lost, b, 40_000), (early, a, 30_000)]))
+            let corrected = try await Self.submit(
+                s.ledger, Self.deposits([(a1, a, 50_000), (b1, b, 30_000), (c1, c, 25_000), (lost, b, 40_000), (early, a, 30_000)]))
             let correctedId = try #require(corrected.string("statementId"), "\(corrected.text)")
             #expect(corrected.status == 201 && correctedId != statementId, "\(corrected.text)")
             // At least b1's flag is cleared (checked by reference below); the concurrent-import test's
@@ -109,10 +124,13 @@ struct ReconciliationTests {
             // One event per discrepancy, raised once. Delivery is at least once (a relay may publish
             // a record again), so copies are told apart by their CloudEvents id, as a consumer does.
             var byId: [String: StatementDiscrepancy] = [:]
-            for message in try await TestStack.read(topic: Topic.contributionEvents.name, count: 5, where: { message in
-                (try? CloudEventCoding.header(from: message.value).type) == EventType.depositDiscrepancy.rawValue
-                    && (try? CloudEventCoding.decode(StatementDiscrepancy.self, from: message.value).data.statementId) == statementId
-            }) {
+            for message in try await TestStack.read(
+                topic: Topic.contributionEvents.name, count: 5,
+                where: { message in
+                    (try? CloudEventCoding.header(from: message.value).type) == EventType.depositDiscrepancy.rawValue
+                        && (try? CloudEventCoding.decode(StatementDiscrepancy.self, from: message.value).data.statementId) == statementId
+                })
+            {
                 byId[try CloudEventCoding.header(from: message.value).id] = try CloudEventCoding.decode(StatementDiscrepancy.self, from: message.value).data
             }
             let events = Array(byId.values)
@@ -131,7 +149,9 @@ struct ReconciliationTests {
 
             // The report again, for auditors; nobody else.
             #expect(try await s.ledger.get("/v1/channel-statements/\(statementId)", as: .staff([.auditor])).int("posted") == 1)
-            #expect(try await s.ledger.get("/v1/channel-statements/\(statementId)", as: .citizen(TestStack.newResidentID(birth: "1990-01-01", male: true))).status == 403)
+            #expect(
+                try await s.ledger.get("/v1/channel-statements/\(statementId)", as: .citizen(TestStack.newResidentID(birth: "1990-01-01", male: true))).status
+                    == 403)
             #expect(try await s.ledger.get("/v1/channel-statements/\(UUID())").status == 404)
         }
     }
@@ -145,11 +165,13 @@ struct ReconciliationTests {
                 #expect(reply.status == status && reply.string("code") == code, "\(code): \(reply.text)")
             }
             refused(try await Self.submit(s.ledger, text, signature: [:]), 422, "statement_not_signed")
-            refused(try await Self.submit(s.ledger, text, signature: StatementSignature.developmentHeaders(channel: "wechat", bytes: Array(text.utf8))),
-                    422, "unknown_statement_key")
+            refused(
+                try await Self.submit(s.ledger, text, signature: StatementSignature.developmentHeaders(channel: "wechat", bytes: Array(text.utf8))),
+                422, "unknown_statement_key")
             let altered = text.replacingOccurrences(of: "30000", with: "90000")
-            refused(try await Self.submit(s.ledger, altered, signature: StatementSignature.developmentHeaders(channel: Self.channel, bytes: Array(text.utf8))),
-                    422, "bad_statement_signature")
+            refused(
+                try await Self.submit(s.ledger, altered, signature: StatementSignature.developmentHeaders(channel: Self.channel, bytes: Array(text.utf8))),
+                422, "bad_statement_signature")
             let cut = text.replacingOccurrences(of: "#count=1", with: "#count=2")
             let cutReply = try await Self.submit(s.ledger, cut)
             refused(cutReply, 400, "malformed_statement")
@@ -158,8 +180,9 @@ struct ReconciliationTests {
             refused(try await Self.submit(s.ledger, badAccount), 400, "malformed_statement")
             let twice = Self.deposits([("bc-dup", account, 30_000), ("bc-dup", account, 30_000)])
             refused(try await Self.submit(s.ledger, twice), 400, "malformed_statement")
-            refused(try await Self.submit(s.ledger, Self.deposits([(TestStack.unique("bc-r"), account, 30_000)], date: TestStack.today.adding(days: 1))),
-                    422, "statement_date_in_future")
+            refused(
+                try await Self.submit(s.ledger, Self.deposits([(TestStack.unique("bc-r"), account, 30_000)], date: TestStack.today.adding(days: 1))),
+                422, "statement_date_in_future")
             refused(try await Self.submit(s.ledger, text, contentType: "application/json"), 415, "unsupported_media_type")
             // Payout statements go to the withdrawal service, deposit statements to the ledger.
             refused(try await Self.submit(s.withdrawal, text), 400, "malformed_statement")
@@ -183,29 +206,34 @@ struct ReconciliationTests {
                 withdrawals.append(id)
             }
             func confirm(_ index: Int, _ outcome: String, by channel: String = Self.channel) async throws {
-                let reply = try await s.withdrawal.send(.post, "/v1/payouts/\(payouts[index])/confirmation",
-                                                        body: #"{"outcome":"\#(outcome)","channelRef":"bc-\#(payouts[index].prefix(8))"}"#,
-                                                        as: .channel(channel))
+                let reply = try await s.withdrawal.send(
+                    .post, "/v1/payouts/\(payouts[index])/confirmation",
+                    body: #"{"outcome":"\#(outcome)","channelRef":"bc-\#(payouts[index].prefix(8))"}"#,
+                    as: .channel(channel))
                 #expect(reply.status == 200, "\(reply.text)")
             }
-            try await confirm(0, "paid") // listed: matches
-            try await confirm(1, "paid") // not listed: flagged
+            try await confirm(0, "paid")  // listed: matches
+            try await confirm(1, "paid")  // not listed: flagged
             // payouts[2]: its confirmation is lost; payouts[3]: the channel said it failed, yet lists it paid.
             try await confirm(3, "failed")
-            try await confirm(4, "paid", by: "wechat") // paid by WeChat Pay, yet on the bank's statement too
+            try await confirm(4, "paid", by: "wechat")  // paid by WeChat Pay, yet on the bank's statement too
             _ = try await WithdrawalTests.await(s, withdrawals[3], stage: "rejected")
             // The day each instruction went out is the business date of whichever withdrawal instance
             // applied the debit first, and the test stack runs instances on other clocks (dials a few
             // days or months on): pin it to this test's date, which is what one city's suite would have.
             try await TestStack.withDatabase(of: WithdrawalService.descriptor, asOwner: true) { db in
-                _ = try await db.query("""
+                _ = try await db.query(
+                    """
                     UPDATE withdrawals SET payout_requested_on = \(TestStack.today.description)::date WHERE payout_id = ANY(\(payouts.compactMap(UUID.init(uuidString:)))::uuid[])
                     """)
             }
             let strange = UUID().uuidString.lowercased()
             // payouts[5]: the line dates its payment the day before we sent the instruction.
-            let text = Self.payouts([(payouts[0], 10_000), (payouts[2], 30_000), (payouts[3], 40_000), (payouts[4], 50_000), (payouts[5], 60_000),
-                                     (strange, 5_000)], paidAt: [payouts[5]: "2026-03-15T10:00:00+08:00"])
+            let text = Self.payouts(
+                [
+                    (payouts[0], 10_000), (payouts[2], 30_000), (payouts[3], 40_000), (payouts[4], 50_000), (payouts[5], 60_000),
+                    (strange, 5_000),
+                ], paidAt: [payouts[5]: "2026-03-15T10:00:00+08:00"])
             let report = try await Self.submit(s.withdrawal, text)
             #expect(report.status == 201, "\(report.text)")
             #expect(report.int("matched") == 1 && report.int("settled") == 1, "\(report.text)")

@@ -46,7 +46,8 @@ struct StartupTests {
             let deadline = Date().addingTimeInterval(seconds)
             while Date() < deadline, process.isRunning {
                 if let line = text.split(separator: "\n").first(where: { $0.hasSuffix(" ready") }),
-                   let range = line.range(of: #"port=(\d+)"#, options: .regularExpression) {
+                    let range = line.range(of: #"port=(\d+)"#, options: .regularExpression)
+                {
                     return Int(line[range].dropFirst("port=".count))
                 }
                 try await Task.sleep(for: .milliseconds(100))
@@ -76,25 +77,30 @@ struct StartupTests {
             "HPF_ENV": "production", "HPF_PG_PASSWORD": "enrolment-but-not-the-default", "HPF_PG_OWNER_PASSWORD": "owner-but-not-the-default",
             "HPF_PERSON_KEY_SECRET": "a-person-key-secret-of-at-least-32-bytes-xyz",
             "HPF_IDP_ISSUER": "https://idp.example", "HPF_IDP_AUDIENCE": "hpf",
-            "HPF_IDP_JWKS": #"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"\#(Base64URL.encode(Curve25519.Signing.PrivateKey().publicKey.rawRepresentation))"}]}"#,
+            "HPF_IDP_JWKS":
+                #"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"\#(Base64URL.encode(Curve25519.Signing.PrivateKey().publicKey.rawRepresentation))"}]}"#,
             "HPF_EVENT_SIGNING_KEY": Curve25519.Signing.PrivateKey().rawRepresentation.base64EncodedString(),
-            "HPF_EVENT_KEYS": #"[{"keyId":"e-1","service":"enrolment","publicKey":"\#(Curve25519.Signing.PrivateKey().publicKey.rawRepresentation.base64EncodedString())"}]"#,
+            "HPF_EVENT_KEYS":
+                #"[{"keyId":"e-1","service":"enrolment","publicKey":"\#(Curve25519.Signing.PrivateKey().publicKey.rawRepresentation.base64EncodedString())"}]"#,
             "HPF_DATA_KEYS": #"[{"keyId":"pd-1","key":"\#(SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.base64EncodedString())"}]"#,
         ]
     }
 
-    @Test("outside development a missing, public or unparsable setting stops the service at start: status 2, one line naming the variable", arguments: [
-        ("HPF_PERSON_KEY_SECRET", ""), ("HPF_PERSON_KEY_SECRET", ServiceConfig.developmentPersonKeySecret), ("HPF_PG_PASSWORD", ""),
-        ("HPF_PG_PASSWORD", "enrolment"), ("HPF_PG_OWNER_PASSWORD", ""), ("HPF_PG_OWNER_PASSWORD", "enrolment_owner"), ("HPF_PG_OWNER_USER", "enrolment"),
-        ("HPF_IDP_JWKS", ""), ("HPF_PG_PORT", "abc"), ("HPF_HTTP_PORT", "70000"),
-        ("HPF_PG_MAX_CONNECTIONS", "lots"), ("HPF_LOG_FORMAT", "xml"), ("HPF_LOG_LEVEL", "loud"), ("HPF_BUSINESS_DATE", "2026-13-01"),
-        ("HPF_KAFKA_BROKERS", "nohost"), ("HPF_ENV", "prod"), ("HPF_METRICS_PUBLIC", "yes"), ("HPF_SHUTDOWN_TIMEOUT", "-1"),
-        ("HPF_EVENT_SIGNING_KEY", ""), ("HPF_EVENT_SIGNING_KEY", "bm90LWEta2V5"), ("HPF_EVENT_KEYS", ""), ("HPF_EVENT_KEYS", "[{}]"),
-        ("HPF_DATA_KEYS", ""), ("HPF_DATA_KEYS", #"[{"keyId":"pd-x","key":"\#(PersonalDataCipher.developmentKey.withUnsafeBytes { Data($0) }.base64EncodedString())"}]"#),
-        ("HPF_DATA_KEYS", #"[{"keyId":"pd-1","key":"c2hvcnQ="}]"#), ("HPF_DATA_KEY_ID", "pd-unknown"),
-        ("HPF_KAFKA_SECURITY_PROTOCOL", "tls"), ("HPF_KAFKA_CA_FILE", "/nonexistent/ca.pem"), ("HPF_PG_TLS", "maybe"),
-        ("HPF_TOPIC_REPLICATION_FACTOR", "0"), ("HPF_TOPIC_RETENTION_HOURS", "forever"),
-    ])
+    @Test(
+        "outside development a missing, public or unparsable setting stops the service at start: status 2, one line naming the variable",
+        arguments: [
+            ("HPF_PERSON_KEY_SECRET", ""), ("HPF_PERSON_KEY_SECRET", ServiceConfig.developmentPersonKeySecret), ("HPF_PG_PASSWORD", ""),
+            ("HPF_PG_PASSWORD", "enrolment"), ("HPF_PG_OWNER_PASSWORD", ""), ("HPF_PG_OWNER_PASSWORD", "enrolment_owner"), ("HPF_PG_OWNER_USER", "enrolment"),
+            ("HPF_IDP_JWKS", ""), ("HPF_PG_PORT", "abc"), ("HPF_HTTP_PORT", "70000"),
+            ("HPF_PG_MAX_CONNECTIONS", "lots"), ("HPF_LOG_FORMAT", "xml"), ("HPF_LOG_LEVEL", "loud"), ("HPF_BUSINESS_DATE", "2026-13-01"),
+            ("HPF_KAFKA_BROKERS", "nohost"), ("HPF_ENV", "prod"), ("HPF_METRICS_PUBLIC", "yes"), ("HPF_SHUTDOWN_TIMEOUT", "-1"),
+            ("HPF_EVENT_SIGNING_KEY", ""), ("HPF_EVENT_SIGNING_KEY", "bm90LWEta2V5"), ("HPF_EVENT_KEYS", ""), ("HPF_EVENT_KEYS", "[{}]"),
+            ("HPF_DATA_KEYS", ""),
+            ("HPF_DATA_KEYS", #"[{"keyId":"pd-x","key":"\#(PersonalDataCipher.developmentKey.withUnsafeBytes { Data($0) }.base64EncodedString())"}]"#),
+            ("HPF_DATA_KEYS", #"[{"keyId":"pd-1","key":"c2hvcnQ="}]"#), ("HPF_DATA_KEY_ID", "pd-unknown"),
+            ("HPF_KAFKA_SECURITY_PROTOCOL", "tls"), ("HPF_KAFKA_CA_FILE", "/nonexistent/ca.pem"), ("HPF_PG_TLS", "maybe"),
+            ("HPF_TOPIC_REPLICATION_FACTOR", "0"), ("HPF_TOPIC_RETENTION_HOURS", "forever"),
+        ])
     func refusedAtStart(variable: String, value: String) async throws {
         var environment = Self.production()
         environment[variable] = value
@@ -109,8 +115,12 @@ struct StartupTests {
     @Test("refused database credentials end the service within seconds, naming the setting and not the password")
     func refusedCredentials() async throws {
         let password = "wrong-\(UUID().uuidString)"
-        let run = try ServiceProcess("contribution", environment: ["HPF_ENV": "development", "HPF_PG_PASSWORD": password, "HPF_LOG_LEVEL": "trace",
-                                                                   "HPF_HTTP_PORT": "0"])
+        let run = try ServiceProcess(
+            "contribution",
+            environment: [
+                "HPF_ENV": "development", "HPF_PG_PASSWORD": password, "HPF_LOG_LEVEL": "trace",
+                "HPF_HTTP_PORT": "0",
+            ])
         defer { run.stop() }
         let status = try await run.exitStatus(within: 60)
         #expect(status == 2, "\(String(describing: status)) \(run.text)")
@@ -125,14 +135,17 @@ struct StartupTests {
         let personSecret = ServiceConfig.developmentPersonKeySecret
         let signingKey = PartnerSignature.developmentKey(city: "320700").rawRepresentation.base64EncodedString()
         let decryptionKey = PartnerSealing.developmentKey(city: "320700").rawRepresentation.base64EncodedString()
-        let run = try ServiceProcess("regional-sync", environment: [
-            "HPF_ENV": "development", "HPF_LOG_LEVEL": "trace", "HPF_HTTP_PORT": "0", "HPF_PERSON_KEY_SECRET": personSecret,
-            "HPF_PARTNER_SIGNING_KEY": signingKey, "HPF_PARTNER_DECRYPTION_KEY": decryptionKey, "HPF_SHUTDOWN_TIMEOUT": "10",
-        ])
+        let run = try ServiceProcess(
+            "regional-sync",
+            environment: [
+                "HPF_ENV": "development", "HPF_LOG_LEVEL": "trace", "HPF_HTTP_PORT": "0", "HPF_PERSON_KEY_SECRET": personSecret,
+                "HPF_PARTNER_SIGNING_KEY": signingKey, "HPF_PARTNER_DECRYPTION_KEY": decryptionKey, "HPF_SHUTDOWN_TIMEOUT": "10",
+            ])
         defer { run.stop() }
         let port = try #require(try await run.readyPort(), "ready with a port: \(run.text)")
         // Ready means bound: the port answers at once.
-        let token = try #require(TestIdentity.staff([.fundOfficer], id: "officer-debug").headers(method: "GET", path: "/v1/partners", body: "")["authorization"])
+        let token = try #require(
+            TestIdentity.staff([.fundOfficer], id: "officer-debug").headers(method: "GET", path: "/v1/partners", body: "")["authorization"])
         for (path, authorization) in [("/ready", nil), ("/v1/partners", token), ("/v1/transfers/in", token), ("/v1/partners", "Bearer \(personSecret)")] {
             var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
             if let authorization { request.headers.add(name: "Authorization", value: authorization) }
@@ -149,8 +162,9 @@ struct StartupTests {
         let status = try await run.exitStatus(within: 30)
         #expect(status == 0, "SIGTERM: \(String(describing: status))")
         let log = run.text
-        #expect(log.contains("HPF_PERSON_KEY_SECRET=<redacted>") && log.contains("HPF_PARTNER_SIGNING_KEY=<redacted>")
-                    && log.contains("HPF_PARTNER_DECRYPTION_KEY=<redacted>"), "settings line")
+        #expect(
+            log.contains("HPF_PERSON_KEY_SECRET=<redacted>") && log.contains("HPF_PARTNER_SIGNING_KEY=<redacted>")
+                && log.contains("HPF_PARTNER_DECRYPTION_KEY=<redacted>"), "settings line")
         for secret in [personSecret, signingKey, decryptionKey, String(token.dropFirst("Bearer ".count)), "320706199001010012", "张伟"] {
             #expect(!log.contains(secret), "\(secret.prefix(12))... is in the debug log")
         }
@@ -192,7 +206,9 @@ final class ListeningSocket {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
         guard bound == 0, listen(fd, 1) == 0 else { Glibc.close(fd); return nil }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }

@@ -15,15 +15,19 @@ import Testing
 @Suite("Subsidies end to end")
 struct SubsidyTests {
 
-    func withServices(subsidyClock: BusinessClock = TestStack.clock,
-                      _ body: @escaping @Sendable (JSONClient, JSONClient, JSONClient) async throws -> Void) async throws {
+    func withServices(
+        subsidyClock: BusinessClock = TestStack.clock,
+        _ body: @escaping @Sendable (JSONClient, JSONClient, JSONClient) async throws -> Void
+    ) async throws {
         try await TestStack.withServices([.init(EnrolmentService.self), .init(ContributionService.self), .init(SubsidyService.self, clock: subsidyClock)]) {
             try await body($0.enrolment, $0.ledger, $0.subsidy)
         }
     }
 
-    func enrol(_ enrolment: JSONClient, _ ledger: JSONClient, birth: String, education: String = #"{"level":"below_bachelor"}"#,
-               children: Int = 0) async throws -> String {
+    func enrol(
+        _ enrolment: JSONClient, _ ledger: JSONClient, birth: String, education: String = #"{"level":"below_bachelor"}"#,
+        children: Int = 0
+    ) async throws -> String {
         let person = TestStack.newResidentID(birth: birth, male: true)
         return try await TestStack.enrol(enrolment, ledger, Bodies.enrolment(idNumber: person, education: education, children: children))
     }
@@ -36,11 +40,13 @@ struct SubsidyTests {
     func openingSubsidyCredited() async throws {
         try await withServices { enrolment, ledger, subsidy in
             let account = try await enrol(enrolment, ledger, birth: "2003-04-04", education: #"{"level":"bachelor","graduationDate":"2025-06-30"}"#)
-            let paid = try await ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: 50_000, txn: TestStack.unique("wx"), paidAt: Bodies.inWindow))
+            let paid = try await ledger.post(
+                "/v1/contributions", Bodies.contribution(account: account, amountFen: 50_000, txn: TestStack.unique("wx"), paidAt: Bodies.inWindow))
             #expect(paid.status == 201)
-            #expect(try await TestStack.eventually(seconds: 90) {
-                try await ledger.get("/v1/accounts/\(account)/balance").int("balanceFen") == 90_000
-            }, "contribution 500.00 + opening subsidy 400.00")
+            #expect(
+                try await TestStack.eventually(seconds: 90) {
+                    try await ledger.get("/v1/accounts/\(account)/balance").int("balanceFen") == 90_000
+                }, "contribution 500.00 + opening subsidy 400.00")
             let balance = try await ledger.get("/v1/accounts/\(account)/balance")
             #expect(balance.int("subsidyFen") == 40_000 && balance.int("contributedFen") == 50_000)
 
@@ -55,8 +61,10 @@ struct SubsidyTests {
             // Both as the ledger would publish them: signed with its event key.
             try await producer.send(OutgoingMessage(topic: Topic.contributionEvents.name, key: account, value: original.value, headers: original.headers))
             let secondValue = try CloudEventCoding.encode(second)
-            try await producer.send(OutgoingMessage(topic: Topic.contributionEvents.name, key: account, value: secondValue,
-                                                    headers: try TestStack.signed(as: "contribution", topic: Topic.contributionEvents.name, secondValue)))
+            try await producer.send(
+                OutgoingMessage(
+                    topic: Topic.contributionEvents.name, key: account, value: secondValue,
+                    headers: try TestStack.signed(as: "contribution", topic: Topic.contributionEvents.name, secondValue)))
             await producer.shutdown()
             try await Task.sleep(for: .seconds(3))
 
@@ -74,16 +82,19 @@ struct SubsidyTests {
             let account = try await enrol(enrolment, ledger, birth: "1990-05-05", children: 2)
             #expect(try await TestStack.eventually { try await subsidy.get("/v1/accounts/\(account)/subsidies").status == 200 })
             try await withSubsidyDatabase { database in
-                try await database.query("""
+                try await database.query(
+                    """
                     INSERT INTO person_caps (person_ref, granted_fen)
                     SELECT person_ref, 999000 FROM participants WHERE account_number = \(account)
                     ON CONFLICT (person_ref) DO UPDATE SET granted_fen = 999000
                     """)
             }
-            _ = try await ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: 20_000, txn: TestStack.unique("wx"), paidAt: Bodies.inWindow))
-            #expect(try await TestStack.eventually(seconds: 90) {
-                try await ledger.get("/v1/accounts/\(account)/balance").int("subsidyFen") == 1_000
-            })
+            _ = try await ledger.post(
+                "/v1/contributions", Bodies.contribution(account: account, amountFen: 20_000, txn: TestStack.unique("wx"), paidAt: Bodies.inWindow))
+            #expect(
+                try await TestStack.eventually(seconds: 90) {
+                    try await ledger.get("/v1/accounts/\(account)/balance").int("subsidyFen") == 1_000
+                })
             let view = try await subsidy.get("/v1/accounts/\(account)/subsidies")
             #expect(view.int("totalFen") == 1_000_000 && view.int("remainingCapFen") == 0)
         }
@@ -99,13 +110,14 @@ struct SubsidyTests {
                 """
             #expect(try await ledger.post("/v1/imports/contributions", history).int("imported") == 2)
             // Wait until both lots exist in the subsidy service.
-            #expect(try await TestStack.eventually {
-                try await withSubsidyDatabase { db in
-                    var n: Int64 = 0
-                    for try await c in try await db.query("SELECT count(*) FROM lots WHERE account_number = \(account)").decode(Int64.self) { n = c }
-                    return n == 2
-                }
-            })
+            #expect(
+                try await TestStack.eventually {
+                    try await withSubsidyDatabase { db in
+                        var n: Int64 = 0
+                        for try await c in try await db.query("SELECT count(*) FROM lots WHERE account_number = \(account)").decode(Int64.self) { n = c }
+                        return n == 2
+                    }
+                })
             #expect(try await subsidy.post("/v1/jobs/annual-subsidy", #"{"asOf":"2026-07-03"}"#).string("code") == "as_of_in_future")
             #expect(try await subsidy.post("/v1/jobs/annual-subsidy", #"{"asOf":"2026-07-01"}"#, as: .anonymous).status == 401)
             let first = try await subsidy.post("/v1/jobs/annual-subsidy", #"{"asOf":"2026-07-01"}"#)
@@ -116,9 +128,10 @@ struct SubsidyTests {
             let view = try await subsidy.get("/v1/accounts/\(account)/subsidies")
             let annual = (view["grants"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "annual" }
             #expect(annual.reduce(Int64(0)) { $0 + (($1["amountFen"] as? NSNumber)?.int64Value ?? 0) } == 2_200, "\(view.text)")
-            #expect(try await TestStack.eventually(seconds: 90) {
-                try await ledger.get("/v1/accounts/\(account)/balance").int("balanceFen") == 222_200
-            })
+            #expect(
+                try await TestStack.eventually(seconds: 90) {
+                    try await ledger.get("/v1/accounts/\(account)/balance").int("balanceFen") == 222_200
+                })
             let budget = try await subsidy.get("/v1/subsidy-budget")
             #expect((budget["lines"] as? [[String: Any]] ?? []).contains { $0["kind"] as? String == "annual" && ($0["year"] as? NSNumber)?.intValue == 2026 })
         }
@@ -136,18 +149,23 @@ struct SubsidyTests {
                 try await withSubsidyDatabase { db in
                     var lots: [String: Int64] = [:]
                     for try await (day, left) in try await db.query(
-                        "SELECT started_on::text, remaining_fen FROM lots WHERE account_number = \(account)").decode((String, Int64).self) { lots[day] = left }
+                        "SELECT started_on::text, remaining_fen FROM lots WHERE account_number = \(account)"
+                    ).decode((String, Int64).self) { lots[day] = left }
                     return lots
                 }
             }
             #expect(try await TestStack.eventually { try await remaining().count == 3 })
-            let debit = CloudEvent(source: "/hpf/contribution", type: EventType.debitPosted.rawValue, subject: account, data: DebitPosted(
-                debitId: UUID().uuidString, accountNumber: account, kind: .withdrawal, amountFen: 60_000, postedOn: TestStack.today,
-                balanceAfterFen: 120_000, sequence: 4))
+            let debit = CloudEvent(
+                source: "/hpf/contribution", type: EventType.debitPosted.rawValue, subject: account,
+                data: DebitPosted(
+                    debitId: UUID().uuidString, accountNumber: account, kind: .withdrawal, amountFen: 60_000, postedOn: TestStack.today,
+                    balanceAfterFen: 120_000, sequence: 4))
             let producer = try KafkaProducer(configuration: .producer(brokers: TestStack.brokers, clientID: "test"), logger: TestStack.logger)
             let debitValue = try CloudEventCoding.encode(debit)
-            try await producer.send(OutgoingMessage(topic: Topic.contributionEvents.name, key: account, value: debitValue,
-                                                    headers: try TestStack.signed(as: "contribution", topic: Topic.contributionEvents.name, debitValue)))
+            try await producer.send(
+                OutgoingMessage(
+                    topic: Topic.contributionEvents.name, key: account, value: debitValue,
+                    headers: try TestStack.signed(as: "contribution", topic: Topic.contributionEvents.name, debitValue)))
             await producer.shutdown()
             #expect(try await TestStack.eventually { try await remaining()["2024-10-01"] == 0 })
             #expect(try await remaining() == ["2024-10-01": 0, "2024-09-01": 20_000, "2024-08-01": 100_000])
@@ -167,12 +185,14 @@ struct SubsidyTests {
             #expect(replay.status == 200 && replay.string("decisionId") == first.string("decisionId"))
             let changed = try await subsidy.post("/v1/social-insurance/payments", body.replacingOccurrences(of: "90001", with: "90002"))
             #expect(changed.status == 409)
-            let notEligible = try await subsidy.post("/v1/social-insurance/payments",
+            let notEligible = try await subsidy.post(
+                "/v1/social-insurance/payments",
                 body.replacingOccurrences(of: "2026-02", with: "2026-01").replacingOccurrences(of: "true", with: "false"))
             #expect(notEligible["approved"] as? Bool == false && notEligible.string("reason") == "not_unemployed_before_flexible_work")
 
             let farmer = TestStack.newResidentID(birth: "1980-03-03", male: true)
-            let reply = try await enrolment.post("/v1/enrolments", Bodies.enrolment(idNumber: farmer).replacingOccurrences(of: "new_form", with: "individual_business"))
+            let reply = try await enrolment.post(
+                "/v1/enrolments", Bodies.enrolment(idNumber: farmer).replacingOccurrences(of: "new_form", with: "individual_business"))
             let account = try #require(reply.string("accountNumber"), "\(reply.text)")
             let eligible = try await TestStack.read(topic: Topic.subsidyEvents.name, count: 1) { $0.keyString == account }
             let event = try #require(eligible.first)

@@ -1,7 +1,7 @@
 import Contracts
+import Foundation
 import Hummingbird
 import HummingbirdTesting
-import Foundation
 import Kafka
 import Logging
 import Policy
@@ -68,10 +68,13 @@ enum TestStack {
         Set(records.compactMap { try? CloudEventCoding.header(from: $0.value).id }).count
     }
 
-    static func read(topic: String, count: Int, seconds: Double = 30, brokers: String = brokers,
-                     where filter: (KafkaMessage) -> Bool) async throws -> [KafkaMessage] {
-        let consumer = try KafkaConsumer(configuration: .consumer(brokers: brokers, groupID: unique("reader"), clientID: "test-reader"),
-                                         topics: [topic], logger: logger)
+    static func read(
+        topic: String, count: Int, seconds: Double = 30, brokers: String = brokers,
+        where filter: (KafkaMessage) -> Bool
+    ) async throws -> [KafkaMessage] {
+        let consumer = try KafkaConsumer(
+            configuration: .consumer(brokers: brokers, groupID: unique("reader"), clientID: "test-reader"),
+            topics: [topic], logger: logger)
         var matched: [KafkaMessage] = []
         let deadline = Date().addingTimeInterval(seconds)
         while matched.count < count, Date() < deadline {
@@ -84,8 +87,10 @@ enum TestStack {
     /// The headers with which `service` signs `value` on `topic` (its development event key): a
     /// test that writes a record in a service's name must sign it, as the service's relay does.
     static func signed(as service: String, topic: String, _ value: [UInt8]) throws -> [KafkaHeader] {
-        try EventSignature.fields(topic: topic, value: value, keyId: EventSignature.developmentKeyId(service: service),
-                                  key: EventSignature.developmentKey(service: service)).map { KafkaHeader(name: $0.key, value: $0.value) }
+        try EventSignature.fields(
+            topic: topic, value: value, keyId: EventSignature.developmentKeyId(service: service),
+            key: EventSignature.developmentKey(service: service)
+        ).map { KafkaHeader(name: $0.key, value: $0.value) }
     }
 
     /// Runs `body` against a service's schema as that service's role (or as the schema's owner).

@@ -33,19 +33,23 @@ struct TraceContextTests {
     func depositFollowedThroughServices() async throws {
         try await withServices { enrolment, ledger, subsidy in
             let person = TestStack.newResidentID(birth: "2003-06-06", male: true)
-            let enrolled = try await enrolment.post("/v1/enrolments", Bodies.enrolment(
-                idNumber: person, education: #"{"level":"bachelor","graduationDate":"2025-06-30"}"#))
+            let enrolled = try await enrolment.post(
+                "/v1/enrolments",
+                Bodies.enrolment(
+                    idNumber: person, education: #"{"level":"bachelor","graduationDate":"2025-06-30"}"#))
             let account = try #require(enrolled.string("accountNumber"), "\(enrolled.text)")
             // Both know the account before the deposit: the grant then follows the deposit (and not the
             // enrolment, whose trace it would carry if the profile arrived last).
-            #expect(try await TestStack.eventually {
-                guard try await ledger.get("/v1/accounts/\(account)/balance").status == 200 else { return false }
-                return try await subsidy.get("/v1/accounts/\(account)/subsidies").status == 200
-            })
+            #expect(
+                try await TestStack.eventually {
+                    guard try await ledger.get("/v1/accounts/\(account)/balance").status == 200 else { return false }
+                    return try await subsidy.get("/v1/accounts/\(account)/subsidies").status == 200
+                })
 
             let caller = TraceParent.root()
-            let paid = try await ledger.send(.post, "/v1/contributions", body: Bodies.contribution(account: account, amountFen: 50_000, txn: TestStack.unique("wx")),
-                                             headers: ["traceparent": caller.header])
+            let paid = try await ledger.send(
+                .post, "/v1/contributions", body: Bodies.contribution(account: account, amountFen: 50_000, txn: TestStack.unique("wx")),
+                headers: ["traceparent": caller.header])
             #expect(paid.status == 201, "\(paid.text)")
             // The answer names the request's own span in the caller's trace.
             let answered = try #require(paid.headers["traceresponse"].flatMap(TraceParent.init(header:)))
@@ -89,9 +93,12 @@ struct TraceContextTests {
     @Test("a request without a trace, or with a malformed one, starts a new trace")
     func newTraceWhenNoneOrMalformed() async throws {
         try await withServices { enrolment, _, _ in
-            for header in [nil, "00-ABCDEF0123456789abcdef0123456789-0123456789abcdef-01", "00-00000000000000000000000000000000-0123456789abcdef-01", "garbage"] {
-                let reply = try await enrolment.send(.get, "/v1/statistics?groupBy=county", as: .staff([.auditor]),
-                                                     headers: header.map { ["traceparent": $0] } ?? [:])
+            for header in [
+                nil, "00-ABCDEF0123456789abcdef0123456789-0123456789abcdef-01", "00-00000000000000000000000000000000-0123456789abcdef-01", "garbage",
+            ] {
+                let reply = try await enrolment.send(
+                    .get, "/v1/statistics?groupBy=county", as: .staff([.auditor]),
+                    headers: header.map { ["traceparent": $0] } ?? [:])
                 #expect(reply.status == 200)
                 let answered = try #require(reply.headers["traceresponse"].flatMap(TraceParent.init(header:)), "\(reply.headers)")
                 #expect(answered.traceID.count == 32 && answered.traceID != "abcdef0123456789abcdef0123456789")
@@ -115,9 +122,11 @@ struct TraceParentTests {
         #expect(TraceParent(header: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00")?.sampled == false)
         // A later version is read by its version-00 prefix; version ff and upper case are refused.
         #expect(TraceParent(header: "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra")?.spanID == "00f067aa0ba902b7")
-        for refused in ["ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
-                        "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x",
-                        "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01", "", String(repeating: "0", count: 200)] {
+        for refused in [
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x",
+            "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01", "", String(repeating: "0", count: 200),
+        ] {
             #expect(TraceParent(header: refused) == nil, "\(refused)")
         }
         let root = TraceParent.root()
@@ -127,8 +136,9 @@ struct TraceParentTests {
     @Test("a log line's own fields cannot be overwritten by metadata; the current trace is on the line")
     func logFields() {
         let trace = TraceParent.root()
-        let fields = JSONLogHandler.fields(label: "hpf.test", level: .info, message: "request",
-                                           metadata: ["level": "critical", "msg": "forged", "ts": "1970", "logger": "x", "account": "320700"], trace: trace)
+        let fields = JSONLogHandler.fields(
+            label: "hpf.test", level: .info, message: "request",
+            metadata: ["level": "critical", "msg": "forged", "ts": "1970", "logger": "x", "account": "320700"], trace: trace)
         #expect(fields["level"] == "info" && fields["msg"] == "request" && fields["logger"] == "hpf.test" && fields["ts"] != "1970")
         #expect(fields["meta.level"] == "critical" && fields["meta.msg"] == "forged" && fields["account"] == "320700")
         #expect(fields["trace_id"] == trace.traceID && fields["span_id"] == trace.spanID)
@@ -136,8 +146,10 @@ struct TraceParentTests {
 
     @Test("a log line is one JSON object on one line, keys sorted, whatever the values hold")
     func logLine() throws {
-        let object = ["msg": "quote \" backslash \\ slash / tab \t newline \n nul \u{0} bell \u{7} 公积金 🏠", "account": "320700",
-                      "Zebra": "", "level": "info", "a.b": "x"]
+        let object = [
+            "msg": "quote \" backslash \\ slash / tab \t newline \n nul \u{0} bell \u{7} 公积金 🏠", "account": "320700",
+            "Zebra": "", "level": "info", "a.b": "x",
+        ]
         let line = JSONLogHandler.line(object)
         #expect(line.last == 0x0A && line.dropLast().allSatisfy { $0 != 0x0A })
         let parsed = try #require(try JSONSerialization.jsonObject(with: line) as? [String: String])

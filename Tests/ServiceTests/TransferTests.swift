@@ -33,10 +33,14 @@ struct TransferTests {
         try RegionalSyncService.buildApplication(config: config, clock: TestStack.clock)
     }
 
-    func withServices(regional config: ServiceConfig = TestStack.config(RegionalSyncService.descriptor),
-                      _ body: @escaping @Sendable (Clients) async throws -> Void) async throws {
-        try await TestStack.withServices([.init(EnrolmentService.self), .init(ContributionService.self), .init(LoanService.self),
-                                          .init(RegionalSyncService.self, config: config)]) {
+    func withServices(
+        regional config: ServiceConfig = TestStack.config(RegionalSyncService.descriptor),
+        _ body: @escaping @Sendable (Clients) async throws -> Void
+    ) async throws {
+        try await TestStack.withServices([
+            .init(EnrolmentService.self), .init(ContributionService.self), .init(LoanService.self),
+            .init(RegionalSyncService.self, config: config),
+        ]) {
             try await body(Clients(enrolment: $0.enrolment, ledger: $0.ledger, regional: $0.regional, loan: $0.loan))
         }
     }
@@ -50,8 +54,10 @@ struct TransferTests {
     /// Registers `city`'s development keys (signing and encryption) with us; returns our public keys.
     static func register(_ city: String, _ regional: JSONClient) async throws -> OurKeys {
         let partner = PartnerCitySimulator.City.development(city)
-        for body in [#"{"keyId":"\#(partner.keyId)","publicKey":"\#(partner.publicKey)"}"#,
-                     #"{"keyId":"\#(partner.encryptionKeyId)","use":"encryption","publicKey":"\#(partner.encryptionPublicKey)"}"#] {
+        for body in [
+            #"{"keyId":"\#(partner.keyId)","publicKey":"\#(partner.publicKey)"}"#,
+            #"{"keyId":"\#(partner.encryptionKeyId)","use":"encryption","publicKey":"\#(partner.encryptionPublicKey)"}"#,
+        ] {
             let registered = try await regional.post("/v1/partners/\(city)/keys", body)
             #expect(registered.status == 201 || registered.string("code") == "key_id_taken", "\(registered.text)")
         }
@@ -75,21 +81,26 @@ struct TransferTests {
     }
 
     /// Runs a simulator for `city` (its keys registered with us, and the banks played) while `body` runs.
-    static func withPartner<T: Sendable>(_ city: String, _ regional: JSONClient,
-                                         answer: @escaping @Sendable (TransferApplication) -> PartnerCitySimulator.Answer = { .transfer(.typical(for: $0)) },
-                                         credit: @escaping @Sendable (TransferOutData) -> Bool = { _ in true },
-                                         pays: @escaping @Sendable (TransferPayoutInstruction) -> Bool = { _ in true },
-                                         _ body: @Sendable (PartnerCitySimulator) async throws -> T) async throws -> T {
+    static func withPartner<T: Sendable>(
+        _ city: String, _ regional: JSONClient,
+        answer: @escaping @Sendable (TransferApplication) -> PartnerCitySimulator.Answer = { .transfer(.typical(for: $0)) },
+        credit: @escaping @Sendable (TransferOutData) -> Bool = { _ in true },
+        pays: @escaping @Sendable (TransferPayoutInstruction) -> Bool = { _ in true },
+        _ body: @Sendable (PartnerCitySimulator) async throws -> T
+    ) async throws -> T {
         try await withPartner(city, keys: try await register(city, regional), bank: Self.bank(regional, pays: pays), answer: answer, credit: credit, body)
     }
 
-    static func withPartner<T: Sendable>(_ city: String, keys: OurKeys, bank: PartnerCitySimulator.Bank? = nil,
-                                         answer: @escaping @Sendable (TransferApplication) -> PartnerCitySimulator.Answer,
-                                         credit: @escaping @Sendable (TransferOutData) -> Bool = { _ in true },
-                                         _ body: @Sendable (PartnerCitySimulator) async throws -> T) async throws -> T {
-        let simulator = try PartnerCitySimulator(cities: [.development(city)], brokers: TestStack.brokers, ourKeys: keys.signing,
-                                                 ourRecipientKey: keys.encryption, bank: bank, logger: TestStack.logger,
-                                                 answer: answer, credit: credit)
+    static func withPartner<T: Sendable>(
+        _ city: String, keys: OurKeys, bank: PartnerCitySimulator.Bank? = nil,
+        answer: @escaping @Sendable (TransferApplication) -> PartnerCitySimulator.Answer,
+        credit: @escaping @Sendable (TransferOutData) -> Bool = { _ in true },
+        _ body: @Sendable (PartnerCitySimulator) async throws -> T
+    ) async throws -> T {
+        let simulator = try PartnerCitySimulator(
+            cities: [.development(city)], brokers: TestStack.brokers, ourKeys: keys.signing,
+            ourRecipientKey: keys.encryption, bank: bank, logger: TestStack.logger,
+            answer: answer, credit: credit)
         let running = Task { try await simulator.run(group: TestStack.unique("partner-\(city)")) }
         do {
             let result = try await body(simulator)
@@ -107,8 +118,9 @@ struct TransferTests {
 
     /// A person enrolled here (no contributions), known to the regional-sync service.
     static func person(_ s: Clients) async throws -> (account: String, id: String) {
-        let id = TestStack.newResidentID(birth: String(format: "19%02d-%02d-%02d", Int.random(in: 80...99), Int.random(in: 1...12), Int.random(in: 1...28)),
-                                         male: Bool.random())
+        let id = TestStack.newResidentID(
+            birth: String(format: "19%02d-%02d-%02d", Int.random(in: 80...99), Int.random(in: 1...12), Int.random(in: 1...28)),
+            male: Bool.random())
         let account = try await TestStack.enrol(s.enrolment, s.ledger, Bodies.enrolment(idNumber: id))
         #expect(try await TestStack.eventually { try await s.regional.get("/v1/accounts/\(account)/recognised-months").status == 200 })
         return (account, id)
@@ -142,14 +154,16 @@ struct TransferTests {
         try await withServices { s in
             let (account, id) = try await Self.person(s)
             var before: JSONClient.Reply?
-            #expect(try await TestStack.eventually {
-                before = try await s.loan.get("/v1/accounts/\(account)/loan-quota")
-                return before?.status == 200
-            }, "the loan service knows the account")
+            #expect(
+                try await TestStack.eventually {
+                    before = try await s.loan.get("/v1/accounts/\(account)/loan-quota")
+                    return before?.status == 200
+                }, "the loan service knows the account")
             #expect((before?["reasons"] as? [String])?.contains("contribution_months_below_6") == true, "\(before?.text ?? "")")
             let months = (1...18).map { YearMonth(year: 2024, month: 1).adding(months: $0 - 1) }
-            let account18 = PartnerCitySimulator.PartnerAccount(accountNumber: "3203008800001234", principalFen: 3_600_000, interestFen: 27_135,
-                                                                months: months)
+            let account18 = PartnerCitySimulator.PartnerAccount(
+                accountNumber: "3203008800001234", principalFen: 3_600_000, interestFen: 27_135,
+                months: months)
             // (Xuzhou's simulator in the funds test reads the same topic: each answers its own people's letters only.)
             try await Self.withPartner("320300", s.regional, answer: { $0.receivingAccountNumber == account ? .transfer(account18) : .hold }) { partner in
                 let started = try await s.regional.post("/v1/transfers/in", Self.transferIn(account, id, from: "320300"))
@@ -175,20 +189,23 @@ struct TransferTests {
                 // The ledger's balance view: the transferred-in money apart from own contributions,
                 // own months apart from recognised ones, and the total the loan rule counts.
                 var view: JSONClient.Reply?
-                #expect(try await TestStack.eventually {
-                    view = try await s.ledger.get("/v1/accounts/\(account)/balance")
-                    return view?.int("recognisedMonths") == 18
-                }, "the ledger hears of the recognised months: \(view?.text ?? "")")
+                #expect(
+                    try await TestStack.eventually {
+                        view = try await s.ledger.get("/v1/accounts/\(account)/balance")
+                        return view?.int("recognisedMonths") == 18
+                    }, "the ledger hears of the recognised months: \(view?.text ?? "")")
                 #expect(view?.int("transferredInFen") == 3_627_135 && view?.int("contributedFen") == 0, "\(view?.text ?? "")")
                 #expect(view?.int("ownContributionMonths") == 0 && view?.int("totalContributionMonths") == 18, "\(view?.text ?? "")")
-                #expect(try await TestStack.eventually {
-                    let quota = try await s.loan.get("/v1/accounts/\(account)/loan-quota")
-                    return (quota["reasons"] as? [String]).map { !$0.contains("contribution_months_below_6") } ?? false
-                }, "the loan service counts the recognised months")
+                #expect(
+                    try await TestStack.eventually {
+                        let quota = try await s.loan.get("/v1/accounts/\(account)/loan-quota")
+                        return (quota["reasons"] as? [String]).map { !$0.contains("contribution_months_below_6") } ?? false
+                    }, "the loan service counts the recognised months")
                 // The partner received our letter and our confirmation, both signed by us.
-                #expect(try await TestStack.eventually {
-                    partner.types(letter: letter).contains(EventType.transferConfirmed.rawValue)
-                })
+                #expect(
+                    try await TestStack.eventually {
+                        partner.types(letter: letter).contains(EventType.transferConfirmed.rawValue)
+                    })
                 #expect(partner.messages.filter { $0.letterNumber == letter }.allSatisfy { $0.verified })
                 let application = try #require(partner.messages.first { $0.letterNumber == letter && $0.type == EventType.transferApplication.rawValue })
                 let sent = try CloudEventCoding.decode(TransferApplication.self, from: application.value).data
@@ -215,7 +232,9 @@ struct TransferTests {
                 }
                 #expect(kept == 0)
                 // The subsidy lot: the principal (not the interest) is a lot the ledger's debits consume.
-                let lots = try await TestStack.read(topic: Topic.contributionEvents.name, count: 1) { $0.keyString == account && (try? CloudEventCoding.header(from: $0.value).type) == EventType.transferInPosted.rawValue }
+                let lots = try await TestStack.read(topic: Topic.contributionEvents.name, count: 1) {
+                    $0.keyString == account && (try? CloudEventCoding.header(from: $0.value).type) == EventType.transferInPosted.rawValue
+                }
                 let posted = try CloudEventCoding.decode(TransferInPosted.self, from: try #require(lots.first).value).data
                 #expect(posted.principalFen == 3_600_000 && posted.interestFen == 27_135)
                 // The internal topics never carry the ID number.
@@ -233,8 +252,10 @@ struct TransferTests {
             let months = [YearMonth(year: 2025, month: 1), YearMonth(year: 2025, month: 2)]
             let answers: [String: PartnerCitySimulator.Answer] = [
                 // Its bank transfers 1 fen less than its data says.
-                short.account: .transfer(.init(accountNumber: "3203008811110001", principalFen: 200_000, interestFen: 1_000, months: months,
-                                               funds: .amount(200_999))),
+                short.account: .transfer(
+                    .init(
+                        accountNumber: "3203008811110001", principalFen: 200_000, interestFen: 1_000, months: months,
+                        funds: .amount(200_999))),
                 // Data, but no money at all (what a forged data message amounts to).
                 unpaid.account: .transfer(.init(accountNumber: "3203008811110002", principalFen: 300_000, interestFen: 0, months: months, funds: .none)),
             ]
@@ -265,9 +286,14 @@ struct TransferTests {
                 #expect(try await s.regional.post("/v1/transfers/settlements", body, as: .officer).status == 403)
                 #expect(try await s.regional.post("/v1/transfers/settlements", Self.notice(letter, from: "321300", amountFen: 300_000)).status == 404)
                 #expect(try await s.regional.post("/v1/transfers/settlements", Self.notice(letter, from: "320300", amountFen: 0)).status == 400)
-                #expect(try await s.regional.post("/v1/transfers/settlements", Self.notice(letter, from: "320300", amountFen: 300_000, reference: "a b")).status == 400)
-                #expect(try await s.regional.post("/v1/transfers/settlements",
-                                                  Self.notice(letter, from: "320300", amountFen: 9_000_000_000_000_000)).status == 400)
+                #expect(
+                    try await s.regional.post("/v1/transfers/settlements", Self.notice(letter, from: "320300", amountFen: 300_000, reference: "a b")).status
+                        == 400)
+                #expect(
+                    try await s.regional.post(
+                        "/v1/transfers/settlements",
+                        Self.notice(letter, from: "320300", amountFen: 9_000_000_000_000_000)
+                    ).status == 400)
 
                 // The bank's notice: now the ledger credits it, once.
                 let settled = try await s.regional.post("/v1/transfers/settlements", body)
@@ -290,7 +316,9 @@ struct TransferTests {
             let (account, id) = try await Self.person(s)
             let other = try await Self.person(s)
             #expect(try await s.regional.post("/v1/transfers/in", Self.transferIn(account, other.id, from: "370800")).string("code") == "person_mismatch")
-            #expect(try await s.regional.post("/v1/transfers/in", Self.transferIn(account, "110105194912310021", from: "370800")).string("code") == "invalid_id_number")
+            #expect(
+                try await s.regional.post("/v1/transfers/in", Self.transferIn(account, "110105194912310021", from: "370800")).string("code")
+                    == "invalid_id_number")
             #expect(try await s.regional.post("/v1/transfers/in", Self.transferIn(account, id, from: "320700")).string("code") == "unknown_partner")
             #expect(try await s.regional.post("/v1/transfers/in", Self.transferIn("3207009999999999", id, from: "370800")).status == 404)
             #expect(try await s.regional.post("/v1/transfers/in", #"{"accountNumber":"x"}"#).status == 400)
@@ -309,9 +337,13 @@ struct TransferTests {
                 #expect(try await TestStack.eventually { partner.types(letter: letter).contains(EventType.transferCancelled.rawValue) })
             }
             // Zaozhuang accepts at once: after 02 the cancel is refused.
-            try await Self.withPartner("370400", s.regional, answer: { letter in
-                .transfer(.init(accountNumber: "3704001", principalFen: 100_000, interestFen: 500, amountFen: 100_400, months: [letter.appliedOn.yearMonth]))
-            }) { partner in
+            try await Self.withPartner(
+                "370400", s.regional,
+                answer: { letter in
+                    .transfer(
+                        .init(accountNumber: "3704001", principalFen: 100_000, interestFen: 500, amountFen: 100_400, months: [letter.appliedOn.yearMonth]))
+                }
+            ) { partner in
                 let started = try await s.regional.post("/v1/transfers/in", Self.transferIn(account, id, from: "370400"))
                 let transfer = try #require(started.string("transferId"))
                 // The data's amount is not principal + interest: negotiating (06), nothing credited.
@@ -344,26 +376,31 @@ struct TransferTests {
     func transferOut() async throws {
         try await withServices { s in
             let (account, id) = try await Self.person(s)
-            let paid = try await s.ledger.post("/v1/imports/contributions", Bodies.history(
-                account: account, [(120_000, "2025-01-15T10:00:00+08:00"), (130_000, "2025-02-15T10:00:00+08:00")]))
+            let paid = try await s.ledger.post(
+                "/v1/imports/contributions",
+                Bodies.history(
+                    account: account, [(120_000, "2025-01-15T10:00:00+08:00"), (130_000, "2025-02-15T10:00:00+08:00")]))
             #expect(paid.int("imported") == 2, "\(paid.text)")
             try await Self.withPartner("321300", s.regional) { partner in
                 let suqian = PartnerCitySimulator.City.development("321300")
                 // A letter for someone else's account is refused (13) and nothing moves.
-                let stranger = try await partner.applyForTransferOut(from: suqian, name: "李娜", idNumber: TestStack.residentID(birth: "1990-01-01", serial: 7, male: false),
-                                                                     ourAccountNumber: account, theirAccountNumber: "3213001", on: TestStack.today,
-                                                                     sequence: Int.random(in: 1...999_999))
+                let stranger = try await partner.applyForTransferOut(
+                    from: suqian, name: "李娜", idNumber: TestStack.residentID(birth: "1990-01-01", serial: 7, male: false),
+                    ourAccountNumber: account, theirAccountNumber: "3213001", on: TestStack.today,
+                    sequence: Int.random(in: 1...999_999))
                 #expect(try await TestStack.eventually { partner.types(letter: stranger).contains(EventType.transferRefused.rawValue) })
                 let refusal = try #require(partner.messages.first { $0.letterNumber == stranger && $0.type == EventType.transferRefused.rawValue })
                 #expect(try CloudEventCoding.decode(TransferAnswer.self, from: refusal.value).data.code == "person_mismatch")
 
                 // The person's own letter (found by ID number alone): accepted, debited, data sent, confirmed, closed.
-                let letter = try await partner.applyForTransferOut(from: suqian, name: "张伟", idNumber: id, ourAccountNumber: nil,
-                                                                   theirAccountNumber: "3213002", on: TestStack.today,
-                                                                   sequence: Int.random(in: 1...999_999))
-                #expect(try await TestStack.eventually {
-                    try await s.ledger.get("/v1/accounts/\(account)/balance").string("status") == "closed"
-                }, "the account closes once the partner confirms")
+                let letter = try await partner.applyForTransferOut(
+                    from: suqian, name: "张伟", idNumber: id, ourAccountNumber: nil,
+                    theirAccountNumber: "3213002", on: TestStack.today,
+                    sequence: Int.random(in: 1...999_999))
+                #expect(
+                    try await TestStack.eventually {
+                        try await s.ledger.get("/v1/accounts/\(account)/balance").string("status") == "closed"
+                    }, "the account closes once the partner confirms")
                 #expect(partner.types(letter: letter) == [EventType.transferAccepted.rawValue, EventType.transferOutData.rawValue])
                 let dataMessage = try #require(partner.messages.first { $0.letterNumber == letter && $0.type == EventType.transferOutData.rawValue })
                 let data = try CloudEventCoding.decode(TransferOutData.self, from: dataMessage.value).data
@@ -386,7 +423,8 @@ struct TransferTests {
                 #expect(instruction.receivingCity == "321300" && instruction.amountFen == data.amountFen && instruction.letterNumber == letter)
                 // The bank's confirmation is the bank's alone, and it stands.
                 let confirmation = #"{"outcome":"failed","channelRef":"late"}"#
-                #expect(try await s.regional.post("/v1/transfer-payouts/\(instruction.payoutId)/confirmation", confirmation, as: .channel("wechat")).status == 403)
+                #expect(
+                    try await s.regional.post("/v1/transfer-payouts/\(instruction.payoutId)/confirmation", confirmation, as: .channel("wechat")).status == 403)
                 let late = try await s.regional.post("/v1/transfer-payouts/\(instruction.payoutId)/confirmation", confirmation)
                 #expect(late.status == 409 && late.string("code") == "payout_already_confirmed", "\(late.text)")
                 #expect(try await s.regional.post("/v1/transfer-payouts/\(UUID())/confirmation", confirmation).status == 404)
@@ -412,8 +450,9 @@ struct TransferTests {
                 let suzhou = PartnerCitySimulator.City.development("341300")
                 let payouts = PayoutSwitch()
                 try await Self.withPartner("341300", s.regional, credit: { _ in false }, pays: { _ in payouts.pays }) { partner in
-                    let early = try await partner.applyForTransferOut(from: suzhou, name: "张伟", idNumber: id, ourAccountNumber: account,
-                                                                      theirAccountNumber: "3413001", on: TestStack.today, sequence: Int.random(in: 1...999_999))
+                    let early = try await partner.applyForTransferOut(
+                        from: suzhou, name: "张伟", idNumber: id, ourAccountNumber: account,
+                        theirAccountNumber: "3413001", on: TestStack.today, sequence: Int.random(in: 1...999_999))
                     #expect(try await TestStack.eventually { partner.types(letter: early) == [EventType.transferRefused.rawValue] })
                     let refusal = try #require(partner.messages.first { $0.letterNumber == early })
                     #expect(try CloudEventCoding.decode(TransferAnswer.self, from: refusal.value).data.code == "pending_withdrawal")
@@ -427,24 +466,27 @@ struct TransferTests {
                     // accepted and the balance debited, but Suzhou cannot credit it: 40, and the ledger reverses.
                     var letter = ""
                     for _ in 0..<20 {
-                        letter = try await partner.applyForTransferOut(from: suzhou, name: "张伟", idNumber: id, ourAccountNumber: account,
-                                                                       theirAccountNumber: "3413002", on: TestStack.today, sequence: Int.random(in: 1...999_999))
+                        letter = try await partner.applyForTransferOut(
+                            from: suzhou, name: "张伟", idNumber: id, ourAccountNumber: account,
+                            theirAccountNumber: "3413002", on: TestStack.today, sequence: Int.random(in: 1...999_999))
                         let current = letter
                         #expect(try await TestStack.eventually { !partner.types(letter: current).isEmpty })
                         guard partner.types(letter: current).first == EventType.transferRefused.rawValue else { break }
                         try await Task.sleep(for: .milliseconds(300))
                     }
                     var transfer: [String: Any]?
-                    #expect(try await TestStack.eventually {
-                        let list = try await s.regional.get("/v1/accounts/\(account)/transfers")["transfers"] as? [[String: Any]] ?? []
-                        transfer = list.first { $0["letterNumber"] as? String == letter }
-                        return transfer?["state"] as? String == "40"
-                    }, "the partner's failure ends the transfer in 40: \(String(describing: transfer))")
+                    #expect(
+                        try await TestStack.eventually {
+                            let list = try await s.regional.get("/v1/accounts/\(account)/transfers")["transfers"] as? [[String: Any]] ?? []
+                            transfer = list.first { $0["letterNumber"] as? String == letter }
+                            return transfer?["state"] as? String == "40"
+                        }, "the partner's failure ends the transfer in 40: \(String(describing: transfer))")
                     #expect((transfer?["steps"] as? [[String: Any]])?.compactMap { $0["state"] as? String } == ["02", "08", "40"])
-                    #expect(try await TestStack.eventually {
-                        let now = try await s.ledger.get("/v1/accounts/\(account)/balance")
-                        return now.string("status") == "active" && now.int("balanceFen") ?? 0 >= balance
-                    }, "the ledger reverses the debit and the account is active again")
+                    #expect(
+                        try await TestStack.eventually {
+                            let now = try await s.ledger.get("/v1/accounts/\(account)/balance")
+                            return now.string("status") == "active" && now.int("balanceFen") ?? 0 >= balance
+                        }, "the ledger reverses the debit and the account is active again")
                     let kinds = try await Self.ledgerPostings(s, account).compactMap { $0["kind"] as? String }
                     #expect(kinds.contains("transfer_out") && kinds.last == "reversal")
 
@@ -455,31 +497,36 @@ struct TransferTests {
                     payouts.fail()
                     var unpaid = ""
                     for _ in 0..<20 {
-                        unpaid = try await partner.applyForTransferOut(from: suzhou, name: "张伟", idNumber: id, ourAccountNumber: account,
-                                                                       theirAccountNumber: "3413003", on: TestStack.today, sequence: Int.random(in: 1...999_999))
+                        unpaid = try await partner.applyForTransferOut(
+                            from: suzhou, name: "张伟", idNumber: id, ourAccountNumber: account,
+                            theirAccountNumber: "3413003", on: TestStack.today, sequence: Int.random(in: 1...999_999))
                         let current = unpaid
                         #expect(try await TestStack.eventually { !partner.types(letter: current).isEmpty })
                         guard partner.types(letter: current).first == EventType.transferRefused.rawValue else { break }
                         try await Task.sleep(for: .milliseconds(300))
                     }
-                    #expect(try await TestStack.eventually {
-                        partner.types(letter: unpaid) == [EventType.transferAccepted.rawValue, EventType.transferRefused.rawValue]
-                    }, "\(partner.types(letter: unpaid))")
+                    #expect(
+                        try await TestStack.eventually {
+                            partner.types(letter: unpaid) == [EventType.transferAccepted.rawValue, EventType.transferRefused.rawValue]
+                        }, "\(partner.types(letter: unpaid))")
                     let list = try await s.regional.get("/v1/accounts/\(account)/transfers")["transfers"] as? [[String: Any]] ?? []
                     let refused = try #require(list.first { $0["letterNumber"] as? String == unpaid })
                     #expect(refused["state"] as? String == "13" && refused["code"] as? String == "receiving_bank_refused")
                     #expect((refused["payout"] as? [String: Any])?["status"] as? String == "failed")
-                    #expect(try await TestStack.eventually {
-                        let now = try await s.ledger.get("/v1/accounts/\(account)/balance")
-                        let postings = try await Self.ledgerPostings(s, account).compactMap { $0["kind"] as? String }
-                        return now.string("status") == "active" && postings.filter { $0 == "reversal" }.count == 2
-                    }, "the ledger reverses the second debit too")
+                    #expect(
+                        try await TestStack.eventually {
+                            let now = try await s.ledger.get("/v1/accounts/\(account)/balance")
+                            let postings = try await Self.ledgerPostings(s, account).compactMap { $0["kind"] as? String }
+                            return now.string("status") == "active" && postings.filter { $0 == "reversal" }.count == 2
+                        }, "the ledger reverses the second debit too")
                 }
             }
         }
     }
 
-    @Test("signed partner messages: a bad signature, an unknown, revoked or expired key, a stale time, a forged source and a replay are dead-lettered and change nothing")
+    @Test(
+        "signed partner messages: a bad signature, an unknown, revoked or expired key, a stale time, a forged source and a replay are dead-lettered and change nothing"
+    )
     func refusedMessages() async throws {
         try await withServices { s in
             let (account, id) = try await Self.person(s)
@@ -489,17 +536,20 @@ struct TransferTests {
                 let started = try await s.regional.post("/v1/transfers/in", Self.transferIn(account, id, from: "340600"))
                 let transfer = try #require(started.string("transferId"))
                 let letter = try #require(started.string("letterNumber"))
-                let data = TransferOutData(letterNumber: letter, receivingCity: "320700", sendingCity: "340600", sendingAccountNumber: "3406001",
-                                           principalFen: 500_000, interestFen: 0, amountFen: 500_000, openedMonth: YearMonth(year: 2024, month: 1),
-                                           paidUpToMonth: YearMonth(year: 2025, month: 12), lastSixMonthsContinuous: true,
-                                           contributionMonths: [YearMonth(year: 2025, month: 12)], hadHpfLoan: false, hasUnsettledHpfLoan: false,
-                                           sentOn: TestStack.today)
+                let data = TransferOutData(
+                    letterNumber: letter, receivingCity: "320700", sendingCity: "340600", sendingAccountNumber: "3406001",
+                    principalFen: 500_000, interestFen: 0, amountFen: 500_000, openedMonth: YearMonth(year: 2024, month: 1),
+                    paidUpToMonth: YearMonth(year: 2025, month: 12), lastSixMonthsContinuous: true,
+                    contributionMonths: [YearMonth(year: 2025, month: 12)], hadHpfLoan: false, hasUnsettledHpfLoan: false,
+                    sentOn: TestStack.today)
                 let stranger = PartnerCitySimulator.City(code: "340600", keyId: "340600-dev-1", key: Curve25519.Signing.PrivateKey())
                 let unknown = PartnerCitySimulator.City(code: "340600", keyId: TestStack.unique("nobody"), key: Curve25519.Signing.PrivateKey())
                 let xuzhou = PartnerCitySimulator.City.development("320300")
                 var ids: [String: String] = [:]
-                func attempt(_ name: String, from city: PartnerCitySimulator.City = huaibei, signedAt: Date = Date(),
-                             signWith: PartnerCitySimulator.City? = nil) async throws {
+                func attempt(
+                    _ name: String, from city: PartnerCitySimulator.City = huaibei, signedAt: Date = Date(),
+                    signWith: PartnerCitySimulator.City? = nil
+                ) async throws {
                     let eventID = UUID()
                     ids[eventID.uuidString.lowercased()] = name
                     try await partner.send(.transferOutData, data, from: city, subject: "3406001", id: eventID, signedAt: signedAt, signWith: signWith)
@@ -522,15 +572,21 @@ struct TransferTests {
                 try await attempt("revoked_key", signWith: retired)
                 let ending = PartnerCitySimulator.City(code: "340600", keyId: TestStack.unique("ending"), key: Curve25519.Signing.PrivateKey())
                 let until = ISO8601DateFormatter().string(from: Date().addingTimeInterval(120))
-                let expiring = try await s.regional.post("/v1/partners/340600/keys",
-                                                         #"{"keyId":"\#(ending.keyId)","publicKey":"\#(ending.publicKey)","validUntil":"\#(until)"}"#)
+                let expiring = try await s.regional.post(
+                    "/v1/partners/340600/keys",
+                    #"{"keyId":"\#(ending.keyId)","publicKey":"\#(ending.publicKey)","validUntil":"\#(until)"}"#)
                 #expect(expiring.status == 201, "\(expiring.text)")
                 try await attempt("expired_key", signedAt: Date().addingTimeInterval(200), signWith: ending)
-                #expect(try await s.regional.post("/v1/partners/340600/keys",
-                                                  #"{"keyId":"\#(TestStack.unique("past"))","publicKey":"\#(ending.publicKey)","validUntil":"2020-01-01T00:00:00Z"}"#).status == 400)
+                #expect(
+                    try await s.regional.post(
+                        "/v1/partners/340600/keys",
+                        #"{"keyId":"\#(TestStack.unique("past"))","publicKey":"\#(ending.publicKey)","validUntil":"2020-01-01T00:00:00Z"}"#
+                    ).status == 400)
                 // No signature at all.
-                let unsigned = try CloudEventCoding.encode(CloudEvent(source: PartnerMessage.source(city: "340600"), type: EventType.transferOutData.rawValue,
-                                                                      subject: "3406001", data: data))
+                let unsigned = try CloudEventCoding.encode(
+                    CloudEvent(
+                        source: PartnerMessage.source(city: "340600"), type: EventType.transferOutData.rawValue,
+                        subject: "3406001", data: data))
                 try await partner.sendRaw(value: unsigned, headers: [], key: "3406001")
                 ids[try CloudEventCoding.header(from: unsigned).id] = "missing_signature"
                 // A genuine answer (accepted, 02), then the very same message again: the replay is refused.
@@ -545,9 +601,10 @@ struct TransferTests {
                 let ourKeyId = try #require(keys.encryption?.keyId)
                 for (name, keyId) in [("undecryptable_personal_data", ourKeyId), ("unknown_recipient_key", TestStack.unique("nokey"))] {
                     let wrong = PartnerSealing.RecipientKey(keyId: keyId, key: Curve25519.KeyAgreement.PrivateKey().publicKey)
-                    let application = TransferApplication(letterNumber: letter, receivingCity: "340600", sendingCity: "320700",
-                                                          personal: try PartnerSealing.seal(person, to: wrong, letterNumber: letter),
-                                                          receivingAccountNumber: "3406002", sendingAccountNumber: account, appliedOn: TestStack.today)
+                    let application = TransferApplication(
+                        letterNumber: letter, receivingCity: "340600", sendingCity: "320700",
+                        personal: try PartnerSealing.seal(person, to: wrong, letterNumber: letter),
+                        receivingAccountNumber: "3406002", sendingAccountNumber: account, appliedOn: TestStack.today)
                     let eventID = UUID()
                     ids[eventID.uuidString.lowercased()] = name
                     try await partner.send(.transferApplication, application, from: huaibei, subject: "3406002", id: eventID)
@@ -559,21 +616,26 @@ struct TransferTests {
                 let expected = ids
                 _ = try await TestStack.read(topic: Topic.deadLetter.name, count: expected.count) { message in
                     guard let letter = try? CloudEventCoding.decode(DeadLetter.self, from: message.value).data,
-                          letter.originalTopic == Topic.partnerInbound.name,
-                          let name = expected.first(where: { letter.originalValue.contains($0.key) })?.value, found[name] == nil else { return false }
+                        letter.originalTopic == Topic.partnerInbound.name,
+                        let name = expected.first(where: { letter.originalValue.contains($0.key) })?.value, found[name] == nil
+                    else { return false }
                     found[name] = letter.reason == .duplicateEvent ? "duplicate_event" : String(letter.detail.prefix { $0 != ":" })
                     return true
                 }
-                #expect(found == ["bad_signature": "bad_signature", "unknown_key": "unknown_key", "stale_timestamp": "stale_timestamp",
-                                  "source_mismatch": "source_mismatch", "missing_signature": "missing_signature", "duplicate_event": "duplicate_event",
-                                  "revoked_key": "revoked_key", "expired_key": "expired_key",
-                                  "undecryptable_personal_data": "undecryptable_personal_data", "unknown_recipient_key": "unknown_recipient_key"])
+                #expect(
+                    found == [
+                        "bad_signature": "bad_signature", "unknown_key": "unknown_key", "stale_timestamp": "stale_timestamp",
+                        "source_mismatch": "source_mismatch", "missing_signature": "missing_signature", "duplicate_event": "duplicate_event",
+                        "revoked_key": "revoked_key", "expired_key": "expired_key",
+                        "undecryptable_personal_data": "undecryptable_personal_data", "unknown_recipient_key": "unknown_recipient_key",
+                    ])
                 // Huaibei is told about each refusal on its own topic, signed by us, with the message's id and the code.
                 var told: [String: String] = [:]
                 _ = try await TestStack.read(topic: Topic.partnerOutbound(city: "340600"), count: expected.count, seconds: 60) { message in
                     guard let refusal = try? CloudEventCoding.decode(MessageRefused.self, from: message.value),
-                          refusal.type == EventType.messageRefused.rawValue, let messageId = refusal.data.messageId,
-                          let name = expected[messageId], told[name] == nil else { return false }
+                        refusal.type == EventType.messageRefused.rawValue, let messageId = refusal.data.messageId,
+                        let name = expected[messageId], told[name] == nil
+                    else { return false }
                     let signed = PartnerSignature.verify(value: message.value, headers: message.headers, now: Date()) {
                         $0 == "lyg-dev-1" ? PartnerSignature.developmentKey(city: "320700").publicKey : nil
                     }
@@ -606,8 +668,9 @@ struct TransferTests {
         try await enrolment.test(.live) { e in
             try await contribution.test(.live) { c in
                 try await regional.test(.live) { r in
-                    let s = Clients(enrolment: JSONClient(client: e), ledger: JSONClient(client: c), regional: JSONClient(client: r),
-                                    loan: JSONClient(client: r))
+                    let s = Clients(
+                        enrolment: JSONClient(client: e), ledger: JSONClient(client: c), regional: JSONClient(client: r),
+                        loan: JSONClient(client: r))
                     let (account, id) = try await Self.person(s)
                     // With no current encryption key of Shangqiu's (all revoked), nothing can be sealed to it: no letter leaves.
                     _ = try await Self.register("411400", s.regional)
@@ -619,8 +682,9 @@ struct TransferTests {
                     let unsealed = try await s.regional.post("/v1/transfers/in", Self.transferIn(account, id, from: "411400"))
                     #expect(unsealed.status == 422 && unsealed.string("code") == "no_recipient_key", "\(unsealed.text)")
                     let fresh = PartnerCitySimulator.City.development("411400")
-                    let added = try await s.regional.post("/v1/partners/411400/keys",
-                                                          #"{"keyId":"\#(TestStack.unique("411400-enc"))","use":"encryption","publicKey":"\#(fresh.encryptionPublicKey)"}"#)
+                    let added = try await s.regional.post(
+                        "/v1/partners/411400/keys",
+                        #"{"keyId":"\#(TestStack.unique("411400-enc"))","use":"encryption","publicKey":"\#(fresh.encryptionPublicKey)"}"#)
                     #expect(added.status == 201, "\(added.text)")
                     // Shangqiu never answers (no simulator plays it).
                     let started = try await s.regional.post("/v1/transfers/in", Self.transferIn(account, id, from: "411400"))
@@ -644,7 +708,8 @@ struct TransferTests {
                     let letter = try #require(started.string("letterNumber"))
                     // Shangqiu is told on its own topic, and no other city's topic carries the letter.
                     let told = try await TestStack.read(topic: Topic.partnerOutbound(city: "411400"), count: 2) { $0.keyString == letter }
-                    #expect(told.compactMap { try? CloudEventCoding.header(from: $0.value).type }
+                    #expect(
+                        told.compactMap { try? CloudEventCoding.header(from: $0.value).type }
                             == [EventType.transferApplication.rawValue, EventType.transferCancelled.rawValue])
                     for other in ["320300", "321300", "370800"] {
                         let elsewhere = try await TestStack.read(topic: Topic.partnerOutbound(city: other), count: 1, seconds: 5) { $0.keyString == letter }

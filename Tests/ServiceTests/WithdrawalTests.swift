@@ -23,11 +23,17 @@ struct WithdrawalTests {
         let withdrawal: JSONClient
     }
 
-    func withServices(withdrawalClock: BusinessClock = TestStack.clock, withSubsidy: Bool = false,
-                      _ body: @escaping @Sendable (Clients) async throws -> Void) async throws {
+    func withServices(
+        withdrawalClock: BusinessClock = TestStack.clock, withSubsidy: Bool = false,
+        _ body: @escaping @Sendable (Clients) async throws -> Void
+    ) async throws {
         let subsidy = withSubsidy ? [try StackService(SubsidyService.self)] : []
-        try await TestStack.withServices(subsidy + [.init(EnrolmentService.self), .init(ContributionService.self),
-                                                    .init(WithdrawalService.self, clock: withdrawalClock)]) {
+        try await TestStack.withServices(
+            subsidy + [
+                .init(EnrolmentService.self), .init(ContributionService.self),
+                .init(WithdrawalService.self, clock: withdrawalClock),
+            ]
+        ) {
             try await body(Clients(enrolment: $0.enrolment, ledger: $0.ledger, withdrawal: $0.withdrawal))
         }
     }
@@ -40,8 +46,10 @@ struct WithdrawalTests {
     }
 
     /// The same, with the holder's resident ID number.
-    static func openAccountOf(_ s: Clients, residence: String = "rural", birth: String? = nil,
-                              deposits: [Int] = []) async throws -> (account: String, person: String) {
+    static func openAccountOf(
+        _ s: Clients, residence: String = "rural", birth: String? = nil,
+        deposits: [Int] = []
+    ) async throws -> (account: String, person: String) {
         let date = birth ?? String(format: "19%02d-%02d-%02d", Int.random(in: 75...99), Int.random(in: 1...12), Int.random(in: 1...28))
         let person = TestStack.newResidentID(birth: date, male: Bool.random())
         let account = try await TestStack.enrol(s.enrolment, s.ledger, Bodies.enrolment(idNumber: person, residence: residence))
@@ -59,10 +67,13 @@ struct WithdrawalTests {
 
     static let payee = #"{"kind":"seller","name":"连云港房产有限公司","bankAccount":"6222020200112233445","bankName":"ICBC"}"#
 
-    static func purchase(_ account: String, amountFen: Int, contract: String = TestStack.unique("GF"), priceFen: Int = 90_000_000,
-                         requestId: String? = nil) -> String {
+    static func purchase(
+        _ account: String, amountFen: Int, contract: String = TestStack.unique("GF"), priceFen: Int = 90_000_000,
+        requestId: String? = nil
+    ) -> String {
         let request = requestId.map { #","requestId":"\#($0)""# } ?? ""
-        return #"{"accountNumber":"\#(account)","reason":"purchase","amountFen":\#(amountFen),"payee":\#(payee),"evidence":{"contractNumber":"\#(contract)","priceFen":\#(priceFen),"payeeBankAccount":"6222020200112233445"}\#(request)}"#
+        return
+            #"{"accountNumber":"\#(account)","reason":"purchase","amountFen":\#(amountFen),"payee":\#(payee),"evidence":{"contractNumber":"\#(contract)","priceFen":\#(priceFen),"payeeBankAccount":"6222020200112233445"}\#(request)}"#
     }
 
     /// Waits until the withdrawal is in `stage` and returns its view.
@@ -78,10 +89,13 @@ struct WithdrawalTests {
     }
 
     /// The payment channel's confirmation of a payout.
-    static func confirm(_ s: Clients, payout: String, outcome: String, channelRef: String = "bank-ref-1", failureCode: String? = nil) async throws -> JSONClient.Reply {
+    static func confirm(_ s: Clients, payout: String, outcome: String, channelRef: String = "bank-ref-1", failureCode: String? = nil) async throws
+        -> JSONClient.Reply
+    {
         let code = failureCode.map { #","failureCode":"\#($0)""# } ?? ""
-        return try await s.withdrawal.post("/v1/payouts/\(payout)/confirmation",
-                                           #"{"outcome":"\#(outcome)","channelRef":"\#(channelRef)"\#(code)}"#)
+        return try await s.withdrawal.post(
+            "/v1/payouts/\(payout)/confirmation",
+            #"{"outcome":"\#(outcome)","channelRef":"\#(channelRef)"\#(code)}"#)
     }
 
     /// The balance less any subsidy: other tests' annual-subsidy runs (with later business
@@ -102,12 +116,15 @@ struct WithdrawalTests {
             let rural = try await Self.openAccount(s, deposits: [100_000])
             let w = s.withdrawal
 
-            let missing = try await w.post("/v1/withdrawals", #"{"accountNumber":"\#(urban)","reason":"purchase","amountFen":100,"payee":\#(Self.payee),"evidence":{}}"#)
+            let missing = try await w.post(
+                "/v1/withdrawals", #"{"accountNumber":"\#(urban)","reason":"purchase","amountFen":100,"payee":\#(Self.payee),"evidence":{}}"#)
             #expect(missing.status == 400 && missing.string("code") == "malformed_request")
             #expect(missing.text.contains("evidence.contractNumber") && missing.text.contains("evidence.priceFen"))
-            let badReason = try await w.post("/v1/withdrawals", #"{"accountNumber":"\#(urban)","reason":"holiday","amountFen":100,"payee":\#(Self.payee),"evidence":{}}"#)
+            let badReason = try await w.post(
+                "/v1/withdrawals", #"{"accountNumber":"\#(urban)","reason":"holiday","amountFen":100,"payee":\#(Self.payee),"evidence":{}}"#)
             #expect(badReason.status == 400)
-            let badPayee = try await w.post("/v1/withdrawals", Self.purchase(urban, amountFen: 100).replacingOccurrences(of: "6222020200112233445", with: "12ab"))
+            let badPayee = try await w.post(
+                "/v1/withdrawals", Self.purchase(urban, amountFen: 100).replacingOccurrences(of: "6222020200112233445", with: "12ab"))
             #expect(badPayee.status == 400 && badPayee.text.contains("payee.bankAccount"))
             let unknown = try await w.post("/v1/withdrawals", Self.purchase("3207009999999999", amountFen: 100))
             #expect(unknown.status == 404 && unknown.string("code") == "unknown_account")
@@ -118,33 +135,47 @@ struct WithdrawalTests {
                 #expect(reply.contentType == "application/problem+json")
             }
             try await refused(Self.purchase(urban, amountFen: 100_001, priceFen: 100_000), "exceeds_house_price")
-            try await refused(#"{"accountNumber":"\#(urban)","reason":"self_build","amountFen":100,"payee":\#(Self.payee),"evidence":{"permitNumber":"ZJD-1","costFen":5000000}}"#,
-                              "not_rural_resident")
-            try await refused(#"{"accountNumber":"\#(rural)","reason":"self_build","amountFen":5000001,"payee":\#(Self.payee),"evidence":{"permitNumber":"\#(TestStack.unique("ZJD"))","costFen":5000000}}"#,
-                              "exceeds_build_cost")
-            try await refused(#"{"accountNumber":"\#(urban)","reason":"repayment","amountFen":200001,"payee":\#(Self.payee),"evidence":{"loanType":"commercial","loanContractNumber":"L-1","outstandingFen":200000}}"#,
-                              "exceeds_outstanding_loan")
+            try await refused(
+                #"{"accountNumber":"\#(urban)","reason":"self_build","amountFen":100,"payee":\#(Self.payee),"evidence":{"permitNumber":"ZJD-1","costFen":5000000}}"#,
+                "not_rural_resident")
+            try await refused(
+                #"{"accountNumber":"\#(rural)","reason":"self_build","amountFen":5000001,"payee":\#(Self.payee),"evidence":{"permitNumber":"\#(TestStack.unique("ZJD"))","costFen":5000000}}"#,
+                "exceeds_build_cost")
+            try await refused(
+                #"{"accountNumber":"\#(urban)","reason":"repayment","amountFen":200001,"payee":\#(Self.payee),"evidence":{"loanType":"commercial","loanContractNumber":"L-1","outstandingFen":200000}}"#,
+                "exceeds_outstanding_loan")
             // §8: the monthly cap (1,500 yuan) binds below a 2,000-yuan rent; the rent binds below the cap.
-            try await refused(#"{"accountNumber":"\#(urban)","reason":"rent","amountFen":300001,"payee":\#(Self.payee),"evidence":{"leaseContractNumber":"Z-1","monthlyRentFen":200000,"months":2}}"#,
-                              "exceeds_rent_cap")
-            try await refused(#"{"accountNumber":"\#(urban)","reason":"rent","amountFen":100001,"payee":\#(Self.payee),"evidence":{"leaseContractNumber":"Z-1","monthlyRentFen":100000,"months":1}}"#,
-                              "exceeds_rent")
-            try await refused(#"{"accountNumber":"\#(urban)","reason":"rent","amountFen":1000,"payee":\#(Self.payee),"evidence":{"leaseContractNumber":"Z-1","monthlyRentFen":100000,"months":13}}"#,
-                              "rent_months_out_of_range")
-            try await refused(#"{"accountNumber":"\#(urban)","reason":"closure","payee":\#(Self.payee),"evidence":{"closureReason":"transfer"}}"#,
-                              "use_regional_transfer")
-            try await refused(#"{"accountNumber":"\#(urban)","reason":"closure","payee":\#(Self.payee),"evidence":{"closureReason":"retirement"}}"#,
-                              "not_yet_retired")
+            try await refused(
+                #"{"accountNumber":"\#(urban)","reason":"rent","amountFen":300001,"payee":\#(Self.payee),"evidence":{"leaseContractNumber":"Z-1","monthlyRentFen":200000,"months":2}}"#,
+                "exceeds_rent_cap")
+            try await refused(
+                #"{"accountNumber":"\#(urban)","reason":"rent","amountFen":100001,"payee":\#(Self.payee),"evidence":{"leaseContractNumber":"Z-1","monthlyRentFen":100000,"months":1}}"#,
+                "exceeds_rent")
+            try await refused(
+                #"{"accountNumber":"\#(urban)","reason":"rent","amountFen":1000,"payee":\#(Self.payee),"evidence":{"leaseContractNumber":"Z-1","monthlyRentFen":100000,"months":13}}"#,
+                "rent_months_out_of_range")
+            try await refused(
+                #"{"accountNumber":"\#(urban)","reason":"closure","payee":\#(Self.payee),"evidence":{"closureReason":"transfer"}}"#,
+                "use_regional_transfer")
+            try await refused(
+                #"{"accountNumber":"\#(urban)","reason":"closure","payee":\#(Self.payee),"evidence":{"closureReason":"retirement"}}"#,
+                "not_yet_retired")
             // The payee: a counterparty only to the account its document names, the holder only to the registered account.
-            try await refused(Self.purchase(urban, amountFen: 100).replacingOccurrences(of: #","payeeBankAccount":"6222020200112233445""#, with: ""),
-                              "payee_not_in_evidence")
-            try await refused(Self.purchase(urban, amountFen: 100).replacingOccurrences(of: #""kind":"seller""#, with: #""kind":"landlord""#),
-                              "payee_kind_not_allowed")
-            try await refused(#"{"accountNumber":"\#(urban)","reason":"closure","payee":{"kind":"holder","name":"张伟","bankAccount":"6222999999999999"},"evidence":{"closureReason":"leaving_city"}}"#,
-                              "payee_not_registered_account")
-            try await refused(#"{"accountNumber":"\#(urban)","reason":"closure","payee":{"kind":"heir","name":"张三","bankAccount":"6222000011112222"},"evidence":{"closureReason":"leaving_city"}}"#,
-                              "payee_kind_not_allowed")
-            let closureWithAmount = try await w.post("/v1/withdrawals", #"{"accountNumber":"\#(urban)","reason":"closure","amountFen":5,"payee":\#(Self.payee),"evidence":{"closureReason":"leaving_city"}}"#)
+            try await refused(
+                Self.purchase(urban, amountFen: 100).replacingOccurrences(of: #","payeeBankAccount":"6222020200112233445""#, with: ""),
+                "payee_not_in_evidence")
+            try await refused(
+                Self.purchase(urban, amountFen: 100).replacingOccurrences(of: #""kind":"seller""#, with: #""kind":"landlord""#),
+                "payee_kind_not_allowed")
+            try await refused(
+                #"{"accountNumber":"\#(urban)","reason":"closure","payee":{"kind":"holder","name":"张伟","bankAccount":"6222999999999999"},"evidence":{"closureReason":"leaving_city"}}"#,
+                "payee_not_registered_account")
+            try await refused(
+                #"{"accountNumber":"\#(urban)","reason":"closure","payee":{"kind":"heir","name":"张三","bankAccount":"6222000011112222"},"evidence":{"closureReason":"leaving_city"}}"#,
+                "payee_kind_not_allowed")
+            let closureWithAmount = try await w.post(
+                "/v1/withdrawals",
+                #"{"accountNumber":"\#(urban)","reason":"closure","amountFen":5,"payee":\#(Self.payee),"evidence":{"closureReason":"leaving_city"}}"#)
             #expect(closureWithAmount.status == 400 && closureWithAmount.text.contains("amountFen"))
 
             // One purchase contract: a couple may both draw on it up to the price, one account only once.
@@ -176,7 +207,8 @@ struct WithdrawalTests {
             // pin it to this test's date, as one city's suite would have it (a later stamp left the
             // payout unmarked at 3 days in a full run).
             try await TestStack.withDatabase(of: WithdrawalService.descriptor, asOwner: true) { db in
-                _ = try await db.query("""
+                _ = try await db.query(
+                    """
                     UPDATE withdrawals SET payout_requested_on = \(TestStack.today.description)::date WHERE payout_id = \(UUID(uuidString: payout))
                     """)
             }
@@ -201,7 +233,8 @@ struct WithdrawalTests {
             let run = try await s.withdrawal.post("/v1/jobs/unconfirmed-payouts", #"{"asOf":"\#(TestStack.today.adding(days: 3))"}"#)
             #expect(run.status == 200 && (run.int("marked") ?? 0) >= 1, "\(run.text)")
             let item = try #require(try await listed(), "the payout is listed")
-            #expect(item["withdrawalId"] as? String == id && (item["amountFen"] as? NSNumber)?.int64Value == 20_000
+            #expect(
+                item["withdrawalId"] as? String == id && (item["amountFen"] as? NSNumber)?.int64Value == 20_000
                     && item["payoutRequestedOn"] as? String == TestStack.today.description
                     && item["unconfirmedSince"] as? String == TestStack.today.adding(days: 3).description, "\(item)")
             #expect(try await s.withdrawal.get("/v1/payouts/unconfirmed", as: .staff([.auditor], id: TestStack.unique("auditor"))).status == 200)
@@ -254,7 +287,8 @@ struct WithdrawalTests {
             let view = try await s.withdrawal.get("/v1/withdrawals/\(id)")
             // (Another test's staff run of the unconfirmed-payouts job, dated days later on the shared
             // stack, may have marked this payout too: that step is not part of the saga.)
-            #expect((view["steps"] as? [[String: Any]])?.filter { $0["code"] as? String != "payout_unconfirmed" }.map { $0["stage"] as? String }
+            #expect(
+                (view["steps"] as? [[String: Any]])?.filter { $0["code"] as? String != "payout_unconfirmed" }.map { $0["stage"] as? String }
                     == ["requested", "paying", "paid"])
             #expect(try await Self.balance(s, account) == 70_000, "the replayed confirmation moved nothing")
             let entries = (try await s.ledger.get("/v1/accounts/\(account)/ledger")["entries"] as? [[String: Any]]) ?? []
@@ -285,13 +319,15 @@ struct WithdrawalTests {
             let stored = try await TestStack.withDatabase(of: WithdrawalService.descriptor) { db -> [String] in
                 var values: [String] = []
                 for try await (payee, evidence) in try await db.query(
-                    "SELECT payee::text, evidence::text FROM withdrawals WHERE withdrawal_id = \(UUID(uuidString: id)!)").decode((String, String).self) {
+                    "SELECT payee::text, evidence::text FROM withdrawals WHERE withdrawal_id = \(UUID(uuidString: id)!)"
+                ).decode((String, String).self) {
                     values += [payee, evidence]
                 }
                 return values
             }
-            #expect(stored.count == 2 && stored.allSatisfy { $0.hasPrefix("\"pd1:") && !$0.contains("6222020200112233445") && !$0.contains("连云港") },
-                    "\(stored)")
+            #expect(
+                stored.count == 2 && stored.allSatisfy { $0.hasPrefix("\"pd1:") && !$0.contains("6222020200112233445") && !$0.contains("连云港") },
+                "\(stored)")
             @Sendable func ofType(_ type: EventType) -> (KafkaMessage) -> Bool {
                 { $0.keyString == account && (try? CloudEventCoding.header(from: $0.value).type) == type.rawValue }
             }
@@ -346,7 +382,8 @@ struct WithdrawalTests {
                 try await TestStack.withDatabase(of: SubsidyService.descriptor) { db in
                     var lots: [Int64] = []
                     for try await left in try await db.query(
-                        "SELECT remaining_fen FROM lots WHERE account_number = \(account) ORDER BY started_on, sequence").decode(Int64.self) { lots.append(left) }
+                        "SELECT remaining_fen FROM lots WHERE account_number = \(account) ORDER BY started_on, sequence"
+                    ).decode(Int64.self) { lots.append(left) }
                     return lots
                 }
             }
@@ -416,8 +453,10 @@ struct WithdrawalTests {
     func closure() async throws {
         try await withServices { s in
             let (account, person) = try await Self.openAccountOf(s, deposits: [30_000, 12_345])
-            let accepted = try await s.withdrawal.post("/v1/withdrawals",
-                #"{"accountNumber":"\#(account)","reason":"closure","payee":{"kind":"holder","name":"张伟","bankAccount":"6222000011112222"},"evidence":{"closureReason":"leaving_city","newCity":"上海"}}"#)
+            let accepted = try await s.withdrawal.post(
+                "/v1/withdrawals",
+                #"{"accountNumber":"\#(account)","reason":"closure","payee":{"kind":"holder","name":"张伟","bankAccount":"6222000011112222"},"evidence":{"closureReason":"leaving_city","newCity":"上海"}}"#
+            )
             #expect(accepted.status == 202, "\(accepted.text)")
             let id = try #require(accepted.string("withdrawalId"))
             let paying = try await Self.await(s, id, stage: "paying")
@@ -430,17 +469,19 @@ struct WithdrawalTests {
             #expect(try await Self.confirm(s, payout: try #require(paying.string("payoutId")), outcome: "paid").status == 200)
             let closed = try await s.ledger.get("/v1/accounts/\(account)/balance")
             #expect(closed.int("balanceFen") == 0 && closed.int("withdrawnFen") == whole)
-            #expect(try await TestStack.eventually {
-                try await s.withdrawal.get("/v1/accounts/\(account)/withdrawals").string("accountStatus") == "closed"
-            }, "the withdrawal service learns of the closure from the ledger's event")
+            #expect(
+                try await TestStack.eventually {
+                    try await s.withdrawal.get("/v1/accounts/\(account)/withdrawals").string("accountStatus") == "closed"
+                }, "the withdrawal service learns of the closure from the ledger's event")
             let again = try await s.withdrawal.post("/v1/withdrawals", Self.purchase(account, amountFen: 100))
             #expect(again.status == 422 && again.string("code") == "account_not_active")
             // Enrolment follows the ledger: the account shows closed, takes no agreement change, and the person may enrol anew.
             var shown: JSONClient.Reply?
-            #expect(try await TestStack.eventually {
-                shown = try await s.enrolment.get("/v1/accounts/\(account)")
-                return shown?.string("status") == "closed"
-            }, "enrolment learns of the closure: \(shown?.text ?? "")")
+            #expect(
+                try await TestStack.eventually {
+                    shown = try await s.enrolment.get("/v1/accounts/\(account)")
+                    return shown?.string("status") == "closed"
+                }, "enrolment learns of the closure: \(shown?.text ?? "")")
             #expect(shown?.string("closureReason") == "leaving_city" && shown?.string("closedOn") != nil)
             let change = try await s.enrolment.put("/v1/accounts/\(account)/agreement", #"{"schedule":"monthly","amountFen":30000,"channel":"wechat"}"#)
             #expect(change.status == 422 && change.string("code") == "account_not_active", "\(change.text)")
@@ -457,7 +498,9 @@ struct WithdrawalTests {
         let ledgerConfig = TestStack.config(ContributionService.descriptor)
         let withdrawalConfig = TestStack.config(WithdrawalService.descriptor)
         @Sendable func ledgerApp() throws -> some ApplicationProtocol { try ContributionService.buildApplication(config: ledgerConfig, clock: TestStack.clock) }
-        @Sendable func withdrawalApp() throws -> some ApplicationProtocol { try WithdrawalService.buildApplication(config: withdrawalConfig, clock: TestStack.clock) }
+        @Sendable func withdrawalApp() throws -> some ApplicationProtocol {
+            try WithdrawalService.buildApplication(config: withdrawalConfig, clock: TestStack.clock)
+        }
         let enrolment = try EnrolmentService.buildApplication(config: enrolmentConfig, clock: TestStack.clock)
         try await enrolment.test(.live) { e in
             let enrol = JSONClient(client: e)
@@ -536,7 +579,8 @@ struct WithdrawalTests {
             let account = try await Self.openAccount(s, deposits: [120_000])
             let landlord = #"{"kind":"landlord","name":"王芳","bankAccount":"6217000099998888"}"#
             let lease = TestStack.unique("ZL")
-            let plan = #"{"accountNumber":"\#(account)","payee":\#(landlord),"leaseContractNumber":"\#(lease)","monthlyRentFen":180000,"monthlyFen":50000,"months":3}"#
+            let plan =
+                #"{"accountNumber":"\#(account)","payee":\#(landlord),"leaseContractNumber":"\#(lease)","monthlyRentFen":180000,"monthlyFen":50000,"months":3}"#
             let tooMuch = try await s.withdrawal.post("/v1/rent-plans", plan.replacingOccurrences(of: "50000", with: "150001"))
             #expect(tooMuch.status == 422 && tooMuch.string("code") == "exceeds_rent_cap")
             let toSelf = try await s.withdrawal.post("/v1/rent-plans", plan.replacingOccurrences(of: "landlord", with: "holder"))
@@ -548,12 +592,13 @@ struct WithdrawalTests {
 
             func payMonth(_ month: String) async throws {
                 var monthView: [String: Any]?
-                #expect(try await TestStack.eventually {
-                    let history = try await s.withdrawal.get("/v1/rent-plans/\(planId)")["history"] as? [[String: Any]] ?? []
-                    monthView = history.last { $0["month"] as? String == month && $0["status"] as? String == "pending" }
-                    guard let id = monthView?["withdrawalId"] as? String else { return false }
-                    return try await s.withdrawal.get("/v1/withdrawals/\(id)").string("stage") == "paying"
-                }, "month \(month) is requested and debited")
+                #expect(
+                    try await TestStack.eventually {
+                        let history = try await s.withdrawal.get("/v1/rent-plans/\(planId)")["history"] as? [[String: Any]] ?? []
+                        monthView = history.last { $0["month"] as? String == month && $0["status"] as? String == "pending" }
+                        guard let id = monthView?["withdrawalId"] as? String else { return false }
+                        return try await s.withdrawal.get("/v1/withdrawals/\(id)").string("stage") == "paying"
+                    }, "month \(month) is requested and debited")
                 let id = try #require(monthView?["withdrawalId"] as? String)
                 let payout = try #require(try await s.withdrawal.get("/v1/withdrawals/\(id)").string("payoutId"))
                 #expect(try await Self.confirm(s, payout: payout, outcome: "paid", channelRef: "rent-\(month)").status == 200)
@@ -569,16 +614,18 @@ struct WithdrawalTests {
 
             dial.set(BusinessDate("2026-05-16")!)
             _ = try await s.withdrawal.post("/v1/jobs/rent-payments", #"{"asOf":"2026-05-16"}"#)
-            #expect(try await TestStack.eventually {
-                let view = try await s.withdrawal.get("/v1/rent-plans/\(planId)")
-                return view.string("status") == "paused" && view.string("pausedCode") == "insufficient_balance"
-            }, "the plan pauses when the balance cannot cover the month")
+            #expect(
+                try await TestStack.eventually {
+                    let view = try await s.withdrawal.get("/v1/rent-plans/\(planId)")
+                    return view.string("status") == "paused" && view.string("pausedCode") == "insufficient_balance"
+                }, "the plan pauses when the balance cannot cover the month")
             #expect(try await Self.balance(s, account) == 20_000)
 
             let topUp = try await s.ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: 40_000, txn: TestStack.unique("wx")))
             #expect(topUp.status == 201)
-            #expect(try await TestStack.eventually { try await s.withdrawal.get("/v1/rent-plans/\(planId)").string("status") == "active" },
-                    "the deposit's ledger event resumes the plan")
+            #expect(
+                try await TestStack.eventually { try await s.withdrawal.get("/v1/rent-plans/\(planId)").string("status") == "active" },
+                "the deposit's ledger event resumes the plan")
             // The resuming instance requests the month at once; other test apps sharing this schema
             // keep an earlier business date, so the run makes sure (it is idempotent).
             _ = try await s.withdrawal.post("/v1/jobs/rent-payments", #"{"asOf":"2026-05-16"}"#)

@@ -35,21 +35,28 @@ struct WorkerJourneyTests {
             let stored = try await TestStack.withDatabase(of: EnrolmentService.descriptor) { db -> [String] in
                 var values: [String] = []
                 for try await (name, phone, payout) in try await db.query(
-                    "SELECT name, phone, payout_bank_account FROM accounts WHERE account_number = \(account)").decode((String, String, String).self) {
+                    "SELECT name, phone, payout_bank_account FROM accounts WHERE account_number = \(account)"
+                ).decode((String, String, String).self) {
                     values = [name, phone, payout]
                 }
                 return values
             }
-            #expect(stored.count == 3 && stored.allSatisfy { $0.hasPrefix("pd1:") } && !stored.contains { $0.contains("张伟") || $0.contains("13912345678") || $0.contains("6222000011112222") },
-                    "\(stored)")
+            #expect(
+                stored.count == 3 && stored.allSatisfy { $0.hasPrefix("pd1:") }
+                    && !stored.contains { $0.contains("张伟") || $0.contains("13912345678") || $0.contains("6222000011112222") },
+                "\(stored)")
 
-            #expect(try await TestStack.eventually { try await ledger.get("/v1/accounts/\(account)/balance").status == 200 },
-                    "the ledger account is opened from the account-opened event")
+            #expect(
+                try await TestStack.eventually { try await ledger.get("/v1/accounts/\(account)/balance").status == 200 },
+                "the ledger account is opened from the account-opened event")
 
             // A channel cannot report a payment from before the account existed (history comes
             // only through the staff import); nothing is recorded, so the next one is the first.
-            let early = try await ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: 50_000, txn: TestStack.unique("wx"),
-                                                                                      paidAt: "2026-03-15T23:59:59+08:00"))
+            let early = try await ledger.post(
+                "/v1/contributions",
+                Bodies.contribution(
+                    account: account, amountFen: 50_000, txn: TestStack.unique("wx"),
+                    paidAt: "2026-03-15T23:59:59+08:00"))
             #expect(early.status == 422 && early.string("code") == "paid_at_before_opening", "\(early.text)")
 
             let txn = TestStack.unique("wx")
@@ -114,10 +121,12 @@ struct WorkerJourneyTests {
             #expect(young.string("code") == "below_working_age")
             let old = try await enrolment.post("/v1/enrolments", Bodies.enrolment(idNumber: TestStack.residentID(birth: "1965-12-01", serial: 1, male: true)))
             #expect(old.string("code") == "above_retirement_age")
-            let low = try await enrolment.post("/v1/enrolments",
+            let low = try await enrolment.post(
+                "/v1/enrolments",
                 Bodies.enrolment(idNumber: TestStack.residentID(birth: "1990-01-01", serial: 3, male: false), schedule: "quarterly", amountFen: 30_000))
             #expect(low.status == 422 && low.string("code") == "agreement_below_minimum" && low.int("minimumFen") == 33_900)
-            let outside = try await enrolment.post("/v1/enrolments",
+            let outside = try await enrolment.post(
+                "/v1/enrolments",
                 Bodies.enrolment(idNumber: TestStack.residentID(birth: "1990-01-01", serial: 4, male: false), county: "320300"))
             #expect(outside.string("code") == "county_outside_city")
             let badEnum = try await enrolment.post("/v1/enrolments", Bodies.enrolment(idNumber: "x").replacingOccurrences(of: "new_form", with: "salaried"))
@@ -137,9 +146,11 @@ struct WorkerJourneyTests {
                 #expect(reply.status == 400 && reply.string("code") == "malformed_request", "\(sneaky): \(reply.text)")
             }
             let escapedBackslash = try await enrolment.post("/v1/enrolments", body.replacingOccurrences(of: "张伟", with: #"张\\n伟"#))
-            #expect(escapedBackslash.status == 201 && !escapedBackslash.text.contains("control character"),
-                    "a literal backslash followed by n is not a control character: \(escapedBackslash.text)")
-            let txn = #"{"accountNumber":"3207009999999999","amountFen":50000,"channel":"wechat","channelTxnId":"wx\u0000","paidAt":"2026-03-16T10:00:00+08:00"}"#
+            #expect(
+                escapedBackslash.status == 201 && !escapedBackslash.text.contains("control character"),
+                "a literal backslash followed by n is not a control character: \(escapedBackslash.text)")
+            let txn =
+                #"{"accountNumber":"3207009999999999","amountFen":50000,"channel":"wechat","channelTxnId":"wx\u0000","paidAt":"2026-03-16T10:00:00+08:00"}"#
             #expect(try await ledger.post("/v1/contributions", txn).status == 400)
             #expect(try await enrolment.get("/ready", as: .anonymous).status == 200)
             #expect(try await ledger.get("/ready", as: .anonymous).status == 200)
@@ -156,7 +167,8 @@ struct WorkerJourneyTests {
             #expect(again.status == 409 && again.string("code") == "already_enrolled")
 
             let debtor = TestStack.newResidentID(county: "320723", birth: "1979-09-09", male: true)
-            let record = #"{"records":[{"idNumber":"\#(debtor)","source":"court","reference":"\#(TestStack.unique("case"))","reason":"judgement debtor","activeFrom":"2026-01-01"}]}"#
+            let record =
+                #"{"records":[{"idNumber":"\#(debtor)","source":"court","reference":"\#(TestStack.unique("case"))","reason":"judgement debtor","activeFrom":"2026-01-01"}]}"#
             let unauthorised = try await enrolment.post("/v1/credit-records", record, as: .anonymous)
             #expect(unauthorised.status == 401)
             let imported = try await enrolment.post("/v1/credit-records", record)
@@ -186,13 +198,15 @@ struct WorkerJourneyTests {
 
             // Once the ledger follows the change, a quarterly payment must cover three months'
             // minimum. (The probe is below both minimums, so it never moves money.)
-            #expect(try await TestStack.eventually {
-                let reply = try await ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: 100, txn: TestStack.unique("q")))
-                return reply.int("minimumFen") == 33_900
-            })
+            #expect(
+                try await TestStack.eventually {
+                    let reply = try await ledger.post("/v1/contributions", Bodies.contribution(account: account, amountFen: 100, txn: TestStack.unique("q")))
+                    return reply.int("minimumFen") == 33_900
+                })
 
             let legacyID = TestStack.unique("legacy")
-            let history = #"[{"accountNumber":"\#(account)","amountFen":150000,"paidAt":"2024-05-10T09:00:00+08:00","legacyId":"\#(legacyID)"},{"accountNumber":"3207009999999998","amountFen":100,"paidAt":"2024-05-10T09:00:00+08:00","legacyId":"\#(TestStack.unique("legacy"))"}]"#
+            let history =
+                #"[{"accountNumber":"\#(account)","amountFen":150000,"paidAt":"2024-05-10T09:00:00+08:00","legacyId":"\#(legacyID)"},{"accountNumber":"3207009999999998","amountFen":100,"paidAt":"2024-05-10T09:00:00+08:00","legacyId":"\#(TestStack.unique("legacy"))"}]"#
             #expect(try await ledger.post("/v1/imports/contributions", history, as: .anonymous).status == 401)
             let imported = try await ledger.post("/v1/imports/contributions", history)
             #expect(imported.int("imported") == 1 && imported.int("refused") == 1, "\(imported.text)")

@@ -14,6 +14,8 @@ bash "$here/pg.sh" reset
 bash "$here/kafka.sh" stop >/dev/null
 bash "$here/kafka.sh" start
 cd "$HPF_ROOT"
+# The layout of the Swift sources (.swift-format): a file that differs fails the run.
+bash "$here/style.sh"
 # The published documents first: an invalid OpenAPI or AsyncAPI file fails the run.
 bash "$here/docs.sh"
 # docker/ in step with Package.swift, the dev stack and the docs (no Docker engine needed).

@@ -10,7 +10,8 @@ struct AccountCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "account",
         abstract: "The whole story of one account: its events on every topic, merged by time.",
-        discussion: "Reads every topic of the catalogue but the payout instructions (payees' bank accounts are for the channel alone) from the beginning and keeps the records keyed by the account "
+        discussion:
+            "Reads every topic of the catalogue but the payout instructions (payees' bank accounts are for the channel alone) from the beginning and keeps the records keyed by the account "
             + "number, once each (by CloudEvents id), in order of their time. One line per event: time, type, "
             + "topic[partition]@offset and the data; --json prints the lines of `events --json`. "
             + "Exits 1 when no event was found.")
@@ -44,7 +45,9 @@ struct AccountCommand: AsyncParsableCommand {
             // A record that is not a CloudEvent has no id: its position stands for it.
             if seen.insert(record.id ?? "position:" + record.position).inserted { records.append(record) }
         }
-        if !complete { Environment.warn("account: the topics were not read to their ends within \(seconds) s; the story may be partial (try a longer --seconds)") }
+        if !complete {
+            Environment.warn("account: the topics were not read to their ends within \(seconds) s; the story may be partial (try a longer --seconds)")
+        }
         guard !records.isEmpty else {
             throw CommandError("no event keyed \(accountNumber) on the \(topics.count) topics of the catalogue")
         }

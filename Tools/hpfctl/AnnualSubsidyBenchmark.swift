@@ -51,12 +51,14 @@ struct AnnualSubsidyBenchmark: AsyncParsableCommand {
             "DELETE FROM participants WHERE account_number LIKE 'bench-%'",
             "DELETE FROM outbox WHERE aggregateid LIKE 'bench-%'",
         ] { try await database.query(PostgresQuery(unsafeSQL: statement)) }
-        try await database.query("""
+        try await database.query(
+            """
             INSERT INTO participants (account_number, person_ref, opened_on, children_count, education_level, residence, employment_type)
             SELECT 'bench-' || i, 'bench-' || md5(i::text), DATE '2025-06-09', 0, 'below_bachelor', 'urban', 'part_time'
             FROM generate_series(1, \(persons)) AS i
             """)
-        try await database.query("""
+        try await database.query(
+            """
             INSERT INTO lots (lot_id, account_number, started_on, sequence, original_fen, remaining_fen, first_contribution, next_anniversary)
             SELECT 'bench-lot-' || i, 'bench-' || ((i - 1) % \(persons) + 1), DATE '2025-07-01' + (i % 180)::int, i,
                    100000 + i % 1000, 100000 + i % 1000, false, (DATE '2025-07-01' + (i % 180)::int) + interval '1 year'

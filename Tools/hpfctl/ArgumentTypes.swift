@@ -25,9 +25,11 @@ struct IntList: ExpressibleByArgument, Sendable, CustomStringConvertible {
 
 /// `--as CREDENTIAL`: who hpfctl says it is to a development stack (see `Credential`).
 struct CredentialOption: ParsableArguments {
-    @Option(name: .customLong("as"),
-            help: ArgumentHelp("Who calls: officer (the default: staff with every role), citizen:ID, staff:ID:ROLE[,ROLE], "
-                               + "channel:NAME (a signed request) or none.", valueName: "credential"),
-            transform: { try Credential($0) })
+    @Option(
+        name: .customLong("as"),
+        help: ArgumentHelp(
+            "Who calls: officer (the default: staff with every role), citizen:ID, staff:ID:ROLE[,ROLE], "
+                + "channel:NAME (a signed request) or none.", valueName: "credential"),
+        transform: { try Credential($0) })
     var credential: Credential = .officer
 }

@@ -17,8 +17,11 @@ enum BenchSupport {
             bar.update(Int64(numbers.count), of: Int64(count))
             serial += 1
             let (status, json) = try await DepositBenchmark.post(http, "\(enrolmentURL)/v1/enrolments", DepositBenchmark.enrolmentBody(serial: serial))
-            if status == 201, let number = json["accountNumber"] as? String { numbers.append(number) }
-            else if status != 409 { throw CommandError("enrolment refused (\(status)): \(json)") }
+            if status == 201, let number = json["accountNumber"] as? String {
+                numbers.append(number)
+            } else if status != 409 {
+                throw CommandError("enrolment refused (\(status)): \(json)")
+            }
         }
         return numbers
     }

@@ -34,8 +34,10 @@ struct ChannelStatementCommand: AsyncParsableCommand {
     @Argument(help: "deposits or payouts.")
     var kind: Kind
 
-    @Option(help: ArgumentHelp("The channel: " + PaymentChannel.allCases.map(\.rawValue).joined(separator: ", ")
-                               + " (default: wechat for deposits, bank_card for payouts)."))
+    @Option(
+        help: ArgumentHelp(
+            "The channel: " + PaymentChannel.allCases.map(\.rawValue).joined(separator: ", ")
+                + " (default: wechat for deposits, bank_card for payouts)."))
     var channel: String?
 
     @Option(help: ArgumentHelp("The statement's day (default: today, Asia/Shanghai).", valueName: "yyyy-mm-dd"))
@@ -79,15 +81,19 @@ struct ChannelStatementCommand: AsyncParsableCommand {
             var rows = try await Self.depositLines(channel: channel, date: date).filter { $0[0] != drop }
             if let lost {
                 let parts = lost.split(separator: ":")
-                rows.append(["\(channel)-lost-\(UUID().uuidString.prefix(8).lowercased())", String(parts[0]),
-                         Int64(parts[1]).map { String($0) } ?? String(parts[1]), Instant.format(Date())])
+                rows.append([
+                    "\(channel)-lost-\(UUID().uuidString.prefix(8).lowercased())", String(parts[0]),
+                    Int64(parts[1]).map { String($0) } ?? String(parts[1]), Instant.format(Date()),
+                ])
             }
-            text = ChannelStatement.render(channel: channel, kind: .deposits, date: date,
-                                           columns: ["channel_txn_id", "account_number", "amount_fen", "paid_at"], rows: rows)
+            text = ChannelStatement.render(
+                channel: channel, kind: .deposits, date: date,
+                columns: ["channel_txn_id", "account_number", "amount_fen", "paid_at"], rows: rows)
         case .payouts:
             let rows = try await Self.payoutLines(date: date, failSuffix: failSuffix).filter { $0[0] != drop }
-            text = ChannelStatement.render(channel: channel, kind: .payouts, date: date,
-                                           columns: ["payout_id", "channel_ref", "amount_fen", "paid_at"], rows: rows)
+            text = ChannelStatement.render(
+                channel: channel, kind: .payouts, date: date,
+                columns: ["payout_id", "channel_ref", "amount_fen", "paid_at"], rows: rows)
         }
         if let out { try text.write(toFile: out, atomically: true, encoding: .utf8) }
         print(text, terminator: "")
@@ -134,8 +140,10 @@ struct ChannelStatementCommand: AsyncParsableCommand {
     static func events<P: Codable & Sendable>(on topic: String, type: EventType, _ payload: P.Type, keepingTime: Bool) async throws -> [(P, Date)] {
         var logger = Logger(label: "hpfctl")
         logger.logLevel = .error
-        let consumer = try KafkaConsumer(configuration: try Environment.consumer(groupID: "hpfctl.statement.\(UUID().uuidString.prefix(8))",
-                                                                  clientID: "hpfctl"), topics: [topic], logger: logger)
+        let consumer = try KafkaConsumer(
+            configuration: try Environment.consumer(
+                groupID: "hpfctl.statement.\(UUID().uuidString.prefix(8))",
+                clientID: "hpfctl"), topics: [topic], logger: logger)
         var found: [(P, Date)] = []
         let started = Date()
         var last: Date?

@@ -104,8 +104,10 @@ struct DeadLettersCommand: AsyncParsableCommand {
             let header = ["SERVICE", "ID", "CONSUMER", "REASON", "RECORD", "KEY", "WHEN", "REDRIVE", "DETAIL"]
             let rows = letters.map { listed in
                 let letter = listed.entry
-                return [listed.service, letter.id, letter.consumer, letter.reason, "\(letter.topic)/\(letter.partition)@\(letter.offset)",
-                 letter.key ?? "-", letter.deadLetteredAt, Self.redriveText(letter), Table.cut(Self.oneLine(letter.detail), 80)]
+                return [
+                    listed.service, letter.id, letter.consumer, letter.reason, "\(letter.topic)/\(letter.partition)@\(letter.offset)",
+                    letter.key ?? "-", letter.deadLetteredAt, Self.redriveText(letter), Table.cut(Self.oneLine(letter.detail), 80),
+                ]
             }
             print(Table.render([header] + rows))
         }
@@ -138,7 +140,8 @@ struct DeadLettersCommand: AsyncParsableCommand {
         }
 
         static func queryValue(_ text: String) -> String {
-            text.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")) ?? text
+            text.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~"))
+                ?? text
         }
     }
 
@@ -178,8 +181,9 @@ struct DeadLettersCommand: AsyncParsableCommand {
             for endpoint in endpoints {
                 let answer: HTTPAnswer
                 do {
-                    answer = try await HTTPExchange.send("POST", "\(endpoint.url)/v1/dead-letters/\(id)/redrive", as: auth.credential,
-                                                         timeout: .seconds(120))
+                    answer = try await HTTPExchange.send(
+                        "POST", "\(endpoint.url)/v1/dead-letters/\(id)/redrive", as: auth.credential,
+                        timeout: .seconds(120))
                 } catch {
                     Environment.warn("deadletters: \(endpoint.name) (\(endpoint.url)): \(error)")
                     silent.append(endpoint.name)
@@ -197,8 +201,9 @@ struct DeadLettersCommand: AsyncParsableCommand {
             // A service that did not answer may hold the letter, and may even be redriving it now:
             // the outcome is unknown, not "no such letter".
             if !silent.isEmpty {
-                Environment.warn("deadletters: \(id) is not on the services that answered; \(silent.joined(separator: ", ")) did not answer: "
-                                 + "the outcome is unknown (see `hpfctl deadletters list --state all`)")
+                Environment.warn(
+                    "deadletters: \(id) is not on the services that answered; \(silent.joined(separator: ", ")) did not answer: "
+                        + "the outcome is unknown (see `hpfctl deadletters list --state all`)")
                 throw ExitCode(3)
             }
             let place = endpoints.count == 1 ? endpoints[0].name : "any of \(endpoints.map { $0.name }.joined(separator: ", "))"

@@ -26,7 +26,7 @@ struct EventRecord {
     /// The event's data as compact JSON with sorted keys.
     var dataJSON: String {
         guard let data = event?["data"],
-              let bytes = try? JSONSerialization.data(withJSONObject: data, options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed])
+            let bytes = try? JSONSerialization.data(withJSONObject: data, options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed])
         else { return "" }
         return String(decoding: bytes, as: UTF8.self)
     }
@@ -40,8 +40,10 @@ struct EventRecord {
     /// One JSON object on one line: `{"topic","partition","offset","key","event"}`, the event as
     /// it travelled; a record that is not a CloudEvent has `"value"` (its text) instead of `"event"`.
     var jsonLine: String {
-        var fields = ["\"topic\":" + JSONText.string(message.topic), "\"partition\":\(message.partition)", "\"offset\":\(message.offset)",
-                      "\"key\":" + (message.keyString.map(JSONText.string) ?? "null")]
+        var fields = [
+            "\"topic\":" + JSONText.string(message.topic), "\"partition\":\(message.partition)", "\"offset\":\(message.offset)",
+            "\"key\":" + (message.keyString.map(JSONText.string) ?? "null"),
+        ]
         if event != nil {
             // The value parsed as JSON, so a line break in it can only be white space between tokens.
             let raw = valueText.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
@@ -91,12 +93,15 @@ enum JSONText {
 /// is printed is complete, not whatever arrived within a few seconds; `follow` reads on after.
 enum EventReader {
     /// Hands each record to `body`; true when every partition was read to its end before `timeout`.
-    static func read(topics: [String], purpose: String, follow: Bool = false, timeout: Duration,
-                     _ body: (KafkaMessage) throws -> Void) async throws -> Bool {
+    static func read(
+        topics: [String], purpose: String, follow: Bool = false, timeout: Duration,
+        _ body: (KafkaMessage) throws -> Void
+    ) async throws -> Bool {
         var logger = Logger(label: "hpfctl")
         logger.logLevel = .error
-        let configuration = try Environment.consumer(groupID: "hpfctl.\(purpose).\(UUID().uuidString.prefix(8))",
-                                                        clientID: "hpfctl")
+        let configuration = try Environment.consumer(
+            groupID: "hpfctl.\(purpose).\(UUID().uuidString.prefix(8))",
+            clientID: "hpfctl")
         let reader = try KafkaConsumer(readerConfiguration: configuration, logger: logger)
         let deadline = ContinuousClock.now + timeout
         let complete: Bool
@@ -112,7 +117,7 @@ enum EventReader {
                     let partition = TopicPartition(topic: message.topic, partition: message.partition)
                     if let end = remaining[partition], message.offset + 1 >= end { remaining[partition] = nil }
                 }
-                if !batch.isEmpty { fflush(nil) } // a pipe reader (jq, a test) sees each batch as it comes
+                if !batch.isEmpty { fflush(nil) }  // a pipe reader (jq, a test) sees each batch as it comes
             }
             complete = remaining.isEmpty
         } catch {

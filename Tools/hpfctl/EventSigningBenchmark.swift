@@ -26,11 +26,13 @@ struct EventSigningBenchmark: ParsableCommand {
     func run() throws {
         let count = events
         let topic = Topic.contributionEvents.name
-        let event = CloudEvent(source: "/hpf/contribution", type: EventType.contributionReceived.rawValue, subject: "3207000000000001",
-                               data: ContributionReceived(contributionId: UUID().uuidString, accountNumber: "3207000000000001", amountFen: 50_000,
-                                                          channel: .wechat, origin: .channel, paidAt: "2026-03-16T02:00:00.000Z",
-                                                          paidOn: BusinessDate("2026-03-16")!, monthsCounted: [YearMonth(year: 2026, month: 3)],
-                                                          balanceAfterFen: 50_000, firstContribution: false, sequence: 1))
+        let event = CloudEvent(
+            source: "/hpf/contribution", type: EventType.contributionReceived.rawValue, subject: "3207000000000001",
+            data: ContributionReceived(
+                contributionId: UUID().uuidString, accountNumber: "3207000000000001", amountFen: 50_000,
+                channel: .wechat, origin: .channel, paidAt: "2026-03-16T02:00:00.000Z",
+                paidOn: BusinessDate("2026-03-16")!, monthsCounted: [YearMonth(year: 2026, month: 3)],
+                balanceAfterFen: 50_000, firstContribution: false, sequence: 1))
         let value = try CloudEventCoding.encode(event)
         let key = EventSignature.developmentKey(service: "contribution")
         let keyId = EventSignature.developmentKeyId(service: "contribution")
@@ -50,7 +52,9 @@ struct EventSigningBenchmark: ParsableCommand {
         for message in messages where keyring.rejection(of: message) != nil { refused += 1 }
         let verifyNanos = DispatchTime.now().uptimeNanoseconds - verifyStart
         guard refused == 0 else { throw Failure(description: "\(refused) of \(count) signatures did not verify") }
-        print(String(format: "event-signing: sign %.1f µs verify %.1f µs per event (%d events of %d bytes)",
-                     Double(signNanos) / Double(count) / 1000, Double(verifyNanos) / Double(count) / 1000, count, value.count))
+        print(
+            String(
+                format: "event-signing: sign %.1f µs verify %.1f µs per event (%d events of %d bytes)",
+                Double(signNanos) / Double(count) / 1000, Double(verifyNanos) / Double(count) / 1000, count, value.count))
     }
 }

@@ -25,7 +25,8 @@ struct EventsCommand: AsyncParsableCommand {
     @Flag(help: "Keep reading past the end until interrupted (Ctrl-C).")
     var follow = false
 
-    @Flag(help: "One JSON object per line: {\"topic\",\"partition\",\"offset\",\"key\",\"event\"} (\"value\", the text, for a record that is not a CloudEvent).")
+    @Flag(
+        help: "One JSON object per line: {\"topic\",\"partition\",\"offset\",\"key\",\"event\"} (\"value\", the text, for a record that is not a CloudEvent).")
     var json = false
 
     func validate() throws {

@@ -44,8 +44,10 @@ struct EventsDumpCommand: AsyncParsableCommand {
         let keyring = EventKeyring(entries: EventKeyring.development)
         let partnerKey = PartnerSignature.developmentKey(city: ours).publicKey
         // One consumer for every topic: the group join (a few seconds) happens once.
-        let consumer = try KafkaConsumer(configuration: try Environment.consumer(groupID: "hpfctl.dump.\(UUID().uuidString.prefix(8))",
-                                                                  clientID: "hpfctl"), topics: topics, logger: logger)
+        let consumer = try KafkaConsumer(
+            configuration: try Environment.consumer(
+                groupID: "hpfctl.dump.\(UUID().uuidString.prefix(8))",
+                clientID: "hpfctl"), topics: topics, logger: logger)
         var lines: [String: [String]] = [:]
         var skipped: [String: Int] = [:]
         // Read until nothing has come for `idle` seconds, and not before the join has had 15 s.
@@ -55,7 +57,8 @@ struct EventsDumpCommand: AsyncParsableCommand {
             let messages = try await consumer.poll(maxMessages: 1000, timeoutMs: 200)
             if !messages.isEmpty { last = Date() }
             for message in messages {
-                let genuine = Topic.partnerCity(outboundTopic: message.topic) != nil
+                let genuine =
+                    Topic.partnerCity(outboundTopic: message.topic) != nil
                     ? Self.signedByUs(message, key: partnerKey) : keyring.rejection(of: message) == nil
                 if genuine {
                     lines[message.topic, default: []].append(String(decoding: message.value, as: UTF8.self))
@@ -79,8 +82,10 @@ struct EventsDumpCommand: AsyncParsableCommand {
     /// Whether our development partner key signed the message (at whatever time it says: the
     /// freshness window protects partners from replays and is not what this check is about).
     static func signedByUs(_ message: KafkaMessage, key: Curve25519.Signing.PublicKey) -> Bool {
-        guard let signedAt = message.headers.last(where: { $0.name == PartnerSignature.signedAtHeader })
-                .flatMap({ PartnerSignature.instant(String(decoding: $0.value, as: UTF8.self)) }) else { return false }
+        guard
+            let signedAt = message.headers.last(where: { $0.name == PartnerSignature.signedAtHeader })
+                .flatMap({ PartnerSignature.instant(String(decoding: $0.value, as: UTF8.self)) })
+        else { return false }
         return (try? PartnerSignature.verify(value: message.value, headers: message.headers, now: signedAt, publicKey: { _ in key }).get()) != nil
     }
 }

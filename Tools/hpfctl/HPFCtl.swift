@@ -25,18 +25,26 @@ struct HPFCtl: AsyncParsableCommand {
             keys: only a development stack (HPF_ENV=development) accepts them.
             """,
         groupedSubcommands: [
-            CommandGroup(name: "Events", subcommands: [
-                TopicsCommand.self, EventsCommand.self, AccountCommand.self, EventsDumpCommand.self, ReportCommand.self,
-            ]),
-            CommandGroup(name: "Operations", subcommands: [
-                DeadLettersCommand.self, RebuildCommand.self, TokenCommand.self, CallCommand.self,
-            ]),
-            CommandGroup(name: "Simulators", subcommands: [
-                PaymentChannelCommand.self, ChannelStatementCommand.self, PartnerCityCommand.self,
-            ]),
-            CommandGroup(name: "Benchmark", subcommands: [
-                DepositBenchmark.self, AnnualSubsidyBenchmark.self, InterestBenchmark.self, WithdrawalBenchmark.self,
-                LoanBenchmark.self, EventSigningBenchmark.self,
-            ]),
+            CommandGroup(
+                name: "Events",
+                subcommands: [
+                    TopicsCommand.self, EventsCommand.self, AccountCommand.self, EventsDumpCommand.self, ReportCommand.self,
+                ]),
+            CommandGroup(
+                name: "Operations",
+                subcommands: [
+                    DeadLettersCommand.self, RebuildCommand.self, TokenCommand.self, CallCommand.self,
+                ]),
+            CommandGroup(
+                name: "Simulators",
+                subcommands: [
+                    PaymentChannelCommand.self, ChannelStatementCommand.self, PartnerCityCommand.self,
+                ]),
+            CommandGroup(
+                name: "Benchmark",
+                subcommands: [
+                    DepositBenchmark.self, AnnualSubsidyBenchmark.self, InterestBenchmark.self, WithdrawalBenchmark.self,
+                    LoanBenchmark.self, EventSigningBenchmark.self,
+                ]),
         ])
 }

@@ -35,9 +35,11 @@ struct HTTPAnswer: Sendable {
 /// One request with a credential (`Credential.sign`): what `call`, `deadletters` and the
 /// benchmarks send.
 enum HTTPExchange {
-    static func send(_ method: String, _ url: String, body: String = "", contentType: String = "application/json",
-                     as credential: Credential, timeout: TimeAmount = .seconds(30), limit: Int = 16 << 20,
-                     http: HTTPClient = .shared) async throws -> HTTPAnswer {
+    static func send(
+        _ method: String, _ url: String, body: String = "", contentType: String = "application/json",
+        as credential: Credential, timeout: TimeAmount = .seconds(30), limit: Int = 16 << 20,
+        http: HTTPClient = .shared
+    ) async throws -> HTTPAnswer {
         var request = HTTPClientRequest(url: url)
         request.method = .init(rawValue: method.uppercased())
         if !body.isEmpty {

@@ -52,7 +52,8 @@ struct InterestBenchmark: AsyncParsableCommand {
         // one: each uses fresh account numbers (3299 + run + serial), and settled ones are not due again.
         let run = Int.random(in: 0..<100)
         let start = yearStart.description
-        try await database.query("""
+        try await database.query(
+            """
             INSERT INTO accounts (account_number, person_ref, county, schedule, status, opened_on, balance_fen, contributed_fen, last_seq,
                                   contribution_count, interest_period_from, balance_since, interest_accrued)
             SELECT '3299' || lpad(\(run)::text, 2, '0') || lpad(i::text, 10, '0'), 'bench-' || i, '320706', 'flexible', 'active', \(start)::date,
@@ -61,7 +62,8 @@ struct InterestBenchmark: AsyncParsableCommand {
             FROM (SELECT i, 100000 + (i % 5000) * 100 AS first_fen, 11300 + i % 20000 AS second_fen
                   FROM generate_series(1, \(accounts)) AS i) s
             """)
-        try await database.query("""
+        try await database.query(
+            """
             INSERT INTO postings (account_number, seq, id, kind, amount_fen, balance_after_fen, at, business_date, reference)
             SELECT a.account_number, p.seq, gen_random_uuid(), 'contribution', p.amount, p.after, now(), p.day, 'bench:' || a.account_number || ':' || p.seq
             FROM accounts a, LATERAL (VALUES

@@ -59,9 +59,11 @@ struct LoanBenchmark: AsyncParsableCommand {
         let enrolmentURL = self.enrolmentURL
         let ledgerURL = self.ledgerURL
         let loanURL = self.loanURL
-        let http = HTTPClient(eventLoopGroupProvider: .singleton,
-                              configuration: .init(timeout: .init(connect: .seconds(120), read: .seconds(120)),
-                                                   connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)))
+        let http = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: .init(
+                timeout: .init(connect: .seconds(120), read: .seconds(120)),
+                connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)))
 
         print("bench: \(accounts) applicants with 24 months of imported history")
         let numbers = try await BenchSupport.enrol(accounts, http: http, enrolmentURL: enrolmentURL)
@@ -70,7 +72,8 @@ struct LoanBenchmark: AsyncParsableCommand {
             try await WithdrawalBenchmark.waitFor("\(ledgerURL)/v1/accounts/\(number)/balance", http)
             let items = (0..<24).map { month -> String in
                 let paid = BusinessDate("2024-01-15")!.adding(months: month)
-                return #"{"accountNumber":"\#(number)","amountFen":300000,"paidAt":"\#(paid)T10:00:00+08:00","legacyId":"lbench-\#(runID)-\#(number)-\#(month)"}"#
+                return
+                    #"{"accountNumber":"\#(number)","amountFen":300000,"paidAt":"\#(paid)T10:00:00+08:00","legacyId":"lbench-\#(runID)-\#(number)-\#(month)"}"#
             }
             let (status, json) = try await DepositBenchmark.post(http, "\(ledgerURL)/v1/imports/contributions", "[\(items.joined(separator: ","))]")
             guard status == 200 else { throw CommandError("import refused (\(status)): \(json)") }
@@ -82,7 +85,8 @@ struct LoanBenchmark: AsyncParsableCommand {
                 try await Task.sleep(for: .milliseconds(50))
             }
         }
-        _ = try await DepositBenchmark.post(http, "\(loanURL)/v1/fund-pool/entries", #"{"kind":"employed_share","amountFen":10000000000000,"reference":"bench"}"#)
+        _ = try await DepositBenchmark.post(
+            http, "\(loanURL)/v1/fund-pool/entries", #"{"kind":"employed_share","amountFen":10000000000000,"reference":"bench"}"#)
 
         // §19 at city scale: the same rate with N other participants in the loan service's read
         // model (and so in its pool), to show what a decision costs no longer grows with them.
@@ -129,8 +133,10 @@ struct LoanBenchmark: AsyncParsableCommand {
         let achieved = Double(total) / (ContinuousClock.now - start).seconds
         let sorted = latencies.sorted()
         let failed = latencies.filter { $0 == .infinity }.count
-        print(String(format: "bench: %d decisions in %.1f s (%.0f/s achieved)%@", total, (ContinuousClock.now - start).seconds, achieved,
-                     failed > 0 ? " \(failed) not answered with a decision" : ""))
+        print(
+            String(
+                format: "bench: %d decisions in %.1f s (%.0f/s achieved)%@", total, (ContinuousClock.now - start).seconds, achieved,
+                failed > 0 ? " \(failed) not answered with a decision" : ""))
         return (sorted[sorted.count / 2], sorted[min(Int(Double(sorted.count) * 0.99), sorted.count - 1)])
     }
 
@@ -141,7 +147,8 @@ struct LoanBenchmark: AsyncParsableCommand {
             for index in 0..<total {
                 try await Task.sleep(until: start + .microseconds(Int64(index) * 1_000_000 / Int64(rate)), clock: .continuous)
                 group.addTask {
-                    let body = #"{"accountNumber":"\#(targets[index % targets.count])","house":{"county":"320706","priceFen":150000000,"firstHome":true,"green":\#(index % 2 == 0)},"requestedFen":60000000,"termMonths":240,"repaymentMethod":"equal_installment","monthlyIncomeFen":1500000,"monthlyDebtFen":0}"#
+                    let body =
+                        #"{"accountNumber":"\#(targets[index % targets.count])","house":{"county":"320706","priceFen":150000000,"firstHome":true,"green":\#(index % 2 == 0)},"requestedFen":60000000,"termMonths":240,"repaymentMethod":"equal_installment","monthlyIncomeFen":1500000,"monthlyDebtFen":0}"#
                     let began = ContinuousClock.now
                     // An answer other than a decision (a 503 when the service is overrun, a timeout)
                     // counts as infinitely slow: it is the p99 that says whether the rate was held.

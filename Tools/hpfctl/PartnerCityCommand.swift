@@ -49,11 +49,12 @@ struct PartnerCityCommand: AsyncParsableCommand {
             let cities = self.cities.split(separator: ",").map { PartnerCitySimulator.City.development(String($0)) }
             for city in cities { try await PartnerCityCommand.register(city, url: url, http: http) }
             let ours = try await PartnerCityCommand.ourKeys(url: url, http: http)
-            let simulator = try PartnerCitySimulator(cities: cities, brokers: Environment.brokers, ourKeys: ours.signing,
-                                                     ourRecipientKey: ours.encryption, bank: PartnerCityCommand.bank(url: url, http: http),
-                                                     verbose: true, logger: logger)
+            let simulator = try PartnerCitySimulator(
+                cities: cities, brokers: Environment.brokers, ourKeys: ours.signing,
+                ourRecipientKey: ours.encryption, bank: PartnerCityCommand.bank(url: url, http: http),
+                verbose: true, logger: logger)
             print("partner-city: playing \(cities.map(\.code).joined(separator: ", ")) against \(url)")
-            fflush(nil) // stdout is a log file under make run
+            fflush(nil)  // stdout is a log file under make run
             try await simulator.run(group: "hpfctl.partner-city")
         }
     }
@@ -91,9 +92,10 @@ struct PartnerCityCommand: AsyncParsableCommand {
             logger.logLevel = .warning
             let partner = PartnerCitySimulator.City.development(city)
             try await PartnerCityCommand.register(partner, url: url, http: http)
-            let simulator = try PartnerCitySimulator(cities: [partner], brokers: Environment.brokers, ourKeys: [:],
-                                                     ourRecipientKey: try await PartnerCityCommand.ourKeys(url: url, http: http).encryption,
-                                                     logger: logger)
+            let simulator = try PartnerCitySimulator(
+                cities: [partner], brokers: Environment.brokers, ourKeys: [:],
+                ourRecipientKey: try await PartnerCityCommand.ourKeys(url: url, http: http).encryption,
+                logger: logger)
             let today = BusinessDate.of(Date())
             let letter = try await simulator.applyForTransferOut(
                 from: partner, name: name, idNumber: idNumber, ourAccountNumber: account,
@@ -106,8 +108,10 @@ struct PartnerCityCommand: AsyncParsableCommand {
 
     /// Registers the city's development keys (signing and encryption) with the regional-sync service (idempotent).
     static func register(_ city: PartnerCitySimulator.City, url: String, http: HTTPClient) async throws {
-        for body in [#"{"keyId":"\#(city.keyId)","publicKey":"\#(city.publicKey)"}"#,
-                     #"{"keyId":"\#(city.encryptionKeyId)","use":"encryption","publicKey":"\#(city.encryptionPublicKey)"}"#] {
+        for body in [
+            #"{"keyId":"\#(city.keyId)","publicKey":"\#(city.publicKey)"}"#,
+            #"{"keyId":"\#(city.encryptionKeyId)","use":"encryption","publicKey":"\#(city.encryptionPublicKey)"}"#,
+        ] {
             var request = HTTPClientRequest(url: "\(url)/v1/partners/\(city.code)/keys")
             request.method = .POST
             request.headers.add(name: "content-type", value: "application/json")
@@ -138,7 +142,8 @@ struct PartnerCityCommand: AsyncParsableCommand {
     /// Lianyungang's public keys, from its own entry in `GET /v1/partners`: the signing keys by
     /// key id, and the encryption key the simulator's letters seal their person to.
     static func ourKeys(url: String, http: HTTPClient) async throws
-        -> (signing: [String: Curve25519.Signing.PublicKey], encryption: PartnerSealing.RecipientKey?) {
+        -> (signing: [String: Curve25519.Signing.PublicKey], encryption: PartnerSealing.RecipientKey?)
+    {
         // The partner list answers any signed-in caller (it reveals no person).
         var request = HTTPClientRequest(url: "\(url)/v1/partners")
         Credential.officer.sign(&request, body: "")

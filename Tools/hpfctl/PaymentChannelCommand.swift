@@ -35,11 +35,13 @@ struct PaymentChannelCommand: AsyncParsableCommand {
         var logger = Logger(label: "hpfctl.payment-channel")
         logger.logLevel = .warning
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
-        let simulator = PaymentChannelSimulator(withdrawalURL: url, channel: channel, failSuffix: failSuffix, silentSuffix: silentSuffix,
-                                                http: http, logger: logger)
-        print("payment-channel: confirming payouts for \(simulator.withdrawalURL) (accounts ending \(simulator.failSuffix ?? "-") fail, "
-              + "ending \(simulator.silentSuffix ?? "-") are paid without a confirmation)")
-        fflush(nil) // stdout is a log file under make run
+        let simulator = PaymentChannelSimulator(
+            withdrawalURL: url, channel: channel, failSuffix: failSuffix, silentSuffix: silentSuffix,
+            http: http, logger: logger)
+        print(
+            "payment-channel: confirming payouts for \(simulator.withdrawalURL) (accounts ending \(simulator.failSuffix ?? "-") fail, "
+                + "ending \(simulator.silentSuffix ?? "-") are paid without a confirmation)")
+        fflush(nil)  // stdout is a log file under make run
         try await simulator.run(verbose: true)
     }
 }

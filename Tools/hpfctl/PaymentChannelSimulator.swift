@@ -36,8 +36,9 @@ final class PaymentChannelSimulator: @unchecked Sendable {
 
     /// Confirms payouts until `until` returns true (checked after each poll), or for ever.
     func run(fromLatest: Bool = false, verbose: Bool = false, until: @Sendable () -> Bool = { false }) async throws {
-        var configuration = try Environment.consumer(groupID: "hpfctl.payment-channel.\(fromLatest ? UUID().uuidString.prefix(8) : "sim")",
-                                                        clientID: "hpfctl-payment-channel")
+        var configuration = try Environment.consumer(
+            groupID: "hpfctl.payment-channel.\(fromLatest ? UUID().uuidString.prefix(8) : "sim")",
+            clientID: "hpfctl-payment-channel")
         if fromLatest { configuration = configuration.with("auto.offset.reset", "latest") }
         let consumer = try KafkaConsumer(configuration: configuration, topics: [Topic.payoutInstructions.name], logger: logger)
         do {
@@ -69,12 +70,14 @@ final class PaymentChannelSimulator: @unchecked Sendable {
         if !fails, let silentSuffix, payout.payee.bankAccount.hasSuffix(silentSuffix) {
             if verbose {
                 print("payment-channel: \(payout.withdrawalId) paid \(payout.amountFen) fen; the confirmation is lost")
-                fflush(nil) // the log file (stdout redirected) shows each line as it happens
+                fflush(nil)  // the log file (stdout redirected) shows each line as it happens
             }
             return
         }
-        let body = fails ? #"{"outcome":"failed","channelRef":"sim-\#(payout.payoutId)","failureCode":"payee_account_closed"}"#
-                         : #"{"outcome":"paid","channelRef":"sim-\#(payout.payoutId)"}"#
+        let body =
+            fails
+            ? #"{"outcome":"failed","channelRef":"sim-\#(payout.payoutId)","failureCode":"payee_account_closed"}"#
+            : #"{"outcome":"paid","channelRef":"sim-\#(payout.payoutId)"}"#
         var request = HTTPClientRequest(url: "\(withdrawalURL)/v1/payouts/\(payout.payoutId)/confirmation")
         request.method = .POST
         request.headers.add(name: "content-type", value: "application/json")
@@ -89,7 +92,9 @@ final class PaymentChannelSimulator: @unchecked Sendable {
                 if response.status.code == 200 || response.status.code == 409 {
                     if !fails { lock.withLock { confirmed[payout.withdrawalId] = ContinuousClock.now } }
                     if verbose {
-                        print("payment-channel: \(payout.withdrawalId) \(fails ? "failed (payee_account_closed)" : "paid") \(payout.amountFen) fen to \(payout.payee.name)")
+                        print(
+                            "payment-channel: \(payout.withdrawalId) \(fails ? "failed (payee_account_closed)" : "paid") \(payout.amountFen) fen to \(payout.payee.name)"
+                        )
                         fflush(nil)
                     }
                     return

@@ -44,7 +44,8 @@ final class ProgressBar: @unchecked Sendable {
     func finish(_ done: Int64, of total: Int64, note: String = "") {
         lock.lock(); defer { lock.unlock() }
         let elapsed = Date().timeIntervalSince(started)
-        let line = Self.line(label: label, unit: unit, done: done, total: max(total, done), rate: elapsed > 0 ? Double(done) / elapsed : nil, width: 30)
+        let line =
+            Self.line(label: label, unit: unit, done: done, total: max(total, done), rate: elapsed > 0 ? Double(done) / elapsed : nil, width: 30)
             + " in \(Self.duration(elapsed))" + (note.isEmpty ? "" : " \(note)")
         FileHandle.standardError.write(Data(((interactive && drewLine ? "\r\u{1B}[2K" : "") + line + "\n").utf8))
     }

@@ -73,8 +73,9 @@ struct RebuildCommand: AsyncParsableCommand {
                 let since = silentSince ?? Date()
                 silentSince = since
                 if Date().timeIntervalSince(since) > 60 {
-                    Environment.warn("rebuild: \(service) stopped answering (\(error)); the outcome of \(status.rebuildId) is unknown: "
-                                     + "hpfctl rebuild \(service) \(readModel) --follow \(status.rebuildId)")
+                    Environment.warn(
+                        "rebuild: \(service) stopped answering (\(error)); the outcome of \(status.rebuildId) is unknown: "
+                            + "hpfctl rebuild \(service) \(readModel) --follow \(status.rebuildId)")
                     throw ExitCode(3)
                 }
             }
@@ -109,7 +110,9 @@ struct RebuildCommand: AsyncParsableCommand {
         guard answer.status == 200 else { throw CommandError(answer.summary) }
         let models = try answer.decode(ReadModelList.self).readModels
         guard !models.isEmpty else { return print("(\(service) has no read models to rebuild)") }
-        print(Table.render([["READ MODEL", "CONSUMER", "TOPICS", "TABLES"]]
-                           + models.map { [$0.name, $0.consumer, $0.topics.joined(separator: ","), $0.tables.joined(separator: ",")] }))
+        print(
+            Table.render(
+                [["READ MODEL", "CONSUMER", "TOPICS", "TABLES"]]
+                    + models.map { [$0.name, $0.consumer, $0.topics.joined(separator: ","), $0.tables.joined(separator: ",")] }))
     }
 }

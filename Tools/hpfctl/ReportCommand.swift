@@ -48,13 +48,15 @@ struct ReportCommand: AsyncParsableCommand {
             logger.logLevel = .error
             let topics = [Topic.enrolmentEvents, .contributionEvents, .subsidyEvents].map(\.name)
             let groupID = group ?? "hpfctl.report.\(UUID().uuidString.prefix(8).lowercased())"
-            let consumer = try KafkaConsumer(configuration: try Environment.consumer(groupID: groupID, clientID: "hpfctl-report"),
-                                             topics: topics, logger: logger)
+            let consumer = try KafkaConsumer(
+                configuration: try Environment.consumer(groupID: groupID, clientID: "hpfctl-report"),
+                topics: topics, logger: logger)
             // The writers' keys from HPF_EVENT_KEYS, as the services take them; else the development keys.
             let configured = try Environment.variables["HPF_EVENT_KEYS"].map(EventKeyring.parse)
             if configured == nil, Environment.variables["HPF_ENV"] != "development" {
-                Environment.warn("report: HPF_EVENT_KEYS is not set: records are checked with the public development keys, "
-                                 + "which only a development stack's writers use (anyone can sign with them)")
+                Environment.warn(
+                    "report: HPF_EVENT_KEYS is not set: records are checked with the public development keys, "
+                        + "which only a development stack's writers use (anyone can sign with them)")
             }
             let keys = configured ?? EventKeyring.development
             var report = MonthlyReport(keyring: EventKeyring(entries: keys))
@@ -110,15 +112,15 @@ struct MonthlyReport {
                 }
             }
         case EventType.subsidyGranted.rawValue:
-            if let granted = decode(Granted.self, message) { 
+            if let granted = decode(Granted.self, message) {
                 if !Self.add(granted.amountFen, to: &grants, String(granted.grantedOn.prefix(7))) { refused += 1 }
             }
         case EventType.socialInsuranceSubsidyDecided.rawValue:
-            if let decided = decode(Decided.self, message), decided.approved { 
+            if let decided = decode(Decided.self, message), decided.approved {
                 if !Self.add(decided.subsidyFen, to: &socialInsurance, decided.month) { refused += 1 }
             }
         default:
-            break // a type the report does not use, or one added after it was written
+            break  // a type the report does not use, or one added after it was written
         }
     }
 
@@ -162,7 +164,7 @@ struct MonthlyReport {
             var row = cells[key] ?? Row(month: deposit.month, county: place, deposits: 0, contributionFen: 0)
             row.deposits += 1
             let (sum, overflow) = row.contributionFen.addingReportingOverflow(deposit.fen)
-            row.contributionFen = overflow ? Int64.max : sum // never in practice: shown as the ceiling, not a trap
+            row.contributionFen = overflow ? Int64.max : sum  // never in practice: shown as the ceiling, not a trap
             cells[key] = row
         }
         return cells.values.sorted()
@@ -179,10 +181,12 @@ struct MonthlyReport {
     var withoutCounty: Int { deposits.filter { county[$0.account] == nil }.count }
 
     func text() -> String {
-        let deposits = Table.render([["month", "county", "deposits", "contributionFen"]]
-            + rows.map { [$0.month, $0.county, "\($0.deposits)", "\($0.contributionFen)"] })
-        let spend = Table.render([["month", "subsidyFen", "socialInsuranceFen", "totalFen"]]
-            + self.spend.map { [$0.month, "\($0.subsidyFen)", "\($0.socialInsuranceFen)", "\($0.totalFen)"] })
+        let deposits = Table.render(
+            [["month", "county", "deposits", "contributionFen"]]
+                + rows.map { [$0.month, $0.county, "\($0.deposits)", "\($0.contributionFen)"] })
+        let spend = Table.render(
+            [["month", "subsidyFen", "socialInsuranceFen", "totalFen"]]
+                + self.spend.map { [$0.month, "\($0.subsidyFen)", "\($0.socialInsuranceFen)", "\($0.totalFen)"] })
         return deposits + "\n\n" + spend + "\n\nevents \(events), duplicates skipped \(duplicates), not verified \(notVerified), "
             + "deposits without a county \(withoutCounty), refused amounts \(refused)"
     }
@@ -199,8 +203,9 @@ struct MonthlyReport {
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let figures = Figures(contributions: rows, subsidies: spend, events: events, duplicates: duplicates, notVerified: notVerified,
-                              depositsWithoutCounty: withoutCounty, refusedAmounts: refused)
+        let figures = Figures(
+            contributions: rows, subsidies: spend, events: events, duplicates: duplicates, notVerified: notVerified,
+            depositsWithoutCounty: withoutCounty, refusedAmounts: refused)
         return String(decoding: try encoder.encode(figures), as: UTF8.self)
     }
 }

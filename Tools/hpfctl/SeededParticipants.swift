@@ -20,16 +20,20 @@ final class SeededParticipants: Sendable {
 
     func seed(_ accounts: Int) async throws {
         let started = ContinuousClock.now
-        for statement in ["DELETE FROM ledger_accounts WHERE account_number LIKE 'bench-seed-%'",
-                          "DELETE FROM participants WHERE account_number LIKE 'bench-seed-%'"] {
+        for statement in [
+            "DELETE FROM ledger_accounts WHERE account_number LIKE 'bench-seed-%'",
+            "DELETE FROM participants WHERE account_number LIKE 'bench-seed-%'",
+        ] {
             try await runtime.database.query(PostgresQuery(unsafeSQL: statement))
         }
-        try await runtime.database.query("""
+        try await runtime.database.query(
+            """
             INSERT INTO participants (account_number, person_ref, retirement_month, bachelor_or_above)
             SELECT 'bench-seed-' || i, 'bench-seed-' || md5(i::text), '2055-01', false FROM generate_series(1, \(accounts)) AS i
             """)
         // Through the pool's trigger, like every ledger event: the totals stay exact.
-        try await runtime.database.query("""
+        try await runtime.database.query(
+            """
             INSERT INTO ledger_accounts (account_number, closed, contributed_fen, balance_fen, last_event_at)
             SELECT 'bench-seed-' || i, false, 300000, 300000, now() FROM generate_series(1, \(accounts)) AS i
             """)

@@ -46,7 +46,8 @@ enum Stack {
     static func serviceName(of url: String) -> String {
         let components = URLComponents(string: url)
         if let port = components?.port,
-           let service = services.first(where: { $0.port == port || $0.port + benchPortOffset == port }) {
+            let service = services.first(where: { $0.port == port || $0.port + benchPortOffset == port })
+        {
             return service.name
         }
         let place = [components?.host, components?.port.map { String($0) }].compactMap { $0 }.joined(separator: ":")
@@ -56,7 +57,8 @@ enum Stack {
     /// Refuses a benchmark's URL on one of make run's service ports (whatever the host).
     static func refuseRunStack(_ url: String, option: String) throws {
         guard let port = URLComponents(string: url)?.port, services.contains(where: { $0.port == port }) else { return }
-        throw ValidationError("""
+        throw ValidationError(
+            """
             \(option) \(url) is a port of make run's stack (8081-8086, the running suite): benchmarks run \
             against make bench's stack (9081-9086, as `make bench` starts it) or a stack of their own
             """)
@@ -69,7 +71,8 @@ enum Stack {
     /// Refuses to seed make run's Postgres.
     static func refuseRunStackDatabase(_ command: String) throws {
         guard postgresPort == runPostgresPort else { return }
-        throw ValidationError("""
+        throw ValidationError(
+            """
             \(command) seeds straight into the database, and HPF_PG_PORT=\(postgresPort) is make run's Postgres \
             (the running suite's): run it on make bench's stack (HPF_PG_PORT=\(benchPostgresPort), as \
             `make bench` does) or one of your own

@@ -37,8 +37,10 @@ struct TokenCommand: ParsableCommand {
         @Option(help: "The staff member's id.")
         var staffId: String = "officer-1"
 
-        @Option(help: ArgumentHelp("The staff member's roles, comma-separated: "
-                                   + StaffRole.allCases.map(\.rawValue).joined(separator: ", ") + ".", valueName: "role[,role]"))
+        @Option(
+            help: ArgumentHelp(
+                "The staff member's roles, comma-separated: "
+                    + StaffRole.allCases.map(\.rawValue).joined(separator: ", ") + ".", valueName: "role[,role]"))
         var role: String = "fund_officer"
 
         @Option(help: "How long the token is valid, in minutes.")

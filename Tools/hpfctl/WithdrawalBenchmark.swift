@@ -53,8 +53,9 @@ struct WithdrawalBenchmark: AsyncParsableCommand {
         let amount: Fen = 10_000
         var logger = Logger(label: "hpfctl.bench")
         logger.logLevel = .error
-        let http = HTTPClient(eventLoopGroupProvider: .singleton,
-                              configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: concurrency)))
+        let http = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: concurrency)))
 
         print("bench: enrolling \(accounts) accounts and funding each for its withdrawals")
         let numbers = try await BenchSupport.enrol(accounts, http: http, enrolmentURL: enrolmentURL)
@@ -63,17 +64,19 @@ struct WithdrawalBenchmark: AsyncParsableCommand {
         for number in numbers {
             try await Self.waitFor("\(ledgerURL)/v1/accounts/\(number)/balance", http)
             try await Self.waitFor("\(withdrawalURL)/v1/accounts/\(number)/withdrawals", http)
-            let deposit = #"{"accountNumber":"\#(number)","amountFen":\#(perAccount * amount),"channel":"bank_card","channelTxnId":"wbench-\#(runID)-\#(number)","paidAt":"\#(Instant.format(Date()))"}"#
+            let deposit =
+                #"{"accountNumber":"\#(number)","amountFen":\#(perAccount * amount),"channel":"bank_card","channelTxnId":"wbench-\#(runID)-\#(number)","paidAt":"\#(Instant.format(Date()))"}"#
             let (status, json) = try await DepositBenchmark.post(http, "\(ledgerURL)/v1/contributions", deposit, as: .channel("alipay"))
             guard status == 201 else { throw CommandError("deposit refused (\(status)): \(json)") }
         }
 
-        let channel = PaymentChannelSimulator(withdrawalURL: withdrawalURL,
-                                              failSuffix: nil, http: http, logger: logger)
+        let channel = PaymentChannelSimulator(
+            withdrawalURL: withdrawalURL,
+            failSuffix: nil, http: http, logger: logger)
         let ids = IDs()
         ids.expect(withdrawals)
         let channelTask = Task { try await channel.run(fromLatest: true) { ids.allPaid(in: channel) } }
-        try await Task.sleep(for: .seconds(6)) // let the channel's consumer join before the clock starts
+        try await Task.sleep(for: .seconds(6))  // let the channel's consumer join before the clock starts
 
         print("bench: \(withdrawals) withdrawals of \(amount) fen, \(concurrency) concurrent clients")
         let counter = DepositBenchmark.Counter()
@@ -83,7 +86,8 @@ struct WithdrawalBenchmark: AsyncParsableCommand {
             for _ in 0..<concurrency {
                 group.addTask {
                     while let index = await counter.next(limit: withdrawals) {
-                        let body = #"{"accountNumber":"\#(targets[index % targets.count])","reason":"repayment","amountFen":\#(amount),"payee":{"kind":"lender","name":"连云港农商银行","bankAccount":"6230000000000001"},"evidence":{"loanType":"commercial","loanContractNumber":"BENCH-\#(index)","outstandingFen":100000000,"payeeBankAccount":"6230000000000001"}}"#
+                        let body =
+                            #"{"accountNumber":"\#(targets[index % targets.count])","reason":"repayment","amountFen":\#(amount),"payee":{"kind":"lender","name":"连云港农商银行","bankAccount":"6230000000000001"},"evidence":{"loanType":"commercial","loanContractNumber":"BENCH-\#(index)","outstandingFen":100000000,"payeeBankAccount":"6230000000000001"}}"#
                         let began = ContinuousClock.now
                         let (status, json) = try await DepositBenchmark.post(http, "\(withdrawalURL)/v1/withdrawals", body)
                         guard status == 202, let id = json["withdrawalId"] as? String else { throw CommandError("withdrawal refused (\(status)): \(json)") }
@@ -98,8 +102,10 @@ struct WithdrawalBenchmark: AsyncParsableCommand {
         let paid = channel.paidAt
         let last = paid.values.max()!
         let latencies = ids.all.compactMap { id, began in paid[id].map { ($0 - began).milliseconds } }.sorted()
-        print(String(format: "bench: requests accepted in %.2f s; request to paid p50 %.0f ms p99 %.0f ms", accepted.seconds,
-                     latencies[latencies.count / 2], latencies[Int(Double(latencies.count) * 0.99)]))
+        print(
+            String(
+                format: "bench: requests accepted in %.2f s; request to paid p50 %.0f ms p99 %.0f ms", accepted.seconds,
+                latencies[latencies.count / 2], latencies[Int(Double(latencies.count) * 0.99)]))
         print(String(format: "withdrawals/s: %.0f", Double(withdrawals) / (last - start).seconds))
         try? await http.shutdown()
     }

@@ -24,8 +24,10 @@ public final class PartnerCitySimulator: Sendable {
         public let encryptionKeyId: String
         public let encryptionKey: Curve25519.KeyAgreement.PrivateKey
 
-        public init(code: String, keyId: String, key: Curve25519.Signing.PrivateKey, encryptionKeyId: String,
-                    encryptionKey: Curve25519.KeyAgreement.PrivateKey) {
+        public init(
+            code: String, keyId: String, key: Curve25519.Signing.PrivateKey, encryptionKeyId: String,
+            encryptionKey: Curve25519.KeyAgreement.PrivateKey
+        ) {
             self.code = code
             self.keyId = keyId
             self.key = key
@@ -40,8 +42,9 @@ public final class PartnerCitySimulator: Sendable {
 
         /// The development keys of a city (deterministic, so a restarted simulator keeps its keys).
         public static func development(_ code: String) -> City {
-            City(code: code, keyId: "\(code)-dev-1", key: PartnerSignature.developmentKey(city: code),
-                 encryptionKeyId: "\(code)-dev-enc-1", encryptionKey: PartnerSealing.developmentKey(city: code))
+            City(
+                code: code, keyId: "\(code)-dev-1", key: PartnerSignature.developmentKey(city: code),
+                encryptionKeyId: "\(code)-dev-enc-1", encryptionKey: PartnerSealing.developmentKey(city: code))
         }
 
         public var publicKey: String { key.publicKey.rawRepresentation.base64EncodedString() }
@@ -55,8 +58,10 @@ public final class PartnerCitySimulator: Sendable {
         /// Whether our bank manages to pay a transfer payout to this city (else it fails).
         public let pays: @Sendable (TransferPayoutInstruction) -> Bool
 
-        public init(pays: @escaping @Sendable (TransferPayoutInstruction) -> Bool = { _ in true },
-                    post: @escaping @Sendable (_ path: String, _ body: String) async throws -> Int) {
+        public init(
+            pays: @escaping @Sendable (TransferPayoutInstruction) -> Bool = { _ in true },
+            post: @escaping @Sendable (_ path: String, _ body: String) async throws -> Int
+        ) {
             self.post = post
             self.pays = pays
         }
@@ -79,9 +84,9 @@ public final class PartnerCitySimulator: Sendable {
 
     /// How the partner answers a contact letter we send it.
     public enum Answer: Sendable, Equatable {
-        case transfer(PartnerAccount) // accept (02), then send the transfer-out data
-        case refuse(String) // refuse (13) with this code
-        case hold // say nothing (the letter stays 01)
+        case transfer(PartnerAccount)  // accept (02), then send the transfer-out data
+        case refuse(String)  // refuse (13) with this code
+        case hold  // say nothing (the letter stays 01)
     }
 
     /// The person's account at the partner, as its transfer-out data will say.
@@ -99,8 +104,10 @@ public final class PartnerCitySimulator: Sendable {
         /// What its bank transfers: what the data says (`asData`), another amount, or nothing.
         public enum Funds: Sendable, Equatable { case asData, amount(Fen), none }
 
-        public init(accountNumber: String, principalFen: Fen, interestFen: Fen, amountFen: Fen? = nil, months: [YearMonth],
-                    funds: Funds = .asData) {
+        public init(
+            accountNumber: String, principalFen: Fen, interestFen: Fen, amountFen: Fen? = nil, months: [YearMonth],
+            funds: Funds = .asData
+        ) {
             self.accountNumber = accountNumber
             self.principalFen = principalFen
             self.interestFen = interestFen
@@ -116,8 +123,9 @@ public final class PartnerCitySimulator: Sendable {
         /// A plausible account: 18 months of contributions up to the month before `date`.
         public static func typical(for letter: TransferApplication) -> PartnerAccount {
             let months = (1...18).map { letter.appliedOn.yearMonth.adding(months: -$0) }.sorted()
-            return PartnerAccount(accountNumber: letter.sendingCity + "88" + String(letter.letterNumber.suffix(8)), principalFen: 3_600_000,
-                                  interestFen: 27_135, months: months)
+            return PartnerAccount(
+                accountNumber: letter.sendingCity + "88" + String(letter.letterNumber.suffix(8)), principalFen: 3_600_000,
+                interestFen: 27_135, months: months)
         }
     }
 
@@ -153,11 +161,13 @@ public final class PartnerCitySimulator: Sendable {
     ///   - ourKeys: Lianyungang's public keys by key id (from `GET /v1/partners`).
     ///   - answer: how to answer each contact letter (default: transfer a typical account).
     ///   - credit: whether to credit our transfer-out data (default: yes, when it adds up).
-    public init(cities: [City], brokers: String, ourKeys: [String: Curve25519.Signing.PublicKey],
-                ourRecipientKey: PartnerSealing.RecipientKey? = nil, bank: Bank? = nil, verbose: Bool = false,
-                logger: Logger = Logger(label: "partner-city"),
-                answer: @escaping @Sendable (TransferApplication) -> Answer = { .transfer(.typical(for: $0)) },
-                credit: @escaping @Sendable (TransferOutData) -> Bool = { _ in true }) throws {
+    public init(
+        cities: [City], brokers: String, ourKeys: [String: Curve25519.Signing.PublicKey],
+        ourRecipientKey: PartnerSealing.RecipientKey? = nil, bank: Bank? = nil, verbose: Bool = false,
+        logger: Logger = Logger(label: "partner-city"),
+        answer: @escaping @Sendable (TransferApplication) -> Answer = { .transfer(.typical(for: $0)) },
+        credit: @escaping @Sendable (TransferOutData) -> Bool = { _ in true }
+    ) throws {
         self.cities = cities
         self.brokers = brokers
         self.ourKeys = ourKeys
@@ -184,8 +194,9 @@ public final class PartnerCitySimulator: Sendable {
         // With a bank, our bank's payout instructions too (it pays those addressed to its cities).
         let topics = cities.map { Topic.partnerOutbound(city: $0.code) } + (bank == nil ? [] : [Topic.transferPayoutInstructions.name])
         try await producer.createTopics(topics.map { TopicSpec(name: $0, partitions: 3) })
-        let consumer = try KafkaConsumer(configuration: .consumer(brokers: brokers, groupID: group, clientID: "partner-city-sim"),
-                                         topics: topics, logger: logger)
+        let consumer = try KafkaConsumer(
+            configuration: .consumer(brokers: brokers, groupID: group, clientID: "partner-city-sim"),
+            topics: topics, logger: logger)
         do {
             while !Task.isCancelled {
                 for message in try await consumer.poll(maxMessages: 100, timeoutMs: 200) {
@@ -213,12 +224,17 @@ public final class PartnerCitySimulator: Sendable {
         guard let city = cities.first(where: { $0.code == letter.receivingCity || $0.code == letter.sendingCity }) else { return }
         var personal: PersonalFields?
         if header.type == EventType.transferApplication.rawValue,
-           let sealed = (try? CloudEventCoding.decode(TransferApplication.self, from: message.value))?.data.personal {
+            let sealed = (try? CloudEventCoding.decode(TransferApplication.self, from: message.value))?.data.personal
+        {
             personal = try? PartnerSealing.open(sealed, letterNumber: letter.letterNumber, keys: [city.encryptionKeyId: city.encryptionKey])
         }
         if verified, !seen.withLock({ $0.insert(header.id).inserted }) { return }
-        received.withLock { $0.append(Received(type: header.type, city: city.code, letterNumber: letter.letterNumber, verified: verified,
-                                                value: message.value, personal: personal)) }
+        received.withLock {
+            $0.append(
+                Received(
+                    type: header.type, city: city.code, letterNumber: letter.letterNumber, verified: verified,
+                    value: message.value, personal: personal))
+        }
         if verbose { print("partner-city \(city.code): received \(header.type) for letter \(letter.letterNumber)\(verified ? "" : " (UNVERIFIED, ignored)")") }
         guard verified else { return }
         switch EventType(rawValue: header.type) {
@@ -227,8 +243,9 @@ public final class PartnerCitySimulator: Sendable {
             try await answerLetter(application, as: city)
         case .transferOutData:
             let data = try CloudEventCoding.decode(TransferOutData.self, from: message.value).data
-            let outcome = TransferOutcome(letterNumber: data.letterNumber, receivingCity: city.code, sendingCity: data.sendingCity,
-                                          creditedFen: data.amountFen)
+            let outcome = TransferOutcome(
+                letterNumber: data.letterNumber, receivingCity: city.code, sendingCity: data.sendingCity,
+                creditedFen: data.amountFen)
             if data.principalFen + data.interestFen != data.amountFen || !credit(data) {
                 var failed = outcome
                 failed.creditedFen = nil
@@ -257,13 +274,15 @@ public final class PartnerCitySimulator: Sendable {
                 letterNumber: application.letterNumber, receivingCity: application.receivingCity, sendingCity: city.code,
                 sendingAccountNumber: account.accountNumber, principalFen: account.principalFen, interestFen: account.interestFen,
                 amountFen: account.amountFen, openedMonth: account.months.min() ?? application.appliedOn.yearMonth, paidUpToMonth: paidUpTo,
-                lastSixMonthsContinuous: TransferRules.continuous(months: Set(account.months), paidUpTo: paidUpTo,
-                                                                  window: PolicyParameters.lianyungang2025.transferContinuityMonths.value(on: application.appliedOn)),
+                lastSixMonthsContinuous: TransferRules.continuous(
+                    months: Set(account.months), paidUpTo: paidUpTo,
+                    window: PolicyParameters.lianyungang2025.transferContinuityMonths.value(on: application.appliedOn)),
                 contributionMonths: account.months, hadHpfLoan: false, hasUnsettledHpfLoan: false, sentOn: application.appliedOn)
             try await send(.transferOutData, data, from: city, subject: account.accountNumber)
             // Its bank moves the money; ours tells us when it has arrived.
             if let bank, let funds = account.fundsFen {
-                let notice = #"{"letterNumber":"\#(application.letterNumber)","sendingCity":"\#(city.code)","amountFen":\#(funds),"bankReference":"SIM\#(application.letterNumber)"}"#
+                let notice =
+                    #"{"letterNumber":"\#(application.letterNumber)","sendingCity":"\#(city.code)","amountFen":\#(funds),"bankReference":"SIM\#(application.letterNumber)"}"#
                 let status = try await bank.send("/v1/transfers/settlements", notice, logger: logger)
                 if verbose { print("partner-city \(city.code): bank settled \(funds) fen for letter \(application.letterNumber) (HTTP \(status))") }
             }
@@ -274,24 +293,31 @@ public final class PartnerCitySimulator: Sendable {
     func pay(_ instruction: TransferPayoutInstruction) async throws {
         guard let bank, cities.contains(where: { $0.code == instruction.receivingCity }) else { return }
         let paid = bank.pays(instruction)
-        let body = paid ? #"{"outcome":"paid","channelRef":"SIM-\#(instruction.payoutId)"}"#
-                        : #"{"outcome":"failed","channelRef":"SIM-\#(instruction.payoutId)","failureCode":"receiving_bank_refused"}"#
+        let body =
+            paid
+            ? #"{"outcome":"paid","channelRef":"SIM-\#(instruction.payoutId)"}"#
+            : #"{"outcome":"failed","channelRef":"SIM-\#(instruction.payoutId)","failureCode":"receiving_bank_refused"}"#
         let status = try await bank.send("/v1/transfer-payouts/\(instruction.payoutId)/confirmation", body, logger: logger)
         if verbose {
-            print("partner-city \(instruction.receivingCity): bank \(paid ? "received" : "refused") \(instruction.amountFen) fen for letter \(instruction.letterNumber) (HTTP \(status))")
+            print(
+                "partner-city \(instruction.receivingCity): bank \(paid ? "received" : "refused") \(instruction.amountFen) fen for letter \(instruction.letterNumber) (HTTP \(status))"
+            )
         }
     }
 
     /// The partner writes a contact letter to us: it asks us to transfer a person's account out.
     @discardableResult
-    public func applyForTransferOut(from city: City, name: String, idNumber: String, ourAccountNumber: String?, theirAccountNumber: String,
-                                    on date: BusinessDate, sequence: Int) async throws -> String {
+    public func applyForTransferOut(
+        from city: City, name: String, idNumber: String, ourAccountNumber: String?, theirAccountNumber: String,
+        on date: BusinessDate, sequence: Int
+    ) async throws -> String {
         let letter = ContactLetter.number(receivingCity: city.code, on: date, sequence: sequence)
         let fields = PersonalFields(name: name, idNumber: idNumber)
-        var application = TransferApplication(letterNumber: letter, receivingCity: city.code,
-                                              sendingCity: PolicyParameters.lianyungang2025.cityCode.value,
-                                              personal: try ourRecipientKey.map { try PartnerSealing.seal(fields, to: $0, letterNumber: letter) },
-                                              receivingAccountNumber: theirAccountNumber, sendingAccountNumber: ourAccountNumber, appliedOn: date)
+        var application = TransferApplication(
+            letterNumber: letter, receivingCity: city.code,
+            sendingCity: PolicyParameters.lianyungang2025.cityCode.value,
+            personal: try ourRecipientKey.map { try PartnerSealing.seal(fields, to: $0, letterNumber: letter) },
+            receivingAccountNumber: theirAccountNumber, sendingAccountNumber: ourAccountNumber, appliedOn: date)
         if application.personal == nil {
             // Without our encryption key: the first version's clear fields (deprecated).
             application.name = name
@@ -302,12 +328,15 @@ public final class PartnerCitySimulator: Sendable {
     }
 
     /// A signed message from `city` on partner-inbound. `signedAt` and `signWith` let tests forge.
-    public func send<P: Codable & Sendable>(_ type: EventType, _ data: P, from city: City, subject: String, id: UUID = UUID(),
-                                            signedAt: Date = Date(), signWith: City? = nil) async throws {
+    public func send<P: Codable & Sendable>(
+        _ type: EventType, _ data: P, from city: City, subject: String, id: UUID = UUID(),
+        signedAt: Date = Date(), signWith: City? = nil
+    ) async throws {
         let event = CloudEvent(id: id, source: PartnerMessage.source(city: city.code), type: type.rawValue, subject: subject, data: data)
         let value = try CloudEventCoding.encode(event)
         let signer = signWith ?? city
-        let headers = [KafkaHeader(name: "content-type", value: CloudEventCoding.contentType)]
+        let headers =
+            [KafkaHeader(name: "content-type", value: CloudEventCoding.contentType)]
             + (try PartnerSignature.headers(for: value, keyId: signer.keyId, key: signer.key, at: signedAt))
         // The record key is the letter number: every message about one letter stays in order.
         let letter = try? CloudEventCoding.decode(LetterReference.self, from: value).data.letterNumber

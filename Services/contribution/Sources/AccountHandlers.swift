@@ -41,7 +41,8 @@ struct AccountHandlers: Sendable {
         // One snapshot for the totals and the running sum (an account from before interest was
         // kept has it rebuilt from its postings, exactly as a posting would).
         return try await runtime.transaction { connection in
-            let rows = try await connection.query("""
+            let rows = try await connection.query(
+                """
                 SELECT status, contributed_fen, subsidy_fen, interest_fen, withdrawn_fen, transferred_in_fen,
                        (SELECT count(*) FROM contribution_months m WHERE m.account_number = a.account_number AND m.month <= \(month)),
                        (SELECT count(*) FROM recognised_months r WHERE r.account_number = a.account_number AND r.month <= \(month)
@@ -51,16 +52,21 @@ struct AccountHandlers: Sendable {
             var found: (String, Int64, Int64, Int64, Int64, Int64, Int64, Int64)?
             for try await row in rows.decode((String, Int64, Int64, Int64, Int64, Int64, Int64, Int64).self) { found = row }
             guard let (status, contributed, subsidy, interest, withdrawn, transferredIn, months, recognised) = found,
-                  let (state, unposted) = try await LedgerInterest.peek(number, parameters: runtime.parameters, connection: connection,
-                                                                        logger: runtime.logger)
+                let (state, unposted) = try await LedgerInterest.peek(
+                    number, parameters: runtime.parameters, connection: connection,
+                    logger: runtime.logger)
             else { throw Problem.unknownAccount(number) }
-            let accrued = status == "closed" ? 0
+            let accrued =
+                status == "closed"
+                ? 0
                 : try Checked.add(unposted, try state.accrual.accruedInterest(balance: state.balance, asOf: today, parameters: runtime.parameters))
-            return try HTTPJSON.response(.ok, Balance(
-                accountNumber: number, status: status, balanceFen: state.balance, contributedFen: contributed, subsidyFen: subsidy,
-                interestFen: interest, accruedInterestFen: accrued, interestPeriodFrom: state.accrual.periodFrom, withdrawnFen: withdrawn,
-                transferredInFen: transferredIn, contributionMonths: Int(months), ownContributionMonths: Int(months),
-                recognisedMonths: Int(recognised), totalContributionMonths: Int(months + recognised)))
+            return try HTTPJSON.response(
+                .ok,
+                Balance(
+                    accountNumber: number, status: status, balanceFen: state.balance, contributedFen: contributed, subsidyFen: subsidy,
+                    interestFen: interest, accruedInterestFen: accrued, interestPeriodFrom: state.accrual.periodFrom, withdrawnFen: withdrawn,
+                    transferredInFen: transferredIn, contributionMonths: Int(months), ownContributionMonths: Int(months),
+                    recognisedMonths: Int(recognised), totalContributionMonths: Int(months + recognised)))
         }
     }
 
@@ -88,17 +94,23 @@ struct AccountHandlers: Sendable {
         let limit = Int(try query.integer("limit", range: InputRange.pageLimit) ?? 100)
         let afterSeq = try query.integer("afterSeq", range: 0...InputRange.integer.upperBound) ?? 0
         try await requireAccount(number)
-        let rows = try await runtime.database.query("""
+        let rows = try await runtime.database.query(
+            """
             SELECT seq, kind, amount_fen, balance_after_fen, at, business_date, reference FROM postings
             WHERE account_number = \(number) AND seq > \(afterSeq) ORDER BY seq LIMIT \(limit)
             """)
         var entries: [Entry] = []
         for try await (seq, kind, amount, after, at, date, reference) in rows.decode((Int64, String, Int64, Int64, Date, BusinessDate, String).self) {
-            entries.append(Entry(seq: seq, kind: kind, amountFen: amount, balanceAfterFen: after, at: Instant.format(at),
-                                 businessDate: date.description, reference: reference))
+            entries.append(
+                Entry(
+                    seq: seq, kind: kind, amountFen: amount, balanceAfterFen: after, at: Instant.format(at),
+                    businessDate: date.description, reference: reference))
         }
-        return try HTTPJSON.response(.ok, LedgerPage(accountNumber: number, entries: entries,
-                                                     nextAfterSeq: entries.count == limit ? entries.last?.seq : nil))
+        return try HTTPJSON.response(
+            .ok,
+            LedgerPage(
+                accountNumber: number, entries: entries,
+                nextAfterSeq: entries.count == limit ? entries.last?.seq : nil))
     }
 
     struct TaxStatement: Codable {
@@ -117,15 +129,19 @@ struct AccountHandlers: Sendable {
             throw Problem.malformed("year=YYYY is required", errors: [.init(field: "year", message: "a four-digit year")])
         }
         try await requireAccount(number)
-        let rows = try await runtime.database.query("""
+        let rows = try await runtime.database.query(
+            """
             SELECT coalesce(sum(amount_fen), 0)::bigint FROM contributions
             WHERE account_number = \(number) AND origin <> 'transfer_in' AND paid_on >= make_date(\(Int32(year)), 1, 1) AND paid_on < make_date(\(Int32(year + 1)), 1, 1)
             """)
         var contributed: Int64 = 0
         for try await sum in rows.decode(Int64.self) { contributed = sum }
         let cap = ContributionRules.annualTaxCap(year: year, parameters: runtime.parameters)
-        return try HTTPJSON.response(.ok, TaxStatement(accountNumber: number, year: year, contributedFen: contributed,
-                                                       deductibleFen: min(contributed, cap), capFen: cap))
+        return try HTTPJSON.response(
+            .ok,
+            TaxStatement(
+                accountNumber: number, year: year, contributedFen: contributed,
+                deductibleFen: min(contributed, cap), capFen: cap))
     }
 
     private func requireAccount(_ number: String) async throws {

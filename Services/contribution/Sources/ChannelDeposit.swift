@@ -22,14 +22,18 @@ struct ChannelDeposit: Sendable {
     /// Throws the rule it breaks: an unknown or inactive account, a payment before the opening,
     /// below the minimum (§2), or the same transaction id with another body.
     func record(runtime: ServiceRuntime, connection: PostgresConnection) async throws -> (recorded: ContributionPosting.Recorded, replay: Bool) {
-        guard let account = try await LockedAccount.lock(accountNumber, channel: channel, channelTxnId: channelTxnId,
-                                                         connection: connection, logger: runtime.logger) else {
+        guard
+            let account = try await LockedAccount.lock(
+                accountNumber, channel: channel, channelTxnId: channelTxnId,
+                connection: connection, logger: runtime.logger)
+        else {
             throw Problem.unknownAccount(accountNumber)
         }
         if let existing = account.existing {
             guard existing.fingerprint == fingerprint else {
-                throw Problem.conflict("duplicate_transaction_mismatch",
-                                       "channel transaction \(channelTxnId) was already received with a different body")
+                throw Problem.conflict(
+                    "duplicate_transaction_mismatch",
+                    "channel transaction \(channelTxnId) was already received with a different body")
             }
             return (ContributionPosting.Recorded(contributionId: existing.contributionId.uuidString.lowercased(), balanceFen: existing.balanceAfter), true)
         }
@@ -42,17 +46,21 @@ struct ChannelDeposit: Sendable {
         guard paidOn >= account.openedOn else {
             throw Problem.rule("paid_at_before_opening", "paidAt \(Instant.format(paidAt)) is before the account was opened on \(account.openedOn)")
         }
-        let minimum = ContributionRules.minimumPerPayment(county: account.county, schedule: account.schedule, on: paidOn,
-                                                         parameters: runtime.parameters) ?? 0
+        let minimum =
+            ContributionRules.minimumPerPayment(
+                county: account.county, schedule: account.schedule, on: paidOn,
+                parameters: runtime.parameters) ?? 0
         guard amountFen >= minimum else {
-            throw Problem.rule("below_minimum_contribution", "a \(account.schedule.rawValue) payment must be at least \(minimum) fen (§2)",
-                               extensions: ["minimumFen": minimum])
+            throw Problem.rule(
+                "below_minimum_contribution", "a \(account.schedule.rawValue) payment must be at least \(minimum) fen (§2)",
+                extensions: ["minimumFen": minimum])
         }
         let input = ContributionPosting.Input(
             accountNumber: accountNumber, amountFen: amountFen, channel: channel, channelTxnId: channelTxnId,
             legacyId: nil, origin: .channel, paidAt: paidAt, schedule: account.schedule, fingerprint: fingerprint)
-        let recorded = try await ContributionPosting(runtime: runtime).record(input, contributionCountBefore: account.contributionCount,
-                                                                                interest: account.interest, connection: connection)
+        let recorded = try await ContributionPosting(runtime: runtime).record(
+            input, contributionCountBefore: account.contributionCount,
+            interest: account.interest, connection: connection)
         return (recorded, false)
     }
 }

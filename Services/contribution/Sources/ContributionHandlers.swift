@@ -38,8 +38,9 @@ struct ContributionHandlers: Sendable {
         if paidAt.timeIntervalSince(runtime.clock.now) > Self.clockSkewSeconds {
             throw Problem.rule("paid_at_in_future", "paidAt \(body.paidAt) is in the future")
         }
-        let deposit = ChannelDeposit(accountNumber: body.accountNumber, amountFen: body.amountFen, channel: body.channel,
-                                     channelTxnId: body.channelTxnId, paidAt: paidAt)
+        let deposit = ChannelDeposit(
+            accountNumber: body.accountNumber, amountFen: body.amountFen, channel: body.channel,
+            channelTxnId: body.channelTxnId, paidAt: paidAt)
         let (recorded, replay) = try await runtime.idempotentTransaction { connection in
             try await deposit.record(runtime: runtime, connection: connection)
         }

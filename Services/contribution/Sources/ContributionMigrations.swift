@@ -2,7 +2,9 @@ import ServiceRuntime
 
 enum ContributionMigrations {
     static let all: [Migration] = [
-        Migration(1, "ledger accounts, postings, contributions", """
+        Migration(
+            1, "ledger accounts, postings, contributions",
+            """
             CREATE TABLE accounts (
                 account_number text PRIMARY KEY,
                 person_ref text NOT NULL,
@@ -57,7 +59,9 @@ enum ContributionMigrations {
                 PRIMARY KEY (account_number, month)
             )
             """),
-        Migration(2, "lots consumed by debits; debits and their outcome", """
+        Migration(
+            2, "lots consumed by debits; debits and their outcome",
+            """
             -- What remains of each contribution as a subsidy lot (§3 decisions): debits take the
             -- newest first, reversals give it back.
             ALTER TABLE contributions ADD COLUMN unconsumed_fen bigint;
@@ -89,7 +93,9 @@ enum ContributionMigrations {
             );
             ALTER TABLE accounts ADD CONSTRAINT accounts_status CHECK (status IN ('active', 'closing', 'closed'))
             """),
-        Migration(3, "loan repayments from the balance are postings too", """
+        Migration(
+            3, "loan repayments from the balance are postings too",
+            """
             ALTER TABLE postings DROP CONSTRAINT postings_kind_check;
             ALTER TABLE postings ADD CONSTRAINT postings_kind_check
                 CHECK (kind IN ('contribution', 'subsidy', 'withdrawal', 'reversal', 'transfer_in', 'transfer_out', 'interest', 'loan_repayment'))
@@ -97,7 +103,9 @@ enum ContributionMigrations {
         // A transfer in (§17) is credited once per transfer id whatever the outcome; its principal is
         // kept as a `contributions` row of origin `transfer_in` so it is a subsidy lot that debits
         // consume like any other (the tax statement leaves it out: it was contributed elsewhere).
-        Migration(4, "transfers in from partner cities", """
+        Migration(
+            4, "transfers in from partner cities",
+            """
             CREATE TABLE transfer_credits (
                 transfer_id uuid PRIMARY KEY,
                 account_number text NOT NULL,
@@ -116,7 +124,9 @@ enum ContributionMigrations {
         // Active accounts from before keep `interest_accrued` null until the ledger first touches
         // them, when their postings are replayed once and the years they crossed are posted
         // (`LedgerInterest.load`).
-        Migration(5, "deposit interest: the running daily-balance sum on each account", """
+        Migration(
+            5, "deposit interest: the running daily-balance sum on each account",
+            """
             ALTER TABLE accounts ADD COLUMN interest_fen bigint NOT NULL DEFAULT 0,
                 ADD COLUMN interest_period_from date, ADD COLUMN balance_since date, ADD COLUMN interest_accrued bigint;
             UPDATE accounts SET interest_period_from = opened_on, balance_since = opened_on;
@@ -128,7 +138,9 @@ enum ContributionMigrations {
             """),
         // The balance view tells own contributions from money transferred in (§17), and own
         // contribution months from the months a partner city's record brought (recognised).
-        Migration(6, "transferred-in amount apart; partner-recognised months", """
+        Migration(
+            6, "transferred-in amount apart; partner-recognised months",
+            """
             ALTER TABLE accounts ADD COLUMN transferred_in_fen bigint NOT NULL DEFAULT 0;
             UPDATE accounts a SET transferred_in_fen = t.amount, contributed_fen = a.contributed_fen - t.amount
             FROM (SELECT account_number, sum(amount_fen) AS amount FROM postings WHERE kind = 'transfer_in' GROUP BY account_number) t
@@ -142,9 +154,11 @@ enum ContributionMigrations {
         // Reconciliation with the channels' deposit statements (对账): the statements, the lines
         // they listed and the discrepancies they raised (`StatementBook`); the day's deposits of a
         // channel are found by (channel, paid_on).
-        Migration(7, "channel statements and their discrepancies", StatementBook.tables + """
-            ;
-            CREATE INDEX contributions_by_channel_day ON contributions (channel, paid_on)
-            """),
+        Migration(
+            7, "channel statements and their discrepancies",
+            StatementBook.tables + """
+                ;
+                CREATE INDEX contributions_by_channel_day ON contributions (channel, paid_on)
+                """),
     ]
 }

@@ -70,14 +70,18 @@ struct ContributionPosting {
         let paidOn = BusinessDate.of(input.paidAt)
         let id = UUID()
         let reference = input.channelTxnId.map { "\(input.channel?.rawValue ?? "channel"):\($0)" } ?? "legacy:\(input.legacyId ?? "")"
-        let posted = try await Ledger.post(account: input.accountNumber, kind: .contribution, amount: input.amountFen,
-                                           reference: reference, at: input.paidAt, businessDate: paidOn, locked: interest,
-                                           runtime: runtime, connection: connection)
+        let posted = try await Ledger.post(
+            account: input.accountNumber, kind: .contribution, amount: input.amountFen,
+            reference: reference, at: input.paidAt, businessDate: paidOn, locked: interest,
+            runtime: runtime, connection: connection)
         // Legacy history counts its own month only; a quarterly payment covers three.
-        let months = input.origin == .legacyImport ? [paidOn.yearMonth]
+        let months =
+            input.origin == .legacyImport
+            ? [paidOn.yearMonth]
             : ContributionRules.coveredMonths(paidOn: paidOn, schedule: input.schedule, parameters: runtime.parameters)
-        _ = try await connection.execute(Insert(id: id, input: input, months: months, paidOn: paidOn, posted: posted),
-                                          logger: logger)
+        _ = try await connection.execute(
+            Insert(id: id, input: input, months: months, paidOn: paidOn, posted: posted),
+            logger: logger)
         let received = ContributionReceived(
             contributionId: id.uuidString.lowercased(), accountNumber: input.accountNumber, amountFen: input.amountFen,
             channel: input.channel, origin: input.origin, paidAt: Instant.format(input.paidAt), paidOn: paidOn,
@@ -154,20 +158,25 @@ struct LockedAccount: Sendable {
         }
     }
 
-    static func lock(_ number: String, channel: PaymentChannel? = nil, channelTxnId: String? = nil, legacyId: String? = nil,
-                     connection: PostgresConnection, logger: Logger) async throws -> LockedAccount? {
-        let found = if let channel, let channelTxnId {
-            try await ByChannel(number: number, channel: channel.rawValue, channelTxnId: channelTxnId).rows(on: connection, logger: logger)
-        } else {
-            try await ByLegacyID(number: number, legacyId: legacyId).rows(on: connection, logger: logger)
-        }
+    static func lock(
+        _ number: String, channel: PaymentChannel? = nil, channelTxnId: String? = nil, legacyId: String? = nil,
+        connection: PostgresConnection, logger: Logger
+    ) async throws -> LockedAccount? {
+        let found =
+            if let channel, let channelTxnId {
+                try await ByChannel(number: number, channel: channel.rawValue, channelTxnId: channelTxnId).rows(on: connection, logger: logger)
+            } else {
+                try await ByLegacyID(number: number, legacyId: legacyId).rows(on: connection, logger: logger)
+            }
         for row in found {
             let (status, county, schedule, count, opened, id, fingerprint, balance) = (row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7)
             let existing = id.map { Existing(contributionId: $0, fingerprint: fingerprint ?? "", balanceAfter: balance ?? 0) }
-            let interest = try LedgerInterest.State.kept(account: number, balance: row.8, lastSeq: row.9, openedOn: opened,
-                                                         periodFrom: row.10, balanceSince: row.11, accrued: row.12)
-            return LockedAccount(status: status, county: county, schedule: try ContributionSchedule.stored(schedule, column: "accounts.schedule"),
-                                 contributionCount: count, openedOn: opened, existing: existing, interest: interest)
+            let interest = LedgerInterest.State.kept(
+                account: number, balance: row.8, lastSeq: row.9, openedOn: opened,
+                periodFrom: row.10, balanceSince: row.11, accrued: row.12)
+            return LockedAccount(
+                status: status, county: county, schedule: try ContributionSchedule.stored(schedule, column: "accounts.schedule"),
+                contributionCount: count, openedOn: opened, existing: existing, interest: interest)
         }
         return nil
     }

@@ -8,8 +8,9 @@ import ServiceRuntime
 /// credit grants and the withdrawal events to debit, settle or reverse withdrawals; writes
 /// `hpf.contribution.events.v1`.
 public enum ContributionService: HPFServiceModule {
-    public static let descriptor = ServiceDescriptor(name: "contribution", schema: "contribution", defaultPort: 8082,
-                                                     migrations: ContributionMigrations.all, appendOnlyTables: ["postings"])
+    public static let descriptor = ServiceDescriptor(
+        name: "contribution", schema: "contribution", defaultPort: 8082,
+        migrations: ContributionMigrations.all, appendOnlyTables: ["postings"])
 
     public static func addRoutes(to routes: Routes, runtime: ServiceRuntime) {
         // Payment notifications come only from a payment channel, signed (WeChat Pay v3 style).
@@ -36,7 +37,9 @@ public enum ContributionService: HPFServiceModule {
     }
 
     public static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] {
-        [LedgerAccounts.subscription(runtime: runtime), LedgerAccounts.recognisedMonths(runtime: runtime),
-         SubsidyCredits.subscription(runtime: runtime), LedgerDebits.subscription(runtime: runtime)]
+        [
+            LedgerAccounts.subscription(runtime: runtime), LedgerAccounts.recognisedMonths(runtime: runtime),
+            SubsidyCredits.subscription(runtime: runtime), LedgerDebits.subscription(runtime: runtime),
+        ]
     }
 }

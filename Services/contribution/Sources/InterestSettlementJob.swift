@@ -38,8 +38,9 @@ public struct InterestSettlementJob: Sendable {
     public func run(asOf: BusinessDate) async throws -> Summary {
         let day = DepositInterest.lastSettlementDay(before: asOf, parameters: runtime.parameters)
         let cursor = AccountCursor(database: runtime.database, settlementDay: day, batch: Self.accountsPerChunk)
-        return try await runtime.inChunks(workers: Self.workers, empty: Summary(asOf: asOf, settlementDay: day), next: { try await cursor.next() },
-                                          chunk: { try await runChunk(asOf: asOf, due: $0) }, merge: Summary.add)
+        return try await runtime.inChunks(
+            workers: Self.workers, empty: Summary(asOf: asOf, settlementDay: day), next: { try await cursor.next() },
+            chunk: { try await runChunk(asOf: asOf, due: $0) }, merge: Summary.add)
     }
 
     /// Hands out due accounts in key order, a batch at a time, read as they stand (unlocked:
@@ -59,11 +60,13 @@ public struct InterestSettlementJob: Sendable {
 
         func next() async throws -> [Due]? {
             guard !exhausted else { return nil }
-            let accounts = try await Due.read(try await database.query("""
-                SELECT \(unescaped: Due.columns) FROM accounts
-                WHERE account_number > \(after) AND interest_period_from <= \(settlementDay) AND status <> 'closed'
-                ORDER BY account_number LIMIT \(batch)
-                """))
+            let accounts = try await Due.read(
+                try await database.query(
+                    """
+                    SELECT \(unescaped: Due.columns) FROM accounts
+                    WHERE account_number > \(after) AND interest_period_from <= \(settlementDay) AND status <> 'closed'
+                    ORDER BY account_number LIMIT \(batch)
+                    """))
             guard let last = accounts.last else {
                 exhausted = true
                 return nil
@@ -88,15 +91,18 @@ public struct InterestSettlementJob: Sendable {
 
         static func read(_ rows: QueryRows) async throws -> [Due] {
             var due: [Due] = []
-            for try await (account, balance, lastSeq, opened, from, since, accrued) in rows.decode((String, Int64, Int64, BusinessDate, BusinessDate, BusinessDate, Int64?).self) {
+            for try await (account, balance, lastSeq, opened, from, since, accrued) in rows.decode(
+                (String, Int64, Int64, BusinessDate, BusinessDate, BusinessDate, Int64?).self)
+            {
                 due.append(Due(account: account, balance: balance, lastSeq: lastSeq, openedOn: opened, periodFrom: from, balanceSince: since, accrued: accrued))
             }
             return due
         }
 
         func state() -> LedgerInterest.State? {
-            LedgerInterest.State.kept(account: account, balance: balance, lastSeq: lastSeq, openedOn: openedOn, periodFrom: periodFrom,
-                                      balanceSince: balanceSince, accrued: accrued)
+            LedgerInterest.State.kept(
+                account: account, balance: balance, lastSeq: lastSeq, openedOn: openedOn, periodFrom: periodFrom,
+                balanceSince: balanceSince, accrued: accrued)
         }
     }
 
@@ -150,8 +156,10 @@ public struct InterestSettlementJob: Sendable {
                 state.balance += interest
                 state.lastSeq += 1
                 added += interest
-                settlements.append(Settlement(account: state.account, seq: state.lastSeq, amount: interest, balanceAfter: state.balance,
-                                              periodFrom: periodFrom, through: through))
+                settlements.append(
+                    Settlement(
+                        account: state.account, seq: state.lastSeq, amount: interest, balanceAfter: state.balance,
+                        periodFrom: periodFrom, through: through))
             }
             balances.append(state.balance); seqs.append(state.lastSeq); interests.append(added)
             periodsFrom.append(state.accrual.periodFrom); since.append(state.accrual.balanceSince)
@@ -159,7 +167,8 @@ public struct InterestSettlementJob: Sendable {
         }
         guard !accounts.isEmpty else { return (summary, []) }
         // Only where nothing moved since the read: the same last posting and the same open period.
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             UPDATE accounts a SET balance_fen = u.balance, last_seq = u.seq, interest_fen = a.interest_fen + u.interest,
                 interest_period_from = u.period_from, balance_since = u.since, interest_accrued = u.accrued
             FROM unnest(\(accounts)::text[], \(oldSeqs)::bigint[], \(oldPeriods)::date[], \(balances)::bigint[], \(seqs)::bigint[],
@@ -177,7 +186,8 @@ public struct InterestSettlementJob: Sendable {
         summary.interestFen = settlements.reduce(0) { $0 + $1.amount }
         guard !settlements.isEmpty else { return (summary, skipped) }
         let now = runtime.clock.now
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO postings (account_number, seq, id, kind, amount_fen, balance_after_fen, at, business_date, reference)
             SELECT account, seq, id, 'interest', amount, balance_after, \(now), through, 'interest:' || to_char(through, 'YYYY-MM-DD')
             FROM unnest(\(settlements.map(\.account))::text[], \(settlements.map(\.seq))::bigint[], \(settlements.map { _ in UUID.timeOrdered(at: now) })::uuid[],
@@ -185,9 +195,11 @@ public struct InterestSettlementJob: Sendable {
                  AS s(account, seq, id, amount, balance_after, through)
             """, logger: logger)
         let events = settlements.map { s in
-            CloudEvent(id: UUID.timeOrdered(at: now), source: runtime.descriptor.eventSource, type: EventType.interestSettled.rawValue, subject: s.account,
-                       data: InterestSettled(accountNumber: s.account, occasion: .annual, periodFrom: s.periodFrom, periodThrough: s.through,
-                                             interestFen: s.amount, postedOn: s.through, balanceAfterFen: s.balanceAfter, sequence: s.seq))
+            CloudEvent(
+                id: UUID.timeOrdered(at: now), source: runtime.descriptor.eventSource, type: EventType.interestSettled.rawValue, subject: s.account,
+                data: InterestSettled(
+                    accountNumber: s.account, occasion: .annual, periodFrom: s.periodFrom, periodThrough: s.through,
+                    interestFen: s.amount, postedOn: s.through, balanceAfterFen: s.balanceAfter, sequence: s.seq))
         }
         try await Outbox.enqueue(batch: events, topic: .contributionEvents, on: connection, logger: logger)
         summary.postings = settlements.count
@@ -210,10 +222,12 @@ public struct InterestSettlementJob: Sendable {
 
     /// Accounts a posting changed between the read and the write, read again if still due.
     private func reread(_ numbers: [String], settlementDay: BusinessDate) async throws -> [Due] {
-        try await Due.read(try await runtime.database.query("""
-            SELECT \(unescaped: Due.columns) FROM accounts
-            WHERE account_number = ANY(\(numbers)) AND interest_period_from <= \(settlementDay) AND status <> 'closed'
-            ORDER BY account_number
-            """))
+        try await Due.read(
+            try await runtime.database.query(
+                """
+                SELECT \(unescaped: Due.columns) FROM accounts
+                WHERE account_number = ANY(\(numbers)) AND interest_period_from <= \(settlementDay) AND status <> 'closed'
+                ORDER BY account_number
+                """))
     }
 }

@@ -51,8 +51,10 @@ enum Ledger {
     /// effect on the running 积数 is written with it, so interest never needs the postings again.
     /// `locked` is the account's state if the caller read it under the account's row lock in
     /// this transaction (`LockedAccount`); else it is read here, under the lock.
-    static func post(account: String, kind: Kind, amount: Fen, reference: String, at instant: Date, businessDate: BusinessDate,
-                     locked: LedgerInterest.State? = nil, runtime: ServiceRuntime, connection: PostgresConnection) async throws -> Posted {
+    static func post(
+        account: String, kind: Kind, amount: Fen, reference: String, at instant: Date, businessDate: BusinessDate,
+        locked: LedgerInterest.State? = nil, runtime: ServiceRuntime, connection: PostgresConnection
+    ) async throws -> Posted {
         precondition(amount != 0, "a posting moves money")
         let loaded: LedgerInterest.State?
         if let locked { loaded = locked } else { loaded = try await LedgerInterest.load(account, runtime: runtime, connection: connection) }
@@ -62,16 +64,20 @@ enum Ledger {
         // nor count days that have not begun (a closure today settles exactly to yesterday).
         let accrualDate = min(businessDate, runtime.clock.today)
         try await LedgerInterest.settleDue(&state, before: accrualDate, runtime: runtime, connection: connection)
-        try state.accrual.post(amount: amount, balanceBefore: state.balance, on: accrualDate, openedOn: state.openedOn,
-                               parameters: runtime.parameters)
-        return try await write(account: account, kind: kind, amount: amount, reference: reference, at: instant, businessDate: businessDate,
-                               accrual: state.accrual, connection: connection, logger: runtime.logger)
+        try state.accrual.post(
+            amount: amount, balanceBefore: state.balance, on: accrualDate, openedOn: state.openedOn,
+            parameters: runtime.parameters)
+        return try await write(
+            account: account, kind: kind, amount: amount, reference: reference, at: instant, businessDate: businessDate,
+            accrual: state.accrual, connection: connection, logger: runtime.logger)
     }
 
     /// The one statement that changes a balance: the guarded update of the totals and the
     /// account's interest state, and the posting it produces.
-    static func write(account: String, kind: Kind, amount: Fen, reference: String, at instant: Date, businessDate: BusinessDate,
-                      accrual: InterestAccrual, connection: PostgresConnection, logger: Logger) async throws -> Posted {
+    static func write(
+        account: String, kind: Kind, amount: Fen, reference: String, at instant: Date, businessDate: BusinessDate,
+        accrual: InterestAccrual, connection: PostgresConnection, logger: Logger
+    ) async throws -> Posted {
         let totalDelta = kind == .reversal ? -amount : abs(amount)
         let isContribution: Int64 = kind == .contribution ? 1 : 0
         var bindings = try binds(account, amount, totalDelta, isContribution, kind, instant, businessDate, reference)
@@ -79,23 +85,27 @@ enum Ledger {
         bindings.append(accrual.balanceSince)
         bindings.append(accrual.accrued)
         // The column name comes from the fixed `Kind` table, never from input.
-        let rows = try await connection.query(PostgresQuery(unsafeSQL: """
-            WITH moved AS (
-                UPDATE accounts SET balance_fen = balance_fen + $2, last_seq = last_seq + 1,
-                    \(kind.totalColumn) = \(kind.totalColumn) + $3, contribution_count = contribution_count + $4,
-                    interest_period_from = $10::date, balance_since = $11::date, interest_accrued = $12
-                WHERE account_number = $1 AND balance_fen + $2 >= 0
-                RETURNING last_seq, balance_fen)
-            INSERT INTO postings (account_number, seq, id, kind, amount_fen, balance_after_fen, at, business_date, reference)
-            SELECT $1, last_seq, $5, $6, $2, balance_fen, $7, $8::date, $9 FROM moved
-            RETURNING seq, balance_after_fen
-            """, binds: bindings), logger: logger)
+        let rows = try await connection.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    WITH moved AS (
+                        UPDATE accounts SET balance_fen = balance_fen + $2, last_seq = last_seq + 1,
+                            \(kind.totalColumn) = \(kind.totalColumn) + $3, contribution_count = contribution_count + $4,
+                            interest_period_from = $10::date, balance_since = $11::date, interest_accrued = $12
+                        WHERE account_number = $1 AND balance_fen + $2 >= 0
+                        RETURNING last_seq, balance_fen)
+                    INSERT INTO postings (account_number, seq, id, kind, amount_fen, balance_after_fen, at, business_date, reference)
+                    SELECT $1, last_seq, $5, $6, $2, balance_fen, $7, $8::date, $9 FROM moved
+                    RETURNING seq, balance_after_fen
+                    """, binds: bindings), logger: logger)
         for try await (seq, balance) in rows.decode((Int64, Int64).self) { return Posted(seq: seq, balanceAfter: balance) }
         throw PostingError.insufficientBalance
     }
 
-    private static func binds(_ account: String, _ amount: Int64, _ totalDelta: Int64, _ isContribution: Int64, _ kind: Kind,
-                              _ instant: Date, _ businessDate: BusinessDate, _ reference: String) throws -> PostgresBindings {
+    private static func binds(
+        _ account: String, _ amount: Int64, _ totalDelta: Int64, _ isContribution: Int64, _ kind: Kind,
+        _ instant: Date, _ businessDate: BusinessDate, _ reference: String
+    ) throws -> PostgresBindings {
         var bindings = PostgresBindings()
         bindings.append(account)
         bindings.append(amount)

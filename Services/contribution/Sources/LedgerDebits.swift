@@ -49,37 +49,40 @@ enum LedgerDebits {
     }
 
     static func subscription(runtime: ServiceRuntime) -> EventSubscription {
-        EventSubscription(consumerName: "withdrawal-debits", topics: [.withdrawalEvents, .loanEvents, .regionalEvents], handlers: [
-            .on(.withdrawalRequested, WithdrawalRequested.self) { event, connection in
-                try await debit(Request(event.data), runtime: runtime, connection: connection)
-            },
-            .on(.repaymentDebitRequested, RepaymentDebitRequested.self) { event, connection in
-                try await debit(Request(event.data), runtime: runtime, connection: connection)
-            },
-            .on(.transferOutRequested, TransferOutStep.self) { event, connection in
-                try await debit(Request(event.data), runtime: runtime, connection: connection)
-            },
-            .on(.withdrawalPaid, WithdrawalPaid.self) { event, connection in
-                let paid = event.data
-                try await settle(paid.withdrawalId, account: paid.accountNumber, on: paid.paidOn, runtime: runtime, connection: connection)
-            },
-            .on(.transferOutCompleted, TransferOutStep.self) { event, connection in
-                let done = event.data
-                try await settle(done.transferId, account: done.accountNumber, on: done.on, runtime: runtime, connection: connection)
-            },
-            .on(.payoutFailed, PayoutFailed.self) { event, connection in
-                let failed = event.data
-                try await reverse(failed.withdrawalId, account: failed.accountNumber, code: failed.code, runtime: runtime, connection: connection)
-            },
-            .on(.transferOutFailed, TransferOutStep.self) { event, connection in
-                let failed = event.data
-                try await reverse(failed.transferId, account: failed.accountNumber, code: failed.code ?? "transfer_failed",
-                                  runtime: runtime, connection: connection)
-            },
-            .on(.transferInAccepted, TransferInAccepted.self) { event, connection in
-                try await TransferCredits.credit(event.data, runtime: runtime, connection: connection)
-            },
-        ])
+        EventSubscription(
+            consumerName: "withdrawal-debits", topics: [.withdrawalEvents, .loanEvents, .regionalEvents],
+            handlers: [
+                .on(.withdrawalRequested, WithdrawalRequested.self) { event, connection in
+                    try await debit(Request(event.data), runtime: runtime, connection: connection)
+                },
+                .on(.repaymentDebitRequested, RepaymentDebitRequested.self) { event, connection in
+                    try await debit(Request(event.data), runtime: runtime, connection: connection)
+                },
+                .on(.transferOutRequested, TransferOutStep.self) { event, connection in
+                    try await debit(Request(event.data), runtime: runtime, connection: connection)
+                },
+                .on(.withdrawalPaid, WithdrawalPaid.self) { event, connection in
+                    let paid = event.data
+                    try await settle(paid.withdrawalId, account: paid.accountNumber, on: paid.paidOn, runtime: runtime, connection: connection)
+                },
+                .on(.transferOutCompleted, TransferOutStep.self) { event, connection in
+                    let done = event.data
+                    try await settle(done.transferId, account: done.accountNumber, on: done.on, runtime: runtime, connection: connection)
+                },
+                .on(.payoutFailed, PayoutFailed.self) { event, connection in
+                    let failed = event.data
+                    try await reverse(failed.withdrawalId, account: failed.accountNumber, code: failed.code, runtime: runtime, connection: connection)
+                },
+                .on(.transferOutFailed, TransferOutStep.self) { event, connection in
+                    let failed = event.data
+                    try await reverse(
+                        failed.transferId, account: failed.accountNumber, code: failed.code ?? "transfer_failed",
+                        runtime: runtime, connection: connection)
+                },
+                .on(.transferInAccepted, TransferInAccepted.self) { event, connection in
+                    try await TransferCredits.credit(event.data, runtime: runtime, connection: connection)
+                },
+            ])
     }
 
     static func debitExists(_ id: UUID, connection: PostgresConnection, logger: Logger) async throws -> Bool {
@@ -99,7 +102,8 @@ enum LedgerDebits {
         let today = runtime.clock.today
 
         func refuse(_ code: String, _ detail: String) async throws {
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO debits (debit_id, account_number, kind, amount_fen, closure_reason, status, code, decided_on)
                 VALUES (\(id), \(request.account), \(request.kind.rawValue), \(request.amount ?? 0), \(request.closureReason?.rawValue),
                         'refused', \(code), \(today))
@@ -117,7 +121,8 @@ enum LedgerDebits {
         var interest: Fen = 0
         var available = account.balance
         if closing || amount == account.balance,
-           var state = try await LedgerInterest.load(request.account, runtime: runtime, connection: connection) {
+            var state = try await LedgerInterest.load(request.account, runtime: runtime, connection: connection)
+        {
             let occasion: InterestSettled.Occasion = closing ? (request.kind == .transferOut ? .transferOut : .closure) : .fullWithdrawal
             interest = try await LedgerInterest.settleBefore(today, &state, occasion: occasion, runtime: runtime, connection: connection)
             available = state.balance
@@ -130,14 +135,16 @@ enum LedgerDebits {
         // A loan repayment stays inside the fund (no payout to wait for): it is final at once.
         let posted: Ledger.Posted
         do {
-            posted = try await Ledger.post(account: request.account, kind: request.kind, amount: -amount,
-                                           reference: "\(request.kind.rawValue):\(request.id)", at: runtime.clock.now, businessDate: today,
-                                           runtime: runtime, connection: connection)
+            posted = try await Ledger.post(
+                account: request.account, kind: request.kind, amount: -amount,
+                reference: "\(request.kind.rawValue):\(request.id)", at: runtime.clock.now, businessDate: today,
+                runtime: runtime, connection: connection)
         } catch Ledger.PostingError.insufficientBalance {
             // Cannot happen under the row lock; the guard is the last line of defence.
             return try await refuse("insufficient_balance", "the balance does not cover \(amount) fen")
         }
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO debits (debit_id, account_number, kind, amount_fen, closure_reason, status, posting_seq, decided_on)
             VALUES (\(id), \(request.account), \(request.kind.rawValue), \(amount), \(request.closureReason?.rawValue),
                     \(request.kind == .loanRepayment ? "settled" : "posted"), \(posted.seq), \(today))
@@ -147,20 +154,24 @@ enum LedgerDebits {
             // No contribution or other debit until the closure is paid (closed) or reversed (active).
             try await connection.query("UPDATE accounts SET status = 'closing' WHERE account_number = \(request.account)", logger: logger)
         }
-        let debitPosted = DebitPosted(debitId: request.id, accountNumber: request.account, kind: request.eventKind, amountFen: amount,
-                                      postedOn: today, balanceAfterFen: posted.balanceAfter, sequence: posted.seq, consumedLots: lots,
-                                      closureReason: request.closureReason, interestFen: interest > 0 ? interest : nil)
+        let debitPosted = DebitPosted(
+            debitId: request.id, accountNumber: request.account, kind: request.eventKind, amountFen: amount,
+            postedOn: today, balanceAfterFen: posted.balanceAfter, sequence: posted.seq, consumedLots: lots,
+            closureReason: request.closureReason, interestFen: interest > 0 ? interest : nil)
         try await runtime.emit(.debitPosted, debitPosted, account: request.account, on: connection)
     }
 
     /// The payout reached the payee (or the partner city confirmed the transfer): the debit is
     /// final; a closure or transfer closes the account.
-    static func settle(_ debit: String, account: String, on date: BusinessDate, runtime: ServiceRuntime,
-                       connection: PostgresConnection) async throws {
+    static func settle(
+        _ debit: String, account: String, on date: BusinessDate, runtime: ServiceRuntime,
+        connection: PostgresConnection
+    ) async throws {
         let logger = runtime.logger
         let id = try debitID(debit)
         _ = try await Ledger.lockAccount(account, connection: connection, logger: logger)
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             UPDATE debits SET status = 'settled', updated_at = now()
             WHERE debit_id = \(id) AND status = 'posted' RETURNING closure_reason
             """, logger: logger)
@@ -180,12 +191,15 @@ enum LedgerDebits {
 
     /// Compensation: the payout (or the transfer) failed, so a `reversal` posting gives the money
     /// back and the lots it took are restored; a closing account is active again.
-    static func reverse(_ debit: String, account: String, code: String, runtime: ServiceRuntime,
-                        connection: PostgresConnection) async throws {
+    static func reverse(
+        _ debit: String, account: String, code: String, runtime: ServiceRuntime,
+        connection: PostgresConnection
+    ) async throws {
         let logger = runtime.logger
         let id = try debitID(debit)
         _ = try await Ledger.lockAccount(account, connection: connection, logger: logger)
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT amount_fen, closure_reason FROM debits WHERE debit_id = \(id) AND status = 'posted' FOR UPDATE
             """, logger: logger)
         var found: (Int64, String?)?
@@ -197,20 +211,24 @@ enum LedgerDebits {
             return
         }
         let today = runtime.clock.today
-        let posted = try await Ledger.post(account: account, kind: .reversal, amount: amount,
-                                           reference: "reversal:\(debit)", at: runtime.clock.now, businessDate: today,
-                                           runtime: runtime, connection: connection)
-        try await connection.query("""
+        let posted = try await Ledger.post(
+            account: account, kind: .reversal, amount: amount,
+            reference: "reversal:\(debit)", at: runtime.clock.now, businessDate: today,
+            runtime: runtime, connection: connection)
+        try await connection.query(
+            """
             UPDATE debits SET status = 'reversed', code = \(code), reversal_seq = \(posted.seq), updated_at = now()
             WHERE debit_id = \(id)
             """, logger: logger)
         let restored = try await LedgerLots.restore(debit: id, connection: connection, logger: logger)
         if closure != nil {
-            try await connection.query("UPDATE accounts SET status = 'active' WHERE account_number = \(account) AND status = 'closing'",
-                                       logger: logger)
+            try await connection.query(
+                "UPDATE accounts SET status = 'active' WHERE account_number = \(account) AND status = 'closing'",
+                logger: logger)
         }
-        let reversed = DebitReversed(debitId: debit, accountNumber: account, amountFen: amount, code: code,
-                                     reversedOn: today, balanceAfterFen: posted.balanceAfter, sequence: posted.seq, restoredLots: restored)
+        let reversed = DebitReversed(
+            debitId: debit, accountNumber: account, amountFen: amount, code: code,
+            reversedOn: today, balanceAfterFen: posted.balanceAfter, sequence: posted.seq, restoredLots: restored)
         try await runtime.emit(.debitReversed, reversed, account: account, on: connection)
     }
 

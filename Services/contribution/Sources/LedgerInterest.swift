@@ -19,8 +19,10 @@ enum LedgerInterest {
 
         /// The state as an account row keeps it, or nil for an account from before interest was
         /// kept (`interest_accrued` null: `load` rebuilds it from the postings).
-        static func kept(account: String, balance: Fen, lastSeq: Int64, openedOn: BusinessDate, periodFrom: BusinessDate,
-                         balanceSince: BusinessDate, accrued: Int64?) -> State? {
+        static func kept(
+            account: String, balance: Fen, lastSeq: Int64, openedOn: BusinessDate, periodFrom: BusinessDate,
+            balanceSince: BusinessDate, accrued: Int64?
+        ) -> State? {
             guard let accrued else { return nil }
             let accrual = InterestAccrual(periodFrom: periodFrom, balanceSince: balanceSince, accrued: accrued)
             return State(account: account, balance: balance, lastSeq: lastSeq, openedOn: openedOn, accrual: accrual)
@@ -39,17 +41,22 @@ enum LedgerInterest {
     /// crossed is posted as it would have been (dated its 30 June, with its event), so every
     /// year's interest earned interest the next.
     static func load(_ account: String, runtime: ServiceRuntime, connection: PostgresConnection) async throws -> State? {
-        guard let (read, pending, rebuilt) = try await read(account, locking: true, parameters: runtime.parameters, connection: connection,
-                                                            logger: runtime.logger) else { return nil }
+        guard
+            let (read, pending, rebuilt) = try await read(
+                account, locking: true, parameters: runtime.parameters, connection: connection,
+                logger: runtime.logger)
+        else { return nil }
         var state = read
         for year in pending {
-            let posted = try await Ledger.write(account: account, kind: .interest, amount: year.interest, reference: "interest:\(year.through)",
-                                                at: runtime.clock.now, businessDate: year.through, accrual: state.accrual,
-                                                connection: connection, logger: runtime.logger)
+            let posted = try await Ledger.write(
+                account: account, kind: .interest, amount: year.interest, reference: "interest:\(year.through)",
+                at: runtime.clock.now, businessDate: year.through, accrual: state.accrual,
+                connection: connection, logger: runtime.logger)
             state.balance = posted.balanceAfter
             state.lastSeq = posted.seq
-            let settled = InterestSettled(accountNumber: account, occasion: .annual, periodFrom: year.periodFrom, periodThrough: year.through,
-                                          interestFen: year.interest, postedOn: year.through, balanceAfterFen: posted.balanceAfter, sequence: posted.seq)
+            let settled = InterestSettled(
+                accountNumber: account, occasion: .annual, periodFrom: year.periodFrom, periodThrough: year.through,
+                interestFen: year.interest, postedOn: year.through, balanceAfterFen: posted.balanceAfter, sequence: posted.seq)
             try await runtime.emit(.interestSettled, settled, account: account, on: connection)
         }
         if rebuilt { try await keep(state, connection: connection, logger: runtime.logger) }
@@ -58,26 +65,39 @@ enum LedgerInterest {
 
     /// The state as it stands, without the lock and writing nothing (the balance view); with the
     /// interest of any year a rebuilt account crossed and has not had posted yet.
-    static func peek(_ account: String, parameters: PolicyParameters, connection: PostgresConnection,
-                     logger: Logger) async throws -> (State, unposted: Fen)? {
-        guard let (state, pending, _) = try await read(account, locking: false, parameters: parameters, connection: connection,
-                                                       logger: logger) else { return nil }
+    static func peek(
+        _ account: String, parameters: PolicyParameters, connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> (State, unposted: Fen)? {
+        guard
+            let (state, pending, _) = try await read(
+                account, locking: false, parameters: parameters, connection: connection,
+                logger: logger)
+        else { return nil }
         return (state, pending.reduce(0) { $0 + $1.interest })
     }
 
-    private static func read(_ account: String, locking: Bool, parameters: PolicyParameters, connection: PostgresConnection,
-                             logger: Logger) async throws -> (State, [Pending], rebuilt: Bool)? {
-        let rows = try await connection.query("""
+    private static func read(
+        _ account: String, locking: Bool, parameters: PolicyParameters, connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> (State, [Pending], rebuilt: Bool)? {
+        let rows = try await connection.query(
+            """
             SELECT balance_fen, last_seq, opened_on, interest_period_from, balance_since, interest_accrued
             FROM accounts WHERE account_number = \(account) \(unescaped: locking ? "FOR UPDATE" : "")
             """, logger: logger)
-        for try await (balance, lastSeq, openedOn, periodFrom, since, accrued) in rows.decode((Int64, Int64, BusinessDate, BusinessDate, BusinessDate, Int64?).self) {
-            if let state = State.kept(account: account, balance: balance, lastSeq: lastSeq, openedOn: openedOn, periodFrom: periodFrom,
-                                          balanceSince: since, accrued: accrued) {
+        for try await (balance, lastSeq, openedOn, periodFrom, since, accrued) in rows.decode(
+            (Int64, Int64, BusinessDate, BusinessDate, BusinessDate, Int64?).self)
+        {
+            if let state = State.kept(
+                account: account, balance: balance, lastSeq: lastSeq, openedOn: openedOn, periodFrom: periodFrom,
+                balanceSince: since, accrued: accrued)
+            {
                 return (state, [], false)
             }
-            let (accrual, pending) = try await rebuild(account, periodFrom: periodFrom, openedOn: openedOn, parameters: parameters,
-                                                       connection: connection, logger: logger)
+            let (accrual, pending) = try await rebuild(
+                account, periodFrom: periodFrom, openedOn: openedOn, parameters: parameters,
+                connection: connection, logger: logger)
             return (State(account: account, balance: balance, lastSeq: lastSeq, openedOn: openedOn, accrual: accrual), pending, true)
         }
         return nil
@@ -85,7 +105,8 @@ enum LedgerInterest {
 
     /// Writes the running sum as it stands (a rebuilt one, say), under the caller's row lock.
     static func keep(_ state: State, connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("""
+        try await connection.query(
+            """
             UPDATE accounts SET interest_period_from = \(state.accrual.periodFrom),
                 balance_since = \(state.accrual.balanceSince), interest_accrued = \(state.accrual.accrued)
             WHERE account_number = \(state.account)
@@ -96,12 +117,15 @@ enum LedgerInterest {
     /// ledger heard of it) through the same rule as live postings, settling
     /// each interest year as the history crosses its end (the interest joins the replayed balance
     /// from 1 July). Returns the running sum of the open year and the years to post.
-    static func rebuild(_ account: String, periodFrom: BusinessDate, openedOn: BusinessDate, parameters: PolicyParameters,
-                        connection: PostgresConnection, logger: Logger) async throws -> (InterestAccrual, [Pending]) {
+    static func rebuild(
+        _ account: String, periodFrom: BusinessDate, openedOn: BusinessDate, parameters: PolicyParameters,
+        connection: PostgresConnection, logger: Logger
+    ) async throws -> (InterestAccrual, [Pending]) {
         var accrual = InterestAccrual(periodFrom: periodFrom, balanceSince: periodFrom, accrued: 0)
         var balance: Fen = 0
         var pending: [Pending] = []
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT amount_fen, business_date FROM postings WHERE account_number = \(account) ORDER BY business_date, seq
             """, logger: logger)
         for try await (amount, date) in rows.decode((Int64, BusinessDate).self) {
@@ -127,15 +151,20 @@ enum LedgerInterest {
 
     /// Before money leaves with the whole balance (closure, transfer out, full withdrawal):
     /// interest up to the day before `date`, posted on `date`. Returns the interest (0 if none).
-    static func settleBefore(_ date: BusinessDate, _ state: inout State, occasion: InterestSettled.Occasion,
-                             runtime: ServiceRuntime, connection: PostgresConnection) async throws -> Fen {
+    static func settleBefore(
+        _ date: BusinessDate, _ state: inout State, occasion: InterestSettled.Occasion,
+        runtime: ServiceRuntime, connection: PostgresConnection
+    ) async throws -> Fen {
         try await settleDue(&state, before: date, runtime: runtime, connection: connection)
-        return try await settle(&state, through: date.adding(days: -1), postedOn: date, occasion: occasion, runtime: runtime,
-                                connection: connection)
+        return try await settle(
+            &state, through: date.adding(days: -1), postedOn: date, occasion: occasion, runtime: runtime,
+            connection: connection)
     }
 
-    private static func settle(_ state: inout State, through lastDay: BusinessDate, postedOn: BusinessDate, occasion: InterestSettled.Occasion,
-                               runtime: ServiceRuntime, connection: PostgresConnection) async throws -> Fen {
+    private static func settle(
+        _ state: inout State, through lastDay: BusinessDate, postedOn: BusinessDate, occasion: InterestSettled.Occasion,
+        runtime: ServiceRuntime, connection: PostgresConnection
+    ) async throws -> Fen {
         let account = state.account
         let periodFrom = state.accrual.periodFrom
         let interest = try state.accrual.settle(balance: state.balance, through: lastDay, parameters: runtime.parameters)
@@ -144,13 +173,15 @@ enum LedgerInterest {
             try await keep(state, connection: connection, logger: runtime.logger)
             return 0
         }
-        let posted = try await Ledger.write(account: account, kind: .interest, amount: interest, reference: "interest:\(lastDay)",
-                                            at: runtime.clock.now, businessDate: postedOn, accrual: state.accrual,
-                                            connection: connection, logger: runtime.logger)
+        let posted = try await Ledger.write(
+            account: account, kind: .interest, amount: interest, reference: "interest:\(lastDay)",
+            at: runtime.clock.now, businessDate: postedOn, accrual: state.accrual,
+            connection: connection, logger: runtime.logger)
         state.balance = posted.balanceAfter
         state.lastSeq = posted.seq
-        let settled = InterestSettled(accountNumber: account, occasion: occasion, periodFrom: periodFrom, periodThrough: lastDay,
-                                      interestFen: interest, postedOn: postedOn, balanceAfterFen: posted.balanceAfter, sequence: posted.seq)
+        let settled = InterestSettled(
+            accountNumber: account, occasion: occasion, periodFrom: periodFrom, periodThrough: lastDay,
+            interestFen: interest, postedOn: postedOn, balanceAfterFen: posted.balanceAfter, sequence: posted.seq)
         try await runtime.emit(.interestSettled, settled, account: account, on: connection)
         return interest
     }

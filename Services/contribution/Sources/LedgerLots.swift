@@ -9,7 +9,8 @@ import ServiceRuntime
 /// is kept in `debit_lots`, so a reversal gives exactly that back.
 enum LedgerLots {
     static func consume(_ amount: Fen, account: String, debit: UUID, connection: PostgresConnection, logger: Logger) async throws -> [LotShare] {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT contribution_id, unconsumed_fen FROM contributions
             WHERE account_number = \(account) AND unconsumed_fen > 0
             ORDER BY paid_on DESC, posting_seq DESC FOR UPDATE
@@ -22,7 +23,8 @@ enum LedgerLots {
             shares.append((id, take))
         }
         guard !shares.isEmpty else { return [] }
-        try await connection.query("""
+        try await connection.query(
+            """
             WITH taken AS (
                 SELECT * FROM unnest(\(shares.map(\.0))::uuid[], \(shares.map(\.1))::bigint[]) AS t(id, amount)),
             lots AS (
@@ -34,7 +36,8 @@ enum LedgerLots {
 
     /// Gives a reversed debit's lots back.
     static func restore(debit: UUID, connection: PostgresConnection, logger: Logger) async throws -> [LotShare] {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             UPDATE contributions c SET unconsumed_fen = c.unconsumed_fen + d.amount_fen
             FROM debit_lots d WHERE d.debit_id = \(debit) AND c.contribution_id = d.contribution_id
             RETURNING c.contribution_id, d.amount_fen, c.paid_on, c.posting_seq

@@ -20,7 +20,7 @@ struct LegacyImport: Sendable {
 
     struct Outcome: Encodable {
         var legacyId: String
-        var status: String // imported | already_imported | unknown_account | invalid
+        var status: String  // imported | already_imported | unknown_account | invalid
         var contributionId: String?
         var detail: String?
     }
@@ -36,9 +36,11 @@ struct LegacyImport: Sendable {
         let items = try await HTTPJSON.decode([Item].self, from: request)
         var results: [Outcome] = []
         for item in items { results.append(try await importOne(item)) }
-        return try HTTPJSON.response(.ok, Summary(
-            imported: results.count { $0.status == "imported" }, alreadyImported: results.count { $0.status == "already_imported" },
-            refused: results.count { $0.status != "imported" && $0.status != "already_imported" }, results: results))
+        return try HTTPJSON.response(
+            .ok,
+            Summary(
+                imported: results.count { $0.status == "imported" }, alreadyImported: results.count { $0.status == "already_imported" },
+                refused: results.count { $0.status != "imported" && $0.status != "already_imported" }, results: results))
     }
 
     private func importOne(_ item: Item) async throws -> Outcome {

@@ -13,7 +13,8 @@ enum TransferCredits {
         let logger = runtime.logger
         guard let id = UUID(uuidString: transfer.transferId) else { throw EventRejection(detail: "transferId \(transfer.transferId) is not a UUID") }
         guard transfer.amountFen > 0, transfer.principalFen >= 0, transfer.interestFen >= 0,
-              transfer.principalFen + transfer.interestFen == transfer.amountFen else {
+            transfer.principalFen + transfer.interestFen == transfer.amountFen
+        else {
             throw EventRejection(detail: "a transfer in must be a positive amount equal to principal + interest")
         }
         let account = try await Ledger.lockAccount(transfer.accountNumber, connection: connection, logger: logger)
@@ -22,7 +23,8 @@ enum TransferCredits {
         let today = runtime.clock.today
 
         func refuse(_ code: String, _ detail: String) async throws {
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO transfer_credits (transfer_id, account_number, amount_fen, principal_fen, interest_fen, status, code, decided_on)
                 VALUES (\(id), \(transfer.accountNumber), \(transfer.amountFen), \(transfer.principalFen), \(transfer.interestFen),
                         'refused', \(code), \(today))
@@ -34,26 +36,30 @@ enum TransferCredits {
         guard account.status == "active" else { return try await refuse("account_not_active", "the account is \(account.status)") }
 
         let now = runtime.clock.now
-        let posted = try await Ledger.post(account: transfer.accountNumber, kind: .transferIn, amount: transfer.amountFen,
-                                           reference: "transfer_in:\(transfer.letterNumber)", at: now, businessDate: today,
-                                           runtime: runtime, connection: connection)
+        let posted = try await Ledger.post(
+            account: transfer.accountNumber, kind: .transferIn, amount: transfer.amountFen,
+            reference: "transfer_in:\(transfer.letterNumber)", at: now, businessDate: today,
+            runtime: runtime, connection: connection)
         let lot = UUID()
         if transfer.principalFen > 0 {
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO contributions (contribution_id, account_number, origin, amount_fen, paid_at, paid_on, fingerprint, posting_seq,
                     balance_after_fen, unconsumed_fen)
                 VALUES (\(lot), \(transfer.accountNumber), 'transfer_in', \(transfer.principalFen), \(now), \(today),
                     \("transfer:" + transfer.letterNumber), \(posted.seq), \(posted.balanceAfter), \(transfer.principalFen))
                 """, logger: logger)
         }
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO transfer_credits (transfer_id, account_number, amount_fen, principal_fen, interest_fen, status, posting_seq, lot_id, decided_on)
             VALUES (\(id), \(transfer.accountNumber), \(transfer.amountFen), \(transfer.principalFen), \(transfer.interestFen),
                     'posted', \(posted.seq), \(transfer.principalFen > 0 ? lot : nil), \(today))
             """, logger: logger)
-        let event = TransferInPosted(transferId: transfer.transferId, accountNumber: transfer.accountNumber, amountFen: transfer.amountFen,
-                                     principalFen: transfer.principalFen, interestFen: transfer.interestFen, lotId: lot.uuidString.lowercased(),
-                                     postedOn: today, balanceAfterFen: posted.balanceAfter, sequence: posted.seq)
+        let event = TransferInPosted(
+            transferId: transfer.transferId, accountNumber: transfer.accountNumber, amountFen: transfer.amountFen,
+            principalFen: transfer.principalFen, interestFen: transfer.interestFen, lotId: lot.uuidString.lowercased(),
+            postedOn: today, balanceAfterFen: posted.balanceAfter, sequence: posted.seq)
         try await runtime.emit(.transferInPosted, event, account: transfer.accountNumber, on: connection)
     }
 }

@@ -12,19 +12,23 @@ import ServiceRuntime
 /// new account does not renew it.
 enum AccountClosures {
     static func subscription(runtime: ServiceRuntime) -> EventSubscription {
-        EventSubscription(consumerName: "account-closures", topics: [.contributionEvents], handlers: [
-            .on(.accountClosed, AccountClosed.self) { event, connection in
-                let closed = event.data
-                // Guarded: a repeated or late event changes nothing, and an account we never opened is refused.
-                var known = false
-                for try await _ in try await connection.query(
-                    "SELECT 1 FROM accounts WHERE account_number = \(closed.accountNumber)", logger: runtime.logger) { known = true }
-                guard known else { throw EventRejection(detail: "account \(closed.accountNumber) was not opened here") }
-                try await connection.query("""
-                    UPDATE accounts SET status = 'closed', closed_on = \(closed.closedOn), closure_reason = \(closed.closureReason.rawValue)
-                    WHERE account_number = \(closed.accountNumber) AND status = 'active'
-                    """, logger: runtime.logger)
-            },
-        ])
+        EventSubscription(
+            consumerName: "account-closures", topics: [.contributionEvents],
+            handlers: [
+                .on(.accountClosed, AccountClosed.self) { event, connection in
+                    let closed = event.data
+                    // Guarded: a repeated or late event changes nothing, and an account we never opened is refused.
+                    var known = false
+                    for try await _ in try await connection.query(
+                        "SELECT 1 FROM accounts WHERE account_number = \(closed.accountNumber)", logger: runtime.logger)
+                    { known = true }
+                    guard known else { throw EventRejection(detail: "account \(closed.accountNumber) was not opened here") }
+                    try await connection.query(
+                        """
+                        UPDATE accounts SET status = 'closed', closed_on = \(closed.closedOn), closure_reason = \(closed.closureReason.rawValue)
+                        WHERE account_number = \(closed.accountNumber) AND status = 'active'
+                        """, logger: runtime.logger)
+                }
+            ])
     }
 }

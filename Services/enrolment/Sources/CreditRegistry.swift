@@ -44,14 +44,16 @@ struct CreditRegistry: Sendable {
             ids.append(id)
         }
         guard problems.isEmpty else {
-            throw Problem(.unprocessableContent, code: "invalid_id_number", title: "Refused by rule invalid_id_number",
-                          detail: "some records are invalid; nothing was imported", errors: problems)
+            throw Problem(
+                .unprocessableContent, code: "invalid_id_number", title: "Refused by rule invalid_id_number",
+                detail: "some records are invalid; nothing was imported", errors: problems)
         }
         let imported: Int = try await runtime.idempotentTransaction { connection in
             var count = 0
             for (record, id) in zip(body.records, ids) {
-                let added = CreditRecordAdded(personRef: hasher.ref(id), accountNumber: nil, source: record.source, reference: record.reference,
-                                              reason: record.reason, activeFrom: record.activeFrom, activeUntil: record.activeUntil)
+                let added = CreditRecordAdded(
+                    personRef: hasher.ref(id), accountNumber: nil, source: record.source, reference: record.reference,
+                    reason: record.reason, activeFrom: record.activeFrom, activeUntil: record.activeUntil)
                 if try await Self.record(added, masked: id.masked, runtime: runtime, connection: connection) { count += 1 }
             }
             return count
@@ -65,37 +67,44 @@ extension CreditRegistry {
     /// the thresholds; recorded like imported ones (source `loan`, reference the loan id), so they
     /// block enrolment while active.
     static func loanRecords(runtime: ServiceRuntime) -> EventSubscription {
-        EventSubscription(consumerName: "credit-registry", topics: [.loanEvents], handlers: [
-            .on(.badCreditRecorded, BadCreditRecorded.self) { event, connection in
-                let r = event.data
-                var masked: String?
-                for try await m in try await connection.query(
-                    "SELECT id_number_masked FROM accounts WHERE person_ref = \(r.personRef) LIMIT 1", logger: runtime.logger).decode(String.self) { masked = m }
-                guard let masked else { throw EventRejection(detail: "bad-credit record for a person with no account here") }
-                let added = CreditRecordAdded(personRef: r.personRef, accountNumber: nil, source: "loan", reference: r.loanId, reason: r.reason,
-                                              activeFrom: r.recordedOn, activeUntil: nil)
-                guard try await !record(added, masked: masked, runtime: runtime, connection: connection) else { return }
-                // Known already: the loan's arrears were cleared and are overdue again, so it blocks again.
-                try await connection.query("""
-                    UPDATE credit_records SET active_until = NULL, reason = \(r.reason)
-                    WHERE source = 'loan' AND reference = \(r.loanId) AND active_until IS NOT NULL
-                    """, logger: runtime.logger)
-            },
-            // The arrears were cleared: the record stops blocking after its retention (POLICY.md decisions).
-            .on(.badCreditCleared, BadCreditCleared.self) { event, connection in
-                try await connection.query("""
-                    UPDATE credit_records SET active_until = \(event.data.activeUntil)
-                    WHERE source = 'loan' AND reference = \(event.data.loanId)
-                    """, logger: runtime.logger)
-            },
-        ])
+        EventSubscription(
+            consumerName: "credit-registry", topics: [.loanEvents],
+            handlers: [
+                .on(.badCreditRecorded, BadCreditRecorded.self) { event, connection in
+                    let r = event.data
+                    var masked: String?
+                    for try await m in try await connection.query(
+                        "SELECT id_number_masked FROM accounts WHERE person_ref = \(r.personRef) LIMIT 1", logger: runtime.logger
+                    ).decode(String.self) { masked = m }
+                    guard let masked else { throw EventRejection(detail: "bad-credit record for a person with no account here") }
+                    let added = CreditRecordAdded(
+                        personRef: r.personRef, accountNumber: nil, source: "loan", reference: r.loanId, reason: r.reason,
+                        activeFrom: r.recordedOn, activeUntil: nil)
+                    guard try await !record(added, masked: masked, runtime: runtime, connection: connection) else { return }
+                    // Known already: the loan's arrears were cleared and are overdue again, so it blocks again.
+                    try await connection.query(
+                        """
+                        UPDATE credit_records SET active_until = NULL, reason = \(r.reason)
+                        WHERE source = 'loan' AND reference = \(r.loanId) AND active_until IS NOT NULL
+                        """, logger: runtime.logger)
+                },
+                // The arrears were cleared: the record stops blocking after its retention (POLICY.md decisions).
+                .on(.badCreditCleared, BadCreditCleared.self) { event, connection in
+                    try await connection.query(
+                        """
+                        UPDATE credit_records SET active_until = \(event.data.activeUntil)
+                        WHERE source = 'loan' AND reference = \(event.data.loanId)
+                        """, logger: runtime.logger)
+                },
+            ])
     }
 }
 
 extension CreditRegistry {
     /// Records a credit record once (source + reference) and publishes it; false when known.
     static func record(_ added: CreditRecordAdded, masked: String, runtime: ServiceRuntime, connection: PostgresConnection) async throws -> Bool {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             INSERT INTO credit_records (id, person_ref, id_number_masked, source, reference, reason, active_from, active_until)
             VALUES (\(UUID()), \(added.personRef), \(masked), \(added.source), \(added.reference), \(added.reason),
                     \(added.activeFrom), \(added.activeUntil))
@@ -106,7 +115,8 @@ extension CreditRegistry {
         guard inserted else { return false }
         var event = added
         for try await number in try await connection.query(
-            "SELECT account_number FROM accounts WHERE person_ref = \(added.personRef) LIMIT 1", logger: runtime.logger).decode(String.self) {
+            "SELECT account_number FROM accounts WHERE person_ref = \(added.personRef) LIMIT 1", logger: runtime.logger
+        ).decode(String.self) {
             event.accountNumber = number
         }
         try await runtime.emit(.creditRecordAdded, event, account: event.accountNumber ?? added.personRef, on: connection)
@@ -116,7 +126,8 @@ extension CreditRegistry {
 
 enum CreditQueries {
     static func hasActiveRecord(personRef: String, on date: BusinessDate, connection: PostgresConnection, logger: Logger) async throws -> Bool {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT 1 FROM credit_records WHERE person_ref = \(personRef) AND active_from <= \(date)
               AND (active_until IS NULL OR active_until >= \(date)) LIMIT 1
             """, logger: logger)

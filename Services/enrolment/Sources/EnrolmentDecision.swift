@@ -22,7 +22,8 @@ enum EnrolmentDecision {
             throw Problem.rule("scheme_not_in_force", "the scheme is in force from \(p.schemeValidFrom.value) to \(p.schemeValidUntil.value)")
         }
         guard Eligibility.isCityCounty(request.county, on: today, parameters: p),
-              let minimum = ContributionRules.monthlyMinimum(county: request.county, on: today, parameters: p) else {
+            let minimum = ContributionRules.monthlyMinimum(county: request.county, on: today, parameters: p)
+        else {
             throw Problem.rule("county_outside_city", "county \(request.county) is not a county of Lianyungang")
         }
         guard request.fullCivilCapacity ?? true else {
@@ -42,8 +43,9 @@ enum EnrolmentDecision {
         }
         let perPayment = ContributionRules.minimumPerPayment(county: request.county, schedule: request.agreement.schedule, on: today, parameters: p)!
         guard request.agreement.amountFen >= perPayment else {
-            throw Problem.rule("agreement_below_minimum", "a \(request.agreement.schedule.rawValue) payment must be at least \(perPayment) fen",
-                               extensions: ["minimumFen": perPayment])
+            throw Problem.rule(
+                "agreement_below_minimum", "a \(request.agreement.schedule.rawValue) payment must be at least \(perPayment) fen",
+                extensions: ["minimumFen": perPayment])
         }
         let retirement = RetirementAge.retirementMonth(birthMonth: id.birthDate.yearMonth, group: group, on: today, parameters: p)
         return EligibleApplicant(id: id, group: group, retirementMonth: retirement, monthlyMinimum: minimum)
@@ -58,8 +60,9 @@ enum EnrolmentDecision {
             throw Problem.rule("county_outside_city", "county \(county) is not a county of Lianyungang")
         }
         guard agreement.amountFen >= perPayment else {
-            throw Problem.rule("agreement_below_minimum", "a \(agreement.schedule.rawValue) payment must be at least \(perPayment) fen",
-                               extensions: ["minimumFen": perPayment])
+            throw Problem.rule(
+                "agreement_below_minimum", "a \(agreement.schedule.rawValue) payment must be at least \(perPayment) fen",
+                extensions: ["minimumFen": perPayment])
         }
     }
 }

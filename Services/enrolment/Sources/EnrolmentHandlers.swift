@@ -33,8 +33,9 @@ struct EnrolmentHandlers: Sendable {
             throw Problem.forbidden(code: "not_own_id_number", "a citizen may enrol only with their own ID number")
         }
         let enrolledBy = context.caller?.staffId
-        let perPayment = ContributionRules.minimumPerPayment(county: body.county, schedule: body.agreement.schedule, on: today,
-                                                             parameters: runtime.parameters)!
+        let perPayment = ContributionRules.minimumPerPayment(
+            county: body.county, schedule: body.agreement.schedule, on: today,
+            parameters: runtime.parameters)!
 
         let accountNumber: String = try await runtime.idempotentTransaction { connection in
             if try await CreditQueries.hasActiveRecord(personRef: personRef, on: today, connection: connection, logger: runtime.logger) {
@@ -43,7 +44,8 @@ struct EnrolmentHandlers: Sendable {
             // Serialise enrolments of one person so the active-account check cannot race.
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(personRef)))", logger: runtime.logger)
             for try await _ in try await connection.query(
-                "SELECT 1 FROM accounts WHERE person_ref = \(personRef) AND status = 'active'", logger: runtime.logger) {
+                "SELECT 1 FROM accounts WHERE person_ref = \(personRef) AND status = 'active'", logger: runtime.logger)
+            {
                 throw Problem.conflict("already_enrolled", "this person already has an active account")
             }
             var number = ""
@@ -55,7 +57,8 @@ struct EnrolmentHandlers: Sendable {
             let name = try cipher.seal(body.name, SealedAccountData.name, row: number)
             let phone = try cipher.seal(body.phone, SealedAccountData.phone, row: number)
             let payoutAccount = try cipher.seal(body.payoutBankAccount, SealedAccountData.payoutBankAccount, row: number)
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO accounts (account_number, person_ref, id_number_masked, name, phone, employment_type, industry, role,
                     county, residence, children_count, education_level, graduation_date, retirement_group, retirement_month,
                     schedule, agreement_amount_fen, channel, monthly_minimum_fen, status, opened_on, enrolled_by, payout_bank_account)
@@ -65,7 +68,8 @@ struct EnrolmentHandlers: Sendable {
                     \(applicant.retirementMonth), \(body.agreement.schedule.rawValue), \(body.agreement.amountFen),
                     \(body.agreement.channel.rawValue), \(applicant.monthlyMinimum), 'active', \(today), \(enrolledBy), \(payoutAccount))
                 """, logger: runtime.logger)
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO agreement_history (account_number, version, schedule, amount_fen, channel, effective_on)
                 VALUES (\(number), 1, \(body.agreement.schedule.rawValue), \(body.agreement.amountFen), \(body.agreement.channel.rawValue), \(today))
                 """, logger: runtime.logger)
@@ -80,8 +84,11 @@ struct EnrolmentHandlers: Sendable {
         }
         try runtime.authorize(context, account: accountNumber, ownerRef: personRef)
         runtime.logger.info("account opened", metadata: ["accountNumber": "\(accountNumber)", "idNumber": "\(applicant.id.masked)"])
-        return try HTTPJSON.response(.created, Enrolled(accountNumber: accountNumber, status: "active",
-                                                         monthlyMinimumFen: applicant.monthlyMinimum, minimumPerPaymentFen: perPayment))
+        return try HTTPJSON.response(
+            .created,
+            Enrolled(
+                accountNumber: accountNumber, status: "active",
+                monthlyMinimumFen: applicant.monthlyMinimum, minimumPerPaymentFen: perPayment))
     }
 
     struct AccountView: Codable {
@@ -117,7 +124,8 @@ struct EnrolmentHandlers: Sendable {
     }
 
     func loadAccount(_ number: String) async throws -> AccountView? {
-        let rows = try await runtime.database.query("""
+        let rows = try await runtime.database.query(
+            """
             SELECT account_number, status, name, id_number_masked, phone, employment_type, industry, role, county, residence,
                    children_count, education_level, graduation_date, retirement_group, schedule, agreement_amount_fen, channel,
                    monthly_minimum_fen, opened_on, closed_on, closure_reason
@@ -133,12 +141,14 @@ struct EnrolmentHandlers: Sendable {
                 idNumber: try r[3].decode(String.self), phone: String(phone.prefix(3)) + "****" + String(phone.suffix(4)),
                 employmentType: try r[5].decode(String.self), industry: try r[6].decode(String.self), role: try r[7].decode(String.self),
                 county: try r[8].decode(String.self), residence: try r[9].decode(String.self), childrenCount: try r[10].decode(Int.self),
-                education: Education(level: try EducationLevel.stored(try r[11].decode(String.self), column: "enrolments.education_level"),
-                                     graduationDate: try r[12].decode(BusinessDate?.self)),
+                education: Education(
+                    level: try EducationLevel.stored(try r[11].decode(String.self), column: "enrolments.education_level"),
+                    graduationDate: try r[12].decode(BusinessDate?.self)),
                 retirementGroup: try r[13].decode(String.self),
-                agreement: Agreement(schedule: try ContributionSchedule.stored(try r[14].decode(String.self), column: "enrolments.schedule"),
-                                     amountFen: try r[15].decode(Int64.self),
-                                     channel: try PaymentChannel.stored(try r[16].decode(String.self), column: "enrolments.channel")),
+                agreement: Agreement(
+                    schedule: try ContributionSchedule.stored(try r[14].decode(String.self), column: "enrolments.schedule"),
+                    amountFen: try r[15].decode(Int64.self),
+                    channel: try PaymentChannel.stored(try r[16].decode(String.self), column: "enrolments.channel")),
                 monthlyMinimumFen: try r[17].decode(Int64.self), openedOn: try r[18].decode(BusinessDate.self).description,
                 closedOn: try r[19].decode(BusinessDate?.self)?.description, closureReason: try r[20].decode(String?.self))
         }
@@ -166,19 +176,22 @@ struct EnrolmentHandlers: Sendable {
             guard let county else { throw Problem.unknownAccount(number) }
             try EnrolmentDecision.checkAgreement(agreement, county: county, on: today, parameters: runtime.parameters)
             let payoutAccount = try runtime.personalData.seal(change.payoutBankAccount, SealedAccountData.payoutBankAccount, row: number)
-            try await connection.query("""
+            try await connection.query(
+                """
                 UPDATE accounts SET schedule = \(agreement.schedule.rawValue), agreement_amount_fen = \(agreement.amountFen),
                     channel = \(agreement.channel.rawValue), payout_bank_account = coalesce(\(payoutAccount), payout_bank_account)
                 WHERE account_number = \(number)
                 """, logger: runtime.logger)
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO agreement_history (account_number, version, schedule, amount_fen, channel, effective_on)
                 SELECT \(number), coalesce(max(version), 0) + 1, \(agreement.schedule.rawValue), \(agreement.amountFen),
                        \(agreement.channel.rawValue), \(today)
                 FROM agreement_history WHERE account_number = \(number)
                 """, logger: runtime.logger)
-            let changed = AgreementChanged(accountNumber: number, agreement: agreement, changedOn: today,
-                                           payoutAccountRef: change.payoutBankAccount.map { hasher.ref(bankAccount: $0) })
+            let changed = AgreementChanged(
+                accountNumber: number, agreement: agreement, changedOn: today,
+                payoutAccountRef: change.payoutBankAccount.map { hasher.ref(bankAccount: $0) })
             try await runtime.emit(.agreementChanged, changed, account: number, on: connection)
         }
         guard let view = try await loadAccount(number) else { throw Problem.unknownAccount(number) }
@@ -211,13 +224,16 @@ struct EnrolmentHandlers: Sendable {
         let columns = ["industry": "industry", "role": "role", "county": "county", "residence": "residence", "employmentType": "employment_type"]
         let groupBy = try QueryInput(request).text("groupBy") ?? "industry"
         guard let column = columns[groupBy] else {
-            throw Problem.malformed("groupBy must be one of \(columns.keys.sorted().joined(separator: ", "))",
-                                    errors: [.init(field: "groupBy", message: "unknown dimension")])
+            throw Problem.malformed(
+                "groupBy must be one of \(columns.keys.sorted().joined(separator: ", "))",
+                errors: [.init(field: "groupBy", message: "unknown dimension")])
         }
         // `column` comes from the fixed table above, never from the request.
-        let rows = try await runtime.database.query(PostgresQuery(unsafeSQL: """
-            SELECT \(column), count(*) FROM accounts WHERE status = 'active' GROUP BY 1 ORDER BY 2 DESC, 1
-            """))
+        let rows = try await runtime.database.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT \(column), count(*) FROM accounts WHERE status = 'active' GROUP BY 1 ORDER BY 2 DESC, 1
+                    """))
         var groups: [Statistics.Group] = []
         for try await (key, count) in rows.decode((String, Int64).self) { groups.append(.init(key: key, count: count)) }
         return try HTTPJSON.response(.ok, Statistics(groupBy: groupBy, activeAccounts: groups.reduce(0) { $0 + $1.count }, groups: groups))

@@ -2,7 +2,9 @@ import ServiceRuntime
 
 enum EnrolmentMigrations {
     static let all: [Migration] = [
-        Migration(1, "accounts, agreements, credit registry", """
+        Migration(
+            1, "accounts, agreements, credit registry",
+            """
             CREATE SEQUENCE account_number_seq;
             CREATE TABLE accounts (
                 account_number text PRIMARY KEY,
@@ -54,13 +56,17 @@ enum EnrolmentMigrations {
             );
             CREATE INDEX credit_records_person ON credit_records (person_ref)
             """),
-        Migration(2, "who enrolled an account on a person's behalf", """
+        Migration(
+            2, "who enrolled an account on a person's behalf",
+            """
             -- The staff id of the officer who enrolled the person (null: the person themselves).
             ALTER TABLE accounts ADD COLUMN enrolled_by text;
             -- The holder's own bank account for payouts to themselves (only its keyed hash leaves this service).
             ALTER TABLE accounts ADD COLUMN payout_bank_account text
             """),
-        Migration(3, "closed accounts (from the ledger's account-closed)", """
+        Migration(
+            3, "closed accounts (from the ledger's account-closed)",
+            """
             -- The business date the ledger closed the account (closure withdrawal paid, or transfer out completed).
             ALTER TABLE accounts ADD COLUMN closed_on date;
             ALTER TABLE accounts ADD COLUMN closure_reason text

@@ -5,8 +5,9 @@ import ServiceRuntime
 /// Enrolment (§1, §2, §14-16): who may join, their agreement, the credit registry and the
 /// participation statistics. Writes `hpf.enrolment.events.v1`.
 public enum EnrolmentService: HPFServiceModule {
-    public static let descriptor = ServiceDescriptor(name: "enrolment", schema: "enrolment", defaultPort: 8081,
-                                                     migrations: EnrolmentMigrations.all, sealedColumns: SealedAccountData.all)
+    public static let descriptor = ServiceDescriptor(
+        name: "enrolment", schema: "enrolment", defaultPort: 8081,
+        migrations: EnrolmentMigrations.all, sealedColumns: SealedAccountData.all)
 
     public static func addRoutes(to routes: Routes, runtime: ServiceRuntime) {
         let enrolments = EnrolmentHandlers(runtime: runtime)

@@ -11,7 +11,8 @@ import ServiceRuntime
 enum BalanceRepayments {
     static func debited(_ debit: DebitPosted, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
         guard let id = UUID(uuidString: debit.debitId) else { return }
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             UPDATE balance_repayments SET status = 'applied' WHERE repayment_id = \(id) AND status = 'pending'
             RETURNING loan_id, reference, amount_fen
             """, logger: runtime.logger)
@@ -23,7 +24,8 @@ enum BalanceRepayments {
 
     static func refused(_ refusal: DebitRefused, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
         guard let id = UUID(uuidString: refusal.debitId) else { return }
-        try await connection.query("""
+        try await connection.query(
+            """
             UPDATE balance_repayments SET status = 'refused', code = \(refusal.code) WHERE repayment_id = \(id) AND status = 'pending'
             """, logger: runtime.logger)
     }

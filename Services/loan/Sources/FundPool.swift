@@ -29,7 +29,8 @@ enum FundPool {
     static let assetsSQL = "((SELECT coalesce(sum(flexible_fen), 0) FROM pool_balance_slots)::numeric + p.employed_share_fen + p.credit_lines_fen)"
 
     static func view(runtime: ServiceRuntime, connection: PostgresConnection) async throws -> View {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT (SELECT coalesce(sum(flexible_fen), 0) FROM pool_balance_slots)::bigint, p.employed_share_fen, p.credit_lines_fen,
                    p.loans_outstanding_fen,
                    (SELECT count(*) FROM loans WHERE status = 'awaiting_liquidity')::int,
@@ -39,10 +40,11 @@ enum FundPool {
         for try await (flexible, employed, credit, outstanding, waiting, waitingFen) in rows.decode((Int64, Int64, Int64, Int64, Int, Int64).self) {
             // Checked: entries are bounded one by one (`InputRange`), but their sums are not.
             let assets = try Checked.add(try Checked.add(flexible, employed), credit)
-            return View(flexibleBalancesFen: flexible, employedShareFen: employed, creditLinesFen: credit, assetsFen: assets,
-                        loansOutstandingFen: outstanding, availableFen: try Checked.subtract(assets, outstanding),
-                        liquidityFloorFen: try Checked.basisPoints(assets, runtime.parameters.liquidityFloorBasisPoints.value(on: runtime.clock.today)),
-                        awaitingLiquidity: waiting, awaitingLiquidityFen: waitingFen)
+            return View(
+                flexibleBalancesFen: flexible, employedShareFen: employed, creditLinesFen: credit, assetsFen: assets,
+                loansOutstandingFen: outstanding, availableFen: try Checked.subtract(assets, outstanding),
+                liquidityFloorFen: try Checked.basisPoints(assets, runtime.parameters.liquidityFloorBasisPoints.value(on: runtime.clock.today)),
+                awaitingLiquidity: waiting, awaitingLiquidityFen: waitingFen)
         }
         throw Problem.unavailable("the fund pool could not be read")
     }
@@ -56,11 +58,13 @@ enum FundPool {
         // The floor in force on the day of the decision (§19).
         let floor = runtime.parameters.liquidityFloorBasisPoints.value(on: runtime.clock.today)
         var reserved = false
-        for try await _ in try await connection.query("""
+        for try await _ in try await connection.query(
+            """
             UPDATE pool_totals p SET loans_outstanding_fen = p.loans_outstanding_fen
             WHERE \(unescaped: assetsSQL) - p.loans_outstanding_fen - \(amount) >= round(\(unescaped: assetsSQL) * \(floor) / 10000)
             RETURNING 1
-            """, logger: runtime.logger) { reserved = true }
+            """, logger: runtime.logger)
+        { reserved = true }
         return reserved
     }
 
@@ -69,7 +73,8 @@ enum FundPool {
     /// Without queued loans it costs one index probe.
     @discardableResult
     static func release(runtime: ServiceRuntime, connection: PostgresConnection) async throws -> Int {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT loan_id, principal_fen FROM loans WHERE status = 'awaiting_liquidity' ORDER BY queued_at LIMIT 100 FOR UPDATE SKIP LOCKED
             """, logger: runtime.logger)
         var queued: [(UUID, Int64)] = []
@@ -109,21 +114,25 @@ enum FundPool {
             }
             throw Problem.unavailable("the fund pool could not be read")
         }
-        let kept = try await totals("""
+        let kept = try await totals(
+            """
             SELECT (SELECT coalesce(sum(flexible_fen), 0) FROM pool_balance_slots)::bigint, employed_share_fen, credit_lines_fen, loans_outstanding_fen
             FROM pool_totals
             """)
-        let recomputed = try await totals("""
+        let recomputed = try await totals(
+            """
             SELECT (SELECT coalesce(sum(balance_fen), 0) FROM ledger_accounts)::bigint,
                    (SELECT coalesce(sum(amount_fen), 0) FROM pool_entries WHERE kind = 'employed_share')::bigint,
                    (SELECT coalesce(sum(amount_fen), 0) FROM pool_entries WHERE kind = 'credit_line')::bigint,
                    (SELECT coalesce(sum(outstanding_fen), 0) FROM loans WHERE status = 'active')::bigint
             """)
-        try await connection.query("""
+        try await connection.query(
+            """
             WITH t AS (SELECT hashtext(account_number) & 15 AS slot, sum(balance_fen) AS total FROM ledger_accounts GROUP BY 1)
             UPDATE pool_balance_slots s SET flexible_fen = coalesce((SELECT total FROM t WHERE t.slot = s.slot), 0)
             """, logger: logger)
-        try await connection.query("""
+        try await connection.query(
+            """
             UPDATE pool_totals SET employed_share_fen = \(recomputed.employedShareFen), credit_lines_fen = \(recomputed.creditLinesFen),
                 loans_outstanding_fen = \(recomputed.loansOutstandingFen)
             """, logger: logger)
@@ -159,8 +168,9 @@ enum FundPool {
                 throw Problem.malformed("kind must be credit_line or employed_share", errors: [.init(field: "kind", message: "credit_line | employed_share")])
             }
             guard entry.amountFen != 0, entry.kind == "employed_share" || entry.amountFen > 0 else {
-                throw Problem.malformed("a credit line is a positive amount; an employed share change is not zero",
-                                        errors: [.init(field: "amountFen", message: "positive for a credit line, not zero")])
+                throw Problem.malformed(
+                    "a credit line is a positive amount; an employed share change is not zero",
+                    errors: [.init(field: "amountFen", message: "positive for a credit line, not zero")])
             }
             guard !entry.reference.isEmpty else {
                 throw Problem.malformed("a reference is required", errors: [.init(field: "reference", message: "required")])
@@ -170,7 +180,8 @@ enum FundPool {
                 var pool: View
             }
             let recorded = try await runtime.idempotentTransaction { connection -> Recorded in
-                try await connection.query("""
+                try await connection.query(
+                    """
                     INSERT INTO pool_entries (entry_id, kind, amount_fen, reference) VALUES (\(UUID()), \(entry.kind), \(entry.amountFen), \(entry.reference))
                     """, logger: runtime.logger)
                 let released = try await FundPool.release(runtime: runtime, connection: connection)

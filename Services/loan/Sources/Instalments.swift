@@ -9,12 +9,15 @@ import ServiceRuntime
 /// oldest first (interest before principal), and what is left repays principal early, after
 /// which the remaining months are rescheduled on the lower principal (same end date).
 enum Instalments {
-    static func insert(_ rows: [Instalment], loan: UUID, from start: BusinessDate, startingAt offset: Int,
-                       connection: PostgresConnection, logger: Logger) async throws {
+    static func insert(
+        _ rows: [Instalment], loan: UUID, from start: BusinessDate, startingAt offset: Int,
+        connection: PostgresConnection, logger: Logger
+    ) async throws {
         guard !rows.isEmpty else { return }
         let numbers = rows.map { $0.number + offset }
         let dues = rows.map { start.adding(months: $0.number + offset) }
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO instalments (loan_id, number, due_on, principal_fen, interest_fen, payment_fen)
             SELECT \(loan), n, d, p, i, t
             FROM unnest(\(numbers)::int[], \(dues)::date[], \(rows.map(\.principalFen))::bigint[], \(rows.map(\.interestFen))::bigint[],
@@ -25,7 +28,7 @@ enum Instalments {
     struct Body: Codable, Sendable {
         enum Source: String, Codable, Sendable {
             case bankTransfer = "bank_transfer"
-            case hpfBalance = "hpf_balance" // 公积金账户余额还贷: a debit of the account through the ledger
+            case hpfBalance = "hpf_balance"  // 公积金账户余额还贷: a debit of the account through the ledger
         }
         var amountFen: Fen
         var source: Source
@@ -52,12 +55,15 @@ enum Instalments {
         let disbursedOn: BusinessDate?
 
         static func lock(_ id: UUID, connection: PostgresConnection, logger: Logger) async throws -> LockedLoan? {
-            for try await r in try await connection.query("""
+            for try await r in try await connection.query(
+                """
                 SELECT account_number, status, annual_rate_milli_percent, term_months, method, disbursed_on FROM loans
                 WHERE loan_id = \(id) FOR UPDATE
-                """, logger: logger).decode((String, String, Int64, Int, String, BusinessDate?).self) {
-                return LockedLoan(id: id, account: r.0, status: r.1, rate: r.2, term: r.3, method: try RepaymentMethod.stored(r.4, column: "loans.repayment_method"),
-                                  disbursedOn: r.5)
+                """, logger: logger
+            ).decode((String, String, Int64, Int, String, BusinessDate?).self) {
+                return LockedLoan(
+                    id: id, account: r.0, status: r.1, rate: r.2, term: r.3, method: try RepaymentMethod.stored(r.4, column: "loans.repayment_method"),
+                    disbursedOn: r.5)
             }
             return nil
         }
@@ -65,22 +71,27 @@ enum Instalments {
 
     /// Applies a received repayment: instalments due first (oldest first), the rest repays
     /// principal early; settles the loan when nothing is owed. The caller checked the amount.
-    static func apply(_ amount: Fen, to loan: LockedLoan, source: String, reference: String, runtime: ServiceRuntime,
-                      connection: PostgresConnection) async throws -> Applied {
+    static func apply(
+        _ amount: Fen, to loan: LockedLoan, source: String, reference: String, runtime: ServiceRuntime,
+        connection: PostgresConnection
+    ) async throws -> Applied {
         let logger = runtime.logger
         let today = runtime.clock.today
         var left = amount
         var payments: [(Int, Int64)] = []
-        for try await (number, open) in try await connection.query("""
+        for try await (number, open) in try await connection.query(
+            """
             SELECT number, payment_fen - paid_fen FROM instalments
             WHERE loan_id = \(loan.id) AND paid_fen < payment_fen AND due_on <= \(today) ORDER BY number
-            """, logger: logger).decode((Int, Int64).self) where left > 0 {
+            """, logger: logger
+        ).decode((Int, Int64).self) where left > 0 {
             let pay = min(open, left)
             left -= pay
             payments.append((number, pay))
         }
         if !payments.isEmpty {
-            try await connection.query("""
+            try await connection.query(
+                """
                 UPDATE instalments i SET paid_fen = i.paid_fen + u.pay, paid_on = \(today),
                     overdue = i.overdue AND i.paid_fen + u.pay < i.payment_fen
                 FROM unnest(\(payments.map(\.0))::int[], \(payments.map(\.1))::bigint[]) AS u(n, pay)
@@ -88,31 +99,36 @@ enum Instalments {
                 """, logger: logger)
         }
         if left > 0, let disbursedOn = loan.disbursedOn {
-            try await prepay(left, loan: loan.id, rate: loan.rate, term: loan.term, method: loan.method, disbursedOn: disbursedOn, today: today,
-                             connection: connection, logger: logger)
+            try await prepay(
+                left, loan: loan.id, rate: loan.rate, term: loan.term, method: loan.method, disbursedOn: disbursedOn, today: today,
+                connection: connection, logger: logger)
         }
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO repayments (repayment_id, loan_id, source, reference, amount_fen, received_on)
             VALUES (\(UUID()), \(loan.id), \(source), \(reference), \(amount), \(today))
             """, logger: logger)
         let after = try await owed(loan.id, on: today, connection: connection, logger: logger)
         let outstanding = after.principalDue + after.principalNotDue
         let settled = after.arrears == 0 && outstanding == 0
-        try await connection.query("""
+        try await connection.query(
+            """
             UPDATE loans SET outstanding_fen = \(outstanding), status = CASE WHEN \(settled) THEN 'settled' ELSE status END WHERE loan_id = \(loan.id)
             """, logger: logger)
         try await BadCreditClearance.afterRepayment(loan: loan.id, account: loan.account, on: today, runtime: runtime, connection: connection)
         // Repaid principal is liquidity again: queued loans may go out now.
         try await FundPool.release(runtime: runtime, connection: connection)
-        let repaid = LoanRepaid(loanId: loan.id.uuidString.lowercased(), accountNumber: loan.account, amountFen: amount, source: source,
-                                reference: reference, outstandingFen: outstanding, arrearsFen: after.arrears, receivedOn: today)
+        let repaid = LoanRepaid(
+            loanId: loan.id.uuidString.lowercased(), accountNumber: loan.account, amountFen: amount, source: source,
+            reference: reference, outstandingFen: outstanding, arrearsFen: after.arrears, receivedOn: today)
         try await runtime.emit(.loanRepaid, repaid, account: loan.account, on: connection)
         if settled {
             let event = LoanSettled(loanId: loan.id.uuidString.lowercased(), accountNumber: loan.account, settledOn: today)
             try await runtime.emit(.loanSettled, event, account: loan.account, on: connection)
         }
-        return Applied(loanId: loan.id.uuidString.lowercased(), status: settled ? "settled" : "active", amountFen: amount,
-                       outstandingFen: outstanding, arrearsFen: after.arrears)
+        return Applied(
+            loanId: loan.id.uuidString.lowercased(), status: settled ? "settled" : "active", amountFen: amount,
+            outstandingFen: outstanding, arrearsFen: after.arrears)
     }
 
     struct Handlers: Sendable {
@@ -140,20 +156,26 @@ enum Instalments {
                 guard let loan = try await LockedLoan.lock(loanId, connection: connection, logger: logger) else {
                     throw Problem.notFound("unknown_loan", "no loan \(text)")
                 }
-                try await runtime.authorize(context, account: loan.account, connection: connection,
-                                            notFound: Problem.notFound("unknown_loan", "no loan \(text)"))
-                for try await (amount, recorded) in try await connection.query("""
+                try await runtime.authorize(
+                    context, account: loan.account, connection: connection,
+                    notFound: Problem.notFound("unknown_loan", "no loan \(text)"))
+                for try await (amount, recorded) in try await connection.query(
+                    """
                     SELECT amount_fen, 'applied' FROM repayments WHERE loan_id = \(loanId) AND reference = \(body.reference)
                     UNION ALL SELECT amount_fen, status FROM balance_repayments WHERE loan_id = \(loanId) AND reference = \(body.reference)
-                    """, logger: logger).decode((Int64, String).self) {
-                    guard amount == body.amountFen else { throw Problem.conflict("duplicate_repayment_mismatch", "reference \(body.reference) was used for \(amount) fen") }
+                    """, logger: logger
+                ).decode((Int64, String).self) {
+                    guard amount == body.amountFen else {
+                        throw Problem.conflict("duplicate_repayment_mismatch", "reference \(body.reference) was used for \(amount) fen")
+                    }
                     var answer = try await state(loanId, status: loan.status, amount: amount, connection: connection)
                     if recorded != "applied" { answer.status = recorded }
                     return (answer, .ok)
                 }
                 guard loan.status == "active", loan.disbursedOn != nil else { throw Problem.rule("loan_not_active", "the loan is \(loan.status)") }
                 for try await _ in try await connection.query(
-                    "SELECT 1 FROM balance_repayments WHERE loan_id = \(loanId) AND status = 'pending'", logger: logger) {
+                    "SELECT 1 FROM balance_repayments WHERE loan_id = \(loanId) AND status = 'pending'", logger: logger)
+                {
                     throw Problem.conflict("repayment_in_progress", "a repayment from the HPF balance is being debited; retry when it is done")
                 }
                 let owed = try await Instalments.owed(loanId, on: today, connection: connection, logger: logger)
@@ -162,17 +184,22 @@ enum Instalments {
                 }
                 switch body.source {
                 case .bankTransfer:
-                    return (try await Instalments.apply(body.amountFen, to: loan, source: body.source.rawValue, reference: body.reference,
-                                                        runtime: runtime, connection: connection), .created)
+                    return (
+                        try await Instalments.apply(
+                            body.amountFen, to: loan, source: body.source.rawValue, reference: body.reference,
+                            runtime: runtime, connection: connection), .created
+                    )
                 case .hpfBalance:
                     // The saga: the ledger debits the account (or refuses), then the repayment is applied.
                     let id = UUID()
-                    try await connection.query("""
+                    try await connection.query(
+                        """
                         INSERT INTO balance_repayments (repayment_id, loan_id, account_number, reference, amount_fen, status, requested_on)
                         VALUES (\(id), \(loanId), \(loan.account), \(body.reference), \(body.amountFen), 'pending', \(today))
                         """, logger: logger)
-                    let requested = RepaymentDebitRequested(repaymentId: id.uuidString.lowercased(), loanId: loanId.uuidString.lowercased(),
-                                                            accountNumber: loan.account, amountFen: body.amountFen, requestedOn: today)
+                    let requested = RepaymentDebitRequested(
+                        repaymentId: id.uuidString.lowercased(), loanId: loanId.uuidString.lowercased(),
+                        accountNumber: loan.account, amountFen: body.amountFen, requestedOn: today)
                     try await runtime.emit(.repaymentDebitRequested, requested, account: loan.account, on: connection)
                     var pending = try await state(loanId, status: loan.status, amount: body.amountFen, connection: connection)
                     pending.status = "pending"
@@ -184,8 +211,9 @@ enum Instalments {
 
         func state(_ loanId: UUID, status: String, amount: Fen, connection: PostgresConnection) async throws -> Applied {
             let owed = try await Instalments.owed(loanId, on: runtime.clock.today, connection: connection, logger: runtime.logger)
-            return Applied(loanId: loanId.uuidString.lowercased(), status: status, amountFen: amount,
-                           outstandingFen: owed.principalDue + owed.principalNotDue, arrearsFen: owed.arrears)
+            return Applied(
+                loanId: loanId.uuidString.lowercased(), status: status, amountFen: amount,
+                outstandingFen: owed.principalDue + owed.principalNotDue, arrearsFen: owed.arrears)
         }
     }
 
@@ -200,23 +228,30 @@ enum Instalments {
 
     static func owed(_ loanId: UUID, on date: BusinessDate, connection: PostgresConnection, logger: Logger) async throws -> Owed {
         // Within an instalment, payments go to interest first.
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT coalesce(sum(payment_fen - paid_fen) FILTER (WHERE due_on <= \(date)), 0)::bigint,
                    coalesce(sum(principal_fen - greatest(0, paid_fen - interest_fen)) FILTER (WHERE due_on <= \(date)), 0)::bigint,
                    coalesce(sum(principal_fen - greatest(0, paid_fen - interest_fen)) FILTER (WHERE due_on > \(date)), 0)::bigint
             FROM instalments WHERE loan_id = \(loanId)
             """, logger: logger)
-        for try await (arrears, due, notDue) in rows.decode((Int64, Int64, Int64).self) { return Owed(arrears: arrears, principalDue: due, principalNotDue: notDue) }
+        for try await (arrears, due, notDue) in rows.decode((Int64, Int64, Int64).self) {
+            return Owed(arrears: arrears, principalDue: due, principalNotDue: notDue)
+        }
         return Owed(arrears: 0, principalDue: 0, principalNotDue: 0)
     }
 
     /// Repays `amount` of the principal not yet due and reschedules the remaining months.
-    static func prepay(_ amount: Fen, loan: UUID, rate: Int64, term: Int, method: RepaymentMethod, disbursedOn: BusinessDate, today: BusinessDate,
-                       connection: PostgresConnection, logger: Logger) async throws {
+    static func prepay(
+        _ amount: Fen, loan: UUID, rate: Int64, term: Int, method: RepaymentMethod, disbursedOn: BusinessDate, today: BusinessDate,
+        connection: PostgresConnection, logger: Logger
+    ) async throws {
         var future: [(Int, Int64)] = []
-        for try await row in try await connection.query("""
+        for try await row in try await connection.query(
+            """
             SELECT number, principal_fen FROM instalments WHERE loan_id = \(loan) AND due_on > \(today) AND paid_fen = 0 ORDER BY number
-            """, logger: logger).decode((Int, Int64).self) { future.append(row) }
+            """, logger: logger
+        ).decode((Int, Int64).self) { future.append(row) }
         guard let firstNumber = future.first?.0 else { return }
         let remaining = future.reduce(0) { $0 + $1.1 } - amount
         try await connection.query("DELETE FROM instalments WHERE loan_id = \(loan) AND number >= \(firstNumber)", logger: logger)

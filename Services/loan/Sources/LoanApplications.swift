@@ -67,11 +67,13 @@ struct LoanApplications: Sendable {
         if let number = body.spouseAccountNumber {
             guard number != body.accountNumber else { throw Problem.malformed("spouseAccountNumber is the applicant's own account") }
             // Nobody can borrow on a stranger's balance by naming them: the spouse consents first, signed in.
-            consent = try await SpouseConsents.unused(spouse: number, applicant: body.accountNumber, on: date, parameters: p,
-                                                      connection: connection, logger: logger)
+            consent = try await SpouseConsents.unused(
+                spouse: number, applicant: body.accountNumber, on: date, parameters: p,
+                connection: connection, logger: logger)
             guard consent != nil else {
-                throw Problem.rule("spouse_consent_missing",
-                                   "the spouse has not consented: the holder of \(number) posts /v1/accounts/\(number)/spouse-consents first")
+                throw Problem.rule(
+                    "spouse_consent_missing",
+                    "the spouse has not consented: the holder of \(number) posts /v1/accounts/\(number)/spouse-consents first")
             }
             // A spouse who is not a contributor still makes a couple; only a contributor's money counts.
             spouse = try await LoanReadModels.applicant(number, on: date, parameters: p, connection: connection, logger: logger)
@@ -83,9 +85,10 @@ struct LoanApplications: Sendable {
             couple: body.spouseAccountNumber != nil,
             recentGraduate: applicant.bachelorOrAbove && Eligibility.isRecentGraduate(graduationDate: applicant.graduationDate, on: date, parameters: p),
             retirementMonth: applicant.retirementMonth)
-        let request = LoanRequest(county: body.house.county, priceFen: body.house.priceFen, firstHome: body.house.firstHome,
-                                  betterHousing: body.house.betterHousing, requestedFen: body.requestedFen, termMonths: body.termMonths,
-                                  method: body.repaymentMethod, monthlyIncomeFen: body.monthlyIncomeFen, monthlyDebtFen: body.monthlyDebtFen)
+        let request = LoanRequest(
+            county: body.house.county, priceFen: body.house.priceFen, firstHome: body.house.firstHome,
+            betterHousing: body.house.betterHousing, requestedFen: body.requestedFen, termMonths: body.termMonths,
+            method: body.repaymentMethod, monthlyIncomeFen: body.monthlyIncomeFen, monthlyDebtFen: body.monthlyDebtFen)
         var reasons = LoanRules.refusals(facts: facts, request: request, on: date, parameters: p)
         if applicant.status != "active" { reasons.append("account_not_active") }
         // The household's: the applicant's and the spouse's (each read with their facts above).
@@ -101,12 +104,13 @@ struct LoanApplications: Sendable {
             throw Problem.rule(AmountOverflow.code, "the plan's figures are beyond any loan: \(error.detail)")
         }
         if reasons.isEmpty, quota.quotaFen <= 0 {
-            let code = switch quota.bindingFactor {
-            case "repayment_capacity": "exceeds_repayment_capacity"
-            case "loan_to_value": "exceeds_loan_to_value"
-            case "requested": "requested_below_minimum"
-            default: "linkage_quota_too_low"
-            }
+            let code =
+                switch quota.bindingFactor {
+                case "repayment_capacity": "exceeds_repayment_capacity"
+                case "loan_to_value": "exceeds_loan_to_value"
+                case "requested": "requested_below_minimum"
+                default: "linkage_quota_too_low"
+                }
             reasons.append(code)
         }
         // §18 pre-loan investigation: what was checked, on which data (the latest ledger event applied).
@@ -145,9 +149,11 @@ struct LoanApplications: Sendable {
             // outstanding-loan check, and a copy of a request sent at once finds the first one's decision.
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("loan:" + body.accountNumber)))", logger: logger)
             if let requestId = body.requestId {
-                for try await (id, print) in try await connection.query("""
+                for try await (id, print) in try await connection.query(
+                    """
                     SELECT application_id, fingerprint FROM applications WHERE account_number = \(body.accountNumber) AND request_id = \(requestId)
-                    """, logger: logger).decode((UUID, String).self) {
+                    """, logger: logger
+                ).decode((UUID, String).self) {
                     guard print == fingerprint else { throw Problem.requestIdReused(requestId) }
                     guard let earlier = try await Self.load(id, connection: connection, logger: logger) else { break }
                     return (earlier, true)
@@ -161,10 +167,16 @@ struct LoanApplications: Sendable {
             var reasons = assessment.reasons
             if outcome == .approved, quota.bindingFactor != "requested" { reasons.append("limited_by_\(quota.bindingFactor)") }
             let loanId: UUID? = outcome == .approved ? UUID() : nil
-            let firstPayment = loanId == nil ? nil : LoanRules.schedule(principal: approvedFen, annualRateMilliPercent: quota.annualRateMilliPercent,
-                                                                        months: body.termMonths, method: body.repaymentMethod).first?.paymentFen
-            let decided = Decided(id: applicationId, body: body, fingerprint: fingerprint, assessment: assessment, approvedFen: approvedFen,
-                                   firstPayment: firstPayment, loanId: loanId, on: today)
+            let firstPayment =
+                loanId == nil
+                ? nil
+                : LoanRules.schedule(
+                    principal: approvedFen, annualRateMilliPercent: quota.annualRateMilliPercent,
+                    months: body.termMonths, method: body.repaymentMethod
+                ).first?.paymentFen
+            let decided = Decided(
+                id: applicationId, body: body, fingerprint: fingerprint, assessment: assessment, approvedFen: approvedFen,
+                firstPayment: firstPayment, loanId: loanId, on: today)
             if let loanId {
                 // §19: the pool's row stays locked from an approval's reservation to its commit, and
                 // every approval meets there. So an approval writes everything else first (the
@@ -172,9 +184,10 @@ struct LoanApplications: Sendable {
                 // pool last: approvals wait for each other only for the reservation and the commit.
                 try await connection.query("SAVEPOINT approval", logger: logger)
                 try await record(decided, outcome: .approved, reasons: reasons, connection: connection)
-                try await Loans.disbursementEffects(loanId, applicationId: applicationId, account: body.accountNumber, principal: approvedFen,
-                                                    rate: quota.annualRateMilliPercent, term: body.termMonths, method: body.repaymentMethod,
-                                                    on: today, runtime: runtime, connection: connection)
+                try await Loans.disbursementEffects(
+                    loanId, applicationId: applicationId, account: body.accountNumber, principal: approvedFen,
+                    rate: quota.annualRateMilliPercent, term: body.termMonths, method: body.repaymentMethod,
+                    on: today, runtime: runtime, connection: connection)
                 if try await FundPool.reserve(approvedFen, runtime: runtime, connection: connection) {
                     // (The savepoint ends with the transaction: no round trip to release it while the pool is locked.)
                     try await Loans.activate(loanId, on: today, runtime: runtime, connection: connection)
@@ -188,9 +201,12 @@ struct LoanApplications: Sendable {
             } else {
                 try await record(decided, outcome: outcome, reasons: reasons, connection: connection)
             }
-            return (Decision(applicationId: applicationId.uuidString.lowercased(), decision: outcome, reasons: reasons, quota: quota,
-                             approvedFen: approvedFen, annualRate: Self.percent(quota.annualRateMilliPercent), firstPaymentFen: firstPayment,
-                             loanId: loanId?.uuidString.lowercased()), false)
+            return (
+                Decision(
+                    applicationId: applicationId.uuidString.lowercased(), decision: outcome, reasons: reasons, quota: quota,
+                    approvedFen: approvedFen, annualRate: Self.percent(quota.annualRateMilliPercent), firstPaymentFen: firstPayment,
+                    loanId: loanId?.uuidString.lowercased()), false
+            )
         }
         return try HTTPJSON.response(replay ? .ok : .created, decision)
     }
@@ -214,7 +230,8 @@ struct LoanApplications: Sendable {
         let body = decided.body
         let quota = decided.assessment.quota
         let review = ["reviewer": "automatic rules (\(runtime.parameters.loanRates.entry(on: decided.on).source))", "decision": outcome.rawValue]
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO applications (application_id, account_number, spouse_account_number, request, decision, reasons, quota, approved_fen,
                 annual_rate_milli_percent, first_payment_fen, investigation, review, request_id, fingerprint, decided_on)
             VALUES (\(decided.id), \(body.accountNumber), \(body.spouseAccountNumber), \(decided.fingerprint)::jsonb, \(outcome.rawValue), \(reasons),
@@ -229,7 +246,8 @@ struct LoanApplications: Sendable {
         try await runtime.emit(.loanApplicationDecided, event, account: body.accountNumber, on: connection)
         if let consent = decided.assessment.consent { try await SpouseConsents.use(consent, by: decided.id, connection: connection, logger: logger) }
         if let loanId = decided.loanId {
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO loans (loan_id, application_id, account_number, person_ref, spouse_person_ref, principal_fen, outstanding_fen,
                     annual_rate_milli_percent, term_months, method, status)
                 VALUES (\(loanId), \(decided.id), \(body.accountNumber), \(decided.assessment.applicant.personRef), \(decided.assessment.spouse?.personRef),
@@ -240,14 +258,16 @@ struct LoanApplications: Sendable {
     }
 
     static func load(_ id: UUID, connection: PostgresConnection, logger: Logger) async throws -> Decision? {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT a.decision, a.reasons, a.quota::text, a.approved_fen, a.annual_rate_milli_percent, a.first_payment_fen, l.loan_id
             FROM applications a LEFT JOIN loans l ON l.application_id = a.application_id WHERE a.application_id = \(id)
             """, logger: logger)
         for try await (decision, reasons, quota, approved, rate, first, loan) in rows.decode((String, [String], String, Int64, Int64, Int64?, UUID?).self) {
-            return Decision(applicationId: id.uuidString.lowercased(), decision: try .stored(decision, column: "loan_applications.decision"), reasons: reasons,
-                            quota: try JSONDecoder().decode(LoanQuota.self, from: Data(quota.utf8)), approvedFen: approved,
-                            annualRate: percent(rate), firstPaymentFen: first, loanId: loan?.uuidString.lowercased())
+            return Decision(
+                applicationId: id.uuidString.lowercased(), decision: try .stored(decision, column: "loan_applications.decision"), reasons: reasons,
+                quota: try JSONDecoder().decode(LoanQuota.self, from: Data(quota.utf8)), approvedFen: approved,
+                annualRate: percent(rate), firstPaymentFen: first, loanId: loan?.uuidString.lowercased())
         }
         return nil
     }
@@ -267,13 +287,16 @@ struct LoanApplications: Sendable {
         let logger = runtime.logger
         let record = try await runtime.database.withConnection { connection -> Record? in
             guard let decision = try await Self.load(id, connection: connection, logger: logger) else { return nil }
-            for try await (account, on, investigation, review) in try await connection.query("""
+            for try await (account, on, investigation, review) in try await connection.query(
+                """
                 SELECT account_number, decided_on, investigation::text, review::text FROM applications WHERE application_id = \(id)
-                """, logger: logger).decode((String, BusinessDate, String, String).self) {
+                """, logger: logger
+            ).decode((String, BusinessDate, String, String).self) {
                 let decoder = JSONDecoder()
-                return Record(decision: decision, accountNumber: account, decidedOn: on.description,
-                              investigation: try decoder.decode([String: String].self, from: Data(investigation.utf8)),
-                              review: try decoder.decode([String: String].self, from: Data(review.utf8)))
+                return Record(
+                    decision: decision, accountNumber: account, decidedOn: on.description,
+                    investigation: try decoder.decode([String: String].self, from: Data(investigation.utf8)),
+                    review: try decoder.decode([String: String].self, from: Data(review.utf8)))
             }
             return nil
         }
@@ -295,22 +318,28 @@ struct LoanApplications: Sendable {
         let number = try context.parameters.require("accountNumber")
         try await runtime.authorize(context, account: number)
         let q = QueryInput(request)
-        let unlimited = InputRange.amountFen.upperBound // what is not given never binds
+        let unlimited = InputRange.amountFen.upperBound  // what is not given never binds
         let today = runtime.clock.today
         let logger = runtime.logger
         let decision = try await runtime.database.withConnection { connection -> (Assessment, Int) in
-            guard let applicant = try await LoanReadModels.applicant(number, on: today, parameters: runtime.parameters, connection: connection, logger: logger) else {
+            guard let applicant = try await LoanReadModels.applicant(number, on: today, parameters: runtime.parameters, connection: connection, logger: logger)
+            else {
                 throw Problem.unknownAccount(number)
             }
-            let term = try q.integer("termMonths").map(Int.init) ?? LoanRules.maximumTerm(retirementMonth: applicant.retirementMonth, on: today,
-                                                                                          parameters: runtime.parameters)
-            let body = Body(accountNumber: number, spouseAccountNumber: try q.text("spouseAccountNumber"),
-                            house: House(county: try q.text("county") ?? "320706", priceFen: try q.integer("priceFen") ?? unlimited,
-                                         firstHome: try q.flag("firstHome") ?? true, green: try q.flag("green") ?? false,
-                                         improvement: try q.flag("improvement") ?? false, tradeIn: try q.flag("tradeIn") ?? false),
-                            requestedFen: try q.integer("requestedFen") ?? unlimited, termMonths: max(1, term),
-                            repaymentMethod: try q.choice("repaymentMethod", RepaymentMethod.self) ?? .equalInstallment,
-                            monthlyIncomeFen: try q.integer("monthlyIncomeFen") ?? unlimited, monthlyDebtFen: try q.integer("monthlyDebtFen") ?? 0)
+            let term =
+                try q.integer("termMonths").map(Int.init)
+                ?? LoanRules.maximumTerm(
+                    retirementMonth: applicant.retirementMonth, on: today,
+                    parameters: runtime.parameters)
+            let body = Body(
+                accountNumber: number, spouseAccountNumber: try q.text("spouseAccountNumber"),
+                house: House(
+                    county: try q.text("county") ?? "320706", priceFen: try q.integer("priceFen") ?? unlimited,
+                    firstHome: try q.flag("firstHome") ?? true, green: try q.flag("green") ?? false,
+                    improvement: try q.flag("improvement") ?? false, tradeIn: try q.flag("tradeIn") ?? false),
+                requestedFen: try q.integer("requestedFen") ?? unlimited, termMonths: max(1, term),
+                repaymentMethod: try q.choice("repaymentMethod", RepaymentMethod.self) ?? .equalInstallment,
+                monthlyIncomeFen: try q.integer("monthlyIncomeFen") ?? unlimited, monthlyDebtFen: try q.integer("monthlyDebtFen") ?? 0)
             return (try await assess(body, on: today, connection: connection), max(1, term))
         }
         struct Answer: Codable {
@@ -322,7 +351,10 @@ struct LoanApplications: Sendable {
             var annualRate: String
         }
         let (assessment, term) = decision
-        return try HTTPJSON.response(.ok, Answer(accountNumber: number, eligible: assessment.reasons.isEmpty, reasons: assessment.reasons,
-                                                 termMonths: term, quota: assessment.quota, annualRate: Self.percent(assessment.quota.annualRateMilliPercent)))
+        return try HTTPJSON.response(
+            .ok,
+            Answer(
+                accountNumber: number, eligible: assessment.reasons.isEmpty, reasons: assessment.reasons,
+                termMonths: term, quota: assessment.quota, annualRate: Self.percent(assessment.quota.annualRateMilliPercent)))
     }
 }

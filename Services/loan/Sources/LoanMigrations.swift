@@ -2,7 +2,9 @@ import ServiceRuntime
 
 enum LoanMigrations {
     static let all: [Migration] = [
-        Migration(1, "participants and contribution history from events, applications, loans, the fund pool", """
+        Migration(
+            1, "participants and contribution history from events, applications, loans, the fund pool",
+            """
             -- The applicant's profile and contribution history, from the enrolment and ledger events only.
             CREATE TABLE participants (
                 account_number text PRIMARY KEY,
@@ -74,7 +76,9 @@ enum LoanMigrations {
                 recorded_at timestamptz NOT NULL DEFAULT now()
             )
             """),
-        Migration(2, "instalments, repayments, bad-credit records", """
+        Migration(
+            2, "instalments, repayments, bad-credit records",
+            """
             CREATE TABLE instalments (
                 loan_id uuid NOT NULL REFERENCES loans,
                 number int NOT NULL,
@@ -107,7 +111,9 @@ enum LoanMigrations {
             );
             CREATE INDEX bad_credit_by_person ON bad_credit_records (person_ref)
             """),
-        Migration(3, "repayments from the HPF balance (a debit saga through the ledger)", """
+        Migration(
+            3, "repayments from the HPF balance (a debit saga through the ledger)",
+            """
             CREATE TABLE balance_repayments (
                 repayment_id uuid PRIMARY KEY,
                 loan_id uuid NOT NULL REFERENCES loans,
@@ -121,7 +127,9 @@ enum LoanMigrations {
             );
             CREATE UNIQUE INDEX balance_repayments_one_pending ON balance_repayments (loan_id) WHERE status = 'pending'
             """),
-        Migration(4, "the credit registry's records (§13), from the enrolment events", """
+        Migration(
+            4, "the credit registry's records (§13), from the enrolment events",
+            """
             CREATE TABLE credit_records (
                 source text NOT NULL,
                 reference text NOT NULL,
@@ -135,7 +143,9 @@ enum LoanMigrations {
         // The enrolment and ledger events come on different topics, read by different consumers, so
         // a contribution can arrive before the account's profile: the ledger's side is its own row,
         // created by whichever ledger event comes first, and joined to the profile when read.
-        Migration(5, "ledger facts apart from the profile, so no ledger event waits for the enrolment event", """
+        Migration(
+            5, "ledger facts apart from the profile, so no ledger event waits for the enrolment event",
+            """
             CREATE TABLE ledger_accounts (
                 account_number text PRIMARY KEY,
                 closed boolean NOT NULL DEFAULT false,
@@ -147,7 +157,9 @@ enum LoanMigrations {
             SELECT account_number, status = 'closed', contributed_fen, balance_fen, last_event_at FROM participants;
             ALTER TABLE participants DROP COLUMN status, DROP COLUMN contributed_fen, DROP COLUMN balance_fen, DROP COLUMN last_event_at
             """),
-        Migration(6, "spouses' consents to count their balance in an application (§5)", """
+        Migration(
+            6, "spouses' consents to count their balance in an application (§5)",
+            """
             CREATE TABLE spouse_consents (
                 consent_id uuid PRIMARY KEY,
                 spouse_account text NOT NULL,
@@ -158,7 +170,9 @@ enum LoanMigrations {
             );
             CREATE INDEX spouse_consents_unused ON spouse_consents (spouse_account, applicant_account) WHERE used_by IS NULL
             """),
-        Migration(7, "the fund pool kept incrementally: no scan of every account per decision (§19)", """
+        Migration(
+            7, "the fund pool kept incrementally: no scan of every account per decision (§19)",
+            """
             -- The flexible balances, spread over 16 rows by account so that ledger events for different
             -- accounts seldom meet on one row; the rest of the pool in one row. Triggers keep both in the
             -- same transaction as every change of a balance, a loan or a pool entry, whichever code makes it.
@@ -213,7 +227,9 @@ enum LoanMigrations {
             END $$;
             CREATE TRIGGER pool_entries_pool AFTER INSERT ON pool_entries FOR EACH ROW EXECUTE FUNCTION pool_entry_recorded()
             """),
-        Migration(8, "the flexible balances' slots follow each statement, not each row", """
+        Migration(
+            8, "the flexible balances' slots follow each statement, not each row",
+            """
             -- A statement that changes many balances (a bulk load, a rebuild) updated the same slot rows
             -- once per row, each update lengthening the row's version chain; per statement, each slot
             -- row is updated once with the sum of its accounts' changes (transition tables).
@@ -247,7 +263,9 @@ enum LoanMigrations {
             """),
         // POLICY.md decisions: a record from our own overdue loan stops blocking 5 years after
         // the arrears were cleared; overdue arrears again make it block again.
-        Migration(9, "bad-credit records expire after the arrears were cleared", """
+        Migration(
+            9, "bad-credit records expire after the arrears were cleared",
+            """
             ALTER TABLE bad_credit_records ADD COLUMN arrears_cleared_on date, ADD COLUMN active_until date
             """),
     ]

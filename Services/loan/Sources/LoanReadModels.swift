@@ -14,12 +14,15 @@ enum LoanReadModels {
     static func readModels(runtime: ServiceRuntime) -> [ReadModel] {
         let logger = runtime.logger
         return [
-            ReadModel(name: "participants", consumer: "loan-participants", topics: [.enrolmentEvents], tables: ["participants", "credit_records"],
-                      projection: profiles(logger)),
-            ReadModel(name: "ledger", consumer: "loan-contribution-history", topics: [.contributionEvents],
-                      tables: ["ledger_accounts", "contribution_months"], projection: ledger(logger)),
-            ReadModel(name: "recognised-months", consumer: "loan-recognised-months", topics: [.regionalEvents], tables: ["recognised_months"],
-                      projection: recognised(logger)),
+            ReadModel(
+                name: "participants", consumer: "loan-participants", topics: [.enrolmentEvents], tables: ["participants", "credit_records"],
+                projection: profiles(logger)),
+            ReadModel(
+                name: "ledger", consumer: "loan-contribution-history", topics: [.contributionEvents],
+                tables: ["ledger_accounts", "contribution_months"], projection: ledger(logger)),
+            ReadModel(
+                name: "recognised-months", consumer: "loan-recognised-months", topics: [.regionalEvents], tables: ["recognised_months"],
+                projection: recognised(logger)),
         ]
     }
 
@@ -29,21 +32,22 @@ enum LoanReadModels {
     static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] {
         let logger = runtime.logger
         let raisesBalance: Set<EventType> = [.contributionReceived, .subsidyCredited, .interestSettled, .debitReversed, .transferInPosted]
-        let ledgerHandlers = ledger(logger).map { handler -> EventHandler in
-            if raisesBalance.contains(handler.type) {
-                return handler.then { connection in try await FundPool.release(runtime: runtime, connection: connection) }
-            }
-            if handler.type == .debitPosted {
-                return handler.then(DebitPosted.self) { event, connection in
-                    if event.data.kind == .loanRepayment { try await BalanceRepayments.debited(event.data, runtime: runtime, connection: connection) }
+        let ledgerHandlers =
+            ledger(logger).map { handler -> EventHandler in
+                if raisesBalance.contains(handler.type) {
+                    return handler.then { connection in try await FundPool.release(runtime: runtime, connection: connection) }
                 }
-            }
-            return handler
-        } + [
-            .on(.debitRefused, DebitRefused.self) { event, connection in
-                try await BalanceRepayments.refused(event.data, runtime: runtime, connection: connection)
-            },
-        ]
+                if handler.type == .debitPosted {
+                    return handler.then(DebitPosted.self) { event, connection in
+                        if event.data.kind == .loanRepayment { try await BalanceRepayments.debited(event.data, runtime: runtime, connection: connection) }
+                    }
+                }
+                return handler
+            } + [
+                .on(.debitRefused, DebitRefused.self) { event, connection in
+                    try await BalanceRepayments.refused(event.data, runtime: runtime, connection: connection)
+                }
+            ]
         return [
             EventSubscription(consumerName: "loan-participants", topics: [.enrolmentEvents], handlers: profiles(logger)),
             EventSubscription(consumerName: "loan-contribution-history", topics: [.contributionEvents], handlers: ledgerHandlers),
@@ -56,7 +60,8 @@ enum LoanReadModels {
         [
             .on(.accountOpened, AccountOpened.self) { event, connection in
                 let a = event.data
-                try await connection.query("""
+                try await connection.query(
+                    """
                     INSERT INTO participants (account_number, person_ref, retirement_month, bachelor_or_above, graduation_date)
                     VALUES (\(a.accountNumber), \(a.personRef), \(a.retirementMonth), \(a.education.level.isBachelorOrAbove),
                             \(a.education.graduationDate))
@@ -65,7 +70,8 @@ enum LoanReadModels {
             },
             .on(.creditRecordAdded, CreditRecordAdded.self) { event, connection in
                 let r = event.data
-                try await connection.query("""
+                try await connection.query(
+                    """
                     INSERT INTO credit_records (source, reference, person_ref, active_from, active_until)
                     VALUES (\(r.source), \(r.reference), \(r.personRef), \(r.activeFrom), \(r.activeUntil))
                     ON CONFLICT DO NOTHING
@@ -81,7 +87,8 @@ enum LoanReadModels {
         [
             .on(.contributionReceived, ContributionReceived.self) { event, connection in
                 let c = event.data
-                try await connection.query("""
+                try await connection.query(
+                    """
                     WITH months AS (
                         INSERT INTO contribution_months (account_number, month)
                         SELECT \(c.accountNumber), unnest(\(c.monthsCounted)::text[]) ON CONFLICT DO NOTHING)
@@ -107,7 +114,8 @@ enum LoanReadModels {
                 try await balance(event.data.balanceAfterFen, event.data.accountNumber, at: try eventTime(event.time), connection, logger)
             },
             .on(.accountClosed, AccountClosed.self) { event, connection in
-                try await connection.query("""
+                try await connection.query(
+                    """
                     INSERT INTO ledger_accounts (account_number, closed, balance_fen, last_event_at) VALUES (\(event.data.accountNumber), true, 0, \(try eventTime(event.time)))
                     ON CONFLICT (account_number) DO UPDATE SET closed = true, balance_fen = 0, last_event_at = excluded.last_event_at
                     """, logger: logger)
@@ -119,16 +127,18 @@ enum LoanReadModels {
     static func recognised(_ logger: Logger) -> [EventHandler] {
         [
             .on(.monthsRecognised, MonthsRecognised.self) { event, connection in
-                try await connection.query("""
+                try await connection.query(
+                    """
                     INSERT INTO recognised_months (account_number, month)
                     SELECT \(event.data.accountNumber), unnest(\(event.data.months)::text[]) ON CONFLICT DO NOTHING
                     """, logger: logger)
-            },
+            }
         ]
     }
 
     static func balance(_ balance: Fen, _ account: String, at time: Date, _ connection: PostgresConnection, _ logger: Logger) async throws {
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO ledger_accounts (account_number, balance_fen, last_event_at) VALUES (\(account), \(balance), \(time))
             ON CONFLICT (account_number) DO UPDATE SET balance_fen = excluded.balance_fen, last_event_at = excluded.last_event_at
             """, logger: logger)
@@ -203,15 +213,18 @@ enum LoanReadModels {
         func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
     }
 
-    static func applicant(_ account: String, on date: BusinessDate, parameters: PolicyParameters, connection: PostgresConnection,
-                          logger: Logger) async throws -> Applicant? {
+    static func applicant(
+        _ account: String, on date: BusinessDate, parameters: PolicyParameters, connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> Applicant? {
         let from = date.yearMonth.adding(months: 1 - parameters.linkage.value(on: date).frequencyWindowMonths)
         let query = ApplicantQuery(account: account, from: from, to: date.yearMonth, date: date)
         for try await r in try await connection.execute(query, logger: logger) {
-            return Applicant(account: account, personRef: r.0, status: r.1, retirementMonth: r.2,
-                             bachelorOrAbove: r.3, graduationDate: r.4, contributedFen: r.5, balanceFen: r.6,
-                             contributionMonths: r.7, monthsPaidOfLast12: r.8, ownMonths: r.9, lastEventAt: r.10,
-                             outstandingLoan: r.11, badCredit: r.12)
+            return Applicant(
+                account: account, personRef: r.0, status: r.1, retirementMonth: r.2,
+                bachelorOrAbove: r.3, graduationDate: r.4, contributedFen: r.5, balanceFen: r.6,
+                contributionMonths: r.7, monthsPaidOfLast12: r.8, ownMonths: r.9, lastEventAt: r.10,
+                outstandingLoan: r.11, badCredit: r.12)
         }
         return nil
     }

@@ -8,8 +8,9 @@ import ServiceRuntime
 /// schedules to the fen, and the shared fund pool's liquidity. Its facts come from the enrolment
 /// and ledger events only. Writes `hpf.loan.events.v1`.
 public enum LoanService: HPFServiceModule {
-    public static let descriptor = ServiceDescriptor(name: "loan", schema: "loan", defaultPort: 8085, migrations: LoanMigrations.all,
-                                                     accountOwners: "participants")
+    public static let descriptor = ServiceDescriptor(
+        name: "loan", schema: "loan", defaultPort: 8085, migrations: LoanMigrations.all,
+        accountOwners: "participants")
 
     public static func addRoutes(to routes: Routes, runtime: ServiceRuntime) {
         let applications = LoanApplications(runtime: runtime)
@@ -22,8 +23,9 @@ public enum LoanService: HPFServiceModule {
         routes.get("/v1/loans/:loanId", .holderOrAnyStaff, use: loans.get)
         routes.get("/v1/loans/:loanId/schedule", .holderOrAnyStaff, use: loans.schedule)
         // From the HPF balance: the holder (or an officer); by bank transfer: only the bank's signed feed.
-        routes.post("/v1/loans/:loanId/repayments", .holder(orStaff: .fundOfficer).orChannel(.bankFeed),
-                    use: Instalments.Handlers(runtime: runtime).repay)
+        routes.post(
+            "/v1/loans/:loanId/repayments", .holder(orStaff: .fundOfficer).orChannel(.bankFeed),
+            use: Instalments.Handlers(runtime: runtime).repay)
         let pool = FundPool.Handlers(runtime: runtime)
         routes.get("/v1/fund-pool", .anyStaff, use: pool.get)
         routes.post("/v1/fund-pool/entries", .staff(.fundOfficer), use: pool.record)

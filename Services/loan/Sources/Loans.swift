@@ -10,39 +10,44 @@ enum Loans {
     /// Pays a queued loan out: it becomes `active` and counts against the pool.
     static func disburse(_ loanId: UUID, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
         let today = runtime.clock.today
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             UPDATE loans SET status = 'active', disbursed_on = \(today)
             WHERE loan_id = \(loanId) AND status = 'awaiting_liquidity'
             RETURNING application_id, account_number, principal_fen, annual_rate_milli_percent, term_months, method
             """, logger: runtime.logger)
         for try await (application, account, principal, rate, term, method) in rows.decode((UUID, String, Int64, Int64, Int, String).self) {
-            try await disbursementEffects(loanId, applicationId: application, account: account, principal: principal, rate: rate, term: term,
-                                          method: try RepaymentMethod.stored(method, column: "loans.repayment_method"), on: today,
-                                          runtime: runtime, connection: connection)
+            try await disbursementEffects(
+                loanId, applicationId: application, account: account, principal: principal, rate: rate, term: term,
+                method: try RepaymentMethod.stored(method, column: "loans.repayment_method"), on: today,
+                runtime: runtime, connection: connection)
         }
     }
 
     /// A disbursed loan's schedule and its `loan-disbursed` event (the loan's status is the caller's).
-    static func disbursementEffects(_ loanId: UUID, applicationId: UUID, account: String, principal: Fen, rate: Int64, term: Int,
-                                    method: RepaymentMethod, on today: BusinessDate, runtime: ServiceRuntime,
-                                    connection: PostgresConnection) async throws {
+    static func disbursementEffects(
+        _ loanId: UUID, applicationId: UUID, account: String, principal: Fen, rate: Int64, term: Int,
+        method: RepaymentMethod, on today: BusinessDate, runtime: ServiceRuntime,
+        connection: PostgresConnection
+    ) async throws {
         let rows = LoanRules.schedule(principal: principal, annualRateMilliPercent: rate, months: term, method: method)
         try await Instalments.insert(rows, loan: loanId, from: today, startingAt: 0, connection: connection, logger: runtime.logger)
-        let disbursed = LoanDisbursed(loanId: loanId.uuidString.lowercased(), applicationId: applicationId.uuidString.lowercased(),
-                                      accountNumber: account, principalFen: principal, annualRateMilliPercent: rate, termMonths: term,
-                                      repaymentMethod: method, firstPaymentFen: rows.first?.paymentFen ?? 0, disbursedOn: today)
+        let disbursed = LoanDisbursed(
+            loanId: loanId.uuidString.lowercased(), applicationId: applicationId.uuidString.lowercased(),
+            accountNumber: account, principalFen: principal, annualRateMilliPercent: rate, termMonths: term,
+            repaymentMethod: method, firstPaymentFen: rows.first?.paymentFen ?? 0, disbursedOn: today)
         try await runtime.emit(.loanDisbursed, disbursed, account: account, on: connection)
     }
 
     /// A new loan, its schedule and event already written, becomes active: the fund pool's
     /// trigger adds it to the loans outstanding (the caller has just reserved the amount).
     static func activate(_ loanId: UUID, on today: BusinessDate, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
-        try await connection.query("""
+        try await connection.query(
+            """
             UPDATE loans SET status = 'active', disbursed_on = \(today)
             WHERE loan_id = \(loanId) AND status = 'awaiting_liquidity'
             """, logger: runtime.logger)
     }
-
 
     struct View: Codable, Sendable {
         var loanId: String
@@ -69,7 +74,8 @@ enum Loans {
 
     static func load(_ id: UUID, runtime: ServiceRuntime) async throws -> Row? {
         let today = runtime.clock.today
-        let rows = try await runtime.database.query("""
+        let rows = try await runtime.database.query(
+            """
             SELECT application_id, account_number, status, principal_fen, outstanding_fen, annual_rate_milli_percent, term_months, method,
                    disbursed_on,
                    (SELECT coalesce(sum(payment_fen - paid_fen), 0) FROM instalments WHERE loan_id = l.loan_id AND due_on <= \(today))::bigint,
@@ -78,10 +84,12 @@ enum Loans {
             FROM loans l WHERE loan_id = \(id)
             """)
         for try await r in rows.decode((UUID, String, String, Int64, Int64, Int64, Int, String, BusinessDate?, Int64, Int, Int64).self) {
-            return Row(view: View(loanId: id.uuidString.lowercased(), applicationId: r.0.uuidString.lowercased(), accountNumber: r.1, status: r.2,
-                                  principalFen: r.3, outstandingFen: r.4, annualRate: LoanApplications.percent(r.5), termMonths: r.6,
-                                  repaymentMethod: r.7, disbursedOn: r.8?.description, arrearsFen: r.9, overdueInstalments: r.10,
-                                  payoffFen: r.9 + r.11), rate: r.5)
+            return Row(
+                view: View(
+                    loanId: id.uuidString.lowercased(), applicationId: r.0.uuidString.lowercased(), accountNumber: r.1, status: r.2,
+                    principalFen: r.3, outstandingFen: r.4, annualRate: LoanApplications.percent(r.5), termMonths: r.6,
+                    repaymentMethod: r.7, disbursedOn: r.8?.description, arrearsFen: r.9, overdueInstalments: r.10,
+                    payoffFen: r.9 + r.11), rate: r.5)
         }
         return nil
     }
@@ -117,9 +125,11 @@ enum Loans {
             // The stored instalments (rescheduled after early repayments); a loan still waiting for
             // liquidity shows the schedule it will have.
             var rows: [Instalment] = []
-            for try await (number, principal, interest, payment) in try await runtime.database.query("""
+            for try await (number, principal, interest, payment) in try await runtime.database.query(
+                """
                 SELECT number, principal_fen, interest_fen, payment_fen FROM instalments WHERE loan_id = \(UUID(uuidString: row.view.loanId)!) ORDER BY number
-                """).decode((Int, Int64, Int64, Int64).self) {
+                """
+            ).decode((Int, Int64, Int64, Int64).self) {
                 rows.append(Instalment(number: number, principalFen: principal, interestFen: interest, paymentFen: payment, remainingFen: 0))
             }
             if rows.isEmpty {
@@ -131,9 +141,12 @@ enum Loans {
                     rows[index].remainingFen = remaining
                 }
             }
-            return try HTTPJSON.response(.ok, Schedule(loanId: row.view.loanId, principalFen: row.view.principalFen, annualRate: row.view.annualRate,
-                                                       repaymentMethod: method.rawValue, totalInterestFen: rows.reduce(0) { $0 + $1.interestFen },
-                                                       instalments: rows))
+            return try HTTPJSON.response(
+                .ok,
+                Schedule(
+                    loanId: row.view.loanId, principalFen: row.view.principalFen, annualRate: row.view.annualRate,
+                    repaymentMethod: method.rawValue, totalInterestFen: rows.reduce(0) { $0 + $1.interestFen },
+                    instalments: rows))
         }
     }
 }

@@ -23,7 +23,8 @@ struct OverdueJob: Sendable {
         let cutoff = asOf.adding(days: -p.overdueAfterDays.value(on: asOf))
         return try await runtime.transaction { connection in
             var summary = Summary(asOf: asOf)
-            let rows = try await connection.query("""
+            let rows = try await connection.query(
+                """
                 UPDATE instalments i SET overdue = true, was_overdue = true
                 FROM loans l
                 WHERE l.loan_id = i.loan_id AND l.status = 'active' AND i.paid_fen < i.payment_fen AND NOT i.overdue
@@ -36,16 +37,20 @@ struct OverdueJob: Sendable {
             for loan in Set(marked.map(\.0)) {
                 var history: [Int] = []
                 for try await number in try await connection.query(
-                    "SELECT number FROM instalments WHERE loan_id = \(loan) AND was_overdue", logger: logger).decode(Int.self) { history.append(number) }
+                    "SELECT number FROM instalments WHERE loan_id = \(loan) AND was_overdue", logger: logger
+                ).decode(Int.self) { history.append(number) }
                 let consecutive = LoanRules.longestRun(history)
                 for (_, account, _, number, due, arrears) in marked.filter({ $0.0 == loan }).sorted(by: { $0.3 < $1.3 }) {
-                    let event = InstalmentOverdue(loanId: loan.uuidString.lowercased(), accountNumber: account, number: number,
-                                                  dueOn: due, arrearsFen: arrears, consecutive: consecutive, cumulative: history.count)
+                    let event = InstalmentOverdue(
+                        loanId: loan.uuidString.lowercased(), accountNumber: account, number: number,
+                        dueOn: due, arrearsFen: arrears, consecutive: consecutive, cumulative: history.count)
                     try await runtime.emit(.instalmentOverdue, event, account: account, on: connection)
                 }
                 guard let reason = LoanRules.badCredit(consecutive: consecutive, cumulative: history.count, on: asOf, parameters: p),
-                      let (_, account, person, _, _, _) = marked.first(where: { $0.0 == loan }) else { continue }
-                let inserted = try await connection.query("""
+                    let (_, account, person, _, _, _) = marked.first(where: { $0.0 == loan })
+                else { continue }
+                let inserted = try await connection.query(
+                    """
                     INSERT INTO bad_credit_records (loan_id, person_ref, reason, recorded_on) VALUES (\(loan), \(person), \(reason), \(asOf))
                     ON CONFLICT (loan_id) DO UPDATE SET reason = excluded.reason, recorded_on = excluded.recorded_on,
                         arrears_cleared_on = NULL, active_until = NULL
@@ -57,7 +62,8 @@ struct OverdueJob: Sendable {
                 for try await _ in inserted { isNew = true }
                 guard isNew else { continue }
                 summary.badCreditRecords += 1
-                let record = BadCreditRecorded(personRef: person, accountNumber: account, loanId: loan.uuidString.lowercased(), reason: reason, recordedOn: asOf)
+                let record = BadCreditRecorded(
+                    personRef: person, accountNumber: account, loanId: loan.uuidString.lowercased(), reason: reason, recordedOn: asOf)
                 try await runtime.emit(.badCreditRecorded, record, account: account, on: connection)
             }
             return summary

@@ -30,27 +30,36 @@ struct SpouseConsents: Sendable {
         try await runtime.authorize(context, account: spouse)
         let body = try await HTTPJSON.decode(Body.self, from: request)
         guard body.applicantAccountNumber != spouse, (1...32).contains(body.applicantAccountNumber.count),
-              body.applicantAccountNumber.allSatisfy(\.isASCII), body.applicantAccountNumber.allSatisfy(\.isNumber) else {
-            throw Problem.malformed("applicantAccountNumber must be another account's number",
-                                   errors: [.init(field: "applicantAccountNumber", message: "another account's number (digits)")])
+            body.applicantAccountNumber.allSatisfy(\.isASCII), body.applicantAccountNumber.allSatisfy(\.isNumber)
+        else {
+            throw Problem.malformed(
+                "applicantAccountNumber must be another account's number",
+                errors: [.init(field: "applicantAccountNumber", message: "another account's number (digits)")])
         }
         let today = runtime.clock.today
         let id = UUID()
-        try await runtime.database.query("""
+        try await runtime.database.query(
+            """
             INSERT INTO spouse_consents (consent_id, spouse_account, applicant_account, given_on)
             VALUES (\(id), \(spouse), \(body.applicantAccountNumber), \(today))
             """)
         let until = today.adding(days: runtime.parameters.spouseConsentDays.value(on: today))
-        return try HTTPJSON.response(.created, View(consentId: id.uuidString.lowercased(), spouseAccountNumber: spouse,
-                                                    applicantAccountNumber: body.applicantAccountNumber, givenOn: today.description,
-                                                    validUntil: until.description))
+        return try HTTPJSON.response(
+            .created,
+            View(
+                consentId: id.uuidString.lowercased(), spouseAccountNumber: spouse,
+                applicantAccountNumber: body.applicantAccountNumber, givenOn: today.description,
+                validUntil: until.description))
     }
 
     /// The oldest consent of `spouse` for `applicant` that is neither used nor lapsed on `date`.
-    static func unused(spouse: String, applicant: String, on date: BusinessDate, parameters: PolicyParameters,
-                       connection: PostgresConnection, logger: Logger) async throws -> UUID? {
+    static func unused(
+        spouse: String, applicant: String, on date: BusinessDate, parameters: PolicyParameters,
+        connection: PostgresConnection, logger: Logger
+    ) async throws -> UUID? {
         let earliest = date.adding(days: -parameters.spouseConsentDays.value(on: date))
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT consent_id FROM spouse_consents
             WHERE spouse_account = \(spouse) AND applicant_account = \(applicant) AND used_by IS NULL AND given_on > \(earliest)
             ORDER BY given_on LIMIT 1

@@ -25,7 +25,8 @@ struct PartnerFeed: Sendable {
         keyId = runtime.config.partnerKeyId
         key = Self.signingKey(runtime.config, city: runtime.parameters.cityCode.value)
         decryptionKeyId = runtime.config.partnerDecryptionKeyId
-        decryptionKey = Data(base64Encoded: runtime.config.partnerDecryptionKey)
+        decryptionKey =
+            Data(base64Encoded: runtime.config.partnerDecryptionKey)
             .flatMap { try? Curve25519.KeyAgreement.PrivateKey(rawRepresentation: $0) }
             ?? PartnerSealing.developmentKey(city: runtime.parameters.cityCode.value)
     }
@@ -33,8 +34,10 @@ struct PartnerFeed: Sendable {
     /// Our public keys as our entry in the partner list shows them: partners verify our messages
     /// with the first and seal the people in their contact letters to the second.
     var ownKeys: [PartnerRegistry.Key] {
-        [.init(keyId: keyId, use: .signing, publicKey: publicKey, revoked: false),
-         .init(keyId: decryptionKeyId, use: .encryption, publicKey: decryptionKey.publicKey.rawRepresentation.base64EncodedString(), revoked: false)]
+        [
+            .init(keyId: keyId, use: .signing, publicKey: publicKey, revoked: false),
+            .init(keyId: decryptionKeyId, use: .encryption, publicKey: decryptionKey.publicKey.rawRepresentation.base64EncodedString(), revoked: false),
+        ]
     }
 
     /// The name and ID number of a partner's contact letter: opened from `personal` (sealed to
@@ -50,7 +53,8 @@ struct PartnerFeed: Sendable {
         case (nil, let name?, let idNumber?):
             return PersonalFields(name: name, idNumber: idNumber)
         default:
-            throw EventRejection(reason: .invalidPayload, detail: "the letter must carry its personal fields sealed in `personal` (and no clear name or idNumber)")
+            throw EventRejection(
+                reason: .invalidPayload, detail: "the letter must carry its personal fields sealed in `personal` (and no clear name or idNumber)")
         }
     }
 
@@ -74,12 +78,15 @@ struct PartnerFeed: Sendable {
     /// order. The relay signs it when it publishes it (`signer`), so the signing time is the
     /// sending time even if the broker was away for a while. Partner messages may carry a
     /// resident ID number, so their outbox rows are deleted once delivered.
-    func send<P: Codable & PartnerAddressed>(_ type: EventType, _ data: P, letter: String, account: String,
-                                             on connection: PostgresConnection) async throws {
+    func send<P: Codable & PartnerAddressed>(
+        _ type: EventType, _ data: P, letter: String, account: String,
+        on connection: PostgresConnection
+    ) async throws {
         let event = CloudEvent(source: PartnerMessage.source(city: ourCity), type: type.rawValue, subject: account, data: data)
         // Only the city the letter names reads it: each city has its own outbound topic.
-        try await Outbox.enqueue(event, topic: Topic.partnerOutbound(city: data.partnerCity(ourCity: ourCity)), aggregateType: Outbox.personalData,
-                                 key: letter, on: connection, logger: runtime.logger)
+        try await Outbox.enqueue(
+            event, topic: Topic.partnerOutbound(city: data.partnerCity(ourCity: ourCity)), aggregateType: Outbox.personalData,
+            key: letter, on: connection, logger: runtime.logger)
     }
 
     /// Every partner city's outbound topic (created at start, like the catalogue's).
@@ -99,33 +106,35 @@ struct PartnerFeed: Sendable {
 
     /// The inbound subscription: verification first, replays refused, then the transfer handlers.
     func subscription(transfersIn: TransfersIn, transfersOut: TransfersOut) -> EventSubscription {
-        EventSubscription(consumerName: "partner-inbound", topics: [.partnerInbound], handlers: [
-            .on(.transferApplication, TransferApplication.self) { event, connection in
-                try await transfersOut.applied(event.data, from: try partner(event), connection: connection)
-            },
-            .on(.transferAccepted, TransferAnswer.self) { event, connection in
-                try await transfersIn.accepted(event.data, from: try partner(event), connection: connection)
-            },
-            .on(.transferRefused, TransferAnswer.self) { event, connection in
-                try await transfersIn.refused(event.data, from: try partner(event), connection: connection)
-            },
-            .on(.transferOutData, TransferOutData.self) { event, connection in
-                try await transfersIn.dataArrived(event.data, from: try partner(event), connection: connection)
-            },
-            .on(.transferConfirmed, TransferOutcome.self) { event, connection in
-                try await transfersOut.confirmed(event.data, from: try partner(event), connection: connection)
-            },
-            .on(.transferFailed, TransferOutcome.self) { event, connection in
-                try await transfersOut.failed(event.data, from: try partner(event), connection: connection)
-            },
-            .on(.transferDisputed, TransferOutcome.self) { event, connection in
-                try await transfersOut.disputed(event.data, from: try partner(event), connection: connection)
-            },
-            .on(.transferCancelled, TransferOutcome.self) { event, connection in
-                try await transfersOut.cancelled(event.data, from: try partner(event), connection: connection)
-            },
-        ], verify: { message in try await verify(message) }, deadLetterDuplicates: true, redact: ResidentIDRedaction.mask,
-           answerRefusal: { message, reason, detail, connection in try await answerRefusal(message, reason: reason, detail: detail, on: connection) })
+        EventSubscription(
+            consumerName: "partner-inbound", topics: [.partnerInbound],
+            handlers: [
+                .on(.transferApplication, TransferApplication.self) { event, connection in
+                    try await transfersOut.applied(event.data, from: try partner(event), connection: connection)
+                },
+                .on(.transferAccepted, TransferAnswer.self) { event, connection in
+                    try await transfersIn.accepted(event.data, from: try partner(event), connection: connection)
+                },
+                .on(.transferRefused, TransferAnswer.self) { event, connection in
+                    try await transfersIn.refused(event.data, from: try partner(event), connection: connection)
+                },
+                .on(.transferOutData, TransferOutData.self) { event, connection in
+                    try await transfersIn.dataArrived(event.data, from: try partner(event), connection: connection)
+                },
+                .on(.transferConfirmed, TransferOutcome.self) { event, connection in
+                    try await transfersOut.confirmed(event.data, from: try partner(event), connection: connection)
+                },
+                .on(.transferFailed, TransferOutcome.self) { event, connection in
+                    try await transfersOut.failed(event.data, from: try partner(event), connection: connection)
+                },
+                .on(.transferDisputed, TransferOutcome.self) { event, connection in
+                    try await transfersOut.disputed(event.data, from: try partner(event), connection: connection)
+                },
+                .on(.transferCancelled, TransferOutcome.self) { event, connection in
+                    try await transfersOut.cancelled(event.data, from: try partner(event), connection: connection)
+                },
+            ], verify: { message in try await verify(message) }, deadLetterDuplicates: true, redact: ResidentIDRedaction.mask,
+            answerRefusal: { message, reason, detail, connection in try await answerRefusal(message, reason: reason, detail: detail, on: connection) })
     }
 
     /// Tells the writer of a refused message why, on its own outbound topic: the message's id,
@@ -133,7 +142,8 @@ struct PartnerFeed: Sendable {
     /// that names no partner city (or us) has nobody to tell: only the dead letter keeps it.
     func answerRefusal(_ message: KafkaMessage, reason: DeadLetter.Reason, detail: String, on connection: PostgresConnection) async throws {
         guard let header = try? CloudEventCoding.header(from: message.value), let city = PartnerMessage.city(fromSource: header.source),
-              isPartner(city) else { return }
+            isPartner(city)
+        else { return }
         struct Letter: Codable, Sendable { var letterNumber: String? }
         let letter = (try? JSONDecoder().decode(CloudEvent<Letter>.self, from: Data(message.value)))?.data.letterNumber
         // Signature refusals and the sealing codes lead their detail; anything else is named by its reason.
@@ -143,12 +153,15 @@ struct PartnerFeed: Sendable {
         func bounded(_ text: String?, _ limit: Int) -> String? { text.map { String($0.prefix(limit)) } }
         // Our own failures stay ours: the partner hears that the message could not be processed, not why inside.
         let told = reason == .processingFailed || detail.hasPrefix("verification_failed") ? "the message could not be processed" : detail
-        let refused = MessageRefused(messageId: bounded(header.id, 100), messageType: bounded(header.type, 100), letterNumber: bounded(letter, 40),
-                                     toCity: city, fromCity: ourCity, code: code, detail: String(told.prefix(500)))
-        let event = CloudEvent(source: PartnerMessage.source(city: ourCity), type: EventType.messageRefused.rawValue,
-                               subject: refused.letterNumber ?? refused.messageId ?? "unknown", data: refused)
-        try await Outbox.enqueue(event, topic: Topic.partnerOutbound(city: city), aggregateType: "partner-refusal",
-                                 key: refused.letterNumber ?? refused.messageId, on: connection, logger: runtime.logger)
+        let refused = MessageRefused(
+            messageId: bounded(header.id, 100), messageType: bounded(header.type, 100), letterNumber: bounded(letter, 40),
+            toCity: city, fromCity: ourCity, code: code, detail: String(told.prefix(500)))
+        let event = CloudEvent(
+            source: PartnerMessage.source(city: ourCity), type: EventType.messageRefused.rawValue,
+            subject: refused.letterNumber ?? refused.messageId ?? "unknown", data: refused)
+        try await Outbox.enqueue(
+            event, topic: Topic.partnerOutbound(city: city), aggregateType: "partner-refusal",
+            key: refused.letterNumber ?? refused.messageId, on: connection, logger: runtime.logger)
     }
 
     /// The partner city a verified message comes from.
@@ -185,7 +198,8 @@ struct PartnerFeed: Sendable {
             return EventRejection(reason: .unverified, detail: "expired_key: key \(keyId ?? "") was valid until \(PartnerRegistry.text(validUntil))")
         }
         guard let header = try? CloudEventCoding.header(from: message.value),
-              let city = PartnerMessage.city(fromSource: header.source), city == stored?.city else {
+            let city = PartnerMessage.city(fromSource: header.source), city == stored?.city
+        else {
             return EventRejection(reason: .unverified, detail: "source_mismatch: the message's source is not the city whose key signed it")
         }
         guard isPartner(city) else {
@@ -199,7 +213,8 @@ struct PartnerFeed: Sendable {
     /// Checks that a message's cities are the sender and us, in the roles its type gives them.
     static func requireCities(receiving: String, sending: String, expected: (receiving: String, sending: String)) throws {
         guard receiving == expected.receiving, sending == expected.sending else {
-            throw EventRejection(detail: "the message names receiving city \(receiving) and sending city \(sending); expected \(expected.receiving) and \(expected.sending)")
+            throw EventRejection(
+                detail: "the message names receiving city \(receiving) and sending city \(sending); expected \(expected.receiving) and \(expected.sending)")
         }
     }
 }

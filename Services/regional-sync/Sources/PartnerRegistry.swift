@@ -41,22 +41,27 @@ struct PartnerRegistry: Sendable {
     func partners(connection: PostgresConnection) async throws -> [Partner] {
         var switches: [String: (Bool, Bool)] = [:]
         for try await (code, transfer, recognition) in try await connection.query(
-            "SELECT partner_code, transfer_enabled, recognition_enabled FROM partner_switches", logger: runtime.logger).decode((String, Bool, Bool).self) {
+            "SELECT partner_code, transfer_enabled, recognition_enabled FROM partner_switches", logger: runtime.logger
+        ).decode((String, Bool, Bool).self) {
             switches[code] = (transfer, recognition)
         }
         var keys: [String: [Key]] = [:]
         for try await (id, code, use, key, revokedAt, validUntil) in try await connection.query(
-            "SELECT key_id, partner_code, key_use, public_key, revoked_at, valid_until FROM partner_keys ORDER BY registered_at", logger: runtime.logger)
-            .decode((String, String, String, String, Date?, Date?).self) {
-            keys[code, default: []].append(Key(keyId: id, use: try Use.stored(use, column: "partner_keys.key_use"), publicKey: key, revoked: revokedAt != nil,
-                                               revokedAt: revokedAt.map(Self.text), validUntil: validUntil.map(Self.text)))
+            "SELECT key_id, partner_code, key_use, public_key, revoked_at, valid_until FROM partner_keys ORDER BY registered_at", logger: runtime.logger
+        )
+        .decode((String, String, String, String, Date?, Date?).self) {
+            keys[code, default: []].append(
+                Key(
+                    keyId: id, use: try Use.stored(use, column: "partner_keys.key_use"), publicKey: key, revoked: revokedAt != nil,
+                    revokedAt: revokedAt.map(Self.text), validUntil: validUntil.map(Self.text)))
         }
         let ours = runtime.parameters.cityCode.value
         return runtime.parameters.borderPartners.value.map { city in
             let (transfer, recognition) = switches[city.code] ?? (true, true)
-            return Partner(code: city.code, name: city.name, province: city.province, us: city.code == ours,
-                           transfer: city.code != ours && transfer, recognition: city.code != ours && recognition,
-                           keys: city.code == ours ? ownKeys : keys[city.code] ?? [])
+            return Partner(
+                code: city.code, name: city.name, province: city.province, us: city.code == ours,
+                transfer: city.code != ours && transfer, recognition: city.code != ours && recognition,
+                keys: city.code == ours ? ownKeys : keys[city.code] ?? [])
         }
     }
 
@@ -98,7 +103,8 @@ struct PartnerRegistry: Sendable {
     @Sendable func configure(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let code = try partnerCode(context)
         let body = try await HTTPJSON.decode(Switches.self, from: request)
-        try await runtime.database.query("""
+        try await runtime.database.query(
+            """
             INSERT INTO partner_switches (partner_code, transfer_enabled, recognition_enabled) VALUES (\(code), \(body.transfer), \(body.recognition))
             ON CONFLICT (partner_code) DO UPDATE SET transfer_enabled = excluded.transfer_enabled,
                 recognition_enabled = excluded.recognition_enabled, updated_at = now()
@@ -127,23 +133,27 @@ struct PartnerRegistry: Sendable {
         guard !body.keyId.isEmpty, body.keyId.count <= 64 else { throw Problem.malformed("keyId must be 1 to 64 characters") }
         // Both are raw 32-byte keys; an X25519 key is any 32 bytes, an Ed25519 one must be a curve point.
         let raw = Data(base64Encoded: body.publicKey)
-        let valid = switch body.use ?? .signing {
-        case .signing: raw.flatMap { try? Curve25519.Signing.PublicKey(rawRepresentation: $0) } != nil
-        case .encryption: PartnerSealing.publicKey(base64: body.publicKey) != nil
-        }
+        let valid =
+            switch body.use ?? .signing {
+            case .signing: raw.flatMap { try? Curve25519.Signing.PublicKey(rawRepresentation: $0) } != nil
+            case .encryption: PartnerSealing.publicKey(base64: body.publicKey) != nil
+            }
         guard valid else {
-            throw Problem.malformed("publicKey must be a base64 raw 32-byte \(body.use == .encryption ? "X25519" : "Ed25519") public key",
-                                    errors: [.init(field: "publicKey", message: "32 bytes, base64")])
+            throw Problem.malformed(
+                "publicKey must be a base64 raw 32-byte \(body.use == .encryption ? "X25519" : "Ed25519") public key",
+                errors: [.init(field: "publicKey", message: "32 bytes, base64")])
         }
         var validUntil: Date?
         if let text = body.validUntil {
             guard let date = PartnerSignature.instant(text), date > Date(), date < Date().addingTimeInterval(20 * 366 * 86_400) else {
-                throw Problem.malformed("validUntil must be an RFC 3339 instant in the next twenty years",
-                                        errors: [.init(field: "validUntil", message: "RFC 3339, in the future")])
+                throw Problem.malformed(
+                    "validUntil must be an RFC 3339 instant in the next twenty years",
+                    errors: [.init(field: "validUntil", message: "RFC 3339, in the future")])
             }
             validUntil = date
         }
-        let rows = try await runtime.database.query("""
+        let rows = try await runtime.database.query(
+            """
             INSERT INTO partner_keys (key_id, partner_code, key_use, public_key, valid_until)
             VALUES (\(body.keyId), \(code), \((body.use ?? .signing).rawValue), \(body.publicKey), \(validUntil))
             ON CONFLICT (key_id) DO NOTHING RETURNING 1
@@ -163,9 +173,11 @@ struct PartnerRegistry: Sendable {
         // Key ids are 1 to 64 characters (as registered): anything else names no key.
         guard (1...64).contains(keyId.count) else { throw Problem.notFound("unknown_key", "\(code) has no such key") }
         var revokedAt: Date?
-        for try await at in try await runtime.database.query("""
+        for try await at in try await runtime.database.query(
+            """
             UPDATE partner_keys SET revoked_at = coalesce(revoked_at, now()) WHERE key_id = \(keyId) AND partner_code = \(code) RETURNING revoked_at
-            """).decode(Date.self) { revokedAt = at }
+            """
+        ).decode(Date.self) { revokedAt = at }
         guard let revokedAt else { throw Problem.notFound("unknown_key", "\(code) has no key \(keyId)") }
         return try HTTPJSON.response(.ok, ["keyId": keyId, "partnerCode": code, "revokedAt": Self.text(revokedAt)])
     }
@@ -173,7 +185,8 @@ struct PartnerRegistry: Sendable {
     /// The key we seal `city`'s letters to: its newest encryption key that is neither revoked
     /// nor past its end date; nil when it has none (then we cannot write to it about a person).
     func recipientKey(_ city: String, connection: PostgresConnection) async throws -> PartnerSealing.RecipientKey? {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT key_id, public_key FROM partner_keys
             WHERE partner_code = \(city) AND key_use = 'encryption' AND revoked_at IS NULL AND (valid_until IS NULL OR valid_until > now())
             ORDER BY registered_at DESC LIMIT 1

@@ -9,10 +9,13 @@ import ServiceRuntime
 /// centre recorded for a person who transferred in count here (the loan service's 6-month rule).
 /// A month already recognised (from another transfer) is not counted twice.
 enum RecognisedMonths {
-    static func record(_ months: [YearMonth], account: String, partner: String, transfer: UUID, runtime: ServiceRuntime,
-                       connection: PostgresConnection) async throws {
+    static func record(
+        _ months: [YearMonth], account: String, partner: String, transfer: UUID, runtime: ServiceRuntime,
+        connection: PostgresConnection
+    ) async throws {
         guard !months.isEmpty else { return }
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             INSERT INTO recognised_months (account_number, month, partner_city, transfer_id)
             SELECT \(account), m, \(partner), \(transfer) FROM unnest(\(months)::text[]) AS m
             ON CONFLICT DO NOTHING RETURNING month
@@ -20,8 +23,9 @@ enum RecognisedMonths {
         var added: [YearMonth] = []
         for try await month in rows.decode(YearMonth.self) { added.append(month) }
         guard !added.isEmpty else { return }
-        let event = MonthsRecognised(accountNumber: account, transferId: transfer.uuidString.lowercased(), partnerCity: partner,
-                                     months: added.sorted(), recognisedOn: runtime.clock.today)
+        let event = MonthsRecognised(
+            accountNumber: account, transferId: transfer.uuidString.lowercased(), partnerCity: partner,
+            months: added.sorted(), recognisedOn: runtime.clock.today)
         try await runtime.emit(.monthsRecognised, event, account: account, on: connection)
     }
 
@@ -39,9 +43,11 @@ enum RecognisedMonths {
             let months = try await runtime.database.withConnection { connection -> [Month]? in
                 guard try await RegionalReadModels.holder(account, connection: connection, logger: runtime.logger) != nil else { return nil }
                 var months: [Month] = []
-                for try await (month, city, transfer) in try await connection.query("""
+                for try await (month, city, transfer) in try await connection.query(
+                    """
                     SELECT month, partner_city, transfer_id FROM recognised_months WHERE account_number = \(account) ORDER BY month
-                    """, logger: runtime.logger).decode((String, String, UUID).self) {
+                    """, logger: runtime.logger
+                ).decode((String, String, UUID).self) {
                     months.append(Month(month: month, partnerCity: city, transferId: transfer.uuidString.lowercased()))
                 }
                 return months

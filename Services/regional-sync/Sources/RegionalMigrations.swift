@@ -2,7 +2,9 @@ import ServiceRuntime
 
 enum RegionalMigrations {
     static let all: [Migration] = [
-        Migration(1, "partner exchange switches and signing keys", """
+        Migration(
+            1, "partner exchange switches and signing keys",
+            """
             -- The partner cities themselves are a policy parameter; here only what staff switch and register.
             CREATE TABLE partner_switches (
                 partner_code text PRIMARY KEY,
@@ -20,7 +22,9 @@ enum RegionalMigrations {
             );
             CREATE INDEX partner_keys_by_partner ON partner_keys (partner_code)
             """),
-        Migration(2, "read models from the other services' events; transfers in and out; recognised months", """
+        Migration(
+            2, "read models from the other services' events; transfers in and out; recognised months",
+            """
             -- What this service knows of our accounts, from the enrolment, ledger, withdrawal and loan
             -- events (each in its own table: the topics are read by separate consumers, in no common order).
             CREATE TABLE accounts (
@@ -95,18 +99,24 @@ enum RegionalMigrations {
                 PRIMARY KEY (account_number, month)
             )
             """),
-        Migration(3, "the business date each transfer entered its state (for the unanswered-transfer job)", """
+        Migration(
+            3, "the business date each transfer entered its state (for the unanswered-transfer job)",
+            """
             ALTER TABLE transfers ADD COLUMN state_since date;
             UPDATE transfers SET state_since = created_on;
             ALTER TABLE transfers ALTER COLUMN state_since SET NOT NULL;
             CREATE INDEX transfers_waiting ON transfers (state_since) WHERE state IN ('01', '02', '06', '08')
             """),
-        Migration(4, "partner keys may expire", """
+        Migration(
+            4, "partner keys may expire",
+            """
             -- A key registered with an end date signs nothing after it; revoked_at refuses what is
             -- signed from the revocation on.
             ALTER TABLE partner_keys ADD COLUMN valid_until timestamptz
             """),
-        Migration(5, "partner encryption keys; money moves through the banks (settlement notices in, payouts out)", """
+        Migration(
+            5, "partner encryption keys; money moves through the banks (settlement notices in, payouts out)",
+            """
             -- A partner registers an Ed25519 key to sign with and an X25519 key we seal its people's data to.
             ALTER TABLE partner_keys ADD COLUMN key_use text NOT NULL DEFAULT 'signing' CHECK (key_use IN ('signing', 'encryption'));
             -- Transfer in: the receiving bank's notice that the partner's funds arrived (one per transfer);

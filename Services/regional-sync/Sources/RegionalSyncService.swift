@@ -9,8 +9,9 @@ import ServiceRuntime
 /// partner months recognised here. Reads the enrolment, ledger, withdrawal and loan events and
 /// the partner-inbound topic; writes `hpf.regional.events.v1` and each partner city's own outbound topic.
 public enum RegionalSyncService: HPFServiceModule {
-    public static let descriptor = ServiceDescriptor(name: "regional-sync", schema: "regional", defaultPort: 8086,
-                                                     migrations: RegionalMigrations.all, signsPartnerFeed: true)
+    public static let descriptor = ServiceDescriptor(
+        name: "regional-sync", schema: "regional", defaultPort: 8086,
+        migrations: RegionalMigrations.all, signsPartnerFeed: true)
 
     struct Parts {
         let registry: PartnerRegistry
@@ -35,8 +36,9 @@ public enum RegionalSyncService: HPFServiceModule {
         routes.delete("/v1/partners/:partnerCode/keys/:keyId", .staff(.fundOfficer), use: parts.registry.revokeKey)
         routes.post("/v1/transfers/in", .holder(orStaff: .fundOfficer), use: parts.transfersIn.start)
         // The money between the centres' banks: the receiving bank's settlement notice, our bank's payout confirmation.
-        routes.post("/v1/transfers/settlements", .channel(.bankFeed),
-                    use: TransferSettlements(runtime: runtime, feed: parts.feed, registry: parts.registry).notice)
+        routes.post(
+            "/v1/transfers/settlements", .channel(.bankFeed),
+            use: TransferSettlements(runtime: runtime, feed: parts.feed, registry: parts.registry).notice)
         routes.post("/v1/transfer-payouts/:payoutId/confirmation", .channel(.bankFeed), use: TransferPayouts(runtime: runtime, feed: parts.feed).confirm)
         let resolution = TransferResolution(runtime: runtime, feed: parts.feed)
         routes.post("/v1/transfers/:transferId/cancel", .holder(orStaff: .fundOfficer), use: resolution.cancelRequest)

@@ -19,14 +19,17 @@ struct TransferPayouts: Sendable {
         guard let amount = record.amountFen, amount > 0 else { return }
         let payoutId = UUID()
         var fresh = false
-        for try await _ in try await connection.query("""
+        for try await _ in try await connection.query(
+            """
             INSERT INTO transfer_payouts (payout_id, transfer_id, amount_fen) VALUES (\(payoutId), \(record.id), \(amount))
             ON CONFLICT (transfer_id) DO NOTHING RETURNING 1
-            """, logger: runtime.logger) { fresh = true }
+            """, logger: runtime.logger)
+        { fresh = true }
         guard fresh else { return }
-        let instruction = TransferPayoutInstruction(payoutId: payoutId.uuidString.lowercased(), transferId: record.id.uuidString.lowercased(),
-                                                    letterNumber: record.letterNumber, receivingCity: record.partnerCity, amountFen: amount,
-                                                    requestedOn: runtime.clock.today)
+        let instruction = TransferPayoutInstruction(
+            payoutId: payoutId.uuidString.lowercased(), transferId: record.id.uuidString.lowercased(),
+            letterNumber: record.letterNumber, receivingCity: record.partnerCity, amountFen: amount,
+            requestedOn: runtime.clock.today)
         try await runtime.emit(.transferPayoutInstruction, instruction, account: record.account, on: connection)
     }
 
@@ -53,9 +56,11 @@ struct TransferPayouts: Sendable {
         let logger = runtime.logger
         let view = try await runtime.transaction { connection -> Transfers.View in
             var found: (transfer: UUID, outcome: String?, ref: String?, failure: String?)?
-            for try await row in try await connection.query("""
+            for try await row in try await connection.query(
+                """
                 SELECT transfer_id, outcome, channel_ref, failure_code FROM transfer_payouts WHERE payout_id = \(payoutId) FOR UPDATE
-                """, logger: logger).decode((UUID, String?, String?, String?).self) { found = row }
+                """, logger: logger
+            ).decode((UUID, String?, String?, String?).self) { found = row }
             guard let found, let record = try await Transfers.load(found.transfer, connection: connection, logger: logger) else {
                 throw Problem.notFound("unknown_payout", "no transfer payout \(text)")
             }
@@ -66,7 +71,8 @@ struct TransferPayouts: Sendable {
                 }
                 return try await Transfers.view(record, connection: connection, logger: logger)
             }
-            try await connection.query("""
+            try await connection.query(
+                """
                 UPDATE transfer_payouts SET outcome = \(body.outcome.rawValue), channel_ref = \(body.channelRef), failure_code = \(failureCode),
                     confirmed_at = now()
                 WHERE payout_id = \(payoutId)
@@ -84,11 +90,15 @@ struct TransferPayouts: Sendable {
     /// The money is with the receiving centre: the transfer-out data follows it (08).
     private func paid(_ record: Transfers.Record, connection: PostgresConnection) async throws -> Transfers.Record {
         var stored: String?
-        for try await json in try await connection.query("SELECT out_data::text FROM transfers WHERE transfer_id = \(record.id)",
-                                                         logger: runtime.logger).decode(String?.self) { stored = json }
+        for try await json in try await connection.query(
+            "SELECT out_data::text FROM transfers WHERE transfer_id = \(record.id)",
+            logger: runtime.logger
+        ).decode(String?.self) { stored = json }
         guard let stored, let data = try? JSONDecoder().decode(TransferOutData.self, from: Data(stored.utf8)),
-              let sent = try await Transfers.advance(record.id, from: [.letterAccepted], to: .accountDataChecked, runtime: runtime,
-                                                     connection: connection) else {
+            let sent = try await Transfers.advance(
+                record.id, from: [.letterAccepted], to: .accountDataChecked, runtime: runtime,
+                connection: connection)
+        else {
             throw Problem.conflict("payout_not_in_progress", "transfer \(record.id) is in state \(record.state.rawValue)")
         }
         try await feed.send(.transferOutData, data, letter: data.letterNumber, account: sent.account, on: connection)
@@ -98,12 +108,16 @@ struct TransferPayouts: Sendable {
     /// The bank could not pay: the transfer is refused (13), the partner told, the debit reversed.
     private func failed(_ record: Transfers.Record, code: String, connection: PostgresConnection) async throws -> Transfers.Record {
         let detail = "our bank could not pay the transferred balance"
-        guard let refused = try await Transfers.advance(record.id, from: [.letterAccepted], to: .transferOutRefused, code: code, detail: detail,
-                                                        runtime: runtime, connection: connection) else {
+        guard
+            let refused = try await Transfers.advance(
+                record.id, from: [.letterAccepted], to: .transferOutRefused, code: code, detail: detail,
+                runtime: runtime, connection: connection)
+        else {
             throw Problem.conflict("payout_not_in_progress", "transfer \(record.id) is in state \(record.state.rawValue)")
         }
-        let answer = TransferAnswer(letterNumber: refused.letterNumber, receivingCity: refused.partnerCity, sendingCity: feed.ourCity,
-                                    code: code, detail: detail)
+        let answer = TransferAnswer(
+            letterNumber: refused.letterNumber, receivingCity: refused.partnerCity, sendingCity: feed.ourCity,
+            code: code, detail: detail)
         try await feed.send(.transferRefused, answer, letter: answer.letterNumber, account: refused.account, on: connection)
         try await runtime.emit(.transferOutFailed, refused.outStep(on: runtime.clock.today, code: code), account: refused.account, on: connection)
         return refused

@@ -14,9 +14,12 @@ struct TransferQueries: Sendable {
     }
 
     /// The open transfer (01, 02, 08 or 06) of an account in one direction, with one partner or any.
-    static func openTransfer(_ direction: Transfers.Direction, account: String, partner: String?, connection: PostgresConnection,
-                             logger: Logger) async throws -> UUID? {
-        let rows = try await connection.query("""
+    static func openTransfer(
+        _ direction: Transfers.Direction, account: String, partner: String?, connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> UUID? {
+        let rows = try await connection.query(
+            """
             SELECT transfer_id FROM transfers
             WHERE direction = \(direction.rawValue) AND account_number = \(account) AND (\(partner)::text IS NULL OR partner_city = \(partner))
               AND state IN ('01', '02', '08', '06')
@@ -43,9 +46,11 @@ struct TransferQueries: Sendable {
         let account = try context.parameters.require("accountNumber")
         try await runtime.authorize(context, account: account)
         let views = try await runtime.database.withConnection { connection -> [Transfers.View] in
-            let records = try await Transfers.records(try await connection.query("""
-                SELECT \(unescaped: Transfers.columns) FROM transfers WHERE account_number = \(account) ORDER BY updated_at DESC LIMIT 100
-                """, logger: runtime.logger))
+            let records = try await Transfers.records(
+                try await connection.query(
+                    """
+                    SELECT \(unescaped: Transfers.columns) FROM transfers WHERE account_number = \(account) ORDER BY updated_at DESC LIMIT 100
+                    """, logger: runtime.logger))
             return try await Transfers.views(records, connection: connection, logger: runtime.logger)
         }
         return try HTTPJSON.response(.ok, ["transfers": views])

@@ -30,10 +30,13 @@ struct TransferResolution: Sendable {
     /// Cancels a transfer in that is still in 01 (05), telling the partner; nil in any other state.
     func cancel(_ record: Transfers.Record, code: String, detail: String?, connection: PostgresConnection) async throws -> Transfers.Record? {
         guard record.direction == .in,
-              let cancelled = try await Transfers.advance(record.id, from: [.letterChecked], to: .cancelled, code: code, detail: detail,
-                                                          runtime: runtime, connection: connection) else { return nil }
-        let outcome = TransferOutcome(letterNumber: cancelled.letterNumber, receivingCity: feed.ourCity, sendingCity: cancelled.partnerCity,
-                                      code: code, detail: detail)
+            let cancelled = try await Transfers.advance(
+                record.id, from: [.letterChecked], to: .cancelled, code: code, detail: detail,
+                runtime: runtime, connection: connection)
+        else { return nil }
+        let outcome = TransferOutcome(
+            letterNumber: cancelled.letterNumber, receivingCity: feed.ourCity, sendingCity: cancelled.partnerCity,
+            code: code, detail: detail)
         try await feed.send(.transferCancelled, outcome, letter: cancelled.letterNumber, account: cancelled.account, on: connection)
         return cancelled
     }
@@ -47,11 +50,13 @@ struct TransferResolution: Sendable {
             guard let current = try await Transfers.load(id, connection: connection, logger: runtime.logger), current.direction == .in else {
                 throw Problem.notFound("unknown_transfer", "no transfer in \(id)")
             }
-            try await runtime.authorize(context, account: current.account, connection: connection,
-                                        notFound: Problem.notFound("unknown_transfer", "no transfer in \(id)"))
+            try await runtime.authorize(
+                context, account: current.account, connection: connection,
+                notFound: Problem.notFound("unknown_transfer", "no transfer in \(id)"))
             guard let cancelled = try await cancel(current, code: "cancelled_by_applicant", detail: nil, connection: connection) else {
-                throw Problem.conflict("transfer_not_cancellable",
-                                       "the transfer is in state \(current.state.rawValue) (\(current.state.name)); cancel only in 01")
+                throw Problem.conflict(
+                    "transfer_not_cancellable",
+                    "the transfer is in state \(current.state.rawValue) (\(current.state.name)); cancel only in 01")
             }
             return try await Transfers.view(cancelled, connection: connection, logger: runtime.logger)
         }
@@ -61,11 +66,15 @@ struct TransferResolution: Sendable {
     /// Fails `record` (40) if it is in a failable state, telling the partner; a transfer out's
     /// debit is reversed by the ledger. Nil when the state does not allow it.
     func end(_ record: Transfers.Record, code: String, detail: String?, connection: PostgresConnection) async throws -> Transfers.Record? {
-        guard let failed = try await Transfers.advance(record.id, from: Self.failable(record.direction), to: .failed, code: code, detail: detail,
-                                                       awaitingCredit: record.direction == .in, runtime: runtime, connection: connection) else { return nil }
+        guard
+            let failed = try await Transfers.advance(
+                record.id, from: Self.failable(record.direction), to: .failed, code: code, detail: detail,
+                awaitingCredit: record.direction == .in, runtime: runtime, connection: connection)
+        else { return nil }
         let ours = feed.ourCity
-        let outcome = TransferOutcome(letterNumber: failed.letterNumber, receivingCity: failed.direction == .in ? ours : failed.partnerCity,
-                                      sendingCity: failed.direction == .in ? failed.partnerCity : ours, code: code, detail: detail)
+        let outcome = TransferOutcome(
+            letterNumber: failed.letterNumber, receivingCity: failed.direction == .in ? ours : failed.partnerCity,
+            sendingCity: failed.direction == .in ? failed.partnerCity : ours, code: code, detail: detail)
         try await feed.send(.transferFailed, outcome, letter: failed.letterNumber, account: failed.account, on: connection)
         if failed.direction == .out {
             try await runtime.emit(.transferOutFailed, failed.outStep(on: runtime.clock.today, code: code), account: failed.account, on: connection)
@@ -89,18 +98,21 @@ struct TransferResolution: Sendable {
         let waitingIn = ([TransferState.letterChecked] + Self.failable(.in)).map(\.rawValue)
         let waitingOut = Self.failable(.out).map(\.rawValue)
         let stale = try await runtime.database.withConnection { connection in
-            try await Transfers.records(try await connection.query("""
-                SELECT \(unescaped: Transfers.columns) FROM transfers
-                WHERE ((direction = 'in' AND state = ANY(\(waitingIn)) AND credit_requested_at IS NULL) OR (direction = 'out' AND state = ANY(\(waitingOut))))
-                  AND state_since < \(cutoff) AND (\(partnerCity)::text IS NULL OR partner_city = \(partnerCity))
-                """, logger: runtime.logger))
+            try await Transfers.records(
+                try await connection.query(
+                    """
+                    SELECT \(unescaped: Transfers.columns) FROM transfers
+                    WHERE ((direction = 'in' AND state = ANY(\(waitingIn)) AND credit_requested_at IS NULL) OR (direction = 'out' AND state = ANY(\(waitingOut))))
+                      AND state_since < \(cutoff) AND (\(partnerCity)::text IS NULL OR partner_city = \(partnerCity))
+                    """, logger: runtime.logger))
         }
         var summary = Expired(asOf: date, cancelled: 0, failed: 0)
         for record in stale {
             // A transfer in whose data checked out waits for the money, not for an answer.
             let noFunds = record.direction == .in && record.state == .accountDataChecked
             let code = noFunds ? "funds_not_received" : "partner_no_answer"
-            let detail = noFunds ? "no settlement from \(record.partnerCity) since before \(cutoff)" : "no answer from \(record.partnerCity) since before \(cutoff)"
+            let detail =
+                noFunds ? "no settlement from \(record.partnerCity) since before \(cutoff)" : "no answer from \(record.partnerCity) since before \(cutoff)"
             try await runtime.transaction { connection in
                 if try await cancel(record, code: code, detail: detail, connection: connection) != nil {
                     summary.cancelled += 1
@@ -124,8 +136,10 @@ struct TransferResolution: Sendable {
                 throw Problem.notFound("unknown_transfer", "no transfer \(id)")
             }
             guard let failed = try await end(current, code: body.code, detail: body.detail, connection: connection) else {
-                throw Problem.conflict("transfer_not_failable",
-                                       "the transfer is in state \(current.state.rawValue) (\(current.state.name)); staff can fail it only in \(Self.failable(current.direction).map(\.rawValue).joined(separator: " or "))")
+                throw Problem.conflict(
+                    "transfer_not_failable",
+                    "the transfer is in state \(current.state.rawValue) (\(current.state.name)); staff can fail it only in \(Self.failable(current.direction).map(\.rawValue).joined(separator: " or "))"
+                )
             }
             return try await Transfers.view(failed, connection: connection, logger: runtime.logger)
         }

@@ -32,7 +32,8 @@ struct TransferSettlements: Sendable {
         var errors: [Problem.FieldError] = []
         if !ContactLetter.isValid(body.letterNumber) { errors.append(.init(field: "letterNumber", message: "20 digits")) }
         if body.amountFen <= 0 { errors.append(.init(field: "amountFen", message: "more than 0")) }
-        if !(1...64).contains(body.bankReference.count) || !body.bankReference.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) {
+        if !(1...64).contains(body.bankReference.count) || !body.bankReference.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
+        {
             errors.append(.init(field: "bankReference", message: "1 to 64 of A-Z a-z 0-9 - _ ."))
         }
         guard errors.isEmpty else { throw Problem.malformed("some fields are invalid", errors: errors) }
@@ -41,28 +42,38 @@ struct TransferSettlements: Sendable {
         let view = try await runtime.transaction { connection -> Transfers.View in
             // The row lock orders this notice against the transfer-out data arriving at the same
             // moment: whichever commits second sees the other and asks for the credit.
-            guard let record = try await Transfers.records(try await connection.query("""
-                SELECT \(unescaped: Transfers.columns) FROM transfers
-                WHERE direction = 'in' AND partner_city = \(partner.code) AND letter_number = \(body.letterNumber) FOR UPDATE
-                """, logger: logger)).first else {
+            guard
+                let record = try await Transfers.records(
+                    try await connection.query(
+                        """
+                        SELECT \(unescaped: Transfers.columns) FROM transfers
+                        WHERE direction = 'in' AND partner_city = \(partner.code) AND letter_number = \(body.letterNumber) FOR UPDATE
+                        """, logger: logger)
+                ).first
+            else {
                 throw Problem.notFound("unknown_transfer", "no transfer in with letter \(body.letterNumber) from \(partner.code)")
             }
             try await runtime.authorize(context, account: record.account, connection: connection)
             var recorded: (reference: String, amount: Fen)?
-            for try await (reference, amount) in try await connection.query("""
+            for try await (reference, amount) in try await connection.query(
+                """
                 SELECT bank_reference, amount_fen FROM transfer_settlements WHERE transfer_id = \(record.id)
-                """, logger: logger).decode((String, Int64).self) { recorded = (reference, amount) }
+                """, logger: logger
+            ).decode((String, Int64).self) { recorded = (reference, amount) }
             if let recorded {
                 guard recorded.reference == body.bankReference, recorded.amount == body.amountFen else {
-                    throw Problem.conflict("settlement_already_received", "letter \(body.letterNumber) was already settled under another bank reference or amount")
+                    throw Problem.conflict(
+                        "settlement_already_received", "letter \(body.letterNumber) was already settled under another bank reference or amount")
                 }
                 return try await Transfers.view(record, connection: connection, logger: logger)
             }
             var inserted = false
-            for try await _ in try await connection.query("""
+            for try await _ in try await connection.query(
+                """
                 INSERT INTO transfer_settlements (bank_reference, transfer_id, amount_fen) VALUES (\(body.bankReference), \(record.id), \(body.amountFen))
                 ON CONFLICT (bank_reference) DO NOTHING RETURNING 1
-                """, logger: logger) { inserted = true }
+                """, logger: logger)
+            { inserted = true }
             guard inserted else { throw Problem.conflict("bank_reference_taken", "bank reference \(body.bankReference) settled another letter") }
             if record.state.isFinal {
                 // Funds for a transfer that ended: kept on record (the view shows them) for staff to return.
@@ -83,25 +94,33 @@ struct TransferSettlements: Sendable {
         let logger = runtime.logger
         var funds: Fen?
         for try await received in try await connection.query(
-            "SELECT amount_fen FROM transfer_settlements WHERE transfer_id = \(record.id)", logger: logger).decode(Int64.self) { funds = received }
+            "SELECT amount_fen FROM transfer_settlements WHERE transfer_id = \(record.id)", logger: logger
+        ).decode(Int64.self) { funds = received }
         guard let funds else { return nil }
         guard funds == amount else {
             let detail = "the bank received \(funds) fen for the letter; the transfer-out data says \(amount) fen"
-            guard let disputed = try await Transfers.advance(record.id, from: [.accountDataChecked], to: .negotiating, code: "settlement_mismatch",
-                                                             detail: detail, awaitingCredit: true, runtime: runtime, connection: connection) else { return nil }
-            let outcome = TransferOutcome(letterNumber: disputed.letterNumber, receivingCity: feed.ourCity, sendingCity: disputed.partnerCity,
-                                          code: "settlement_mismatch", detail: detail)
+            guard
+                let disputed = try await Transfers.advance(
+                    record.id, from: [.accountDataChecked], to: .negotiating, code: "settlement_mismatch",
+                    detail: detail, awaitingCredit: true, runtime: runtime, connection: connection)
+            else { return nil }
+            let outcome = TransferOutcome(
+                letterNumber: disputed.letterNumber, receivingCity: feed.ourCity, sendingCity: disputed.partnerCity,
+                code: "settlement_mismatch", detail: detail)
             try await feed.send(.transferDisputed, outcome, letter: outcome.letterNumber, account: disputed.account, on: connection)
             return disputed
         }
         var first = false
-        for try await _ in try await connection.query("""
+        for try await _ in try await connection.query(
+            """
             UPDATE transfers SET credit_requested_at = now() WHERE transfer_id = \(record.id) AND state = '08' AND credit_requested_at IS NULL RETURNING 1
-            """, logger: logger) { first = true }
+            """, logger: logger)
+        { first = true }
         guard first else { return nil }
-        let accepted = TransferInAccepted(transferId: record.id.uuidString.lowercased(), accountNumber: record.account,
-                                          letterNumber: record.letterNumber, sendingCity: record.partnerCity, principalFen: record.principalFen ?? amount,
-                                          interestFen: record.interestFen ?? 0, amountFen: amount, acceptedOn: runtime.clock.today)
+        let accepted = TransferInAccepted(
+            transferId: record.id.uuidString.lowercased(), accountNumber: record.account,
+            letterNumber: record.letterNumber, sendingCity: record.partnerCity, principalFen: record.principalFen ?? amount,
+            interestFen: record.interestFen ?? 0, amountFen: amount, acceptedOn: runtime.clock.today)
         try await runtime.emit(.transferInAccepted, accepted, account: record.account, on: connection)
         return record
     }

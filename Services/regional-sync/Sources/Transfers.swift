@@ -42,11 +42,17 @@ enum Transfers {
 
     static func records(_ rows: PostgresRowSequence) async throws -> [Record] {
         var out: [Record] = []
-        for try await r in rows.decode((UUID, String, String, String, String, String, String, String?, String, String?, String?,
-                                        Int64?, Int64?, Int64?, BusinessDate).self) {
-            out.append(Record(id: r.0, direction: try Direction.stored(r.1, column: "transfers.direction"), letterNumber: r.2, partnerCity: r.3, account: r.4,
-                              personRef: r.5, idNumberMasked: r.6, partnerAccount: r.7, state: try TransferState.stored(r.8, column: "transfers.state"),
-                              code: r.9, detail: r.10, principalFen: r.11, interestFen: r.12, amountFen: r.13, createdOn: r.14.description))
+        for try await r in rows.decode(
+            (
+                UUID, String, String, String, String, String, String, String?, String, String?, String?,
+                Int64?, Int64?, Int64?, BusinessDate
+            ).self)
+        {
+            out.append(
+                Record(
+                    id: r.0, direction: try Direction.stored(r.1, column: "transfers.direction"), letterNumber: r.2, partnerCity: r.3, account: r.4,
+                    personRef: r.5, idNumberMasked: r.6, partnerAccount: r.7, state: try TransferState.stored(r.8, column: "transfers.state"),
+                    code: r.9, detail: r.10, principalFen: r.11, interestFen: r.12, amountFen: r.13, createdOn: r.14.description))
         }
         return out
     }
@@ -68,7 +74,8 @@ enum Transfers {
     /// Records a new transfer in its first state; nil when one with the same letter exists.
     static func create(_ new: New, runtime: ServiceRuntime, connection: PostgresConnection) async throws -> Record? {
         let today = runtime.clock.today
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             INSERT INTO transfers (transfer_id, direction, letter_number, partner_city, account_number, person_ref, id_number_masked,
                 partner_account_number, state, code, detail, created_on, state_since)
             VALUES (\(new.id), \(new.direction.rawValue), \(new.letterNumber), \(new.partnerCity), \(new.account), \(new.personRef),
@@ -85,10 +92,13 @@ enum Transfers {
     /// Moves a transfer from one of `from` to `to`; nil (and nothing changes) when it is not in
     /// one of them, or (`awaitingCredit`) when the ledger has already been asked to credit it.
     @discardableResult
-    static func advance(_ id: UUID, from: [TransferState], to: TransferState, code: String? = nil, detail: String? = nil,
-                        amounts: (principal: Fen, interest: Fen, amount: Fen)? = nil, outData: String? = nil, awaitingCredit: Bool = false,
-                        runtime: ServiceRuntime, connection: PostgresConnection) async throws -> Record? {
-        let rows = try await connection.query("""
+    static func advance(
+        _ id: UUID, from: [TransferState], to: TransferState, code: String? = nil, detail: String? = nil,
+        amounts: (principal: Fen, interest: Fen, amount: Fen)? = nil, outData: String? = nil, awaitingCredit: Bool = false,
+        runtime: ServiceRuntime, connection: PostgresConnection
+    ) async throws -> Record? {
+        let rows = try await connection.query(
+            """
             UPDATE transfers SET state = \(to.rawValue), code = coalesce(\(code), code), detail = coalesce(\(detail), detail),
                 principal_fen = coalesce(\(amounts?.principal), principal_fen), interest_fen = coalesce(\(amounts?.interest), interest_fen),
                 amount_fen = coalesce(\(amounts?.amount), amount_fen), out_data = coalesce(\(outData)::jsonb, out_data), updated_at = now(),
@@ -102,23 +112,30 @@ enum Transfers {
     }
 
     private static func stepped(_ record: Record, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
-        try await connection.query("INSERT INTO transfer_steps (transfer_id, state, code) VALUES (\(record.id), \(record.state.rawValue), \(record.code))",
-                                   logger: runtime.logger)
-        let changed = TransferStateChanged(transferId: record.id.uuidString.lowercased(), accountNumber: record.account,
-                                           direction: record.direction == .in ? .in : .out, letterNumber: record.letterNumber,
-                                           partnerCity: record.partnerCity, state: record.state, code: record.code, on: runtime.clock.today)
+        try await connection.query(
+            "INSERT INTO transfer_steps (transfer_id, state, code) VALUES (\(record.id), \(record.state.rawValue), \(record.code))",
+            logger: runtime.logger)
+        let changed = TransferStateChanged(
+            transferId: record.id.uuidString.lowercased(), accountNumber: record.account,
+            direction: record.direction == .in ? .in : .out, letterNumber: record.letterNumber,
+            partnerCity: record.partnerCity, state: record.state, code: record.code, on: runtime.clock.today)
         try await runtime.emit(.transferStateChanged, changed, account: record.account, on: connection)
     }
 
     /// Records what a transfer moves (amounts and the transfer-out data) while it stays in `state`.
-    static func recordAmounts(_ id: UUID, in state: TransferState, amounts: (principal: Fen, interest: Fen, amount: Fen), outData: String,
-                              connection: PostgresConnection, logger: Logger) async throws -> Record? {
-        try await records(try await connection.query("""
-            UPDATE transfers SET principal_fen = \(amounts.principal), interest_fen = \(amounts.interest), amount_fen = \(amounts.amount),
-                out_data = \(outData)::jsonb, updated_at = now()
-            WHERE transfer_id = \(id) AND state = \(state.rawValue)
-            RETURNING \(unescaped: columns)
-            """, logger: logger)).first
+    static func recordAmounts(
+        _ id: UUID, in state: TransferState, amounts: (principal: Fen, interest: Fen, amount: Fen), outData: String,
+        connection: PostgresConnection, logger: Logger
+    ) async throws -> Record? {
+        try await records(
+            try await connection.query(
+                """
+                UPDATE transfers SET principal_fen = \(amounts.principal), interest_fen = \(amounts.interest), amount_fen = \(amounts.amount),
+                    out_data = \(outData)::jsonb, updated_at = now()
+                WHERE transfer_id = \(id) AND state = \(state.rawValue)
+                RETURNING \(unescaped: columns)
+                """, logger: logger)
+        ).first
     }
 
     static func load(_ id: UUID, connection: PostgresConnection, logger: Logger) async throws -> Record? {
@@ -127,9 +144,12 @@ enum Transfers {
 
     /// The transfer a partner message names (by its letter), or a rejection to the dead-letter
     /// topic: a message about a letter we do not hold changes nothing.
-    static func byLetter(_ letter: String, partner: String, direction: Direction, connection: PostgresConnection,
-                         logger: Logger) async throws -> Record {
-        let rows = try await connection.query("""
+    static func byLetter(
+        _ letter: String, partner: String, direction: Direction, connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> Record {
+        let rows = try await connection.query(
+            """
             SELECT \(unescaped: columns) FROM transfers
             WHERE direction = \(direction.rawValue) AND partner_city = \(partner) AND letter_number = \(letter)
             """, logger: logger)
@@ -192,42 +212,53 @@ enum Transfers {
     static func views(_ records: [Record], connection: PostgresConnection, logger: Logger) async throws -> [View] {
         guard !records.isEmpty else { return [] }
         var steps: [UUID: [Step]] = [:]
-        for try await (id, state, code, at) in try await connection.query("""
+        for try await (id, state, code, at) in try await connection.query(
+            """
             SELECT transfer_id, state, code, at FROM transfer_steps WHERE transfer_id = ANY(\(records.map(\.id))) ORDER BY at
-            """, logger: logger).decode((UUID, String, String?, Date).self) {
-            steps[id, default: []].append(Step(state: state, stateName: TransferState(rawValue: state)?.name ?? state, code: code,
-                                               at: Instant.format(at)))
+            """, logger: logger
+        ).decode((UUID, String, String?, Date).self) {
+            steps[id, default: []].append(
+                Step(
+                    state: state, stateName: TransferState(rawValue: state)?.name ?? state, code: code,
+                    at: Instant.format(at)))
         }
         let ids = records.map(\.id)
         var settlements: [UUID: Settlement] = [:]
-        for try await (id, reference, amount, at) in try await connection.query("""
+        for try await (id, reference, amount, at) in try await connection.query(
+            """
             SELECT transfer_id, bank_reference, amount_fen, received_at FROM transfer_settlements WHERE transfer_id = ANY(\(ids))
-            """, logger: logger).decode((UUID, String, Int64, Date).self) {
+            """, logger: logger
+        ).decode((UUID, String, Int64, Date).self) {
             settlements[id] = Settlement(amountFen: amount, bankReference: reference, receivedAt: Instant.format(at))
         }
         var payouts: [UUID: Payout] = [:]
-        for try await (id, payout, amount, outcome, ref, failure) in try await connection.query("""
+        for try await (id, payout, amount, outcome, ref, failure) in try await connection.query(
+            """
             SELECT transfer_id, payout_id, amount_fen, outcome, channel_ref, failure_code FROM transfer_payouts WHERE transfer_id = ANY(\(ids))
-            """, logger: logger).decode((UUID, UUID, Int64, String?, String?, String?).self) {
-            payouts[id] = Payout(payoutId: payout.uuidString.lowercased(), amountFen: amount, status: outcome ?? "requested", channelRef: ref,
-                                 failureCode: failure)
+            """, logger: logger
+        ).decode((UUID, UUID, Int64, String?, String?, String?).self) {
+            payouts[id] = Payout(
+                payoutId: payout.uuidString.lowercased(), amountFen: amount, status: outcome ?? "requested", channelRef: ref,
+                failureCode: failure)
         }
         return records.map { view($0, steps: steps[$0.id] ?? [], settlement: settlements[$0.id], payout: payouts[$0.id]) }
     }
 
     private static func view(_ record: Record, steps: [Step], settlement: Settlement?, payout: Payout?) -> View {
-        View(transferId: record.id.uuidString.lowercased(), direction: record.direction.rawValue, letterNumber: record.letterNumber,
-                    partnerCity: record.partnerCity, accountNumber: record.account, idNumberMasked: record.idNumberMasked,
-                    partnerAccountNumber: record.partnerAccount, state: record.state.rawValue, stateName: record.state.name,
-                    code: record.code, detail: record.detail, principalFen: record.principalFen, interestFen: record.interestFen,
-                    amountFen: record.amountFen, createdOn: record.createdOn, settlement: settlement, payout: payout, steps: steps)
+        View(
+            transferId: record.id.uuidString.lowercased(), direction: record.direction.rawValue, letterNumber: record.letterNumber,
+            partnerCity: record.partnerCity, accountNumber: record.account, idNumberMasked: record.idNumberMasked,
+            partnerAccountNumber: record.partnerAccount, state: record.state.rawValue, stateName: record.state.name,
+            code: record.code, detail: record.detail, principalFen: record.principalFen, interestFen: record.interestFen,
+            amountFen: record.amountFen, createdOn: record.createdOn, settlement: settlement, payout: payout, steps: steps)
     }
 }
 
 extension Transfers.Record {
     /// This transfer out as the ledger's saga sees it (requested, completed or failed).
     func outStep(on date: BusinessDate, code: String? = nil) -> TransferOutStep {
-        TransferOutStep(transferId: id.uuidString.lowercased(), accountNumber: account, letterNumber: letterNumber, receivingCity: partnerCity,
-                        on: date, code: code)
+        TransferOutStep(
+            transferId: id.uuidString.lowercased(), accountNumber: account, letterNumber: letterNumber, receivingCity: partnerCity,
+            on: date, code: code)
     }
 }

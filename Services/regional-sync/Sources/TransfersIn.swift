@@ -51,23 +51,28 @@ struct TransfersIn: Sendable {
             guard holder.status == "active" else { throw Problem.rule("account_not_active", "the account is \(holder.status)") }
             // The name and ID number leave only sealed to the partner's own key.
             guard let recipient = try await registry.recipientKey(partner.code, connection: connection) else {
-                throw Problem.rule("no_recipient_key", "\(partner.name) (\(partner.code)) has registered no current encryption key: the letter cannot be sealed to it")
+                throw Problem.rule(
+                    "no_recipient_key", "\(partner.name) (\(partner.code)) has registered no current encryption key: the letter cannot be sealed to it")
             }
-            if let open = try await TransferQueries.openTransfer(.in, account: body.accountNumber, partner: partner.code, connection: connection,
-                                                                 logger: runtime.logger) {
+            if let open = try await TransferQueries.openTransfer(
+                .in, account: body.accountNumber, partner: partner.code, connection: connection,
+                logger: runtime.logger)
+            {
                 throw Problem.conflict("transfer_in_progress", "transfer \(open) from \(partner.code) is still open for this account")
             }
             let letter = try await nextLetterNumber(on: today, connection: connection)
-            let new = Transfers.New(direction: .in, letterNumber: letter, partnerCity: partner.code, account: body.accountNumber,
-                                    personRef: holder.personRef, idNumberMasked: id.masked, partnerAccount: body.partnerAccountNumber,
-                                    state: .letterChecked)
+            let new = Transfers.New(
+                direction: .in, letterNumber: letter, partnerCity: partner.code, account: body.accountNumber,
+                personRef: holder.personRef, idNumberMasked: id.masked, partnerAccount: body.partnerAccountNumber,
+                state: .letterChecked)
             guard let record = try await Transfers.create(new, runtime: runtime, connection: connection) else {
                 throw Problem.unavailable("the contact letter number was taken; try again")
             }
             let personal = try PartnerSealing.seal(PersonalFields(name: name, idNumber: id.value), to: recipient, letterNumber: letter)
-            let application = TransferApplication(letterNumber: letter, receivingCity: feed.ourCity, sendingCity: partner.code, personal: personal,
-                                                  receivingAccountNumber: body.accountNumber,
-                                                  sendingAccountNumber: body.partnerAccountNumber, appliedOn: today)
+            let application = TransferApplication(
+                letterNumber: letter, receivingCity: feed.ourCity, sendingCity: partner.code, personal: personal,
+                receivingAccountNumber: body.accountNumber,
+                sendingAccountNumber: body.partnerAccountNumber, appliedOn: today)
             try await feed.send(.transferApplication, application, letter: application.letterNumber, account: body.accountNumber, on: connection)
             return try await Transfers.view(record, connection: connection, logger: runtime.logger)
         }
@@ -76,7 +81,8 @@ struct TransfersIn: Sendable {
 
     /// The next contact letter number of the day (a gapless daily sequence under a row lock).
     func nextLetterNumber(on date: BusinessDate, connection: PostgresConnection) async throws -> String {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             INSERT INTO letter_sequences (day, last) VALUES (\(date), 1)
             ON CONFLICT (day) DO UPDATE SET last = letter_sequences.last + 1 RETURNING last
             """, logger: runtime.logger)
@@ -87,50 +93,66 @@ struct TransfersIn: Sendable {
 
     // MARK: the partner's answers
 
-    func ours(_ letter: String, receiving: String, sending: String, from partner: String,
-              connection: PostgresConnection) async throws -> Transfers.Record {
+    func ours(
+        _ letter: String, receiving: String, sending: String, from partner: String,
+        connection: PostgresConnection
+    ) async throws -> Transfers.Record {
         try PartnerFeed.requireCities(receiving: receiving, sending: sending, expected: (feed.ourCity, partner))
         return try await Transfers.byLetter(letter, partner: partner, direction: .in, connection: connection, logger: runtime.logger)
     }
 
     /// State 02: the sending centre took the letter. (After a cancel it stays cancelled.)
     func accepted(_ answer: TransferAnswer, from partner: String, connection: PostgresConnection) async throws {
-        let record = try await ours(answer.letterNumber, receiving: answer.receivingCity, sending: answer.sendingCity, from: partner,
-                                    connection: connection)
+        let record = try await ours(
+            answer.letterNumber, receiving: answer.receivingCity, sending: answer.sendingCity, from: partner,
+            connection: connection)
         try await Transfers.advance(record.id, from: [.letterChecked], to: .letterAccepted, runtime: runtime, connection: connection)
     }
 
     /// State 13: the sending centre will not transfer the account (its code says why).
     func refused(_ answer: TransferAnswer, from partner: String, connection: PostgresConnection) async throws {
-        let record = try await ours(answer.letterNumber, receiving: answer.receivingCity, sending: answer.sendingCity, from: partner,
-                                    connection: connection)
-        try await Transfers.advance(record.id, from: [.letterChecked, .letterAccepted], to: .transferOutRefused,
-                                    code: answer.code ?? "refused", detail: answer.detail, runtime: runtime, connection: connection)
+        let record = try await ours(
+            answer.letterNumber, receiving: answer.receivingCity, sending: answer.sendingCity, from: partner,
+            connection: connection)
+        try await Transfers.advance(
+            record.id, from: [.letterChecked, .letterAccepted], to: .transferOutRefused,
+            code: answer.code ?? "refused", detail: answer.detail, runtime: runtime, connection: connection)
     }
 
     /// The transfer-out data: checked (08, the ledger is asked to credit it) or disputed (06).
     func dataArrived(_ data: TransferOutData, from partner: String, connection: PostgresConnection) async throws {
-        let record = try await ours(data.letterNumber, receiving: data.receivingCity, sending: data.sendingCity, from: partner,
-                                    connection: connection)
+        let record = try await ours(
+            data.letterNumber, receiving: data.receivingCity, sending: data.sendingCity, from: partner,
+            connection: connection)
         if record.state == .cancelled {
             // The partner took the money before it saw our cancel: give it back.
-            let outcome = TransferOutcome(letterNumber: record.letterNumber, receivingCity: feed.ourCity, sendingCity: partner,
-                                          code: "transfer_cancelled", detail: "the applicant cancelled the transfer")
+            let outcome = TransferOutcome(
+                letterNumber: record.letterNumber, receivingCity: feed.ourCity, sendingCity: partner,
+                code: "transfer_cancelled", detail: "the applicant cancelled the transfer")
             return try await feed.send(.transferFailed, outcome, letter: outcome.letterNumber, account: record.account, on: connection)
         }
         let open: [TransferState] = [.letterChecked, .letterAccepted, .negotiating]
-        if let problem = TransferRules.transferOutDataProblem(principalFen: data.principalFen, interestFen: data.interestFen,
-                                                                amountFen: data.amountFen) {
-            guard let disputed = try await Transfers.advance(record.id, from: open, to: .negotiating, code: problem.code, detail: problem.detail,
-                                                             runtime: runtime, connection: connection) else { return }
-            let outcome = TransferOutcome(letterNumber: disputed.letterNumber, receivingCity: feed.ourCity, sendingCity: partner,
-                                          code: problem.code, detail: problem.detail)
+        if let problem = TransferRules.transferOutDataProblem(
+            principalFen: data.principalFen, interestFen: data.interestFen,
+            amountFen: data.amountFen)
+        {
+            guard
+                let disputed = try await Transfers.advance(
+                    record.id, from: open, to: .negotiating, code: problem.code, detail: problem.detail,
+                    runtime: runtime, connection: connection)
+            else { return }
+            let outcome = TransferOutcome(
+                letterNumber: disputed.letterNumber, receivingCity: feed.ourCity, sendingCity: partner,
+                code: problem.code, detail: problem.detail)
             return try await feed.send(.transferDisputed, outcome, letter: outcome.letterNumber, account: disputed.account, on: connection)
         }
         let outData = String(decoding: try JSONEncoder().encode(data), as: UTF8.self)
-        guard let checked = try await Transfers.advance(record.id, from: open, to: .accountDataChecked, code: nil,
-                                                        amounts: (data.principalFen, data.interestFen, data.amountFen), outData: outData,
-                                                        runtime: runtime, connection: connection) else { return }
+        guard
+            let checked = try await Transfers.advance(
+                record.id, from: open, to: .accountDataChecked, code: nil,
+                amounts: (data.principalFen, data.interestFen, data.amountFen), outData: outData,
+                runtime: runtime, connection: connection)
+        else { return }
         // The credit waits for the bank's settlement notice (which may have come first).
         try await TransferSettlements(runtime: runtime, feed: feed, registry: registry).reconcile(checked, connection: connection)
     }
@@ -140,27 +162,34 @@ struct TransfersIn: Sendable {
     /// Credited: the partner's months are recognised (when that exchange is on) and we confirm (00).
     func credited(_ posted: TransferInPosted, connection: PostgresConnection) async throws {
         guard let id = UUID(uuidString: posted.transferId),
-              let done = try await Transfers.advance(id, from: [.accountDataChecked], to: .completed, runtime: runtime,
-                                                     connection: connection) else { return }
+            let done = try await Transfers.advance(
+                id, from: [.accountDataChecked], to: .completed, runtime: runtime,
+                connection: connection)
+        else { return }
         let months = try await connection.query("SELECT out_data FROM transfers WHERE transfer_id = \(id)", logger: runtime.logger)
         var data: TransferOutData?
         for try await json in months.decode(String.self) { data = try? JSONDecoder().decode(TransferOutData.self, from: Data(json.utf8)) }
         if let data, try await registry.switches(done.partnerCity, connection: connection).recognition {
-            try await RecognisedMonths.record(data.contributionMonths, account: done.account, partner: done.partnerCity, transfer: done.id,
-                                              runtime: runtime, connection: connection)
+            try await RecognisedMonths.record(
+                data.contributionMonths, account: done.account, partner: done.partnerCity, transfer: done.id,
+                runtime: runtime, connection: connection)
         }
-        let outcome = TransferOutcome(letterNumber: done.letterNumber, receivingCity: feed.ourCity, sendingCity: done.partnerCity,
-                                      creditedFen: posted.amountFen)
+        let outcome = TransferOutcome(
+            letterNumber: done.letterNumber, receivingCity: feed.ourCity, sendingCity: done.partnerCity,
+            creditedFen: posted.amountFen)
         try await feed.send(.transferConfirmed, outcome, letter: outcome.letterNumber, account: done.account, on: connection)
     }
 
     /// The ledger could not take it (the account closed meanwhile): failed (40); the partner gives the money back.
     func creditRefused(_ refused: TransferInRefused, connection: PostgresConnection) async throws {
         guard let id = UUID(uuidString: refused.transferId),
-              let failed = try await Transfers.advance(id, from: [.accountDataChecked], to: .failed, code: refused.code, detail: refused.detail,
-                                                       runtime: runtime, connection: connection) else { return }
-        let outcome = TransferOutcome(letterNumber: failed.letterNumber, receivingCity: feed.ourCity, sendingCity: failed.partnerCity,
-                                      code: refused.code, detail: refused.detail)
+            let failed = try await Transfers.advance(
+                id, from: [.accountDataChecked], to: .failed, code: refused.code, detail: refused.detail,
+                runtime: runtime, connection: connection)
+        else { return }
+        let outcome = TransferOutcome(
+            letterNumber: failed.letterNumber, receivingCity: feed.ourCity, sendingCity: failed.partnerCity,
+            code: refused.code, detail: refused.detail)
         try await feed.send(.transferFailed, outcome, letter: outcome.letterNumber, account: failed.account, on: connection)
     }
 }

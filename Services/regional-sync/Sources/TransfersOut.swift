@@ -34,13 +34,16 @@ struct TransfersOut: Sendable {
         if let account, holder != nil {
             facts.unsettledHpfLoan = try await RegionalReadModels.loanFlags(account, connection: connection, logger: logger).unsettled
             facts.pendingWithdrawal = try await RegionalReadModels.hasPendingWithdrawal(account, connection: connection, logger: logger)
-            facts.transferAlreadyOpen = try await TransferQueries.openTransfer(.out, account: account, partner: nil, connection: connection,
-                                                                               logger: logger) != nil
+            facts.transferAlreadyOpen =
+                try await TransferQueries.openTransfer(
+                    .out, account: account, partner: nil, connection: connection,
+                    logger: logger) != nil
         }
         let refusal = TransferRules.transferOutRefusal(facts)
-        let new = Transfers.New(direction: .out, letterNumber: letter.letterNumber, partnerCity: partner, account: account ?? "unmatched",
-                                personRef: personRef, idNumberMasked: id.masked, partnerAccount: letter.receivingAccountNumber,
-                                state: refusal == nil ? .letterAccepted : .transferOutRefused, code: refusal?.code, detail: refusal?.detail)
+        let new = Transfers.New(
+            direction: .out, letterNumber: letter.letterNumber, partnerCity: partner, account: account ?? "unmatched",
+            personRef: personRef, idNumberMasked: id.masked, partnerAccount: letter.receivingAccountNumber,
+            state: refusal == nil ? .letterAccepted : .transferOutRefused, code: refusal?.code, detail: refusal?.detail)
         // The same letter again (a new message id): the first answer stands.
         guard let record = try await Transfers.create(new, runtime: runtime, connection: connection) else { return }
         var answer = TransferAnswer(letterNumber: letter.letterNumber, receivingCity: partner, sendingCity: feed.ourCity)
@@ -71,24 +74,31 @@ struct TransfersOut: Sendable {
             letterNumber: current.letterNumber, receivingCity: current.partnerCity, sendingCity: feed.ourCity,
             sendingAccountNumber: debit.accountNumber, principalFen: debit.amountFen - interest, interestFen: interest, amountFen: debit.amountFen,
             openedMonth: (opened ?? debit.postedOn).yearMonth, paidUpToMonth: paidUpTo,
-            lastSixMonthsContinuous: TransferRules.continuous(months: Set(months), paidUpTo: paidUpTo,
-                                                              window: runtime.parameters.transferContinuityMonths.value(on: runtime.clock.today)),
+            lastSixMonthsContinuous: TransferRules.continuous(
+                months: Set(months), paidUpTo: paidUpTo,
+                window: runtime.parameters.transferContinuityMonths.value(on: runtime.clock.today)),
             contributionMonths: months.sorted(), hadHpfLoan: loans.had, hasUnsettledHpfLoan: loans.unsettled, sentOn: runtime.clock.today)
         let outData = String(decoding: try JSONEncoder().encode(data), as: UTF8.self)
         // The data waits for the money: our bank pays the balance to the receiving centre first
         // (`TransferPayouts`), and the data goes out with state 08 once it is paid.
-        guard let debited = try await Transfers.recordAmounts(id, in: .letterAccepted, amounts: (debit.amountFen - interest, interest, debit.amountFen),
-                                                              outData: outData, connection: connection, logger: logger) else { return }
+        guard
+            let debited = try await Transfers.recordAmounts(
+                id, in: .letterAccepted, amounts: (debit.amountFen - interest, interest, debit.amountFen),
+                outData: outData, connection: connection, logger: logger)
+        else { return }
         try await TransferPayouts(runtime: runtime, feed: feed).request(debited, connection: connection)
     }
 
     /// The ledger would not debit it (nothing to move, or the account changed meanwhile): refused (13).
     func debitRefused(_ refused: DebitRefused, connection: PostgresConnection) async throws {
         guard let id = UUID(uuidString: refused.debitId),
-              let record = try await Transfers.advance(id, from: [.letterAccepted], to: .transferOutRefused, code: refused.code,
-                                                       detail: refused.detail, runtime: runtime, connection: connection) else { return }
-        let answer = TransferAnswer(letterNumber: record.letterNumber, receivingCity: record.partnerCity, sendingCity: feed.ourCity,
-                                    code: refused.code, detail: refused.detail)
+            let record = try await Transfers.advance(
+                id, from: [.letterAccepted], to: .transferOutRefused, code: refused.code,
+                detail: refused.detail, runtime: runtime, connection: connection)
+        else { return }
+        let answer = TransferAnswer(
+            letterNumber: record.letterNumber, receivingCity: record.partnerCity, sendingCity: feed.ourCity,
+            code: refused.code, detail: refused.detail)
         try await feed.send(.transferRefused, answer, letter: answer.letterNumber, account: record.account, on: connection)
     }
 
@@ -96,15 +106,19 @@ struct TransfersOut: Sendable {
 
     func ours(_ outcome: TransferOutcome, from partner: String, connection: PostgresConnection) async throws -> Transfers.Record {
         try PartnerFeed.requireCities(receiving: outcome.receivingCity, sending: outcome.sendingCity, expected: (partner, feed.ourCity))
-        return try await Transfers.byLetter(outcome.letterNumber, partner: partner, direction: .out, connection: connection,
-                                            logger: runtime.logger)
+        return try await Transfers.byLetter(
+            outcome.letterNumber, partner: partner, direction: .out, connection: connection,
+            logger: runtime.logger)
     }
 
     /// Credited there (00): the ledger closes the account.
     func confirmed(_ outcome: TransferOutcome, from partner: String, connection: PostgresConnection) async throws {
         let record = try await ours(outcome, from: partner, connection: connection)
-        guard let done = try await Transfers.advance(record.id, from: [.accountDataChecked, .negotiating], to: .completed,
-                                                     runtime: runtime, connection: connection) else { return }
+        guard
+            let done = try await Transfers.advance(
+                record.id, from: [.accountDataChecked, .negotiating], to: .completed,
+                runtime: runtime, connection: connection)
+        else { return }
         try await runtime.emit(.transferOutCompleted, done.outStep(on: runtime.clock.today), account: done.account, on: connection)
     }
 
@@ -112,16 +126,20 @@ struct TransfersOut: Sendable {
     func failed(_ outcome: TransferOutcome, from partner: String, connection: PostgresConnection) async throws {
         let record = try await ours(outcome, from: partner, connection: connection)
         let code = outcome.code ?? "transfer_failed"
-        guard let failed = try await Transfers.advance(record.id, from: [.accountDataChecked, .negotiating], to: .failed, code: code,
-                                                       detail: outcome.detail, runtime: runtime, connection: connection) else { return }
+        guard
+            let failed = try await Transfers.advance(
+                record.id, from: [.accountDataChecked, .negotiating], to: .failed, code: code,
+                detail: outcome.detail, runtime: runtime, connection: connection)
+        else { return }
         try await runtime.emit(.transferOutFailed, failed.outStep(on: runtime.clock.today, code: code), account: failed.account, on: connection)
     }
 
     /// The partner disputes our data (06): staff talk to the partner; its confirmation or failure ends it.
     func disputed(_ outcome: TransferOutcome, from partner: String, connection: PostgresConnection) async throws {
         let record = try await ours(outcome, from: partner, connection: connection)
-        try await Transfers.advance(record.id, from: [.accountDataChecked], to: .negotiating, code: outcome.code ?? "disputed",
-                                    detail: outcome.detail, runtime: runtime, connection: connection)
+        try await Transfers.advance(
+            record.id, from: [.accountDataChecked], to: .negotiating, code: outcome.code ?? "disputed",
+            detail: outcome.detail, runtime: runtime, connection: connection)
     }
 
     /// A letter can be cancelled only before we take it; we take letters at once, so a cancel
@@ -129,8 +147,11 @@ struct TransfersOut: Sendable {
     /// receives the data and can fail the transfer, which gives the money back).
     func cancelled(_ outcome: TransferOutcome, from partner: String, connection: PostgresConnection) async throws {
         let record = try await ours(outcome, from: partner, connection: connection)
-        guard try await Transfers.advance(record.id, from: [.letterChecked], to: .cancelled, code: outcome.code,
-                                          runtime: runtime, connection: connection) != nil else {
+        guard
+            try await Transfers.advance(
+                record.id, from: [.letterChecked], to: .cancelled, code: outcome.code,
+                runtime: runtime, connection: connection) != nil
+        else {
             throw EventRejection(detail: "letter \(record.letterNumber) is in state \(record.state.rawValue); cancel only in 01")
         }
     }

@@ -38,13 +38,16 @@ public struct AnnualSubsidyJob: Sendable {
 
     public func run(asOf: BusinessDate) async throws -> Summary {
         let cursor = PersonCursor(database: runtime.database, batch: Self.personsPerChunk)
-        let summary = try await runtime.inChunks(workers: Self.workers, empty: Summary(asOf: asOf), next: { try await cursor.next() },
-                                                 chunk: { try await runChunk(asOf: asOf, persons: $0) }) { total, part in
+        let summary = try await runtime.inChunks(
+            workers: Self.workers, empty: Summary(asOf: asOf), next: { try await cursor.next() },
+            chunk: { try await runChunk(asOf: asOf, persons: $0) }
+        ) { total, part in
             total.lots += part.lots
             total.accounts += part.accounts
             total.grantedFen += part.grantedFen
         }
-        try await runtime.database.query("""
+        try await runtime.database.query(
+            """
             INSERT INTO annual_runs (as_of, lots, granted_fen) VALUES (\(asOf), \(summary.lots), \(summary.grantedFen))
             ON CONFLICT (as_of) DO UPDATE SET lots = annual_runs.lots + excluded.lots,
                 granted_fen = annual_runs.granted_fen + excluded.granted_fen, ran_at = now()
@@ -67,9 +70,11 @@ public struct AnnualSubsidyJob: Sendable {
         func next() async throws -> [String]? {
             guard !exhausted else { return nil }
             var persons: [String] = []
-            for try await ref in try await database.query("""
+            for try await ref in try await database.query(
+                """
                 SELECT DISTINCT person_ref FROM participants WHERE person_ref > \(after) ORDER BY person_ref LIMIT \(batch)
-                """).decode(String.self) { persons.append(ref) }
+                """
+            ).decode(String.self) { persons.append(ref) }
             guard let last = persons.last else {
                 exhausted = true
                 return nil
@@ -100,8 +105,9 @@ public struct AnnualSubsidyJob: Sendable {
                 lotIDs.append(lot.id)
                 nextAnniversaries.append(next)
                 for anniversary in due where SubsidyRules.earnsAnnualSubsidy(anniversary: anniversary, parameters: p) {
-                    let amount = SubsidyRules.clipToCap(SubsidyRules.annualGrant(remaining: lot.remaining, anniversary: anniversary, parameters: p),
-                                                        alreadyGranted: granted[lot.person, default: 0], on: anniversary, parameters: p)
+                    let amount = SubsidyRules.clipToCap(
+                        SubsidyRules.annualGrant(remaining: lot.remaining, anniversary: anniversary, parameters: p),
+                        alreadyGranted: granted[lot.person, default: 0], on: anniversary, parameters: p)
                     guard amount > 0 else { continue }
                     granted[lot.person, default: 0] += amount
                     added[lot.person, default: 0] += amount
@@ -113,29 +119,34 @@ public struct AnnualSubsidyJob: Sendable {
             let accounts = perAccount.keys.sorted()
             if !accounts.isEmpty {
                 let grants = accounts.map { perAccount[$0]! }
-                try await connection.query("""
+                try await connection.query(
+                    """
                     INSERT INTO grants (id, person_ref, account_number, kind, amount_fen, granted_on, reason, lots)
                     SELECT id, person, account, 'annual', amount, \(asOf), 'annual retention subsidy (§3)', lots
                     FROM unnest(\(grants.map(\.event))::uuid[], \(grants.map(\.person))::text[], \(accounts)::text[],
                                 \(grants.map(\.amount))::bigint[], \(grants.map { Int64($0.lots) })::bigint[]) AS g(id, person, account, amount, lots)
                     """, logger: logger)
-                try await connection.query("""
+                try await connection.query(
+                    """
                     INSERT INTO lot_grants (lot_id, anniversary, grant_id, amount_fen)
                     SELECT lot, anniversary, grant_id, amount
                     FROM unnest(\(grantLots)::text[], \(anniversaries)::date[], \(grantIDs)::uuid[], \(amounts)::bigint[]) AS g(lot, anniversary, grant_id, amount)
                     """, logger: logger)
                 try await CapLedger.add(added, connection: connection, logger: logger)
             }
-            try await connection.query("""
+            try await connection.query(
+                """
                 UPDATE lots SET next_anniversary = u.next FROM unnest(\(lotIDs)::text[], \(nextAnniversaries)::date[]) AS u(id, next)
                 WHERE lots.lot_id = u.id
                 """, logger: logger)
             let cap = p.lifetimeSubsidyCapFen.value(on: asOf)
             let events = perAccount.sorted { $0.key < $1.key }.map { account, grant in
-                CloudEvent(id: grant.event, source: runtime.descriptor.eventSource, type: EventType.subsidyGranted.rawValue, subject: account,
-                           data: SubsidyGranted(grantId: grant.event.uuidString.lowercased(), accountNumber: account, kind: .annual,
-                                                amountFen: grant.amount, grantedOn: asOf, reason: "annual retention subsidy (§3)",
-                                                lots: grant.lots, remainingCapFen: cap - granted[grant.person, default: 0]))
+                CloudEvent(
+                    id: grant.event, source: runtime.descriptor.eventSource, type: EventType.subsidyGranted.rawValue, subject: account,
+                    data: SubsidyGranted(
+                        grantId: grant.event.uuidString.lowercased(), accountNumber: account, kind: .annual,
+                        amountFen: grant.amount, grantedOn: asOf, reason: "annual retention subsidy (§3)",
+                        lots: grant.lots, remainingCapFen: cap - granted[grant.person, default: 0]))
             }
             try await Outbox.enqueue(batch: events, topic: .subsidyEvents, on: connection, logger: logger)
             return Summary(asOf: asOf, lots: lots.count, accounts: perAccount.count, grantedFen: amounts.reduce(0, +))
@@ -144,7 +155,8 @@ public struct AnnualSubsidyJob: Sendable {
 
     /// The chunk's lots with an anniversary due by `asOf`, locked.
     private func dueLots(asOf: BusinessDate, persons: [String], connection: PostgresConnection) async throws -> [Lot] {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT l.lot_id, l.account_number, p.person_ref, l.started_on, l.remaining_fen, l.next_anniversary
             FROM participants p JOIN lots l ON l.account_number = p.account_number
             WHERE p.person_ref = ANY(\(persons)) AND l.next_anniversary <= \(asOf) AND l.remaining_fen > 0
@@ -153,8 +165,10 @@ public struct AnnualSubsidyJob: Sendable {
             """, logger: runtime.logger)
         var lots: [Lot] = []
         for try await (id, account, person, started, remaining, next) in rows.decode((String, String, String, BusinessDate, Int64, BusinessDate).self) {
-            lots.append(Lot(id: id, account: account, person: person, startedOn: started, remaining: remaining,
-                            nextAnniversary: next))
+            lots.append(
+                Lot(
+                    id: id, account: account, person: person, startedOn: started, remaining: remaining,
+                    nextAnniversary: next))
         }
         return lots
     }

@@ -20,10 +20,12 @@ struct OpeningSubsidy {
         ).decode(BusinessDate.self) { firstDeposit = started }
         guard let firstDeposit, Eligibility.isSchemeInForce(on: firstDeposit, parameters: runtime.parameters) else { return }
         for try await _ in try await connection.query(
-            "SELECT 1 FROM grants WHERE person_ref = \(participant.personRef) AND kind = 'opening'", logger: logger) { return }
-        let rule = SubsidyRules.openingSubsidy(childrenCount: participant.childrenCount, bachelorOrAbove: participant.bachelorOrAbove,
-                                               graduationDate: participant.graduationDate, firstDepositOn: firstDeposit,
-                                               parameters: runtime.parameters)
+            "SELECT 1 FROM grants WHERE person_ref = \(participant.personRef) AND kind = 'opening'", logger: logger)
+        { return }
+        let rule = SubsidyRules.openingSubsidy(
+            childrenCount: participant.childrenCount, bachelorOrAbove: participant.bachelorOrAbove,
+            graduationDate: participant.graduationDate, firstDepositOn: firstDeposit,
+            parameters: runtime.parameters)
         try await GrantRecorder(runtime: runtime).grant(
             personRef: participant.personRef, account: account, kind: .opening, amount: rule.amount, reason: rule.reason,
             grantedOn: firstDeposit, connection: connection)
@@ -36,24 +38,29 @@ struct GrantRecorder {
     let runtime: ServiceRuntime
 
     @discardableResult
-    func grant(personRef: String, account: String, kind: SubsidyKind, amount: Fen, reason: String, grantedOn: BusinessDate,
-               connection: PostgresConnection) async throws -> Fen {
+    func grant(
+        personRef: String, account: String, kind: SubsidyKind, amount: Fen, reason: String, grantedOn: BusinessDate,
+        connection: PostgresConnection
+    ) async throws -> Fen {
         let logger = runtime.logger
         let already = try await CapLedger.lock([personRef], connection: connection, logger: logger)[personRef] ?? 0
         let clipped = SubsidyRules.clipToCap(amount, alreadyGranted: already, on: grantedOn, parameters: runtime.parameters)
         guard clipped > 0 else { return 0 }
         let eventID = UUID()
         let clippedReason = clipped < amount ? "\(reason); clipped to the lifetime cap" : reason
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO grants (id, person_ref, account_number, kind, amount_fen, granted_on, reason, lots)
             VALUES (\(eventID), \(personRef), \(account), \(kind.rawValue), \(clipped), \(grantedOn), \(clippedReason), 1)
             """, logger: logger)
         try await CapLedger.add([personRef: clipped], connection: connection, logger: logger)
         let cap = runtime.parameters.lifetimeSubsidyCapFen.value(on: grantedOn)
-        let granted = SubsidyGranted(grantId: eventID.uuidString.lowercased(), accountNumber: account, kind: kind, amountFen: clipped,
-                                     grantedOn: grantedOn, reason: clippedReason, lots: 1, remainingCapFen: cap - already - clipped)
-        let event = CloudEvent(id: eventID, source: runtime.descriptor.eventSource, type: EventType.subsidyGranted.rawValue,
-                               subject: account, data: granted)
+        let granted = SubsidyGranted(
+            grantId: eventID.uuidString.lowercased(), accountNumber: account, kind: kind, amountFen: clipped,
+            grantedOn: grantedOn, reason: clippedReason, lots: 1, remainingCapFen: cap - already - clipped)
+        let event = CloudEvent(
+            id: eventID, source: runtime.descriptor.eventSource, type: EventType.subsidyGranted.rawValue,
+            subject: account, data: granted)
         try await Outbox.enqueue(event, topic: .subsidyEvents, on: connection, logger: logger)
         return clipped
     }
@@ -63,20 +70,24 @@ struct GrantRecorder {
 enum CapLedger {
     /// Locks the persons' rows (creating them at zero) and returns their totals.
     static func lock(_ persons: [String], connection: PostgresConnection, logger: Logger) async throws -> [String: Fen] {
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO person_caps (person_ref, granted_fen) SELECT unnest(\(persons)::text[]), 0 ON CONFLICT DO NOTHING
             """, logger: logger)
         var totals: [String: Fen] = [:]
-        for try await (ref, granted) in try await connection.query("""
+        for try await (ref, granted) in try await connection.query(
+            """
             SELECT person_ref, granted_fen FROM person_caps WHERE person_ref = ANY(\(persons)) ORDER BY person_ref FOR UPDATE
-            """, logger: logger).decode((String, Int64).self) { totals[ref] = granted }
+            """, logger: logger
+        ).decode((String, Int64).self) { totals[ref] = granted }
         return totals
     }
 
     static func add(_ amounts: [String: Fen], connection: PostgresConnection, logger: Logger) async throws {
         let refs = Array(amounts.keys)
         let values = refs.map { amounts[$0]! }
-        try await connection.query("""
+        try await connection.query(
+            """
             UPDATE person_caps SET granted_fen = granted_fen + u.amount FROM unnest(\(refs)::text[], \(values)::bigint[]) AS u(ref, amount)
             WHERE person_caps.person_ref = u.ref
             """, logger: logger)

@@ -10,30 +10,33 @@ enum ParticipantProfiles {
     static func subscription(runtime: ServiceRuntime) -> EventSubscription {
         let logger = runtime.logger
         let p = runtime.parameters
-        return EventSubscription(consumerName: "participant-profiles", topics: [.enrolmentEvents], handlers: [
-            .on(.accountOpened, AccountOpened.self) { event, connection in
-                let a = event.data
-                let rows = try await connection.query("""
-                    INSERT INTO participants (account_number, person_ref, opened_on, children_count, education_level, graduation_date,
-                        residence, employment_type, veteran)
-                    VALUES (\(a.accountNumber), \(a.personRef), \(a.openedOn), \(a.childrenCount), \(a.education.level.rawValue),
-                        \(a.education.graduationDate), \(a.residence.rawValue), \(a.employmentType.rawValue), \(a.veteran ?? false))
-                    ON CONFLICT (account_number) DO NOTHING RETURNING 1
-                    """, logger: logger)
-                var inserted = false
-                for try await _ in rows { inserted = true }
-                guard inserted else { return }
-                let grounds = SubsidyRules.entrepreneurshipGrounds(
-                    veteran: a.veteran ?? false, bachelorOrAbove: a.education.level.isBachelorOrAbove,
-                    graduationDate: a.education.graduationDate, rural: a.residence == .rural,
-                    individualBusiness: a.employmentType == .individualBusiness, on: a.openedOn, parameters: p)
-                if !grounds.isEmpty {
-                    let eligible = EntrepreneurshipEligible(accountNumber: a.accountNumber, grounds: grounds, assessedOn: a.openedOn)
-                    try await runtime.emit(.entrepreneurshipEligible, eligible, account: a.accountNumber, on: connection)
+        return EventSubscription(
+            consumerName: "participant-profiles", topics: [.enrolmentEvents],
+            handlers: [
+                .on(.accountOpened, AccountOpened.self) { event, connection in
+                    let a = event.data
+                    let rows = try await connection.query(
+                        """
+                        INSERT INTO participants (account_number, person_ref, opened_on, children_count, education_level, graduation_date,
+                            residence, employment_type, veteran)
+                        VALUES (\(a.accountNumber), \(a.personRef), \(a.openedOn), \(a.childrenCount), \(a.education.level.rawValue),
+                            \(a.education.graduationDate), \(a.residence.rawValue), \(a.employmentType.rawValue), \(a.veteran ?? false))
+                        ON CONFLICT (account_number) DO NOTHING RETURNING 1
+                        """, logger: logger)
+                    var inserted = false
+                    for try await _ in rows { inserted = true }
+                    guard inserted else { return }
+                    let grounds = SubsidyRules.entrepreneurshipGrounds(
+                        veteran: a.veteran ?? false, bachelorOrAbove: a.education.level.isBachelorOrAbove,
+                        graduationDate: a.education.graduationDate, rural: a.residence == .rural,
+                        individualBusiness: a.employmentType == .individualBusiness, on: a.openedOn, parameters: p)
+                    if !grounds.isEmpty {
+                        let eligible = EntrepreneurshipEligible(accountNumber: a.accountNumber, grounds: grounds, assessedOn: a.openedOn)
+                        try await runtime.emit(.entrepreneurshipEligible, eligible, account: a.accountNumber, on: connection)
+                    }
+                    try await OpeningSubsidy(runtime: runtime).evaluate(account: a.accountNumber, connection: connection)
                 }
-                try await OpeningSubsidy(runtime: runtime).evaluate(account: a.accountNumber, connection: connection)
-            },
-        ])
+            ])
     }
 }
 
@@ -45,12 +48,15 @@ struct Participant: Sendable {
     let graduationDate: BusinessDate?
 
     static func load(_ account: String, connection: PostgresConnection, logger: Logger) async throws -> Participant? {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT person_ref, children_count, education_level, graduation_date FROM participants WHERE account_number = \(account)
             """, logger: logger)
         for try await (ref, children, level, graduation) in rows.decode((String, Int, String, BusinessDate?).self) {
-            return Participant(personRef: ref, childrenCount: children, bachelorOrAbove: try EducationLevel.stored(level, column: "participants.education_level").isBachelorOrAbove,
-                               graduationDate: graduation)
+            return Participant(
+                personRef: ref, childrenCount: children,
+                bachelorOrAbove: try EducationLevel.stored(level, column: "participants.education_level").isBachelorOrAbove,
+                graduationDate: graduation)
         }
         return nil
     }

@@ -32,7 +32,9 @@ struct SocialInsuranceSubsidy: Sendable {
 
     @Sendable func decide(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let body = try await HTTPJSON.decode(Body.self, from: request)
-        guard body.paidFen > 0 else { throw Problem.malformed("paidFen must be positive", errors: [.init(field: "paidFen", message: "a positive number of fen")]) }
+        guard body.paidFen > 0 else {
+            throw Problem.malformed("paidFen must be positive", errors: [.init(field: "paidFen", message: "a positive number of fen")])
+        }
         guard let id = ResidentID(body.idNumber) else { throw Problem.rule("invalid_id_number", "the resident ID number is not valid") }
         let personRef = runtime.personRefHasher.ref(id)
         let fingerprint = "\(body.month)|\(body.paidFen)|\(body.leftSchoolOn)|\(body.unemployedBeforeFlexibleWork)"
@@ -40,41 +42,53 @@ struct SocialInsuranceSubsidy: Sendable {
         let (decision, replay): (Decision, Bool) = try await runtime.idempotentTransaction { connection in
             // One person's decisions serialise here, so the 24-month count cannot race.
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("si:" + personRef)))", logger: logger)
-            for try await (decisionID, approved, subsidy, reason, storedFingerprint) in try await connection.query("""
+            for try await (decisionID, approved, subsidy, reason, storedFingerprint) in try await connection.query(
+                """
                 SELECT decision_id, approved, subsidy_fen, reason, fingerprint FROM social_insurance_decisions
                 WHERE person_ref = \(personRef) AND month = \(body.month)
-                """, logger: logger).decode((UUID, Bool, Int64, String, String).self) {
+                """, logger: logger
+            ).decode((UUID, Bool, Int64, String, String).self) {
                 guard storedFingerprint == fingerprint else {
                     throw Problem.conflict("duplicate_payment_mismatch", "month \(body.month) was already reported with different facts")
                 }
                 let used = try await monthsSubsidised(personRef, connection)
-                return (Decision(decisionId: decisionID.uuidString.lowercased(), idNumber: id.masked, month: body.month, approved: approved,
-                                 subsidyFen: subsidy, reason: reason, monthsSubsidised: used), true)
+                return (
+                    Decision(
+                        decisionId: decisionID.uuidString.lowercased(), idNumber: id.masked, month: body.month, approved: approved,
+                        subsidyFen: subsidy, reason: reason, monthsSubsidised: used), true
+                )
             }
             let used = try await monthsSubsidised(personRef, connection)
-            let rule = SubsidyRules.socialInsurance(paid: body.paidFen, month: body.month, leftSchoolOn: body.leftSchoolOn,
-                                                    unemployedBefore: body.unemployedBeforeFlexibleWork, monthsAlreadySubsidised: used,
-                                                    parameters: runtime.parameters)
+            let rule = SubsidyRules.socialInsurance(
+                paid: body.paidFen, month: body.month, leftSchoolOn: body.leftSchoolOn,
+                unemployedBefore: body.unemployedBeforeFlexibleWork, monthsAlreadySubsidised: used,
+                parameters: runtime.parameters)
             var account: String?
             for try await number in try await connection.query(
                 "SELECT account_number FROM participants WHERE person_ref = \(personRef) ORDER BY opened_on DESC LIMIT 1", logger: logger
             ).decode(String.self) { account = number }
             let decisionID = UUID()
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO social_insurance_decisions (person_ref, month, decision_id, account_number, paid_fen, approved, subsidy_fen, reason,
                     fingerprint, decided_on)
                 VALUES (\(personRef), \(body.month), \(decisionID), \(account), \(body.paidFen), \(rule.approved), \(rule.subsidy),
                     \(rule.reason), \(fingerprint), \(runtime.clock.today))
                 """, logger: logger)
             let monthsNow = used + (rule.approved ? 1 : 0)
-            let decided = SocialInsuranceSubsidyDecided(decisionId: decisionID.uuidString.lowercased(), personRef: personRef, accountNumber: account,
-                                                        month: body.month, paidFen: body.paidFen, approved: rule.approved, subsidyFen: rule.subsidy,
-                                                        reason: rule.reason, monthsSubsidised: monthsNow)
-            let event = CloudEvent(id: decisionID, source: runtime.descriptor.eventSource, type: EventType.socialInsuranceSubsidyDecided.rawValue,
-                                   subject: account ?? personRef, data: decided)
+            let decided = SocialInsuranceSubsidyDecided(
+                decisionId: decisionID.uuidString.lowercased(), personRef: personRef, accountNumber: account,
+                month: body.month, paidFen: body.paidFen, approved: rule.approved, subsidyFen: rule.subsidy,
+                reason: rule.reason, monthsSubsidised: monthsNow)
+            let event = CloudEvent(
+                id: decisionID, source: runtime.descriptor.eventSource, type: EventType.socialInsuranceSubsidyDecided.rawValue,
+                subject: account ?? personRef, data: decided)
             try await Outbox.enqueue(event, topic: .subsidyEvents, aggregateType: "person", on: connection, logger: logger)
-            return (Decision(decisionId: decided.decisionId, idNumber: id.masked, month: body.month, approved: rule.approved,
-                             subsidyFen: rule.subsidy, reason: rule.reason, monthsSubsidised: monthsNow), false)
+            return (
+                Decision(
+                    decisionId: decided.decisionId, idNumber: id.masked, month: body.month, approved: rule.approved,
+                    subsidyFen: rule.subsidy, reason: rule.reason, monthsSubsidised: monthsNow), false
+            )
         }
         return try HTTPJSON.response(replay ? .ok : .created, decision)
     }

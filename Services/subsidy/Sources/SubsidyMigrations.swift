@@ -2,7 +2,9 @@ import ServiceRuntime
 
 enum SubsidyMigrations {
     static let all: [Migration] = [
-        Migration(1, "participants, lots, grants, caps, social insurance", """
+        Migration(
+            1, "participants, lots, grants, caps, social insurance",
+            """
             CREATE TABLE participants (
                 account_number text PRIMARY KEY,
                 person_ref text NOT NULL,
@@ -76,6 +78,6 @@ enum SubsidyMigrations {
                 granted_fen bigint NOT NULL,
                 ran_at timestamptz NOT NULL DEFAULT now()
             )
-            """),
+            """)
     ]
 }

@@ -8,8 +8,9 @@ import ServiceRuntime
 /// entrepreneurship eligibility. Builds its own view of participants and contribution lots from
 /// the event stream. Writes `hpf.subsidy.events.v1`.
 public enum SubsidyService: HPFServiceModule {
-    public static let descriptor = ServiceDescriptor(name: "subsidy", schema: "subsidy", defaultPort: 8083,
-                                                     migrations: SubsidyMigrations.all, accountOwners: "participants")
+    public static let descriptor = ServiceDescriptor(
+        name: "subsidy", schema: "subsidy", defaultPort: 8083,
+        migrations: SubsidyMigrations.all, accountOwners: "participants")
 
     public static func addRoutes(to routes: Routes, runtime: ServiceRuntime) {
         let queries = SubsidyQueries(runtime: runtime)

@@ -47,16 +47,21 @@ struct PayoutConfirmations: Sendable {
             case .paid:
                 return try await Self.paid(current, channelRef: body.channelRef, channel: context.caller?.channelId, runtime: runtime, connection: connection)
             case .failed:
-                try await connection.query("""
+                try await connection.query(
+                    """
                     UPDATE withdrawals SET payout_outcome = \(outcome), channel_ref = \(body.channelRef), payout_channel = \(context.caller?.channelId)
                     WHERE withdrawal_id = \(id)
                     """, logger: logger)
-                guard let failing = try await Withdrawals.advance(id, from: .paying, to: .reversing, code: failureCode,
-                                                                  detail: "the payment channel could not pay", connection: connection, logger: logger) else {
+                guard
+                    let failing = try await Withdrawals.advance(
+                        id, from: .paying, to: .reversing, code: failureCode,
+                        detail: "the payment channel could not pay", connection: connection, logger: logger)
+                else {
                     throw Problem.conflict("payout_not_in_progress", "withdrawal \(id) is \(current.stage.rawValue)")
                 }
-                let event = PayoutFailed(withdrawalId: id.uuidString.lowercased(), accountNumber: failing.account,
-                                         amountFen: failing.amountFen ?? 0, code: failureCode ?? "payout_failed")
+                let event = PayoutFailed(
+                    withdrawalId: id.uuidString.lowercased(), accountNumber: failing.account,
+                    amountFen: failing.amountFen ?? 0, code: failureCode ?? "payout_failed")
                 try await runtime.emit(.payoutFailed, event, account: failing.account, on: connection)
                 return failing
             }
@@ -67,19 +72,23 @@ struct PayoutConfirmations: Sendable {
     /// Settles a payout the channel paid, in the caller's transaction (with the withdrawal locked):
     /// from its confirmation, or from its line on the channel's payout statement when the
     /// confirmation was lost. `channel` is the channel that paid (reconciliation asks it).
-    static func paid(_ current: Withdrawals.Record, channelRef: String, channel: String?, paidOn: BusinessDate? = nil, runtime: ServiceRuntime,
-                     connection: PostgresConnection) async throws -> Withdrawals.Record {
+    static func paid(
+        _ current: Withdrawals.Record, channelRef: String, channel: String?, paidOn: BusinessDate? = nil, runtime: ServiceRuntime,
+        connection: PostgresConnection
+    ) async throws -> Withdrawals.Record {
         let logger = runtime.logger
         let id = current.id
-        try await connection.query("""
+        try await connection.query(
+            """
             UPDATE withdrawals SET payout_outcome = 'paid|', channel_ref = \(channelRef), payout_channel = \(channel) WHERE withdrawal_id = \(id)
             """, logger: logger)
         let today = paidOn ?? runtime.clock.today
         guard let paid = try await Withdrawals.advance(id, from: .paying, to: .paid, paidOn: today, connection: connection, logger: logger) else {
             throw Problem.conflict("payout_not_in_progress", "withdrawal \(id) is \(current.stage.rawValue)")
         }
-        let event = WithdrawalPaid(withdrawalId: id.uuidString.lowercased(), accountNumber: paid.account, reason: paid.reason,
-                                   amountFen: paid.amountFen ?? 0, closureReason: paid.closureReason, paidOn: today, channelRef: channelRef)
+        let event = WithdrawalPaid(
+            withdrawalId: id.uuidString.lowercased(), accountNumber: paid.account, reason: paid.reason,
+            amountFen: paid.amountFen ?? 0, closureReason: paid.closureReason, paidOn: today, channelRef: channelRef)
         try await runtime.emit(.withdrawalPaid, event, account: paid.account, on: connection)
         if paid.rentPlanId != nil { try await RentPlans.monthPaid(paid, runtime: runtime, connection: connection) }
         return paid

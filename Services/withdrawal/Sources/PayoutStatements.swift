@@ -41,24 +41,31 @@ struct PayoutStatements: StatementReconciler {
         for row in statement.rows {
             let reference = row["payout_id"]
             guard let payoutId = UUID(uuidString: reference), let ours = held[payoutId] else {
-                items.append(try await session.raise(.unknownPayout, reference: reference, line: row.line, accountNumber: nil, ourAmountFen: nil,
-                                                     channelAmountFen: row.amountFen))
+                items.append(
+                    try await session.raise(
+                        .unknownPayout, reference: reference, line: row.line, accountNumber: nil, ourAmountFen: nil,
+                        channelAmountFen: row.amountFen))
                 continue
             }
             if let code = mismatch(ours, row, channel: statement.channel.rawValue) {
-                items.append(try await session.raise(.amountMismatch, reference: reference, line: row.line, accountNumber: ours.account,
-                                                     ourAmountFen: ours.amountFen, channelAmountFen: row.amountFen, code: code))
+                items.append(
+                    try await session.raise(
+                        .amountMismatch, reference: reference, line: row.line, accountNumber: ours.account,
+                        ourAmountFen: ours.amountFen, channelAmountFen: row.amountFen, code: code))
                 continue
             }
             guard ours.stage == .paying else { continue }
             let settled = try await runtime.idempotentTransaction { connection -> StatementReport.Item? in
                 // Under the lock: a confirmation may have settled it since we looked.
                 guard let current = try await Withdrawals.lock(payout: payoutId, connection: connection, logger: runtime.logger),
-                      current.stage == .paying else { return nil }
-                _ = try await PayoutConfirmations.paid(current, channelRef: row["channel_ref"], channel: statement.channel.rawValue,
-                                                       paidOn: BusinessDate.of(row.paidAt), runtime: runtime, connection: connection)
-                return try await session.raise(.payoutNotConfirmed, reference: reference, line: row.line, accountNumber: ours.account,
-                                               ourAmountFen: ours.amountFen, channelAmountFen: row.amountFen, resolution: .settled, on: connection)
+                    current.stage == .paying
+                else { return nil }
+                _ = try await PayoutConfirmations.paid(
+                    current, channelRef: row["channel_ref"], channel: statement.channel.rawValue,
+                    paidOn: BusinessDate.of(row.paidAt), runtime: runtime, connection: connection)
+                return try await session.raise(
+                    .payoutNotConfirmed, reference: reference, line: row.line, accountNumber: ours.account,
+                    ourAmountFen: ours.amountFen, channelAmountFen: row.amountFen, resolution: .settled, on: connection)
             }
             if let settled { items.append(settled) }
         }
@@ -83,7 +90,8 @@ struct PayoutStatements: StatementReconciler {
 
     func unlisted(_ session: StatementBook.Session) async throws -> [StatementReport.Item] {
         let channel = session.statement.channel.rawValue
-        let rows = try await runtime.database.query("""
+        let rows = try await runtime.database.query(
+            """
             SELECT w.payout_id::text, w.account_number, coalesce(w.amount_fen, 0) FROM withdrawals w
             WHERE w.stage = 'paid' AND w.payout_channel = \(channel) AND w.paid_on = \(session.statement.date)
               AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.channel = \(channel) AND l.reference = w.payout_id::text)
@@ -93,8 +101,10 @@ struct PayoutStatements: StatementReconciler {
         for try await row in rows.decode((String, String, Int64).self) { unlisted.append(row) }
         var items: [StatementReport.Item] = []
         for (payout, account, amount) in unlisted {
-            items.append(try await session.raise(.payoutNotInStatement, reference: payout, line: nil, accountNumber: account, ourAmountFen: amount,
-                                                 channelAmountFen: nil))
+            items.append(
+                try await session.raise(
+                    .payoutNotInStatement, reference: payout, line: nil, accountNumber: account, ourAmountFen: amount,
+                    channelAmountFen: nil))
         }
         return items
     }
@@ -103,14 +113,17 @@ struct PayoutStatements: StatementReconciler {
         var held: [UUID: Held] = [:]
         for start in stride(from: 0, to: ids.count, by: 1_000) {
             let chunk = Array(ids[start..<min(start + 1_000, ids.count)])
-            let rows = try await runtime.database.query("""
+            let rows = try await runtime.database.query(
+                """
                 SELECT payout_id, account_number, coalesce(amount_fen, 0), stage, payout_channel, channel_ref, payout_requested_on
                 FROM withdrawals WHERE payout_id = ANY(\(chunk)::uuid[])
                 """)
             for try await (id, account, amount, stage, channel, reference, requested) in rows.decode(
-                (UUID, String, Int64, String, String?, String?, BusinessDate?).self) {
-                held[id] = Held(account: account, amountFen: amount, stage: try Withdrawals.Stage.stored(stage, column: "withdrawals.stage"),
-                                channel: channel, channelRef: reference, requestedOn: requested)
+                (UUID, String, Int64, String, String?, String?, BusinessDate?).self)
+            {
+                held[id] = Held(
+                    account: account, amountFen: amount, stage: try Withdrawals.Stage.stored(stage, column: "withdrawals.stage"),
+                    channel: channel, channelRef: reference, requestedOn: requested)
             }
         }
         return held

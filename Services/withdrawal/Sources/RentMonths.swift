@@ -18,22 +18,26 @@ enum RentMonths {
     /// rejected, and plans not cancelled.
     static func used(_ account: String, months: [YearMonth], connection: PostgresConnection, logger: Logger) async throws -> [YearMonth: Fen] {
         var used: [YearMonth: Fen] = [:]
-        for try await (month, fen) in try await connection.query("""
+        for try await (month, fen) in try await connection.query(
+            """
             SELECT m.month, sum(m.amount_fen)::bigint FROM rent_months m
             LEFT JOIN withdrawals w ON w.withdrawal_id = m.withdrawal_id
             LEFT JOIN rent_plans p ON p.plan_id = m.plan_id
             WHERE m.account_number = \(account) AND m.month = ANY(\(months))
               AND (m.withdrawal_id IS NULL OR w.stage <> 'rejected') AND (m.plan_id IS NULL OR p.status <> 'cancelled')
             GROUP BY m.month
-            """, logger: logger).decode((YearMonth, Int64).self) {
+            """, logger: logger
+        ).decode((YearMonth, Int64).self) {
             used[month] = fen
         }
         return used
     }
 
     /// Refuses the request if any of its months would go over the limit (§8), else nothing.
-    static func check(_ account: String, shares: [(month: YearMonth, fen: Fen)], monthlyRentFen: Fen, runtime: ServiceRuntime,
-                      connection: PostgresConnection) async throws {
+    static func check(
+        _ account: String, shares: [(month: YearMonth, fen: Fen)], monthlyRentFen: Fen, runtime: ServiceRuntime,
+        connection: PostgresConnection
+    ) async throws {
         let used = try await used(account, months: shares.map(\.month), connection: connection, logger: runtime.logger)
         if let refusal = WithdrawalRules.rentMonthsRefusal(shares: shares, used: used, monthlyRentFen: monthlyRentFen, parameters: runtime.parameters) {
             throw Problem.rule(refusal.code, refusal.detail)
@@ -41,10 +45,13 @@ enum RentMonths {
     }
 
     /// Records what a request holds: `withdrawal` or `plan` names it.
-    static func hold(_ account: String, shares: [(month: YearMonth, fen: Fen)], withdrawal: UUID? = nil, plan: UUID? = nil,
-                     connection: PostgresConnection, logger: Logger) async throws {
+    static func hold(
+        _ account: String, shares: [(month: YearMonth, fen: Fen)], withdrawal: UUID? = nil, plan: UUID? = nil,
+        connection: PostgresConnection, logger: Logger
+    ) async throws {
         for (month, fen) in shares {
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO rent_months (account_number, month, withdrawal_id, plan_id, amount_fen)
                 VALUES (\(account), \(month), \(withdrawal), \(plan), \(fen))
                 """, logger: logger)

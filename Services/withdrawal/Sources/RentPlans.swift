@@ -63,8 +63,10 @@ enum RentPlans {
             let today = runtime.clock.today
             let first = body.firstMonth ?? today.yearMonth
             if first < today.yearMonth { throw Problem.rule("first_month_in_past", "the first month may not be before \(today.yearMonth)") }
-            if let refusal = WithdrawalRules.rentRefusal(monthlyFen: body.monthlyFen, monthlyRentFen: body.monthlyRentFen, months: body.months,
-                                                          on: today, parameters: runtime.parameters) {
+            if let refusal = WithdrawalRules.rentRefusal(
+                monthlyFen: body.monthlyFen, monthlyRentFen: body.monthlyRentFen, months: body.months,
+                on: today, parameters: runtime.parameters)
+            {
                 throw Problem.rule(refusal.code, refusal.detail)
             }
             let fingerprint = String(decoding: try HTTPJSON.encoder().encode(body), as: UTF8.self)
@@ -81,9 +83,11 @@ enum RentPlans {
                 // (a replay) before the one-open-plan rule could see it as a rival.
                 try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("lease:" + body.leaseContractNumber)))", logger: logger)
                 if let requestId = body.requestId {
-                    for try await (id, print) in try await connection.query("""
+                    for try await (id, print) in try await connection.query(
+                        """
                         SELECT plan_id, fingerprint FROM rent_plans WHERE account_number = \(body.accountNumber) AND request_id = \(requestId)
-                        """, logger: logger).decode((UUID, String).self) {
+                        """, logger: logger
+                    ).decode((UUID, String).self) {
                         guard print == fingerprint else {
                             throw Problem.requestIdReused(requestId)
                         }
@@ -94,9 +98,11 @@ enum RentPlans {
                     throw Problem.unknownAccount(body.accountNumber)
                 }
                 guard account.status == "active" else { throw Problem.rule("account_not_active", "account \(body.accountNumber) is \(account.status)") }
-                for try await _ in try await connection.query("""
+                for try await _ in try await connection.query(
+                    """
                     SELECT 1 FROM rent_plans WHERE lease_contract = \(body.leaseContractNumber) AND status IN ('active', 'paused')
-                    """, logger: logger) {
+                    """, logger: logger)
+                {
                     throw Problem.rule("lease_already_used", "lease \(body.leaseContractNumber) already has an open rent plan")
                 }
                 // §8 across requests: the plan's months, beside whatever else pays rent from this account.
@@ -105,7 +111,8 @@ enum RentPlans {
                 try await RentMonths.check(body.accountNumber, shares: shares, monthlyRentFen: body.monthlyRentFen, runtime: runtime, connection: connection)
                 let id = UUID()
                 let payee = try runtime.personalData.sealJSON(body.payee, SealedWithdrawalData.planPayee, row: id.uuidString.lowercased())
-                try await connection.query("""
+                try await connection.query(
+                    """
                     INSERT INTO rent_plans (plan_id, account_number, payee, lease_contract, monthly_rent_fen, monthly_fen, months, first_month,
                         next_month, status, request_id, fingerprint)
                     VALUES (\(id), \(body.accountNumber), to_jsonb(\(payee)::text), \(body.leaseContractNumber), \(body.monthlyRentFen), \(body.monthlyFen),
@@ -136,22 +143,29 @@ enum RentPlans {
         let logger = runtime.logger
         do {
             var view: View?
-            for try await (account, status, paused, monthly, months, paid, first, next, payee) in try await connection.query("""
+            for try await (account, status, paused, monthly, months, paid, first, next, payee) in try await connection.query(
+                """
                 SELECT account_number, status, paused_code, monthly_fen, months, months_paid, first_month, next_month, payee #>> '{}'
                 FROM rent_plans WHERE plan_id = \(id)
-                """, logger: logger).decode((String, String, String?, Int64, Int, Int, String, String, String).self) {
+                """, logger: logger
+            ).decode((String, String, String?, Int64, Int, Int, String, String, String).self) {
                 let p = try runtime.personalData.openJSON(Payee.self, payee, SealedWithdrawalData.planPayee, row: id.uuidString.lowercased())
-                view = View(planId: id.uuidString.lowercased(), accountNumber: account, status: status, pausedCode: paused, monthlyFen: monthly,
-                            months: months, monthsPaid: paid, firstMonth: first, nextMonth: paid < months ? next : nil,
-                            payee: .init(kind: p.kind, name: p.name, bankAccount: p.maskedBankAccount, bankName: p.bankName))
+                view = View(
+                    planId: id.uuidString.lowercased(), accountNumber: account, status: status, pausedCode: paused, monthlyFen: monthly,
+                    months: months, monthsPaid: paid, firstMonth: first, nextMonth: paid < months ? next : nil,
+                    payee: .init(kind: p.kind, name: p.name, bankAccount: p.maskedBankAccount, bankName: p.bankName))
             }
             guard var found = view else { return nil }
             var history: [View.Month] = []
-            for try await (month, withdrawal, stage, code) in try await connection.query("""
+            for try await (month, withdrawal, stage, code) in try await connection.query(
+                """
                 SELECT plan_month, withdrawal_id, stage, code FROM withdrawals WHERE rent_plan_id = \(id) ORDER BY created_at
-                """, logger: logger).decode((String, UUID, String, String?).self) {
-                history.append(.init(month: month, withdrawalId: withdrawal.uuidString.lowercased(),
-                                     status: Withdrawals.Stage(rawValue: stage)?.status ?? stage, code: code))
+                """, logger: logger
+            ).decode((String, UUID, String, String?).self) {
+                history.append(
+                    .init(
+                        month: month, withdrawalId: withdrawal.uuidString.lowercased(),
+                        status: Withdrawals.Stage(rawValue: stage)?.status ?? stage, code: code))
             }
             found.history = history
             return found
@@ -165,7 +179,8 @@ enum RentPlans {
     static func issueDue(asOf: BusinessDate, plan: UUID? = nil, runtime: ServiceRuntime, connection: PostgresConnection) async throws -> Int {
         let logger = runtime.logger
         let lastDueMonth = WithdrawalRules.lastDueRentMonth(asOf: asOf, parameters: runtime.parameters)
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT plan_id, account_number, payee #>> '{}', lease_contract, monthly_rent_fen, monthly_fen, next_month FROM rent_plans
             WHERE status = 'active' AND in_flight IS NULL AND months_paid < months AND next_month <= \(lastDueMonth)
               AND (\(plan)::uuid IS NULL OR plan_id = \(plan))
@@ -177,12 +192,14 @@ enum RentPlans {
         var issued = 0
         for (id, account, payeeJSON, lease, rent, monthly, month) in due {
             let evidence = WithdrawalRequest.Evidence(leaseContractNumber: lease, monthlyRentFen: rent, months: 1)
-            let new = Withdrawals.New(account: account, reason: .rent, requestedFen: monthly, closureReason: nil,
-                                      payee: try runtime.personalData.openJSON(Payee.self, payeeJSON, SealedWithdrawalData.planPayee,
-                                                                               row: id.uuidString.lowercased()),
-                                      evidenceJSON: String(decoding: try JSONEncoder().encode(evidence), as: UTF8.self),
-                                      evidenceKey: "rent:\(lease)", requestId: nil, fingerprint: "rent-plan:\(id):\(month)",
-                                      rentPlanId: id, planMonth: month)
+            let new = Withdrawals.New(
+                account: account, reason: .rent, requestedFen: monthly, closureReason: nil,
+                payee: try runtime.personalData.openJSON(
+                    Payee.self, payeeJSON, SealedWithdrawalData.planPayee,
+                    row: id.uuidString.lowercased()),
+                evidenceJSON: String(decoding: try JSONEncoder().encode(evidence), as: UTF8.self),
+                evidenceKey: "rent:\(lease)", requestId: nil, fingerprint: "rent-plan:\(id):\(month)",
+                rentPlanId: id, planMonth: month)
             try await Withdrawals.create(new, runtime: runtime, connection: connection)
             try await connection.query("UPDATE rent_plans SET in_flight = \(new.id), updated_at = now() WHERE plan_id = \(id)", logger: logger)
             issued += 1
@@ -193,7 +210,8 @@ enum RentPlans {
     /// A month was paid: the plan moves on, and the next month is requested at once if it is due.
     static func monthPaid(_ withdrawal: Withdrawals.Record, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
         guard let plan = withdrawal.rentPlanId, let month = withdrawal.planMonth.flatMap(YearMonth.init) else { return }
-        try await connection.query("""
+        try await connection.query(
+            """
             UPDATE rent_plans SET months_paid = months_paid + 1, next_month = \(month.adding(months: 1)), in_flight = NULL,
                 status = CASE WHEN months_paid + 1 >= months THEN 'completed' ELSE status END, updated_at = now()
             WHERE plan_id = \(plan) AND in_flight = \(withdrawal.id)
@@ -204,7 +222,8 @@ enum RentPlans {
     /// A month was refused or its payout failed: the plan pauses with the code; the month stays due.
     static func monthFailed(_ withdrawal: Withdrawals.Record, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
         guard let plan = withdrawal.rentPlanId else { return }
-        try await connection.query("""
+        try await connection.query(
+            """
             UPDATE rent_plans SET status = 'paused', paused_code = \(withdrawal.code), in_flight = NULL, updated_at = now()
             WHERE plan_id = \(plan) AND in_flight = \(withdrawal.id) AND status = 'active'
             """, logger: runtime.logger)
@@ -212,7 +231,8 @@ enum RentPlans {
 
     /// A balance that covers a paused plan's month resumes it and requests the month.
     static func resumeIfCovered(account: String, balance: Fen, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             UPDATE rent_plans SET status = 'active', paused_code = NULL, updated_at = now()
             WHERE account_number = \(account) AND status = 'paused' AND paused_code = 'insufficient_balance' AND monthly_fen <= \(balance)
             RETURNING plan_id
@@ -223,7 +243,8 @@ enum RentPlans {
     }
 
     static func accountClosed(_ account: String, connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("""
+        try await connection.query(
+            """
             UPDATE rent_plans SET status = 'cancelled', paused_code = 'account_closed', updated_at = now()
             WHERE account_number = \(account) AND status IN ('active', 'paused')
             """, logger: logger)

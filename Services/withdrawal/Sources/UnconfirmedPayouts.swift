@@ -22,7 +22,8 @@ struct UnconfirmedPayouts: Sendable {
     func run(asOf: BusinessDate) async throws -> Summary {
         let cutoff = asOf.adding(days: -runtime.parameters.payoutConfirmationDays.value(on: asOf))
         let marked = try await runtime.transaction { connection in
-            let rows = try await connection.query("""
+            let rows = try await connection.query(
+                """
                 WITH marked AS (
                     UPDATE withdrawals SET unconfirmed_since = \(asOf), updated_at = now()
                     WHERE stage = 'paying' AND unconfirmed_since IS NULL AND payout_requested_on <= \(cutoff)
@@ -58,7 +59,8 @@ struct UnconfirmedPayouts: Sendable {
         let query = QueryInput(request)
         let limit = Int(try query.integer("limit", range: InputRange.pageLimit) ?? 100)
         let after = try query.uuid("after")
-        let rows = try await runtime.database.query("""
+        let rows = try await runtime.database.query(
+            """
             SELECT withdrawal_id, payout_id, account_number, coalesce(amount_fen, 0), payout_requested_on, unconfirmed_since
             FROM withdrawals
             WHERE stage = 'paying' AND unconfirmed_since IS NOT NULL AND (\(after)::uuid IS NULL OR payout_id > \(after)::uuid)
@@ -66,8 +68,10 @@ struct UnconfirmedPayouts: Sendable {
             """)
         var items: [Item] = []
         for try await (withdrawal, payout, account, amount, requested, since) in rows.decode((UUID, UUID, String, Int64, BusinessDate, BusinessDate).self) {
-            items.append(Item(withdrawalId: withdrawal.uuidString.lowercased(), payoutId: payout.uuidString.lowercased(), accountNumber: account,
-                              amountFen: amount, payoutRequestedOn: requested, unconfirmedSince: since))
+            items.append(
+                Item(
+                    withdrawalId: withdrawal.uuidString.lowercased(), payoutId: payout.uuidString.lowercased(), accountNumber: account,
+                    amountFen: amount, payoutRequestedOn: requested, unconfirmedSince: since))
         }
         return try HTTPJSON.response(.ok, Page(payouts: items, nextAfter: items.count == limit ? items.last?.payoutId : nil))
     }

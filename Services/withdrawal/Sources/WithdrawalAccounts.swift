@@ -7,22 +7,26 @@ import ServiceRuntime
 enum WithdrawalAccounts {
     static func subscription(runtime: ServiceRuntime) -> EventSubscription {
         let logger = runtime.logger
-        return EventSubscription(consumerName: "withdrawal-accounts", topics: [.enrolmentEvents], handlers: [
-            .on(.accountOpened, AccountOpened.self) { event, connection in
-                let a = event.data
-                try await connection.query("""
-                    INSERT INTO accounts (account_number, person_ref, residence, retirement_month, payout_account_ref)
-                    VALUES (\(a.accountNumber), \(a.personRef), \(a.residence.rawValue), \(a.retirementMonth), \(a.payoutAccountRef))
-                    ON CONFLICT (account_number) DO NOTHING
-                    """, logger: logger)
-            },
-            .on(.agreementChanged, AgreementChanged.self) { event, connection in
-                guard let ref = event.data.payoutAccountRef else { return }
-                try await connection.query("""
-                    UPDATE accounts SET payout_account_ref = \(ref) WHERE account_number = \(event.data.accountNumber)
-                    """, logger: logger)
-            },
-        ])
+        return EventSubscription(
+            consumerName: "withdrawal-accounts", topics: [.enrolmentEvents],
+            handlers: [
+                .on(.accountOpened, AccountOpened.self) { event, connection in
+                    let a = event.data
+                    try await connection.query(
+                        """
+                        INSERT INTO accounts (account_number, person_ref, residence, retirement_month, payout_account_ref)
+                        VALUES (\(a.accountNumber), \(a.personRef), \(a.residence.rawValue), \(a.retirementMonth), \(a.payoutAccountRef))
+                        ON CONFLICT (account_number) DO NOTHING
+                        """, logger: logger)
+                },
+                .on(.agreementChanged, AgreementChanged.self) { event, connection in
+                    guard let ref = event.data.payoutAccountRef else { return }
+                    try await connection.query(
+                        """
+                        UPDATE accounts SET payout_account_ref = \(ref) WHERE account_number = \(event.data.accountNumber)
+                        """, logger: logger)
+                },
+            ])
     }
 
     struct Account: Sendable {

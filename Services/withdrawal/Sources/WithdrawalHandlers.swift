@@ -23,8 +23,9 @@ struct WithdrawalHandlers: Sendable {
             if let requestId = body.requestId {
                 // Copies of one request sent at once queue here, so each later copy finds the first
                 // one's withdrawal (and answers as a replay) before any rule can see it as a rival.
-                try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("withdrawal-request:\(body.accountNumber):\(requestId)")))",
-                                           logger: logger)
+                try await connection.query(
+                    "SELECT pg_advisory_xact_lock(hashtext(\("withdrawal-request:\(body.accountNumber):\(requestId)")))",
+                    logger: logger)
             }
             if let requestId = body.requestId, let existing = try await existing(account: body.accountNumber, requestId: requestId, connection: connection) {
                 guard existing.fingerprint == body.fingerprint else {
@@ -49,8 +50,9 @@ struct WithdrawalHandlers: Sendable {
                 }
                 already = used.totalFen
             }
-            let facts = WithdrawerFacts(rural: account.rural, retirementMonth: YearMonth(account.retirementMonth) ?? YearMonth(year: 9999, month: 12),
-                                        alreadyWithdrawnOnEvidenceFen: already)
+            let facts = WithdrawerFacts(
+                rural: account.rural, retirementMonth: YearMonth(account.retirementMonth) ?? YearMonth(year: 9999, month: 12),
+                alreadyWithdrawnOnEvidenceFen: already)
             if let refusal = WithdrawalRules.refusal(for: body.claim, facts: facts, today: runtime.clock.today, parameters: runtime.parameters) {
                 throw Problem.rule(refusal.code, refusal.detail)
             }
@@ -62,10 +64,11 @@ struct WithdrawalHandlers: Sendable {
                 rentShares = WithdrawalRules.rentShares(amountFen: amount, months: body.evidence.months ?? 1, from: runtime.clock.today.yearMonth)
                 try await RentMonths.check(body.accountNumber, shares: rentShares, monthlyRentFen: rent, runtime: runtime, connection: connection)
             }
-            let new = Withdrawals.New(account: body.accountNumber, reason: body.reason, requestedFen: body.amountFen,
-                                      closureReason: body.evidence.closureReason, payee: body.payee,
-                                      evidenceJSON: String(decoding: try JSONEncoder().encode(body.evidence), as: UTF8.self),
-                                      evidenceKey: body.evidenceKey, requestId: body.requestId, fingerprint: body.fingerprint)
+            let new = Withdrawals.New(
+                account: body.accountNumber, reason: body.reason, requestedFen: body.amountFen,
+                closureReason: body.evidence.closureReason, payee: body.payee,
+                evidenceJSON: String(decoding: try JSONEncoder().encode(body.evidence), as: UTF8.self),
+                evidenceKey: body.evidenceKey, requestId: body.requestId, fingerprint: body.fingerprint)
             let created = try await Withdrawals.create(new, runtime: runtime, connection: connection)
             try await RentMonths.hold(body.accountNumber, shares: rentShares, withdrawal: created.id, connection: connection, logger: logger)
             return (created, false)
@@ -74,7 +77,8 @@ struct WithdrawalHandlers: Sendable {
     }
 
     private func existing(account: String, requestId: String, connection: PostgresConnection) async throws -> Withdrawals.Record? {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT \(unescaped: Withdrawals.columns) FROM withdrawals WHERE account_number = \(account) AND request_id = \(requestId)
             """, logger: runtime.logger)
         return try await Withdrawals.records(rows).first
@@ -82,7 +86,8 @@ struct WithdrawalHandlers: Sendable {
 
     /// What withdrawals that are not rejected took on one document, and whether this account is one of them.
     private func usage(of key: String, account: String, connection: PostgresConnection) async throws -> (totalFen: Fen, byThisAccount: Bool) {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT coalesce(sum(coalesce(amount_fen, requested_fen)), 0)::bigint, coalesce(bool_or(account_number = \(account)), false)
             FROM withdrawals WHERE evidence_key = \(key) AND stage <> 'rejected'
             """, logger: runtime.logger)
@@ -97,9 +102,11 @@ struct WithdrawalHandlers: Sendable {
         let found = try await runtime.database.withConnection { connection -> (Withdrawals.Record, [WithdrawalView.Step])? in
             guard let record = try await Withdrawals.load(id, connection: connection, logger: logger) else { return nil }
             var steps: [WithdrawalView.Step] = []
-            for try await (stage, code, at) in try await connection.query("""
+            for try await (stage, code, at) in try await connection.query(
+                """
                 SELECT stage, code, at FROM withdrawal_steps WHERE withdrawal_id = \(id) ORDER BY step_id
-                """, logger: logger).decode((String, String?, Date).self) {
+                """, logger: logger
+            ).decode((String, String?, Date).self) {
                 steps.append(.init(stage: stage, code: code, at: Instant.format(at)))
             }
             return (record, steps)
@@ -127,15 +134,23 @@ struct WithdrawalHandlers: Sendable {
         let logger = runtime.logger
         let found = try await runtime.database.withConnection { connection -> (String, [Withdrawals.Record])? in
             guard let account = try await WithdrawalAccounts.load(number, connection: connection, logger: logger) else { return nil }
-            return (account.status, try await Withdrawals.records(try await connection.query("""
-                SELECT \(unescaped: Withdrawals.columns) FROM withdrawals WHERE account_number = \(number)
-                ORDER BY created_at DESC LIMIT \(limit)
-                """, logger: logger)))
+            return (
+                account.status,
+                try await Withdrawals.records(
+                    try await connection.query(
+                        """
+                        SELECT \(unescaped: Withdrawals.columns) FROM withdrawals WHERE account_number = \(number)
+                        ORDER BY created_at DESC LIMIT \(limit)
+                        """, logger: logger))
+            )
         }
         guard let (status, records) = found else { throw Problem.unknownAccount(number) }
         let paid = records.filter { $0.stage == .paid }.reduce(0) { $0 + ($1.amountFen ?? 0) }
-        return try HTTPJSON.response(.ok, AccountWithdrawals(accountNumber: number, accountStatus: status, paidFen: paid,
-                                                             withdrawals: try records.map { try WithdrawalView($0, cipher: runtime.personalData) }))
+        return try HTTPJSON.response(
+            .ok,
+            AccountWithdrawals(
+                accountNumber: number, accountStatus: status, paidFen: paid,
+                withdrawals: try records.map { try WithdrawalView($0, cipher: runtime.personalData) }))
     }
 }
 

@@ -2,7 +2,9 @@ import ServiceRuntime
 
 enum WithdrawalMigrations {
     static let all: [Migration] = [
-        Migration(1, "accounts view, withdrawals with their saga steps, rent plans", """
+        Migration(
+            1, "accounts view, withdrawals with their saga steps, rent plans",
+            """
             -- What this service knows of an account, from the enrolment and ledger events only.
             CREATE TABLE accounts (
                 account_number text PRIMARY KEY,
@@ -78,14 +80,20 @@ enum WithdrawalMigrations {
             CREATE UNIQUE INDEX rent_plans_one_open_per_lease ON rent_plans (lease_contract) WHERE status IN ('active', 'paused');
             CREATE INDEX rent_plans_due ON rent_plans (next_month) WHERE status = 'active' AND in_flight IS NULL
             """),
-        Migration(2, "find an account's paused rent plans without a scan", """
+        Migration(
+            2, "find an account's paused rent plans without a scan",
+            """
             -- Every ledger event of an account asks whether one of its paused plans can resume.
             CREATE INDEX rent_plans_paused ON rent_plans (account_number) WHERE status = 'paused'
             """),
-        Migration(3, "the holder's registered payout account (a keyed hash, from the enrolment events)", """
+        Migration(
+            3, "the holder's registered payout account (a keyed hash, from the enrolment events)",
+            """
             ALTER TABLE accounts ADD COLUMN payout_account_ref text
             """),
-        Migration(4, "rent held per calendar month, across requests (§8)", """
+        Migration(
+            4, "rent held per calendar month, across requests (§8)",
+            """
             -- What each rent request holds of each calendar month: a one-off withdrawal's equal shares of
             -- its months, or a plan's monthly payment for each of its months. A rejected withdrawal or a
             -- cancelled plan holds nothing (the usage query joins them).
@@ -101,7 +109,9 @@ enum WithdrawalMigrations {
             """),
         // A payout the channel never confirms is not sent again (it may have been paid): after
         // `payoutConfirmationDays` it is marked unconfirmed and listed for staff to chase.
-        Migration(5, "payouts the channel has not confirmed", """
+        Migration(
+            5, "payouts the channel has not confirmed",
+            """
             ALTER TABLE withdrawals ADD COLUMN payout_requested_on date, ADD COLUMN unconfirmed_since date;
             UPDATE withdrawals w SET payout_requested_on = s.at::date
             FROM (SELECT withdrawal_id, min(at) AS at FROM withdrawal_steps WHERE stage = 'paying' GROUP BY withdrawal_id) s
@@ -111,7 +121,9 @@ enum WithdrawalMigrations {
         // Reconciliation with the channels' payout statements (对账): which channel paid each
         // payout, the statements, the lines they listed and the discrepancies they raised
         // (`StatementBook`); a channel's payouts of a day are found by (payout_channel, paid_on).
-        Migration(6, "the channel that paid; channel statements and their discrepancies", """
+        Migration(
+            6, "the channel that paid; channel statements and their discrepancies",
+            """
             ALTER TABLE withdrawals ADD COLUMN payout_channel text;
             CREATE INDEX withdrawals_paid_by_channel ON withdrawals (payout_channel, paid_on) WHERE stage = 'paid';
             """ + "\n" + StatementBook.tables),

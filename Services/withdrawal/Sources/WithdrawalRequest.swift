@@ -47,7 +47,9 @@ struct WithdrawalRequest: Codable, Sendable {
             if !present { errors.append(.init(field: field, message: message)) }
         }
         func positive(_ value: Fen?, _ field: String) { require((value ?? 0) > 0, field, "a positive number of fen") }
-        func text(_ value: String?, _ field: String) { require(!(value ?? "").trimmingCharacters(in: .whitespaces).isEmpty && (value?.count ?? 0) <= 64, field, "1 to 64 characters") }
+        func text(_ value: String?, _ field: String) {
+            require(!(value ?? "").trimmingCharacters(in: .whitespaces).isEmpty && (value?.count ?? 0) <= 64, field, "1 to 64 characters")
+        }
 
         if reason == .closure {
             require(amountFen == nil, "amountFen", "a closure withdraws the whole balance: leave amountFen out")
@@ -80,14 +82,16 @@ struct WithdrawalRequest: Codable, Sendable {
 
     /// The claim the policy rules judge.
     var claim: WithdrawalClaim {
-        let ceiling: Fen? = switch reason {
-        case .purchase: evidence.priceFen
-        case .selfBuild: evidence.costFen
-        case .repayment: evidence.outstandingFen
-        case .rent, .closure: nil
-        }
-        return WithdrawalClaim(reason: reason, amountFen: amountFen, closureReason: evidence.closureReason, ceilingFen: ceiling,
-                               monthlyRentFen: evidence.monthlyRentFen, rentMonths: evidence.months ?? 1)
+        let ceiling: Fen? =
+            switch reason {
+            case .purchase: evidence.priceFen
+            case .selfBuild: evidence.costFen
+            case .repayment: evidence.outstandingFen
+            case .rent, .closure: nil
+            }
+        return WithdrawalClaim(
+            reason: reason, amountFen: amountFen, closureReason: evidence.closureReason, ceilingFen: ceiling,
+            monthlyRentFen: evidence.monthlyRentFen, rentMonths: evidence.months ?? 1)
     }
 
     /// The document a withdrawal may not reuse: a purchase contract or a building permit (the

@@ -8,8 +8,9 @@ import ServiceRuntime
 /// -> paid out, or reversed when the payout fails), and §8 rent plans paid directly to a
 /// landlord each month. Reads the enrolment and ledger events; writes `hpf.withdrawal.events.v1`.
 public enum WithdrawalService: HPFServiceModule {
-    public static let descriptor = ServiceDescriptor(name: "withdrawal", schema: "withdrawal", defaultPort: 8084,
-                                                     migrations: WithdrawalMigrations.all, sealedColumns: SealedWithdrawalData.all)
+    public static let descriptor = ServiceDescriptor(
+        name: "withdrawal", schema: "withdrawal", defaultPort: 8084,
+        migrations: WithdrawalMigrations.all, sealedColumns: SealedWithdrawalData.all)
 
     public static func addRoutes(to routes: Routes, runtime: ServiceRuntime) {
         let withdrawals = WithdrawalHandlers(runtime: runtime)

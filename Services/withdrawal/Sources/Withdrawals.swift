@@ -47,7 +47,8 @@ enum Withdrawals {
         let row = new.id.uuidString.lowercased()
         let payee = try runtime.personalData.sealJSON(new.payee, SealedWithdrawalData.payee, row: row)
         let evidence = try runtime.personalData.seal(new.evidenceJSON, SealedWithdrawalData.evidence, row: row)
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             WITH step AS (INSERT INTO withdrawal_steps (withdrawal_id, stage) VALUES (\(new.id), 'requested'))
             INSERT INTO withdrawals (withdrawal_id, account_number, reason, requested_fen, closure_reason, payee, evidence, evidence_key,
                 request_id, fingerprint, rent_plan_id, plan_month, stage, requested_on)
@@ -57,9 +58,10 @@ enum Withdrawals {
             RETURNING \(unescaped: columns)
             """, logger: logger)
         guard let record = try await records(rows).first else { throw Problem.unavailable("the withdrawal was not recorded") }
-        let requested = WithdrawalRequested(withdrawalId: new.id.uuidString.lowercased(), accountNumber: new.account, reason: new.reason,
-                                            amountFen: new.requestedFen, closureReason: new.closureReason, requestedOn: today,
-                                            rentPlanId: new.rentPlanId?.uuidString.lowercased())
+        let requested = WithdrawalRequested(
+            withdrawalId: new.id.uuidString.lowercased(), accountNumber: new.account, reason: new.reason,
+            amountFen: new.requestedFen, closureReason: new.closureReason, requestedOn: today,
+            rentPlanId: new.rentPlanId?.uuidString.lowercased())
         try await runtime.emit(.withdrawalRequested, requested, account: new.account, on: connection)
         return record
     }
@@ -99,33 +101,44 @@ enum Withdrawals {
     static func records(_ rows: PostgresRowSequence) async throws -> [Record] {
         var records: [Record] = []
         for try await row in rows {
-            let r = try row.decode((UUID, String, String, Int64?, Int64?, String?, String, String, String?, String?, UUID?,
-                                    String?, String?, UUID?, String?, BusinessDate, BusinessDate?, String).self)
-            records.append(Record(
-                id: r.0, account: r.1, reason: try WithdrawalReason.stored(r.2, column: "withdrawals.reason"), requestedFen: r.3, amountFen: r.4,
-                closureReason: try r.5.map { try ClosureReason.stored($0, column: "withdrawals.closure_reason") }, sealedPayee: r.6,
-                stage: try Stage.stored(r.7, column: "withdrawals.stage"), code: r.8, detail: r.9, payoutId: r.10, payoutOutcome: r.11, channelRef: r.12,
-                rentPlanId: r.13, planMonth: r.14, requestedOn: r.15.description, paidOn: r.16?.description, fingerprint: r.17))
+            let r = try row.decode(
+                (
+                    UUID, String, String, Int64?, Int64?, String?, String, String, String?, String?, UUID?,
+                    String?, String?, UUID?, String?, BusinessDate, BusinessDate?, String
+                ).self)
+            records.append(
+                Record(
+                    id: r.0, account: r.1, reason: try WithdrawalReason.stored(r.2, column: "withdrawals.reason"), requestedFen: r.3, amountFen: r.4,
+                    closureReason: try r.5.map { try ClosureReason.stored($0, column: "withdrawals.closure_reason") }, sealedPayee: r.6,
+                    stage: try Stage.stored(r.7, column: "withdrawals.stage"), code: r.8, detail: r.9, payoutId: r.10, payoutOutcome: r.11, channelRef: r.12,
+                    rentPlanId: r.13, planMonth: r.14, requestedOn: r.15.description, paidOn: r.16?.description, fingerprint: r.17))
         }
         return records
     }
 
     static func load(_ id: UUID, connection: PostgresConnection, logger: Logger) async throws -> Record? {
-        try await records(try await connection.query(
-            "SELECT \(unescaped: columns) FROM withdrawals WHERE withdrawal_id = \(id)", logger: logger)).first
+        try await records(
+            try await connection.query(
+                "SELECT \(unescaped: columns) FROM withdrawals WHERE withdrawal_id = \(id)", logger: logger)
+        ).first
     }
 
     /// The withdrawal a payout belongs to, locked for the confirmation's transaction.
     static func lock(payout: UUID, connection: PostgresConnection, logger: Logger) async throws -> Record? {
-        try await records(try await connection.query(
-            "SELECT \(unescaped: columns) FROM withdrawals WHERE payout_id = \(payout) FOR UPDATE", logger: logger)).first
+        try await records(
+            try await connection.query(
+                "SELECT \(unescaped: columns) FROM withdrawals WHERE payout_id = \(payout) FOR UPDATE", logger: logger)
+        ).first
     }
 
     /// Moves a withdrawal from `from` to `to` with the given changes; nil when it was not in
     /// `from` (a duplicate or late event, which then changes nothing).
-    static func advance(_ id: UUID, from: Stage, to: Stage, code: String? = nil, detail: String? = nil, amountFen: Fen? = nil,
-                        payoutId: UUID? = nil, paidOn: BusinessDate? = nil, connection: PostgresConnection, logger: Logger) async throws -> Record? {
-        let rows = try await connection.query("""
+    static func advance(
+        _ id: UUID, from: Stage, to: Stage, code: String? = nil, detail: String? = nil, amountFen: Fen? = nil,
+        payoutId: UUID? = nil, paidOn: BusinessDate? = nil, connection: PostgresConnection, logger: Logger
+    ) async throws -> Record? {
+        let rows = try await connection.query(
+            """
             UPDATE withdrawals SET stage = \(to.rawValue), code = coalesce(\(code), code), detail = coalesce(\(detail), detail),
                 amount_fen = coalesce(\(amountFen), amount_fen), payout_id = coalesce(\(payoutId), payout_id),
                 paid_on = coalesce(\(paidOn), paid_on), updated_at = now()
@@ -133,15 +146,17 @@ enum Withdrawals {
             RETURNING \(unescaped: columns)
             """, logger: logger)
         guard let record = try await records(rows).first else { return nil }
-        try await connection.query("INSERT INTO withdrawal_steps (withdrawal_id, stage, code) VALUES (\(id), \(to.rawValue), \(code))",
-                                   logger: logger)
+        try await connection.query(
+            "INSERT INTO withdrawal_steps (withdrawal_id, stage, code) VALUES (\(id), \(to.rawValue), \(code))",
+            logger: logger)
         return record
     }
 
     /// The saga's end without payment: tells analytics, and pauses a rent plan's month.
     static func reject(_ record: Record, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
-        let rejected = WithdrawalRejected(withdrawalId: record.id.uuidString.lowercased(), accountNumber: record.account, reason: record.reason,
-                                          code: record.code ?? "rejected", detail: record.detail ?? "")
+        let rejected = WithdrawalRejected(
+            withdrawalId: record.id.uuidString.lowercased(), accountNumber: record.account, reason: record.reason,
+            code: record.code ?? "rejected", detail: record.detail ?? "")
         try await runtime.emit(.withdrawalRejected, rejected, account: record.account, on: connection)
         if record.rentPlanId != nil { try await RentPlans.monthFailed(record, runtime: runtime, connection: connection) }
     }

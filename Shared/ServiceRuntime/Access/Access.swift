@@ -74,7 +74,9 @@ public struct Access: Sendable, CustomStringConvertible {
         case .ownAccounts: parts.append("holder")
         case .themselves: parts.append("citizen")
         }
-        if staff == StaffRole.caseworkers { parts.append("any staff") } else if !staff.isEmpty {
+        if staff == StaffRole.caseworkers {
+            parts.append("any staff")
+        } else if !staff.isEmpty {
             parts.append("staff(" + staff.map(\.rawValue).sorted().joined(separator: ",") + ")")
         }
         if !channels.isEmpty { parts.append("channel(" + channels.map(\.rawValue).sorted().joined(separator: ",") + ")") }

@@ -26,10 +26,12 @@ public struct AccessControl: Sendable {
         if let jwks = config.idpJWKS { keys = try IdentityProvider.keys(fromJWKS: jwks) }
         if development {
             keys[DevelopmentIdentity.keyId] = .ed25519(DevelopmentIdentity.providerKey.publicKey)
-            provider = IdentityProvider(issuer: config.idpIssuer ?? DevelopmentIdentity.issuer,
-                                        audience: config.idpAudience ?? DevelopmentIdentity.audience, keys: keys)
-            logger.warning("HPF_ENV=development: development identity-provider and channel keys are accepted",
-                           metadata: ["developmentValues": "\(config.developmentValues.joined(separator: ","))"])
+            provider = IdentityProvider(
+                issuer: config.idpIssuer ?? DevelopmentIdentity.issuer,
+                audience: config.idpAudience ?? DevelopmentIdentity.audience, keys: keys)
+            logger.warning(
+                "HPF_ENV=development: development identity-provider and channel keys are accepted",
+                metadata: ["developmentValues": "\(config.developmentValues.joined(separator: ","))"])
         } else {
             guard let issuer = config.idpIssuer else { throw ConfigurationError(variable: "HPF_IDP_ISSUER", reason: "is required outside development") }
             guard let audience = config.idpAudience else { throw ConfigurationError(variable: "HPF_IDP_AUDIENCE", reason: "is required outside development") }
@@ -73,8 +75,9 @@ public struct AccessControl: Sendable {
             do { body = try await request.collectBody(upTo: HTTPJSON.maxBodyBytes) } catch {
                 throw Problem(.contentTooLarge, code: "body_too_large", title: "Body too large", detail: "at most \(HTTPJSON.maxBodyBytes) bytes")
             }
-            return try await channels.verify(headers: request.headers, method: request.method.rawValue, path: request.uri.description,
-                                             body: body, now: Date())
+            return try await channels.verify(
+                headers: request.headers, method: request.method.rawValue, path: request.uri.description,
+                body: body, now: Date())
         }
         return nil
     }

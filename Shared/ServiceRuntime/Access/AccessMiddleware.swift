@@ -80,8 +80,9 @@ struct AccessMiddleware: RouterMiddleware {
 
     private func record(_ caller: Caller, context: Context, request: Request, status: Int, code: String?) async {
         let requestId = Self.requestId(request.headers[HTTPField.Name("X-Request-Id")!]) ?? context.id
-        let entry = AuditTrail.Entry(at: Instant.formatSeconds(Date()), subject: caller.subject, role: caller.role,
-                                     action: action, account: context.audit.account, requestId: requestId, status: status, code: code)
+        let entry = AuditTrail.Entry(
+            at: Instant.formatSeconds(Date()), subject: caller.subject, role: caller.role,
+            action: action, account: context.audit.account, requestId: requestId, status: status, code: code)
         do {
             try await control.auditWriter.append(entry)
         } catch {

@@ -15,8 +15,9 @@ public extension Problem {
 
     /// 429: too many requests from one subject or address.
     static func rateLimited(retryAfterSeconds: Int) -> Problem {
-        var problem = Problem(.tooManyRequests, code: "rate_limited", title: "Too many requests",
-                              detail: "slow down: retry after \(retryAfterSeconds) s")
+        var problem = Problem(
+            .tooManyRequests, code: "rate_limited", title: "Too many requests",
+            detail: "slow down: retry after \(retryAfterSeconds) s")
         problem.headers[.retryAfter] = "\(retryAfterSeconds)"
         return problem
     }

@@ -29,8 +29,10 @@ public extension ServiceRuntime {
 
     /// The same inside a transaction, on its connection (a second connection from the pool while
     /// holding one could exhaust the pool under load).
-    func authorize(_ context: HPFRequestContext, account: String, connection: PostgresConnection,
-                   notFound: @autoclosure () -> Problem? = nil) async throws {
+    func authorize(
+        _ context: HPFRequestContext, account: String, connection: PostgresConnection,
+        notFound: @autoclosure () -> Problem? = nil
+    ) async throws {
         guard case .citizen = context.caller else {
             context.audit.noteAccount(account, checked: false)
             return

@@ -31,8 +31,8 @@ public struct AuditTrail: Sendable {
 
     /// Appends `entries` in order in one transaction: the head row is locked once per batch, so
     /// the chain costs one commit per batch, not one per request (`AuditWriter` makes the batches).
-    /// Each statement of an append ends within this (below the writer's 10 s deadline).
-    static let statementTimeout = "9s"
+    /// Each statement of an append ends within this (below the writer's 30 s deadline).
+    static let statementTimeout = "27s"
 
     func append(_ entries: [Entry]) async throws {
         let texts = try entries.map { String(decoding: try HTTPJSON.encoder().encode($0), as: UTF8.self) }
@@ -43,7 +43,8 @@ public struct AuditTrail: Sendable {
             var seq: Int64 = 0
             var previous: [UInt8] = []
             for try await (headSeq, headHash) in try await connection.query(
-                "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE", logger: database.logger).decode((Int64, ByteBuffer).self) {
+                "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE", logger: database.logger
+            ).decode((Int64, ByteBuffer).self) {
                 seq = headSeq
                 previous = Array(headHash.readableBytesView)
             }
@@ -56,12 +57,14 @@ public struct AuditTrail: Sendable {
                 hashes.append(Self.hex(hash))
                 previous = hash
             }
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO audit_records (seq, at, record, prev_hash, hash)
                 SELECT s, now(), r, decode(p, 'hex'), decode(h, 'hex') FROM unnest(\(seqs)::bigint[], \(texts)::text[], \(prevs)::text[], \(hashes)::text[]) AS t(s, r, p, h)
                 """, logger: database.logger)
-            try await connection.query("UPDATE audit_head SET seq = \(seq), hash = decode(\(Self.hex(previous)), 'hex') WHERE id = 1",
-                                       logger: database.logger)
+            try await connection.query(
+                "UPDATE audit_head SET seq = \(seq), hash = decode(\(Self.hex(previous)), 'hex') WHERE id = 1",
+                logger: database.logger)
         }
     }
 
@@ -94,8 +97,9 @@ public struct AuditTrail: Sendable {
         let (previous, expected) = try await database.withConnection { connection -> ([UInt8], Int64) in
             var previous = [UInt8](repeating: 0, count: 32)
             var expected: Int64 = 1
-            let rows = try await connection.query("SELECT seq, record, prev_hash, hash FROM audit_records WHERE seq <= \(head.seq) ORDER BY seq",
-                                                  logger: database.logger)
+            let rows = try await connection.query(
+                "SELECT seq, record, prev_hash, hash FROM audit_records WHERE seq <= \(head.seq) ORDER BY seq",
+                logger: database.logger)
             for try await (seq, record, prevBytes, hashBytes) in rows.decode((Int64, String, ByteBuffer, ByteBuffer).self) {
                 let prev = Array(prevBytes.readableBytesView)
                 let hash = Array(hashBytes.readableBytesView)
@@ -138,7 +142,9 @@ public struct AuditTrail: Sendable {
         try HTTPJSON.response(.ok, try await verify())
     }
 
-    static let migration = Migration(10_001, "audit trail", """
+    static let migration = Migration(
+        10_001, "audit trail",
+        """
         CREATE TABLE IF NOT EXISTS audit_records (
             seq bigint PRIMARY KEY,
             at timestamptz NOT NULL,
@@ -164,4 +170,3 @@ public struct AuditTrail: Sendable {
             FOR EACH STATEMENT EXECUTE FUNCTION audit_records_append_only();
         """)
 }
-

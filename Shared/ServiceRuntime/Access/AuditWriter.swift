@@ -14,8 +14,11 @@ final class AuditWriter: Sendable {
     private let trail: AuditTrail
     /// At most this many records per transaction.
     static let batchLimit = 500
-    /// How long one batch may take before its requests are told the record was not written.
-    static let timeoutSeconds: Double = 10
+    /// How long one batch may take before its requests are told the record was not written. An
+    /// append takes milliseconds; the bound is for a database that stops answering. It was 10 s,
+    /// and a full test run (twenty-odd instances appending to one chain from one process on two
+    /// loaded cores) saw the head row held past it: records lost to a slow machine, not a dead one.
+    static let timeoutSeconds: Double = 30
 
     init(trail: AuditTrail) { self.trail = trail }
 

@@ -19,12 +19,14 @@ public struct ChannelRegistry: Sendable {
     func verify(headers: HTTPFields, method: String, path: String, body: ByteBuffer, now: Date) async throws -> Caller {
         func header(_ name: String) -> String? { HTTPField.Name(name).flatMap { headers[$0] } }
         guard let channel = header(ChannelSignature.channelHeader), let keyId = header(ChannelSignature.keyIdHeader),
-              let timestamp = header(ChannelSignature.timestampHeader), let nonce = header(ChannelSignature.nonceHeader),
-              let encoded = header(ChannelSignature.signatureHeader) else { throw ChannelSignature.Refusal.missingSignature }
+            let timestamp = header(ChannelSignature.timestampHeader), let nonce = header(ChannelSignature.nonceHeader),
+            let encoded = header(ChannelSignature.signatureHeader)
+        else { throw ChannelSignature.Refusal.missingSignature }
         guard let kind = ChannelCatalogue.kinds[channel] else { throw ChannelSignature.Refusal.unknownChannel }
         // Ten digits at most and no sign: the arithmetic below can never overflow, whatever is sent.
         guard (1...10).contains(timestamp.utf8.count), timestamp.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let seconds = Int64(timestamp),
-              abs(seconds - Int64(now.timeIntervalSince1970)) <= ChannelSignature.windowSeconds else {
+            abs(seconds - Int64(now.timeIntervalSince1970)) <= ChannelSignature.windowSeconds
+        else {
             throw ChannelSignature.Refusal.staleTimestamp
         }
         guard ChannelSignature.validNonce(nonce) else { throw ChannelSignature.Refusal.badNonce }
@@ -33,7 +35,8 @@ public struct ChannelRegistry: Sendable {
         guard let signature = Data(base64Encoded: encoded), key.isValidSignature(signature, for: message) else {
             throw ChannelSignature.Refusal.badSignature
         }
-        let rows = try await database.query("""
+        let rows = try await database.query(
+            """
             INSERT INTO channel_nonces (channel_id, nonce) VALUES (\(channel), \(nonce)) ON CONFLICT DO NOTHING RETURNING 1
             """)
         var fresh = false
@@ -51,7 +54,8 @@ public struct ChannelRegistry: Sendable {
             let dev = DevelopmentIdentity.channelKey(channel)
             if dev.keyId == keyId { return dev.key.publicKey }
         }
-        let rows = try await database.query("""
+        let rows = try await database.query(
+            """
             SELECT public_key FROM channel_keys
             WHERE key_id = \(keyId) AND channel_id = \(channel) AND revoked_at IS NULL AND approved_at IS NOT NULL
             """)
@@ -84,14 +88,17 @@ public struct ChannelRegistry: Sendable {
     /// `GET /v1/channels`: every registered key, revoked ones included.
     @Sendable func list(_ request: Request, context: HPFRequestContext) async throws -> Response {
         var keys: [KeyView] = []
-        let rows = try await database.query("""
+        let rows = try await database.query(
+            """
             SELECT channel_id, key_id, registered_at, registered_by, approved_at, approved_by, revoked_at FROM channel_keys
             ORDER BY channel_id, registered_at
             """)
         for try await (channel, keyId, at, by, approved, approver, revoked) in rows.decode((String, String, Date, String, Date?, String?, Date?).self) {
-            keys.append(KeyView(channelId: channel, kind: ChannelCatalogue.kinds[channel]?.rawValue ?? "unknown", keyId: keyId,
-                                registeredAt: Instant.format(at), registeredBy: by, approvedAt: approved.map(Instant.format),
-                                approvedBy: approver, revokedAt: revoked.map(Instant.format)))
+            keys.append(
+                KeyView(
+                    channelId: channel, kind: ChannelCatalogue.kinds[channel]?.rawValue ?? "unknown", keyId: keyId,
+                    registeredAt: Instant.format(at), registeredBy: by, approvedAt: approved.map(Instant.format),
+                    approvedBy: approver, revokedAt: revoked.map(Instant.format)))
         }
         return try HTTPJSON.response(.ok, ["keys": keys])
     }
@@ -106,15 +113,17 @@ public struct ChannelRegistry: Sendable {
             errors.append(.init(field: "keyId", message: "1 to 64 of A-Z a-z 0-9 - _ ."))
         }
         guard let raw = Data(base64Encoded: body.publicKey), let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
-            throw Problem.malformed("publicKey is not a base64 raw 32-byte Ed25519 public key",
-                                   errors: errors + [.init(field: "publicKey", message: "base64 of a raw 32-byte Ed25519 public key")])
+            throw Problem.malformed(
+                "publicKey is not a base64 raw 32-byte Ed25519 public key",
+                errors: errors + [.init(field: "publicKey", message: "base64 of a raw 32-byte Ed25519 public key")])
         }
         guard errors.isEmpty else { throw Problem.malformed("some fields are invalid", errors: errors) }
         if !development, DevelopmentIdentity.isDevelopmentKey(.ed25519(key)) {
             throw Problem.rule("development_key", "the development keys are public and are refused outside development")
         }
         let by = context.caller?.subject ?? "unknown"
-        let rows = try await database.query("""
+        let rows = try await database.query(
+            """
             INSERT INTO channel_keys (key_id, channel_id, public_key, registered_by) VALUES (\(body.keyId), \(channel), \(body.publicKey), \(by))
             ON CONFLICT (key_id) DO NOTHING RETURNING 1
             """)
@@ -135,9 +144,11 @@ public struct ChannelRegistry: Sendable {
         context.audit.noteAccount("channel:\(channel)", checked: false)
         var registrar: String?
         var approved = false
-        for try await (by, at) in try await database.query("""
+        for try await (by, at) in try await database.query(
+            """
             SELECT registered_by, approved_at IS NOT NULL FROM channel_keys WHERE key_id = \(keyId) AND channel_id = \(channel) AND revoked_at IS NULL
-            """).decode((String, Bool).self) {
+            """
+        ).decode((String, Bool).self) {
             registrar = by
             approved = at
         }
@@ -146,7 +157,8 @@ public struct ChannelRegistry: Sendable {
             throw Problem.forbidden(code: "same_officer", "the officer who registered a key cannot approve it")
         }
         if !approved {
-            try await database.query("""
+            try await database.query(
+                """
                 UPDATE channel_keys SET approved_at = now(), approved_by = \(approver)
                 WHERE key_id = \(keyId) AND channel_id = \(channel) AND approved_at IS NULL AND revoked_at IS NULL
                 """)
@@ -158,7 +170,8 @@ public struct ChannelRegistry: Sendable {
     @Sendable func revoke(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let channel = try context.parameters.require("channelId")
         let keyId = try context.parameters.require("keyId")
-        let rows = try await database.query("""
+        let rows = try await database.query(
+            """
             UPDATE channel_keys SET revoked_at = coalesce(revoked_at, now()) WHERE key_id = \(keyId) AND channel_id = \(channel) RETURNING 1
             """)
         var found = false
@@ -167,7 +180,9 @@ public struct ChannelRegistry: Sendable {
         return try HTTPJSON.response(.ok, ["channelId": channel, "keyId": keyId, "status": "revoked"])
     }
 
-    static let migration = Migration(10_002, "channel keys and nonces", """
+    static let migration = Migration(
+        10_002, "channel keys and nonces",
+        """
         CREATE TABLE IF NOT EXISTS channel_keys (
             key_id text PRIMARY KEY,
             channel_id text NOT NULL,

@@ -41,22 +41,29 @@ public enum ChannelSignature {
     }
 
     /// The headers that sign a request (for the channel side: hpfctl, simulators, tests).
-    public static func headers(channel: String, keyId: String, key: Curve25519.Signing.PrivateKey, method: String, path: String,
-                               body: some Collection<UInt8>, now: Date = Date(), nonce: String = UUID().uuidString) -> [String: String] {
+    public static func headers(
+        channel: String, keyId: String, key: Curve25519.Signing.PrivateKey, method: String, path: String,
+        body: some Collection<UInt8>, now: Date = Date(), nonce: String = UUID().uuidString
+    ) -> [String: String] {
         let timestamp = String(Int64(now.timeIntervalSince1970))
         let signature = try! key.signature(for: message(timestamp: timestamp, nonce: nonce, method: method, path: path, body: body))
-        return [channelHeader: channel, keyIdHeader: keyId, timestampHeader: timestamp, nonceHeader: nonce,
-                signatureHeader: Data(signature).base64EncodedString()]
+        return [
+            channelHeader: channel, keyIdHeader: keyId, timestampHeader: timestamp, nonceHeader: nonce,
+            signatureHeader: Data(signature).base64EncodedString(),
+        ]
     }
 
     /// Headers signed with a channel's development key (local and test stacks only).
-    public static func developmentHeaders(channel: String, method: String, path: String, body: some Collection<UInt8>,
-                                          now: Date = Date()) -> [String: String] {
+    public static func developmentHeaders(
+        channel: String, method: String, path: String, body: some Collection<UInt8>,
+        now: Date = Date()
+    ) -> [String: String] {
         let (keyId, key) = DevelopmentIdentity.channelKey(channel)
         return headers(channel: channel, keyId: keyId, key: key, method: method, path: path, body: body, now: now)
     }
 
     static func validNonce(_ nonce: String) -> Bool {
-        (16...64).contains(nonce.utf8.count) && nonce.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x5F }
+        (16...64).contains(nonce.utf8.count)
+            && nonce.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x5F }
     }
 }

@@ -40,11 +40,15 @@ public enum DevelopmentIdentity {
     }
 
     /// Signs arbitrary claims (tests forge expired, foreign or malformed tokens with it).
-    public static func sign(_ claims: [String: Any], lifetime: TimeInterval = 3600, now: Date = Date(),
-                            key: Curve25519.Signing.PrivateKey = providerKey, keyId: String = keyId,
-                            issuer: String = issuer, audience: String = audience) -> String {
-        var all: [String: Any] = ["iss": issuer, "aud": audience, "iat": Int(now.timeIntervalSince1970),
-                                  "nbf": Int(now.timeIntervalSince1970), "exp": Int(now.timeIntervalSince1970 + lifetime)]
+    public static func sign(
+        _ claims: [String: Any], lifetime: TimeInterval = 3600, now: Date = Date(),
+        key: Curve25519.Signing.PrivateKey = providerKey, keyId: String = keyId,
+        issuer: String = issuer, audience: String = audience
+    ) -> String {
+        var all: [String: Any] = [
+            "iss": issuer, "aud": audience, "iat": Int(now.timeIntervalSince1970),
+            "nbf": Int(now.timeIntervalSince1970), "exp": Int(now.timeIntervalSince1970 + lifetime),
+        ]
         for (name, value) in claims { all[name] = value }
         let header = try! JSONSerialization.data(withJSONObject: ["alg": "EdDSA", "typ": "JWT", "kid": keyId], options: [.sortedKeys])
         let payload = try! JSONSerialization.data(withJSONObject: all, options: [.sortedKeys])

@@ -120,9 +120,10 @@ public struct IdentityProvider: Sendable {
     func verifySignedClaims(_ token: String) throws(Refusal) -> Claims {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard token.utf8.count <= 8192, parts.count == 3,
-              let headerData = Base64URL.decode(parts[0]), let payloadData = Base64URL.decode(parts[1]),
-              let signature = Base64URL.decode(parts[2]),
-              let header = try? JSONDecoder().decode(Header.self, from: headerData) else { throw .malformedToken }
+            let headerData = Base64URL.decode(parts[0]), let payloadData = Base64URL.decode(parts[1]),
+            let signature = Base64URL.decode(parts[2]),
+            let header = try? JSONDecoder().decode(Header.self, from: headerData)
+        else { throw .malformedToken }
         guard header.alg == "EdDSA" || header.alg == "ES256", header.crit == nil else { throw .unsupportedAlgorithm }
         guard let kid = header.kid, let key = keys[kid] else { throw .unknownKey }
         // The algorithm must be the key's own: a token cannot pick how its key is used.
@@ -152,7 +153,8 @@ public struct IdentityProvider: Sendable {
                 keys[kid] = .ed25519(key)
             case ("EC", "P-256"):
                 guard let x = jwk.x.flatMap(Base64URL.decode), let y = jwk.y.flatMap(Base64URL.decode),
-                      let key = try? P256.Signing.PublicKey(rawRepresentation: x + y) else {
+                    let key = try? P256.Signing.PublicKey(rawRepresentation: x + y)
+                else {
                     throw ConfigurationError(variable: "HPF_IDP_JWKS", reason: "key \(kid): x, y are not a P-256 public key")
                 }
                 keys[kid] = .p256(key)

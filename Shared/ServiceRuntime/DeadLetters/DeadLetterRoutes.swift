@@ -22,9 +22,10 @@ struct DeadLetterRoutes: Sendable {
 
     static func view(_ row: Row) -> DeadLetterEntry {
         let (seq, id, consumer, reason, detail, eventID, eventType, topic, partition, offset, key, kept, at, redrivenAt, by, outcome) = row
-        return DeadLetterEntry(id: id.uuidString.lowercased(), seq: seq, consumer: consumer, reason: reason, detail: detail, eventId: eventID, eventType: eventType, topic: topic,
-                    partition: partition, offset: offset, key: key, deadLetteredAt: at, redrivable: kept,
-                    redrive: redrivenAt.map { .init(at: $0, by: by ?? "", outcome: outcome ?? "pending") })
+        return DeadLetterEntry(
+            id: id.uuidString.lowercased(), seq: seq, consumer: consumer, reason: reason, detail: detail, eventId: eventID, eventType: eventType, topic: topic,
+            partition: partition, offset: offset, key: key, deadLetteredAt: at, redrivable: kept,
+            redrive: redrivenAt.map { .init(at: $0, by: by ?? "", outcome: outcome ?? "pending") })
     }
 
     /// `?state=open|redriven|all` (open), `?consumer=NAME`, `?afterSeq=N`, `?limit=1..1000` (100).
@@ -36,8 +37,14 @@ struct DeadLetterRoutes: Sendable {
         let consumer = try query.text("consumer")
         if let consumer, consumer.count > 100 { throw Problem.malformed("consumer: at most 100 characters") }
         // A redrive left `pending` counts as open: its effect may not have been applied.
-        let redriven: Bool? = switch state { case .open: false; case .redriven: true; case .all: nil }
-        let rows = try await runtime.database.query("""
+        let redriven: Bool? =
+            switch state {
+            case .open: false;
+            case .redriven: true;
+            case .all: nil
+            }
+        let rows = try await runtime.database.query(
+            """
             SELECT \(unescaped: Self.columns) FROM dead_letters
             WHERE seq > \(after) AND (\(consumer)::text IS NULL OR consumer = \(consumer))
               AND (\(redriven)::bool IS NULL OR (redriven_at IS NOT NULL AND redrive_outcome <> 'pending') = \(redriven))
@@ -60,7 +67,8 @@ struct DeadLetterRoutes: Sendable {
         // later ones, and rebuilds the read model next (the rebuild puts it in its place).
         let outOfOrder = try QueryInput(request).flag("outOfOrder") ?? false
         let (consumerName, inboxID, message) = try await runtime.database.transaction { connection -> (String, String, KafkaMessage) in
-            let rows = try await connection.query("""
+            let rows = try await connection.query(
+                """
                 SELECT consumer, inbox_id, reason, topic, record_partition, record_offset, record_key, record_value, record_headers::text,
                        redriven_at IS NOT NULL, coalesce(redrive_outcome, ''), redriven_at > now() - interval '2 minutes',
                        EXISTS (SELECT 1 FROM processed_events p WHERE p.consumer = d.consumer AND p.record_key = d.record_key AND p.event_id <> d.inbox_id
@@ -68,7 +76,8 @@ struct DeadLetterRoutes: Sendable {
                 FROM dead_letters d WHERE id = \(id) FOR UPDATE OF d
                 """, logger: context.logger)
             for try await (consumer, inboxID, reason, topic, partition, offset, key, value, headers, redriven, outcome, recent, superseded)
-                in rows.decode((String, String, String, String, Int32, Int64, String?, ByteBuffer?, String, Bool, String, Bool?, Bool).self) {
+                in rows.decode((String, String, String, String, Int32, Int64, String?, ByteBuffer?, String, Bool, String, Bool?, Bool).self)
+            {
                 if redriven, outcome != "pending" {
                     throw Problem.conflict("already_redriven", "dead letter \(shown) was redriven already (\(outcome))")
                 }
@@ -88,11 +97,14 @@ struct DeadLetterRoutes: Sendable {
                 // Read models that keep the latest value (a balance) would take this older one over
                 // the newer ones already applied: refused; the record's effect needs a rebuild.
                 guard !superseded || outOfOrder else {
-                    throw Problem.conflict("superseded", "later events of \(key ?? "its key") were applied after dead letter \(shown); "
-                                           + "redriving it would apply it out of their order (redrive with ?outOfOrder=true, then rebuild the read model)")
+                    throw Problem.conflict(
+                        "superseded",
+                        "later events of \(key ?? "its key") were applied after dead letter \(shown); "
+                            + "redriving it would apply it out of their order (redrive with ?outOfOrder=true, then rebuild the read model)")
                 }
                 // A rebuild reading this consumer's inbox would miss an entry that changes under it.
-                let rebuilding = try await connection.query("""
+                let rebuilding = try await connection.query(
+                    """
                     SELECT 1 FROM read_model_rebuilds WHERE consumer = \(consumer) AND state IN ('running', 'swapping')
                       AND heartbeat_at > now() - make_interval(secs => \(ReadModelRebuild.abandonedAfterSeconds))
                     """, logger: context.logger)
@@ -105,14 +117,17 @@ struct DeadLetterRoutes: Sendable {
                 guard let stored = try? JSONDecoder().decode([DeadLetterStore.StoredHeader].self, from: Data(headers.utf8)) else {
                     throw Problem.conflict("not_redrivable", "the kept headers of dead letter \(shown) do not read")
                 }
-                try await connection.query("""
+                try await connection.query(
+                    """
                     DELETE FROM processed_events WHERE consumer = \(consumer) AND event_id = \(inboxID) AND outcome LIKE 'dead_lettered:%'
                     """, logger: context.logger)
-                try await connection.query("""
+                try await connection.query(
+                    """
                     UPDATE dead_letters SET redriven_at = now(), redriven_by = \(operatorID), redrive_outcome = 'pending' WHERE id = \(id)
                     """, logger: context.logger)
-                let message = KafkaMessage(topic: topic, partition: partition, offset: offset, key: key.map { Array($0.utf8) },
-                                           value: Array(value.readableBytesView), headers: stored.compactMap(\.header))
+                let message = KafkaMessage(
+                    topic: topic, partition: partition, offset: offset, key: key.map { Array($0.utf8) },
+                    value: Array(value.readableBytesView), headers: stored.compactMap(\.header))
                 return (consumer, inboxID, message)
             }
             throw Problem.notFound("unknown_dead_letter", "no dead letter \(shown)")
@@ -125,14 +140,18 @@ struct DeadLetterRoutes: Sendable {
         try await runtime.database.query("UPDATE dead_letters SET redrive_outcome = \(name) WHERE id = \(id)")
         var again: UUID?
         if outcome == .deadLettered {
-            let rows = try await runtime.database.query("""
+            let rows = try await runtime.database.query(
+                """
                 SELECT id FROM dead_letters WHERE consumer = \(consumerName) AND inbox_id = \(inboxID) AND redriven_at IS NULL
                 ORDER BY seq DESC LIMIT 1
                 """)
             for try await newID in rows.decode(UUID.self) { again = newID }
         }
         runtime.logger.notice("dead letter redriven", metadata: ["deadLetterId": "\(shown)", "consumer": "\(consumerName)", "outcome": "\(name)"])
-        return try HTTPJSON.response(.ok, DeadLetterRedriveResult(id: shown, consumer: consumerName, outcome: name,
-                                                       deadLetterId: again?.uuidString.lowercased()))
+        return try HTTPJSON.response(
+            .ok,
+            DeadLetterRedriveResult(
+                id: shown, consumer: consumerName, outcome: name,
+                deadLetterId: again?.uuidString.lowercased()))
     }
 }

@@ -10,7 +10,9 @@ import PostgresNIO
 /// Records of the partner feed are not kept (they may hold a resident ID number): those letters
 /// are listed but cannot be redriven; the partner sends again.
 public enum DeadLetterStore {
-    static let migration = Migration(10_003, "dead letters", """
+    static let migration = Migration(
+        10_003, "dead letters",
+        """
         CREATE TABLE IF NOT EXISTS dead_letters (
             id uuid PRIMARY KEY,
             seq bigserial NOT NULL UNIQUE,
@@ -35,7 +37,9 @@ public enum DeadLetterStore {
 
     /// The record key beside each inbox entry: a redrive must know whether later events of the
     /// same key were applied after its letter (their order would be broken).
-    static let inboxKeys = Migration(10_004, "inbox record keys", """
+    static let inboxKeys = Migration(
+        10_004, "inbox record keys",
+        """
         ALTER TABLE processed_events ADD COLUMN IF NOT EXISTS record_key text;
         CREATE INDEX IF NOT EXISTS dead_letters_by_inbox ON dead_letters (consumer, inbox_id);
         """)
@@ -63,7 +67,8 @@ public enum DeadLetterStore {
         let letter = entry.letter
         let value = entry.record.map { ByteBuffer(bytes: $0.value) }
         let headers = String(decoding: try JSONEncoder().encode((entry.record?.headers ?? []).map(StoredHeader.init)), as: UTF8.self)
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO dead_letters (id, consumer, reason, detail, inbox_id, event_id, event_type, topic, record_partition,
                                       record_offset, record_key, record_value, record_headers)
             VALUES (\(entry.id), \(letter.consumer), \(letter.reason.rawValue), \(storable(letter.detail) ?? ""), \(storable(entry.inboxID, limit: 500) ?? ""),

@@ -17,13 +17,15 @@ public enum HPFMetrics {
     // MARK: HTTP
 
     public static func httpRequests(service: String, method: String, route: String, status: Int) -> Counter {
-        registry.makeCounter(descriptor: name("http", "requests", "total", "HTTP requests answered, by route template and status (errors included)"),
-                             labels: [("service", service), ("method", method), ("route", route), ("status", "\(status)")])
+        registry.makeCounter(
+            descriptor: name("http", "requests", "total", "HTTP requests answered, by route template and status (errors included)"),
+            labels: [("service", service), ("method", method), ("route", route), ("status", "\(status)")])
     }
 
     public static func httpDuration(service: String, method: String, route: String) -> DurationHistogram {
-        registry.makeDurationHistogram(descriptor: name("http", "request_duration", "seconds", "Time from a request's head to its answer, errors included"),
-                                       labels: [("service", service), ("method", method), ("route", route)], buckets: requestBuckets)
+        registry.makeDurationHistogram(
+            descriptor: name("http", "request_duration", "seconds", "Time from a request's head to its answer, errors included"),
+            labels: [("service", service), ("method", method), ("route", route)], buckets: requestBuckets)
     }
 
     // MARK: Outbox
@@ -33,12 +35,14 @@ public enum HPFMetrics {
     }
 
     public static func outboxPublishFailures(schema: String) -> Counter {
-        registry.makeCounter(descriptor: name("outbox", "publish_failures", "total", "Relay rounds that failed to publish (retried)"), labels: [("schema", schema)])
+        registry.makeCounter(
+            descriptor: name("outbox", "publish_failures", "total", "Relay rounds that failed to publish (retried)"), labels: [("schema", schema)])
     }
 
     public static func outboxOldestUnpublished(schema: String) -> Gauge {
-        registry.makeGauge(descriptor: name("outbox", "oldest_unpublished", "seconds", "Age of the oldest outbox record not yet published (0 when none)"),
-                           labels: [("schema", schema)])
+        registry.makeGauge(
+            descriptor: name("outbox", "oldest_unpublished", "seconds", "Age of the oldest outbox record not yet published (0 when none)"),
+            labels: [("schema", schema)])
     }
 
     public static func outboxBacklog(schema: String) -> Gauge {
@@ -48,45 +52,53 @@ public enum HPFMetrics {
     // MARK: Consumers
 
     public static func eventsProcessed(consumer: String) -> Counter {
-        registry.makeCounter(descriptor: name("events", "processed", "total", "Events a consumer applied (inbox transaction committed)"),
-                             labels: [("consumer", consumer)])
+        registry.makeCounter(
+            descriptor: name("events", "processed", "total", "Events a consumer applied (inbox transaction committed)"),
+            labels: [("consumer", consumer)])
     }
 
     public static func eventsDuplicate(consumer: String) -> Counter {
-        registry.makeCounter(descriptor: name("events", "duplicate", "total", "Events a consumer had seen already (at-least-once delivery)"),
-                             labels: [("consumer", consumer)])
+        registry.makeCounter(
+            descriptor: name("events", "duplicate", "total", "Events a consumer had seen already (at-least-once delivery)"),
+            labels: [("consumer", consumer)])
     }
 
     public static func eventsDeadLettered(consumer: String, reason: String) -> Counter {
-        registry.makeCounter(descriptor: name("events", "dead_lettered", "total", "Events a consumer sent to the dead-letter topic, by reason"),
-                             labels: [("consumer", consumer), ("reason", reason)])
+        registry.makeCounter(
+            descriptor: name("events", "dead_lettered", "total", "Events a consumer sent to the dead-letter topic, by reason"),
+            labels: [("consumer", consumer), ("reason", reason)])
     }
 
     public static func handlerDuration(consumer: String, type: String) -> DurationHistogram {
-        registry.makeDurationHistogram(descriptor: name("event_handler", "duration", "seconds", "Time to apply one event, inbox transaction included"),
-                                       labels: [("consumer", consumer), ("type", type)], buckets: requestBuckets)
+        registry.makeDurationHistogram(
+            descriptor: name("event_handler", "duration", "seconds", "Time to apply one event, inbox transaction included"),
+            labels: [("consumer", consumer), ("type", type)], buckets: requestBuckets)
     }
 
     /// `kind` is `transient` (the database away: the partition waits) or `failure` (an unexpected error, retried five times).
     public static func handlerRetries(consumer: String, kind: String) -> Counter {
-        registry.makeCounter(descriptor: name("event_handler", "retries", "total", "Retries of an event's handling, by kind (transient, failure)"),
-                             labels: [("consumer", consumer), ("kind", kind)])
+        registry.makeCounter(
+            descriptor: name("event_handler", "retries", "total", "Retries of an event's handling, by kind (transient, failure)"),
+            labels: [("consumer", consumer), ("kind", kind)])
     }
 
     public static func consumerLag(consumer: String, topic: String, partition: Int32) -> Gauge {
-        registry.makeGauge(descriptor: name("consumer", "lag", nil, "Records between a consumer's position and the partition's end"),
-                           labels: [("consumer", consumer), ("topic", topic), ("partition", "\(partition)")])
+        registry.makeGauge(
+            descriptor: name("consumer", "lag", nil, "Records between a consumer's position and the partition's end"),
+            labels: [("consumer", consumer), ("topic", topic), ("partition", "\(partition)")])
     }
 
     // MARK: Jobs and build
 
     public static func jobLastSuccess(service: String, job: String) -> Gauge {
-        registry.makeGauge(descriptor: name("job", "last_success_timestamp", "seconds", "Unix time of a daily job's last successful run"),
-                           labels: [("service", service), ("daily_job", job)])
+        registry.makeGauge(
+            descriptor: name("job", "last_success_timestamp", "seconds", "Unix time of a daily job's last successful run"),
+            labels: [("service", service), ("daily_job", job)])
     }
 
     public static func buildInfo(service: String, version: String) -> Gauge {
-        registry.makeGauge(descriptor: name("build", "info", nil, "Always 1: the running service and its version"),
-                           labels: [("service", service), ("version", version)])
+        registry.makeGauge(
+            descriptor: name("build", "info", nil, "Always 1: the running service and its version"),
+            labels: [("service", service), ("version", version)])
     }
 }

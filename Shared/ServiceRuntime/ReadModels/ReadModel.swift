@@ -42,8 +42,10 @@ public final class ReadModelDirectory: Sendable {
 extension EventHandler {
     /// This handler, then `more` on the same event in the same transaction: a live handler is a
     /// read model's projection followed by what the event sets off beyond the model.
-    public func then<Payload: Codable & Sendable>(_ payload: Payload.Type,
-                                                  _ more: @escaping @Sendable (CloudEvent<Payload>, PostgresConnection) async throws -> Void) -> EventHandler {
+    public func then<Payload: Codable & Sendable>(
+        _ payload: Payload.Type,
+        _ more: @escaping @Sendable (CloudEvent<Payload>, PostgresConnection) async throws -> Void
+    ) -> EventHandler {
         let first = handle
         return EventHandler(type: type) { bytes, connection in
             try await first(bytes, connection)

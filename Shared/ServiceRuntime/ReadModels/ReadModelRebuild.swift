@@ -48,7 +48,9 @@ final class ReadModelRebuild: Sendable {
         handlers = Dictionary(model.projection.map { ($0.type.rawValue, $0) }, uniquingKeysWith: { $1 })
     }
 
-    static let migration = Migration(10_005, "read-model rebuilds", """
+    static let migration = Migration(
+        10_005, "read-model rebuilds",
+        """
         CREATE TABLE IF NOT EXISTS read_model_rebuilds (
             id uuid PRIMARY KEY,
             read_model text NOT NULL,
@@ -79,10 +81,13 @@ final class ReadModelRebuild: Sendable {
             let json = String(decoding: try JSONEncoder().encode(tables), as: UTF8.self)
             try await record(state: "done", tables: json, error: nil)
             let changed = tables.reduce(0) { $0 + $1.changed + $1.added + $1.removed }
-            runtime.logger.notice("read model rebuilt", metadata: [
-                "read_model": "\(model.name)", "rebuild_id": "\(id.uuidString.lowercased())", "rows_changed": "\(changed)",
-                "events_applied": "\(progress.withLock { $0.applied })", "duration_ms": "\(RequestLogMiddleware.milliseconds(ContinuousClock.now - started))",
-            ])
+            runtime.logger.notice(
+                "read model rebuilt",
+                metadata: [
+                    "read_model": "\(model.name)", "rebuild_id": "\(id.uuidString.lowercased())", "rows_changed": "\(changed)",
+                    "events_applied": "\(progress.withLock { $0.applied })",
+                    "duration_ms": "\(RequestLogMiddleware.milliseconds(ContinuousClock.now - started))",
+                ])
         } catch {
             let summary = String(DatabaseErrors.summary(error).prefix(1_000))
             runtime.logger.error("read model rebuild failed", metadata: ["read_model": "\(model.name)", "error": "\(summary)"])
@@ -93,8 +98,9 @@ final class ReadModelRebuild: Sendable {
     private func rebuild() async throws -> [ReadModelTableDiff] {
         let config = runtime.config
         let schema = Migrator.quoted(config.schema)
-        let connection = try await PostgresConnection.connect(configuration: try config.postgresConnection(user: config.pgOwnerUser, password: config.pgOwnerPassword),
-                                                              id: 1, logger: logger)
+        let connection = try await PostgresConnection.connect(
+            configuration: try config.postgresConnection(user: config.pgOwnerUser, password: config.pgOwnerPassword),
+            id: 1, logger: logger)
         do {
             let diff = try await rebuild(on: connection, schema: schema)
             try? await connection.close()
@@ -109,7 +115,9 @@ final class ReadModelRebuild: Sendable {
         var shapes: [TableShape] = []
         for table in model.tables {
             let shape = try await TableShape.read(table, schema: runtime.config.schema, connection: connection, logger: logger)
-            try await connection.query(PostgresQuery(unsafeSQL: "CREATE TEMP TABLE \(Migrator.quoted(table)) (LIKE \(schema).\(Migrator.quoted(table)) INCLUDING ALL)"), logger: logger)
+            try await connection.query(
+                PostgresQuery(unsafeSQL: "CREATE TEMP TABLE \(Migrator.quoted(table)) (LIKE \(schema).\(Migrator.quoted(table)) INCLUDING ALL)"), logger: logger
+            )
             shapes.append(shape)
         }
         // The rebuild's own inbox: a record published twice is applied once.
@@ -119,14 +127,17 @@ final class ReadModelRebuild: Sendable {
         let groupID = "\(runtime.config.consumerGroup).\(model.consumer)"
         // The live consumer's group id: the reader can then ask where that consumer has got to.
         // It never subscribes nor commits, so the group does not notice it.
-        let configuration = runtime.config.transport.apply(to: .consumer(brokers: runtime.config.kafkaBrokers, groupID: groupID,
-                                                                         clientID: "\(runtime.descriptor.name)-rebuild-\(model.name)"))
+        let configuration = runtime.config.transport.apply(
+            to: .consumer(
+                brokers: runtime.config.kafkaBrokers, groupID: groupID,
+                clientID: "\(runtime.descriptor.name)-rebuild-\(model.name)"))
         let reader = try KafkaConsumer(readerConfiguration: configuration, logger: logger)
         do {
             let ends = try await reader.watermarks(of: model.topics)
             try reader.readFromStart(Array(ends.keys))
-            var replay = Replay(rebuild: self, reader: reader, connection: connection, schema: schema,
-                                partitions: ends.mapValues { Replay.Partition(next: $0.lowerBound) })
+            var replay = Replay(
+                rebuild: self, reader: reader, connection: connection, schema: schema,
+                partitions: ends.mapValues { Replay.Partition(next: $0.lowerBound) })
             progress.withLock { $0.total = ends.values.reduce(0) { $0 + ($1.upperBound - $1.lowerBound) } }
             // 1. Up to the consumer's frontier (or the end the topics had when the rebuild began).
             try await replay.readToFrontier(ends: ends.mapValues(\.upperBound))
@@ -216,21 +227,24 @@ final class ReadModelRebuild: Sendable {
             let keys = rebuild.runtime.eventKeys
             let candidates = batch.map { message -> (KafkaMessage, id: String, EventHandler)? in
                 guard let header = try? CloudEventCoding.header(from: message.value), let handler = rebuild.handlers[header.type],
-                      keys.rejection(of: message) == nil else { return nil }
+                    keys.rejection(of: message) == nil
+                else { return nil }
                 return (message, header.id, handler)
             }
             let ids = candidates.compactMap { $0?.id }
             // What the consumer did with each of the batch's events, in one question.
             var outcomes: [String: String] = [:]
             if !ids.isEmpty {
-                let rows = try await connection.query("""
+                let rows = try await connection.query(
+                    """
                     SELECT event_id, outcome FROM \(unescaped: schema).processed_events WHERE consumer = \(rebuild.model.consumer) AND event_id = ANY(\(ids))
                     """, logger: rebuild.logger)
                 for try await (id, outcome) in rows.decode((String, String).self) { outcomes[id] = outcome }
             }
             // Where the consumer's group stands matters only for events its inbox does not know.
             let unknown = candidates.contains { $0.map { outcomes[$0.id] == nil } ?? false }
-            let committed = unknown ? try await reader.committedOffsets(Array(Set(batch.map { TopicPartition(topic: $0.topic, partition: $0.partition) }))) : [:]
+            let committed =
+                unknown ? try await reader.committedOffsets(Array(Set(batch.map { TopicPartition(topic: $0.topic, partition: $0.partition) }))) : [:]
             var applied: Int64 = 0, read: Int64 = 0
             let inTransaction = rebuild.progress.withLock { $0.state == "swapping" }
             if !inTransaction { try await connection.query("BEGIN", logger: rebuild.logger) }
@@ -251,9 +265,9 @@ final class ReadModelRebuild: Sendable {
                                 applied += 1
                             }
                         case .some:
-                            break // dead-lettered by the consumer: not in its tables either
+                            break  // dead-lettered by the consumer: not in its tables either
                         case nil where (committed[partition] ?? -1) > message.offset:
-                            break // passed by the consumer without a record of it
+                            break  // passed by the consumer without a record of it
                         case nil:
                             // The consumer has not got here yet: this partition waits.
                             state.waiting = [message]
@@ -297,7 +311,8 @@ final class ReadModelRebuild: Sendable {
         }
         guard due else { return }
         let p = progress.withLock { $0 }
-        try await runtime.database.query("""
+        try await runtime.database.query(
+            """
             UPDATE read_model_rebuilds SET heartbeat_at = now(), state = \(p.state), events_total = \(p.total), events_read = \(p.read),
                 events_applied = \(p.applied) WHERE id = \(id)
             """)
@@ -305,7 +320,8 @@ final class ReadModelRebuild: Sendable {
 
     private func record(state: String, tables: String?, error: String?) async throws {
         let p = progress.withLock { $0 }
-        try await runtime.database.query("""
+        try await runtime.database.query(
+            """
             UPDATE read_model_rebuilds SET state = \(state), finished_at = now(), heartbeat_at = now(), events_total = \(p.total),
                 events_read = \(p.read), events_applied = \(p.applied), tables = \(tables)::jsonb, error = \(error) WHERE id = \(id)
             """)

@@ -21,18 +21,22 @@ struct ReadModelRoutes: Sendable {
         let id = UUID()
         let requestedBy = context.caller?.staffId ?? "unknown"
         try await runtime.database.transaction { connection in
-            try await connection.query("""
+            try await connection.query(
+                """
                 UPDATE read_model_rebuilds SET state = 'abandoned', finished_at = now()
                 WHERE read_model = \(model.name) AND state IN ('running', 'swapping')
                   AND heartbeat_at < now() - make_interval(secs => \(ReadModelRebuild.abandonedAfterSeconds))
                 """, logger: context.logger)
-            let inserted = try await connection.query("""
+            let inserted = try await connection.query(
+                """
                 INSERT INTO read_model_rebuilds (id, read_model, consumer, state, requested_by) VALUES (\(id), \(model.name), \(model.consumer), 'running', \(requestedBy))
                 ON CONFLICT DO NOTHING RETURNING 1
                 """, logger: context.logger)
             var started = false
             for try await _ in inserted { started = true }
-            guard started else { throw Problem.conflict("rebuild_in_progress", "read model \(model.name) is being rebuilt; follow that rebuild or ask again when it ends") }
+            guard started else {
+                throw Problem.conflict("rebuild_in_progress", "read model \(model.name) is being rebuilt; follow that rebuild or ask again when it ends")
+            }
         }
         let rebuild = ReadModelRebuild(id: id, model: model, runtime: runtime)
         // In the background: the request answers at once and the status route follows it. A stop
@@ -59,18 +63,21 @@ struct ReadModelRoutes: Sendable {
     }
 
     private func status(_ model: String, _ id: UUID, logger: Logger) async throws -> ReadModelRebuildStatus {
-        let rows = try await runtime.database.query("""
+        let rows = try await runtime.database.query(
+            """
             SELECT state, requested_by, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
                    to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), events_total, events_read, events_applied, tables::text, error,
                    state IN ('running', 'swapping') AND heartbeat_at < now() - make_interval(secs => \(ReadModelRebuild.abandonedAfterSeconds))
             FROM read_model_rebuilds WHERE id = \(id) AND read_model = \(model)
             """)
         for try await (state, by, started, finished, total, read, applied, tables, error, stale)
-            in rows.decode((String, String, String, String?, Int64, Int64, Int64, String?, String?, Bool).self) {
+            in rows.decode((String, String, String, String?, Int64, Int64, Int64, String?, String?, Bool).self)
+        {
             let diffs = tables.flatMap { try? JSONDecoder().decode([ReadModelTableDiff].self, from: Data($0.utf8)) }
-            return ReadModelRebuildStatus(rebuildId: id.uuidString.lowercased(), readModel: model, state: stale ? "abandoned" : state, requestedBy: by,
-                                          startedAt: started, finishedAt: finished, eventsTotal: total, eventsRead: read, eventsApplied: applied,
-                                          tables: diffs, error: error)
+            return ReadModelRebuildStatus(
+                rebuildId: id.uuidString.lowercased(), readModel: model, state: stale ? "abandoned" : state, requestedBy: by,
+                startedAt: started, finishedAt: finished, eventsTotal: total, eventsRead: read, eventsApplied: applied,
+                tables: diffs, error: error)
         }
         throw Problem.notFound("unknown_rebuild", "no rebuild \(id.uuidString.lowercased()) of \(model)")
     }

@@ -11,15 +11,19 @@ struct TableShape: Sendable {
     static func read(_ table: String, schema: String, connection: PostgresConnection, logger: Logger) async throws -> TableShape {
         let qualified = "\(Migrator.quoted(schema)).\(Migrator.quoted(table))"
         var columns: [String] = []
-        for try await name in try await connection.query("""
+        for try await name in try await connection.query(
+            """
             SELECT attname::text FROM pg_attribute WHERE attrelid = \(qualified)::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = ''
             ORDER BY attnum
-            """, logger: logger).decode(String.self) { columns.append(name) }
+            """, logger: logger
+        ).decode(String.self) { columns.append(name) }
         var key: [String] = []
-        for try await name in try await connection.query("""
+        for try await name in try await connection.query(
+            """
             SELECT a.attname::text FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
             WHERE i.indrelid = \(qualified)::regclass AND i.indisprimary ORDER BY a.attnum
-            """, logger: logger).decode(String.self) { key.append(name) }
+            """, logger: logger
+        ).decode(String.self) { key.append(name) }
         guard !columns.isEmpty, !key.isEmpty else { throw RebuildFailure("read-model table \(table) has no primary key to compare rows by") }
         return TableShape(table: table, columns: columns, key: key)
     }
@@ -38,14 +42,17 @@ struct TableShape: Sendable {
             for try await n in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).decode(Int64.self) { return n }
             return 0
         }
-        let changed = try await count("""
+        let changed = try await count(
+            """
             WITH x AS (UPDATE \(live) l SET \(assignments) FROM \(fresh) r WHERE \(sameKey) AND \(liveRow) IS DISTINCT FROM \(freshRow) RETURNING 1)
             SELECT count(*) FROM x
             """)
-        let removed = try await count("""
+        let removed = try await count(
+            """
             WITH x AS (DELETE FROM \(live) l WHERE NOT EXISTS (SELECT 1 FROM \(fresh) r WHERE \(sameKey)) RETURNING 1) SELECT count(*) FROM x
             """)
-        let added = try await count("""
+        let added = try await count(
+            """
             WITH x AS (INSERT INTO \(live) (\(list)) SELECT \(columns.map { "r.\(q($0))" }.joined(separator: ", ")) FROM \(fresh) r
                        WHERE NOT EXISTS (SELECT 1 FROM \(live) l WHERE \(sameKey)) RETURNING 1)
             SELECT count(*) FROM x

@@ -136,7 +136,9 @@ public struct ChannelStatement: Sendable {
             fail(lines.count, "the statement must end with #count=N and #total_fen=N")
         }
         if let total = trailer["total_fen"].flatMap(wholeNumber) {
-            if errorCount == 0, sumOverflows || total != sum { fail(trailerLine["total_fen"] ?? lines.count, "#total_fen is \(total) but the lines add up to \(sumOverflows ? "more than that" : "\(sum)")") }
+            if errorCount == 0, sumOverflows || total != sum {
+                fail(trailerLine["total_fen"] ?? lines.count, "#total_fen is \(total) but the lines add up to \(sumOverflows ? "more than that" : "\(sum)")")
+            }
         } else if trailer["count"] != nil {
             fail(lines.count, "the statement must end with #total_fen=N")
         }
@@ -152,8 +154,10 @@ public struct ChannelStatement: Sendable {
     public static func render(channel: String, kind: Kind, date: BusinessDate, columns: [String], rows: [[String]]) -> String {
         let amount = columns.firstIndex(of: "amount_fen")
         let total = rows.reduce(Int64(0)) { sum, row in sum &+ (amount.flatMap { Int64(row[$0]) } ?? 0) }
-        var lines = ["#hpf-channel-statement=\(formatVersion)", "#channel=\(channel)", "#kind=\(kind.rawValue)", "#date=\(date)",
-                     columns.joined(separator: ",")]
+        var lines = [
+            "#hpf-channel-statement=\(formatVersion)", "#channel=\(channel)", "#kind=\(kind.rawValue)", "#date=\(date)",
+            columns.joined(separator: ","),
+        ]
         lines += rows.map { $0.joined(separator: ",") }
         lines += ["#count=\(rows.count)", "#total_fen=\(total)"]
         return lines.joined(separator: "\n") + "\n"
@@ -171,7 +175,8 @@ public struct ChannelStatement: Sendable {
     /// (so the same amount always has the same bytes, and the digest recognises the file).
     static func wholeNumber(_ text: String) -> Int64? {
         guard (1...18).contains(text.utf8.count), text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-              text == "0" || !text.hasPrefix("0") else { return nil }
+            text == "0" || !text.hasPrefix("0")
+        else { return nil }
         return Int64(text)
     }
 
@@ -180,7 +185,8 @@ public struct ChannelStatement: Sendable {
     }
 
     static func malformed(_ detail: String, errors: [Problem.FieldError] = [], more: Int = 0) -> Problem {
-        Problem(.badRequest, code: "malformed_statement", title: "Malformed statement",
-                detail: more > 0 ? "\(detail) (the first \(errors.count) are listed)" : detail, errors: errors)
+        Problem(
+            .badRequest, code: "malformed_statement", title: "Malformed statement",
+            detail: more > 0 ? "\(detail) (the first \(errors.count) are listed)" : detail, errors: errors)
     }
 }

@@ -65,11 +65,14 @@ public enum StatementBook {
         /// one is returned and nothing is written. A flag that a later statement's line resolves
         /// (a deposit flagged for a closed account, posted once it could be) becomes that
         /// resolution, with its own event: a report never says "flagged" for money that moved.
-        public func raise(_ kind: DiscrepancyKind, reference: String, line: Int?, accountNumber: String?, ourAmountFen: Fen?,
-                          channelAmountFen: Fen?, resolution: DiscrepancyResolution, code: String? = nil,
-                          on connection: PostgresConnection) async throws -> StatementReport.Item {
+        public func raise(
+            _ kind: DiscrepancyKind, reference: String, line: Int?, accountNumber: String?, ourAmountFen: Fen?,
+            channelAmountFen: Fen?, resolution: DiscrepancyResolution, code: String? = nil,
+            on connection: PostgresConnection
+        ) async throws -> StatementReport.Item {
             let channel = statement.channel.rawValue
-            let rows = try await connection.query("""
+            let rows = try await connection.query(
+                """
                 INSERT INTO statement_discrepancies (channel, kind, reference, statement_id, line, account_number, our_amount_fen,
                     channel_amount_fen, resolution, code)
                 VALUES (\(channel), \(kind.rawValue), \(reference), \(statementId), \(line), \(accountNumber), \(ourAmountFen),
@@ -85,32 +88,39 @@ public enum StatementBook {
             for try await _ in rows { new = true }
             guard new else { return try await earlier(kind, reference: reference, line: line, connection: connection) }
             let id = statementId.uuidString.lowercased()
-            let event = StatementDiscrepancy(statementId: id, channel: statement.channel, statementDate: statement.date, kind: kind,
-                                             reference: reference, accountNumber: accountNumber, ourAmountFen: ourAmountFen,
-                                             channelAmountFen: channelAmountFen, resolution: resolution, code: code)
+            let event = StatementDiscrepancy(
+                statementId: id, channel: statement.channel, statementDate: statement.date, kind: kind,
+                reference: reference, accountNumber: accountNumber, ourAmountFen: ourAmountFen,
+                channelAmountFen: channelAmountFen, resolution: resolution, code: code)
             try await runtime.emit(eventType, event, account: accountNumber ?? reference, on: connection)
-            return StatementReport.Item(kind: kind, reference: reference, line: line, accountNumber: accountNumber, ourAmountFen: ourAmountFen,
-                                        channelAmountFen: channelAmountFen, resolution: resolution, code: code, raisedBy: id)
+            return StatementReport.Item(
+                kind: kind, reference: reference, line: line, accountNumber: accountNumber, ourAmountFen: ourAmountFen,
+                channelAmountFen: channelAmountFen, resolution: resolution, code: code, raisedBy: id)
         }
 
         /// The same, in a transaction of its own (a flag that moves no money).
-        public func raise(_ kind: DiscrepancyKind, reference: String, line: Int?, accountNumber: String?, ourAmountFen: Fen?,
-                          channelAmountFen: Fen?, code: String? = nil) async throws -> StatementReport.Item {
+        public func raise(
+            _ kind: DiscrepancyKind, reference: String, line: Int?, accountNumber: String?, ourAmountFen: Fen?,
+            channelAmountFen: Fen?, code: String? = nil
+        ) async throws -> StatementReport.Item {
             try await runtime.transaction { connection in
-                try await raise(kind, reference: reference, line: line, accountNumber: accountNumber, ourAmountFen: ourAmountFen,
-                                channelAmountFen: channelAmountFen, resolution: .flagged, code: code, on: connection)
+                try await raise(
+                    kind, reference: reference, line: line, accountNumber: accountNumber, ourAmountFen: ourAmountFen,
+                    channelAmountFen: channelAmountFen, resolution: .flagged, code: code, on: connection)
             }
         }
 
         private func earlier(_ kind: DiscrepancyKind, reference: String, line: Int?, connection: PostgresConnection) async throws -> StatementReport.Item {
-            let rows = try await connection.query("""
+            let rows = try await connection.query(
+                """
                 SELECT statement_id, account_number, our_amount_fen, channel_amount_fen, resolution, code FROM statement_discrepancies
                 WHERE channel = \(statement.channel.rawValue) AND kind = \(kind.rawValue) AND reference = \(reference)
                 """, logger: runtime.logger)
             for try await (id, account, ours, theirs, resolution, code) in rows.decode((UUID, String?, Int64?, Int64?, String, String?).self) {
-                return StatementReport.Item(kind: kind, reference: reference, line: line, accountNumber: account, ourAmountFen: ours,
-                                            channelAmountFen: theirs, resolution: try DiscrepancyResolution.stored(resolution, column: "statement_discrepancies.resolution"),
-                                            code: code, raisedBy: id.uuidString.lowercased())
+                return StatementReport.Item(
+                    kind: kind, reference: reference, line: line, accountNumber: account, ourAmountFen: ours,
+                    channelAmountFen: theirs, resolution: try DiscrepancyResolution.stored(resolution, column: "statement_discrepancies.resolution"),
+                    code: code, raisedBy: id.uuidString.lowercased())
             }
             throw Problem.unavailable("a discrepancy raised concurrently is not visible yet")
         }
@@ -137,7 +147,8 @@ public enum StatementBook {
     /// Discrepancies in raising order after `after`: only the open ones (flagged, not cleared)
     /// unless `all`, of one channel if given.
     static func raised(open: Bool, channel: String?, after: Int64, limit: Int, runtime: ServiceRuntime) async throws -> [Raised] {
-        let rows = try await runtime.database.query("""
+        let rows = try await runtime.database.query(
+            """
             SELECT seq, channel, kind, reference, statement_id, line, account_number, our_amount_fen, channel_amount_fen, resolution, code,
                 raised_at, cleared_by
             FROM statement_discrepancies
@@ -149,9 +160,11 @@ public enum StatementBook {
         for try await row in rows {
             let (seq, channel, kind, reference, statement, line, account, ours, theirs, resolution, code, at, cleared) = try row.decode(
                 (Int64, String, String, String, UUID, Int32?, String?, Int64?, Int64?, String, String?, Date, UUID?).self)
-            items.append(Raised(seq: seq, channel: channel, kind: kind, reference: reference, statementId: statement.uuidString.lowercased(),
-                                line: line.map(Int.init), accountNumber: account, ourAmountFen: ours, channelAmountFen: theirs,
-                                resolution: resolution, code: code, raisedAt: Instant.format(at), clearedBy: cleared?.uuidString.lowercased()))
+            items.append(
+                Raised(
+                    seq: seq, channel: channel, kind: kind, reference: reference, statementId: statement.uuidString.lowercased(),
+                    line: line.map(Int.init), accountNumber: account, ourAmountFen: ours, channelAmountFen: theirs,
+                    resolution: resolution, code: code, raisedAt: Instant.format(at), clearedBy: cleared?.uuidString.lowercased()))
         }
         return items
     }
@@ -164,7 +177,8 @@ public enum StatementBook {
             let key = "hpf.statement:\(digest)"
             try await lock.query("SELECT pg_advisory_lock(hashtextextended(\(key), 0))", logger: runtime.logger)
             do {
-                let rows = try await lock.query("""
+                let rows = try await lock.query(
+                    """
                     INSERT INTO statement_claims (digest, statement_id) VALUES (\(digest), \(UUID.timeOrdered()))
                     ON CONFLICT (digest) DO UPDATE SET digest = EXCLUDED.digest RETURNING statement_id
                     """, logger: runtime.logger)
@@ -203,11 +217,13 @@ public enum StatementBook {
         for start in stride(from: 0, to: references.count, by: 1_000) {
             let chunk = Array(references[start..<min(start + 1_000, references.count)])
             try await session.runtime.transaction { connection in
-                try await connection.query("""
+                try await connection.query(
+                    """
                     INSERT INTO statement_lines (channel, reference, statement_id)
                     SELECT \(channel), unnest(\(chunk)::text[]), \(session.statementId) ON CONFLICT DO NOTHING
                     """, logger: session.runtime.logger)
-                let rows = try await connection.query("""
+                let rows = try await connection.query(
+                    """
                     UPDATE statement_discrepancies SET cleared_by = \(session.statementId)
                     WHERE channel = \(channel) AND kind = \(kind.rawValue) AND reference = ANY(\(chunk)::text[]) AND cleared_by IS NULL
                     RETURNING 1
@@ -222,7 +238,8 @@ public enum StatementBook {
     /// report is the answer.
     static func keep(_ report: StatementReport, runtime: ServiceRuntime) async throws -> (StatementReport, created: Bool) {
         let json = String(decoding: try HTTPJSON.encoder().encode(report), as: UTF8.self)
-        let rows = try await runtime.database.query("""
+        let rows = try await runtime.database.query(
+            """
             INSERT INTO channel_statements (statement_id, channel, statement_date, digest, report)
             VALUES (\(UUID(uuidString: report.statementId)), \(report.channel.rawValue), \(report.statementDate), \(report.digest),
                 \(json)::jsonb)

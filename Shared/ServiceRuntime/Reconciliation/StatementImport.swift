@@ -41,16 +41,19 @@ public struct StatementImport<Reconciler: StatementReconciler>: Sendable {
 
     @Sendable public func importStatement(_ request: Request, context: HPFRequestContext) async throws -> Response {
         if let contentType = request.headers[.contentType],
-           contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() != "text/csv" {
-            throw Problem(.unsupportedMediaType, code: "unsupported_media_type", title: "Unsupported media type",
-                          detail: "send the statement as text/csv, exactly as the channel issued it")
+            contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() != "text/csv"
+        {
+            throw Problem(
+                .unsupportedMediaType, code: "unsupported_media_type", title: "Unsupported media type",
+                detail: "send the statement as text/csv, exactly as the channel issued it")
         }
         let bytes: [UInt8]
         do {
             bytes = Array(try await request.body.collect(upTo: HTTPJSON.maxBodyBytes).readableBytesView)
         } catch {
-            throw Problem(.contentTooLarge, code: "body_too_large", title: "Body too large",
-                          detail: "a statement is at most \(HTTPJSON.maxBodyBytes) bytes; a channel splits a larger day into several files")
+            throw Problem(
+                .contentTooLarge, code: "body_too_large", title: "Body too large",
+                detail: "a statement is at most \(HTTPJSON.maxBodyBytes) bytes; a channel splits a larger day into several files")
         }
         let now = runtime.clock.now
         let statement = try ChannelStatement.parse(bytes, kind: Reconciler.kind, columns: Reconciler.columns, now: now)
@@ -58,8 +61,9 @@ public struct StatementImport<Reconciler: StatementReconciler>: Sendable {
         if statement.date > runtime.clock.today {
             throw Problem.rule("statement_date_in_future", "the statement is for \(statement.date), after today")
         }
-        let keyId = try await StatementSignature.verify(channel: statement.channel, headers: request.headers, bytes: bytes,
-                                                        registry: runtime.access.channels)
+        let keyId = try await StatementSignature.verify(
+            channel: statement.channel, headers: request.headers, bytes: bytes,
+            registry: runtime.access.channels)
         context.audit.noteAccount("channel:\(statement.channel.rawValue)", checked: false)
         if let first = try await StatementBook.report(digest: statement.digest, runtime: runtime) {
             return try Self.response(.ok, first)
@@ -73,8 +77,10 @@ public struct StatementImport<Reconciler: StatementReconciler>: Sendable {
         }
     }
 
-    private func reconcile(_ statement: ChannelStatement, statementId: UUID, keyId: String, now: Date,
-                           context: HPFRequestContext) async throws -> Response {
+    private func reconcile(
+        _ statement: ChannelStatement, statementId: UUID, keyId: String, now: Date,
+        context: HPFRequestContext
+    ) async throws -> Response {
         let session = StatementBook.Session(statement: statement, statementId: statementId, eventType: Reconciler.eventType, runtime: runtime)
         let references = statement.rows.map { $0[Reconciler.referenceColumn] }
         let cleared = try await StatementBook.list(references, session: session, clearing: Reconciler.unlistedKind)

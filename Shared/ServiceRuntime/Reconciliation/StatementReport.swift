@@ -19,8 +19,10 @@ public struct StatementReport: Codable, Sendable {
         /// The statement that first raised it: this one, or an earlier one that listed the same line.
         public var raisedBy: String
 
-        public init(kind: DiscrepancyKind, reference: String, line: Int?, accountNumber: String?, ourAmountFen: Fen?, channelAmountFen: Fen?,
-                    resolution: DiscrepancyResolution, code: String?, raisedBy: String) {
+        public init(
+            kind: DiscrepancyKind, reference: String, line: Int?, accountNumber: String?, ourAmountFen: Fen?, channelAmountFen: Fen?,
+            resolution: DiscrepancyResolution, code: String?, raisedBy: String
+        ) {
             self.kind = kind
             self.reference = reference
             self.line = line

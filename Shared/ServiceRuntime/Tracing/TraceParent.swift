@@ -39,8 +39,9 @@ public struct TraceParent: Sendable, Equatable, CustomStringConvertible {
         let span = String(decoding: bytes[36..<52], as: UTF8.self)
         let flags = String(decoding: bytes[53..<55], as: UTF8.self)
         guard Self.isHex(trace), Self.isHex(span), Self.isHex(flags),
-              trace != String(repeating: "0", count: 32), span != String(repeating: "0", count: 16),
-              let flagBits = UInt8(flags, radix: 16) else { return nil }
+            trace != String(repeating: "0", count: 32), span != String(repeating: "0", count: 16),
+            let flagBits = UInt8(flags, radix: 16)
+        else { return nil }
         self.init(traceID: trace, spanID: span, sampled: flagBits & 1 == 1)
     }
 
