@@ -8,6 +8,8 @@ import ServiceLifecycle
 /// A job that works for a business date (the annual subsidy, rent payments, overdue checks). It
 /// runs inside the service at start and then every hour for the day's date — the jobs are
 /// idempotent, so the repeat only catches up what a failure left — and on demand for staff.
+/// With several instances of the service, one at a time runs a scheduled round (`exclusively`);
+/// the others skip it.
 public struct DailyJob<Summary: Encodable & Sendable>: Service {
     let name: String
     let runtime: ServiceRuntime
@@ -32,9 +34,13 @@ public struct DailyJob<Summary: Encodable & Sendable>: Service {
                 let today = runtime.clock.today
                 var next = Self.interval
                 do {
-                    let summary = try await work(today)
+                    let ran = try await Self.exclusively(name, runtime: runtime) {
+                        let summary = try await work(today)
+                        if didWork(summary) { runtime.logger.info("\(name) ran", metadata: ["asOf": "\(today)"]) }
+                    }
+                    // Another instance running the round is a success of the service's too.
                     HPFMetrics.jobLastSuccess(service: runtime.descriptor.name, job: name).set(Date().timeIntervalSince1970)
-                    if didWork(summary) { runtime.logger.info("\(name) ran", metadata: ["asOf": "\(today)"]) }
+                    if !ran { runtime.logger.debug("\(name) skipped: another instance runs it", metadata: ["asOf": "\(today)"]) }
                 } catch {
                     // The database away: try again soon rather than in an hour.
                     if DatabaseErrors.isTransient(error) { next = Self.retryAfterOutage }
@@ -46,6 +52,25 @@ public struct DailyJob<Summary: Encodable & Sendable>: Service {
                 }
                 try? await Task.sleep(for: next)
             }
+        }
+    }
+
+    /// Runs `body` unless another instance of the service is running job `name`; false when one
+    /// is. The lock is a transaction-scoped advisory lock (per schema and job) on a pooled
+    /// connection kept for the run: Postgres lets it go however the run ends, a crash or a lost
+    /// connection included, so no instance can keep it by accident. The transaction only holds
+    /// the lock (no snapshot, no writes): the work runs in transactions of its own. The jobs are
+    /// idempotent, so this saves repeated work; it does not guard correctness.
+    public static func exclusively(_ name: String, runtime: ServiceRuntime, _ body: @Sendable () async throws -> Void) async throws -> Bool {
+        let key = "hpf-job:\(runtime.descriptor.schema):\(name)"
+        return try await runtime.database.transaction { connection in
+            var held = false
+            for try await answer in try await connection.query("SELECT pg_try_advisory_xact_lock(hashtext(\(key)))", logger: runtime.logger)
+                .decode(Bool.self)
+            { held = answer }
+            guard held else { return false }
+            try await body()
+            return true
         }
     }
 

@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import Policy
 import ServiceRuntime
+import Synchronization
 import Testing
 import Withdrawal
 
@@ -86,4 +87,55 @@ struct ScaleOutTests {
             }
         }
     }
+
+    /// Two runtimes of one service (two instances), their pools running, for `body`.
+    static func withTwoInstances(_ body: @Sendable (ServiceRuntime, ServiceRuntime) async throws -> Void) async throws {
+        let descriptor = ContributionService.descriptor
+        let first = try ServiceRuntime(descriptor: descriptor, config: TestStack.config(descriptor), clock: TestStack.clock)
+        let second = try ServiceRuntime(descriptor: descriptor, config: TestStack.config(descriptor), clock: TestStack.clock)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await first.database.client.run() }
+            group.addTask { await second.database.client.run() }
+            defer { group.cancelAll() }
+            try await body(first, second)
+            await first.producer.shutdown()
+            await second.producer.shutdown()
+        }
+    }
+
+    @Test("a scheduled job's round runs on one instance at a time: another instance skips it while one works, and runs the next")
+    func oneJobRunnerAtATime() async throws {
+        try await Self.withTwoInstances { first, second in
+            let job = TestStack.unique("job")
+            let entered = Flag(), release = Flag()
+            let working = Task {
+                try await DailyJob<Int>.exclusively(job, runtime: first) {
+                    entered.set()
+                    // Holds the round until the other instance has tried.
+                    let released = try await TestStack.eventually(seconds: 120) { release.isSet }
+                    #expect(released)
+                }
+            }
+            #expect(try await TestStack.eventually(seconds: 120) { entered.isSet })
+            let secondRan = try await DailyJob<Int>.exclusively(job, runtime: second) { Issue.record("ran beside the other instance") }
+            #expect(!secondRan, "the other instance holds the round")
+            // Another job of the same service is not held up.
+            #expect(try await DailyJob<Int>.exclusively(job + "-other", runtime: second) {})
+            release.set()
+            #expect(try await working.value, "the first instance ran its round")
+            // The round over (and its lock with it), the next one runs wherever it comes up.
+            #expect(try await DailyJob<Int>.exclusively(job, runtime: second) {})
+            // A round that fails lets the lock go too.
+            struct Failed: Error {}
+            await #expect(throws: Failed.self) { try await DailyJob<Int>.exclusively(job, runtime: first) { throw Failed() } }
+            #expect(try await DailyJob<Int>.exclusively(job, runtime: second) {})
+        }
+    }
+}
+
+/// A flag one task sets and another polls.
+final class Flag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
 }

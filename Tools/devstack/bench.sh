@@ -14,6 +14,8 @@
 #  0. (first) each service's CPU over 30 s with no traffic and its resident memory (idle.sh):
 #     idle: <service> cpu X % of a core rss Y MB
 #  1a. where a deposit's CPU goes (cpu.sh): deposit-cpu: <service> X ms ... postgres Y ms tansu Z ms all W ms per deposit
+#  1b. the same deposits through two instances of the contribution service on the same database
+#     and broker, shared out in turn as a load balancer would: deposits-two-instances/s: N
 # Last line: deposits/s: N  pgbench tps: M  ratio: R
 set -euo pipefail
 export HPF_STACK=bench HPF_BUILD=release
@@ -58,6 +60,17 @@ as_pg env PGPASSWORD=bench "$PG_BIN/pgbench" -h 127.0.0.1 -p "$HPF_PG_PORT" -U p
 tps=$(awk '/^tps = / {printf "%.0f", $3; exit}' "$out")
 ratio=$(awk -v d="$deposits" -v t="$tps" 'BEGIN { printf "%.2f", d / t }')
 
+# 1b. Two instances of the contribution service (the second on its port + 100): one database, one
+#     broker, one consumer group per consumer between them, one relay per schema at a time.
+ledger_port="$(port_of contribution)"
+bash "$here/services.sh" extra contribution "$((ledger_port + 100))"
+.build/release/hpfctl bench-deposits --deposits "$DEPOSITS" --concurrency "$CONCURRENCY" \
+  --url "http://127.0.0.1:$ledger_port" --also-url "http://127.0.0.1:$((ledger_port + 100))" \
+  --enrolment-url "http://127.0.0.1:$(port_of enrolment)" | tee "$out"
+two_instances=$(awk '/^deposits\/s:/ {print $2}' "$out")
+two_instances_latency=$(grep '^bench: HTTP phase' "$out" | sed 's/^bench: //')
+bash "$here/services.sh" stop-extra contribution "$((ledger_port + 100))"
+
 # 3. Withdrawals, request to paid.
 .build/release/hpfctl bench-withdrawals --withdrawals "${BENCH_WITHDRAWALS:-3000}" --concurrency "$CONCURRENCY" \
   --url "http://127.0.0.1:$(port_of withdrawal)" --enrolment-url "http://127.0.0.1:$(port_of enrolment)" \
@@ -94,4 +107,5 @@ echo "$withdrawals"
 echo "$loans"
 echo "$idle"
 echo "$deposit_cpu"
+echo "deposits-two-instances/s: $two_instances  ($two_instances_latency)"
 echo "deposits/s: $deposits  pgbench tps: $tps  ratio: $ratio"

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Starts or stops the six services as background processes, each with its own database role.
 # Usage: services.sh start|stop   (HPF_BUILD=debug|release picks the build, debug by default)
+#        services.sh extra <service> <port>   one more instance of a running service on <port>: the
+#        same database role and consumer groups, as behind a load balancer (`stop` ends it too,
+#        `stop-extra <service> <port>` ends it alone)
 set -euo pipefail
 . "$(cd "$(dirname "$0")" && pwd)/env.sh"
 HPF_BUILD="${HPF_BUILD:-debug}"
@@ -30,22 +33,45 @@ start() {
   done
 }
 
-stop() {
-  for s in $HPF_SERVICES; do
-    pidfile="$HPF_STATE/$s.pid"
-    if [ -f "$pidfile" ]; then
-      pid="$(cat "$pidfile")"
-      # SIGTERM: graceful shutdown flushes the producer and leaves the consumer group cleanly.
-      kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 1 50); do alive "$pid" || break; sleep 0.1; done
-      kill -KILL "$pid" 2>/dev/null || true
-      rm -f "$pidfile"
-    fi
+# One more instance of service $1 on port $2 (its pid file is $HPF_STATE/$1@$2.pid).
+extra() {
+  local s="$1" port="$2" pidfile="$HPF_STATE/$1@$2.pid"
+  mkdir -p "$logs"
+  role="$(schema_of "$s")"
+  HPF_HTTP_PORT="$port" HPF_PG_USER="$role" HPF_PG_PASSWORD="$role" \
+    HPF_PG_PORT="$HPF_PG_PORT" HPF_KAFKA_BROKERS="$HPF_KAFKA_BROKERS" \
+    nohup "$bin/$s" >>"$logs/$s@$port.log" 2>&1 &
+  echo $! >"$pidfile"
+  for _ in $(seq 1 300); do
+    curl -fs "http://127.0.0.1:$port/ready" >/dev/null 2>&1 && break
+    alive "$(cat "$pidfile")" || { echo "$s@$port exited; see $logs/$s@$port.log" >&2; exit 1; }
+    sleep 0.2
   done
+  curl -fs "http://127.0.0.1:$port/ready" >/dev/null || { echo "$s@$port not ready; see $logs/$s@$port.log" >&2; exit 1; }
+  printf '  %-14s http://127.0.0.1:%s  ready (another instance)\n' "$s" "$port"
+}
+
+# Ends the process of a pid file. SIGTERM: graceful shutdown flushes the producer and leaves the
+# consumer group cleanly; after 5 s, SIGKILL.
+end() {
+  local pidfile="$1"
+  [ -f "$pidfile" ] || return 0
+  pid="$(cat "$pidfile")"
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do alive "$pid" || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$pidfile"
+}
+
+stop() {
+  for pidfile in "$HPF_STATE"/*@*.pid; do end "$pidfile"; done
+  for s in $HPF_SERVICES; do end "$HPF_STATE/$s.pid"; done
 }
 
 case "${1:-start}" in
   start) start ;;
   stop) stop ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  extra) extra "$2" "$3" ;;
+  stop-extra) end "$HPF_STATE/$2@$3.pid" ;;
+  *) echo "usage: $0 start|stop|extra <service> <port>|stop-extra <service> <port>" >&2; exit 2 ;;
 esac

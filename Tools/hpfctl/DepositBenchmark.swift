@@ -33,12 +33,18 @@ struct DepositBenchmark: AsyncParsableCommand {
     @Option(name: .customLong("enrolment-url"), help: "The enrolment service.")
     var enrolmentURL: String = Stack.benchURL("enrolment")
 
+    @Option(
+        name: .customLong("also-url"),
+        help: "Another instance of the contribution service (repeatable): the deposits are shared out in turn, as a load balancer would.")
+    var otherLedgerURLs: [String] = []
+
     func validate() throws {
         try Checks.atLeast(1, accounts, "--accounts")
         try Checks.atLeast(1, deposits, "--deposits")
         try Checks.within(1...1_024, concurrency, "--concurrency")
         try Stack.refuseRunStack(ledgerURL, option: "--url")
         try Stack.refuseRunStack(enrolmentURL, option: "--enrolment-url")
+        for url in otherLedgerURLs { try Stack.refuseRunStack(url, option: "--also-url") }
     }
 
     func run() async throws {
@@ -47,11 +53,13 @@ struct DepositBenchmark: AsyncParsableCommand {
         let concurrency = self.concurrency
         let enrolmentURL = self.enrolmentURL
         let ledgerURL = self.ledgerURL
+        let instances = [ledgerURL] + otherLedgerURLs
         let amount: Fen = 20_000
         var logger = Logger(label: "hpfctl.bench")
         logger.logLevel = .error
-        let http = HTTPClient(eventLoopGroupProvider: .singleton,
-                              configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: concurrency)))
+        let http = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: concurrency)))
 
         print("bench: enrolling \(accounts) accounts")
         let numbers = try await BenchSupport.enrol(accounts, http: http, enrolmentURL: enrolmentURL)
@@ -71,9 +79,9 @@ struct DepositBenchmark: AsyncParsableCommand {
         opened.finish(Int64(numbers.count), of: Int64(numbers.count))
         let subscriber = Subscriber(accounts: accountSet, expected: deposits, logger: logger)
         let subscription = Task { try await subscriber.run() }
-        try await Task.sleep(for: .seconds(6)) // let the subscriber join its group before the clock starts
+        try await Task.sleep(for: .seconds(6))  // let the subscriber join its group before the clock starts
 
-        print("bench: \(deposits) deposits, \(concurrency) concurrent clients")
+        print("bench: \(deposits) deposits, \(concurrency) concurrent clients, \(instances.count) contribution instance(s)")
         let runID = UUID().uuidString.prefix(8)
         let counter = Counter()
         let targets = numbers
@@ -84,9 +92,11 @@ struct DepositBenchmark: AsyncParsableCommand {
                 group.addTask {
                     var mine: [Double] = []
                     while let index = await counter.next(limit: deposits) {
-                        let body = #"{"accountNumber":"\#(targets[index % targets.count])","amountFen":\#(amount),"channel":"alipay","channelTxnId":"bench-\#(runID)-\#(index)","paidAt":"\#(Instant.format(Date()))"}"#
+                        let body =
+                            #"{"accountNumber":"\#(targets[index % targets.count])","amountFen":\#(amount),"channel":"alipay","channelTxnId":"bench-\#(runID)-\#(index)","paidAt":"\#(Instant.format(Date()))"}"#
                         let began = ContinuousClock.now
-                        let (status, json) = try await DepositBenchmark.post(http, "\(ledgerURL)/v1/contributions", body, as: .channel("alipay"))
+                        let (status, json) = try await DepositBenchmark.post(
+                            http, "\(instances[index % instances.count])/v1/contributions", body, as: .channel("alipay"))
                         guard status == 201 else { throw CommandError("deposit refused (\(status)): \(json)") }
                         mine.append((ContinuousClock.now - began).milliseconds)
                         sent.update(Int64(index + 1), of: Int64(deposits))
@@ -111,8 +121,10 @@ struct DepositBenchmark: AsyncParsableCommand {
         }
         let sorted = latencies.sorted()
         let rate = Double(deposits) / applied.seconds
-        print(String(format: "bench: HTTP phase %.2f s (%.0f req/s), latency p50 %.1f ms p99 %.1f ms", httpDone.seconds,
-                     Double(deposits) / httpDone.seconds, sorted[sorted.count / 2], sorted[Int(Double(sorted.count) * 0.99)]))
+        print(
+            String(
+                format: "bench: HTTP phase %.2f s (%.0f req/s), latency p50 %.1f ms p99 %.1f ms", httpDone.seconds,
+                Double(deposits) / httpDone.seconds, sorted[sorted.count / 2], sorted[Int(Double(sorted.count) * 0.99)]))
         print(String(format: "bench: last event applied after %.2f s", applied.seconds))
         print(String(format: "deposits/s: %.0f", rate))
         try? await http.shutdown()
@@ -124,7 +136,8 @@ struct DepositBenchmark: AsyncParsableCommand {
         let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
         let sum = zip(digits.map { Int(String($0))! }, weights).reduce(0) { $0 + $1.0 * $1.1 }
         let id = digits + String(Array("10X98765432")[sum % 11])
-        return #"{"name":"压测","idNumber":"\#(id)","phone":"13700000000","employmentType":"part_time","industry":"other","role":"other","county":"320706","residence":"urban","childrenCount":0,"education":{"level":"below_bachelor"},"retirementGroup":"\#(Int(String(digits.last!))! % 2 == 1 ? "man" : "woman_55")","agreement":{"schedule":"flexible","amountFen":20000,"channel":"alipay"}}"#
+        return
+            #"{"name":"压测","idNumber":"\#(id)","phone":"13700000000","employmentType":"part_time","industry":"other","role":"other","county":"320706","residence":"urban","childrenCount":0,"education":{"level":"below_bachelor"},"retirementGroup":"\#(Int(String(digits.last!))! % 2 == 1 ? "man" : "woman_55")","agreement":{"schedule":"flexible","amountFen":20000,"channel":"alipay"}}"#
     }
 
     static func post(_ http: HTTPClient, _ url: String, _ body: String, as credential: Credential = .officer) async throws -> (Int, [String: Any]) {
@@ -172,7 +185,8 @@ struct DepositBenchmark: AsyncParsableCommand {
             while seen < expected {
                 for message in try await consumer.poll(maxMessages: 1000, timeoutMs: 100) {
                     guard let key = message.keyString, accounts.contains(key),
-                          let event = try? CloudEventCoding.decode(ContributionReceived.self, from: message.value) else { continue }
+                        let event = try? CloudEventCoding.decode(ContributionReceived.self, from: message.value)
+                    else { continue }
                     seen += 1
                     lock.withLock {
                         if event.data.sequence > balances[key]?.seq ?? 0 { balances[key] = (event.data.sequence, event.data.balanceAfterFen) }
