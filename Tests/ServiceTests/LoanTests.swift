@@ -79,6 +79,18 @@ struct LoanTests {
             #expect(refused.status == 201 && refused.string("decision") == "rejected", "\(refused.text)")
             #expect((refused["reasons"] as? [String]) == ["contribution_months_below_6"])
             #expect(refused.int("approvedFen") == 0)
+            // A request id makes an application idempotent: the same body again is answered with the
+            // same decision (200), another body under that id is refused (409); neither decides again.
+            let requestId = TestStack.unique("apply")
+            let withId = Self.application(five).replacingOccurrences(
+                of: #""monthlyDebtFen":0}"#, with: #""monthlyDebtFen":0,"requestId":"\#(requestId)"}"#)
+            let decidedOnce = try await s.loan.post("/v1/loan-applications", withId)
+            #expect(decidedOnce.status == 201, "\(decidedOnce.text)")
+            let replayed = try await s.loan.post("/v1/loan-applications", withId)
+            #expect(replayed.status == 200 && replayed.string("applicationId") == decidedOnce.string("applicationId"), "\(replayed.text)")
+            let otherBody = try await s.loan.post(
+                "/v1/loan-applications", withId.replacingOccurrences(of: #""requestedFen":50000000"#, with: #""requestedFen":40000000"#))
+            #expect(otherBody.status == 409 && otherBody.string("code") == "duplicate_request_mismatch", "\(otherBody.text)")
 
             let six = try await Self.contributor(s, months: 6)
             let approved = try await s.loan.post("/v1/loan-applications", Self.application(six))

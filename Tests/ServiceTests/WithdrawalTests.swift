@@ -572,6 +572,31 @@ struct WithdrawalTests {
         }
     }
 
+    @Test("a rent plan's request id: the same body again answers the same plan, another body under it is refused, one plan is made")
+    func rentPlanRequestId() async throws {
+        try await withServices { s in
+            let account = try await Self.openAccount(s, deposits: [120_000])
+            let landlord = #"{"kind":"landlord","name":"王芳","bankAccount":"6217000099998888"}"#
+            let requestId = TestStack.unique("plan")
+            let plan =
+                #"{"accountNumber":"\#(account)","payee":\#(landlord),"leaseContractNumber":"\#(TestStack.unique("ZL"))","monthlyRentFen":180000,"monthlyFen":50000,"months":3,"requestId":"\#(requestId)"}"#
+            let created = try await s.withdrawal.post("/v1/rent-plans", plan)
+            #expect(created.status == 201, "\(created.text)")
+            let replayed = try await s.withdrawal.post("/v1/rent-plans", plan)
+            #expect(replayed.status == 200 && replayed.string("planId") == created.string("planId"), "\(replayed.text)")
+            let otherBody = try await s.withdrawal.post("/v1/rent-plans", plan.replacingOccurrences(of: #""months":3"#, with: #""months":2"#))
+            #expect(otherBody.status == 409 && otherBody.string("code") == "duplicate_request_mismatch", "\(otherBody.text)")
+            let plans = try await TestStack.withDatabase(of: WithdrawalService.descriptor) { database -> Int in
+                var count = 0
+                for try await n in try await database.query("SELECT count(*)::int FROM rent_plans WHERE account_number = \(account)").decode(Int.self) {
+                    count = n
+                }
+                return count
+            }
+            #expect(plans == 1)
+        }
+    }
+
     @Test("a rent plan pays three months, pauses when the balance is short and resumes after a deposit")
     func rentPlan() async throws {
         let dial = BusinessClock.Dial(BusinessDate("2026-03-16")!)

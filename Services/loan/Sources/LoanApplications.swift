@@ -144,21 +144,27 @@ struct LoanApplications: Sendable {
         let fingerprint = String(decoding: try HTTPJSON.encoder().encode(body), as: UTF8.self)
         let logger = runtime.logger
         let today = runtime.clock.today
-        let (decision, replay) = try await runtime.idempotentTransaction { connection -> (Decision, Bool) in
-            // One decision at a time per applicant: two concurrent applications cannot both pass the
-            // outstanding-loan check, and a copy of a request sent at once finds the first one's decision.
-            try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("loan:" + body.accountNumber)))", logger: logger)
-            if let requestId = body.requestId {
+        // One decision at a time per applicant: two concurrent applications cannot both pass the
+        // outstanding-loan check, and a copy of a request sent at once finds the first one's decision.
+        let (decision, replay) = try await runtime.idempotentWrite(
+            lock: "loan:" + body.accountNumber,
+            find: { connection -> StoredRequest<UUID>? in
+                guard let requestId = body.requestId else { return nil }
                 for try await (id, print) in try await connection.query(
                     """
                     SELECT application_id, fingerprint FROM applications WHERE account_number = \(body.accountNumber) AND request_id = \(requestId)
                     """, logger: logger
-                ).decode((UUID, String).self) {
-                    guard print == fingerprint else { throw Problem.requestIdReused(requestId) }
-                    guard let earlier = try await Self.load(id, connection: connection, logger: logger) else { break }
-                    return (earlier, true)
+                ).decode((UUID, String).self) { return StoredRequest(fingerprint: print, stored: id) }
+                return nil
+            },
+            fingerprint: fingerprint, mismatch: { Problem.requestIdReused(body.requestId ?? "") },
+            replay: { id, connection in
+                guard let earlier = try await Self.load(id, connection: connection, logger: logger) else {
+                    throw Problem.unavailable("application \(id) could not be read back")
                 }
+                return earlier
             }
+        ) { connection -> Decision in
             let assessment = try await assess(body, on: today, connection: connection)
             let quota = assessment.quota
             let approvedFen = assessment.reasons.isEmpty ? quota.quotaFen : 0
@@ -201,12 +207,10 @@ struct LoanApplications: Sendable {
             } else {
                 try await record(decided, outcome: outcome, reasons: reasons, connection: connection)
             }
-            return (
-                Decision(
-                    applicationId: applicationId.uuidString.lowercased(), decision: outcome, reasons: reasons, quota: quota,
-                    approvedFen: approvedFen, annualRate: Self.percent(quota.annualRateMilliPercent), firstPaymentFen: firstPayment,
-                    loanId: loanId?.uuidString.lowercased()), false
-            )
+            return Decision(
+                applicationId: applicationId.uuidString.lowercased(), decision: outcome, reasons: reasons, quota: quota,
+                approvedFen: approvedFen, annualRate: Self.percent(quota.annualRateMilliPercent), firstPaymentFen: firstPayment,
+                loanId: loanId?.uuidString.lowercased())
         }
         return try HTTPJSON.response(replay ? .ok : .created, decision)
     }

@@ -39,25 +39,30 @@ struct SocialInsuranceSubsidy: Sendable {
         let personRef = runtime.personRefHasher.ref(id)
         let fingerprint = "\(body.month)|\(body.paidFen)|\(body.leftSchoolOn)|\(body.unemployedBeforeFlexibleWork)"
         let logger = runtime.logger
-        let (decision, replay): (Decision, Bool) = try await runtime.idempotentTransaction { connection in
-            // One person's decisions serialise here, so the 24-month count cannot race.
-            try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("si:" + personRef)))", logger: logger)
-            for try await (decisionID, approved, subsidy, reason, storedFingerprint) in try await connection.query(
-                """
-                SELECT decision_id, approved, subsidy_fen, reason, fingerprint FROM social_insurance_decisions
-                WHERE person_ref = \(personRef) AND month = \(body.month)
-                """, logger: logger
-            ).decode((UUID, Bool, Int64, String, String).self) {
-                guard storedFingerprint == fingerprint else {
-                    throw Problem.conflict("duplicate_payment_mismatch", "month \(body.month) was already reported with different facts")
+        // One person's decisions serialise on the lock, so the 24-month count cannot race.
+        let (decision, replay) = try await runtime.idempotentWrite(
+            lock: "si:" + personRef,
+            find: { connection -> StoredRequest<(UUID, Bool, Int64, String)>? in
+                for try await (decisionID, approved, subsidy, reason, storedFingerprint) in try await connection.query(
+                    """
+                    SELECT decision_id, approved, subsidy_fen, reason, fingerprint FROM social_insurance_decisions
+                    WHERE person_ref = \(personRef) AND month = \(body.month)
+                    """, logger: logger
+                ).decode((UUID, Bool, Int64, String, String).self) {
+                    return StoredRequest(fingerprint: storedFingerprint, stored: (decisionID, approved, subsidy, reason))
                 }
+                return nil
+            },
+            fingerprint: fingerprint,
+            mismatch: { Problem.conflict("duplicate_payment_mismatch", "month \(body.month) was already reported with different facts") },
+            replay: { stored, connection in
+                let (decisionID, approved, subsidy, reason) = stored
                 let used = try await monthsSubsidised(personRef, connection)
-                return (
-                    Decision(
-                        decisionId: decisionID.uuidString.lowercased(), idNumber: id.masked, month: body.month, approved: approved,
-                        subsidyFen: subsidy, reason: reason, monthsSubsidised: used), true
-                )
+                return Decision(
+                    decisionId: decisionID.uuidString.lowercased(), idNumber: id.masked, month: body.month, approved: approved,
+                    subsidyFen: subsidy, reason: reason, monthsSubsidised: used)
             }
+        ) { connection -> Decision in
             let used = try await monthsSubsidised(personRef, connection)
             let rule = SubsidyRules.socialInsurance(
                 paid: body.paidFen, month: body.month, leftSchoolOn: body.leftSchoolOn,
@@ -84,10 +89,9 @@ struct SocialInsuranceSubsidy: Sendable {
                 id: decisionID, source: runtime.descriptor.eventSource, type: EventType.socialInsuranceSubsidyDecided.rawValue,
                 subject: account ?? personRef, data: decided)
             try await Outbox.enqueue(event, topic: .subsidyEvents, aggregateType: "person", on: connection, logger: logger)
-            return (
-                Decision(
-                    decisionId: decided.decisionId, idNumber: id.masked, month: body.month, approved: rule.approved,
-                    subsidyFen: rule.subsidy, reason: rule.reason, monthsSubsidised: monthsNow), false
+            return Decision(
+                decisionId: decided.decisionId, idNumber: id.masked, month: body.month, approved: rule.approved,
+                subsidyFen: rule.subsidy, reason: rule.reason, monthsSubsidised: monthsNow
             )
         }
         return try HTTPJSON.response(replay ? .ok : .created, decision)

@@ -72,28 +72,28 @@ enum RentPlans {
             let fingerprint = String(decoding: try HTTPJSON.encoder().encode(body), as: UTF8.self)
             let logger = runtime.logger
             // The answer is read inside the transaction: an outage after the commit cannot turn a done write into a 503.
-            let (view, replay) = try await runtime.idempotentTransaction { connection -> (View, Bool) in
-                func answer(_ id: UUID, replay: Bool) async throws -> (View, Bool) {
-                    guard let view = try await load(id, runtime: runtime, connection: connection) else {
-                        throw Problem.unavailable("the plan could not be read back")
-                    }
-                    return (view, replay)
+            @Sendable func answer(_ id: UUID, _ connection: PostgresConnection) async throws -> View {
+                guard let view = try await load(id, runtime: runtime, connection: connection) else {
+                    throw Problem.unavailable("the plan could not be read back")
                 }
-                // One lease at a time: copies of one request sent at once find the first one's plan
-                // (a replay) before the one-open-plan rule could see it as a rival.
-                try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\("lease:" + body.leaseContractNumber)))", logger: logger)
-                if let requestId = body.requestId {
+                return view
+            }
+            // One lease at a time: copies of one request sent at once find the first one's plan
+            // (a replay) before the one-open-plan rule could see it as a rival.
+            let (view, replay) = try await runtime.idempotentWrite(
+                lock: "lease:" + body.leaseContractNumber,
+                find: { connection -> StoredRequest<UUID>? in
+                    guard let requestId = body.requestId else { return nil }
                     for try await (id, print) in try await connection.query(
                         """
                         SELECT plan_id, fingerprint FROM rent_plans WHERE account_number = \(body.accountNumber) AND request_id = \(requestId)
                         """, logger: logger
-                    ).decode((UUID, String).self) {
-                        guard print == fingerprint else {
-                            throw Problem.requestIdReused(requestId)
-                        }
-                        return try await answer(id, replay: true)
-                    }
-                }
+                    ).decode((UUID, String).self) { return StoredRequest(fingerprint: print, stored: id) }
+                    return nil
+                },
+                fingerprint: fingerprint, mismatch: { Problem.requestIdReused(body.requestId ?? "") },
+                replay: answer
+            ) { connection -> View in
                 guard let account = try await WithdrawalAccounts.load(body.accountNumber, connection: connection, logger: logger) else {
                     throw Problem.unknownAccount(body.accountNumber)
                 }
@@ -120,7 +120,7 @@ enum RentPlans {
                     """, logger: logger)
                 try await RentMonths.hold(body.accountNumber, shares: shares, plan: id, connection: connection, logger: logger)
                 _ = try await issueDue(asOf: today, plan: id, runtime: runtime, connection: connection)
-                return try await answer(id, replay: false)
+                return try await answer(id, connection)
             }
             return try HTTPJSON.response(replay ? .ok : .created, view)
         }

@@ -1,4 +1,5 @@
 import Contracts
+import Policy
 import PostgresNIO
 import ServiceRuntime
 
@@ -32,7 +33,7 @@ enum WithdrawalAccounts {
     struct Account: Sendable {
         let status: String
         let rural: Bool
-        let retirementMonth: String
+        let retirementMonth: YearMonth
         /// The keyed hash of the holder's registered payout bank account, if any.
         let payoutAccountRef: String?
     }
@@ -40,7 +41,7 @@ enum WithdrawalAccounts {
     static func load(_ number: String, connection: PostgresConnection, logger: Logger) async throws -> Account? {
         let rows = try await connection.query(
             "SELECT status, residence, retirement_month, payout_account_ref FROM accounts WHERE account_number = \(number)", logger: logger)
-        for try await (status, residence, retirement, payout) in rows.decode((String, String, String, String?).self) {
+        for try await (status, residence, retirement, payout) in rows.decode((String, String, YearMonth, String?).self) {
             return Account(status: status, rural: residence == Residence.rural.rawValue, retirementMonth: retirement, payoutAccountRef: payout)
         }
         return nil

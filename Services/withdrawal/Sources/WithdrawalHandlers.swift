@@ -19,20 +19,19 @@ struct WithdrawalHandlers: Sendable {
         }
         let logger = runtime.logger
         let hasher = runtime.personRefHasher
-        let (record, replay) = try await runtime.idempotentTransaction { connection -> (Withdrawals.Record, Bool) in
-            if let requestId = body.requestId {
-                // Copies of one request sent at once queue here, so each later copy finds the first
-                // one's withdrawal (and answers as a replay) before any rule can see it as a rival.
-                try await connection.query(
-                    "SELECT pg_advisory_xact_lock(hashtext(\("withdrawal-request:\(body.accountNumber):\(requestId)")))",
-                    logger: logger)
-            }
-            if let requestId = body.requestId, let existing = try await existing(account: body.accountNumber, requestId: requestId, connection: connection) {
-                guard existing.fingerprint == body.fingerprint else {
-                    throw Problem.requestIdReused(requestId)
-                }
-                return (existing, true)
-            }
+        // Copies of one request sent at once queue on its key, so each later copy finds the first
+        // one's withdrawal (and answers as a replay) before any rule can see it as a rival.
+        let (record, replay) = try await runtime.idempotentWrite(
+            lock: body.requestId.map { "withdrawal-request:\(body.accountNumber):\($0)" },
+            find: { connection -> StoredRequest<Withdrawals.Record>? in
+                guard let requestId = body.requestId,
+                    let existing = try await existing(account: body.accountNumber, requestId: requestId, connection: connection)
+                else { return nil }
+                return StoredRequest(fingerprint: existing.fingerprint, stored: existing)
+            },
+            fingerprint: body.fingerprint, mismatch: { Problem.requestIdReused(body.requestId ?? "") },
+            replay: { existing, _ in existing }
+        ) { connection -> Withdrawals.Record in
             guard let account = try await WithdrawalAccounts.load(body.accountNumber, connection: connection, logger: logger) else {
                 throw Problem.unknownAccount(body.accountNumber)
             }
@@ -51,7 +50,7 @@ struct WithdrawalHandlers: Sendable {
                 already = used.totalFen
             }
             let facts = WithdrawerFacts(
-                rural: account.rural, retirementMonth: YearMonth(account.retirementMonth) ?? YearMonth(year: 9999, month: 12),
+                rural: account.rural, retirementMonth: account.retirementMonth,
                 alreadyWithdrawnOnEvidenceFen: already)
             if let refusal = WithdrawalRules.refusal(for: body.claim, facts: facts, today: runtime.clock.today, parameters: runtime.parameters) {
                 throw Problem.rule(refusal.code, refusal.detail)
@@ -71,7 +70,7 @@ struct WithdrawalHandlers: Sendable {
                 evidenceKey: body.evidenceKey, requestId: body.requestId, fingerprint: body.fingerprint)
             let created = try await Withdrawals.create(new, runtime: runtime, connection: connection)
             try await RentMonths.hold(body.accountNumber, shares: rentShares, withdrawal: created.id, connection: connection, logger: logger)
-            return (created, false)
+            return created
         }
         return try HTTPJSON.response(replay ? .ok : .accepted, try WithdrawalView(record, cipher: runtime.personalData))
     }

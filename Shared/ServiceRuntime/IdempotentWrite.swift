@@ -1,0 +1,39 @@
+import PostgresNIO
+
+/// What an idempotent write found under its natural key: the fingerprint of the request that
+/// wrote it, and what the replay answers from.
+public struct StoredRequest<Stored: Sendable>: Sendable {
+    public let fingerprint: String
+    public let stored: Stored
+    public init(fingerprint: String, stored: Stored) {
+        self.fingerprint = fingerprint
+        self.stored = stored
+    }
+}
+
+extension ServiceRuntime {
+    /// The one shape of a write that is idempotent on a natural key (a request id, a month, a
+    /// lease): under the key's lock (`lock`, a transaction-scoped advisory lock; nil when `find`
+    /// locks a row itself), look the key up; a request stored with the same fingerprint is
+    /// answered again from what it wrote (a replay: nothing is written), one with another
+    /// fingerprint is refused with `mismatch` (409: nothing is written); a new key is `write`n.
+    /// Runs in `idempotentTransaction`, so two first deliveries racing past the lookup end as one
+    /// write and one replay. Returns the answer and whether it was a replay.
+    public func idempotentWrite<Stored: Sendable, Answer: Sendable>(
+        lock key: String?,
+        find: (PostgresConnection) async throws -> StoredRequest<Stored>?,
+        fingerprint: String,
+        mismatch: @Sendable () -> Problem,
+        replay: (Stored, PostgresConnection) async throws -> Answer,
+        write: (PostgresConnection) async throws -> Answer
+    ) async throws -> (answer: Answer, replay: Bool) {
+        try await idempotentTransaction { connection in
+            if let key { try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(key)))", logger: logger) }
+            if let found = try await find(connection) {
+                guard found.fingerprint == fingerprint else { throw mismatch() }
+                return (try await replay(found.stored, connection), true)
+            }
+            return (try await write(connection), false)
+        }
+    }
+}
