@@ -38,9 +38,13 @@ public struct DailyJob<Summary: Encodable & Sendable>: Service {
                         let summary = try await work(today)
                         if didWork(summary) { runtime.logger.info("\(name) ran", metadata: ["asOf": "\(today)"]) }
                     }
-                    // Another instance running the round is a success of the service's too.
-                    HPFMetrics.jobLastSuccess(service: runtime.descriptor.name, job: name).set(Date().timeIntervalSince1970)
-                    if !ran { runtime.logger.debug("\(name) skipped: another instance runs it", metadata: ["asOf": "\(today)"]) }
+                    // Only a round this instance ran counts: an instance that skips behind a stuck
+                    // one must not report the job as running (the dashboard takes the latest).
+                    if ran {
+                        HPFMetrics.jobLastSuccess(service: runtime.descriptor.name, job: name).set(Date().timeIntervalSince1970)
+                    } else {
+                        runtime.logger.debug("\(name) skipped: another instance runs it", metadata: ["asOf": "\(today)"])
+                    }
                 } catch {
                     // The database away: try again soon rather than in an hour.
                     if DatabaseErrors.isTransient(error) { next = Self.retryAfterOutage }
@@ -56,21 +60,27 @@ public struct DailyJob<Summary: Encodable & Sendable>: Service {
     }
 
     /// Runs `body` unless another instance of the service is running job `name`; false when one
-    /// is. The lock is a transaction-scoped advisory lock (per schema and job) on a pooled
-    /// connection kept for the run: Postgres lets it go however the run ends, a crash or a lost
-    /// connection included, so no instance can keep it by accident. The transaction only holds
-    /// the lock (no snapshot, no writes): the work runs in transactions of its own. The jobs are
+    /// is. The lock is a session advisory lock (per schema and job) on a session of its own,
+    /// outside the pool (`application_name` `hpf-job:<job>`), closed when the run ends: Postgres
+    /// lets the lock go with the session however the run ends, a crash or a lost connection
+    /// included, so no instance keeps it by accident, and the work's own transactions keep the
+    /// whole pool (a pooled lock connection could starve a small pool's work). The jobs are
     /// idempotent, so this saves repeated work; it does not guard correctness.
     public static func exclusively(_ name: String, runtime: ServiceRuntime, _ body: @Sendable () async throws -> Void) async throws -> Bool {
         let key = "hpf-job:\(runtime.descriptor.schema):\(name)"
-        return try await runtime.database.transaction { connection in
+        // (Its connect gives up after 5 s, as the relay's does.)
+        let session = try await runtime.database.openSession(named: "hpf-job:\(name)")
+        do {
             var held = false
-            for try await answer in try await connection.query("SELECT pg_try_advisory_xact_lock(hashtext(\(key)))", logger: runtime.logger)
+            for try await answer in try await session.query("SELECT pg_try_advisory_lock(hashtext(\(key)))", logger: runtime.logger)
                 .decode(Bool.self)
             { held = answer }
-            guard held else { return false }
-            try await body()
-            return true
+            if held { try await body() }
+            try? await session.close()
+            return held
+        } catch {
+            try? await session.close()
+            throw error
         }
     }
 

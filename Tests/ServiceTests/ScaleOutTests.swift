@@ -18,8 +18,18 @@ struct ScaleOutTests {
 
     /// An instance with no HTTP client of its own (it consumes, relays and runs its jobs) until its
     /// task is cancelled: then it stops where it is, as a killed process would, draining nothing.
-    static func background<App: ApplicationProtocol>(_ app: App) -> Task<Void, any Error> {
-        Task { try await app.runService(gracefulShutdownSignals: []) }
+    struct Instance: Sendable {
+        let task: Task<Void, any Error>
+        let ended: Flag
+    }
+
+    static func background<App: ApplicationProtocol>(_ app: App) -> Instance {
+        let ended = Flag()
+        let task = Task {
+            defer { ended.set() }
+            try await app.runService(gracefulShutdownSignals: [])
+        }
+        return Instance(task: task, ended: ended)
     }
 
     @Test("deposits and withdrawal sagas through two instances of each service take effect once, while one instance of each is killed half-way")
@@ -29,7 +39,7 @@ struct ScaleOutTests {
         for module in Self.modules { configs[module.descriptor.name] = TestStack.config(module.descriptor) }
         let config = { (module: any HPFServiceModule.Type) in configs[module.descriptor.name]! }
         let doomed = try Self.modules.map { Self.background(try $0.buildApplication(config: config($0), clock: TestStack.clock)) }
-        defer { for instance in doomed { instance.cancel() } }
+        defer { for instance in doomed { instance.task.cancel() } }
 
         try await TestStack.withServices(try Self.modules.map { try StackService($0, config: config($0)) }) { stack in
             let s = WithdrawalTests.Clients(enrolment: stack.enrolment, ledger: stack.ledger, withdrawal: stack.withdrawal)
@@ -56,8 +66,10 @@ struct ScaleOutTests {
             for index in accounts.indices { try await deposit(index, round: 1) }
             for index in 0..<3 { withdrawals[index] = try await withdraw(index) }
             // One instance of each service dies with those sagas in flight.
-            for instance in doomed { instance.cancel() }
-            for instance in doomed { _ = await instance.result }
+            for instance in doomed { instance.task.cancel() }
+            // Their stop is bounded like any service's (BoundedStop, PatientService): wait for it, but not for ever.
+            #expect(
+                try await TestStack.eventually(seconds: 120) { doomed.allSatisfy { $0.ended.isSet } }, "the killed instances ended")
             for index in accounts.indices { try await deposit(index, round: 2) }
             for index in 3..<6 { withdrawals[index] = try await withdraw(index) }
 

@@ -66,7 +66,19 @@ struct SubsidyTests {
                     topic: Topic.contributionEvents.name, key: account, value: secondValue,
                     headers: try TestStack.signed(as: "contribution", topic: Topic.contributionEvents.name, secondValue)))
             await producer.shutdown()
-            try await Task.sleep(for: .seconds(3))
+            // Handled, not merely sent: the subsidy service's inbox has the second event (which
+            // follows the replayed one on the account's partition). A fixed pause could end first.
+            let secondId = second.id
+            let handled = try await TestStack.withDatabase(of: SubsidyService.descriptor) { database in
+                try await TestStack.eventually(seconds: 120) {
+                    var seen = false
+                    for try await count in try await database.query("SELECT count(*)::int FROM processed_events WHERE event_id = \(secondId)")
+                        .decode(Int.self)
+                    { seen = count > 0 }
+                    return seen
+                }
+            }
+            #expect(handled, "the subsidy service handled both events")
 
             let view = try await subsidy.get("/v1/accounts/\(account)/subsidies")
             #expect(view.int("totalFen") == 40_000 && view.int("remainingCapFen") == 960_000 && view.int("capFen") == 1_000_000)

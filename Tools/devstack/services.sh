@@ -36,6 +36,7 @@ start() {
 # One more instance of service $1 on port $2 (its pid file is $HPF_STATE/$1@$2.pid).
 extra() {
   local s="$1" port="$2" pidfile="$HPF_STATE/$1@$2.pid"
+  if [ -f "$pidfile" ] && alive "$(cat "$pidfile")"; then echo "$s@$port is already running" >&2; return 0; fi
   mkdir -p "$logs"
   role="$(schema_of "$s")"
   HPF_HTTP_PORT="$port" HPF_PG_USER="$role" HPF_PG_PASSWORD="$role" \
@@ -71,7 +72,8 @@ stop() {
 case "${1:-start}" in
   start) start ;;
   stop) stop ;;
-  extra) extra "$2" "$3" ;;
-  stop-extra) end "$HPF_STATE/$2@$3.pid" ;;
+  extra|stop-extra)
+    [ -n "${2-}" ] && [ -n "${3-}" ] || { echo "usage: $0 $1 <service> <port>" >&2; exit 2; }
+    if [ "$1" = extra ]; then extra "$2" "$3"; else end "$HPF_STATE/$2@$3.pid"; fi ;;
   *) echo "usage: $0 start|stop|extra <service> <port>|stop-extra <service> <port>" >&2; exit 2 ;;
 esac

@@ -10,12 +10,12 @@ cleanup() {
   HPF_STACK=fault bash "$here/kafka.sh" stop >/dev/null; HPF_STACK=fault bash "$here/pg.sh" stop >/dev/null
 }
 trap cleanup EXIT
+# The layout of the Swift sources first (.swift-format): a file that differs fails the run at once.
+bash "$here/style.sh"
 bash "$here/pg.sh" reset
 bash "$here/kafka.sh" stop >/dev/null
 bash "$here/kafka.sh" start
 cd "$HPF_ROOT"
-# The layout of the Swift sources (.swift-format): a file that differs fails the run.
-bash "$here/style.sh"
 # The published documents first: an invalid OpenAPI or AsyncAPI file fails the run.
 bash "$here/docs.sh"
 # docker/ in step with Package.swift, the dev stack and the docs (no Docker engine needed).

@@ -209,7 +209,7 @@ enum RentPlans {
 
     /// A month was paid: the plan moves on, and the next month is requested at once if it is due.
     static func monthPaid(_ withdrawal: Withdrawals.Record, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
-        guard let plan = withdrawal.rentPlanId, let month = withdrawal.planMonth.flatMap(YearMonth.init) else { return }
+        guard let plan = withdrawal.rentPlanId, let month = withdrawal.planMonth else { return }
         try await connection.query(
             """
             UPDATE rent_plans SET months_paid = months_paid + 1, next_month = \(month.adding(months: 1)), in_flight = NULL,

@@ -201,7 +201,7 @@ struct WithdrawalView: Codable, Sendable {
         payee = PayeeView(kind: full.kind, name: full.name, bankAccount: full.maskedBankAccount, bankName: full.bankName)
         payoutId = r.payoutId?.uuidString.lowercased()
         rentPlanId = r.rentPlanId?.uuidString.lowercased()
-        planMonth = r.planMonth
+        planMonth = r.planMonth?.description
         requestedOn = r.requestedOn
         paidOn = r.paidOn
     }

@@ -83,7 +83,7 @@ enum Withdrawals {
         let payoutOutcome: String?
         let channelRef: String?
         let rentPlanId: UUID?
-        let planMonth: String?
+        let planMonth: YearMonth?
         let requestedOn: String
         let paidOn: String?
         let fingerprint: String
@@ -104,7 +104,7 @@ enum Withdrawals {
             let r = try row.decode(
                 (
                     UUID, String, String, Int64?, Int64?, String?, String, String, String?, String?, UUID?,
-                    String?, String?, UUID?, String?, BusinessDate, BusinessDate?, String
+                    String?, String?, UUID?, YearMonth?, BusinessDate, BusinessDate?, String
                 ).self)
             records.append(
                 Record(

@@ -31,15 +31,21 @@ public struct AuditTrail: Sendable {
 
     /// Appends `entries` in order in one transaction: the head row is locked once per batch, so
     /// the chain costs one commit per batch, not one per request (`AuditWriter` makes the batches).
-    /// Each statement of an append ends within this (below the writer's 30 s deadline).
-    static let statementTimeout = "27s"
-
-    func append(_ entries: [Entry]) async throws {
+    /// The writer stops waiting at `deadline` without waiting for this transaction, so the server
+    /// ends a late one itself: each statement may run only for the time left until `deadline`
+    /// (`statement_timeout`, set before the head's lock and again before the write). A late append
+    /// therefore lets the head go by about the deadline, and late appends cannot pile up on it.
+    func append(_ entries: [Entry], deadline: ContinuousClock.Instant) async throws {
         let texts = try entries.map { String(decoding: try HTTPJSON.encoder().encode($0), as: UTF8.self) }
+        let logger = database.logger
+        func bound(_ connection: PostgresConnection) async throws {
+            // At least 100 ms: past the deadline the statement fails at once rather than not at all.
+            let (seconds, attoseconds) = (deadline - ContinuousClock.now).components
+            let left = max(100, seconds * 1_000 + attoseconds / 1_000_000_000_000_000)
+            try await connection.query("SELECT set_config('statement_timeout', \("\(left)ms"), true)", logger: logger)
+        }
         try await database.transaction { connection in
-            // The writer stops waiting after its deadline without waiting for this transaction; the
-            // server ends a late one itself, so late appends cannot pile up on the chain's head.
-            try await connection.query("SELECT set_config('statement_timeout', \(Self.statementTimeout), true)", logger: database.logger)
+            try await bound(connection)
             var seq: Int64 = 0
             var previous: [UInt8] = []
             for try await (headSeq, headHash) in try await connection.query(
@@ -57,14 +63,16 @@ public struct AuditTrail: Sendable {
                 hashes.append(Self.hex(hash))
                 previous = hash
             }
+            try await bound(connection)
+            // The records and the new head in one statement.
             try await connection.query(
                 """
-                INSERT INTO audit_records (seq, at, record, prev_hash, hash)
-                SELECT s, now(), r, decode(p, 'hex'), decode(h, 'hex') FROM unnest(\(seqs)::bigint[], \(texts)::text[], \(prevs)::text[], \(hashes)::text[]) AS t(s, r, p, h)
-                """, logger: database.logger)
-            try await connection.query(
-                "UPDATE audit_head SET seq = \(seq), hash = decode(\(Self.hex(previous)), 'hex') WHERE id = 1",
-                logger: database.logger)
+                WITH records AS (
+                    INSERT INTO audit_records (seq, at, record, prev_hash, hash)
+                    SELECT s, now(), r, decode(p, 'hex'), decode(h, 'hex')
+                    FROM unnest(\(seqs)::bigint[], \(texts)::text[], \(prevs)::text[], \(hashes)::text[]) AS t(s, r, p, h))
+                UPDATE audit_head SET seq = \(seq), hash = decode(\(Self.hex(previous)), 'hex') WHERE id = 1
+                """, logger: logger)
         }
     }
 
