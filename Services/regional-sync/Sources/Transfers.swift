@@ -42,17 +42,16 @@ enum Transfers {
 
     static func records(_ rows: PostgresRowSequence) async throws -> [Record] {
         var out: [Record] = []
-        for try await r in rows.decode(
-            (
-                UUID, String, String, String, String, String, String, String?, String, String?, String?,
-                Int64?, Int64?, Int64?, BusinessDate
-            ).self)
-        {
+        for try await row in rows {
+            let column = NamedColumns(row, table: "transfers")
             out.append(
                 Record(
-                    id: r.0, direction: try Direction.stored(r.1, column: "transfers.direction"), letterNumber: r.2, partnerCity: r.3, account: r.4,
-                    personRef: r.5, idNumberMasked: r.6, partnerAccount: r.7, state: try TransferState.stored(r.8, column: "transfers.state"),
-                    code: r.9, detail: r.10, principalFen: r.11, interestFen: r.12, amountFen: r.13, createdOn: r.14.description))
+                    id: try column("transfer_id"), direction: try column.stored("direction"), letterNumber: try column("letter_number"),
+                    partnerCity: try column("partner_city"), account: try column("account_number"), personRef: try column("person_ref"),
+                    idNumberMasked: try column("id_number_masked"), partnerAccount: try column("partner_account_number"),
+                    state: try column.stored("state"), code: try column("code"), detail: try column("detail"),
+                    principalFen: try column("principal_fen"), interestFen: try column("interest_fen"), amountFen: try column("amount_fen"),
+                    createdOn: try column("created_on", as: BusinessDate.self).description))
         }
         return out
     }

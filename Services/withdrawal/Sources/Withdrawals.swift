@@ -94,24 +94,23 @@ enum Withdrawals {
     }
 
     static let columns = """
-        withdrawal_id, account_number, reason, requested_fen, amount_fen, closure_reason, payee #>> '{}', stage, code, detail, payout_id,
+        withdrawal_id, account_number, reason, requested_fen, amount_fen, closure_reason, payee #>> '{}' AS payee, stage, code, detail, payout_id,
         payout_outcome, channel_ref, rent_plan_id, plan_month, requested_on, paid_on, fingerprint
         """
 
     static func records(_ rows: PostgresRowSequence) async throws -> [Record] {
         var records: [Record] = []
         for try await row in rows {
-            let r = try row.decode(
-                (
-                    UUID, String, String, Int64?, Int64?, String?, String, String, String?, String?, UUID?,
-                    String?, String?, UUID?, YearMonth?, BusinessDate, BusinessDate?, String
-                ).self)
+            let column = NamedColumns(row, table: "withdrawals")
             records.append(
                 Record(
-                    id: r.0, account: r.1, reason: try WithdrawalReason.stored(r.2, column: "withdrawals.reason"), requestedFen: r.3, amountFen: r.4,
-                    closureReason: try r.5.map { try ClosureReason.stored($0, column: "withdrawals.closure_reason") }, sealedPayee: r.6,
-                    stage: try Stage.stored(r.7, column: "withdrawals.stage"), code: r.8, detail: r.9, payoutId: r.10, payoutOutcome: r.11, channelRef: r.12,
-                    rentPlanId: r.13, planMonth: r.14, requestedOn: r.15.description, paidOn: r.16?.description, fingerprint: r.17))
+                    id: try column("withdrawal_id"), account: try column("account_number"), reason: try column.stored("reason"),
+                    requestedFen: try column("requested_fen"), amountFen: try column("amount_fen"),
+                    closureReason: try column.storedIfPresent("closure_reason"), sealedPayee: try column("payee"), stage: try column.stored("stage"),
+                    code: try column("code"), detail: try column("detail"), payoutId: try column("payout_id"),
+                    payoutOutcome: try column("payout_outcome"), channelRef: try column("channel_ref"), rentPlanId: try column("rent_plan_id"),
+                    planMonth: try column("plan_month"), requestedOn: try column("requested_on", as: BusinessDate.self).description,
+                    paidOn: try column("paid_on", as: BusinessDate?.self)?.description, fingerprint: try column("fingerprint")))
         }
         return records
     }
