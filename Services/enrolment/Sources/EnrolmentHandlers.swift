@@ -132,25 +132,21 @@ struct EnrolmentHandlers: Sendable {
             FROM accounts WHERE account_number = \(number)
             """)
         for try await row in rows {
-            let r = row.makeRandomAccess()
-            let number = try r[0].decode(String.self)
-            let phone = try runtime.personalData.open(try r[4].decode(String.self), SealedAccountData.phone, row: number)
+            let column = NamedColumns(row, table: "accounts")
+            let number: String = try column("account_number")
+            let phone = try runtime.personalData.open(try column("phone"), SealedAccountData.phone, row: number)
             return AccountView(
-                accountNumber: number, status: try r[1].decode(String.self),
-                name: try runtime.personalData.open(try r[2].decode(String.self), SealedAccountData.name, row: number),
-                idNumber: try r[3].decode(String.self), phone: String(phone.prefix(3)) + "****" + String(phone.suffix(4)),
-                employmentType: try r[5].decode(String.self), industry: try r[6].decode(String.self), role: try r[7].decode(String.self),
-                county: try r[8].decode(String.self), residence: try r[9].decode(String.self), childrenCount: try r[10].decode(Int.self),
-                education: Education(
-                    level: try EducationLevel.stored(try r[11].decode(String.self), column: "enrolments.education_level"),
-                    graduationDate: try r[12].decode(BusinessDate?.self)),
-                retirementGroup: try r[13].decode(String.self),
+                accountNumber: number, status: try column("status"),
+                name: try runtime.personalData.open(try column("name"), SealedAccountData.name, row: number),
+                idNumber: try column("id_number_masked"), phone: String(phone.prefix(3)) + "****" + String(phone.suffix(4)),
+                employmentType: try column("employment_type"), industry: try column("industry"), role: try column("role"),
+                county: try column("county"), residence: try column("residence"), childrenCount: try column("children_count"),
+                education: Education(level: try column.stored("education_level"), graduationDate: try column("graduation_date")),
+                retirementGroup: try column("retirement_group"),
                 agreement: Agreement(
-                    schedule: try ContributionSchedule.stored(try r[14].decode(String.self), column: "enrolments.schedule"),
-                    amountFen: try r[15].decode(Int64.self),
-                    channel: try PaymentChannel.stored(try r[16].decode(String.self), column: "enrolments.channel")),
-                monthlyMinimumFen: try r[17].decode(Int64.self), openedOn: try r[18].decode(BusinessDate.self).description,
-                closedOn: try r[19].decode(BusinessDate?.self)?.description, closureReason: try r[20].decode(String?.self))
+                    schedule: try column.stored("schedule"), amountFen: try column("agreement_amount_fen"), channel: try column.stored("channel")),
+                monthlyMinimumFen: try column("monthly_minimum_fen"), openedOn: try column("opened_on", as: BusinessDate.self).description,
+                closedOn: try column("closed_on", as: BusinessDate?.self)?.description, closureReason: try column("closure_reason"))
         }
         return nil
     }
