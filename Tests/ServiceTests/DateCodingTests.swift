@@ -9,8 +9,11 @@ import Testing
 /// does not know is an error, never a default.
 @Suite("Dates and months through Postgres")
 struct DateCodingTests {
+    /// A connection to the contribution schema, its migrations applied (this suite may run before any service has started).
     func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await TestStack.withDatabase(of: ContributionService.descriptor) { database in try await database.withConnection(body) }
+        let descriptor = ContributionService.descriptor
+        try await Migrator.migrate(config: TestStack.config(descriptor), descriptor: descriptor, logger: TestStack.logger)
+        return try await TestStack.withDatabase(of: descriptor) { database in try await database.withConnection(body) }
     }
 
     @Test("a date bound is the date Postgres stores and the date read back, at both ends of the range and across leap days")
@@ -67,6 +70,27 @@ struct DateCodingTests {
                     for try await _ in rows.decode(YearMonth.self) {}
                 }
             }
+        }
+    }
+
+    @Test("a month column refuses what is not YYYY-MM when it is written (a CHECK), so a reader never meets one")
+    func monthColumnsChecked() async throws {
+        try await withConnection { connection in
+            func sqlState(_ month: String) async -> String? {
+                do {
+                    try await connection.query(
+                        "INSERT INTO contribution_months (account_number, month) VALUES ('no-such-account', \(month))", logger: TestStack.logger)
+                    return nil
+                } catch {
+                    return DatabaseErrors.sqlState(error)
+                }
+            }
+            for malformed in ["2026-13", "2026-3", "26-03", "+202-01", "2026-03-01", "10000-01", ""] {
+                let state = await sqlState(malformed)
+                #expect(state == "23514", "\(malformed) is refused by the month check, not \(state ?? "accepted")")
+            }
+            // A well-formed month passes the check and meets the next rule (no such account).
+            #expect(await sqlState("2026-03") == "23503")
         }
     }
 }

@@ -71,5 +71,13 @@ enum EnrolmentMigrations {
             ALTER TABLE accounts ADD COLUMN closed_on date;
             ALTER TABLE accounts ADD COLUMN closure_reason text
             """),
+        // Months are `YYYY-MM` text (YearMonth): a malformed one is refused when written rather
+        // than met when read, where it would stop a whole job's query. NOT VALID: rows already
+        // stored are not rechecked (a deployment with a bad one still starts); new ones are.
+        Migration(
+            4, "months are YYYY-MM",
+            """
+            ALTER TABLE accounts ADD CONSTRAINT accounts_retirement_month_is_a_month CHECK (retirement_month ~ '^[0-9]{4}-(0[1-9]|1[0-2])$') NOT VALID
+            """),
     ]
 }

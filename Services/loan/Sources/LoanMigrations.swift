@@ -268,5 +268,15 @@ enum LoanMigrations {
             """
             ALTER TABLE bad_credit_records ADD COLUMN arrears_cleared_on date, ADD COLUMN active_until date
             """),
+        // Months are `YYYY-MM` text (YearMonth): a malformed one is refused when written rather
+        // than met when read, where it would stop a whole job's query. NOT VALID: rows already
+        // stored are not rechecked (a deployment with a bad one still starts); new ones are.
+        Migration(
+            10, "months are YYYY-MM",
+            """
+            ALTER TABLE participants ADD CONSTRAINT participants_retirement_month_is_a_month CHECK (retirement_month ~ '^[0-9]{4}-(0[1-9]|1[0-2])$') NOT VALID;
+            ALTER TABLE contribution_months ADD CONSTRAINT contribution_months_month_is_a_month CHECK (month ~ '^[0-9]{4}-(0[1-9]|1[0-2])$') NOT VALID;
+            ALTER TABLE recognised_months ADD CONSTRAINT recognised_months_month_is_a_month CHECK (month ~ '^[0-9]{4}-(0[1-9]|1[0-2])$') NOT VALID
+            """),
     ]
 }

@@ -140,5 +140,14 @@ enum RegionalMigrations {
                 confirmed_at timestamptz
             )
             """),
+        // Months are `YYYY-MM` text (YearMonth): a malformed one is refused when written rather
+        // than met when read, where it would stop a whole job's query. NOT VALID: rows already
+        // stored are not rechecked (a deployment with a bad one still starts); new ones are.
+        Migration(
+            6, "months are YYYY-MM",
+            """
+            ALTER TABLE account_months ADD CONSTRAINT account_months_month_is_a_month CHECK (month ~ '^[0-9]{4}-(0[1-9]|1[0-2])$') NOT VALID;
+            ALTER TABLE recognised_months ADD CONSTRAINT recognised_months_month_is_a_month CHECK (month ~ '^[0-9]{4}-(0[1-9]|1[0-2])$') NOT VALID
+            """),
     ]
 }

@@ -78,6 +78,14 @@ enum SubsidyMigrations {
                 granted_fen bigint NOT NULL,
                 ran_at timestamptz NOT NULL DEFAULT now()
             )
-            """)
+            """),
+        // Months are `YYYY-MM` text (YearMonth): a malformed one is refused when written rather
+        // than met when read, where it would stop a whole job's query. NOT VALID: rows already
+        // stored are not rechecked (a deployment with a bad one still starts); new ones are.
+        Migration(
+            2, "months are YYYY-MM",
+            """
+            ALTER TABLE social_insurance_decisions ADD CONSTRAINT social_insurance_decisions_month_is_a_month CHECK (month ~ '^[0-9]{4}-(0[1-9]|1[0-2])$') NOT VALID
+            """),
     ]
 }

@@ -127,5 +127,17 @@ enum WithdrawalMigrations {
             ALTER TABLE withdrawals ADD COLUMN payout_channel text;
             CREATE INDEX withdrawals_paid_by_channel ON withdrawals (payout_channel, paid_on) WHERE stage = 'paid';
             """ + "\n" + StatementBook.tables),
+        // Months are `YYYY-MM` text (YearMonth): a malformed one is refused when written rather
+        // than met when read, where it would stop a whole job's query. NOT VALID: rows already
+        // stored are not rechecked (a deployment with a bad one still starts); new ones are.
+        Migration(
+            7, "months are YYYY-MM",
+            """
+            ALTER TABLE accounts ADD CONSTRAINT accounts_retirement_month_is_a_month CHECK (retirement_month ~ '^[0-9]{4}-(0[1-9]|1[0-2])$') NOT VALID;
+            ALTER TABLE withdrawals ADD CONSTRAINT withdrawals_plan_month_is_a_month CHECK (plan_month ~ '^[0-9]{4}-(0[1-9]|1[0-2])$') NOT VALID;
+            ALTER TABLE rent_plans ADD CONSTRAINT rent_plans_first_month_is_a_month CHECK (first_month ~ '^[0-9]{4}-(0[1-9]|1[0-2])$') NOT VALID;
+            ALTER TABLE rent_plans ADD CONSTRAINT rent_plans_next_month_is_a_month CHECK (next_month ~ '^[0-9]{4}-(0[1-9]|1[0-2])$') NOT VALID;
+            ALTER TABLE rent_months ADD CONSTRAINT rent_months_month_is_a_month CHECK (month ~ '^[0-9]{4}-(0[1-9]|1[0-2])$') NOT VALID
+            """),
     ]
 }
