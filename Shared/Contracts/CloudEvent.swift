@@ -1,4 +1,5 @@
 import Foundation
+import Policy
 
 /// A CloudEvents 1.0 event in structured mode (`application/cloudevents+json`): the whole
 /// envelope, with the JSON `data`, is the Kafka record value. The suite uses structured mode on
@@ -85,20 +86,11 @@ public enum Instant {
         let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
-        // Civil date from days since 1970-01-01 (the proleptic Gregorian calendar).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        // The civil date by the calendar arithmetic business dates use; outside 1800-9999 (no
+        // instant the suite handles) the formatter's answer, which is the same text.
+        guard let day = BusinessDate(dayNumber: Int(days)) else { return date.formatted(Date.ISO8601FormatStyle()) }
         func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        let y = String(year)
-        return
-            "\(String(repeating: "0", count: max(0, 4 - y.count)))\(y)-\(two(month))-\(two(day))T\(two(secondOfDay / 3_600)):\(two(secondOfDay % 3_600 / 60)):\(two(secondOfDay % 60))Z"
+        return "\(day)T\(two(secondOfDay / 3_600)):\(two(secondOfDay % 3_600 / 60)):\(two(secondOfDay % 60))Z"
     }
 
     /// 1900-01-01T00:00:00Z and 2200-01-01T00:00:00Z.
