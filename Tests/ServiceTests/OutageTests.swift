@@ -105,7 +105,7 @@ struct OutageTests {
             try await runtime.producer.createTopics([TopicSpec(name: topic, partitions: 3)])
             let consumerName = TestStack.unique("fault")
             let consumer = EventConsumerService(subscription: tables.subscription(consumerName, topic: topic), runtime: runtime)
-            let ended = Ended()
+            let ended = Flag()
             let consuming = Task {
                 try? await consumer.run()
                 ended.set()
@@ -199,12 +199,4 @@ struct OutageTests {
             }
         }
     }
-}
-
-/// Set once a task has ended.
-final class Ended: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    var isSet: Bool { lock.withLock { value } }
-    func set() { lock.withLock { value = true } }
 }

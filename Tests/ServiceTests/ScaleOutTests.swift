@@ -6,7 +6,6 @@ import PartnerCity
 import Policy
 import RegionalSync
 import ServiceRuntime
-import Synchronization
 import Testing
 import Withdrawal
 
@@ -164,11 +163,4 @@ struct ScaleOutTests {
             #expect(try await DailyJob<Int>.exclusively(job, runtime: second) {})
         }
     }
-}
-
-/// A flag one task sets and another polls.
-final class Flag: Sendable {
-    private let value = Mutex(false)
-    func set() { value.withLock { $0 = true } }
-    var isSet: Bool { value.withLock { $0 } }
 }

@@ -6,6 +6,7 @@ import Kafka
 import Logging
 import Policy
 import ServiceRuntime
+import Synchronization
 
 /// The dev stack that `make test` starts: its ports come from the environment.
 enum TestStack {
@@ -142,4 +143,11 @@ final class PersonSerials: @unchecked Sendable {
         value += 1
         return value % 400
     }
+}
+
+/// A flag one task sets (a task has ended, a step was reached) and another polls.
+final class Flag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
 }

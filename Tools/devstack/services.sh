@@ -10,25 +10,38 @@ HPF_BUILD="${HPF_BUILD:-debug}"
 bin="$HPF_ROOT/.build/$HPF_BUILD"
 logs="$HPF_STATE/logs"
 
+# Starts service $1 on port $2 with its own role, its pid in $3 and its log in $4.
+launch() {
+  local s="$1" port="$2" pidfile="$3" log="$4" role
+  role="$(schema_of "$s")"
+  HPF_HTTP_PORT="$port" HPF_PG_USER="$role" HPF_PG_PASSWORD="$role" \
+    HPF_PG_PORT="$HPF_PG_PORT" HPF_KAFKA_BROKERS="$HPF_KAFKA_BROKERS" \
+    nohup "$bin/$s" >>"$log" 2>&1 &
+  echo $! >"$pidfile"
+}
+
+# Waits until the instance ($1, for messages) on port $2 answers /ready; fails if its process
+# (pid file $3) exits first or it is not ready within a minute (log $4).
+await_ready() {
+  local name="$1" port="$2" pidfile="$3" log="$4"
+  for _ in $(seq 1 300); do
+    curl -fs "http://127.0.0.1:$port/ready" >/dev/null 2>&1 && break
+    alive "$(cat "$pidfile")" || { echo "$name exited; see $log" >&2; tail -n 20 "$log" >&2; exit 1; }
+    sleep 0.2
+  done
+  curl -fs "http://127.0.0.1:$port/ready" >/dev/null || { echo "$name not ready; see $log" >&2; exit 1; }
+}
+
 start() {
   mkdir -p "$logs"
   for s in $HPF_SERVICES; do
     pidfile="$HPF_STATE/$s.pid"
     if [ -f "$pidfile" ] && alive "$(cat "$pidfile")"; then continue; fi
-    role="$(schema_of "$s")"
-    HPF_HTTP_PORT="$(port_of "$s")" HPF_PG_USER="$role" HPF_PG_PASSWORD="$role" \
-      HPF_PG_PORT="$HPF_PG_PORT" HPF_KAFKA_BROKERS="$HPF_KAFKA_BROKERS" \
-      nohup "$bin/$s" >>"$logs/$s.log" 2>&1 &
-    echo $! >"$pidfile"
+    launch "$s" "$(port_of "$s")" "$pidfile" "$logs/$s.log"
   done
   for s in $HPF_SERVICES; do
     port="$(port_of "$s")"
-    for _ in $(seq 1 300); do
-      curl -fs "http://127.0.0.1:$port/ready" >/dev/null 2>&1 && break
-      alive "$(cat "$HPF_STATE/$s.pid")" || { echo "$s exited; see $logs/$s.log" >&2; tail -n 20 "$logs/$s.log" >&2; exit 1; }
-      sleep 0.2
-    done
-    curl -fs "http://127.0.0.1:$port/ready" >/dev/null || { echo "$s not ready; see $logs/$s.log" >&2; exit 1; }
+    await_ready "$s" "$port" "$HPF_STATE/$s.pid" "$logs/$s.log"
     printf '  %-14s http://127.0.0.1:%s  ready\n' "$s" "$port"
   done
 }
@@ -38,17 +51,8 @@ extra() {
   local s="$1" port="$2" pidfile="$HPF_STATE/$1@$2.pid"
   if [ -f "$pidfile" ] && alive "$(cat "$pidfile")"; then echo "$s@$port is already running" >&2; return 0; fi
   mkdir -p "$logs"
-  role="$(schema_of "$s")"
-  HPF_HTTP_PORT="$port" HPF_PG_USER="$role" HPF_PG_PASSWORD="$role" \
-    HPF_PG_PORT="$HPF_PG_PORT" HPF_KAFKA_BROKERS="$HPF_KAFKA_BROKERS" \
-    nohup "$bin/$s" >>"$logs/$s@$port.log" 2>&1 &
-  echo $! >"$pidfile"
-  for _ in $(seq 1 300); do
-    curl -fs "http://127.0.0.1:$port/ready" >/dev/null 2>&1 && break
-    alive "$(cat "$pidfile")" || { echo "$s@$port exited; see $logs/$s@$port.log" >&2; exit 1; }
-    sleep 0.2
-  done
-  curl -fs "http://127.0.0.1:$port/ready" >/dev/null || { echo "$s@$port not ready; see $logs/$s@$port.log" >&2; exit 1; }
+  launch "$s" "$port" "$pidfile" "$logs/$s@$port.log"
+  await_ready "$s@$port" "$port" "$pidfile" "$logs/$s@$port.log"
   printf '  %-14s http://127.0.0.1:%s  ready (another instance)\n' "$s" "$port"
 }
 
