@@ -77,18 +77,29 @@ public final class EventConsumerService: Service, Sendable {
     /// Partitions are independent (an account's events share one partition), so each partition's
     /// messages of a batch run in order on their own task while partitions proceed side by side;
     /// each offset is stored only after its message's transaction committed.
+    /// A poll of several messages is first applied in one transaction (`applyTogether`); only
+    /// when that cannot be (a record to dead-letter, a handler's refusal, a failure) are they
+    /// processed one by one as below.
     func processConcurrently(_ batch: [KafkaMessage], consumer: KafkaConsumer) async throws {
         guard !batch.isEmpty else { return }
         let partitions = Dictionary(grouping: batch) { PartitionKey(topic: $0.topic, partition: $0.partition) }.values
+        @Sendable func measureLag(_ messages: [KafkaMessage]) {
+            if let last = messages.last, let end = consumer.cachedEndOffset(topic: last.topic, partition: last.partition) {
+                HPFMetrics.consumerLag(consumer: subscription.consumerName, topic: last.topic, partition: last.partition)
+                    .set(Double(max(0, end - last.offset - 1)))
+            }
+        }
+        if batch.count > 1, try await applyTogether(batch) {
+            for message in batch { try consumer.storeOffset(message) }
+            for messages in partitions { measureLag(messages) }
+            return
+        }
         @Sendable func drain(_ messages: [KafkaMessage]) async throws {
             for message in messages {
                 try await process(message)
                 try consumer.storeOffset(message)
             }
-            if let last = messages.last, let end = consumer.cachedEndOffset(topic: last.topic, partition: last.partition) {
-                HPFMetrics.consumerLag(consumer: subscription.consumerName, topic: last.topic, partition: last.partition)
-                    .set(Double(max(0, end - last.offset - 1)))
-            }
+            measureLag(messages)
         }
         // One partition (the common case on a quiet topic) needs no task group.
         if partitions.count == 1, let only = partitions.first { return try await drain(only) }
@@ -134,20 +145,24 @@ public final class EventConsumerService: Service, Sendable {
         let span = propagation.span(continuing: propagation.parent(of: message))
         let started = ContinuousClock.now
         let outcome = try await TraceParent.withSpan(span) { try await handle(message, parsed: parsed) }
-        // The line's fields are built only when the line is written (the hot path logs at info).
-        let level: Logger.Level = outcome == .deadLettered ? .warning : .info
-        if outcome != .skipped, logger.logLevel <= level {
-            // The record's own fields are the writer's (perhaps hostile): bounded on the line.
-            func bounded(_ text: String?) -> String { text.map { String($0.prefix(100)) } ?? "-" }
-            var metadata: Logger.Metadata = [
-                "consumer": "\(subscription.consumerName)", "event_id": "\(bounded(parsed?.id))", "type": "\(bounded(parsed?.type))",
-                "account": "\(bounded(message.keyString))", "topic": "\(message.topic)", "partition": "\(message.partition)",
-                "offset": "\(message.offset)", "outcome": "\(outcome.name)", "trace_id": "\(span.traceID)",
-            ]
-            metadata["duration_ms"] = "\(RequestLogMiddleware.milliseconds(ContinuousClock.now - started))"
-            logger.log(level: level, "event", metadata: metadata)
-        }
+        logOutcome(outcome, message, parsed: parsed, span: span, took: ContinuousClock.now - started)
         return outcome
+    }
+
+    /// The event's line (at info; a dead letter at warning). Its fields are built only when the
+    /// line is written: the hot path logs at info.
+    func logOutcome(_ outcome: Outcome, _ message: KafkaMessage, parsed: CloudEventHeader?, span: TraceParent, took: Duration) {
+        let level: Logger.Level = outcome == .deadLettered ? .warning : .info
+        guard outcome != .skipped, logger.logLevel <= level else { return }
+        // The record's own fields are the writer's (perhaps hostile): bounded on the line.
+        func bounded(_ text: String?) -> String { text.map { String($0.prefix(100)) } ?? "-" }
+        var metadata: Logger.Metadata = [
+            "consumer": "\(subscription.consumerName)", "event_id": "\(bounded(parsed?.id))", "type": "\(bounded(parsed?.type))",
+            "account": "\(bounded(message.keyString))", "topic": "\(message.topic)", "partition": "\(message.partition)",
+            "offset": "\(message.offset)", "outcome": "\(outcome.name)", "trace_id": "\(span.traceID)",
+        ]
+        metadata["duration_ms"] = "\(RequestLogMiddleware.milliseconds(took))"
+        logger.log(level: level, "event", metadata: metadata)
     }
 
     private func handle(_ message: KafkaMessage, parsed: CloudEventHeader?) async throws -> Outcome {
@@ -184,10 +199,13 @@ public final class EventConsumerService: Service, Sendable {
             try Task.checkCancellation()
             attempt += 1
             do {
-                let outcome = try await database.transaction { connection -> Outcome in
-                    guard try await self.claim(eventID: header.id, key: message.keyString, outcome: "processed", on: connection) else { return .duplicate }
-                    try await handler.handle(message.value, connection)
-                    return .processed
+                let writes = OutboxWrites()
+                let outcome = try await OutboxWrites.$current.withValue(writes) {
+                    try await database.transaction { connection -> Outcome in
+                        guard try await self.claim(eventID: header.id, key: message.keyString, outcome: "processed", on: connection) else { return .duplicate }
+                        try await handler.handle(message.value, connection)
+                        return .processed
+                    }
                 }
                 HPFMetrics.handlerDuration(consumer: subscription.consumerName, type: header.type).record(ContinuousClock.now - started)
                 if outcome == .duplicate {
@@ -197,7 +215,7 @@ public final class EventConsumerService: Service, Sendable {
                     }
                 } else {
                     processed.increment()
-                    signal.notify()
+                    if writes.wroteAny { signal.notify() }
                 }
                 return outcome
             } catch let rejection as EventRejection {

@@ -36,6 +36,7 @@ public enum Outbox {
             OutboxInsert(
                 id: id, aggregateType: aggregateType, key: key ?? event.subject, type: event.type,
                 topic: topic, payload: payload, headers: extra), logger: logger)
+        OutboxWrites.current?.add(1)
     }
 }
 
@@ -57,7 +58,23 @@ public extension Outbox {
             SELECT id, \(aggregateType), key, type, \(topic.name), payload
             FROM unnest(\(ids)::uuid[], \(keys)::text[], \(types)::text[], \(payloads)::text[]) AS e(id, key, type, payload)
             """, logger: logger)
+        OutboxWrites.current?.add(events.count)
     }
+}
+
+/// The outbox rows written under it (task-local), so that a consumer wakes the relay only after
+/// a transaction that gave it something to publish: most events a consumer applies write none,
+/// and each wake costs the relay a query.
+public final class OutboxWrites: Sendable {
+    @TaskLocal public static var current: OutboxWrites?
+    private let count = Atomic<Int>(0)
+
+    public init() {}
+
+    func add(_ rows: Int) { count.add(rows, ordering: .relaxed) }
+
+    /// Whether any row was written (committed or not: the caller asks after its commit).
+    public var wroteAny: Bool { count.load(ordering: .relaxed) > 0 }
 }
 
 /// Wakes the relay as soon as a transaction that wrote to the outbox commits, so events leave

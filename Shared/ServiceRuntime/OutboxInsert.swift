@@ -56,3 +56,29 @@ struct InboxClaim: PostgresPreparedStatement {
 
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int32.self) }
 }
+
+/// The inbox claims of a batch of events for one consumer in one statement (see
+/// `EventConsumerService.applyTogether`): returns the ids that were new. An id twice in the batch
+/// is claimed once. A missing record key is bound as the empty string and stored as NULL.
+struct InboxClaims: PostgresPreparedStatement {
+    static let sql = """
+        INSERT INTO processed_events (consumer, event_id, outcome, record_key)
+        SELECT $1, e.id, 'processed', NULLIF(e.key, '') FROM unnest($2::text[], $3::text[]) AS e(id, key)
+        ON CONFLICT DO NOTHING RETURNING event_id
+        """
+    typealias Row = String
+
+    let consumer: String
+    let eventIDs: [String]
+    let keys: [String]
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 3)
+        bindings.append(consumer)
+        bindings.append(eventIDs)
+        bindings.append(keys)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(String.self) }
+}

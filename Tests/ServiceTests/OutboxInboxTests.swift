@@ -14,7 +14,9 @@ struct OutboxInboxTests {
     static let descriptor = ServiceDescriptor(
         name: "runtime-test", schema: "runtime_test", defaultPort: 0,
         migrations: [
-            Migration(1, "applied effects", "CREATE TABLE applied (event_id text NOT NULL, account text NOT NULL, amount_fen bigint NOT NULL)")
+            Migration(1, "applied effects", "CREATE TABLE applied (event_id text NOT NULL, account text NOT NULL, amount_fen bigint NOT NULL)"),
+            // The order effects were applied in (the consumer batch tests compare it with each account's).
+            Migration(2, "applied order", "ALTER TABLE applied ADD COLUMN seq bigserial"),
         ])
 
     struct Killed: Error {}

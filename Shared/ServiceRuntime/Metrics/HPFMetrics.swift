@@ -82,6 +82,13 @@ public enum HPFMetrics {
             labels: [("consumer", consumer), ("kind", kind)])
     }
 
+    /// Polls that could not be applied in one transaction and went one message at a time.
+    public static func batchFallbacks(consumer: String) -> Counter {
+        registry.makeCounter(
+            descriptor: name("consumer", "batch_fallbacks", "total", "Polls applied one message at a time instead of in one transaction"),
+            labels: [("consumer", consumer)])
+    }
+
     public static func consumerLag(consumer: String, topic: String, partition: Int32) -> Gauge {
         registry.makeGauge(
             descriptor: name("consumer", "lag", nil, "Records between a consumer's position and the partition's end"),

@@ -1,0 +1,98 @@
+import Contracts
+import Foundation
+import Kafka
+import Logging
+import PostgresNIO
+
+/// Group commit for consumers (#15): the messages of one poll are applied in one transaction,
+/// with one inbox statement claiming all their ids, instead of a transaction (and a pooled
+/// connection, a BEGIN, a claim and a COMMIT) per message. A busy consumer polls more messages at
+/// a time, so the saving grows with the load.
+///
+/// It is the same work as `process` one message at a time, and gives the same effects: each
+/// partition's messages are applied in their order (an account's events share a partition), a
+/// duplicate id is skipped, nothing is stored as consumed before the commit. Only the plain case
+/// is taken together; whatever needs a decision of its own falls back to `process` for every
+/// message of the poll, from scratch (the batch's transaction rolled back whole):
+/// - a subscription with its own check or that refuses replays (the partner feed);
+/// - a record to dead-letter (malformed, of an unknown type, without a valid writer's signature);
+/// - a handler's refusal (`EventRejection`) or any failure, transient ones included (`process`
+///   retries those with its backoff).
+/// A cancellation is never swallowed: it ends the consumer as it would one message at a time.
+extension EventConsumerService {
+    /// One message the batch applies: its header, its handler and its span of the writer's trace.
+    struct Applied {
+        let message: KafkaMessage
+        let header: CloudEventHeader
+        let handler: EventHandler
+        let span: TraceParent
+    }
+
+    /// Applies `batch` in one transaction; false (nothing done) when it must go one by one.
+    func applyTogether(_ batch: [KafkaMessage]) async throws -> Bool {
+        guard subscription.verify == nil, !subscription.deadLetterDuplicates, subscription.redact == nil else { return false }
+        var work: [Applied] = []
+        work.reserveCapacity(batch.count)
+        let propagation = W3CTracePropagation()
+        for message in batch {
+            guard let header = try? CloudEventCoding.header(from: message.value), EventType(rawValue: header.type) != nil else { return false }
+            // A type this consumer does not handle is skipped, as `process` skips it (unchecked).
+            guard let handler = handlers[header.type] else { continue }
+            if subscription.verifiesWriter, eventKeys.rejection(of: message) != nil { return false }
+            work.append(Applied(message: message, header: header, handler: handler, span: propagation.span(continuing: propagation.parent(of: message))))
+        }
+        guard !work.isEmpty else { return true }
+
+        let started = ContinuousClock.now
+        let writes = OutboxWrites()
+        let outcomes: [Outcome]
+        do {
+            outcomes = try await OutboxWrites.$current.withValue(writes) {
+                try await database.transaction { connection -> [Outcome] in
+                    var fresh = try await claimAll(work, on: connection)
+                    var outcomes: [Outcome] = []
+                    outcomes.reserveCapacity(work.count)
+                    for item in work {
+                        // The first copy of an id is applied; a later copy in the same poll, or an
+                        // id claimed before, is a duplicate.
+                        guard fresh.remove(item.header.id) != nil else {
+                            outcomes.append(.duplicate)
+                            continue
+                        }
+                        try await TraceParent.withSpan(item.span) { try await item.handler.handle(item.message.value, connection) }
+                        outcomes.append(.processed)
+                    }
+                    return outcomes
+                }
+            }
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            // One by one, where each message gets its own outcome (a dead letter, a retry).
+            logger.debug(
+                "batch applied one by one",
+                metadata: ["consumer": "\(subscription.consumerName)", "messages": "\(batch.count)", "error": "\(DatabaseErrors.summary(error))"])
+            HPFMetrics.batchFallbacks(consumer: subscription.consumerName).increment()
+            return false
+        }
+        let took = ContinuousClock.now - started
+        for (item, outcome) in zip(work, outcomes) {
+            if outcome == .duplicate { duplicates.increment() } else { processed.increment() }
+            HPFMetrics.handlerDuration(consumer: subscription.consumerName, type: item.header.type).record(took)
+            logOutcome(outcome, item.message, parsed: item.header, span: item.span, took: took)
+        }
+        if writes.wroteAny { signal.notify() }
+        return true
+    }
+
+    /// Claims every id of `work` for this consumer in one statement; returns those that were new.
+    private func claimAll(_ work: [Applied], on connection: PostgresConnection) async throws -> Set<String> {
+        let claims = InboxClaims(
+            consumer: subscription.consumerName, eventIDs: work.map(\.header.id),
+            keys: work.map { DeadLetterStore.storable($0.message.keyString, limit: 500) ?? "" })
+        var fresh: Set<String> = []
+        for try await id in try await connection.execute(claims, logger: logger) { fresh.insert(id) }
+        return fresh
+    }
+}

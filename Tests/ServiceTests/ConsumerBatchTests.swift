@@ -1,0 +1,109 @@
+import Contracts
+import Foundation
+import Kafka
+import Policy
+import PostgresNIO
+import ServiceRuntime
+import Testing
+
+/// Group commit in the consumers (`EventConsumerService.applyTogether`): a poll's messages in
+/// one transaction, with the same effects as one at a time.
+extension OutboxInboxTests {
+    /// Sixty events over six accounts and three partitions, two of them sent twice, all on the
+    /// topic before the consumer starts (so that its polls bring many at once).
+    func publishBacklog(_ runtime: ServiceRuntime, topic: String) async throws -> (accounts: [String], events: [CloudEvent<ContributionReceived>]) {
+        try await runtime.producer.createTopics([TopicSpec(name: topic, partitions: 3)])
+        let accounts = (0..<6).map { _ in TestStack.unique("acct") }
+        let events = (0..<60).map { index in event(account: accounts[index % accounts.count], amount: Fen(index + 1)) }
+        for (index, event) in events.enumerated() {
+            let value = try CloudEventCoding.encode(event)
+            try await runtime.producer.send(OutgoingMessage(topic: topic, key: event.subject, value: value))
+            // A redelivery (a relay that published twice): the copy must change nothing.
+            if index == 10 || index == 41 { try await runtime.producer.send(OutgoingMessage(topic: topic, key: event.subject, value: value)) }
+        }
+        return (accounts, events)
+    }
+
+    /// Each account's effects, in the order they were applied.
+    func appliedAmounts(_ runtime: ServiceRuntime, account: String) async throws -> [Fen] {
+        var amounts: [Fen] = []
+        for try await amount in try await runtime.database.query("SELECT amount_fen FROM applied WHERE account = \(account) ORDER BY seq").decode(Fen.self) {
+            amounts.append(amount)
+        }
+        return amounts
+    }
+
+    @Test("a backlog is applied a poll at a time in one transaction: each account's events once, in order, a redelivered copy skipped")
+    func backlogAppliedTogether() async throws {
+        try await withRuntime { runtime in
+            let topic = TestStack.unique("rt.batch")
+            let (accounts, events) = try await publishBacklog(runtime, topic: topic)
+            let consumerName = TestStack.unique("batch")
+            let consumer = EventConsumerService(subscription: subscription(consumerName, topic: topic), runtime: runtime)
+            let running = Task { try await consumer.run() }
+            defer { running.cancel() }
+            #expect(
+                try await TestStack.eventually {
+                    var total: Int64 = 0
+                    for try await count in try await runtime.database.query(
+                        "SELECT count(*) FROM processed_events WHERE consumer = \(consumerName)"
+                    ).decode(Int64.self) { total = count }
+                    return total == Int64(events.count)
+                })
+            for account in accounts {
+                let expected = events.filter { $0.subject == account }.map(\.data.amountFen)
+                #expect(try await appliedAmounts(runtime, account: account) == expected, "each event once, in the account's order")
+            }
+            // A transaction's claims share its start time (`now()`): fewer times than events means
+            // that polls were applied together, not one transaction per event.
+            var transactions: Int64 = 0
+            for try await count in try await runtime.database.query(
+                "SELECT count(DISTINCT processed_at) FROM processed_events WHERE consumer = \(consumerName)"
+            ).decode(Int64.self) { transactions = count }
+            #expect(transactions < Int64(events.count))
+        }
+    }
+
+    @Test("an event refused inside a batch sends the poll one message at a time: only it is dead-lettered, the rest applied once")
+    func refusalInsideBatch() async throws {
+        try await withRuntime { runtime in
+            let topic = TestStack.unique("rt.batch-refusal")
+            let (accounts, events) = try await publishBacklog(runtime, topic: topic)
+            let refusedAmount: Fen = 33
+            let consumerName = TestStack.unique("batch-refusal")
+            let base = subscription(consumerName, topic: topic)
+            let refusing = EventSubscription(
+                consumerName: consumerName, topicNames: [topic],
+                handlers: [
+                    .on(.contributionReceived, ContributionReceived.self) { event, connection in
+                        try await base.handlers[0].handle(try CloudEventCoding.encode(event), connection)
+                        // After its effect: the batch's transaction must take the effect back with it.
+                        if event.data.amountFen == refusedAmount { throw EventRejection(detail: "amount \(refusedAmount) is refused") }
+                    }
+                ], verifiesWriter: false)
+            let consumer = EventConsumerService(subscription: refusing, runtime: runtime)
+            let relay = relay(runtime)
+            let running = [Task { try await consumer.run() }, Task { try await relay.run() }]
+            defer { running.forEach { $0.cancel() } }
+            let letters = try await TestStack.read(topic: Topic.deadLetter.name, count: 1) { message in
+                (try? CloudEventCoding.decode(DeadLetter.self, from: message.value).data.consumer) == consumerName
+            }.map { try CloudEventCoding.decode(DeadLetter.self, from: $0.value).data }
+            #expect(letters.map(\.reason) == [.ruleViolation])
+            #expect(
+                try await TestStack.eventually {
+                    try await accounts.asyncAllSatisfy { account in
+                        try await appliedAmounts(runtime, account: account)
+                            == events.filter { $0.subject == account && $0.data.amountFen != refusedAmount }.map(\.data.amountFen)
+                    }
+                })
+        }
+    }
+}
+
+extension Array where Element: Sendable {
+    /// `allSatisfy` with an async predicate, in order.
+    func asyncAllSatisfy(_ predicate: (Element) async throws -> Bool) async rethrows -> Bool {
+        for element in self where !(try await predicate(element)) { return false }
+        return true
+    }
+}
