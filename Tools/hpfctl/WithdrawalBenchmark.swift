@@ -65,7 +65,7 @@ struct WithdrawalBenchmark: AsyncParsableCommand {
             try await Self.waitFor("\(ledgerURL)/v1/accounts/\(number)/balance", http)
             try await Self.waitFor("\(withdrawalURL)/v1/accounts/\(number)/withdrawals", http)
             let deposit =
-                #"{"accountNumber":"\#(number)","amountFen":\#(perAccount * amount),"channel":"bank_card","channelTxnId":"wbench-\#(runID)-\#(number)","paidAt":"\#(Instant.format(Date()))"}"#
+                #"{"accountNumber":"\#(number)","amountFen":\#(perAccount * amount),"channel":"alipay","channelTxnId":"wbench-\#(runID)-\#(number)","paidAt":"\#(Instant.format(Date()))"}"#
             let (status, json) = try await DepositBenchmark.post(http, "\(ledgerURL)/v1/contributions", deposit, as: .channel("alipay"))
             guard status == 201 else { throw CommandError("deposit refused (\(status)): \(json)") }
         }
