@@ -1,8 +1,13 @@
 import Contribution
+import Enrolment
+import Loan
 import Policy
 import PostgresNIO
+import RegionalSync
 import ServiceRuntime
+import Subsidy
 import Testing
+import Withdrawal
 
 /// Business dates and months cross the driver as typed values (a `date`, a `YYYY-MM` text),
 /// against the real Postgres: what is bound is what is stored, and a stored value the code
@@ -91,6 +96,53 @@ struct DateCodingTests {
             }
             // A well-formed month passes the check and meets the next rule (no such account).
             #expect(await sqlState("2026-03") == "23503")
+        }
+    }
+
+    @Test("every date column of every service's schema refuses a date outside 1800-9999 when it is written, so a reader never meets one")
+    func dateColumnsChecked() async throws {
+        let modules: [any HPFServiceModule.Type] = [
+            EnrolmentService.self, ContributionService.self, SubsidyService.self, WithdrawalService.self, LoanService.self, RegionalSyncService.self,
+        ]
+        for module in modules {
+            try await Migrator.migrate(config: TestStack.config(module.descriptor), descriptor: module.descriptor, logger: TestStack.logger)
+        }
+        let schemas = modules.map { $0.descriptor.schema }
+        try await TestStack.withDatabase(of: RegionalSyncService.descriptor) { database in
+            // Every date column of the six schemas' tables, and those without the range check.
+            var columns = 0
+            var unchecked: [String] = []
+            for try await (column, checked) in try await database.query(
+                """
+                SELECT n.nspname || '.' || c.relname || '.' || a.attname,
+                       EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'c' AND a.attnum = ANY (k.conkey)
+                               AND pg_get_constraintdef(k.oid) LIKE '%1800-01-01%9999-12-31%')
+                FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = ANY (\(schemas)) AND c.relkind = 'r' AND a.atttypid = 'date'::regtype AND a.attnum > 0 AND NOT a.attisdropped
+                """
+            ).decode((String, Bool).self) {
+                columns += 1
+                if !checked { unchecked.append(column) }
+            }
+            #expect(columns > 30, "the query sees the schemas' date columns (\(columns))")
+            #expect(unchecked.isEmpty, "date columns without the range check: \(unchecked)")
+
+            // And the check at work on one of them (regional-sync's letter sequences: a date and a number).
+            func sqlState(_ day: String) async -> String? {
+                do {
+                    try await database.query("INSERT INTO letter_sequences (day, last) VALUES (\(day)::date, 0)")
+                    try await database.query("DELETE FROM letter_sequences WHERE day = \(day)::date")
+                    return nil
+                } catch {
+                    return DatabaseErrors.sqlState(error)
+                }
+            }
+            for outside in ["1799-12-31", "10000-01-01", "infinity", "-infinity", "0001-01-01"] {
+                let state = await sqlState(outside)
+                #expect(state == "23514", "\(outside) is refused by the range check, not \(state ?? "accepted")")
+            }
+            #expect(await sqlState("1800-01-01") == nil)
+            #expect(await sqlState("9999-12-31") == nil)
         }
     }
 }
