@@ -78,18 +78,24 @@ enum Loans {
             """
             SELECT application_id, account_number, status, principal_fen, outstanding_fen, annual_rate_milli_percent, term_months, method,
                    disbursed_on,
-                   (SELECT coalesce(sum(payment_fen - paid_fen), 0) FROM instalments WHERE loan_id = l.loan_id AND due_on <= \(today))::bigint,
-                   (SELECT count(*) FROM instalments WHERE loan_id = l.loan_id AND overdue)::int,
+                   (SELECT coalesce(sum(payment_fen - paid_fen), 0) FROM instalments WHERE loan_id = l.loan_id AND due_on <= \(today))::bigint AS arrears_fen,
+                   (SELECT count(*) FROM instalments WHERE loan_id = l.loan_id AND overdue)::int AS overdue_instalments,
                    (SELECT coalesce(sum(principal_fen), 0) FROM instalments WHERE loan_id = l.loan_id AND due_on > \(today) AND paid_fen = 0)::bigint
+                       AS principal_not_due_fen
             FROM loans l WHERE loan_id = \(id)
             """)
-        for try await r in rows.decode((UUID, String, String, Int64, Int64, Int64, Int, String, BusinessDate?, Int64, Int, Int64).self) {
+        for try await row in rows {
+            let c = NamedColumns(row, table: "loans")
+            let rate: Int64 = try c("annual_rate_milli_percent")
+            let arrears: Int64 = try c("arrears_fen")
+            let notDue: Int64 = try c("principal_not_due_fen")
             return Row(
                 view: View(
-                    loanId: id.uuidString.lowercased(), applicationId: r.0.uuidString.lowercased(), accountNumber: r.1, status: r.2,
-                    principalFen: r.3, outstandingFen: r.4, annualRate: LoanApplications.percent(r.5), termMonths: r.6,
-                    repaymentMethod: r.7, disbursedOn: r.8?.description, arrearsFen: r.9, overdueInstalments: r.10,
-                    payoffFen: r.9 + r.11), rate: r.5)
+                    loanId: id.uuidString.lowercased(), applicationId: (try c("application_id", as: UUID.self)).uuidString.lowercased(),
+                    accountNumber: try c("account_number"), status: try c("status"), principalFen: try c("principal_fen"),
+                    outstandingFen: try c("outstanding_fen"), annualRate: LoanApplications.percent(rate), termMonths: try c("term_months"),
+                    repaymentMethod: try c("method"), disbursedOn: (try c("disbursed_on", as: BusinessDate?.self))?.description, arrearsFen: arrears,
+                    overdueInstalments: try c("overdue_instalments"), payoffFen: try Checked.add(arrears, notDue)), rate: rate)
         }
         return nil
     }

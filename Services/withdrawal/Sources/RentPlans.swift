@@ -143,16 +143,19 @@ enum RentPlans {
         let logger = runtime.logger
         do {
             var view: View?
-            for try await (account, status, paused, monthly, months, paid, first, next, payee) in try await connection.query(
+            for try await row in try await connection.query(
                 """
-                SELECT account_number, status, paused_code, monthly_fen, months, months_paid, first_month, next_month, payee #>> '{}'
+                SELECT account_number, status, paused_code, monthly_fen, months, months_paid, first_month, next_month, payee #>> '{}' AS payee
                 FROM rent_plans WHERE plan_id = \(id)
                 """, logger: logger
-            ).decode((String, String, String?, Int64, Int, Int, String, String, String).self) {
-                let p = try runtime.personalData.openJSON(Payee.self, payee, SealedWithdrawalData.planPayee, row: id.uuidString.lowercased())
+            ) {
+                let c = NamedColumns(row, table: "rent_plans")
+                let p = try runtime.personalData.openJSON(Payee.self, try c("payee"), SealedWithdrawalData.planPayee, row: id.uuidString.lowercased())
+                let (months, paid): (Int, Int) = (try c("months"), try c("months_paid"))
                 view = View(
-                    planId: id.uuidString.lowercased(), accountNumber: account, status: status, pausedCode: paused, monthlyFen: monthly,
-                    months: months, monthsPaid: paid, firstMonth: first, nextMonth: paid < months ? next : nil,
+                    planId: id.uuidString.lowercased(), accountNumber: try c("account_number"), status: try c("status"), pausedCode: try c("paused_code"),
+                    monthlyFen: try c("monthly_fen"), months: months, monthsPaid: paid, firstMonth: try c("first_month"),
+                    nextMonth: paid < months ? try c("next_month") : nil,
                     payee: .init(kind: p.kind, name: p.name, bankAccount: p.maskedBankAccount, bankName: p.bankName))
             }
             guard var found = view else { return nil }

@@ -14,17 +14,21 @@ struct DeadLetterRoutes: Sendable {
 
     static let columns = """
         seq, id, consumer, reason, detail, event_id, event_type, topic, record_partition, record_offset, record_key,
-        record_value IS NOT NULL, to_char(dead_lettered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-        to_char(redriven_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), redriven_by, redrive_outcome
+        record_value IS NOT NULL AS kept, to_char(dead_lettered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS dead_lettered_at,
+        to_char(redriven_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS redriven_at, redriven_by, redrive_outcome
         """
 
-    typealias Row = (Int64, UUID, String, String, String, String?, String?, String, Int32, Int64, String?, Bool, String, String?, String?, String?)
-
-    static func view(_ row: Row) -> DeadLetterEntry {
-        let (seq, id, consumer, reason, detail, eventID, eventType, topic, partition, offset, key, kept, at, redrivenAt, by, outcome) = row
+    /// One letter as the routes show it, read by column name.
+    static func view(_ row: PostgresRow) throws -> DeadLetterEntry {
+        let c = NamedColumns(row, table: "dead_letters")
+        let redrivenAt: String? = try c("redriven_at")
+        let by: String? = try c("redriven_by")
+        let outcome: String? = try c("redrive_outcome")
         return DeadLetterEntry(
-            id: id.uuidString.lowercased(), seq: seq, consumer: consumer, reason: reason, detail: detail, eventId: eventID, eventType: eventType, topic: topic,
-            partition: partition, offset: offset, key: key, deadLetteredAt: at, redrivable: kept,
+            id: (try c("id", as: UUID.self)).uuidString.lowercased(), seq: try c("seq"), consumer: try c("consumer"), reason: try c("reason"),
+            detail: try c("detail"), eventId: try c("event_id"), eventType: try c("event_type"), topic: try c("topic"),
+            partition: try c("record_partition"), offset: try c("record_offset"), key: try c("record_key"),
+            deadLetteredAt: try c("dead_lettered_at"), redrivable: try c("kept"),
             redrive: redrivenAt.map { .init(at: $0, by: by ?? "", outcome: outcome ?? "pending") })
     }
 
@@ -51,7 +55,7 @@ struct DeadLetterRoutes: Sendable {
             ORDER BY seq LIMIT \(limit)
             """)
         var letters: [DeadLetterEntry] = []
-        for try await row in rows.decode(Row.self) { letters.append(Self.view(row)) }
+        for try await row in rows { letters.append(try Self.view(row)) }
         return try HTTPJSON.response(.ok, DeadLetterPage(deadLetters: letters, nextAfterSeq: letters.count == limit ? letters.last?.seq : nil))
     }
 
@@ -69,15 +73,23 @@ struct DeadLetterRoutes: Sendable {
         let (consumerName, inboxID, message) = try await runtime.database.transaction { connection -> (String, String, KafkaMessage) in
             let rows = try await connection.query(
                 """
-                SELECT consumer, inbox_id, reason, topic, record_partition, record_offset, record_key, record_value, record_headers::text,
-                       redriven_at IS NOT NULL, coalesce(redrive_outcome, ''), redriven_at > now() - interval '2 minutes',
+                SELECT consumer, inbox_id, reason, topic, record_partition, record_offset, record_key, record_value, record_headers::text AS record_headers,
+                       redriven_at IS NOT NULL AS redriven, coalesce(redrive_outcome, '') AS redrive_outcome,
+                       redriven_at > now() - interval '2 minutes' AS recent,
                        EXISTS (SELECT 1 FROM processed_events p WHERE p.consumer = d.consumer AND p.record_key = d.record_key AND p.event_id <> d.inbox_id
-                               AND p.outcome = 'processed' AND p.processed_at > d.dead_lettered_at)
+                               AND p.outcome = 'processed' AND p.processed_at > d.dead_lettered_at) AS superseded
                 FROM dead_letters d WHERE id = \(id) FOR UPDATE OF d
                 """, logger: context.logger)
-            for try await (consumer, inboxID, reason, topic, partition, offset, key, value, headers, redriven, outcome, recent, superseded)
-                in rows.decode((String, String, String, String, Int32, Int64, String?, ByteBuffer?, String, Bool, String, Bool?, Bool).self)
-            {
+            for try await row in rows {
+                let c = NamedColumns(row, table: "dead_letters")
+                let (consumer, inboxID, reason, topic): (String, String, String, String) = (
+                    try c("consumer"), try c("inbox_id"), try c("reason"), try c("topic")
+                )
+                let (partition, offset, key): (Int32, Int64, String?) = (try c("record_partition"), try c("record_offset"), try c("record_key"))
+                let (value, headers): (ByteBuffer?, String) = (try c("record_value"), try c("record_headers"))
+                let (redriven, outcome, recent, superseded): (Bool, String, Bool?, Bool) = (
+                    try c("redriven"), try c("redrive_outcome"), try c("recent"), try c("superseded")
+                )
                 if redriven, outcome != "pending" {
                     throw Problem.conflict("already_redriven", "dead letter \(shown) was redriven already (\(outcome))")
                 }

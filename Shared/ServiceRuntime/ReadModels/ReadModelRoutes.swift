@@ -65,19 +65,22 @@ struct ReadModelRoutes: Sendable {
     private func status(_ model: String, _ id: UUID, logger: Logger) async throws -> ReadModelRebuildStatus {
         let rows = try await runtime.database.query(
             """
-            SELECT state, requested_by, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-                   to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), events_total, events_read, events_applied, tables::text, error,
-                   state IN ('running', 'swapping') AND heartbeat_at < now() - make_interval(secs => \(ReadModelRebuild.abandonedAfterSeconds))
+            SELECT state, requested_by, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS started_at,
+                   to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS finished_at, events_total, events_read, events_applied,
+                   tables::text AS tables, error,
+                   state IN ('running', 'swapping') AND heartbeat_at < now() - make_interval(secs => \(ReadModelRebuild.abandonedAfterSeconds)) AS stale
             FROM read_model_rebuilds WHERE id = \(id) AND read_model = \(model)
             """)
-        for try await (state, by, started, finished, total, read, applied, tables, error, stale)
-            in rows.decode((String, String, String, String?, Int64, Int64, Int64, String?, String?, Bool).self)
-        {
+        for try await row in rows {
+            let c = NamedColumns(row, table: "read_model_rebuilds")
+            let tables: String? = try c("tables")
             let diffs = tables.flatMap { try? JSONDecoder().decode([ReadModelTableDiff].self, from: Data($0.utf8)) }
+            let state: String = try c("state")
             return ReadModelRebuildStatus(
-                rebuildId: id.uuidString.lowercased(), readModel: model, state: stale ? "abandoned" : state, requestedBy: by,
-                startedAt: started, finishedAt: finished, eventsTotal: total, eventsRead: read, eventsApplied: applied,
-                tables: diffs, error: error)
+                rebuildId: id.uuidString.lowercased(), readModel: model, state: try c("stale", as: Bool.self) ? "abandoned" : state,
+                requestedBy: try c("requested_by"), startedAt: try c("started_at"), finishedAt: try c("finished_at"),
+                eventsTotal: try c("events_total"), eventsRead: try c("events_read"), eventsApplied: try c("events_applied"),
+                tables: diffs, error: try c("error"))
         }
         throw Problem.notFound("unknown_rebuild", "no rebuild \(id.uuidString.lowercased()) of \(model)")
     }
