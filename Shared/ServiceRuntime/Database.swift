@@ -32,13 +32,11 @@ public struct Database: Sendable {
         sessionConfiguration = session
     }
 
-    /// A connection of its own, outside the pool, named `application_name` in `pg_stat_activity`,
-    /// with `settings` (planner settings, say) given in its start-up message: no round trip.
+    /// A connection of its own, outside the pool, named `application_name` in `pg_stat_activity`.
     /// The caller closes it; a session lock it takes ends with it.
-    public func openSession(named name: String, settings: [(String, String)] = []) async throws -> PostgresConnection {
+    public func openSession(named name: String) async throws -> PostgresConnection {
         var configuration = sessionConfiguration
         configuration.options.additionalStartupParameters.append(("application_name", name))
-        configuration.options.additionalStartupParameters.append(contentsOf: settings)
         return try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
     }
 

@@ -28,6 +28,9 @@ extension EventConsumerService {
         let span: TraceParent
     }
 
+    /// How long a batch waits for a row lock before it goes one message at a time.
+    static let batchLockTimeout = "200ms"
+
     /// Applies `batch` in one transaction; false (nothing done) when it must go one by one.
     func applyTogether(_ batch: [KafkaMessage]) async throws -> Bool {
         guard subscription.verify == nil, !subscription.deadLetterDuplicates, subscription.redact == nil else { return false }
@@ -49,6 +52,11 @@ extension EventConsumerService {
         do {
             outcomes = try await OutboxWrites.$current.withValue(writes) {
                 try await database.transaction { connection -> [Outcome] in
+                    // The batch holds each event's row locks until its commit: rather than wait on a
+                    // row another transaction holds (or deadlock with another consumer's batch, or
+                    // keep every partition of the poll behind one busy account), it gives up soon
+                    // and the poll goes one message at a time, which waits as it always did.
+                    try await connection.query("SET LOCAL lock_timeout = '\(unescaped: Self.batchLockTimeout)'", logger: logger)
                     var fresh = try await claimAll(work, on: connection)
                     var outcomes: [Outcome] = []
                     outcomes.reserveCapacity(work.count)
@@ -88,9 +96,9 @@ extension EventConsumerService {
 
     /// Claims every id of `work` for this consumer in one statement; returns those that were new.
     private func claimAll(_ work: [Applied], on connection: PostgresConnection) async throws -> Set<String> {
+        let keys = work.map { DeadLetterStore.storable($0.message.keyString, limit: 500) }
         let claims = InboxClaims(
-            consumer: subscription.consumerName, eventIDs: work.map(\.header.id),
-            keys: work.map { DeadLetterStore.storable($0.message.keyString, limit: 500) ?? "" })
+            consumer: subscription.consumerName, eventIDs: work.map(\.header.id), keys: keys.map { $0 ?? "" }, keyed: keys.map { $0 != nil })
         var fresh: Set<String> = []
         for try await id in try await connection.execute(claims, logger: logger) { fresh.insert(id) }
         return fresh

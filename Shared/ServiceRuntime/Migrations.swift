@@ -89,8 +89,8 @@ public enum Migrator {
             for statement in grants(schema: schema, role: config.pgUser, appendOnly: descriptor.appendOnlyTables + ["audit_records"]) {
                 try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
             }
-            try await connection.query(PostgresQuery(unsafeSQL: DateColumnChecks.sql), logger: logger)
             try await connection.query("COMMIT", logger: logger)
+            try await DateColumnChecks.add(on: connection, logger: logger)
         } catch {
             _ = try? await connection.query("ROLLBACK", logger: logger)
             _ = try? await connection.query("SELECT pg_advisory_unlock(hashtext(\(schema)))", logger: logger)

@@ -59,11 +59,11 @@ struct InboxClaim: PostgresPreparedStatement {
 
 /// The inbox claims of a batch of events for one consumer in one statement (see
 /// `EventConsumerService.applyTogether`): returns the ids that were new. An id twice in the batch
-/// is claimed once. A missing record key is bound as the empty string and stored as NULL.
+/// is claimed once. A record without a key is stored with NULL (`keyed` false), as by `InboxClaim`.
 struct InboxClaims: PostgresPreparedStatement {
     static let sql = """
         INSERT INTO processed_events (consumer, event_id, outcome, record_key)
-        SELECT $1, e.id, 'processed', NULLIF(e.key, '') FROM unnest($2::text[], $3::text[]) AS e(id, key)
+        SELECT $1, e.id, 'processed', CASE WHEN e.keyed THEN e.key END FROM unnest($2::text[], $3::text[], $4::bool[]) AS e(id, key, keyed)
         ON CONFLICT DO NOTHING RETURNING event_id
         """
     typealias Row = String
@@ -71,12 +71,14 @@ struct InboxClaims: PostgresPreparedStatement {
     let consumer: String
     let eventIDs: [String]
     let keys: [String]
+    let keyed: [Bool]
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 3)
+        var bindings = PostgresBindings(capacity: 4)
         bindings.append(consumer)
         bindings.append(eventIDs)
         bindings.append(keys)
+        bindings.append(keyed)
         return bindings
     }
 

@@ -12,7 +12,7 @@ import Withdrawal
 /// Business dates and months cross the driver as typed values (a `date`, a `YYYY-MM` text),
 /// against the real Postgres: what is bound is what is stored, and a stored value the code
 /// does not know is an error, never a default.
-@Suite("Dates and months through Postgres")
+@Suite("Dates and months through Postgres", .serialized)
 struct DateCodingTests {
     /// A connection to the contribution schema, its migrations applied (this suite may run before any service has started).
     func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
@@ -143,6 +143,38 @@ struct DateCodingTests {
             }
             #expect(await sqlState("1800-01-01") == nil)
             #expect(await sqlState("9999-12-31") == nil)
+        }
+    }
+
+    @Test("a date check whose table is busy is skipped at start (no wait behind the busy table) and added at the next start")
+    func dateCheckWaitsForNoBusyTable() async throws {
+        let descriptor = RegionalSyncService.descriptor
+        let config = TestStack.config(descriptor)
+        try await Migrator.migrate(config: config, descriptor: descriptor, logger: TestStack.logger)
+        try await TestStack.withDatabase(of: descriptor, asOwner: true) { owner in
+            func checks() async throws -> [String] {
+                var names: [String] = []
+                for try await name in try await owner.query(
+                    """
+                    SELECT conname FROM pg_constraint WHERE conrelid = 'letter_sequences'::regclass AND contype = 'c'
+                      AND pg_get_constraintdef(oid) LIKE '%1800-01-01%9999-12-31%'
+                    """
+                ).decode(String.self) { names.append(name) }
+                return names
+            }
+            let names = try await checks()
+            #expect(names.count == 1, "\(names)")
+            for name in names { try await owner.query("ALTER TABLE letter_sequences DROP CONSTRAINT \(unescaped: name)") }
+            // Another session reads the table in an open transaction: the check cannot be added now.
+            try await owner.withConnection { busy in
+                try await busy.query("BEGIN", logger: TestStack.logger)
+                try await busy.query("LOCK TABLE letter_sequences IN ACCESS SHARE MODE", logger: TestStack.logger)
+                try await Migrator.migrate(config: config, descriptor: descriptor, logger: TestStack.logger)
+                #expect(try await checks().isEmpty, "skipped while the table was busy")
+                try await busy.query("ROLLBACK", logger: TestStack.logger)
+            }
+            try await Migrator.migrate(config: config, descriptor: descriptor, logger: TestStack.logger)
+            #expect(try await checks().count == 1, "added at the next start")
         }
     }
 }
