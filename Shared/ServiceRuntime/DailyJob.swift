@@ -113,4 +113,11 @@ public extension ServiceRuntime {
         let event = CloudEvent(id: .timeOrdered(), source: descriptor.eventSource, type: type.rawValue, subject: account, data: data)
         try await Outbox.enqueue(event, topic: type.topic, on: connection, logger: logger)
     }
+
+    /// The outbox row `emit` would write, for a statement that writes it with its business row
+    /// (`\(outboxInsert:)`); the caller counts it with `Outbox.wrote(1)` once written.
+    func outboxRow<P: Codable & Sendable>(_ type: EventType, _ data: P, account: String) throws -> Outbox.Row {
+        let event = CloudEvent(id: .timeOrdered(), source: descriptor.eventSource, type: type.rawValue, subject: account, data: data)
+        return try Outbox.Row(event, topic: type.topic.name)
+    }
 }

@@ -24,19 +24,67 @@ public enum Outbox {
         headers: ([UInt8]) throws -> [String: String] = { _ in [:] },
         on connection: PostgresConnection, logger: Logger
     ) async throws {
-        let bytes = try CloudEventCoding.encode(event)
-        let payload = String(decoding: bytes, as: UTF8.self)
-        // The trace the writing request or event belongs to travels with the record (`traceparent`),
-        // on our own topics only: our trace ids are not a partner city's business.
-        let trace = Topic.partnerCity(outboundTopic: topic) == nil ? W3CTracePropagation().headers() : [:]
-        let fields = trace.merging(try headers(bytes)) { _, own in own }
-        let extra = String(decoding: try JSONEncoder().encode(fields), as: UTF8.self)
-        let id = UUID(uuidString: event.id) ?? UUID()
-        _ = try await connection.execute(
-            OutboxInsert(
-                id: id, aggregateType: aggregateType, key: key ?? event.subject, type: event.type,
-                topic: topic, payload: payload, headers: extra), logger: logger)
-        OutboxWrites.current?.add(1)
+        let row = try Row(event, topic: topic, aggregateType: aggregateType, key: key, headers: headers)
+        _ = try await connection.execute(row.insert, logger: logger)
+        wrote(1)
+    }
+
+    /// One outbox row, its event encoded and its record headers taken, not yet written: for a
+    /// statement that writes a business row and its event together (`\(outboxInsert:)`).
+    public struct Row: Sendable {
+        let insert: OutboxInsert
+
+        public init<P>(
+            _ event: CloudEvent<P>, topic: String, aggregateType: String = "account", key: String? = nil,
+            headers: ([UInt8]) throws -> [String: String] = { _ in [:] }
+        ) throws {
+            let bytes = try CloudEventCoding.encode(event)
+            // The trace the writing request or event belongs to travels with the record (`traceparent`),
+            // on our own topics only: our trace ids are not a partner city's business.
+            let trace = Topic.partnerCity(outboundTopic: topic) == nil ? W3CTracePropagation().headers() : [:]
+            let fields = trace.merging(try headers(bytes)) { _, own in own }
+            insert = OutboxInsert(
+                id: UUID(uuidString: event.id) ?? UUID(), aggregateType: aggregateType, key: key ?? event.subject, type: event.type,
+                topic: topic, payload: String(decoding: bytes, as: UTF8.self),
+                headers: String(decoding: try JSONEncoder().encode(fields), as: UTF8.self))
+        }
+
+        /// Its seven values, in `insertSQL`'s order.
+        public func appendBindings(to bindings: inout PostgresBindings) { insert.append(to: &bindings) }
+    }
+
+    /// The same row for a prepared statement of the caller's that ends with its insert:
+    /// `insertSQL(from: n)` takes parameters $n...$n+6, which `appendBindings` supplies in order.
+    public static func insertSQL(from n: Int) -> String {
+        "INSERT INTO outbox (id, aggregatetype, aggregateid, type, topic, payload, headers) VALUES "
+            + "($\(n), $\(n + 1), $\(n + 2), $\(n + 3), $\(n + 4), $\(n + 5), $\(n + 6)::jsonb)"
+    }
+
+    /// Counts rows a statement of the caller's wrote to the outbox (see `OutboxWrites`).
+    public static func wrote(_ rows: Int) { OutboxWrites.current?.add(rows) }
+}
+
+public extension PostgresQuery.StringInterpolation {
+    /// `INSERT INTO outbox ... VALUES (...)` for `row`, ending a statement whose own writes come
+    /// first as data-modifying CTEs (`WITH a AS (INSERT ...) \(outboxInsert: row)`): a business
+    /// row and its event in one round trip. The caller counts it with `Outbox.wrote(1)`.
+    mutating func appendInterpolation(outboxInsert row: Outbox.Row) {
+        let r = row.insert
+        appendLiteral("INSERT INTO outbox (id, aggregatetype, aggregateid, type, topic, payload, headers) VALUES (")
+        appendInterpolation(r.id)
+        appendLiteral(", ")
+        appendInterpolation(r.aggregateType)
+        appendLiteral(", ")
+        appendInterpolation(r.key)
+        appendLiteral(", ")
+        appendInterpolation(r.type)
+        appendLiteral(", ")
+        appendInterpolation(r.topic)
+        appendLiteral(", ")
+        appendInterpolation(r.payload)
+        appendLiteral(", ")
+        appendInterpolation(r.headers)
+        appendLiteral("::jsonb)")
     }
 }
 
@@ -58,7 +106,7 @@ public extension Outbox {
             SELECT id, \(aggregateType), key, type, \(topic.name), payload
             FROM unnest(\(ids)::uuid[], \(keys)::text[], \(types)::text[], \(payloads)::text[]) AS e(id, key, type, payload)
             """, logger: logger)
-        OutboxWrites.current?.add(events.count)
+        wrote(events.count)
     }
 }
 

@@ -4,9 +4,7 @@ import PostgresNIO
 /// The outbox row of one event, as a statement prepared once per connection: every write of
 /// every service runs it, so it is parsed and planned once, not on each transaction (#15).
 struct OutboxInsert: PostgresPreparedStatement {
-    static let sql = """
-        INSERT INTO outbox (id, aggregatetype, aggregateid, type, topic, payload, headers) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
-        """
+    static let sql = Outbox.insertSQL(from: 1)
     typealias Row = ()
 
     let id: UUID
@@ -19,6 +17,12 @@ struct OutboxInsert: PostgresPreparedStatement {
 
     func makeBindings() throws -> PostgresBindings {
         var bindings = PostgresBindings(capacity: 7)
+        append(to: &bindings)
+        return bindings
+    }
+
+    /// The seven values in the statement's order (also for `Outbox.insertSQL(from:)`).
+    func append(to bindings: inout PostgresBindings) {
         bindings.append(id)
         bindings.append(aggregateType)
         bindings.append(key)
@@ -26,7 +30,6 @@ struct OutboxInsert: PostgresPreparedStatement {
         bindings.append(topic)
         bindings.append(payload)
         bindings.append(headers)
-        return bindings
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row {}

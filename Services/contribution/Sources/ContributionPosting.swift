@@ -26,15 +26,18 @@ struct ContributionPosting {
 
     let runtime: ServiceRuntime
 
-    /// The contribution row and the months it counts: every deposit runs it, prepared once per connection.
+    /// The contribution row, the months it counts and its `contribution-received` event in one
+    /// statement: every deposit runs it, prepared once per connection.
     struct Insert: PostgresPreparedStatement {
         static let sql = """
             WITH months AS (
                 INSERT INTO contribution_months (account_number, month)
-                SELECT $2, unnest($13::text[]) ON CONFLICT DO NOTHING)
-            INSERT INTO contributions (contribution_id, account_number, origin, channel, channel_txn_id, legacy_id, amount_fen,
-                paid_at, paid_on, fingerprint, posting_seq, balance_after_fen, unconsumed_fen)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::date, $10, $11, $12, $7)
+                SELECT $2, unnest($13::text[]) ON CONFLICT DO NOTHING),
+            contribution AS (
+                INSERT INTO contributions (contribution_id, account_number, origin, channel, channel_txn_id, legacy_id, amount_fen,
+                    paid_at, paid_on, fingerprint, posting_seq, balance_after_fen, unconsumed_fen)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::date, $10, $11, $12, $7))
+            \(Outbox.insertSQL(from: 14))
             """
         typealias Row = ()
 
@@ -43,9 +46,10 @@ struct ContributionPosting {
         let months: [YearMonth]
         let paidOn: BusinessDate
         let posted: Ledger.Posted
+        let event: Outbox.Row
 
         func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 13)
+            var bindings = PostgresBindings(capacity: 20)
             bindings.append(id)
             bindings.append(input.accountNumber)
             bindings.append(input.origin.rawValue)
@@ -59,6 +63,7 @@ struct ContributionPosting {
             bindings.append(posted.seq)
             bindings.append(posted.balanceAfter)
             bindings.append(months)
+            event.appendBindings(to: &bindings)
             return bindings
         }
 
@@ -79,15 +84,16 @@ struct ContributionPosting {
             input.origin == .legacyImport
             ? [paidOn.yearMonth]
             : ContributionRules.coveredMonths(paidOn: paidOn, schedule: input.schedule, parameters: runtime.parameters)
-        _ = try await connection.execute(
-            Insert(id: id, input: input, months: months, paidOn: paidOn, posted: posted),
-            logger: logger)
         let received = ContributionReceived(
             contributionId: id.uuidString.lowercased(), accountNumber: input.accountNumber, amountFen: input.amountFen,
             channel: input.channel, origin: input.origin, paidAt: Instant.format(input.paidAt), paidOn: paidOn,
             monthsCounted: months, balanceAfterFen: posted.balanceAfter, firstContribution: contributionCountBefore == 0,
             sequence: posted.seq, channelTxnId: input.channelTxnId)
-        try await runtime.emit(.contributionReceived, received, account: input.accountNumber, on: connection)
+        let event = try runtime.outboxRow(.contributionReceived, received, account: input.accountNumber)
+        _ = try await connection.execute(
+            Insert(id: id, input: input, months: months, paidOn: paidOn, posted: posted, event: event),
+            logger: logger)
+        Outbox.wrote(1)
         return Recorded(contributionId: received.contributionId, balanceFen: posted.balanceAfter)
     }
 }

@@ -234,20 +234,23 @@ struct LoanApplications: Sendable {
         let body = decided.body
         let quota = decided.assessment.quota
         let review = ["reviewer": "automatic rules (\(runtime.parameters.loanRates.entry(on: decided.on).source))", "decision": outcome.rawValue]
-        try await connection.query(
-            """
-            INSERT INTO applications (application_id, account_number, spouse_account_number, request, decision, reasons, quota, approved_fen,
-                annual_rate_milli_percent, first_payment_fen, investigation, review, request_id, fingerprint, decided_on)
-            VALUES (\(decided.id), \(body.accountNumber), \(body.spouseAccountNumber), \(decided.fingerprint)::jsonb, \(outcome.rawValue), \(reasons),
-                \(try Self.json(quota))::jsonb, \(decided.approvedFen), \(quota.annualRateMilliPercent), \(decided.firstPayment),
-                \(try Self.json(decided.assessment.investigation))::jsonb, \(try Self.json(review))::jsonb, \(body.requestId), \(decided.fingerprint),
-                \(decided.on))
-            """, logger: logger)
         let event = LoanApplicationDecided(
             applicationId: decided.id.uuidString.lowercased(), accountNumber: body.accountNumber, spouseAccountNumber: body.spouseAccountNumber,
             decision: outcome, reasons: reasons, requestedFen: body.requestedFen, approvedFen: decided.approvedFen, termMonths: body.termMonths,
             repaymentMethod: body.repaymentMethod, annualRateMilliPercent: quota.annualRateMilliPercent, quota: quota, decidedOn: decided.on)
-        try await runtime.emit(.loanApplicationDecided, event, account: body.accountNumber, on: connection)
+        // The application and its event in one statement (one round trip fewer per decision).
+        try await connection.query(
+            """
+            WITH application AS (
+                INSERT INTO applications (application_id, account_number, spouse_account_number, request, decision, reasons, quota, approved_fen,
+                    annual_rate_milli_percent, first_payment_fen, investigation, review, request_id, fingerprint, decided_on)
+                VALUES (\(decided.id), \(body.accountNumber), \(body.spouseAccountNumber), \(decided.fingerprint)::jsonb, \(outcome.rawValue), \(reasons),
+                    \(try Self.json(quota))::jsonb, \(decided.approvedFen), \(quota.annualRateMilliPercent), \(decided.firstPayment),
+                    \(try Self.json(decided.assessment.investigation))::jsonb, \(try Self.json(review))::jsonb, \(body.requestId), \(decided.fingerprint),
+                    \(decided.on)))
+            \(outboxInsert: try runtime.outboxRow(.loanApplicationDecided, event, account: body.accountNumber))
+            """, logger: logger)
+        Outbox.wrote(1)
         if let consent = decided.assessment.consent { try await SpouseConsents.use(consent, by: decided.id, connection: connection, logger: logger) }
         if let loanId = decided.loanId {
             try await connection.query(
