@@ -98,6 +98,51 @@ extension OutboxInboxTests {
                 })
         }
     }
+
+    /// How many polls of `consumer` went one message at a time (`hpf_consumer_batch_fallbacks_total`).
+    func batchFallbacks(_ consumer: String) -> Int {
+        var buffer: [UInt8] = []
+        Observability.registry.emit(into: &buffer)
+        let series = "batch_fallbacks_total{consumer=\"\(consumer)\"} "
+        for line in String(decoding: buffer, as: UTF8.self).split(separator: "\n") where line.contains(series) {
+            return Int(line.split(separator: " ").last ?? "") ?? 0
+        }
+        return 0
+    }
+
+    @Test(
+        "a batch kept waiting for a lock past its timeout goes one message at a time; stopped while it waits and replaced, every event is applied once, in order"
+    )
+    func batchLockTimeoutThenStop() async throws {
+        try await withRuntime { runtime in
+            let topic = TestStack.unique("rt.batch-lock")
+            let (accounts, events) = try await publishBacklog(runtime, topic: topic)
+            let consumerName = TestStack.unique("batch-lock")
+            let first = Task { try await EventConsumerService(subscription: subscription(consumerName, topic: topic), runtime: runtime).run() }
+            try await runtime.database.withConnection { holder in
+                // Every write to `applied` waits behind this lock, far longer than a batch's 200 ms.
+                try await holder.query("BEGIN", logger: TestStack.logger)
+                try await holder.query("LOCK TABLE applied IN SHARE MODE", logger: TestStack.logger)
+                let fellBack = try await TestStack.eventually { batchFallbacks(consumerName) >= 1 }
+                #expect(fellBack, "the batch gave up on the lock and went one message at a time")
+                // Stopped while its first message waits for the lock (the shape of a deploy or a
+                // rebalance in the middle of a poll), then the lock goes.
+                first.cancel()
+                try await holder.query("ROLLBACK", logger: TestStack.logger)
+            }
+            // The stopped consumer ends once its statement returns (a deadline, not a hang, if not).
+            try await withDeadline(seconds: 120) { _ = try? await first.value }
+            // Its replacement in the same group takes the partitions from the committed offsets.
+            let second = Task { try await EventConsumerService(subscription: subscription(consumerName, topic: topic), runtime: runtime).run() }
+            defer { second.cancel() }
+            #expect(
+                try await TestStack.eventually {
+                    try await accounts.asyncAllSatisfy { account in
+                        try await appliedAmounts(runtime, account: account) == events.filter { $0.subject == account }.map(\.data.amountFen)
+                    }
+                }, "each event once, in its account's order")
+        }
+    }
 }
 
 extension Array where Element: Sendable {

@@ -59,7 +59,7 @@ as_pg env PGPASSWORD=bench "$PG_BIN/pgbench" -h 127.0.0.1 -p "$HPF_PG_PORT" -U p
 as_pg env PGPASSWORD=bench "$PG_BIN/pgbench" -h 127.0.0.1 -p "$HPF_PG_PORT" -U postgres -c "$CONCURRENCY" -j 2 -T "$PGBENCH_SECONDS" pgbench | tee "$out"
 tps=$(awk '/^tps = / {printf "%.0f", $3; exit}' "$out")
 # Its tables go, so autovacuum does not come back for them during the phases that follow.
-as_pg "$PG_BIN/psql" -h "$PGDATA_DIR" -p "$HPF_PG_PORT" -U postgres -d postgres -qc "DROP DATABASE pgbench"
+as_pg "$PG_BIN/psql" -h "$PGDATA_DIR" -p "$HPF_PG_PORT" -U postgres -d postgres -qc "DROP DATABASE IF EXISTS pgbench WITH (FORCE)"
 ratio=$(awk -v d="$deposits" -v t="$tps" 'BEGIN { printf "%.2f", d / t }')
 
 # 1b. Two instances of the contribution service (the second on its port + 100): one database, one

@@ -48,27 +48,36 @@ public struct AuditTrail: Sendable {
             let (seconds, attoseconds) = (deadline - ContinuousClock.now).components
             let left = max(100, seconds * 1_000 + attoseconds / 1_000_000_000_000_000)
             try await connection.query("SELECT set_config('statement_timeout', \("\(left)ms"), true)", logger: logger)
-            try await connection.query(Self.extend(texts), logger: logger)
+            var extended = false
+            for try await _ in try await connection.query(Self.extend(texts), logger: logger).decode(Int64.self) { extended = true }
+            // Without its head the chain cannot grow: loudly, never records silently dropped.
+            guard extended else { throw AuditChainHeadMissing() }
         }
     }
 
     /// Extends the chain by `records`, in order, from the locked head: record n's hash is
     /// SHA-256(hash(n-1) || seq as 8 big-endian bytes (`int8send`) || its UTF-8 text), the formula
-    /// `hash(previous:seq:record:)` gives and `verify` checks.
+    /// `hash(previous:seq:record:)` gives and `verify` checks. Each step reads its record by
+    /// position, so a batch of n costs n steps while the head is locked, not n * n. Returns the
+    /// new head's seq: no row means there was no head to extend.
     static func extend(_ records: [String]) -> PostgresQuery {
         """
         WITH RECURSIVE head AS (SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE),
-        input AS (SELECT r, n FROM unnest(\(records)::text[]) WITH ORDINALITY AS t(r, n)),
+        input AS (SELECT \(records)::text[] AS rs),
         chain (n, seq, prev, hash, r) AS (
-            SELECT 0::bigint, seq, NULL::bytea, hash, NULL::text FROM head
+            SELECT 0, seq, NULL::bytea, hash, NULL::text FROM head
             UNION ALL
-            SELECT i.n, c.seq + 1, c.hash, sha256(c.hash || int8send(c.seq + 1) || convert_to(i.r, 'UTF8')), i.r
-            FROM chain c JOIN input i ON i.n = c.n + 1),
+            SELECT c.n + 1, c.seq + 1, c.hash, sha256(c.hash || int8send(c.seq + 1) || convert_to(input.rs[c.n + 1], 'UTF8')), input.rs[c.n + 1]
+            FROM chain c, input WHERE c.n < cardinality(input.rs)),
         records AS (INSERT INTO audit_records (seq, at, record, prev_hash, hash) SELECT seq, now(), r, prev, hash FROM chain WHERE n > 0)
         UPDATE audit_head SET seq = last.seq, hash = last.hash
         FROM (SELECT seq, hash FROM chain ORDER BY n DESC LIMIT 1) AS last WHERE audit_head.id = 1
+        RETURNING audit_head.seq
         """
     }
+
+    /// The chain's head row is gone (only an owner's edit can remove it): nothing was appended.
+    struct AuditChainHeadMissing: Error {}
 
     static func hash(previous: [UInt8], seq: Int64, record: String) -> [UInt8] {
         var input = previous
