@@ -3,29 +3,35 @@ import Hummingbird
 import Logging
 import ServiceLifecycle
 
-/// The shape every service shares: a descriptor, its routes and its event subscriptions.
-/// `buildApplication` is the composition root used by `main` and by tests alike.
-public protocol HPFServiceModule {
+/// The shape every service shares: a descriptor, and an instance built once per process from
+/// its runtime, from which come its routes, event subscriptions, jobs and record signer. The
+/// parts these share (a job and its on-demand route, the partner feed of routes, consumers and
+/// signer) are therefore built once, and a part that refuses its settings stops the service at
+/// construction, before anything runs. `buildApplication` is the composition root used by `main`
+/// and by tests alike.
+public protocol HPFServiceModule: Sendable {
     static var descriptor: ServiceDescriptor { get }
+    /// Builds the service's parts on `runtime` (once per process).
+    init(runtime: ServiceRuntime) throws
     /// The service's routes, each naming who may call it.
-    static func addRoutes(to routes: Routes, runtime: ServiceRuntime)
-    static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription]
+    func addRoutes(to routes: Routes)
+    var subscriptions: [EventSubscription] { get }
     /// Background jobs of the service (daily jobs and the like).
-    static func jobs(runtime: ServiceRuntime) -> [any Service]
+    var jobs: [any Service] { get }
     /// Signs records as the outbox relay publishes them (the partner feed); nil for none.
-    static func recordSigner(runtime: ServiceRuntime) -> OutboxRelay.Signer?
+    var recordSigner: OutboxRelay.Signer? { get }
     /// Topics beyond the catalogue that the service writes (each partner city's own), created at start.
-    static func extraTopics(runtime: ServiceRuntime) -> [String]
+    var extraTopics: [String] { get }
     /// The read models its consumers build, each with the projection a rebuild replays.
-    static func readModels(runtime: ServiceRuntime) -> [ReadModel]
+    var readModels: [ReadModel] { get }
 }
 
 public extension HPFServiceModule {
-    static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] { [] }
-    static func jobs(runtime: ServiceRuntime) -> [any Service] { [] }
-    static func recordSigner(runtime: ServiceRuntime) -> OutboxRelay.Signer? { nil }
-    static func extraTopics(runtime: ServiceRuntime) -> [String] { [] }
-    static func readModels(runtime: ServiceRuntime) -> [ReadModel] { [] }
+    var subscriptions: [EventSubscription] { [] }
+    var jobs: [any Service] { [] }
+    var recordSigner: OutboxRelay.Signer? { nil }
+    var extraTopics: [String] { [] }
+    var readModels: [ReadModel] { [] }
 
     static func buildApplication(config: ServiceConfig? = nil, clock: BusinessClock? = nil, extraServices: [any Service] = []) throws
         -> some ApplicationProtocol
@@ -33,12 +39,12 @@ public extension HPFServiceModule {
         let config = config ?? ServiceConfig(descriptor: descriptor)
         Observability.bootstrapMetrics()
         let runtime = try ServiceRuntime(descriptor: descriptor, config: config, clock: clock)
-        return buildApplication(runtime: runtime, extraServices: extraServices)
+        return buildApplication(module: try Self(runtime: runtime), runtime: runtime, extraServices: extraServices)
     }
 
-    static func buildApplication(runtime: ServiceRuntime, extraServices: [any Service] = []) -> some ApplicationProtocol {
+    static func buildApplication(module: Self, runtime: ServiceRuntime, extraServices: [any Service] = []) -> some ApplicationProtocol {
         let descriptor = Self.descriptor
-        let routes = routeTable(runtime: runtime)
+        let routes = routeTable(module: module, runtime: runtime)
         var app = Application(
             router: routes.router,
             // The idle timeout also closes a connection whose request stops half-way (slow clients).
@@ -54,16 +60,16 @@ public extension HPFServiceModule {
             logger: runtime.logger)
         let relay = OutboxRelay(
             database: runtime.database, producer: runtime.producer, signal: runtime.outboxSignal,
-            gate: runtime.gate, batchSize: runtime.config.relayBatchSize, signer: Self.signer(runtime: runtime),
+            gate: runtime.gate, batchSize: runtime.config.relayBatchSize, signer: signer(module: module, runtime: runtime),
             logger: runtime.logger)
         // Order matters for shutdown: services stop in reverse, so consumers and the relay stop
         // before the producer flushes and the database pool closes.
         HPFMetrics.buildInfo(service: descriptor.name, version: SuiteVersion.current).set(to: 1)
-        let consumers = Self.subscriptions(runtime: runtime).map { EventConsumerService(subscription: $0, runtime: runtime) }
+        let consumers = module.subscriptions.map { EventConsumerService(subscription: $0, runtime: runtime) }
         consumers.forEach(runtime.consumers.register)
-        Self.readModels(runtime: runtime).forEach(runtime.readModels.register)
+        module.readModels.forEach(runtime.readModels.register)
         let pool = PatientService(base: runtime.database.client, patience: .seconds(30), logger: runtime.logger)
-        let services: [any Service] = [pool, runtime.producer, relay] + consumers + Self.jobs(runtime: runtime)
+        let services: [any Service] = [pool, runtime.producer, relay] + consumers + module.jobs
         app.addServices(services.map { WatchedService(base: $0, logger: runtime.logger) })
         app.addServices(extraServices)
         app.beforeServerStarts {
@@ -75,7 +81,7 @@ public extension HPFServiceModule {
                     columns: descriptor.sealedColumns, cipher: runtime.personalData,
                     database: runtime.database, logger: runtime.logger, onlyClear: true)
                 if sealed.total > 0 { runtime.logger.notice("sealed personal data stored in clear", metadata: ["columns": "\(sealed)"]) }
-                try await runtime.ensureTopics(extra: Self.extraTopics(runtime: runtime))
+                try await runtime.ensureTopics(extra: module.extraTopics)
                 await runtime.gate.open()
             } catch {
                 runtime.logger.error("start failed", metadata: ["error": "\(String(reflecting: error))"])
@@ -87,9 +93,9 @@ public extension HPFServiceModule {
 
     /// Every record is signed with the service's event key; the partner feed also carries the
     /// partner signature on top.
-    static func signer(runtime: ServiceRuntime) -> OutboxRelay.Signer {
+    static func signer(module: Self, runtime: ServiceRuntime) -> OutboxRelay.Signer {
         let event = runtime.eventSigner
-        guard let partner = Self.recordSigner(runtime: runtime) else { return event }
+        guard let partner = module.recordSigner else { return event }
         return { topic, value in
             var fields = try event(topic, value) ?? [:]
             if let signed = try partner(topic, value) { fields.merge(signed) { $1 } }
@@ -98,14 +104,17 @@ public extension HPFServiceModule {
     }
 
     /// Every route of the service (the runtime's own first), each behind its access middleware.
-    static func routeTable(runtime: ServiceRuntime) -> Routes {
+    /// The route table of a module built on `runtime` (what the access tests read).
+    static func routeTable(runtime: ServiceRuntime) throws -> Routes { routeTable(module: try Self(runtime: runtime), runtime: runtime) }
+
+    static func routeTable(module: Self, runtime: ServiceRuntime) -> Routes {
         let router = Router(context: HPFRequestContext.self)
         router.add(middleware: RequestLogMiddleware(logger: runtime.logger))
         router.add(middleware: HTTPMetricsMiddleware(service: runtime.descriptor.name))
         router.add(middleware: ProblemMiddleware())
         let routes = Routes(router: router, control: runtime.access)
         RuntimeRoutes.add(to: routes, runtime: runtime)
-        Self.addRoutes(to: routes, runtime: runtime)
+        module.addRoutes(to: routes)
         return routes
     }
 

@@ -31,7 +31,7 @@ struct AccessTests {
     static func routes() throws -> [(service: String, spec: RouteSpec)] {
         try modules.flatMap { module -> [(String, RouteSpec)] in
             let runtime = try ServiceRuntime(descriptor: module.descriptor, config: TestStack.config(module.descriptor))
-            return module.routeTable(runtime: runtime).specs.map { (module.descriptor.name, $0) }
+            return try module.routeTable(runtime: runtime).specs.map { (module.descriptor.name, $0) }
         }
     }
 

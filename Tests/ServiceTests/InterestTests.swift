@@ -29,9 +29,11 @@ struct InterestTests {
 
     /// The ledger's routes alone: no consumers and no daily jobs, so a business date set on it
     /// dates only what this test sends it (consumers on a dial would date other tests' events).
-    enum LedgerRoutesOnly: HPFServiceModule {
+    struct LedgerRoutesOnly: HPFServiceModule {
         static let descriptor = ContributionService.descriptor
-        static func addRoutes(to routes: Routes, runtime: ServiceRuntime) { ContributionService.addRoutes(to: routes, runtime: runtime) }
+        let ledger: ContributionService
+        init(runtime: ServiceRuntime) { ledger = ContributionService(runtime: runtime) }
+        func addRoutes(to routes: Routes) { ledger.addRoutes(to: routes) }
     }
 
     /// `body(enrolment, ledger, ledgerOnJuly2)`: enrolment dated 2025-07-01; the ledger on the

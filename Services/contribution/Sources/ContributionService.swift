@@ -7,12 +7,29 @@ import ServiceRuntime
 /// immutable posting. Reads the enrolment events to open ledger accounts, the subsidy events to
 /// credit grants and the withdrawal events to debit, settle or reverse withdrawals; writes
 /// `hpf.contribution.events.v1`.
-public enum ContributionService: HPFServiceModule {
+public struct ContributionService: HPFServiceModule {
     public static let descriptor = ServiceDescriptor(
         name: "contribution", schema: "contribution", defaultPort: 8082,
         migrations: ContributionMigrations.all, appendOnlyTables: ["postings"])
 
-    public static func addRoutes(to routes: Routes, runtime: ServiceRuntime) {
+    let runtime: ServiceRuntime
+    /// Deposit interest for the interest years ended before the day: daily (hourly for the
+    /// day's date) and on demand for staff, one job for both.
+    let interestSettlement: DailyJob<InterestSettlementJob.Summary>
+    public let subscriptions: [EventSubscription]
+
+    public init(runtime: ServiceRuntime) {
+        self.runtime = runtime
+        interestSettlement = DailyJob("interest settlement", runtime: runtime, didWork: { $0.postings > 0 }) {
+            try await InterestSettlementJob(runtime: runtime).run(asOf: $0)
+        }
+        subscriptions = [
+            LedgerAccounts.subscription(runtime: runtime), LedgerAccounts.recognisedMonths(runtime: runtime),
+            SubsidyCredits.subscription(runtime: runtime), LedgerDebits.subscription(runtime: runtime),
+        ]
+    }
+
+    public func addRoutes(to routes: Routes) {
         // Payment notifications come only from a payment channel, signed (WeChat Pay v3 style).
         routes.post("/v1/contributions", .channel(.payment), use: ContributionHandlers(runtime: runtime).receive)
         let accounts = AccountHandlers(runtime: runtime)
@@ -20,7 +37,7 @@ public enum ContributionService: HPFServiceModule {
         routes.get("/v1/accounts/:accountNumber/ledger", .holderOrAnyStaff, use: accounts.ledger)
         routes.get("/v1/accounts/:accountNumber/tax-statement", .holderOrAnyStaff, use: accounts.taxStatement)
         routes.post("/v1/imports/contributions", .staff(.fundOfficer), use: LegacyImport(runtime: runtime).importHistory)
-        routes.post("/v1/jobs/interest-settlement", .staff(.fundOfficer), use: interestSettlement(runtime).onDemand)
+        routes.post("/v1/jobs/interest-settlement", .staff(.fundOfficer), use: interestSettlement.onDemand)
         // Reconciliation (对账): a fund officer imports the channel's signed deposit statement.
         let statements = StatementImport(runtime: runtime, reconciler: DepositStatements(runtime: runtime))
         routes.post("/v1/channel-statements", .staff(.fundOfficer), use: statements.importStatement)
@@ -28,18 +45,5 @@ public enum ContributionService: HPFServiceModule {
         routes.get("/v1/statement-discrepancies", .staff(.fundOfficer, .auditor), use: statements.discrepancies)
     }
 
-    public static func jobs(runtime: ServiceRuntime) -> [any Service] { [interestSettlement(runtime)] }
-
-    /// Deposit interest for the interest years ended before the day: daily (hourly for the
-    /// day's date) and on demand for staff.
-    static func interestSettlement(_ runtime: ServiceRuntime) -> DailyJob<InterestSettlementJob.Summary> {
-        DailyJob("interest settlement", runtime: runtime, didWork: { $0.postings > 0 }) { try await InterestSettlementJob(runtime: runtime).run(asOf: $0) }
-    }
-
-    public static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] {
-        [
-            LedgerAccounts.subscription(runtime: runtime), LedgerAccounts.recognisedMonths(runtime: runtime),
-            SubsidyCredits.subscription(runtime: runtime), LedgerDebits.subscription(runtime: runtime),
-        ]
-    }
+    public var jobs: [any Service] { [interestSettlement] }
 }

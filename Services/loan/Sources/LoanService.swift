@@ -7,12 +7,27 @@ import ServiceRuntime
 /// with every reason and the quota's factors), deposit-loan linkage, uplifts, the rate table,
 /// schedules to the fen, and the shared fund pool's liquidity. Its facts come from the enrolment
 /// and ledger events only. Writes `hpf.loan.events.v1`.
-public enum LoanService: HPFServiceModule {
+public struct LoanService: HPFServiceModule {
     public static let descriptor = ServiceDescriptor(
         name: "loan", schema: "loan", defaultPort: 8085, migrations: LoanMigrations.all,
         accountOwners: "participants")
 
-    public static func addRoutes(to routes: Routes, runtime: ServiceRuntime) {
+    let runtime: ServiceRuntime
+    /// Daily and on demand for staff: one job for both.
+    let overdueCheck: DailyJob<OverdueJob.Summary>
+    public let subscriptions: [EventSubscription]
+    public let readModels: [ReadModel]
+
+    public init(runtime: ServiceRuntime) {
+        self.runtime = runtime
+        overdueCheck = DailyJob("overdue check", runtime: runtime, didWork: { $0.overdueInstalments > 0 }) {
+            try await OverdueJob(runtime: runtime).run(asOf: $0)
+        }
+        subscriptions = LoanReadModels.subscriptions(runtime: runtime)
+        readModels = LoanReadModels.readModels(runtime: runtime)
+    }
+
+    public func addRoutes(to routes: Routes) {
         let applications = LoanApplications(runtime: runtime)
         routes.post("/v1/loan-applications", .holder(orStaff: .fundOfficer), use: applications.apply)
         routes.get("/v1/loan-applications/:applicationId", .holderOrAnyStaff, use: applications.get)
@@ -30,20 +45,8 @@ public enum LoanService: HPFServiceModule {
         routes.get("/v1/fund-pool", .anyStaff, use: pool.get)
         routes.post("/v1/fund-pool/entries", .staff(.fundOfficer), use: pool.record)
         routes.post("/v1/fund-pool/rebuild", .staff(.fundOfficer), use: pool.rebuild)
-        routes.post("/v1/jobs/overdue", .staff(.fundOfficer), use: overdueCheck(runtime).onDemand)
+        routes.post("/v1/jobs/overdue", .staff(.fundOfficer), use: overdueCheck.onDemand)
     }
 
-    public static func jobs(runtime: ServiceRuntime) -> [any Service] { [overdueCheck(runtime)] }
-
-    static func overdueCheck(_ runtime: ServiceRuntime) -> DailyJob<OverdueJob.Summary> {
-        DailyJob("overdue check", runtime: runtime, didWork: { $0.overdueInstalments > 0 }) { try await OverdueJob(runtime: runtime).run(asOf: $0) }
-    }
-
-    public static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] {
-        LoanReadModels.subscriptions(runtime: runtime)
-    }
-
-    public static func readModels(runtime: ServiceRuntime) -> [ReadModel] {
-        LoanReadModels.readModels(runtime: runtime)
-    }
+    public var jobs: [any Service] { [overdueCheck] }
 }

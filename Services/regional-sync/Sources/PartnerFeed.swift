@@ -90,9 +90,8 @@ struct PartnerFeed: Sendable {
     }
 
     /// Every partner city's outbound topic (created at start, like the catalogue's).
-    static func outboundTopics(runtime: ServiceRuntime) -> [String] {
-        let feed = PartnerFeed(runtime: runtime)
-        return runtime.parameters.borderPartners.value.map(\.code).filter(feed.isPartner).map { Topic.partnerOutbound(city: $0) }
+    var outboundTopics: [String] {
+        runtime.parameters.borderPartners.value.map(\.code).filter(isPartner).map { Topic.partnerOutbound(city: $0) }
     }
 
     /// Signs what the relay publishes on the partner-outbound topics, over its exact bytes, now.

@@ -7,12 +7,29 @@ import ServiceRuntime
 /// and closure withdrawals as a saga over Kafka with the ledger (requested -> debited or refused
 /// -> paid out, or reversed when the payout fails), and §8 rent plans paid directly to a
 /// landlord each month. Reads the enrolment and ledger events; writes `hpf.withdrawal.events.v1`.
-public enum WithdrawalService: HPFServiceModule {
+public struct WithdrawalService: HPFServiceModule {
     public static let descriptor = ServiceDescriptor(
         name: "withdrawal", schema: "withdrawal", defaultPort: 8084,
         migrations: WithdrawalMigrations.all, sealedColumns: SealedWithdrawalData.all)
 
-    public static func addRoutes(to routes: Routes, runtime: ServiceRuntime) {
+    let runtime: ServiceRuntime
+    /// Daily and on demand for staff, each one job for both.
+    let rentPayments: DailyJob<RentPaymentJob.Summary>
+    let unconfirmedPayouts: DailyJob<UnconfirmedPayouts.Summary>
+    public let subscriptions: [EventSubscription]
+
+    public init(runtime: ServiceRuntime) {
+        self.runtime = runtime
+        rentPayments = DailyJob("rent payments", runtime: runtime, didWork: { $0.monthsRequested > 0 }) {
+            try await RentPaymentJob(runtime: runtime).run(asOf: $0)
+        }
+        unconfirmedPayouts = DailyJob("unconfirmed payouts", runtime: runtime, didWork: { $0.marked > 0 }) {
+            try await UnconfirmedPayouts(runtime: runtime).run(asOf: $0)
+        }
+        subscriptions = [WithdrawalAccounts.subscription(runtime: runtime), LedgerOutcomes.subscription(runtime: runtime)]
+    }
+
+    public func addRoutes(to routes: Routes) {
         let withdrawals = WithdrawalHandlers(runtime: runtime)
         routes.post("/v1/withdrawals", .holder(orStaff: .fundOfficer), use: withdrawals.request)
         routes.get("/v1/withdrawals/:withdrawalId", .holderOrAnyStaff, use: withdrawals.get)
@@ -22,9 +39,9 @@ public enum WithdrawalService: HPFServiceModule {
         routes.get("/v1/rent-plans/:planId", .holderOrAnyStaff, use: plans.get)
         // The payment channel that paid confirms, signed like its payment notifications.
         routes.post("/v1/payouts/:payoutId/confirmation", .channel(.payment), use: PayoutConfirmations(runtime: runtime).confirm)
-        routes.post("/v1/jobs/rent-payments", .staff(.fundOfficer), use: rentPayments(runtime).onDemand)
+        routes.post("/v1/jobs/rent-payments", .staff(.fundOfficer), use: rentPayments.onDemand)
         routes.get("/v1/payouts/unconfirmed", .staff(.fundOfficer, .auditor), use: UnconfirmedPayouts(runtime: runtime).list)
-        routes.post("/v1/jobs/unconfirmed-payouts", .staff(.fundOfficer), use: unconfirmedPayouts(runtime).onDemand)
+        routes.post("/v1/jobs/unconfirmed-payouts", .staff(.fundOfficer), use: unconfirmedPayouts.onDemand)
         // Reconciliation (对账): a fund officer imports the channel's signed payout statement.
         let statements = StatementImport(runtime: runtime, reconciler: PayoutStatements(runtime: runtime))
         routes.post("/v1/channel-statements", .staff(.fundOfficer), use: statements.importStatement)
@@ -32,17 +49,5 @@ public enum WithdrawalService: HPFServiceModule {
         routes.get("/v1/statement-discrepancies", .staff(.fundOfficer, .auditor), use: statements.discrepancies)
     }
 
-    public static func subscriptions(runtime: ServiceRuntime) -> [EventSubscription] {
-        [WithdrawalAccounts.subscription(runtime: runtime), LedgerOutcomes.subscription(runtime: runtime)]
-    }
-
-    public static func jobs(runtime: ServiceRuntime) -> [any Service] { [rentPayments(runtime), unconfirmedPayouts(runtime)] }
-
-    static func unconfirmedPayouts(_ runtime: ServiceRuntime) -> DailyJob<UnconfirmedPayouts.Summary> {
-        DailyJob("unconfirmed payouts", runtime: runtime, didWork: { $0.marked > 0 }) { try await UnconfirmedPayouts(runtime: runtime).run(asOf: $0) }
-    }
-
-    static func rentPayments(_ runtime: ServiceRuntime) -> DailyJob<RentPaymentJob.Summary> {
-        DailyJob("rent payments", runtime: runtime, didWork: { $0.monthsRequested > 0 }) { try await RentPaymentJob(runtime: runtime).run(asOf: $0) }
-    }
+    public var jobs: [any Service] { [rentPayments, unconfirmedPayouts] }
 }
