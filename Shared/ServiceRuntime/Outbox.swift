@@ -24,7 +24,11 @@ public enum Outbox {
         headers: ([UInt8]) throws -> [String: String] = { _ in [:] },
         on connection: PostgresConnection, logger: Logger
     ) async throws {
-        let row = try Row(event, topic: topic, aggregateType: aggregateType, key: key, headers: headers)
+        try await write(try Row(event, topic: topic, aggregateType: aggregateType, key: key, headers: headers), on: connection, logger: logger)
+    }
+
+    /// Writes `row` on its own (prepared) statement and counts it.
+    public static func write(_ row: Row, on connection: PostgresConnection, logger: Logger) async throws {
         _ = try await connection.execute(row.insert, logger: logger)
         wrote(1)
     }
@@ -56,9 +60,11 @@ public enum Outbox {
     /// The same row for a prepared statement of the caller's that ends with its insert:
     /// `insertSQL(from: n)` takes parameters $n...$n+6, which `appendBindings` supplies in order.
     public static func insertSQL(from n: Int) -> String {
-        "INSERT INTO outbox (id, aggregatetype, aggregateid, type, topic, payload, headers) VALUES "
-            + "($\(n), $\(n + 1), $\(n + 2), $\(n + 3), $\(n + 4), $\(n + 5), $\(n + 6)::jsonb)"
+        insertInto + "($\(n), $\(n + 1), $\(n + 2), $\(n + 3), $\(n + 4), $\(n + 5), $\(n + 6)::jsonb)"
     }
+
+    /// The insert's head, up to its values (in `OutboxInsert.append(to:)`'s order).
+    static let insertInto = "INSERT INTO outbox (id, aggregatetype, aggregateid, type, topic, payload, headers) VALUES "
 
     /// Counts rows a statement of the caller's wrote to the outbox (see `OutboxWrites`).
     public static func wrote(_ rows: Int) { OutboxWrites.current?.add(rows) }
@@ -70,7 +76,7 @@ public extension PostgresQuery.StringInterpolation {
     /// row and its event in one round trip. The caller counts it with `Outbox.wrote(1)`.
     mutating func appendInterpolation(outboxInsert row: Outbox.Row) {
         let r = row.insert
-        appendLiteral("INSERT INTO outbox (id, aggregatetype, aggregateid, type, topic, payload, headers) VALUES (")
+        appendLiteral(Outbox.insertInto + "(")
         appendInterpolation(r.id)
         appendLiteral(", ")
         appendInterpolation(r.aggregateType)

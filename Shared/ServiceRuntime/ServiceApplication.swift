@@ -6,8 +6,8 @@ import ServiceLifecycle
 /// The shape every service shares: a descriptor, and an instance built once per process from
 /// its runtime, from which come its routes, event subscriptions, jobs and record signer. The
 /// parts these share (a job and its on-demand route, the partner feed of routes, consumers and
-/// signer) are therefore built once, and a part that refuses its settings stops the service at
-/// construction, before anything runs. `buildApplication` is the composition root used by `main`
+/// signer) are therefore built once; `init` may throw, so a part that refuses its settings stops
+/// the service at construction, before anything runs. `buildApplication` is the composition root used by `main`
 /// and by tests alike.
 public protocol HPFServiceModule: Sendable {
     static var descriptor: ServiceDescriptor { get }
@@ -103,10 +103,10 @@ public extension HPFServiceModule {
         }
     }
 
-    /// Every route of the service (the runtime's own first), each behind its access middleware.
     /// The route table of a module built on `runtime` (what the access tests read).
     static func routeTable(runtime: ServiceRuntime) throws -> Routes { routeTable(module: try Self(runtime: runtime), runtime: runtime) }
 
+    /// Every route of the service (the runtime's own first), each behind its access middleware.
     static func routeTable(module: Self, runtime: ServiceRuntime) -> Routes {
         let router = Router(context: HPFRequestContext.self)
         router.add(middleware: RequestLogMiddleware(logger: runtime.logger))

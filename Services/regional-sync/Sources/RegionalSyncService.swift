@@ -20,6 +20,7 @@ public struct RegionalSyncService: HPFServiceModule {
     let registry: PartnerRegistry
     let transfersIn: TransfersIn
     let transfersOut: TransfersOut
+    let resolution: TransferResolution
     /// Transfers a partner left unanswered for `transferAnswerDays` end (daily, and on demand for staff).
     let unansweredJob: DailyJob<TransferResolution.Expired>
     public let subscriptions: [EventSubscription]
@@ -31,8 +32,10 @@ public struct RegionalSyncService: HPFServiceModule {
         registry = PartnerRegistry(runtime: runtime, ownKeys: feed.ownKeys)
         transfersIn = TransfersIn(runtime: runtime, feed: feed, registry: registry)
         transfersOut = TransfersOut(runtime: runtime, feed: feed, registry: registry)
+        let resolution = TransferResolution(runtime: runtime, feed: feed)
+        self.resolution = resolution
         unansweredJob = DailyJob("unanswered transfers", runtime: runtime, didWork: { $0.cancelled + $0.failed > 0 }) {
-            try await TransferResolution(runtime: runtime, feed: feed).expire(asOf: $0)
+            try await resolution.expire(asOf: $0)
         }
         subscriptions =
             RegionalReadModels.subscriptions(runtime: runtime, transfersIn: transfersIn, transfersOut: transfersOut)
@@ -51,7 +54,6 @@ public struct RegionalSyncService: HPFServiceModule {
             "/v1/transfers/settlements", .channel(.bankFeed),
             use: TransferSettlements(runtime: runtime, feed: feed, registry: registry).notice)
         routes.post("/v1/transfer-payouts/:payoutId/confirmation", .channel(.bankFeed), use: TransferPayouts(runtime: runtime, feed: feed).confirm)
-        let resolution = TransferResolution(runtime: runtime, feed: feed)
         routes.post("/v1/transfers/:transferId/cancel", .holder(orStaff: .fundOfficer), use: resolution.cancelRequest)
         routes.post("/v1/transfers/:transferId/failure", .staff(.fundOfficer), use: resolution.fail)
         routes.post("/v1/jobs/transfer-timeouts", .staff(.fundOfficer), use: unansweredOnDemand)
@@ -70,7 +72,7 @@ public struct RegionalSyncService: HPFServiceModule {
         if let city = body.partnerCity, !feed.isPartner(city) {
             throw Problem.rule("unknown_partner", "\(city.prefix(16)) is not a border-region partner city")
         }
-        return try HTTPJSON.response(.ok, try await TransferResolution(runtime: runtime, feed: feed).expire(asOf: body.asOf, partnerCity: body.partnerCity))
+        return try HTTPJSON.response(.ok, try await resolution.expire(asOf: body.asOf, partnerCity: body.partnerCity))
     }
 
     public var jobs: [any Service] { [unansweredJob] }
