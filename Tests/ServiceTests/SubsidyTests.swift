@@ -121,7 +121,9 @@ struct SubsidyTests {
                  {"accountNumber":"\(account)","amountFen":100000,"paidAt":"2024-02-29T10:00:00+08:00","legacyId":"\(TestStack.unique("l"))"}]
                 """
             #expect(try await ledger.post("/v1/imports/contributions", history).int("imported") == 2)
-            // Wait until both lots exist in the subsidy service.
+            // Wait until the subsidy service knows the participant (the profile comes from the
+            // enrolment events, by another consumer than the lots) and both lots exist.
+            #expect(try await TestStack.eventually { try await subsidy.get("/v1/accounts/\(account)/subsidies").status == 200 })
             #expect(
                 try await TestStack.eventually {
                     try await withSubsidyDatabase { db in

@@ -13,6 +13,7 @@ enum ContributionLots {
             handlers: [
                 .on(.contributionReceived, ContributionReceived.self) { event, connection in
                     let c = event.data
+                    if c.firstContribution { try await OpeningSubsidy.lock(account: c.accountNumber, connection: connection, logger: logger) }
                     try await connection.query(
                         """
                         INSERT INTO lots (lot_id, account_number, started_on, sequence, original_fen, remaining_fen, first_contribution, next_anniversary)

@@ -10,7 +10,18 @@ import ServiceRuntime
 struct OpeningSubsidy {
     let runtime: ServiceRuntime
 
+    /// Takes the account's opening lock for the rest of the transaction. The two facts the rule
+    /// needs (the profile, from `account-opened`, and the first lot, from `contribution-received`)
+    /// arrive on different topics and are written by different consumers; each writes its fact
+    /// and then evaluates. Without a common lock, two transactions at the same moment each miss
+    /// the other's uncommitted fact and neither grants: the person never gets the subsidy. Under
+    /// the lock, whichever commits second sees both facts.
+    static func lock(account: String, connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\("opening-subsidy:" + account), 0))", logger: logger)
+    }
+
     /// Grants the subsidy if both facts are known (profile and first lot) and it was not granted.
+    /// The caller holds the account's opening lock (`lock`) since before it wrote its fact.
     func evaluate(account: String, connection: PostgresConnection) async throws {
         let logger = runtime.logger
         guard let participant = try await Participant.load(account, connection: connection, logger: logger) else { return }

@@ -15,6 +15,7 @@ enum ParticipantProfiles {
             handlers: [
                 .on(.accountOpened, AccountOpened.self) { event, connection in
                     let a = event.data
+                    try await OpeningSubsidy.lock(account: a.accountNumber, connection: connection, logger: logger)
                     let rows = try await connection.query(
                         """
                         INSERT INTO participants (account_number, person_ref, opened_on, children_count, education_level, graduation_date,

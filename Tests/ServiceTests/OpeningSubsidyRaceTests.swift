@@ -1,0 +1,93 @@
+import Contracts
+import Foundation
+import Policy
+import PostgresNIO
+import ServiceRuntime
+import Subsidy
+import Synchronization
+import Testing
+
+/// §3's opening subsidy needs two facts that arrive on different topics: the profile
+/// (`account-opened`, consumer `participant-profiles`) and the first lot (`contribution-received`,
+/// consumer `contribution-lots`). Each consumer writes its fact and evaluates the rule.
+extension SubsidyTests {
+    @Test(
+        "an account's opening and its first contribution applied at the same moment still grant the opening subsidy once",
+        arguments: [true, false])
+    func openingFactsAtOnce(contributionFirst: Bool) async throws {
+        let descriptor = SubsidyService.descriptor
+        let runtime = try ServiceRuntime(descriptor: descriptor, config: TestStack.config(descriptor), clock: TestStack.clock)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await runtime.database.client.run() }
+            defer { group.cancelAll() }
+            try await Migrator.migrate(config: runtime.config, descriptor: descriptor, logger: runtime.logger)
+            let service = try SubsidyService(runtime: runtime)
+            func handler(_ consumer: String, _ type: EventType) throws -> EventHandler {
+                try #require(service.subscriptions.first { $0.consumerName == consumer }?.handlers.first { $0.type == type })
+            }
+            // A fresh graduate (400.00), known only to this test: the events go to the handlers,
+            // not to the topics, so no other test's consumer applies them.
+            let account = "3207" + String(UInt64.random(in: 100_000_000_000...999_999_999_999))
+            let personRef = (0..<4).map { _ in String(format: "%016llx", UInt64.random(in: 0...UInt64.max)) }.joined()
+            let opened = try CloudEventCoding.encode(
+                CloudEvent(
+                    source: EventType.source(service: "enrolment"), type: EventType.accountOpened.rawValue, subject: account,
+                    data: AccountOpened(
+                        accountNumber: account, personRef: personRef, openedOn: TestStack.today, county: "320706", residence: .urban,
+                        industry: .ecommerceCrystal, role: .streamer, employmentType: .newForm, childrenCount: 0,
+                        education: Education(level: .bachelor, graduationDate: BusinessDate("2025-06-30")),
+                        retirementMonth: YearMonth("2063-06")!, agreement: Agreement(schedule: .monthly, amountFen: 20_000, channel: .wechat),
+                        monthlyMinimumFen: 11_300)))
+            let contributed = try CloudEventCoding.encode(
+                CloudEvent(
+                    source: EventType.source(service: "contribution"), type: EventType.contributionReceived.rawValue, subject: account,
+                    data: ContributionReceived(
+                        contributionId: UUID().uuidString.lowercased(), accountNumber: account, amountFen: 50_000, channel: .wechat,
+                        origin: .channel, paidAt: "2026-03-16T02:00:00.000Z", paidOn: TestStack.today,
+                        monthsCounted: [YearMonth("2026-03")!], balanceAfterFen: 50_000, firstContribution: true, sequence: 1,
+                        channelTxnId: TestStack.unique("wx"))))
+            let first =
+                contributionFirst
+                ? (try handler("contribution-lots", .contributionReceived), contributed) : (try handler("participant-profiles", .accountOpened), opened)
+            let second =
+                contributionFirst
+                ? (try handler("participant-profiles", .accountOpened), opened) : (try handler("contribution-lots", .contributionReceived), contributed)
+
+            // The first fact's transaction stays open until the second has either finished (it did
+            // not wait: it could not see the first fact) or is waiting for a lock the first holds.
+            let secondBackend = Mutex<Int32?>(nil)
+            let secondDone = Atomic<Bool>(false)
+            let (firstApplied, applied) = AsyncStream<Void>.makeStream()
+            let secondTask = Task {
+                for await _ in firstApplied { break }
+                try await runtime.database.transaction { connection in
+                    for try await pid in try await connection.query("SELECT pg_backend_pid()", logger: runtime.logger).decode(Int32.self) {
+                        secondBackend.withLock { $0 = pid }
+                    }
+                    try await second.0.handle(second.1, connection)
+                }
+                secondDone.store(true, ordering: .sequentiallyConsistent)
+            }
+            try await runtime.database.transaction { connection in
+                try await first.0.handle(first.1, connection)
+                applied.yield()
+                #expect(
+                    try await TestStack.eventually {
+                        if secondDone.load(ordering: .sequentiallyConsistent) { return true }
+                        guard let pid = secondBackend.withLock({ $0 }) else { return false }
+                        var waiting = false
+                        for try await _ in try await runtime.database.query("SELECT 1 FROM pg_locks WHERE pid = \(pid) AND NOT granted") { waiting = true }
+                        return waiting
+                    })
+            }
+            try await secondTask.value
+
+            var granted: [Int64] = []
+            for try await amount in try await runtime.database.query(
+                "SELECT amount_fen FROM grants WHERE person_ref = \(personRef) AND kind = 'opening'"
+            ).decode(Int64.self) { granted.append(amount) }
+            #expect(granted == [40_000], "the opening subsidy, once, whichever fact was applied first")
+            await runtime.producer.shutdown()
+        }
+    }
+}
