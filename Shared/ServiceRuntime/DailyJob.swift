@@ -107,13 +107,7 @@ public extension ServiceRuntime {
         }
     }
 
-    /// Writes an event for `account` to `topic` through the outbox, in the caller's transaction.
-    func emit<P: Codable & Sendable>(_ type: EventType, _ data: P, account: String, on connection: PostgresConnection) async throws {
-        // Time-ordered ids: the outbox's key index grows at its right edge.
-        try await Outbox.write(try outboxRow(type, data, account: account), on: connection, logger: logger)
-    }
-
-    /// The outbox row `emit` would write, for a statement that writes it with its business row
+    /// The outbox row `DatabaseContext.emit` would write, for a statement that writes it with its business row
     /// (`\(outboxInsert:)`); the caller counts it with `Outbox.wrote(1)` once written.
     func outboxRow<P: Codable & Sendable>(_ type: EventType, _ data: P, account: String) throws -> Outbox.Row {
         // Time-ordered ids: the outbox's key index grows at its right edge.

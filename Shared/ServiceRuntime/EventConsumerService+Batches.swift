@@ -67,7 +67,9 @@ extension EventConsumerService {
                             outcomes.append(.duplicate)
                             continue
                         }
-                        try await TraceParent.withSpan(item.span) { try await item.handler.handle(item.message.value, connection) }
+                        try await TraceParent.withSpan(item.span) {
+                            try await item.handler.handle(item.message.value, self.context(on: connection, eventID: item.header.id))
+                        }
                         outcomes.append(.processed)
                     }
                     return outcomes

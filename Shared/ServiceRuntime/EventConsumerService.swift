@@ -23,6 +23,8 @@ public final class EventConsumerService: Service, Sendable {
     let logger: Logger
     let handlers: [String: EventHandler]
     let eventKeys: EventKeyring
+    /// What a handler's context is built from (`ServiceRuntime.context(on:logger:)`).
+    let runtime: ServiceRuntime
     let processed: Counter
     let duplicates: Counter
     let transientRetries: Counter
@@ -41,6 +43,7 @@ public final class EventConsumerService: Service, Sendable {
         logger = runtime.logger
         handlers = Dictionary(subscription.handlers.map { ($0.type.rawValue, $0) }, uniquingKeysWith: { $1 })
         eventKeys = runtime.eventKeys
+        self.runtime = runtime
         let name = subscription.consumerName
         processed = HPFMetrics.eventsProcessed(consumer: name)
         duplicates = HPFMetrics.eventsDuplicate(consumer: name)
@@ -203,7 +206,7 @@ public final class EventConsumerService: Service, Sendable {
                 let outcome = try await OutboxWrites.$current.withValue(writes) {
                     try await database.transaction { connection -> Outcome in
                         guard try await self.claim(eventID: header.id, key: message.keyString, outcome: "processed", on: connection) else { return .duplicate }
-                        try await handler.handle(message.value, connection)
+                        try await handler.handle(message.value, self.context(on: connection, eventID: header.id))
                         return .processed
                     }
                 }
@@ -246,6 +249,15 @@ public final class EventConsumerService: Service, Sendable {
                 try await Task.sleep(for: .milliseconds(200 * failures))
             }
         }
+    }
+
+    /// A handler's context: the inbox transaction's connection, and a logger that names the
+    /// consumer and the event, so that whatever the handler logs says what it was handling.
+    func context(on connection: PostgresConnection, eventID: String) -> DatabaseContext {
+        var logger = logger
+        logger[metadataKey: "consumer"] = "\(subscription.consumerName)"
+        logger[metadataKey: "event_id"] = "\(eventID.prefix(100))"
+        return runtime.context(on: connection, logger: logger)
     }
 
     /// Records the event id for this consumer; false when it was already there (a duplicate).
@@ -292,7 +304,7 @@ public final class EventConsumerService: Service, Sendable {
                         .init(
                             id: UUID(uuidString: event.id) ?? UUID(), letter: letter, inboxID: inboxID, eventID: eventID,
                             eventType: type, record: kept), on: connection, logger: logger)
-                    try await subscription.answerRefusal?(message, reason, letter.detail, connection)
+                    try await subscription.answerRefusal?(message, reason, letter.detail, runtime.context(on: connection, logger: logger))
                     return true
                 }
                 if written {

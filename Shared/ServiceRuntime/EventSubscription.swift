@@ -3,19 +3,20 @@ import Foundation
 import Kafka
 import PostgresNIO
 
-/// A consumer's reaction to one event type, run inside the inbox transaction.
+/// A consumer's reaction to one event type, run inside the inbox transaction (its context's
+/// logger names the consumer and the event).
 public struct EventHandler: Sendable {
     public let type: EventType
-    public let handle: @Sendable (_ event: [UInt8], _ connection: PostgresConnection) async throws -> Void
+    public let handle: @Sendable (_ event: [UInt8], _ db: DatabaseContext) async throws -> Void
 
     /// Decodes the event's data as `Payload` and hands it to `body`; data that does not decode,
     /// or holds a value outside its `InputRange`, is rejected to the dead-letter topic as
     /// `invalid_payload`.
     public static func on<Payload: Codable & Sendable>(
         _ type: EventType, _ payload: Payload.Type,
-        _ body: @escaping @Sendable (CloudEvent<Payload>, PostgresConnection) async throws -> Void
+        _ body: @escaping @Sendable (CloudEvent<Payload>, DatabaseContext) async throws -> Void
     ) -> EventHandler {
-        EventHandler(type: type) { bytes, connection in
+        EventHandler(type: type) { bytes, db in
             // Every number and date in range before anything reads it (`InputRange`): an event
             // from a faulty or hostile producer goes to the dead-letter topic, never into a rule.
             let violations = RangeCheck.violations(in: Data(bytes))
@@ -28,7 +29,7 @@ public struct EventHandler: Sendable {
             } catch {
                 throw EventRejection(reason: .invalidPayload, detail: "\(error)")
             }
-            try await body(event, connection)
+            try await body(event, db)
         }
     }
 }
@@ -57,7 +58,7 @@ public struct EventSubscription: Sendable {
         (
             @Sendable (
                 _ message: KafkaMessage, _ reason: DeadLetter.Reason, _ detail: String,
-                _ connection: PostgresConnection
+                _ db: DatabaseContext
             ) async throws -> Void
         )?
 
@@ -65,7 +66,7 @@ public struct EventSubscription: Sendable {
         consumerName: String, topics: [Topic], handlers: [EventHandler],
         verify: (@Sendable (KafkaMessage) async throws -> EventRejection?)? = nil, deadLetterDuplicates: Bool = false,
         redact: (@Sendable ([UInt8]) -> [UInt8])? = nil,
-        answerRefusal: (@Sendable (KafkaMessage, DeadLetter.Reason, String, PostgresConnection) async throws -> Void)? = nil
+        answerRefusal: (@Sendable (KafkaMessage, DeadLetter.Reason, String, DatabaseContext) async throws -> Void)? = nil
     ) {
         self.init(
             consumerName: consumerName, topicNames: topics.map(\.name), handlers: handlers, verify: verify,
@@ -76,7 +77,7 @@ public struct EventSubscription: Sendable {
         consumerName: String, topicNames: [String], handlers: [EventHandler],
         verify: (@Sendable (KafkaMessage) async throws -> EventRejection?)? = nil, deadLetterDuplicates: Bool = false,
         redact: (@Sendable ([UInt8]) -> [UInt8])? = nil, verifiesWriter: Bool = true,
-        answerRefusal: (@Sendable (KafkaMessage, DeadLetter.Reason, String, PostgresConnection) async throws -> Void)? = nil
+        answerRefusal: (@Sendable (KafkaMessage, DeadLetter.Reason, String, DatabaseContext) async throws -> Void)? = nil
     ) {
         self.verifiesWriter = verifiesWriter
         self.answerRefusal = answerRefusal

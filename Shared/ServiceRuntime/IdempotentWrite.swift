@@ -1,3 +1,4 @@
+import Logging
 import PostgresNIO
 
 /// What an idempotent write found under its natural key: the fingerprint of the request that
@@ -21,19 +22,20 @@ extension ServiceRuntime {
     /// write and one replay. Returns the answer and whether it was a replay.
     public func idempotentWrite<Stored: Sendable, Answer: Sendable>(
         lock key: String?,
-        find: (PostgresConnection) async throws -> StoredRequest<Stored>?,
+        logger: Logger? = nil,
+        find: (DatabaseContext) async throws -> StoredRequest<Stored>?,
         fingerprint: String,
         mismatch: @Sendable () -> Problem,
-        replay: (Stored, PostgresConnection) async throws -> Answer,
-        write: (PostgresConnection) async throws -> Answer
+        replay: (Stored, DatabaseContext) async throws -> Answer,
+        write: (DatabaseContext) async throws -> Answer
     ) async throws -> (answer: Answer, replay: Bool) {
-        try await idempotentTransaction { connection in
-            if let key { try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(key)))", logger: logger) }
-            if let found = try await find(connection) {
+        try await idempotentTransaction(logger: logger) { db in
+            if let key { try await db.query("SELECT pg_advisory_xact_lock(hashtext(\(key)))") }
+            if let found = try await find(db) {
                 guard found.fingerprint == fingerprint else { throw mismatch() }
-                return (try await replay(found.stored, connection), true)
+                return (try await replay(found.stored, db), true)
             }
-            return (try await write(connection), false)
+            return (try await write(db), false)
         }
     }
 }

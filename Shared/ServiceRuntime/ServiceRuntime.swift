@@ -61,11 +61,23 @@ public struct ServiceRuntime: Sendable {
         personalData = try PersonalDataCipher.configured(config)
     }
 
-    /// Runs `body` in a transaction and wakes the outbox relay after it commits.
-    public func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        let result = try await database.transaction { connection in try await body(connection) }
+    /// Runs `body` in a transaction and wakes the outbox relay after it commits. `logger` names
+    /// what the work serves (a route passes `context.logger`, which carries the request's id).
+    public func transaction<T: Sendable>(logger: Logger? = nil, _ body: (DatabaseContext) async throws -> T) async throws -> T {
+        let result = try await database.transaction { connection in try await body(context(on: connection, logger: logger)) }
         outboxSignal.notify()
         return result
+    }
+
+    /// Runs reads on one pooled connection, without a transaction (each statement commits alone).
+    public func reading<T: Sendable>(logger: Logger? = nil, _ body: (DatabaseContext) async throws -> T) async throws -> T {
+        try await database.withConnection { connection in try await body(context(on: connection, logger: logger)) }
+    }
+
+    /// The context of work on `connection` (a transaction its caller opened: a consumer's inbox
+    /// transaction, a job's chunk), its business day read now.
+    public func context(on connection: PostgresConnection, logger: Logger? = nil) -> DatabaseContext {
+        DatabaseContext(connection: connection, logger: logger ?? self.logger, today: clock.today, runtime: self)
     }
 
     /// A bulk job's shape (the annual subsidy, the interest settlement): `workers` tasks take
@@ -107,12 +119,12 @@ public struct ServiceRuntime: Sendable {
     /// a request id, a lease): two deliveries of the same key that race both pass their lookup,
     /// and the loser's insert hits the unique index. The loser runs again, sees the winner's row
     /// and answers as a replay (or a conflict), instead of failing.
-    public func idempotentTransaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+    public func idempotentTransaction<T: Sendable>(logger: Logger? = nil, _ body: (DatabaseContext) async throws -> T) async throws -> T {
         var attempt = 0
         while true {
             attempt += 1
             do {
-                return try await transaction(body)
+                return try await transaction(logger: logger, body)
             } catch  where attempt < 3 && DatabaseErrors.sqlState(error) == "23505" {
                 continue
             }

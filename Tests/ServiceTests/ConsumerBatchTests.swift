@@ -75,8 +75,8 @@ extension OutboxInboxTests {
             let refusing = EventSubscription(
                 consumerName: consumerName, topicNames: [topic],
                 handlers: [
-                    .on(.contributionReceived, ContributionReceived.self) { event, connection in
-                        try await base.handlers[0].handle(try CloudEventCoding.encode(event), connection)
+                    .on(.contributionReceived, ContributionReceived.self) { event, db in
+                        try await base.handlers[0].handle(try CloudEventCoding.encode(event), db)
                         // After its effect: the batch's transaction must take the effect back with it.
                         if event.data.amountFen == refusedAmount { throw EventRejection(detail: "amount \(refusedAmount) is refused") }
                     }

@@ -64,12 +64,12 @@ extension SubsidyTests {
                     for try await pid in try await connection.query("SELECT pg_backend_pid()", logger: runtime.logger).decode(Int32.self) {
                         secondBackend.withLock { $0 = pid }
                     }
-                    try await second.0.handle(second.1, connection)
+                    try await second.0.handle(second.1, runtime.context(on: connection))
                 }
                 secondDone.store(true, ordering: .sequentiallyConsistent)
             }
             try await runtime.database.transaction { connection in
-                try await first.0.handle(first.1, connection)
+                try await first.0.handle(first.1, runtime.context(on: connection))
                 applied.yield()
                 #expect(
                     try await TestStack.eventually {

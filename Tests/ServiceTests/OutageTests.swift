@@ -43,8 +43,8 @@ struct OutageTests {
 
     func enqueue(_ runtime: ServiceRuntime, topic: String, account: String, amounts: ClosedRange<Int64>) async throws -> [String] {
         let events = amounts.map { tables.event(account: account, amount: $0) }
-        try await runtime.transaction { connection in
-            for event in events { try await Outbox.enqueue(event, topic: topic, on: connection, logger: runtime.logger) }
+        try await runtime.transaction { db in
+            for event in events { try await Outbox.enqueue(event, topic: topic, on: db.connection, logger: db.logger) }
         }
         return events.map(\.id)
     }

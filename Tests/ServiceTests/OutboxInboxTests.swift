@@ -55,11 +55,11 @@ struct OutboxInboxTests {
         EventSubscription(
             consumerName: consumer, topicNames: [topic],
             handlers: [
-                .on(.contributionReceived, ContributionReceived.self) { event, connection in
-                    try await connection.query(
+                .on(.contributionReceived, ContributionReceived.self) { event, db in
+                    try await db.query(
                         """
                         INSERT INTO applied (event_id, account, amount_fen) VALUES (\(event.id), \(event.data.accountNumber), \(event.data.amountFen))
-                        """, logger: TestStack.logger)
+                        """)
                 }
             ], verifiesWriter: false)
     }
@@ -91,8 +91,8 @@ struct OutboxInboxTests {
             let account = TestStack.unique("acct")
             let events = (1...120).map { event(account: account, amount: Int64($0)) }
             for chunk in stride(from: 0, to: events.count, by: 10) {
-                try await runtime.transaction { connection in
-                    for event in events[chunk..<chunk + 10] { try await Outbox.enqueue(event, topic: topic, on: connection, logger: runtime.logger) }
+                try await runtime.transaction { db in
+                    for event in events[chunk..<chunk + 10] { try await Outbox.enqueue(event, topic: topic, on: db.connection, logger: db.logger) }
                 }
             }
             // Small batches so that two unguarded relays would interleave.
@@ -114,7 +114,7 @@ struct OutboxInboxTests {
             try await runtime.producer.createTopics([TopicSpec(name: topic, partitions: 1)])
             let account = TestStack.unique("acct")
             let first = event(account: account, amount: 100)
-            try await runtime.transaction { try await Outbox.enqueue(first, topic: topic, on: $0, logger: runtime.logger) }
+            try await runtime.transaction { try await Outbox.enqueue(first, topic: topic, on: $0.connection, logger: $0.logger) }
             let relay = relay(runtime)
             await #expect(throws: Killed.self) { try await relay.relayOnce(afterPublish: { throw Killed() }) }
             #expect(try await isPublished(runtime, eventID: first.id) == false)
@@ -122,7 +122,7 @@ struct OutboxInboxTests {
             #expect(try await isPublished(runtime, eventID: first.id))
             // A later event on the same key proves the consumer got past the duplicate.
             let sentinel = event(account: account, amount: 200)
-            try await runtime.transaction { try await Outbox.enqueue(sentinel, topic: topic, on: $0, logger: runtime.logger) }
+            try await runtime.transaction { try await Outbox.enqueue(sentinel, topic: topic, on: $0.connection, logger: $0.logger) }
             try await relay.relayOnce()
 
             let copies = try await TestStack.read(topic: topic, count: 3) { _ in true }
@@ -142,8 +142,8 @@ struct OutboxInboxTests {
             let topic = TestStack.unique("rt.headers")
             try await runtime.producer.createTopics([TopicSpec(name: topic, partitions: 1)])
             let sent = event(account: TestStack.unique("acct"), amount: 7)
-            try await runtime.transaction { connection in
-                try await Outbox.enqueue(sent, topic: topic, headers: { ["x-length": "\($0.count)"] }, on: connection, logger: runtime.logger)
+            try await runtime.transaction { db in
+                try await Outbox.enqueue(sent, topic: topic, headers: { ["x-length": "\($0.count)"] }, on: db.connection, logger: db.logger)
             }
             try await relay(runtime).relayOnce()
             let records = try await TestStack.read(topic: topic, count: 1) { _ in true }
@@ -161,7 +161,7 @@ struct OutboxInboxTests {
             try await runtime.producer.createTopics([TopicSpec(name: topic, partitions: 1)])
             let key = Curve25519.Signing.PrivateKey()
             let sent = event(account: TestStack.unique("acct"), amount: 9)
-            try await runtime.transaction { try await Outbox.enqueue(sent, topic: topic, on: $0, logger: runtime.logger) }
+            try await runtime.transaction { try await Outbox.enqueue(sent, topic: topic, on: $0.connection, logger: $0.logger) }
             // The broker was away for a while: the record waits in the outbox.
             try await Task.sleep(for: .seconds(2))
             let waited = Date()
@@ -196,7 +196,7 @@ struct OutboxInboxTests {
                 }
             }
             await inserted.wait()
-            try await runtime.transaction { try await Outbox.enqueue(late, topic: topic, on: $0, logger: runtime.logger) }
+            try await runtime.transaction { try await Outbox.enqueue(late, topic: topic, on: $0.connection, logger: $0.logger) }
             let relay = relay(runtime)
             try await relay.relayOnce()
             #expect(try await isPublished(runtime, eventID: late.id))

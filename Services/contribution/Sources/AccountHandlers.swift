@@ -40,21 +40,20 @@ struct AccountHandlers: Sendable {
         let month = today.yearMonth.description
         // One snapshot for the totals and the running sum (an account from before interest was
         // kept has it rebuilt from its postings, exactly as a posting would).
-        return try await runtime.transaction { connection in
-            let rows = try await connection.query(
+        return try await runtime.transaction(logger: context.logger) { db in
+            let rows = try await db.query(
                 """
                 SELECT status, contributed_fen, subsidy_fen, interest_fen, withdrawn_fen, transferred_in_fen,
                        (SELECT count(*) FROM contribution_months m WHERE m.account_number = a.account_number AND m.month <= \(month)),
                        (SELECT count(*) FROM recognised_months r WHERE r.account_number = a.account_number AND r.month <= \(month)
                             AND NOT EXISTS (SELECT 1 FROM contribution_months m WHERE m.account_number = r.account_number AND m.month = r.month))
                 FROM accounts a WHERE account_number = \(number)
-                """, logger: runtime.logger)
+                """)
             var found: (String, Int64, Int64, Int64, Int64, Int64, Int64, Int64)?
             for try await row in rows.decode((String, Int64, Int64, Int64, Int64, Int64, Int64, Int64).self) { found = row }
             guard let (status, contributed, subsidy, interest, withdrawn, transferredIn, months, recognised) = found,
                 let (state, unposted) = try await LedgerInterest.peek(
-                    number, parameters: runtime.parameters, connection: connection,
-                    logger: runtime.logger)
+                    number, parameters: runtime.parameters, in: db)
             else { throw Problem.unknownAccount(number) }
             let accrued =
                 status == "closed"

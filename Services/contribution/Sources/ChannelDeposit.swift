@@ -21,11 +21,11 @@ struct ChannelDeposit: Sendable {
     /// Records the deposit in the caller's transaction, or finds it recorded before (`replay`).
     /// Throws the rule it breaks: an unknown or inactive account, a payment before the opening,
     /// below the minimum (§2), or the same transaction id with another body.
-    func record(runtime: ServiceRuntime, connection: PostgresConnection) async throws -> (recorded: ContributionPosting.Recorded, replay: Bool) {
+    func record(in db: DatabaseContext) async throws -> (recorded: ContributionPosting.Recorded, replay: Bool) {
         guard
             let account = try await LockedAccount.lock(
                 accountNumber, channel: channel, channelTxnId: channelTxnId,
-                connection: connection, logger: runtime.logger)
+                in: db)
         else {
             throw Problem.unknownAccount(accountNumber)
         }
@@ -49,7 +49,7 @@ struct ChannelDeposit: Sendable {
         let minimum =
             ContributionRules.minimumPerPayment(
                 county: account.county, schedule: account.schedule, on: paidOn,
-                parameters: runtime.parameters) ?? 0
+                parameters: db.parameters) ?? 0
         guard amountFen >= minimum else {
             throw Problem.rule(
                 "below_minimum_contribution", "a \(account.schedule.rawValue) payment must be at least \(minimum) fen (§2)",
@@ -58,9 +58,9 @@ struct ChannelDeposit: Sendable {
         let input = ContributionPosting.Input(
             accountNumber: accountNumber, amountFen: amountFen, channel: channel, channelTxnId: channelTxnId,
             legacyId: nil, origin: .channel, paidAt: paidAt, schedule: account.schedule, fingerprint: fingerprint)
-        let recorded = try await ContributionPosting(runtime: runtime).record(
+        let recorded = try await ContributionPosting(runtime: db.runtime).record(
             input, contributionCountBefore: account.contributionCount,
-            interest: account.interest, connection: connection)
+            interest: account.interest, in: db)
         return (recorded, false)
     }
 }

@@ -41,8 +41,8 @@ struct ContributionHandlers: Sendable {
         let deposit = ChannelDeposit(
             accountNumber: body.accountNumber, amountFen: body.amountFen, channel: body.channel,
             channelTxnId: body.channelTxnId, paidAt: paidAt)
-        let (recorded, replay) = try await runtime.idempotentTransaction { connection in
-            try await deposit.record(runtime: runtime, connection: connection)
+        let (recorded, replay) = try await runtime.idempotentTransaction(logger: context.logger) { db in
+            try await deposit.record(in: db)
         }
         return try HTTPJSON.response(replay ? .ok : .created, recorded)
     }

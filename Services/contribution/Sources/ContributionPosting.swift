@@ -70,15 +70,14 @@ struct ContributionPosting {
         func decodeRow(_ row: PostgresRow) throws -> Row {}
     }
 
-    func record(_ input: Input, contributionCountBefore: Int64, interest: LedgerInterest.State?, connection: PostgresConnection) async throws -> Recorded {
-        let logger = runtime.logger
+    func record(_ input: Input, contributionCountBefore: Int64, interest: LedgerInterest.State?, in db: DatabaseContext) async throws -> Recorded {
         let paidOn = BusinessDate.of(input.paidAt)
         let id = UUID()
         let reference = input.channelTxnId.map { "\(input.channel?.rawValue ?? "channel"):\($0)" } ?? "legacy:\(input.legacyId ?? "")"
         let posted = try await Ledger.post(
             account: input.accountNumber, kind: .contribution, amount: input.amountFen,
             reference: reference, at: input.paidAt, businessDate: paidOn, locked: interest,
-            runtime: runtime, connection: connection)
+            in: db)
         // Legacy history counts its own month only; a quarterly payment covers three.
         let months =
             input.origin == .legacyImport
@@ -90,9 +89,8 @@ struct ContributionPosting {
             monthsCounted: months, balanceAfterFen: posted.balanceAfter, firstContribution: contributionCountBefore == 0,
             sequence: posted.seq, channelTxnId: input.channelTxnId)
         let event = try runtime.outboxRow(.contributionReceived, received, account: input.accountNumber)
-        _ = try await connection.execute(
-            Insert(id: id, input: input, months: months, paidOn: paidOn, posted: posted, event: event),
-            logger: logger)
+        _ = try await db.execute(
+            Insert(id: id, input: input, months: months, paidOn: paidOn, posted: posted, event: event))
         Outbox.wrote(1)
         return Recorded(contributionId: received.contributionId, balanceFen: posted.balanceAfter)
     }
@@ -166,13 +164,13 @@ struct LockedAccount: Sendable {
 
     static func lock(
         _ number: String, channel: PaymentChannel? = nil, channelTxnId: String? = nil, legacyId: String? = nil,
-        connection: PostgresConnection, logger: Logger
+        in db: DatabaseContext
     ) async throws -> LockedAccount? {
         let found =
             if let channel, let channelTxnId {
-                try await ByChannel(number: number, channel: channel.rawValue, channelTxnId: channelTxnId).rows(on: connection, logger: logger)
+                try await ByChannel(number: number, channel: channel.rawValue, channelTxnId: channelTxnId).rows(in: db)
             } else {
-                try await ByLegacyID(number: number, legacyId: legacyId).rows(on: connection, logger: logger)
+                try await ByLegacyID(number: number, legacyId: legacyId).rows(in: db)
             }
         for row in found {
             let (status, county, schedule, count, opened, id, fingerprint, balance) = (row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7)
@@ -194,7 +192,7 @@ protocol LockStatement: PostgresPreparedStatement where Row == LockedAccount.Row
 extension LockStatement {
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
 
-    func rows(on connection: PostgresConnection, logger: Logger) async throws -> [Row] {
-        try await connection.execute(self, logger: logger).reduce(into: []) { $0.append($1) }
+    func rows(in db: DatabaseContext) async throws -> [Row] {
+        try await db.execute(self).reduce(into: []) { $0.append($1) }
     }
 }

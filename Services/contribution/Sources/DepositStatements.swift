@@ -41,12 +41,12 @@ struct DepositStatements: StatementReconciler {
             }
             let deposit = ChannelDeposit(accountNumber: account, amountFen: row.amountFen, channel: statement.channel, channelTxnId: txn, paidAt: row.paidAt)
             do {
-                let posted = try await runtime.idempotentTransaction { connection -> StatementReport.Item? in
+                let posted = try await runtime.idempotentTransaction { db -> StatementReport.Item? in
                     // The notification may have arrived since we looked: then the line matches.
-                    guard try await !deposit.record(runtime: runtime, connection: connection).replay else { return nil }
+                    guard try await !deposit.record(in: db).replay else { return nil }
                     return try await session.raise(
                         .depositNotNotified, reference: txn, line: row.line, accountNumber: account, ourAmountFen: nil,
-                        channelAmountFen: row.amountFen, resolution: .posted, on: connection)
+                        channelAmountFen: row.amountFen, resolution: .posted, in: db)
                 }
                 if let posted { items.append(posted) }
             } catch let refused as Problem where refused.status.code < 500 {

@@ -126,8 +126,8 @@ public struct InterestSettlementJob: Sendable {
         var read = due
         while !read.isEmpty {
             let states = read
-            let (done, skipped) = try await runtime.transaction { connection in
-                try await settleOnce(asOf: asOf, states: try await prepare(states, connection: connection), connection: connection)
+            let (done, skipped) = try await runtime.transaction { db in
+                try await settleOnce(asOf: asOf, states: try await prepare(states, in: db), in: db)
             }
             Summary.add(&summary, done)
             read = skipped.isEmpty ? [] : try await reread(skipped, settlementDay: day)
@@ -135,12 +135,11 @@ public struct InterestSettlementJob: Sendable {
         return summary
     }
 
-    private func settleOnce(asOf: BusinessDate, states: [LedgerInterest.State], connection: PostgresConnection) async throws -> (Summary, skipped: [String]) {
+    private func settleOnce(asOf: BusinessDate, states: [LedgerInterest.State], in db: DatabaseContext) async throws -> (Summary, skipped: [String]) {
         let p = runtime.parameters
-        let logger = runtime.logger
         let day = DepositInterest.lastSettlementDay(before: asOf, parameters: p)
         // Re-runnable and idempotent, and a lost commit loses postings and events together.
-        try await connection.query("SET LOCAL synchronous_commit = off", logger: logger)
+        try await db.query("SET LOCAL synchronous_commit = off")
         var summary = Summary(asOf: asOf, settlementDay: day)
         var settlements: [Settlement] = []
         var accounts: [String] = [], oldSeqs: [Int64] = [], oldPeriods: [BusinessDate] = []
@@ -167,7 +166,7 @@ public struct InterestSettlementJob: Sendable {
         }
         guard !accounts.isEmpty else { return (summary, []) }
         // Only where nothing moved since the read: the same last posting and the same open period.
-        let rows = try await connection.query(
+        let rows = try await db.query(
             """
             UPDATE accounts a SET balance_fen = u.balance, last_seq = u.seq, interest_fen = a.interest_fen + u.interest,
                 interest_period_from = u.period_from, balance_since = u.since, interest_accrued = u.accrued
@@ -177,7 +176,7 @@ public struct InterestSettlementJob: Sendable {
             WHERE a.account_number = u.account AND a.last_seq = u.old_seq AND a.interest_period_from = u.old_period
                 AND a.interest_accrued IS NOT NULL
             RETURNING a.account_number
-            """, logger: logger)
+            """)
         var updated = Set<String>()
         for try await account in rows.decode(String.self) { updated.insert(account) }
         let skipped = accounts.filter { !updated.contains($0) }
@@ -186,14 +185,14 @@ public struct InterestSettlementJob: Sendable {
         summary.interestFen = settlements.reduce(0) { $0 + $1.amount }
         guard !settlements.isEmpty else { return (summary, skipped) }
         let now = runtime.clock.now
-        try await connection.query(
+        try await db.query(
             """
             INSERT INTO postings (account_number, seq, id, kind, amount_fen, balance_after_fen, at, business_date, reference)
             SELECT account, seq, id, 'interest', amount, balance_after, \(now), through, 'interest:' || to_char(through, 'YYYY-MM-DD')
             FROM unnest(\(settlements.map(\.account))::text[], \(settlements.map(\.seq))::bigint[], \(settlements.map { _ in UUID.timeOrdered(at: now) })::uuid[],
                         \(settlements.map(\.amount))::bigint[], \(settlements.map(\.balanceAfter))::bigint[], \(settlements.map(\.through))::date[])
                  AS s(account, seq, id, amount, balance_after, through)
-            """, logger: logger)
+            """)
         let events = settlements.map { s in
             CloudEvent(
                 id: UUID.timeOrdered(at: now), source: runtime.descriptor.eventSource, type: EventType.interestSettled.rawValue, subject: s.account,
@@ -201,19 +200,19 @@ public struct InterestSettlementJob: Sendable {
                     accountNumber: s.account, occasion: .annual, periodFrom: s.periodFrom, periodThrough: s.through,
                     interestFen: s.amount, postedOn: s.through, balanceAfterFen: s.balanceAfter, sequence: s.seq))
         }
-        try await Outbox.enqueue(batch: events, topic: .contributionEvents, on: connection, logger: logger)
+        try await Outbox.enqueue(batch: events, topic: .contributionEvents, on: db.connection, logger: db.logger)
         summary.postings = settlements.count
         return (summary, skipped)
     }
 
     /// The states to settle; an account from before interest was kept has its postings replayed
     /// under its row lock first, the years it crossed posted (rare: once per account).
-    private func prepare(_ due: [Due], connection: PostgresConnection) async throws -> [LedgerInterest.State] {
+    private func prepare(_ due: [Due], in db: DatabaseContext) async throws -> [LedgerInterest.State] {
         var states: [LedgerInterest.State] = []
         for account in due {
             if let state = account.state() {
                 states.append(state)
-            } else if let state = try await LedgerInterest.load(account.account, runtime: runtime, connection: connection) {
+            } else if let state = try await LedgerInterest.load(account.account, in: db) {
                 states.append(state)
             }
         }

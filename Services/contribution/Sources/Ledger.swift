@@ -39,9 +39,9 @@ enum Ledger {
 
     /// The account's status and balance, locked for the transaction: the lock debits, credits
     /// that depend on the status, and settlements take before they decide.
-    static func lockAccount(_ number: String, connection: PostgresConnection, logger: Logger) async throws -> Account? {
-        let rows = try await connection.query(
-            "SELECT status, balance_fen FROM accounts WHERE account_number = \(number) FOR UPDATE", logger: logger)
+    static func lockAccount(_ number: String, in db: DatabaseContext) async throws -> Account? {
+        let rows = try await db.query(
+            "SELECT status, balance_fen FROM accounts WHERE account_number = \(number) FOR UPDATE")
         for try await (status, balance) in rows.decode((String, Int64).self) { return Account(status: status, balance: balance) }
         return nil
     }
@@ -53,30 +53,30 @@ enum Ledger {
     /// this transaction (`LockedAccount`); else it is read here, under the lock.
     static func post(
         account: String, kind: Kind, amount: Fen, reference: String, at instant: Date, businessDate: BusinessDate,
-        locked: LedgerInterest.State? = nil, runtime: ServiceRuntime, connection: PostgresConnection
+        locked: LedgerInterest.State? = nil, in db: DatabaseContext
     ) async throws -> Posted {
         precondition(amount != 0, "a posting moves money")
         let loaded: LedgerInterest.State?
-        if let locked { loaded = locked } else { loaded = try await LedgerInterest.load(account, runtime: runtime, connection: connection) }
+        if let locked { loaded = locked } else { loaded = try await LedgerInterest.load(account, in: db) }
         guard var state = loaded else { throw PostingError.unknownAccount }
         // Interest follows the ledger's business calendar, not a posting's own stamp: a channel's
         // or another service's clock a little ahead must neither close an interest year early
         // nor count days that have not begun (a closure today settles exactly to yesterday).
-        let accrualDate = min(businessDate, runtime.clock.today)
-        try await LedgerInterest.settleDue(&state, before: accrualDate, runtime: runtime, connection: connection)
+        let accrualDate = min(businessDate, db.today)
+        try await LedgerInterest.settleDue(&state, before: accrualDate, in: db)
         try state.accrual.post(
             amount: amount, balanceBefore: state.balance, on: accrualDate, openedOn: state.openedOn,
-            parameters: runtime.parameters)
+            parameters: db.parameters)
         return try await write(
             account: account, kind: kind, amount: amount, reference: reference, at: instant, businessDate: businessDate,
-            accrual: state.accrual, connection: connection, logger: runtime.logger)
+            accrual: state.accrual, in: db)
     }
 
     /// The one statement that changes a balance: the guarded update of the totals and the
     /// account's interest state, and the posting it produces.
     static func write(
         account: String, kind: Kind, amount: Fen, reference: String, at instant: Date, businessDate: BusinessDate,
-        accrual: InterestAccrual, connection: PostgresConnection, logger: Logger
+        accrual: InterestAccrual, in db: DatabaseContext
     ) async throws -> Posted {
         let totalDelta = kind == .reversal ? -amount : abs(amount)
         let isContribution: Int64 = kind == .contribution ? 1 : 0
@@ -85,7 +85,7 @@ enum Ledger {
         bindings.append(accrual.balanceSince)
         bindings.append(accrual.accrued)
         // The column name comes from the fixed `Kind` table, never from input.
-        let rows = try await connection.query(
+        let rows = try await db.query(
             PostgresQuery(
                 unsafeSQL: """
                     WITH moved AS (
@@ -97,7 +97,7 @@ enum Ledger {
                     INSERT INTO postings (account_number, seq, id, kind, amount_fen, balance_after_fen, at, business_date, reference)
                     SELECT $1, last_seq, $5, $6, $2, balance_fen, $7, $8::date, $9 FROM moved
                     RETURNING seq, balance_after_fen
-                    """, binds: bindings), logger: logger)
+                    """, binds: bindings))
         for try await (seq, balance) in rows.decode((Int64, Int64).self) { return Posted(seq: seq, balanceAfter: balance) }
         throw PostingError.insufficientBalance
     }

@@ -11,38 +11,37 @@ enum LedgerAccounts {
         EventSubscription(
             consumerName: "ledger-recognised-months", topics: [.regionalEvents],
             handlers: [
-                .on(.monthsRecognised, MonthsRecognised.self) { event, connection in
-                    try await connection.query(
+                .on(.monthsRecognised, MonthsRecognised.self) { event, db in
+                    try await db.query(
                         """
                         INSERT INTO recognised_months (account_number, month)
                         SELECT \(event.data.accountNumber), unnest(\(event.data.months)::text[]) ON CONFLICT DO NOTHING
-                        """, logger: runtime.logger)
+                        """)
                 }
             ])
     }
 
     static func subscription(runtime: ServiceRuntime) -> EventSubscription {
-        let logger = runtime.logger
         return EventSubscription(
             consumerName: "ledger-accounts", topics: [.enrolmentEvents],
             handlers: [
-                .on(.accountOpened, AccountOpened.self) { event, connection in
+                .on(.accountOpened, AccountOpened.self) { event, db in
                     let a = event.data
-                    try await connection.query(
+                    try await db.query(
                         """
                         INSERT INTO accounts (account_number, person_ref, county, schedule, status, opened_on,
                                               interest_period_from, balance_since, interest_accrued)
                         VALUES (\(a.accountNumber), \(a.personRef), \(a.county), \(a.agreement.schedule.rawValue), 'active',
                                 \(a.openedOn), \(a.openedOn), \(a.openedOn), 0)
                         ON CONFLICT (account_number) DO NOTHING
-                        """, logger: logger)
+                        """)
                 },
-                .on(.agreementChanged, AgreementChanged.self) { event, connection in
-                    let rows = try await connection.query(
+                .on(.agreementChanged, AgreementChanged.self) { event, db in
+                    let rows = try await db.query(
                         """
                         UPDATE accounts SET schedule = \(event.data.agreement.schedule.rawValue)
                         WHERE account_number = \(event.data.accountNumber) RETURNING 1
-                        """, logger: logger)
+                        """)
                     var found = false
                     for try await _ in rows { found = true }
                     if !found { throw EventRejection(detail: "agreement change for unknown account \(event.data.accountNumber)") }

@@ -47,9 +47,8 @@ struct LegacyImport: Sendable {
         guard item.amountFen > 0, !item.legacyId.isEmpty, let paidAt = Instant.parse(item.paidAt) else {
             return Outcome(legacyId: item.legacyId, status: "invalid", detail: "amountFen must be positive and paidAt an RFC 3339 instant")
         }
-        let logger = runtime.logger
-        return try await runtime.idempotentTransaction { connection in
-            guard let account = try await LockedAccount.lock(item.accountNumber, legacyId: item.legacyId, connection: connection, logger: logger) else {
+        return try await runtime.idempotentTransaction { db in
+            guard let account = try await LockedAccount.lock(item.accountNumber, legacyId: item.legacyId, in: db) else {
                 return Outcome(legacyId: item.legacyId, status: "unknown_account", detail: "no ledger account \(item.accountNumber)")
             }
             if let existing = account.existing {
@@ -60,7 +59,7 @@ struct LegacyImport: Sendable {
                 origin: .legacyImport, paidAt: paidAt, schedule: account.schedule,
                 fingerprint: "\(item.accountNumber)|\(item.amountFen)|\(paidAt.timeIntervalSince1970)")
             let recorded = try await ContributionPosting(runtime: runtime)
-                .record(input, contributionCountBefore: account.contributionCount, interest: account.interest, connection: connection)
+                .record(input, contributionCountBefore: account.contributionCount, interest: account.interest, in: db)
             return Outcome(legacyId: item.legacyId, status: "imported", contributionId: recorded.contributionId)
         }
     }

@@ -7,16 +7,15 @@ import ServiceRuntime
 /// `subsidy` posting, exactly once (the inbox), with no HTTP call between the services.
 enum SubsidyCredits {
     static func subscription(runtime: ServiceRuntime) -> EventSubscription {
-        let logger = runtime.logger
         return EventSubscription(
             consumerName: "subsidy-credits", topics: [.subsidyEvents],
             handlers: [
-                .on(.subsidyGranted, SubsidyGranted.self) { event, connection in
+                .on(.subsidyGranted, SubsidyGranted.self) { event, db in
                     let grant = event.data
                     guard grant.amountFen > 0 else { throw EventRejection(detail: "a subsidy grant must be positive") }
                     // A closing or closed account takes no more money: the grant is kept on the
                     // dead-letter topic for staff rather than left behind in a closed account.
-                    if let account = try await Ledger.lockAccount(grant.accountNumber, connection: connection, logger: logger),
+                    if let account = try await Ledger.lockAccount(grant.accountNumber, in: db),
                         account.status != "active"
                     {
                         throw EventRejection(detail: "subsidy \(grant.grantId) for account \(grant.accountNumber), which is \(account.status)")
@@ -26,7 +25,7 @@ enum SubsidyCredits {
                         posted = try await Ledger.post(
                             account: grant.accountNumber, kind: .subsidy, amount: grant.amountFen,
                             reference: "subsidy:\(grant.grantId)", at: runtime.clock.now, businessDate: grant.grantedOn,
-                            runtime: runtime, connection: connection)
+                            in: db)
                     } catch Ledger.PostingError.insufficientBalance, Ledger.PostingError.unknownAccount {
                         // A credit cannot fail the balance guard: the account is missing.
                         throw EventRejection(detail: "subsidy for unknown account \(grant.accountNumber)")
@@ -34,7 +33,7 @@ enum SubsidyCredits {
                     let credited = SubsidyCredited(
                         accountNumber: grant.accountNumber, grantId: grant.grantId, amountFen: grant.amountFen,
                         balanceAfterFen: posted.balanceAfter, sequence: posted.seq)
-                    try await runtime.emit(.subsidyCredited, credited, account: grant.accountNumber, on: connection)
+                    try await db.emit(.subsidyCredited, credited, account: grant.accountNumber)
                 }
             ])
     }

@@ -15,19 +15,19 @@ enum AccountClosures {
         EventSubscription(
             consumerName: "account-closures", topics: [.contributionEvents],
             handlers: [
-                .on(.accountClosed, AccountClosed.self) { event, connection in
+                .on(.accountClosed, AccountClosed.self) { event, db in
                     let closed = event.data
                     // Guarded: a repeated or late event changes nothing, and an account we never opened is refused.
                     var known = false
-                    for try await _ in try await connection.query(
-                        "SELECT 1 FROM accounts WHERE account_number = \(closed.accountNumber)", logger: runtime.logger)
+                    for try await _ in try await db.query(
+                        "SELECT 1 FROM accounts WHERE account_number = \(closed.accountNumber)")
                     { known = true }
                     guard known else { throw EventRejection(detail: "account \(closed.accountNumber) was not opened here") }
-                    try await connection.query(
+                    try await db.query(
                         """
                         UPDATE accounts SET status = 'closed', closed_on = \(closed.closedOn), closure_reason = \(closed.closureReason.rawValue)
                         WHERE account_number = \(closed.accountNumber) AND status = 'active'
-                        """, logger: runtime.logger)
+                        """)
                 }
             ])
     }

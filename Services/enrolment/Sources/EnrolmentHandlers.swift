@@ -37,19 +37,19 @@ struct EnrolmentHandlers: Sendable {
             county: body.county, schedule: body.agreement.schedule, on: today,
             parameters: runtime.parameters)!
 
-        let accountNumber: String = try await runtime.idempotentTransaction { connection in
-            if try await CreditQueries.hasActiveRecord(personRef: personRef, on: today, connection: connection, logger: runtime.logger) {
+        let accountNumber: String = try await runtime.idempotentTransaction(logger: context.logger) { db in
+            if try await CreditQueries.hasActiveRecord(personRef: personRef, on: today, in: db) {
                 throw Problem.rule("bad_credit", "an active bad-credit record blocks enrolment (§1, §13)")
             }
             // Serialise enrolments of one person so the active-account check cannot race.
-            try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(personRef)))", logger: runtime.logger)
-            for try await _ in try await connection.query(
-                "SELECT 1 FROM accounts WHERE person_ref = \(personRef) AND status = 'active'", logger: runtime.logger)
+            try await db.query("SELECT pg_advisory_xact_lock(hashtext(\(personRef)))")
+            for try await _ in try await db.query(
+                "SELECT 1 FROM accounts WHERE person_ref = \(personRef) AND status = 'active'")
             {
                 throw Problem.conflict("already_enrolled", "this person already has an active account")
             }
             var number = ""
-            for try await seq in try await connection.query("SELECT nextval('account_number_seq')", logger: runtime.logger).decode(Int64.self) {
+            for try await seq in try await db.query("SELECT nextval('account_number_seq')").decode(Int64.self) {
                 number = runtime.parameters.cityCode.value + String(format: "%010lld", seq)
             }
             let edu = body.education
@@ -57,7 +57,7 @@ struct EnrolmentHandlers: Sendable {
             let name = try cipher.seal(body.name, SealedAccountData.name, row: number)
             let phone = try cipher.seal(body.phone, SealedAccountData.phone, row: number)
             let payoutAccount = try cipher.seal(body.payoutBankAccount, SealedAccountData.payoutBankAccount, row: number)
-            try await connection.query(
+            try await db.query(
                 """
                 INSERT INTO accounts (account_number, person_ref, id_number_masked, name, phone, employment_type, industry, role,
                     county, residence, children_count, education_level, graduation_date, retirement_group, retirement_month,
@@ -67,19 +67,19 @@ struct EnrolmentHandlers: Sendable {
                     \(edu.level.rawValue), \(edu.graduationDate), \(applicant.group.rawValue),
                     \(applicant.retirementMonth), \(body.agreement.schedule.rawValue), \(body.agreement.amountFen),
                     \(body.agreement.channel.rawValue), \(applicant.monthlyMinimum), 'active', \(today), \(enrolledBy), \(payoutAccount))
-                """, logger: runtime.logger)
-            try await connection.query(
+                """)
+            try await db.query(
                 """
                 INSERT INTO agreement_history (account_number, version, schedule, amount_fen, channel, effective_on)
                 VALUES (\(number), 1, \(body.agreement.schedule.rawValue), \(body.agreement.amountFen), \(body.agreement.channel.rawValue), \(today))
-                """, logger: runtime.logger)
+                """)
             let opened = AccountOpened(
                 accountNumber: number, personRef: personRef, openedOn: today, county: body.county, residence: body.residence,
                 industry: body.industry, role: body.role, employmentType: body.employmentType, childrenCount: body.childrenCount,
                 education: body.education, retirementMonth: applicant.retirementMonth, agreement: body.agreement,
                 monthlyMinimumFen: applicant.monthlyMinimum, veteran: body.veteran,
                 payoutAccountRef: body.payoutBankAccount.map { hasher.ref(bankAccount: $0) })
-            try await runtime.emit(.accountOpened, opened, account: number, on: connection)
+            try await db.emit(.accountOpened, opened, account: number)
             return number
         }
         try runtime.authorize(context, account: accountNumber, ownerRef: personRef)
@@ -161,10 +161,10 @@ struct EnrolmentHandlers: Sendable {
             throw Problem.malformed("payoutBankAccount must be 8 to 32 digits", errors: [.init(field: "payoutBankAccount", message: "8 to 32 digits")])
         }
         let today = runtime.clock.today
-        try await runtime.idempotentTransaction { connection in
+        try await runtime.idempotentTransaction(logger: context.logger) { db in
             var county: String?
-            for try await (c, status) in try await connection.query(
-                "SELECT county, status FROM accounts WHERE account_number = \(number) FOR UPDATE", logger: runtime.logger
+            for try await (c, status) in try await db.query(
+                "SELECT county, status FROM accounts WHERE account_number = \(number) FOR UPDATE"
             ).decode((String, String).self) {
                 guard status == "active" else { throw Problem.rule("account_not_active", "account \(number) is \(status)") }
                 county = c
@@ -172,23 +172,23 @@ struct EnrolmentHandlers: Sendable {
             guard let county else { throw Problem.unknownAccount(number) }
             try EnrolmentDecision.checkAgreement(agreement, county: county, on: today, parameters: runtime.parameters)
             let payoutAccount = try runtime.personalData.seal(change.payoutBankAccount, SealedAccountData.payoutBankAccount, row: number)
-            try await connection.query(
+            try await db.query(
                 """
                 UPDATE accounts SET schedule = \(agreement.schedule.rawValue), agreement_amount_fen = \(agreement.amountFen),
                     channel = \(agreement.channel.rawValue), payout_bank_account = coalesce(\(payoutAccount), payout_bank_account)
                 WHERE account_number = \(number)
-                """, logger: runtime.logger)
-            try await connection.query(
+                """)
+            try await db.query(
                 """
                 INSERT INTO agreement_history (account_number, version, schedule, amount_fen, channel, effective_on)
                 SELECT \(number), coalesce(max(version), 0) + 1, \(agreement.schedule.rawValue), \(agreement.amountFen),
                        \(agreement.channel.rawValue), \(today)
                 FROM agreement_history WHERE account_number = \(number)
-                """, logger: runtime.logger)
+                """)
             let changed = AgreementChanged(
                 accountNumber: number, agreement: agreement, changedOn: today,
                 payoutAccountRef: change.payoutBankAccount.map { hasher.ref(bankAccount: $0) })
-            try await runtime.emit(.agreementChanged, changed, account: number, on: connection)
+            try await db.emit(.agreementChanged, changed, account: number)
         }
         guard let view = try await loadAccount(number) else { throw Problem.unknownAccount(number) }
         return try HTTPJSON.response(.ok, view)

@@ -10,24 +10,22 @@ import ServiceRuntime
 /// credit registry. Overdue arrears again reopen it (`OverdueJob`).
 enum BadCreditClearance {
     static func afterRepayment(
-        loan: UUID, account: String, on today: BusinessDate, runtime: ServiceRuntime,
-        connection: PostgresConnection
+        loan: UUID, account: String, on today: BusinessDate, in db: DatabaseContext
     ) async throws {
-        let logger = runtime.logger
-        for try await _ in try await connection.query(
-            "SELECT 1 FROM instalments WHERE loan_id = \(loan) AND overdue LIMIT 1", logger: logger)
+        for try await _ in try await db.query(
+            "SELECT 1 FROM instalments WHERE loan_id = \(loan) AND overdue LIMIT 1")
         { return }
-        let until = LoanRules.badCreditActiveUntil(arrearsClearedOn: today, parameters: runtime.parameters)
-        let rows = try await connection.query(
+        let until = LoanRules.badCreditActiveUntil(arrearsClearedOn: today, parameters: db.parameters)
+        let rows = try await db.query(
             """
             UPDATE bad_credit_records SET arrears_cleared_on = \(today), active_until = \(until)
             WHERE loan_id = \(loan) AND arrears_cleared_on IS NULL RETURNING person_ref
-            """, logger: logger)
+            """)
         for try await person in rows.decode(String.self) {
             let cleared = BadCreditCleared(
                 personRef: person, accountNumber: account, loanId: loan.uuidString.lowercased(),
                 arrearsClearedOn: today, activeUntil: until)
-            try await runtime.emit(.badCreditCleared, cleared, account: account, on: connection)
+            try await db.emit(.badCreditCleared, cleared, account: account)
         }
     }
 }

@@ -28,22 +28,22 @@ enum FundPool {
     /// The pool's assets as SQL over the totals row `p` (numeric: the sums cannot overflow).
     static let assetsSQL = "((SELECT coalesce(sum(flexible_fen), 0) FROM pool_balance_slots)::numeric + p.employed_share_fen + p.credit_lines_fen)"
 
-    static func view(runtime: ServiceRuntime, connection: PostgresConnection) async throws -> View {
-        let rows = try await connection.query(
+    static func view(in db: DatabaseContext) async throws -> View {
+        let rows = try await db.query(
             """
             SELECT (SELECT coalesce(sum(flexible_fen), 0) FROM pool_balance_slots)::bigint, p.employed_share_fen, p.credit_lines_fen,
                    p.loans_outstanding_fen,
                    (SELECT count(*) FROM loans WHERE status = 'awaiting_liquidity')::int,
                    (SELECT coalesce(sum(principal_fen), 0) FROM loans WHERE status = 'awaiting_liquidity')::bigint
             FROM pool_totals p
-            """, logger: runtime.logger)
+            """)
         for try await (flexible, employed, credit, outstanding, waiting, waitingFen) in rows.decode((Int64, Int64, Int64, Int64, Int, Int64).self) {
             // Checked: entries are bounded one by one (`InputRange`), but their sums are not.
             let assets = try Checked.add(try Checked.add(flexible, employed), credit)
             return View(
                 flexibleBalancesFen: flexible, employedShareFen: employed, creditLinesFen: credit, assetsFen: assets,
                 loansOutstandingFen: outstanding, availableFen: try Checked.subtract(assets, outstanding),
-                liquidityFloorFen: try Checked.basisPoints(assets, runtime.parameters.liquidityFloorBasisPoints.value(on: runtime.clock.today)),
+                liquidityFloorFen: try Checked.basisPoints(assets, db.parameters.liquidityFloorBasisPoints.value(on: db.today)),
                 awaitingLiquidity: waiting, awaitingLiquidityFen: waitingFen)
         }
         throw Problem.unavailable("the fund pool could not be read")
@@ -54,16 +54,16 @@ enum FundPool {
     /// of the totals row: two approvals racing for the last liquidity meet on that row, and the
     /// second sees the first's loan (its trigger adds the outstanding amount) when its condition is
     /// checked again; approvals that do not race wait only for each other's commit.
-    static func reserve(_ amount: Fen, runtime: ServiceRuntime, connection: PostgresConnection) async throws -> Bool {
+    static func reserve(_ amount: Fen, in db: DatabaseContext) async throws -> Bool {
         // The floor in force on the day of the decision (§19).
-        let floor = runtime.parameters.liquidityFloorBasisPoints.value(on: runtime.clock.today)
+        let floor = db.parameters.liquidityFloorBasisPoints.value(on: db.today)
         var reserved = false
-        for try await _ in try await connection.query(
+        for try await _ in try await db.query(
             """
             UPDATE pool_totals p SET loans_outstanding_fen = p.loans_outstanding_fen
             WHERE \(unescaped: assetsSQL) - p.loans_outstanding_fen - \(amount) >= round(\(unescaped: assetsSQL) * \(floor) / 10000)
             RETURNING 1
-            """, logger: runtime.logger)
+            """)
         { reserved = true }
         return reserved
     }
@@ -72,17 +72,17 @@ enum FundPool {
     /// have returned (a deposit, a subsidy, a reversal, a transfer in, a repayment, a pool entry).
     /// Without queued loans it costs one index probe.
     @discardableResult
-    static func release(runtime: ServiceRuntime, connection: PostgresConnection) async throws -> Int {
-        let rows = try await connection.query(
+    static func release(in db: DatabaseContext) async throws -> Int {
+        let rows = try await db.query(
             """
             SELECT loan_id, principal_fen FROM loans WHERE status = 'awaiting_liquidity' ORDER BY queued_at LIMIT 100 FOR UPDATE SKIP LOCKED
-            """, logger: runtime.logger)
+            """)
         var queued: [(UUID, Int64)] = []
         for try await row in rows.decode((UUID, Int64).self) { queued.append(row) }
         var released = 0
         for (id, principal) in queued {
-            guard try await reserve(principal, runtime: runtime, connection: connection) else { break }
-            try await Loans.disburse(id, runtime: runtime, connection: connection)
+            guard try await reserve(principal, in: db) else { break }
+            try await Loans.disburse(id, in: db)
             released += 1
         }
         return released
@@ -105,11 +105,11 @@ enum FundPool {
     /// Recomputes the totals from the read models (every account, loan and entry), stores them
     /// and reports any drift. Writers of balances and loans wait meanwhile (table locks), so the
     /// comparison is exact.
-    static func rebuild(runtime: ServiceRuntime, connection: PostgresConnection) async throws -> Rebuilt {
-        let logger = runtime.logger
-        try await connection.query("LOCK TABLE ledger_accounts, loans, pool_entries IN SHARE ROW EXCLUSIVE MODE", logger: logger)
+    static func rebuild(in db: DatabaseContext) async throws -> Rebuilt {
+        let logger = db.logger
+        try await db.query("LOCK TABLE ledger_accounts, loans, pool_entries IN SHARE ROW EXCLUSIVE MODE")
         func totals(_ sql: String) async throws -> Totals {
-            for try await (a, b, c, d) in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).decode((Int64, Int64, Int64, Int64).self) {
+            for try await (a, b, c, d) in try await db.query(PostgresQuery(unsafeSQL: sql)).decode((Int64, Int64, Int64, Int64).self) {
                 return Totals(flexibleBalancesFen: a, employedShareFen: b, creditLinesFen: c, loansOutstandingFen: d)
             }
             throw Problem.unavailable("the fund pool could not be read")
@@ -126,16 +126,16 @@ enum FundPool {
                    (SELECT coalesce(sum(amount_fen), 0) FROM pool_entries WHERE kind = 'credit_line')::bigint,
                    (SELECT coalesce(sum(outstanding_fen), 0) FROM loans WHERE status = 'active')::bigint
             """)
-        try await connection.query(
+        try await db.query(
             """
             WITH t AS (SELECT hashtext(account_number) & 15 AS slot, sum(balance_fen) AS total FROM ledger_accounts GROUP BY 1)
             UPDATE pool_balance_slots s SET flexible_fen = coalesce((SELECT total FROM t WHERE t.slot = s.slot), 0)
-            """, logger: logger)
-        try await connection.query(
+            """)
+        try await db.query(
             """
             UPDATE pool_totals SET employed_share_fen = \(recomputed.employedShareFen), credit_lines_fen = \(recomputed.creditLinesFen),
                 loans_outstanding_fen = \(recomputed.loansOutstandingFen)
-            """, logger: logger)
+            """)
         if kept != recomputed { logger.warning("fund pool totals drifted; rebuilt", metadata: ["kept": "\(kept)", "recomputed": "\(recomputed)"]) }
         return Rebuilt(kept: kept, recomputed: recomputed, drift: kept != recomputed)
     }
@@ -145,12 +145,12 @@ enum FundPool {
 
         /// `POST /v1/fund-pool/rebuild` (staff): the totals recomputed from the read models, with any drift.
         @Sendable func rebuild(_ request: Request, context: HPFRequestContext) async throws -> Response {
-            let rebuilt = try await runtime.transaction { connection in try await FundPool.rebuild(runtime: runtime, connection: connection) }
+            let rebuilt = try await runtime.transaction(logger: context.logger) { db in try await FundPool.rebuild(in: db) }
             return try HTTPJSON.response(.ok, rebuilt)
         }
 
         @Sendable func get(_ request: Request, context: HPFRequestContext) async throws -> Response {
-            let view = try await runtime.database.withConnection { connection in try await FundPool.view(runtime: runtime, connection: connection) }
+            let view = try await runtime.reading(logger: context.logger) { db in try await FundPool.view(in: db) }
             return try HTTPJSON.response(.ok, view)
         }
 
@@ -179,13 +179,13 @@ enum FundPool {
                 var released: Int
                 var pool: View
             }
-            let recorded = try await runtime.idempotentTransaction { connection -> Recorded in
-                try await connection.query(
+            let recorded = try await runtime.idempotentTransaction(logger: context.logger) { db -> Recorded in
+                try await db.query(
                     """
                     INSERT INTO pool_entries (entry_id, kind, amount_fen, reference) VALUES (\(UUID()), \(entry.kind), \(entry.amountFen), \(entry.reference))
-                    """, logger: runtime.logger)
-                let released = try await FundPool.release(runtime: runtime, connection: connection)
-                return Recorded(released: released, pool: try await FundPool.view(runtime: runtime, connection: connection))
+                    """)
+                let released = try await FundPool.release(in: db)
+                return Recorded(released: released, pool: try await FundPool.view(in: db))
             }
             return try HTTPJSON.response(.created, recorded)
         }

@@ -11,18 +11,18 @@ import ServiceRuntime
 enum Instalments {
     static func insert(
         _ rows: [Instalment], loan: UUID, from start: BusinessDate, startingAt offset: Int,
-        connection: PostgresConnection, logger: Logger
+        in db: DatabaseContext
     ) async throws {
         guard !rows.isEmpty else { return }
         let numbers = rows.map { $0.number + offset }
         let dues = rows.map { start.adding(months: $0.number + offset) }
-        try await connection.query(
+        try await db.query(
             """
             INSERT INTO instalments (loan_id, number, due_on, principal_fen, interest_fen, payment_fen)
             SELECT \(loan), n, d, p, i, t
             FROM unnest(\(numbers)::int[], \(dues)::date[], \(rows.map(\.principalFen))::bigint[], \(rows.map(\.interestFen))::bigint[],
                         \(rows.map(\.paymentFen))::bigint[]) AS u(n, d, p, i, t)
-            """, logger: logger)
+            """)
     }
 
     struct Body: Codable, Sendable {
@@ -54,12 +54,12 @@ enum Instalments {
         let method: RepaymentMethod
         let disbursedOn: BusinessDate?
 
-        static func lock(_ id: UUID, connection: PostgresConnection, logger: Logger) async throws -> LockedLoan? {
-            for try await r in try await connection.query(
+        static func lock(_ id: UUID, in db: DatabaseContext) async throws -> LockedLoan? {
+            for try await r in try await db.query(
                 """
                 SELECT account_number, status, annual_rate_milli_percent, term_months, method, disbursed_on FROM loans
                 WHERE loan_id = \(id) FOR UPDATE
-                """, logger: logger
+                """
             ).decode((String, String, Int64, Int, String, BusinessDate?).self) {
                 return LockedLoan(
                     id: id, account: r.0, status: r.1, rate: r.2, term: r.3, method: try RepaymentMethod.stored(r.4, column: "loans.repayment_method"),
@@ -72,59 +72,57 @@ enum Instalments {
     /// Applies a received repayment: instalments due first (oldest first), the rest repays
     /// principal early; settles the loan when nothing is owed. The caller checked the amount.
     static func apply(
-        _ amount: Fen, to loan: LockedLoan, source: String, reference: String, runtime: ServiceRuntime,
-        connection: PostgresConnection
+        _ amount: Fen, to loan: LockedLoan, source: String, reference: String, in db: DatabaseContext
     ) async throws -> Applied {
-        let logger = runtime.logger
-        let today = runtime.clock.today
+        let today = db.today
         var left = amount
         var payments: [(Int, Int64)] = []
-        for try await (number, open) in try await connection.query(
+        for try await (number, open) in try await db.query(
             """
             SELECT number, payment_fen - paid_fen FROM instalments
             WHERE loan_id = \(loan.id) AND paid_fen < payment_fen AND due_on <= \(today) ORDER BY number
-            """, logger: logger
+            """
         ).decode((Int, Int64).self) where left > 0 {
             let pay = min(open, left)
             left -= pay
             payments.append((number, pay))
         }
         if !payments.isEmpty {
-            try await connection.query(
+            try await db.query(
                 """
                 UPDATE instalments i SET paid_fen = i.paid_fen + u.pay, paid_on = \(today),
                     overdue = i.overdue AND i.paid_fen + u.pay < i.payment_fen
                 FROM unnest(\(payments.map(\.0))::int[], \(payments.map(\.1))::bigint[]) AS u(n, pay)
                 WHERE i.loan_id = \(loan.id) AND i.number = u.n
-                """, logger: logger)
+                """)
         }
         if left > 0, let disbursedOn = loan.disbursedOn {
             try await prepay(
                 left, loan: loan.id, rate: loan.rate, term: loan.term, method: loan.method, disbursedOn: disbursedOn, today: today,
-                connection: connection, logger: logger)
+                in: db)
         }
-        try await connection.query(
+        try await db.query(
             """
             INSERT INTO repayments (repayment_id, loan_id, source, reference, amount_fen, received_on)
             VALUES (\(UUID()), \(loan.id), \(source), \(reference), \(amount), \(today))
-            """, logger: logger)
-        let after = try await owed(loan.id, on: today, connection: connection, logger: logger)
+            """)
+        let after = try await owed(loan.id, on: today, in: db)
         let outstanding = after.principalDue + after.principalNotDue
         let settled = after.arrears == 0 && outstanding == 0
-        try await connection.query(
+        try await db.query(
             """
             UPDATE loans SET outstanding_fen = \(outstanding), status = CASE WHEN \(settled) THEN 'settled' ELSE status END WHERE loan_id = \(loan.id)
-            """, logger: logger)
-        try await BadCreditClearance.afterRepayment(loan: loan.id, account: loan.account, on: today, runtime: runtime, connection: connection)
+            """)
+        try await BadCreditClearance.afterRepayment(loan: loan.id, account: loan.account, on: today, in: db)
         // Repaid principal is liquidity again: queued loans may go out now.
-        try await FundPool.release(runtime: runtime, connection: connection)
+        try await FundPool.release(in: db)
         let repaid = LoanRepaid(
             loanId: loan.id.uuidString.lowercased(), accountNumber: loan.account, amountFen: amount, source: source,
             reference: reference, outstandingFen: outstanding, arrearsFen: after.arrears, receivedOn: today)
-        try await runtime.emit(.loanRepaid, repaid, account: loan.account, on: connection)
+        try await db.emit(.loanRepaid, repaid, account: loan.account)
         if settled {
             let event = LoanSettled(loanId: loan.id.uuidString.lowercased(), accountNumber: loan.account, settledOn: today)
-            try await runtime.emit(.loanSettled, event, account: loan.account, on: connection)
+            try await db.emit(.loanSettled, event, account: loan.account)
         }
         return Applied(
             loanId: loan.id.uuidString.lowercased(), status: settled ? "settled" : "active", amountFen: amount,
@@ -150,35 +148,34 @@ enum Instalments {
             guard body.amountFen > 0, !body.reference.isEmpty, body.reference.count <= 128 else {
                 throw Problem.malformed("amountFen must be positive and reference 1 to 128 characters")
             }
-            let logger = runtime.logger
             let today = runtime.clock.today
-            let (applied, status) = try await runtime.idempotentTransaction { connection -> (Applied, HTTPResponse.Status) in
-                guard let loan = try await LockedLoan.lock(loanId, connection: connection, logger: logger) else {
+            let (applied, status) = try await runtime.idempotentTransaction(logger: context.logger) { db -> (Applied, HTTPResponse.Status) in
+                guard let loan = try await LockedLoan.lock(loanId, in: db) else {
                     throw Problem.notFound("unknown_loan", "no loan \(text)")
                 }
                 try await runtime.authorize(
-                    context, account: loan.account, connection: connection,
+                    context, account: loan.account, in: db,
                     notFound: Problem.notFound("unknown_loan", "no loan \(text)"))
-                for try await (amount, recorded) in try await connection.query(
+                for try await (amount, recorded) in try await db.query(
                     """
                     SELECT amount_fen, 'applied' FROM repayments WHERE loan_id = \(loanId) AND reference = \(body.reference)
                     UNION ALL SELECT amount_fen, status FROM balance_repayments WHERE loan_id = \(loanId) AND reference = \(body.reference)
-                    """, logger: logger
+                    """
                 ).decode((Int64, String).self) {
                     guard amount == body.amountFen else {
                         throw Problem.conflict("duplicate_repayment_mismatch", "reference \(body.reference) was used for \(amount) fen")
                     }
-                    var answer = try await state(loanId, status: loan.status, amount: amount, connection: connection)
+                    var answer = try await state(loanId, status: loan.status, amount: amount, in: db)
                     if recorded != "applied" { answer.status = recorded }
                     return (answer, .ok)
                 }
                 guard loan.status == "active", loan.disbursedOn != nil else { throw Problem.rule("loan_not_active", "the loan is \(loan.status)") }
-                for try await _ in try await connection.query(
-                    "SELECT 1 FROM balance_repayments WHERE loan_id = \(loanId) AND status = 'pending'", logger: logger)
+                for try await _ in try await db.query(
+                    "SELECT 1 FROM balance_repayments WHERE loan_id = \(loanId) AND status = 'pending'")
                 {
                     throw Problem.conflict("repayment_in_progress", "a repayment from the HPF balance is being debited; retry when it is done")
                 }
-                let owed = try await Instalments.owed(loanId, on: today, connection: connection, logger: logger)
+                let owed = try await Instalments.owed(loanId, on: today, in: db)
                 guard body.amountFen <= owed.arrears + owed.principalNotDue else {
                     throw Problem.rule("exceeds_amount_owed", "at most \(owed.arrears + owed.principalNotDue) fen is owed")
                 }
@@ -187,21 +184,21 @@ enum Instalments {
                     return (
                         try await Instalments.apply(
                             body.amountFen, to: loan, source: body.source.rawValue, reference: body.reference,
-                            runtime: runtime, connection: connection), .created
+                            in: db), .created
                     )
                 case .hpfBalance:
                     // The saga: the ledger debits the account (or refuses), then the repayment is applied.
                     let id = UUID()
-                    try await connection.query(
+                    try await db.query(
                         """
                         INSERT INTO balance_repayments (repayment_id, loan_id, account_number, reference, amount_fen, status, requested_on)
                         VALUES (\(id), \(loanId), \(loan.account), \(body.reference), \(body.amountFen), 'pending', \(today))
-                        """, logger: logger)
+                        """)
                     let requested = RepaymentDebitRequested(
                         repaymentId: id.uuidString.lowercased(), loanId: loanId.uuidString.lowercased(),
                         accountNumber: loan.account, amountFen: body.amountFen, requestedOn: today)
-                    try await runtime.emit(.repaymentDebitRequested, requested, account: loan.account, on: connection)
-                    var pending = try await state(loanId, status: loan.status, amount: body.amountFen, connection: connection)
+                    try await db.emit(.repaymentDebitRequested, requested, account: loan.account)
+                    var pending = try await state(loanId, status: loan.status, amount: body.amountFen, in: db)
                     pending.status = "pending"
                     return (pending, .accepted)
                 }
@@ -209,8 +206,8 @@ enum Instalments {
             return try HTTPJSON.response(status, applied)
         }
 
-        func state(_ loanId: UUID, status: String, amount: Fen, connection: PostgresConnection) async throws -> Applied {
-            let owed = try await Instalments.owed(loanId, on: runtime.clock.today, connection: connection, logger: runtime.logger)
+        func state(_ loanId: UUID, status: String, amount: Fen, in db: DatabaseContext) async throws -> Applied {
+            let owed = try await Instalments.owed(loanId, on: runtime.clock.today, in: db)
             return Applied(
                 loanId: loanId.uuidString.lowercased(), status: status, amountFen: amount,
                 outstandingFen: owed.principalDue + owed.principalNotDue, arrearsFen: owed.arrears)
@@ -226,15 +223,15 @@ enum Instalments {
         let principalNotDue: Fen
     }
 
-    static func owed(_ loanId: UUID, on date: BusinessDate, connection: PostgresConnection, logger: Logger) async throws -> Owed {
+    static func owed(_ loanId: UUID, on date: BusinessDate, in db: DatabaseContext) async throws -> Owed {
         // Within an instalment, payments go to interest first.
-        let rows = try await connection.query(
+        let rows = try await db.query(
             """
             SELECT coalesce(sum(payment_fen - paid_fen) FILTER (WHERE due_on <= \(date)), 0)::bigint,
                    coalesce(sum(principal_fen - greatest(0, paid_fen - interest_fen)) FILTER (WHERE due_on <= \(date)), 0)::bigint,
                    coalesce(sum(principal_fen - greatest(0, paid_fen - interest_fen)) FILTER (WHERE due_on > \(date)), 0)::bigint
             FROM instalments WHERE loan_id = \(loanId)
-            """, logger: logger)
+            """)
         for try await (arrears, due, notDue) in rows.decode((Int64, Int64, Int64).self) {
             return Owed(arrears: arrears, principalDue: due, principalNotDue: notDue)
         }
@@ -244,19 +241,19 @@ enum Instalments {
     /// Repays `amount` of the principal not yet due and reschedules the remaining months.
     static func prepay(
         _ amount: Fen, loan: UUID, rate: Int64, term: Int, method: RepaymentMethod, disbursedOn: BusinessDate, today: BusinessDate,
-        connection: PostgresConnection, logger: Logger
+        in db: DatabaseContext
     ) async throws {
         var future: [(Int, Int64)] = []
-        for try await row in try await connection.query(
+        for try await row in try await db.query(
             """
             SELECT number, principal_fen FROM instalments WHERE loan_id = \(loan) AND due_on > \(today) AND paid_fen = 0 ORDER BY number
-            """, logger: logger
+            """
         ).decode((Int, Int64).self) { future.append(row) }
         guard let firstNumber = future.first?.0 else { return }
         let remaining = future.reduce(0) { $0 + $1.1 } - amount
-        try await connection.query("DELETE FROM instalments WHERE loan_id = \(loan) AND number >= \(firstNumber)", logger: logger)
+        try await db.query("DELETE FROM instalments WHERE loan_id = \(loan) AND number >= \(firstNumber)")
         guard remaining > 0 else { return }
         let rows = LoanRules.schedule(principal: remaining, annualRateMilliPercent: rate, months: future.count, method: method)
-        try await insert(rows, loan: loan, from: disbursedOn, startingAt: firstNumber - 1, connection: connection, logger: logger)
+        try await insert(rows, loan: loan, from: disbursedOn, startingAt: firstNumber - 1, in: db)
     }
 }

@@ -56,10 +56,9 @@ struct LoanApplications: Sendable {
         let investigation: [String: String]
     }
 
-    func assess(_ body: Body, on date: BusinessDate, connection: PostgresConnection) async throws -> Assessment {
-        let logger = runtime.logger
+    func assess(_ body: Body, on date: BusinessDate, in db: DatabaseContext) async throws -> Assessment {
         let p = runtime.parameters
-        guard let applicant = try await LoanReadModels.applicant(body.accountNumber, on: date, parameters: p, connection: connection, logger: logger) else {
+        guard let applicant = try await LoanReadModels.applicant(body.accountNumber, on: date, parameters: p, in: db) else {
             throw Problem.unknownAccount(body.accountNumber)
         }
         var spouse: LoanReadModels.Applicant?
@@ -69,14 +68,14 @@ struct LoanApplications: Sendable {
             // Nobody can borrow on a stranger's balance by naming them: the spouse consents first, signed in.
             consent = try await SpouseConsents.unused(
                 spouse: number, applicant: body.accountNumber, on: date, parameters: p,
-                connection: connection, logger: logger)
+                in: db)
             guard consent != nil else {
                 throw Problem.rule(
                     "spouse_consent_missing",
                     "the spouse has not consented: the holder of \(number) posts /v1/accounts/\(number)/spouse-consents first")
             }
             // A spouse who is not a contributor still makes a couple; only a contributor's money counts.
-            spouse = try await LoanReadModels.applicant(number, on: date, parameters: p, connection: connection, logger: logger)
+            spouse = try await LoanReadModels.applicant(number, on: date, parameters: p, in: db)
         }
         let facts = LoanFacts(
             balanceFen: applicant.balanceFen + (spouse?.balanceFen ?? 0),
@@ -142,30 +141,29 @@ struct LoanApplications: Sendable {
         try Self.validate(body)
         try await runtime.authorize(context, account: body.accountNumber)
         let fingerprint = String(decoding: try HTTPJSON.encoder().encode(body), as: UTF8.self)
-        let logger = runtime.logger
         let today = runtime.clock.today
         // One decision at a time per applicant: two concurrent applications cannot both pass the
         // outstanding-loan check, and a copy of a request sent at once finds the first one's decision.
         let (decision, replay) = try await runtime.idempotentWrite(
-            lock: "loan:" + body.accountNumber,
-            find: { connection -> StoredRequest<UUID>? in
+            lock: "loan:" + body.accountNumber, logger: context.logger,
+            find: { db -> StoredRequest<UUID>? in
                 guard let requestId = body.requestId else { return nil }
-                for try await (id, print) in try await connection.query(
+                for try await (id, print) in try await db.query(
                     """
                     SELECT application_id, fingerprint FROM applications WHERE account_number = \(body.accountNumber) AND request_id = \(requestId)
-                    """, logger: logger
+                    """
                 ).decode((UUID, String).self) { return StoredRequest(fingerprint: print, stored: id) }
                 return nil
             },
             fingerprint: fingerprint, mismatch: { Problem.requestIdReused(body.requestId ?? "") },
-            replay: { id, connection in
-                guard let earlier = try await Self.load(id, connection: connection, logger: logger) else {
+            replay: { id, db in
+                guard let earlier = try await Self.load(id, in: db) else {
                     throw Problem.unavailable("application \(id) could not be read back")
                 }
                 return earlier
             }
-        ) { connection -> Decision in
-            let assessment = try await assess(body, on: today, connection: connection)
+        ) { db -> Decision in
+            let assessment = try await assess(body, on: today, in: db)
             let quota = assessment.quota
             let approvedFen = assessment.reasons.isEmpty ? quota.quotaFen : 0
             let applicationId = UUID()
@@ -188,24 +186,24 @@ struct LoanApplications: Sendable {
                 // every approval meets there. So an approval writes everything else first (the
                 // application, the loan, its schedule, its events) under a savepoint and takes the
                 // pool last: approvals wait for each other only for the reservation and the commit.
-                try await connection.query("SAVEPOINT approval", logger: logger)
-                try await record(decided, outcome: .approved, reasons: reasons, connection: connection)
+                try await db.query("SAVEPOINT approval")
+                try await record(decided, outcome: .approved, reasons: reasons, in: db)
                 try await Loans.disbursementEffects(
                     loanId, applicationId: applicationId, account: body.accountNumber, principal: approvedFen,
                     rate: quota.annualRateMilliPercent, term: body.termMonths, method: body.repaymentMethod,
-                    on: today, runtime: runtime, connection: connection)
-                if try await FundPool.reserve(approvedFen, runtime: runtime, connection: connection) {
+                    on: today, in: db)
+                if try await FundPool.reserve(approvedFen, in: db) {
                     // (The savepoint ends with the transaction: no round trip to release it while the pool is locked.)
-                    try await Loans.activate(loanId, on: today, runtime: runtime, connection: connection)
+                    try await Loans.activate(loanId, on: today, in: db)
                 } else {
                     // Below the floor: none of the above happened; the loan waits for liquidity.
-                    try await connection.query("ROLLBACK TO SAVEPOINT approval", logger: logger)
+                    try await db.query("ROLLBACK TO SAVEPOINT approval")
                     outcome = .awaitingLiquidity
                     reasons.append("fund_pool_below_liquidity_floor")
-                    try await record(decided, outcome: outcome, reasons: reasons, connection: connection)
+                    try await record(decided, outcome: outcome, reasons: reasons, in: db)
                 }
             } else {
-                try await record(decided, outcome: outcome, reasons: reasons, connection: connection)
+                try await record(decided, outcome: outcome, reasons: reasons, in: db)
             }
             return Decision(
                 applicationId: applicationId.uuidString.lowercased(), decision: outcome, reasons: reasons, quota: quota,
@@ -229,8 +227,7 @@ struct LoanApplications: Sendable {
 
     /// The application's row, its `loan-application-decided` event, the spouse's consent used up
     /// and, when a loan was granted, the loan waiting for its disbursement.
-    func record(_ decided: Decided, outcome: LoanApplicationDecided.Decision, reasons: [String], connection: PostgresConnection) async throws {
-        let logger = runtime.logger
+    func record(_ decided: Decided, outcome: LoanApplicationDecided.Decision, reasons: [String], in db: DatabaseContext) async throws {
         let body = decided.body
         let quota = decided.assessment.quota
         let review = ["reviewer": "automatic rules (\(runtime.parameters.loanRates.entry(on: decided.on).source))", "decision": outcome.rawValue]
@@ -239,7 +236,7 @@ struct LoanApplications: Sendable {
             decision: outcome, reasons: reasons, requestedFen: body.requestedFen, approvedFen: decided.approvedFen, termMonths: body.termMonths,
             repaymentMethod: body.repaymentMethod, annualRateMilliPercent: quota.annualRateMilliPercent, quota: quota, decidedOn: decided.on)
         // The application and its event in one statement (one round trip fewer per decision).
-        try await connection.query(
+        try await db.query(
             """
             WITH application AS (
                 INSERT INTO applications (application_id, account_number, spouse_account_number, request, decision, reasons, quota, approved_fen,
@@ -249,27 +246,27 @@ struct LoanApplications: Sendable {
                     \(try Self.json(decided.assessment.investigation))::jsonb, \(try Self.json(review))::jsonb, \(body.requestId), \(decided.fingerprint),
                     \(decided.on)))
             \(outboxInsert: try runtime.outboxRow(.loanApplicationDecided, event, account: body.accountNumber))
-            """, logger: logger)
+            """)
         Outbox.wrote(1)
-        if let consent = decided.assessment.consent { try await SpouseConsents.use(consent, by: decided.id, connection: connection, logger: logger) }
+        if let consent = decided.assessment.consent { try await SpouseConsents.use(consent, by: decided.id, in: db) }
         if let loanId = decided.loanId {
-            try await connection.query(
+            try await db.query(
                 """
                 INSERT INTO loans (loan_id, application_id, account_number, person_ref, spouse_person_ref, principal_fen, outstanding_fen,
                     annual_rate_milli_percent, term_months, method, status)
                 VALUES (\(loanId), \(decided.id), \(body.accountNumber), \(decided.assessment.applicant.personRef), \(decided.assessment.spouse?.personRef),
                     \(decided.approvedFen), \(decided.approvedFen), \(quota.annualRateMilliPercent), \(body.termMonths), \(body.repaymentMethod.rawValue),
                     'awaiting_liquidity')
-                """, logger: logger)
+                """)
         }
     }
 
-    static func load(_ id: UUID, connection: PostgresConnection, logger: Logger) async throws -> Decision? {
-        let rows = try await connection.query(
+    static func load(_ id: UUID, in db: DatabaseContext) async throws -> Decision? {
+        let rows = try await db.query(
             """
             SELECT a.decision, a.reasons, a.quota::text, a.approved_fen, a.annual_rate_milli_percent, a.first_payment_fen, l.loan_id
             FROM applications a LEFT JOIN loans l ON l.application_id = a.application_id WHERE a.application_id = \(id)
-            """, logger: logger)
+            """)
         for try await (decision, reasons, quota, approved, rate, first, loan) in rows.decode((String, [String], String, Int64, Int64, Int64?, UUID?).self) {
             return Decision(
                 applicationId: id.uuidString.lowercased(), decision: try .stored(decision, column: "loan_applications.decision"), reasons: reasons,
@@ -291,13 +288,12 @@ struct LoanApplications: Sendable {
             var investigation: [String: String]
             var review: [String: String]
         }
-        let logger = runtime.logger
-        let record = try await runtime.database.withConnection { connection -> Record? in
-            guard let decision = try await Self.load(id, connection: connection, logger: logger) else { return nil }
-            for try await (account, on, investigation, review) in try await connection.query(
+        let record = try await runtime.reading(logger: context.logger) { db -> Record? in
+            guard let decision = try await Self.load(id, in: db) else { return nil }
+            for try await (account, on, investigation, review) in try await db.query(
                 """
                 SELECT account_number, decided_on, investigation::text, review::text FROM applications WHERE application_id = \(id)
-                """, logger: logger
+                """
             ).decode((String, BusinessDate, String, String).self) {
                 let decoder = JSONDecoder()
                 return Record(
@@ -327,9 +323,8 @@ struct LoanApplications: Sendable {
         let q = QueryInput(request)
         let unlimited = InputRange.amountFen.upperBound  // what is not given never binds
         let today = runtime.clock.today
-        let logger = runtime.logger
-        let decision = try await runtime.database.withConnection { connection -> (Assessment, Int) in
-            guard let applicant = try await LoanReadModels.applicant(number, on: today, parameters: runtime.parameters, connection: connection, logger: logger)
+        let decision = try await runtime.reading(logger: context.logger) { db -> (Assessment, Int) in
+            guard let applicant = try await LoanReadModels.applicant(number, on: today, parameters: runtime.parameters, in: db)
             else {
                 throw Problem.unknownAccount(number)
             }
@@ -347,7 +342,7 @@ struct LoanApplications: Sendable {
                 requestedFen: try q.integer("requestedFen") ?? unlimited, termMonths: max(1, term),
                 repaymentMethod: try q.choice("repaymentMethod", RepaymentMethod.self) ?? .equalInstallment,
                 monthlyIncomeFen: try q.integer("monthlyIncomeFen") ?? unlimited, monthlyDebtFen: try q.integer("monthlyDebtFen") ?? 0)
-            return (try await assess(body, on: today, connection: connection), max(1, term))
+            return (try await assess(body, on: today, in: db), max(1, term))
         }
         struct Answer: Codable {
             var accountNumber: String

@@ -35,17 +35,17 @@ enum LoanReadModels {
         let ledgerHandlers =
             ledger(logger).map { handler -> EventHandler in
                 if raisesBalance.contains(handler.type) {
-                    return handler.then { connection in try await FundPool.release(runtime: runtime, connection: connection) }
+                    return handler.then { db in try await FundPool.release(in: db) }
                 }
                 if handler.type == .debitPosted {
-                    return handler.then(DebitPosted.self) { event, connection in
-                        if event.data.kind == .loanRepayment { try await BalanceRepayments.debited(event.data, runtime: runtime, connection: connection) }
+                    return handler.then(DebitPosted.self) { event, db in
+                        if event.data.kind == .loanRepayment { try await BalanceRepayments.debited(event.data, in: db) }
                     }
                 }
                 return handler
             } + [
-                .on(.debitRefused, DebitRefused.self) { event, connection in
-                    try await BalanceRepayments.refused(event.data, runtime: runtime, connection: connection)
+                .on(.debitRefused, DebitRefused.self) { event, db in
+                    try await BalanceRepayments.refused(event.data, in: db)
                 }
             ]
         return [
@@ -58,24 +58,24 @@ enum LoanReadModels {
     /// The applicant's profile and credit records, from enrolment.
     static func profiles(_ logger: Logger) -> [EventHandler] {
         [
-            .on(.accountOpened, AccountOpened.self) { event, connection in
+            .on(.accountOpened, AccountOpened.self) { event, db in
                 let a = event.data
-                try await connection.query(
+                try await db.query(
                     """
                     INSERT INTO participants (account_number, person_ref, retirement_month, bachelor_or_above, graduation_date)
                     VALUES (\(a.accountNumber), \(a.personRef), \(a.retirementMonth), \(a.education.level.isBachelorOrAbove),
                             \(a.education.graduationDate))
                     ON CONFLICT (account_number) DO NOTHING
-                    """, logger: logger)
+                    """)
             },
-            .on(.creditRecordAdded, CreditRecordAdded.self) { event, connection in
+            .on(.creditRecordAdded, CreditRecordAdded.self) { event, db in
                 let r = event.data
-                try await connection.query(
+                try await db.query(
                     """
                     INSERT INTO credit_records (source, reference, person_ref, active_from, active_until)
                     VALUES (\(r.source), \(r.reference), \(r.personRef), \(r.activeFrom), \(r.activeUntil))
                     ON CONFLICT DO NOTHING
-                    """, logger: logger)
+                    """)
             },
         ]
     }
@@ -85,9 +85,9 @@ enum LoanReadModels {
     /// rebuild gives the same rows as the live consumer did.
     static func ledger(_ logger: Logger) -> [EventHandler] {
         [
-            .on(.contributionReceived, ContributionReceived.self) { event, connection in
+            .on(.contributionReceived, ContributionReceived.self) { event, db in
                 let c = event.data
-                try await connection.query(
+                try await db.query(
                     """
                     WITH months AS (
                         INSERT INTO contribution_months (account_number, month)
@@ -96,29 +96,29 @@ enum LoanReadModels {
                     VALUES (\(c.accountNumber), \(c.amountFen), \(c.balanceAfterFen), \(try eventTime(event.time)))
                     ON CONFLICT (account_number) DO UPDATE
                     SET contributed_fen = l.contributed_fen + excluded.contributed_fen, balance_fen = excluded.balance_fen, last_event_at = excluded.last_event_at
-                    """, logger: logger)
+                    """)
             },
-            .on(.subsidyCredited, SubsidyCredited.self) { event, connection in
-                try await balance(event.data.balanceAfterFen, event.data.accountNumber, at: try eventTime(event.time), connection, logger)
+            .on(.subsidyCredited, SubsidyCredited.self) { event, db in
+                try await balance(event.data.balanceAfterFen, event.data.accountNumber, at: try eventTime(event.time), db)
             },
-            .on(.interestSettled, InterestSettled.self) { event, connection in
-                try await balance(event.data.balanceAfterFen, event.data.accountNumber, at: try eventTime(event.time), connection, logger)
+            .on(.interestSettled, InterestSettled.self) { event, db in
+                try await balance(event.data.balanceAfterFen, event.data.accountNumber, at: try eventTime(event.time), db)
             },
-            .on(.debitPosted, DebitPosted.self) { event, connection in
-                try await balance(event.data.balanceAfterFen, event.data.accountNumber, at: try eventTime(event.time), connection, logger)
+            .on(.debitPosted, DebitPosted.self) { event, db in
+                try await balance(event.data.balanceAfterFen, event.data.accountNumber, at: try eventTime(event.time), db)
             },
-            .on(.debitReversed, DebitReversed.self) { event, connection in
-                try await balance(event.data.balanceAfterFen, event.data.accountNumber, at: try eventTime(event.time), connection, logger)
+            .on(.debitReversed, DebitReversed.self) { event, db in
+                try await balance(event.data.balanceAfterFen, event.data.accountNumber, at: try eventTime(event.time), db)
             },
-            .on(.transferInPosted, TransferInPosted.self) { event, connection in
-                try await balance(event.data.balanceAfterFen, event.data.accountNumber, at: try eventTime(event.time), connection, logger)
+            .on(.transferInPosted, TransferInPosted.self) { event, db in
+                try await balance(event.data.balanceAfterFen, event.data.accountNumber, at: try eventTime(event.time), db)
             },
-            .on(.accountClosed, AccountClosed.self) { event, connection in
-                try await connection.query(
+            .on(.accountClosed, AccountClosed.self) { event, db in
+                try await db.query(
                     """
                     INSERT INTO ledger_accounts (account_number, closed, balance_fen, last_event_at) VALUES (\(event.data.accountNumber), true, 0, \(try eventTime(event.time)))
                     ON CONFLICT (account_number) DO UPDATE SET closed = true, balance_fen = 0, last_event_at = excluded.last_event_at
-                    """, logger: logger)
+                    """)
             },
         ]
     }
@@ -126,22 +126,22 @@ enum LoanReadModels {
     /// §17 record recognition: a partner city's months count for the 6-month rule (§5), once.
     static func recognised(_ logger: Logger) -> [EventHandler] {
         [
-            .on(.monthsRecognised, MonthsRecognised.self) { event, connection in
-                try await connection.query(
+            .on(.monthsRecognised, MonthsRecognised.self) { event, db in
+                try await db.query(
                     """
                     INSERT INTO recognised_months (account_number, month)
                     SELECT \(event.data.accountNumber), unnest(\(event.data.months)::text[]) ON CONFLICT DO NOTHING
-                    """, logger: logger)
+                    """)
             }
         ]
     }
 
-    static func balance(_ balance: Fen, _ account: String, at time: Date, _ connection: PostgresConnection, _ logger: Logger) async throws {
-        try await connection.query(
+    static func balance(_ balance: Fen, _ account: String, at time: Date, _ db: DatabaseContext) async throws {
+        try await db.query(
             """
             INSERT INTO ledger_accounts (account_number, balance_fen, last_event_at) VALUES (\(account), \(balance), \(time))
             ON CONFLICT (account_number) DO UPDATE SET balance_fen = excluded.balance_fen, last_event_at = excluded.last_event_at
-            """, logger: logger)
+            """)
     }
 
     /// An event's own time; one that does not read is a bad event, not a database fault.
@@ -214,12 +214,11 @@ enum LoanReadModels {
     }
 
     static func applicant(
-        _ account: String, on date: BusinessDate, parameters: PolicyParameters, connection: PostgresConnection,
-        logger: Logger
+        _ account: String, on date: BusinessDate, parameters: PolicyParameters, in db: DatabaseContext
     ) async throws -> Applicant? {
         let from = date.yearMonth.adding(months: 1 - parameters.linkage.value(on: date).frequencyWindowMonths)
         let query = ApplicantQuery(account: account, from: from, to: date.yearMonth, date: date)
-        for try await r in try await connection.execute(query, logger: logger) {
+        for try await r in try await db.execute(query) {
             return Applicant(
                 account: account, personRef: r.0, status: r.1, retirementMonth: r.2,
                 bachelorOrAbove: r.3, graduationDate: r.4, contributedFen: r.5, balanceFen: r.6,

@@ -8,45 +8,44 @@ import ServiceRuntime
 /// Loans after the decision: disbursement (at once, or when liquidity returns) and the read side.
 enum Loans {
     /// Pays a queued loan out: it becomes `active` and counts against the pool.
-    static func disburse(_ loanId: UUID, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
-        let today = runtime.clock.today
-        let rows = try await connection.query(
+    static func disburse(_ loanId: UUID, in db: DatabaseContext) async throws {
+        let today = db.today
+        let rows = try await db.query(
             """
             UPDATE loans SET status = 'active', disbursed_on = \(today)
             WHERE loan_id = \(loanId) AND status = 'awaiting_liquidity'
             RETURNING application_id, account_number, principal_fen, annual_rate_milli_percent, term_months, method
-            """, logger: runtime.logger)
+            """)
         for try await (application, account, principal, rate, term, method) in rows.decode((UUID, String, Int64, Int64, Int, String).self) {
             try await disbursementEffects(
                 loanId, applicationId: application, account: account, principal: principal, rate: rate, term: term,
                 method: try RepaymentMethod.stored(method, column: "loans.repayment_method"), on: today,
-                runtime: runtime, connection: connection)
+                in: db)
         }
     }
 
     /// A disbursed loan's schedule and its `loan-disbursed` event (the loan's status is the caller's).
     static func disbursementEffects(
         _ loanId: UUID, applicationId: UUID, account: String, principal: Fen, rate: Int64, term: Int,
-        method: RepaymentMethod, on today: BusinessDate, runtime: ServiceRuntime,
-        connection: PostgresConnection
+        method: RepaymentMethod, on today: BusinessDate, in db: DatabaseContext
     ) async throws {
         let rows = LoanRules.schedule(principal: principal, annualRateMilliPercent: rate, months: term, method: method)
-        try await Instalments.insert(rows, loan: loanId, from: today, startingAt: 0, connection: connection, logger: runtime.logger)
+        try await Instalments.insert(rows, loan: loanId, from: today, startingAt: 0, in: db)
         let disbursed = LoanDisbursed(
             loanId: loanId.uuidString.lowercased(), applicationId: applicationId.uuidString.lowercased(),
             accountNumber: account, principalFen: principal, annualRateMilliPercent: rate, termMonths: term,
             repaymentMethod: method, firstPaymentFen: rows.first?.paymentFen ?? 0, disbursedOn: today)
-        try await runtime.emit(.loanDisbursed, disbursed, account: account, on: connection)
+        try await db.emit(.loanDisbursed, disbursed, account: account)
     }
 
     /// A new loan, its schedule and event already written, becomes active: the fund pool's
     /// trigger adds it to the loans outstanding (the caller has just reserved the amount).
-    static func activate(_ loanId: UUID, on today: BusinessDate, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
-        try await connection.query(
+    static func activate(_ loanId: UUID, on today: BusinessDate, in db: DatabaseContext) async throws {
+        try await db.query(
             """
             UPDATE loans SET status = 'active', disbursed_on = \(today)
             WHERE loan_id = \(loanId) AND status = 'awaiting_liquidity'
-            """, logger: runtime.logger)
+            """)
     }
 
     struct View: Codable, Sendable {

@@ -18,45 +18,44 @@ struct OverdueJob: Sendable {
     }
 
     func run(asOf: BusinessDate) async throws -> Summary {
-        let logger = runtime.logger
         let p = runtime.parameters
         let cutoff = asOf.adding(days: -p.overdueAfterDays.value(on: asOf))
-        return try await runtime.transaction { connection in
+        return try await runtime.transaction { db in
             var summary = Summary(asOf: asOf)
-            let rows = try await connection.query(
+            let rows = try await db.query(
                 """
                 UPDATE instalments i SET overdue = true, was_overdue = true
                 FROM loans l
                 WHERE l.loan_id = i.loan_id AND l.status = 'active' AND i.paid_fen < i.payment_fen AND NOT i.overdue
                   AND i.due_on < \(cutoff)
                 RETURNING i.loan_id, l.account_number, l.person_ref, i.number, i.due_on, i.payment_fen - i.paid_fen
-                """, logger: logger)
+                """)
             var marked: [(UUID, String, String, Int, BusinessDate, Int64)] = []
             for try await row in rows.decode((UUID, String, String, Int, BusinessDate, Int64).self) { marked.append(row) }
             summary.overdueInstalments = marked.count
             for loan in Set(marked.map(\.0)) {
                 var history: [Int] = []
-                for try await number in try await connection.query(
-                    "SELECT number FROM instalments WHERE loan_id = \(loan) AND was_overdue", logger: logger
+                for try await number in try await db.query(
+                    "SELECT number FROM instalments WHERE loan_id = \(loan) AND was_overdue"
                 ).decode(Int.self) { history.append(number) }
                 let consecutive = LoanRules.longestRun(history)
                 for (_, account, _, number, due, arrears) in marked.filter({ $0.0 == loan }).sorted(by: { $0.3 < $1.3 }) {
                     let event = InstalmentOverdue(
                         loanId: loan.uuidString.lowercased(), accountNumber: account, number: number,
                         dueOn: due, arrearsFen: arrears, consecutive: consecutive, cumulative: history.count)
-                    try await runtime.emit(.instalmentOverdue, event, account: account, on: connection)
+                    try await db.emit(.instalmentOverdue, event, account: account)
                 }
                 guard let reason = LoanRules.badCredit(consecutive: consecutive, cumulative: history.count, on: asOf, parameters: p),
                     let (_, account, person, _, _, _) = marked.first(where: { $0.0 == loan })
                 else { continue }
-                let inserted = try await connection.query(
+                let inserted = try await db.query(
                     """
                     INSERT INTO bad_credit_records (loan_id, person_ref, reason, recorded_on) VALUES (\(loan), \(person), \(reason), \(asOf))
                     ON CONFLICT (loan_id) DO UPDATE SET reason = excluded.reason, recorded_on = excluded.recorded_on,
                         arrears_cleared_on = NULL, active_until = NULL
                     WHERE bad_credit_records.arrears_cleared_on IS NOT NULL
                     RETURNING 1
-                    """, logger: logger)
+                    """)
                 // New, or one whose arrears had been cleared and are overdue again: it blocks again.
                 var isNew = false
                 for try await _ in inserted { isNew = true }
@@ -64,7 +63,7 @@ struct OverdueJob: Sendable {
                 summary.badCreditRecords += 1
                 let record = BadCreditRecorded(
                     personRef: person, accountNumber: account, loanId: loan.uuidString.lowercased(), reason: reason, recordedOn: asOf)
-                try await runtime.emit(.badCreditRecorded, record, account: account, on: connection)
+                try await db.emit(.badCreditRecorded, record, account: account)
             }
             return summary
         }

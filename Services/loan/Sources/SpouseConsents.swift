@@ -55,21 +55,21 @@ struct SpouseConsents: Sendable {
     /// The oldest consent of `spouse` for `applicant` that is neither used nor lapsed on `date`.
     static func unused(
         spouse: String, applicant: String, on date: BusinessDate, parameters: PolicyParameters,
-        connection: PostgresConnection, logger: Logger
+        in db: DatabaseContext
     ) async throws -> UUID? {
         let earliest = date.adding(days: -parameters.spouseConsentDays.value(on: date))
-        let rows = try await connection.query(
+        let rows = try await db.query(
             """
             SELECT consent_id FROM spouse_consents
             WHERE spouse_account = \(spouse) AND applicant_account = \(applicant) AND used_by IS NULL AND given_on > \(earliest)
             ORDER BY given_on LIMIT 1
-            """, logger: logger)
+            """)
         for try await id in rows.decode(UUID.self) { return id }
         return nil
     }
 
     /// An application used the consent up (in the application's transaction).
-    static func use(_ consent: UUID, by application: UUID, connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("UPDATE spouse_consents SET used_by = \(application) WHERE consent_id = \(consent)", logger: logger)
+    static func use(_ consent: UUID, by application: UUID, in db: DatabaseContext) async throws {
+        try await db.query("UPDATE spouse_consents SET used_by = \(application) WHERE consent_id = \(consent)")
     }
 }

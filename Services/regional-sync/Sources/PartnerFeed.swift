@@ -80,13 +80,13 @@ struct PartnerFeed: Sendable {
     /// resident ID number, so their outbox rows are deleted once delivered.
     func send<P: Codable & PartnerAddressed>(
         _ type: EventType, _ data: P, letter: String, account: String,
-        on connection: PostgresConnection
+        in db: DatabaseContext
     ) async throws {
         let event = CloudEvent(source: PartnerMessage.source(city: ourCity), type: type.rawValue, subject: account, data: data)
         // Only the city the letter names reads it: each city has its own outbound topic.
         try await Outbox.enqueue(
             event, topic: Topic.partnerOutbound(city: data.partnerCity(ourCity: ourCity)), aggregateType: Outbox.personalData,
-            key: letter, on: connection, logger: runtime.logger)
+            key: letter, on: db.connection, logger: db.logger)
     }
 
     /// Every partner city's outbound topic (created at start, like the catalogue's).
@@ -108,38 +108,38 @@ struct PartnerFeed: Sendable {
         EventSubscription(
             consumerName: "partner-inbound", topics: [.partnerInbound],
             handlers: [
-                .on(.transferApplication, TransferApplication.self) { event, connection in
-                    try await transfersOut.applied(event.data, from: try partner(event), connection: connection)
+                .on(.transferApplication, TransferApplication.self) { event, db in
+                    try await transfersOut.applied(event.data, from: try partner(event), in: db)
                 },
-                .on(.transferAccepted, TransferAnswer.self) { event, connection in
-                    try await transfersIn.accepted(event.data, from: try partner(event), connection: connection)
+                .on(.transferAccepted, TransferAnswer.self) { event, db in
+                    try await transfersIn.accepted(event.data, from: try partner(event), in: db)
                 },
-                .on(.transferRefused, TransferAnswer.self) { event, connection in
-                    try await transfersIn.refused(event.data, from: try partner(event), connection: connection)
+                .on(.transferRefused, TransferAnswer.self) { event, db in
+                    try await transfersIn.refused(event.data, from: try partner(event), in: db)
                 },
-                .on(.transferOutData, TransferOutData.self) { event, connection in
-                    try await transfersIn.dataArrived(event.data, from: try partner(event), connection: connection)
+                .on(.transferOutData, TransferOutData.self) { event, db in
+                    try await transfersIn.dataArrived(event.data, from: try partner(event), in: db)
                 },
-                .on(.transferConfirmed, TransferOutcome.self) { event, connection in
-                    try await transfersOut.confirmed(event.data, from: try partner(event), connection: connection)
+                .on(.transferConfirmed, TransferOutcome.self) { event, db in
+                    try await transfersOut.confirmed(event.data, from: try partner(event), in: db)
                 },
-                .on(.transferFailed, TransferOutcome.self) { event, connection in
-                    try await transfersOut.failed(event.data, from: try partner(event), connection: connection)
+                .on(.transferFailed, TransferOutcome.self) { event, db in
+                    try await transfersOut.failed(event.data, from: try partner(event), in: db)
                 },
-                .on(.transferDisputed, TransferOutcome.self) { event, connection in
-                    try await transfersOut.disputed(event.data, from: try partner(event), connection: connection)
+                .on(.transferDisputed, TransferOutcome.self) { event, db in
+                    try await transfersOut.disputed(event.data, from: try partner(event), in: db)
                 },
-                .on(.transferCancelled, TransferOutcome.self) { event, connection in
-                    try await transfersOut.cancelled(event.data, from: try partner(event), connection: connection)
+                .on(.transferCancelled, TransferOutcome.self) { event, db in
+                    try await transfersOut.cancelled(event.data, from: try partner(event), in: db)
                 },
             ], verify: { message in try await verify(message) }, deadLetterDuplicates: true, redact: ResidentIDRedaction.mask,
-            answerRefusal: { message, reason, detail, connection in try await answerRefusal(message, reason: reason, detail: detail, on: connection) })
+            answerRefusal: { message, reason, detail, db in try await answerRefusal(message, reason: reason, detail: detail, in: db) })
     }
 
     /// Tells the writer of a refused message why, on its own outbound topic: the message's id,
     /// type and letter number as far as they could be read, and the refusal's code. A message
     /// that names no partner city (or us) has nobody to tell: only the dead letter keeps it.
-    func answerRefusal(_ message: KafkaMessage, reason: DeadLetter.Reason, detail: String, on connection: PostgresConnection) async throws {
+    func answerRefusal(_ message: KafkaMessage, reason: DeadLetter.Reason, detail: String, in db: DatabaseContext) async throws {
         guard let header = try? CloudEventCoding.header(from: message.value), let city = PartnerMessage.city(fromSource: header.source),
             isPartner(city)
         else { return }
@@ -160,7 +160,7 @@ struct PartnerFeed: Sendable {
             subject: refused.letterNumber ?? refused.messageId ?? "unknown", data: refused)
         try await Outbox.enqueue(
             event, topic: Topic.partnerOutbound(city: city), aggregateType: "partner-refusal",
-            key: refused.letterNumber ?? refused.messageId, on: connection, logger: runtime.logger)
+            key: refused.letterNumber ?? refused.messageId, on: db.connection, logger: db.logger)
     }
 
     /// The partner city a verified message comes from.

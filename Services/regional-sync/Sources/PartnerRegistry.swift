@@ -38,16 +38,16 @@ struct PartnerRegistry: Sendable {
         var keys: [Key]
     }
 
-    func partners(connection: PostgresConnection) async throws -> [Partner] {
+    func partners(in db: DatabaseContext) async throws -> [Partner] {
         var switches: [String: (Bool, Bool)] = [:]
-        for try await (code, transfer, recognition) in try await connection.query(
-            "SELECT partner_code, transfer_enabled, recognition_enabled FROM partner_switches", logger: runtime.logger
+        for try await (code, transfer, recognition) in try await db.query(
+            "SELECT partner_code, transfer_enabled, recognition_enabled FROM partner_switches"
         ).decode((String, Bool, Bool).self) {
             switches[code] = (transfer, recognition)
         }
         var keys: [String: [Key]] = [:]
-        for try await (id, code, use, key, revokedAt, validUntil) in try await connection.query(
-            "SELECT key_id, partner_code, key_use, public_key, revoked_at, valid_until FROM partner_keys ORDER BY registered_at", logger: runtime.logger
+        for try await (id, code, use, key, revokedAt, validUntil) in try await db.query(
+            "SELECT key_id, partner_code, key_use, public_key, revoked_at, valid_until FROM partner_keys ORDER BY registered_at"
         )
         .decode((String, String, String, String, Date?, Date?).self) {
             keys[code, default: []].append(
@@ -67,7 +67,7 @@ struct PartnerRegistry: Sendable {
 
     /// `GET /v1/partners`
     @Sendable func list(_ request: Request, context: HPFRequestContext) async throws -> Response {
-        let partners = try await runtime.database.withConnection { try await self.partners(connection: $0) }
+        let partners = try await runtime.reading(logger: context.logger) { try await self.partners(in: $0) }
         return try HTTPJSON.response(.ok, ["partners": partners])
     }
 
@@ -90,9 +90,9 @@ struct PartnerRegistry: Sendable {
     }
 
     /// What the exchanges with `code` are switched on for (both, unless staff switched one off).
-    func switches(_ code: String, connection: PostgresConnection) async throws -> (transfer: Bool, recognition: Bool) {
-        let rows = try await connection.query(
-            "SELECT transfer_enabled, recognition_enabled FROM partner_switches WHERE partner_code = \(code)", logger: runtime.logger)
+    func switches(_ code: String, in db: DatabaseContext) async throws -> (transfer: Bool, recognition: Bool) {
+        let rows = try await db.query(
+            "SELECT transfer_enabled, recognition_enabled FROM partner_switches WHERE partner_code = \(code)")
         for try await (transfer, recognition) in rows.decode((Bool, Bool).self) { return (transfer, recognition) }
         return (true, true)
     }
@@ -184,13 +184,13 @@ struct PartnerRegistry: Sendable {
 
     /// The key we seal `city`'s letters to: its newest encryption key that is neither revoked
     /// nor past its end date; nil when it has none (then we cannot write to it about a person).
-    func recipientKey(_ city: String, connection: PostgresConnection) async throws -> PartnerSealing.RecipientKey? {
-        let rows = try await connection.query(
+    func recipientKey(_ city: String, in db: DatabaseContext) async throws -> PartnerSealing.RecipientKey? {
+        let rows = try await db.query(
             """
             SELECT key_id, public_key FROM partner_keys
             WHERE partner_code = \(city) AND key_use = 'encryption' AND revoked_at IS NULL AND (valid_until IS NULL OR valid_until > now())
             ORDER BY registered_at DESC LIMIT 1
-            """, logger: runtime.logger)
+            """)
         for try await (keyId, encoded) in rows.decode((String, String).self) {
             if let key = PartnerSealing.publicKey(base64: encoded) { return PartnerSealing.RecipientKey(keyId: keyId, key: key) }
         }

@@ -10,23 +10,22 @@ import ServiceRuntime
 /// A month already recognised (from another transfer) is not counted twice.
 enum RecognisedMonths {
     static func record(
-        _ months: [YearMonth], account: String, partner: String, transfer: UUID, runtime: ServiceRuntime,
-        connection: PostgresConnection
+        _ months: [YearMonth], account: String, partner: String, transfer: UUID, in db: DatabaseContext
     ) async throws {
         guard !months.isEmpty else { return }
-        let rows = try await connection.query(
+        let rows = try await db.query(
             """
             INSERT INTO recognised_months (account_number, month, partner_city, transfer_id)
             SELECT \(account), m, \(partner), \(transfer) FROM unnest(\(months)::text[]) AS m
             ON CONFLICT DO NOTHING RETURNING month
-            """, logger: runtime.logger)
+            """)
         var added: [YearMonth] = []
         for try await month in rows.decode(YearMonth.self) { added.append(month) }
         guard !added.isEmpty else { return }
         let event = MonthsRecognised(
             accountNumber: account, transferId: transfer.uuidString.lowercased(), partnerCity: partner,
-            months: added.sorted(), recognisedOn: runtime.clock.today)
-        try await runtime.emit(.monthsRecognised, event, account: account, on: connection)
+            months: added.sorted(), recognisedOn: db.today)
+        try await db.emit(.monthsRecognised, event, account: account)
     }
 
     struct Month: Codable, Sendable {
@@ -40,13 +39,13 @@ enum RecognisedMonths {
         { _, context in
             let account = try context.parameters.require("accountNumber")
             try await runtime.authorize(context, account: account)
-            let months = try await runtime.database.withConnection { connection -> [Month]? in
-                guard try await RegionalReadModels.holder(account, connection: connection, logger: runtime.logger) != nil else { return nil }
+            let months = try await runtime.reading(logger: context.logger) { db -> [Month]? in
+                guard try await RegionalReadModels.holder(account, in: db) != nil else { return nil }
                 var months: [Month] = []
-                for try await (month, city, transfer) in try await connection.query(
+                for try await (month, city, transfer) in try await db.query(
                     """
                     SELECT month, partner_city, transfer_id FROM recognised_months WHERE account_number = \(account) ORDER BY month
-                    """, logger: runtime.logger
+                    """
                 ).decode((String, String, UUID).self) {
                     months.append(Month(month: month, partnerCity: city, transferId: transfer.uuidString.lowercased()))
                 }

@@ -15,22 +15,22 @@ struct TransferPayouts: Sendable {
     let feed: PartnerFeed
 
     /// Asks our bank to pay a debited transfer out (once per transfer).
-    func request(_ record: Transfers.Record, connection: PostgresConnection) async throws {
+    func request(_ record: Transfers.Record, in db: DatabaseContext) async throws {
         guard let amount = record.amountFen, amount > 0 else { return }
         let payoutId = UUID()
         var fresh = false
-        for try await _ in try await connection.query(
+        for try await _ in try await db.query(
             """
             INSERT INTO transfer_payouts (payout_id, transfer_id, amount_fen) VALUES (\(payoutId), \(record.id), \(amount))
             ON CONFLICT (transfer_id) DO NOTHING RETURNING 1
-            """, logger: runtime.logger)
+            """)
         { fresh = true }
         guard fresh else { return }
         let instruction = TransferPayoutInstruction(
             payoutId: payoutId.uuidString.lowercased(), transferId: record.id.uuidString.lowercased(),
             letterNumber: record.letterNumber, receivingCity: record.partnerCity, amountFen: amount,
             requestedOn: runtime.clock.today)
-        try await runtime.emit(.transferPayoutInstruction, instruction, account: record.account, on: connection)
+        try await db.emit(.transferPayoutInstruction, instruction, account: record.account)
     }
 
     struct Confirmation: Codable, Sendable {
@@ -53,73 +53,70 @@ struct TransferPayouts: Sendable {
         if let code = body.failureCode, !(1...64).contains(code.count) { errors.append(.init(field: "failureCode", message: "1 to 64 characters")) }
         guard errors.isEmpty else { throw Problem.malformed("some fields are invalid", errors: errors) }
         let failureCode = body.outcome == .failed ? (body.failureCode ?? "payout_failed") : nil
-        let logger = runtime.logger
-        let view = try await runtime.transaction { connection -> Transfers.View in
+        let view = try await runtime.transaction(logger: context.logger) { db -> Transfers.View in
             var found: (transfer: UUID, outcome: String?, ref: String?, failure: String?)?
-            for try await row in try await connection.query(
+            for try await row in try await db.query(
                 """
                 SELECT transfer_id, outcome, channel_ref, failure_code FROM transfer_payouts WHERE payout_id = \(payoutId) FOR UPDATE
-                """, logger: logger
+                """
             ).decode((UUID, String?, String?, String?).self) { found = row }
-            guard let found, let record = try await Transfers.load(found.transfer, connection: connection, logger: logger) else {
+            guard let found, let record = try await Transfers.load(found.transfer, in: db) else {
                 throw Problem.notFound("unknown_payout", "no transfer payout \(text)")
             }
-            try await runtime.authorize(context, account: record.account, connection: connection)
+            try await runtime.authorize(context, account: record.account, in: db)
             if let outcome = found.outcome {
                 guard outcome == body.outcome.rawValue, found.ref == body.channelRef, found.failure == failureCode else {
                     throw Problem.conflict("payout_already_confirmed", "transfer payout \(text) was already confirmed as \(outcome)")
                 }
-                return try await Transfers.view(record, connection: connection, logger: logger)
+                return try await Transfers.view(record, in: db)
             }
-            try await connection.query(
+            try await db.query(
                 """
                 UPDATE transfer_payouts SET outcome = \(body.outcome.rawValue), channel_ref = \(body.channelRef), failure_code = \(failureCode),
                     confirmed_at = now()
                 WHERE payout_id = \(payoutId)
-                """, logger: logger)
+                """)
             let current: Transfers.Record
             switch body.outcome {
-            case .paid: current = try await paid(record, connection: connection)
-            case .failed: current = try await failed(record, code: failureCode ?? "payout_failed", connection: connection)
+            case .paid: current = try await paid(record, in: db)
+            case .failed: current = try await failed(record, code: failureCode ?? "payout_failed", in: db)
             }
-            return try await Transfers.view(current, connection: connection, logger: logger)
+            return try await Transfers.view(current, in: db)
         }
         return try HTTPJSON.response(.ok, view)
     }
 
     /// The money is with the receiving centre: the transfer-out data follows it (08).
-    private func paid(_ record: Transfers.Record, connection: PostgresConnection) async throws -> Transfers.Record {
+    private func paid(_ record: Transfers.Record, in db: DatabaseContext) async throws -> Transfers.Record {
         var stored: String?
-        for try await json in try await connection.query(
-            "SELECT out_data::text FROM transfers WHERE transfer_id = \(record.id)",
-            logger: runtime.logger
+        for try await json in try await db.query(
+            "SELECT out_data::text FROM transfers WHERE transfer_id = \(record.id)"
         ).decode(String?.self) { stored = json }
         guard let stored, let data = try? JSONDecoder().decode(TransferOutData.self, from: Data(stored.utf8)),
             let sent = try await Transfers.advance(
-                record.id, from: [.letterAccepted], to: .accountDataChecked, runtime: runtime,
-                connection: connection)
+                record.id, from: [.letterAccepted], to: .accountDataChecked, in: db)
         else {
             throw Problem.conflict("payout_not_in_progress", "transfer \(record.id) is in state \(record.state.rawValue)")
         }
-        try await feed.send(.transferOutData, data, letter: data.letterNumber, account: sent.account, on: connection)
+        try await feed.send(.transferOutData, data, letter: data.letterNumber, account: sent.account, in: db)
         return sent
     }
 
     /// The bank could not pay: the transfer is refused (13), the partner told, the debit reversed.
-    private func failed(_ record: Transfers.Record, code: String, connection: PostgresConnection) async throws -> Transfers.Record {
+    private func failed(_ record: Transfers.Record, code: String, in db: DatabaseContext) async throws -> Transfers.Record {
         let detail = "our bank could not pay the transferred balance"
         guard
             let refused = try await Transfers.advance(
                 record.id, from: [.letterAccepted], to: .transferOutRefused, code: code, detail: detail,
-                runtime: runtime, connection: connection)
+                in: db)
         else {
             throw Problem.conflict("payout_not_in_progress", "transfer \(record.id) is in state \(record.state.rawValue)")
         }
         let answer = TransferAnswer(
             letterNumber: refused.letterNumber, receivingCity: refused.partnerCity, sendingCity: feed.ourCity,
             code: code, detail: detail)
-        try await feed.send(.transferRefused, answer, letter: answer.letterNumber, account: refused.account, on: connection)
-        try await runtime.emit(.transferOutFailed, refused.outStep(on: runtime.clock.today, code: code), account: refused.account, on: connection)
+        try await feed.send(.transferRefused, answer, letter: answer.letterNumber, account: refused.account, in: db)
+        try await db.emit(.transferOutFailed, refused.outStep(on: runtime.clock.today, code: code), account: refused.account)
         return refused
     }
 }

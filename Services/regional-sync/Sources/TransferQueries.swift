@@ -15,16 +15,15 @@ struct TransferQueries: Sendable {
 
     /// The open transfer (01, 02, 08 or 06) of an account in one direction, with one partner or any.
     static func openTransfer(
-        _ direction: Transfers.Direction, account: String, partner: String?, connection: PostgresConnection,
-        logger: Logger
+        _ direction: Transfers.Direction, account: String, partner: String?, in db: DatabaseContext
     ) async throws -> UUID? {
-        let rows = try await connection.query(
+        let rows = try await db.query(
             """
             SELECT transfer_id FROM transfers
             WHERE direction = \(direction.rawValue) AND account_number = \(account) AND (\(partner)::text IS NULL OR partner_city = \(partner))
               AND state IN ('01', '02', '08', '06')
             LIMIT 1
-            """, logger: logger)
+            """)
         for try await id in rows.decode(UUID.self) { return id }
         return nil
     }
@@ -32,9 +31,9 @@ struct TransferQueries: Sendable {
     /// `GET /v1/transfers/{transferId}`
     @Sendable func get(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let id = try Self.transferID(context)
-        let view = try await runtime.database.withConnection { connection -> Transfers.View? in
-            guard let record = try await Transfers.load(id, connection: connection, logger: runtime.logger) else { return nil }
-            return try await Transfers.view(record, connection: connection, logger: runtime.logger)
+        let view = try await runtime.reading(logger: context.logger) { db -> Transfers.View? in
+            guard let record = try await Transfers.load(id, in: db) else { return nil }
+            return try await Transfers.view(record, in: db)
         }
         guard let view else { throw Problem.notFound("unknown_transfer", "no transfer \(id)") }
         try await runtime.authorize(context, account: view.accountNumber, notFound: Problem.notFound("unknown_transfer", "no transfer \(id)"))
@@ -45,13 +44,13 @@ struct TransferQueries: Sendable {
     @Sendable func forAccount(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let account = try context.parameters.require("accountNumber")
         try await runtime.authorize(context, account: account)
-        let views = try await runtime.database.withConnection { connection -> [Transfers.View] in
+        let views = try await runtime.reading(logger: context.logger) { db -> [Transfers.View] in
             let records = try await Transfers.records(
-                try await connection.query(
+                try await db.query(
                     """
                     SELECT \(unescaped: Transfers.columns) FROM transfers WHERE account_number = \(account) ORDER BY updated_at DESC LIMIT 100
-                    """, logger: runtime.logger))
-            return try await Transfers.views(records, connection: connection, logger: runtime.logger)
+                    """))
+            return try await Transfers.views(records, in: db)
         }
         return try HTTPJSON.response(.ok, ["transfers": views])
     }

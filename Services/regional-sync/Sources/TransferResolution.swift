@@ -28,16 +28,16 @@ struct TransferResolution: Sendable {
     }
 
     /// Cancels a transfer in that is still in 01 (05), telling the partner; nil in any other state.
-    func cancel(_ record: Transfers.Record, code: String, detail: String?, connection: PostgresConnection) async throws -> Transfers.Record? {
+    func cancel(_ record: Transfers.Record, code: String, detail: String?, in db: DatabaseContext) async throws -> Transfers.Record? {
         guard record.direction == .in,
             let cancelled = try await Transfers.advance(
                 record.id, from: [.letterChecked], to: .cancelled, code: code, detail: detail,
-                runtime: runtime, connection: connection)
+                in: db)
         else { return nil }
         let outcome = TransferOutcome(
             letterNumber: cancelled.letterNumber, receivingCity: feed.ourCity, sendingCity: cancelled.partnerCity,
             code: code, detail: detail)
-        try await feed.send(.transferCancelled, outcome, letter: cancelled.letterNumber, account: cancelled.account, on: connection)
+        try await feed.send(.transferCancelled, outcome, letter: cancelled.letterNumber, account: cancelled.account, in: db)
         return cancelled
     }
 
@@ -46,38 +46,38 @@ struct TransferResolution: Sendable {
     @Sendable func cancelRequest(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let id = try TransferQueries.transferID(context)
         // The answer is read inside the transaction: an outage after the commit cannot turn a done write into a 503.
-        let view = try await runtime.idempotentTransaction { connection -> Transfers.View in
-            guard let current = try await Transfers.load(id, connection: connection, logger: runtime.logger), current.direction == .in else {
+        let view = try await runtime.idempotentTransaction(logger: context.logger) { db -> Transfers.View in
+            guard let current = try await Transfers.load(id, in: db), current.direction == .in else {
                 throw Problem.notFound("unknown_transfer", "no transfer in \(id)")
             }
             try await runtime.authorize(
-                context, account: current.account, connection: connection,
+                context, account: current.account, in: db,
                 notFound: Problem.notFound("unknown_transfer", "no transfer in \(id)"))
-            guard let cancelled = try await cancel(current, code: "cancelled_by_applicant", detail: nil, connection: connection) else {
+            guard let cancelled = try await cancel(current, code: "cancelled_by_applicant", detail: nil, in: db) else {
                 throw Problem.conflict(
                     "transfer_not_cancellable",
                     "the transfer is in state \(current.state.rawValue) (\(current.state.name)); cancel only in 01")
             }
-            return try await Transfers.view(cancelled, connection: connection, logger: runtime.logger)
+            return try await Transfers.view(cancelled, in: db)
         }
         return try HTTPJSON.response(.ok, view)
     }
 
     /// Fails `record` (40) if it is in a failable state, telling the partner; a transfer out's
     /// debit is reversed by the ledger. Nil when the state does not allow it.
-    func end(_ record: Transfers.Record, code: String, detail: String?, connection: PostgresConnection) async throws -> Transfers.Record? {
+    func end(_ record: Transfers.Record, code: String, detail: String?, in db: DatabaseContext) async throws -> Transfers.Record? {
         guard
             let failed = try await Transfers.advance(
                 record.id, from: Self.failable(record.direction), to: .failed, code: code, detail: detail,
-                awaitingCredit: record.direction == .in, runtime: runtime, connection: connection)
+                awaitingCredit: record.direction == .in, in: db)
         else { return nil }
         let ours = feed.ourCity
         let outcome = TransferOutcome(
             letterNumber: failed.letterNumber, receivingCity: failed.direction == .in ? ours : failed.partnerCity,
             sendingCity: failed.direction == .in ? failed.partnerCity : ours, code: code, detail: detail)
-        try await feed.send(.transferFailed, outcome, letter: failed.letterNumber, account: failed.account, on: connection)
+        try await feed.send(.transferFailed, outcome, letter: failed.letterNumber, account: failed.account, in: db)
         if failed.direction == .out {
-            try await runtime.emit(.transferOutFailed, failed.outStep(on: runtime.clock.today, code: code), account: failed.account, on: connection)
+            try await db.emit(.transferOutFailed, failed.outStep(on: runtime.clock.today, code: code), account: failed.account)
         }
         return failed
     }
@@ -97,14 +97,14 @@ struct TransferResolution: Sendable {
         // What the job can end: a letter still in 01 is cancelled, the rest is failed.
         let waitingIn = ([TransferState.letterChecked] + Self.failable(.in)).map(\.rawValue)
         let waitingOut = Self.failable(.out).map(\.rawValue)
-        let stale = try await runtime.database.withConnection { connection in
+        let stale = try await runtime.reading { db in
             try await Transfers.records(
-                try await connection.query(
+                try await db.query(
                     """
                     SELECT \(unescaped: Transfers.columns) FROM transfers
                     WHERE ((direction = 'in' AND state = ANY(\(waitingIn)) AND credit_requested_at IS NULL) OR (direction = 'out' AND state = ANY(\(waitingOut))))
                       AND state_since < \(cutoff) AND (\(partnerCity)::text IS NULL OR partner_city = \(partnerCity))
-                    """, logger: runtime.logger))
+                    """))
         }
         var summary = Expired(asOf: date, cancelled: 0, failed: 0)
         for record in stale {
@@ -113,10 +113,10 @@ struct TransferResolution: Sendable {
             let code = noFunds ? "funds_not_received" : "partner_no_answer"
             let detail =
                 noFunds ? "no settlement from \(record.partnerCity) since before \(cutoff)" : "no answer from \(record.partnerCity) since before \(cutoff)"
-            try await runtime.transaction { connection in
-                if try await cancel(record, code: code, detail: detail, connection: connection) != nil {
+            try await runtime.transaction { db in
+                if try await cancel(record, code: code, detail: detail, in: db) != nil {
                     summary.cancelled += 1
-                } else if try await end(record, code: code, detail: detail, connection: connection) != nil {
+                } else if try await end(record, code: code, detail: detail, in: db) != nil {
                     summary.failed += 1
                 }
             }
@@ -131,17 +131,17 @@ struct TransferResolution: Sendable {
         guard !body.code.isEmpty, body.code.count <= 64 else {
             throw Problem.malformed("code is required", errors: [.init(field: "code", message: "1 to 64 characters")])
         }
-        let view = try await runtime.transaction { connection -> Transfers.View in
-            guard let current = try await Transfers.load(id, connection: connection, logger: runtime.logger) else {
+        let view = try await runtime.transaction(logger: context.logger) { db -> Transfers.View in
+            guard let current = try await Transfers.load(id, in: db) else {
                 throw Problem.notFound("unknown_transfer", "no transfer \(id)")
             }
-            guard let failed = try await end(current, code: body.code, detail: body.detail, connection: connection) else {
+            guard let failed = try await end(current, code: body.code, detail: body.detail, in: db) else {
                 throw Problem.conflict(
                     "transfer_not_failable",
                     "the transfer is in state \(current.state.rawValue) (\(current.state.name)); staff can fail it only in \(Self.failable(current.direction).map(\.rawValue).joined(separator: " or "))"
                 )
             }
-            return try await Transfers.view(failed, connection: connection, logger: runtime.logger)
+            return try await Transfers.view(failed, in: db)
         }
         return try HTTPJSON.response(.ok, view)
     }

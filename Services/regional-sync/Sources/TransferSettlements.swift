@@ -39,48 +39,48 @@ struct TransferSettlements: Sendable {
         guard errors.isEmpty else { throw Problem.malformed("some fields are invalid", errors: errors) }
         let partner = try registry.partner(body.sendingCity)
         let logger = runtime.logger
-        let view = try await runtime.transaction { connection -> Transfers.View in
+        let view = try await runtime.transaction(logger: context.logger) { db -> Transfers.View in
             // The row lock orders this notice against the transfer-out data arriving at the same
             // moment: whichever commits second sees the other and asks for the credit.
             guard
                 let record = try await Transfers.records(
-                    try await connection.query(
+                    try await db.query(
                         """
                         SELECT \(unescaped: Transfers.columns) FROM transfers
                         WHERE direction = 'in' AND partner_city = \(partner.code) AND letter_number = \(body.letterNumber) FOR UPDATE
-                        """, logger: logger)
+                        """)
                 ).first
             else {
                 throw Problem.notFound("unknown_transfer", "no transfer in with letter \(body.letterNumber) from \(partner.code)")
             }
-            try await runtime.authorize(context, account: record.account, connection: connection)
+            try await runtime.authorize(context, account: record.account, in: db)
             var recorded: (reference: String, amount: Fen)?
-            for try await (reference, amount) in try await connection.query(
+            for try await (reference, amount) in try await db.query(
                 """
                 SELECT bank_reference, amount_fen FROM transfer_settlements WHERE transfer_id = \(record.id)
-                """, logger: logger
+                """
             ).decode((String, Int64).self) { recorded = (reference, amount) }
             if let recorded {
                 guard recorded.reference == body.bankReference, recorded.amount == body.amountFen else {
                     throw Problem.conflict(
                         "settlement_already_received", "letter \(body.letterNumber) was already settled under another bank reference or amount")
                 }
-                return try await Transfers.view(record, connection: connection, logger: logger)
+                return try await Transfers.view(record, in: db)
             }
             var inserted = false
-            for try await _ in try await connection.query(
+            for try await _ in try await db.query(
                 """
                 INSERT INTO transfer_settlements (bank_reference, transfer_id, amount_fen) VALUES (\(body.bankReference), \(record.id), \(body.amountFen))
                 ON CONFLICT (bank_reference) DO NOTHING RETURNING 1
-                """, logger: logger)
+                """)
             { inserted = true }
             guard inserted else { throw Problem.conflict("bank_reference_taken", "bank reference \(body.bankReference) settled another letter") }
             if record.state.isFinal {
                 // Funds for a transfer that ended: kept on record (the view shows them) for staff to return.
                 logger.warning("funds arrived for an ended transfer in", metadata: ["transfer": "\(record.id)", "state": "\(record.state.rawValue)"])
             }
-            let current = try await reconcile(record, connection: connection) ?? record
-            return try await Transfers.view(current, connection: connection, logger: logger)
+            let current = try await reconcile(record, in: db) ?? record
+            return try await Transfers.view(current, in: db)
         }
         return try HTTPJSON.response(.ok, view)
     }
@@ -89,12 +89,11 @@ struct TransferSettlements: Sendable {
     /// ask the ledger to credit it (once: `credit_requested_at`), unequal ones go to negotiation
     /// (06). Waiting for either changes nothing. Returns the transfer when it changed.
     @discardableResult
-    func reconcile(_ record: Transfers.Record, connection: PostgresConnection) async throws -> Transfers.Record? {
+    func reconcile(_ record: Transfers.Record, in db: DatabaseContext) async throws -> Transfers.Record? {
         guard record.direction == .in, record.state == .accountDataChecked, let amount = record.amountFen else { return nil }
-        let logger = runtime.logger
         var funds: Fen?
-        for try await received in try await connection.query(
-            "SELECT amount_fen FROM transfer_settlements WHERE transfer_id = \(record.id)", logger: logger
+        for try await received in try await db.query(
+            "SELECT amount_fen FROM transfer_settlements WHERE transfer_id = \(record.id)"
         ).decode(Int64.self) { funds = received }
         guard let funds else { return nil }
         guard funds == amount else {
@@ -102,26 +101,26 @@ struct TransferSettlements: Sendable {
             guard
                 let disputed = try await Transfers.advance(
                     record.id, from: [.accountDataChecked], to: .negotiating, code: "settlement_mismatch",
-                    detail: detail, awaitingCredit: true, runtime: runtime, connection: connection)
+                    detail: detail, awaitingCredit: true, in: db)
             else { return nil }
             let outcome = TransferOutcome(
                 letterNumber: disputed.letterNumber, receivingCity: feed.ourCity, sendingCity: disputed.partnerCity,
                 code: "settlement_mismatch", detail: detail)
-            try await feed.send(.transferDisputed, outcome, letter: outcome.letterNumber, account: disputed.account, on: connection)
+            try await feed.send(.transferDisputed, outcome, letter: outcome.letterNumber, account: disputed.account, in: db)
             return disputed
         }
         var first = false
-        for try await _ in try await connection.query(
+        for try await _ in try await db.query(
             """
             UPDATE transfers SET credit_requested_at = now() WHERE transfer_id = \(record.id) AND state = '08' AND credit_requested_at IS NULL RETURNING 1
-            """, logger: logger)
+            """)
         { first = true }
         guard first else { return nil }
         let accepted = TransferInAccepted(
             transferId: record.id.uuidString.lowercased(), accountNumber: record.account,
             letterNumber: record.letterNumber, sendingCity: record.partnerCity, principalFen: record.principalFen ?? amount,
             interestFen: record.interestFen ?? 0, amountFen: amount, acceptedOn: runtime.clock.today)
-        try await runtime.emit(.transferInAccepted, accepted, account: record.account, on: connection)
+        try await db.emit(.transferInAccepted, accepted, account: record.account)
         return record
     }
 }

@@ -71,9 +71,9 @@ enum Transfers {
     }
 
     /// Records a new transfer in its first state; nil when one with the same letter exists.
-    static func create(_ new: New, runtime: ServiceRuntime, connection: PostgresConnection) async throws -> Record? {
-        let today = runtime.clock.today
-        let rows = try await connection.query(
+    static func create(_ new: New, in db: DatabaseContext) async throws -> Record? {
+        let today = db.today
+        let rows = try await db.query(
             """
             INSERT INTO transfers (transfer_id, direction, letter_number, partner_city, account_number, person_ref, id_number_masked,
                 partner_account_number, state, code, detail, created_on, state_since)
@@ -82,9 +82,9 @@ enum Transfers {
                 \(today))
             ON CONFLICT (direction, partner_city, letter_number) DO NOTHING
             RETURNING \(unescaped: columns)
-            """, logger: runtime.logger)
+            """)
         guard let record = try await records(rows).first else { return nil }
-        try await stepped(record, runtime: runtime, connection: connection)
+        try await stepped(record, in: db)
         return record
     }
 
@@ -94,64 +94,62 @@ enum Transfers {
     static func advance(
         _ id: UUID, from: [TransferState], to: TransferState, code: String? = nil, detail: String? = nil,
         amounts: (principal: Fen, interest: Fen, amount: Fen)? = nil, outData: String? = nil, awaitingCredit: Bool = false,
-        runtime: ServiceRuntime, connection: PostgresConnection
+        in db: DatabaseContext
     ) async throws -> Record? {
-        let rows = try await connection.query(
+        let rows = try await db.query(
             """
             UPDATE transfers SET state = \(to.rawValue), code = coalesce(\(code), code), detail = coalesce(\(detail), detail),
                 principal_fen = coalesce(\(amounts?.principal), principal_fen), interest_fen = coalesce(\(amounts?.interest), interest_fen),
                 amount_fen = coalesce(\(amounts?.amount), amount_fen), out_data = coalesce(\(outData)::jsonb, out_data), updated_at = now(),
-                state_since = \(runtime.clock.today)
+                state_since = \(db.today)
             WHERE transfer_id = \(id) AND state = ANY(\(from.map(\.rawValue))) AND (NOT \(awaitingCredit) OR credit_requested_at IS NULL)
             RETURNING \(unescaped: columns)
-            """, logger: runtime.logger)
+            """)
         guard let record = try await records(rows).first else { return nil }
-        try await stepped(record, runtime: runtime, connection: connection)
+        try await stepped(record, in: db)
         return record
     }
 
-    private static func stepped(_ record: Record, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
-        try await connection.query(
-            "INSERT INTO transfer_steps (transfer_id, state, code) VALUES (\(record.id), \(record.state.rawValue), \(record.code))",
-            logger: runtime.logger)
+    private static func stepped(_ record: Record, in db: DatabaseContext) async throws {
+        try await db.query(
+            "INSERT INTO transfer_steps (transfer_id, state, code) VALUES (\(record.id), \(record.state.rawValue), \(record.code))")
         let changed = TransferStateChanged(
             transferId: record.id.uuidString.lowercased(), accountNumber: record.account,
             direction: record.direction == .in ? .in : .out, letterNumber: record.letterNumber,
-            partnerCity: record.partnerCity, state: record.state, code: record.code, on: runtime.clock.today)
-        try await runtime.emit(.transferStateChanged, changed, account: record.account, on: connection)
+            partnerCity: record.partnerCity, state: record.state, code: record.code, on: db.today)
+        try await db.emit(.transferStateChanged, changed, account: record.account)
     }
 
     /// Records what a transfer moves (amounts and the transfer-out data) while it stays in `state`.
     static func recordAmounts(
         _ id: UUID, in state: TransferState, amounts: (principal: Fen, interest: Fen, amount: Fen), outData: String,
-        connection: PostgresConnection, logger: Logger
+        in db: DatabaseContext
     ) async throws -> Record? {
         try await records(
-            try await connection.query(
+            try await db.query(
                 """
                 UPDATE transfers SET principal_fen = \(amounts.principal), interest_fen = \(amounts.interest), amount_fen = \(amounts.amount),
                     out_data = \(outData)::jsonb, updated_at = now()
                 WHERE transfer_id = \(id) AND state = \(state.rawValue)
                 RETURNING \(unescaped: columns)
-                """, logger: logger)
+                """)
         ).first
     }
 
-    static func load(_ id: UUID, connection: PostgresConnection, logger: Logger) async throws -> Record? {
-        try await records(try await connection.query("SELECT \(unescaped: columns) FROM transfers WHERE transfer_id = \(id)", logger: logger)).first
+    static func load(_ id: UUID, in db: DatabaseContext) async throws -> Record? {
+        try await records(try await db.query("SELECT \(unescaped: columns) FROM transfers WHERE transfer_id = \(id)")).first
     }
 
     /// The transfer a partner message names (by its letter), or a rejection to the dead-letter
     /// topic: a message about a letter we do not hold changes nothing.
     static func byLetter(
-        _ letter: String, partner: String, direction: Direction, connection: PostgresConnection,
-        logger: Logger
+        _ letter: String, partner: String, direction: Direction, in db: DatabaseContext
     ) async throws -> Record {
-        let rows = try await connection.query(
+        let rows = try await db.query(
             """
             SELECT \(unescaped: columns) FROM transfers
             WHERE direction = \(direction.rawValue) AND partner_city = \(partner) AND letter_number = \(letter)
-            """, logger: logger)
+            """)
         guard let record = try await records(rows).first else {
             throw EventRejection(detail: "no transfer \(direction.rawValue) with letter \(letter) from or to \(partner)")
         }
@@ -203,18 +201,18 @@ enum Transfers {
         var failureCode: String?
     }
 
-    static func view(_ record: Record, connection: PostgresConnection, logger: Logger) async throws -> View {
-        try await views([record], connection: connection, logger: logger)[0]
+    static func view(_ record: Record, in db: DatabaseContext) async throws -> View {
+        try await views([record], in: db)[0]
     }
 
     /// The views of several transfers, their steps read in one query.
-    static func views(_ records: [Record], connection: PostgresConnection, logger: Logger) async throws -> [View] {
+    static func views(_ records: [Record], in db: DatabaseContext) async throws -> [View] {
         guard !records.isEmpty else { return [] }
         var steps: [UUID: [Step]] = [:]
-        for try await (id, state, code, at) in try await connection.query(
+        for try await (id, state, code, at) in try await db.query(
             """
             SELECT transfer_id, state, code, at FROM transfer_steps WHERE transfer_id = ANY(\(records.map(\.id))) ORDER BY at
-            """, logger: logger
+            """
         ).decode((UUID, String, String?, Date).self) {
             steps[id, default: []].append(
                 Step(
@@ -223,18 +221,18 @@ enum Transfers {
         }
         let ids = records.map(\.id)
         var settlements: [UUID: Settlement] = [:]
-        for try await (id, reference, amount, at) in try await connection.query(
+        for try await (id, reference, amount, at) in try await db.query(
             """
             SELECT transfer_id, bank_reference, amount_fen, received_at FROM transfer_settlements WHERE transfer_id = ANY(\(ids))
-            """, logger: logger
+            """
         ).decode((UUID, String, Int64, Date).self) {
             settlements[id] = Settlement(amountFen: amount, bankReference: reference, receivedAt: Instant.format(at))
         }
         var payouts: [UUID: Payout] = [:]
-        for try await (id, payout, amount, outcome, ref, failure) in try await connection.query(
+        for try await (id, payout, amount, outcome, ref, failure) in try await db.query(
             """
             SELECT transfer_id, payout_id, amount_fen, outcome, channel_ref, failure_code FROM transfer_payouts WHERE transfer_id = ANY(\(ids))
-            """, logger: logger
+            """
         ).decode((UUID, UUID, Int64, String?, String?, String?).self) {
             payouts[id] = Payout(
                 payoutId: payout.uuidString.lowercased(), amountFen: amount, status: outcome ?? "requested", channelRef: ref,

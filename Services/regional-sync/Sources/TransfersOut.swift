@@ -15,8 +15,7 @@ struct TransfersOut: Sendable {
     let feed: PartnerFeed
     let registry: PartnerRegistry
 
-    func applied(_ letter: TransferApplication, from partner: String, connection: PostgresConnection) async throws {
-        let logger = runtime.logger
+    func applied(_ letter: TransferApplication, from partner: String, in db: DatabaseContext) async throws {
         try PartnerFeed.requireCities(receiving: letter.receivingCity, sending: letter.sendingCity, expected: (partner, feed.ourCity))
         guard ContactLetter.isValid(letter.letterNumber) else { throw EventRejection(detail: "letter number \(letter.letterNumber) is malformed") }
         let person = try feed.personalFields(of: letter)
@@ -24,20 +23,19 @@ struct TransfersOut: Sendable {
         let personRef = runtime.personRefHasher.ref(id)
         // The account the letter names, or else the person's own account here.
         var account = letter.sendingAccountNumber
-        if account == nil { account = try await RegionalReadModels.account(of: personRef, connection: connection, logger: logger) }
+        if account == nil { account = try await RegionalReadModels.account(of: personRef, in: db) }
         var holder: RegionalReadModels.Holder?
-        if let account { holder = try await RegionalReadModels.holder(account, connection: connection, logger: logger) }
+        if let account { holder = try await RegionalReadModels.holder(account, in: db) }
         var facts = TransferRules.TransferOutFacts(
-            exchangeEnabled: try await registry.switches(partner, connection: connection).transfer, accountFound: holder != nil,
+            exchangeEnabled: try await registry.switches(partner, in: db).transfer, accountFound: holder != nil,
             personMatches: holder?.personRef == personRef, accountStatus: holder?.status ?? "unknown",
             unsettledHpfLoan: false, pendingWithdrawal: false, transferAlreadyOpen: false)
         if let account, holder != nil {
-            facts.unsettledHpfLoan = try await RegionalReadModels.loanFlags(account, connection: connection, logger: logger).unsettled
-            facts.pendingWithdrawal = try await RegionalReadModels.hasPendingWithdrawal(account, connection: connection, logger: logger)
+            facts.unsettledHpfLoan = try await RegionalReadModels.loanFlags(account, in: db).unsettled
+            facts.pendingWithdrawal = try await RegionalReadModels.hasPendingWithdrawal(account, in: db)
             facts.transferAlreadyOpen =
                 try await TransferQueries.openTransfer(
-                    .out, account: account, partner: nil, connection: connection,
-                    logger: logger) != nil
+                    .out, account: account, partner: nil, in: db) != nil
         }
         let refusal = TransferRules.transferOutRefusal(facts)
         let new = Transfers.New(
@@ -45,28 +43,27 @@ struct TransfersOut: Sendable {
             personRef: personRef, idNumberMasked: id.masked, partnerAccount: letter.receivingAccountNumber,
             state: refusal == nil ? .letterAccepted : .transferOutRefused, code: refusal?.code, detail: refusal?.detail)
         // The same letter again (a new message id): the first answer stands.
-        guard let record = try await Transfers.create(new, runtime: runtime, connection: connection) else { return }
+        guard let record = try await Transfers.create(new, in: db) else { return }
         var answer = TransferAnswer(letterNumber: letter.letterNumber, receivingCity: partner, sendingCity: feed.ourCity)
         if let refusal {
             answer.code = refusal.code
             answer.detail = refusal.detail
-            return try await feed.send(.transferRefused, answer, letter: answer.letterNumber, account: record.account, on: connection)
+            return try await feed.send(.transferRefused, answer, letter: answer.letterNumber, account: record.account, in: db)
         }
-        try await feed.send(.transferAccepted, answer, letter: answer.letterNumber, account: record.account, on: connection)
-        try await runtime.emit(.transferOutRequested, record.outStep(on: runtime.clock.today), account: record.account, on: connection)
+        try await feed.send(.transferAccepted, answer, letter: answer.letterNumber, account: record.account, in: db)
+        try await db.emit(.transferOutRequested, record.outStep(on: runtime.clock.today), account: record.account)
     }
 
     // MARK: the ledger's answer
 
     /// The whole balance is debited: the transfer-out data is written down and our bank asked to pay it.
-    func debited(_ debit: DebitPosted, connection: PostgresConnection) async throws {
+    func debited(_ debit: DebitPosted, in db: DatabaseContext) async throws {
         guard debit.kind == .transferOut, let id = UUID(uuidString: debit.debitId) else { return }
-        let logger = runtime.logger
-        guard let current = try await Transfers.load(id, connection: connection, logger: logger) else { return }
-        let months = try await RegionalReadModels.months(debit.accountNumber, connection: connection, logger: logger)
-        let opened = try await RegionalReadModels.openedOn(debit.accountNumber, connection: connection, logger: logger)
+        guard let current = try await Transfers.load(id, in: db) else { return }
+        let months = try await RegionalReadModels.months(debit.accountNumber, in: db)
+        let opened = try await RegionalReadModels.openedOn(debit.accountNumber, in: db)
         let paidUpTo = months.max()
-        let loans = try await RegionalReadModels.loanFlags(debit.accountNumber, connection: connection, logger: logger)
+        let loans = try await RegionalReadModels.loanFlags(debit.accountNumber, in: db)
         // Amount = principal + interest (§17): the interest is what the ledger settled for the
         // open interest year just before the debit; interest of earlier years is principal now.
         let interest = min(max(debit.interestFen ?? 0, 0), debit.amountFen)
@@ -84,73 +81,72 @@ struct TransfersOut: Sendable {
         guard
             let debited = try await Transfers.recordAmounts(
                 id, in: .letterAccepted, amounts: (debit.amountFen - interest, interest, debit.amountFen),
-                outData: outData, connection: connection, logger: logger)
+                outData: outData, in: db)
         else { return }
-        try await TransferPayouts(runtime: runtime, feed: feed).request(debited, connection: connection)
+        try await TransferPayouts(runtime: runtime, feed: feed).request(debited, in: db)
     }
 
     /// The ledger would not debit it (nothing to move, or the account changed meanwhile): refused (13).
-    func debitRefused(_ refused: DebitRefused, connection: PostgresConnection) async throws {
+    func debitRefused(_ refused: DebitRefused, in db: DatabaseContext) async throws {
         guard let id = UUID(uuidString: refused.debitId),
             let record = try await Transfers.advance(
                 id, from: [.letterAccepted], to: .transferOutRefused, code: refused.code,
-                detail: refused.detail, runtime: runtime, connection: connection)
+                detail: refused.detail, in: db)
         else { return }
         let answer = TransferAnswer(
             letterNumber: record.letterNumber, receivingCity: record.partnerCity, sendingCity: feed.ourCity,
             code: refused.code, detail: refused.detail)
-        try await feed.send(.transferRefused, answer, letter: answer.letterNumber, account: record.account, on: connection)
+        try await feed.send(.transferRefused, answer, letter: answer.letterNumber, account: record.account, in: db)
     }
 
     // MARK: the partner's last word
 
-    func ours(_ outcome: TransferOutcome, from partner: String, connection: PostgresConnection) async throws -> Transfers.Record {
+    func ours(_ outcome: TransferOutcome, from partner: String, in db: DatabaseContext) async throws -> Transfers.Record {
         try PartnerFeed.requireCities(receiving: outcome.receivingCity, sending: outcome.sendingCity, expected: (partner, feed.ourCity))
         return try await Transfers.byLetter(
-            outcome.letterNumber, partner: partner, direction: .out, connection: connection,
-            logger: runtime.logger)
+            outcome.letterNumber, partner: partner, direction: .out, in: db)
     }
 
     /// Credited there (00): the ledger closes the account.
-    func confirmed(_ outcome: TransferOutcome, from partner: String, connection: PostgresConnection) async throws {
-        let record = try await ours(outcome, from: partner, connection: connection)
+    func confirmed(_ outcome: TransferOutcome, from partner: String, in db: DatabaseContext) async throws {
+        let record = try await ours(outcome, from: partner, in: db)
         guard
             let done = try await Transfers.advance(
                 record.id, from: [.accountDataChecked, .negotiating], to: .completed,
-                runtime: runtime, connection: connection)
+                in: db)
         else { return }
-        try await runtime.emit(.transferOutCompleted, done.outStep(on: runtime.clock.today), account: done.account, on: connection)
+        try await db.emit(.transferOutCompleted, done.outStep(on: runtime.clock.today), account: done.account)
     }
 
     /// Not credited there (40): the ledger reverses the debit and the account is active again.
-    func failed(_ outcome: TransferOutcome, from partner: String, connection: PostgresConnection) async throws {
-        let record = try await ours(outcome, from: partner, connection: connection)
+    func failed(_ outcome: TransferOutcome, from partner: String, in db: DatabaseContext) async throws {
+        let record = try await ours(outcome, from: partner, in: db)
         let code = outcome.code ?? "transfer_failed"
         guard
             let failed = try await Transfers.advance(
                 record.id, from: [.accountDataChecked, .negotiating], to: .failed, code: code,
-                detail: outcome.detail, runtime: runtime, connection: connection)
+                detail: outcome.detail, in: db)
         else { return }
-        try await runtime.emit(.transferOutFailed, failed.outStep(on: runtime.clock.today, code: code), account: failed.account, on: connection)
+        try await db.emit(.transferOutFailed, failed.outStep(on: runtime.clock.today, code: code), account: failed.account)
     }
 
     /// The partner disputes our data (06): staff talk to the partner; its confirmation or failure ends it.
-    func disputed(_ outcome: TransferOutcome, from partner: String, connection: PostgresConnection) async throws {
-        let record = try await ours(outcome, from: partner, connection: connection)
+    func disputed(_ outcome: TransferOutcome, from partner: String, in db: DatabaseContext) async throws {
+        let record = try await ours(outcome, from: partner, in: db)
         try await Transfers.advance(
             record.id, from: [.accountDataChecked], to: .negotiating, code: outcome.code ?? "disputed",
-            detail: outcome.detail, runtime: runtime, connection: connection)
+            detail: outcome.detail, in: db)
     }
 
     /// A letter can be cancelled only before we take it; we take letters at once, so a cancel
     /// that finds the letter accepted is refused to the dead-letter topic (the partner then
     /// receives the data and can fail the transfer, which gives the money back).
-    func cancelled(_ outcome: TransferOutcome, from partner: String, connection: PostgresConnection) async throws {
-        let record = try await ours(outcome, from: partner, connection: connection)
+    func cancelled(_ outcome: TransferOutcome, from partner: String, in db: DatabaseContext) async throws {
+        let record = try await ours(outcome, from: partner, in: db)
         guard
             try await Transfers.advance(
                 record.id, from: [.letterChecked], to: .cancelled, code: outcome.code,
-                runtime: runtime, connection: connection) != nil
+                in: db) != nil
         else {
             throw EventRejection(detail: "letter \(record.letterNumber) is in state \(record.state.rawValue); cancel only in 01")
         }

@@ -87,15 +87,14 @@ public struct AnnualSubsidyJob: Sendable {
     /// One batch of persons in one transaction.
     private func runChunk(asOf: BusinessDate, persons chunkPersons: [String]) async throws -> Summary {
         let p = runtime.parameters
-        let logger = runtime.logger
-        return try await runtime.transaction { connection in
+        return try await runtime.transaction { db in
             // The job is idempotent and re-runnable, and a lost commit loses its grants and their
             // events together: it need not wait for the WAL flush.
-            try await connection.query("SET LOCAL synchronous_commit = off", logger: logger)
-            let lots = try await dueLots(asOf: asOf, persons: chunkPersons, connection: connection)
+            try await db.query("SET LOCAL synchronous_commit = off")
+            let lots = try await dueLots(asOf: asOf, persons: chunkPersons, in: db)
             guard !lots.isEmpty else { return Summary(asOf: asOf) }
             let persons = Array(Set(lots.map(\.person)))
-            var granted = try await CapLedger.lock(persons, connection: connection, logger: logger)
+            var granted = try await CapLedger.lock(persons, in: db)
             var grantIDs: [UUID] = [], grantLots: [String] = [], amounts: [Int64] = [], anniversaries: [BusinessDate] = []
             var lotIDs: [String] = [], nextAnniversaries: [BusinessDate] = []
             var perAccount: [String: (event: UUID, amount: Fen, lots: Int, person: String)] = [:]
@@ -119,26 +118,26 @@ public struct AnnualSubsidyJob: Sendable {
             let accounts = perAccount.keys.sorted()
             if !accounts.isEmpty {
                 let grants = accounts.map { perAccount[$0]! }
-                try await connection.query(
+                try await db.query(
                     """
                     INSERT INTO grants (id, person_ref, account_number, kind, amount_fen, granted_on, reason, lots)
                     SELECT id, person, account, 'annual', amount, \(asOf), 'annual retention subsidy (§3)', lots
                     FROM unnest(\(grants.map(\.event))::uuid[], \(grants.map(\.person))::text[], \(accounts)::text[],
                                 \(grants.map(\.amount))::bigint[], \(grants.map { Int64($0.lots) })::bigint[]) AS g(id, person, account, amount, lots)
-                    """, logger: logger)
-                try await connection.query(
+                    """)
+                try await db.query(
                     """
                     INSERT INTO lot_grants (lot_id, anniversary, grant_id, amount_fen)
                     SELECT lot, anniversary, grant_id, amount
                     FROM unnest(\(grantLots)::text[], \(anniversaries)::date[], \(grantIDs)::uuid[], \(amounts)::bigint[]) AS g(lot, anniversary, grant_id, amount)
-                    """, logger: logger)
-                try await CapLedger.add(added, connection: connection, logger: logger)
+                    """)
+                try await CapLedger.add(added, in: db)
             }
-            try await connection.query(
+            try await db.query(
                 """
                 UPDATE lots SET next_anniversary = u.next FROM unnest(\(lotIDs)::text[], \(nextAnniversaries)::date[]) AS u(id, next)
                 WHERE lots.lot_id = u.id
-                """, logger: logger)
+                """)
             let cap = p.lifetimeSubsidyCapFen.value(on: asOf)
             let events = perAccount.sorted { $0.key < $1.key }.map { account, grant in
                 CloudEvent(
@@ -148,21 +147,21 @@ public struct AnnualSubsidyJob: Sendable {
                         amountFen: grant.amount, grantedOn: asOf, reason: "annual retention subsidy (§3)",
                         lots: grant.lots, remainingCapFen: cap - granted[grant.person, default: 0]))
             }
-            try await Outbox.enqueue(batch: events, topic: .subsidyEvents, on: connection, logger: logger)
+            try await Outbox.enqueue(batch: events, topic: .subsidyEvents, on: db.connection, logger: db.logger)
             return Summary(asOf: asOf, lots: lots.count, accounts: perAccount.count, grantedFen: amounts.reduce(0, +))
         }
     }
 
     /// The chunk's lots with an anniversary due by `asOf`, locked.
-    private func dueLots(asOf: BusinessDate, persons: [String], connection: PostgresConnection) async throws -> [Lot] {
-        let rows = try await connection.query(
+    private func dueLots(asOf: BusinessDate, persons: [String], in db: DatabaseContext) async throws -> [Lot] {
+        let rows = try await db.query(
             """
             SELECT l.lot_id, l.account_number, p.person_ref, l.started_on, l.remaining_fen, l.next_anniversary
             FROM participants p JOIN lots l ON l.account_number = p.account_number
             WHERE p.person_ref = ANY(\(persons)) AND l.next_anniversary <= \(asOf) AND l.remaining_fen > 0
             ORDER BY p.person_ref
             FOR UPDATE OF l
-            """, logger: runtime.logger)
+            """)
         var lots: [Lot] = []
         for try await (id, account, person, started, remaining, next) in rows.decode((String, String, String, BusinessDate, Int64, BusinessDate).self) {
             lots.append(

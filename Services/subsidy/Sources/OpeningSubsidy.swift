@@ -16,22 +16,21 @@ struct OpeningSubsidy {
     /// and then evaluates. Without a common lock, two transactions at the same moment each miss
     /// the other's uncommitted fact and neither grants: the person never gets the subsidy. Under
     /// the lock, whichever commits second sees both facts.
-    static func lock(account: String, connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\("opening-subsidy:" + account), 0))", logger: logger)
+    static func lock(account: String, in db: DatabaseContext) async throws {
+        try await db.query("SELECT pg_advisory_xact_lock(hashtextextended(\("opening-subsidy:" + account), 0))")
     }
 
     /// Grants the subsidy if both facts are known (profile and first lot) and it was not granted.
     /// The caller holds the account's opening lock (`lock`) since before it wrote its fact.
-    func evaluate(account: String, connection: PostgresConnection) async throws {
-        let logger = runtime.logger
-        guard let participant = try await Participant.load(account, connection: connection, logger: logger) else { return }
+    func evaluate(account: String, in db: DatabaseContext) async throws {
+        guard let participant = try await Participant.load(account, in: db) else { return }
         var firstDeposit: BusinessDate?
-        for try await started in try await connection.query(
-            "SELECT started_on FROM lots WHERE account_number = \(account) AND first_contribution", logger: logger
+        for try await started in try await db.query(
+            "SELECT started_on FROM lots WHERE account_number = \(account) AND first_contribution"
         ).decode(BusinessDate.self) { firstDeposit = started }
         guard let firstDeposit, Eligibility.isSchemeInForce(on: firstDeposit, parameters: runtime.parameters) else { return }
-        for try await _ in try await connection.query(
-            "SELECT 1 FROM grants WHERE person_ref = \(participant.personRef) AND kind = 'opening'", logger: logger)
+        for try await _ in try await db.query(
+            "SELECT 1 FROM grants WHERE person_ref = \(participant.personRef) AND kind = 'opening'")
         { return }
         let rule = SubsidyRules.openingSubsidy(
             childrenCount: participant.childrenCount, bachelorOrAbove: participant.bachelorOrAbove,
@@ -39,7 +38,7 @@ struct OpeningSubsidy {
             parameters: runtime.parameters)
         try await GrantRecorder(runtime: runtime).grant(
             personRef: participant.personRef, account: account, kind: .opening, amount: rule.amount, reason: rule.reason,
-            grantedOn: firstDeposit, connection: connection)
+            grantedOn: firstDeposit, in: db)
     }
 }
 
@@ -51,20 +50,19 @@ struct GrantRecorder {
     @discardableResult
     func grant(
         personRef: String, account: String, kind: SubsidyKind, amount: Fen, reason: String, grantedOn: BusinessDate,
-        connection: PostgresConnection
+        in db: DatabaseContext
     ) async throws -> Fen {
-        let logger = runtime.logger
-        let already = try await CapLedger.lock([personRef], connection: connection, logger: logger)[personRef] ?? 0
+        let already = try await CapLedger.lock([personRef], in: db)[personRef] ?? 0
         let clipped = SubsidyRules.clipToCap(amount, alreadyGranted: already, on: grantedOn, parameters: runtime.parameters)
         guard clipped > 0 else { return 0 }
         let eventID = UUID()
         let clippedReason = clipped < amount ? "\(reason); clipped to the lifetime cap" : reason
-        try await connection.query(
+        try await db.query(
             """
             INSERT INTO grants (id, person_ref, account_number, kind, amount_fen, granted_on, reason, lots)
             VALUES (\(eventID), \(personRef), \(account), \(kind.rawValue), \(clipped), \(grantedOn), \(clippedReason), 1)
-            """, logger: logger)
-        try await CapLedger.add([personRef: clipped], connection: connection, logger: logger)
+            """)
+        try await CapLedger.add([personRef: clipped], in: db)
         let cap = runtime.parameters.lifetimeSubsidyCapFen.value(on: grantedOn)
         let granted = SubsidyGranted(
             grantId: eventID.uuidString.lowercased(), accountNumber: account, kind: kind, amountFen: clipped,
@@ -72,7 +70,7 @@ struct GrantRecorder {
         let event = CloudEvent(
             id: eventID, source: runtime.descriptor.eventSource, type: EventType.subsidyGranted.rawValue,
             subject: account, data: granted)
-        try await Outbox.enqueue(event, topic: .subsidyEvents, on: connection, logger: logger)
+        try await Outbox.enqueue(event, topic: .subsidyEvents, on: db.connection, logger: db.logger)
         return clipped
     }
 }
@@ -80,27 +78,27 @@ struct GrantRecorder {
 /// What each person has been granted so far (opening + annual), for the lifetime cap.
 enum CapLedger {
     /// Locks the persons' rows (creating them at zero) and returns their totals.
-    static func lock(_ persons: [String], connection: PostgresConnection, logger: Logger) async throws -> [String: Fen] {
-        try await connection.query(
+    static func lock(_ persons: [String], in db: DatabaseContext) async throws -> [String: Fen] {
+        try await db.query(
             """
             INSERT INTO person_caps (person_ref, granted_fen) SELECT unnest(\(persons)::text[]), 0 ON CONFLICT DO NOTHING
-            """, logger: logger)
+            """)
         var totals: [String: Fen] = [:]
-        for try await (ref, granted) in try await connection.query(
+        for try await (ref, granted) in try await db.query(
             """
             SELECT person_ref, granted_fen FROM person_caps WHERE person_ref = ANY(\(persons)) ORDER BY person_ref FOR UPDATE
-            """, logger: logger
+            """
         ).decode((String, Int64).self) { totals[ref] = granted }
         return totals
     }
 
-    static func add(_ amounts: [String: Fen], connection: PostgresConnection, logger: Logger) async throws {
+    static func add(_ amounts: [String: Fen], in db: DatabaseContext) async throws {
         let refs = Array(amounts.keys)
         let values = refs.map { amounts[$0]! }
-        try await connection.query(
+        try await db.query(
             """
             UPDATE person_caps SET granted_fen = granted_fen + u.amount FROM unnest(\(refs)::text[], \(values)::bigint[]) AS u(ref, amount)
             WHERE person_caps.person_ref = u.ref
-            """, logger: logger)
+            """)
     }
 }

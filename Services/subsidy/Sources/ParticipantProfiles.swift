@@ -8,22 +8,21 @@ import ServiceRuntime
 /// (a first contribution can arrive before its account-opened event: they travel on different topics).
 enum ParticipantProfiles {
     static func subscription(runtime: ServiceRuntime) -> EventSubscription {
-        let logger = runtime.logger
         let p = runtime.parameters
         return EventSubscription(
             consumerName: "participant-profiles", topics: [.enrolmentEvents],
             handlers: [
-                .on(.accountOpened, AccountOpened.self) { event, connection in
+                .on(.accountOpened, AccountOpened.self) { event, db in
                     let a = event.data
-                    try await OpeningSubsidy.lock(account: a.accountNumber, connection: connection, logger: logger)
-                    let rows = try await connection.query(
+                    try await OpeningSubsidy.lock(account: a.accountNumber, in: db)
+                    let rows = try await db.query(
                         """
                         INSERT INTO participants (account_number, person_ref, opened_on, children_count, education_level, graduation_date,
                             residence, employment_type, veteran)
                         VALUES (\(a.accountNumber), \(a.personRef), \(a.openedOn), \(a.childrenCount), \(a.education.level.rawValue),
                             \(a.education.graduationDate), \(a.residence.rawValue), \(a.employmentType.rawValue), \(a.veteran ?? false))
                         ON CONFLICT (account_number) DO NOTHING RETURNING 1
-                        """, logger: logger)
+                        """)
                     var inserted = false
                     for try await _ in rows { inserted = true }
                     guard inserted else { return }
@@ -33,9 +32,9 @@ enum ParticipantProfiles {
                         individualBusiness: a.employmentType == .individualBusiness, on: a.openedOn, parameters: p)
                     if !grounds.isEmpty {
                         let eligible = EntrepreneurshipEligible(accountNumber: a.accountNumber, grounds: grounds, assessedOn: a.openedOn)
-                        try await runtime.emit(.entrepreneurshipEligible, eligible, account: a.accountNumber, on: connection)
+                        try await db.emit(.entrepreneurshipEligible, eligible, account: a.accountNumber)
                     }
-                    try await OpeningSubsidy(runtime: runtime).evaluate(account: a.accountNumber, connection: connection)
+                    try await OpeningSubsidy(runtime: runtime).evaluate(account: a.accountNumber, in: db)
                 }
             ])
     }
@@ -48,11 +47,11 @@ struct Participant: Sendable {
     let bachelorOrAbove: Bool
     let graduationDate: BusinessDate?
 
-    static func load(_ account: String, connection: PostgresConnection, logger: Logger) async throws -> Participant? {
-        let rows = try await connection.query(
+    static func load(_ account: String, in db: DatabaseContext) async throws -> Participant? {
+        let rows = try await db.query(
             """
             SELECT person_ref, children_count, education_level, graduation_date FROM participants WHERE account_number = \(account)
-            """, logger: logger)
+            """)
         for try await (ref, children, level, graduation) in rows.decode((String, Int, String, BusinessDate?).self) {
             return Participant(
                 personRef: ref, childrenCount: children,

@@ -38,16 +38,15 @@ struct SocialInsuranceSubsidy: Sendable {
         guard let id = ResidentID(body.idNumber) else { throw Problem.rule("invalid_id_number", "the resident ID number is not valid") }
         let personRef = runtime.personRefHasher.ref(id)
         let fingerprint = "\(body.month)|\(body.paidFen)|\(body.leftSchoolOn)|\(body.unemployedBeforeFlexibleWork)"
-        let logger = runtime.logger
         // One person's decisions serialise on the lock, so the 24-month count cannot race.
         let (decision, replay) = try await runtime.idempotentWrite(
-            lock: "si:" + personRef,
-            find: { connection -> StoredRequest<(UUID, Bool, Int64, String)>? in
-                for try await (decisionID, approved, subsidy, reason, storedFingerprint) in try await connection.query(
+            lock: "si:" + personRef, logger: context.logger,
+            find: { db -> StoredRequest<(UUID, Bool, Int64, String)>? in
+                for try await (decisionID, approved, subsidy, reason, storedFingerprint) in try await db.query(
                     """
                     SELECT decision_id, approved, subsidy_fen, reason, fingerprint FROM social_insurance_decisions
                     WHERE person_ref = \(personRef) AND month = \(body.month)
-                    """, logger: logger
+                    """
                 ).decode((UUID, Bool, Int64, String, String).self) {
                     return StoredRequest(fingerprint: storedFingerprint, stored: (decisionID, approved, subsidy, reason))
                 }
@@ -55,31 +54,31 @@ struct SocialInsuranceSubsidy: Sendable {
             },
             fingerprint: fingerprint,
             mismatch: { Problem.conflict("duplicate_payment_mismatch", "month \(body.month) was already reported with different facts") },
-            replay: { stored, connection in
+            replay: { stored, db in
                 let (decisionID, approved, subsidy, reason) = stored
-                let used = try await monthsSubsidised(personRef, connection)
+                let used = try await monthsSubsidised(personRef, db)
                 return Decision(
                     decisionId: decisionID.uuidString.lowercased(), idNumber: id.masked, month: body.month, approved: approved,
                     subsidyFen: subsidy, reason: reason, monthsSubsidised: used)
             }
-        ) { connection -> Decision in
-            let used = try await monthsSubsidised(personRef, connection)
+        ) { db -> Decision in
+            let used = try await monthsSubsidised(personRef, db)
             let rule = SubsidyRules.socialInsurance(
                 paid: body.paidFen, month: body.month, leftSchoolOn: body.leftSchoolOn,
                 unemployedBefore: body.unemployedBeforeFlexibleWork, monthsAlreadySubsidised: used,
                 parameters: runtime.parameters)
             var account: String?
-            for try await number in try await connection.query(
-                "SELECT account_number FROM participants WHERE person_ref = \(personRef) ORDER BY opened_on DESC LIMIT 1", logger: logger
+            for try await number in try await db.query(
+                "SELECT account_number FROM participants WHERE person_ref = \(personRef) ORDER BY opened_on DESC LIMIT 1"
             ).decode(String.self) { account = number }
             let decisionID = UUID()
-            try await connection.query(
+            try await db.query(
                 """
                 INSERT INTO social_insurance_decisions (person_ref, month, decision_id, account_number, paid_fen, approved, subsidy_fen, reason,
                     fingerprint, decided_on)
                 VALUES (\(personRef), \(body.month), \(decisionID), \(account), \(body.paidFen), \(rule.approved), \(rule.subsidy),
                     \(rule.reason), \(fingerprint), \(runtime.clock.today))
-                """, logger: logger)
+                """)
             let monthsNow = used + (rule.approved ? 1 : 0)
             let decided = SocialInsuranceSubsidyDecided(
                 decisionId: decisionID.uuidString.lowercased(), personRef: personRef, accountNumber: account,
@@ -88,7 +87,7 @@ struct SocialInsuranceSubsidy: Sendable {
             let event = CloudEvent(
                 id: decisionID, source: runtime.descriptor.eventSource, type: EventType.socialInsuranceSubsidyDecided.rawValue,
                 subject: account ?? personRef, data: decided)
-            try await Outbox.enqueue(event, topic: .subsidyEvents, aggregateType: "person", on: connection, logger: logger)
+            try await Outbox.enqueue(event, topic: .subsidyEvents, aggregateType: "person", on: db.connection, logger: db.logger)
             return Decision(
                 decisionId: decided.decisionId, idNumber: id.masked, month: body.month, approved: rule.approved,
                 subsidyFen: rule.subsidy, reason: rule.reason, monthsSubsidised: monthsNow
@@ -97,9 +96,9 @@ struct SocialInsuranceSubsidy: Sendable {
         return try HTTPJSON.response(replay ? .ok : .created, decision)
     }
 
-    private func monthsSubsidised(_ personRef: String, _ connection: PostgresConnection) async throws -> Int {
-        for try await count in try await connection.query(
-            "SELECT count(*) FROM social_insurance_decisions WHERE person_ref = \(personRef) AND approved", logger: runtime.logger
+    private func monthsSubsidised(_ personRef: String, _ db: DatabaseContext) async throws -> Int {
+        for try await count in try await db.query(
+            "SELECT count(*) FROM social_insurance_decisions WHERE person_ref = \(personRef) AND approved"
         ).decode(Int64.self) { return Int(count) }
         return 0
     }

@@ -30,13 +30,12 @@ struct PayoutConfirmations: Sendable {
         }
         let failureCode = body.outcome == .failed ? (body.failureCode ?? "payout_failed") : nil
         let outcome = "\(body.outcome.rawValue)|\(failureCode ?? "")"
-        let logger = runtime.logger
-        let record = try await runtime.idempotentTransaction { connection -> Withdrawals.Record in
-            guard let current = try await Withdrawals.lock(payout: payoutId, connection: connection, logger: logger) else {
+        let record = try await runtime.idempotentTransaction(logger: context.logger) { db -> Withdrawals.Record in
+            guard let current = try await Withdrawals.lock(payout: payoutId, in: db) else {
                 throw Problem.notFound("unknown_payout", "no payout \(text)")
             }
             let id = current.id
-            try await runtime.authorize(context, account: current.account, connection: connection)
+            try await runtime.authorize(context, account: current.account, in: db)
             if let confirmed = current.payoutOutcome {
                 guard confirmed == outcome, current.channelRef == body.channelRef else {
                     throw Problem.conflict("payout_already_confirmed", "payout \(text) was already confirmed as \(confirmed.split(separator: "|").first ?? "")")
@@ -45,24 +44,24 @@ struct PayoutConfirmations: Sendable {
             }
             switch body.outcome {
             case .paid:
-                return try await Self.paid(current, channelRef: body.channelRef, channel: context.caller?.channelId, runtime: runtime, connection: connection)
+                return try await Self.paid(current, channelRef: body.channelRef, channel: context.caller?.channelId, in: db)
             case .failed:
-                try await connection.query(
+                try await db.query(
                     """
                     UPDATE withdrawals SET payout_outcome = \(outcome), channel_ref = \(body.channelRef), payout_channel = \(context.caller?.channelId)
                     WHERE withdrawal_id = \(id)
-                    """, logger: logger)
+                    """)
                 guard
                     let failing = try await Withdrawals.advance(
                         id, from: .paying, to: .reversing, code: failureCode,
-                        detail: "the payment channel could not pay", connection: connection, logger: logger)
+                        detail: "the payment channel could not pay", in: db)
                 else {
                     throw Problem.conflict("payout_not_in_progress", "withdrawal \(id) is \(current.stage.rawValue)")
                 }
                 let event = PayoutFailed(
                     withdrawalId: id.uuidString.lowercased(), accountNumber: failing.account,
                     amountFen: failing.amountFen ?? 0, code: failureCode ?? "payout_failed")
-                try await runtime.emit(.payoutFailed, event, account: failing.account, on: connection)
+                try await db.emit(.payoutFailed, event, account: failing.account)
                 return failing
             }
         }
@@ -73,24 +72,22 @@ struct PayoutConfirmations: Sendable {
     /// from its confirmation, or from its line on the channel's payout statement when the
     /// confirmation was lost. `channel` is the channel that paid (reconciliation asks it).
     static func paid(
-        _ current: Withdrawals.Record, channelRef: String, channel: String?, paidOn: BusinessDate? = nil, runtime: ServiceRuntime,
-        connection: PostgresConnection
+        _ current: Withdrawals.Record, channelRef: String, channel: String?, paidOn: BusinessDate? = nil, in db: DatabaseContext
     ) async throws -> Withdrawals.Record {
-        let logger = runtime.logger
         let id = current.id
-        try await connection.query(
+        try await db.query(
             """
             UPDATE withdrawals SET payout_outcome = 'paid|', channel_ref = \(channelRef), payout_channel = \(channel) WHERE withdrawal_id = \(id)
-            """, logger: logger)
-        let today = paidOn ?? runtime.clock.today
-        guard let paid = try await Withdrawals.advance(id, from: .paying, to: .paid, paidOn: today, connection: connection, logger: logger) else {
+            """)
+        let today = paidOn ?? db.today
+        guard let paid = try await Withdrawals.advance(id, from: .paying, to: .paid, paidOn: today, in: db) else {
             throw Problem.conflict("payout_not_in_progress", "withdrawal \(id) is \(current.stage.rawValue)")
         }
         let event = WithdrawalPaid(
             withdrawalId: id.uuidString.lowercased(), accountNumber: paid.account, reason: paid.reason,
             amountFen: paid.amountFen ?? 0, closureReason: paid.closureReason, paidOn: today, channelRef: channelRef)
-        try await runtime.emit(.withdrawalPaid, event, account: paid.account, on: connection)
-        if paid.rentPlanId != nil { try await RentPlans.monthPaid(paid, runtime: runtime, connection: connection) }
+        try await db.emit(.withdrawalPaid, event, account: paid.account)
+        if paid.rentPlanId != nil { try await RentPlans.monthPaid(paid, in: db) }
         return paid
     }
 }

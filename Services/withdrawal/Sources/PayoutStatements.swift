@@ -55,17 +55,17 @@ struct PayoutStatements: StatementReconciler {
                 continue
             }
             guard ours.stage == .paying else { continue }
-            let settled = try await runtime.idempotentTransaction { connection -> StatementReport.Item? in
+            let settled = try await runtime.idempotentTransaction { db -> StatementReport.Item? in
                 // Under the lock: a confirmation may have settled it since we looked.
-                guard let current = try await Withdrawals.lock(payout: payoutId, connection: connection, logger: runtime.logger),
+                guard let current = try await Withdrawals.lock(payout: payoutId, in: db),
                     current.stage == .paying
                 else { return nil }
                 _ = try await PayoutConfirmations.paid(
                     current, channelRef: row["channel_ref"], channel: statement.channel.rawValue,
-                    paidOn: BusinessDate.of(row.paidAt), runtime: runtime, connection: connection)
+                    paidOn: BusinessDate.of(row.paidAt), in: db)
                 return try await session.raise(
                     .payoutNotConfirmed, reference: reference, line: row.line, accountNumber: ours.account,
-                    ourAmountFen: ours.amountFen, channelAmountFen: row.amountFen, resolution: .settled, on: connection)
+                    ourAmountFen: ours.amountFen, channelAmountFen: row.amountFen, resolution: .settled, in: db)
             }
             if let settled { items.append(settled) }
         }

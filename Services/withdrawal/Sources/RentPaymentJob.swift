@@ -16,8 +16,8 @@ struct RentPaymentJob: Sendable {
     func run(asOf: BusinessDate) async throws -> Summary {
         var summary = Summary(asOf: asOf)
         while true {
-            let issued = try await runtime.transaction { connection in
-                try await RentPlans.issueDue(asOf: asOf, runtime: runtime, connection: connection)
+            let issued = try await runtime.transaction { db in
+                try await RentPlans.issueDue(asOf: asOf, in: db)
             }
             summary.monthsRequested += issued
             if issued == 0 { return summary }

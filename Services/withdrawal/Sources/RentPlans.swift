@@ -70,10 +70,9 @@ enum RentPlans {
                 throw Problem.rule(refusal.code, refusal.detail)
             }
             let fingerprint = String(decoding: try HTTPJSON.encoder().encode(body), as: UTF8.self)
-            let logger = runtime.logger
             // The answer is read inside the transaction: an outage after the commit cannot turn a done write into a 503.
-            @Sendable func answer(_ id: UUID, _ connection: PostgresConnection) async throws -> View {
-                guard let view = try await load(id, runtime: runtime, connection: connection) else {
+            @Sendable func answer(_ id: UUID, _ db: DatabaseContext) async throws -> View {
+                guard let view = try await load(id, in: db) else {
                     throw Problem.unavailable("the plan could not be read back")
                 }
                 return view
@@ -81,46 +80,46 @@ enum RentPlans {
             // One lease at a time: copies of one request sent at once find the first one's plan
             // (a replay) before the one-open-plan rule could see it as a rival.
             let (view, replay) = try await runtime.idempotentWrite(
-                lock: "lease:" + body.leaseContractNumber,
-                find: { connection -> StoredRequest<UUID>? in
+                lock: "lease:" + body.leaseContractNumber, logger: context.logger,
+                find: { db -> StoredRequest<UUID>? in
                     guard let requestId = body.requestId else { return nil }
-                    for try await (id, print) in try await connection.query(
+                    for try await (id, print) in try await db.query(
                         """
                         SELECT plan_id, fingerprint FROM rent_plans WHERE account_number = \(body.accountNumber) AND request_id = \(requestId)
-                        """, logger: logger
+                        """
                     ).decode((UUID, String).self) { return StoredRequest(fingerprint: print, stored: id) }
                     return nil
                 },
                 fingerprint: fingerprint, mismatch: { Problem.requestIdReused(body.requestId ?? "") },
                 replay: answer
-            ) { connection -> View in
-                guard let account = try await WithdrawalAccounts.load(body.accountNumber, connection: connection, logger: logger) else {
+            ) { db -> View in
+                guard let account = try await WithdrawalAccounts.load(body.accountNumber, in: db) else {
                     throw Problem.unknownAccount(body.accountNumber)
                 }
                 guard account.status == "active" else { throw Problem.rule("account_not_active", "account \(body.accountNumber) is \(account.status)") }
-                for try await _ in try await connection.query(
+                for try await _ in try await db.query(
                     """
                     SELECT 1 FROM rent_plans WHERE lease_contract = \(body.leaseContractNumber) AND status IN ('active', 'paused')
-                    """, logger: logger)
+                    """)
                 {
                     throw Problem.rule("lease_already_used", "lease \(body.leaseContractNumber) already has an open rent plan")
                 }
                 // §8 across requests: the plan's months, beside whatever else pays rent from this account.
-                try await RentMonths.lock(body.accountNumber, connection: connection, logger: logger)
+                try await RentMonths.lock(body.accountNumber, in: db)
                 let shares = (0..<body.months).map { (month: first.adding(months: $0), fen: body.monthlyFen) }
-                try await RentMonths.check(body.accountNumber, shares: shares, monthlyRentFen: body.monthlyRentFen, runtime: runtime, connection: connection)
+                try await RentMonths.check(body.accountNumber, shares: shares, monthlyRentFen: body.monthlyRentFen, in: db)
                 let id = UUID()
                 let payee = try runtime.personalData.sealJSON(body.payee, SealedWithdrawalData.planPayee, row: id.uuidString.lowercased())
-                try await connection.query(
+                try await db.query(
                     """
                     INSERT INTO rent_plans (plan_id, account_number, payee, lease_contract, monthly_rent_fen, monthly_fen, months, first_month,
                         next_month, status, request_id, fingerprint)
                     VALUES (\(id), \(body.accountNumber), to_jsonb(\(payee)::text), \(body.leaseContractNumber), \(body.monthlyRentFen), \(body.monthlyFen),
                         \(body.months), \(first), \(first), 'active', \(body.requestId), \(fingerprint))
-                    """, logger: logger)
-                try await RentMonths.hold(body.accountNumber, shares: shares, plan: id, connection: connection, logger: logger)
-                _ = try await issueDue(asOf: today, plan: id, runtime: runtime, connection: connection)
-                return try await answer(id, connection)
+                    """)
+                try await RentMonths.hold(body.accountNumber, shares: shares, plan: id, in: db)
+                _ = try await issueDue(asOf: today, plan: id, in: db)
+                return try await answer(id, db)
             }
             return try HTTPJSON.response(replay ? .ok : .created, view)
         }
@@ -136,21 +135,20 @@ enum RentPlans {
     }
 
     static func load(_ id: UUID, runtime: ServiceRuntime) async throws -> View? {
-        try await runtime.database.withConnection { connection in try await load(id, runtime: runtime, connection: connection) }
+        try await runtime.reading { db in try await load(id, in: db) }
     }
 
-    static func load(_ id: UUID, runtime: ServiceRuntime, connection: PostgresConnection) async throws -> View? {
-        let logger = runtime.logger
+    static func load(_ id: UUID, in db: DatabaseContext) async throws -> View? {
         do {
             var view: View?
-            for try await row in try await connection.query(
+            for try await row in try await db.query(
                 """
                 SELECT account_number, status, paused_code, monthly_fen, months, months_paid, first_month, next_month, payee #>> '{}' AS payee
                 FROM rent_plans WHERE plan_id = \(id)
-                """, logger: logger
-            ) {
+                """)
+            {
                 let c = NamedColumns(row, table: "rent_plans")
-                let p = try runtime.personalData.openJSON(Payee.self, try c("payee"), SealedWithdrawalData.planPayee, row: id.uuidString.lowercased())
+                let p = try db.runtime.personalData.openJSON(Payee.self, try c("payee"), SealedWithdrawalData.planPayee, row: id.uuidString.lowercased())
                 let (months, paid): (Int, Int) = (try c("months"), try c("months_paid"))
                 view = View(
                     planId: id.uuidString.lowercased(), accountNumber: try c("account_number"), status: try c("status"), pausedCode: try c("paused_code"),
@@ -160,10 +158,10 @@ enum RentPlans {
             }
             guard var found = view else { return nil }
             var history: [View.Month] = []
-            for try await (month, withdrawal, stage, code) in try await connection.query(
+            for try await (month, withdrawal, stage, code) in try await db.query(
                 """
                 SELECT plan_month, withdrawal_id, stage, code FROM withdrawals WHERE rent_plan_id = \(id) ORDER BY created_at
-                """, logger: logger
+                """
             ).decode((String, UUID, String, String?).self) {
                 history.append(
                     .init(
@@ -179,17 +177,16 @@ enum RentPlans {
 
     /// Requests the due month of every active plan with nothing in flight (or of `plan` only):
     /// a month is due from the rent payment day. Returns how many months were requested.
-    static func issueDue(asOf: BusinessDate, plan: UUID? = nil, runtime: ServiceRuntime, connection: PostgresConnection) async throws -> Int {
-        let logger = runtime.logger
-        let lastDueMonth = WithdrawalRules.lastDueRentMonth(asOf: asOf, parameters: runtime.parameters)
-        let rows = try await connection.query(
+    static func issueDue(asOf: BusinessDate, plan: UUID? = nil, in db: DatabaseContext) async throws -> Int {
+        let lastDueMonth = WithdrawalRules.lastDueRentMonth(asOf: asOf, parameters: db.parameters)
+        let rows = try await db.query(
             """
             SELECT plan_id, account_number, payee #>> '{}', lease_contract, monthly_rent_fen, monthly_fen, next_month FROM rent_plans
             WHERE status = 'active' AND in_flight IS NULL AND months_paid < months AND next_month <= \(lastDueMonth)
               AND (\(plan)::uuid IS NULL OR plan_id = \(plan))
             ORDER BY next_month LIMIT 500
             FOR UPDATE SKIP LOCKED
-            """, logger: logger)
+            """)
         var due: [(UUID, String, String, String, Int64, Int64, YearMonth)] = []
         for try await row in rows.decode((UUID, String, String, String, Int64, Int64, YearMonth).self) { due.append(row) }
         var issued = 0
@@ -197,59 +194,59 @@ enum RentPlans {
             let evidence = WithdrawalRequest.Evidence(leaseContractNumber: lease, monthlyRentFen: rent, months: 1)
             let new = Withdrawals.New(
                 account: account, reason: .rent, requestedFen: monthly, closureReason: nil,
-                payee: try runtime.personalData.openJSON(
+                payee: try db.runtime.personalData.openJSON(
                     Payee.self, payeeJSON, SealedWithdrawalData.planPayee,
                     row: id.uuidString.lowercased()),
                 evidenceJSON: String(decoding: try JSONEncoder().encode(evidence), as: UTF8.self),
                 evidenceKey: "rent:\(lease)", requestId: nil, fingerprint: "rent-plan:\(id):\(month)",
                 rentPlanId: id, planMonth: month)
-            try await Withdrawals.create(new, runtime: runtime, connection: connection)
-            try await connection.query("UPDATE rent_plans SET in_flight = \(new.id), updated_at = now() WHERE plan_id = \(id)", logger: logger)
+            try await Withdrawals.create(new, in: db)
+            try await db.query("UPDATE rent_plans SET in_flight = \(new.id), updated_at = now() WHERE plan_id = \(id)")
             issued += 1
         }
         return issued
     }
 
     /// A month was paid: the plan moves on, and the next month is requested at once if it is due.
-    static func monthPaid(_ withdrawal: Withdrawals.Record, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
+    static func monthPaid(_ withdrawal: Withdrawals.Record, in db: DatabaseContext) async throws {
         guard let plan = withdrawal.rentPlanId, let month = withdrawal.planMonth else { return }
-        try await connection.query(
+        try await db.query(
             """
             UPDATE rent_plans SET months_paid = months_paid + 1, next_month = \(month.adding(months: 1)), in_flight = NULL,
                 status = CASE WHEN months_paid + 1 >= months THEN 'completed' ELSE status END, updated_at = now()
             WHERE plan_id = \(plan) AND in_flight = \(withdrawal.id)
-            """, logger: runtime.logger)
-        _ = try await issueDue(asOf: runtime.clock.today, plan: plan, runtime: runtime, connection: connection)
+            """)
+        _ = try await issueDue(asOf: db.today, plan: plan, in: db)
     }
 
     /// A month was refused or its payout failed: the plan pauses with the code; the month stays due.
-    static func monthFailed(_ withdrawal: Withdrawals.Record, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
+    static func monthFailed(_ withdrawal: Withdrawals.Record, in db: DatabaseContext) async throws {
         guard let plan = withdrawal.rentPlanId else { return }
-        try await connection.query(
+        try await db.query(
             """
             UPDATE rent_plans SET status = 'paused', paused_code = \(withdrawal.code), in_flight = NULL, updated_at = now()
             WHERE plan_id = \(plan) AND in_flight = \(withdrawal.id) AND status = 'active'
-            """, logger: runtime.logger)
+            """)
     }
 
     /// A balance that covers a paused plan's month resumes it and requests the month.
-    static func resumeIfCovered(account: String, balance: Fen, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
-        let rows = try await connection.query(
+    static func resumeIfCovered(account: String, balance: Fen, in db: DatabaseContext) async throws {
+        let rows = try await db.query(
             """
             UPDATE rent_plans SET status = 'active', paused_code = NULL, updated_at = now()
             WHERE account_number = \(account) AND status = 'paused' AND paused_code = 'insufficient_balance' AND monthly_fen <= \(balance)
             RETURNING plan_id
-            """, logger: runtime.logger)
+            """)
         var resumed: [UUID] = []
         for try await id in rows.decode(UUID.self) { resumed.append(id) }
-        for id in resumed { _ = try await issueDue(asOf: runtime.clock.today, plan: id, runtime: runtime, connection: connection) }
+        for id in resumed { _ = try await issueDue(asOf: db.today, plan: id, in: db) }
     }
 
-    static func accountClosed(_ account: String, connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query(
+    static func accountClosed(_ account: String, in db: DatabaseContext) async throws {
+        try await db.query(
             """
             UPDATE rent_plans SET status = 'cancelled', paused_code = 'account_closed', updated_at = now()
             WHERE account_number = \(account) AND status IN ('active', 'paused')
-            """, logger: logger)
+            """)
     }
 }

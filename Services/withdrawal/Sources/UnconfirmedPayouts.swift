@@ -21,8 +21,8 @@ struct UnconfirmedPayouts: Sendable {
     /// Marks the payouts requested on or before `asOf - payoutConfirmationDays` and still unanswered.
     func run(asOf: BusinessDate) async throws -> Summary {
         let cutoff = asOf.adding(days: -runtime.parameters.payoutConfirmationDays.value(on: asOf))
-        let marked = try await runtime.transaction { connection in
-            let rows = try await connection.query(
+        let marked = try await runtime.transaction { db in
+            let rows = try await db.query(
                 """
                 WITH marked AS (
                     UPDATE withdrawals SET unconfirmed_since = \(asOf), updated_at = now()
@@ -31,7 +31,7 @@ struct UnconfirmedPayouts: Sendable {
                 INSERT INTO withdrawal_steps (withdrawal_id, stage, code)
                 SELECT withdrawal_id, 'paying', 'payout_unconfirmed' FROM marked
                 RETURNING withdrawal_id
-                """, logger: runtime.logger)
+                """)
             var count = 0
             for try await _ in rows { count += 1 }
             return count

@@ -17,30 +17,29 @@ struct WithdrawalHandlers: Sendable {
         if body.reason == .closure, body.evidence.closureReason == .death, context.caller?.isStaff != true {
             throw Problem.forbidden(code: "staff_only_closure", "a closure by death is made by staff with the death certificate")
         }
-        let logger = runtime.logger
         let hasher = runtime.personRefHasher
         // Copies of one request sent at once queue on its key, so each later copy finds the first
         // one's withdrawal (and answers as a replay) before any rule can see it as a rival.
         let (record, replay) = try await runtime.idempotentWrite(
-            lock: body.requestId.map { "withdrawal-request:\(body.accountNumber):\($0)" },
-            find: { connection -> StoredRequest<Withdrawals.Record>? in
+            lock: body.requestId.map { "withdrawal-request:\(body.accountNumber):\($0)" }, logger: context.logger,
+            find: { db -> StoredRequest<Withdrawals.Record>? in
                 guard let requestId = body.requestId,
-                    let existing = try await existing(account: body.accountNumber, requestId: requestId, connection: connection)
+                    let existing = try await existing(account: body.accountNumber, requestId: requestId, in: db)
                 else { return nil }
                 return StoredRequest(fingerprint: existing.fingerprint, stored: existing)
             },
             fingerprint: body.fingerprint, mismatch: { Problem.requestIdReused(body.requestId ?? "") },
             replay: { existing, _ in existing }
-        ) { connection -> Withdrawals.Record in
-            guard let account = try await WithdrawalAccounts.load(body.accountNumber, connection: connection, logger: logger) else {
+        ) { db -> Withdrawals.Record in
+            guard let account = try await WithdrawalAccounts.load(body.accountNumber, in: db) else {
                 throw Problem.unknownAccount(body.accountNumber)
             }
             guard account.status == "active" else { throw Problem.rule("account_not_active", "account \(body.accountNumber) is \(account.status)") }
             var already: Fen = 0
             if let key = body.evidenceKey, [.purchase, .selfBuild, .repayment].contains(body.reason) {
                 // Serialise requests on one document so two cannot both pass the checks below.
-                try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(key)))", logger: logger)
-                let used = try await usage(of: key, account: body.accountNumber, connection: connection)
+                try await db.query("SELECT pg_advisory_xact_lock(hashtext(\(key)))")
+                let used = try await usage(of: key, account: body.accountNumber, in: db)
                 // A house or a permit is drawn on once per account; a loan may be repaid again, within its outstanding amount.
                 if used.byThisAccount, body.reason != .repayment {
                     throw body.reason == .purchase
@@ -59,37 +58,37 @@ struct WithdrawalHandlers: Sendable {
             // §8 across requests: the months this rent withdrawal covers, from this month on, within the monthly limit.
             var rentShares: [(month: YearMonth, fen: Fen)] = []
             if body.reason == .rent, let amount = body.amountFen, let rent = body.evidence.monthlyRentFen {
-                try await RentMonths.lock(body.accountNumber, connection: connection, logger: logger)
+                try await RentMonths.lock(body.accountNumber, in: db)
                 rentShares = WithdrawalRules.rentShares(amountFen: amount, months: body.evidence.months ?? 1, from: runtime.clock.today.yearMonth)
-                try await RentMonths.check(body.accountNumber, shares: rentShares, monthlyRentFen: rent, runtime: runtime, connection: connection)
+                try await RentMonths.check(body.accountNumber, shares: rentShares, monthlyRentFen: rent, in: db)
             }
             let new = Withdrawals.New(
                 account: body.accountNumber, reason: body.reason, requestedFen: body.amountFen,
                 closureReason: body.evidence.closureReason, payee: body.payee,
                 evidenceJSON: String(decoding: try JSONEncoder().encode(body.evidence), as: UTF8.self),
                 evidenceKey: body.evidenceKey, requestId: body.requestId, fingerprint: body.fingerprint)
-            let created = try await Withdrawals.create(new, runtime: runtime, connection: connection)
-            try await RentMonths.hold(body.accountNumber, shares: rentShares, withdrawal: created.id, connection: connection, logger: logger)
+            let created = try await Withdrawals.create(new, in: db)
+            try await RentMonths.hold(body.accountNumber, shares: rentShares, withdrawal: created.id, in: db)
             return created
         }
         return try HTTPJSON.response(replay ? .ok : .accepted, try WithdrawalView(record, cipher: runtime.personalData))
     }
 
-    private func existing(account: String, requestId: String, connection: PostgresConnection) async throws -> Withdrawals.Record? {
-        let rows = try await connection.query(
+    private func existing(account: String, requestId: String, in db: DatabaseContext) async throws -> Withdrawals.Record? {
+        let rows = try await db.query(
             """
             SELECT \(unescaped: Withdrawals.columns) FROM withdrawals WHERE account_number = \(account) AND request_id = \(requestId)
-            """, logger: runtime.logger)
+            """)
         return try await Withdrawals.records(rows).first
     }
 
     /// What withdrawals that are not rejected took on one document, and whether this account is one of them.
-    private func usage(of key: String, account: String, connection: PostgresConnection) async throws -> (totalFen: Fen, byThisAccount: Bool) {
-        let rows = try await connection.query(
+    private func usage(of key: String, account: String, in db: DatabaseContext) async throws -> (totalFen: Fen, byThisAccount: Bool) {
+        let rows = try await db.query(
             """
             SELECT coalesce(sum(coalesce(amount_fen, requested_fen)), 0)::bigint, coalesce(bool_or(account_number = \(account)), false)
             FROM withdrawals WHERE evidence_key = \(key) AND stage <> 'rejected'
-            """, logger: runtime.logger)
+            """)
         for try await (total, mine) in rows.decode((Int64, Bool).self) { return (total, mine) }
         return (0, false)
     }
@@ -97,14 +96,13 @@ struct WithdrawalHandlers: Sendable {
     @Sendable func get(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let text = try context.parameters.require("withdrawalId")
         guard let id = UUID(uuidString: text) else { throw Problem.notFound("unknown_withdrawal", "no withdrawal \(text)") }
-        let logger = runtime.logger
-        let found = try await runtime.database.withConnection { connection -> (Withdrawals.Record, [WithdrawalView.Step])? in
-            guard let record = try await Withdrawals.load(id, connection: connection, logger: logger) else { return nil }
+        let found = try await runtime.reading(logger: context.logger) { db -> (Withdrawals.Record, [WithdrawalView.Step])? in
+            guard let record = try await Withdrawals.load(id, in: db) else { return nil }
             var steps: [WithdrawalView.Step] = []
-            for try await (stage, code, at) in try await connection.query(
+            for try await (stage, code, at) in try await db.query(
                 """
                 SELECT stage, code, at FROM withdrawal_steps WHERE withdrawal_id = \(id) ORDER BY step_id
-                """, logger: logger
+                """
             ).decode((String, String?, Date).self) {
                 steps.append(.init(stage: stage, code: code, at: Instant.format(at)))
             }
@@ -130,17 +128,16 @@ struct WithdrawalHandlers: Sendable {
         let number = try context.parameters.require("accountNumber")
         try await runtime.authorize(context, account: number)
         let limit = Int(try QueryInput(request).integer("limit", range: InputRange.pageLimit) ?? 50)
-        let logger = runtime.logger
-        let found = try await runtime.database.withConnection { connection -> (String, [Withdrawals.Record])? in
-            guard let account = try await WithdrawalAccounts.load(number, connection: connection, logger: logger) else { return nil }
+        let found = try await runtime.reading(logger: context.logger) { db -> (String, [Withdrawals.Record])? in
+            guard let account = try await WithdrawalAccounts.load(number, in: db) else { return nil }
             return (
                 account.status,
                 try await Withdrawals.records(
-                    try await connection.query(
+                    try await db.query(
                         """
                         SELECT \(unescaped: Withdrawals.columns) FROM withdrawals WHERE account_number = \(number)
                         ORDER BY created_at DESC LIMIT \(limit)
-                        """, logger: logger))
+                        """))
             )
         }
         guard let (status, records) = found else { throw Problem.unknownAccount(number) }

@@ -41,13 +41,12 @@ enum Withdrawals {
 
     /// Records a new withdrawal and asks the ledger to debit it, in the caller's transaction.
     @discardableResult
-    static func create(_ new: New, runtime: ServiceRuntime, connection: PostgresConnection) async throws -> Record {
-        let logger = runtime.logger
-        let today = runtime.clock.today
+    static func create(_ new: New, in db: DatabaseContext) async throws -> Record {
+        let today = db.today
         let row = new.id.uuidString.lowercased()
-        let payee = try runtime.personalData.sealJSON(new.payee, SealedWithdrawalData.payee, row: row)
-        let evidence = try runtime.personalData.seal(new.evidenceJSON, SealedWithdrawalData.evidence, row: row)
-        let rows = try await connection.query(
+        let payee = try db.runtime.personalData.sealJSON(new.payee, SealedWithdrawalData.payee, row: row)
+        let evidence = try db.runtime.personalData.seal(new.evidenceJSON, SealedWithdrawalData.evidence, row: row)
+        let rows = try await db.query(
             """
             WITH step AS (INSERT INTO withdrawal_steps (withdrawal_id, stage) VALUES (\(new.id), 'requested'))
             INSERT INTO withdrawals (withdrawal_id, account_number, reason, requested_fen, closure_reason, payee, evidence, evidence_key,
@@ -56,13 +55,13 @@ enum Withdrawals {
                 to_jsonb(\(evidence)::text), \(new.evidenceKey), \(new.requestId), \(new.fingerprint), \(new.rentPlanId),
                 \(new.planMonth), 'requested', \(today))
             RETURNING \(unescaped: columns)
-            """, logger: logger)
+            """)
         guard let record = try await records(rows).first else { throw Problem.unavailable("the withdrawal was not recorded") }
         let requested = WithdrawalRequested(
             withdrawalId: new.id.uuidString.lowercased(), accountNumber: new.account, reason: new.reason,
             amountFen: new.requestedFen, closureReason: new.closureReason, requestedOn: today,
             rentPlanId: new.rentPlanId?.uuidString.lowercased())
-        try await runtime.emit(.withdrawalRequested, requested, account: new.account, on: connection)
+        try await db.emit(.withdrawalRequested, requested, account: new.account)
         return record
     }
 
@@ -115,18 +114,18 @@ enum Withdrawals {
         return records
     }
 
-    static func load(_ id: UUID, connection: PostgresConnection, logger: Logger) async throws -> Record? {
+    static func load(_ id: UUID, in db: DatabaseContext) async throws -> Record? {
         try await records(
-            try await connection.query(
-                "SELECT \(unescaped: columns) FROM withdrawals WHERE withdrawal_id = \(id)", logger: logger)
+            try await db.query(
+                "SELECT \(unescaped: columns) FROM withdrawals WHERE withdrawal_id = \(id)")
         ).first
     }
 
     /// The withdrawal a payout belongs to, locked for the confirmation's transaction.
-    static func lock(payout: UUID, connection: PostgresConnection, logger: Logger) async throws -> Record? {
+    static func lock(payout: UUID, in db: DatabaseContext) async throws -> Record? {
         try await records(
-            try await connection.query(
-                "SELECT \(unescaped: columns) FROM withdrawals WHERE payout_id = \(payout) FOR UPDATE", logger: logger)
+            try await db.query(
+                "SELECT \(unescaped: columns) FROM withdrawals WHERE payout_id = \(payout) FOR UPDATE")
         ).first
     }
 
@@ -134,30 +133,29 @@ enum Withdrawals {
     /// `from` (a duplicate or late event, which then changes nothing).
     static func advance(
         _ id: UUID, from: Stage, to: Stage, code: String? = nil, detail: String? = nil, amountFen: Fen? = nil,
-        payoutId: UUID? = nil, paidOn: BusinessDate? = nil, connection: PostgresConnection, logger: Logger
+        payoutId: UUID? = nil, paidOn: BusinessDate? = nil, in db: DatabaseContext
     ) async throws -> Record? {
-        let rows = try await connection.query(
+        let rows = try await db.query(
             """
             UPDATE withdrawals SET stage = \(to.rawValue), code = coalesce(\(code), code), detail = coalesce(\(detail), detail),
                 amount_fen = coalesce(\(amountFen), amount_fen), payout_id = coalesce(\(payoutId), payout_id),
                 paid_on = coalesce(\(paidOn), paid_on), updated_at = now()
             WHERE withdrawal_id = \(id) AND stage = \(from.rawValue)
             RETURNING \(unescaped: columns)
-            """, logger: logger)
+            """)
         guard let record = try await records(rows).first else { return nil }
-        try await connection.query(
-            "INSERT INTO withdrawal_steps (withdrawal_id, stage, code) VALUES (\(id), \(to.rawValue), \(code))",
-            logger: logger)
+        try await db.query(
+            "INSERT INTO withdrawal_steps (withdrawal_id, stage, code) VALUES (\(id), \(to.rawValue), \(code))")
         return record
     }
 
     /// The saga's end without payment: tells analytics, and pauses a rent plan's month.
-    static func reject(_ record: Record, runtime: ServiceRuntime, connection: PostgresConnection) async throws {
+    static func reject(_ record: Record, in db: DatabaseContext) async throws {
         let rejected = WithdrawalRejected(
             withdrawalId: record.id.uuidString.lowercased(), accountNumber: record.account, reason: record.reason,
             code: record.code ?? "rejected", detail: record.detail ?? "")
-        try await runtime.emit(.withdrawalRejected, rejected, account: record.account, on: connection)
-        if record.rentPlanId != nil { try await RentPlans.monthFailed(record, runtime: runtime, connection: connection) }
+        try await db.emit(.withdrawalRejected, rejected, account: record.account)
+        if record.rentPlanId != nil { try await RentPlans.monthFailed(record, in: db) }
     }
 
 }

@@ -30,7 +30,7 @@ public extension ServiceRuntime {
     /// The same inside a transaction, on its connection (a second connection from the pool while
     /// holding one could exhaust the pool under load).
     func authorize(
-        _ context: HPFRequestContext, account: String, connection: PostgresConnection,
+        _ context: HPFRequestContext, account: String, in db: DatabaseContext,
         notFound: @autoclosure () -> Problem? = nil
     ) async throws {
         guard case .citizen = context.caller else {
@@ -38,8 +38,8 @@ public extension ServiceRuntime {
             return
         }
         var owner: String?
-        let rows = try await connection.query(
-            "SELECT person_ref FROM \(unescaped: descriptor.accountOwners) WHERE account_number = \(account)", logger: logger)
+        let rows = try await db.query(
+            "SELECT person_ref FROM \(unescaped: descriptor.accountOwners) WHERE account_number = \(account)")
         for try await ref in rows.decode(String.self) { owner = ref }
         try authorize(context, account: account, ownerRef: owner, notFound: notFound())
     }

@@ -44,23 +44,23 @@ extension EventHandler {
     /// read model's projection followed by what the event sets off beyond the model.
     public func then<Payload: Codable & Sendable>(
         _ payload: Payload.Type,
-        _ more: @escaping @Sendable (CloudEvent<Payload>, PostgresConnection) async throws -> Void
+        _ more: @escaping @Sendable (CloudEvent<Payload>, DatabaseContext) async throws -> Void
     ) -> EventHandler {
         let first = handle
-        return EventHandler(type: type) { bytes, connection in
-            try await first(bytes, connection)
-            try await more(try CloudEventCoding.decode(Payload.self, from: bytes), connection)
+        return EventHandler(type: type) { bytes, db in
+            try await first(bytes, db)
+            try await more(try CloudEventCoding.decode(Payload.self, from: bytes), db)
         }
     }
 }
 
 extension EventHandler {
     /// This handler, then `more` in the same transaction, whatever the event said.
-    public func then(_ more: @escaping @Sendable (PostgresConnection) async throws -> Void) -> EventHandler {
+    public func then(_ more: @escaping @Sendable (DatabaseContext) async throws -> Void) -> EventHandler {
         let first = handle
-        return EventHandler(type: type) { bytes, connection in
-            try await first(bytes, connection)
-            try await more(connection)
+        return EventHandler(type: type) { bytes, db in
+            try await first(bytes, db)
+            try await more(db)
         }
     }
 }

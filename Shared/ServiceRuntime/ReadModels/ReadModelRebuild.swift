@@ -261,7 +261,7 @@ final class ReadModelRebuild: Sendable {
                         switch outcomes[id] {
                         case "processed":
                             if try await claim(id) {
-                                try await handler.handle(message.value, connection)
+                                try await handler.handle(message.value, rebuild.runtime.context(on: connection))
                                 applied += 1
                             }
                         case .some:

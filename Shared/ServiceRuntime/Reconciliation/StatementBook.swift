@@ -68,10 +68,10 @@ public enum StatementBook {
         public func raise(
             _ kind: DiscrepancyKind, reference: String, line: Int?, accountNumber: String?, ourAmountFen: Fen?,
             channelAmountFen: Fen?, resolution: DiscrepancyResolution, code: String? = nil,
-            on connection: PostgresConnection
+            in db: DatabaseContext
         ) async throws -> StatementReport.Item {
             let channel = statement.channel.rawValue
-            let rows = try await connection.query(
+            let rows = try await db.query(
                 """
                 INSERT INTO statement_discrepancies (channel, kind, reference, statement_id, line, account_number, our_amount_fen,
                     channel_amount_fen, resolution, code)
@@ -83,16 +83,16 @@ public enum StatementBook {
                     raised_at = now(), cleared_by = NULL
                 WHERE statement_discrepancies.resolution = 'flagged' AND EXCLUDED.resolution <> 'flagged'
                 RETURNING 1
-                """, logger: runtime.logger)
+                """)
             var new = false
             for try await _ in rows { new = true }
-            guard new else { return try await earlier(kind, reference: reference, line: line, connection: connection) }
+            guard new else { return try await earlier(kind, reference: reference, line: line, in: db) }
             let id = statementId.uuidString.lowercased()
             let event = StatementDiscrepancy(
                 statementId: id, channel: statement.channel, statementDate: statement.date, kind: kind,
                 reference: reference, accountNumber: accountNumber, ourAmountFen: ourAmountFen,
                 channelAmountFen: channelAmountFen, resolution: resolution, code: code)
-            try await runtime.emit(eventType, event, account: accountNumber ?? reference, on: connection)
+            try await db.emit(eventType, event, account: accountNumber ?? reference)
             return StatementReport.Item(
                 kind: kind, reference: reference, line: line, accountNumber: accountNumber, ourAmountFen: ourAmountFen,
                 channelAmountFen: channelAmountFen, resolution: resolution, code: code, raisedBy: id)
@@ -103,19 +103,19 @@ public enum StatementBook {
             _ kind: DiscrepancyKind, reference: String, line: Int?, accountNumber: String?, ourAmountFen: Fen?,
             channelAmountFen: Fen?, code: String? = nil
         ) async throws -> StatementReport.Item {
-            try await runtime.transaction { connection in
+            try await runtime.transaction { db in
                 try await raise(
                     kind, reference: reference, line: line, accountNumber: accountNumber, ourAmountFen: ourAmountFen,
-                    channelAmountFen: channelAmountFen, resolution: .flagged, code: code, on: connection)
+                    channelAmountFen: channelAmountFen, resolution: .flagged, code: code, in: db)
             }
         }
 
-        private func earlier(_ kind: DiscrepancyKind, reference: String, line: Int?, connection: PostgresConnection) async throws -> StatementReport.Item {
-            let rows = try await connection.query(
+        private func earlier(_ kind: DiscrepancyKind, reference: String, line: Int?, in db: DatabaseContext) async throws -> StatementReport.Item {
+            let rows = try await db.query(
                 """
                 SELECT statement_id, account_number, our_amount_fen, channel_amount_fen, resolution, code FROM statement_discrepancies
                 WHERE channel = \(statement.channel.rawValue) AND kind = \(kind.rawValue) AND reference = \(reference)
-                """, logger: runtime.logger)
+                """)
             for try await (id, account, ours, theirs, resolution, code) in rows.decode((UUID, String?, Int64?, Int64?, String, String?).self) {
                 return StatementReport.Item(
                     kind: kind, reference: reference, line: line, accountNumber: account, ourAmountFen: ours,
@@ -216,18 +216,18 @@ public enum StatementBook {
         var cleared = 0
         for start in stride(from: 0, to: references.count, by: 1_000) {
             let chunk = Array(references[start..<min(start + 1_000, references.count)])
-            try await session.runtime.transaction { connection in
-                try await connection.query(
+            try await session.runtime.transaction { db in
+                try await db.query(
                     """
                     INSERT INTO statement_lines (channel, reference, statement_id)
                     SELECT \(channel), unnest(\(chunk)::text[]), \(session.statementId) ON CONFLICT DO NOTHING
-                    """, logger: session.runtime.logger)
-                let rows = try await connection.query(
+                    """)
+                let rows = try await db.query(
                     """
                     UPDATE statement_discrepancies SET cleared_by = \(session.statementId)
                     WHERE channel = \(channel) AND kind = \(kind.rawValue) AND reference = ANY(\(chunk)::text[]) AND cleared_by IS NULL
                     RETURNING 1
-                    """, logger: session.runtime.logger)
+                    """)
                 for try await _ in rows { cleared += 1 }
             }
         }
