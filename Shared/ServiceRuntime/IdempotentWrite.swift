@@ -14,14 +14,16 @@ public struct StoredRequest<Stored: Sendable>: Sendable {
 
 extension ServiceRuntime {
     /// The one shape of a write that is idempotent on a natural key (a request id, a month, a
-    /// lease): under the key's lock (`lock`, a transaction-scoped advisory lock; nil when `find`
-    /// locks a row itself), look the key up; a request stored with the same fingerprint is
+    /// lease): under the key's lock (`lock`, transaction-scoped advisory locks, taken in sorted
+    /// order so that two writes naming the same keys never deadlock; empty when `find` locks a row
+    /// itself, and several when the decision reads more than one party's facts, as a household's
+    /// loan does), look the key up; a request stored with the same fingerprint is
     /// answered again from what it wrote (a replay: nothing is written), one with another
     /// fingerprint is refused with `mismatch` (409: nothing is written); a new key is `write`n.
     /// Runs in `idempotentTransaction`, so two first deliveries racing past the lookup end as one
     /// write and one replay. Returns the answer and whether it was a replay.
     public func idempotentWrite<Stored: Sendable, Answer: Sendable>(
-        lock key: String?,
+        lock keys: [String],
         logger: Logger? = nil,
         find: (DatabaseContext) async throws -> StoredRequest<Stored>?,
         fingerprint: String,
@@ -30,7 +32,7 @@ extension ServiceRuntime {
         write: (DatabaseContext) async throws -> Answer
     ) async throws -> (answer: Answer, replay: Bool) {
         try await idempotentTransaction(logger: logger) { db in
-            if let key { try await db.query("SELECT pg_advisory_xact_lock(hashtext(\(key)))") }
+            for key in Set(keys).sorted() { try await db.query("SELECT pg_advisory_xact_lock(hashtext(\(key)))") }
             if let found = try await find(db) {
                 guard found.fingerprint == fingerprint else { throw mismatch() }
                 return (try await replay(found.stored, db), true)

@@ -239,7 +239,7 @@ struct OutboxInboxTests {
             #expect(try await TestStack.eventually { try await appliedCount(runtime, eventID: after.id) == 1 })
             #expect(try await appliedCount(runtime, eventID: before.id) == 1)
 
-            let letters = try await TestStack.read(topic: Topic.deadLetter.name, count: 3) { message in
+            let letters = try await TestStack.read(topic: Topic.deadLetter.name, count: 3, seconds: 90) { message in
                 (try? CloudEventCoding.decode(DeadLetter.self, from: message.value).data.consumer) == consumerName
             }.map { try CloudEventCoding.decode(DeadLetter.self, from: $0.value).data }
             #expect(Set(letters.map(\.reason)) == [.malformedEvent, .unknownEventType, .invalidPayload])
@@ -275,7 +275,7 @@ struct OutboxInboxTests {
             defer { running.forEach { $0.cancel() } }
             #expect(try await TestStack.eventually { try await appliedCount(runtime, eventID: after.id) == 1 })
             for refused in [huge, negative, ancient] { #expect(try await appliedCount(runtime, eventID: refused.id) == 0) }
-            let letters = try await TestStack.read(topic: Topic.deadLetter.name, count: 4) { message in
+            let letters = try await TestStack.read(topic: Topic.deadLetter.name, count: 4, seconds: 90) { message in
                 (try? CloudEventCoding.decode(DeadLetter.self, from: message.value).data.consumer) == consumerName
             }.map { try CloudEventCoding.decode(DeadLetter.self, from: $0.value).data }
             #expect(letters.count == 4)
@@ -309,7 +309,7 @@ struct OutboxInboxTests {
             let relay = relay(runtime)
             let running = [Task { try await consumer.run() }, Task { try await relay.run() }]
             defer { running.forEach { $0.cancel() } }
-            let letters = try await TestStack.read(topic: Topic.deadLetter.name, count: 2) { message in
+            let letters = try await TestStack.read(topic: Topic.deadLetter.name, count: 2, seconds: 90) { message in
                 (try? CloudEventCoding.decode(DeadLetter.self, from: message.value).data.consumer) == consumerName
             }.map { try CloudEventCoding.decode(DeadLetter.self, from: $0.value).data }
             #expect(Set(letters.map(\.reason)) == [.unverified, .duplicateEvent])

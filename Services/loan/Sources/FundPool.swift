@@ -68,11 +68,20 @@ enum FundPool {
         return reserved
     }
 
+    /// The queue's lock key: every release holds it shared, an approval about to queue holds it alone.
+    static let queueLock = "SELECT hashtextextended('fund-pool:queue', 0)"
+
     /// Pays out queued loans, oldest first, while liquidity allows; called wherever liquidity may
     /// have returned (a deposit, a subsidy, a reversal, a transfer in, a repayment, a pool entry).
-    /// Without queued loans it costs one index probe.
+    /// Without queued loans it costs one index probe, after the queue's lock taken shared (shared
+    /// holders never wait for each other): an approval that found too little liquidity takes it
+    /// alone before it queues its loan (`lockQueue`), so it waits for the releases in flight and
+    /// then sees their liquidity, and a release after it sees its queued loan. Without the lock, a
+    /// deposit and an approval at the same moment each missed the other's uncommitted write: the
+    /// loan waited although the pool had room, until some later liquidity came.
     @discardableResult
     static func release(in db: DatabaseContext) async throws -> Int {
+        try await db.query("SELECT pg_advisory_xact_lock_shared((\(unescaped: queueLock)))")
         let rows = try await db.query(
             """
             SELECT loan_id, principal_fen FROM loans WHERE status = 'awaiting_liquidity' ORDER BY queued_at LIMIT 100 FOR UPDATE SKIP LOCKED
@@ -86,6 +95,11 @@ enum FundPool {
             released += 1
         }
         return released
+    }
+
+    /// Takes the queue's lock alone (see `release`), for an approval about to queue its loan.
+    static func lockQueue(in db: DatabaseContext) async throws {
+        try await db.query("SELECT pg_advisory_xact_lock((\(unescaped: queueLock)))")
     }
 
     struct Totals: Codable, Sendable, Equatable {

@@ -142,10 +142,12 @@ struct LoanApplications: Sendable {
         try await runtime.authorize(context, account: body.accountNumber)
         let fingerprint = String(decoding: try HTTPJSON.encoder().encode(body), as: UTF8.self)
         let today = runtime.clock.today
-        // One decision at a time per applicant: two concurrent applications cannot both pass the
-        // outstanding-loan check, and a copy of a request sent at once finds the first one's decision.
+        // One decision at a time per household: the outstanding-loan check reads the applicant's and
+        // the spouse's loans, so an application locks both (a spouse applying alone at the same
+        // moment waits, and then sees this loan); two concurrent applications cannot both pass the
+        // check, and a copy of a request sent at once finds the first one's decision.
         let (decision, replay) = try await runtime.idempotentWrite(
-            lock: "loan:" + body.accountNumber, logger: context.logger,
+            lock: ["loan:" + body.accountNumber] + (body.spouseAccountNumber.map { ["loan:" + $0] } ?? []), logger: context.logger,
             find: { db -> StoredRequest<UUID>? in
                 guard let requestId = body.requestId else { return nil }
                 for try await (id, print) in try await db.query(
@@ -192,7 +194,14 @@ struct LoanApplications: Sendable {
                     loanId, applicationId: applicationId, account: body.accountNumber, principal: approvedFen,
                     rate: quota.annualRateMilliPercent, term: body.termMonths, method: body.repaymentMethod,
                     on: today, in: db)
-                if try await FundPool.reserve(approvedFen, in: db) {
+                // Too little at first sight: the liquidity being released at this moment (deposits,
+                // repayments not yet committed) is waited for and counted before the loan queues.
+                var reserved = try await FundPool.reserve(approvedFen, in: db)
+                if !reserved {
+                    try await FundPool.lockQueue(in: db)
+                    reserved = try await FundPool.reserve(approvedFen, in: db)
+                }
+                if reserved {
                     // (The savepoint ends with the transaction: no round trip to release it while the pool is locked.)
                     try await Loans.activate(loanId, on: today, in: db)
                 } else {

@@ -22,6 +22,18 @@ struct OverdueJob: Sendable {
         let cutoff = asOf.adding(days: -p.overdueAfterDays.value(on: asOf))
         return try await runtime.transaction { db in
             var summary = Summary(asOf: asOf)
+            // The loans about to have an instalment marked are locked first, in one order: a
+            // repayment holds its loan's row while it pays and decides whether the arrears are
+            // cleared (`BadCreditClearance`). Without the lock each missed the other's uncommitted
+            // instalment and a record was cleared while the next instalment had just gone overdue.
+            for try await _ in try await db.query(
+                """
+                SELECT l.loan_id FROM loans l
+                WHERE l.status = 'active' AND EXISTS (SELECT 1 FROM instalments i WHERE i.loan_id = l.loan_id
+                  AND i.paid_fen < i.payment_fen AND NOT i.overdue AND i.due_on < \(cutoff))
+                ORDER BY l.loan_id FOR UPDATE OF l
+                """)
+            {}
             let rows = try await db.query(
                 """
                 UPDATE instalments i SET overdue = true, was_overdue = true

@@ -140,8 +140,12 @@ enum Transfers {
         try await records(try await db.query("SELECT \(unescaped: columns) FROM transfers WHERE transfer_id = \(id)")).first
     }
 
-    /// The transfer a partner message names (by its letter), or a rejection to the dead-letter
-    /// topic: a message about a letter we do not hold changes nothing.
+    /// The transfer a partner message names (by its letter), locked for the message's
+    /// transaction, or a rejection to the dead-letter topic: a message about a letter we do not
+    /// hold changes nothing. Locked because the handler decides on its state: read without the
+    /// lock, a cancel or a failure committing meanwhile went unseen, and transfer-out data that
+    /// met the applicant's cancel was dropped instead of answered (the partner kept the money).
+    /// With it, the message waits for the other change and sees its outcome.
     static func byLetter(
         _ letter: String, partner: String, direction: Direction, in db: DatabaseContext
     ) async throws -> Record {
@@ -149,6 +153,7 @@ enum Transfers {
             """
             SELECT \(unescaped: columns) FROM transfers
             WHERE direction = \(direction.rawValue) AND partner_city = \(partner) AND letter_number = \(letter)
+            FOR UPDATE
             """)
         guard let record = try await records(rows).first else {
             throw EventRejection(detail: "no transfer \(direction.rawValue) with letter \(letter) from or to \(partner)")

@@ -40,7 +40,7 @@ struct SocialInsuranceSubsidy: Sendable {
         let fingerprint = "\(body.month)|\(body.paidFen)|\(body.leftSchoolOn)|\(body.unemployedBeforeFlexibleWork)"
         // One person's decisions serialise on the lock, so the 24-month count cannot race.
         let (decision, replay) = try await runtime.idempotentWrite(
-            lock: "si:" + personRef, logger: context.logger,
+            lock: ["si:" + personRef], logger: context.logger,
             find: { db -> StoredRequest<(UUID, Bool, Int64, String)>? in
                 for try await (decisionID, approved, subsidy, reason, storedFingerprint) in try await db.query(
                     """

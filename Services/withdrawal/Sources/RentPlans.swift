@@ -80,7 +80,7 @@ enum RentPlans {
             // One lease at a time: copies of one request sent at once find the first one's plan
             // (a replay) before the one-open-plan rule could see it as a rival.
             let (view, replay) = try await runtime.idempotentWrite(
-                lock: "lease:" + body.leaseContractNumber, logger: context.logger,
+                lock: ["lease:" + body.leaseContractNumber], logger: context.logger,
                 find: { db -> StoredRequest<UUID>? in
                     guard let requestId = body.requestId else { return nil }
                     for try await (id, print) in try await db.query(
@@ -93,7 +93,7 @@ enum RentPlans {
                 fingerprint: fingerprint, mismatch: { Problem.requestIdReused(body.requestId ?? "") },
                 replay: answer
             ) { db -> View in
-                guard let account = try await WithdrawalAccounts.load(body.accountNumber, in: db) else {
+                guard let account = try await WithdrawalAccounts.load(body.accountNumber, shared: true, in: db) else {
                     throw Problem.unknownAccount(body.accountNumber)
                 }
                 guard account.status == "active" else { throw Problem.rule("account_not_active", "account \(body.accountNumber) is \(account.status)") }

@@ -37,9 +37,13 @@ enum WithdrawalAccounts {
         let payoutAccountRef: String?
     }
 
-    static func load(_ number: String, in db: DatabaseContext) async throws -> Account? {
+    /// `shared`: the row is locked against a change of status until the caller's transaction ends,
+    /// for a write that stays open after it (a rent plan): a closure applied meanwhile waits, and
+    /// then cancels the plan with the account's others, instead of missing it.
+    static func load(_ number: String, shared: Bool = false, in db: DatabaseContext) async throws -> Account? {
         let rows = try await db.query(
-            "SELECT status, residence, retirement_month, payout_account_ref FROM accounts WHERE account_number = \(number)")
+            "SELECT status, residence, retirement_month, payout_account_ref FROM accounts WHERE account_number = \(number) \(unescaped: shared ? "FOR SHARE" : "")"
+        )
         for try await (status, residence, retirement, payout) in rows.decode((String, String, YearMonth, String?).self) {
             return Account(status: status, rural: residence == Residence.rural.rawValue, retirementMonth: retirement, payoutAccountRef: payout)
         }

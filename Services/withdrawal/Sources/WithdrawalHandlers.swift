@@ -21,7 +21,7 @@ struct WithdrawalHandlers: Sendable {
         // Copies of one request sent at once queue on its key, so each later copy finds the first
         // one's withdrawal (and answers as a replay) before any rule can see it as a rival.
         let (record, replay) = try await runtime.idempotentWrite(
-            lock: body.requestId.map { "withdrawal-request:\(body.accountNumber):\($0)" }, logger: context.logger,
+            lock: body.requestId.map { ["withdrawal-request:\(body.accountNumber):\($0)"] } ?? [], logger: context.logger,
             find: { db -> StoredRequest<Withdrawals.Record>? in
                 guard let requestId = body.requestId,
                     let existing = try await existing(account: body.accountNumber, requestId: requestId, in: db)
