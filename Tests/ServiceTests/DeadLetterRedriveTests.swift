@@ -118,10 +118,18 @@ struct DeadLetterRedriveTests {
             #expect(try await subsidy.get("/v1/dead-letters", as: .staff([.fundOfficer])).status == 403)
             #expect(try await subsidy.post("/v1/dead-letters/\(UUID().uuidString)/redrive", "", as: Self.operatorIdentity).status == 404)
 
-            // Still failing: the redrive leaves a new letter and applies nothing.
+            // Still failing: the redrive leaves a new letter and applies nothing. `duplicate` is right
+            // too: on the shared test stack another test's subsidy instance (its consumer group reads
+            // the whole topic) may meet the same record while the redrive has its inbox entry away,
+            // fail it as well and leave the new letter itself.
             let again = try await subsidy.post("/v1/dead-letters/\(id)/redrive", "", as: Self.operatorIdentity)
-            #expect(again.status == 200 && again.string("outcome") == "dead_lettered", "\(again.text)")
-            let newID = try #require(again.string("deadLetterId"), "\(again.text)")
+            #expect(again.status == 200 && ["dead_lettered", "duplicate"].contains(again.string("outcome")), "\(again.text)")
+            var newID = again.string("deadLetterId") ?? ""
+            #expect(
+                try await TestStack.eventually {
+                    if newID.isEmpty { newID = try await letters(subsidy, account: account).first?["id"] as? String ?? "" }
+                    return !newID.isEmpty
+                }, "the record failed again has a new letter: \(again.text)")
             #expect(try await lots(account) == 0)
 
             // Mended: the operator's CLI lists the letter and redrives it; the deposit is applied once;

@@ -79,9 +79,12 @@ enum FundPool {
     /// then sees their liquidity, and a release after it sees its queued loan. Without the lock, a
     /// deposit and an approval at the same moment each missed the other's uncommitted write: the
     /// loan waited although the pool had room, until some later liquidity came.
+    /// A transaction that writes the pool's totals row before it releases (a repayment, a pool
+    /// entry) takes the queue's lock shared first (`holdQueue`): taken after the row, it could
+    /// wait for an approval that holds the queue alone and waits for the row.
     @discardableResult
     static func release(in db: DatabaseContext) async throws -> Int {
-        try await db.query("SELECT pg_advisory_xact_lock_shared((\(unescaped: queueLock)))")
+        try await holdQueue(in: db)
         let rows = try await db.query(
             """
             SELECT loan_id, principal_fen FROM loans WHERE status = 'awaiting_liquidity' ORDER BY queued_at LIMIT 100 FOR UPDATE SKIP LOCKED
@@ -97,9 +100,15 @@ enum FundPool {
         return released
     }
 
-    /// Takes the queue's lock alone (see `release`), for an approval about to queue its loan.
+    /// Takes the queue's lock alone (see `release`), for an approval about to queue its loan; in
+    /// the transaction itself, not under a savepoint (a rollback to it would drop the lock).
     static func lockQueue(in db: DatabaseContext) async throws {
         try await db.query("SELECT pg_advisory_xact_lock((\(unescaped: queueLock)))")
+    }
+
+    /// Takes the queue's lock shared (see `release`); again in the same transaction costs a round trip only.
+    static func holdQueue(in db: DatabaseContext) async throws {
+        try await db.query("SELECT pg_advisory_xact_lock_shared((\(unescaped: queueLock)))")
     }
 
     struct Totals: Codable, Sendable, Equatable {
@@ -194,6 +203,8 @@ enum FundPool {
                 var pool: View
             }
             let recorded = try await runtime.idempotentTransaction(logger: context.logger) { db -> Recorded in
+                // Before the entry changes the totals row (see `release`).
+                try await FundPool.holdQueue(in: db)
                 try await db.query(
                     """
                     INSERT INTO pool_entries (entry_id, kind, amount_fen, reference) VALUES (\(UUID()), \(entry.kind), \(entry.amountFen), \(entry.reference))

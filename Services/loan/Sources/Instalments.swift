@@ -74,6 +74,8 @@ enum Instalments {
     static func apply(
         _ amount: Fen, to loan: LockedLoan, source: String, reference: String, in db: DatabaseContext
     ) async throws -> Applied {
+        // Before the repayment changes the pool's totals row (the loan's outstanding amount): see `FundPool.release`.
+        try await FundPool.holdQueue(in: db)
         let today = db.today
         var left = amount
         var payments: [(Int, Int64)] = []

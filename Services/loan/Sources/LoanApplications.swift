@@ -188,18 +188,25 @@ struct LoanApplications: Sendable {
                 // every approval meets there. So an approval writes everything else first (the
                 // application, the loan, its schedule, its events) under a savepoint and takes the
                 // pool last: approvals wait for each other only for the reservation and the commit.
-                try await db.query("SAVEPOINT approval")
-                try await record(decided, outcome: .approved, reasons: reasons, in: db)
-                try await Loans.disbursementEffects(
-                    loanId, applicationId: applicationId, account: body.accountNumber, principal: approvedFen,
-                    rate: quota.annualRateMilliPercent, term: body.termMonths, method: body.repaymentMethod,
-                    on: today, in: db)
-                // Too little at first sight: the liquidity being released at this moment (deposits,
-                // repayments not yet committed) is waited for and counted before the loan queues.
-                var reserved = try await FundPool.reserve(approvedFen, in: db)
+                func approve() async throws -> Bool {
+                    try await db.query("SAVEPOINT approval")
+                    try await record(decided, outcome: .approved, reasons: reasons, in: db)
+                    try await Loans.disbursementEffects(
+                        loanId, applicationId: applicationId, account: body.accountNumber, principal: approvedFen,
+                        rate: quota.annualRateMilliPercent, term: body.termMonths, method: body.repaymentMethod,
+                        on: today, in: db)
+                    return try await FundPool.reserve(approvedFen, in: db)
+                }
+                var reserved = try await approve()
                 if !reserved {
+                    // Too little at first sight: the liquidity being released at this moment (deposits,
+                    // repayments not yet committed) is waited for and counted before the loan queues.
+                    // The queue's lock is taken outside the savepoint (a rollback to it would drop the
+                    // lock before the loan is queued), then the approval is tried once more.
+                    try await db.query("ROLLBACK TO SAVEPOINT approval")
+                    try await db.query("RELEASE SAVEPOINT approval")
                     try await FundPool.lockQueue(in: db)
-                    reserved = try await FundPool.reserve(approvedFen, in: db)
+                    reserved = try await approve()
                 }
                 if reserved {
                     // (The savepoint ends with the transaction: no round trip to release it while the pool is locked.)
