@@ -116,12 +116,30 @@ public struct BusinessDate: Hashable, Comparable, Sendable, TextCodable {
     /// from outside are bounded when read (`Instant.parse`); one outside 1800-9999 all the same is
     /// held to the nearest end of that range, never a trap.
     public static func of(_ instant: Date) -> BusinessDate {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "Asia/Shanghai") ?? TimeZone(secondsFromGMT: 8 * 3600)!
-        let c = calendar.dateComponents([.era, .year, .month, .day], from: instant)
+        // Since 1992 China has kept UTC+8 all year (its daylight saving ended in 1991): the day is
+        // plain arithmetic. Every transaction reads today's date, and a calendar with the zone's
+        // history costs tens of microseconds a time; older instants (legacy history) still use it.
+        let seconds = instant.timeIntervalSince1970
+        if seconds >= fixedOffsetSince, seconds < endOf9999,
+            let date = BusinessDate(dayNumber: Int(((seconds + 28_800) / 86_400).rounded(.down)))
+        {
+            return date
+        }
+        let c = shanghai.dateComponents([.era, .year, .month, .day], from: instant)
         if let date = BusinessDate(year: c.year ?? 0, month: c.month ?? 0, day: c.day ?? 0), c.era != 0 { return date }
         return c.era != 0 && (c.year ?? 0) > 9999 ? BusinessDate(year: 9999, month: 12, day: 31)! : BusinessDate(year: 1800, month: 1, day: 1)!
     }
+
+    /// 1992-01-01T00:00:00+08:00, from which Asia/Shanghai is UTC+8 without exception.
+    static let fixedOffsetSince: TimeInterval = 694_195_200
+    /// 10000-01-01T00:00:00Z: later instants are held to 9999-12-31 by the calendar's path.
+    static let endOf9999: TimeInterval = 253_402_300_800
+    /// The Gregorian calendar in Asia/Shanghai, with the zone's history (made once).
+    static let shanghai: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "Asia/Shanghai") ?? TimeZone(secondsFromGMT: 8 * 3600)!
+        return calendar
+    }()
 
     public var description: String { "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))" }
 
