@@ -85,9 +85,7 @@ extension OutboxInboxTests {
             let relay = relay(runtime)
             let running = [Task { try await consumer.run() }, Task { try await relay.run() }]
             defer { running.forEach { $0.cancel() } }
-            let letters = try await TestStack.read(topic: Topic.deadLetter.name, count: 1, seconds: 90) { message in
-                (try? CloudEventCoding.decode(DeadLetter.self, from: message.value).data.consumer) == consumerName
-            }.map { try CloudEventCoding.decode(DeadLetter.self, from: $0.value).data }
+            let letters = try await TestStack.deadLetters(count: 1) { $0.consumer == consumerName }
             #expect(letters.map(\.reason) == [.ruleViolation])
             #expect(
                 try await TestStack.eventually {

@@ -76,9 +76,7 @@ struct EventSignatureTests {
             #expect(
                 try await TestStack.eventually { try await ledger.get("/v1/accounts/\(account)/balance").int("balanceFen") == before + 123 },
                 "only the genuine grant is credited")
-            let letters = try await TestStack.read(topic: Topic.deadLetter.name, count: 5, seconds: 90) { message in
-                (try? CloudEventCoding.decode(DeadLetter.self, from: message.value).data.originalKey) == account
-            }.map { try CloudEventCoding.decode(DeadLetter.self, from: $0.value).data }
+            let letters = try await TestStack.deadLetters(count: 5) { $0.originalKey == account }
             #expect(letters.count == 5 && letters.allSatisfy { $0.reason == .unverified && $0.originalTopic == topic }, "\(letters.map(\.detail))")
             let reasons = Set(letters.map { String($0.detail.prefix { $0 != ":" }) })
             #expect(reasons == ["missing_signature", "not_topic_writer", "unknown_key", "bad_signature"], "\(reasons)")

@@ -239,9 +239,7 @@ struct OutboxInboxTests {
             #expect(try await TestStack.eventually { try await appliedCount(runtime, eventID: after.id) == 1 })
             #expect(try await appliedCount(runtime, eventID: before.id) == 1)
 
-            let letters = try await TestStack.read(topic: Topic.deadLetter.name, count: 3, seconds: 90) { message in
-                (try? CloudEventCoding.decode(DeadLetter.self, from: message.value).data.consumer) == consumerName
-            }.map { try CloudEventCoding.decode(DeadLetter.self, from: $0.value).data }
+            let letters = try await TestStack.deadLetters(count: 3) { $0.consumer == consumerName }
             #expect(Set(letters.map(\.reason)) == [.malformedEvent, .unknownEventType, .invalidPayload])
             #expect(letters.allSatisfy { $0.originalTopic == topic && $0.originalKey == account })
             #expect(letters.contains { $0.originalValue == "this is not json" })
@@ -275,9 +273,7 @@ struct OutboxInboxTests {
             defer { running.forEach { $0.cancel() } }
             #expect(try await TestStack.eventually { try await appliedCount(runtime, eventID: after.id) == 1 })
             for refused in [huge, negative, ancient] { #expect(try await appliedCount(runtime, eventID: refused.id) == 0) }
-            let letters = try await TestStack.read(topic: Topic.deadLetter.name, count: 4, seconds: 90) { message in
-                (try? CloudEventCoding.decode(DeadLetter.self, from: message.value).data.consumer) == consumerName
-            }.map { try CloudEventCoding.decode(DeadLetter.self, from: $0.value).data }
+            let letters = try await TestStack.deadLetters(count: 4) { $0.consumer == consumerName }
             #expect(letters.count == 4)
             #expect(letters.allSatisfy { $0.reason == .invalidPayload && $0.detail.contains("out of range") }, "\(letters.map(\.detail))")
             #expect(
@@ -309,9 +305,7 @@ struct OutboxInboxTests {
             let relay = relay(runtime)
             let running = [Task { try await consumer.run() }, Task { try await relay.run() }]
             defer { running.forEach { $0.cancel() } }
-            let letters = try await TestStack.read(topic: Topic.deadLetter.name, count: 2, seconds: 90) { message in
-                (try? CloudEventCoding.decode(DeadLetter.self, from: message.value).data.consumer) == consumerName
-            }.map { try CloudEventCoding.decode(DeadLetter.self, from: $0.value).data }
+            let letters = try await TestStack.deadLetters(count: 2) { $0.consumer == consumerName }
             #expect(Set(letters.map(\.reason)) == [.unverified, .duplicateEvent])
             #expect(try await appliedCount(runtime, eventID: good.id) == 1)
             #expect(try await appliedCount(runtime, eventID: forged.id) == 0, "the refused record changed nothing")
