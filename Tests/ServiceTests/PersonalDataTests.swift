@@ -97,7 +97,16 @@ struct PersonalDataTests {
         let new = try PersonalDataCipher(
             currentKeyId: "pd-new", keys: ["pd-new": newKey, PersonalDataCipher.developmentKeyId: PersonalDataCipher.developmentKey])
         try await TestStack.withDatabase(of: WithdrawalService.descriptor, asOwner: true) { db in
-            try await db.query("CREATE TABLE \(unescaped: table) (id text PRIMARY KEY, secret text, doc jsonb)")
+            // Under the schema's migration lock: a service starting beside this test grants on every
+            // table of the schema, and a table created or dropped at that moment failed the test once.
+            @Sendable func ddl(_ statement: PostgresQuery) async throws {
+                try await db.transaction { connection in
+                    try await connection.query(
+                        "SELECT pg_advisory_xact_lock(hashtext(\(WithdrawalService.descriptor.schema)))", logger: TestStack.logger)
+                    try await connection.query(statement, logger: TestStack.logger)
+                }
+            }
+            try await ddl("CREATE TABLE \(unescaped: table) (id text PRIMARY KEY, secret text, doc jsonb)")
             // Row a: written before sealing existed; b: sealed with the old key; c: already current; d: no value.
             let payee = #"{"kind":"holder","name":"张伟","bankAccount":"6222000011112222"}"#
             try await db.query("INSERT INTO \(unescaped: table) VALUES ('a', '13912345678', \(payee)::jsonb)")
@@ -137,7 +146,7 @@ struct PersonalDataTests {
                     ])
             }
             #expect(rows["d"]?.0 == nil && rows["d"]?.1 == nil)
-            try await db.query("DROP TABLE \(unescaped: table)")
+            try await ddl("DROP TABLE \(unescaped: table)")
         }
     }
 }
