@@ -4,7 +4,6 @@ import Policy
 import PostgresNIO
 import ServiceRuntime
 import Subsidy
-import Synchronization
 import Testing
 
 /// §3's opening subsidy needs two facts that arrive on different topics: the profile
@@ -55,32 +54,11 @@ extension SubsidyTests {
 
             // The first fact's transaction stays open until the second has either finished (it did
             // not wait: it could not see the first fact) or is waiting for a lock the first holds.
-            let secondBackend = Mutex<Int32?>(nil)
-            let secondDone = Atomic<Bool>(false)
-            let (firstApplied, applied) = AsyncStream<Void>.makeStream()
-            let secondTask = Task {
-                for await _ in firstApplied { break }
-                try await runtime.database.transaction { connection in
-                    for try await pid in try await connection.query("SELECT pg_backend_pid()", logger: runtime.logger).decode(Int32.self) {
-                        secondBackend.withLock { $0 = pid }
-                    }
-                    try await second.0.handle(second.1, runtime.context(on: connection))
-                }
-                secondDone.store(true, ordering: .sequentiallyConsistent)
-            }
-            try await runtime.database.transaction { connection in
+            _ = try await TestStack.whileHolding(runtime.database) { connection in
                 try await first.0.handle(first.1, runtime.context(on: connection))
-                applied.yield()
-                #expect(
-                    try await TestStack.eventually {
-                        if secondDone.load(ordering: .sequentiallyConsistent) { return true }
-                        guard let pid = secondBackend.withLock({ $0 }) else { return false }
-                        var waiting = false
-                        for try await _ in try await runtime.database.query("SELECT 1 FROM pg_locks WHERE pid = \(pid) AND NOT granted") { waiting = true }
-                        return waiting
-                    })
+            } request: {
+                try await runtime.transaction { db in try await second.0.handle(second.1, db) }
             }
-            try await secondTask.value
 
             var granted: [Int64] = []
             for try await amount in try await runtime.database.query(

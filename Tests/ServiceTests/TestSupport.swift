@@ -89,22 +89,11 @@ enum TestStack {
     /// `count` distinct ones are found or the time is up: a relay may publish a letter twice
     /// (delivery is at least once; a loaded CI run did), and copies share their CloudEvents id.
     static func deadLetters(count: Int, seconds: Double = 90, where filter: (DeadLetter) -> Bool) async throws -> [DeadLetter] {
-        let consumer = try KafkaConsumer(
-            configuration: .consumer(brokers: brokers, groupID: unique("reader"), clientID: "test-reader"),
-            topics: [Topic.deadLetter.name], logger: logger)
         var seen: Set<String> = []
-        var letters: [DeadLetter] = []
-        let deadline = Date().addingTimeInterval(seconds)
-        while letters.count < count, Date() < deadline {
-            for message in try await consumer.poll(maxMessages: 500, timeoutMs: 200) {
-                guard let letter = try? CloudEventCoding.decode(DeadLetter.self, from: message.value), filter(letter.data),
-                    seen.insert(letter.id).inserted
-                else { continue }
-                letters.append(letter.data)
-            }
-        }
-        await consumer.close()
-        return letters
+        return try await read(topic: Topic.deadLetter.name, count: count, seconds: seconds) { message in
+            guard let letter = try? CloudEventCoding.decode(DeadLetter.self, from: message.value), filter(letter.data) else { return false }
+            return seen.insert(letter.id).inserted
+        }.map { try CloudEventCoding.decode(DeadLetter.self, from: $0.value).data }
     }
 
     /// The headers with which `service` signs `value` on `topic` (its development event key): a
