@@ -17,12 +17,16 @@ public struct DatabaseContext: Sendable {
     /// The business day of this work (`BusinessClock.today` when it began).
     public let today: BusinessDate
     public let runtime: ServiceRuntime
+    /// Steps the transaction runs once before it commits (`onceBeforeCommit`); nil where its
+    /// runner keeps no such list.
+    public let beforeCommit: BeforeCommit?
 
-    public init(connection: PostgresConnection, logger: Logger, today: BusinessDate, runtime: ServiceRuntime) {
+    public init(connection: PostgresConnection, logger: Logger, today: BusinessDate, runtime: ServiceRuntime, beforeCommit: BeforeCommit? = nil) {
         self.connection = connection
         self.logger = logger
         self.today = today
         self.runtime = runtime
+        self.beforeCommit = beforeCommit
     }
 
     /// The scheme's parameters (`PolicyParameters`).
@@ -55,6 +59,6 @@ public struct DatabaseContext: Sendable {
 
     /// The same work under a logger with more to say (a job's account, say).
     public func with(logger: Logger) -> DatabaseContext {
-        DatabaseContext(connection: connection, logger: logger, today: today, runtime: runtime)
+        DatabaseContext(connection: connection, logger: logger, today: today, runtime: runtime, beforeCommit: beforeCommit)
     }
 }

@@ -60,6 +60,9 @@ extension EventConsumerService {
                     var fresh = try await claimAll(work, on: connection)
                     var outcomes: [Outcome] = []
                     outcomes.reserveCapacity(work.count)
+                    // Steps the events share run once, after the last of them (the fund pool's release).
+                    let beforeCommit = BeforeCommit()
+                    var last: DatabaseContext?
                     for item in work {
                         // The first copy of an id is applied; a later copy in the same poll, or an
                         // id claimed before, is a duplicate.
@@ -67,11 +70,12 @@ extension EventConsumerService {
                             outcomes.append(.duplicate)
                             continue
                         }
-                        try await TraceParent.withSpan(item.span) {
-                            try await item.handler.handle(item.message.value, self.context(on: connection, eventID: item.header.id))
-                        }
+                        let db = self.context(on: connection, eventID: item.header.id, beforeCommit: beforeCommit)
+                        try await TraceParent.withSpan(item.span) { try await item.handler.handle(item.message.value, db) }
+                        last = db
                         outcomes.append(.processed)
                     }
+                    if let last { try await beforeCommit.run(in: last) }
                     return outcomes
                 }
             }

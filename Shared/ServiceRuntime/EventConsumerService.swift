@@ -206,7 +206,10 @@ public final class EventConsumerService: Service, Sendable {
                 let outcome = try await OutboxWrites.$current.withValue(writes) {
                     try await database.transaction { connection -> Outcome in
                         guard try await self.claim(eventID: header.id, key: message.keyString, outcome: "processed", on: connection) else { return .duplicate }
-                        try await handler.handle(message.value, self.context(on: connection, eventID: header.id))
+                        let beforeCommit = BeforeCommit()
+                        let db = self.context(on: connection, eventID: header.id, beforeCommit: beforeCommit)
+                        try await handler.handle(message.value, db)
+                        try await beforeCommit.run(in: db)
                         return .processed
                     }
                 }
@@ -251,13 +254,14 @@ public final class EventConsumerService: Service, Sendable {
         }
     }
 
-    /// A handler's context: the inbox transaction's connection, and a logger that names the
-    /// consumer and the event, so that whatever the handler logs says what it was handling.
-    func context(on connection: PostgresConnection, eventID: String) -> DatabaseContext {
+    /// A handler's context: the inbox transaction's connection, its steps before commit, and a
+    /// logger that names the consumer and the event, so that whatever the handler logs says what
+    /// it was handling.
+    func context(on connection: PostgresConnection, eventID: String, beforeCommit: BeforeCommit) -> DatabaseContext {
         var logger = logger
         logger[metadataKey: "consumer"] = "\(subscription.consumerName)"
         logger[metadataKey: "event_id"] = "\(eventID.prefix(100))"
-        return runtime.context(on: connection, logger: logger)
+        return runtime.context(on: connection, logger: logger, beforeCommit: beforeCommit)
     }
 
     /// Records the event id for this consumer; false when it was already there (a duplicate).

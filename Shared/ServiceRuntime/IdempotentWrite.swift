@@ -14,8 +14,8 @@ public struct StoredRequest<Stored: Sendable>: Sendable {
 
 extension ServiceRuntime {
     /// The one shape of a write that is idempotent on a natural key (a request id, a month, a
-    /// lease): under the key's lock (`lock`, transaction-scoped advisory locks, taken in sorted
-    /// order so that two writes naming the same keys never deadlock; empty when `find` locks a row
+    /// lease): under the key's lock (`lock`, transaction-scoped advisory locks, taken in the order
+    /// of their hashes so that two writes naming the same keys never deadlock; empty when `find` locks a row
     /// itself, and several when the decision reads more than one party's facts, as a household's
     /// loan does), look the key up; a request stored with the same fingerprint is
     /// answered again from what it wrote (a replay: nothing is written), one with another
@@ -32,7 +32,13 @@ extension ServiceRuntime {
         write: (DatabaseContext) async throws -> Answer
     ) async throws -> (answer: Answer, replay: Bool) {
         try await idempotentTransaction(logger: logger) { db in
-            for key in Set(keys).sorted() { try await db.query("SELECT pg_advisory_xact_lock(hashtext(\(key)))") }
+            if !keys.isEmpty {
+                // One statement, the locks taken in the order of the locks themselves (the keys'
+                // hashes, each once): in the keys' own order, two keys whose hashes order the other
+                // way, or collide, could still meet two writes in opposite orders.
+                try await db.query(
+                    "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest(\(keys)::text[]) AS k ORDER BY h) AS locks")
+            }
             if let found = try await find(db) {
                 guard found.fingerprint == fingerprint else { throw mismatch() }
                 return (try await replay(found.stored, db), true)

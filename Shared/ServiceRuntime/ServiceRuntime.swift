@@ -76,8 +76,8 @@ public struct ServiceRuntime: Sendable {
 
     /// The context of work on `connection` (a transaction its caller opened: a consumer's inbox
     /// transaction, a job's chunk), its business day read now.
-    public func context(on connection: PostgresConnection, logger: Logger? = nil) -> DatabaseContext {
-        DatabaseContext(connection: connection, logger: logger ?? self.logger, today: clock.today, runtime: self)
+    public func context(on connection: PostgresConnection, logger: Logger? = nil, beforeCommit: BeforeCommit? = nil) -> DatabaseContext {
+        DatabaseContext(connection: connection, logger: logger ?? self.logger, today: clock.today, runtime: self, beforeCommit: beforeCommit)
     }
 
     /// A bulk job's shape (the annual subsidy, the interest settlement): `workers` tasks take

@@ -8,20 +8,44 @@ import ServiceRuntime
 /// it: checked against the account and recorded once per (channel, channelTxnId). Both ways in
 /// share it, so a deposit posted from a statement and its notification arriving late after all
 /// are one deposit (the notification is answered as a replay).
-struct ChannelDeposit: Sendable {
-    var accountNumber: String
-    var amountFen: Fen
-    var channel: PaymentChannel
-    var channelTxnId: String
-    var paidAt: Date
+public struct ChannelDeposit: Sendable {
+    public var accountNumber: String
+    public var amountFen: Fen
+    public var channel: PaymentChannel
+    public var channelTxnId: String
+    public var paidAt: Date
+
+    public init(accountNumber: String, amountFen: Fen, channel: PaymentChannel, channelTxnId: String, paidAt: Date) {
+        self.accountNumber = accountNumber
+        self.amountFen = amountFen
+        self.channel = channel
+        self.channelTxnId = channelTxnId
+        self.paidAt = paidAt
+    }
 
     /// What makes two reports of one transaction the same deposit.
     var fingerprint: String { "\(accountNumber)|\(amountFen)|\(paidAt.timeIntervalSince1970)" }
 
+    /// What the deposit's checks decided under the account's lock: it was recorded before (a
+    /// replay), or it is to be posted.
+    enum Decision: Sendable {
+        case replay(ContributionPosting.Recorded)
+        case post(LockedAccount)
+    }
+
     /// Records the deposit in the caller's transaction, or finds it recorded before (`replay`).
     /// Throws the rule it breaks: an unknown or inactive account, a payment before the opening,
     /// below the minimum (§2), or the same transaction id with another body.
-    func record(in db: DatabaseContext) async throws -> (recorded: ContributionPosting.Recorded, replay: Bool) {
+    public func record(in db: DatabaseContext) async throws -> (recorded: ContributionPosting.Recorded, replay: Bool) {
+        switch try await decide(in: db) {
+        case .replay(let recorded): (recorded, true)
+        case .post(let account): (try await post(account, in: db), false)
+        }
+    }
+
+    /// The checks, under the account's lock: they write nothing, so a refusal (a `Problem`)
+    /// leaves the transaction as it found it, and a deposit group goes on with its others.
+    func decide(in db: DatabaseContext) async throws -> Decision {
         guard
             let account = try await LockedAccount.lock(
                 accountNumber, channel: channel, channelTxnId: channelTxnId,
@@ -35,7 +59,7 @@ struct ChannelDeposit: Sendable {
                     "duplicate_transaction_mismatch",
                     "channel transaction \(channelTxnId) was already received with a different body")
             }
-            return (ContributionPosting.Recorded(contributionId: existing.contributionId.uuidString.lowercased(), balanceFen: existing.balanceAfter), true)
+            return .replay(ContributionPosting.Recorded(contributionId: existing.contributionId.uuidString.lowercased(), balanceFen: existing.balanceAfter))
         }
         guard account.status == "active" else {
             throw Problem.rule("account_not_active", "account \(accountNumber) is \(account.status)")
@@ -55,12 +79,16 @@ struct ChannelDeposit: Sendable {
                 "below_minimum_contribution", "a \(account.schedule.rawValue) payment must be at least \(minimum) fen (§2)",
                 extensions: ["minimumFen": minimum])
         }
+        return .post(account)
+    }
+
+    /// Posts the deposit `decide` cleared, on the account it locked.
+    func post(_ account: LockedAccount, in db: DatabaseContext) async throws -> ContributionPosting.Recorded {
         let input = ContributionPosting.Input(
             accountNumber: accountNumber, amountFen: amountFen, channel: channel, channelTxnId: channelTxnId,
             legacyId: nil, origin: .channel, paidAt: paidAt, schedule: account.schedule, fingerprint: fingerprint)
-        let recorded = try await ContributionPosting(runtime: db.runtime).record(
+        return try await ContributionPosting(runtime: db.runtime).record(
             input, contributionCountBefore: account.contributionCount,
             interest: account.interest, in: db)
-        return (recorded, false)
     }
 }

@@ -10,6 +10,8 @@ import ServiceRuntime
 /// different body is a 409.
 struct ContributionHandlers: Sendable {
     let runtime: ServiceRuntime
+    /// The deposits being recorded together (group commit), one per process.
+    let deposits: DepositGroups
 
     struct Body: Decodable, Sendable {
         var accountNumber: String
@@ -41,9 +43,7 @@ struct ContributionHandlers: Sendable {
         let deposit = ChannelDeposit(
             accountNumber: body.accountNumber, amountFen: body.amountFen, channel: body.channel,
             channelTxnId: body.channelTxnId, paidAt: paidAt)
-        let (recorded, replay) = try await runtime.idempotentTransaction(logger: context.logger) { db in
-            try await deposit.record(in: db)
-        }
+        let (recorded, replay) = try await deposits.record(deposit, logger: context.logger)
         return try HTTPJSON.response(replay ? .ok : .created, recorded)
     }
 }

@@ -6,7 +6,7 @@ import ServiceRuntime
 
 /// Records one contribution in the caller's transaction: the contribution row, its ledger
 /// posting, the months it counts and the `contribution-received` event.
-struct ContributionPosting {
+public struct ContributionPosting {
     struct Input: Sendable {
         var accountNumber: String
         var amountFen: Fen
@@ -19,65 +19,66 @@ struct ContributionPosting {
         var fingerprint: String
     }
 
-    struct Recorded: Sendable, Codable {
-        var contributionId: String
-        var balanceFen: Fen
+    public struct Recorded: Sendable, Codable {
+        public var contributionId: String
+        public var balanceFen: Fen
     }
 
     let runtime: ServiceRuntime
 
-    /// The contribution row, the months it counts and its `contribution-received` event in one
-    /// statement: every deposit runs it, prepared once per connection.
+    /// The posting (`Ledger.postingSQL`, $1-$12), the contribution row, the months it counts and
+    /// its `contribution-received` event in one statement: every deposit runs it, prepared once
+    /// per connection. The event carries the posting's sequence and balance, planned under the
+    /// account's lock before the statement runs; its answer is checked against them.
     struct Insert: PostgresPreparedStatement {
         static let sql = """
-            WITH months AS (
+            WITH \(Ledger.postingSQL(kind: .contribution)),
+            months AS (
                 INSERT INTO contribution_months (account_number, month)
-                SELECT $2, unnest($13::text[]) ON CONFLICT DO NOTHING),
+                SELECT $1, unnest($19::text[]) ON CONFLICT DO NOTHING),
             contribution AS (
                 INSERT INTO contributions (contribution_id, account_number, origin, channel, channel_txn_id, legacy_id, amount_fen,
                     paid_at, paid_on, fingerprint, posting_seq, balance_after_fen, unconsumed_fen)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::date, $10, $11, $12, $7))
-            \(Outbox.insertSQL(from: 14))
+                SELECT $13, $1, $14, $15, $16, $17, $2, $7, $8::date, $18, seq, balance_after_fen, $2 FROM posting),
+            event AS (\(Outbox.insertSQL(from: 20)))
+            SELECT seq, balance_after_fen FROM posting
             """
-        typealias Row = ()
+        typealias Row = (Int64, Int64)
 
         let id: UUID
         let input: Input
         let months: [YearMonth]
         let paidOn: BusinessDate
-        let posted: Ledger.Posted
+        let reference: String
+        let planned: Ledger.Planned
         let event: Outbox.Row
 
         func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 20)
+            var bindings = try Ledger.bindings(
+                account: input.accountNumber, kind: .contribution, amount: input.amountFen, reference: reference, at: input.paidAt,
+                businessDate: paidOn, accrual: planned.accrual, capacity: 26)
             bindings.append(id)
-            bindings.append(input.accountNumber)
             bindings.append(input.origin.rawValue)
             bindings.append(input.channel?.rawValue)
             bindings.append(input.channelTxnId)
             bindings.append(input.legacyId)
-            bindings.append(input.amountFen)
-            bindings.append(input.paidAt)
-            bindings.append(paidOn)
             bindings.append(input.fingerprint)
-            bindings.append(posted.seq)
-            bindings.append(posted.balanceAfter)
             bindings.append(months)
             event.appendBindings(to: &bindings)
             return bindings
         }
 
-        func decodeRow(_ row: PostgresRow) throws -> Row {}
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
     }
 
     func record(_ input: Input, contributionCountBefore: Int64, interest: LedgerInterest.State?, in db: DatabaseContext) async throws -> Recorded {
         let paidOn = BusinessDate.of(input.paidAt)
         let id = UUID()
         let reference = input.channelTxnId.map { "\(input.channel?.rawValue ?? "channel"):\($0)" } ?? "legacy:\(input.legacyId ?? "")"
-        let posted = try await Ledger.post(
-            account: input.accountNumber, kind: .contribution, amount: input.amountFen,
-            reference: reference, at: input.paidAt, businessDate: paidOn, locked: interest,
-            in: db)
+        let planned = try await Ledger.plan(
+            account: input.accountNumber, kind: .contribution, amount: input.amountFen, at: input.paidAt, businessDate: paidOn,
+            locked: interest, in: db)
+        let posted = planned.posted
         // Legacy history counts its own month only; a quarterly payment covers three.
         let months =
             input.origin == .legacyImport
@@ -89,8 +90,12 @@ struct ContributionPosting {
             monthsCounted: months, balanceAfterFen: posted.balanceAfter, firstContribution: contributionCountBefore == 0,
             sequence: posted.seq, channelTxnId: input.channelTxnId)
         let event = try runtime.outboxRow(.contributionReceived, received, account: input.accountNumber)
-        _ = try await db.execute(
-            Insert(id: id, input: input, months: months, paidOn: paidOn, posted: posted, event: event))
+        var written: (seq: Int64, balance: Int64)?
+        for try await row in try await db.execute(
+            Insert(id: id, input: input, months: months, paidOn: paidOn, reference: reference, planned: planned, event: event))
+        { written = row }
+        // A deposit never fails the guard; anything but the planned posting rolls the transaction back.
+        guard let written, written.seq == posted.seq, written.balance == posted.balanceAfter else { throw Ledger.PostingError.movedUnderLock }
         Outbox.wrote(1)
         return Recorded(contributionId: received.contributionId, balanceFen: posted.balanceAfter)
     }

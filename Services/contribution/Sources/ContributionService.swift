@@ -17,9 +17,12 @@ public struct ContributionService: HPFServiceModule {
     /// day's date) and on demand for staff, one job for both.
     let interestSettlement: DailyJob<InterestSettlementJob.Summary>
     public let subscriptions: [EventSubscription]
+    /// Payment notifications recorded together (group commit), one set of groups per process.
+    public let deposits: DepositGroups
 
     public init(runtime: ServiceRuntime) {
         self.runtime = runtime
+        deposits = DepositGroups(runtime: runtime)
         interestSettlement = DailyJob("interest settlement", runtime: runtime, didWork: { $0.postings > 0 }) {
             try await InterestSettlementJob(runtime: runtime).run(asOf: $0)
         }
@@ -31,7 +34,7 @@ public struct ContributionService: HPFServiceModule {
 
     public func addRoutes(to routes: Routes) {
         // Payment notifications come only from a payment channel, signed (WeChat Pay v3 style).
-        routes.post("/v1/contributions", .channel(.payment), use: ContributionHandlers(runtime: runtime).receive)
+        routes.post("/v1/contributions", .channel(.payment), use: ContributionHandlers(runtime: runtime, deposits: deposits).receive)
         let accounts = AccountHandlers(runtime: runtime)
         routes.get("/v1/accounts/:accountNumber/balance", .holderOrAnyStaff, use: accounts.balance)
         routes.get("/v1/accounts/:accountNumber/ledger", .holderOrAnyStaff, use: accounts.ledger)

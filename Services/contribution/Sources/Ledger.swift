@@ -30,7 +30,12 @@ enum Ledger {
         let balanceAfter: Fen
     }
 
-    enum PostingError: Error { case insufficientBalance, unknownAccount }
+    enum PostingError: Error {
+        case insufficientBalance, unknownAccount
+        /// A planned posting's statement answered with another sequence or balance than its lock
+        /// had read: never expected (the row lock holds them), and the transaction rolls back.
+        case movedUnderLock
+    }
 
     struct Account {
         let status: String
@@ -55,6 +60,28 @@ enum Ledger {
         account: String, kind: Kind, amount: Fen, reference: String, at instant: Date, businessDate: BusinessDate,
         locked: LedgerInterest.State? = nil, in db: DatabaseContext
     ) async throws -> Posted {
+        let planned = try await plan(
+            account: account, kind: kind, amount: amount, at: instant, businessDate: businessDate, locked: locked, in: db)
+        return try await write(
+            account: account, kind: kind, amount: amount, reference: reference, at: instant, businessDate: businessDate,
+            accrual: planned.accrual, in: db)
+    }
+
+    /// A posting decided under the account's lock but not yet written: its interest state, and the
+    /// sequence number and balance it will have (the lock holds them still). A caller that writes
+    /// the posting in a statement of its own (`postingSQL`) puts them in its event before the
+    /// statement runs, and checks the statement's answer against them.
+    struct Planned: Sendable {
+        let accrual: InterestAccrual
+        let posted: Posted
+    }
+
+    /// `post` up to the write: the interest years due are settled, and the posting's effect on
+    /// the running 积数 is computed.
+    static func plan(
+        account: String, kind: Kind, amount: Fen, at instant: Date, businessDate: BusinessDate,
+        locked: LedgerInterest.State? = nil, in db: DatabaseContext
+    ) async throws -> Planned {
         precondition(amount != 0, "a posting moves money")
         let loaded: LedgerInterest.State?
         if let locked { loaded = locked } else { loaded = try await LedgerInterest.load(account, in: db) }
@@ -67,9 +94,29 @@ enum Ledger {
         try state.accrual.post(
             amount: amount, balanceBefore: state.balance, on: accrualDate, openedOn: state.openedOn,
             parameters: db.parameters)
-        return try await write(
-            account: account, kind: kind, amount: amount, reference: reference, at: instant, businessDate: businessDate,
-            accrual: state.accrual, in: db)
+        let balanceAfter = try Checked.add(state.balance, amount)
+        guard balanceAfter >= 0 else { throw PostingError.insufficientBalance }
+        return Planned(accrual: state.accrual, posted: Posted(seq: state.lastSeq + 1, balanceAfter: balanceAfter))
+    }
+
+    /// The one way a balance changes, as two CTEs over parameters $1-$12 (`bindings`): `moved`,
+    /// the guarded update of the totals and the account's interest state, and `posting`, the
+    /// posting it produces (`seq`, `balance_after_fen`; no row when the guard refused). `write`
+    /// runs them alone; a deposit runs them with its own rows in one prepared statement.
+    static func postingSQL(kind: Kind) -> String {
+        // The column name comes from the fixed `Kind` table, never from input.
+        """
+        moved AS (
+            UPDATE accounts SET balance_fen = balance_fen + $2, last_seq = last_seq + 1,
+                \(kind.totalColumn) = \(kind.totalColumn) + $3, contribution_count = contribution_count + $4,
+                interest_period_from = $10::date, balance_since = $11::date, interest_accrued = $12
+            WHERE account_number = $1 AND balance_fen + $2 >= 0
+            RETURNING last_seq, balance_fen),
+        posting AS (
+            INSERT INTO postings (account_number, seq, id, kind, amount_fen, balance_after_fen, at, business_date, reference)
+            SELECT $1, last_seq, $5, $6, $2, balance_fen, $7, $8::date, $9 FROM moved
+            RETURNING seq, balance_after_fen)
+        """
     }
 
     /// The one statement that changes a balance: the guarded update of the totals and the
@@ -78,44 +125,33 @@ enum Ledger {
         account: String, kind: Kind, amount: Fen, reference: String, at instant: Date, businessDate: BusinessDate,
         accrual: InterestAccrual, in db: DatabaseContext
     ) async throws -> Posted {
-        let totalDelta = kind == .reversal ? -amount : abs(amount)
-        let isContribution: Int64 = kind == .contribution ? 1 : 0
-        var bindings = try binds(account, amount, totalDelta, isContribution, kind, instant, businessDate, reference)
-        bindings.append(accrual.periodFrom)
-        bindings.append(accrual.balanceSince)
-        bindings.append(accrual.accrued)
-        // The column name comes from the fixed `Kind` table, never from input.
+        let bindings = try Self.bindings(
+            account: account, kind: kind, amount: amount, reference: reference, at: instant, businessDate: businessDate, accrual: accrual)
         let rows = try await db.query(
-            PostgresQuery(
-                unsafeSQL: """
-                    WITH moved AS (
-                        UPDATE accounts SET balance_fen = balance_fen + $2, last_seq = last_seq + 1,
-                            \(kind.totalColumn) = \(kind.totalColumn) + $3, contribution_count = contribution_count + $4,
-                            interest_period_from = $10::date, balance_since = $11::date, interest_accrued = $12
-                        WHERE account_number = $1 AND balance_fen + $2 >= 0
-                        RETURNING last_seq, balance_fen)
-                    INSERT INTO postings (account_number, seq, id, kind, amount_fen, balance_after_fen, at, business_date, reference)
-                    SELECT $1, last_seq, $5, $6, $2, balance_fen, $7, $8::date, $9 FROM moved
-                    RETURNING seq, balance_after_fen
-                    """, binds: bindings))
+            PostgresQuery(unsafeSQL: "WITH \(postingSQL(kind: kind)) SELECT seq, balance_after_fen FROM posting", binds: bindings))
         for try await (seq, balance) in rows.decode((Int64, Int64).self) { return Posted(seq: seq, balanceAfter: balance) }
         throw PostingError.insufficientBalance
     }
 
-    private static func binds(
-        _ account: String, _ amount: Int64, _ totalDelta: Int64, _ isContribution: Int64, _ kind: Kind,
-        _ instant: Date, _ businessDate: BusinessDate, _ reference: String
+    /// The values of `postingSQL`'s $1-$12, in order.
+    static func bindings(
+        account: String, kind: Kind, amount: Fen, reference: String, at instant: Date, businessDate: BusinessDate,
+        accrual: InterestAccrual, capacity: Int = 12
     ) throws -> PostgresBindings {
-        var bindings = PostgresBindings()
+        var bindings = PostgresBindings(capacity: capacity)
         bindings.append(account)
         bindings.append(amount)
-        bindings.append(totalDelta)
-        bindings.append(isContribution)
+        // The running total moves by the amount (a reversal takes back a withdrawal's).
+        bindings.append(kind == .reversal ? -amount : abs(amount))
+        bindings.append(kind == .contribution ? Int64(1) : Int64(0))
         bindings.append(UUID())
         bindings.append(kind.rawValue)
         bindings.append(instant)
         bindings.append(businessDate)
         bindings.append(reference)
+        bindings.append(accrual.periodFrom)
+        bindings.append(accrual.balanceSince)
+        bindings.append(accrual.accrued)
         return bindings
     }
 }

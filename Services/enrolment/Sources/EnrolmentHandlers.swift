@@ -83,7 +83,7 @@ struct EnrolmentHandlers: Sendable {
             return number
         }
         try runtime.authorize(context, account: accountNumber, ownerRef: personRef)
-        runtime.logger.info("account opened", metadata: ["accountNumber": "\(accountNumber)", "idNumber": "\(applicant.id.masked)"])
+        context.logger.info("account opened", metadata: ["accountNumber": "\(accountNumber)", "idNumber": "\(applicant.id.masked)"])
         return try HTTPJSON.response(
             .created,
             Enrolled(

@@ -35,7 +35,8 @@ enum LoanReadModels {
         let ledgerHandlers =
             ledger(logger).map { handler -> EventHandler in
                 if raisesBalance.contains(handler.type) {
-                    return handler.then { db in try await FundPool.release(in: db) }
+                    // Once per inbox transaction, after its last event (a poll's events share one).
+                    return handler.then { db in try await db.onceBeforeCommit("fund-pool:release") { try await FundPool.release(in: $0) } }
                 }
                 if handler.type == .debitPosted {
                     return handler.then(DebitPosted.self) { event, db in

@@ -38,7 +38,6 @@ struct TransferSettlements: Sendable {
         }
         guard errors.isEmpty else { throw Problem.malformed("some fields are invalid", errors: errors) }
         let partner = try registry.partner(body.sendingCity)
-        let logger = runtime.logger
         let view = try await runtime.transaction(logger: context.logger) { db -> Transfers.View in
             // The row lock orders this notice against the transfer-out data arriving at the same
             // moment: whichever commits second sees the other and asks for the credit.
@@ -77,7 +76,7 @@ struct TransferSettlements: Sendable {
             guard inserted else { throw Problem.conflict("bank_reference_taken", "bank reference \(body.bankReference) settled another letter") }
             if record.state.isFinal {
                 // Funds for a transfer that ended: kept on record (the view shows them) for staff to return.
-                logger.warning("funds arrived for an ended transfer in", metadata: ["transfer": "\(record.id)", "state": "\(record.state.rawValue)"])
+                db.logger.warning("funds arrived for an ended transfer in", metadata: ["transfer": "\(record.id)", "state": "\(record.state.rawValue)"])
             }
             let current = try await reconcile(record, in: db) ?? record
             return try await Transfers.view(current, in: db)

@@ -84,7 +84,6 @@ enum LedgerOutcomes {
     /// Ledger events of one account arrive in the ledger's order (one partition per account),
     /// so the latest one seen holds the current balance.
     static func balanceSeen(_ balance: Fen, account: String, in db: DatabaseContext) async throws {
-        try await db.query("UPDATE accounts SET balance_fen = \(balance) WHERE account_number = \(account)")
-        try await RentPlans.resumeIfCovered(account: account, balance: balance, in: db)
+        try await RentPlans.balanceSeen(account: account, balance: balance, in: db)
     }
 }

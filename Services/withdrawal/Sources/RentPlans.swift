@@ -229,10 +229,13 @@ enum RentPlans {
             """)
     }
 
-    /// A balance that covers a paused plan's month resumes it and requests the month.
-    static func resumeIfCovered(account: String, balance: Fen, in db: DatabaseContext) async throws {
+    /// The account's balance as the ledger last reported it is stored, and if it covers a paused
+    /// plan's month, the plan resumes and requests the month. One statement for both: every
+    /// ledger event comes here.
+    static func balanceSeen(account: String, balance: Fen, in db: DatabaseContext) async throws {
         let rows = try await db.query(
             """
+            WITH stored AS (UPDATE accounts SET balance_fen = \(balance) WHERE account_number = \(account))
             UPDATE rent_plans SET status = 'active', paused_code = NULL, updated_at = now()
             WHERE account_number = \(account) AND status = 'paused' AND paused_code = 'insufficient_balance' AND monthly_fen <= \(balance)
             RETURNING plan_id

@@ -1,17 +1,9 @@
-import Synchronization
-
 /// Group commit for the audit trail: requests that finish while a batch is being written wait
 /// for the next batch, which takes them all at once. Each request still waits until its record
 /// is committed, but the chain's head is locked once per batch instead of once per request (one
 /// lock and one commit per request made every service's writes queue behind the audit trail).
 final class AuditWriter: Sendable {
-    private struct State {
-        var pending: [(AuditTrail.Entry, CheckedContinuation<Void, any Error>)] = []
-        var writing = false
-    }
-
-    private let state = Mutex(State())
-    private let trail: AuditTrail
+    private let groups: GroupCommit<AuditTrail.Entry, Void>
     /// At most this many records per transaction.
     static let batchLimit = 500
     /// How long one batch may take, the wait for a connection included, before its requests are
@@ -22,29 +14,9 @@ final class AuditWriter: Sendable {
     /// 30 s that HTTP clients such as hpfctl wait for an answer.
     static let timeoutSeconds: Double = 20
 
-    init(trail: AuditTrail) { self.trail = trail }
-
-    func append(_ entry: AuditTrail.Entry) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let start = state.withLock { state -> Bool in
-                state.pending.append((entry, continuation))
-                guard !state.writing else { return false }
-                state.writing = true
-                return true
-            }
-            if start { Task { await self.drain() } }
-        }
-    }
-
-    private func drain() async {
-        while true {
-            let batch = state.withLock { state -> [(AuditTrail.Entry, CheckedContinuation<Void, any Error>)] in
-                let batch = Array(state.pending.prefix(Self.batchLimit))
-                state.pending.removeFirst(batch.count)
-                if batch.isEmpty { state.writing = false }
-                return batch
-            }
-            guard !batch.isEmpty else { return }
+    init(trail: AuditTrail) {
+        // One batch at a time: the chain's head is one row, so a second batch would only wait for it.
+        groups = GroupCommit(limit: Self.batchLimit) { entries in
             do {
                 // Bounded: a database that does not answer (or a pool already shut down) fails the
                 // batch after a while instead of holding every later request behind it. A deadline,
@@ -52,14 +24,16 @@ final class AuditWriter: Sendable {
                 // cancellation does not reach (a query on a silent socket, a connection lease that is
                 // never granted) held every audited request of the service for ever (full test runs
                 // on a loaded machine sat idle, the requests waiting for their records).
-                let entries = batch.map(\.0)
-                let trail = self.trail
                 let deadline = ContinuousClock.now + .seconds(Self.timeoutSeconds)
                 try await withDeadline(seconds: Self.timeoutSeconds) { try await trail.append(entries, deadline: deadline) }
-                for (_, continuation) in batch { continuation.resume() }
+                return entries.map { _ in .success(()) }
             } catch {
-                for (_, continuation) in batch { continuation.resume(throwing: error) }
+                return entries.map { _ in .failure(error) }
             }
         }
+    }
+
+    func append(_ entry: AuditTrail.Entry) async throws {
+        try await groups.submit(entry)
     }
 }

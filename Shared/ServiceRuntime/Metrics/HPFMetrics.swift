@@ -89,6 +89,20 @@ public enum HPFMetrics {
             labels: [("consumer", consumer)])
     }
 
+    // MARK: Deposits
+
+    /// Deposit groups applied (`DepositGroups`), each in one transaction: the deposits answered
+    /// over this is the mean group size.
+    public static func depositGroups() -> Counter {
+        registry.makeCounter(descriptor: name("deposit", "groups", "total", "Deposit groups applied, each in one transaction"), labels: [])
+    }
+
+    public static func depositGroupFallbacks() -> Counter {
+        registry.makeCounter(
+            descriptor: name("deposit", "group_fallbacks", "total", "Deposit groups that could not commit together and went one deposit at a time"),
+            labels: [])
+    }
+
     public static func consumerLag(consumer: String, topic: String, partition: Int32) -> Gauge {
         registry.makeGauge(
             descriptor: name("consumer", "lag", nil, "Records between a consumer's position and the partition's end"),

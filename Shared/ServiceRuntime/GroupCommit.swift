@@ -1,0 +1,73 @@
+import Synchronization
+
+/// Group commit: requests that arrive while a group is being written wait for the next group,
+/// which takes them all at once, so that one transaction (one BEGIN, one COMMIT, one flush of
+/// the log) serves many. Nothing waits to form a group: a request that finds fewer than
+/// `concurrency` groups in flight starts one at once, alone if it is alone; under load, groups
+/// grow by themselves with the requests that arrive meanwhile.
+///
+/// `apply` answers each request of a group in its order (one result per input): it decides what
+/// a failure in the group means for the others (the audit trail fails them all; deposits go one
+/// by one, `DepositGroups`).
+public final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
+    public typealias Apply = @Sendable ([Input]) async -> [Result<Output, any Error>]
+
+    private struct State {
+        var pending: [(Input, CheckedContinuation<Output, any Error>)] = []
+        var running = 0
+    }
+
+    private let state = Mutex(State())
+    private let limit: Int
+    private let concurrency: Int
+    private let apply: Apply
+    private let groups = Atomic<Int>(0)
+
+    /// At most `limit` requests per group and `concurrency` groups in flight.
+    public init(limit: Int, concurrency: Int = 1, apply: @escaping Apply) {
+        precondition(limit > 0 && concurrency > 0)
+        self.limit = limit
+        self.concurrency = concurrency
+        self.apply = apply
+    }
+
+    /// Groups applied so far (for tests and figures).
+    public var groupsApplied: Int { groups.load(ordering: .relaxed) }
+
+    /// Waits until `input` has been applied in some group, and answers with its own result.
+    public func submit(_ input: Input) async throws -> Output {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Output, any Error>) in
+            let start = state.withLock { state -> Bool in
+                state.pending.append((input, continuation))
+                guard state.running < concurrency else { return false }
+                state.running += 1
+                return true
+            }
+            if start { Task { await self.drain() } }
+        }
+    }
+
+    private func drain() async {
+        while true {
+            let group = state.withLock { state -> [(Input, CheckedContinuation<Output, any Error>)] in
+                let group = Array(state.pending.prefix(limit))
+                state.pending.removeFirst(group.count)
+                if group.isEmpty { state.running -= 1 }
+                return group
+            }
+            guard !group.isEmpty else { return }
+            groups.add(1, ordering: .relaxed)
+            let results = await apply(group.map(\.0))
+            for (index, (_, continuation)) in group.enumerated() {
+                // One result per input: a missing one is a failure of the caller's, never a hang.
+                continuation.resume(with: index < results.count ? results[index] : .failure(GroupCommitError.unanswered))
+            }
+        }
+    }
+}
+
+/// An `apply` that answered fewer requests than its group held.
+public struct GroupCommitError: Error, CustomStringConvertible {
+    public static let unanswered = GroupCommitError()
+    public var description: String { "the group commit answered fewer requests than it was given" }
+}

@@ -1,0 +1,136 @@
+import Contracts
+import Contribution
+import Enrolment
+import Foundation
+import Logging
+import Policy
+import PostgresNIO
+import ServiceRuntime
+import Testing
+
+/// Group commit for deposits (`DepositGroups`, #15): notifications that arrive together are
+/// recorded in shared transactions, each still answered with its own result, and a group that
+/// cannot commit together goes one deposit at a time without failing the others.
+@Suite("Deposits recorded together")
+struct DepositGroupTests {
+    typealias Answer = Result<DepositGroups.Answer, any Error>
+
+    /// Enrols `count` people and runs `body` with their accounts and a contribution runtime of the
+    /// test's own (its database client running), beside the live ledger that opened the accounts.
+    func withAccounts(
+        _ count: Int, _ body: @escaping @Sendable ([String], ServiceRuntime, LiveServices) async throws -> Void
+    ) async throws {
+        try await TestStack.withServices([.init(EnrolmentService.self), .init(ContributionService.self)]) { s in
+            var accounts: [String] = []
+            for _ in 0..<count {
+                accounts.append(
+                    try await TestStack.enrol(s.enrolment, s.ledger, Bodies.enrolment(idNumber: TestStack.newResidentID(birth: "1991-04-04", male: false))))
+            }
+            let descriptor = ContributionService.descriptor
+            let runtime = try ServiceRuntime(descriptor: descriptor, config: TestStack.config(descriptor), clock: TestStack.clock)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await runtime.database.client.run() }
+                defer { group.cancelAll() }
+                try await body(accounts, runtime, s)
+                await runtime.producer.shutdown()
+            }
+        }
+    }
+
+    static let paidAt = Instant.parse(Bodies.inWindow)!
+
+    static func deposit(_ account: String, _ amount: Fen, txn: String = TestStack.unique("wx")) -> ChannelDeposit {
+        ChannelDeposit(accountNumber: account, amountFen: amount, channel: .wechat, channelTxnId: txn, paidAt: paidAt)
+    }
+
+    static func balance(_ s: LiveServices, _ account: String) async throws -> Int64? {
+        try await s.ledger.get("/v1/accounts/\(account)/balance").int("balanceFen")
+    }
+
+    static func code(_ answer: Answer) -> String? {
+        if case .failure(let error) = answer { return (error as? Problem)?.code ?? "\(error)" }
+        return nil
+    }
+
+    @Test("deposits arriving together share transactions, and each is answered with its own result")
+    func together() async throws {
+        try await withAccounts(3) { accounts, runtime, s in
+            let groups = DepositGroups(runtime: runtime)
+            // Ten good deposits per account; the second copy of three of them (a channel retrying);
+            // one transaction id sent again with another amount; two below the minimum; one to an
+            // account that does not exist.
+            var deposits: [ChannelDeposit] = []
+            for (index, account) in accounts.enumerated() {
+                for n in 0..<10 { deposits.append(Self.deposit(account, 30_000 + Fen(index * 1_000 + n))) }
+            }
+            let retried = [deposits[0], deposits[11], deposits[22]]
+            let clash = Self.deposit(accounts[0], 40_000, txn: deposits[5].channelTxnId)
+            let unknown = Self.deposit("3207069999999999", 30_000)
+            let refusals = [Self.deposit(accounts[1], 1), Self.deposit(accounts[2], 1), unknown]
+            let all = deposits + retried + [clash] + refusals
+            let logger = Logger(label: "test")
+            let answers = try await withThrowingTaskGroup(of: (Int, Answer).self) { group in
+                for (index, deposit) in all.enumerated() {
+                    group.addTask {
+                        do { return (index, .success(try await groups.record(deposit, logger: logger))) } catch { return (index, .failure(error)) }
+                    }
+                }
+                return try await group.reduce(into: [Int: Answer]()) { $0[$1.0] = $1.1 }
+            }
+            #expect(groups.groupsApplied < all.count, "\(groups.groupsApplied) groups for \(all.count) deposits")
+
+            // A retried deposit and its original: one recorded, one replayed, one contribution.
+            for (copy, original) in zip(deposits.count..<deposits.count + 3, [0, 11, 22]) {
+                let first = try #require(try? answers[original]?.get()), second = try #require(try? answers[copy]?.get())
+                #expect(first.replay != second.replay)
+                #expect(first.recorded.contributionId == second.recorded.contributionId)
+            }
+            // The clash: whichever came second is refused, the other recorded.
+            let clashed = [answers[5]!, answers[deposits.count + 3]!]
+            #expect(clashed.compactMap { try? $0.get() }.count == 1)
+            #expect(clashed.compactMap(Self.code) == ["duplicate_transaction_mismatch"])
+            let refused = (deposits.count + 4..<all.count).map { Self.code(answers[$0]!) }
+            #expect(refused == ["below_minimum_contribution", "below_minimum_contribution", "unknown_account"])
+
+            // Each account's balance is the sum of what was recorded on it, and each recorded
+            // deposit was answered with a balance of its own (one posting each, none lost).
+            for account in accounts {
+                let recorded = all.indices.filter { all[$0].accountNumber == account }.compactMap { index -> (Fen, ContributionPosting.Recorded)? in
+                    guard let answer = try? answers[index]?.get(), !answer.replay else { return nil }
+                    return (all[index].amountFen, answer.recorded)
+                }
+                let total = recorded.reduce(0) { $0 + $1.0 }
+                #expect(try await Self.balance(s, account) == total)
+                #expect(Set(recorded.map(\.1.balanceFen)).count == recorded.count)
+                #expect(recorded.map(\.1.balanceFen).max() == total)
+            }
+        }
+    }
+
+    @Test("a group that cannot commit together goes one deposit at a time, and the others are recorded")
+    func oneByOne() async throws {
+        try await withAccounts(3) { accounts, runtime, s in
+            // Another instance is recording transaction `txn` on account 0 and has not committed. The
+            // group reports the same transaction id for account 1 (a channel's mistake) beside two
+            // good deposits: its insert waits for the other's, then fails on the unique index when
+            // that one commits, so the whole group rolls back and goes again one by one.
+            let txn = TestStack.unique("wx")
+            let first = Self.deposit(accounts[0], 30_000, txn: txn)
+            let group = [Self.deposit(accounts[1], 30_000, txn: txn), Self.deposit(accounts[2], 31_000), Self.deposit(accounts[1], 32_000)]
+            let logger = Logger(label: "test")
+            let (waited, answers) = try await TestStack.whileHolding(runtime.database) { connection in
+                _ = try await first.record(in: runtime.context(on: connection))
+            } request: {
+                await DepositGroups.apply(group.map { DepositGroups.Request(deposit: $0, logger: logger) }, runtime: runtime)
+            }
+            #expect(waited, "the group waited for the other transaction's insert")
+            #expect(answers.count == 3)
+            #expect(Self.code(answers[0]) == "duplicate_transaction_mismatch")
+            let recorded = answers.dropFirst().compactMap { try? $0.get() }
+            #expect(recorded.count == 2 && recorded.allSatisfy { !$0.replay })
+            #expect(try await Self.balance(s, accounts[1]) == 32_000)
+            #expect(try await Self.balance(s, accounts[2]) == 31_000)
+            #expect(try await Self.balance(s, accounts[0]) == 30_000)
+        }
+    }
+}
