@@ -82,6 +82,7 @@ struct DepositBenchmark: AsyncParsableCommand {
         try await Task.sleep(for: .seconds(6))  // let the subscriber join its group before the clock starts
 
         print("bench: \(deposits) deposits, \(concurrency) concurrent clients, \(instances.count) contribution instance(s)")
+        let groupsBefore = await DepositBenchmark.depositGroups(http, instances)
         let runID = UUID().uuidString.prefix(8)
         let counter = Counter()
         let targets = numbers
@@ -126,6 +127,14 @@ struct DepositBenchmark: AsyncParsableCommand {
                 format: "bench: HTTP phase %.2f s (%.0f req/s), latency p50 %.1f ms p99 %.1f ms", httpDone.seconds,
                 Double(deposits) / httpDone.seconds, sorted[sorted.count / 2], sorted[Int(Double(sorted.count) * 0.99)]))
         print(String(format: "bench: last event applied after %.2f s", applied.seconds))
+        let groupsAfter = await DepositBenchmark.depositGroups(http, instances)
+        if let before = groupsBefore, let after = groupsAfter, after.groups > before.groups {
+            let groups = after.groups - before.groups
+            print(
+                String(
+                    format: "bench: deposit groups %.0f (%.1f deposits per group), %.0f applied one by one", groups, Double(deposits) / groups,
+                    after.fallbacks - before.fallbacks))
+        }
         print(String(format: "deposits/s: %.0f", rate))
         try? await http.shutdown()
     }
@@ -143,6 +152,23 @@ struct DepositBenchmark: AsyncParsableCommand {
     static func post(_ http: HTTPClient, _ url: String, _ body: String, as credential: Credential = .officer) async throws -> (Int, [String: Any]) {
         let answer = try await HTTPExchange.send("POST", url, body: body, as: credential, limit: 1 << 20, http: http)
         return (answer.status, answer.json)
+    }
+
+    /// The deposit groups (group commit) the instances have applied, and those that went one by
+    /// one, from their `/metrics`; nil when a service does not say.
+    static func depositGroups(_ http: HTTPClient, _ instances: [String]) async -> (groups: Double, fallbacks: Double)? {
+        var total = (groups: 0.0, fallbacks: 0.0)
+        for instance in instances {
+            guard let answer = try? await HTTPExchange.send("GET", "\(instance)/metrics", as: .officer, limit: 1 << 22, http: http), answer.status == 200
+            else { return nil }
+            for line in answer.text.split(separator: "\n") where !line.hasPrefix("#") {
+                let parts = line.split(separator: " ")
+                guard parts.count == 2, let value = Double(parts[1]) else { continue }
+                if parts[0] == "hpf_deposit_groups_total" { total.groups += value }
+                if parts[0] == "hpf_deposit_group_fallbacks_total" { total.fallbacks += value }
+            }
+        }
+        return total
     }
 
     static func get(_ http: HTTPClient, _ url: String, as credential: Credential = .officer) async throws -> (Int, [String: Any]) {

@@ -87,7 +87,7 @@ public struct ChannelDeposit: Sendable {
         let input = ContributionPosting.Input(
             accountNumber: accountNumber, amountFen: amountFen, channel: channel, channelTxnId: channelTxnId,
             legacyId: nil, origin: .channel, paidAt: paidAt, schedule: account.schedule, fingerprint: fingerprint)
-        return try await ContributionPosting(runtime: db.runtime).record(
+        return try await ContributionPosting.record(
             input, contributionCountBefore: account.contributionCount,
             interest: account.interest, in: db)
     }

@@ -6,7 +6,7 @@ import ServiceRuntime
 
 /// Records one contribution in the caller's transaction: the contribution row, its ledger
 /// posting, the months it counts and the `contribution-received` event.
-public struct ContributionPosting {
+public enum ContributionPosting {
     struct Input: Sendable {
         var accountNumber: String
         var amountFen: Fen
@@ -23,8 +23,6 @@ public struct ContributionPosting {
         public var contributionId: String
         public var balanceFen: Fen
     }
-
-    let runtime: ServiceRuntime
 
     /// The posting (`Ledger.postingSQL`, $1-$12), the contribution row, the months it counts and
     /// its `contribution-received` event in one statement: every deposit runs it, prepared once
@@ -71,7 +69,7 @@ public struct ContributionPosting {
         func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
     }
 
-    func record(_ input: Input, contributionCountBefore: Int64, interest: LedgerInterest.State?, in db: DatabaseContext) async throws -> Recorded {
+    static func record(_ input: Input, contributionCountBefore: Int64, interest: LedgerInterest.State?, in db: DatabaseContext) async throws -> Recorded {
         let paidOn = BusinessDate.of(input.paidAt)
         let id = UUID()
         let reference = input.channelTxnId.map { "\(input.channel?.rawValue ?? "channel"):\($0)" } ?? "legacy:\(input.legacyId ?? "")"
@@ -83,13 +81,13 @@ public struct ContributionPosting {
         let months =
             input.origin == .legacyImport
             ? [paidOn.yearMonth]
-            : ContributionRules.coveredMonths(paidOn: paidOn, schedule: input.schedule, parameters: runtime.parameters)
+            : ContributionRules.coveredMonths(paidOn: paidOn, schedule: input.schedule, parameters: db.parameters)
         let received = ContributionReceived(
             contributionId: id.uuidString.lowercased(), accountNumber: input.accountNumber, amountFen: input.amountFen,
             channel: input.channel, origin: input.origin, paidAt: Instant.format(input.paidAt), paidOn: paidOn,
             monthsCounted: months, balanceAfterFen: posted.balanceAfter, firstContribution: contributionCountBefore == 0,
             sequence: posted.seq, channelTxnId: input.channelTxnId)
-        let event = try runtime.outboxRow(.contributionReceived, received, account: input.accountNumber)
+        let event = try db.outboxRow(.contributionReceived, received, account: input.accountNumber)
         var written: (seq: Int64, balance: Int64)?
         for try await row in try await db.execute(
             Insert(id: id, input: input, months: months, paidOn: paidOn, reference: reference, planned: planned, event: event))

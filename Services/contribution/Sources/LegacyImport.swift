@@ -58,7 +58,8 @@ struct LegacyImport: Sendable {
                 accountNumber: item.accountNumber, amountFen: item.amountFen, channel: nil, channelTxnId: nil, legacyId: item.legacyId,
                 origin: .legacyImport, paidAt: paidAt, schedule: account.schedule,
                 fingerprint: "\(item.accountNumber)|\(item.amountFen)|\(paidAt.timeIntervalSince1970)")
-            let recorded = try await ContributionPosting(runtime: runtime)
+            let recorded =
+                try await ContributionPosting
                 .record(input, contributionCountBefore: account.contributionCount, interest: account.interest, in: db)
             return Outcome(legacyId: item.legacyId, status: "imported", contributionId: recorded.contributionId)
         }
