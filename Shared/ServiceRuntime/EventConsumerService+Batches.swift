@@ -62,7 +62,7 @@ extension EventConsumerService {
                     outcomes.reserveCapacity(work.count)
                     // Steps the events share run once, after the last of them (the fund pool's release).
                     let beforeCommit = BeforeCommit()
-                    var last: DatabaseContext?
+                    var last: (db: DatabaseContext, span: TraceParent)?
                     for item in work {
                         // The first copy of an id is applied; a later copy in the same poll, or an
                         // id claimed before, is a duplicate.
@@ -72,10 +72,11 @@ extension EventConsumerService {
                         }
                         let db = self.context(on: connection, eventID: item.header.id, beforeCommit: beforeCommit)
                         try await TraceParent.withSpan(item.span) { try await item.handler.handle(item.message.value, db) }
-                        last = db
+                        last = (db, item.span)
                         outcomes.append(.processed)
                     }
-                    if let last { try await beforeCommit.run(in: last) }
+                    // Under the last event's context and trace (what they write continues its trace).
+                    if let last { try await TraceParent.withSpan(last.span) { try await beforeCommit.run(in: last.db) } }
                     return outcomes
                 }
             }

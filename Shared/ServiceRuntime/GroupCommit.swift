@@ -43,7 +43,9 @@ public final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
                 state.running += 1
                 return true
             }
-            if start { Task { await self.drain() } }
+            // Detached: the group serves many requests, and must not carry the task-local
+            // values (the trace) of the one that happened to start it.
+            if start { Task.detached { await self.drain() } }
         }
     }
 

@@ -69,10 +69,16 @@ struct DepositGroupTests {
             let refusals = [Self.deposit(accounts[1], 1), Self.deposit(accounts[2], 1), unknown]
             let all = deposits + retried + [clash] + refusals
             let logger = Logger(label: "test")
+            // Each request with a trace of its own, as each notification's HTTP request has.
+            let spans = all.map { _ in TraceParent.root() }
             let answers = try await withThrowingTaskGroup(of: (Int, Answer).self) { group in
                 for (index, deposit) in all.enumerated() {
                     group.addTask {
-                        do { return (index, .success(try await groups.record(deposit, logger: logger))) } catch { return (index, .failure(error)) }
+                        do {
+                            return (index, .success(try await TraceParent.withSpan(spans[index]) { try await groups.record(deposit, logger: logger) }))
+                        } catch {
+                            return (index, .failure(error))
+                        }
                     }
                 }
                 return try await group.reduce(into: [Int: Answer]()) { $0[$1.0] = $1.1 }
@@ -92,6 +98,29 @@ struct DepositGroupTests {
             let refused = (deposits.count + 4..<all.count).map { Self.code(answers[$0]!) }
             #expect(refused == ["below_minimum_contribution", "below_minimum_contribution", "unknown_account"])
 
+            // One contribution row and one event for each deposit answered as recorded (none for a
+            // refusal or a replay), the event under the trace of the request it answers.
+            let created = all.indices.filter { (try? answers[$0]?.get())?.replay == false }
+            let (rows, events) = try await TestStack.withDatabase(of: ContributionService.descriptor) { database in
+                var rows = 0
+                for try await n in try await database.query("SELECT count(*)::int FROM contributions WHERE account_number = ANY(\(accounts))").decode(Int.self)
+                {
+                    rows = n
+                }
+                var events: [(payload: String, headers: String)] = []
+                for try await event in try await database.query(
+                    "SELECT payload, headers::text FROM outbox WHERE type = \(EventType.contributionReceived.rawValue) AND aggregateid = ANY(\(accounts))"
+                ).decode((String, String).self) { events.append(event) }
+                return (rows, events)
+            }
+            #expect(rows == created.count)
+            #expect(events.count == created.count)
+            for index in created {
+                let id = try #require(try? answers[index]?.get()).recorded.contributionId
+                let event = events.first { $0.payload.contains(id) }
+                #expect(event?.headers.contains(spans[index].traceID) == true, "the event of deposit \(index) carries its request's trace")
+            }
+
             // Each account's balance is the sum of what was recorded on it, and each recorded
             // deposit was answered with a balance of its own (one posting each, none lost).
             for account in accounts {
@@ -104,6 +133,26 @@ struct DepositGroupTests {
                 #expect(Set(recorded.map(\.1.balanceFen)).count == recorded.count)
                 #expect(recorded.map(\.1.balanceFen).max() == total)
             }
+        }
+    }
+
+    @Test("a rule's refusal in a group is that deposit's answer alone: the group commits the others")
+    func refusalInGroup() async throws {
+        try await withAccounts(2) { accounts, runtime, s in
+            let logger = Logger(label: "test")
+            let good = Self.deposit(accounts[0], 30_000)
+            let group = [good, Self.deposit(accounts[1], 1), Self.deposit("3207069999999999", 30_000), Self.deposit(accounts[1], 31_000), good]
+            let together = await DepositGroups.together(group.map { DepositGroups.Request(deposit: $0, logger: logger) }, runtime: runtime)
+            guard case .answered(let answers) = together else {
+                Issue.record("the group did not commit together: \(together)")
+                return
+            }
+            #expect(answers.map(Self.code) == [nil, "below_minimum_contribution", "unknown_account", nil, nil])
+            let first = try answers[0].get(), again = try answers[4].get()
+            #expect(!first.replay && again.replay && first.recorded.contributionId == again.recorded.contributionId)
+            #expect(try answers[3].get().recorded.balanceFen == 31_000)
+            #expect(try await Self.balance(s, accounts[0]) == 30_000)
+            #expect(try await Self.balance(s, accounts[1]) == 31_000)
         }
     }
 

@@ -132,7 +132,7 @@ struct DepositBenchmark: AsyncParsableCommand {
             let groups = after.groups - before.groups
             print(
                 String(
-                    format: "bench: deposit groups %.0f (%.1f deposits per group), %.0f applied one by one", groups, Double(deposits) / groups,
+                    format: "bench: deposit groups %.0f (%.1f deposits per group), %.0f groups applied one by one", groups, Double(deposits) / groups,
                     after.fallbacks - before.fallbacks))
         }
         print(String(format: "deposits/s: %.0f", rate))

@@ -4,21 +4,27 @@ import ServiceRuntime
 
 /// Group commit for deposits (#15): the payment notifications that arrive while a group is being
 /// written are recorded together, in one transaction with one commit, each still answered with
-/// its own result and its own event. The checks write nothing (`ChannelDeposit.decide`), so a
-/// deposit refused by a rule is answered with its refusal and the group goes on. Anything else
-/// that goes wrong in the group (a failed statement, a race for the same transaction id with
-/// another instance, a deadlock, a lost commit) rolls the group back and each of its deposits
-/// runs again alone, as it would without groups: one failing deposit never fails the others, and
-/// a deposit the lost commit did record is answered as a replay.
+/// its own result and its own event (under its own request's trace and logger). The checks write
+/// nothing (`ChannelDeposit.decide`), so a deposit refused by a rule is answered with its refusal
+/// and the group goes on. A group that meets contention (a race for the same transaction id with
+/// another group or instance, a deadlock, a row lock held past `lockTimeout`) or any other failure
+/// of its own rolls back, and each of its deposits runs again alone, as it would without groups:
+/// one failing deposit never fails the others, and a deposit another group recorded meanwhile is
+/// answered as a replay. Postgres away (no connection, a lost one, a commit that never answered,
+/// the group past `deadlineSeconds`) answers the whole group with that error (503): each alone
+/// would only wait as long again, and a channel resends, to a replay if the commit did land.
 public struct DepositGroups: Sendable {
     public struct Request: Sendable {
         let deposit: ChannelDeposit
-        /// The request's own logger (its request id), for whatever its deposit logs.
+        /// The request's own logger (its request id) and trace, for whatever its deposit logs and
+        /// writes: the group runs in a task of its own.
         let logger: Logger
+        let span: TraceParent?
 
-        public init(deposit: ChannelDeposit, logger: Logger) {
+        public init(deposit: ChannelDeposit, logger: Logger, span: TraceParent? = TraceParent.current) {
             self.deposit = deposit
             self.logger = logger
+            self.span = span
         }
     }
     public typealias Answer = (recorded: ContributionPosting.Recorded, replay: Bool)
@@ -27,6 +33,13 @@ public struct DepositGroups: Sendable {
     /// while the other waits for its commit.
     static let limit = 32
     static let concurrency = 2
+    /// How long a group waits for an account's row lock before it goes one by one (another
+    /// group holds it for milliseconds; a transaction that holds it longer must not hold the
+    /// group's other deposits with it).
+    static let lockTimeout = "500ms"
+    /// How long a group may take, the wait for a connection included, before it is answered
+    /// with an error (as the audit writer's batches: under the 30 s HTTP clients wait).
+    static let deadlineSeconds: Double = 20
 
     private let groups: GroupCommit<Request, Answer>
 
@@ -43,41 +56,61 @@ public struct DepositGroups: Sendable {
     /// Groups applied so far.
     public var groupsApplied: Int { groups.groupsApplied }
 
-    /// Records `requests` in one transaction and answers each in its order; the group's accounts
-    /// are locked in account order (`ChannelDeposit.decide`), as every group locks them, so two
-    /// groups never wait for each other in a circle.
+    /// Records `requests` together if it can, else each alone; answers each in its order.
     public static func apply(_ requests: [Request], runtime: ServiceRuntime) async -> [Result<Answer, any Error>] {
         HPFMetrics.depositGroups().increment()
         guard requests.count > 1 else { return [await alone(requests[0], runtime: runtime)] }
-        // A stable sort: an account's deposits keep the order they came in.
-        let order = requests.indices.sorted { (requests[$0].deposit.accountNumber, $0) < (requests[$1].deposit.accountNumber, $1) }
-        do {
-            return try await runtime.transaction(logger: runtime.logger) { db in
-                var answers = [Result<Answer, any Error>](repeating: .failure(GroupCommitError.unanswered), count: requests.count)
-                for index in order {
-                    let request = requests[index]
-                    let mine = db.with(logger: request.logger)
-                    let decision: ChannelDeposit.Decision
-                    do {
-                        decision = try await request.deposit.decide(in: mine)
-                    } catch let refusal as Problem {
-                        answers[index] = .failure(refusal)
-                        continue
-                    }
-                    switch decision {
-                    case .replay(let recorded): answers[index] = .success((recorded, true))
-                    case .post(let account): answers[index] = .success((try await request.deposit.post(account, in: mine), false))
-                    }
-                }
-                return answers
-            }
-        } catch {
+        switch await together(requests, runtime: runtime) {
+        case .answered(let answers):
+            return answers
+        case .unavailable(let error):
+            return requests.map { _ in .failure(error) }
+        case .oneByOne(let error):
             HPFMetrics.depositGroupFallbacks().increment()
             runtime.logger.debug(
                 "deposit group applied one by one", metadata: ["deposits": "\(requests.count)", "error": "\(DatabaseErrors.summary(error))"])
-            var answers: [Result<Answer, any Error>] = []
-            for request in requests { answers.append(await alone(request, runtime: runtime)) }
-            return answers
+            return await withTaskGroup(of: (Int, Result<Answer, any Error>).self) { group in
+                for (index, request) in requests.enumerated() { group.addTask { (index, await alone(request, runtime: runtime)) } }
+                var answers = [Result<Answer, any Error>](repeating: .failure(GroupCommitError.unanswered), count: requests.count)
+                for await (index, answer) in group { answers[index] = answer }
+                return answers
+            }
+        }
+    }
+
+    /// What recording a group together came to.
+    public enum Together: Sendable {
+        /// Committed: each deposit's answer (refusals included).
+        case answered([Result<Answer, any Error>])
+        /// Rolled back, to go one by one.
+        case oneByOne(any Error)
+        /// Rolled back because Postgres is away: the group's answer.
+        case unavailable(any Error)
+    }
+
+    /// `requests` in one transaction, their accounts locked in account order (as every group
+    /// locks them, so two groups never wait for each other in a circle; an account's deposits
+    /// keep their order within the group).
+    public static func together(_ requests: [Request], runtime: ServiceRuntime) async -> Together {
+        // A stable sort: an account's deposits keep the order they came in.
+        let order = requests.indices.sorted { (requests[$0].deposit.accountNumber, $0) < (requests[$1].deposit.accountNumber, $1) }
+        do {
+            return .answered(
+                try await withDeadline(seconds: Self.deadlineSeconds) {
+                    try await runtime.transaction(logger: runtime.logger) { db in
+                        try await db.query("SET LOCAL lock_timeout = '\(unescaped: Self.lockTimeout)'")
+                        var answers = [Result<Answer, any Error>](repeating: .failure(GroupCommitError.unanswered), count: requests.count)
+                        for index in order {
+                            let request = requests[index]
+                            answers[index] = try await request.traced { try await request.recordInGroup(in: db.with(logger: request.logger)) }
+                        }
+                        return answers
+                    }
+                })
+        } catch {
+            // Contention is the group's own doing: each alone waits for its lock as it always did.
+            let contention = ["40001", "40P01", "55P03"].contains(DatabaseErrors.sqlState(error) ?? "")
+            return DatabaseErrors.isTransient(error) && !contention ? .unavailable(error) : .oneByOne(error)
         }
     }
 
@@ -85,9 +118,35 @@ public struct DepositGroups: Sendable {
     /// id with another instance: then it is a replay).
     static func alone(_ request: Request, runtime: ServiceRuntime) async -> Result<Answer, any Error> {
         do {
-            return .success(try await runtime.idempotentTransaction(logger: request.logger) { db in try await request.deposit.record(in: db) })
+            return .success(
+                try await request.traced {
+                    try await runtime.idempotentTransaction(logger: request.logger) { db in try await request.deposit.record(in: db) }
+                })
         } catch {
             return .failure(error)
+        }
+    }
+}
+
+extension DepositGroups.Request {
+    /// Runs `body` under the request's own trace.
+    func traced<T>(_ body: () async throws -> T) async rethrows -> T {
+        guard let span else { return try await body() }
+        return try await TraceParent.withSpan(span, body)
+    }
+
+    /// The deposit within a group's transaction: a rule's refusal is its answer (nothing was
+    /// written); anything else thrown rolls the group back.
+    func recordInGroup(in db: DatabaseContext) async throws -> Result<DepositGroups.Answer, any Error> {
+        let decision: ChannelDeposit.Decision
+        do {
+            decision = try await deposit.decide(in: db)
+        } catch let refusal as Problem {
+            return .failure(refusal)
+        }
+        switch decision {
+        case .replay(let recorded): return .success((recorded, true))
+        case .post(let account): return .success((try await deposit.post(account, in: db), false))
         }
     }
 }

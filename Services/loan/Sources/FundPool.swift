@@ -82,23 +82,30 @@ enum FundPool {
     /// A transaction that writes the pool's totals row before it releases (a repayment, a pool
     /// entry) takes the queue's lock shared first (`holdQueue`): taken after the row, it could
     /// wait for an approval that holds the queue alone and waits for the row.
+    /// The queue is read a page at a time, as long as liquidity lasts.
     @discardableResult
     static func release(in db: DatabaseContext) async throws -> Int {
         try await holdQueue(in: db)
-        let rows = try await db.query(
-            """
-            SELECT loan_id, principal_fen FROM loans WHERE status = 'awaiting_liquidity' ORDER BY queued_at LIMIT 100 FOR UPDATE SKIP LOCKED
-            """)
-        var queued: [(UUID, Int64)] = []
-        for try await row in rows.decode((UUID, Int64).self) { queued.append(row) }
         var released = 0
-        for (id, principal) in queued {
-            guard try await reserve(principal, in: db) else { break }
-            try await Loans.disburse(id, in: db)
-            released += 1
+        while true {
+            let rows = try await db.query(
+                """
+                SELECT loan_id, principal_fen FROM loans WHERE status = 'awaiting_liquidity' ORDER BY queued_at LIMIT \(Self.queuePage) FOR UPDATE SKIP LOCKED
+                """)
+            var queued: [(UUID, Int64)] = []
+            for try await row in rows.decode((UUID, Int64).self) { queued.append(row) }
+            for (id, principal) in queued {
+                guard try await reserve(principal, in: db) else { return released }
+                try await Loans.disburse(id, in: db)
+                released += 1
+            }
+            // A short page was the end of the queue (the loans paid out have left it).
+            if queued.count < Self.queuePage { return released }
         }
-        return released
     }
+
+    /// Queued loans read at a time by `release`.
+    static let queuePage = 100
 
     /// Takes the queue's lock alone (see `release`), for an approval about to queue its loan; in
     /// the transaction itself, not under a savepoint (a rollback to it would drop the lock).

@@ -20,7 +20,7 @@ enum ContributionLots {
                                 \(c.firstContribution && c.origin == .channel), \(c.paidOn.adding(years: 1)))
                         ON CONFLICT (lot_id) DO NOTHING
                         """)
-                    if c.firstContribution { try await OpeningSubsidy(runtime: runtime).evaluate(account: c.accountNumber, in: db) }
+                    if c.firstContribution { try await OpeningSubsidy.evaluate(account: c.accountNumber, in: db) }
                 },
                 // §17: a transfer's principal is a lot like a contribution (it never earns the opening subsidy).
                 .on(.transferInPosted, TransferInPosted.self) { event, db in

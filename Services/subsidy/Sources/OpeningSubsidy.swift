@@ -7,9 +7,7 @@ import ServiceRuntime
 /// §3 opening subsidy: on an account's first-ever contribution inside the validity window,
 /// 200/300/400 yuan by the highest applicable tier, exactly once per person (a unique index on
 /// the person, so replays, restarts and re-enrolment cannot grant it twice).
-struct OpeningSubsidy {
-    let runtime: ServiceRuntime
-
+enum OpeningSubsidy {
     /// Takes the account's opening lock for the rest of the transaction. The two facts the rule
     /// needs (the profile, from `account-opened`, and the first lot, from `contribution-received`)
     /// arrive on different topics and are written by different consumers; each writes its fact
@@ -22,21 +20,21 @@ struct OpeningSubsidy {
 
     /// Grants the subsidy if both facts are known (profile and first lot) and it was not granted.
     /// The caller holds the account's opening lock (`lock`) since before it wrote its fact.
-    func evaluate(account: String, in db: DatabaseContext) async throws {
+    static func evaluate(account: String, in db: DatabaseContext) async throws {
         guard let participant = try await Participant.load(account, in: db) else { return }
         var firstDeposit: BusinessDate?
         for try await started in try await db.query(
             "SELECT started_on FROM lots WHERE account_number = \(account) AND first_contribution"
         ).decode(BusinessDate.self) { firstDeposit = started }
-        guard let firstDeposit, Eligibility.isSchemeInForce(on: firstDeposit, parameters: runtime.parameters) else { return }
+        guard let firstDeposit, Eligibility.isSchemeInForce(on: firstDeposit, parameters: db.parameters) else { return }
         for try await _ in try await db.query(
             "SELECT 1 FROM grants WHERE person_ref = \(participant.personRef) AND kind = 'opening'")
         { return }
         let rule = SubsidyRules.openingSubsidy(
             childrenCount: participant.childrenCount, bachelorOrAbove: participant.bachelorOrAbove,
             graduationDate: participant.graduationDate, firstDepositOn: firstDeposit,
-            parameters: runtime.parameters)
-        try await GrantRecorder(runtime: runtime).grant(
+            parameters: db.parameters)
+        try await GrantRecorder.grant(
             personRef: participant.personRef, account: account, kind: .opening, amount: rule.amount, reason: rule.reason,
             grantedOn: firstDeposit, in: db)
     }
@@ -44,16 +42,14 @@ struct OpeningSubsidy {
 
 /// Records one grant for one person under the lifetime cap: locks the person's cap row, clips,
 /// writes the grant and the `subsidy-granted` event in the caller's transaction.
-struct GrantRecorder {
-    let runtime: ServiceRuntime
-
+enum GrantRecorder {
     @discardableResult
-    func grant(
+    static func grant(
         personRef: String, account: String, kind: SubsidyKind, amount: Fen, reason: String, grantedOn: BusinessDate,
         in db: DatabaseContext
     ) async throws -> Fen {
         let already = try await CapLedger.lock([personRef], in: db)[personRef] ?? 0
-        let clipped = SubsidyRules.clipToCap(amount, alreadyGranted: already, on: grantedOn, parameters: runtime.parameters)
+        let clipped = SubsidyRules.clipToCap(amount, alreadyGranted: already, on: grantedOn, parameters: db.parameters)
         guard clipped > 0 else { return 0 }
         let eventID = UUID()
         let clippedReason = clipped < amount ? "\(reason); clipped to the lifetime cap" : reason
@@ -63,12 +59,12 @@ struct GrantRecorder {
             VALUES (\(eventID), \(personRef), \(account), \(kind.rawValue), \(clipped), \(grantedOn), \(clippedReason), 1)
             """)
         try await CapLedger.add([personRef: clipped], in: db)
-        let cap = runtime.parameters.lifetimeSubsidyCapFen.value(on: grantedOn)
+        let cap = db.parameters.lifetimeSubsidyCapFen.value(on: grantedOn)
         let granted = SubsidyGranted(
             grantId: eventID.uuidString.lowercased(), accountNumber: account, kind: kind, amountFen: clipped,
             grantedOn: grantedOn, reason: clippedReason, lots: 1, remainingCapFen: cap - already - clipped)
         let event = CloudEvent(
-            id: eventID, source: runtime.descriptor.eventSource, type: EventType.subsidyGranted.rawValue,
+            id: eventID, source: db.runtime.descriptor.eventSource, type: EventType.subsidyGranted.rawValue,
             subject: account, data: granted)
         try await Outbox.enqueue(event, topic: .subsidyEvents, on: db.connection, logger: db.logger)
         return clipped

@@ -34,7 +34,7 @@ enum ParticipantProfiles {
                         let eligible = EntrepreneurshipEligible(accountNumber: a.accountNumber, grounds: grounds, assessedOn: a.openedOn)
                         try await db.emit(.entrepreneurshipEligible, eligible, account: a.accountNumber)
                     }
-                    try await OpeningSubsidy(runtime: runtime).evaluate(account: a.accountNumber, in: db)
+                    try await OpeningSubsidy.evaluate(account: a.accountNumber, in: db)
                 }
             ])
     }
