@@ -255,6 +255,21 @@ struct AccessTests {
             #expect(first.status == 201, "\(first.text)")
             let replayed = try await ledger.send(.post, path, body: body, as: .anonymous, headers: signed)
             #expect(replayed.status == 401 && replayed.string("code") == "nonce_reused")
+            // The same signed request sent eight times at once (nonces are recorded in groups):
+            // exactly one is accepted.
+            let raced = deposit()
+            let racedHeaders = ChannelSignature.developmentHeaders(channel: "wechat", method: "POST", path: path, body: Array(raced.utf8))
+            let copies = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        let reply = try await ledger.send(.post, path, body: raced, as: .anonymous, headers: racedHeaders)
+                        return (reply.status, reply.string("code"))
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(copies.filter { $0.0 == 201 }.count == 1, "\(copies)")
+            #expect(copies.filter { $0.0 == 401 && $0.1 == "nonce_reused" }.count == 7, "\(copies)")
             let staleBody = deposit()
             let stale = ChannelSignature.developmentHeaders(
                 channel: "wechat", method: "POST", path: path, body: Array(staleBody.utf8),
@@ -269,7 +284,7 @@ struct AccessTests {
             let foreign = Bodies.contribution(account: account, amountFen: 50_000, txn: TestStack.unique("ali"), channel: "alipay")
             #expect(try await ledger.post(path, foreign, as: .channel("wechat")).string("code") == "channel_mismatch")
             #expect(try await ledger.post(path, deposit(), as: .citizen(idNumber)).status == 403)
-            #expect(try await balance() == before + 50_000, "only the one good notification was posted")
+            #expect(try await balance() == before + 100_000, "only the good notification and one of the raced copies were posted")
 
             // A timestamp built to overflow the window arithmetic is only stale, and the service stays up.
             var overflow = ChannelSignature.developmentHeaders(channel: "wechat", method: "POST", path: path, body: Array(body.utf8))

@@ -13,6 +13,15 @@ import PostgresNIO
 public struct ChannelRegistry: Sendable {
     let database: Database
     let development: Bool
+    /// The nonces of signed requests that arrive together, recorded in one statement (group
+    /// commit: one insert and one commit for the group, not one per request).
+    let nonces: GroupCommit<ChannelNonce, Bool>
+
+    init(database: Database, development: Bool) {
+        self.database = database
+        self.development = development
+        nonces = GroupCommit(limit: 256, concurrency: 2) { nonces in await ChannelNonce.record(nonces, in: database) }
+    }
 
     /// Verifies a signed request: headers, window, key, signature, then the nonce (recorded only
     /// once the signature holds, so nobody can burn another channel's nonces).
@@ -35,13 +44,7 @@ public struct ChannelRegistry: Sendable {
         guard let signature = Data(base64Encoded: encoded), key.isValidSignature(signature, for: message) else {
             throw ChannelSignature.Refusal.badSignature
         }
-        let rows = try await database.query(
-            """
-            INSERT INTO channel_nonces (channel_id, nonce) VALUES (\(channel), \(nonce)) ON CONFLICT DO NOTHING RETURNING 1
-            """)
-        var fresh = false
-        for try await _ in rows { fresh = true }
-        guard fresh else { throw ChannelSignature.Refusal.nonceReused }
+        guard try await nonces.submit(ChannelNonce(channel: channel, nonce: nonce)) else { throw ChannelSignature.Refusal.nonceReused }
         // Nonces older than twice the window can never be replayed (their timestamp is stale): prune now and then.
         if UInt8.random(in: 0...255) == 0 {
             try await database.query("DELETE FROM channel_nonces WHERE seen_at < now() - interval '10 minutes'")
@@ -201,4 +204,28 @@ public struct ChannelRegistry: Sendable {
         ALTER TABLE channel_keys ADD COLUMN IF NOT EXISTS approved_at timestamptz;
         ALTER TABLE channel_keys ADD COLUMN IF NOT EXISTS approved_by text;
         """)
+}
+
+/// A nonce a channel used, once its request's signature held.
+struct ChannelNonce: Sendable, Hashable {
+    let channel: String
+    let nonce: String
+
+    /// Records `nonces` in one statement and answers, for each, whether it was fresh: the first
+    /// use of a (channel, nonce) is, a second one (stored before, or earlier in the same group)
+    /// is not.
+    static func record(_ nonces: [ChannelNonce], in database: Database) async -> [Result<Bool, any Error>] {
+        do {
+            var stored: Set<ChannelNonce> = []
+            for try await (channel, nonce) in try await database.query(
+                """
+                INSERT INTO channel_nonces (channel_id, nonce) SELECT * FROM unnest(\(nonces.map(\.channel))::text[], \(nonces.map(\.nonce))::text[])
+                ON CONFLICT DO NOTHING RETURNING channel_id, nonce
+                """
+            ).decode((String, String).self) { stored.insert(ChannelNonce(channel: channel, nonce: nonce)) }
+            return nonces.map { .success(stored.remove($0) != nil) }
+        } catch {
+            return nonces.map { _ in .failure(error) }
+        }
+    }
 }
