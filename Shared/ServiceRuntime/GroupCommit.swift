@@ -8,12 +8,13 @@ import Synchronization
 ///
 /// `apply` answers each request of a group in its order (one result per input): it decides what
 /// a failure in the group means for the others (the audit trail fails them all; deposits go one
-/// by one, `DepositGroups`).
+/// by one, `DepositGroups`). It must end: a group that hung would hold every later request, so
+/// each user bounds its work with a deadline (`withDeadline`).
 public final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
     public typealias Apply = @Sendable ([Input]) async -> [Result<Output, any Error>]
 
     private struct State {
-        var pending: [(Input, CheckedContinuation<Output, any Error>)] = []
+        var pending: [(Input, ResumeOnce<Output>)] = []
         var running = 0
     }
 
@@ -34,24 +35,36 @@ public final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
     /// Groups applied so far (for tests and figures).
     public var groupsApplied: Int { groups.load(ordering: .relaxed) }
 
-    /// Waits until `input` has been applied in some group, and answers with its own result.
+    /// Requests waiting for a group to take them (for tests and figures).
+    public var waiting: Int { state.withLock { $0.pending.count } }
+
+    /// Waits until `input` has been applied in some group, and answers with its own result. A
+    /// caller that is cancelled (a client that went away, a stopping server) stops waiting at
+    /// once; its input stays in its group, which is not the caller's alone to stop (a deposit
+    /// applied after all answers the channel's retry as a replay).
     public func submit(_ input: Input) async throws -> Output {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Output, any Error>) in
-            let start = state.withLock { state -> Bool in
-                state.pending.append((input, continuation))
-                guard state.running < concurrency else { return false }
-                state.running += 1
-                return true
+        let answer = ResumeOnce<Output>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Output, any Error>) in
+                answer.wait(continuation)
+                let start = state.withLock { state -> Bool in
+                    state.pending.append((input, answer))
+                    guard state.running < concurrency else { return false }
+                    state.running += 1
+                    return true
+                }
+                // Detached: the group serves many requests, and must not carry the task-local
+                // values (the trace) of the one that happened to start it.
+                if start { Task.detached { await self.drain() } }
             }
-            // Detached: the group serves many requests, and must not carry the task-local
-            // values (the trace) of the one that happened to start it.
-            if start { Task.detached { await self.drain() } }
+        } onCancel: {
+            answer.resume(.failure(CancellationError()))
         }
     }
 
     private func drain() async {
         while true {
-            let group = state.withLock { state -> [(Input, CheckedContinuation<Output, any Error>)] in
+            let group = state.withLock { state -> [(Input, ResumeOnce<Output>)] in
                 let group = Array(state.pending.prefix(limit))
                 state.pending.removeFirst(group.count)
                 if group.isEmpty { state.running -= 1 }
@@ -60,9 +73,9 @@ public final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
             guard !group.isEmpty else { return }
             groups.add(1, ordering: .relaxed)
             let results = await apply(group.map(\.0))
-            for (index, (_, continuation)) in group.enumerated() {
+            for (index, (_, answer)) in group.enumerated() {
                 // One result per input: a missing one is a failure of the caller's, never a hang.
-                continuation.resume(with: index < results.count ? results[index] : .failure(GroupCommitError.unanswered))
+                answer.resume(index < results.count ? results[index] : .failure(GroupCommitError.unanswered))
             }
         }
     }

@@ -37,8 +37,9 @@ public struct DepositGroups: Sendable {
     /// group holds it for milliseconds; a transaction that holds it longer must not hold the
     /// group's other deposits with it).
     static let lockTimeout = "500ms"
-    /// How long a group may take, the wait for a connection included, before it is answered
-    /// with an error (as the audit writer's batches: under the 30 s HTTP clients wait).
+    /// How long a group, or a deposit alone, may take, the wait for a connection included, before
+    /// it is answered with an error (as the audit writer's batches: under the 30 s HTTP clients
+    /// wait). Work stuck on a connection that stopped answering must not hold the groups behind it.
     static let deadlineSeconds: Double = 20
 
     private let groups: GroupCommit<Request, Answer>
@@ -119,8 +120,10 @@ public struct DepositGroups: Sendable {
     static func alone(_ request: Request, runtime: ServiceRuntime) async -> Result<Answer, any Error> {
         do {
             return .success(
-                try await request.traced {
-                    try await runtime.idempotentTransaction(logger: request.logger) { db in try await request.deposit.record(in: db) }
+                try await withDeadline(seconds: Self.deadlineSeconds) {
+                    try await request.traced {
+                        try await runtime.idempotentTransaction(logger: request.logger) { db in try await request.deposit.record(in: db) }
+                    }
                 })
         } catch {
             return .failure(error)

@@ -216,16 +216,24 @@ struct ChannelNonce: Sendable, Hashable {
     /// is not.
     static func record(_ nonces: [ChannelNonce], in database: Database) async -> [Result<Bool, any Error>] {
         do {
-            var stored: Set<ChannelNonce> = []
-            for try await (channel, nonce) in try await database.query(
-                """
-                INSERT INTO channel_nonces (channel_id, nonce) SELECT * FROM unnest(\(nonces.map(\.channel))::text[], \(nonces.map(\.nonce))::text[])
-                ON CONFLICT DO NOTHING RETURNING channel_id, nonce
-                """
-            ).decode((String, String).self) { stored.insert(ChannelNonce(channel: channel, nonce: nonce)) }
+            // Bounded, as every group's work (`GroupCommit`): a statement stuck on a connection
+            // that stopped answering must not hold the signed requests behind it.
+            var stored = try await withDeadline(seconds: 20) { try await inserted(nonces, in: database) }
             return nonces.map { .success(stored.remove($0) != nil) }
         } catch {
             return nonces.map { _ in .failure(error) }
         }
+    }
+
+    /// The nonces of `nonces` the insert stored (each pair once).
+    private static func inserted(_ nonces: [ChannelNonce], in database: Database) async throws -> Set<ChannelNonce> {
+        var stored: Set<ChannelNonce> = []
+        for try await (channel, nonce) in try await database.query(
+            """
+            INSERT INTO channel_nonces (channel_id, nonce) SELECT * FROM unnest(\(nonces.map(\.channel))::text[], \(nonces.map(\.nonce))::text[])
+            ON CONFLICT DO NOTHING RETURNING channel_id, nonce
+            """
+        ).decode((String, String).self) { stored.insert(ChannelNonce(channel: channel, nonce: nonce)) }
+        return stored
     }
 }
