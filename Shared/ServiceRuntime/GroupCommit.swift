@@ -43,6 +43,8 @@ public final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
     /// once; its input stays in its group, which is not the caller's alone to stop (a deposit
     /// applied after all answers the channel's retry as a replay).
     public func submit(_ input: Input) async throws -> Output {
+        // A caller given up already does not add work nobody will read.
+        try Task.checkCancellation()
         let answer = ResumeOnce<Output>()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Output, any Error>) in

@@ -124,6 +124,11 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             if DatabaseErrors.isTransient(error) {
                 throw Problem.unavailable("the database is not reachable; retry later")
             }
+            // The request was given up (its client went away, or the server is stopping) while it
+            // waited for shared work (a group commit): not a fault of ours, and worth a retry.
+            if error is CancellationError {
+                throw Problem.unavailable("the request was given up before its answer; retry later")
+            }
             context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
             throw Problem(.internalServerError, code: "internal_error", title: "Internal error", detail: "an unexpected error occurred")
         }

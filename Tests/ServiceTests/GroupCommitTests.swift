@@ -31,9 +31,10 @@ struct GroupCommitTests {
         let rest = (2...6).map { n in Task { try await commit.submit(n) } }
         #expect(try await TestStack.eventually { commit.waiting == 5 })
         await gate.open()
-        #expect(try await first.value == 2)
+        // Bounded: a lost answer fails the test instead of hanging it.
+        #expect(try await withDeadline(seconds: 30) { try await first.value } == 2)
         var answers: [Int] = []
-        for task in rest { answers.append(try await task.value) }
+        for task in rest { answers.append(try await withDeadline(seconds: 30) { try await task.value }) }
         #expect(answers == [4, 6, 8, 10, 12])
         #expect(sizes.all == [1, 5])
         #expect(commit.groupsApplied == 2)
@@ -59,7 +60,7 @@ struct GroupCommitTests {
             Issue.record("a cancelled caller was still waiting: \(error)")
         }
         await gate.open()
-        #expect(try await first.value == 2)
+        #expect(try await withDeadline(seconds: 30) { try await first.value } == 2)
         #expect(try await TestStack.eventually { sizes.all == [1, 1] }, "the cancelled request was still applied")
     }
 }

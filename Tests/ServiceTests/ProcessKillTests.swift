@@ -57,7 +57,7 @@ struct ServiceProcess: Sendable {
         let output = try FileHandle(forWritingTo: log)
         process.standardOutput = output
         process.standardError = output
-        try process.run()
+        try ProcessLaunch.run(process)
         return ServiceProcess(process: process, port: port, log: log)
     }
 

@@ -36,7 +36,7 @@ struct StartupTests {
             let handle = try FileHandle(forWritingTo: output)
             process.standardOutput = handle
             process.standardError = handle
-            try process.run()
+            try ProcessLaunch.run(process)
         }
 
         var text: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }

@@ -38,8 +38,10 @@ public struct DepositGroups: Sendable {
     /// group's other deposits with it).
     static let lockTimeout = "500ms"
     /// How long a group, or a deposit alone, may take, the wait for a connection included, before
-    /// it is answered with an error (as the audit writer's batches: under the 30 s HTTP clients
-    /// wait). Work stuck on a connection that stopped answering must not hold the groups behind it.
+    /// it is answered with an error (as the audit writer's batches). Work stuck on a connection
+    /// that stopped answering must not hold the groups behind it. A caller may also wait for the
+    /// groups ahead of it, so in the worst case (a database that stops answering) its answer can
+    /// come after a client's own timeout; the channel's retry is then a replay or another 503.
     static let deadlineSeconds: Double = 20
 
     private let groups: GroupCommit<Request, Answer>
