@@ -15,7 +15,7 @@ enum LedgerOutcomes {
             handlers: [
                 .on(.debitPosted, DebitPosted.self) { event, db in
                     let debit = event.data
-                    try await balanceSeen(debit.balanceAfterFen, account: debit.accountNumber, in: db)
+                    try await RentPlans.balanceSeen(debit.balanceAfterFen, account: debit.accountNumber, in: db)
                     guard debit.kind == .withdrawal, let id = UUID(uuidString: debit.debitId) else { return }
                     guard
                         let record = try await Withdrawals.advance(
@@ -39,7 +39,7 @@ enum LedgerOutcomes {
                 .on(.debitRefused, DebitRefused.self) { event, db in
                     let refused = event.data
                     if let balance = refused.balanceFen {
-                        try await balanceSeen(balance, account: refused.accountNumber, in: db)
+                        try await RentPlans.balanceSeen(balance, account: refused.accountNumber, in: db)
                     }
                     guard let id = UUID(uuidString: refused.debitId),
                         let record = try await Withdrawals.advance(
@@ -56,22 +56,22 @@ enum LedgerOutcomes {
                             detail: "the payout failed and the ledger reversed the debit",
                             in: db)
                     else {
-                        return try await balanceSeen(reversed.balanceAfterFen, account: reversed.accountNumber, in: db)
+                        return try await RentPlans.balanceSeen(reversed.balanceAfterFen, account: reversed.accountNumber, in: db)
                     }
                     try await Withdrawals.reject(record, in: db)
-                    try await balanceSeen(reversed.balanceAfterFen, account: reversed.accountNumber, in: db)
+                    try await RentPlans.balanceSeen(reversed.balanceAfterFen, account: reversed.accountNumber, in: db)
                 },
                 .on(.contributionReceived, ContributionReceived.self) { event, db in
-                    try await balanceSeen(event.data.balanceAfterFen, account: event.data.accountNumber, in: db)
+                    try await RentPlans.balanceSeen(event.data.balanceAfterFen, account: event.data.accountNumber, in: db)
                 },
                 .on(.transferInPosted, TransferInPosted.self) { event, db in
-                    try await balanceSeen(event.data.balanceAfterFen, account: event.data.accountNumber, in: db)
+                    try await RentPlans.balanceSeen(event.data.balanceAfterFen, account: event.data.accountNumber, in: db)
                 },
                 .on(.subsidyCredited, SubsidyCredited.self) { event, db in
-                    try await balanceSeen(event.data.balanceAfterFen, account: event.data.accountNumber, in: db)
+                    try await RentPlans.balanceSeen(event.data.balanceAfterFen, account: event.data.accountNumber, in: db)
                 },
                 .on(.interestSettled, InterestSettled.self) { event, db in
-                    try await balanceSeen(event.data.balanceAfterFen, account: event.data.accountNumber, in: db)
+                    try await RentPlans.balanceSeen(event.data.balanceAfterFen, account: event.data.accountNumber, in: db)
                 },
                 .on(.accountClosed, AccountClosed.self) { event, db in
                     try await db.query(
@@ -79,11 +79,5 @@ enum LedgerOutcomes {
                     try await RentPlans.accountClosed(event.data.accountNumber, in: db)
                 },
             ])
-    }
-
-    /// Ledger events of one account arrive in the ledger's order (one partition per account),
-    /// so the latest one seen holds the current balance.
-    static func balanceSeen(_ balance: Fen, account: String, in db: DatabaseContext) async throws {
-        try await RentPlans.balanceSeen(account: account, balance: balance, in: db)
     }
 }

@@ -229,10 +229,11 @@ enum RentPlans {
             """)
     }
 
-    /// The account's balance as the ledger last reported it is stored, and if it covers a paused
-    /// plan's month, the plan resumes and requests the month. One statement for both: every
-    /// ledger event comes here.
-    static func balanceSeen(account: String, balance: Fen, in db: DatabaseContext) async throws {
+    /// The account's balance as the ledger last reported it is stored (an account's ledger events
+    /// arrive in the ledger's order, one partition per account, so the latest one seen holds the
+    /// current balance), and if it covers a paused plan's month, the plan resumes and requests the
+    /// month. One statement for both: every ledger event comes here.
+    static func balanceSeen(_ balance: Fen, account: String, in db: DatabaseContext) async throws {
         let rows = try await db.query(
             """
             WITH stored AS (UPDATE accounts SET balance_fen = \(balance) WHERE account_number = \(account))
