@@ -124,13 +124,32 @@ struct InterestTests {
 
             // As if the account were older than interest: the running sum forgotten, as migration 5
             // leaves an active account. The ledger rebuilds it from the postings, to the same fen.
-            try await TestStack.withDatabase(of: ContributionService.descriptor) { db in
-                try await db.query(
+            // The update takes the account's row lock, so the postings up to the sequence it returns
+            // are the ones the rebuild replays (each from its own date); a credit another test's
+            // service sends after it is posted live, counted from the ledger's date if that is earlier.
+            let replayedThrough = try await TestStack.withDatabase(of: ContributionService.descriptor) { db in
+                let rows = try await db.query(
                     """
                     UPDATE accounts SET interest_accrued = NULL, interest_period_from = opened_on, balance_since = opened_on
-                    WHERE account_number = \(account)
+                    WHERE account_number = \(account) RETURNING last_seq
                     """)
+                var seq: Int64 = 0
+                for try await last in rows.decode(Int64.self) { seq = last }
+                return seq
             }
+            #expect(replayedThrough > 0, "the account's running sum was forgotten")
+            // That live case, made certain: a grant dated after the year's end reaches the suite's
+            // ledger (dated 2026-03-16) before anything else, so the rebuild replays the postings
+            // above and this credit counts from 2026-03-16 (107 days of the year), not from its date.
+            let grantId = UUID().uuidString.lowercased()
+            try await send(
+                .subsidyGranted, as: "subsidy", account: account,
+                SubsidyGranted(
+                    grantId: grantId, accountNumber: account, kind: .annual, amountFen: 10_000,
+                    grantedOn: BusinessDate("2026-09-01")!, reason: "a credit posted after the rebuild", lots: 1, remainingCapFen: 0))
+            #expect(
+                try await TestStack.eventually { try await entries(ledger, account).contains { $0.reference == "subsidy:\(grantId)" } },
+                "the grant is credited")
             // A payment on 2 July 2026 (the ledger's date) reaches the account first: the year to
             // 30 June is settled before it.
             let julyTxn = TestStack.unique("wx")
@@ -144,7 +163,10 @@ struct InterestTests {
             let interest = try #require(after.first { $0.kind == "interest" }, "an interest posting")
             // Rebuilt from the postings, each counts from the date it carries.
             let expected = expectedInterest(
-                after.filter { $0.seq < interest.seq }, from: BusinessDate("2025-07-01")!, through: BusinessDate("2026-06-30")!,
+                after.filter { $0.seq < interest.seq }.map {
+                    $0.seq <= replayedThrough
+                        ? $0 : Entry(seq: $0.seq, kind: $0.kind, amount: $0.amount, date: min($0.date, TestStack.today), reference: $0.reference)
+                }, from: BusinessDate("2025-07-01")!, through: BusinessDate("2026-06-30")!,
                 ledgerDate: BusinessDate("9999-12-31")!)
             #expect(expected > 10_000, "the year earned interest (\(expected))")
             #expect(
