@@ -16,11 +16,17 @@ public struct ChannelRegistry: Sendable {
     /// The nonces of signed requests that arrive together, recorded in one statement (group
     /// commit: one insert and one commit for the group, not one per request).
     let nonces: GroupCommit<ChannelNonce, Bool>
+    /// At most this many nonces per statement (a nonce is one short row; a burst of signed
+    /// requests fits in one or two groups), two statements in flight: one written while the other commits.
+    static let nonceGroupLimit = 256
+    static let nonceGroupConcurrency = 2
 
     init(database: Database, development: Bool) {
         self.database = database
         self.development = development
-        nonces = GroupCommit(limit: 256, concurrency: 2) { nonces in await ChannelNonce.record(nonces, in: database) }
+        nonces = GroupCommit(limit: Self.nonceGroupLimit, concurrency: Self.nonceGroupConcurrency) { nonces in
+            await ChannelNonce.record(nonces, in: database)
+        }
     }
 
     /// Verifies a signed request: headers, window, key, signature, then the nonce (recorded only
