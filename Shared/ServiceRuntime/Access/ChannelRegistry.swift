@@ -20,6 +20,9 @@ public struct ChannelRegistry: Sendable {
     /// requests fits in one or two groups), two statements in flight: one written while the other commits.
     static let nonceGroupLimit = 256
     static let nonceGroupConcurrency = 2
+    /// How long a group's statement may take, the wait for a connection included (as a deposit
+    /// group's `DepositGroups.deadlineSeconds`).
+    static let nonceGroupDeadlineSeconds: Double = 20
 
     init(database: Database, development: Bool) {
         self.database = database
@@ -226,7 +229,7 @@ struct ChannelNonce: Sendable, Hashable {
         do {
             // Bounded, as every group's work (`GroupCommit`): a statement stuck on a connection
             // that stopped answering must not hold the signed requests behind it.
-            var stored = try await withDeadline(seconds: 20) { try await inserted(nonces, in: database) }
+            var stored = try await withDeadline(seconds: ChannelRegistry.nonceGroupDeadlineSeconds) { try await inserted(nonces, in: database) }
             return nonces.map { .success(stored.remove($0) != nil) }
         } catch {
             return nonces.map { _ in .failure(error) }
