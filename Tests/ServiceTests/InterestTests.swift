@@ -139,8 +139,10 @@ struct InterestTests {
             }
             #expect(replayedThrough > 0, "the account's running sum was forgotten")
             // That live case, made certain: a grant dated after the year's end reaches the suite's
-            // ledger (dated 2026-03-16) before anything else, so the rebuild replays the postings
-            // above and this credit counts from 2026-03-16 (107 days of the year), not from its date.
+            // ledger (dated 2026-03-16) first, so the rebuild replays the postings above and this
+            // credit counts from 2026-03-16 (107 days of the year), not from its date. (Unless a
+            // replayed posting is itself dated after 30 June - another test's annual subsidy, say:
+            // then the rebuild crosses the year's end and posts its interest before this credit.)
             let grantId = UUID().uuidString.lowercased()
             try await send(
                 .subsidyGranted, as: "subsidy", account: account,
@@ -172,7 +174,15 @@ struct InterestTests {
             #expect(
                 interest.amount == expected && interest.date == BusinessDate("2026-06-30")! && interest.reference == "interest:2026-06-30",
                 "\(interest) vs \(expected)")
-            #expect(after.first { $0.reference == "wechat:\(julyTxn)" }?.seq == interest.seq + 1, "the July payment comes just after the interest")
+            // The year is settled by the first posting that reaches past 30 June: the rebuild, when it
+            // replays one dated after it (right after the reset, before anything else), or else the
+            // July payment (just before it).
+            let rebuildCrossed = after.contains { $0.seq <= replayedThrough && $0.date > BusinessDate("2026-06-30")! }
+            if rebuildCrossed {
+                #expect(interest.seq == replayedThrough + 1, "the rebuild posts the year's interest first")
+            } else {
+                #expect(after.first { $0.reference == "wechat:\(julyTxn)" }?.seq == interest.seq + 1, "the July payment comes just after the interest")
+            }
             #expect(after.filter { $0.kind == "interest" }.count == 1)
 
             let settled = try await TestStack.read(topic: Topic.contributionEvents.name, count: 1, seconds: 60) {
@@ -194,6 +204,56 @@ struct InterestTests {
             let balance = try await ledger.get("/v1/accounts/\(account)/balance")
             #expect(balance.int("interestFen") == expected && balance.string("interestPeriodFrom") == "2026-07-01", "\(balance.text)")
             #expect(try await entries(ledger, account).filter { $0.kind == "interest" }.count == 1)
+        }
+    }
+
+    @Test(
+        "an account from before interest was kept, with a posting dated after 30 June: the rebuild posts the year's interest, each posting counted from its own date"
+    )
+    func rebuildAcrossTheYearsEnd() async throws {
+        try await withServices { enrolment, ledger, _ in
+            let account = try await open(enrolment, ledger, deposits: [(1_000_000, "2025-07-01T09:00:00+08:00")])
+            // A credit dated 1 July 2026, applied live by the suite's ledger (dated 2026-03-16): the
+            // running sum counts it from 2026-03-16. Then the running sum is forgotten.
+            let grantId = UUID().uuidString.lowercased()
+            try await send(
+                .subsidyGranted, as: "subsidy", account: account,
+                SubsidyGranted(
+                    grantId: grantId, accountNumber: account, kind: .annual, amountFen: 10_000,
+                    grantedOn: BusinessDate("2026-07-01")!, reason: "a credit dated after the year's end", lots: 1, remainingCapFen: 0))
+            #expect(
+                try await TestStack.eventually { try await entries(ledger, account).contains { $0.reference == "subsidy:\(grantId)" } },
+                "the grant is credited")
+            let replayedThrough = try await TestStack.withDatabase(of: ContributionService.descriptor) { db in
+                var seq: Int64 = 0
+                for try await last in try await db.query(
+                    """
+                    UPDATE accounts SET interest_accrued = NULL, interest_period_from = opened_on, balance_since = opened_on
+                    WHERE account_number = \(account) RETURNING last_seq
+                    """
+                ).decode(Int64.self) { seq = last }
+                return seq
+            }
+            // The next posting, on the suite's date, finds the running sum forgotten: the replay reaches
+            // the credit dated 1 July and settles the year to 30 June first.
+            let paid = try await ledger.post(
+                "/v1/contributions",
+                Bodies.contribution(account: account, amountFen: 20_000, txn: TestStack.unique("wx"), paidAt: "2026-03-16T09:00:00+08:00"))
+            #expect(paid.status == 201, "\(paid.text)")
+            let after = try await entries(ledger, account)
+            let interest = try #require(after.first { $0.kind == "interest" }, "the rebuild posted the year's interest")
+            #expect(interest.seq == replayedThrough + 1, "before anything else reached the account")
+            // From their own dates: the credit of 1 July earns nothing in the year to 30 June (the
+            // live running sum had counted it from 2026-03-16).
+            let replayed = after.filter { $0.seq <= replayedThrough }
+            let expected = expectedInterest(
+                replayed, from: BusinessDate("2025-07-01")!, through: BusinessDate("2026-06-30")!, ledgerDate: BusinessDate("9999-12-31")!)
+            let live = expectedInterest(replayed, from: BusinessDate("2025-07-01")!, through: BusinessDate("2026-06-30")!)
+            #expect(expected > 10_000 && expected != live, "the two rules differ here (\(expected) vs \(live))")
+            #expect(
+                interest.amount == expected && interest.date == BusinessDate("2026-06-30")! && interest.reference == "interest:2026-06-30",
+                "\(interest) vs \(expected)")
+            #expect(after.filter { $0.kind == "interest" }.count == 1)
         }
     }
 
