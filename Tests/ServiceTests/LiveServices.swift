@@ -21,10 +21,42 @@ struct StackService: Sendable {
             try module.buildApplication(config: config ?? TestStack.config(module.descriptor), clock: clock))
     }
 
+    /// How long a service may take to stop gracefully once the test's body has ended before it is
+    /// cancelled: what `HPF_SHUTDOWN_TIMEOUT` (default 30 s) and the service group's
+    /// `maximumGracefulShutdownDuration` do for a deployed service. HummingbirdTesting's live mode
+    /// sets no such limit, and its HTTP server waits for every connection handler, which ends
+    /// only when cancelled: one request that never completes held a fresh-clone run for ever.
+    static let shutdownSeconds = 30
+
     /// An application built by the test itself (a module with other routes, say), called `name`.
     init<App: ApplicationProtocol>(name: String, _ app: App) {
         self.name = name
-        self.run = { body in try await app.test(.live) { client in try await body(JSONClient(client: client)) } }
+        self.run = { body in
+            let stopping = StartupGate()
+            let live = Task {
+                try await app.test(.live) { client in
+                    do { try await body(JSONClient(client: client)) } catch {
+                        await stopping.open()
+                        throw error
+                    }
+                    await stopping.open()
+                }
+            }
+            let deadline = Task {
+                guard await stopping.wait() else { return }
+                try await Task.sleep(for: .seconds(Self.shutdownSeconds))
+                // Said in the run's output, as a deployed service logs it, and then cancelled as
+                // its service group would: the test's own expectations decide whether it failed.
+                print("test stack: \(name) had not stopped \(Self.shutdownSeconds) s after its test's body ended; cancelled")
+                live.cancel()
+            }
+            defer { deadline.cancel() }
+            try await withTaskCancellationHandler {
+                try await live.value
+            } onCancel: {
+                live.cancel()
+            }
+        }
     }
 }
 
