@@ -96,6 +96,35 @@ struct InterestTests {
         await producer.shutdown()
     }
 
+    /// Forgets the account's running sum, as migration 5 leaves an account from before interest
+    /// was kept, and returns its last sequence. The update takes the account's row lock, so the
+    /// postings up to that sequence are exactly the ones the ledger's rebuild replays.
+    func forgetRunningSum(_ account: String) async throws -> Int64 {
+        try await TestStack.withDatabase(of: ContributionService.descriptor) { db in
+            var seq: Int64 = 0
+            for try await last in try await db.query(
+                """
+                UPDATE accounts SET interest_accrued = NULL, interest_period_from = opened_on, balance_since = opened_on
+                WHERE account_number = \(account) RETURNING last_seq
+                """
+            ).decode(Int64.self) { seq = last }
+            return seq
+        }
+    }
+
+    /// A 100.00 subsidy dated `grantedOn`, sent as the subsidy service, and waited for on the ledger.
+    func credit(_ account: String, grantedOn: String, _ ledger: JSONClient) async throws {
+        let grantId = UUID().uuidString.lowercased()
+        try await send(
+            .subsidyGranted, as: "subsidy", account: account,
+            SubsidyGranted(
+                grantId: grantId, accountNumber: account, kind: .annual, amountFen: 10_000,
+                grantedOn: BusinessDate(grantedOn)!, reason: "a credit in an interest test", lots: 1, remainingCapFen: 0))
+        #expect(
+            try await TestStack.eventually { try await entries(ledger, account).contains { $0.reference == "subsidy:\(grantId)" } },
+            "the grant is credited")
+    }
+
     @Test("a year of deposits and a withdrawal: on the first posting after 30 June the year's interest is posted, dated 30 June, once")
     func annualSettlement() async throws {
         try await withServices { enrolment, ledger, julyLedger in
@@ -124,34 +153,17 @@ struct InterestTests {
 
             // As if the account were older than interest: the running sum forgotten, as migration 5
             // leaves an active account. The ledger rebuilds it from the postings, to the same fen.
-            // The update takes the account's row lock, so the postings up to the sequence it returns
-            // are the ones the rebuild replays (each from its own date); a credit another test's
-            // service sends after it is posted live, counted from the ledger's date if that is earlier.
-            let replayedThrough = try await TestStack.withDatabase(of: ContributionService.descriptor) { db in
-                let rows = try await db.query(
-                    """
-                    UPDATE accounts SET interest_accrued = NULL, interest_period_from = opened_on, balance_since = opened_on
-                    WHERE account_number = \(account) RETURNING last_seq
-                    """)
-                var seq: Int64 = 0
-                for try await last in rows.decode(Int64.self) { seq = last }
-                return seq
-            }
+            // The postings up to the sequence returned are the ones the rebuild replays (each from its
+            // own date); a credit another test's service sends after it is posted live, counted from
+            // the ledger's date if that is earlier.
+            let replayedThrough = try await forgetRunningSum(account)
             #expect(replayedThrough > 0, "the account's running sum was forgotten")
             // That live case, made certain: a grant dated after the year's end reaches the suite's
             // ledger (dated 2026-03-16) first, so the rebuild replays the postings above and this
             // credit counts from 2026-03-16 (107 days of the year), not from its date. (Unless a
             // replayed posting is itself dated after 30 June - another test's annual subsidy, say:
             // then the rebuild crosses the year's end and posts its interest before this credit.)
-            let grantId = UUID().uuidString.lowercased()
-            try await send(
-                .subsidyGranted, as: "subsidy", account: account,
-                SubsidyGranted(
-                    grantId: grantId, accountNumber: account, kind: .annual, amountFen: 10_000,
-                    grantedOn: BusinessDate("2026-09-01")!, reason: "a credit posted after the rebuild", lots: 1, remainingCapFen: 0))
-            #expect(
-                try await TestStack.eventually { try await entries(ledger, account).contains { $0.reference == "subsidy:\(grantId)" } },
-                "the grant is credited")
+            try await credit(account, grantedOn: "2026-09-01", ledger)
             // A payment on 2 July 2026 (the ledger's date) reaches the account first: the year to
             // 30 June is settled before it.
             let julyTxn = TestStack.unique("wx")
@@ -215,25 +227,8 @@ struct InterestTests {
             let account = try await open(enrolment, ledger, deposits: [(1_000_000, "2025-07-01T09:00:00+08:00")])
             // A credit dated 1 July 2026, applied live by the suite's ledger (dated 2026-03-16): the
             // running sum counts it from 2026-03-16. Then the running sum is forgotten.
-            let grantId = UUID().uuidString.lowercased()
-            try await send(
-                .subsidyGranted, as: "subsidy", account: account,
-                SubsidyGranted(
-                    grantId: grantId, accountNumber: account, kind: .annual, amountFen: 10_000,
-                    grantedOn: BusinessDate("2026-07-01")!, reason: "a credit dated after the year's end", lots: 1, remainingCapFen: 0))
-            #expect(
-                try await TestStack.eventually { try await entries(ledger, account).contains { $0.reference == "subsidy:\(grantId)" } },
-                "the grant is credited")
-            let replayedThrough = try await TestStack.withDatabase(of: ContributionService.descriptor) { db in
-                var seq: Int64 = 0
-                for try await last in try await db.query(
-                    """
-                    UPDATE accounts SET interest_accrued = NULL, interest_period_from = opened_on, balance_since = opened_on
-                    WHERE account_number = \(account) RETURNING last_seq
-                    """
-                ).decode(Int64.self) { seq = last }
-                return seq
-            }
+            try await credit(account, grantedOn: "2026-07-01", ledger)
+            let replayedThrough = try await forgetRunningSum(account)
             // The next posting, on the suite's date, finds the running sum forgotten: the replay reaches
             // the credit dated 1 July and settles the year to 30 June first.
             let paid = try await ledger.post(
