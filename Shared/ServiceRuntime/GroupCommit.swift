@@ -1,5 +1,17 @@
 import Synchronization
 
+/// The bound every group's work shares (`GroupCommit`'s users).
+public enum GroupWork {
+    /// How long one group's work may take, the wait for a connection included, before its
+    /// requests are answered with an error; every user bounds its `apply` by it (`withDeadline`,
+    /// not `withTimeout`: that one waits for its child, and a child stuck where cancellation does
+    /// not reach, a query on a silent socket or a lease never granted, held every later request
+    /// for ever). The work takes milliseconds; the bound is for a database that stops answering.
+    /// It was 10 s for the audit trail, and a full test run (twenty-odd instances appending to one
+    /// chain from one process on two loaded cores) saw the head row held past it.
+    public static let deadlineSeconds: Double = 20
+}
+
 /// Group commit: requests that arrive while a group is being written wait for the next group,
 /// which takes them all at once, so that one transaction (one BEGIN, one COMMIT, one flush of
 /// the log) serves many. Nothing waits to form a group: a request that finds fewer than
@@ -9,7 +21,7 @@ import Synchronization
 /// `apply` answers each request of a group in its order (one result per input): it decides what
 /// a failure in the group means for the others (the audit trail fails them all; deposits go one
 /// by one, `DepositGroups`). It must end: a group that hung would hold every later request, so
-/// each user bounds its work with a deadline (`withDeadline`).
+/// each user bounds its work with a deadline (`GroupWork.deadlineSeconds`).
 public final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
     public typealias Apply = @Sendable ([Input]) async -> [Result<Output, any Error>]
 

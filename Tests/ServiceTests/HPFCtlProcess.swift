@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// Runs the operator CLI as an operator would: the built `hpfctl` binary (`swift build
 /// --build-tests` builds it beside the tests), against the test stack's broker. The process is
@@ -51,17 +50,5 @@ enum HPFCtl {
         return Result(
             status: status, output: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
             errors: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
-    }
-}
-
-/// Launches a `Process` one at a time across the test process. A full run crashed once inside
-/// Foundation's `Process.run()` (a memcpy past a mapping, launching hpfctl) while the startup
-/// tests, the process-kill test and hpfctl runs were launching processes from several threads at
-/// once; the launch is quick, so serialising it costs nothing, and the waits stay concurrent.
-enum ProcessLaunch {
-    private static let lock = Mutex(())
-
-    static func run(_ process: Process) throws {
-        try lock.withLock { _ in try process.run() }
     }
 }

@@ -151,11 +151,9 @@ struct InterestTests {
                 }, "accrued \(view?.text ?? "") vs \(counted)")
             #expect(view?.string("interestPeriodFrom") == "2025-07-01" && view?.int("interestFen") == 0, "\(view?.text ?? "")")
 
-            // As if the account were older than interest: the running sum forgotten, as migration 5
-            // leaves an active account. The ledger rebuilds it from the postings, to the same fen.
-            // The postings up to the sequence returned are the ones the rebuild replays (each from its
-            // own date); a credit another test's service sends after it is posted live, counted from
-            // the ledger's date if that is earlier.
+            // The ledger rebuilds the forgotten running sum from the postings, to the same fen; a
+            // credit another test's service sends after the reset is posted live, counted from the
+            // ledger's date if that is earlier.
             let replayedThrough = try await forgetRunningSum(account)
             #expect(replayedThrough > 0, "the account's running sum was forgotten")
             // That live case, made certain: a grant dated after the year's end reaches the suite's

@@ -37,12 +37,11 @@ public struct DepositGroups: Sendable {
     /// group holds it for milliseconds; a transaction that holds it longer must not hold the
     /// group's other deposits with it).
     static let lockTimeout = "500ms"
-    /// How long a group, or a deposit alone, may take, the wait for a connection included, before
-    /// it is answered with an error (as the audit writer's batches). Work stuck on a connection
-    /// that stopped answering must not hold the groups behind it. A caller may also wait for the
-    /// groups ahead of it, so in the worst case (a database that stops answering) its answer can
-    /// come after a client's own timeout; the channel's retry is then a replay or another 503.
-    static let deadlineSeconds: Double = 20
+    /// How long a group, or a deposit alone, may take before it is answered with an error: every
+    /// group's bound (`GroupWork.deadlineSeconds`). A caller may also wait for the groups ahead
+    /// of it, so in the worst case (a database that stops answering) its answer can come after a
+    /// client's own timeout; the channel's retry is then a replay or another 503.
+    static let deadlineSeconds = GroupWork.deadlineSeconds
 
     private let groups: GroupCommit<Request, Answer>
 

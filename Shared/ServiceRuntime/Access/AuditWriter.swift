@@ -6,13 +6,10 @@ final class AuditWriter: Sendable {
     private let groups: GroupCommit<AuditTrail.Entry, Void>
     /// At most this many records per transaction.
     static let batchLimit = 500
-    /// How long one batch may take, the wait for a connection included, before its requests are
-    /// told the record was not written (the append's statements are bounded by the same deadline,
-    /// `AuditTrail.append`). An append takes milliseconds; the bound is for a database that stops
-    /// answering. It was 10 s, and a full test run (twenty-odd instances appending to one chain
-    /// from one process on two loaded cores) saw the head row held past it. 20 s stays under the
-    /// 30 s that HTTP clients such as hpfctl wait for an answer.
-    static let timeoutSeconds: Double = 20
+    /// How long one batch may take before its requests are told the record was not written (the
+    /// append's statements are bounded by the same deadline, `AuditTrail.append`): every group's
+    /// bound, under the 30 s that HTTP clients such as hpfctl wait for an answer.
+    static let timeoutSeconds = GroupWork.deadlineSeconds
 
     init(trail: AuditTrail) {
         // One batch at a time: the chain's head is one row, so a second batch would only wait for it.

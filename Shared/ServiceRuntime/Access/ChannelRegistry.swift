@@ -20,9 +20,6 @@ public struct ChannelRegistry: Sendable {
     /// requests fits in one or two groups), two statements in flight: one written while the other commits.
     static let nonceGroupLimit = 256
     static let nonceGroupConcurrency = 2
-    /// How long a group's statement may take, the wait for a connection included (as a deposit
-    /// group's `DepositGroups.deadlineSeconds`).
-    static let nonceGroupDeadlineSeconds: Double = 20
 
     init(database: Database, development: Bool) {
         self.database = database
@@ -58,7 +55,8 @@ public struct ChannelRegistry: Sendable {
         // now and then. Twice the window was exact, with no room for a request that waited in a
         // group, or for the database's clock against ours.
         if UInt8.random(in: 0...255) == 0 {
-            try await database.query("DELETE FROM channel_nonces WHERE seen_at < now() - interval '15 minutes'")
+            let kept = Double(3 * ChannelSignature.windowSeconds)
+            try await database.query("DELETE FROM channel_nonces WHERE seen_at < now() - make_interval(secs => \(kept))")
         }
         return .channel(id: channel, kind: kind)
     }
@@ -229,7 +227,7 @@ struct ChannelNonce: Sendable, Hashable {
         do {
             // Bounded, as every group's work (`GroupCommit`): a statement stuck on a connection
             // that stopped answering must not hold the signed requests behind it.
-            var stored = try await withDeadline(seconds: ChannelRegistry.nonceGroupDeadlineSeconds) { try await inserted(nonces, in: database) }
+            var stored = try await withDeadline(seconds: GroupWork.deadlineSeconds) { try await inserted(nonces, in: database) }
             return nonces.map { .success(stored.remove($0) != nil) }
         } catch {
             return nonces.map { _ in .failure(error) }
