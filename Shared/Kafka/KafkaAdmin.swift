@@ -18,7 +18,7 @@ public struct TopicSpec: Sendable {
 
 enum KafkaAdmin {
     static func createTopics(client: KafkaClient, topics: [TopicSpec], timeoutMs: Int32) async throws {
-        let failure: KafkaError? = await client.blocking { rk in
+        let failure: KafkaError? = await client.blocking(ifClosed: .clientClosed) { rk in
             var errstr = [CChar](repeating: 0, count: 512)
             var newTopics: [OpaquePointer?] = []
             defer { for topic in newTopics { rd_kafka_NewTopic_destroy(topic) } }

@@ -10,6 +10,7 @@ final class KafkaClient: @unchecked Sendable {
     let logger: Logger
     let blockingQueue: DispatchQueue
     private let logSink: Unmanaged<LogSink>
+    private let gate = HandleGate()
 
     final class LogSink {
         let logger: Logger
@@ -45,16 +46,29 @@ final class KafkaClient: @unchecked Sendable {
         self.blockingQueue = DispatchQueue(label: "kafka.\(configuration.properties["client.id"] ?? "client")")
     }
 
-    /// Runs a blocking librdkafka call off the cooperative pool.
-    func blocking<T: Sendable>(_ body: @escaping @Sendable (OpaquePointer) -> T) async -> T {
+    /// Runs `body` on the handle, or returns nil when the handle is destroyed (or being
+    /// destroyed). Every use of the handle goes through here or `blocking`.
+    func withHandle<T>(_ body: (OpaquePointer) throws -> T) rethrows -> T? {
+        guard gate.enter() else { return nil }
+        defer { gate.leave() }
+        return try body(handle)
+    }
+
+    /// Runs a blocking librdkafka call off the cooperative pool; `ifClosed` is the answer once
+    /// the handle is destroyed.
+    func blocking<T: Sendable>(ifClosed: T, _ body: @escaping @Sendable (OpaquePointer) -> T) async -> T {
         await withCheckedContinuation { continuation in
-            blockingQueue.async { continuation.resume(returning: body(self.handle)) }
+            blockingQueue.async {
+                guard self.gate.enter() else { return continuation.resume(returning: ifClosed) }
+                defer { self.gate.leave() }
+                continuation.resume(returning: body(self.handle))
+            }
         }
     }
 
     /// Asks the cluster for metadata: true when a broker answered within the timeout.
     func isBrokerReachable(timeoutMs: Int32) async -> Bool {
-        await blocking { rk in
+        await blocking(ifClosed: false) { rk in
             var metadata: UnsafePointer<rd_kafka_metadata>?
             let err = rd_kafka_metadata(rk, 0, nil, &metadata, timeoutMs)
             if let metadata { rd_kafka_metadata_destroy(metadata) }
@@ -62,7 +76,11 @@ final class KafkaClient: @unchecked Sendable {
         }
     }
 
-    func destroy() {
+    /// Waits for the calls in progress, refuses later ones, runs `last` (a consumer leaving its
+    /// group, a producer failing what it still holds) and destroys the handle. Idempotent.
+    func destroy(after last: (OpaquePointer) -> Void = { _ in }) {
+        guard gate.close() else { return }
+        last(handle)
         rd_kafka_destroy(handle)
         logSink.release()
     }

@@ -18,7 +18,7 @@ extension KafkaConsumer {
     /// offset the next record will get), asked of the broker now (not librdkafka's cache). A topic
     /// the broker does not have (not created yet) has no partitions: nothing to read.
     public func watermarks(of topics: [String], timeoutMs: Int32 = 10_000) async throws -> [TopicPartition: ClosedRange<Int64>] {
-        let outcome: Result<[TopicPartition: ClosedRange<Int64>], KafkaError> = await client.blocking { rk in
+        let outcome: Result<[TopicPartition: ClosedRange<Int64>], KafkaError> = await client.blocking(ifClosed: .failure(.clientClosed)) { rk in
             var metadata: UnsafePointer<rd_kafka_metadata>?
             let err = rd_kafka_metadata(rk, 1, nil, &metadata, timeoutMs)
             guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else { return .failure(KafkaError(.metadata, err)) }
@@ -46,7 +46,7 @@ extension KafkaConsumer {
     /// offset the group will read, or nil where it has committed nothing. Asking does not join the
     /// group, so a second handle with another consumer's group id can read that consumer's place.
     public func committedOffsets(_ partitions: [TopicPartition], timeoutMs: Int32 = 10_000) async throws -> [TopicPartition: Int64] {
-        let outcome: Result<[TopicPartition: Int64], KafkaError> = await client.blocking { rk in
+        let outcome: Result<[TopicPartition: Int64], KafkaError> = await client.blocking(ifClosed: .failure(.clientClosed)) { rk in
             let list = Self.list(partitions, offset: Int64(RD_KAFKA_OFFSET_INVALID))
             defer { rd_kafka_topic_partition_list_destroy(list) }
             let err = rd_kafka_committed(rk, list, timeoutMs)
@@ -69,7 +69,7 @@ extension KafkaConsumer {
         guard !partitions.isEmpty else { return }
         let list = Self.list(partitions, offset: Int64(RD_KAFKA_OFFSET_INVALID))
         defer { rd_kafka_topic_partition_list_destroy(list) }
-        _ = paused ? rd_kafka_pause_partitions(client.handle, list) : rd_kafka_resume_partitions(client.handle, list)
+        _ = client.withHandle { paused ? rd_kafka_pause_partitions($0, list) : rd_kafka_resume_partitions($0, list) }
     }
 
     static func list(_ partitions: [TopicPartition], offset: Int64) -> UnsafeMutablePointer<rd_kafka_topic_partition_list_t> {

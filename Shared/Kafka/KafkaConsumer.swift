@@ -39,7 +39,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     public func readFromStart(_ partitions: [TopicPartition]) throws {
         let list = Self.list(partitions, offset: Int64(RD_KAFKA_OFFSET_BEGINNING))
         defer { rd_kafka_topic_partition_list_destroy(list) }
-        let err = rd_kafka_assign(client.handle, list)
+        guard let err = client.withHandle({ rd_kafka_assign($0, list) }) else { throw KafkaError.clientClosed }
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(.consume, err) }
     }
 
@@ -48,7 +48,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     public func poll(maxMessages: Int = 1, timeoutMs: Int32 = 100) async throws -> [KafkaMessage] {
         guard !closed.load(ordering: .acquiring) else { return [] }
         let logger = client.logger
-        let outcome: Result<[KafkaMessage], KafkaError> = await client.blocking { [self] rk in
+        let outcome: Result<[KafkaMessage], KafkaError> = await client.blocking(ifClosed: .success([])) { [self] rk in
             guard !self.closed.load(ordering: .acquiring) else { return .success([]) }
             var messages: [KafkaMessage] = []
             var wait = timeoutMs
@@ -99,13 +99,13 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// A partition lost in a rebalance cannot be stored: its new owner re-reads it and the
     /// inbox absorbs the duplicate, so that case is logged, not thrown.
     public func storeOffset(_ message: KafkaMessage) throws {
-        // A loop abandoned by a bounded stop may wake after the handle was closed.
+        // A loop abandoned by a bounded stop may wake after the handle was closed: nothing to store then.
         guard !closed.load(ordering: .acquiring) else { return }
         guard let list = rd_kafka_topic_partition_list_new(1) else { return }
         defer { rd_kafka_topic_partition_list_destroy(list) }
         let entry = rd_kafka_topic_partition_list_add(list, message.topic, message.partition)
         entry?.pointee.offset = message.offset + 1
-        let err = rd_kafka_offsets_store(client.handle, list)
+        guard let err = client.withHandle({ rd_kafka_offsets_store($0, list) }) else { return }
         if err == RD_KAFKA_RESP_ERR__STATE || entry?.pointee.err == RD_KAFKA_RESP_ERR__STATE {
             client.logger.info("offset not stored: partition \(message.topic)/\(message.partition) no longer assigned")
             return
@@ -119,14 +119,15 @@ public final class KafkaConsumer: @unchecked Sendable {
     public func cachedEndOffset(topic: String, partition: Int32) -> Int64? {
         guard !closed.load(ordering: .acquiring) else { return nil }
         var low: Int64 = -1, high: Int64 = -1
-        let err = rd_kafka_get_watermark_offsets(client.handle, topic, partition, &low, &high)
+        let err = client.withHandle { rd_kafka_get_watermark_offsets($0, topic, partition, &low, &high) }
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { return nil }
         return high
     }
 
     /// Commits the stored offsets now and waits for the broker (off the cooperative pool).
     public func commitStored() async throws {
-        let err = await client.blocking { rk in rd_kafka_commit(rk, nil, 0) }
+        let err = await client.blocking(ifClosed: RD_KAFKA_RESP_ERR__DESTROY) { rk in rd_kafka_commit(rk, nil, 0) }
+        if err == RD_KAFKA_RESP_ERR__DESTROY { throw KafkaError.clientClosed }
         if err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET { throw KafkaError(.offsetStore, err) }
     }
 
@@ -135,7 +136,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     /// Leaves the group (committing stored offsets) and destroys the handle. Idempotent; runs
-    /// after any poll in flight, since both use the client's serial queue. Leaving waits for the
+    /// after any poll in flight, since both use the client's serial queue, and after any other
+    /// call in progress (the client's gate); calls after it find the handle closed. Leaving waits for the
     /// group coordinator, which can take as long as a rebalance in progress: after `seconds` this
     /// returns false and the close finishes in the background, so that a stopping service is not
     /// held by the broker.
@@ -147,8 +149,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         return await withCheckedContinuation { continuation in
             outcome.set(continuation)
             client.blockingQueue.async {
-                rd_kafka_consumer_close(client.handle)
-                client.destroy()
+                client.destroy(after: { rd_kafka_consumer_close($0) })
                 outcome.finish(true)
             }
             DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { outcome.finish(false) }

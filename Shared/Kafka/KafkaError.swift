@@ -19,5 +19,8 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable, Equatable {
         self.init(kind, code: err.rawValue, message: String(cString: rd_kafka_err2str(err)))
     }
 
+    /// A call on a client that was closed (or is closing): its handle is gone.
+    public static let clientClosed = KafkaError(.closed, message: "the Kafka client is closed")
+
     public var description: String { "kafka \(kind.rawValue) error \(code): \(message)" }
 }

@@ -30,7 +30,7 @@ public final class KafkaProducer: Service, @unchecked Sendable {
             }
         }
         let thread = Thread { [self] in
-            while self.polling.load(ordering: .acquiring) { rd_kafka_poll(self.client.handle, 50) }
+            while self.polling.load(ordering: .acquiring), self.client.withHandle({ rd_kafka_poll($0, 50) }) != nil {}
             self.pollThreadDone.signal()
         }
         thread.name = "kafka-producer-poll"
@@ -59,14 +59,15 @@ public final class KafkaProducer: Service, @unchecked Sendable {
     /// Hands a message to librdkafka. When its bounded queue is full we wait for room
     /// rather than buffer without limit.
     private func enqueue(_ message: OutgoingMessage) async throws -> DeliveryFuture {
-        guard !closed.load(ordering: .acquiring) else { throw KafkaError(.closed, message: "producer is closed") }
+        guard !closed.load(ordering: .acquiring) else { throw KafkaError.clientClosed }
         let future = DeliveryFuture()
         var backoffNs: UInt64 = 1_000_000
         while true {
             let opaque = Unmanaged.passRetained(future).toOpaque()
-            let err = Self.produce(client.handle, message, opaque)
+            let err = client.withHandle { Self.produce($0, message, opaque) } ?? RD_KAFKA_RESP_ERR__DESTROY
             if err == RD_KAFKA_RESP_ERR_NO_ERROR { return future }
             Unmanaged<DeliveryFuture>.fromOpaque(opaque).release()
+            if err == RD_KAFKA_RESP_ERR__DESTROY { throw KafkaError.clientClosed }
             guard err == RD_KAFKA_RESP_ERR__QUEUE_FULL else { throw KafkaError(.produce, err) }
             try await Task.sleep(nanoseconds: backoffNs)
             backoffNs = min(backoffNs * 2, 100_000_000)
@@ -96,12 +97,13 @@ public final class KafkaProducer: Service, @unchecked Sendable {
         return err
     }
 
-    /// Messages handed to librdkafka and not yet acknowledged (or failed).
-    public var inFlight: Int { closed.load(ordering: .acquiring) ? 0 : Int(rd_kafka_outq_len(client.handle)) }
+    /// librdkafka's out queue: messages handed to it and not yet acknowledged (or failed), plus
+    /// delivery reports and client events (a refused connection) not yet served. 0 once closed.
+    public var inFlight: Int { client.withHandle { Int(rd_kafka_outq_len($0)) } ?? 0 }
 
     /// Waits (off the cooperative pool) until everything in flight is delivered or the timeout passes.
     public func flush(timeoutMs: Int32 = 10_000) async -> Bool {
-        await client.blocking { rk in rd_kafka_flush(rk, timeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR }
+        await client.blocking(ifClosed: false) { rk in rd_kafka_flush(rk, timeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR }
     }
 
     public func isBrokerReachable(timeoutMs: Int32 = 2_000) async -> Bool {
@@ -118,13 +120,23 @@ public final class KafkaProducer: Service, @unchecked Sendable {
         await shutdown()
     }
 
+    /// How long a stopping producer waits for the delivery reports of what it purged: they are
+    /// local (no broker round trip), so this bounds only a wedged client.
+    static let purgeReportsMs: Int32 = 2_000
+
     /// Flushes in-flight messages, stops the poll thread and destroys the handle. Idempotent.
+    /// What the flush could not deliver is purged before the handle goes, and its delivery reports
+    /// served, so every send still waiting gets an answer (a failure) instead of waiting for ever.
     public func shutdown() async {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         if !(await flush()) { client.logger.warning("producer closed with undelivered messages") }
         polling.store(false, ordering: .releasing)
         let done = pollThreadDone
-        await client.blocking { _ in done.wait() }
-        client.destroy()
+        await client.blocking(ifClosed: ()) { _ in done.wait() }
+        client.destroy(after: { rk in
+            rd_kafka_purge(rk, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
+            // Serves the purged messages' delivery reports (the poll thread has stopped).
+            rd_kafka_flush(rk, Self.purgeReportsMs)
+        })
     }
 }
