@@ -84,4 +84,15 @@ final class KafkaClient: @unchecked Sendable {
         rd_kafka_destroy(handle)
         logSink.release()
     }
+
+    /// `destroy` on the client's queue, off the cooperative pool: it waits for the calls in
+    /// progress and for librdkafka's own threads, and the pool has one thread per core.
+    func destroyOffPool(after last: @escaping @Sendable (OpaquePointer) -> Void = { _ in }) async {
+        await withCheckedContinuation { continuation in
+            blockingQueue.async {
+                self.destroy(after: last)
+                continuation.resume()
+            }
+        }
+    }
 }

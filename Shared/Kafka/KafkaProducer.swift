@@ -133,7 +133,7 @@ public final class KafkaProducer: Service, @unchecked Sendable {
         polling.store(false, ordering: .releasing)
         let done = pollThreadDone
         await client.blocking(ifClosed: ()) { _ in done.wait() }
-        client.destroy(after: { rk in
+        await client.destroyOffPool(after: { rk in
             rd_kafka_purge(rk, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
             // Serves the purged messages' delivery reports (the poll thread has stopped).
             rd_kafka_flush(rk, Self.purgeReportsMs)
