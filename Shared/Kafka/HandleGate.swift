@@ -24,7 +24,8 @@ final class HandleGate: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         users -= 1
-        if users == 0 { condition.broadcast() }
+        // Only a close waits, and only once the gate is closed.
+        if users == 0, closed { condition.broadcast() }
     }
 
     /// Refuses new users and waits until the current ones have left. True for the one caller

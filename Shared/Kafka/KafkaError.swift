@@ -22,5 +22,12 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable, Equatable {
     /// A call on a client that was closed (or is closing): its handle is gone.
     public static let clientClosed = KafkaError(.closed, message: "the Kafka client is closed")
 
+    /// A send its producer purged while stopping (`KafkaProducer.shutdown`): not refused by the
+    /// broker, just not sent (or not confirmed) before the stop. A later publisher sends it again.
+    public var isPurgedAtStop: Bool {
+        kind == .delivery
+            && (code == RD_KAFKA_RESP_ERR__PURGE_QUEUE.rawValue || code == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT.rawValue)
+    }
+
     public var description: String { "kafka \(kind.rawValue) error \(code): \(message)" }
 }

@@ -56,9 +56,10 @@ public final class KafkaProducer: Service, @unchecked Sendable {
         return results
     }
 
-    /// Hands a message to librdkafka. When its bounded queue is full we wait for room
+    /// Hands a message to librdkafka (the first half of a send; internal, for tests that stop a
+    /// producer with a message queued). When its bounded queue is full we wait for room
     /// rather than buffer without limit.
-    private func enqueue(_ message: OutgoingMessage) async throws -> DeliveryFuture {
+    func enqueue(_ message: OutgoingMessage) async throws -> DeliveryFuture {
         guard !closed.load(ordering: .acquiring) else { throw KafkaError.clientClosed }
         let future = DeliveryFuture()
         var backoffNs: UInt64 = 1_000_000
@@ -124,19 +125,23 @@ public final class KafkaProducer: Service, @unchecked Sendable {
     /// local (no broker round trip), so this bounds only a wedged client.
     static let purgeReportsMs: Int32 = 2_000
 
-    /// Flushes in-flight messages, stops the poll thread and destroys the handle. Idempotent.
-    /// What the flush could not deliver is purged before the handle goes, and its delivery reports
-    /// served, so every send still waiting gets an answer (a failure) instead of waiting for ever.
-    public func shutdown() async {
+    /// Flushes in-flight messages (waiting at most `flushTimeoutMs`), stops the poll thread and
+    /// destroys the handle. Idempotent. What the flush could not deliver is purged before the
+    /// handle goes, and its delivery reports served, so every send still waiting gets an answer
+    /// (a failure that `KafkaError.isPurgedAtStop`) instead of waiting for ever.
+    public func shutdown(flushTimeoutMs: Int32 = 10_000) async {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        if !(await flush()) { client.logger.warning("producer closed with undelivered messages") }
+        if !(await flush(timeoutMs: flushTimeoutMs)) { client.logger.warning("producer closed with undelivered messages") }
         polling.store(false, ordering: .releasing)
         let done = pollThreadDone
         await client.blocking(ifClosed: ()) { _ in done.wait() }
+        let logger = client.logger
         await client.destroyOffPool(after: { rk in
             rd_kafka_purge(rk, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
             // Serves the purged messages' delivery reports (the poll thread has stopped).
-            rd_kafka_flush(rk, Self.purgeReportsMs)
+            if rd_kafka_flush(rk, Self.purgeReportsMs) != RD_KAFKA_RESP_ERR_NO_ERROR {
+                logger.warning("producer destroyed before every purged send was answered")
+            }
         })
     }
 }

@@ -211,14 +211,18 @@ public final class OutboxRelay: Service, Sendable {
         let results = try await producer.send(batch: messages)
         try await afterPublish()
         var delivered: [UUID] = []
+        var purged = 0
         for (id, result) in zip(ids, results) {
             switch result {
             case .success: delivered.append(id)
+            case .failure(let error) where error.isPurgedAtStop: purged += 1
             case .failure(let error):
                 failures.increment()
                 logger.warning("event not delivered; will retry", metadata: ["id": "\(id)", "error": "\(error)"])
             }
         }
+        // The process is stopping: one line, not one per row (they stay unpublished for the next relay).
+        if purged > 0 { logger.info("events left to the next relay: the producer stopped before sending them", metadata: ["count": "\(purged)"]) }
         if !delivered.isEmpty {
             // Rows carrying personal data for a partner (a resident ID number on the partner feed)
             // are not kept once delivered; the rest stay a week for audit and replay.
