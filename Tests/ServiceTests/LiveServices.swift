@@ -32,9 +32,15 @@ struct StackService: Sendable {
     init<App: ApplicationProtocol>(name: String, _ app: App) {
         self.name = name
         self.run = { body in
+            // The first of: the live run's end, or its start failing (after which the live run
+            // waits for ever for a port: it is left behind).
+            let (ends, end) = AsyncStream<Result<Void, any Error>>.makeStream()
+            let watched = StartWatchedApplication(base: app) { error in
+                end.yield(.failure(StackServiceStartFailed(name: name, error: error)))
+            }
             let stopping = StartupGate()
             let live = Task {
-                try await app.test(.live) { client in
+                try await watched.test(.live) { client in
                     do { try await body(JSONClient(client: client)) } catch {
                         await stopping.open()
                         throw error
@@ -42,6 +48,7 @@ struct StackService: Sendable {
                     await stopping.open()
                 }
             }
+            let ended = Task { end.yield(await live.result) }
             let deadline = Task {
                 guard await stopping.wait() else { return }
                 try await Task.sleep(for: .seconds(Self.shutdownSeconds))
@@ -50,11 +57,17 @@ struct StackService: Sendable {
                 print("test stack: \(name) had not stopped \(Self.shutdownSeconds) s after its test's body ended; cancelled")
                 live.cancel()
             }
-            defer { deadline.cancel() }
+            defer {
+                deadline.cancel()
+                ended.cancel()
+            }
             try await withTaskCancellationHandler {
-                try await live.value
+                var first = ends.makeAsyncIterator()
+                guard let outcome = await first.next() else { throw CancellationError() }
+                try outcome.get()
             } onCancel: {
                 live.cancel()
+                end.finish()
             }
         }
     }

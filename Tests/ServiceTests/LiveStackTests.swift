@@ -28,4 +28,23 @@ struct LiveStackTests {
         }
         #expect(cancelled.isSet, "the stuck handler was cancelled, and the stack stopped")
     }
+
+    @Test("a service whose start fails fails its test with the service's error, instead of hanging before its port")
+    func failedStart() async throws {
+        struct MigrationRefused: Error {}
+        var refusing = Application(router: Router())
+        refusing.beforeServerStarts { throw MigrationRefused() }
+        let app = refusing
+        let bodyRan = Flag()
+        // Bounded itself, so that a harness that waits for the port fails here instead of hanging.
+        let outcome: (any Error)? = try await withDeadline(seconds: 120) { () async throws -> (any Error)? in
+            do {
+                try await TestStack.withServices([StackService(name: "refused", app)]) { _ in bodyRan.set() }
+                return nil
+            } catch { return error }
+        }
+        let failed = try #require(outcome as? StackServiceStartFailed, "the stack reports the failed start: \(String(describing: outcome))")
+        #expect(failed.name == "refused" && failed.error is MigrationRefused)
+        #expect(!bodyRan.isSet, "the test's body does not run on a stack that did not start")
+    }
 }
