@@ -5,7 +5,7 @@ import Testing
 
 /// A client's handle is destroyed when it stops, while other tasks may still call it: a readiness
 /// probe during shutdown, a consumer loop abandoned by a bounded stop. Those calls must be refused,
-/// never run on freed memory (a CI run crashed inside libc's memmove that way).
+/// never run on freed memory.
 @Suite("Kafka clients used while and after they stop")
 struct KafkaClosedClientTests {
     let logger = KafkaTestSupport.logger

@@ -13,7 +13,7 @@ import Testing
 /// shows. A SIGKILL runs none of the service's code (no cancellation, no leaving the consumer
 /// group, no closing of sessions): what survives it is only what Postgres and the broker keep.
 struct ServiceProcess: Sendable {
-    let process: Process
+    let process: ChildProcess
     let port: Int
     let log: URL
 
@@ -41,9 +41,6 @@ struct ServiceProcess: Sendable {
         }
         let port = try freePort()
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("hpf-\(executable)-\(port).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
-        let process = Process()
-        process.executableURL = binary
         var environment = ProcessInfo.processInfo.environment
         let settings: [String: String] = [
             "HPF_ENV": "development", "HPF_HTTP_PORT": "\(port)", "HPF_PG_HOST": config.pgHost, "HPF_PG_PORT": "\(config.pgPort)",
@@ -53,18 +50,13 @@ struct ServiceProcess: Sendable {
             "HPF_RATE_LIMIT_CITIZEN": "0", "HPF_RATE_LIMIT_ADDRESS": "0", "HPF_LOG_LEVEL": "warning", "HPF_LOG_FORMAT": "text",
         ]
         environment.merge(settings) { _, own in own }
-        process.environment = environment
-        let output = try FileHandle(forWritingTo: log)
-        process.standardOutput = output
-        process.standardError = output
-        try ProcessLaunch.run(process)
+        let process = try ChildProcess(executable: binary.path, environment: environment, output: log.path)
         return ServiceProcess(process: process, port: port, log: log)
     }
 
     /// Ends the process with SIGKILL and waits for it to be gone.
     func kill() {
-        guard process.isRunning else { return }
-        Glibc.kill(process.processIdentifier, SIGKILL)
+        process.send(SIGKILL)
         process.waitUntilExit()
     }
 

@@ -14,13 +14,12 @@ import Testing
 struct StartupTests {
     /// One run of a service executable, its output in a file.
     final class ServiceProcess: @unchecked Sendable {
-        let process = Process()
+        let process: ChildProcess
         let output: URL
 
         init(_ service: String, reseal: Bool = false, environment extra: [String: String]) throws {
             let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            process.executableURL = root.appendingPathComponent(".build/debug/\(service)")
-            if reseal { process.arguments = ["reseal-personal-data"] }
+            let executable = root.appendingPathComponent(".build/debug/\(service)").path
             var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("HPF_") }
             environment["HPF_PG_PORT"] = TestStack.environment["HPF_PG_PORT"] ?? "55433"
             environment["HPF_KAFKA_BROKERS"] = TestStack.brokers
@@ -30,13 +29,9 @@ struct StartupTests {
             // must keep the stack's business date (its daily jobs run at start) and development keys.
             environment["HPF_BUSINESS_DATE"] = TestStack.today.description
             for (key, value) in extra { environment[key] = value }
-            process.environment = environment
             output = FileManager.default.temporaryDirectory.appendingPathComponent("hpf-startup-\(UUID().uuidString).log")
-            FileManager.default.createFile(atPath: output.path, contents: nil)
-            let handle = try FileHandle(forWritingTo: output)
-            process.standardOutput = handle
-            process.standardError = handle
-            try ProcessLaunch.run(process)
+            process = try ChildProcess(
+                executable: executable, arguments: reseal ? ["reseal-personal-data"] : [], environment: environment, output: output.path)
         }
 
         var text: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
@@ -66,7 +61,7 @@ struct StartupTests {
         }
 
         func stop() {
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.send(SIGKILL)
             try? FileManager.default.removeItem(at: output)
         }
     }
