@@ -48,7 +48,7 @@ struct StackService: Sendable {
                     await stopping.open()
                 }
             }
-            let ended = Task { end.yield(await live.result) }
+            Task { end.yield(await live.result) }
             let deadline = Task {
                 guard await stopping.wait() else { return }
                 try await Task.sleep(for: .seconds(Self.shutdownSeconds))
@@ -57,10 +57,7 @@ struct StackService: Sendable {
                 print("test stack: \(name) had not stopped \(Self.shutdownSeconds) s after its test's body ended; cancelled")
                 live.cancel()
             }
-            defer {
-                deadline.cancel()
-                ended.cancel()
-            }
+            defer { deadline.cancel() }
             try await withTaskCancellationHandler {
                 var first = ends.makeAsyncIterator()
                 guard let outcome = await first.next() else { throw CancellationError() }

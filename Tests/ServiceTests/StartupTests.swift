@@ -153,7 +153,7 @@ struct StartupTests {
             #expect(response.status.code > 0, "\(path)")
             _ = try await response.body.collect(upTo: 1 << 20)
         }
-        kill(run.process.processIdentifier, SIGTERM)
+        run.process.send(SIGTERM)
         let status = try await run.exitStatus(within: 30)
         #expect(status == 0, "SIGTERM: \(String(describing: status))")
         let log = run.text
