@@ -51,7 +51,7 @@ var targets: [Target] = [
         name: "ServiceTests",
         dependencies: [
             "ServiceRuntime", "Kafka", "Contracts", "Policy", "Enrolment", "Contribution",
-            "Subsidy", "Withdrawal", "Loan", "RegionalSync", "PartnerCity", hummingbird, postgres, crypto,
+            "Subsidy", "Withdrawal", "Loan", "RegionalSync", "PartnerCity", hummingbird, postgres, crypto, lifecycle,
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ],

@@ -69,8 +69,11 @@ public extension HPFServiceModule {
         consumers.forEach(runtime.consumers.register)
         module.readModels.forEach(runtime.readModels.register)
         let pool = PatientService(base: runtime.database.client, patience: .seconds(30), logger: runtime.logger)
-        let services: [any Service] = [pool, runtime.producer, relay] + consumers + module.jobs
-        app.addServices(services.map { WatchedService(base: $0, logger: runtime.logger) })
+        let watched = { (service: any Service) -> any Service in WatchedService(base: service, logger: runtime.logger) }
+        // The consumers stop together (each leaving its group takes the broker a while), after the
+        // jobs and before the relay.
+        let together: [any Service] = consumers.isEmpty ? [] : [SideBySideServices(consumers.map(watched))]
+        app.addServices([pool, runtime.producer, relay].map(watched) + together + module.jobs.map(watched))
         app.addServices(extraServices)
         app.beforeServerStarts {
             do {
