@@ -58,6 +58,16 @@ struct SideBySideServicesTests {
         #expect(tally.stopping == members)
     }
 
+    struct Returns: Service {
+        func run() async throws {}
+    }
+
+    @Test("a member that returns before it was told to stop ends the service with an error", .timeLimit(.minutes(3)))
+    func earlyReturnEndsTheService() async {
+        let services = SideBySideServices([RunsUntilCancelled(), Returns()])
+        await #expect(throws: ServiceGroupError.self) { try await services.run() }
+    }
+
     @Test("the first member that fails cancels the others and its error is the service's", .timeLimit(.minutes(3)))
     func failureCancelsTheOthers() async {
         let services = SideBySideServices([RunsUntilCancelled(), Fails(), RunsUntilCancelled()])
