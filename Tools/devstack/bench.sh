@@ -7,6 +7,8 @@
 #     payment channel simulated in hpfctl): withdrawals/s: N
 #  4. loan decisions at 400 req/s with 5,000 and 500,000 accounts: loan-decision: R req/s p50 X ms p99 Y ms with N accounts,
 #     and loan-saturation: the highest rate with p99 under 50 ms
+#  4a. how long each service takes to stop after SIGTERM, once the traffic is over (stoptime.sh):
+#     stop: <service> N ms
 #  5. the annual subsidy job over 1,000,000 lots: annual-subsidy: N lots in T s (R lots/s)
 #  6. the cost of event signatures: event-signing: sign X µs verify Y µs per event
 #  7. the annual deposit-interest settlement over 1,000,000 accounts with a year of history:
@@ -94,6 +96,9 @@ echo "bench: database vacuumed, analysed and checkpointed before the loan phase"
   --ledger-url "http://127.0.0.1:$(port_of contribution)" | tee "$out"
 loans=$(grep -E '^loan-(decision|saturation):' "$out")
 
+# 4a. Each service's graceful stop, one at a time, with the traffic just over.
+stops="$(bash "$here/stoptime.sh" | tee /dev/stderr)"
+
 # 5. The annual subsidy job over BENCH_LOTS lots, with the services stopped (its events stay in the outbox).
 bash "$here/services.sh" stop
 .build/release/hpfctl bench-annual --lots "${BENCH_LOTS:-1000000}" | tee "$out"
@@ -113,6 +118,7 @@ echo "$annual"
 echo "$interest"
 echo "$withdrawals"
 echo "$loans"
+echo "$stops"
 echo "$idle"
 echo "$deposit_cpu"
 echo "deposits-two-instances/s: $two_instances  ($two_instances_latency)"
