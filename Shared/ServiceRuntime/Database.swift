@@ -23,6 +23,13 @@ public struct Database: Sendable {
         configuration.options.additionalStartupParameters = [("search_path", config.schema)]
         configuration.options.maximumConnections = config.pgMaxConnections
         configuration.options.connectTimeout = .seconds(5)
+        // No keep-alive pings. An idle connection closes after the pool's idle timeout (60 s)
+        // anyway, and in postgres-nio 1.33.2 a ping can race that close: the pool closes an idle
+        // connection whose ping is running, and a query written to a channel that has closed is
+        // never answered, so the pool's stop would wait for that ping for ever. It is the likeliest
+        // reading of contribution's pool holding a stop for 30 s (until PatientService gave up)
+        // once after `make bench`; the race was not reproduced.
+        configuration.options.keepAliveBehavior = nil
         client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
         schema = config.schema
