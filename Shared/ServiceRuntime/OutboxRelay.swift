@@ -121,14 +121,10 @@ public final class OutboxRelay: Service, Sendable {
                 busy = count >= batchSize
                 failedRounds = 0
                 await measureLag()
-                if count > 0 { tick.store(Self.pollIntervalMs, ordering: .relaxed) }
-                if busy {
-                    await purgeIfDue(&lastPurge)
-                    continue
-                }
                 if count > 0 {
+                    tick.store(Self.pollIntervalMs, ordering: .relaxed)
                     await purgeIfDue(&lastPurge)
-                    await signal.wait()
+                    if !busy { await signal.wait() }
                     continue
                 }
                 // Rows waiting while another instance holds the lock: look again soon, not later and later.
