@@ -33,6 +33,7 @@ import Policy
 /// | HPF_READY_OUTBOX_LAG | seconds the oldest unpublished outbox event may wait before /ready answers 503 [60] |
 /// | HPF_SHUTDOWN_TIMEOUT | seconds a graceful shutdown may take before the process exits anyway [30] |
 /// | HPF_RELAY_BATCH | outbox records a relay round publishes at most [500] |
+/// | HPF_KAFKA_LINGER_MS | milliseconds the producer gathers records into one batch per partition before sending [20] |
 /// | HPF_KAFKA_SECURITY_PROTOCOL, HPF_KAFKA_SASL_*, HPF_KAFKA_*_FILE, HPF_TOPIC_REPLICATION_FACTOR, HPF_TOPIC_RETENTION_HOURS, HPF_PG_TLS, HPF_PG_CA_FILE | see `TransportSettings` |
 ///
 /// Every value is parsed strictly (swift-configuration): one that does not parse or is out of
@@ -81,6 +82,9 @@ public struct ServiceConfig: Sendable {
     public var logLevel: String
     public var jsonLogs: Bool
     public var relayBatchSize: Int
+    /// librdkafka's `linger.ms` for the service's producer (HPF_KAFKA_LINGER_MS): fewer, larger
+    /// batches for a few milliseconds more per event; an HTTP answer never waits for it.
+    public var kafkaLingerMs: Int
     /// This service's event signing key: its id, and the base64 raw Ed25519 private key (empty:
     /// the development key).
     public var eventKeyId: String
@@ -260,6 +264,7 @@ public struct ServiceConfig: Sendable {
         logLevel = settings.text("HPF_LOG_LEVEL", default: "info", allowed: ["trace", "debug", "info", "notice", "warning", "error", "critical"])
         jsonLogs = settings.text("HPF_LOG_FORMAT", default: "json", allowed: ["json", "text"]) == "json"
         relayBatchSize = settings.integer("HPF_RELAY_BATCH", default: 500, range: 1...10_000)
+        kafkaLingerMs = settings.integer("HPF_KAFKA_LINGER_MS", default: 20, range: 0...1_000)
         transport = TransportSettings(&settings)
         self.developmentValues = development ? developmentValues : []
         effectiveSettings = settings.effective

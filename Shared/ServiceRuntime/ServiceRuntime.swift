@@ -43,7 +43,8 @@ public struct ServiceRuntime: Sendable {
         self.logger = logger
         database = try Database(config: config, logger: logger)
         producer = try KafkaProducer(
-            configuration: config.transport.apply(to: .producer(brokers: config.kafkaBrokers, clientID: "hpf-\(descriptor.name)")),
+            configuration: config.transport.apply(
+                to: .producer(brokers: config.kafkaBrokers, clientID: "hpf-\(descriptor.name)").with("linger.ms", "\(config.kafkaLingerMs)")),
             logger: logger)
         outboxSignal = OutboxSignal()
         gate = StartupGate()

@@ -94,7 +94,7 @@ struct StartupTests {
             ("HPF_DATA_KEYS", #"[{"keyId":"pd-x","key":"\#(PersonalDataCipher.developmentKey.withUnsafeBytes { Data($0) }.base64EncodedString())"}]"#),
             ("HPF_DATA_KEYS", #"[{"keyId":"pd-1","key":"c2hvcnQ="}]"#), ("HPF_DATA_KEY_ID", "pd-unknown"),
             ("HPF_KAFKA_SECURITY_PROTOCOL", "tls"), ("HPF_KAFKA_CA_FILE", "/nonexistent/ca.pem"), ("HPF_PG_TLS", "maybe"),
-            ("HPF_TOPIC_REPLICATION_FACTOR", "0"), ("HPF_TOPIC_RETENTION_HOURS", "forever"),
+            ("HPF_TOPIC_REPLICATION_FACTOR", "0"), ("HPF_TOPIC_RETENTION_HOURS", "forever"), ("HPF_KAFKA_LINGER_MS", "5000"),
         ])
     func refusedAtStart(variable: String, value: String) async throws {
         var environment = Self.production()

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import ServiceRuntime
+import Synchronization
 
 /// How hpfctl proves who it is to a development stack (`HPF_ENV=development`): tokens of the
 /// development identity provider, or a channel's signature with its development key. A production
@@ -41,7 +42,7 @@ enum Credential: Sendable {
         case .none:
             return []
         case .officer:
-            return [("authorization", "Bearer " + DevelopmentIdentity.staffToken(staffId: "hpfctl", roles: StaffRole.allCases))]
+            return [("authorization", "Bearer " + OfficerToken.current())]
         case .citizen(let idNumber):
             return [("authorization", "Bearer " + DevelopmentIdentity.citizenToken(idNumber: idNumber))]
         case .staff(let id, let roles):
@@ -57,5 +58,23 @@ enum Credential: Sendable {
 
     func sign(_ request: inout HTTPClientRequest, body: String) {
         for (name, value) in headers(method: request.method.rawValue, url: request.url, body: body) { request.headers.add(name: name, value: value) }
+    }
+}
+
+/// The officer's token, minted once and reused until a quarter of its hour is left, as a staff
+/// client keeps its token. Minted per request (a signature and two JSON encodings each), it and
+/// the parsing of every decision took the loan benchmark's load generator from 3.5 s to 6.0 s of
+/// CPU over a run, on the same two cores as the stack it measures.
+enum OfficerToken {
+    private static let lifetime: TimeInterval = 3600
+    private static let minted = Mutex<(token: String, expires: Date)?>(nil)
+
+    static func current(now: Date = Date()) -> String {
+        minted.withLock { minted in
+            if let minted, minted.expires.timeIntervalSince(now) > lifetime / 4 { return minted.token }
+            let token = DevelopmentIdentity.staffToken(staffId: "hpfctl", roles: StaffRole.allCases, lifetime: lifetime, now: now)
+            minted = (token, now.addingTimeInterval(lifetime))
+            return token
+        }
     }
 }

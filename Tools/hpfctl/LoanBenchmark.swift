@@ -33,6 +33,9 @@ struct LoanBenchmark: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A ladder of rates for the saturation point (p99 under 50 ms).", valueName: "rate,rate,..."))
     var saturation: IntList?
 
+    @Option(help: ArgumentHelp("Write each measured request's send time and latency (ms, tab-separated) to this file.", valueName: "file"))
+    var latencyLog: String?
+
     @Option(name: .customLong("url"), help: "The loan service.")
     var loanURL: String = Stack.benchURL("loan")
 
@@ -92,13 +95,13 @@ struct LoanBenchmark: AsyncParsableCommand {
         // model (and so in its pool), to show what a decision costs no longer grows with them.
         let populations = seedAccounts?.values ?? []
         if populations.isEmpty {
-            let figures = try await Self.measure(rate: rate, seconds: seconds, numbers: numbers, loanURL: loanURL, http: http)
+            let figures = try await Self.measure(rate: rate, seconds: seconds, numbers: numbers, loanURL: loanURL, http: http, log: latencyLog)
             print(String(format: "loan-decision: %d req/s p50 %.1f ms p99 %.1f ms", rate, figures.p50, figures.p99))
         }
         let seeding = populations.isEmpty ? nil : try SeededParticipants()
         for population in populations {
             try await seeding?.seed(population)
-            let figures = try await Self.measure(rate: rate, seconds: seconds, numbers: numbers, loanURL: loanURL, http: http)
+            let figures = try await Self.measure(rate: rate, seconds: seconds, numbers: numbers, loanURL: loanURL, http: http, log: latencyLog)
             print(String(format: "loan-decision: %d req/s p50 %.1f ms p99 %.1f ms with %d accounts", rate, figures.p50, figures.p99, population))
         }
         // The saturation point: the highest of a ladder of rates still answered with p99 under 50 ms.
@@ -106,7 +109,7 @@ struct LoanBenchmark: AsyncParsableCommand {
         if !ladder.isEmpty {
             var best: (rate: Int, p99: Double)?
             for step in ladder {
-                let figures = try await Self.measure(rate: step, seconds: max(seconds / 2, 5), numbers: numbers, loanURL: loanURL, http: http)
+                let figures = try await Self.measure(rate: step, seconds: max(seconds / 2, 5), numbers: numbers, loanURL: loanURL, http: http, log: latencyLog)
                 print(String(format: "bench: %d req/s p50 %.1f ms p99 %.1f ms", step, figures.p50, figures.p99))
                 guard figures.p99 < 50 else { break }
                 best = (step, figures.p99)
@@ -124,12 +127,22 @@ struct LoanBenchmark: AsyncParsableCommand {
 
     /// One warm-up second at the rate (not counted: the services open their database connections
     /// on the first burst), then `seconds` at the rate; latency percentiles in ms.
-    static func measure(rate: Int, seconds: Int, numbers: [String], loanURL: String, http: HTTPClient) async throws -> (p50: Double, p99: Double) {
+    static func measure(
+        rate: Int, seconds: Int, numbers: [String], loanURL: String, http: HTTPClient, log: String? = nil
+    ) async throws -> (p50: Double, p99: Double) {
         _ = try await Self.send(rate, rate: rate, to: numbers, loanURL: loanURL, http: http)
         let total = rate * seconds
         print("bench: \(total) applications at \(rate) req/s (after a 1 s warm-up)")
         let start = ContinuousClock.now
-        let latencies = try await Self.send(total, rate: rate, to: numbers, loanURL: loanURL, http: http)
+        let wallStart = Date().timeIntervalSince1970
+        let timed = try await Self.send(total, rate: rate, to: numbers, loanURL: loanURL, http: http)
+        if let log {
+            let lines =
+                String(format: "# started at %.3f (Unix time)\n", wallStart)
+                + timed.sorted { $0.sent < $1.sent }.map { String(format: "%.1f\t%.2f\n", $0.sent, $0.latency) }.joined()
+            try Data(lines.utf8).write(to: URL(fileURLWithPath: log))
+        }
+        let latencies = timed.map(\.latency)
         let achieved = Double(total) / (ContinuousClock.now - start).seconds
         let sorted = latencies.sorted()
         let failed = latencies.filter { $0 == .infinity }.count
@@ -140,22 +153,30 @@ struct LoanBenchmark: AsyncParsableCommand {
         return (sorted[sorted.count / 2], sorted[min(Int(Double(sorted.count) * 0.99), sorted.count - 1)])
     }
 
-    /// Sends `total` applications at `rate` per second (open loop) and returns their latencies in ms.
-    static func send(_ total: Int, rate: Int, to targets: [String], loanURL: String, http: HTTPClient) async throws -> [Double] {
+    /// Sends `total` applications at `rate` per second (open loop) and returns, for each, when it
+    /// left (ms from the first) and its latency in ms.
+    static func send(_ total: Int, rate: Int, to targets: [String], loanURL: String, http: HTTPClient) async throws -> [(sent: Double, latency: Double)] {
         let start = ContinuousClock.now
-        return try await withThrowingTaskGroup(of: Double.self) { group in
+        return try await withThrowingTaskGroup(of: (sent: Double, latency: Double).self) { group in
             for index in 0..<total {
                 try await Task.sleep(until: start + .microseconds(Int64(index) * 1_000_000 / Int64(rate)), clock: .continuous)
                 group.addTask {
                     let body =
                         #"{"accountNumber":"\#(targets[index % targets.count])","house":{"county":"320706","priceFen":150000000,"firstHome":true,"green":\#(index % 2 == 0)},"requestedFen":60000000,"termMonths":240,"repaymentMethod":"equal_installment","monthlyIncomeFen":1500000,"monthlyDebtFen":0}"#
                     let began = ContinuousClock.now
+                    let sent = (began - start).milliseconds
                     // An answer other than a decision (a 503 when the service is overrun, a timeout)
                     // counts as infinitely slow: it is the p99 that says whether the rate was held.
-                    guard let (status, _) = try? await DepositBenchmark.post(http, "\(loanURL)/v1/loan-applications", body), status == 201 else {
-                        return .infinity
+                    // Only the status is read: parsing each decision would be load-generator CPU taken from the stack.
+                    guard
+                        let status = try? await HTTPExchange.send(
+                            "POST", "\(loanURL)/v1/loan-applications", body: body, as: .officer, limit: 1 << 20, http: http
+                        )
+                        .status, status == 201
+                    else {
+                        return (sent, .infinity)
                     }
-                    return (ContinuousClock.now - began).milliseconds
+                    return (sent, (ContinuousClock.now - began).milliseconds)
                 }
             }
             return try await group.reduce(into: []) { $0.append($1) }
