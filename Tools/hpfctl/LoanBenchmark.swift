@@ -101,7 +101,8 @@ struct LoanBenchmark: AsyncParsableCommand {
         let seeding = populations.isEmpty ? nil : try SeededParticipants()
         for population in populations {
             try await seeding?.seed(population)
-            let figures = try await Self.measure(rate: rate, seconds: seconds, numbers: numbers, loanURL: loanURL, http: http, log: latencyLog)
+            let figures = try await Self.measure(
+                rate: rate, seconds: seconds, numbers: numbers, loanURL: loanURL, http: http, log: latencyLog, label: " with \(population) accounts")
             print(String(format: "loan-decision: %d req/s p50 %.1f ms p99 %.1f ms with %d accounts", rate, figures.p50, figures.p99, population))
         }
         // The saturation point: the highest of a ladder of rates still answered with p99 under 50 ms.
@@ -109,7 +110,8 @@ struct LoanBenchmark: AsyncParsableCommand {
         if !ladder.isEmpty {
             var best: (rate: Int, p99: Double)?
             for step in ladder {
-                let figures = try await Self.measure(rate: step, seconds: max(seconds / 2, 5), numbers: numbers, loanURL: loanURL, http: http, log: latencyLog)
+                let figures = try await Self.measure(
+                    rate: step, seconds: max(seconds / 2, 5), numbers: numbers, loanURL: loanURL, http: http, log: latencyLog, label: " (saturation ladder)")
                 print(String(format: "bench: %d req/s p50 %.1f ms p99 %.1f ms", step, figures.p50, figures.p99))
                 guard figures.p99 < 50 else { break }
                 best = (step, figures.p99)
@@ -128,7 +130,7 @@ struct LoanBenchmark: AsyncParsableCommand {
     /// One warm-up second at the rate (not counted: the services open their database connections
     /// on the first burst), then `seconds` at the rate; latency percentiles in ms.
     static func measure(
-        rate: Int, seconds: Int, numbers: [String], loanURL: String, http: HTTPClient, log: String? = nil
+        rate: Int, seconds: Int, numbers: [String], loanURL: String, http: HTTPClient, log: String? = nil, label: String = ""
     ) async throws -> (p50: Double, p99: Double) {
         _ = try await Self.send(rate, rate: rate, to: numbers, loanURL: loanURL, http: http)
         let total = rate * seconds
@@ -138,9 +140,9 @@ struct LoanBenchmark: AsyncParsableCommand {
         let timed = try await Self.send(total, rate: rate, to: numbers, loanURL: loanURL, http: http)
         if let log {
             let lines =
-                String(format: "# started at %.3f (Unix time)\n", wallStart)
+                String(format: "# %d req/s%@, started at %.3f (Unix time)\n", rate, label, wallStart)
                 + timed.sorted { $0.sent < $1.sent }.map { String(format: "%.1f\t%.2f\n", $0.sent, $0.latency) }.joined()
-            try Data(lines.utf8).write(to: URL(fileURLWithPath: log))
+            try Self.append(lines, to: log)
         }
         let latencies = timed.map(\.latency)
         let achieved = Double(total) / (ContinuousClock.now - start).seconds
@@ -151,6 +153,15 @@ struct LoanBenchmark: AsyncParsableCommand {
                 format: "bench: %d decisions in %.1f s (%.0f/s achieved)%@", total, (ContinuousClock.now - start).seconds, achieved,
                 failed > 0 ? " \(failed) not answered with a decision" : ""))
         return (sorted[sorted.count / 2], sorted[min(Int(Double(sorted.count) * 0.99), sorted.count - 1)])
+    }
+
+    /// Appends `text` to the file at `path` (created when missing): one section per measurement.
+    static func append(_ text: String, to path: String) throws {
+        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        guard let file = FileHandle(forWritingAtPath: path) else { throw CommandError("cannot write \(path)") }
+        defer { try? file.close() }
+        try file.seekToEnd()
+        try file.write(contentsOf: Data(text.utf8))
     }
 
     /// Sends `total` applications at `rate` per second (open loop) and returns, for each, when it
