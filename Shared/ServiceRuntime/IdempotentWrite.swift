@@ -36,8 +36,7 @@ extension ServiceRuntime {
                 // One statement, the locks taken in the order of the locks themselves (the keys'
                 // hashes, each once): in the keys' own order, two keys whose hashes order the other
                 // way, or collide, could still meet two writes in opposite orders.
-                try await db.query(
-                    "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest(\(keys)::text[]) AS k ORDER BY h) AS locks")
+                for try await _ in try await db.execute(KeyLocks(keys: keys)) {}
             }
             if let found = try await find(db) {
                 guard found.fingerprint == fingerprint else { throw mismatch() }
@@ -46,4 +45,21 @@ extension ServiceRuntime {
             return (try await write(db), false)
         }
     }
+}
+
+/// The transaction-scoped advisory locks of an idempotent write's keys, in the order of their
+/// hashes (each once); prepared once per connection, since every such write begins with it.
+struct KeyLocks: PostgresPreparedStatement {
+    static let sql = "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest($1::text[]) AS k ORDER BY h) AS locks"
+    /// One `void` column per lock: nothing to read.
+    typealias Row = ()
+    let keys: [String]
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 1)
+        bindings.append(keys)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row {}
 }

@@ -252,17 +252,14 @@ struct LoanApplications: Sendable {
             decision: outcome, reasons: reasons, requestedFen: body.requestedFen, approvedFen: decided.approvedFen, termMonths: body.termMonths,
             repaymentMethod: body.repaymentMethod, annualRateMilliPercent: quota.annualRateMilliPercent, quota: quota, decidedOn: decided.on)
         // The application and its event in one statement (one round trip fewer per decision).
-        try await db.query(
-            """
-            WITH application AS (
-                INSERT INTO applications (application_id, account_number, spouse_account_number, request, decision, reasons, quota, approved_fen,
-                    annual_rate_milli_percent, first_payment_fen, investigation, review, request_id, fingerprint, decided_on)
-                VALUES (\(decided.id), \(body.accountNumber), \(body.spouseAccountNumber), \(decided.fingerprint)::jsonb, \(outcome.rawValue), \(reasons),
-                    \(try Self.json(quota))::jsonb, \(decided.approvedFen), \(quota.annualRateMilliPercent), \(decided.firstPayment),
-                    \(try Self.json(decided.assessment.investigation))::jsonb, \(try Self.json(review))::jsonb, \(body.requestId), \(decided.fingerprint),
-                    \(decided.on)))
-            \(outboxInsert: try runtime.outboxRow(.loanApplicationDecided, event, account: body.accountNumber))
-            """)
+        let statement = ApplicationRecord(
+            applicationId: decided.id, accountNumber: body.accountNumber, spouseAccountNumber: body.spouseAccountNumber,
+            request: decided.fingerprint, decision: outcome.rawValue, reasons: reasons, quota: try Self.json(quota),
+            approvedFen: decided.approvedFen, annualRateMilliPercent: quota.annualRateMilliPercent, firstPaymentFen: decided.firstPayment,
+            investigation: try Self.json(decided.assessment.investigation), review: try Self.json(review), requestId: body.requestId,
+            fingerprint: decided.fingerprint, decidedOn: decided.on,
+            event: try runtime.outboxRow(.loanApplicationDecided, event, account: body.accountNumber))
+        for try await _ in try await db.execute(statement) {}
         Outbox.wrote(1)
         if let consent = decided.assessment.consent { try await SpouseConsents.use(consent, by: decided.id, in: db) }
         if let loanId = decided.loanId {

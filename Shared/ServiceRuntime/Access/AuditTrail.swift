@@ -47,9 +47,9 @@ public struct AuditTrail: Sendable {
             // At least 100 ms: past the deadline the statement fails at once rather than not at all.
             let (seconds, attoseconds) = (deadline - ContinuousClock.now).components
             let left = max(100, seconds * 1_000 + attoseconds / 1_000_000_000_000_000)
-            try await connection.query("SELECT set_config('statement_timeout', \("\(left)ms"), true)", logger: logger)
+            for try await _ in try await connection.execute(StatementTimeout(milliseconds: Int(left)), logger: logger) {}
             var extended = false
-            for try await _ in try await connection.query(Self.extend(texts), logger: logger).decode(Int64.self) { extended = true }
+            for try await _ in try await connection.execute(Extend(records: texts), logger: logger) { extended = true }
             // Without its head the chain cannot grow: loudly, never records silently dropped.
             guard extended else { throw AuditChainHeadMissing() }
         }
@@ -59,21 +59,48 @@ public struct AuditTrail: Sendable {
     /// SHA-256(hash(n-1) || seq as 8 big-endian bytes (`int8send`) || its UTF-8 text), the formula
     /// `hash(previous:seq:record:)` gives and `verify` checks. Each step reads its record by
     /// position, so a batch of n costs n steps while the head is locked, not n * n. Returns the
-    /// new head's seq: no row means there was no head to extend.
-    static func extend(_ records: [String]) -> PostgresQuery {
-        """
-        WITH RECURSIVE head AS (SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE),
-        input AS (SELECT \(records)::text[] AS rs),
-        chain (n, seq, prev, hash, r) AS (
-            SELECT 0, seq, NULL::bytea, hash, NULL::text FROM head
-            UNION ALL
-            SELECT c.n + 1, c.seq + 1, c.hash, sha256(c.hash || int8send(c.seq + 1) || convert_to(input.rs[c.n + 1], 'UTF8')), input.rs[c.n + 1]
-            FROM chain c, input WHERE c.n < cardinality(input.rs)),
-        records AS (INSERT INTO audit_records (seq, at, record, prev_hash, hash) SELECT seq, now(), r, prev, hash FROM chain WHERE n > 0)
-        UPDATE audit_head SET seq = last.seq, hash = last.hash
-        FROM (SELECT seq, hash FROM chain ORDER BY n DESC LIMIT 1) AS last WHERE audit_head.id = 1
-        RETURNING audit_head.seq
-        """
+    /// new head's seq: no row means there was no head to extend. Prepared once per connection:
+    /// parsing and planning the recursive statement on every append cost Postgres about a third
+    /// of an append's time (pgbench, one client: 0.78-0.83 ms an append unprepared, 0.51 prepared).
+    struct Extend: PostgresPreparedStatement {
+        static let sql = """
+            WITH RECURSIVE head AS (SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE),
+            input AS (SELECT $1::text[] AS rs),
+            chain (n, seq, prev, hash, r) AS (
+                SELECT 0, seq, NULL::bytea, hash, NULL::text FROM head
+                UNION ALL
+                SELECT c.n + 1, c.seq + 1, c.hash, sha256(c.hash || int8send(c.seq + 1) || convert_to(input.rs[c.n + 1], 'UTF8')), input.rs[c.n + 1]
+                FROM chain c, input WHERE c.n < cardinality(input.rs)),
+            records AS (INSERT INTO audit_records (seq, at, record, prev_hash, hash) SELECT seq, now(), r, prev, hash FROM chain WHERE n > 0)
+            UPDATE audit_head SET seq = last.seq, hash = last.hash
+            FROM (SELECT seq, hash FROM chain ORDER BY n DESC LIMIT 1) AS last WHERE audit_head.id = 1
+            RETURNING audit_head.seq
+            """
+        typealias Row = Int64
+        let records: [String]
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 1)
+            bindings.append(records)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int64.self) }
+    }
+
+    /// `statement_timeout` for the rest of this transaction, in milliseconds.
+    struct StatementTimeout: PostgresPreparedStatement {
+        static let sql = "SELECT set_config('statement_timeout', $1::text || 'ms', true)"
+        typealias Row = String
+        let milliseconds: Int
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 1)
+            bindings.append(milliseconds)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(String.self) }
     }
 
     /// The chain's head row is gone (only an owner's edit can remove it): nothing was appended.
