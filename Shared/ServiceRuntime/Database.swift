@@ -49,10 +49,19 @@ public struct Database: Sendable {
 
     /// Runs `body` in one transaction. Errors thrown by `body` come back as themselves (not
     /// wrapped), so rule errors reach the HTTP layer as problems.
-    public func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+    ///
+    /// `closingOnFailure`: a transaction that fails closes its connection, and the pool opens
+    /// another. For work whose prepared statements may fail to prepare (under a short
+    /// `statement_timeout`): postgres-nio keeps such a statement failed for the connection's life.
+    public func transaction<T: Sendable>(closingOnFailure: Bool = false, _ body: (PostgresConnection) async throws -> T) async throws -> T {
         do {
             return try await withLeasedConnection { connection in
-                try await connection.withTransaction(logger: logger) { connection in try await body(connection) }
+                do {
+                    return try await connection.withTransaction(logger: logger) { connection in try await body(connection) }
+                } catch {
+                    if closingOnFailure { try? await connection.close() }
+                    throw error
+                }
             }
         } catch let error as PostgresTransactionError {
             throw error.closureError ?? error.commitError ?? error.beginError ?? error

@@ -264,7 +264,7 @@ public struct ServiceConfig: Sendable {
         logLevel = settings.text("HPF_LOG_LEVEL", default: "info", allowed: ["trace", "debug", "info", "notice", "warning", "error", "critical"])
         jsonLogs = settings.text("HPF_LOG_FORMAT", default: "json", allowed: ["json", "text"]) == "json"
         relayBatchSize = settings.integer("HPF_RELAY_BATCH", default: 500, range: 1...10_000)
-        kafkaLingerMs = settings.integer("HPF_KAFKA_LINGER_MS", default: 20, range: 0...1_000)
+        kafkaLingerMs = settings.integer("HPF_KAFKA_LINGER_MS", default: 20, range: 0...100)
         transport = TransportSettings(&settings)
         self.developmentValues = development ? developmentValues : []
         effectiveSettings = settings.effective

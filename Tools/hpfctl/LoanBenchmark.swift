@@ -138,6 +138,7 @@ struct LoanBenchmark: AsyncParsableCommand {
         let start = ContinuousClock.now
         let wallStart = Date().timeIntervalSince1970
         let timed = try await Self.send(total, rate: rate, to: numbers, loanURL: loanURL, http: http)
+        let elapsed = (ContinuousClock.now - start).seconds
         if let log {
             let lines =
                 String(format: "# %d req/s%@, started at %.3f (Unix time)\n", rate, label, wallStart)
@@ -145,12 +146,12 @@ struct LoanBenchmark: AsyncParsableCommand {
             try Self.append(lines, to: log)
         }
         let latencies = timed.map(\.latency)
-        let achieved = Double(total) / (ContinuousClock.now - start).seconds
+        let achieved = Double(total) / elapsed
         let sorted = latencies.sorted()
         let failed = latencies.filter { $0 == .infinity }.count
         print(
             String(
-                format: "bench: %d decisions in %.1f s (%.0f/s achieved)%@", total, (ContinuousClock.now - start).seconds, achieved,
+                format: "bench: %d decisions in %.1f s (%.0f/s achieved)%@", total, elapsed, achieved,
                 failed > 0 ? " \(failed) not answered with a decision" : ""))
         return (sorted[sorted.count / 2], sorted[min(Int(Double(sorted.count) * 0.99), sorted.count - 1)])
     }

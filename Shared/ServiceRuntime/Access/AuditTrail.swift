@@ -43,7 +43,10 @@ public struct AuditTrail: Sendable {
     func append(_ entries: [Entry], deadline: ContinuousClock.Instant) async throws {
         let texts = try entries.map { String(decoding: try HTTPJSON.encoder().encode($0), as: UTF8.self) }
         let logger = database.logger
-        try await database.transaction { connection in
+        // A failed append closes its connection: its statements are prepared per connection, and
+        // one whose preparation failed (cancelled by the timeout below while waiting for a lock)
+        // would stay failed there, losing the record of every later request sent to it (tested).
+        try await database.transaction(closingOnFailure: true) { connection in
             // At least 100 ms: past the deadline the statement fails at once rather than not at all.
             let (seconds, attoseconds) = (deadline - ContinuousClock.now).components
             let left = max(100, seconds * 1_000 + attoseconds / 1_000_000_000_000_000)
