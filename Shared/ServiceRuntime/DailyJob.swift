@@ -108,7 +108,7 @@ public extension ServiceRuntime {
     }
 
     /// The outbox row `DatabaseContext.emit` would write, for a statement that writes it with its business row
-    /// (`\(outboxInsert:)`); the caller counts it with `Outbox.wrote(1)` once written.
+    /// (`Outbox.insertSQL(from:)`, `Outbox.Row.appendBindings`); the caller counts it with `Outbox.wrote(1)` once written.
     func outboxRow<P: Codable & Sendable>(_ type: EventType, _ data: P, account: String) throws -> Outbox.Row {
         // Time-ordered ids: the outbox's key index grows at its right edge.
         let event = CloudEvent(id: .timeOrdered(), source: descriptor.eventSource, type: type.rawValue, subject: account, data: data)

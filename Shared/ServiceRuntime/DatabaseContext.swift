@@ -52,7 +52,7 @@ public struct DatabaseContext: Sendable {
     }
 
     /// The outbox row `emit` would write, for a statement that writes it with its business row
-    /// (`\(outboxInsert:)`); the caller counts it with `Outbox.wrote(1)` once written.
+    /// (`Outbox.insertSQL(from:)`, `Outbox.Row.appendBindings`); the caller counts it with `Outbox.wrote(1)` once written.
     public func outboxRow<P: Codable & Sendable>(_ type: EventType, _ data: P, account: String) throws -> Outbox.Row {
         try runtime.outboxRow(type, data, account: account)
     }

@@ -34,7 +34,8 @@ public enum Outbox {
     }
 
     /// One outbox row, its event encoded and its record headers taken, not yet written: for a
-    /// statement that writes a business row and its event together (`\(outboxInsert:)`).
+    /// prepared statement that writes a business row and its event together (`insertSQL(from:)`
+    /// and `appendBindings`).
     public struct Row: Sendable {
         let insert: OutboxInsert
 
@@ -68,30 +69,6 @@ public enum Outbox {
 
     /// Counts rows a statement of the caller's wrote to the outbox (see `OutboxWrites`).
     public static func wrote(_ rows: Int) { OutboxWrites.current?.add(rows) }
-}
-
-public extension PostgresQuery.StringInterpolation {
-    /// `INSERT INTO outbox ... VALUES (...)` for `row`, ending a statement whose own writes come
-    /// first as data-modifying CTEs (`WITH a AS (INSERT ...) \(outboxInsert: row)`): a business
-    /// row and its event in one round trip. The caller counts it with `Outbox.wrote(1)`.
-    mutating func appendInterpolation(outboxInsert row: Outbox.Row) {
-        let r = row.insert
-        appendLiteral(Outbox.insertInto + "(")
-        appendInterpolation(r.id)
-        appendLiteral(", ")
-        appendInterpolation(r.aggregateType)
-        appendLiteral(", ")
-        appendInterpolation(r.key)
-        appendLiteral(", ")
-        appendInterpolation(r.type)
-        appendLiteral(", ")
-        appendInterpolation(r.topic)
-        appendLiteral(", ")
-        appendInterpolation(r.payload)
-        appendLiteral(", ")
-        appendInterpolation(r.headers)
-        appendLiteral("::jsonb)")
-    }
 }
 
 public extension Outbox {

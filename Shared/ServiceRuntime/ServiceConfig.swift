@@ -83,7 +83,7 @@ public struct ServiceConfig: Sendable {
     public var jsonLogs: Bool
     public var relayBatchSize: Int
     /// librdkafka's `linger.ms` for the service's producer (HPF_KAFKA_LINGER_MS): fewer, larger
-    /// batches for a few milliseconds more per event; an HTTP answer never waits for it.
+    /// batches for up to about twice the linger more per event hop; no HTTP answer waits for it.
     public var kafkaLingerMs: Int
     /// This service's event signing key: its id, and the base64 raw Ed25519 private key (empty:
     /// the development key).

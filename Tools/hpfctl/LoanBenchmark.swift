@@ -33,7 +33,9 @@ struct LoanBenchmark: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A ladder of rates for the saturation point (p99 under 50 ms).", valueName: "rate,rate,..."))
     var saturation: IntList?
 
-    @Option(help: ArgumentHelp("Write each measured request's send time and latency (ms, tab-separated) to this file.", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "Append each measured request's send time and latency (ms, tab-separated) to this file, one section per measurement.", valueName: "file"))
     var latencyLog: String?
 
     @Option(name: .customLong("url"), help: "The loan service.")

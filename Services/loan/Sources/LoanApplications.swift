@@ -258,7 +258,7 @@ struct LoanApplications: Sendable {
             approvedFen: decided.approvedFen, annualRateMilliPercent: quota.annualRateMilliPercent, firstPaymentFen: decided.firstPayment,
             investigation: try Self.json(decided.assessment.investigation), review: try Self.json(review), requestId: body.requestId,
             fingerprint: decided.fingerprint, decidedOn: decided.on,
-            event: try runtime.outboxRow(.loanApplicationDecided, event, account: body.accountNumber))
+            event: try db.outboxRow(.loanApplicationDecided, event, account: body.accountNumber))
         for try await _ in try await db.execute(statement) {}
         Outbox.wrote(1)
         if let consent = decided.assessment.consent { try await SpouseConsents.use(consent, by: decided.id, in: db) }
