@@ -19,6 +19,11 @@ import PostgresNIO
 /// - a handler's refusal (`EventRejection`) or any failure, transient ones included (`process`
 ///   retries those with its backoff).
 /// A cancellation is never swallowed: it ends the consumer as it would one message at a time.
+///
+/// Within the transaction, consecutive events of one type whose handler has a run form
+/// (`EventHandler.on(_:_:together:)`) are applied by one call, and so by one statement where the
+/// handler allows, instead of a statement per event: a poll of contributions is one write per
+/// read model, not one per contribution.
 extension EventConsumerService {
     /// One message the batch applies: its header, its handler and its span of the writer's trace.
     struct Applied {
@@ -58,22 +63,33 @@ extension EventConsumerService {
                     // and the poll goes one message at a time, which waits as it always did.
                     try await connection.query("SET LOCAL lock_timeout = '\(unescaped: Self.batchLockTimeout)'", logger: logger)
                     var fresh = try await claimAll(work, on: connection)
-                    var outcomes: [Outcome] = []
-                    outcomes.reserveCapacity(work.count)
+                    // The first copy of an id is applied; a later copy in the same poll, or an id
+                    // claimed before, is a duplicate, which changes nothing.
+                    let outcomes = work.map { fresh.remove($0.header.id) != nil ? Outcome.processed : .duplicate }
+                    let applied = zip(work, outcomes).filter { $0.1 == .processed }.map(\.0)
                     // Steps the events share run once, after the last of them (the fund pool's release).
                     let beforeCommit = BeforeCommit()
                     var last: (db: DatabaseContext, span: TraceParent)?
-                    for item in work {
-                        // The first copy of an id is applied; a later copy in the same poll, or an
-                        // id claimed before, is a duplicate.
-                        guard fresh.remove(item.header.id) != nil else {
-                            outcomes.append(.duplicate)
-                            continue
+                    for run in Self.runs(of: applied) {
+                        if run.count > 1, let together = run[0].handler.handleRun {
+                            // One call for the run, under its last event's context and trace; each
+                            // event keeps its own for what it sets off alone (`RunMember.alone`).
+                            let members = run.map { item in
+                                RunMember(
+                                    event: item.message.value, context: self.context(on: connection, eventID: item.header.id, beforeCommit: beforeCommit),
+                                    span: item.span)
+                            }
+                            let item = run[run.count - 1]
+                            let db = members[members.count - 1].context
+                            try await TraceParent.withSpan(item.span) { try await together(members, db) }
+                            last = (db, item.span)
+                        } else {
+                            for item in run {
+                                let db = self.context(on: connection, eventID: item.header.id, beforeCommit: beforeCommit)
+                                try await TraceParent.withSpan(item.span) { try await item.handler.handle(item.message.value, db) }
+                                last = (db, item.span)
+                            }
                         }
-                        let db = self.context(on: connection, eventID: item.header.id, beforeCommit: beforeCommit)
-                        try await TraceParent.withSpan(item.span) { try await item.handler.handle(item.message.value, db) }
-                        last = (db, item.span)
-                        outcomes.append(.processed)
                     }
                     // Under the last event's context and trace (what they write continues its trace).
                     if let last { try await TraceParent.withSpan(last.span) { try await beforeCommit.run(in: last.db) } }
@@ -99,6 +115,22 @@ extension EventConsumerService {
         }
         if writes.wroteAny { signal.notify() }
         return true
+    }
+
+    /// `applied` cut into runs, in order: consecutive events of one type whose handler applies a
+    /// run together (`EventHandler.handleRun`) form one run; every other event is a run of its
+    /// own. Nothing is applied between a run's events, so applying them together leaves what
+    /// applying them one after another would.
+    static func runs(of applied: [Applied]) -> [[Applied]] {
+        var runs: [[Applied]] = []
+        for item in applied {
+            if item.handler.handleRun != nil, let previous = runs.last?.last, previous.header.type == item.header.type {
+                runs[runs.count - 1].append(item)
+            } else {
+                runs.append([item])
+            }
+        }
+        return runs
     }
 
     /// Claims every id of `work` for this consumer in one statement; returns those that were new.

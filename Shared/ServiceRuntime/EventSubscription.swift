@@ -8,6 +8,19 @@ import PostgresNIO
 public struct EventHandler: Sendable {
     public let type: EventType
     public let handle: @Sendable (_ event: [UInt8], _ db: DatabaseContext) async throws -> Void
+    /// Applies a run of events of this type at once (consecutive in a consumer's poll, nothing
+    /// else applied between them), with the effects `handle` would have one after another: one
+    /// statement for the run instead of one per event (#15). Nil when the handler has no such form.
+    public let handleRun: (@Sendable (_ events: [RunMember<[UInt8]>], _ db: DatabaseContext) async throws -> Void)?
+
+    public init(
+        type: EventType, handle: @escaping @Sendable ([UInt8], DatabaseContext) async throws -> Void,
+        handleRun: (@Sendable ([RunMember<[UInt8]>], DatabaseContext) async throws -> Void)? = nil
+    ) {
+        self.type = type
+        self.handle = handle
+        self.handleRun = handleRun
+    }
 
     /// Decodes the event's data as `Payload` and hands it to `body`; data that does not decode,
     /// or holds a value outside its `InputRange`, is rejected to the dead-letter topic as
@@ -17,20 +30,55 @@ public struct EventHandler: Sendable {
         _ body: @escaping @Sendable (CloudEvent<Payload>, DatabaseContext) async throws -> Void
     ) -> EventHandler {
         EventHandler(type: type) { bytes, db in
-            // Every number and date in range before anything reads it (`InputRange`): an event
-            // from a faulty or hostile producer goes to the dead-letter topic, never into a rule.
-            let violations = RangeCheck.violations(in: Data(bytes))
-            if !violations.isEmpty {
-                throw EventRejection(reason: .invalidPayload, detail: "out of range: " + violations.map(\.description).joined(separator: "; "))
-            }
-            let event: CloudEvent<Payload>
-            do {
-                event = try CloudEventCoding.decode(Payload.self, from: bytes)
-            } catch {
-                throw EventRejection(reason: .invalidPayload, detail: "\(error)")
-            }
-            try await body(event, db)
+            try await body(try checked(Payload.self, bytes), db)
         }
+    }
+
+    /// As `on`, for a handler that applies a run of events together (`handleRun`): `body` gets
+    /// the run in its order (a single event alone, one message at a time or in a replay) and must
+    /// leave what applying them one after another would. Each event is checked and decoded first,
+    /// so a bad one rejects the run as it would reject itself alone. What one event sets off on
+    /// its own (an event it emits) runs in `RunMember.alone`, under that event's trace.
+    public static func on<Payload: Codable & Sendable>(
+        _ type: EventType, _ payload: Payload.Type,
+        together body: @escaping @Sendable ([RunMember<CloudEvent<Payload>>], DatabaseContext) async throws -> Void
+    ) -> EventHandler {
+        EventHandler(
+            type: type,
+            handle: { bytes, db in try await body([RunMember(event: try checked(Payload.self, bytes), context: db, span: nil)], db) },
+            handleRun: { run, db in
+                try await body(try run.map { RunMember(event: try checked(Payload.self, $0.event), context: $0.context, span: $0.span) }, db)
+            })
+    }
+
+    /// Every number and date in range before anything reads it (`InputRange`): an event from a
+    /// faulty or hostile producer goes to the dead-letter topic, never into a rule.
+    static func checked<Payload: Codable & Sendable>(_ payload: Payload.Type, _ bytes: [UInt8]) throws -> CloudEvent<Payload> {
+        let violations = RangeCheck.violations(in: Data(bytes))
+        if !violations.isEmpty {
+            throw EventRejection(reason: .invalidPayload, detail: "out of range: " + violations.map(\.description).joined(separator: "; "))
+        }
+        do {
+            return try CloudEventCoding.decode(Payload.self, from: bytes)
+        } catch {
+            throw EventRejection(reason: .invalidPayload, detail: "\(error)")
+        }
+    }
+}
+
+/// One event of a run applied together (`EventHandler.on(_:_:together:)`), with its own
+/// context and trace for what it sets off alone.
+public struct RunMember<Event: Sendable>: Sendable {
+    public let event: Event
+    let context: DatabaseContext
+    /// The event's span of its writer's trace; nil where the caller already runs under it.
+    let span: TraceParent?
+
+    /// Runs `work` under this event's own context (its logger names the event) and trace: what
+    /// it emits continues the trace of the event that set it off, not the run's.
+    public func alone<T>(_ work: (DatabaseContext) async throws -> T) async throws -> T {
+        guard let span else { return try await work(context) }
+        return try await TraceParent.withSpan(span) { try await work(context) }
     }
 }
 

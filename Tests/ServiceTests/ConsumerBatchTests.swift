@@ -4,6 +4,7 @@ import Kafka
 import Policy
 import PostgresNIO
 import ServiceRuntime
+import Synchronization
 import Testing
 
 /// Group commit in the consumers (`EventConsumerService.applyTogether`): a poll's messages in
@@ -94,6 +95,70 @@ extension OutboxInboxTests {
                             == events.filter { $0.subject == account && $0.data.amountFen != refusedAmount }.map(\.data.amountFen)
                     }
                 })
+        }
+    }
+
+    /// The size of every run a handler was given (`EventHandler.on(_:_:together:)`).
+    final class RunSizes: Sendable {
+        let sizes = Mutex<[Int]>([])
+    }
+
+    @Test(
+        "a poll's consecutive events of one type go to their handler's run form together, between events of other types, each once and in its account's order")
+    func runsAppliedTogether() async throws {
+        try await withRuntime { runtime in
+            let topic = TestStack.unique("rt.batch-runs")
+            try await runtime.producer.createTopics([TopicSpec(name: topic, partitions: 3)])
+            let accounts = (0..<6).map { _ in TestStack.unique("acct") }
+            // Every seventh event is an account's closure (applied one at a time, amount -1 in
+            // `applied`) between its contributions; two contributions are delivered twice.
+            var expected: [String: [Fen]] = [:]
+            for index in 0..<70 {
+                let account = accounts[index % accounts.count]
+                let value: [UInt8]
+                if index % 7 == 3 {
+                    let closed = CloudEvent(
+                        source: "/hpf/test", type: EventType.accountClosed.rawValue, subject: account,
+                        data: AccountClosed(accountNumber: account, closureReason: .death, closedOn: TestStack.today))
+                    value = try CloudEventCoding.encode(closed)
+                    expected[account, default: []].append(-1)
+                } else {
+                    value = try CloudEventCoding.encode(event(account: account, amount: Fen(index + 1)))
+                    expected[account, default: []].append(Fen(index + 1))
+                }
+                try await runtime.producer.send(OutgoingMessage(topic: topic, key: account, value: value))
+                if index == 10 || index == 41 { try await runtime.producer.send(OutgoingMessage(topic: topic, key: account, value: value)) }
+            }
+            let runs = RunSizes()
+            let consumerName = TestStack.unique("batch-runs")
+            let subscription = EventSubscription(
+                consumerName: consumerName, topicNames: [topic],
+                handlers: [
+                    .on(
+                        .contributionReceived, ContributionReceived.self,
+                        together: { events, db in
+                            runs.sizes.withLock { $0.append(events.count) }
+                            // In the run's order: `seq` numbers the rows as they are inserted.
+                            try await db.query(
+                                """
+                                INSERT INTO applied (event_id, account, amount_fen)
+                                SELECT id, account, amount FROM unnest(\(events.map(\.event.id))::text[], \(events.map(\.event.data.accountNumber))::text[],
+                                    \(events.map(\.event.data.amountFen))::bigint[]) WITH ORDINALITY AS e(id, account, amount, n) ORDER BY n
+                                """)
+                        }),
+                    .on(.accountClosed, AccountClosed.self) { event, db in
+                        try await db.query("INSERT INTO applied (event_id, account, amount_fen) VALUES (\(event.id), \(event.data.accountNumber), -1)")
+                    },
+                ], verifiesWriter: false)
+            let consumer = EventConsumerService(subscription: subscription, runtime: runtime)
+            let running = Task { try await consumer.run() }
+            defer { running.cancel() }
+            #expect(
+                try await TestStack.eventually {
+                    try await accounts.asyncAllSatisfy { account in try await appliedAmounts(runtime, account: account) == expected[account] }
+                }, "each event once, in its account's order")
+            let sizes = runs.sizes.withLock { $0 }
+            #expect(sizes.contains { $0 > 1 }, "the poll's consecutive contributions went together: \(sizes)")
         }
     }
 

@@ -86,19 +86,35 @@ enum LoanReadModels {
     /// rebuild gives the same rows as the live consumer did.
     static func ledger(_ logger: Logger) -> [EventHandler] {
         [
-            .on(.contributionReceived, ContributionReceived.self) { event, db in
-                let c = event.data
-                try await db.query(
-                    """
-                    WITH months AS (
-                        INSERT INTO contribution_months (account_number, month)
-                        SELECT \(c.accountNumber), unnest(\(c.monthsCounted)::text[]) ON CONFLICT DO NOTHING)
-                    INSERT INTO ledger_accounts AS l (account_number, contributed_fen, balance_fen, last_event_at)
-                    VALUES (\(c.accountNumber), \(c.amountFen), \(c.balanceAfterFen), \(try eventTime(event.time)))
-                    ON CONFLICT (account_number) DO UPDATE
-                    SET contributed_fen = l.contributed_fen + excluded.contributed_fen, balance_fen = excluded.balance_fen, last_event_at = excluded.last_event_at
-                    """)
-            },
+            // A poll's contributions in one statement (#15): each account once, with the run's
+            // amounts added up and its last balance and time.
+            .on(
+                .contributionReceived, ContributionReceived.self,
+                together: { events, db in
+                    var accounts = PerAccount<(contributed: Fen, balance: Fen, at: Date)>()
+                    var monthAccounts: [String] = []
+                    var months: [YearMonth] = []
+                    for event in events.map(\.event) {
+                        let c = event.data
+                        try accounts.fold(c.accountNumber, (c.amountFen, c.balanceAfterFen, try eventTime(event.time))) { sofar, later in
+                            sofar = (try Checked.add(sofar.contributed, later.contributed), later.balance, later.at)
+                        }
+                        monthAccounts += Array(repeating: c.accountNumber, count: c.monthsCounted.count)
+                        months += c.monthsCounted
+                    }
+                    let rows = accounts.accounts
+                    try await db.query(
+                        """
+                        WITH months AS (
+                            INSERT INTO contribution_months (account_number, month)
+                            SELECT * FROM unnest(\(monthAccounts)::text[], \(months)::text[]) ON CONFLICT DO NOTHING)
+                        INSERT INTO ledger_accounts AS l (account_number, contributed_fen, balance_fen, last_event_at)
+                        SELECT * FROM unnest(\(rows.map(\.account))::text[], \(rows.map(\.value.contributed))::bigint[],
+                                             \(rows.map(\.value.balance))::bigint[], \(rows.map(\.value.at))::timestamptz[])
+                        ON CONFLICT (account_number) DO UPDATE
+                        SET contributed_fen = l.contributed_fen + excluded.contributed_fen, balance_fen = excluded.balance_fen, last_event_at = excluded.last_event_at
+                        """)
+                }),
             .on(.subsidyCredited, SubsidyCredited.self) { event, db in
                 try await balance(event.data.balanceAfterFen, event.data.accountNumber, at: try eventTime(event.time), db)
             },

@@ -26,17 +26,29 @@ enum RegionalReadModels {
         let ledger = EventSubscription(
             consumerName: "regional-ledger", topics: [.contributionEvents],
             handlers: [
-                .on(.contributionReceived, ContributionReceived.self) { event, db in
-                    let c = event.data
-                    try await db.query(
-                        """
-                        WITH months AS (
-                            INSERT INTO account_months (account_number, month)
-                            SELECT \(c.accountNumber), unnest(\(c.monthsCounted)::text[]) ON CONFLICT DO NOTHING)
-                        INSERT INTO ledger_accounts (account_number, balance_fen) VALUES (\(c.accountNumber), \(c.balanceAfterFen))
-                        ON CONFLICT (account_number) DO UPDATE SET balance_fen = excluded.balance_fen
-                        """)
-                },
+                // A poll's contributions in one statement (#15): each account once, with its last balance.
+                .on(
+                    .contributionReceived, ContributionReceived.self,
+                    together: { events, db in
+                        var balances = PerAccount<Fen>()
+                        var monthAccounts: [String] = []
+                        var months: [YearMonth] = []
+                        for c in events.map(\.event.data) {
+                            balances.keepLast(c.accountNumber, c.balanceAfterFen)
+                            monthAccounts += Array(repeating: c.accountNumber, count: c.monthsCounted.count)
+                            months += c.monthsCounted
+                        }
+                        let rows = balances.accounts
+                        try await db.query(
+                            """
+                            WITH months AS (
+                                INSERT INTO account_months (account_number, month)
+                                SELECT * FROM unnest(\(monthAccounts)::text[], \(months)::text[]) ON CONFLICT DO NOTHING)
+                            INSERT INTO ledger_accounts (account_number, balance_fen)
+                            SELECT * FROM unnest(\(rows.map(\.account))::text[], \(rows.map(\.value))::bigint[])
+                            ON CONFLICT (account_number) DO UPDATE SET balance_fen = excluded.balance_fen
+                            """)
+                    }),
                 .on(.debitPosted, DebitPosted.self) { event, db in
                     let d = event.data
                     // A closure or a transfer holds the account `closing` until it is settled or reversed.

@@ -10,18 +10,29 @@ enum ContributionLots {
         return EventSubscription(
             consumerName: "contribution-lots", topics: [.contributionEvents],
             handlers: [
-                .on(.contributionReceived, ContributionReceived.self) { event, db in
-                    let c = event.data
-                    if c.firstContribution { try await OpeningSubsidy.lock(account: c.accountNumber, in: db) }
-                    try await db.query(
-                        """
-                        INSERT INTO lots (lot_id, account_number, started_on, sequence, original_fen, remaining_fen, first_contribution, next_anniversary)
-                        VALUES (\(c.contributionId), \(c.accountNumber), \(c.paidOn), \(c.sequence), \(c.amountFen), \(c.amountFen),
-                                \(c.firstContribution && c.origin == .channel), \(c.paidOn.adding(years: 1)))
-                        ON CONFLICT (lot_id) DO NOTHING
-                        """)
-                    if c.firstContribution { try await OpeningSubsidy.evaluate(account: c.accountNumber, in: db) }
-                },
+                // A poll's contributions: their lots in one statement (#15), but for a first
+                // contribution, which opens its lot alone, in its place, to weigh the opening subsidy.
+                .on(
+                    .contributionReceived, ContributionReceived.self,
+                    together: { events, db in
+                        var waiting: [ContributionReceived] = []
+                        for member in events {
+                            let c = member.event.data
+                            guard c.firstContribution else {
+                                waiting.append(c)
+                                continue
+                            }
+                            try await openLots(waiting, in: db)
+                            waiting = []
+                            // Under its own trace: the grant it may earn continues its deposit's trace.
+                            try await member.alone { db in
+                                try await OpeningSubsidy.lock(account: c.accountNumber, in: db)
+                                try await openLots([c], in: db)
+                                try await OpeningSubsidy.evaluate(account: c.accountNumber, in: db)
+                            }
+                        }
+                        try await openLots(waiting, in: db)
+                    }),
                 // §17: a transfer's principal is a lot like a contribution (it never earns the opening subsidy).
                 .on(.transferInPosted, TransferInPosted.self) { event, db in
                     let t = event.data
@@ -45,6 +56,22 @@ enum ContributionLots {
                     try await apply(event.data.restoredLots, sign: 1, account: event.data.accountNumber, in: db)
                 },
             ])
+    }
+
+    /// A lot for each contribution (a redelivered one's lot is already there).
+    static func openLots(_ contributions: [ContributionReceived], in db: DatabaseContext) async throws {
+        guard !contributions.isEmpty else { return }
+        try await db.query(
+            """
+            INSERT INTO lots (lot_id, account_number, started_on, sequence, original_fen, remaining_fen, first_contribution, next_anniversary)
+            SELECT id, account, paid_on, sequence, amount, amount, first_contribution, next_anniversary
+            FROM unnest(\(contributions.map(\.contributionId))::text[], \(contributions.map(\.accountNumber))::text[],
+                        \(contributions.map(\.paidOn))::date[], \(contributions.map(\.sequence))::bigint[], \(contributions.map(\.amountFen))::bigint[],
+                        \(contributions.map { $0.firstContribution && $0.origin == .channel })::boolean[],
+                        \(contributions.map { $0.paidOn.adding(years: 1) })::date[])
+                AS c(id, account, paid_on, sequence, amount, first_contribution, next_anniversary)
+            ON CONFLICT (lot_id) DO NOTHING
+            """)
     }
 
     /// Applies the ledger's own account of which lots a debit took (sign -1) or a reversal gave

@@ -61,9 +61,25 @@ enum LedgerOutcomes {
                     try await Withdrawals.reject(record, in: db)
                     try await RentPlans.balanceSeen(reversed.balanceAfterFen, account: reversed.accountNumber, in: db)
                 },
-                .on(.contributionReceived, ContributionReceived.self) { event, db in
-                    try await RentPlans.balanceSeen(event.data.balanceAfterFen, account: event.data.accountNumber, in: db)
-                },
+                // A poll's contributions in one statement (#15), each account with its last balance.
+                .on(
+                    .contributionReceived, ContributionReceived.self,
+                    together: { events, db in
+                        var balances = PerAccount<Fen>()
+                        var lastEvent: [String: RunMember<CloudEvent<ContributionReceived>>] = [:]
+                        for member in events {
+                            balances.keepLast(member.event.data.accountNumber, member.event.data.balanceAfterFen)
+                            lastEvent[member.event.data.accountNumber] = member
+                        }
+                        // A resumed plan's month is requested under the trace of the contribution that resumed it.
+                        for resumed in try await RentPlans.balancesSeen(balances, in: db) {
+                            if let member = lastEvent[resumed.account] {
+                                _ = try await member.alone { db in try await RentPlans.issueDue(asOf: db.today, plan: resumed.plan, in: db) }
+                            } else {
+                                _ = try await RentPlans.issueDue(asOf: db.today, plan: resumed.plan, in: db)
+                            }
+                        }
+                    }),
                 .on(.transferInPosted, TransferInPosted.self) { event, db in
                     try await RentPlans.balanceSeen(event.data.balanceAfterFen, account: event.data.accountNumber, in: db)
                 },

@@ -234,16 +234,30 @@ enum RentPlans {
     /// current balance), and if it covers a paused plan's month, the plan resumes and requests the
     /// month. One statement for both: every ledger event comes here.
     static func balanceSeen(_ balance: Fen, account: String, in db: DatabaseContext) async throws {
+        var balances = PerAccount<Fen>()
+        balances.keepLast(account, balance)
+        for resumed in try await balancesSeen(balances, in: db) { _ = try await issueDue(asOf: db.today, plan: resumed.plan, in: db) }
+    }
+
+    /// `balanceSeen` for several accounts in one statement, each with the balance its last event
+    /// reported (a poll's contributions, #15), but the caller requests the resumed plans' months
+    /// (each under the event that resumed it). Contributions only raise a balance, so a plan the
+    /// run's earlier balances would have resumed, its last resumes too.
+    static func balancesSeen(_ balances: PerAccount<Fen>, in db: DatabaseContext) async throws -> [(plan: UUID, account: String)] {
+        let seen = balances.accounts
         let rows = try await db.query(
             """
-            WITH stored AS (UPDATE accounts SET balance_fen = \(balance) WHERE account_number = \(account))
-            UPDATE rent_plans SET status = 'active', paused_code = NULL, updated_at = now()
-            WHERE account_number = \(account) AND status = 'paused' AND paused_code = 'insufficient_balance' AND monthly_fen <= \(balance)
-            RETURNING plan_id
+            WITH seen AS (SELECT * FROM unnest(\(seen.map(\.account))::text[], \(seen.map(\.value))::bigint[]) AS s(account_number, balance_fen)),
+            stored AS (UPDATE accounts a SET balance_fen = s.balance_fen FROM seen s WHERE a.account_number = s.account_number)
+            UPDATE rent_plans p SET status = 'active', paused_code = NULL, updated_at = now()
+            FROM seen s
+            WHERE p.account_number = s.account_number AND p.status = 'paused' AND p.paused_code = 'insufficient_balance'
+              AND p.monthly_fen <= s.balance_fen
+            RETURNING p.plan_id, p.account_number
             """)
-        var resumed: [UUID] = []
-        for try await id in rows.decode(UUID.self) { resumed.append(id) }
-        for id in resumed { _ = try await issueDue(asOf: db.today, plan: id, in: db) }
+        var resumed: [(plan: UUID, account: String)] = []
+        for try await (plan, account) in rows.decode((UUID, String).self) { resumed.append((plan, account)) }
+        return resumed
     }
 
     static func accountClosed(_ account: String, in db: DatabaseContext) async throws {

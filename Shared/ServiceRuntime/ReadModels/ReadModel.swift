@@ -55,12 +55,24 @@ extension EventHandler {
 }
 
 extension EventHandler {
-    /// This handler, then `more` in the same transaction, whatever the event said.
+    /// This handler, then `more` in the same transaction, whatever the event said. A run applied
+    /// together (`handleRun`) runs `more` once after the run: `more` reads nothing of the event,
+    /// so it belongs after the run's last effect, as it would after the last event's alone.
     public func then(_ more: @escaping @Sendable (DatabaseContext) async throws -> Void) -> EventHandler {
         let first = handle
-        return EventHandler(type: type) { bytes, db in
-            try await first(bytes, db)
-            try await more(db)
+        var together: (@Sendable ([RunMember<[UInt8]>], DatabaseContext) async throws -> Void)?
+        if let firstRun = handleRun {
+            together = { events, db in
+                try await firstRun(events, db)
+                try await more(db)
+            }
         }
+        return EventHandler(
+            type: type,
+            handle: { bytes, db in
+                try await first(bytes, db)
+                try await more(db)
+            },
+            handleRun: together)
     }
 }
