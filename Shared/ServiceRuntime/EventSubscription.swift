@@ -51,6 +51,18 @@ public struct EventHandler: Sendable {
             })
     }
 
+    /// Applies `events` (each of this handler's type, in their order) in `db`'s transaction: as one
+    /// run where the handler has a run form, else one after another. A consumer's poll cuts its
+    /// runs itself (`EventConsumerService.applyTogether`); this is the same for a caller that holds
+    /// the events already (tests that compare a run with its events one at a time).
+    public func apply(run events: [[UInt8]], in db: DatabaseContext) async throws {
+        guard let handleRun, events.count > 1 else {
+            for event in events { try await handle(event, db) }
+            return
+        }
+        try await handleRun(events.map { RunMember(event: $0, context: db, span: nil) }, db)
+    }
+
     /// Every number and date in range before anything reads it (`InputRange`): an event from a
     /// faulty or hostile producer goes to the dead-letter topic, never into a rule.
     static func checked<Payload: Codable & Sendable>(_ payload: Payload.Type, _ bytes: [UInt8]) throws -> CloudEvent<Payload> {

@@ -127,7 +127,7 @@ extension OutboxInboxTests {
                     expected[account, default: []].append(Fen(index + 1))
                 }
                 try await runtime.producer.send(OutgoingMessage(topic: topic, key: account, value: value))
-                if index == 10 || index == 41 { try await runtime.producer.send(OutgoingMessage(topic: topic, key: account, value: value)) }
+                if index == 12 || index == 41 { try await runtime.producer.send(OutgoingMessage(topic: topic, key: account, value: value)) }
             }
             let runs = RunSizes()
             let consumerName = TestStack.unique("batch-runs")

@@ -71,13 +71,12 @@ enum LedgerOutcomes {
                             balances.keepLast(member.event.data.accountNumber, member.event.data.balanceAfterFen)
                             lastEvent[member.event.data.accountNumber] = member
                         }
-                        // A resumed plan's month is requested under the trace of the contribution that resumed it.
+                        // A resumed plan's month is requested under the trace of its account's last
+                        // contribution in the run (the balance that resumed it; every resumed plan's
+                        // account is in the run).
                         for resumed in try await RentPlans.balancesSeen(balances, in: db) {
-                            if let member = lastEvent[resumed.account] {
-                                _ = try await member.alone { db in try await RentPlans.issueDue(asOf: db.today, plan: resumed.plan, in: db) }
-                            } else {
-                                _ = try await RentPlans.issueDue(asOf: db.today, plan: resumed.plan, in: db)
-                            }
+                            let member = lastEvent[resumed.account] ?? events[events.count - 1]
+                            _ = try await member.alone { db in try await RentPlans.issueDue(asOf: db.today, plan: resumed.plan, in: db) }
                         }
                     }),
                 .on(.transferInPosted, TransferInPosted.self) { event, db in

@@ -1,9 +1,10 @@
 /// A run of ledger events folded per account, for a handler that writes the run with one
 /// statement (`EventHandler.on(_:_:together:)`): an `INSERT … ON CONFLICT DO UPDATE` may touch a
 /// row only once, so each account comes once, carrying what the run's events left it (the last
-/// balance, amounts added up). Accounts come out in account order, the order in which every
-/// writer of a shared table takes its row locks, so two such writes never wait for each other
-/// in a circle.
+/// balance, amounts added up). Accounts come out in account order, so that an `INSERT … SELECT`
+/// from them takes its row locks in that order, as the deposit groups take theirs (a statement
+/// that joins them, `UPDATE … FROM`, locks in its plan's order; a consumer's batch that meets a
+/// lock gives up after its lock timeout and goes one message at a time).
 public struct PerAccount<Value>: Sendable where Value: Sendable {
     private var values: [String: Value] = [:]
 

@@ -56,8 +56,9 @@ extension EventHandler {
 
 extension EventHandler {
     /// This handler, then `more` in the same transaction, whatever the event said. A run applied
-    /// together (`handleRun`) runs `more` once after the run: `more` reads nothing of the event,
-    /// so it belongs after the run's last effect, as it would after the last event's alone.
+    /// together (`handleRun`) runs `more` once, after the run: so `more` must be work that is the
+    /// same done once after the run as after each event (a step listed to run before the commit,
+    /// `onceBeforeCommit`, as the fund pool's release is).
     public func then(_ more: @escaping @Sendable (DatabaseContext) async throws -> Void) -> EventHandler {
         let first = handle
         var together: (@Sendable ([RunMember<[UInt8]>], DatabaseContext) async throws -> Void)?
