@@ -45,14 +45,12 @@ public struct ChannelDeposit: Sendable {
 
     /// The checks, under the account's lock: they write nothing, so a refusal (a `Problem`)
     /// leaves the transaction as it found it, and a deposit group goes on with its others.
-    func decide(in db: DatabaseContext) async throws -> Decision {
-        guard
-            let account = try await LockedAccount.lock(
-                accountNumber, channel: channel, channelTxnId: channelTxnId,
-                in: db)
-        else {
-            throw Problem.unknownAccount(accountNumber)
-        }
+    /// `locked` is the account as the group's lock read it (`LockedAccount.lockGroup`); without
+    /// it the deposit locks the account itself.
+    func decide(in db: DatabaseContext, locked: LockedAccount? = nil) async throws -> Decision {
+        let found: LockedAccount? =
+            if let locked { locked } else { try await LockedAccount.lock(accountNumber, channel: channel, channelTxnId: channelTxnId, in: db) }
+        guard let account = found else { throw Problem.unknownAccount(accountNumber) }
         if let existing = account.existing {
             guard existing.fingerprint == fingerprint else {
                 throw Problem.conflict(

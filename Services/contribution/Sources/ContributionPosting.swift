@@ -175,17 +175,23 @@ struct LockedAccount: Sendable {
             } else {
                 try await ByLegacyID(number: number, legacyId: legacyId).rows(in: db)
             }
-        for row in found {
-            let (status, county, schedule, count, opened, id, fingerprint, balance) = (row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7)
-            let existing = id.map { Existing(contributionId: $0, fingerprint: fingerprint ?? "", balanceAfter: balance ?? 0) }
-            let interest = LedgerInterest.State.kept(
-                account: number, balance: row.8, lastSeq: row.9, openedOn: opened,
-                periodFrom: row.10, balanceSince: row.11, accrued: row.12)
-            return LockedAccount(
-                status: status, county: county, schedule: try ContributionSchedule.stored(schedule, column: "accounts.schedule"),
-                contributionCount: count, openedOn: opened, existing: existing, interest: interest)
-        }
+        for row in found { return try LockedAccount(number, row) }
         return nil
+    }
+}
+
+extension LockedAccount {
+
+    /// The account as its lock statement's row reads it.
+    init(_ number: String, _ row: Row) throws {
+        let (status, county, schedule, count, opened, id, fingerprint, balance) = (row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7)
+        self.init(
+            status: status, county: county, schedule: try ContributionSchedule.stored(schedule, column: "accounts.schedule"),
+            contributionCount: count, openedOn: opened,
+            existing: id.map { Existing(contributionId: $0, fingerprint: fingerprint ?? "", balanceAfter: balance ?? 0) },
+            interest: LedgerInterest.State.kept(
+                account: number, balance: row.8, lastSeq: row.9, openedOn: opened,
+                periodFrom: row.10, balanceSince: row.11, accrued: row.12))
     }
 }
 

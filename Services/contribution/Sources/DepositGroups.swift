@@ -101,10 +101,14 @@ public struct DepositGroups: Sendable {
                 try await withDeadline(seconds: Self.deadlineSeconds) {
                     try await runtime.transaction(logger: runtime.logger) { db in
                         try await db.query("SET LOCAL lock_timeout = '\(unescaped: Self.lockTimeout)'")
+                        // Every account of the group locked by one statement, in account order.
+                        let locked = try await LockedAccount.lockGroup(order.map { requests[$0].deposit }, in: db)
                         var answers = [Result<Answer, any Error>](repeating: .failure(GroupCommitError.unanswered), count: requests.count)
-                        for index in order {
+                        for (position, index) in order.enumerated() {
                             let request = requests[index]
-                            answers[index] = try await request.traced { try await request.recordInGroup(in: db.with(logger: request.logger)) }
+                            answers[index] = try await request.traced {
+                                try await request.recordInGroup(in: db.with(logger: request.logger), locked: locked[position])
+                            }
                         }
                         return answers
                     }
@@ -141,10 +145,10 @@ extension DepositGroups.Request {
 
     /// The deposit within a group's transaction: a rule's refusal is its answer (nothing was
     /// written); anything else thrown rolls the group back.
-    func recordInGroup(in db: DatabaseContext) async throws -> Result<DepositGroups.Answer, any Error> {
+    func recordInGroup(in db: DatabaseContext, locked: LockedAccount?) async throws -> Result<DepositGroups.Answer, any Error> {
         let decision: ChannelDeposit.Decision
         do {
-            decision = try await deposit.decide(in: db)
+            decision = try await deposit.decide(in: db, locked: locked)
         } catch let refusal as Problem {
             return .failure(refusal)
         }
