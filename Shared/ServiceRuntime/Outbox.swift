@@ -58,6 +58,40 @@ public enum Outbox {
         public func appendBindings(to bindings: inout PostgresBindings) { insert.append(to: &bindings) }
     }
 
+    /// Several rows as columns, for a prepared statement of the caller's that writes many
+    /// business rows and their events at once (`insertSQL(from:)` and `appendBindings`, seven
+    /// arrays, one element per row).
+    public struct Columns: Sendable {
+        private var rows: [OutboxInsert] = []
+
+        public init() {}
+
+        public mutating func append(_ row: Row) { rows.append(row.insert) }
+
+        public var count: Int { rows.count }
+
+        /// The seven arrays, in `insertSQL`'s order.
+        public func appendBindings(to bindings: inout PostgresBindings) {
+            bindings.append(rows.map(\.id))
+            bindings.append(rows.map(\.aggregateType))
+            bindings.append(rows.map(\.key))
+            bindings.append(rows.map(\.type))
+            bindings.append(rows.map(\.topic))
+            bindings.append(rows.map(\.payload))
+            bindings.append(rows.map(\.headers))
+        }
+
+        /// The rows' insert, taking parameters $n...$n+6 (`appendBindings`).
+        public static func insertSQL(from n: Int) -> String {
+            """
+            INSERT INTO outbox (id, aggregatetype, aggregateid, type, topic, payload, headers)
+            SELECT id, aggregatetype, aggregateid, type, topic, payload, headers::jsonb
+            FROM unnest($\(n)::uuid[], $\(n + 1)::text[], $\(n + 2)::text[], $\(n + 3)::text[], $\(n + 4)::text[], $\(n + 5)::text[], $\(n + 6)::text[])
+                AS e(id, aggregatetype, aggregateid, type, topic, payload, headers)
+            """
+        }
+    }
+
     /// The same row for a prepared statement of the caller's that ends with its insert:
     /// `insertSQL(from: n)` takes parameters $n...$n+6, which `appendBindings` supplies in order.
     public static func insertSQL(from n: Int) -> String {

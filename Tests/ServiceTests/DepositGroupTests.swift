@@ -137,6 +137,65 @@ struct DepositGroupTests {
         }
     }
 
+    /// The ledger's rows of `accounts` (the account's totals and interest state, its postings,
+    /// contributions and months, its `contribution-received` events), as text with the accounts
+    /// and the channel transaction ids renamed by slot and without the ids a row gets at random.
+    static func ledgerRows(_ runtime: ServiceRuntime, _ accounts: [String], txns: [[String]]) async throws -> [String] {
+        var rows: [String] = []
+        for try await row in try await runtime.database.query(
+            """
+            SELECT 'account ' || to_jsonb(a)::text FROM (
+                SELECT account_number, balance_fen, last_seq, contributed_fen, contribution_count, interest_period_from, balance_since, interest_accrued
+                FROM accounts WHERE account_number = ANY(\(accounts))) a
+            UNION ALL SELECT 'posting ' || (to_jsonb(p) - 'id')::text FROM postings p WHERE account_number = ANY(\(accounts))
+            UNION ALL SELECT 'contribution ' || (to_jsonb(c) - 'contribution_id')::text FROM contributions c WHERE account_number = ANY(\(accounts))
+            UNION ALL SELECT 'month ' || to_jsonb(m)::text FROM contribution_months m WHERE account_number = ANY(\(accounts))
+            UNION ALL SELECT 'event ' || ((payload::jsonb #- '{data,contributionId}'::text[]) - 'id' - 'time')::text || ' ' || aggregateid FROM outbox
+                WHERE type = \(EventType.contributionReceived.rawValue) AND aggregateid = ANY(\(accounts))
+            """
+        ).decode(String.self) {
+            var renamed = row
+            for (slot, account) in accounts.enumerated() {
+                renamed = renamed.replacingOccurrences(of: account, with: "account-\(slot)")
+                for (n, txn) in txns[slot].enumerated() { renamed = renamed.replacingOccurrences(of: txn, with: "txn-\(slot)-\(n)") }
+            }
+            rows.append(renamed)
+        }
+        return rows.sorted()
+    }
+
+    @Test("the first deposits of a group's accounts, written by one statement, leave what each deposit alone leaves")
+    func groupWriteSameAsAlone() async throws {
+        try await withAccounts(6) { accounts, runtime, s in
+            let logger = Logger(label: "test")
+            let (grouped, alone) = (Array(accounts[0..<3]), Array(accounts[3..<6]))
+            let amounts: [[Fen]] = [[30_000, 12_000], [31_000, 45_000], [45_000, 11_300]]
+            let groupedTxns = amounts.map { $0.map { _ in TestStack.unique("wx") } }
+            let aloneTxns = amounts.map { $0.map { _ in TestStack.unique("wx") } }
+            // Two rounds: the second meets balances, sequences and interest states the first wrote.
+            for round in 0..<2 {
+                let requests = (0..<3).map { slot in
+                    DepositGroups.Request(deposit: Self.deposit(grouped[slot], amounts[slot][round], txn: groupedTxns[slot][round]), logger: logger)
+                }
+                let together = await DepositGroups.together(requests, runtime: runtime)
+                guard case .answered(let answers) = together else {
+                    Issue.record("the group did not commit together: \(together)")
+                    return
+                }
+                #expect(answers.allSatisfy { (try? $0.get())?.replay == false })
+                for slot in 0..<3 {
+                    let request = DepositGroups.Request(deposit: Self.deposit(alone[slot], amounts[slot][round], txn: aloneTxns[slot][round]), logger: logger)
+                    let answer = await DepositGroups.apply([request], runtime: runtime)
+                    #expect((try? answer[0].get())?.replay == false)
+                }
+            }
+            let written = try await Self.ledgerRows(runtime, grouped, txns: groupedTxns)
+            #expect(written.filter { $0.hasPrefix("posting ") }.count == 6, "\(written)")
+            #expect(written == (try await Self.ledgerRows(runtime, alone, txns: aloneTxns)))
+            #expect(try await Self.contributed(s, grouped[1]) == 76_000)
+        }
+    }
+
     @Test("a rule's refusal in a group is that deposit's answer alone: the group commits the others")
     func refusalInGroup() async throws {
         try await withAccounts(2) { accounts, runtime, s in

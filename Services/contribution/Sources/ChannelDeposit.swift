@@ -82,10 +82,15 @@ public struct ChannelDeposit: Sendable {
 
     /// Posts the deposit `decide` cleared, on the account it locked.
     func post(_ account: LockedAccount, in db: DatabaseContext) async throws -> ContributionPosting.Recorded {
+        try await ContributionPosting.write(try await prepare(account, in: db), in: db)
+    }
+
+    /// `post` up to the write (a deposit group writes its accounts' first deposits together).
+    func prepare(_ account: LockedAccount, in db: DatabaseContext) async throws -> ContributionPosting.Prepared {
         let input = ContributionPosting.Input(
             accountNumber: accountNumber, amountFen: amountFen, channel: channel, channelTxnId: channelTxnId,
             legacyId: nil, origin: .channel, paidAt: paidAt, schedule: account.schedule, fingerprint: fingerprint)
-        return try await ContributionPosting.record(
+        return try await ContributionPosting.prepare(
             input, contributionCountBefore: account.contributionCount,
             interest: account.interest, in: db)
     }

@@ -69,7 +69,23 @@ public enum ContributionPosting {
         func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
     }
 
+    /// A contribution planned under its account's lock and not yet written: its statement (with
+    /// its event) and the posting it will make.
+    struct Prepared: Sendable {
+        let insert: Insert
+        var posted: Ledger.Posted { insert.planned.posted }
+        var recorded: Recorded { Recorded(contributionId: insert.id.uuidString.lowercased(), balanceFen: posted.balanceAfter) }
+    }
+
     static func record(_ input: Input, contributionCountBefore: Int64, interest: LedgerInterest.State?, in db: DatabaseContext) async throws -> Recorded {
+        try await write(try await prepare(input, contributionCountBefore: contributionCountBefore, interest: interest, in: db), in: db)
+    }
+
+    /// Everything up to the write: the posting planned (any interest year due settled first, on
+    /// this account only), the months counted, the event built under the caller's trace.
+    static func prepare(_ input: Input, contributionCountBefore: Int64, interest: LedgerInterest.State?, in db: DatabaseContext) async throws
+        -> Prepared
+    {
         let paidOn = BusinessDate.of(input.paidAt)
         let id = UUID()
         let reference = input.channelTxnId.map { "\(input.channel?.rawValue ?? "channel"):\($0)" } ?? "legacy:\(input.legacyId ?? "")"
@@ -88,14 +104,38 @@ public enum ContributionPosting {
             monthsCounted: months, balanceAfterFen: posted.balanceAfter, firstContribution: contributionCountBefore == 0,
             sequence: posted.seq, channelTxnId: input.channelTxnId)
         let event = try db.outboxRow(.contributionReceived, received, account: input.accountNumber)
+        return Prepared(insert: Insert(id: id, input: input, months: months, paidOn: paidOn, reference: reference, planned: planned, event: event))
+    }
+
+    /// Writes one prepared contribution.
+    static func write(_ prepared: Prepared, in db: DatabaseContext) async throws -> Recorded {
         var written: (seq: Int64, balance: Int64)?
-        for try await row in try await db.execute(
-            Insert(id: id, input: input, months: months, paidOn: paidOn, reference: reference, planned: planned, event: event))
-        { written = row }
+        for try await row in try await db.execute(prepared.insert) { written = row }
         // A deposit never fails the guard; anything but the planned posting rolls the transaction back.
-        guard let written, written.seq == posted.seq, written.balance == posted.balanceAfter else { throw Ledger.PostingError.movedUnderLock }
+        guard let written, written.seq == prepared.posted.seq, written.balance == prepared.posted.balanceAfter else {
+            throw Ledger.PostingError.movedUnderLock
+        }
         Outbox.wrote(1)
-        return Recorded(contributionId: received.contributionId, balanceFen: posted.balanceAfter)
+        return prepared.recorded
+    }
+
+    /// Writes prepared contributions of distinct accounts with one statement (`GroupInsert`): a
+    /// deposit group's (#15). Each posting must come out as planned, or the transaction rolls back.
+    static func write(group: [Prepared], in db: DatabaseContext) async throws -> [Recorded] {
+        guard group.count > 1 else {
+            var recorded: [Recorded] = []
+            for prepared in group { recorded.append(try await write(prepared, in: db)) }
+            return recorded
+        }
+        var written: [String: (seq: Int64, balance: Int64)] = [:]
+        for try await (account, seq, balance) in try await db.execute(GroupInsert(group)) { written[account] = (seq, balance) }
+        for prepared in group {
+            guard let row = written[prepared.insert.input.accountNumber], row.seq == prepared.posted.seq, row.balance == prepared.posted.balanceAfter else {
+                throw Ledger.PostingError.movedUnderLock
+            }
+        }
+        Outbox.wrote(group.count)
+        return group.map(\.recorded)
     }
 }
 

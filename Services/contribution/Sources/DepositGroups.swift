@@ -104,12 +104,28 @@ public struct DepositGroups: Sendable {
                         // Every account of the group locked by one statement, in account order.
                         let locked = try await LockedAccount.lockGroup(order.map { requests[$0].deposit }, in: db)
                         var answers = [Result<Answer, any Error>](repeating: .failure(GroupCommitError.unanswered), count: requests.count)
+                        // The first deposits of the group's accounts, planned and written together by
+                        // one statement; before a later deposit of an account reads it again, and at the end.
+                        var planned: [(index: Int, prepared: ContributionPosting.Prepared)] = []
+                        func writePlanned() async throws {
+                            let recorded = try await ContributionPosting.write(group: planned.map(\.prepared), in: db)
+                            for (item, recorded) in zip(planned, recorded) { answers[item.index] = .success((recorded, false)) }
+                            planned = []
+                        }
                         for (position, index) in order.enumerated() {
                             let request = requests[index]
-                            answers[index] = try await request.traced {
-                                try await request.recordInGroup(in: db.with(logger: request.logger), locked: locked[position])
+                            let db = db.with(logger: request.logger)
+                            if let account = locked[position] {
+                                switch try await request.traced({ try await request.planInGroup(in: db, locked: account) }) {
+                                case .answered(let answer): answers[index] = answer
+                                case .planned(let prepared): planned.append((index, prepared))
+                                }
+                            } else {
+                                try await writePlanned()
+                                answers[index] = try await request.traced { try await request.recordInGroup(in: db, locked: nil) }
                             }
                         }
+                        try await writePlanned()
                         return answers
                     }
                 })
@@ -141,6 +157,27 @@ extension DepositGroups.Request {
     func traced<T>(_ body: () async throws -> T) async rethrows -> T {
         guard let span else { return try await body() }
         return try await TraceParent.withSpan(span, body)
+    }
+
+    /// A first deposit of its account within a group's transaction, on the account the group's
+    /// lock read: its answer if it has one now (a rule's refusal, a replay), else its planned
+    /// contribution, which the group writes with the others. Anything thrown rolls the group back.
+    enum InGroup {
+        case answered(Result<DepositGroups.Answer, any Error>)
+        case planned(ContributionPosting.Prepared)
+    }
+
+    func planInGroup(in db: DatabaseContext, locked: LockedAccount) async throws -> InGroup {
+        let decision: ChannelDeposit.Decision
+        do {
+            decision = try await deposit.decide(in: db, locked: locked)
+        } catch let refusal as Problem {
+            return .answered(.failure(refusal))
+        }
+        switch decision {
+        case .replay(let recorded): return .answered(.success((recorded, true)))
+        case .post(let account): return .planned(try await deposit.prepare(account, in: db))
+        }
     }
 
     /// The deposit within a group's transaction: a rule's refusal is its answer (nothing was
