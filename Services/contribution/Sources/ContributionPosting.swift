@@ -127,6 +127,12 @@ public enum ContributionPosting {
             for prepared in group { recorded.append(try await write(prepared, in: db)) }
             return recorded
         }
+        // What the statement assumes (each account once, channel deposits only), checked: a group
+        // that broke it would roll back and go one deposit at a time, never write a wrong row.
+        let inputs = group.map(\.insert.input)
+        guard Set(inputs.map(\.accountNumber)).count == inputs.count,
+            inputs.allSatisfy({ $0.channel != nil && $0.channelTxnId != nil && $0.legacyId == nil && $0.origin == .channel })
+        else { throw GroupInsert.Unsuitable() }
         var written: [String: (seq: Int64, balance: Int64)] = [:]
         for try await (account, seq, balance) in try await db.execute(GroupInsert(group)) { written[account] = (seq, balance) }
         for prepared in group {

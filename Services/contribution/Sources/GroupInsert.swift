@@ -9,7 +9,7 @@ extension ContributionPosting {
     /// months and its event, as `Insert` writes one, over arrays with one element per deposit.
     /// Returns each account's posting (sequence, balance), checked against what was planned.
     /// Only channel deposits come here (no legacy id), each account once (an `UPDATE … FROM`
-    /// updates a row once).
+    /// updates a row once): `write(group:)` checks both before it runs.
     struct GroupInsert: PostgresPreparedStatement {
         static let sql = """
             WITH d AS (
@@ -43,6 +43,9 @@ extension ContributionPosting {
             SELECT account_number, seq, balance_after_fen FROM posting
             """
         typealias Row = (String, Int64, Int64)
+
+        /// Deposits the statement cannot write together (an account twice, not a channel's).
+        struct Unsuitable: Error {}
 
         let group: [Prepared]
 
