@@ -68,9 +68,17 @@ public struct Database: Sendable {
         }
     }
 
-    /// Several reads on one connection, without a transaction.
-    public func withConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await withLeasedConnection(body)
+    /// Statements on one connection, without a transaction (each is its own); `closingOnFailure` as for
+    /// `transaction(closingOnFailure:)`.
+    public func withConnection<T: Sendable>(closingOnFailure: Bool = false, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await withLeasedConnection { connection in
+            do {
+                return try await body(connection)
+            } catch {
+                if closingOnFailure { try? await connection.close() }
+                throw error
+            }
+        }
     }
 
     /// One statement, on a connection leased within the deadline; its rows are read before the

@@ -51,7 +51,7 @@ public enum Migrator {
         let all =
             [
                 runtimeTables, AuditTrail.migration, ChannelRegistry.migration, DeadLetterStore.migration,
-                DeadLetterStore.inboxKeys, ReadModelRebuild.migration,
+                DeadLetterStore.inboxKeys, ReadModelRebuild.migration, AuditTrail.appendFunction,
             ] + descriptor.migrations.sorted { $0.version < $1.version }
         let schema = config.schema
         let configuration = try config.postgresConnection(user: config.pgOwnerUser, password: config.pgOwnerPassword)

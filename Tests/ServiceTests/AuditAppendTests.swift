@@ -30,18 +30,19 @@ struct AuditAppendTests {
 
             try await TestStack.withDatabase(of: descriptor, asOwner: true) { owner in
                 try await owner.withConnection { lock in
-                    // The table is held, so the service's append waits in the Parse of its statement...
+                    // The table is held, so the service's append waits for it (once in the Parse of its
+                    // statement, now inside its function)...
                     try await lock.query("BEGIN", logger: TestStack.logger)
                     try await lock.query("LOCK TABLE audit_records IN ACCESS EXCLUSIVE MODE", logger: TestStack.logger)
                     async let first = look(0)
-                    // ... and is cancelled there (as its statement timeout would end it).
+                    // ... and is cancelled there (as its lock timeout would end it).
                     let cancelled = try await TestStack.withDatabase(of: descriptor) { db in
                         try await TestStack.eventually {
                             var count: Int64 = 0
                             for try await n in try await db.query(
                                 """
                                 SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity
-                                WHERE wait_event_type = 'Lock' AND query LIKE '%audit_head%' AND pid <> pg_backend_pid()
+                                WHERE wait_event_type = 'Lock' AND query LIKE '%audit_append%' AND pid <> pg_backend_pid()
                                 """
                             ).decode(Int64.self) { count = n }
                             return count > 0

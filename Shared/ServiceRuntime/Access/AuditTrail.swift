@@ -29,82 +29,84 @@ public struct AuditTrail: Sendable {
         public var code: String?
     }
 
-    /// Appends `entries` in order in one transaction: the head row is locked once per batch, so
+    /// Appends `entries` in order in one statement: the head row is locked once per batch, so
     /// the chain costs one commit per batch, not one per request (`AuditWriter` makes the batches).
-    /// The writer stops waiting at `deadline` without waiting for this transaction, so the server
-    /// ends a late one itself: the append may run only for the time left until `deadline`
-    /// (`statement_timeout`, set before the head's lock). A late append therefore lets the head go
-    /// by about the deadline, and late appends cannot pile up on it.
+    /// The writer stops waiting at `deadline` without waiting for this statement, so the server
+    /// ends a late one itself: the append may wait for a lock (the head, the table) only for the
+    /// time left until `deadline` (`lock_timeout`, set inside the statement before its first
+    /// lock; past the locks an append is a bounded computation over at most a batch). A late
+    /// append therefore lets the head go by about the deadline, and late appends cannot pile up.
     ///
-    /// The head's lock, the chain's hashes, the records and the new head are one statement
-    /// (`extend`): every audited request waits for its record, so each round trip here was one
-    /// more in that request's answer (the loan benchmark showed an append per one or two
-    /// decisions, each six statements).
+    /// The timeout, the head's lock, the chain's hashes, the records and the new head are one
+    /// statement (`audit_append`, runtime migration 10006) and its own transaction: every audited
+    /// request waits for its record, so each round trip here was one more in that request's
+    /// answer (the loan benchmark showed an append per one or two decisions, each six
+    /// statements; then four: BEGIN, the timeout, the append, COMMIT).
     func append(_ entries: [Entry], deadline: ContinuousClock.Instant) async throws {
         let texts = try entries.map { String(decoding: try HTTPJSON.encoder().encode($0), as: UTF8.self) }
         let logger = database.logger
         // A failed append closes its connection: its statements are prepared per connection, and
         // one whose preparation failed (cancelled by the timeout below while waiting for a lock)
         // would stay failed there, losing the record of every later request sent to it (tested).
-        try await database.transaction(closingOnFailure: true) { connection in
-            // At least 100 ms: past the deadline the statement fails at once rather than not at all.
-            let (seconds, attoseconds) = (deadline - ContinuousClock.now).components
-            let left = max(100, seconds * 1_000 + attoseconds / 1_000_000_000_000_000)
-            for try await _ in try await connection.execute(StatementTimeout(milliseconds: Int(left)), logger: logger) {}
-            var extended = false
-            for try await _ in try await connection.execute(Extend(records: texts), logger: logger) { extended = true }
+        // At least 100 ms: past the deadline the statement fails at once rather than not at all.
+        let (seconds, attoseconds) = (deadline - ContinuousClock.now).components
+        let left = max(100, min(Int64(Int32.max), seconds * 1_000 + attoseconds / 1_000_000_000_000_000))
+        try await database.withConnection(closingOnFailure: true) { connection in
+            var head: Int64?
+            for try await seq in try await connection.execute(Append(records: texts, lockWaitMilliseconds: Int32(left)), logger: logger) {
+                head = seq
+            }
             // Without its head the chain cannot grow: loudly, never records silently dropped.
-            guard extended else { throw AuditChainHeadMissing() }
+            guard head != nil else { throw AuditChainHeadMissing() }
         }
     }
 
-    /// Extends the chain by `records`, in order, from the locked head: record n's hash is
-    /// SHA-256(hash(n-1) || seq as 8 big-endian bytes (`int8send`) || its UTF-8 text), the formula
-    /// `hash(previous:seq:record:)` gives and `verify` checks. Each step reads its record by
-    /// position, so a batch of n costs n steps while the head is locked, not n * n. Returns the
-    /// new head's seq: no row means there was no head to extend. Prepared once per connection:
-    /// parsing and planning the recursive statement on every append cost Postgres about a third
-    /// of an append's time (pgbench, one client: 0.78-0.83 ms an append unprepared, 0.51 prepared).
-    struct Extend: PostgresPreparedStatement {
-        static let sql = """
-            WITH RECURSIVE head AS (SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE),
-            input AS (SELECT $1::text[] AS rs),
-            chain (n, seq, prev, hash, r) AS (
-                SELECT 0, seq, NULL::bytea, hash, NULL::text FROM head
-                UNION ALL
-                SELECT c.n + 1, c.seq + 1, c.hash, sha256(c.hash || int8send(c.seq + 1) || convert_to(input.rs[c.n + 1], 'UTF8')), input.rs[c.n + 1]
-                FROM chain c, input WHERE c.n < cardinality(input.rs)),
-            records AS (INSERT INTO audit_records (seq, at, record, prev_hash, hash) SELECT seq, now(), r, prev, hash FROM chain WHERE n > 0)
-            UPDATE audit_head SET seq = last.seq, hash = last.hash
-            FROM (SELECT seq, hash FROM chain ORDER BY n DESC LIMIT 1) AS last WHERE audit_head.id = 1
-            RETURNING audit_head.seq
-            """
-        typealias Row = Int64
+    /// Extends the chain by `records`, in order, from the locked head (`audit_append`): record
+    /// n's hash is SHA-256(hash(n-1) || seq as 8 big-endian bytes (`int8send`) || its UTF-8
+    /// text), the formula `hash(previous:seq:record:)` gives and `verify` checks. Each step reads
+    /// its record by position, so a batch of n costs n steps while the head is locked, not n * n.
+    /// Returns the new head's seq: NULL means there was no head to extend. Prepared once per
+    /// connection (the function's own statement is planned once per connection too).
+    struct Append: PostgresPreparedStatement {
+        static let sql = "SELECT audit_append($1::text[], $2::int)"
+        typealias Row = Int64?
         let records: [String]
+        let lockWaitMilliseconds: Int32
 
         func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 1)
+            var bindings = PostgresBindings(capacity: 2)
             bindings.append(records)
+            bindings.append(lockWaitMilliseconds)
             return bindings
         }
 
-        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int64.self) }
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int64?.self) }
     }
 
-    /// `statement_timeout` for the rest of this transaction, in milliseconds.
-    struct StatementTimeout: PostgresPreparedStatement {
-        static let sql = "SELECT set_config('statement_timeout', $1::text || 'ms', true)"
-        typealias Row = String
-        let milliseconds: Int
-
-        func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 1)
-            bindings.append(milliseconds)
-            return bindings
-        }
-
-        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(String.self) }
-    }
+    /// The append as one function, so that its lock timeout and its work are one statement: a
+    /// `SET LOCAL` needs a transaction and a statement of its own (two more round trips), while
+    /// `set_config(…, true)` inside the statement holds for the locks the statement takes after it.
+    static let appendFunction = Migration(
+        10_006, "the audit append in one statement",
+        """
+        CREATE OR REPLACE FUNCTION audit_append(entries text[], lock_wait_ms int) RETURNS bigint LANGUAGE plpgsql AS $$
+        DECLARE
+            new_head bigint;
+        BEGIN
+            PERFORM set_config('lock_timeout', lock_wait_ms::text || 'ms', true);
+            WITH RECURSIVE head AS (SELECT h.seq, h.hash FROM audit_head h WHERE h.id = 1 FOR UPDATE),
+            chain (n, seq, prev, hash, r) AS (
+                SELECT 0, head.seq, NULL::bytea, head.hash, NULL::text FROM head
+                UNION ALL
+                SELECT c.n + 1, c.seq + 1, c.hash, sha256(c.hash || int8send(c.seq + 1) || convert_to(entries[c.n + 1], 'UTF8')), entries[c.n + 1]
+                FROM chain c WHERE c.n < cardinality(entries)),
+            appended AS (INSERT INTO audit_records (seq, at, record, prev_hash, hash) SELECT c.seq, now(), c.r, c.prev, c.hash FROM chain c WHERE c.n > 0)
+            UPDATE audit_head SET seq = last.seq, hash = last.hash
+            FROM (SELECT c.seq, c.hash FROM chain c ORDER BY c.n DESC LIMIT 1) AS last WHERE audit_head.id = 1
+            RETURNING audit_head.seq INTO new_head;
+            RETURN new_head;
+        END $$;
+        """)
 
     /// The chain's head row is gone (only an owner's edit can remove it): nothing was appended.
     struct AuditChainHeadMissing: Error {}
