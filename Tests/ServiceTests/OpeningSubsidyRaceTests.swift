@@ -26,17 +26,8 @@ extension SubsidyTests {
             }
             // A fresh graduate (400.00), known only to this test: the events go to the handlers,
             // not to the topics, so no other test's consumer applies them.
-            let account = "3207" + String(UInt64.random(in: 100_000_000_000...999_999_999_999))
-            let personRef = (0..<4).map { _ in String(format: "%016llx", UInt64.random(in: 0...UInt64.max)) }.joined()
-            let opened = try CloudEventCoding.encode(
-                CloudEvent(
-                    source: EventType.source(service: "enrolment"), type: EventType.accountOpened.rawValue, subject: account,
-                    data: AccountOpened(
-                        accountNumber: account, personRef: personRef, openedOn: TestStack.today, county: "320706", residence: .urban,
-                        industry: .ecommerceCrystal, role: .streamer, employmentType: .newForm, childrenCount: 0,
-                        education: Education(level: .bachelor, graduationDate: BusinessDate("2025-06-30")),
-                        retirementMonth: YearMonth("2063-06")!, agreement: Agreement(schedule: .monthly, amountFen: 20_000, channel: .wechat),
-                        monthlyMinimumFen: 11_300)))
+            let (account, personRef) = TestStack.handlerAccount()
+            let opened = try TestStack.freshGraduateOpened(account, personRef: personRef)
             let contributed = try CloudEventCoding.encode(
                 CloudEvent(
                     source: EventType.source(service: "contribution"), type: EventType.contributionReceived.rawValue, subject: account,

@@ -32,27 +32,6 @@ struct RunFormTests {
         Module(descriptor: RegionalSyncService.descriptor) { RegionalSyncService(runtime: $0).subscriptions },
     ]
 
-    /// A fresh account number and person reference, known only to this test.
-    static func newAccount() -> (account: String, personRef: String) {
-        (
-            "3207" + String(UInt64.random(in: 100_000_000_000...999_999_999_999)),
-            (0..<4).map { _ in String(format: "%016llx", UInt64.random(in: 0...UInt64.max)) }.joined()
-        )
-    }
-
-    /// A fresh graduate opened today (the opening subsidy's case), with a payout account on file.
-    static func opened(_ account: String, _ personRef: String) throws -> [UInt8] {
-        try CloudEventCoding.encode(
-            CloudEvent(
-                source: EventType.source(service: "enrolment"), type: EventType.accountOpened.rawValue, subject: account,
-                data: AccountOpened(
-                    accountNumber: account, personRef: personRef, openedOn: TestStack.today, county: "320706", residence: .urban,
-                    industry: .ecommerceCrystal, role: .streamer, employmentType: .newForm, childrenCount: 0,
-                    education: Education(level: .bachelor, graduationDate: BusinessDate("2025-06-30")),
-                    retirementMonth: YearMonth("2063-06")!, agreement: Agreement(schedule: .monthly, amountFen: 20_000, channel: .wechat),
-                    monthlyMinimumFen: 11_300)))
-    }
-
     /// The run: (account slot, amount, months counted) in order; balances and sequences follow.
     static let script: [(slot: Int, amount: Fen, months: [String])] = [
         (0, 30_000, ["2026-03"]), (1, 20_000, ["2026-03"]), (0, 15_000, ["2026-03", "2026-04"]), (0, 12_000, ["2026-05"]),
@@ -120,11 +99,11 @@ struct RunFormTests {
             let handlers = module.subscriptions(runtime).flatMap(\.handlers)
             let contributed = try #require(handlers.first { $0.type == .contributionReceived })
             #expect(contributed.handleRun != nil, "\(descriptor.name) applies a run of contributions together")
-            let together = [Self.newAccount(), Self.newAccount()]
-            let oneByOne = [Self.newAccount(), Self.newAccount()]
+            let together = [TestStack.handlerAccount(), TestStack.handlerAccount()]
+            let oneByOne = [TestStack.handlerAccount(), TestStack.handlerAccount()]
             for (account, personRef) in together + oneByOne {
                 for handler in handlers where handler.type == .accountOpened {
-                    try await runtime.transaction { db in try await handler.handle(try Self.opened(account, personRef), db) }
+                    try await runtime.transaction { db in try await handler.handle(try TestStack.freshGraduateOpened(account, personRef: personRef), db) }
                 }
             }
             let run = try Self.contributions(together.map(\.account))
