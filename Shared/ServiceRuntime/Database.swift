@@ -51,8 +51,9 @@ public struct Database: Sendable {
     /// wrapped), so rule errors reach the HTTP layer as problems.
     ///
     /// `closingOnFailure`: a transaction that fails closes its connection, and the pool opens
-    /// another. For work whose prepared statements may fail to prepare (under a short
-    /// `statement_timeout`): postgres-nio keeps such a statement failed for the connection's life.
+    /// another. For work whose prepared statements may fail to prepare (cancelled, or under a
+    /// short timeout, while Postgres prepares them): postgres-nio keeps such a statement failed
+    /// for the connection's life.
     public func transaction<T: Sendable>(closingOnFailure: Bool = false, _ body: (PostgresConnection) async throws -> T) async throws -> T {
         do {
             return try await withLeasedConnection { connection in

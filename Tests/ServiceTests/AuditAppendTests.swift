@@ -4,13 +4,15 @@ import PostgresNIO
 import ServiceRuntime
 import Testing
 
-/// The audit append's statements are prepared once per pooled connection, and postgres-nio keeps a
+/// The audit append's statement is prepared once per pooled connection, and postgres-nio keeps a
 /// statement whose preparation failed failed for the rest of that connection's life. An append
 /// that fails therefore closes its connection: otherwise every later append that landed on it
-/// would fail too, and those requests would go unrecorded.
+/// could fail too, and those requests would go unrecorded. (The append was once cancelled in its
+/// Parse by a held table; since it became one function call its Parse takes no table lock and it
+/// waits, and is cancelled, while it runs: every later request must still be recorded.)
 @Suite("Audit append after a failed one")
 struct AuditAppendTests {
-    @Test("an append cancelled while Postgres prepares it does not cost any later request its record")
+    @Test("an append cancelled while it waits for the audit table does not cost any later request its record")
     func cancelledWhilePrepared() async throws {
         let service = try StackService(InterestTests.LedgerRoutesOnly.self, name: "audit-cancel")
         let descriptor = ContributionService.descriptor

@@ -32,10 +32,11 @@ public struct AuditTrail: Sendable {
     /// Appends `entries` in order in one statement: the head row is locked once per batch, so
     /// the chain costs one commit per batch, not one per request (`AuditWriter` makes the batches).
     /// The writer stops waiting at `deadline` without waiting for this statement, so the server
-    /// ends a late one itself: the append may wait for a lock (the head, the table) only for the
-    /// time left until `deadline` (`lock_timeout`, set inside the statement before its first
-    /// lock; past the locks an append is a bounded computation over at most a batch). A late
-    /// append therefore lets the head go by about the deadline, and late appends cannot pile up.
+    /// ends a late one itself: the append takes its locks (the table, then the head) each waiting
+    /// at most the time left until `deadline` (`lock_timeout`, set inside the statement before its
+    /// first lock), and once it holds them it gives up if that time has passed in all, before it
+    /// writes anything; past the locks an append is a bounded computation over at most a batch.
+    /// A late append therefore writes nothing and lets the head go, and late appends cannot pile up.
     ///
     /// The timeout, the head's lock, the chain's hashes, the records and the new head are one
     /// statement (`audit_append`, runtime migration 10006) and its own transaction: every audited
@@ -45,13 +46,14 @@ public struct AuditTrail: Sendable {
     func append(_ entries: [Entry], deadline: ContinuousClock.Instant) async throws {
         let texts = try entries.map { String(decoding: try HTTPJSON.encoder().encode($0), as: UTF8.self) }
         let logger = database.logger
-        // A failed append closes its connection: its statements are prepared per connection, and
-        // one whose preparation failed (cancelled by the timeout below while waiting for a lock)
-        // would stay failed there, losing the record of every later request sent to it (tested).
-        // At least 100 ms: past the deadline the statement fails at once rather than not at all.
-        let (seconds, attoseconds) = (deadline - ContinuousClock.now).components
-        let left = max(100, min(Int64(Int32.max), seconds * 1_000 + attoseconds / 1_000_000_000_000_000))
+        // A failed append closes its connection: its statement is prepared per connection, and one
+        // whose preparation failed would stay failed there, losing the record of every later
+        // request sent to it (as the old append did when cancelled while Postgres prepared it).
         try await database.withConnection(closingOnFailure: true) { connection in
+            // What is left once the connection is leased; at least 100 ms: past the deadline the
+            // statement fails at once rather than not at all.
+            let (seconds, attoseconds) = (deadline - ContinuousClock.now).components
+            let left = max(100, min(Int64(Int32.max), seconds * 1_000 + attoseconds / 1_000_000_000_000_000))
             var head: Int64?
             for try await seq in try await connection.execute(Append(records: texts, lockWaitMilliseconds: Int32(left)), logger: logger) {
                 head = seq
@@ -94,6 +96,12 @@ public struct AuditTrail: Sendable {
             new_head bigint;
         BEGIN
             PERFORM set_config('lock_timeout', lock_wait_ms::text || 'ms', true);
+            -- Both locks first (each wait bounded), then the time they took in all: a late append writes nothing.
+            LOCK TABLE audit_records IN ROW EXCLUSIVE MODE;
+            PERFORM 1 FROM audit_head h WHERE h.id = 1 FOR UPDATE;
+            IF clock_timestamp() > statement_timestamp() + lock_wait_ms * interval '1 millisecond' THEN
+                RAISE EXCEPTION 'audit append past its deadline' USING ERRCODE = '55P03';
+            END IF;
             WITH RECURSIVE head AS (SELECT h.seq, h.hash FROM audit_head h WHERE h.id = 1 FOR UPDATE),
             chain (n, seq, prev, hash, r) AS (
                 SELECT 0, head.seq, NULL::bytea, head.hash, NULL::text FROM head
