@@ -49,28 +49,22 @@ public struct Database: Sendable {
 
     /// Runs `body` in one transaction. Errors thrown by `body` come back as themselves (not
     /// wrapped), so rule errors reach the HTTP layer as problems.
-    ///
-    /// `closingOnFailure`: a transaction that fails closes its connection, and the pool opens
-    /// another. For work whose prepared statements may fail to prepare (cancelled, or under a
-    /// short timeout, while Postgres prepares them): postgres-nio keeps such a statement failed
-    /// for the connection's life.
-    public func transaction<T: Sendable>(closingOnFailure: Bool = false, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+    public func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         do {
             return try await withLeasedConnection { connection in
-                do {
-                    return try await connection.withTransaction(logger: logger) { connection in try await body(connection) }
-                } catch {
-                    if closingOnFailure { try? await connection.close() }
-                    throw error
-                }
+                try await connection.withTransaction(logger: logger) { connection in try await body(connection) }
             }
         } catch let error as PostgresTransactionError {
             throw error.closureError ?? error.commitError ?? error.beginError ?? error
         }
     }
 
-    /// Statements on one connection, without a transaction (each is its own); `closingOnFailure` as for
-    /// `transaction(closingOnFailure:)`.
+    /// Statements on one connection, without a transaction (each is its own).
+    ///
+    /// `closingOnFailure`: work that fails closes its connection, and the pool opens another. For
+    /// work whose prepared statements may fail to prepare (cancelled, or under a short timeout,
+    /// while Postgres prepares them): postgres-nio keeps such a statement failed for the
+    /// connection's life.
     public func withConnection<T: Sendable>(closingOnFailure: Bool = false, _ body: (PostgresConnection) async throws -> T) async throws -> T {
         try await withLeasedConnection { connection in
             do {

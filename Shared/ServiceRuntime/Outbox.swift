@@ -68,8 +68,6 @@ public enum Outbox {
 
         public mutating func append(_ row: Row) { rows.append(row.insert) }
 
-        public var count: Int { rows.count }
-
         /// The seven arrays, in `insertSQL`'s order.
         public func appendBindings(to bindings: inout PostgresBindings) {
             bindings.append(rows.map(\.id))

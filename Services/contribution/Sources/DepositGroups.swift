@@ -121,8 +121,14 @@ public struct DepositGroups: Sendable {
                                 case .planned(let prepared): planned.append((index, prepared))
                                 }
                             } else {
+                                // It reads its account again (and locks it, if the group's lock found no row).
                                 try await writePlanned()
-                                answers[index] = try await request.traced { try await request.recordInGroup(in: db, locked: nil) }
+                                answers[index] = try await request.traced {
+                                    switch try await request.planInGroup(in: db, locked: nil) {
+                                    case .answered(let answer): answer
+                                    case .planned(let prepared): .success((try await ContributionPosting.write(prepared, in: db), false))
+                                    }
+                                }
                             }
                         }
                         try await writePlanned()
@@ -159,15 +165,16 @@ extension DepositGroups.Request {
         return try await TraceParent.withSpan(span, body)
     }
 
-    /// A first deposit of its account within a group's transaction, on the account the group's
-    /// lock read: its answer if it has one now (a rule's refusal, a replay), else its planned
-    /// contribution, which the group writes with the others. Anything thrown rolls the group back.
+    /// A deposit within a group's transaction, on the account the group's lock read (`locked`)
+    /// or, without it, on the account it reads itself: its answer if it has one now (a rule's
+    /// refusal, which wrote nothing; a replay), else its planned contribution, for the group to
+    /// write. Anything thrown rolls the group back.
     enum InGroup {
         case answered(Result<DepositGroups.Answer, any Error>)
         case planned(ContributionPosting.Prepared)
     }
 
-    func planInGroup(in db: DatabaseContext, locked: LockedAccount) async throws -> InGroup {
+    func planInGroup(in db: DatabaseContext, locked: LockedAccount?) async throws -> InGroup {
         let decision: ChannelDeposit.Decision
         do {
             decision = try await deposit.decide(in: db, locked: locked)
@@ -177,21 +184,6 @@ extension DepositGroups.Request {
         switch decision {
         case .replay(let recorded): return .answered(.success((recorded, true)))
         case .post(let account): return .planned(try await deposit.prepare(account, in: db))
-        }
-    }
-
-    /// The deposit within a group's transaction: a rule's refusal is its answer (nothing was
-    /// written); anything else thrown rolls the group back.
-    func recordInGroup(in db: DatabaseContext, locked: LockedAccount?) async throws -> Result<DepositGroups.Answer, any Error> {
-        let decision: ChannelDeposit.Decision
-        do {
-            decision = try await deposit.decide(in: db, locked: locked)
-        } catch let refusal as Problem {
-            return .failure(refusal)
-        }
-        switch decision {
-        case .replay(let recorded): return .success((recorded, true))
-        case .post(let account): return .success((try await deposit.post(account, in: db), false))
         }
     }
 }
