@@ -327,7 +327,31 @@ struct AccessTests {
             #expect(try await ledger.delete("/v1/channels/wechat/keys/\(keyId)", as: .staff([.fundOfficer])).status == 200)
             let afterRevocation = deposit()
             let revoked = try await ledger.send(.post, path, body: afterRevocation, as: .anonymous, headers: signedWith(afterRevocation))
+            // At once, though the service had just read the key for `rotated` (it keeps keys it
+            // read for a second): the instance that revokes a key forgets it.
             #expect(revoked.status == 401 && revoked.string("code") == "unknown_key")
+
+            // Revoked by another instance of the service (written straight to the registry here):
+            // this one stops taking the key once its copy is a second old.
+            let other = Curve25519Key()
+            let otherId = TestStack.unique("wechat-k")
+            let otherKey = #"{"keyId":"\#(otherId)","publicKey":"\#(other.publicBase64)"}"#
+            #expect(try await ledger.post("/v1/channels/wechat/keys", otherKey, as: registrar).status == 201)
+            #expect(try await ledger.post("/v1/channels/wechat/keys/\(otherId)/approval", "{}", as: .staff([.fundOfficer], id: "officer-2")).status == 200)
+            func signedWithOther(_ body: String) -> [String: String] {
+                ChannelSignature.headers(channel: "wechat", keyId: otherId, key: other.privateKey, method: "POST", path: path, body: Array(body.utf8))
+            }
+            let beforeElsewhere = deposit()
+            #expect(try await ledger.send(.post, path, body: beforeElsewhere, as: .anonymous, headers: signedWithOther(beforeElsewhere)).status == 201)
+            try await TestStack.withDatabase(of: ContributionService.descriptor) { database in
+                try await database.query("UPDATE channel_keys SET revoked_at = now() WHERE channel_id = 'wechat' AND key_id = \(otherId)")
+            }
+            let refusedElsewhere = try await TestStack.eventually(seconds: 30) {
+                let body = deposit()
+                let reply = try await ledger.send(.post, path, body: body, as: .anonymous, headers: signedWithOther(body))
+                return reply.status == 401 && reply.string("code") == "unknown_key"
+            }
+            #expect(refusedElsewhere, "a key another instance revoked is refused here once the copy read before it has expired")
         }
     }
 

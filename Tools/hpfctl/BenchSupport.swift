@@ -40,4 +40,13 @@ enum BenchSupport {
             await runtime.producer.shutdown()
         }
     }
+
+    /// CPU time this process has used so far (user + system), in milliseconds: the load
+    /// generator's own share of a benchmark that runs on the same machine as the stack.
+    static func processCPUMilliseconds() -> Double {
+        var usage = rusage()
+        guard getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage) == 0 else { return 0 }
+        func ms(_ time: timeval) -> Double { Double(time.tv_sec) * 1_000 + Double(time.tv_usec) / 1_000 }
+        return ms(usage.ru_utime) + ms(usage.ru_stime)
+    }
 }

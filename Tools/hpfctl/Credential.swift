@@ -13,6 +13,9 @@ enum Credential: Sendable {
     case staff(id: String, roles: [StaffRole])
     /// A signed request from a channel (`wechat`, `alipay`, `bank_card`, `bank`, `social_insurance`).
     case channel(String)
+    /// A signed request from a channel with a key registered and approved in the service's
+    /// registry, as a channel signs in production (`ChannelBenchKey`).
+    case registeredChannel(ChannelBenchKey)
     case none
 
     /// `officer`, `citizen:ID`, `staff:ID:role,role`, `channel:NAME` or `none`.
@@ -48,12 +51,20 @@ enum Credential: Sendable {
         case .staff(let id, let roles):
             return [("authorization", "Bearer " + DevelopmentIdentity.staffToken(staffId: id, roles: roles))]
         case .channel(let channel):
-            // The signature covers the path and query exactly as the server receives them.
-            let components = URLComponents(string: url)
-            let path = (components?.percentEncodedPath ?? "/") + (components?.percentEncodedQuery.map { "?" + $0 } ?? "")
-            return ChannelSignature.developmentHeaders(channel: channel, method: method, path: path, body: Array(body.utf8))
+            return ChannelSignature.developmentHeaders(channel: channel, method: method, path: Self.signedPath(url), body: Array(body.utf8))
                 .sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        case .registeredChannel(let registered):
+            return ChannelSignature.headers(
+                channel: registered.channel, keyId: registered.keyId, key: registered.key, method: method, path: Self.signedPath(url),
+                body: Array(body.utf8)
+            ).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         }
+    }
+
+    /// The signature covers the path and query exactly as the server receives them.
+    private static func signedPath(_ url: String) -> String {
+        let components = URLComponents(string: url)
+        return (components?.percentEncodedPath ?? "/") + (components?.percentEncodedQuery.map { "?" + $0 } ?? "")
     }
 
     func sign(_ request: inout HTTPClientRequest, body: String) {

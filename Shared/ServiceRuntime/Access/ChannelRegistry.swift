@@ -16,6 +16,8 @@ public struct ChannelRegistry: Sendable {
     /// The nonces of signed requests that arrive together, recorded in one statement (group
     /// commit: one insert and one commit for the group, not one per request).
     let nonces: GroupCommit<ChannelNonce, Bool>
+    /// The registered keys as last read (for at most a second; a revocation here holds at once).
+    let keys = ChannelKeyCache()
     /// At most this many nonces per statement (a nonce is one short row; a burst of signed
     /// requests fits in one or two groups), two statements in flight: one written while the other commits.
     static let nonceGroupLimit = 256
@@ -66,13 +68,17 @@ public struct ChannelRegistry: Sendable {
             let dev = DevelopmentIdentity.channelKey(channel)
             if dev.keyId == keyId { return dev.key.publicKey }
         }
+        if let known = keys.key(channel: channel, keyId: keyId) { return known }
+        let readAt = ContinuousClock.now
         let rows = try await database.query(
             """
             SELECT public_key FROM channel_keys
             WHERE key_id = \(keyId) AND channel_id = \(channel) AND revoked_at IS NULL AND approved_at IS NOT NULL
             """)
         for try await encoded in rows.decode(String.self) {
-            return Data(base64Encoded: encoded).flatMap { try? Curve25519.Signing.PublicKey(rawRepresentation: $0) }
+            guard let key = Data(base64Encoded: encoded).flatMap({ try? Curve25519.Signing.PublicKey(rawRepresentation: $0) }) else { return nil }
+            keys.keep(key, channel: channel, keyId: keyId, readAt: readAt)
+            return key
         }
         return nil
     }
@@ -178,7 +184,8 @@ public struct ChannelRegistry: Sendable {
         return try HTTPJSON.response(.ok, ["channelId": channel, "keyId": keyId, "status": "active"])
     }
 
-    /// `DELETE /v1/channels/{channelId}/keys/{keyId}`: revokes a key at once.
+    /// `DELETE /v1/channels/{channelId}/keys/{keyId}`: revokes a key, at once on this instance and
+    /// within `ChannelKeyCache.lifetime` on the service's others.
     @Sendable func revoke(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let channel = try context.parameters.require("channelId")
         let keyId = try context.parameters.require("keyId")
@@ -189,6 +196,7 @@ public struct ChannelRegistry: Sendable {
         var found = false
         for try await _ in rows { found = true }
         guard found else { throw Problem.notFound("unknown_key", "channel \(channel) has no key \(keyId)") }
+        keys.forget(channel: channel, keyId: keyId)
         return try HTTPJSON.response(.ok, ["channelId": channel, "keyId": keyId, "status": "revoked"])
     }
 
