@@ -19,7 +19,7 @@
 #  1b. the same deposits through two instances of the contribution service on the same database
 #     and broker, shared out in turn as a load balancer would: deposits-two-instances/s: N
 #  1c. what the CPU allows (the stack's and the load generator's CPU per deposit on this machine's cores):
-#     deposit-ceiling: W ms of CPU per deposit (...) on N cores: at most C deposits/s, ratio R; 0.5 needs G ms or less
+#     deposit-ceiling: W ms of CPU per deposit (...) on N cores: about C deposits/s, ratio R; 0.5 needs G ms or less
 # Last line: deposits/s: N  pgbench tps: M  ratio: R
 set -euo pipefail
 export HPF_STACK=bench HPF_BUILD=release
@@ -71,8 +71,9 @@ ratio=$(awk -v d="$deposits" -v t="$tps" 'BEGIN { printf "%.2f", d / t }')
 #     rise by that sum falling, and the 0.5 goal needs it under 2 * cores * 1000 / tps ms.
 ceiling="$(awk -v line="$deposit_cpu" -v client="${client_cpu:-0}" -v cores="$(nproc)" -v t="$tps" 'BEGIN {
   n = split(line, f, " "); for (i = 1; i < n; i++) if (f[i] == "all") stack = f[i + 1]
-  total = stack + client; most = cores * 1000 / total
-  printf "deposit-ceiling: %.2f ms of CPU per deposit (stack %.2f, load generator %.2f) on %d cores: at most %.0f deposits/s, ratio %.2f; 0.5 needs %.2f ms or less\n",
+  total = stack + client; if (total <= 0) { print "deposit-ceiling: no CPU figures"; exit }
+  most = cores * 1000 / total
+  printf "deposit-ceiling: %.2f ms of CPU per deposit (stack %.2f, load generator %.2f) on %d cores: about %.0f deposits/s, ratio %.2f; 0.5 needs %.2f ms or less\n",
     total, stack, client, cores, most, most / t, 2 * cores * 1000 / t }')"
 
 # 1b. Two instances of the contribution service (the second on its port + 100): one database, one

@@ -45,7 +45,12 @@ enum BenchSupport {
     /// generator's own share of a benchmark that runs on the same machine as the stack.
     static func processCPUMilliseconds() -> Double {
         var usage = rusage()
-        guard getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage) == 0 else { return 0 }
+        #if canImport(Glibc)
+            let who = __rusage_who_t(RUSAGE_SELF.rawValue)  // an enum in glibc's headers
+        #else
+            let who = RUSAGE_SELF
+        #endif
+        guard getrusage(who, &usage) == 0 else { return 0 }
         func ms(_ time: timeval) -> Double { Double(time.tv_sec) * 1_000 + Double(time.tv_usec) / 1_000 }
         return ms(usage.ru_utime) + ms(usage.ru_stime)
     }

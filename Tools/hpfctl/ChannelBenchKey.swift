@@ -27,4 +27,12 @@ struct ChannelBenchKey: Sendable {
         guard approved.status == 200 else { throw CommandError("channel key not approved (\(approved.status)): \(approved.text)") }
         return ChannelBenchKey(channel: channel, keyId: keyId, key: key)
     }
+
+    /// Revokes the key once the run is over: its private half is gone with the process.
+    func revoke(serviceURL: String, http: HTTPClient) async throws {
+        let revoked = try await HTTPExchange.send(
+            "DELETE", "\(serviceURL)/v1/channels/\(channel)/keys/\(keyId)", as: .staff(id: "hpfctl-bench-registrar", roles: [.fundOfficer]),
+            limit: 1 << 16, http: http)
+        guard revoked.status == 200 else { throw CommandError("channel key not revoked (\(revoked.status)): \(revoked.text)") }
+    }
 }

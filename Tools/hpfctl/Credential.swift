@@ -51,14 +51,17 @@ enum Credential: Sendable {
         case .staff(let id, let roles):
             return [("authorization", "Bearer " + DevelopmentIdentity.staffToken(staffId: id, roles: roles))]
         case .channel(let channel):
-            return ChannelSignature.developmentHeaders(channel: channel, method: method, path: Self.signedPath(url), body: Array(body.utf8))
-                .sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            return Self.ordered(ChannelSignature.developmentHeaders(channel: channel, method: method, path: Self.signedPath(url), body: Array(body.utf8)))
         case .registeredChannel(let registered):
-            return ChannelSignature.headers(
-                channel: registered.channel, keyId: registered.keyId, key: registered.key, method: method, path: Self.signedPath(url),
-                body: Array(body.utf8)
-            ).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            return Self.ordered(
+                ChannelSignature.headers(
+                    channel: registered.channel, keyId: registered.keyId, key: registered.key, method: method, path: Self.signedPath(url),
+                    body: Array(body.utf8)))
         }
+    }
+
+    private static func ordered(_ headers: [String: String]) -> [(String, String)] {
+        headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
     /// The signature covers the path and query exactly as the server receives them.

@@ -83,8 +83,8 @@ struct DepositBenchmark: AsyncParsableCommand {
 
         opened.finish(Int64(numbers.count), of: Int64(numbers.count))
         // As in production, the channel signs with a key the ledger reads from its registry.
-        let credential: Credential =
-            developmentKey ? .channel("alipay") : .registeredChannel(try await ChannelBenchKey.register(channel: "alipay", serviceURL: ledgerURL, http: http))
+        let registered = developmentKey ? nil : try await ChannelBenchKey.register(channel: "alipay", serviceURL: ledgerURL, http: http)
+        let credential: Credential = registered.map { .registeredChannel($0) } ?? .channel("alipay")
         let subscriber = Subscriber(accounts: accountSet, expected: deposits, logger: logger)
         let subscription = Task { try await subscriber.run() }
         try await Task.sleep(for: .seconds(6))  // let the subscriber join its group before the clock starts
@@ -148,6 +148,7 @@ struct DepositBenchmark: AsyncParsableCommand {
                     format: "bench: deposit groups %.0f (%.1f deposits per group), %.0f groups applied one by one", groups, Double(deposits) / groups,
                     after.fallbacks - before.fallbacks))
         }
+        try await registered?.revoke(serviceURL: ledgerURL, http: http)
         print(String(format: "deposits/s: %.0f", rate))
         try? await http.shutdown()
     }

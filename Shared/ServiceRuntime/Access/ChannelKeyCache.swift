@@ -48,14 +48,15 @@ final class ChannelKeyCache: Sendable {
         }
     }
 
-    /// Forgets `channel`'s key `keyId` once its revocation has committed on this instance, and
+    /// Forgets `channel`'s key `keyId` (its revocation on this instance, once committed), and
     /// refuses to keep what a read that began before now found.
     func forget(channel: String, keyId: String, now: ContinuousClock.Instant = .now) {
         let name = Name(channel: channel, keyId: keyId)
         state.withLock { state in
             state.keys[name] = nil
-            // Revocations are rare (staff, one at a time); cleared with the keys all the same.
-            if state.forgotten.count >= Self.capacity { state.forgotten.removeAll(keepingCapacity: true) }
+            // A mark older than `lifetime` guards nothing: a read begun before it would be kept
+            // already expired. So the marks are those of the last second's revocations.
+            state.forgotten = state.forgotten.filter { now - $0.value < Self.lifetime }
             state.forgotten[name] = now
         }
     }

@@ -105,20 +105,20 @@ public struct ChannelRegistry: Sendable {
 
     /// `GET /v1/channels`: every registered key, revoked ones included.
     @Sendable func list(_ request: Request, context: HPFRequestContext) async throws -> Response {
-        var keys: [KeyView] = []
+        var views: [KeyView] = []
         let rows = try await database.query(
             """
             SELECT channel_id, key_id, registered_at, registered_by, approved_at, approved_by, revoked_at FROM channel_keys
             ORDER BY channel_id, registered_at
             """)
         for try await (channel, keyId, at, by, approved, approver, revoked) in rows.decode((String, String, Date, String, Date?, String?, Date?).self) {
-            keys.append(
+            views.append(
                 KeyView(
                     channelId: channel, kind: ChannelCatalogue.kinds[channel]?.rawValue ?? "unknown", keyId: keyId,
                     registeredAt: Instant.format(at), registeredBy: by, approvedAt: approved.map(Instant.format),
                     approvedBy: approver, revokedAt: revoked.map(Instant.format)))
         }
-        return try HTTPJSON.response(.ok, ["keys": keys])
+        return try HTTPJSON.response(.ok, ["keys": views])
     }
 
     /// `POST /v1/channels/{channelId}/keys`: adds a key (rotation is adding, then revoking the old one).
@@ -189,6 +189,10 @@ public struct ChannelRegistry: Sendable {
     @Sendable func revoke(_ request: Request, context: HPFRequestContext) async throws -> Response {
         let channel = try context.parameters.require("channelId")
         let keyId = try context.parameters.require("keyId")
+        // Forgotten however the revocation ends, once its statement has: a revocation that
+        // committed but failed to answer still holds here at once (forgetting a key that was not
+        // revoked only makes the next request read it again).
+        defer { keys.forget(channel: channel, keyId: keyId) }
         let rows = try await database.query(
             """
             UPDATE channel_keys SET revoked_at = coalesce(revoked_at, now()) WHERE key_id = \(keyId) AND channel_id = \(channel) RETURNING 1
@@ -196,7 +200,6 @@ public struct ChannelRegistry: Sendable {
         var found = false
         for try await _ in rows { found = true }
         guard found else { throw Problem.notFound("unknown_key", "channel \(channel) has no key \(keyId)") }
-        keys.forget(channel: channel, keyId: keyId)
         return try HTTPJSON.response(.ok, ["channelId": channel, "keyId": keyId, "status": "revoked"])
     }
 

@@ -19,7 +19,7 @@ public enum DevelopmentIdentity {
 
     /// A channel's development signing key and its key id.
     public static func channelKey(_ channel: String) -> (keyId: String, key: Curve25519.Signing.PrivateKey) {
-        ("\(channel)-dev-1", catalogueChannelKeys[channel] ?? derivedKey("hpf-dev-channel-key-\(channel)"))
+        ("\(channel)-dev-1", catalogueChannelKeys[channel] ?? derivedChannelKey(channel))
     }
 
     /// The catalogue's channel keys, derived once: deriving one computes its public half (a
@@ -27,7 +27,11 @@ public enum DevelopmentIdentity {
     /// load generator signed, every request with a key derived for it (about 6 % of hpfctl's CPU
     /// in `make bench`).
     private static let catalogueChannelKeys: [String: Curve25519.Signing.PrivateKey] = Dictionary(
-        uniqueKeysWithValues: ChannelCatalogue.kinds.keys.map { ($0, derivedKey("hpf-dev-channel-key-\($0)")) })
+        uniqueKeysWithValues: ChannelCatalogue.kinds.keys.map { ($0, derivedChannelKey($0)) })
+
+    private static func derivedChannelKey(_ channel: String) -> Curve25519.Signing.PrivateKey {
+        derivedKey("hpf-dev-channel-key-\(channel)")
+    }
 
     /// Whether `key` is one of the public development keys (never acceptable outside development).
     public static func isDevelopmentKey(_ key: IdentityProvider.PublicKey) -> Bool {
