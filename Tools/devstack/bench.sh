@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # `make bench`: release build, a stack of its own (ports 55434/9094, services 9081-9086), then
 #  1. end-to-end deposits per second (HTTP in -> ledger commit -> outbox relay -> Kafka ->
-#     consumed and applied by a subscriber), and
+#     consumed and applied by a subscriber; signed with a channel key registered and approved for
+#     the run, as in production), and
 #  2. pgbench's TPC-B-like transactions per second on the same Postgres, same machine, same run.
 #  3. end-to-end withdrawals per second, request to paid (the saga through the ledger and a
 #     payment channel simulated in hpfctl): withdrawals/s: N
-#  4. loan decisions at 400 req/s with 5,000 and 500,000 accounts: loan-decision: R req/s p50 X ms p99 Y ms with N accounts,
+#  4. (on a fresh database and broker) loan decisions at 400 req/s with 5,000 and 500,000 accounts: loan-decision: R req/s p50 X ms p99 Y ms with N accounts,
 #     and loan-saturation: the highest rate with p99 under 50 ms
 #  4a. how long each service takes to stop after SIGTERM, once the traffic is over (stoptime.sh):
 #     stop: <service> N ms

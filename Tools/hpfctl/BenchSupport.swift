@@ -3,8 +3,8 @@ import Foundation
 import Policy
 import ServiceRuntime
 
-/// What the benchmarks share: enrolling applicants through the running enrolment service, and a
-/// runtime for the bulk jobs.
+/// What the benchmarks share: enrolling applicants through the running enrolment service, a
+/// runtime for the bulk jobs, and the CPU the benchmark process itself has used.
 enum BenchSupport {
     /// Enrols `count` new people (resident IDs from a random serial; a taken one is skipped) and
     /// returns their account numbers.

@@ -24,15 +24,24 @@ struct ChannelBenchKey: Sendable {
         let approved = try await HTTPExchange.send(
             "POST", "\(serviceURL)/v1/channels/\(channel)/keys/\(keyId)/approval", body: "{}",
             as: .staff(id: "hpfctl-bench-approver", roles: [.fundOfficer]), limit: 1 << 16, http: http)
-        guard approved.status == 200 else { throw CommandError("channel key not approved (\(approved.status)): \(approved.text)") }
-        return ChannelBenchKey(channel: channel, keyId: keyId, key: key)
+        let registeredKey = ChannelBenchKey(channel: channel, keyId: keyId, key: key)
+        guard approved.status == 200 else {
+            await registeredKey.revokeReporting(serviceURL: serviceURL, http: http)
+            throw CommandError("channel key not approved (\(approved.status)): \(approved.text)")
+        }
+        return registeredKey
     }
 
-    /// Revokes the key once the run is over: its private half is gone with the process.
-    func revoke(serviceURL: String, http: HTTPClient) async throws {
-        let revoked = try await HTTPExchange.send(
-            "DELETE", "\(serviceURL)/v1/channels/\(channel)/keys/\(keyId)", as: .staff(id: "hpfctl-bench-registrar", roles: [.fundOfficer]),
-            limit: 1 << 16, http: http)
-        guard revoked.status == 200 else { throw CommandError("channel key not revoked (\(revoked.status)): \(revoked.text)") }
+    /// Revokes the key once the run is over, however it ended (its private half is gone with the
+    /// process). A refusal is reported, not thrown: the run's figures stand.
+    func revokeReporting(serviceURL: String, http: HTTPClient) async {
+        do {
+            let revoked = try await HTTPExchange.send(
+                "DELETE", "\(serviceURL)/v1/channels/\(channel)/keys/\(keyId)", as: .staff(id: "hpfctl-bench-registrar", roles: [.fundOfficer]),
+                limit: 1 << 16, http: http)
+            if revoked.status != 200 { print("bench: warning: channel key \(keyId) not revoked (\(revoked.status)): \(revoked.text)") }
+        } catch {
+            print("bench: warning: channel key \(keyId) not revoked: \(error)")
+        }
     }
 }

@@ -4,8 +4,10 @@ import ServiceRuntime
 import Synchronization
 
 /// How hpfctl proves who it is to a development stack (`HPF_ENV=development`): tokens of the
-/// development identity provider, or a channel's signature with its development key. A production
-/// stack accepts none of them.
+/// development identity provider, or a channel's signature with its development key, which a
+/// production stack refuses; or a channel's signature with a key registered and approved in the
+/// service's registry (`registeredChannel`, the benchmark's), which is how channels sign in
+/// production.
 enum Credential: Sendable {
     /// A staff member with every role (the benchmarks' and the demo's officer).
     case officer

@@ -54,11 +54,9 @@ struct DepositBenchmark: AsyncParsableCommand {
 
     func run() async throws {
         let accounts = self.accounts
-        let deposits = self.deposits
         let concurrency = self.concurrency
         let enrolmentURL = self.enrolmentURL
         let ledgerURL = self.ledgerURL
-        let instances = [ledgerURL] + otherLedgerURLs
         let amount: Fen = 20_000
         var logger = Logger(label: "hpfctl.bench")
         logger.logLevel = .error
@@ -68,7 +66,6 @@ struct DepositBenchmark: AsyncParsableCommand {
 
         print("bench: enrolling \(accounts) accounts")
         let numbers = try await BenchSupport.enrol(accounts, http: http, enrolmentURL: enrolmentURL)
-        let accountSet = Set(numbers)
         print("bench: waiting for the ledger accounts (account-opened events)")
         let opened = ProgressBar("ledger accounts", unit: "accounts")
         for (index, number) in numbers.enumerated() {
@@ -85,6 +82,23 @@ struct DepositBenchmark: AsyncParsableCommand {
         // As in production, the channel signs with a key the ledger reads from its registry.
         let registered = developmentKey ? nil : try await ChannelBenchKey.register(channel: "alipay", serviceURL: ledgerURL, http: http)
         let credential: Credential = registered.map { .registeredChannel($0) } ?? .channel("alipay")
+        do {
+            try await measure(credential: credential, numbers: numbers, amount: amount, http: http, logger: logger)
+        } catch {
+            await registered?.revokeReporting(serviceURL: ledgerURL, http: http)
+            throw error
+        }
+        await registered?.revokeReporting(serviceURL: ledgerURL, http: http)
+        try? await http.shutdown()
+    }
+
+    /// The measured part: deposits sent, events awaited, figures printed (`deposits/s` last).
+    private func measure(credential: Credential, numbers: [String], amount: Fen, http: HTTPClient, logger: Logger) async throws {
+        let deposits = self.deposits
+        let concurrency = self.concurrency
+        let ledgerURL = self.ledgerURL
+        let instances = [ledgerURL] + otherLedgerURLs
+        let accountSet = Set(numbers)
         let subscriber = Subscriber(accounts: accountSet, expected: deposits, logger: logger)
         let subscription = Task { try await subscriber.run() }
         try await Task.sleep(for: .seconds(6))  // let the subscriber join its group before the clock starts
@@ -148,9 +162,7 @@ struct DepositBenchmark: AsyncParsableCommand {
                     format: "bench: deposit groups %.0f (%.1f deposits per group), %.0f groups applied one by one", groups, Double(deposits) / groups,
                     after.fallbacks - before.fallbacks))
         }
-        try await registered?.revoke(serviceURL: ledgerURL, http: http)
         print(String(format: "deposits/s: %.0f", rate))
-        try? await http.shutdown()
     }
 
     static func enrolmentBody(serial: Int) -> String {
