@@ -15,11 +15,7 @@ extension SubsidyTests {
         arguments: [true, false])
     func openingFactsAtOnce(contributionFirst: Bool) async throws {
         let descriptor = SubsidyService.descriptor
-        let runtime = try ServiceRuntime(descriptor: descriptor, config: TestStack.config(descriptor), clock: TestStack.clock)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await runtime.database.client.run() }
-            defer { group.cancelAll() }
-            try await Migrator.migrate(config: runtime.config, descriptor: descriptor, logger: runtime.logger)
+        try await TestStack.withMigratedRuntime(descriptor) { runtime in
             let service = try SubsidyService(runtime: runtime)
             func handler(_ consumer: String, _ type: EventType) throws -> EventHandler {
                 try #require(service.subscriptions.first { $0.consumerName == consumer }?.handlers.first { $0.type == type })
@@ -56,7 +52,6 @@ extension SubsidyTests {
                 "SELECT amount_fen FROM grants WHERE person_ref = \(personRef) AND kind = 'opening'"
             ).decode(Int64.self) { granted.append(amount) }
             #expect(granted == [40_000], "the opening subsidy, once, whichever fact was applied first")
-            await runtime.producer.shutdown()
         }
     }
 }

@@ -91,11 +91,7 @@ struct RunFormTests {
     @Test("the same rows, account for account", arguments: modules)
     func sameRows(module: Module) async throws {
         let descriptor = module.descriptor
-        let runtime = try ServiceRuntime(descriptor: descriptor, config: TestStack.config(descriptor), clock: TestStack.clock)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await runtime.database.client.run() }
-            defer { group.cancelAll() }
-            try await Migrator.migrate(config: runtime.config, descriptor: descriptor, logger: runtime.logger)
+        try await TestStack.withMigratedRuntime(descriptor) { runtime in
             let handlers = module.subscriptions(runtime).flatMap(\.handlers)
             let contributed = try #require(handlers.first { $0.type == .contributionReceived })
             #expect(contributed.handleRun != nil, "\(descriptor.name) applies a run of contributions together")
@@ -115,7 +111,6 @@ struct RunFormTests {
             let applied = try await Self.rows(runtime, schema: descriptor.schema, together)
             #expect(applied.contains { $0.contains("57000") || $0.contains("12000") }, "the run wrote its rows: \(applied)")
             #expect(applied == (try await Self.rows(runtime, schema: descriptor.schema, oneByOne)))
-            await runtime.producer.shutdown()
         }
     }
 }
