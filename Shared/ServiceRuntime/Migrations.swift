@@ -139,3 +139,18 @@ public enum Migrator {
 private extension String {
     func dropLastSemicolon() -> String { hasSuffix(";") ? String(dropLast()) : self }
 }
+
+extension ServiceRuntime {
+    /// Runs `body` with this runtime's database client running and its schema migrated, then
+    /// shuts its producer down: for tools and tests that use a service's runtime without running
+    /// the service (a bulk job's benchmark, a handler given events directly).
+    public func whileMigrated(_ body: (ServiceRuntime) async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await database.client.run() }
+            defer { group.cancelAll() }
+            try await Migrator.migrate(config: config, descriptor: descriptor, logger: logger)
+            try await body(self)
+            await producer.shutdown()
+        }
+    }
+}

@@ -121,16 +121,9 @@ enum TestStack {
     }
 
     /// Runs `body` with a runtime of `descriptor`'s service on the test stack's configuration and
-    /// clock: its database client running, its schema migrated; the producer is shut down after.
+    /// clock, its schema migrated (`ServiceRuntime.whileMigrated`).
     static func withMigratedRuntime(_ descriptor: ServiceDescriptor, _ body: (ServiceRuntime) async throws -> Void) async throws {
-        let runtime = try ServiceRuntime(descriptor: descriptor, config: config(descriptor), clock: clock)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await runtime.database.client.run() }
-            defer { group.cancelAll() }
-            try await Migrator.migrate(config: runtime.config, descriptor: descriptor, logger: runtime.logger)
-            try await body(runtime)
-            await runtime.producer.shutdown()
-        }
+        try await ServiceRuntime(descriptor: descriptor, config: config(descriptor), clock: clock).whileMigrated(body)
     }
 
     /// A resident ID number nobody else in this test process has: the suite enrols hundreds of

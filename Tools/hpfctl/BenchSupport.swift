@@ -31,14 +31,7 @@ enum BenchSupport {
     static func withJobRuntime(_ descriptor: ServiceDescriptor, asOf: BusinessDate, _ body: (ServiceRuntime) async throws -> Void) async throws {
         var config = ServiceConfig(descriptor: descriptor)
         config.logLevel = "error"
-        let runtime = try ServiceRuntime(descriptor: descriptor, config: config, clock: BusinessClock(fixedDate: asOf))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await runtime.database.client.run() }
-            defer { group.cancelAll() }
-            try await Migrator.migrate(config: runtime.config, descriptor: descriptor, logger: runtime.logger)
-            try await body(runtime)
-            await runtime.producer.shutdown()
-        }
+        try await ServiceRuntime(descriptor: descriptor, config: config, clock: BusinessClock(fixedDate: asOf)).whileMigrated(body)
     }
 
     /// CPU time this process has used so far (user + system), in milliseconds: the load
